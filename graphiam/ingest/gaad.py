@@ -1,0 +1,277 @@
+"""`aws iam get-account-authorization-details` (GAAD) JSON → `AccountExport`.
+
+Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones use `.get`. Policy documents may be
+JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical JSON strings.
+Nothing here touches the database: a file either parses completely or raises `IngestError`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from graphiam.errors import IngestError, PolicyParseError
+from graphiam.model import (
+    AWS_MANAGED, CUSTOMER_MANAGED, AccountExport, Group, InlinePolicy, InstanceProfile, ManagedPolicy,
+    PolicyVersion, Role, Tag, User,
+)
+
+_IAM_ARN = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}|aws):"
+    r"(user|group|role|policy|instance-profile)(/[\x21-\x7e]*)?/[\w+=,.@-]+$"
+)
+_TOP_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+DocumentCheck = Callable[[str, str], None]  # (canonical json, where) -> raises PolicyParseError
+
+
+class _Reader:
+    """Walks one GAAD dict, remembering the JSON path for error messages."""
+
+    def __init__(self, source: str, check_document: DocumentCheck | None) -> None:
+        self.source = source
+        self.check_document = check_document
+
+    def fail(self, path: str, message: str) -> IngestError:
+        return IngestError(message, source=self.source, path=path)
+
+    def req(self, obj: Mapping[str, Any], key: str, path: str, kind: type = str) -> Any:
+        if key not in obj:
+            raise self.fail(f"{path}.{key}", "missing required key")
+        value = obj[key]
+        if not isinstance(value, kind):
+            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    def opt_list(self, obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
+        value = obj.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"{path}.{key}", f"expected a list, got {type(value).__name__}")
+        return value
+
+    def arn(self, obj: Mapping[str, Any], key: str, path: str, kind: str) -> str:
+        value = self.req(obj, key, path)
+        m = _IAM_ARN.match(value)
+        if not m or m.group(3) != kind:
+            raise self.fail(f"{path}.{key}", f"`{value}` is not a valid IAM {kind} ARN")
+        return value
+
+    def document(self, raw: Any, path: str) -> str:
+        """Decode a policy document (object, JSON string or URL-encoded JSON string) to canonical JSON."""
+        if isinstance(raw, str):
+            text = raw.strip()
+            if not text.startswith("{"):
+                text = unquote(text)
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise self.fail(path, f"policy document is not JSON ({exc.msg} at char {exc.pos})") from None
+        if not isinstance(raw, dict):
+            raise self.fail(path, f"policy document must be a JSON object, got {type(raw).__name__}")
+        canonical = json.dumps(raw, separators=(",", ":"), sort_keys=False)
+        if self.check_document is not None:
+            try:
+                self.check_document(canonical, path)
+            except PolicyParseError as exc:
+                first = exc.problems[0] if exc.problems else ("$", str(exc))
+                raise self.fail(f"{path}{first[0].lstrip('$')}", first[1]) from None
+        return canonical
+
+    def tags(self, obj: Mapping[str, Any], path: str) -> tuple[Tag, ...]:
+        out = []
+        for i, t in enumerate(self.opt_list(obj, "Tags", path)):
+            p = f"{path}.Tags[{i}]"
+            out.append(Tag(key=self.req(t, "Key", p), value=str(t.get("Value", ""))))
+        return tuple(out)
+
+    def attached(self, obj: Mapping[str, Any], path: str) -> tuple[str, ...]:
+        return tuple(
+            self.arn(a, "PolicyArn", f"{path}.AttachedManagedPolicies[{i}]", "policy")
+            for i, a in enumerate(self.opt_list(obj, "AttachedManagedPolicies", path))
+        )
+
+    def inline(self, obj: Mapping[str, Any], key: str, path: str, owner: str) -> tuple[InlinePolicy, ...]:
+        out = []
+        for i, p in enumerate(self.opt_list(obj, key, path)):
+            pp = f"{path}.{key}[{i}]"
+            name = self.req(p, "PolicyName", pp)
+            if "PolicyDocument" not in p:
+                raise self.fail(f"{pp}.PolicyDocument", "missing required key")
+            out.append(InlinePolicy(owner_arn=owner, name=name,
+                                    document=self.document(p["PolicyDocument"], f"{pp}.PolicyDocument")))
+        return tuple(out)
+
+    def boundary(self, obj: Mapping[str, Any], path: str) -> str | None:
+        b = obj.get("PermissionsBoundary")
+        if not b:
+            return None
+        return self.arn(b, "PermissionsBoundaryArn", f"{path}.PermissionsBoundary", "policy")
+
+
+def _account_of(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentCheck | None = None) -> AccountExport:
+    """Turn one parsed GAAD JSON value into an `AccountExport`; raises `IngestError` naming the JSON path."""
+    r = _Reader(source, check_document)
+    if not isinstance(data, dict):
+        raise r.fail("$", f"not a get-account-authorization-details export: top level is {type(data).__name__}")
+    if not any(k in data for k in _TOP_KEYS):
+        raise r.fail("$", "not a get-account-authorization-details export: none of "
+                          + ", ".join(_TOP_KEYS) + " is present")
+    users, groups, roles, policies, profiles = [], [], [], [], {}
+    accounts: dict[str, int] = {}
+
+    def note_account(arn: str, path: str) -> str:
+        acct = _account_of(arn)
+        accounts[acct] = accounts.get(acct, 0) + 1
+        return acct
+
+    for i, u in enumerate(r.opt_list(data, "UserDetailList", "$")):
+        p = f"$.UserDetailList[{i}]"
+        arn = r.arn(u, "Arn", p, "user")
+        acct = note_account(arn, p)
+        users.append(User(
+            arn=arn, name=r.req(u, "UserName", p), account=acct, user_id=u.get("UserId"),
+            path=u.get("Path", "/"), create_date=u.get("CreateDate"),
+            group_names=tuple(str(g) for g in r.opt_list(u, "GroupList", p)),
+            attached_policy_arns=r.attached(u, p), inline_policies=r.inline(u, "UserPolicyList", p, arn),
+            boundary_arn=r.boundary(u, p), tags=r.tags(u, p), password_last_used=u.get("PasswordLastUsed"),
+        ))
+    for i, g in enumerate(r.opt_list(data, "GroupDetailList", "$")):
+        p = f"$.GroupDetailList[{i}]"
+        arn = r.arn(g, "Arn", p, "group")
+        groups.append(Group(
+            arn=arn, name=r.req(g, "GroupName", p), account=note_account(arn, p), group_id=g.get("GroupId"),
+            path=g.get("Path", "/"), create_date=g.get("CreateDate"),
+            attached_policy_arns=r.attached(g, p), inline_policies=r.inline(g, "GroupPolicyList", p, arn),
+        ))
+    for i, ro in enumerate(r.opt_list(data, "RoleDetailList", "$")):
+        p = f"$.RoleDetailList[{i}]"
+        arn = r.arn(ro, "Arn", p, "role")
+        trust = ro.get("AssumeRolePolicyDocument")
+        last_used = (ro.get("RoleLastUsed") or {}).get("LastUsedDate")
+        roles.append(Role(
+            arn=arn, name=r.req(ro, "RoleName", p), account=note_account(arn, p), role_id=ro.get("RoleId"),
+            path=ro.get("Path", "/"), create_date=ro.get("CreateDate"), description=ro.get("Description"),
+            max_session_duration=ro.get("MaxSessionDuration"),
+            trust_policy=r.document(trust, f"{p}.AssumeRolePolicyDocument") if trust is not None else None,
+            attached_policy_arns=r.attached(ro, p), inline_policies=r.inline(ro, "RolePolicyList", p, arn),
+            boundary_arn=r.boundary(ro, p), tags=r.tags(ro, p), last_used=last_used,
+        ))
+        for j, ip in enumerate(r.opt_list(ro, "InstanceProfileList", p)):
+            ipp = f"{p}.InstanceProfileList[{j}]"
+            ip_arn = r.arn(ip, "Arn", ipp, "instance-profile")
+            role_arns = [r.arn(x, "Arn", f"{ipp}.Roles[{k}]", "role")
+                         for k, x in enumerate(r.opt_list(ip, "Roles", ipp))]
+            prev = profiles.get(ip_arn)
+            merged = tuple(dict.fromkeys((prev.role_arns if prev else ()) + tuple(role_arns) + (arn,)))
+            profiles[ip_arn] = InstanceProfile(
+                arn=ip_arn, name=r.req(ip, "InstanceProfileName", ipp), account=_account_of(ip_arn),
+                profile_id=ip.get("InstanceProfileId"), path=ip.get("Path", "/"),
+                create_date=ip.get("CreateDate"), role_arns=merged)
+    for i, pol in enumerate(r.opt_list(data, "Policies", "$")):
+        p = f"$.Policies[{i}]"
+        arn = r.arn(pol, "Arn", p, "policy")
+        owner = _account_of(arn)
+        versions = []
+        for j, v in enumerate(r.opt_list(pol, "PolicyVersionList", p)):
+            vp = f"{p}.PolicyVersionList[{j}]"
+            if "Document" not in v:
+                raise r.fail(f"{vp}.Document", "missing required key")
+            versions.append(PolicyVersion(
+                version_id=r.req(v, "VersionId", vp), is_default=bool(v.get("IsDefaultVersion", False)),
+                document=r.document(v["Document"], f"{vp}.Document"), create_date=v.get("CreateDate")))
+        default_id = pol.get("DefaultVersionId")
+        defaults = [v for v in versions if v.is_default]
+        if not defaults and default_id:
+            versions = [PolicyVersion(version_id=v.version_id, is_default=v.version_id == default_id,
+                                      document=v.document, create_date=v.create_date) for v in versions]
+            defaults = [v for v in versions if v.is_default]
+        if len(defaults) != 1:
+            raise r.fail(f"{p}.PolicyVersionList", f"policy `{arn}` has {len(defaults)} default versions, expected 1")
+        policies.append(ManagedPolicy(
+            arn=arn, name=r.req(pol, "PolicyName", p), kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
+            account="aws" if owner == "aws" else "", policy_id=pol.get("PolicyId"), path=pol.get("Path", "/"),
+            default_version_id=defaults[0].version_id, versions=tuple(versions),
+            attachment_count=pol.get("AttachmentCount"), boundary_usage_count=pol.get("PermissionsBoundaryUsageCount"),
+            is_attachable=bool(pol.get("IsAttachable", True)), description=pol.get("Description"),
+            create_date=pol.get("CreateDate"), update_date=pol.get("UpdateDate"),
+        ))
+    if not accounts:
+        for pol in policies:
+            if pol.kind == CUSTOMER_MANAGED:
+                accounts[_account_of(pol.arn)] = accounts.get(_account_of(pol.arn), 0) + 1
+    if not accounts:
+        raise r.fail("$", "cannot tell which account the export is for: it has no users, groups, roles "
+                          "or customer-managed policies")
+    # One file is one account: the account most of its ARNs name. Real exports (Cloudsplaining's samples)
+    # carry a few ARNs of other accounts; they keep their own ARN and load with this file's account.
+    account = max(sorted(accounts), key=lambda a: accounts[a])
+    warnings = tuple(f"{source}: {n} ARN(s) name account `{a}`, not the export's account `{account}`"
+                     for a, n in sorted(accounts.items()) if a != account)
+    return _resolve(AccountExport(
+        account_id=account, source=source, users=tuple(users), groups=tuple(groups), roles=tuple(roles),
+        policies=tuple(_own(p, account) for p in policies), instance_profiles=tuple(profiles.values()),
+        warnings=warnings,
+    ), r)
+
+
+def _own(p: ManagedPolicy, account: str) -> ManagedPolicy:
+    if p.kind == AWS_MANAGED:
+        return p
+    return ManagedPolicy(**{**p.__dict__, "account": _account_of(p.arn)})
+
+
+def _resolve(export: AccountExport, r: _Reader) -> AccountExport:
+    """Check references inside the export; add placeholders for policies it names but omits."""
+    group_names = {g.name for g in export.groups}
+    for i, u in enumerate(export.users):
+        for name in u.group_names:
+            if name not in group_names:
+                raise r.fail(f"$.UserDetailList[{i}].GroupList", f"user `{u.name}` is in group `{name}`, "
+                                                                 "which the export does not list")
+    known = {p.arn for p in export.policies}
+    placeholders: dict[str, ManagedPolicy] = {}
+    warnings = []
+    for kind, entities in (("user", export.users), ("group", export.groups), ("role", export.roles)):
+        for e in entities:
+            refs = [(a, "attachment") for a in e.attached_policy_arns]
+            boundary = getattr(e, "boundary_arn", None)
+            if boundary:
+                refs.append((boundary, "permissions boundary"))
+            for arn, how in refs:
+                if arn in known or arn in placeholders:
+                    continue
+                owner = _account_of(arn)
+                placeholders[arn] = ManagedPolicy(
+                    arn=arn, name=arn.rsplit("/", 1)[-1], kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
+                    account=owner, missing=True)
+                warnings.append(f"{export.source}: {kind} `{e.arn}` names {how} `{arn}`, which the export omits: "
+                                "kept as a placeholder without a document (it grants nothing)")
+    if not placeholders:
+        return export
+    return AccountExport(**{**export.__dict__, "policies": export.policies + tuple(placeholders.values()),
+                            "warnings": export.warnings + tuple(warnings)})
+
+
+def read_gaad_file(path: str | Path, *, check_document: DocumentCheck | None = None) -> AccountExport:
+    """Read and parse one GAAD file; raises `IngestError` naming the file and the JSON path."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IngestError(f"cannot read file: {exc.strerror or exc}", source=source) from None
+    except UnicodeDecodeError:
+        raise IngestError("file is not UTF-8 text", source=source) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IngestError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source) from None
+    return parse_gaad(data, source=source, check_document=check_document)

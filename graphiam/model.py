@@ -1,0 +1,139 @@
+"""Domain objects that flow from ingest to the store: frozen, keyword-only, no behaviour.
+
+ARNs are the identity of every entity. Policy documents travel as canonical JSON strings (already
+URL-decoded); the policy engine parses them, the store keeps them verbatim.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+AWS_MANAGED = "aws-managed"
+CUSTOMER_MANAGED = "customer-managed"
+INLINE = "inline"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyVersion:
+    version_id: str
+    is_default: bool
+    document: str | None
+    create_date: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedPolicy:
+    arn: str
+    name: str
+    kind: str  # aws-managed | customer-managed
+    account: str  # the export's account (aws-managed policies: "aws")
+    policy_id: str | None = None
+    path: str = "/"
+    default_version_id: str | None = None
+    versions: tuple[PolicyVersion, ...] = ()
+    attachment_count: int | None = None
+    boundary_usage_count: int | None = None
+    is_attachable: bool = True
+    description: str | None = None
+    create_date: str | None = None
+    update_date: str | None = None
+    missing: bool = False  # a placeholder for a policy the export names but omits
+
+    @property
+    def default_document(self) -> str | None:
+        for v in self.versions:
+            if v.is_default:
+                return v.document
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InlinePolicy:
+    owner_arn: str
+    name: str
+    document: str
+
+    @property
+    def arn(self) -> str:
+        """A stable id for the inline policy: `#` cannot occur in IAM names, so it never collides."""
+        return inline_policy_id(self.owner_arn, self.name)
+
+
+def inline_policy_id(owner_arn: str, name: str) -> str:
+    return f"{owner_arn}#{name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class User:
+    arn: str
+    name: str
+    account: str
+    user_id: str | None = None
+    path: str = "/"
+    create_date: str | None = None
+    group_names: tuple[str, ...] = ()
+    attached_policy_arns: tuple[str, ...] = ()
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    boundary_arn: str | None = None
+    tags: tuple[Tag, ...] = ()
+    password_last_used: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Group:
+    arn: str
+    name: str
+    account: str
+    group_id: str | None = None
+    path: str = "/"
+    create_date: str | None = None
+    attached_policy_arns: tuple[str, ...] = ()
+    inline_policies: tuple[InlinePolicy, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Role:
+    arn: str
+    name: str
+    account: str
+    trust_policy: str | None
+    role_id: str | None = None
+    path: str = "/"
+    create_date: str | None = None
+    description: str | None = None
+    max_session_duration: int | None = None
+    attached_policy_arns: tuple[str, ...] = ()
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    boundary_arn: str | None = None
+    tags: tuple[Tag, ...] = ()
+    last_used: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceProfile:
+    arn: str
+    name: str
+    account: str
+    profile_id: str | None = None
+    path: str = "/"
+    create_date: str | None = None
+    role_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountExport:
+    """One account's worth of IAM, as read from one GAAD file."""
+
+    account_id: str
+    source: str
+    users: tuple[User, ...] = ()
+    groups: tuple[Group, ...] = ()
+    roles: tuple[Role, ...] = ()
+    policies: tuple[ManagedPolicy, ...] = ()
+    instance_profiles: tuple[InstanceProfile, ...] = ()
+    warnings: tuple[str, ...] = field(default=())

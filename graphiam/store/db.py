@@ -1,0 +1,160 @@
+"""The one place graphiam talks to the graph engine (kuzu; LadybugDB can be swapped in here).
+
+Facts this module guards (../shared/ENGINE-NOTES.md): one `Database` per path per process; one
+`Connection` per thread; writes serialised by one lock because a second writer fails instead of waiting;
+a connection whose `BEGIN` failed is thrown away (the next query on it crashes the process); a bounded
+buffer pool (kuzu's default is 80% of the host's RAM) and `max_db_size` (the default maps 8 TiB).
+"""
+from __future__ import annotations
+
+import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import kuzu
+
+from graphiam.errors import StoreError
+
+DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
+QUERY_TIMEOUT_MS = 3000
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_open_paths: set[str] = set()
+_open_lock = threading.Lock()
+
+
+class Database:
+    """A kuzu database opened once, handing out one connection per thread.
+
+    `path=None` opens an in-memory database (tests). `read_only=True` is the seam for scaling reads out over
+    a copy of a database directory; graphiam's own server opens read-write.
+    """
+
+    def __init__(self, path: str | Path | None, *, read_only: bool = False,
+                 buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB, query_timeout_ms: int = QUERY_TIMEOUT_MS) -> None:
+        self.path = None if path is None else str(Path(path).resolve())
+        self.read_only = read_only
+        self.query_timeout_ms = query_timeout_ms
+        if self.path is not None:
+            with _open_lock:
+                if self.path in _open_paths:
+                    raise StoreError(f"database `{self.path}` is already open in this process")
+                _open_paths.add(self.path)
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = kuzu.Database(self.path or ":memory:", buffer_pool_size=buffer_pool_mb << 20,
+                                     max_db_size=1 << 34, read_only=read_only)
+        except RuntimeError as exc:
+            self._release_path()
+            raise StoreError(f"cannot open database `{self.path}`: {_first_line(exc)}") from None
+        self._local = threading.local()
+        self._conns: list[kuzu.Connection] = []
+        self.write_lock = threading.RLock()
+        self.generation = 0  # bumped after every committed write; caches key on it
+        self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
+
+    def _release_path(self) -> None:
+        if self.path is not None:
+            with _open_lock:
+                _open_paths.discard(self.path)
+
+    def connection(self) -> kuzu.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = kuzu.Connection(self._db, num_threads=1)
+            conn.set_query_timeout(self.query_timeout_ms)
+            self._local.conn = conn
+            self._conns.append(conn)
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - the connection is being discarded anyway
+                pass
+
+    def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
+        params = dict(params or {})
+        wanted = set(_PARAM.findall(cypher))
+        if wanted != set(params):
+            # kuzu misbehaves on mismatched parameter names; catch it before the engine sees it
+            raise StoreError(f"query parameters {sorted(params)} do not match the query's {sorted(wanted)}")
+        self.queries_executed += 1
+        try:
+            result = self.connection().execute(cypher, params)
+        except RuntimeError as exc:
+            raise StoreError(_first_line(exc)) from None
+        try:
+            cols = result.get_column_names()
+            return [dict(zip(cols, row)) for row in result.get_all()]
+        finally:
+            result.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Database"]:
+        """Serialised write transaction: all or nothing. Bumps `generation` on commit."""
+        if self.read_only:
+            raise StoreError("database is open read-only")
+        with self.write_lock:
+            conn = self.connection()
+            try:
+                conn.execute("BEGIN TRANSACTION")
+            except RuntimeError as exc:
+                self._drop_connection()  # never reuse a connection whose BEGIN failed
+                raise StoreError(f"cannot start a write: {_first_line(exc)}") from None
+            try:
+                yield self
+            except BaseException:
+                try:
+                    conn.execute("ROLLBACK")
+                except RuntimeError:
+                    pass  # a failed COPY has already rolled the transaction back
+                raise
+            try:
+                conn.execute("COMMIT")
+            except RuntimeError as exc:
+                self._drop_connection()
+                raise StoreError(f"commit failed: {_first_line(exc)}") from None
+            finally:
+                self.generation += 1
+
+    def copy_from(self, table: str, arrow_table: Any, *, rel_pair: tuple[str, str] | None = None) -> None:
+        """Bulk-load a pyarrow table into `table` (COPY), inside the current transaction."""
+        if not re.fullmatch(r"[A-Za-z_]+", table):
+            raise StoreError(f"bad table name `{table}`")
+        if arrow_table.num_rows == 0:
+            return
+        opts = ""
+        if rel_pair is not None:
+            a, b = rel_pair
+            if not (re.fullmatch(r"[A-Za-z_]+", a) and re.fullmatch(r"[A-Za-z_]+", b)):
+                raise StoreError("bad rel pair")
+            opts = f" (from='{a}', to='{b}')"
+        self.queries_executed += 1
+        try:
+            self.connection().execute(f"COPY {table} FROM $t{opts}", {"t": arrow_table})
+        except RuntimeError as exc:
+            raise StoreError(f"bulk load of {table} failed: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._conns.clear()
+        self._local = threading.local()
+        self._db.close()
+        self._release_path()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,1 @@
+../graphiam/data/graph.cypher
