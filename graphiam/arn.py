@@ -1,0 +1,147 @@
+"""Amazon Resource Names: parse, format, and the principal helpers IAM needs; pure.
+
+Implements the ARN layout of the AWS General Reference ("Amazon Resource Names (ARNs)"):
+``arn:partition:service:region:account-id:resource`` where the resource part may itself
+contain ``:`` and ``/``. IAM principal forms (IAM User Guide, "IAM identifiers"):
+
+    arn:aws:iam::123456789012:root                            the account (root user)
+    arn:aws:iam::123456789012:user/path/name                  an IAM user
+    arn:aws:iam::123456789012:role/path/name                  an IAM role
+    arn:aws:sts::123456789012:assumed-role/name/session       a role session (no path)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from graphiam.errors import ArnError
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Arn:
+    """The five fields of an ARN; `resource` keeps everything after the fifth colon."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+
+def parse_arn(text: str) -> Arn:
+    """Split an ARN into its fields; raise `ArnError` naming what is wrong.
+
+    >>> parse_arn("arn:aws:s3:::bucket/key").resource
+    'bucket/key'
+    """
+    if not isinstance(text, str):
+        raise ArnError(f"not an ARN: expected a string, got {type(text).__name__}")
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        raise ArnError(f"not an ARN: `{text}`: expected `arn:partition:service:region:account:resource`")
+    _, partition, service, region, account, resource = parts
+    if not partition:
+        raise ArnError(f"invalid ARN `{text}`: empty partition")
+    if not service:
+        raise ArnError(f"invalid ARN `{text}`: empty service")
+    if not resource:
+        raise ArnError(f"invalid ARN `{text}`: empty resource")
+    return Arn(partition=partition, service=service, region=region, account=account, resource=resource)
+
+
+def is_account_id(text: str) -> bool:
+    """True for a 12-digit AWS account id."""
+    return _ACCOUNT_ID.fullmatch(text) is not None
+
+
+def account_of(text: str) -> str | None:
+    """The account id an ARN (or a bare account id) names; None when it names none (S3, `*`)."""
+    if is_account_id(text):
+        return text
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
+        return None
+    return parts[4]
+
+
+def account_root(account: str, partition: str = "aws") -> str:
+    """`arn:aws:iam::ID:root`, the ARN that stands for a whole account in a Principal element."""
+    return f"arn:{partition}:iam::{account}:root"
+
+
+def _iam_resource(text: str, service: str) -> str | None:
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != service:
+        return None
+    return parts[5]
+
+
+def is_account_root(text: str) -> bool:
+    """True for `arn:<partition>:iam::<account>:root`."""
+    return _iam_resource(text, "iam") == "root"
+
+
+def is_user_arn(text: str) -> bool:
+    """True for an IAM user ARN."""
+    resource = _iam_resource(text, "iam")
+    return resource is not None and resource.startswith("user/")
+
+
+def is_role_arn(text: str) -> bool:
+    """True for an IAM role ARN (not a role session)."""
+    resource = _iam_resource(text, "iam")
+    return resource is not None and resource.startswith("role/")
+
+
+def is_assumed_role_arn(text: str) -> bool:
+    """True for an STS role-session ARN `arn:aws:sts::ID:assumed-role/name/session`."""
+    resource = _iam_resource(text, "sts")
+    return resource is not None and resource.startswith("assumed-role/")
+
+
+def role_name(role_arn: str) -> str:
+    """The role's name: the last path segment of a role ARN, or the name in a session ARN."""
+    if is_assumed_role_arn(role_arn):
+        return parse_arn(role_arn).resource.split("/")[1]
+    if not is_role_arn(role_arn):
+        raise ArnError(f"not a role ARN: `{role_arn}`")
+    return parse_arn(role_arn).resource.rsplit("/", 1)[1]
+
+
+def assumed_role_arn(role_arn: str, session_name: str) -> str:
+    """The session ARN STS gives a role; the role's path is dropped, as STS does."""
+    arn = parse_arn(role_arn)
+    if not is_role_arn(role_arn):
+        raise ArnError(f"not a role ARN: `{role_arn}`")
+    return f"arn:{arn.partition}:sts::{arn.account}:assumed-role/{role_name(role_arn)}/{session_name}"
+
+
+def role_arn_of_session(session_arn: str, path: str = "/") -> str:
+    """The role ARN behind a session ARN; the path is not in the session ARN, so pass it if known."""
+    if not is_assumed_role_arn(session_arn):
+        raise ArnError(f"not an assumed-role session ARN: `{session_arn}`")
+    arn = parse_arn(session_arn)
+    if not (path.startswith("/") and path.endswith("/")):
+        raise ArnError(f"invalid IAM path `{path}`: must start and end with `/`")
+    return f"arn:{arn.partition}:iam::{arn.account}:role{path}{role_name(session_arn)}"
+
+
+def principal_type_of(arn: str) -> str:
+    """The `Request.principal_type` an IAM principal ARN stands for.
+
+    `User` for users, `AssumedRole` for roles and role sessions (a role acts through a session,
+    `aws:PrincipalType` is `AssumedRole`), `Account` for an account root; anything else
+    (a service name, a provider ARN) raises `ArnError`.
+    """
+    if is_user_arn(arn):
+        return "User"
+    if is_role_arn(arn) or is_assumed_role_arn(arn):
+        return "AssumedRole"
+    if is_account_root(arn):
+        return "Account"
+    raise ArnError(f"not an IAM user, role or account root ARN: `{arn}`")
