@@ -63,9 +63,10 @@ def derive(definition: dict[str, Any], *, source: dict[str, str]) -> dict[str, A
                         keys.append(ck)
                     if key_index[ck] not in action_keys:
                         action_keys.append(key_index[ck])
-            actions.append(
-                [priv["privilege"], ACCESS_LEVELS.index(priv["access_level"]), refs, action_keys]
-            )
+            level = priv["access_level"]
+            if level not in ACCESS_LEVELS:
+                raise ValueError(f"unknown access level `{level}`: `{key}:{priv['privilege']}`")
+            actions.append([priv["privilege"], ACCESS_LEVELS.index(level), refs, action_keys])
         services.append(
             {
                 "prefix": svc["prefix"],
