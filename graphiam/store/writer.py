@@ -134,8 +134,10 @@ class _Batch:
             self.has_version.append({"from": p.arn, "to": key})
 
 
-def load_exports(db: Database, exports: Sequence[AccountExport], *, progress: Progress | None = None) -> None:
-    """Replace the accounts of `exports` in one transaction; on any error nothing changes."""
+def load_exports(db: Database, exports: Sequence[AccountExport], *, credential_facts: Sequence[dict[str, Any]] = (),
+                 progress: Progress | None = None) -> None:
+    """Replace the accounts of `exports` (and apply credential-report rows) in one transaction; on any
+    error nothing changes."""
     batch = _Batch()
     for e in exports:
         batch.add(e)
@@ -164,6 +166,8 @@ def load_exports(db: Database, exports: Sequence[AccountExport], *, progress: Pr
         for e in exports:
             db.execute("MERGE (a:Account {id: $id}) SET a.source = $source, a.loaded_at = $now, a.warnings = $w",
                        {"id": e.account_id, "source": e.source, "now": now, "w": list(e.warnings)})
+        if credential_facts:
+            _apply_credentials(db, credential_facts)
         step("done", total, total)
 
 
@@ -192,12 +196,11 @@ def _merge_aws_managed(db: Database, batch: _Batch) -> None:
             batch._versions(p, "aws")
 
 
-def apply_credential_facts(db: Database, facts: Sequence[dict[str, Any]]) -> int:
-    """Set credential-report facts on users (one transaction); returns how many users were updated."""
-    with db.transaction():
-        rows = db.execute(
-            "UNWIND $rows AS r MATCH (u:User {arn: r.arn}) SET u.password_enabled = r.password_enabled, "
-            "u.password_last_used = coalesce(r.password_last_used, u.password_last_used), "
-            "u.mfa_active = r.mfa_active, u.access_keys_active = r.access_keys_active, "
-            "u.has_credential_report = true RETURN count(u) AS n", {"rows": list(facts)})
+def _apply_credentials(db: Database, facts: Sequence[dict[str, Any]]) -> int:
+    """Set credential-report facts on users (inside the caller's transaction); returns users updated."""
+    rows = db.execute(
+        "UNWIND $rows AS r MATCH (u:User {arn: r.arn}) SET u.password_enabled = r.password_enabled, "
+        "u.password_last_used = coalesce(r.password_last_used, u.password_last_used), "
+        "u.mfa_active = r.mfa_active, u.access_keys_active = r.access_keys_active, "
+        "u.has_credential_report = true RETURN count(u) AS n", {"rows": list(facts)})
     return int(rows[0]["n"]) if rows else 0

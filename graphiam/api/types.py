@@ -1,0 +1,379 @@
+"""GraphQL types for the stored graph. Each wraps a store record (`strawberry.Private`) and resolves its
+relations through the request's DataLoaders."""
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graphiam.api.context import Context
+from graphiam.store import records as rec
+
+
+def _doc(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@strawberry.enum(description="Where a managed or inline policy comes from.")
+class PolicyKind(Enum):
+    AWS_MANAGED = "aws-managed"
+    CUSTOMER_MANAGED = "customer-managed"
+    INLINE = "inline"
+
+
+@strawberry.enum(description="How a policy is attached to a user, group or role.")
+class AttachmentType(Enum):
+    IDENTITY = "identity"
+    INLINE = "inline"
+    BOUNDARY = "boundary"
+
+
+@strawberry.enum(description="Whether a principal's policy is its own or inherited from a group.")
+class PolicyVia(Enum):
+    DIRECT = "direct"
+    GROUP = "group"
+
+
+@strawberry.enum
+class EntityType(Enum):
+    USER = "User"
+    GROUP = "IAMGroup"
+    ROLE = "Role"
+
+
+@strawberry.type
+class Tag:
+    key: str
+    value: str
+
+
+def _tags(tags: dict[str, str]) -> list[Tag]:
+    return [Tag(key=k, value=v) for k, v in sorted(tags.items())]
+
+
+@strawberry.type(description="An AWS account whose export was loaded.")
+class Account:
+    row: strawberry.Private[rec.AccountRow]
+
+    @strawberry.field
+    def id(self) -> str:
+        return self.row.id
+
+    @strawberry.field(description="The file the account was last loaded from.")
+    def source(self) -> str | None:
+        return self.row.source
+
+    @strawberry.field
+    def loaded_at(self) -> str | None:
+        return self.row.loaded_at
+
+    @strawberry.field(description="What the loader warned about (placeholders for omitted policies, ...).")
+    def warnings(self) -> list[str]:
+        return list(self.row.warnings)
+
+    @strawberry.field(description="Users and roles of this account.")
+    async def principals(self, info: Info[Context, None]) -> list[Annotated["Principal", strawberry.lazy("graphiam.api.types")]]:
+        from graphiam.store import reader as R
+        db = info.context.db
+        users = await info.context.services.run(R.page, db, "User", first=10_000, after=None, account=self.row.id)
+        roles = await info.context.services.run(R.page, db, "Role", first=10_000, after=None, account=self.row.id)
+        return [User(row=u) for u in users] + [Role(row=r) for r in roles]
+
+
+@strawberry.type
+class PolicyVersion:
+    row: strawberry.Private[rec.VersionRow]
+
+    @strawberry.field
+    def version_id(self) -> str:
+        return self.row.version_id
+
+    @strawberry.field
+    def is_default(self) -> bool:
+        return self.row.is_default
+
+    @strawberry.field
+    def create_date(self) -> str | None:
+        return self.row.create_date
+
+    @strawberry.field
+    def document(self) -> JSON | None:
+        return _doc(self.row.document)
+
+
+@strawberry.type(description="A policy attached to a user, group or role.")
+class PolicyAttachment:
+    row: strawberry.Private[rec.AttachmentRow]
+
+    @strawberry.field
+    def target_arn(self) -> str:
+        return self.row.target_arn
+
+    @strawberry.field
+    def target_type(self) -> EntityType:
+        return EntityType(self.row.target_type)
+
+    @strawberry.field
+    def attached_as(self) -> AttachmentType:
+        return AttachmentType(self.row.attached_as)
+
+    @strawberry.field(description="The user, group or role the policy is attached to.")
+    async def target(self, info: Info[Context, None]) -> Annotated["PolicyTarget", strawberry.lazy("graphiam.api.types")] | None:
+        return await load_entity(info, self.row.target_type, self.row.target_arn)
+
+
+@strawberry.type(description="A managed (AWS or customer) or inline policy. Its document is the default version's.")
+class Policy:
+    row: strawberry.Private[rec.PolicyRow]
+
+    @strawberry.field
+    def arn(self) -> str:
+        return self.row.arn
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def kind(self) -> PolicyKind:
+        return PolicyKind(self.row.kind)
+
+    @strawberry.field
+    def account(self) -> str:
+        return self.row.account
+
+    @strawberry.field
+    def path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field
+    def policy_id(self) -> str | None:
+        return self.row.policy_id
+
+    @strawberry.field
+    def default_version_id(self) -> str | None:
+        return self.row.default_version
+
+    @strawberry.field(description="The default version's document (inline: the document).")
+    def document(self) -> JSON | None:
+        return _doc(self.row.document)
+
+    @strawberry.field(description="True for a placeholder: the export named this policy but did not include it.")
+    def missing_document(self) -> bool:
+        return self.row.missing
+
+    @strawberry.field(description="For inline policies: the user, group or role that embeds it.")
+    def owner_arn(self) -> str | None:
+        return self.row.owner_arn
+
+    @strawberry.field
+    def attachment_count(self) -> int | None:
+        return self.row.attachment_count
+
+    @strawberry.field
+    def create_date(self) -> str | None:
+        return self.row.create_date
+
+    @strawberry.field
+    def update_date(self) -> str | None:
+        return self.row.update_date
+
+    @strawberry.field(description="Every stored version, default marked.")
+    async def versions(self, info: Info[Context, None]) -> list[PolicyVersion]:
+        return [PolicyVersion(row=v) for v in await info.context.loaders.versions_of.load(self.row.arn)]
+
+    @strawberry.field(description="Where the policy is attached (identity, inline or as a permissions boundary).")
+    async def attachments(self, info: Info[Context, None]) -> list[PolicyAttachment]:
+        return [PolicyAttachment(row=a) for a in await info.context.loaders.attachments_of.load(self.row.arn)]
+
+
+@strawberry.type(description="A policy as it applies to a principal: how it is attached and whether through a group.")
+class AppliedPolicy:
+    policy: Policy
+    attached_as: AttachmentType
+    via: PolicyVia
+    group: Annotated["Group", strawberry.lazy("graphiam.api.types")] | None = None
+
+
+async def _applied(info: Info[Context, None], target_arn: str, via: PolicyVia, group: Any = None) -> list[AppliedPolicy]:
+    pairs = await info.context.loaders.attachments_to.load(target_arn)
+    return [AppliedPolicy(policy=Policy(row=p), attached_as=AttachmentType(a.attached_as), via=via, group=group)
+            for a, p in pairs if not (via is PolicyVia.GROUP and a.attached_as == "boundary")]
+
+
+async def _boundary(info: Info[Context, None], target_arn: str) -> Policy | None:
+    pairs = await info.context.loaders.attachments_to.load(target_arn)
+    return next((Policy(row=p) for a, p in pairs if a.attached_as == "boundary"), None)
+
+
+@strawberry.interface(description="A user or role: something that can make requests.")
+class Principal:
+    row: strawberry.Private[Any]
+
+    @strawberry.field
+    def arn(self) -> str:
+        return self.row.arn
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def account(self) -> str:
+        return self.row.account
+
+    @strawberry.field
+    def path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field
+    def create_date(self) -> str | None:
+        return self.row.create_date
+
+    @strawberry.field
+    def tags(self) -> list[Tag]:
+        return _tags(self.row.tags)
+
+    @strawberry.field(description="The permissions boundary, if one is set.")
+    async def permissions_boundary(self, info: Info[Context, None]) -> Policy | None:
+        return await _boundary(info, self.row.arn)
+
+    @strawberry.field(description="Every policy that applies: direct, inline, boundary and (users) inherited from groups.")
+    async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
+        out = await _applied(info, self.row.arn, PolicyVia.DIRECT)
+        if isinstance(self, User):
+            for g in await info.context.loaders.groups_of_user.load(self.row.arn):
+                out += await _applied(info, g.arn, PolicyVia.GROUP, Group(row=g))
+        return out
+
+
+@strawberry.type(description="An IAM user.")
+class User(Principal):
+    row: strawberry.Private[rec.UserRow]
+
+    @strawberry.field
+    def user_id(self) -> str | None:
+        return self.row.user_id
+
+    @strawberry.field(description="From the credential report: the user can sign in to the console.")
+    def password_enabled(self) -> bool | None:
+        return self.row.password_enabled
+
+    @strawberry.field
+    def password_last_used(self) -> str | None:
+        return self.row.password_last_used
+
+    @strawberry.field(description="From the credential report: an MFA device is active.")
+    def mfa_active(self) -> bool | None:
+        return self.row.mfa_active
+
+    @strawberry.field(description="From the credential report: how many access keys are active (programmatic use).")
+    def access_keys_active(self) -> int | None:
+        return self.row.access_keys_active
+
+    @strawberry.field(description="Whether a credential report covered this user (GAAD carries no credentials).")
+    def has_credential_report(self) -> bool:
+        return self.row.has_credential_report
+
+    @strawberry.field
+    async def groups(self, info: Info[Context, None]) -> list[Annotated["Group", strawberry.lazy("graphiam.api.types")]]:
+        return [Group(row=g) for g in await info.context.loaders.groups_of_user.load(self.row.arn)]
+
+
+@strawberry.type(description="An IAM role; its trust policy says who may assume it.")
+class Role(Principal):
+    row: strawberry.Private[rec.RoleRow]
+
+    @strawberry.field
+    def role_id(self) -> str | None:
+        return self.row.role_id
+
+    @strawberry.field(description="The trust policy (AssumeRolePolicyDocument).")
+    def trust_policy(self) -> JSON | None:
+        return _doc(self.row.trust_policy)
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.row.description
+
+    @strawberry.field
+    def max_session_duration(self) -> int | None:
+        return self.row.max_session_duration
+
+    @strawberry.field
+    def last_used(self) -> str | None:
+        return self.row.last_used
+
+    @strawberry.field
+    async def instance_profiles(self, info: Info[Context, None]) -> list[Annotated["InstanceProfile", strawberry.lazy("graphiam.api.types")]]:
+        return [InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)]
+
+
+@strawberry.type(description="An IAM group.")
+class Group:
+    row: strawberry.Private[rec.GroupRow]
+
+    @strawberry.field
+    def arn(self) -> str:
+        return self.row.arn
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def account(self) -> str:
+        return self.row.account
+
+    @strawberry.field
+    def path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field
+    def create_date(self) -> str | None:
+        return self.row.create_date
+
+    @strawberry.field
+    async def members(self, info: Info[Context, None]) -> list[User]:
+        return [User(row=u) for u in await info.context.loaders.members_of_group.load(self.row.arn)]
+
+    @strawberry.field(description="Policies attached to the group (managed and inline).")
+    async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
+        return await _applied(info, self.row.arn, PolicyVia.DIRECT)
+
+
+@strawberry.type(description="An instance profile: hands its role to EC2 instances.")
+class InstanceProfile:
+    row: strawberry.Private[rec.InstanceProfileRow]
+
+    @strawberry.field
+    def arn(self) -> str:
+        return self.row.arn
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def account(self) -> str:
+        return self.row.account
+
+    @strawberry.field
+    async def roles(self, info: Info[Context, None]) -> list[Role]:
+        return [Role(row=r) for r in await info.context.loaders.roles_of_profile.load(self.row.arn)]
+
+
+PolicyTarget = Annotated[User | Group | Role, strawberry.union("PolicyTarget")]
+
+_WRAP = {"User": User, "IAMGroup": Group, "Role": Role}
+
+
+async def load_entity(info: Info[Context, None], table: str, arn: str) -> Any:
+    loader = {"User": info.context.loaders.user, "IAMGroup": info.context.loaders.group,
+              "Role": info.context.loaders.role}[table]
+    row = await loader.load(arn)
+    return None if row is None else _WRAP[table](row=row)
