@@ -332,8 +332,9 @@ def build_main(aws_policies: dict[str, Doc]) -> Doc:
         ("2021-02-01T10:00:00+00:00", policy_doc(
             stmt("Allow", ["lambda:*", "logs:*", "cloudwatch:GetMetricData", "codecommit:*",
                            "dynamodb:*"], "*", Sid="ServerlessDevelopment"),
-            stmt("Allow", "s3:*", ["arn:aws:s3:::examplecorp-*", "arn:aws:s3:::examplecorp-*/*"],
-                 Sid="CompanyBuckets"),
+            stmt("Allow", "s3:*", ["arn:aws:s3:::examplecorp-dev-*", "arn:aws:s3:::examplecorp-dev-*/*",
+                                   "arn:aws:s3:::examplecorp-prod-*", "arn:aws:s3:::examplecorp-prod-*/*"],
+                 Sid="AppBuckets"),
         )),
     ], "v1", "Day-to-day developer permissions")
     acct.add_policy("TeamSecretsABAC", "/engineering/", "2022-06-13T08:00:00+00:00", [
