@@ -15,6 +15,11 @@ context keys":
 - `Null: true` matches an absent key (or an empty multivalued key, per "Multivalued context key
   examples": a key that "resolves to a null dataset"), `Null: false` a present one.
 A policy value that cannot be read for its operator (bad number, date, CIDR) never matches.
+A policy value holding a variable that cannot be resolved (absent or multivalued key, no
+default) never matches; the other values still can. AWS only says an unresolvable variable
+"might cause the entire statement to be invalid" ("Variables and tags"); the conformance data
+(a role matching `StringLike s3:prefix ["home/", "home/${aws:username}/*"]` on `home/`) needs the
+per-value reading, so a negated operator over such a value is true.
 """
 from __future__ import annotations
 
@@ -84,12 +89,13 @@ def _in_network(net: Any, value: str, ctx: Context) -> bool:
 class _ArnPattern:
     """ArnLike/ArnEquals: the six colon-separated fields are matched one by one (`*` stays in a field)."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "variables")
 
     def __init__(self, text: str, variables: bool) -> None:
         parts = text.split(":", 5)
         # a value with fewer than six fields (e.g. `*`) is matched as one field
         self.fields = tuple(Pattern(p, wildcards=True, variables=variables) for p in parts)
+        self.variables = tuple(v for f in self.fields for v in f.variables)
 
     def matches(self, value: str, ctx: Context) -> bool:
         fields = self.fields

@@ -55,7 +55,7 @@ class Statement:
         patterns = self.resource_patterns
         if patterns is None:
             return True
-        hit = any(p.matches(resource, ctx) for p in patterns)
+        hit = any(p.matches(resource, ctx) for p in patterns)  # unresolvable entries match nothing
         return hit if self.not_resources is None else not hit
 
 

@@ -52,4 +52,4 @@ def _value(value: object) -> str | tuple[str, ...]:
 
 def normalise_context(context: Mapping[str, ContextValue]) -> dict[str, str | tuple[str, ...]]:
     """Keys lower-cased, multivalued entries as tuples, JSON booleans/numbers as IAM strings."""
-    return {key.lower(): _value(value) for key, value in context.items()}
+    return {key.lower(): value if type(value) is str else _value(value) for key, value in context.items()}

@@ -133,13 +133,14 @@ class Pattern:
     True
     """
 
-    __slots__ = ("source", "tokens", "ignore_case", "variable_keys", "_matcher")
+    __slots__ = ("source", "tokens", "ignore_case", "variable_keys", "variables", "_matcher")
 
     def __init__(self, source: str, *, wildcards: bool, variables: bool, ignore_case: bool = False) -> None:
         self.source = source
         self.tokens = tokenize(source, wildcards=wildcards, variables=variables)
         self.ignore_case = ignore_case
-        self.variable_keys = tuple(t.key for t in self.tokens if isinstance(t, Var))
+        self.variables = tuple(t for t in self.tokens if isinstance(t, Var))
+        self.variable_keys = tuple(t.key for t in self.variables)
         self._matcher = None if self.variable_keys else _compile(self.tokens, ignore_case)
 
     def __repr__(self) -> str:
@@ -161,6 +162,10 @@ class Pattern:
                 return False  # an unresolvable variable never matches
             matcher = _compile(resolved, self.ignore_case)
         return bool(matcher(value))
+
+    def unresolvable(self, ctx: Context) -> bool:
+        """True when some variable has neither a single value in `ctx` nor a default."""
+        return any(v.default is None and not isinstance(ctx.get(v.key), str) for v in self.variables)
 
     def resolve(self, ctx: Context) -> tuple[Token, ...] | None:
         """Replace each variable by a literal token; None when one cannot be resolved."""
