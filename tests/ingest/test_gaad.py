@@ -1,0 +1,97 @@
+"""GAAD export → model objects (pure ingest)."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from graphiam.errors import IngestError
+from graphiam.ingest.gaad import parse_gaad, read_gaad_file
+from tests.conftest import CONFORMANCE, GAAD_EXAMPLE
+
+ACCT = "111122223333"
+
+
+def _export(**over):
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    data = {
+        "UserDetailList": [{"UserName": "alice", "Arn": f"arn:aws:iam::{ACCT}:user/alice", "Path": "/",
+                            "GroupList": ["devs"], "AttachedManagedPolicies": [],
+                            "UserPolicyList": [{"PolicyName": "inl", "PolicyDocument": quote(json.dumps(doc))}]}],
+        "GroupDetailList": [{"GroupName": "devs", "Arn": f"arn:aws:iam::{ACCT}:group/devs",
+                             "AttachedManagedPolicies": [{"PolicyName": "p", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/p"}]}],
+        "RoleDetailList": [],
+        "Policies": [{"PolicyName": "p", "Arn": f"arn:aws:iam::{ACCT}:policy/p", "DefaultVersionId": "v2",
+                      "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": False, "Document": doc},
+                                            {"VersionId": "v2", "IsDefaultVersion": True, "Document": json.dumps(doc)}]}],
+    }
+    data.update(over)
+    return data
+
+
+def test_real_export_counts():
+    e = read_gaad_file(GAAD_EXAMPLE)
+    assert (len(e.users), len(e.groups), len(e.roles)) == (44, 5, 78)
+    assert len([p for p in e.policies if not p.missing]) == 84
+    assert e.account_id == "200611803367"
+
+
+def test_conformance_export_counts():
+    e = read_gaad_file(CONFORMANCE / "gaad.json")
+    assert (len(e.users), len(e.groups), len(e.roles), len(e.policies)) == (20, 6, 10, 33)
+
+
+def test_url_encoded_and_object_documents_decode_to_the_same_json():
+    e = parse_gaad(_export())
+    inline = e.users[0].inline_policies[0]
+    assert json.loads(inline.document)["Statement"][0]["Action"] == "s3:*"
+    p = e.policies[0]
+    assert [v.version_id for v in p.versions] == ["v1", "v2"]
+    assert p.default_version_id == "v2"
+    assert json.loads(p.default_document) == json.loads(p.versions[0].document)
+
+
+def test_boundary_naming_an_omitted_policy_becomes_a_placeholder_with_a_warning():
+    data = _export()
+    data["UserDetailList"][0]["PermissionsBoundary"] = {
+        "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        "PermissionsBoundaryArn": f"arn:aws:iam::{ACCT}:policy/boundary-only"}
+    e = parse_gaad(data)
+    placeholder = [p for p in e.policies if p.missing]
+    assert [p.arn for p in placeholder] == [f"arn:aws:iam::{ACCT}:policy/boundary-only"]
+    assert placeholder[0].default_document is None
+    assert any("boundary-only" in w and "placeholder" in w for w in e.warnings)
+
+
+@pytest.mark.parametrize("mutate, path_part, message_part", [
+    (lambda d: d["UserDetailList"][0].pop("Arn"), "$.UserDetailList[0].Arn", "missing required key"),
+    (lambda d: d["UserDetailList"][0].update(Arn="arn:aws:iam::1:user/x"), "$.UserDetailList[0].Arn", "not a valid IAM user ARN"),
+    (lambda d: d["UserDetailList"][0]["UserPolicyList"][0].update(PolicyDocument="%7Bnot json"),
+     "$.UserDetailList[0].UserPolicyList[0].PolicyDocument", "not JSON"),
+    (lambda d: d["UserDetailList"][0].update(GroupList=["nope"]), "$.UserDetailList[0].GroupList", "`nope`"),
+    (lambda d: d["Policies"][0]["PolicyVersionList"][0].update(IsDefaultVersion=True), "$.Policies[0].PolicyVersionList", "2 default versions"),
+    (lambda d: d.update(UserDetailList="x"), "$.UserDetailList", "expected a list"),
+], ids=["missing-arn", "bad-arn", "undecodable-document", "unknown-group", "two-defaults", "not-a-list"])
+def test_bad_exports_name_the_json_path(mutate, path_part, message_part):
+    data = _export()
+    mutate(data)
+    with pytest.raises(IngestError) as err:
+        parse_gaad(data, source="x.json")
+    text = str(err.value)
+    assert text.startswith("x.json: ") and path_part in text and message_part in text
+    assert "\n" not in text
+
+
+def test_not_an_export():
+    with pytest.raises(IngestError, match="not a get-account-authorization-details export"):
+        parse_gaad({"hello": 1}, source="x.json")
+    with pytest.raises(IngestError, match="top level is list"):
+        parse_gaad([], source="x.json")
+
+
+def test_not_json_file(tmp_path):
+    f = tmp_path / "broken.json"
+    f.write_text("{ nope")
+    with pytest.raises(IngestError, match=r"broken.json: not JSON: .* line 1 column 3"):
+        read_gaad_file(f)

@@ -1,0 +1,87 @@
+"""Loading into kuzu: counts, replacement, all-or-nothing, schema version."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from graphiam.errors import IngestError, SchemaVersionError
+from graphiam.loading import load_files
+from graphiam.store import open_database
+from graphiam.store import reader as R
+from tests.conftest import CONFORMANCE, GAAD_EXAMPLE
+
+TABLES = ("User", "IAMGroup", "Role", "Policy", "PolicyVersion", "InstanceProfile")
+
+
+def _snapshot(db) -> dict:
+    out = {t: sorted(r["k"] for r in db.execute(f"MATCH (n:{t}) RETURN {'n.key' if t == 'PolicyVersion' else 'n.arn'} AS k"))
+           for t in TABLES}
+    out["edges"] = sorted((r["a"], r["b"], r["t"]) for r in db.execute(
+        "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key) AS a, coalesce(b.arn, b.key) AS b, label(e) AS t"))
+    return out
+
+
+def test_two_accounts_in_one_graph(make_db):
+    db = make_db(GAAD_EXAMPLE, CONFORMANCE / "gaad.json")
+    assert R.count(db, "User", account="123456789012") == 20
+    arns = {p["Arn"] for f in (GAAD_EXAMPLE, CONFORMANCE / "gaad.json") for p in json.loads(f.read_text())["Policies"]}
+    assert R.count(db, "Policy") == len(arns)  # AWS-managed policies in both files are stored once
+    assert {a.id for a in R.accounts(db)} == {"200611803367", "123456789012"}
+
+
+def test_reloading_an_account_replaces_it(make_db, tmp_path):
+    db = make_db(CONFORMANCE / "gaad.json")
+    before = _snapshot(db)
+    data = json.loads((CONFORMANCE / "gaad.json").read_text())
+    removed = data["UserDetailList"].pop()
+    f = tmp_path / "smaller.json"
+    f.write_text(json.dumps(data))
+    load_files(db, [f])
+    after = _snapshot(db)
+    assert removed["Arn"] not in after["User"]
+    assert len(after["User"]) == len(before["User"]) - 1
+    assert not [e for e in after["edges"] if removed["Arn"] in e[:2]]
+    load_files(db, [CONFORMANCE / "gaad.json"])
+    assert _snapshot(db) == before
+
+
+@pytest.mark.parametrize("content", [
+    "not json at all",
+    json.dumps({"UserDetailList": [{"UserName": "x"}]}),
+    json.dumps({"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::123456789012:user/x",
+                                    "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": "%7Bbroken"}]}]}),
+    json.dumps({"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::bad:user/x"}]}),
+    json.dumps({"RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::123456789012:role/r",
+                                    "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Maybe"}]}}]}),
+], ids=["not-json", "missing-key", "undecodable-document", "bad-arn", "bad-policy"])
+def test_bad_input_leaves_the_database_exactly_as_before(make_db, tmp_path, content):
+    db = make_db(CONFORMANCE / "gaad.json")
+    before = _snapshot(db)
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    with pytest.raises(IngestError) as err:
+        load_files(db, [GAAD_EXAMPLE, bad])  # a good file beside a bad one: neither is loaded
+    assert "bad.json" in str(err.value) and "\n" not in str(err.value)
+    assert _snapshot(db) == before
+
+
+def test_schema_version_mismatch_is_named(tmp_path):
+    path = tmp_path / "db"
+    db = open_database(path)
+    db.execute("MATCH (m:Meta {key: $k}) SET m.value = $v", {"k": "schema_version", "v": "0"})
+    db.close()
+    with pytest.raises(SchemaVersionError, match="schema version `0`, this graphiam needs `1`"):
+        open_database(path)
+
+
+def test_database_persists_and_cannot_be_opened_twice(tmp_path):
+    path = tmp_path / "db"
+    db = open_database(path)
+    load_files(db, [CONFORMANCE / "gaad.json"])
+    with pytest.raises(Exception, match="already open"):
+        open_database(path)
+    db.close()
+    db = open_database(path)
+    assert R.count(db, "User") == 20
+    db.close()

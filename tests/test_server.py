@@ -1,0 +1,52 @@
+"""The real server: `graphiam serve` (uvicorn) on a free port, queried over HTTP with httpx."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import CONFORMANCE
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_graphql_over_http(tmp_path):
+    db = tmp_path / "db"
+    env = {**os.environ, "GRAPHIAM_DB": str(db)}
+    load = subprocess.run([sys.executable, "-m", "graphiam.cli", "load", str(CONFORMANCE / "gaad.json")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert load.returncode == 0, load.stderr
+    assert "20 users, 6 groups, 10 roles, 33 managed policies" in load.stdout
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        r = httpx.post(f"{base}/graphql", json={"query": "{ users { totalCount } roles(first: 3) { edges { node { arn } } } }"},
+                       timeout=10)
+        assert r.status_code == 200
+        data = r.json()["data"]
+        assert data["users"]["totalCount"] == 20
+        assert len(data["roles"]["edges"]) == 3
+        assert httpx.get(f"{base}/health", timeout=5).json()["accounts"] == ["123456789012"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
