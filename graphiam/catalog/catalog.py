@@ -243,7 +243,7 @@ def _match_names(svc: _Service, p: ActionPattern) -> Iterable[ActionInfo]:
         return svc.actions[lo:hi]
     assert p.name_regex is not None
     rx = p.name_regex
-    return [a for a, n in zip(svc.actions, svc.lower_names) if rx.fullmatch(n)]
+    return [a for a, n in zip(svc.actions, svc.lower_names, strict=True) if rx.fullmatch(n)]
 
 
 def _as_list(value: str | Iterable[str] | None) -> list[str]:
@@ -270,7 +270,7 @@ def _decode_service(raw: Mapping[str, Any], levels: tuple[str, ...]) -> _Service
                 service=prefix,
                 name=name,
                 full_name=f"{prefix}:{name}",
-                access_level=levels[level],  # type: ignore[arg-type]  # checked in Catalog()
+                access_level=levels[level],  # checked in Catalog()
                 resource_types=tuple(refs[i] for i in res),
                 condition_keys=tuple(keys[i] for i in key_ix),
             )
@@ -280,6 +280,6 @@ def _decode_service(raw: Mapping[str, Any], levels: tuple[str, ...]) -> _Service
     return _Service(
         actions=tuple(actions),
         lower_names=lower,
-        by_name=dict(zip(lower, actions)),
+        by_name=dict(zip(lower, actions, strict=True)),
         condition_key_types={k: t for k, t in raw["conditions"]},
     )

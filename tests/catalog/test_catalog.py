@@ -198,7 +198,9 @@ def test_expand_get_star_is_exactly_the_get_actions_of_s3() -> None:
     assert all(n.startswith("s3:Get") for n in got)
 
 
-@pytest.mark.parametrize("pattern", ["*", "*:*", "*:?*", "**"], ids=["star", "star-colon-star", "star-q", "double-star"])
+@pytest.mark.parametrize(
+    "pattern", ["*", "*:*", "*:?*", "**"], ids=["star", "star-colon-star", "star-q", "double-star"]
+)
 def test_expand_everything(pattern: str) -> None:
     assert names(CAT.expand(pattern)) == names(ALL)
     assert len(CAT.expand(pattern)) == len(CAT)
