@@ -19,6 +19,7 @@ evaluation logic" and "Permissions boundaries for IAM entities":
    policies: "Role trust policies" / "Default key policy": the resource policy must allow even in
    the same account) path (c) also needs the resource policy to allow, by naming either the
    principal or its account. The conformance data (S39–S41, the `assume` requests) follows this.
+   Service, federated and anonymous principals are decided by the resource-based policy alone.
 4. Cross account: the identity side (identity ∧ boundary) AND the resource-based policy must
    allow; a resource policy naming the principal's account counts here.
 """
@@ -29,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphiam.policy.document import PolicyDocument
-from graphiam.policy.principals import ACCOUNT, EVERYONE, ROLE
+from graphiam.policy.principals import ACCOUNT, ACCOUNTLESS_TYPES, EVERYONE, ROLE
 from graphiam.policy.request import Request, normalise_context
 from graphiam.policy.statement import PartResult, StatementMatch, scan
 
@@ -121,7 +122,10 @@ def evaluate(request: Request, *, identity: Sequence[PolicySource],
     boundary_allows = bound.allows if bound is not None else []
     identity_ok = bool(ident.allows) and boundary_ok
     resource_allows = res.allows if res is not None else []
-    same_account = request.effective_resource_account == request.effective_principal_account
+    # services, federated and anonymous principals have no identity side: only the resource policy
+    # can allow them, by naming them, which the same-account rules below express
+    same_account = (request.principal_type in ACCOUNTLESS_TYPES
+                    or request.effective_resource_account == request.effective_principal_account)
 
     if same_account:
         granted: list[StatementMatch] = []

@@ -27,7 +27,9 @@ ACCOUNT = "account"  # the principal's account: delegation, needs an identity al
 EVERYONE = "everyone"  # `*`
 
 _FEDERATED_TYPES = frozenset({"FederatedUser", "WebIdentity", "SAML"})
-_NO_ACCOUNT_TYPES = frozenset({"Service", "Anonymous", "CanonicalUser"}) | _FEDERATED_TYPES
+# principals outside any account's IAM: no identity policies, the resource-based policy decides
+ACCOUNTLESS_TYPES = frozenset({"Service", "Anonymous", "CanonicalUser"}) | _FEDERATED_TYPES
+_NO_ACCOUNT_TYPES = ACCOUNTLESS_TYPES
 
 
 def normalise_principal(value: Any) -> dict[str, tuple[str, ...]]:
