@@ -89,13 +89,12 @@ def _in_network(net: Any, value: str, ctx: Context) -> bool:
 class _ArnPattern:
     """ArnLike/ArnEquals: the six colon-separated fields are matched one by one (`*` stays in a field)."""
 
-    __slots__ = ("fields", "variables")
+    __slots__ = ("fields",)
 
     def __init__(self, text: str, variables: bool) -> None:
         parts = text.split(":", 5)
         # a value with fewer than six fields (e.g. `*`) is matched as one field
         self.fields = tuple(Pattern(p, wildcards=True, variables=variables) for p in parts)
-        self.variables = tuple(v for f in self.fields for v in f.variables)
 
     def matches(self, value: str, ctx: Context) -> bool:
         fields = self.fields

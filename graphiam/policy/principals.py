@@ -29,7 +29,6 @@ EVERYONE = "everyone"  # `*`
 _FEDERATED_TYPES = frozenset({"FederatedUser", "WebIdentity", "SAML"})
 # principals outside any account's IAM: no identity policies, the resource-based policy decides
 ACCOUNTLESS_TYPES = frozenset({"Service", "Anonymous", "CanonicalUser"}) | _FEDERATED_TYPES
-_NO_ACCOUNT_TYPES = ACCOUNTLESS_TYPES
 
 
 def normalise_principal(value: Any) -> dict[str, tuple[str, ...]]:
@@ -42,7 +41,7 @@ def normalise_principal(value: Any) -> dict[str, tuple[str, ...]]:
 def _aws_match(entry: str, arn: str, account: str | None, ptype: str) -> str | None:
     if entry == "*":
         return EVERYONE
-    if ptype in _NO_ACCOUNT_TYPES:
+    if ptype in ACCOUNTLESS_TYPES:
         return None
     if is_account_id(entry) or is_account_root(entry):
         entry_account = entry if is_account_id(entry) else entry.split(":")[4]

@@ -163,10 +163,6 @@ class Pattern:
             matcher = _compile(resolved, self.ignore_case)
         return bool(matcher(value))
 
-    def unresolvable(self, ctx: Context) -> bool:
-        """True when some variable has neither a single value in `ctx` nor a default."""
-        return any(v.default is None and not isinstance(ctx.get(v.key), str) for v in self.variables)
-
     def resolve(self, ctx: Context) -> tuple[Token, ...] | None:
         """Replace each variable by a literal token; None when one cannot be resolved."""
         out: list[Token] = []
