@@ -1,0 +1,440 @@
+"""Synthetic AWS organisations in the `get-account-authorization-details` (GAAD) format, for benchmarks.
+
+Seeded and deterministic: the same arguments always give byte-identical output (only `random.Random(seed)`
+derived generators are used, and nothing iterates over a set). Sizes are per account:
+
+    generate_org(users=2000, roles=1000, policies=3000, accounts=1, seed=7) -> [gaad_dict]
+
+`policies` counts every entry of `Policies` (a few attached AWS-managed policies plus customer-managed
+ones). As real GAAD does, some permission boundaries name a policy that is not in the export; those ARNs
+always contain `MISSING_BOUNDARY_MARK`, and every other attachment names a policy of the export.
+
+CLI: python benchmarks/generate_org.py --users 2000 --roles 1000 --policies 3000 --accounts 1 --seed 7 -o out/
+writes one `<account-id>.json` per account.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+Doc = dict[str, Any]
+
+MISSING_BOUNDARY_MARK = "/boundaries/retired/"
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+ENCODED_SHARE = 0.25
+
+FIRST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
+         "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yuki")
+LAST = ("smith", "jones", "garcia", "nguyen", "khan", "muller", "rossi", "tanaka", "silva", "novak")
+TEAMS = ("platform", "payments", "data", "security", "network", "mobile", "search", "billing")
+ENVS = ("dev", "staging", "prod")
+USER_PATHS = ("/", "/", "/", "/engineering/", "/engineering/", "/ops/", "/ops/team-a/", "/ops/team-b/",
+              "/contractors/", "/automation/")
+ROLE_PATHS = ("/", "/", "/service-role/", "/service-role/", "/delivery/", "/ops/team-a/", "/app/")
+POLICY_PATHS = ("/", "/", "/team/", "/guardrails/", "/engineering/")
+SERVICES = ("ec2.amazonaws.com", "lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "glue.amazonaws.com",
+            "codebuild.amazonaws.com", "sagemaker.amazonaws.com")
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
+DATE_RANGE = (1_420_070_400, 1_714_521_600)  # 2015-01-01 .. 2024-05-01, epoch seconds
+
+# (action patterns, resource template) — `{a}` is the account id, `{r}` a region, `{n}` a short name.
+ACTION_FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:Get*", "s3:List*", "s3:*"),
+     ("arn:aws:s3:::{n}-bucket/*", "arn:aws:s3:::{n}-*", "arn:aws:s3:::{n}-bucket/${{aws:username}}/*",
+      "arn:aws:s3:::{n}-bucket/${{aws:PrincipalTag/team}}/*")),
+    (("ec2:DescribeInstances", "ec2:Describe*", "ec2:RunInstances", "ec2:StartInstances", "ec2:StopInstances",
+      "ec2:TerminateInstances", "ec2:*"),
+     ("*", "arn:aws:ec2:{r}:{a}:instance/*", "arn:aws:ec2:*:{a}:instance/i-0{n}*")),
+    (("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteTable",
+      "dynamodb:*"),
+     ("arn:aws:dynamodb:{r}:{a}:table/{n}", "arn:aws:dynamodb:*:{a}:table/{n}-*")),
+    (("lambda:InvokeFunction", "lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:Get*"),
+     ("arn:aws:lambda:{r}:{a}:function:{n}*", "*")),
+    (("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt", "kms:Encrypt"),
+     ("arn:aws:secretsmanager:{r}:{a}:secret:{n}/*", "arn:aws:kms:{r}:{a}:key/*", "*")),
+    (("logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:GetMetricData", "cloudwatch:List*"),
+     ("arn:aws:logs:*:{a}:log-group:/aws/{n}/*", "*")),
+    (("iam:PassRole",), ("arn:aws:iam::{a}:role/*", "arn:aws:iam::{a}:role/service-role/*")),
+    (("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:AttachUserPolicy", "iam:AttachRolePolicy",
+      "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:CreateAccessKey", "iam:UpdateAssumeRolePolicy",
+      "iam:AddUserToGroup", "iam:Get*", "iam:List*"),
+     ("*", "arn:aws:iam::{a}:user/*", "arn:aws:iam::{a}:policy/*", "arn:aws:iam::{a}:role/{n}*")),
+)
+
+CONDITIONS: tuple[Doc, ...] = (
+    {"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "198.51.100.0/24"]}},
+    {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
+    {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+    {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+    {"DateGreaterThan": {"aws:CurrentTime": "2023-01-01T00:00:00Z"},
+     "DateLessThan": {"aws:CurrentTime": "2026-12-31T23:59:59Z"}},
+    {"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}},
+    {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+    {"StringLike": {"s3:prefix": ["home/${aws:username}/*", ""]}},
+    {"ForAnyValue:StringEquals": {"aws:TagKeys": ["team", "env"]}},
+    {"NumericLessThanEquals": {"aws:MultiFactorAuthAge": "3600"}},
+)
+
+# A few real AWS-managed policies (small ones, documents as AWS publishes them).
+AWS_MANAGED: tuple[tuple[str, str, Doc], ...] = (
+    ("AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK",
+     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+    ("PowerUserAccess", "ANPAJYRXTHIB4FOVS3ZXS",
+     {"Version": "2012-10-17", "Statement": [
+         {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+         {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
+                                        "iam:ListRoles", "organizations:DescribeOrganization",
+                                        "account:ListRegions"], "Resource": "*"}]}),
+    ("AmazonS3ReadOnlyAccess", "ANPAIZTJ4DXE7G6AGAE6M",
+     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"],
+                                              "Resource": "*"}]}),
+    ("IAMUserChangePassword", "ANPAJ4L4MM2A7QIEB56MS",
+     {"Version": "2012-10-17", "Statement": [
+         {"Effect": "Allow", "Action": ["iam:ChangePassword"], "Resource": ["arn:aws:iam::*:user/${aws:username}"]},
+         {"Effect": "Allow", "Action": ["iam:GetAccountPasswordPolicy"], "Resource": "*"}]}),
+    ("AmazonEC2ReadOnlyAccess", "ANPAIGDT4SV4GSETWTBZK",
+     {"Version": "2012-10-17", "Statement": [
+         {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
+         {"Effect": "Allow", "Action": "elasticloadbalancing:Describe*", "Resource": "*"},
+         {"Effect": "Allow", "Action": ["cloudwatch:ListMetrics", "cloudwatch:GetMetricStatistics",
+                                        "cloudwatch:Describe*"], "Resource": "*"},
+         {"Effect": "Allow", "Action": "autoscaling:Describe*", "Resource": "*"}]}),
+)
+
+
+def role_path(index: int) -> str:
+    return ROLE_PATHS[(index * 7 + 3) % len(ROLE_PATHS)]
+
+
+def account_ids(count: int, seed: int) -> list[str]:
+    """`count` distinct, deterministic 12-digit account ids for `seed`."""
+    rng = random.Random(f"graphiam-accounts-{seed}")
+    ids: list[str] = []
+    while len(ids) < count:
+        candidate = str(rng.randrange(100_000_000_000, 1_000_000_000_000))
+        if candidate not in ids:
+            ids.append(candidate)
+    return ids
+
+
+class _AccountGen:
+    """Generates one account; `peers` are the other generated accounts (for cross-account trust)."""
+
+    def __init__(self, rng: random.Random, account: str, peers: Sequence[str], *, users: int, roles: int,
+                 policies: int, groups: int) -> None:
+        self.rng = rng
+        self.account = account
+        self.peers = list(peers)
+        self.n_users, self.n_roles, self.n_policies, self.n_groups = users, roles, policies, groups
+        self.foreign = str(rng.randrange(100_000_000_000, 1_000_000_000_000))  # a vendor, never loaded
+
+    # ---- small helpers ----
+    def date(self) -> str:
+        seconds = self.rng.randrange(*DATE_RANGE)
+        return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
+
+    def unique_id(self, prefix: str) -> str:
+        return prefix + "".join(self.rng.choices(ID_ALPHABET, k=17))
+
+    def maybe_encode(self, doc: Doc) -> Doc | str:
+        if self.rng.random() < ENCODED_SHARE:
+            return quote(json.dumps(doc, indent=self.rng.choice((None, 4))), safe="")
+        return doc
+
+    def tags(self) -> list[dict[str, str]]:
+        out = []
+        if self.rng.random() < 0.8:
+            out.append({"Key": "team", "Value": self.rng.choice(TEAMS)})
+        if self.rng.random() < 0.6:
+            out.append({"Key": "env", "Value": self.rng.choice(ENVS)})
+        if self.rng.random() < 0.1:
+            out.append({"Key": "cost-center", "Value": str(self.rng.randrange(1000, 9999))})
+        return out
+
+    def arn(self, kind: str, path: str, name: str, account: str | None = None) -> str:
+        return f"arn:aws:iam::{account or self.account}:{kind}{path}{name}"
+
+    # ---- documents ----
+    def statement(self) -> Doc:
+        rng = self.rng
+        actions, resources = rng.choice(ACTION_FAMILIES)
+        fill = {"a": self.account, "r": rng.choice(REGIONS), "n": rng.choice(TEAMS)}
+        stmt: Doc = {}
+        if rng.random() < 0.3:
+            stmt["Sid"] = f"S{rng.randrange(10_000)}"
+        stmt["Effect"] = "Deny" if rng.random() < 0.15 else "Allow"
+        picked = rng.sample(actions, k=min(len(actions), rng.randint(1, 3)))
+        stmt["NotAction" if rng.random() < 0.05 else "Action"] = picked[0] if len(picked) == 1 else picked
+        res = [rng.choice(resources).format(**fill) for _ in range(rng.randint(1, 2))]
+        stmt["NotResource" if rng.random() < 0.04 else "Resource"] = res[0] if len(res) == 1 else res
+        if rng.random() < 0.3:
+            stmt["Condition"] = rng.choice(CONDITIONS)
+        return stmt
+
+    def assume_statement(self) -> Doc:
+        """Identity permission to assume some role (own account mostly, sometimes a peer's)."""
+        if self.peers and self.rng.random() < 0.2:
+            account = self.rng.choice(self.peers)
+            if self.rng.random() < 0.3 or not self.n_roles:
+                target = f"arn:aws:iam::{account}:role/*"
+            else:  # role paths depend only on the index, so a peer's role ARN is known here
+                index = self.rng.randrange(self.n_roles)
+                target = f"arn:aws:iam::{account}:role{role_path(index)}role-{index}"
+        elif self.rng.random() < 0.1:
+            target = "*"
+        else:
+            target = self.rng.choice(self.role_arns) if self.role_arns else "*"
+        return {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": target}
+
+    def document(self, *, admin_chance: float = 0.01) -> Doc:
+        if self.rng.random() < admin_chance:
+            statements = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+        else:
+            statements = [self.statement() for _ in range(self.rng.randint(1, 4))]
+            if self.rng.random() < 0.2:
+                statements.append(self.assume_statement())
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    def trust_document(self, role_arn: str) -> tuple[Doc, bool]:
+        """A trust policy and whether it trusts ec2 (so the role gets an instance profile)."""
+        rng = self.rng
+        statements: list[Doc] = []
+        is_ec2 = False
+        for _ in range(rng.choices((1, 2), weights=(4, 1))[0]):
+            kind = rng.choices(("service", "user", "role", "root", "peer", "foreign"),
+                               weights=(30, 25, 15, 15, 10 if self.peers else 0, 5))[0]
+            stmt: Doc = {"Effect": "Allow"}
+            if kind == "service":
+                # EC2 instance roles are the most common service roles in real accounts.
+                service = SERVICES[0] if rng.random() < 0.4 else rng.choice(SERVICES)
+                is_ec2 = is_ec2 or service == "ec2.amazonaws.com"
+                stmt["Principal"] = {"Service": service}
+            elif kind == "user" and self.user_arns:
+                picked = rng.sample(self.user_arns, k=min(len(self.user_arns), rng.randint(1, 3)))
+                stmt["Principal"] = {"AWS": picked[0] if len(picked) == 1 else picked}
+                if rng.random() < 0.3:
+                    stmt["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+            elif kind == "role" and len(self.role_arns) > 1:
+                other = rng.choice(self.role_arns)
+                while other == role_arn:
+                    other = rng.choice(self.role_arns)
+                stmt["Principal"] = {"AWS": other}
+            elif kind == "peer":
+                peer = rng.choice(self.peers)
+                stmt["Principal"] = {"AWS": rng.choice((f"arn:aws:iam::{peer}:root", peer))}
+                if rng.random() < 0.5:
+                    stmt["Condition"] = {"StringEquals": {"sts:ExternalId": f"ext-{rng.randrange(10**6)}"}}
+            elif kind == "foreign":
+                stmt["Principal"] = {"AWS": f"arn:aws:iam::{self.foreign}:root"}
+                stmt["Condition"] = {"StringEquals": {"sts:ExternalId": f"vendor-{rng.randrange(10**6)}"}}
+            else:
+                stmt["Principal"] = {"AWS": rng.choice((f"arn:aws:iam::{self.account}:root", self.account))}
+                if rng.random() < 0.4:
+                    stmt["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+            stmt["Action"] = "sts:AssumeRole"
+            statements.append(stmt)
+        return {"Version": "2012-10-17", "Statement": statements}, is_ec2
+
+    # ---- entities ----
+    def build(self) -> Doc:
+        rng = self.rng
+        # Names first, so documents can refer to principals generated later.
+        self.user_rows = [(rng.choice(USER_PATHS), self.user_name(i)) for i in range(self.n_users)]
+        self.user_arns = [self.arn("user", p, n) for p, n in self.user_rows]
+        self.role_rows = [(role_path(i), f"role-{i}") for i in range(self.n_roles)]
+        self.role_arns = [self.arn("role", p, n) for p, n in self.role_rows]
+        group_rows = [(rng.choice(("/", "/engineering/", "/ops/")), f"group-{rng.choice(TEAMS)}-{i}")
+                      for i in range(self.n_groups)]
+
+        n_aws = min(len(AWS_MANAGED), self.n_policies // 10)
+        policies = [self.aws_policy(*AWS_MANAGED[i]) for i in range(n_aws)]
+        n_boundaries = (self.n_policies - n_aws) // 30
+        for i in range(self.n_policies - n_aws):
+            policies.append(self.customer_policy(i, boundary=i < n_boundaries))
+        boundary_arns = [p["Arn"] for p in policies[n_aws:n_aws + n_boundaries]]
+        attachable = [p["Arn"] for p in policies[n_aws + n_boundaries:]] or [p["Arn"] for p in policies]
+        names = {p["Arn"]: p["PolicyName"] for p in policies}
+
+        def attach(limit: int) -> list[dict[str, str]]:
+            if not attachable:
+                return []
+            k = min(len(attachable), rng.choices(range(limit + 1), weights=[3] + [2] * limit)[0])
+            return [{"PolicyName": names[a], "PolicyArn": a} for a in rng.sample(attachable, k=k)]
+
+        def boundary(chance: float) -> dict[str, str] | None:
+            if rng.random() >= chance:
+                return None
+            if not boundary_arns or rng.random() < 0.3:
+                # Real GAAD omits policies used only as boundaries when they are filtered out: keep some.
+                missing = self.arn("policy", MISSING_BOUNDARY_MARK, f"boundary-{rng.randrange(1000)}")
+                return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": missing}
+            return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+                    "PermissionsBoundaryArn": rng.choice(boundary_arns)}
+
+        def inline(limit: int) -> list[Doc]:
+            return [{"PolicyName": f"inline-{j}", "PolicyDocument": self.maybe_encode(self.document())}
+                    for j in range(rng.choices(range(limit + 1), weights=[5] + [2] * limit)[0])]
+
+        groups = []
+        for path, name in group_rows:
+            groups.append({
+                "Path": path, "GroupName": name, "GroupId": self.unique_id("AGPA"),
+                "Arn": self.arn("group", path, name), "CreateDate": self.date(),
+                "GroupPolicyList": inline(1), "AttachedManagedPolicies": attach(3),
+            })
+        group_names = [g["GroupName"] for g in groups]
+
+        users = []
+        for (path, name), arn in zip(self.user_rows, self.user_arns):
+            user: Doc = {"Path": path, "UserName": name, "UserId": self.unique_id("AIDA"), "Arn": arn,
+                         "CreateDate": self.date()}
+            policies_inline = inline(2)
+            if policies_inline:
+                user["UserPolicyList"] = policies_inline
+            k = min(len(group_names), rng.choices((0, 1, 2, 3, 4), weights=(15, 40, 25, 12, 8))[0])
+            user["GroupList"] = rng.sample(group_names, k=k)
+            user["AttachedManagedPolicies"] = attach(2)
+            b = boundary(0.1)
+            if b:
+                user["PermissionsBoundary"] = b
+            user["Tags"] = self.tags()
+            users.append(user)
+
+        roles = []
+        for (path, name), arn in zip(self.role_rows, self.role_arns):
+            trust_doc, is_ec2 = self.trust_document(arn)
+            trust_value = self.maybe_encode(trust_doc)
+            created = self.date()
+            role_id = self.unique_id("AROA")
+            role: Doc = {"Path": path, "RoleName": name, "RoleId": role_id, "Arn": arn, "CreateDate": created,
+                         "AssumeRolePolicyDocument": trust_value}
+            profiles = []
+            if is_ec2:
+                profile_name = f"{name}-profile"
+                profiles.append({
+                    "Path": path, "InstanceProfileName": profile_name,
+                    "InstanceProfileId": self.unique_id("AIPA"),
+                    "Arn": self.arn("instance-profile", path, profile_name), "CreateDate": created,
+                    "Roles": [{"Path": path, "RoleName": name, "RoleId": role_id, "Arn": arn,
+                               "CreateDate": created, "AssumeRolePolicyDocument": trust_value}],
+                })
+            role["InstanceProfileList"] = profiles
+            role["RolePolicyList"] = inline(2)
+            role["AttachedManagedPolicies"] = attach(3)
+            b = boundary(0.08)
+            if b:
+                role["PermissionsBoundary"] = b
+            role["Tags"] = self.tags()
+            role["RoleLastUsed"] = ({"LastUsedDate": self.date(), "Region": rng.choice(REGIONS)}
+                                    if rng.random() < 0.6 else {})
+            roles.append(role)
+
+        self.count_attachments(policies, (*users, *groups, *roles))
+        return {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies}
+
+    def user_name(self, i: int) -> str:
+        if self.rng.random() < 0.15:
+            return f"svc-{self.rng.choice(TEAMS)}-{i}"
+        return f"{self.rng.choice(FIRST)}.{self.rng.choice(LAST)}{i}"
+
+    def aws_policy(self, name: str, policy_id: str, doc: Doc) -> Doc:
+        return {
+            "PolicyName": name, "PolicyId": policy_id, "Arn": f"arn:aws:iam::aws:policy/{name}", "Path": "/",
+            "DefaultVersionId": "v1", "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True, "CreateDate": "2015-02-06T18:39:46+00:00", "UpdateDate": "2015-02-06T18:39:46+00:00",
+            "PolicyVersionList": [{"Document": doc, "VersionId": "v1", "IsDefaultVersion": True,
+                                   "CreateDate": "2015-02-06T18:39:46+00:00"}],
+        }
+
+    def customer_policy(self, i: int, *, boundary: bool) -> Doc:
+        rng = self.rng
+        path = "/boundaries/" if boundary else rng.choice(POLICY_PATHS)
+        name = f"boundary-{i}" if boundary else f"policy-{rng.choice(TEAMS)}-{i}"
+        n_versions = 1 if rng.random() < 0.7 else rng.randint(2, 5)
+        dates = sorted(self.date() for _ in range(n_versions))
+        default = n_versions if rng.random() < 0.8 else rng.randint(1, n_versions)
+        versions = [
+            {"Document": self.maybe_encode(self.document(admin_chance=0.0 if boundary else 0.01)),
+             "VersionId": f"v{v}", "IsDefaultVersion": v == default, "CreateDate": dates[v - 1]}
+            for v in range(n_versions, 0, -1)  # IAM lists the newest first
+        ]
+        return {
+            "PolicyName": name, "PolicyId": self.unique_id("ANPA"), "Arn": self.arn("policy", path, name),
+            "Path": path, "DefaultVersionId": f"v{default}", "AttachmentCount": 0,
+            "PermissionsBoundaryUsageCount": 0, "IsAttachable": True, "CreateDate": dates[0],
+            "UpdateDate": dates[-1], "PolicyVersionList": versions,
+        }
+
+    @staticmethod
+    def count_attachments(policies: list[Doc], principals: Sequence[Doc]) -> None:
+        by_arn = {p["Arn"]: p for p in policies}
+        for principal in principals:
+            for ref in principal["AttachedManagedPolicies"]:
+                by_arn[ref["PolicyArn"]]["AttachmentCount"] += 1
+            boundary = principal.get("PermissionsBoundary")
+            if boundary and boundary["PermissionsBoundaryArn"] in by_arn:
+                by_arn[boundary["PermissionsBoundaryArn"]]["PermissionsBoundaryUsageCount"] += 1
+
+
+def generate_org(*, users: int, roles: int, policies: int, groups: int | None = None, accounts: int = 1,
+                 seed: int = 0) -> list[Doc]:
+    """One GAAD dict per account; every account has `users` users, `roles` roles, `policies` policies."""
+    for label, value in (("users", users), ("roles", roles), ("policies", policies), ("accounts", accounts)):
+        if value < 0 or (label == "accounts" and value < 1):
+            raise ValueError(f"`{label}` must be {'at least 1' if label == 'accounts' else 'non-negative'}")
+    if groups is None:
+        groups = max(1, users // 20) if users else 0
+    ids = account_ids(accounts, seed)
+    out = []
+    for index, account in enumerate(ids):
+        rng = random.Random(f"graphiam-org-{seed}-{index}")
+        peers = [other for other in ids if other != account]
+        out.append(_AccountGen(rng, account, peers, users=users, roles=roles, policies=policies,
+                               groups=groups).build())
+    return out
+
+
+def account_of(export: Doc) -> str:
+    for key in ("UserDetailList", "RoleDetailList", "GroupDetailList"):
+        if export[key]:
+            return str(export[key][0]["Arn"].split(":")[4])
+    for policy in export["Policies"]:
+        if not policy["Arn"].startswith("arn:aws:iam::aws:"):
+            return str(policy["Arn"].split(":")[4])
+    raise ValueError("empty export: no account id to name it by")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate a synthetic AWS organisation as GAAD JSON files.")
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--roles", type=int, default=100)
+    parser.add_argument("--policies", type=int, default=300)
+    parser.add_argument("--groups", type=int, default=None, help="default: users / 20")
+    parser.add_argument("--accounts", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--out", type=Path, required=True, help="directory for <account-id>.json files")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        exports = generate_org(users=args.users, roles=args.roles, policies=args.policies, groups=args.groups,
+                               accounts=args.accounts, seed=args.seed)
+    except ValueError as exc:
+        parser.error(str(exc))
+    args.out.mkdir(parents=True, exist_ok=True)
+    ids = account_ids(args.accounts, args.seed)
+    for account, export in zip(ids, exports):
+        (args.out / f"{account}.json").write_text(json.dumps(export, indent=1))
+    elapsed = time.perf_counter() - started
+    print(f"wrote {len(exports)} account(s) to {args.out} in {elapsed:.2f}s: {', '.join(ids)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
