@@ -17,8 +17,8 @@ import base64
 import hashlib
 import json
 import sys
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -179,7 +179,7 @@ class Account:
             user["PermissionsBoundary"] = boundary
         user["Tags"] = list(user_tags)
         self.users.append(user)
-        return user["Arn"]
+        return str(user["Arn"])
 
     def add_group(self, name: str, path: str, created: str, *, attached: Sequence[dict[str, str]] = (),
                   inline: dict[str, Doc | str] | None = None) -> str:
@@ -193,7 +193,7 @@ class Account:
             "AttachedManagedPolicies": list(attached),
         }
         self.groups.append(group)
-        return group["Arn"]
+        return str(group["Arn"])
 
     def add_role(self, name: str, path: str, created: str, trust_doc: Doc | str, *, description: str = "",
                  attached: Sequence[dict[str, str]] = (), inline: dict[str, Doc | str] | None = None,

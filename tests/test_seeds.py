@@ -5,6 +5,7 @@ Deliberately independent of graphiam's importer and store (written in parallel):
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -241,7 +242,7 @@ NEEDS = {"aws:multifactorauthpresent": "mfa", "aws:sourceip": "source_ip", "sts:
 
 
 def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.S)
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.DOTALL)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -284,7 +285,8 @@ def _principals() -> dict[str, Principal]:
         policies = {p["Arn"]: default_document(p) for p in export["Policies"]}
         groups = {g["GroupName"]: g for g in export["GroupDetailList"]}
 
-        def docs(entry: dict[str, Any], inline_key: str) -> list[dict[str, Any]]:
+        def docs(entry: dict[str, Any], inline_key: str,
+                 policies: dict[str, dict[str, Any]] = policies) -> list[dict[str, Any]]:
             found = [document(p["PolicyDocument"]) for p in entry.get(inline_key, [])]
             return found + [policies[r["PolicyArn"]] for r in entry["AttachedManagedPolicies"]]
 
@@ -362,7 +364,7 @@ def test_documented_chains_follow_can_assume_edges() -> None:
     edges = {(e["from"], e["to"]) for e in FACTS["can_assume"]}
     assert any(len(chain) >= 4 for chain in FACTS["chains"])
     for chain in FACTS["chains"]:
-        for hop in zip(chain, chain[1:]):
+        for hop in itertools.pairwise(chain):
             assert hop in edges, hop
 
 
