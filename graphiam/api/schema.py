@@ -2,6 +2,9 @@
 measured (parser and validation caches ~3× throughput; a token limit against oversize queries)."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
@@ -32,13 +35,22 @@ class GraphiamSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+# Each module contributes one Query part (a strawberry type); `merge_types` joins them.
+QUERY_PARTS = (
+    "graphiam.api.simulation:SimulationQuery",
+    "graphiam.api.assume:AssumeQuery",
+    "graphiam.api.access:AccessQuery",
+    "graphiam.api.escalation:EscalationQuery",
+)
+
+
 def query_parts() -> tuple[type, ...]:
     parts: list[type] = [BrowseQuery]
-    try:
-        from graphiam.api.analysis import AnalysisQuery
-        parts.append(AnalysisQuery)
-    except ImportError:  # the analysis half is optional while it is being built
-        pass
+    for spec in QUERY_PARTS:
+        module, name = spec.split(":")
+        if importlib.util.find_spec(module) is None:  # a part still being built is simply absent
+            continue
+        parts.append(getattr(importlib.import_module(module), name))
     return tuple(parts)
 
 

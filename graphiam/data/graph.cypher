@@ -13,3 +13,11 @@ CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM User TO IAMGroup);
 CREATE REL TABLE IF NOT EXISTS ATTACHED_TO(FROM Policy TO User, FROM Policy TO IAMGroup, FROM Policy TO Role, attached_as STRING);
 CREATE REL TABLE IF NOT EXISTS HAS_VERSION(FROM Policy TO PolicyVersion);
 CREATE REL TABLE IF NOT EXISTS HAS_ROLE(FROM InstanceProfile TO Role);
+// Derived edges (recomputed for what a change touches). Principals that are not users or roles:
+CREATE NODE TABLE IF NOT EXISTS ServicePrincipal(name STRING PRIMARY KEY);
+CREATE NODE TABLE IF NOT EXISTS ExternalPrincipal(arn STRING PRIMARY KEY, kind STRING, account STRING);
+// principal -> role: the trust policy admits it and (where AWS requires) its identity policies allow sts:AssumeRole.
+// statements/conditions are JSON: the deciding statements and the condition keys the hop still needs.
+CREATE REL TABLE IF NOT EXISTS CAN_ASSUME(FROM User TO Role, FROM Role TO Role, FROM ServicePrincipal TO Role, FROM ExternalPrincipal TO Role, action STRING, statements STRING, conditions STRING, needs_conditions BOOLEAN);
+// principal -> principal: a privilege-escalation technique (technique id, permissions used, details as JSON).
+CREATE REL TABLE IF NOT EXISTS ESCALATES_TO(FROM User TO User, FROM User TO Role, FROM Role TO Role, FROM Role TO User, technique STRING, permissions STRING, details STRING);

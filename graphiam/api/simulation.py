@@ -1,0 +1,193 @@
+"""`simulate`, `simulateCustom` and `simulateBatch`: the engine's decisions with their reasons."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graphiam.api.context import Context, Services
+from graphiam.errors import InputError
+from graphiam.policy import Decision as EngineDecision
+from graphiam.policy import StatementMatch
+from graphiam.queries.simulate import Simulation, simulate, simulate_custom
+from graphiam.queries.snapshot import Snapshot, snapshot_cache
+
+MAX_BATCH = 1000
+
+
+@strawberry.enum(description="AWS's three outcomes: allowed, explicitDeny, implicitDeny.")
+class Decision(Enum):
+    ALLOWED = "ALLOWED"
+    EXPLICIT_DENY = "EXPLICIT_DENY"
+    IMPLICIT_DENY = "IMPLICIT_DENY"
+
+
+@strawberry.enum(description="The type of a context value, as SimulatePrincipalPolicy's ContextKeyType.")
+class ContextKeyType(Enum):
+    STRING = "string"
+    STRING_LIST = "stringList"
+    NUMERIC = "numeric"
+    NUMERIC_LIST = "numericList"
+    BOOLEAN = "boolean"
+    BOOLEAN_LIST = "booleanList"
+    DATE = "date"
+    DATE_LIST = "dateList"
+    IP = "ip"
+    IP_LIST = "ipList"
+    BINARY = "binary"
+    BINARY_LIST = "binaryList"
+
+
+@strawberry.input(description="One request-context key (e.g. aws:SourceIp) and its value(s). Several values, "
+                               "or a *_LIST type, make a multivalued key (aws:TagKeys).")
+class ContextEntryInput:
+    key: str
+    values: list[str]
+    type: ContextKeyType | None = None
+
+
+@strawberry.enum(description="What kind of policy a statement came from.")
+class PolicySourceKind(Enum):
+    AWS_MANAGED = "aws-managed"
+    CUSTOMER_MANAGED = "customer-managed"
+    INLINE = "inline"
+    RESOURCE = "resource"
+    TRUST = "trust"
+    CUSTOM = "custom"
+
+
+@strawberry.enum(description="How a policy applies to the request: the principal's own (user or role), through "
+                             "a group, as the permissions boundary, or as the resource-based policy.")
+class AppliesVia(Enum):
+    USER = "user"
+    GROUP = "group"
+    ROLE = "role"
+    BOUNDARY = "boundary"
+    RESOURCE = "resource"
+    CUSTOM = "custom"
+
+
+@strawberry.enum
+class Effect(Enum):
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+
+@strawberry.type(description="A statement that took part in the decision.")
+class MatchedStatement:
+    policy_arn: str = strawberry.field(description="Policy ARN; inline: `<owner ARN>#<name>`; trust: `<role ARN>#trust`; "
+                                                   "a policy passed in the request: the argument's name.")
+    policy_name: str
+    kind: PolicySourceKind
+    applies_via: AppliesVia
+    via_name: str | None = strawberry.field(description="The group's name (via GROUP), the role's (TRUST).")
+    statement_index: int
+    sid: str | None
+    effect: Effect
+    statement: JSON | None
+
+
+@strawberry.type(description="The request-context key as the engine saw it (derived from the principal, or given).")
+class ContextEntry:
+    key: str
+    values: list[str]
+
+
+@strawberry.type
+class SimulationResult:
+    decision: Decision
+    matched_statements: list[MatchedStatement]
+    missing_context_keys: list[str] = strawberry.field(
+        description="Condition keys that a statement otherwise matching needed and the request lacked.")
+    identity_decision: Decision
+    boundary_decision: Decision | None = strawberry.field(description="Null when there is no permissions boundary.")
+    resource_policy_decision: Decision | None = strawberry.field(description="Null when no resource-based policy applied.")
+    resource_policy_source: str | None = strawberry.field(description="`trust` (the role's trust policy) or `given`.")
+    principal: str
+    action: str
+    resource: str
+    context: list[ContextEntry]
+    warnings: list[str]
+
+
+def _decision(d: EngineDecision | None) -> Decision | None:
+    return None if d is None else Decision(d.value)
+
+
+def _statement(m: StatementMatch) -> MatchedStatement:
+    raw = None
+    try:
+        raw = m.source.document.statements[m.index].raw
+    except (AttributeError, IndexError):
+        raw = None
+    return MatchedStatement(policy_arn=m.source.policy_id, policy_name=m.source.name, kind=PolicySourceKind(m.source.kind),
+                            applies_via=AppliesVia(m.source.via), via_name=m.source.via_name, statement_index=m.index,
+                            sid=m.sid, effect=Effect(m.effect), statement=raw)
+
+
+def to_result(s: Simulation) -> SimulationResult:
+    ev = s.evaluation
+    return SimulationResult(
+        decision=_decision(ev.decision), matched_statements=[_statement(m) for m in ev.matched],
+        missing_context_keys=list(ev.missing_context_keys), identity_decision=_decision(ev.identity_decision),
+        boundary_decision=_decision(ev.boundary_decision), resource_policy_decision=_decision(ev.resource_decision),
+        resource_policy_source=s.resource_policy_used, principal=s.principal_arn, action=s.action, resource=s.resource,
+        context=[ContextEntry(key=k, values=[v] if isinstance(v, str) else list(v)) for k, v in sorted(s.context.items())],
+        warnings=list(s.warnings))
+
+
+def context_values(entries: list[ContextEntryInput] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, e in enumerate(entries or ()):
+        if not e.key or not e.key.strip():
+            raise InputError(f"`context[{i}].key` is empty")
+        multi = (e.type is not None and e.type.value.endswith("List")) or len(e.values) != 1
+        out[e.key] = list(e.values) if multi else e.values[0]
+    return out
+
+
+async def current_snapshot(services: Services) -> Snapshot:
+    cache = snapshot_cache(services.caches)
+    return await services.run(cache.get, services.db)
+
+
+@strawberry.type
+class SimulationQuery:
+    @strawberry.field(description="Can `principal` (a stored user or role ARN) do `action` on `resource`? "
+                                  "The context is derived from the principal and overridden by `context`.")
+    async def simulate(self, info: Info[Context, None], principal: str, action: str, resource: str = "*",
+                       context: list[ContextEntryInput] | None = None, resource_owner: str | None = None,
+                       resource_policy: JSON | None = None, extra_policies: list[JSON] | None = None,
+                       permissions_boundary: JSON | None = None) -> SimulationResult:
+        snap = await current_snapshot(info.context.services)
+        return to_result(simulate(snap, principal=principal, action=action, resource=resource,
+                                  context=context_values(context), resource_owner=resource_owner,
+                                  resource_policy=resource_policy, extra_policies=extra_policies or (),
+                                  permissions_boundary=permissions_boundary))
+
+    @strawberry.field(description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
+                                  "`caller` is an optional principal ARN; a stored one contributes its context.")
+    async def simulate_custom(self, info: Info[Context, None], policies: list[JSON], action: str, resource: str = "*",
+                              context: list[ContextEntryInput] | None = None, caller: str | None = None,
+                              resource_owner: str | None = None, resource_policy: JSON | None = None,
+                              permissions_boundary: JSON | None = None) -> SimulationResult:
+        snap = await current_snapshot(info.context.services) if caller else None
+        return to_result(simulate_custom(policies=policies, action=action, resource=resource,
+                                         context=context_values(context), caller=caller, resource_owner=resource_owner,
+                                         resource_policy=resource_policy, permissions_boundary=permissions_boundary,
+                                         snap=snap))
+
+    @strawberry.field(description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH}).")
+    async def simulate_batch(self, info: Info[Context, None], principal: str, actions: list[str],
+                             resources: list[str] | None = None, context: list[ContextEntryInput] | None = None,
+                             resource_owner: str | None = None) -> list[SimulationResult]:
+        res = resources or ["*"]
+        if len(actions) * len(res) > MAX_BATCH:
+            raise InputError(f"`actions` × `resources` is {len(actions) * len(res)} requests, at most {MAX_BATCH}")
+        snap = await current_snapshot(info.context.services)
+        ctx = context_values(context)
+        return [to_result(simulate(snap, principal=principal, action=a, resource=r, context=ctx,
+                                   resource_owner=resource_owner)) for a in actions for r in res]

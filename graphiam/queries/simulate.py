@@ -1,0 +1,133 @@
+"""Ask the engine one question about a stored principal (SimulatePrincipalPolicy's job), or about
+documents that are not in the graph at all (SimulateCustomPolicy's job).
+
+The request context starts from what AWS derives from the principal (`aws:username`, `aws:userid`,
+`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:PrincipalTag/*`) and, when the
+resource is a user or role in the graph, its tags (`aws:ResourceTag/*`); what the caller passes wins.
+`sts:AssumeRole*` on a stored role uses the role's trust policy as the resource-based policy.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphiam.arn import account_of
+from graphiam.errors import InputError, NotFoundError, PolicyParseError
+from graphiam.policy import Evaluation, PolicySource, Request, evaluate, parse_policy
+from graphiam.queries.snapshot import PrincipalInfo, Snapshot
+
+ContextValues = Mapping[str, "str | Sequence[str]"]
+TRUST_ACTIONS = frozenset({"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
+                           "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Simulation:
+    """An evaluation plus what it was asked and on which basis."""
+
+    evaluation: Evaluation
+    principal_arn: str
+    action: str
+    resource: str
+    context: dict[str, Any]
+    resource_policy_used: str | None  # "trust" | "given" | None
+    warnings: tuple[str, ...] = field(default=())
+
+
+def parse_input_policy(doc: Any, where: str, *, kind: str = "custom", via: str = "custom") -> PolicySource:
+    """A policy document passed in a request: parsed, or an `InputError` naming the argument and JSON path."""
+    try:
+        parsed = parse_policy(doc, where=where)
+    except PolicyParseError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: not a policy document: {exc}") from None
+    return PolicySource(document=parsed, policy_id=where, name=where, kind=kind, via=via)
+
+
+def check_action(action: str) -> str:
+    if ":" not in action or not action.split(":", 1)[0] or not action.split(":", 1)[1]:
+        raise InputError(f"`action`: `{action}` is not of the form service:Action")
+    return action
+
+
+def request_context(principal: PrincipalInfo | None, snap: Snapshot | None, resource: str,
+                    given: ContextValues) -> dict[str, Any]:
+    ctx: dict[str, Any] = {}
+    if principal is not None:
+        ctx.update(principal.derived_context())
+    if snap is not None:
+        for k, v in snap.resource_tags(resource).items():
+            ctx[f"aws:ResourceTag/{k}"] = v
+    lowered = {k.lower(): k for k in ctx}
+    for k, v in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
+        old = lowered.get(k.lower())
+        if old is not None:
+            del ctx[old]
+        ctx[k] = v
+    return ctx
+
+
+def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*", context: ContextValues = {},
+             resource_owner: str | None = None, resource_policy: Any = None, extra_policies: Sequence[Any] = (),
+             permissions_boundary: Any = None) -> Simulation:
+    """Decide whether a stored principal may do `action` on `resource`."""
+    check_action(action)
+    p = snap.principal(principal)
+    if p is None:
+        raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
+    warnings = list(p.warnings)
+    identity = list(p.identity) + [parse_input_policy(d, f"extraPolicies[{i}]") for i, d in enumerate(extra_policies)]
+    boundary = p.boundary
+    if permissions_boundary is not None:
+        boundary = (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),)
+        warnings = [w for w in warnings if "permissions boundary" not in w]
+    rp: PolicySource | None = None
+    used = None
+    required = False
+    if resource_policy is not None:
+        rp, used = parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource"), "given"
+    elif action.lower() in TRUST_ACTIONS:
+        target = snap.principal(resource)
+        if target is not None and target.kind == "role":
+            rp, used = target.trust, "trust"
+            if rp is None:
+                warnings.append(f"role `{resource}` has no trust policy in the graph")
+    if used == "trust" or (used == "given" and action.lower() in TRUST_ACTIONS and snap.principal(resource)):
+        required = True
+    ctx = request_context(p, snap, resource, context)
+    req = Request(action=action, resource=resource, principal_arn=p.arn, principal_account=p.account,
+                  principal_type=p.principal_type, resource_account=resource_owner or _owner(snap, resource), context=ctx)
+    ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp, resource_policy_required=required)
+    return Simulation(evaluation=ev, principal_arn=p.arn, action=action, resource=resource, context=ctx,
+                      resource_policy_used=used, warnings=tuple(warnings))
+
+
+def _owner(snap: Snapshot, resource: str) -> str | None:
+    target = snap.principal(resource)
+    return target.account if target is not None else None
+
+
+def simulate_custom(*, policies: Sequence[Any], action: str, resource: str = "*", context: ContextValues = {},
+                    caller: str | None = None, resource_owner: str | None = None, resource_policy: Any = None,
+                    permissions_boundary: Any = None, snap: Snapshot | None = None) -> Simulation:
+    """Decide a request against documents that are not (or not yet) in the graph."""
+    check_action(action)
+    identity = [parse_input_policy(d, f"policies[{i}]") for i, d in enumerate(policies)]
+    boundary = (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),) \
+        if permissions_boundary is not None else None
+    rp = parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource") \
+        if resource_policy is not None else None
+    caller_arn = caller or "arn:aws:iam::123456789012:user/simulated-caller"
+    stored = snap.principal(caller_arn) if snap is not None and caller else None
+    ctx = request_context(stored, snap, resource, context)
+    if stored is None and caller:
+        ctx.setdefault("aws:PrincipalArn", caller_arn)
+    ptype = stored.principal_type if stored else ("AssumedRole" if ":role/" in caller_arn else "User")
+    req = Request(action=action, resource=resource, principal_arn=caller_arn, principal_account=account_of(caller_arn),
+                  principal_type=ptype, resource_account=resource_owner, context=ctx)
+    ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp,
+                  resource_policy_required=bool(rp) and action.lower() in TRUST_ACTIONS)
+    return Simulation(evaluation=ev, principal_arn=caller_arn, action=action, resource=resource, context=ctx,
+                      resource_policy_used="given" if rp else None)
