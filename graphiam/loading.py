@@ -91,7 +91,10 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
     if not exports and not creds:
         raise IngestError("no files to load")
     known_users = {u.arn for e in exports for u in e.users}
-    load_exports(db, exports, credential_facts=creds, progress=progress)
+    from graphiam.queries.derived import refresh_derived
+    accounts = frozenset(e.account_id for e in exports)
+    load_exports(db, exports, credential_facts=creds, progress=progress,
+                 after=lambda tx: refresh_derived(tx, accounts))
     warnings = [w for e in exports for w in e.warnings]
     return LoadSummary(
         accounts=tuple(e.account_id for e in exports),

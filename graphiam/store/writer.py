@@ -135,7 +135,7 @@ class _Batch:
 
 
 def load_exports(db: Database, exports: Sequence[AccountExport], *, credential_facts: Sequence[dict[str, Any]] = (),
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, after: Callable[[Database], None] | None = None) -> None:
     """Replace the accounts of `exports` (and apply credential-report rows) in one transaction; on any
     error nothing changes."""
     batch = _Batch()
@@ -168,6 +168,9 @@ def load_exports(db: Database, exports: Sequence[AccountExport], *, credential_f
                        {"id": e.account_id, "source": e.source, "now": now, "w": list(e.warnings)})
         if credential_facts:
             _apply_credentials(db, credential_facts)
+        if after is not None:  # derived edges, inside the same transaction
+            step("deriving edges", 3, total)
+            after(db)
         step("done", total, total)
 
 
