@@ -50,3 +50,38 @@ def test_serve_answers_graphql_over_http(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _start(env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.2)
+
+
+def test_empty_database_gets_the_demo_org_and_the_readme_script_runs(tmp_path):
+    from tests.conftest import ROOT
+    env = {**os.environ, "GRAPHIAM_DB": str(tmp_path / "db")}
+    port = _free_port()
+    proc = _start(env, port)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["accounts"] == ["111111111111", "222222222222"]
+        page = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        readme = (ROOT / "README.md").read_text()
+        script = readme.split("```python\n", 1)[1].split("```", 1)[0]
+        script = script.replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("10 users; erin may iam:CreateUser:")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -118,11 +118,10 @@ def _decision(d: EngineDecision | None) -> Decision | None:
 
 
 def _statement(m: StatementMatch) -> MatchedStatement:
-    raw = None
-    try:
-        raw = m.source.document.statements[m.index].raw
-    except (AttributeError, IndexError):
-        raw = None
+    statements = m.source.document.raw.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    raw = statements[m.index] if isinstance(statements, list) and m.index < len(statements) else None
     return MatchedStatement(policy_arn=m.source.policy_id, policy_name=m.source.name, kind=PolicySourceKind(m.source.kind),
                             applies_via=AppliesVia(m.source.via), via_name=m.source.via_name, statement_index=m.index,
                             sid=m.sid, effect=Effect(m.effect), statement=raw)
