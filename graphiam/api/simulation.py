@@ -150,6 +150,9 @@ def context_values(entries: list[ContextEntryInput] | None) -> dict[str, Any]:
 
 async def current_snapshot(services: Services) -> Snapshot:
     cache = snapshot_cache(services.caches)
+    snap = cache.current(services.db)
+    if snap is not None:  # the common case: no write since the last build, no thread hop needed
+        return snap
     return await services.run(cache.get, services.db)
 
 

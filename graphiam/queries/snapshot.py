@@ -148,6 +148,11 @@ class SnapshotCache:
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
 
+    def current(self, db: Database) -> Snapshot | None:
+        """The snapshot if it is up to date, else None (never builds: safe on the event loop)."""
+        snap = self._snap
+        return snap if snap is not None and snap.generation == db.generation else None
+
     def get(self, db: Database) -> Snapshot:
         snap = self._snap
         if snap is not None and snap.generation == db.generation:
