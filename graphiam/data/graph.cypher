@@ -1,12 +1,13 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
 // schema_version: 1
+// Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);
 CREATE NODE TABLE IF NOT EXISTS User(arn STRING PRIMARY KEY, export STRING, account STRING, name STRING, user_id STRING, path STRING, create_date STRING, tags STRING, boundary_arn STRING, password_enabled BOOLEAN, password_last_used STRING, mfa_active BOOLEAN, access_keys_active INT64, has_credential_report BOOLEAN);
 CREATE NODE TABLE IF NOT EXISTS IAMGroup(arn STRING PRIMARY KEY, export STRING, account STRING, name STRING, group_id STRING, path STRING, create_date STRING);
 CREATE NODE TABLE IF NOT EXISTS Role(arn STRING PRIMARY KEY, export STRING, account STRING, name STRING, role_id STRING, path STRING, create_date STRING, tags STRING, boundary_arn STRING, trust_policy STRING, description STRING, max_session_duration INT64, last_used STRING);
-CREATE NODE TABLE IF NOT EXISTS Policy(arn STRING PRIMARY KEY, export STRING, account STRING, name STRING, kind STRING, policy_id STRING, path STRING, default_version STRING, document STRING, owner_arn STRING, attachment_count INT64, boundary_usage_count INT64, is_attachable BOOLEAN, description STRING, create_date STRING, update_date STRING, missing BOOLEAN);
+CREATE NODE TABLE IF NOT EXISTS Policy(arn STRING PRIMARY KEY, export STRING, account STRING, name STRING, kind STRING, policy_id STRING, path STRING, default_version STRING, document STRING, owner_arn STRING, attachment_count INT64, boundary_usage_count INT64, is_attachable BOOLEAN, description STRING, create_date STRING, update_date STRING, missing BOOLEAN, services STRING[], allow_services STRING[]);
 CREATE NODE TABLE IF NOT EXISTS PolicyVersion(key STRING PRIMARY KEY, export STRING, policy_arn STRING, version_id STRING, is_default BOOLEAN, document STRING, create_date STRING);
 CREATE NODE TABLE IF NOT EXISTS InstanceProfile(arn STRING PRIMARY KEY, export STRING, account STRING, name STRING, profile_id STRING, path STRING, create_date STRING);
 CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM User TO IAMGroup);

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from graphiam.model import AWS_MANAGED, INLINE, AccountExport, InlinePolicy, ManagedPolicy
+from graphiam.store.access_store import policy_services
 from graphiam.store.db import Database
 
 Progress = Callable[[str, int, int], None]
@@ -45,7 +46,8 @@ _SCHEMAS = {
                          ("path", S), ("default_version", S), ("document", S), ("owner_arn", S),
                          ("attachment_count", pa.int64()), ("boundary_usage_count", pa.int64()),
                          ("is_attachable", pa.bool_()), ("description", S), ("create_date", S),
-                         ("update_date", S), ("missing", pa.bool_())]),
+                         ("update_date", S), ("missing", pa.bool_()), ("services", pa.list_(S)),
+                         ("allow_services", pa.list_(S))]),
     "PolicyVersion": pa.schema([("key", S), ("export", S), ("policy_arn", S), ("version_id", S),
                                 ("is_default", pa.bool_()), ("document", S), ("create_date", S)]),
     "InstanceProfile": pa.schema([("arn", S), ("export", S), ("account", S), ("name", S), ("profile_id", S),
@@ -61,14 +63,21 @@ def _managed_row(p: ManagedPolicy, export: str) -> dict[str, Any]:
             "default_version": p.default_version_id, "document": p.default_document, "owner_arn": None,
             "attachment_count": p.attachment_count, "boundary_usage_count": p.boundary_usage_count,
             "is_attachable": p.is_attachable, "description": p.description, "create_date": p.create_date,
-            "update_date": p.update_date, "missing": p.missing}
+            "update_date": p.update_date, "missing": p.missing, **_services(p.default_document)}
 
 
 def _inline_row(p: InlinePolicy, account: str, export: str) -> dict[str, Any]:
     return {"arn": p.arn, "export": export, "account": account, "name": p.name, "kind": INLINE,
             "policy_id": None, "path": None, "default_version": None, "document": p.document,
             "owner_arn": p.owner_arn, "attachment_count": 1, "boundary_usage_count": 0, "is_attachable": False,
-            "description": None, "create_date": None, "update_date": None, "missing": False}
+            "description": None, "create_date": None, "update_date": None, "missing": False,
+            **_services(p.document)}
+
+
+def _services(document: str | None) -> dict[str, list[str]]:
+    """The whoCan prefilter columns (store/access_store.py)."""
+    services, allow = policy_services(document)
+    return {"services": services, "allow_services": allow}
 
 
 class _Batch:
@@ -193,9 +202,11 @@ def _merge_aws_managed(db: Database, batch: _Batch) -> None:
             row = _managed_row(p, "aws")
             db.execute("MATCH (p:Policy {arn: $arn}) SET p.document = $document, p.missing = false, "
                        "p.policy_id = $policy_id, p.path = $path, p.default_version = $default_version, "
-                       "p.description = $description, p.create_date = $create_date, p.update_date = $update_date",
+                       "p.description = $description, p.create_date = $create_date, p.update_date = $update_date, "
+                       "p.services = $services, p.allow_services = $allow_services",
                        {k: row[k] for k in ("arn", "document", "policy_id", "path", "default_version",
-                                            "description", "create_date", "update_date")})
+                                            "description", "create_date", "update_date", "services",
+                                            "allow_services")})
             batch._versions(p, "aws")
 
 

@@ -1,0 +1,145 @@
+"""Who can do `action` on `resource`: every stored user and role whose `simulate` decision is ALLOWED.
+
+Two steps. The database prefilter (store/access_store.py) keeps the principals that have an identity policy
+whose Allow statements can name the action's service; for `sts:AssumeRole*` on a stored role the principals
+its trust policy names directly are added, since a trust policy naming a user or role ARN allows without
+any identity allow ("Policy evaluation logic": same-account resource-based policies that name the principal
+grant access on their own). No other resource-based policy is stored, so nothing else can allow a principal
+that the prefilter dropped. Then the engine decides each candidate exactly as `simulate` does.
+
+With `via_chains`, principals that reach an allowed role through CAN_ASSUME edges (the derived edges of the
+role-assumption issue) are added with the shortest chain.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from graphiam.errors import InputError
+from graphiam.policy import Decision
+from graphiam.queries.simulate import TRUST_ACTIONS, ContextValues, Simulation, check_action, simulate
+from graphiam.queries.snapshot import PrincipalInfo, Snapshot
+from graphiam.store import Database
+from graphiam.store import access_store as A
+
+DEFAULT_CHAIN_DEPTH = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Access:
+    """One principal allowed, directly (`chain` empty) or by assuming the last role of `chain`."""
+
+    principal_arn: str
+    kind: str  # user | role
+    account: str
+    simulation: Simulation  # the decision for the principal itself, or for the role the chain reaches
+    chain: tuple[str, ...] = ()  # principal first, the allowed role last
+    chain_conditions: tuple[str, ...] = ()  # condition keys the chain's hops need (MFA, ExternalId …)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhoCan:
+    action: str
+    resource: str
+    allowed: tuple[Access, ...]
+    candidates: int  # principals the prefilter handed to the engine
+    principals: int  # principals in the graph
+
+
+def trust_named(snap: Snapshot, action: str, resource: str) -> set[str]:
+    """Stored users and roles that `resource`'s trust policy names itself (not via an account) for `action`."""
+    if action.lower() not in TRUST_ACTIONS:
+        return set()
+    role = snap.principal(resource)
+    if role is None or role.kind != "role" or role.trust is None:
+        return set()
+    named: set[str] = set()
+    for st in role.trust.document.statements:
+        if st.effect != "Allow" or not st.may_match_action(action):
+            continue
+        if st.not_principals is not None:
+            return set(snap.principals)  # NotPrincipal: anyone else, decided by the engine
+        for entry in (st.principals or {}).get("AWS", ()):
+            if entry == "*":
+                return set(snap.principals)
+            if entry in snap.principals:
+                named.add(entry)
+    return named
+
+
+def candidates(db: Database, snap: Snapshot, action: str, resource: str) -> set[str]:
+    """Principals that can possibly be allowed: the database prefilter plus the trust policy's named ones."""
+    service = action.split(":", 1)[0]
+    found = A.principals_for_service(db, service) | trust_named(snap, action, resource)
+    return {arn for arn in found if arn in snap.principals}
+
+
+def who_can(db: Database, snap: Snapshot, *, action: str, resource: str, context: ContextValues = {},
+            resource_owner: str | None = None, via_chains: bool = False,
+            max_depth: int = DEFAULT_CHAIN_DEPTH) -> WhoCan:
+    """Every principal allowed `action` on `resource` (sorted by ARN; chained ones after, shortest first)."""
+    check_action(action)
+    if not resource:
+        raise InputError("`resource` is empty: pass an ARN or `*`")
+    if not 1 <= max_depth <= A.MAX_CHAIN_DEPTH:
+        raise InputError(f"`maxDepth` must be between 1 and {A.MAX_CHAIN_DEPTH}, got {max_depth}")
+    found = candidates(db, snap, action, resource)
+    allowed: list[Access] = []
+    for arn in sorted(found):
+        sim = simulate(snap, principal=arn, action=action, resource=resource, context=context,
+                       resource_owner=resource_owner)
+        if sim.evaluation.decision is Decision.ALLOWED:
+            allowed.append(_access(snap.principals[arn], sim))
+    if via_chains and allowed:
+        allowed += _chained(db, snap, allowed, max_depth)
+    return WhoCan(action=action, resource=resource, allowed=tuple(allowed), candidates=len(found),
+                  principals=len(snap.principals))
+
+
+def _access(p: PrincipalInfo, sim: Simulation, chain: tuple[str, ...] = (),
+            conditions: tuple[str, ...] = ()) -> Access:
+    return Access(principal_arn=p.arn, kind=p.kind, account=p.account, simulation=sim, chain=chain,
+                  chain_conditions=conditions)
+
+
+def _chained(db: Database, snap: Snapshot, direct: list[Access], max_depth: int) -> list[Access]:
+    by_role = {a.principal_arn: a for a in direct if a.kind == "role"}
+    done = {a.principal_arn for a in direct}
+    best: dict[str, dict] = {}
+    for row in A.principals_reaching(db, by_role, max_depth=max_depth):
+        src = row["source"]
+        if src in done or src not in snap.principals:
+            continue
+        old = best.get(src)
+        if old is None or (len(row["hops"]), row["hops"]) < (len(old["hops"]), old["hops"]):
+            best[src] = row
+    out = []
+    for src, row in best.items():
+        hops = tuple(row["hops"])
+        out.append(_access(snap.principals[src], by_role[hops[-1]].simulation, hops, _hop_conditions(row["conditions"])))
+    return sorted(out, key=lambda a: (len(a.chain), a.principal_arn))
+
+
+def _hop_conditions(per_hop: Iterable[str | None]) -> tuple[str, ...]:
+    """Union of the condition keys the hops need; CAN_ASSUME.conditions is JSON (a list of keys, or objects)."""
+    keys: dict[str, None] = {}
+    for text in per_hop:
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError:
+            keys[text] = None
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                keys[item] = None
+            elif isinstance(item, dict):
+                key = item.get("key") or item.get("Key")
+                if isinstance(key, str):
+                    keys[key] = None
+                else:
+                    for k in item:
+                        keys[str(k)] = None
+    return tuple(keys)
