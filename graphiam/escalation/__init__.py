@@ -1,4 +1,10 @@
-"""Privilege escalation: the technique table (and, later, the escalation edges derived from it)."""
+"""Privilege escalation: the technique table, the engine-decided escalation edges, and path search.
+
+Submodules: `techniques` (the table as data), `witness` (conditions an attacker can meet), `decide` (engine
+decisions: permission on a resource, service trust, administrator), `edges` + `families` (edge derivation),
+`paths` (path search over assumption and escalation edges).
+"""
+from graphiam.escalation import decide, edges, families, paths, witness
 from graphiam.escalation.techniques import (
     CATEGORIES,
     Category,
@@ -27,6 +33,11 @@ __all__ = [
     "Yield",
     "YieldKind",
     "by_category",
+    "decide",
+    "edges",
+    "families",
     "load_techniques",
+    "paths",
     "technique",
+    "witness",
 ]
