@@ -250,6 +250,17 @@ class Principal:
                 out += await _applied(info, g.arn, PolicyVia.GROUP, Group(row=g))
         return out
 
+    @strawberry.field(description="Administrator: allowed every action on `*` after denies and the boundary, or "
+                                  "able to make itself so in one step (graphiam.queries.admin has the rule).")
+    async def is_admin(self, info: Info[Context, None]) -> bool:
+        from graphiam.api.escalation import admin_verdict
+        return (await admin_verdict(info, self.row.arn)).is_admin
+
+    @strawberry.field(description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed).")
+    async def admin_reason(self, info: Info[Context, None]) -> str:
+        from graphiam.api.escalation import admin_verdict
+        return (await admin_verdict(info, self.row.arn)).reason
+
 
 @strawberry.type(description="An IAM user.")
 class User(Principal):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphiam.escalation.decide import Decider, Use
@@ -73,6 +73,7 @@ class EscalationIndex:
     direct: dict[str, Use]  # allowed * on * now
     graph: PathGraph
     facts: GraphFacts
+    verdicts: dict[str, Any] = field(default_factory=dict)  # arn -> queries.admin.AdminVerdict (API memo)
 
     def is_admin(self, arn: str) -> bool:
         return self.graph.terminal(arn)
