@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_simulate(sub, db_arg)
     except ImportError:
         pass
+    try:
+        from graphiam.cli_paths import add_paths
+        add_paths(sub, db_arg)
+    except ImportError:
+        pass
     return p
 
 

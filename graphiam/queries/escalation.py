@@ -136,7 +136,8 @@ def _statement_names(items: Any) -> list[str]:
 
 def _step(r: dict[str, Any]) -> Step:
     if r["kind"] == "CAN_ASSUME":
-        needs = [str(k) for k in _loads(r["conditions"], [])]
+        needs = list(dict.fromkeys(str(k.get("key")) if isinstance(k, dict) else str(k)
+                                   for k in _loads(r["conditions"], [])))
         perm = {"action": r["action"] or "sts:AssumeRole", "resource": r["target"],
                 "statements": _statement_names(_loads(r["statements"], [])), "needs": needs}
         return Step(source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=(perm,),
