@@ -99,10 +99,22 @@ class Database:
             result.close()
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
-        """Serialised write transaction: all or nothing. Bumps `generation` on commit."""
+    def transaction(self, *, dry_run: bool = False) -> Iterator["Database"]:
+        """Serialised write transaction: all or nothing. Bumps `generation` on commit.
+
+        `dry_run=True` rolls back at the end instead of committing (what-if: the caller reads its own
+        uncommitted writes inside the block) and leaves `generation` alone, so no cache keyed on it sees the
+        hypothetical state. A `transaction()` opened inside another one on the same thread joins it (kuzu
+        cannot nest, and a second `BEGIN` on the connection would fail); joining a real transaction with
+        `dry_run=True` is refused, since it could not be rolled back alone.
+        """
         if self.read_only:
             raise StoreError("database is open read-only")
+        if getattr(self._local, "in_tx", False):
+            if dry_run and not self._local.dry:
+                raise StoreError("a dry run cannot be nested inside a write transaction")
+            yield self
+            return
         with self.write_lock:
             conn = self.connection()
             try:
@@ -110,21 +122,37 @@ class Database:
             except RuntimeError as exc:
                 self._drop_connection()  # never reuse a connection whose BEGIN failed
                 raise StoreError(f"cannot start a write: {_first_line(exc)}") from None
+            self._local.in_tx, self._local.dry = True, dry_run
             try:
-                yield self
-            except BaseException:
                 try:
-                    conn.execute("ROLLBACK")
-                except RuntimeError:
-                    pass  # a failed COPY has already rolled the transaction back
-                raise
-            try:
-                conn.execute("COMMIT")
-            except RuntimeError as exc:
-                self._drop_connection()
-                raise StoreError(f"commit failed: {_first_line(exc)}") from None
+                    yield self
+                except BaseException:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except RuntimeError:
+                        pass  # a failed COPY has already rolled the transaction back
+                    raise
+                if dry_run:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except RuntimeError as exc:
+                        self._drop_connection()
+                        raise StoreError(f"rollback failed: {_first_line(exc)}") from None
+                    return
+                try:
+                    conn.execute("COMMIT")
+                except RuntimeError as exc:
+                    self._drop_connection()
+                    raise StoreError(f"commit failed: {_first_line(exc)}") from None
+                finally:
+                    self.generation += 1
             finally:
-                self.generation += 1
+                self._local.in_tx = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """True on the thread that holds the open write transaction."""
+        return bool(getattr(self._local, "in_tx", False))
 
     def copy_from(self, table: str, arrow_table: Any, *, rel_pair: tuple[str, str] | None = None) -> None:
         """Bulk-load a pyarrow table into `table` (COPY), inside the current transaction."""
