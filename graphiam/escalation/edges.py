@@ -59,19 +59,20 @@ class Edge:
     source: str
     target: str
     technique: str
-    uses: tuple[Use, ...]
+    uses: tuple[Use, ...]  # the actor's permissions, each decided by the engine
+    proof: tuple[Use, ...] = ()  # why it works: the service's trust, or the changed principal's admin probe
     admin: bool = False  # the step itself makes the target administrator
     assumptions: tuple[str, ...] = ()
     via: dict[str, str] = field(default_factory=dict)  # policy, version, group, service …
 
     @property
     def needs(self) -> tuple[str, ...]:
-        return tuple(sorted({k for u in self.uses for k in u.needs}))
+        return tuple(sorted({k for u in (*self.uses, *self.proof) for k in u.needs}))
 
     def row(self) -> dict[str, Any]:
         """The stored form: permissions and details as JSON text."""
         details = {"needs": list(self.needs), "assumptions": list(self.assumptions), "admin": self.admin,
-                   "via": self.via}
+                   "via": self.via, "proof": [u.as_json() for u in self.proof]}
         return {"from": self.source, "to": self.target, "technique": self.technique,
                 "permissions": json.dumps([u.as_json() for u in self.uses], separators=(",", ":")),
                 "details": json.dumps(details, separators=(",", ":"))}

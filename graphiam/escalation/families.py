@@ -93,7 +93,7 @@ def becomes_admin(d: Derivation, p: PrincipalInfo, identity: tuple[PolicySource,
     for t in load_techniques():
         if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP):
             for edge in self_change(d, t, changed, depth=depth - 1):
-                return edge.uses, t.id
+                return (*edge.uses, *edge.proof), t.id
     return None
 
 
@@ -112,8 +112,8 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
             return
         proof = d.decider.admin_with(actor, boundary=None)
         if proof is not None:
-            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, proof), admin=True,
-                       via={"boundary": actor.boundary_arn or ""})
+            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=tuple(base), proof=(proof,),
+                       admin=True, via={"boundary": actor.boundary_arn or ""})
         return
     if y.kind is YieldKind.MODIFY_POLICY_VERSION:
         for parn in _customer_managed(d, actor):
@@ -124,14 +124,14 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
             for version, src in options:
                 found = becomes_admin(d, actor, _replace(actor.identity, parn, src), depth=depth)
                 if found is not None:
-                    yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses, *found[0]),
+                    yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
                                admin=True, via=_then({"policy": parn, "version": version}, found[1]))
                     break
         return
     if y.target_kind is TargetKind.SELF:
         proof = d.decider.admin_with(actor, (*actor.identity, ALLOW_ALL))
         if proof is not None:
-            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, proof), admin=True)
+            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=tuple(base), proof=(proof,), admin=True)
         return
     # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets the group's policies)
     if y.arbitrary_policy:
@@ -146,8 +146,8 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
         extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
         found = becomes_admin(d, actor, (*actor.identity, *extra), groups=(*actor.groups, g.arn), depth=depth)
         if found is not None:
-            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses, *found[0]), admin=True,
-                       via=_then({"group": g.arn}, found[1]))
+            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
+                       admin=True, via=_then({"group": g.arn}, found[1]))
 
 
 def _then(via: dict[str, str], technique: str | None) -> dict[str, str]:
@@ -208,7 +208,7 @@ def _other(d: Derivation, t: Technique, actor: PrincipalInfo, target: PrincipalI
             for version, src in options:
                 found = becomes_admin(d, target, _replace(target.identity, parn, src))
                 if found is not None:
-                    yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses, *found[0]),
+                    yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
                                admin=True, assumptions=notes, via=_then({"policy": parn, "version": version}, found[1]))
                     break
         return
@@ -218,8 +218,8 @@ def _other(d: Derivation, t: Technique, actor: PrincipalInfo, target: PrincipalI
     if y.kind is YieldKind.GAIN_POLICY:
         proof = d.decider.admin_with(target, (*target.identity, ALLOW_ALL))
         if proof is not None:
-            yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses, proof), admin=True,
-                       assumptions=notes)
+            yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), proof=(proof,),
+                       admin=True, assumptions=notes)
         return
     yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), assumptions=notes)
 
@@ -249,8 +249,8 @@ def pass_role(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edg
         via = {"service": service}
         if d.snap.profiles.get(role.arn):
             via["instance_profile"] = d.snap.profiles[role.arn][0]
-        yield Edge(source=actor.arn, target=role.arn, technique=t.id, uses=(*base, *uses, trust), assumptions=notes,
-                   via=via)
+        yield Edge(source=actor.arn, target=role.arn, technique=t.id, uses=(*base, *uses), proof=(trust,),
+                   assumptions=notes, via=via)
 
 
 def handler_for(t: Technique) -> Handler | None:
