@@ -55,7 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from graphiam.app import create_app
-    app = create_app(_db_path(args), cors_origins=tuple(args.cors_origin or ()))
+    from graphiam.cli_token import serve_auth
+    auth = serve_auth(args, _db_path(args))
+    app = create_app(_db_path(args), cors_origins=tuple(args.cors_origin or ()), auth=auth,
+                     ide=not args.no_ide, introspection=not args.no_introspection)
     print(f"graphiam: serving {_db_path(args)} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
     return 0
@@ -91,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--cors-origin", action="append", help="allow this browser origin (repeatable)")
     sp.add_argument("--log-level", default="info")
+    sp.add_argument("--no-ide", action="store_true", help="do not serve GraphiQL (production)")
+    sp.add_argument("--no-introspection", action="store_true", help="refuse introspection queries (production)")
+    sp.add_argument("--allow-anonymous-reads", action=argparse.BooleanOptionalAction, default=None,
+                    help="allow queries without a token (default: only when --host is a loopback address)")
     sp.set_defaults(func=cmd_serve)
 
     ep = sub.add_parser("export-schema", help="print the GraphQL SDL")
@@ -105,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from graphiam.cli_paths import add_paths
         add_paths(sub, db_arg)
+    except ImportError:
+        pass
+    try:
+        from graphiam.cli_token import add_token
+        add_token(sub, db_arg)
     except ImportError:
         pass
     return p

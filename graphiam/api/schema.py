@@ -1,38 +1,58 @@
-"""Builds the strawberry schema: Query merged from its parts, with the caches and limits ENGINE-NOTES §6, §16
-measured (parser and validation caches ~3× throughput; a token limit against oversize queries)."""
+"""Builds the strawberry schema: Query (and Mutation) merged from their parts, with the caches and limits
+ENGINE-NOTES §6, §9, §16 measured and the security extensions of `graphiam.api.security`.
+
+Extension order matters: `AddValidationRules` (the limit rules, built once so `ValidationCache` keys stay
+stable), then `ValidationCache`, then `MutationGuard` (reads the validation result), then masking.
+"""
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import logging
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from graphql import GraphQLError, ValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionResult
 
+from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.queries import BrowseQuery
+from graphiam.api.security import TIMEOUT_MESSAGE, MaskInternalErrors, MutationGuard, is_client_error, mask_errors
 from graphiam.api.types import Role, User
-from graphiam.errors import GraphiamError
+from graphiam.api.viewer import ViewerQuery
+
+log = logging.getLogger("graphiam")
 
 MAX_TOKENS = 5000
-MAX_DEPTH = 12
-
-
-def _should_mask(error: GraphQLError) -> bool:
-    """Show validation errors and graphiam's own errors; hide anything else (engine messages leak paths)."""
-    original = error.original_error
-    if original is None:
-        return False
-    return not isinstance(original, GraphiamError)
+MAX_DEPTH = Bounds().depth
+TIME_LIMIT_S = 10.0  # per operation; each kuzu call is also bounded (store.db.QUERY_TIMEOUT_MS)
 
 
 class GraphiamSchema(strawberry.Schema):
-    """Logs unexpected errors only: a user's bad input is answered, not logged with a traceback."""
+    """Adds the per-operation time limit and a last masking pass (for errors raised outside execution, which
+    strawberry's MaskErrors does not see). Internal errors are logged once, with their id, by the masker."""
+
+    time_limit: float | None = TIME_LIMIT_S
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        try:
+            async with asyncio.timeout(self.time_limit):
+                result = await super().execute(*args, **kwargs)
+        except TimeoutError:
+            message = TIMEOUT_MESSAGE.format(seconds=self.time_limit)
+            log.warning("%s", message)
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})])
+        result.errors = mask_errors(result.errors)
+        return result
 
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
-        unexpected = [e for e in errors if not isinstance(e.original_error, GraphiamError)]
-        if unexpected:
-            super().process_errors(unexpected, execution_context)
+        for e in errors:
+            if is_client_error(e):
+                log.debug("client error: %s", e.message)
 
 
 # Each module contributes one Query part (a strawberry type); `merge_types` joins them.
@@ -44,29 +64,56 @@ QUERY_PARTS = (
 )
 
 
-def query_parts() -> tuple[type, ...]:
-    parts: list[type] = [BrowseQuery]
-    for spec in QUERY_PARTS:
+# Mutation parts, as QUERY_PARTS. Write each mutation with `graphiam.api.security.admin_mutation`;
+# `MutationGuard` also refuses any mutation operation from a non-admin caller.
+MUTATION_PARTS: tuple[str, ...] = ("graphiam.api.mutations:Mutation",)
+
+
+def _load(specs: tuple[str, ...]) -> list[type]:
+    parts: list[type] = []
+    for spec in specs:
         module, name = spec.split(":")
         if importlib.util.find_spec(module) is None:  # a part still being built is simply absent
             continue
         parts.append(getattr(importlib.import_module(module), name))
-    return tuple(parts)
+    return parts
 
 
-def build_schema() -> strawberry.Schema:
+def query_parts() -> tuple[type, ...]:
+    return (BrowseQuery, ViewerQuery, *_load(QUERY_PARTS))
+
+
+def validation_rules(bounds: Bounds = Bounds(), *, introspection: bool = True) -> tuple[type[ValidationRule], ...]:
+    """The extra validation rules, the same classes on every call (so validation stays cached)."""
+    rules: tuple[type[ValidationRule], ...] = (limits_rule(bounds),)
+    if not introspection:
+        rules += (NoSchemaIntrospectionCustomRule,)
+    return rules
+
+
+def build_schema(*, introspection: bool = True, time_limit: float | None = TIME_LIMIT_S, bounds: Bounds = Bounds(),
+                 mutation_parts: tuple[type, ...] = ()) -> strawberry.Schema:
+    """The API schema. `introspection=False` for production; `mutation_parts` adds Mutation types beside
+    `MUTATION_PARTS` (tests of the permission machinery use it)."""
     Query = merge_types("Query", query_parts())
-    return GraphiamSchema(
+    mutations = (*_load(MUTATION_PARTS), *mutation_parts)
+    Mutation = merge_types("Mutation", mutations) if mutations else None
+    rules = list(validation_rules(bounds, introspection=introspection))
+    schema = GraphiamSchema(
         query=Query,
+        mutation=Mutation,
         types=[User, Role],
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: AddValidationRules(rules),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: MaskErrors(should_mask_error=_should_mask),
+            MutationGuard,
+            MaskInternalErrors,
         ],
     )
+    schema.time_limit = time_limit
+    return schema
 
 
 def sdl() -> str:

@@ -1,0 +1,154 @@
+"""Who may run what, and what a client is told when something breaks.
+
+- `IsReader` / `IsAdmin`: strawberry permission classes reading the caller's `Identity` (set by the HTTP
+  layer in `graphiam.app`). Mutation authors write `@admin_mutation` (or `permission_classes=[IsAdmin]`);
+  `MutationGuard` additionally refuses any mutation operation from a non-admin before it executes, so a
+  mutation field that forgets its permission class is still protected.
+- Error masking: a client sees graphiam's own errors (bad input, not found), validation errors and permission
+  errors as they are; anything else becomes `internal error (id 3f2a9c1e)`, and the same id is logged with
+  the traceback on the `graphiam` logger, so an operator can find the cause from a user's report.
+- `TIMEOUT_MESSAGE`: the per-operation time limit (the kuzu query timeout bounds each database call).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+from strawberry.types.graphql import OperationType
+
+from graphiam.api.context import Context
+from graphiam.auth import Auth, Identity
+from graphiam.errors import GraphiamError, StoreError
+
+log = logging.getLogger("graphiam")
+
+ADMIN_NEEDED = "admin role needed: send `Authorization: Bearer <admin token>`"
+READER_NEEDED = "a token is needed: send `Authorization: Bearer <token>`"
+TIMEOUT_MESSAGE = "query stopped: it ran longer than the {seconds:g} s time limit"
+DB_TIMEOUT_MESSAGE = "query stopped: a database call ran longer than its time limit"
+
+
+def identity_of(context: Any) -> Identity | None:
+    """The caller of this operation, or `None` when the context carries no identity (fail closed)."""
+    identity = getattr(context, "identity", None)
+    return identity if isinstance(identity, Identity) else None
+
+
+class IsReader(BasePermission):
+    """Any authenticated caller, or an anonymous one where the server allows anonymous reads."""
+
+    message = READER_NEEDED
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return identity_of(info.context) is not None
+
+
+class IsAdmin(BasePermission):
+    """A caller holding an admin token (or the app running without authentication)."""
+
+    message = ADMIN_NEEDED
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        identity = identity_of(info.context)
+        return identity is not None and identity.is_admin
+
+
+def admin_mutation(resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """`strawberry.mutation` that needs the admin role: use as `@admin_mutation` or `@admin_mutation(...)`."""
+    kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
+    if resolver is not None:
+        return strawberry.mutation(resolver, **kwargs)
+    return strawberry.mutation(**kwargs)
+
+
+def admin_field(resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """`strawberry.field` readable only by admins (e.g. the token list)."""
+    kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
+    if resolver is not None:
+        return strawberry.field(resolver, **kwargs)
+    return strawberry.field(**kwargs)
+
+
+class MutationGuard(SchemaExtension):
+    """Refuses mutation and subscription operations from non-admin callers before anything executes.
+
+    List it AFTER `ValidationCache`: strawberry checks `pre_execution_errors` inside the validation step, so
+    this hook works before its `yield`, once the cache has put the validation result there (a document with
+    validation errors is refused for those; without the cache, this error alone refuses the operation).
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if not ctx.pre_execution_errors and ctx.graphql_document is not None:
+            try:
+                op = ctx.operation_type
+            except RuntimeError:  # no operation by that name: strawberry reports it
+                op = OperationType.QUERY
+            identity = identity_of(ctx.context)
+            if op is not OperationType.QUERY and (identity is None or not identity.is_admin):
+                ctx.pre_execution_errors = [GraphQLError(f"{op.value} operations: {ADMIN_NEEDED}",
+                                                         extensions={"code": "FORBIDDEN"})]
+        yield
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """Errors a client may read verbatim: validation/syntax (no original error), permission and limit
+    errors (GraphQLError), graphiam's own errors except engine failures (StoreError)."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return True
+    return isinstance(original, GraphiamError) and not isinstance(original, StoreError)
+
+
+def _is_db_timeout(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, StoreError) and str(error.original_error) == "Interrupted."
+
+
+def mask_error(error: GraphQLError) -> GraphQLError:
+    """The client's view of an unexpected error: an id, logged here with the traceback."""
+    original = error.original_error
+    if _is_db_timeout(error):
+        return GraphQLError(DB_TIMEOUT_MESSAGE, nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path, extensions={"code": "TIMEOUT"})
+    error_id = secrets.token_hex(4)
+    exc_info = (type(original), original, original.__traceback__) if original is not None else None
+    log.error("internal error (id %s) at %s: %s", error_id, ".".join(map(str, error.path or [])) or "-",
+              error.message, exc_info=exc_info)
+    return GraphQLError(f"internal error (id {error_id})", nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path,
+                        extensions={"code": "INTERNAL", "errorId": error_id})
+
+
+def mask_errors(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
+    if not errors:
+        return errors
+    return [e if is_client_error(e) else mask_error(e) for e in errors]
+
+
+class MaskInternalErrors(MaskErrors):
+    """strawberry's MaskErrors, with an error id in the message and in the server log."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: not is_client_error(e))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return mask_error(error)
+
+
+@dataclass
+class AppContext(Context):
+    """The request context with the caller: `identity` (set by the HTTP layer; `None` is refused by every
+    permission) and the server's `auth` policy (`None`: the app runs without authentication)."""
+
+    identity: Identity | None = None
+    auth: Auth | None = None

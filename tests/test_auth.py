@@ -1,0 +1,245 @@
+"""Authentication and authorisation of the API: tokens on disk, who may read, who may mutate."""
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+
+import httpx
+import pytest
+import strawberry
+
+from graphiam.api.schema import build_schema
+from graphiam.api.security import admin_mutation
+from graphiam.app import create_app
+from graphiam.auth import Auth, AuthError, Role, TokenStore, anonymous_reads_default, token_file_for
+from graphiam.cli import main
+from graphiam.errors import InputError, NotFoundError
+from tests.conftest import SEEDS
+
+SEED = SEEDS / "demo-org.json"
+
+
+@pytest.fixture
+def store(tmp_path) -> TokenStore:
+    return TokenStore(tmp_path / "db.tokens.json")
+
+
+def post(app, query: str, token: str | None = None, *, path: str = "/graphql", **kw) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(kw.pop("headers", {}))
+
+    async def go() -> httpx.Response:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+                if path == "/health":
+                    return await c.get(path, headers=headers)
+                return await c.post(path, json={"query": query}, headers=headers, **kw)
+    return asyncio.run(go())
+
+
+# --- the token file ---------------------------------------------------------------------------------
+
+def test_tokens_are_stored_hashed_in_an_owner_only_file(store):
+    record, token = store.create(Role.READER, "dash")
+    text = store.path.read_text()
+    assert token not in text and record.sha256 in text
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert token.startswith("giam_") and len(token) > 40
+    assert store.verify(token) == record and store.verify(token + "x") is None
+
+
+def test_first_start_makes_one_admin_token(store):
+    token = store.ensure_admin()
+    assert token is not None and store.verify(token).role == "admin"
+    assert store.ensure_admin() is None  # a second start makes no new token
+    assert [r.name for r in store.records()] == ["initial-admin"]
+
+
+def test_revoke_by_name_or_id_and_errors(store):
+    a, ta = store.create("reader", "a")
+    b, tb = store.create("admin", "b")
+    with pytest.raises(InputError, match="`a` already exists"):
+        store.create("reader", "a")
+    store.revoke("a")
+    store.revoke(b.id)
+    assert store.verify(ta) is None and store.verify(tb) is None
+    with pytest.raises(NotFoundError, match="`a`"):
+        store.revoke("a")
+
+
+def test_a_revocation_by_another_process_is_seen_without_restart(store):
+    _, token = store.create("reader", "r")
+    assert store.verify(token) is not None
+    TokenStore(store.path).revoke("r")  # e.g. `graphiam token revoke` while the server runs
+    assert store.verify(token) is None
+
+
+@pytest.mark.parametrize("header, outcome", [
+    (None, None),
+    ("Bearer {admin}", "admin"),
+    ("bearer {reader}", "reader"),
+    ("Bearer wrong", "unknown or revoked token"),
+    ("Basic dXNlcjpwdw==", "must be `Bearer <token>`"),
+    ("Bearer ", "must be `Bearer <token>`"),
+], ids=["none", "admin", "reader-lowercase-scheme", "unknown", "basic", "empty"])
+def test_authenticate(store, header, outcome):
+    _, admin = store.create("admin")
+    _, reader = store.create("reader")
+    auth = Auth(store=store)
+    headers = {} if header is None else {"authorization": header.format(admin=admin, reader=reader)}
+    if outcome in (None, "admin", "reader"):
+        identity = auth.authenticate(headers)
+        assert (identity.role.value if identity else None) == outcome
+    else:
+        with pytest.raises(AuthError, match=outcome):
+            auth.authenticate(headers)
+
+
+@pytest.mark.parametrize("host, allowed", [("127.0.0.1", True), ("::1", True), ("localhost", True),
+                                           ("127.0.0.2", True), ("0.0.0.0", False), ("::", False),
+                                           ("10.1.2.3", False), ("example.com", False)])
+def test_anonymous_reads_default_only_on_loopback(host, allowed):
+    assert anonymous_reads_default(host) is allowed
+
+
+def test_token_file_sits_beside_the_database(tmp_path):
+    assert token_file_for(tmp_path / "db") == tmp_path / "db.tokens.json"
+
+
+# --- the HTTP API -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def secured(make_db, store):
+    """(app factory, admin token, reader token) over the demo org."""
+    db = make_db(SEED)
+    _, admin = store.create("admin", "root")
+    _, reader = store.create("reader", "dash")
+
+    def make(anonymous_reads: bool = False, **kw):
+        return create_app(database=db, load_seeds=False, auth=Auth(store=store, anonymous_reads=anonymous_reads), **kw)
+    return make, admin, reader
+
+
+READ = "{ viewer { role name authenticated } users { totalCount } }"
+
+
+def test_reads_without_a_token_are_refused_when_anonymous_reads_are_off(secured):
+    make, _, reader = secured
+    app = make(anonymous_reads=False)  # what a non-loopback bind gets by default
+    r = post(app, READ)
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "Authorization: Bearer <token>" in r.json()["errors"][0]["message"]
+    data = post(app, READ, reader).json()["data"]
+    assert data == {"viewer": {"role": "READER", "name": "dash", "authenticated": True}, "users": {"totalCount": 9}}
+    # health tells liveness to anyone, the graph's accounts only to a reader
+    assert post(app, "", path="/health").json() == {"status": "ok"}
+    assert post(app, "", reader, path="/health").json()["accounts"] == ["111111111111"]
+
+
+def test_anonymous_reads_on_loopback_but_a_bad_token_is_still_refused(secured):
+    make, _, _ = secured
+    app = make(anonymous_reads=True)
+    assert post(app, READ).json()["data"]["viewer"] == {"role": "READER", "name": "anonymous", "authenticated": False}
+    r = post(app, READ, "giam_not-a-token")
+    assert r.status_code == 401 and r.json()["errors"][0]["message"] == "unknown or revoked token"
+
+
+def test_admin_only_field_refuses_anonymous_and_readers(secured):
+    make, admin, reader = secured
+    app = make(anonymous_reads=True)
+    q = "{ viewer { name } apiTokens { name role } }"
+    for token in (None, reader):
+        body = post(app, q, token).json()
+        assert body["data"]["apiTokens"] is None and body["data"]["viewer"]["name"] in ("anonymous", "dash")
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert "admin role needed" in body["errors"][0]["message"]
+    tokens = post(app, q, admin).json()["data"]["apiTokens"]
+    assert tokens == [{"name": "root", "role": "ADMIN"}, {"name": "dash", "role": "READER"}]
+
+
+@strawberry.type
+class _TestMutation:
+    """Test-only mutations: one protected as mutation authors will, one that forgot its permission."""
+
+    @admin_mutation
+    def touch(self) -> int:
+        return 1
+
+    @strawberry.mutation
+    def unguarded(self) -> int:
+        return 2
+
+
+@pytest.mark.parametrize("field", ["touch", "unguarded"])
+def test_mutations_need_an_admin_token(secured, field):
+    make, admin, reader = secured
+    app = make(anonymous_reads=True, schema=build_schema(mutation_parts=(_TestMutation,)))
+    for token in (None, reader):
+        body = post(app, f"mutation {{ {field} }}", token).json()
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+        assert "admin role needed" in body["errors"][0]["message"]
+    assert post(app, f"mutation {{ {field} }}", admin).json() == {"data": {field: 1 if field == "touch" else 2}}
+
+
+def test_admin_mutation_carries_the_permission_itself():
+    """Even where MutationGuard is absent (another schema), the field refuses a reader."""
+    from graphiam.api.security import AppContext
+    from graphiam.auth import ANONYMOUS
+    @strawberry.type
+    class Q:
+        ping: int = 1
+
+    schema = strawberry.Schema(query=Q, mutation=_TestMutation)
+    result = schema.execute_sync("mutation { touch }", context_value=AppContext(services=None, loaders=None,
+                                                                                  identity=ANONYMOUS))
+    assert result.errors and result.errors[0].extensions == {"code": "FORBIDDEN"}
+
+
+def test_in_process_app_without_auth_is_open(make_db):
+    app = create_app(database=make_db(SEED), load_seeds=False)  # `database=`: auth defaults to none
+    assert post(app, "{ viewer { role authenticated } }").json()["data"]["viewer"] == {"role": "ADMIN",
+                                                                                       "authenticated": False}
+
+
+def test_production_switches_and_cors(secured):
+    make, _, reader = secured
+    app = make(ide=False, introspection=False, cors_origins=("https://dash.example",))
+    r = post(app, "{ __schema { queryType { name } } }", reader)
+    assert r.json()["data"] is None and "introspection" in r.json()["errors"][0]["message"]
+    assert post(app, "{ __typename }", reader).json() == {"data": {"__typename": "Query"}}
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            page = await c.get("/graphql", headers={"accept": "text/html"})
+            pre = await c.options("/graphql", headers={"Origin": "https://dash.example",
+                                                       "Access-Control-Request-Method": "POST",
+                                                       "Access-Control-Request-Headers": "authorization,content-type"})
+            other = await c.options("/graphql", headers={"Origin": "https://evil.example",
+                                                         "Access-Control-Request-Method": "POST"})
+            return page, pre, other
+    page, pre, other = asyncio.run(go())
+    assert page.status_code == 404
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "https://dash.example"
+    assert "authorization" in pre.headers["access-control-allow-headers"].lower()
+    assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+
+
+# --- the CLI ----------------------------------------------------------------------------------------
+
+def test_token_cli_create_list_revoke(tmp_path, capsys):
+    db = tmp_path / "db"
+    assert main(["token", "create", "--role", "reader", "--name", "dash", "--db", str(db)]) == 0
+    token = capsys.readouterr().out.strip()
+    store = TokenStore(token_file_for(db))
+    assert store.verify(token).name == "dash"
+    assert main(["token", "list", "--db", str(db)]) == 0
+    listed = capsys.readouterr().out
+    assert "dash" in listed and "reader" in listed and token not in listed
+    assert main(["token", "revoke", "dash", "--db", str(db)]) == 0
+    assert store.verify(token) is None
+    assert main(["token", "revoke", "dash", "--db", str(db)]) == 1
+    assert "no token named or with id `dash`" in capsys.readouterr().err
+    assert json.loads(store.path.read_text())["tokens"] == []
