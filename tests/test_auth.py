@@ -243,3 +243,17 @@ def test_token_cli_create_list_revoke(tmp_path, capsys):
     assert main(["token", "revoke", "dash", "--db", str(db)]) == 1
     assert "no token named or with id `dash`" in capsys.readouterr().err
     assert json.loads(store.path.read_text())["tokens"] == []
+
+
+def test_real_mutations_need_an_admin_token_and_change_nothing_otherwise(secured):
+    make, admin, reader = secured
+    app = make(anonymous_reads=True)
+    create = 'mutation { createUser(input: {account: "111111111111", name: "intruder"}) { ok user { arn } } }'
+    count = "{ users { totalCount } }"
+    for token in (None, reader):
+        body = post(app, create, token).json()
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+        assert post(app, count, token).json()["data"]["users"]["totalCount"] == 9
+    body = post(app, create, admin).json()
+    assert body["data"]["createUser"] == {"ok": True, "user": {"arn": "arn:aws:iam::111111111111:user/intruder"}}
+    assert post(app, count, reader).json()["data"]["users"]["totalCount"] == 10
