@@ -259,23 +259,93 @@ _ROW_TABLE = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Po
 def apply_changes(db: Database, changes: Sequence[Change], *, dry_run: bool = False, diff: bool = False,
                   requests: Sequence[Any] = (), paths: bool = True, indexed: bool = False) -> Result:
     """Apply `changes` in one write transaction with the derived edges refreshed for the touched accounts;
-    all or nothing. `dry_run` rolls back. `diff` (implied by `dry_run` and `requests`) reports what changed
-    (`whatif.ChangeSet`); `paths=False` skips the escalation-path comparison (the costly part)."""
-    from graphiam.queries import whatif
-    from graphiam.queries.derived import refresh_derived
-
+    all or nothing. `dry_run` applies them to a private copy of the graph instead (`store.clone`): nothing is
+    written to `db`, its `generation` and the caches keyed on it do not move. `diff` (implied by `dry_run` and
+    `requests`) reports what changed (`whatif.ChangeSet`); `paths=False` skips the escalation-path comparison."""
     if not changes:
         return Result(ok=False, dry_run=dry_run, problems=[Problem(code="INVALID_INPUT", message="no changes given")])
     want = diff or dry_run or bool(requests)
+    if dry_run:
+        from graphiam.store.clone import clone_database
+        copy = clone_database(db)
+        try:
+            return _on_copy(copy, changes, want=want, requests=requests, paths=paths, indexed=indexed)
+        finally:
+            copy.close()
     try:
-        with db.transaction(dry_run=dry_run):
+        return _in_place(db, changes, want=want, requests=requests, paths=paths, indexed=indexed, settle=False)
+    except _Preflight:
+        pass
+    # The batch needs a rel COPY inside the transaction (see store.mutations.settle_created_rels, and imports
+    # mixed with other changes): a rollback after it would lose committed rows, so first make sure on a copy
+    # that every change and the derived-edge refresh go through.
+    from graphiam.store.clone import clone_database
+    copy = clone_database(db)
+    try:
+        trial = _on_copy(copy, changes, want=False, requests=(), paths=False, indexed=indexed)
+    finally:
+        copy.close()
+    if not trial.ok:
+        return Result(ok=False, dry_run=False, problems=trial.problems)
+    return _in_place(db, changes, want=want, requests=requests, paths=paths, indexed=indexed, settle=True)
+
+
+class _Preflight(Exception):
+    """Raised inside the transaction (before any rel COPY) to roll it back and try the batch on a copy first."""
+
+
+def _finish(db: Database, applied: list[Applied]) -> None:
+    for a in applied:  # the entities as the change leaves them (None: deleted)
+        a.row = M.get(db, _ROW_TABLE[a.kind], a.arn) if a.kind and a.arn else None
+
+
+def _in_place(db: Database, changes: Sequence[Change], *, want: bool, requests: Sequence[Any], paths: bool,
+              indexed: bool, settle: bool) -> Result:
+    from graphiam.queries import whatif
+    from graphiam.queries.derived import refresh_derived
+
+    if not settle and len(changes) > 1 and any(c.op == "importExport" for c in changes):
+        raise _Preflight  # an import COPYs relationships, and a later change of the batch might still fail
+    try:
+        with db.transaction():
             before = whatif.capture(db, requests, paths=paths) if want else None
+            M.start_rel_log()
             applied = apply_ops(db, changes, now_text(), indexed=indexed)
+            if M.needs_settling():
+                if not settle:
+                    raise _Preflight  # nothing COPYed yet: this rollback is safe
+                M.settle_created_rels(db)  # every change went through: no expected failure can follow
             refresh_derived(db, set().union(*(a.accounts for a in applied)))
-            for a in applied:  # the entities as the transaction leaves them (None: deleted)
-                a.row = M.get(db, _ROW_TABLE[a.kind], a.arn) if a.kind and a.arn else None
+            _finish(db, applied)
             after = whatif.capture(db, requests, paths=paths) if want else None
     except ChangeError as exc:
-        return Result(ok=False, dry_run=dry_run, problems=exc.problems)
+        return Result(ok=False, dry_run=False, problems=exc.problems)
     changeset = whatif.diff(before, after, requests) if before is not None and after is not None else None
-    return Result(ok=True, dry_run=dry_run, applied=applied, changes=changeset)
+    return Result(ok=True, dry_run=False, applied=applied, changes=changeset)
+
+
+def _on_copy(copy: Database, changes: Sequence[Change], *, want: bool, requests: Sequence[Any], paths: bool,
+             indexed: bool) -> Result:
+    """The dry run: each step commits on the copy, so every read sees committed (correctly read) data."""
+    from graphiam.queries import whatif
+    from graphiam.queries.derived import refresh_derived
+
+    before = whatif.capture(copy, requests, paths=paths) if want else None
+    now = now_text()
+    applied: list[Applied] = []
+    try:
+        for i, change in enumerate(changes):
+            with copy.transaction():
+                done = apply_ops(copy, [change], now, indexed=False)
+            applied += done
+    except ChangeError as exc:
+        if indexed:
+            exc.problems = [Problem(code=p.code, message=p.message, path=("changes", str(i), change.op, *p.path),
+                                    json_path=p.json_path) for p in exc.problems]
+        return Result(ok=False, dry_run=True, problems=exc.problems)
+    with copy.transaction():
+        refresh_derived(copy, set().union(*(a.accounts for a in applied)))
+    _finish(copy, applied)
+    after = whatif.capture(copy, requests, paths=paths) if want else None
+    changeset = whatif.diff(before, after, requests) if before is not None and after is not None else None
+    return Result(ok=True, dry_run=True, applied=applied, changes=changeset)

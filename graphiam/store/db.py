@@ -99,20 +99,20 @@ class Database:
             result.close()
 
     @contextmanager
-    def transaction(self, *, dry_run: bool = False) -> Iterator["Database"]:
+    def transaction(self) -> Iterator["Database"]:
         """Serialised write transaction: all or nothing. Bumps `generation` on commit.
 
-        `dry_run=True` rolls back at the end instead of committing (what-if: the caller reads its own
-        uncommitted writes inside the block) and leaves `generation` alone, so no cache keyed on it sees the
-        hypothetical state. A `transaction()` opened inside another one on the same thread joins it (kuzu
-        cannot nest, and a second `BEGIN` on the connection would fail); joining a real transaction with
-        `dry_run=True` is refused, since it could not be rolled back alone.
+        A `transaction()` opened inside another one on the same thread joins it (kuzu cannot nest, and a
+        second `BEGIN` on the connection would fail): the outer one commits or rolls back everything.
+
+        kuzu 0.11.3 traps (tests/test_whatif.py shows both): rolling back a transaction that COPYed into a
+        non-empty rel table drops every committed row of that table, and relationships CREATEd in a transaction
+        come back with wrong endpoints from non-anchored scans inside it (they are right once committed). So a
+        "dry run" is not a rolled-back transaction here: `graphiam.store.clone` copies the graph instead.
         """
         if self.read_only:
             raise StoreError("database is open read-only")
         if getattr(self._local, "in_tx", False):
-            if dry_run and not self._local.dry:
-                raise StoreError("a dry run cannot be nested inside a write transaction")
             yield self
             return
         with self.write_lock:
@@ -122,7 +122,7 @@ class Database:
             except RuntimeError as exc:
                 self._drop_connection()  # never reuse a connection whose BEGIN failed
                 raise StoreError(f"cannot start a write: {_first_line(exc)}") from None
-            self._local.in_tx, self._local.dry = True, dry_run
+            self._local.in_tx = True
             try:
                 try:
                     yield self
@@ -132,13 +132,6 @@ class Database:
                     except RuntimeError:
                         pass  # a failed COPY has already rolled the transaction back
                     raise
-                if dry_run:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except RuntimeError as exc:
-                        self._drop_connection()
-                        raise StoreError(f"rollback failed: {_first_line(exc)}") from None
-                    return
                 try:
                     conn.execute("COMMIT")
                 except RuntimeError as exc:

@@ -7,8 +7,12 @@ and are checked against `_NAME`; values are always `$parameters`.
 from __future__ import annotations
 
 import re
+import threading
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import pyarrow as pa
 
 from graphiam.errors import StoreError
 from graphiam.model import AccountExport, InlinePolicy, ManagedPolicy
@@ -114,8 +118,7 @@ def create_entities(db: Database, export: AccountExport) -> None:
         for r in rows:
             attach(db, r["from"], table, r["to"], r["attached_as"])
     for r in batch.has_version:
-        db.execute("MATCH (p:Policy), (v:PolicyVersion) WHERE p.arn = $p AND v.key = $k CREATE (p)-[:HAS_VERSION]->(v)",
-                   {"p": r["from"], "k": r["to"]})
+        _has_version(db, r["from"], r["to"])
 
 
 def create_inline_policy(db: Database, policy: InlinePolicy, *, account: str, target_table: str) -> None:
@@ -154,6 +157,7 @@ def ensure_account(db: Database, account: str, *, source: str, now: str) -> None
 def add_member(db: Database, user_arn: str, group_arn: str) -> None:
     db.execute("MATCH (u:User), (g:IAMGroup) WHERE u.arn = $u AND g.arn = $g CREATE (u)-[:MEMBER_OF]->(g)",
                {"u": user_arn, "g": group_arn})
+    _log("MEMBER_OF", ("User", "IAMGroup"), user_arn, group_arn, {})
 
 
 def remove_member(db: Database, user_arn: str, group_arn: str) -> None:
@@ -168,6 +172,7 @@ def attach(db: Database, policy_arn: str, target_table: str, target_arn: str, at
     """Policy → user/group/role (`identity`, `inline` or `boundary`); keeps GAAD's usage counters in step."""
     db.execute(f"MATCH (p:Policy), (t:{_table(target_table, TARGET_TABLES)}) WHERE p.arn = $p AND t.arn = $t "
                "CREATE (p)-[:ATTACHED_TO {attached_as: $how}]->(t)", {"p": policy_arn, "t": target_arn, "how": attached_as})
+    _log("ATTACHED_TO", ("Policy", target_table), policy_arn, target_arn, {"attached_as": attached_as})
     _count(db, policy_arn, attached_as, +1)
 
 
@@ -189,8 +194,13 @@ def _count(db: Database, policy_arn: str, attached_as: str, delta: int) -> None:
 def add_version(db: Database, row: Mapping[str, Any]) -> None:
     """`row`: key, export, policy_arn, version_id, is_default, document, create_date."""
     create_node(db, "PolicyVersion", row)
+    _has_version(db, row["policy_arn"], row["key"])
+
+
+def _has_version(db: Database, policy_arn: str, key: str) -> None:
     db.execute("MATCH (p:Policy), (v:PolicyVersion) WHERE p.arn = $p AND v.key = $k CREATE (p)-[:HAS_VERSION]->(v)",
-               {"p": row["policy_arn"], "k": row["key"]})
+               {"p": policy_arn, "k": key})
+    _log("HAS_VERSION", ("Policy", "PolicyVersion"), policy_arn, key, {})
 
 
 def set_default_version(db: Database, policy_arn: str, version_id: str) -> None:
@@ -204,6 +214,63 @@ def delete_versions(db: Database, policy_arn: str) -> None:
 
 def delete_inline_policies(db: Database, owner_arn: str) -> None:
     db.execute("MATCH (p:Policy) WHERE p.kind = 'inline' AND p.owner_arn = $o DETACH DELETE p", {"o": owner_arn})
+
+
+# ---- relationships CREATEd in the open transaction ----
+# kuzu 0.11.3 returns relationships CREATEd in a transaction with wrong endpoints from non-anchored scans inside
+# it (e.g. the derived-edge refresh reading every attachment) once two were created in one rel table; anchored
+# lookups and COPYed rows read back right. `settle_created_rels` re-writes them with COPY before such a scan.
+
+_created = threading.local()
+_PK = {"User": "arn", "IAMGroup": "arn", "Role": "arn", "Policy": "arn", "PolicyVersion": "key"}
+
+
+def _log(table: str, pair: tuple[str, str], src: str, dst: str, props: dict[str, Any]) -> None:
+    log = getattr(_created, "rels", None)
+    if log is not None:
+        log.append((table, pair, src, dst, props))
+
+
+def start_rel_log() -> None:
+    """Start recording the relationships this thread CREATEs (call at the start of a write transaction)."""
+    _created.rels = []
+
+
+def needs_settling() -> bool:
+    """True when some rel table got two or more CREATEs since `start_rel_log`."""
+    counts: dict[str, int] = defaultdict(int)
+    for table, *_ in getattr(_created, "rels", None) or []:
+        counts[table] += 1
+    return any(n >= 2 for n in counts.values())
+
+
+def settle_created_rels(db: Database) -> int:
+    """Where two or more relationships were CREATEd in one rel table since `start_rel_log`, delete those that
+    still exist and re-insert them with COPY, so that scans later in the transaction read them right.
+    Call only once no expected failure can follow (a rollback after a rel COPY loses the table's rows)."""
+    log, _created.rels = getattr(_created, "rels", None) or [], None
+    by_table: dict[tuple[str, tuple[str, str]], list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    for table, pair, src, dst, props in log:
+        by_table[(table, pair)].append((src, dst, props))
+    moved = 0
+    for (table, (a, b)), rows in by_table.items():
+        if len(rows) < 2:
+            continue
+        names = _names({k: None for _, _, p in rows for k in sorted(p)})
+        kept = []
+        for src, dst, props in {(s, d, tuple(sorted(p.items()))): (s, d, p) for s, d, p in rows}.values():
+            cond = "".join(f" AND e.{k} = $p_{k}" for k in props)
+            params = {"s": src, "d": dst, **{f"p_{k}": v for k, v in props.items()}}
+            match = (f"MATCH (x:{_table(a)})-[e:{table}]->(y:{_table(b)}) WHERE x.{_PK[a]} = $s AND y.{_PK[b]} = $d"
+                     f"{cond}")
+            if db.execute(f"{match} RETURN count(e) AS n", params)[0]["n"]:
+                db.execute(f"{match} DELETE e", params)
+                kept.append({"from": src, "to": dst, **{k: props.get(k) for k in names}})
+        if kept:
+            schema = pa.schema([("from", pa.string()), ("to", pa.string()), *((k, pa.string()) for k in names)])
+            db.copy_from(table, pa.Table.from_pylist(kept, schema=schema), rel_pair=(a, b))
+            moved += len(kept)
+    return moved
 
 
 # ---- derived edges, read before and after a change (what-if) ----
