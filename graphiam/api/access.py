@@ -1,21 +1,28 @@
 """`whoCan`, `whoCanSummary` and `effectivePermissions`: who may do what, in shapes a dashboard can chart."""
 from __future__ import annotations
 
+import bisect
+import importlib.util
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graphiam.api import pagination as pg
 from graphiam.api.context import Context, Services
 from graphiam.api.simulation import ContextEntryInput, Decision, MatchedStatement, _statement, context_values, current_snapshot
-from graphiam.api.types import Principal, load_entity
+from graphiam.api.types import Principal, Role, User
+from graphiam.errors import InputError
+from graphiam.queries import effective as eff
 from graphiam.queries.who_can import DEFAULT_CHAIN_DEPTH, Access, WhoCan, who_can
+from graphiam.store import Database
+from graphiam.store import reader as R
 
-__all__ = ["AccessQuery", "PrincipalAccess"]
+__all__ = ["AccessLevel", "AccessQuery", "EffectivePermissions", "PrincipalAccess"]
 
 _CACHE_SIZE = 64
 
@@ -29,45 +36,40 @@ class PrincipalKind(Enum):
 @strawberry.type(description="A principal allowed the action: directly, or (whoCan viaChains) by assuming a role "
                              "that is allowed; then `chain` lists the hops and the decision is that role's.")
 class PrincipalAccess:
-    access: strawberry.Private[Access]
+    # plain fields, filled once: thousands of rows resolve much faster than through per-field resolvers
+    principal: Principal
+    principal_arn: str
+    kind: PrincipalKind
+    account: str
+    decision: Decision
+    matched_statements: list[MatchedStatement] = strawberry.field(
+        description="The statements that allowed it (for a chain: those that allow the last role).")
+    missing_context_keys: list[str] = strawberry.field(
+        description="Condition keys an otherwise matching statement needed and the request lacked.")
+    chain: list[str] | None = strawberry.field(
+        description="viaChains: the principal, the roles it assumes, and last the allowed role (ARNs); "
+                    "null when the principal is allowed itself.")
+    chain_conditions: list[str] = strawberry.field(
+        description="viaChains: condition keys the chain's hops need (e.g. aws:MultiFactorAuthPresent).")
 
-    @strawberry.field
-    async def principal(self, info: Info[Context, None]) -> Principal:
-        table = "User" if self.access.kind == "user" else "Role"
-        return await load_entity(info, table, self.access.principal_arn)  # type: ignore[no-any-return]
 
-    @strawberry.field
-    def principal_arn(self) -> str:
-        return self.access.principal_arn
+def _principal_access(a: Access, row: Any) -> PrincipalAccess:
+    ev = a.simulation.evaluation
+    return PrincipalAccess(
+        principal=(User if a.kind == "user" else Role)(row=row), principal_arn=a.principal_arn,
+        kind=PrincipalKind(a.kind), account=a.account, decision=Decision(ev.decision.value),
+        matched_statements=[_statement(m) for m in ev.matched], missing_context_keys=list(ev.missing_context_keys),
+        chain=list(a.chain) if a.chain else None, chain_conditions=list(a.chain_conditions))
 
-    @strawberry.field
-    def kind(self) -> PrincipalKind:
-        return PrincipalKind(self.access.kind)
 
-    @strawberry.field
-    def account(self) -> str:
-        return self.access.account
-
-    @strawberry.field
-    def decision(self) -> Decision:
-        return Decision(self.access.simulation.evaluation.decision.value)
-
-    @strawberry.field(description="The statements that allowed it (for a chain: those that allow the last role).")
-    def matched_statements(self) -> list[MatchedStatement]:
-        return [_statement(m) for m in self.access.simulation.evaluation.matched]
-
-    @strawberry.field(description="Condition keys an otherwise matching statement needed and the request lacked.")
-    def missing_context_keys(self) -> list[str]:
-        return list(self.access.simulation.evaluation.missing_context_keys)
-
-    @strawberry.field(description="viaChains: the principal, the roles it assumes, and last the allowed role (ARNs); "
-                                  "null when the principal is allowed itself.")
-    def chain(self) -> list[str] | None:
-        return list(self.access.chain) if self.access.chain else None
-
-    @strawberry.field(description="viaChains: condition keys the chain's hops need (e.g. aws:MultiFactorAuthPresent).")
-    def chain_conditions(self) -> list[str]:
-        return list(self.access.chain_conditions)
+def _rows(db: Database, accesses: Sequence[Access]) -> dict[str, Any]:
+    """The stored rows of the principals, two queries in all."""
+    rows: dict[str, Any] = {}
+    for kind, table in (("user", "User"), ("role", "Role")):
+        arns = [a.principal_arn for a in accesses if a.kind == kind]
+        if arns:
+            rows.update(R.by_arns(db, table, arns))
+    return rows
 
 
 @strawberry.type
@@ -107,13 +109,14 @@ def _summary(w: WhoCan) -> WhoCanSummary:
 
 
 class _ResultCache:
-    """The last whoCan answers per database generation: `whoCan` and `whoCanSummary` in one request share one."""
+    """The last answers per database generation (whoCan and whoCanSummary in one request share one; an
+    administrator's effectivePermissions is computed once, then paginated)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[Any, ...], WhoCan] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], WhoCan]) -> WhoCan:
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -142,16 +145,227 @@ async def _who_can(services: Services, action: str, resource: str, context: list
         via_chains=via_chains, max_depth=max_depth))
 
 
+@strawberry.enum(description="AWS's access levels (Service Authorization Reference, policy summaries).")
+class AccessLevel(Enum):
+    LIST = "List"
+    READ = "Read"
+    TAGGING = "Tagging"
+    WRITE = "Write"
+    PERMISSIONS_MANAGEMENT = "Permissions management"
+
+
+@strawberry.type
+class ConditionSpec:
+    operator: str
+    key: str
+    values: list[str]
+
+
+@strawberry.type(description="A statement behind a grant or a deny.")
+class StatementRef:
+    policy_arn: str
+    policy_name: str
+    via: str = strawberry.field(description="user, group, role (identity policies) or boundary.")
+    statement_index: int
+    sid: str | None
+    effect: str
+
+
+@strawberry.type(description="Resources matching `pattern` (IAM wildcards), except those matching one of `excluding`, "
+                             "and matching every `alsoMatching` (boundary patterns that only overlap `pattern`).")
+class ResourceGrant:
+    g: strawberry.Private[eff.ResourceGrant]
+
+    @strawberry.field
+    def pattern(self) -> str:
+        return self.g.pattern
+
+    @strawberry.field
+    def excluding(self) -> list[str]:
+        return list(self.g.excluding)
+
+    @strawberry.field
+    def also_matching(self) -> list[str]:
+        return list(self.g.also_matching)
+
+    @strawberry.field(description="Conditions of the allowing (or denying) statements; all must hold.")
+    def conditions(self) -> list[ConditionSpec]:
+        return [ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.g.conditions]
+
+    @strawberry.field
+    def statements(self) -> list[StatementRef]:
+        return [StatementRef(policy_arn=s.policy_arn, policy_name=s.policy_name, via=s.via, statement_index=s.index,
+                             sid=s.sid, effect=s.effect) for s in self.g.statements]
+
+
+@strawberry.type(description="One catalogued action: where it is allowed and where denies apply.")
+class ActionPermission:
+    e: strawberry.Private[eff.Entry]
+
+    @strawberry.field
+    def action(self) -> str:
+        return self.e[0].full_name
+
+    @strawberry.field
+    def service(self) -> str:
+        return self.e[0].service
+
+    @strawberry.field
+    def access_level(self) -> AccessLevel:
+        return AccessLevel(self.e[0].access_level)
+
+    @strawberry.field(description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions.")
+    def allowed(self) -> list[ResourceGrant]:
+        return [ResourceGrant(g=g) for g in self.e[1]]
+
+    @strawberry.field(description="Deny statements that apply to some allowed resource (conditional ones included).")
+    def denied(self) -> list[ResourceGrant]:
+        return [ResourceGrant(g=g) for g in self.e[2]]
+
+
+@strawberry.type
+class AccessSummary:
+    service: str
+    access_level: AccessLevel
+    count: int
+
+
+@strawberry.type
+class ServiceCount:
+    service: str
+    count: int
+
+
+@strawberry.type
+class AccessLevelCount:
+    access_level: AccessLevel
+    count: int
+
+
+@strawberry.type
+class UnknownAction:
+    action: str = strawberry.field(description="The Action/NotAction entry as written; it names no catalogued action.")
+    policy_arn: str
+    statement_index: int
+    effect: str
+    not_action: bool
+
+
+@strawberry.type(description="graphiam.queries.admin's verdict: administrator now, or in one self-escalation step.")
+class AdminVerdict:
+    is_admin: bool
+    reason: str
+    technique: str | None
+    needs: list[str]
+
+
+@strawberry.type(description="What a principal's identity policies allow, capped by its boundary, after denies.")
+class EffectivePermissions:
+    r: strawberry.Private[eff.Effective]
+
+    @strawberry.field
+    def principal(self) -> str:
+        return self.r.principal_arn
+
+    @strawberry.field(description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
+                                  "the boundary allowing the same, and no unconditional Deny on `*`.")
+    def is_admin(self) -> bool:
+        return self.r.is_admin
+
+    @strawberry.field
+    async def administrator(self, info: Info[Context, None]) -> AdminVerdict | None:
+        if importlib.util.find_spec("graphiam.queries.admin") is None:
+            return None
+        from graphiam.queries.admin import is_admin
+        snap = await current_snapshot(info.context.services)
+        v = await info.context.services.run(is_admin, snap, self.r.principal_arn)
+        return AdminVerdict(is_admin=v.is_admin, reason=v.reason, technique=v.technique, needs=list(v.needs))
+
+    @strawberry.field
+    def permissions_boundary(self) -> str | None:
+        return self.r.boundary_arn
+
+    @strawberry.field(description="Allowed actions (after the service / accessLevel filters).")
+    def action_count(self) -> int:
+        return len(self.r.entries)
+
+    @strawberry.field(description="Actions an identity policy allows but the boundary or denies remove entirely.")
+    def blocked_action_count(self) -> int:
+        return len(self.r.blocked_entries)
+
+    @strawberry.field(description="Allowed actions per service and access level.")
+    def summary(self) -> list[AccessSummary]:
+        return [AccessSummary(service=s, access_level=AccessLevel(lvl), count=n) for s, lvl, n in self.r.summary()]
+
+    @strawberry.field
+    def by_service(self) -> list[ServiceCount]:
+        counts: Counter[str] = Counter()
+        for s, _lvl, n in self.r.summary():
+            counts[s] += n
+        return [ServiceCount(service=s, count=n) for s, n in sorted(counts.items())]
+
+    @strawberry.field
+    def by_access_level(self) -> list[AccessLevelCount]:
+        counts: Counter[str] = Counter()
+        for _s, lvl, n in self.r.summary():
+            counts[lvl] += n
+        return [AccessLevelCount(access_level=a, count=counts[a.value]) for a in AccessLevel if counts[a.value]]
+
+    @strawberry.field(description="Allowed actions, by name; `first` at most 100.")
+    def actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
+        return _page(self.r.entries, first, after)
+
+    @strawberry.field(description="Actions removed entirely by the boundary or by denies, by name.")
+    def blocked_actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
+        return _page(self.r.blocked_entries, first, after)
+
+    @strawberry.field
+    def unknown_actions(self) -> list[UnknownAction]:
+        return [UnknownAction(action=u.action, policy_arn=u.policy_arn, statement_index=u.statement_index,
+                              effect=u.effect, not_action=u.not_action) for u in self.r.unknown_actions]
+
+    @strawberry.field
+    def warnings(self) -> list[str]:
+        return list(self.r.warnings)
+
+
+def _page(entries: tuple[eff.Entry, ...], first: int | None, after: str | None) -> pg.Connection[ActionPermission]:
+    n = pg.check_first(first)
+    key = pg.decode_cursor(after)
+    names = [e[0].full_name.lower() for e in entries] if key is not None else []
+    start = bisect.bisect_right(names, key) if key is not None else 0
+    rows = list(entries[start:start + n + 1])
+    return pg.build(rows, n, len(entries), after, lambda e: ActionPermission(e=e), key=lambda e: e[0].full_name.lower())
+
+
+def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
+    if after is None:
+        return list(allowed)
+    for i, a in enumerate(allowed):
+        if a.principal_arn == after:
+            return list(allowed[i + 1:])
+    raise InputError(f"`after`: `{after}` is not a principalArn of this answer")
+
+
 @strawberry.type
 class AccessQuery:
     @strawberry.field(description="Every user and role (all accounts) whose simulated decision for `action` on "
                                   "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
-                                  "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first.")
+                                  "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
+                                  "`first`/`after` (a principalArn of the previous page) page through long answers; "
+                                  "whoCanSummary gives the counts.")
     async def who_can(self, info: Info[Context, None], action: str, resource: str,
                       context: list[ContextEntryInput] | None = None, resource_owner: str | None = None,
-                      via_chains: bool = False, max_depth: int = DEFAULT_CHAIN_DEPTH) -> list[PrincipalAccess]:
-        w = await _who_can(info.context.services, action, resource, context, resource_owner, via_chains, max_depth)
-        return [PrincipalAccess(access=a) for a in w.allowed]
+                      via_chains: bool = False, max_depth: int = DEFAULT_CHAIN_DEPTH, first: int | None = None,
+                      after: str | None = None) -> list[PrincipalAccess]:
+        services = info.context.services
+        w = await _who_can(services, action, resource, context, resource_owner, via_chains, max_depth)
+        if first is not None and first < 0:
+            raise InputError(f"`first` must not be negative, got {first}")
+        page = _after(w.allowed, after)
+        page = page[:first] if first is not None else page
+        rows = await services.run(_rows, services.db, page)
+        return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
 
     @strawberry.field(description="The same question as whoCan, answered with counts (per account, users/roles).")
     async def who_can_summary(self, info: Info[Context, None], action: str, resource: str,
@@ -159,3 +373,16 @@ class AccessQuery:
                               via_chains: bool = False, max_depth: int = DEFAULT_CHAIN_DEPTH) -> WhoCanSummary:
         w = await _who_can(info.context.services, action, resource, context, resource_owner, via_chains, max_depth)
         return _summary(w)
+
+    @strawberry.field(description="What `principal` can do: its identity policies expanded against AWS's action "
+                                  "catalogue, capped by its permissions boundary, with denies; filter by `service` "
+                                  "(prefix, e.g. `s3`) and `accessLevel`.")
+    async def effective_permissions(self, info: Info[Context, None], principal: str, service: str | None = None,
+                                    access_level: AccessLevel | None = None) -> EffectivePermissions:
+        services = info.context.services
+        snap = await current_snapshot(services)
+        cache = services.caches.setdefault("effective", _ResultCache())
+        full = await services.run(cache.get, (snap.generation, principal),
+                                  lambda: eff.effective_permissions(snap, principal=principal))
+        return EffectivePermissions(r=full.filtered(service=service,
+                                                    access_level=access_level.value if access_level else None))

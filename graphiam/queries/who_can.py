@@ -68,10 +68,10 @@ def trust_named(snap: Snapshot, action: str, resource: str) -> set[str]:
     return named
 
 
-def candidates(db: Database, snap: Snapshot, action: str, resource: str) -> set[str]:
+def candidates(db: Database, snap: Snapshot, action: str, resource: str, named: set[str] | None = None) -> set[str]:
     """Principals that can possibly be allowed: the database prefilter plus the trust policy's named ones."""
     service = action.split(":", 1)[0]
-    found = A.principals_for_service(db, service) | trust_named(snap, action, resource)
+    found = A.principals_for_service(db, service) | (trust_named(snap, action, resource) if named is None else named)
     return {arn for arn in found if arn in snap.principals}
 
 
@@ -84,9 +84,13 @@ def who_can(db: Database, snap: Snapshot, *, action: str, resource: str, context
         raise InputError("`resource` is empty: pass an ARN or `*`")
     if not 1 <= max_depth <= A.MAX_CHAIN_DEPTH:
         raise InputError(f"`maxDepth` must be between 1 and {A.MAX_CHAIN_DEPTH}, got {max_depth}")
-    found = candidates(db, snap, action, resource)
+    named = trust_named(snap, action, resource)
+    found = candidates(db, snap, action, resource, named)
+    lowered = action.lower()
     allowed: list[Access] = []
     for arn in sorted(found):
+        if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
+            continue
         sim = simulate(snap, principal=arn, action=action, resource=resource, context=context,
                        resource_owner=resource_owner)
         if sim.evaluation.decision is Decision.ALLOWED:
@@ -95,6 +99,20 @@ def who_can(db: Database, snap: Snapshot, *, action: str, resource: str, context
         allowed += _chained(db, snap, allowed, max_depth)
     return WhoCan(action=action, resource=resource, allowed=tuple(allowed), candidates=len(found),
                   principals=len(snap.principals))
+
+
+def _identity_may_allow(p: PrincipalInfo, action: str, resource: str) -> bool:
+    """False only when no identity Allow statement can match: then (no resource policy naming the principal)
+    the engine cannot allow. Uses the engine's memoised per-action statement index; resource patterns with
+    policy variables are not resolved here and count as possible matches."""
+    for src in p.identity:
+        for st in src.document.statements_for(action):
+            if st.effect != "Allow":
+                continue
+            pats = st.resource_patterns
+            if pats is None or not all(x.is_static for x in pats) or st.matches_resource(resource, {}):
+                return True
+    return False
 
 
 def _access(p: PrincipalInfo, sim: Simulation, chain: tuple[str, ...] = (),
@@ -122,7 +140,8 @@ def _chained(db: Database, snap: Snapshot, direct: list[Access], max_depth: int)
 
 
 def _hop_conditions(per_hop: Iterable[str | None]) -> tuple[str, ...]:
-    """Union of the condition keys the hops need; CAN_ASSUME.conditions is JSON (a list of keys, or objects)."""
+    """Union of the condition keys the hops need. CAN_ASSUME.conditions is JSON: a list with one entry per
+    condition, `[key, operator, values, ...]` (a bare key or a `{"key": ...}` object is read too)."""
     keys: dict[str, None] = {}
     for text in per_hop:
         if not text:
@@ -133,13 +152,9 @@ def _hop_conditions(per_hop: Iterable[str | None]) -> tuple[str, ...]:
             keys[text] = None
             continue
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                keys[item] = None
-            elif isinstance(item, dict):
-                key = item.get("key") or item.get("Key")
-                if isinstance(key, str):
-                    keys[key] = None
-                else:
-                    for k in item:
-                        keys[str(k)] = None
+            key = item if isinstance(item, str) else \
+                item[0] if isinstance(item, list) and item and isinstance(item[0], str) else \
+                item.get("key") if isinstance(item, dict) else None
+            if isinstance(key, str):
+                keys[key] = None
     return tuple(keys)

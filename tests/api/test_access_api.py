@@ -59,3 +59,76 @@ def test_who_can_bad_action_is_a_one_line_error(client):
     body = client.raw(WHO_CAN, {"a": "CreateUser", "r": "*"})
     (err,) = body["errors"]
     assert "`action`" in err["message"] and "\n" not in err["message"]
+
+
+def test_who_can_pages_by_principal_arn(client):
+    q = """query($after: String) { whoCan(action: "s3:GetObject", resource: "arn:aws:s3:::examplecorp-dev-assets/x",
+             first: 2, after: $after) { principalArn } }"""
+    full = [r["principalArn"] for r in client(WHO_CAN, {"a": "s3:GetObject", "r": "arn:aws:s3:::examplecorp-dev-assets/x"})["whoCan"]]
+    assert len(full) > 2
+    seen, after = [], None
+    while True:
+        page = [r["principalArn"] for r in client(q, {"after": after})["whoCan"]]
+        if not page:
+            break
+        seen += page
+        after = page[-1]
+    assert seen == full
+
+
+EFFECTIVE = """query($p: String!, $s: String, $l: AccessLevel, $after: String) {
+  effectivePermissions(principal: $p, service: $s, accessLevel: $l) {
+    principal isAdmin permissionsBoundary actionCount blockedActionCount
+    summary { service accessLevel count } byService { service count } byAccessLevel { accessLevel count }
+    actions(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+      nodes { action service accessLevel
+              allowed { pattern excluding alsoMatching conditions { operator key values } statements { policyName via effect } }
+              denied { pattern conditions { key } statements { policyArn effect } } } }
+    unknownActions { action policyArn effect notAction } warnings } }"""
+
+
+def test_effective_permissions_of_an_administrator(client):
+    e = client(EFFECTIVE, {"p": A + "role/ProductionAdminRole"})["effectivePermissions"]
+    assert e["isAdmin"] and e["permissionsBoundary"] is None
+    assert e["actionCount"] == sum(s["count"] for s in e["summary"]) == sum(s["count"] for s in e["byService"]) > 15000
+    assert len(e["byService"]) > 400
+    assert {x["accessLevel"] for x in e["byAccessLevel"]} == {"LIST", "READ", "TAGGING", "WRITE", "PERMISSIONS_MANAGEMENT"}
+    assert e["actions"]["totalCount"] == e["actionCount"] and len(e["actions"]["nodes"]) == 100
+
+
+def test_effective_permissions_filtered_and_paginated(client):
+    variables = {"p": A + "role/ProductionAdminRole", "s": "s3", "l": "WRITE"}
+    seen, after = [], None
+    while True:
+        e = client(EFFECTIVE, {**variables, "after": after})["effectivePermissions"]
+        seen += [n["action"] for n in e["actions"]["nodes"]]
+        if not e["actions"]["pageInfo"]["hasNextPage"]:
+            break
+        after = e["actions"]["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == e["actionCount"] > 50
+    assert all(a.startswith("s3:") for a in seen)
+    assert e["summary"] == [{"service": "s3", "accessLevel": "WRITE", "count": len(seen)}]
+
+
+def test_effective_permissions_with_boundary_deny_and_unknowns(client):
+    grace = client(EFFECTIVE, {"p": A + "user/contractors/grace", "s": "s3", "l": "WRITE"})["effectivePermissions"]
+    (put,) = grace["actions"]["nodes"]
+    assert put["action"] == "s3:PutObject"
+    (grant,) = put["allowed"]
+    assert grant["pattern"] == "arn:aws:s3:::examplecorp-contractor-uploads/grace/*"
+    assert {c["key"] for c in grant["conditions"]} == {"aws:CurrentTime"}
+    assert {s["via"] for s in grant["statements"]} == {"user", "boundary"}
+    unfiltered = client(EFFECTIVE, {"p": A + "user/contractors/grace"})["effectivePermissions"]
+    assert unfiltered["blockedActionCount"] > 0  # ReadOnlyAccess beyond the boundary (dynamodb:GetItem …)
+    assert {s["service"] for s in unfiltered["byService"]} == {"s3", "ec2", "cloudwatch", "iam"}
+    assert any(u["policyArn"].endswith("ReadOnlyAccess") and u["effect"] == "Allow" for u in grace["unknownActions"])
+    bob = client(EFFECTIVE, {"p": A + "user/engineering/bob", "s": "s3", "l": "WRITE"})["effectivePermissions"]
+    delete = next(n for n in bob["actions"]["nodes"] if n["action"] == "s3:DeleteObject")
+    assert any("prod" in d["pattern"] and d["statements"][0]["effect"] == "Deny" for d in delete["denied"])
+
+
+def test_effective_permissions_errors(client):
+    body = client.raw(EFFECTIVE, {"p": A + "user/nobody"})
+    assert "not in the graph" in body["errors"][0]["message"]
+    body = client.raw(EFFECTIVE, {"p": A + "role/ProductionAdminRole", "after": "not-a-cursor!"})
+    assert "`after`" in body["errors"][0]["message"]
