@@ -2,12 +2,19 @@
 leave the graph exactly as it was; deletes take what hangs on the entity with them; derived edges follow."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
 
+import httpx
 import pytest
 
+from graphiam.api.mutations import Mutation
+from graphiam.api.security import IsAdmin
+from graphiam.app import create_app
+from graphiam.auth import Auth, Role, TokenStore
+from graphiam.queries.derived import refresh_derived
 from graphiam.store import Database
 from tests.conftest import SEEDS
 
@@ -311,7 +318,6 @@ def test_a_change_input_names_exactly_one_operation(demo):
 def test_a_batch_creating_several_relationships_derives_what_a_full_refresh_derives(demo):
     """Several attachments and memberships in one transaction (see store.mutations.settle_created_rels): the
     derived edges committed are those a full recomputation finds, and every relationship is where it was put."""
-    from graphiam.queries.derived import refresh_derived
     partner_audit = A + "role/PartnerAuditRole"
     q = "mutation($c: [ChangeInput!]!) { applyChanges(changes: $c) { ok errors { code message path } } }"
     changes = [{"attachPolicy": {"policyArn": ADMIN_ACCESS, "targetArn": partner_audit}},
@@ -330,3 +336,29 @@ def test_a_batch_creating_several_relationships_derives_what_a_full_refresh_deri
     assert DEV_ACCESS in {p["policy"]["arn"] for p in data["grace"]["policies"]}
     assert ADMINS in {g["arn"] for g in data["carol"]["groups"]}
     assert ADMIN_ACCESS in {p["policy"]["arn"] for p in data["role"]["policies"]}
+
+
+def test_every_mutation_needs_the_admin_role():
+    """Each field carries `IsAdmin` itself (MutationGuard refuses non-admin mutation operations too; the HTTP
+    refusal is tested in tests/test_auth.py)."""
+    fields = Mutation.__strawberry_definition__.fields
+    assert len(fields) == 26
+    assert [f.name for f in fields if IsAdmin not in f.permission_classes] == []
+
+
+def test_a_reader_token_cannot_dry_run_either(make_db, tmp_path):
+    store = TokenStore(tmp_path / "db.tokens.json")
+    _, reader = store.create(Role.READER, "r")
+    db = make_db(SEEDS / "demo-org.json")
+    app = create_app(database=db, load_seeds=False, auth=Auth(store=store, anonymous_reads=True))
+
+    async def go(headers: dict) -> dict:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+                q = 'mutation { deleteUser(input: {arn: "%s"}, dryRun: true) { ok } }' % ALICE
+                return (await c.post("/graphql", json={"query": q}, headers=headers)).json()
+    before = graph_dump(db)
+    for headers in ({}, {"Authorization": f"Bearer {reader}"}):
+        body = asyncio.run(go(headers))
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert graph_dump(db) == before
