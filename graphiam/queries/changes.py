@@ -2,9 +2,9 @@
 
 `apply_changes(db, changes)` runs a list of `Change`s (an operation name from `OPS` and its arguments) in ONE
 write transaction: every change applies or none does, and `refresh_derived` recomputes CAN_ASSUME and
-ESCALATES_TO for the touched accounts inside that same transaction. `dry_run=True` rolls the transaction back
-(nothing is committed, `db.generation` is unchanged) and `graphiam.queries.whatif` reports what would have
-changed. Expected failures are `ChangeError`s carrying `Problem`s (code, message, input path, JSON path inside
+ESCALATES_TO for the touched accounts inside that same transaction. `dry_run=True` applies them to a private
+copy of the graph (`graphiam.store.clone`; why not a rolled-back transaction: see there) so nothing is written,
+`db.generation` does not move, and `graphiam.queries.whatif` reports what would have changed. Expected failures are `ChangeError`s carrying `Problem`s (code, message, input path, JSON path inside
 a policy document), returned as values, never as stack traces.
 
 The operations follow the IAM API Reference actions of the same names (CreateUser, DeleteUser, CreateGroup,

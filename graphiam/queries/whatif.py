@@ -1,13 +1,13 @@
 """What a change does to who can do what: the graph's derived facts read before and after it, in its transaction.
 
-`capture` reads, inside the open write transaction (so it sees the change's own uncommitted writes): every
+`capture` reads, inside the write transaction of the change (or on the private copy a dry run changes): every
 CAN_ASSUME and ESCALATES_TO edge, the administrator-equivalent principals and one shortest escalation path to
 administrator per principal (`graphiam.queries.escalation`), and the decision for each given request
 (`graphiam.queries.simulate` over a snapshot built in the transaction). `diff` compares two captures.
 
-Snapshots and indexes built here are never put in a cache: a dry run's state is hypothetical and its
-`db.generation` is the committed one, so a cache keyed on it would serve the hypothetical state to readers.
-Each snapshot built here is stamped with generation -1, which matches no database generation.
+Snapshots and indexes built here are never put in a cache: they see uncommitted or hypothetical states, and a
+cache keyed on a generation would serve them to readers. Each snapshot built here is stamped with generation -1,
+which matches no database generation.
 """
 from __future__ import annotations
 
@@ -136,16 +136,22 @@ def _decide(snap: Snapshot, r: SimRequest) -> Outcome:
 
 
 def _paths(db: Database, snap: Snapshot, state: State) -> None:
+    """Administrators and one shortest path to administrator per principal (`graphiam.queries.escalation`'s
+    index: CAN_ASSUME and ESCALATES_TO edges as the transaction or copy holds them)."""
     try:
-        from graphiam.queries.escalation import build_index, escalation_summary
+        from graphiam.queries.escalation import build_index
     except ImportError:  # the escalation analysis is optional
         state.warnings.append("escalation paths not compared: graphiam.queries.escalation is not available")
         return
     index = build_index(db, snap)
     state.admins = {arn for arn in snap.principals if index.is_admin(arn)}
-    for entry in escalation_summary(snap, index, max_depth=PATH_DEPTH):
-        steps = tuple(PathStep(source=s.source, target=s.target, technique=s.technique) for s in entry.path.steps)
-        state.paths[entry.principal] = AdminPath(principal=entry.principal, steps=steps, needs=entry.path.needs)
+    for arn in sorted(snap.principals):
+        if arn in index.direct:
+            continue
+        found = index.graph.to_admin(arn, max_depth=PATH_DEPTH, limit=1)
+        if found:
+            steps = tuple(PathStep(source=s.source, target=s.target, technique=s.technique) for s in found[0].steps)
+            state.paths[arn] = AdminPath(principal=arn, steps=steps, needs=found[0].needs)
 
 
 def capture(db: Database, requests: Sequence[SimRequest] = (), *, paths: bool = True) -> State:
