@@ -92,9 +92,25 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
         raise IngestError("no files to load")
     known_users = {u.arn for e in exports for u in e.users}
     from graphiam.queries.derived import refresh_derived
+    from graphiam.store import reader
     accounts = frozenset(e.account_id for e in exports)
-    load_exports(db, exports, credential_facts=creds, progress=progress,
-                 after=lambda tx: refresh_derived(tx, accounts))
+
+    def apply(target: Database) -> None:
+        load_exports(target, exports, credential_facts=creds, progress=progress,
+                     after=lambda tx: refresh_derived(tx, accounts))
+
+    if not reader.is_empty(db):
+        # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops their
+        # committed rows and can leave primary-key lookups broken; tests/store/test_loading.py). So a load into a
+        # database that holds data first runs, completely, on a private copy: any failure there leaves the real
+        # database untouched, and what remains to go wrong in the real run is the machine, not the data.
+        from graphiam.store.clone import clone_database
+        copy = clone_database(db)
+        try:
+            apply(copy)
+        finally:
+            copy.close()
+    apply(db)
     warnings = [w for e in exports for w in e.warnings]
     return LoadSummary(
         accounts=tuple(e.account_id for e in exports),

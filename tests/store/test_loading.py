@@ -18,7 +18,7 @@ def _snapshot(db) -> dict:
     out = {t: sorted(r["k"] for r in db.execute(f"MATCH (n:{t}) RETURN {'n.key' if t == 'PolicyVersion' else 'n.arn'} AS k"))
            for t in TABLES}
     out["edges"] = sorted((r["a"], r["b"], r["t"]) for r in db.execute(
-        "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key) AS a, coalesce(b.arn, b.key) AS b, label(e) AS t"))
+        "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name) AS a, coalesce(b.arn, b.key, b.name) AS b, label(e) AS t"))
     return out
 
 
@@ -85,3 +85,24 @@ def test_database_persists_and_cannot_be_opened_twice(tmp_path):
     db = open_database(path)
     assert R.count(db, "User") == 20
     db.close()
+
+
+def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monkeypatch):
+    """A load that fails after its bulk writes (here: a deriver raising) changes nothing. kuzu 0.11.3 cannot roll
+    such a transaction back safely, so loads into a non-empty database are rehearsed on a private copy first."""
+    from graphiam.loading import seed_files
+    from graphiam.queries import derived
+    from tests.conftest import SEEDS
+    db = make_db(*seed_files(SEEDS))
+    before = _snapshot(db)
+    derived._import_derivers()
+
+    def boom(_db, _snap, _touched):
+        raise RuntimeError("deriver failed")
+
+    monkeypatch.setattr(derived, "DERIVERS", [*derived.DERIVERS, ("boom", boom)])
+    with pytest.raises(RuntimeError, match="deriver failed"):
+        load_files(db, [SEEDS / "demo-org.json"])
+    assert _snapshot(db) == before
+    user = "arn:aws:iam::111111111111:user/engineering/alice"
+    assert db.execute("MATCH (u:User {arn: $a}) RETURN u.name AS n", {"a": user}) == [{"n": "alice"}]
