@@ -78,9 +78,13 @@ def _source(policy: PolicyRow, doc: PolicyDocument, via: str, via_name: str | No
 
 def build_snapshot(db: Database) -> Snapshot:
     """Read the whole graph's authorisation facts and parse every document once."""
-    generation = db.generation
-    users, roles, groups = R.all_principal_rows(db)
-    policies = {p.arn: p for p in R.all_policies(db)}
+    with db.read_transaction():  # one consistent view, even while a writer commits
+        generation = db.generation
+        users, roles, groups = R.all_principal_rows(db)
+        policies = {p.arn: p for p in R.all_policies(db)}
+        attachments = R.all_attachments(db)
+        memberships = R.all_memberships(db)
+        profile_rows = R.all_profiles(db)
     docs: dict[str, PolicyDocument] = {}
     by_text: dict[str, PolicyDocument] = {}
     for p in policies.values():
@@ -90,10 +94,10 @@ def build_snapshot(db: Database) -> Snapshot:
                 doc = by_text[p.document] = parse_policy(p.document, where=p.arn)
             docs[p.arn] = doc
     attached: dict[str, list[tuple[str, str]]] = defaultdict(list)  # target -> [(policy, how)]
-    for a in R.all_attachments(db):
+    for a in attachments:
         attached[a.target_arn].append((a.policy_arn, a.attached_as))
     member_of: dict[str, list[str]] = defaultdict(list)
-    for u, g in R.all_memberships(db):
+    for u, g in memberships:
         member_of[u].append(g)
     group_name = {g.arn: g.name for g in groups}
 
@@ -135,7 +139,7 @@ def build_snapshot(db: Database) -> Snapshot:
                                           unique_id=r.role_id, tags=r.tags, identity=tuple(identity_of(r.arn, "role")),
                                           boundary=boundary, boundary_arn=barn, trust=trust, warnings=tuple(warn))
     profiles: dict[str, list[str]] = defaultdict(list)
-    for ip, role_arn in R.all_profiles(db):
+    for ip, role_arn in profile_rows:
         profiles[role_arn].append(ip.arn)
     return Snapshot(generation=generation, principals=principals, policies=policies, documents=docs,
                     profiles=dict(profiles))

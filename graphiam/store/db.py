@@ -142,6 +142,28 @@ class Database:
             finally:
                 self._local.in_tx = False
 
+    @contextmanager
+    def read_transaction(self) -> Iterator["Database"]:
+        """One consistent read view for several queries (joins the write transaction when inside one)."""
+        if self.in_transaction or getattr(self._local, "in_read", False):
+            yield self
+            return
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN TRANSACTION READ ONLY")
+        except RuntimeError as exc:
+            self._drop_connection()  # never reuse a connection whose BEGIN failed
+            raise StoreError(f"cannot start a read: {_first_line(exc)}") from None
+        self._local.in_read = True
+        try:
+            yield self
+        finally:
+            self._local.in_read = False
+            try:
+                conn.execute("COMMIT")
+            except RuntimeError:
+                self._drop_connection()
+
     @property
     def in_transaction(self) -> bool:
         """True on the thread that holds the open write transaction."""
