@@ -11,6 +11,7 @@ from typing import Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context, Services
@@ -56,10 +57,20 @@ class PrincipalAccess:
 def _principal_access(a: Access, row: Any) -> PrincipalAccess:
     ev = a.simulation.evaluation
     return PrincipalAccess(
-        principal=(User if a.kind == "user" else Role)(row=row), principal_arn=a.principal_arn,
+        principal=(User if a.kind == "user" else Role)(row=row) if row is not None else None,  # type: ignore[arg-type]
+        principal_arn=a.principal_arn,
         kind=PrincipalKind(a.kind), account=a.account, decision=Decision(ev.decision.value),
         matched_statements=[_statement(m) for m in ev.matched], missing_context_keys=list(ev.missing_context_keys),
         chain=list(a.chain) if a.chain else None, chain_conditions=list(a.chain_conditions))
+
+
+def _selects_principal(info: Info[Context, None]) -> bool:
+    """Whether the query asks for `principal` (fragments: assume it does); the rows cost a store read."""
+    for field in info.selected_fields:
+        for sel in field.selections:
+            if not isinstance(sel, SelectedField) or sel.name == "principal":
+                return True
+    return False
 
 
 def _rows(db: Database, accesses: Sequence[Access]) -> dict[str, Any]:
@@ -364,8 +375,10 @@ class AccessQuery:
             raise InputError(f"`first` must not be negative, got {first}")
         page = _after(w.allowed, after)
         page = page[:first] if first is not None else page
-        rows = await services.run(_rows, services.db, page)
-        return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
+        if _selects_principal(info):
+            rows = await services.run(_rows, services.db, page)
+            return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
+        return [_principal_access(a, None) for a in page]
 
     @strawberry.field(description="The same question as whoCan, answered with counts (per account, users/roles).")
     async def who_can_summary(self, info: Info[Context, None], action: str, resource: str,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from graphiam.catalog import Catalog
 from graphiam.catalog.model import ActionInfo
-from graphiam.errors import InputError, NotFoundError
+from graphiam.errors import NotFoundError
 from graphiam.policy import PolicySource, Statement
 from graphiam.policy.wildcard import Lit, Var, Wild, tokenize
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
@@ -371,10 +371,3 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
 
 def _name(e: Entry) -> str:
     return e[0].full_name.lower()
-
-
-def check_access_level(level: str | None) -> str | None:
-    from graphiam.catalog import ACCESS_LEVELS
-    if level is not None and level not in ACCESS_LEVELS:
-        raise InputError(f"`accessLevel` must be one of {', '.join(ACCESS_LEVELS)}, got `{level}`")
-    return level

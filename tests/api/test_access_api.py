@@ -132,3 +132,12 @@ def test_effective_permissions_errors(client):
     assert "not in the graph" in body["errors"][0]["message"]
     body = client.raw(EFFECTIVE, {"p": A + "role/ProductionAdminRole", "after": "not-a-cursor!"})
     assert "`after`" in body["errors"][0]["message"]
+
+
+def test_who_can_without_and_with_principal_objects_and_fragments(client):
+    args = {"a": "sts:AssumeRole", "r": A + "role/ProductionAdminRole"}
+    q = """query($a: String!, $r: String!) { whoCan(action: $a, resource: $r) { principalArn decision } }"""
+    assert client(q, args)["whoCan"] == [{"principalArn": A + "role/delivery/DeploymentManagerRole", "decision": "ALLOWED"}]
+    q = """query($a: String!, $r: String!) { whoCan(action: $a, resource: $r) { ...F } }
+           fragment F on PrincipalAccess { principal { ... on Role { roleId name } } }"""
+    assert client(q, args)["whoCan"][0]["principal"]["name"] == "DeploymentManagerRole"
