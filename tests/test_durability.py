@@ -177,10 +177,6 @@ def run_concurrency(tmp_path: Path, command: list[str] | None = None) -> tuple[l
     return problems, added, log
 
 
-@pytest.mark.xfail(strict=True, reason="a COPY inside a write transaction (mutations re-derive CAN_ASSUME with "
-                   "COPY) forces a checkpoint at COMMIT even with auto_checkpoint=False; it waits ~5 s for open read "
-                   "transactions, then raises `Timeout waiting for active transactions ... before checkpointing` "
-                   "although the write IS committed (ENGINE-NOTES §4); graphiam.store.db does not quiesce readers yet")
 def test_eight_clients_with_interleaved_writes_see_no_errors_no_lost_writes_and_whole_changes(tmp_path):
     problems, added, log = run_concurrency(tmp_path)
     assert problems == [], (problems[:5], log[-3000:])

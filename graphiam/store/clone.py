@@ -48,15 +48,10 @@ def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) 
     nodes = sorted(_ident(n) for n, t in tables if t == "NODE" and n not in _SKIP)
     rels = sorted(_ident(n) for n, t in tables if t == "REL")
     copy = open_database(None, buffer_pool_mb=buffer_pool_mb)
-    conn = db.connection()
     try:
-        conn.execute("BEGIN TRANSACTION READ ONLY")
-    except RuntimeError as exc:
-        copy.close()
-        db._drop_connection()  # never reuse a connection whose BEGIN failed
-        raise StoreError(f"cannot read the graph to copy it: {exc}") from None
-    try:
-        with copy.transaction():
+        # one consistent read view; it also holds back a writer's commit (see Database.gate) so kuzu's
+        # checkpoint never waits on this read
+        with db.read_transaction(), copy.transaction():
             for table in nodes:
                 cols = _columns(db, table)
                 data = _arrow(db, f"MATCH (n:{table}) RETURN " + ", ".join(f"n.{c} AS {c}" for c in cols))
@@ -72,9 +67,4 @@ def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) 
     except BaseException:
         copy.close()
         raise
-    finally:
-        try:
-            conn.execute("COMMIT")
-        except RuntimeError:
-            db._drop_connection()
     return copy

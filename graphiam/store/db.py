@@ -27,6 +27,48 @@ _open_paths: set[str] = set()
 _open_lock = threading.Lock()
 
 
+class _ReadWriteGate:
+    """Readers share, a committing writer excludes (writer-preferring, so commits are not starved).
+
+    kuzu checkpoints at COMMIT after a COPY (and whenever the WAL passes 16 MiB); the checkpoint waits ~5 s for
+    every open read transaction and then raises although the write is committed (ENGINE-NOTES §4). Holding
+    reads back for the moment of a commit removes that failure.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0
+
+    def acquire_read(self) -> None:
+        with self._cond:
+            while self._writing or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0:
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class Database:
     """A kuzu database opened once, handing out one connection per thread.
 
@@ -54,6 +96,7 @@ class Database:
         self._local = threading.local()
         self._conns: list[kuzu.Connection] = []
         self.write_lock = threading.RLock()
+        self.gate = _ReadWriteGate()
         self.generation = 0  # bumped after every committed write; caches key on it
         self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
 
@@ -88,15 +131,22 @@ class Database:
             # kuzu misbehaves on mismatched parameter names; catch it before the engine sees it
             raise StoreError(f"query parameters {sorted(params)} do not match the query's {sorted(wanted)}")
         self.queries_executed += 1
+        gated = not (self.in_transaction or getattr(self._local, "in_read", False))
+        if gated:
+            self.gate.acquire_read()
         try:
-            result = self.connection().execute(cypher, params)
-        except RuntimeError as exc:
-            raise StoreError(_first_line(exc)) from None
-        try:
-            cols = result.get_column_names()
-            return [dict(zip(cols, row)) for row in result.get_all()]
+            try:
+                result = self.connection().execute(cypher, params)
+            except RuntimeError as exc:
+                raise StoreError(_first_line(exc)) from None
+            try:
+                cols = result.get_column_names()
+                return [dict(zip(cols, row)) for row in result.get_all()]
+            finally:
+                result.close()
         finally:
-            result.close()
+            if gated:
+                self.gate.release_read()
 
     @contextmanager
     def transaction(self) -> Iterator["Database"]:
@@ -133,7 +183,8 @@ class Database:
                         pass  # a failed COPY has already rolled the transaction back
                     raise
                 try:
-                    conn.execute("COMMIT")
+                    with self.gate.exclusive():  # no read transaction open while kuzu checkpoints
+                        conn.execute("COMMIT")
                 except RuntimeError as exc:
                     self._drop_connection()
                     raise StoreError(f"commit failed: {_first_line(exc)}") from None
@@ -149,20 +200,24 @@ class Database:
             yield self
             return
         conn = self.connection()
+        self.gate.acquire_read()
         try:
-            conn.execute("BEGIN TRANSACTION READ ONLY")
-        except RuntimeError as exc:
-            self._drop_connection()  # never reuse a connection whose BEGIN failed
-            raise StoreError(f"cannot start a read: {_first_line(exc)}") from None
-        self._local.in_read = True
-        try:
-            yield self
-        finally:
-            self._local.in_read = False
             try:
-                conn.execute("COMMIT")
-            except RuntimeError:
-                self._drop_connection()
+                conn.execute("BEGIN TRANSACTION READ ONLY")
+            except RuntimeError as exc:
+                self._drop_connection()  # never reuse a connection whose BEGIN failed
+                raise StoreError(f"cannot start a read: {_first_line(exc)}") from None
+            self._local.in_read = True
+            try:
+                yield self
+            finally:
+                self._local.in_read = False
+                try:
+                    conn.execute("COMMIT")
+                except RuntimeError:
+                    self._drop_connection()
+        finally:
+            self.gate.release_read()
 
     @property
     def in_transaction(self) -> bool:
