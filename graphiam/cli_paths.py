@@ -37,7 +37,7 @@ def cmd_paths(args: argparse.Namespace) -> int:
     try:
         snap = build_snapshot(db)
         index = build_index(db, snap)
-        paths = escalation_paths(snap, index, args.source, args.to, max_depth=args.max_depth, limit=args.limit)
+        paths = escalation_paths(db, snap, index, args.source, args.to, max_depth=args.max_depth, limit=args.limit)
     finally:
         db.close()
     for line in render(paths, source=args.source, to=args.to):

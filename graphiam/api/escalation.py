@@ -113,7 +113,7 @@ class EscalationQuery:
                                to: str | None = None, max_depth: int = 5,
                                limit: int = Q.DEFAULT_LIMIT) -> list[EscalationPath]:
         snap, index = await current_index(info.context.services)
-        paths = await info.context.services.run(Q.escalation_paths, snap, index, from_, to, max_depth=max_depth,
+        paths = await info.context.services.run(Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth,
                                                 limit=limit)
         return [_path(p) for p in paths]
 
@@ -121,7 +121,7 @@ class EscalationQuery:
     async def escalation_paths_to(self, info: Info[Context, None], to: str, max_depth: int = 5,
                                   limit: int = Q.DEFAULT_LIMIT) -> list[EscalationPath]:
         snap, index = await current_index(info.context.services)
-        paths = await info.context.services.run(Q.escalation_paths_to, snap, index, to, max_depth=max_depth,
+        paths = await info.context.services.run(Q.escalation_paths_to, info.context.db, snap, index, to, max_depth=max_depth,
                                                 limit=limit)
         return [_path(p) for p in paths]
 
@@ -129,7 +129,7 @@ class EscalationQuery:
                                   "length and first technique of its shortest path.")
     async def escalation_summary(self, info: Info[Context, None], max_depth: int = 5) -> list[EscalationSummaryEntry]:
         snap, index = await current_index(info.context.services)
-        entries = await info.context.services.run(Q.escalation_summary, snap, index, max_depth=max_depth)
+        entries = await info.context.services.run(Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth)
         return [EscalationSummaryEntry(arn=e.principal, self_escalation=e.self_escalation,
                                        shortest_path_length=e.shortest, first_technique=e.first_technique,
                                        path=_path(e.path)) for e in entries]

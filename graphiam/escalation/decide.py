@@ -17,11 +17,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphiam.escalation.witness import environment, settle
 from graphiam.policy import Evaluation, PolicySource, Request, StatementMatch, evaluate, parse_policy
+from graphiam.policy.request import normalise_context
 from graphiam.queries.simulate import TRUST_ACTIONS, request_context
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 
@@ -68,6 +69,9 @@ class Decider:
         self.env = environment()
         self._admin: dict[tuple[Any, ...], Use | None] = {}
         self._trust: dict[tuple[str, str], Use | None] = {}
+        self._same: dict[tuple[Any, ...], Use | None] = {}
+        self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._ctx: dict[str, Any] = {}
 
     def allowed(self, p: PrincipalInfo, action: str, resource: str,
                 fixed: Mapping[str, Any] | None = None) -> Use | None:
@@ -75,19 +79,66 @@ class Decider:
 
         As `queries.simulate.simulate` decides it (same context, the role's trust policy as the resource
         policy for `sts:AssumeRole*` on a stored role), but for the `PrincipalInfo` given, which may be a
-        stored principal with changed policies (after joining a group, say)."""
+        stored principal with changed policies (after joining a group, say). When no statement for the action
+        names a resource or tests a resource key, the decision is the same for every resource of one owner
+        and is computed once (`_independent`)."""
+        target = self.snap.principal(resource)
+        owner = target.account if target is not None else None
+        key: tuple[Any, ...] | None = None
+        if self._independent(p, action):
+            key = (p.arn, tuple(map(id, p.identity)), tuple(map(id, p.boundary or ())), p.boundary is None,
+                   action, owner, tuple(sorted((fixed or {}).items())))
+            if key in self._same:
+                hit = self._same[key]
+                return None if hit is None else replace(hit, resource=resource)
+        use = self._allowed(p, action, resource, fixed, target, owner)
+        if key is not None:
+            self._same[key] = use
+        return use
+
+    def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
+        """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
+        admits `resource` (variables resolved from the principal). Conditions and denies are left to the engine.
+        Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
+        if action.lower() in TRUST_ACTIONS:
+            return True
+        key = (p.arn, tuple(map(id, p.identity)), action)
+        stmts = self._allows.get(key)
+        if stmts is None:
+            low = action.lower()
+            stmts = self._allows[key] = tuple(st for src in p.identity for st in src.document.statements_for(low)
+                                              if st.effect == "Allow")
+        if not stmts:
+            return False
+        ctx = self._ctx.get(p.arn)
+        if ctx is None:
+            ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
+        return any(st.matches_resource(resource, ctx) for st in stmts)
+
+    def _independent(self, p: PrincipalInfo, action: str) -> bool:
+        low = action.lower()
+        if low in TRUST_ACTIONS:
+            return False
+        for src in (*p.identity, *(p.boundary or ())):
+            for st in src.document.statements_for(low):
+                if st.not_resources is not None or any(r != "*" for r in st.resources or ()):
+                    return False
+                if any("resource" in k.lower() for k in st.condition_keys()):
+                    return False
+        return True
+
+    def _allowed(self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None,
+                 target: PrincipalInfo | None, owner: str | None) -> Use | None:
         base: dict[str, Any] = {**self.env, **(fixed or {})}
         for k, v in self.snap.resource_tags(resource).items():  # IAM resources: iam:ResourceTag = aws:ResourceTag
             base.setdefault(f"iam:ResourceTag/{k}", v)
         sources: list[PolicySource] = [*p.identity, *(p.boundary or ())]
         trust = None
-        target = self.snap.principal(resource)
         if target is not None and target.kind == "role" and action.lower() in TRUST_ACTIONS:
             trust = target.trust
             if trust is None:
                 return None
             sources.append(trust)
-        owner = target.account if target is not None else None
 
         def run(ctx: Mapping[str, Any]) -> Evaluation:
             req = Request(action=action, resource=resource, principal_arn=p.arn, principal_account=p.account,

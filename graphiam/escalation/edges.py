@@ -14,7 +14,12 @@ are in the same account (IAM and the services' PassRole act within one account; 
   principal would then be administrator (`Decider.admin_with`). On the actor itself this is a
   SELF-LOOP edge actor → actor ("can make itself administrator in one step"); on another principal
   (`iam-014` AttachRolePolicy + AssumeRole …) an edge actor → target that path queries treat as
-  reaching administrator (`ADMIN_TECHNIQUES`).
+  reaching administrator (`admin_techniques`).
+
+Pruned, because no path to administrator needs them: edges leaving a principal that is administrator
+already, and, for a principal that can make itself administrator, every edge but its self-loops (self-
+escalation techniques are derived first). This keeps the edge count near linear in generated orgs where
+many principals hold `iam:*`.
 
 `needs` lists the request-context keys the step needs (MFA, source IP …), `assumptions` the facts a
 GAAD export cannot prove.
@@ -121,18 +126,24 @@ def derive_edges(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] |
         d.by_account.setdefault(p.account, []).append(p)
     wanted = None if accounts is None else frozenset(accounts)
     edges: list[Edge] = []
-    for t in load_techniques():
+    selfish: set[str] = set()  # can make itself administrator: only its self-loops are kept
+    ordered = sorted(load_techniques(), key=lambda t: t.yields.target_kind not in (TargetKind.SELF, TargetKind.GROUP))
+    for t in ordered:
         handler = handler_for(t)
         if handler is None or t.id in SKIPPED:
             continue
         start = time.perf_counter()
+        loop = t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
         for arn in sorted(d.candidates(t.required[0].action)):
             actor = snap.principals[arn]
-            if wanted is not None and actor.account not in wanted:
+            if (wanted is not None and actor.account not in wanted) or (arn in selfish and not loop):
                 continue
             if d.decider.admin_with(actor) is not None:
                 continue  # administrator already: an escalation edge from it adds nothing
-            edges.extend(handler(d, t, actor))
+            found = list(handler(d, t, actor))
+            edges.extend(found)
+            if any(e.target == e.source for e in found):
+                selfish.add(arn)
         d.timings[t.id] = time.perf_counter() - start
     return edges, d.timings
 

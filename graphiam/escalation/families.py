@@ -55,6 +55,8 @@ def permissions(d: Derivation, t: Technique, actor: PrincipalInfo, targets: Mapp
             resource = targets[perm.target]
             if perm.target is Target.PASSED_ROLE and t.yields.service:
                 fixed["iam:PassedToService"] = t.yields.service
+        if perm.target not in _ACTOR_ONLY and not d.decider.may_allow(actor, perm.action, resource):
+            return None
         use = d.decider.allowed(actor, perm.action, resource, fixed)
         if use is None:
             return None

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphiam.escalation.decide import Decider, Use
-from graphiam.escalation.edges import GraphFacts, GroupFacts, derive_edges
+from graphiam.escalation.edges import GraphFacts, GroupFacts, admin_techniques, derive_edges
 from graphiam.escalation.paths import Path, PathGraph, Step
 from graphiam.errors import InputError, NotFoundError
 from graphiam.policy import PolicySource, parse_policy
@@ -27,6 +27,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_DEPTH = 10
 ASSUME_TECHNIQUE = "sts-001"  # pathfinding.cloud's id for sts:AssumeRole
+_ADMIN_TECHNIQUES = admin_techniques()  # their edges exist only when the step makes the target administrator
 LAST_TIMINGS: dict[str, float] = {}  # seconds per technique of the last derivation (benchmarks read it)
 
 
@@ -134,18 +135,43 @@ def _statement_names(items: Any) -> list[str]:
     return out
 
 
+def _condition_key(item: Any) -> str:
+    """A CAN_ASSUME condition: a key, an object with `key`, or a list whose first element is the key."""
+    if isinstance(item, dict):
+        return str(item.get("key"))
+    if isinstance(item, list) and item:
+        return str(item[0])
+    return str(item)
+
+
 def _step(r: dict[str, Any]) -> Step:
     if r["kind"] == "CAN_ASSUME":
-        needs = list(dict.fromkeys(str(k.get("key")) if isinstance(k, dict) else str(k)
-                                   for k in _loads(r["conditions"], [])))
+        needs = list(dict.fromkeys(_condition_key(k) for k in _loads(r["conditions"], [])))
         perm = {"action": r["action"] or "sts:AssumeRole", "resource": r["target"],
                 "statements": _statement_names(_loads(r["statements"], [])), "needs": needs}
         return Step(source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=(perm,),
                     needs=tuple(needs))
-    det = _loads(r["details"], {})
-    return Step(source=r["source"], target=r["target"], technique=r["technique"],
-                permissions=tuple(_loads(r["permissions"], [])), needs=tuple(det.get("needs", ())),
-                assumptions=tuple(det.get("assumptions", ())), admin=bool(det.get("admin")))
+    return Step(source=r["source"], target=r["target"], technique=r["technique"], permissions=(),
+                admin=r["technique"] in _ADMIN_TECHNIQUES)
+
+
+def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
+    """Fill escalation steps with their permissions, needed conditions and assumptions (one query)."""
+    sources = sorted({s.source for p in paths for s in p.steps if s.technique != ASSUME_TECHNIQUE})
+    if not sources:
+        return paths
+    full = {}
+    for r in S.escalation_details(db, sources):
+        det = _loads(r["details"], {})
+        full[(r["source"], r["target"], r["technique"])] = {
+            "permissions": tuple(_loads(r["permissions"], [])), "needs": tuple(det.get("needs", ())),
+            "assumptions": tuple(det.get("assumptions", ()))}
+
+    def fill(s: Step) -> Step:
+        extra = full.get((s.source, s.target, s.technique))
+        return s if s.technique == ASSUME_TECHNIQUE or extra is None else replace(s, **extra)
+
+    return [replace(p, steps=tuple(fill(s) for s in p.steps)) for p in paths]
 
 
 def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:
@@ -157,21 +183,21 @@ def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:
         raise InputError(f"`limit`: {limit} is not from 1 to {MAX_LIMIT}")
 
 
-def escalation_paths(snap: Snapshot, index: EscalationIndex, source: str, to: str | None = None, *,
+def escalation_paths(db: Database, snap: Snapshot, index: EscalationIndex, source: str, to: str | None = None, *,
                      max_depth: int = 5, limit: int = DEFAULT_LIMIT) -> list[Path]:
     """Every simple path from `source` to administrator (or to `to`), shortest first, at most `limit`."""
     _check(snap, source, max_depth, limit)
     if to is not None:
         _check(snap, to, max_depth, limit)
-        return index.graph.between(source, to, max_depth=max_depth, limit=limit)
-    return index.graph.to_admin(source, max_depth=max_depth, limit=limit)
+        return _hydrate(db, index.graph.between(source, to, max_depth=max_depth, limit=limit))
+    return _hydrate(db, index.graph.to_admin(source, max_depth=max_depth, limit=limit))
 
 
-def escalation_paths_to(snap: Snapshot, index: EscalationIndex, target: str, *, max_depth: int = 5,
+def escalation_paths_to(db: Database, snap: Snapshot, index: EscalationIndex, target: str, *, max_depth: int = 5,
                         limit: int = DEFAULT_LIMIT) -> list[Path]:
     """Every simple path from any principal to `target`, shortest first, at most `limit`."""
     _check(snap, target, max_depth, limit)
-    return index.graph.into(target, max_depth=max_depth, limit=limit)
+    return _hydrate(db, index.graph.into(target, max_depth=max_depth, limit=limit))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,7 +209,8 @@ class SummaryEntry:
     path: Path
 
 
-def escalation_summary(snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5) -> list[SummaryEntry]:
+def escalation_summary(db: Database, snap: Snapshot, index: EscalationIndex, *,
+                       max_depth: int = 5) -> list[SummaryEntry]:
     """Every stored principal not administrator now that can become one, with one shortest path."""
     out = []
     for arn in sorted(snap.principals):
@@ -194,4 +221,6 @@ def escalation_summary(snap: Snapshot, index: EscalationIndex, *, max_depth: int
             best = paths[0]
             out.append(SummaryEntry(principal=arn, self_escalation=arn in index.graph.loops,
                                     shortest=len(best.steps), first_technique=best.steps[0].technique, path=best))
+    full = iter(_hydrate(db, [e.path for e in out]))
+    out = [replace(e, path=next(full)) for e in out]
     return sorted(out, key=lambda e: (e.shortest, e.principal))

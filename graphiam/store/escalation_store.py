@@ -56,7 +56,8 @@ def replace_edges(db: Database, accounts: Iterable[str], rows: Sequence[dict[str
 # ---- reads ----
 
 def path_edges(db: Database) -> list[dict[str, Any]]:
-    """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`).
+    """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`); escalation
+    edges without their JSON (`escalation_details` fetches it for the steps of the paths returned).
 
     Paths are searched in Python over this adjacency: kuzu's `ACYCLIC` enumeration multiplies parallel
     edges (one per technique) at every hop and ran the buffer pool out at depth 5 on a 100-principal test
@@ -65,5 +66,12 @@ def path_edges(db: Database) -> list[dict[str, Any]]:
     assume = db.execute("MATCH (a)-[e:CAN_ASSUME]->(b) RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
                         "e.action AS action, e.statements AS statements, e.conditions AS conditions")
     escalate = db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
-                          "e.technique AS technique, e.permissions AS permissions, e.details AS details")
+                          "e.technique AS technique")
     return [{**r, "kind": "CAN_ASSUME"} for r in assume] + [{**r, "kind": "ESCALATES_TO"} for r in escalate]
+
+
+def escalation_details(db: Database, sources: Sequence[str]) -> list[dict[str, Any]]:
+    """The escalation edges leaving `sources`, with their permissions and details JSON."""
+    return db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) WHERE a.arn IN $sources RETURN a.arn AS source, "
+                      "b.arn AS target, e.technique AS technique, e.permissions AS permissions, e.details AS details",
+                      {"sources": list(sources)})

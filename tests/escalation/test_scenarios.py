@@ -113,17 +113,17 @@ def bed():
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [GAAD_EXAMPLE])
     snap = build_snapshot(db)
-    yield snap, build_index(db, snap)
+    yield db, snap, build_index(db, snap)
     db.close()
 
 
 @pytest.mark.parametrize("name,expected", [c[:2] for c in BED_CASES],
                          ids=[f"{c[0].split('/')[-1]}: {c[2]}" for c in BED_CASES])
 def test_test_bed(bed, name, expected):
-    snap, index = bed
+    db, snap, index = bed
     arn = BED + name
     assert arn not in index.direct, "a starting principal must not be administrator already"
-    paths = escalation_paths(snap, index, arn)
+    paths = escalation_paths(db, snap, index, arn)
     if expected is None:
         assert paths == [], [[(s.technique, s.target) for s in p.steps] for p in paths[:3]]
         return
@@ -135,11 +135,11 @@ def test_test_bed(bed, name, expected):
 
 
 def test_test_bed_administrators_need_no_path(bed):
-    snap, index = bed
+    db, snap, index = bed
     admins = {a.split(":", 5)[-1] for a in index.direct if a.startswith(BED)}
     assert {"role/privesc-high-priv-service-role", "role/privesc-AssumeRole-ending-role",
             "role/OrganizationAccountAccessRole"} <= admins
-    assert escalation_paths(snap, index, BED + "role/privesc-high-priv-service-role") == []
+    assert escalation_paths(db, snap, index, BED + "role/privesc-high-priv-service-role") == []
 
 
 # --- the demo org (seeds/facts.json) --------------------------------------------------------------------
@@ -153,14 +153,14 @@ def demo():
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, seed_files(SEEDS))
     snap = build_snapshot(db)
-    yield snap, build_index(db, snap)
+    yield db, snap, build_index(db, snap)
     db.close()
 
 
 @pytest.mark.parametrize("fact", FACTS["escalations"], ids=[f["from"].rsplit("/", 1)[-1] for f in FACTS["escalations"]])
 def test_demo_escalations(demo, fact):
-    snap, index = demo
-    paths = escalation_paths(snap, index, fact["from"])
+    db, snap, index = demo
+    paths = escalation_paths(db, snap, index, fact["from"])
     first = [p.steps[0] for p in paths]
     names = {s.technique for s in first} | {technique(s.technique).name for s in first}
     assert fact["technique"] in names
@@ -173,9 +173,9 @@ def test_demo_escalations(demo, fact):
 
 
 def test_demo_has_a_multi_hop_path_and_admins_match_the_facts(demo):
-    snap, index = demo
+    db, snap, index = demo
     assert set(index.direct) == set(FACTS["admin_equivalent"])
-    alice = escalation_paths(snap, index, "arn:aws:iam::111111111111:user/engineering/alice")
+    alice = escalation_paths(db, snap, index, "arn:aws:iam::111111111111:user/engineering/alice")
     assert [alice[0].steps[0].source] + [s.target for s in alice[0].steps] == FACTS["chains"][0]
     assert alice[0].needs == ("aws:MultiFactorAuthPresent",)
 
@@ -187,15 +187,15 @@ NOT_ESCALATING = ["user/ops/network/frank", "user/contractors/grace", "user/auto
 
 @pytest.mark.parametrize("name", NOT_ESCALATING)
 def test_demo_principals_that_cannot_escalate_have_no_path(demo, name):
-    snap, index = demo
+    db, snap, index = demo
     arn = "arn:aws:iam::111111111111:" + name
-    assert escalation_paths(snap, index, arn) == []
-    assert arn not in {e.principal for e in escalation_summary(snap, index)}
+    assert escalation_paths(db, snap, index, arn) == []
+    assert arn not in {e.principal for e in escalation_summary(db, snap, index)}
 
 
 def test_summary_lists_exactly_the_escalating_principals(demo):
-    snap, index = demo
-    summary = {e.principal.rsplit("/", 1)[-1]: e for e in escalation_summary(snap, index)}
+    db, snap, index = demo
+    summary = {e.principal.rsplit("/", 1)[-1]: e for e in escalation_summary(db, snap, index)}
     assert {"bob", "carol", "dave", "alice"} <= set(summary)
     assert summary["carol"].self_escalation and summary["carol"].first_technique == "iam-001"
     assert summary["bob"].shortest == 1 and summary["bob"].first_technique == "ec2-001"

@@ -1,0 +1,85 @@
+"""GraphQL: escalationPaths, escalationPathsTo, escalationSummary and Principal.isAdmin on the demo org."""
+from __future__ import annotations
+
+import pytest
+
+from graphiam.loading import seed_files
+from tests.conftest import SEEDS
+
+ORG = "arn:aws:iam::111111111111:"
+STEP = "from to technique techniqueName conditions assumptions makesAdmin statements " \
+       "permissions { action resource statements conditions }"
+
+
+@pytest.fixture(scope="module")
+def client():
+    from tests.conftest import GraphQLClient
+    from graphiam.loading import load_files
+    from graphiam.store import open_database
+    db = open_database(None, buffer_pool_mb=256)
+    load_files(db, seed_files(SEEDS))
+    yield GraphQLClient(db)
+    db.close()
+
+
+def test_paths_from_bob_prove_each_permission(client):
+    data = client(f'{{ escalationPaths(from: "{ORG}user/engineering/bob") {{ length reachesAdmin steps {{ {STEP} }} }} }}')
+    [path] = data["escalationPaths"]
+    assert path["reachesAdmin"] and path["length"] == 1
+    step = path["steps"][0]
+    assert (step["from"], step["to"], step["technique"]) == (f"{ORG}user/engineering/bob",
+                                                              f"{ORG}role/service-role/OpsAutomationRole", "ec2-001")
+    perms = {p["action"]: p for p in step["permissions"]}
+    assert set(perms) == {"iam:PassRole", "ec2:RunInstances"}
+    assert perms["iam:PassRole"]["resource"] == f"{ORG}role/service-role/OpsAutomationRole"
+    assert all(p["statements"] for p in step["permissions"])
+
+
+def test_multi_hop_path_with_conditions_and_to(client):
+    alice = f"{ORG}user/engineering/alice"
+    data = client(f'{{ a: escalationPaths(from: "{alice}") {{ length conditions steps {{ technique to conditions }} }}'
+                  f'  b: escalationPaths(from: "{alice}", to: "{ORG}role/delivery/DeploymentManagerRole", maxDepth: 2) '
+                  f'{{ length steps {{ to }} }}'
+                  f'  c: escalationPaths(from: "{alice}", maxDepth: 2) {{ length }} }}')
+    [path] = data["a"]
+    assert path["length"] == 3 and [s["technique"] for s in path["steps"]] == ["sts-001"] * 3
+    assert path["conditions"] == ["aws:MultiFactorAuthPresent"]
+    assert [s["to"] for s in data["b"][0]["steps"]][-1] == f"{ORG}role/delivery/DeploymentManagerRole"
+    assert data["c"] == []  # three hops are needed
+
+
+def test_self_escalation_and_is_admin(client):
+    data = client(f'{{ escalationPaths(from: "{ORG}user/ops/dba/carol") {{ steps {{ from to technique makesAdmin }} }}'
+                  f'  carol: principal(arn: "{ORG}user/ops/dba/carol") {{ isAdmin adminReason }}'
+                  f'  erin: principal(arn: "{ORG}user/security/erin") {{ isAdmin adminReason }}'
+                  f'  frank: principal(arn: "{ORG}user/ops/network/frank") {{ isAdmin adminReason }} }}')
+    [step] = data["escalationPaths"][0]["steps"]
+    assert step["from"] == step["to"] and step["technique"] == "iam-001" and step["makesAdmin"]
+    assert data["carol"]["isAdmin"] and "iam-001" in data["carol"]["adminReason"]
+    assert data["erin"]["isAdmin"] and "aws:MultiFactorAuthPresent" in data["erin"]["adminReason"]
+    assert not data["frank"]["isAdmin"]
+
+
+def test_reverse_and_summary(client):
+    target = f"{ORG}role/ProductionAdminRole"
+    data = client(f'{{ escalationPathsTo(to: "{target}", maxDepth: 3) {{ length steps {{ from to }} }}'
+                  ' escalationSummary { arn selfEscalation shortestPathLength firstTechnique principal { name } } }')
+    starts = {p["steps"][0]["from"].rsplit("/", 1)[-1] for p in data["escalationPathsTo"]}
+    assert {"DeploymentManagerRole", "PlatformEngineerRole", "alice"} <= starts
+    assert all(p["steps"][-1]["to"] == target for p in data["escalationPathsTo"])
+    lengths = [p["length"] for p in data["escalationPathsTo"]]
+    assert lengths == sorted(lengths)
+    summary = {e["principal"]["name"]: e for e in data["escalationSummary"]}
+    assert summary["dave"]["firstTechnique"] == "graphiam-001" and summary["dave"]["selfEscalation"]
+    assert "erin" not in summary and "frank" not in summary
+
+
+@pytest.mark.parametrize("query,message", [
+    (f'{{ escalationPaths(from: "{ORG}user/engineering/bob", maxDepth: 11) {{ length }} }}', "`maxDepth`"),
+    (f'{{ escalationPaths(from: "{ORG}user/engineering/bob", limit: 0) {{ length }} }}', "`limit`"),
+    ('{ escalationPaths(from: "arn:aws:iam::111111111111:user/nobody") { length } }', "is not in the graph"),
+    ('{ escalationPathsTo(to: "arn:aws:iam::111111111111:role/nobody") { length } }', "is not in the graph"),
+])
+def test_errors_are_one_line_messages(client, query, message):
+    body = client.raw(query)
+    assert message in body["errors"][0]["message"]
