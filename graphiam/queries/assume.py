@@ -1,0 +1,265 @@
+"""Derived CAN_ASSUME edges: who can assume which role, decided by the policy engine.
+
+Implements IAM User Guide "How IAM roles differ from resource-based policies", "Policy evaluation logic"
+(same account) and "Cross-account policy evaluation logic", as the engine (graphiam.policy.evaluate) encodes them:
+- a trust policy naming a user's ARN lets the user in without any identity allow, and the user's permissions
+  boundary does not cap it; naming a role's ARN is capped by that role's boundary;
+- naming the account (`arn:aws:iam::ID:root` or `"ID"`) delegates: the principal's identity policies, capped by
+  its boundary, must allow `sts:AssumeRole` on the role; across accounts both sides must allow;
+- a role assumes itself only when its trust names its own ARN (AWS, "Announcing an update to IAM role trust
+  policy behavior", 2022): no self-edge from an account-root or `*` trust;
+- service principals (`ec2.amazonaws.com`: instance profiles hand the role to EC2), federated providers (SAML:
+  `sts:AssumeRoleWithSAML`, OIDC: `sts:AssumeRoleWithWebIdentity`) and `*` are decided by the trust alone;
+- another account's principals: when the account is loaded, its users and roles (with their own identity
+  policies); when it is not, one `ExternalPrincipal` (the account root, or the named ARN) whose identity side is
+  unknown and assumed to allow.
+Conditions: see `assume_witness` (a hop needing MFA is an edge marked `needs_conditions`).
+
+Candidates are prefiltered and principals admitted through their account share verdicts when nothing a statement
+looks at differs (`assume_candidates`); every verdict is the engine's.
+
+Edge properties (JSON, compact): `statements` = [[policy id, statement index, effect, sid, via], ...] where the
+policy id `#trust` is the target role's trust policy; `conditions` = [[key, operator, [values], effect, policy id,
+statement index], ...]: effect Allow = must hold, Deny = a deny that must not apply.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphiam.arn import account_of
+from graphiam.policy import PolicySource, Request, evaluate, parse_policy
+from graphiam.policy.request import normalise_context
+from graphiam.queries.assume_candidates import (ASSUME_ROLE, WITH_SAML, Index, Match, Profile, Source, candidates,
+                                                stored)
+from graphiam.queries.assume_witness import Hop, Parts, candidate_statements, decide
+from graphiam.queries.derived import register
+from graphiam.queries.simulate import request_context
+from graphiam.queries.snapshot import PrincipalInfo, Snapshot
+from graphiam.store import Database
+from graphiam.store import assume_store as S
+
+TRUST_REF = "#trust"
+# The identity side of a principal in an account that is not loaded: unknown, so assumed to allow.
+UNKNOWN_IDENTITY = PolicySource(
+    document=parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole*", "Resource": "*"}]}),
+    policy_id="external-identity", name="identity policies of an account not loaded (assumed to allow)",
+    kind="custom", via="custom")
+_PTYPE = {"account": "Account", "everyone": "Anonymous", "service": "Service", "role": "AssumedRole",
+          "session": "AssumedRole", "principal": "User"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """An edge's properties, independent of which role it points to (the trust policy is `#trust`; the values of
+    its conditions are read from the target role's own trust when the row is written)."""
+
+    statements: str
+    conditions: tuple[tuple[str, str, tuple[str, ...], str, str, int], ...]
+    needs_conditions: bool
+
+
+class EdgeRows:
+    """Edge rows per source table, ready for COPY, and the service/external nodes they start from."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.nodes: dict[str, tuple[str, str, str | None]] = {}  # id -> (table, kind, account)
+        self._json: dict[tuple[int, str], str] = {}
+
+    def add(self, source: Source, role: PrincipalInfo, verdict: Verdict) -> None:
+        self.add_many(source.table, source.action, (source.id,), role, verdict)
+        if source.info is None:
+            self.nodes[source.id] = (source.table, source.kind, source.account)
+
+    def add_many(self, table: str, action: str, ids: Iterable[str], role: PrincipalInfo, verdict: Verdict) -> None:
+        conditions = "[]"
+        if verdict.conditions:
+            ck = (id(verdict), role.arn)
+            conditions = self._json.get(ck) or self._json.setdefault(ck, _conditions_json(verdict, role))
+        rows = self.rows.setdefault(table, [])
+        rows += [{"from": i, "to": role.arn, "action": action, "statements": verdict.statements,
+                  "conditions": conditions, "needs_conditions": verdict.needs_conditions} for i in ids]
+
+    def all(self) -> list[dict[str, Any]]:
+        return [r for rows in self.rows.values() for r in rows]
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+
+def _conditions_json(v: Verdict, role: PrincipalInfo) -> str:
+    return json.dumps([[key, op, list(_trust_values(role, idx, op, key) if ref == TRUST_REF else values), effect, ref,
+                        idx] for key, op, values, effect, ref, idx in v.conditions], separators=(",", ":"))
+
+
+def _trust_values(role: PrincipalInfo, index: int, operator: str, key: str) -> tuple[str, ...]:
+    st = role.trust.document.statements[index]  # type: ignore[union-attr]
+    for op, block in (st.conditions or {}).items():
+        if op.lower() == operator.lower():
+            for k, values in block.items():
+                if k.lower() == key.lower():
+                    return values
+    return ()
+
+
+def to_verdict(hop: Hop, role: PrincipalInfo) -> Verdict:
+    trust_id = role.trust.policy_id if role.trust is not None else None
+
+    def ref(policy_id: str) -> str:
+        return TRUST_REF if policy_id == trust_id else policy_id
+
+    ms = [[ref(m.source.policy_id), m.index, m.effect, m.sid, m.source.via] for m in hop.evaluation.matched]
+    cs = tuple((c["key"], c["operator"], tuple(c["values"]), c["effect"], ref(c["policy"]), c["statement"])
+               for c in hop.conditions)
+    return Verdict(statements=json.dumps(ms, separators=(",", ":")), conditions=cs,
+                   needs_conditions=hop.needs_conditions)
+
+
+def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | None:
+    """The engine's verdict on `source` assuming `role`, searching for a context when one is needed."""
+    trust = role.trust
+    if trust is None:
+        return None
+    p = source.info
+    if p is not None:
+        base = request_context(p, snap, role.arn, {})
+        identity, boundary = p.identity, p.boundary
+        arn, account, ptype = p.arn, p.account, p.principal_type
+    else:
+        base = {f"aws:ResourceTag/{k}": v for k, v in role.tags.items()}
+        arn, account = source.id, source.account
+        if source.kind == "federated":
+            ptype = "SAML" if source.action == WITH_SAML else "WebIdentity"
+        else:
+            ptype = _PTYPE[source.kind]
+        identity = (UNKNOWN_IDENTITY,) if source.kind in ("account", "role", "session", "principal") else ()
+        boundary = None
+        if source.kind in ("role", "session", "principal"):
+            base.update({"aws:PrincipalArn": arn, "aws:PrincipalAccount": account or account_of(arn) or ""})
+        elif source.kind == "account" and account:
+            base["aws:PrincipalAccount"] = account
+    action = source.action
+
+    def run(witness: Mapping[str, Any]) -> Any:
+        req = Request(action=action, resource=role.arn, principal_arn=arn, principal_account=account,
+                      principal_type=ptype, resource_account=role.account, context={**base, **witness})
+        return evaluate(req, identity=identity, boundaries=boundary, resource_policy=trust,
+                        resource_policy_required=True)
+
+    def parts() -> Parts:
+        ctx = normalise_context(base)
+        lowered = action.lower()
+        return Parts(
+            trust=candidate_statements((trust,), lowered, role.arn, ctx, principal=(arn, account, ptype)),
+            identity=candidate_statements(identity, lowered, role.arn, ctx),
+            boundary=candidate_statements(boundary or (), lowered, role.arn, ctx))
+
+    return decide(run, parts, base, principal_known=p is not None)
+
+
+Cache = dict[tuple[Any, ...], "Verdict | None"]
+
+
+class Deriver:
+    """Decides every candidate of each role; verdicts shared between equivalent principals (assume_candidates)."""
+
+    def __init__(self, snap: Snapshot, loaded_accounts: Iterable[str] = (), *, share: bool = True) -> None:
+        self.snap = snap
+        self.index = Index(snap, loaded_accounts)
+        self.cache: Cache | None = {} if share else None
+        self.out = EdgeRows()
+
+    def verdict(self, role: PrincipalInfo, src: Source, key: tuple[Any, ...] | None) -> Verdict | None:
+        if key is not None and self.cache is not None and key in self.cache:
+            return self.cache[key]
+        hop = decide_hop(self.snap, src, role)
+        verdict = None if hop is None else to_verdict(hop, role)
+        if key is not None and self.cache is not None:
+            self.cache[key] = verdict
+        return verdict
+
+    def shared(self, role: PrincipalInfo, prof: Profile, match: Match) -> None:
+        key = self.index.share_key(role, prof, match) if self.cache is not None else None
+        src = stored(prof.info)
+        verdict = self.verdict(role, src, key)
+        if verdict is not None:
+            self.out.add(src, role, verdict)
+
+    def role(self, role: PrincipalInfo) -> None:
+        """Add every edge into `role`."""
+        cand = candidates(self.index, role)
+        for src in cand.named.values():
+            verdict = self.verdict(role, src, None)
+            if verdict is not None:
+                self.out.add(src, role, verdict)
+        if cand.everyone:
+            for prof, match in self.index.everyone(role):
+                if prof.info.arn not in cand.named:
+                    self.shared(role, prof, match)
+        per_member = role.trust is not None and self.index.trust_tests_principal(role.trust)
+        for account in cand.accounts:
+            singles, classes, hits = self.index.account_candidates(account, role)
+            for prof, match in singles:
+                if prof.info.arn not in cand.named:
+                    self.shared(role, prof, match)
+            for members in classes:
+                todo = [m for m in members if m.info.arn not in hits and m.info.arn != role.arn
+                        and m.info.arn not in cand.named]
+                if not todo:
+                    continue
+                if per_member or self.cache is None:  # the trust looks at each principal's own keys
+                    for prof in todo:
+                        self.shared(role, prof, prof.static)
+                    continue
+                rep = todo[0]
+                key = self.index.share_key(role, rep, rep.static)
+                if key is None:
+                    for prof in todo:
+                        self.shared(role, prof, prof.static)
+                    continue
+                verdict = self.verdict(role, stored(rep.info), key)
+                if verdict is not None:
+                    for kind in ("user", "role"):
+                        ids = [m.info.arn for m in todo if m.info.kind == kind]
+                        if ids:
+                            self.out.add_many("User" if kind == "user" else "Role", ASSUME_ROLE, ids, role, verdict)
+
+
+def affected_roles(snap: Snapshot, touched: frozenset[str]) -> list[PrincipalInfo]:
+    """Roles whose incoming edges a change to `touched` accounts can alter: the touched accounts' roles, and
+    every role whose trust names a touched account (its root or one of its principals), `*`, or NotPrincipal."""
+    return [r for r in snap.principals.values() if r.kind == "role" and (
+        r.account in touched or (r.trust is not None and _trust_mentions(r.trust, touched)))]
+
+
+def _trust_mentions(trust: PolicySource, accounts: frozenset[str]) -> bool:
+    for st in trust.document.statements:
+        if st.not_principals is not None:
+            return True
+        for entry in (st.principals or {}).get("AWS", ()):
+            if entry == "*" or entry in accounts or account_of(entry) in accounts:
+                return True
+    return False
+
+
+def compute_edges(snap: Snapshot, roles: Iterable[PrincipalInfo], loaded_accounts: Iterable[str] = (),
+                  *, share: bool = True) -> EdgeRows:
+    """Every CAN_ASSUME edge into `roles` (pure: no database). `share=False` decides every pair on its own."""
+    d = Deriver(snap, loaded_accounts, share=share)
+    for r in roles:
+        d.role(r)
+    return d.out
+
+
+@register("can_assume")
+def derive_can_assume(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
+    """Replace the CAN_ASSUME edges a change to `touched` accounts can alter (inside the write transaction)."""
+    roles = affected_roles(snap, touched)
+    S.delete_edges(db, role_arns=[r.arn for r in roles], accounts=sorted(touched))
+    edges = compute_edges(snap, roles, S.loaded_accounts(db))
+    S.write_edges(db, edges.rows, edges.nodes)
+    S.drop_orphans(db)

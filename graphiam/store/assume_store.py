@@ -1,0 +1,134 @@
+"""Cypher for CAN_ASSUME: replacing derived edges inside the load transaction, and the recursive reads.
+
+Writes use COPY from pyarrow (ENGINE-NOTES §5: per-row CREATE of edges runs at ~100 rows/s). Recursive reads
+always carry an explicit, validated upper bound (§12); `ACYCLIC` enumerates simple chains, `SHORTEST` answers
+reachability (a BFS). `ALL SHORTEST` is never used: it crashes when the destination is the source.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from graphiam.errors import InputError
+from graphiam.store.db import Database
+
+SOURCE_TABLES = ("User", "Role", "ServicePrincipal", "ExternalPrincipal")
+_KEY = {"User": "arn", "Role": "arn", "ServicePrincipal": "name", "ExternalPrincipal": "arn"}
+MAX_DEPTH = 10
+S = pa.string()
+_EDGE = pa.schema([("from", S), ("to", S), ("action", S), ("statements", S), ("conditions", S),
+                   ("needs_conditions", pa.bool_())])
+
+
+def depth_bound(max_depth: int) -> int:
+    """The only value ever formatted into Cypher: an int in 1..MAX_DEPTH."""
+    if type(max_depth) is not int or not 1 <= max_depth <= MAX_DEPTH:
+        raise InputError(f"`maxDepth` must be an integer between 1 and {MAX_DEPTH}, got {max_depth!r}")
+    return max_depth
+
+
+# ---- writes (inside the caller's transaction) ----
+
+def loaded_accounts(db: Database) -> list[str]:
+    return [r["id"] for r in db.execute("MATCH (a:Account) RETURN a.id AS id")]
+
+
+def delete_edges(db: Database, *, role_arns: Sequence[str], accounts: Sequence[str]) -> None:
+    """Remove every edge into `role_arns` and every edge out of a user or role of `accounts`."""
+    db.execute("MATCH ()-[e:CAN_ASSUME]->(r:Role) WHERE r.arn IN $roles DELETE e", {"roles": list(role_arns)})
+    for table in ("User", "Role"):
+        db.execute(f"MATCH (s:{table})-[e:CAN_ASSUME]->(:Role) WHERE s.account IN $accounts DELETE e",
+                   {"accounts": list(accounts)})
+
+
+def write_edges(db: Database, rows: Mapping[str, Sequence[dict[str, Any]]],
+                nodes: Mapping[str, tuple[str, str, str | None]]) -> None:
+    """COPY edge rows (per source table) after creating the service/external nodes they start from.
+    `nodes`: id -> (table, kind, account)."""
+    services = [n for n, (table, _, _) in nodes.items() if table == "ServicePrincipal"]
+    externals = {n: (kind, acct) for n, (table, kind, acct) in nodes.items() if table == "ExternalPrincipal"}
+    if services:
+        have = {r["k"] for r in db.execute("MATCH (s:ServicePrincipal) WHERE s.name IN $k RETURN s.name AS k",
+                                           {"k": services})}
+        new = [{"name": n} for n in services if n not in have]
+        db.copy_from("ServicePrincipal", pa.Table.from_pylist(new, schema=pa.schema([("name", S)])))
+    if externals:
+        have = {r["k"] for r in db.execute("MATCH (s:ExternalPrincipal) WHERE s.arn IN $k RETURN s.arn AS k",
+                                           {"k": list(externals)})}
+        new = [{"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have]
+        db.copy_from("ExternalPrincipal", pa.Table.from_pylist(
+            new, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])))
+    for table, table_rows in rows.items():
+        db.copy_from("CAN_ASSUME", pa.Table.from_pylist(list(table_rows), schema=_EDGE), rel_pair=(table, "Role"))
+
+
+def drop_orphans(db: Database) -> None:
+    """Service and external principals exist only as edge sources: drop those left without an edge."""
+    for table in ("ServicePrincipal", "ExternalPrincipal"):
+        db.execute(f"MATCH (s:{table}) WHERE NOT EXISTS {{ MATCH (s)-[:CAN_ASSUME]->(:Role) }} DELETE s")
+
+
+# ---- reads ----
+
+def all_edges(db: Database) -> list[dict[str, Any]]:
+    """Every edge: from, from_table, to, action, statements, conditions, needs_conditions."""
+    out = []
+    for table in SOURCE_TABLES:
+        out += db.execute(
+            f"MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role) RETURN s.{_KEY[table]} AS `from`, '{table}' AS from_table, "
+            "r.arn AS `to`, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
+            "e.needs_conditions AS needs_conditions")
+    return out
+
+
+def source_table(db: Database, key: str) -> str | None:
+    """Which table holds the principal `key` (ARN, or a service principal's name)."""
+    for table in SOURCE_TABLES:
+        if db.execute(f"MATCH (s:{table}) WHERE s.{_KEY[table]} = $k RETURN 1 AS x LIMIT 1", {"k": key}):
+            return table
+    return None
+
+
+_PATH_RETURN = ("RETURN properties(nodes(e), 'arn') AS mid, b.arn AS last, properties(rels(e), 'action') AS actions, "
+                "properties(rels(e), 'statements') AS statements, properties(rels(e), 'conditions') AS conditions, "
+                "properties(rels(e), 'needs_conditions') AS needs, length(e) AS depth")
+
+
+def chains(db: Database, table: str, key: str, *, to: str | None, max_depth: int, limit: int) -> list[dict[str, Any]]:
+    """Simple chains (no repeated node) from `key`, shortest first, at most `limit`; each row one chain."""
+    n = depth_bound(max_depth)
+    where = " AND b.arn = $to" if to is not None else ""
+    params: dict[str, Any] = {"k": key, "limit": limit}
+    if to is not None:
+        params["to"] = to
+    return db.execute(
+        f"MATCH (a:{table})-[e:CAN_ASSUME* ACYCLIC 1..{n}]->(b:Role) WHERE a.{_KEY[table]} = $k{where} "
+        f"{_PATH_RETURN}, list_to_string(' ', properties(nodes(e), 'arn')) AS via "
+        "ORDER BY depth, via, last LIMIT $limit", params)
+
+
+def reachable_roles(db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False
+                    ) -> dict[str, int]:
+    """Role ARN -> fewest hops from `key` (BFS); `unconditional`: only over hops that need no condition."""
+    n = depth_bound(max_depth)
+    filt = " (r, _n | WHERE r.needs_conditions = false)" if unconditional else ""
+    rows = db.execute(
+        f"MATCH (a:{table})-[e:CAN_ASSUME* SHORTEST 1..{n}{filt}]->(b:Role) WHERE a.{_KEY[table]} = $k "
+        "AND b.arn <> $k RETURN b.arn AS role, length(e) AS depth", {"k": key})
+    return {r["role"]: int(r["depth"]) for r in rows}
+
+
+def reaching_principals(db: Database, role: str, *, max_depth: int, unconditional: bool = False
+                        ) -> dict[tuple[str, str], int]:
+    """(source table, key) -> fewest hops to `role`, for every principal that can reach it."""
+    n = depth_bound(max_depth)
+    filt = " (r, _n | WHERE r.needs_conditions = false)" if unconditional else ""
+    out: dict[tuple[str, str], int] = {}
+    for table in SOURCE_TABLES:
+        rows = db.execute(
+            f"MATCH (b:Role)<-[e:CAN_ASSUME* SHORTEST 1..{n}{filt}]-(a:{table}) WHERE b.arn = $k "
+            f"AND a.{_KEY[table]} <> $k RETURN a.{_KEY[table]} AS who, length(e) AS depth", {"k": role})
+        out.update({(table, r["who"]): int(r["depth"]) for r in rows})
+    return out
