@@ -250,6 +250,13 @@ class Principal:
                 out += await _applied(info, g.arn, PolicyVia.GROUP, Group(row=g))
         return out
 
+    @strawberry.field(description="Roles this principal can assume within `maxDepth` hops (directly or through "
+                                  "chains), each once at its fewest hops; hops needing conditions included, marked.")
+    async def assumable_roles(self, info: Info[Context, None], max_depth: int = 5
+                              ) -> list[Annotated["AssumableRole", strawberry.lazy("graphiam.api.assume")]]:
+        from graphiam.api.assume import assumable_roles
+        return await assumable_roles(info, self.row.arn, max_depth)
+
     @strawberry.field(description="Administrator: allowed every action on `*` after denies and the boundary, or "
                                   "able to make itself so in one step (graphiam.queries.admin has the rule).")
     async def is_admin(self, info: Info[Context, None]) -> bool:
@@ -322,6 +329,13 @@ class Role(Principal):
     @strawberry.field
     async def instance_profiles(self, info: Info[Context, None]) -> list[Annotated["InstanceProfile", strawberry.lazy("graphiam.api.types")]]:
         return [InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)]
+
+    @strawberry.field(description="Principals (users, roles, services, external) that can reach this role within "
+                                  "`maxDepth` hops, each once at its fewest hops.")
+    async def assumable_by(self, info: Info[Context, None], max_depth: int = 5
+                           ) -> list[Annotated["AssumingPrincipal", strawberry.lazy("graphiam.api.assume")]]:
+        from graphiam.api.assume import assumable_by
+        return await assumable_by(info, self.row.arn, max_depth)
 
 
 @strawberry.type(description="An IAM group.")

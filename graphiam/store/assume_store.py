@@ -96,17 +96,19 @@ _PATH_RETURN = ("RETURN properties(nodes(e), 'arn') AS mid, b.arn AS last, prope
                 "properties(rels(e), 'needs_conditions') AS needs, length(e) AS depth")
 
 
-def chains(db: Database, table: str, key: str, *, to: str | None, max_depth: int, limit: int) -> list[dict[str, Any]]:
-    """Simple chains (no repeated node) from `key`, shortest first, at most `limit`; each row one chain."""
-    n = depth_bound(max_depth)
+def chains_at_depth(db: Database, table: str, key: str, *, to: str | None, depth: int, limit: int
+                    ) -> list[dict[str, Any]]:
+    """Simple chains (no repeated node) of exactly `depth` hops from `key`, at most `limit`, in a stable order."""
+    n = depth_bound(depth)
     where = " AND b.arn = $to" if to is not None else ""
-    params: dict[str, Any] = {"k": key, "limit": limit}
+    params: dict[str, Any] = {"k": key, "limit": int(limit)}
     if to is not None:
         params["to"] = to
     return db.execute(
-        f"MATCH (a:{table})-[e:CAN_ASSUME* ACYCLIC 1..{n}]->(b:Role) WHERE a.{_KEY[table]} = $k{where} "
+        f"MATCH (a:{table})-[e:CAN_ASSUME* ACYCLIC {n}..{n}]->(b:Role) WHERE a.{_KEY[table]} = $k{where} "
+        "AND b.arn <> $k AND NOT list_contains(properties(nodes(e), 'arn'), $k) "
         f"{_PATH_RETURN}, list_to_string(' ', properties(nodes(e), 'arn')) AS via "
-        "ORDER BY depth, via, last LIMIT $limit", params)
+        "ORDER BY via, last LIMIT $limit", params)
 
 
 def reachable_roles(db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from graphiam.errors import InputError, NotFoundError
 from graphiam.policy import Decision
 from graphiam.queries.assume import affected_roles, compute_edges
+from graphiam.queries.assume_paths import assumable_by, assumable_roles, assumption_chains
 from graphiam.queries.assume_witness import fixed_key
 from graphiam.queries.simulate import simulate
 from graphiam.queries.snapshot import build_snapshot
@@ -63,10 +65,51 @@ def test_reasons_name_the_deciding_statements(make_db):
 def test_the_three_role_chain_with_mfa_on_the_first_hop(make_db):
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     chain = FACTS["chains"][0]
-    rows = S.chains(db, "User", chain[0], to=chain[-1], max_depth=5, limit=10)
-    assert len(rows) == 1
-    assert [chain[0], *rows[0]["mid"], rows[0]["last"]] == chain
-    assert rows[0]["needs"] == [True, False, False]
+    found = assumption_chains(db, chain[0], to=chain[-1], max_depth=5)
+    assert len(found.chains) == 1 and not found.truncated
+    hops = found.chains[0]
+    assert [hops[0].source, *(h.target for h in hops)] == chain
+    assert [h.needs_conditions for h in hops] == [True, False, False]
+    assert [c.key for c in hops[0].conditions] == ["aws:MultiFactorAuthPresent"]
+    assert hops[0].statements[0].policy_arn == chain[1] + "#trust"
+
+
+def test_chains_come_shortest_first_and_stop_at_cycles_and_the_cap(make_db):
+    db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
+    alice = FACTS["chains"][0][0]
+    found = assumption_chains(db, alice, max_depth=10)
+    assert [len(c) for c in found.chains] == [1, 2, 3, 4]  # ends at BreakGlassRole, which leads nowhere new
+    cut = assumption_chains(db, alice, max_depth=10, limit=2)
+    assert cut.truncated and [len(c) for c in cut.chains] == [1, 2]
+    assert assumption_chains(db, FACTS["chains"][1][0], max_depth=1).chains[0][0].target == FACTS["chains"][1][1]
+    with pytest.raises(InputError):
+        assumption_chains(db, alice, max_depth=11)
+    with pytest.raises(NotFoundError):
+        assumption_chains(db, A + "user/nobody")
+
+
+def test_cycles_do_not_repeat_nodes(make_db, tmp_path):
+    roles = [role("R1", trust({"AWS": X + "role/R2"}), ALLOW_ASSUME), role("R2", trust({"AWS": X + "role/R1"}),
+                                                                          ALLOW_ASSUME)]
+    db = make_db(export(tmp_path, [], roles))
+    found = assumption_chains(db, X + "role/R1", max_depth=6)
+    assert [[h.target for h in c] for c in found.chains] == [[X + "role/R2"]]
+    reach = assumable_roles(db, X + "role/R1", max_depth=6)
+    assert [(r.key, r.depth) for r in reach] == [(X + "role/R2", 1)]
+
+
+def test_assumable_roles_and_assumable_by_mark_conditioned_paths(make_db):
+    db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
+    alice = FACTS["chains"][0][0]
+    reach = {r.key: (r.depth, r.needs_conditions) for r in assumable_roles(db, alice, max_depth=5)}
+    assert reach == {A + "role/PlatformEngineerRole": (1, True), A + "role/delivery/DeploymentManagerRole": (2, True),
+                     A + "role/ProductionAdminRole": (3, True), A + "role/BreakGlassRole": (4, True)}
+    assert {r.key for r in assumable_roles(db, alice, max_depth=2)} == {A + "role/PlatformEngineerRole",
+                                                                        A + "role/delivery/DeploymentManagerRole"}
+    by = {(r.table, r.key): (r.depth, r.needs_conditions)
+          for r in assumable_by(db, A + "role/ProductionAdminRole", max_depth=5)}
+    assert by == {("Role", A + "role/delivery/DeploymentManagerRole"): (1, False),
+                  ("Role", A + "role/PlatformEngineerRole"): (2, False), ("User", alice): (3, True)}
 
 
 def test_service_principals_and_the_instance_profile_role(make_db):
