@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from graphiam.arn import is_account_id, is_account_root
 from graphiam.errors import InputError
 from graphiam.policy import Decision
 from graphiam.queries.simulate import TRUST_ACTIONS, ContextValues, Simulation, check_action, simulate
@@ -47,25 +48,56 @@ class WhoCan:
     principals: int  # principals in the graph
 
 
-def trust_named(snap: Snapshot, action: str, resource: str) -> set[str]:
-    """Stored users and roles that `resource`'s trust policy names itself (not via an account) for `action`."""
+@dataclass(frozen=True, kw_only=True)
+class TrustScope:
+    """Whom a role's trust policy can admit for an `sts:AssumeRole*` action: principals it names by ARN (they need
+    no identity allow), accounts it names (their principals still need one), or everyone (`*`, NotPrincipal)."""
+
+    arns: frozenset[str]
+    accounts: frozenset[str]
+    everyone: bool
+
+    def admits(self, p: PrincipalInfo) -> bool:
+        return self.everyone or p.arn in self.arns or p.account in self.accounts
+
+
+def trust_scope(snap: Snapshot, action: str, resource: str) -> TrustScope | None:
+    """For `sts:AssumeRole*` on a stored role, who its trust policy can admit; None for any other request.
+
+    The trust policy must allow for every principal, same account or not ("Role trust policies"; evaluate.py
+    `resource_policy_required`), so nobody outside this scope can be allowed. A role without a trust policy
+    admits nobody.
+    """
     if action.lower() not in TRUST_ACTIONS:
-        return set()
+        return None
     role = snap.principal(resource)
-    if role is None or role.kind != "role" or role.trust is None:
-        return set()
-    named: set[str] = set()
-    for st in role.trust.document.statements:
+    if role is None or role.kind != "role":
+        return None
+    arns: set[str] = set()
+    accounts: set[str] = set()
+    for st in role.trust.document.statements if role.trust is not None else ():
         if st.effect != "Allow" or not st.may_match_action(action):
             continue
         if st.not_principals is not None:
-            return set(snap.principals)  # NotPrincipal: anyone else, decided by the engine
+            return TrustScope(arns=frozenset(), accounts=frozenset(), everyone=True)
         for entry in (st.principals or {}).get("AWS", ()):
             if entry == "*":
-                return set(snap.principals)
-            if entry in snap.principals:
-                named.add(entry)
-    return named
+                return TrustScope(arns=frozenset(), accounts=frozenset(), everyone=True)
+            if is_account_id(entry):
+                accounts.add(entry)
+            elif is_account_root(entry):
+                accounts.add(entry.split(":")[4])
+            elif entry in snap.principals:
+                arns.add(entry)
+    return TrustScope(arns=frozenset(arns), accounts=frozenset(accounts), everyone=False)
+
+
+def trust_named(snap: Snapshot, action: str, resource: str) -> set[str]:
+    """Stored users and roles that `resource`'s trust policy names itself (not via an account) for `action`."""
+    scope = trust_scope(snap, action, resource)
+    if scope is None:
+        return set()
+    return set(snap.principals) if scope.everyone else set(scope.arns)
 
 
 def candidates(db: Database, snap: Snapshot, action: str, resource: str, named: set[str] | None = None) -> set[str]:
@@ -84,8 +116,11 @@ def who_can(db: Database, snap: Snapshot, *, action: str, resource: str, context
         raise InputError("`resource` is empty: pass an ARN or `*`")
     if not 1 <= max_depth <= A.MAX_CHAIN_DEPTH:
         raise InputError(f"`maxDepth` must be between 1 and {A.MAX_CHAIN_DEPTH}, got {max_depth}")
-    named = trust_named(snap, action, resource)
+    scope = trust_scope(snap, action, resource)
+    named = set() if scope is None else set(snap.principals) if scope.everyone else set(scope.arns)
     found = candidates(db, snap, action, resource, named)
+    if scope is not None:
+        found = {arn for arn in found if scope.admits(snap.principals[arn])}
     lowered = action.lower()
     allowed: list[Access] = []
     for arn in sorted(found):

@@ -245,3 +245,29 @@ def test_seed_org_matches_brute_force_for_every_documented_decision(demo):
         got = arns(who_can(db, snap, action=f["action"], resource=resource, context=f["context"]))
         assert got == brute_force(snap, f["action"], resource, f["context"])
         assert (f["principal"] in got) == (f["decision"] == "ALLOWED"), f
+
+
+@pytest.mark.parametrize(("trust", "admitted"), [
+    ({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}, True),
+    ({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:user/other"}, "Action": "sts:AssumeRole"},
+     True),
+    ({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/nobody"}, "Action": "sts:AssumeRole"},
+     True),
+    # an account principal only delegates: without an identity allow nobody is admitted
+    ({"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "sts:AssumeRole"}, False),
+])
+def test_trust_policy_alone_admits_principals_without_policies(make_db, tmp_path, trust, admitted):
+    acct = "123456789012"
+    users = [{"Path": "/", "UserName": n, "UserId": f"AIDA{n.upper()}", "Arn": f"arn:aws:iam::{acct}:user/{n}",
+              "CreateDate": "2024-01-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [], "UserPolicyList": []}
+             for n in ("nobody", "other")]
+    role = {"Path": "/", "RoleName": "open", "RoleId": "AROAOPEN", "Arn": f"arn:aws:iam::{acct}:role/open",
+            "CreateDate": "2024-01-01T00:00:00Z", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]},
+            "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": [], "Tags": []}
+    (tmp_path / "o.json").write_text(json.dumps({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [role],
+                                                 "Policies": []}))
+    db = make_db(tmp_path / "o.json")
+    snap = build_snapshot(db)
+    got = arns(who_can(db, snap, action="sts:AssumeRole", resource=f"arn:aws:iam::{acct}:role/open"))
+    assert got == brute_force(snap, "sts:AssumeRole", f"arn:aws:iam::{acct}:role/open", {})
+    assert (f"arn:aws:iam::{acct}:user/nobody" in got) is admitted
