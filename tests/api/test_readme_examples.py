@@ -1,0 +1,45 @@
+"""Every GraphQL example in the README's "What you can ask" section runs on the demo org without errors."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _examples() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## What you can ask", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```graphql\n", 1)[1].split("```", 1)[0]
+    ops, current = [], []
+    for line in block.splitlines():
+        if line.startswith("#") or not line.strip():
+            if current:
+                ops.append("\n".join(current))
+                current = []
+            continue
+        current.append(line)
+    if current:
+        ops.append("\n".join(current))
+    return ops
+
+
+@pytest.fixture(scope="module")
+def q():
+    from graphiam.loading import load_files, seed_files
+    from graphiam.store import open_database
+    from tests.conftest import SEEDS, GraphQLClient
+    db = open_database(None, buffer_pool_mb=256)
+    load_files(db, seed_files(SEEDS))
+    yield GraphQLClient(db)
+    db.close()
+
+
+def test_there_are_examples():
+    assert len(_examples()) >= 6
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_readme_example_runs(q, index):
+    op = _examples()[index]
+    data = q(op)
+    assert data and all(v is not None for v in data.values()), op
