@@ -1,6 +1,8 @@
 """Path search over assumption and escalation edges: every simple path, shortest first, bounded.
 
-Pure: built from the stored edges (`Step`s) and the set of principals that are administrator now.
+Pure: built from the stored edges (`Step`s), the fan-out edges (`Fan`: one actor reaching every member of a
+`TargetSet` by one technique, stored once instead of one edge per target) and the set of principals that
+are administrator now.
 - `to_admin(source)`: paths that end in administrator: at a principal that is administrator now, over an
   edge whose technique makes its target administrator (`Step.admin`), or at a principal that can make
   itself administrator (its self-loop is appended as the last step). A path stops at the first of these,
@@ -8,14 +10,17 @@ Pure: built from the stored edges (`Step`s) and the set of principals that are a
 - `between(source, target)`: every simple path from `source` to `target`.
 - `into(target)`: every simple path from anyone to `target`.
 Iterative deepening with a distance bound (a reverse breadth-first search) keeps the depth-first search to
-the branches that can still reach a goal in the hops left; parallel edges (several techniques between the
-same two principals) give one path each.
+the branches that can still reach a goal in the hops left; parallel edges (several techniques, or several
+edges of one technique, between the same two principals) give one path each. Edges are visited in one
+canonical order (target, technique, ordinal), so a truncated answer (`limit`) does not depend on storage order:
+within one length, the paths kept are the first ones by target names.
 """
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -28,10 +33,43 @@ class Step:
     needs: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     admin: bool = False  # this step makes `target` administrator
+    ordinal: int = 0  # among parallel edges of one technique between the same two principals
 
     @property
     def statements(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for p in self.permissions for s in p.get("statements", ())))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSet:
+    """Principals one fan-out edge reaches: sorted, with how many parallel edges lead to each (default 1)."""
+
+    id: str
+    members: tuple[str, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+    member_set: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, id: str, arns: Iterable[str]) -> "TargetSet":
+        counts: dict[str, int] = {}
+        for a in arns:
+            counts[a] = counts.get(a, 0) + 1
+        members = tuple(sorted(counts))
+        return cls(id=id, members=members, counts={a: n for a, n in counts.items() if n > 1},
+                   member_set=frozenset(members))
+
+    def count(self, arn: str) -> int:
+        return self.counts.get(arn, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fan:
+    """`source` reaches every member of `targets` except itself with `technique`."""
+
+    source: str
+    technique: str
+    admin: bool
+    targets: TargetSet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,19 +88,81 @@ class Path:
 _INF = 1 << 30
 
 
+def _out_key(s: Step) -> tuple[Any, ...]:
+    return s.target, s.technique, s.ordinal
+
+
+def _in_key(s: Step) -> tuple[Any, ...]:
+    return s.source, s.technique, s.ordinal
+
+
+def _fan_steps(f: Fan, arns: Iterable[str], skip: str | None = None) -> Iterator[Step]:
+    for b in arns:
+        if b != f.source and b != skip:
+            for i in range(f.targets.count(b)):
+                yield Step(source=f.source, target=b, technique=f.technique, permissions=(), admin=f.admin, ordinal=i)
+
+
+class _Within:
+    """Members of target sets at distance <= bound, per distance map (memoised per set and bound)."""
+
+    def __init__(self, dist: dict[str, int]) -> None:
+        self.dist = dist
+        self._upto: dict[int, list[str]] = {}
+        self._memo: dict[tuple[str, int], list[str]] = {}
+
+    def upto(self, bound: int) -> list[str]:
+        hit = self._upto.get(bound)
+        if hit is None:
+            hit = self._upto[bound] = sorted(a for a, d in self.dist.items() if d <= bound)
+        return hit
+
+    def members(self, ts: TargetSet, bound: int) -> list[str]:
+        key = (ts.id, bound)
+        hit = self._memo.get(key)
+        if hit is None:
+            near = self.upto(bound)
+            if len(near) < len(ts.members):
+                hit = [a for a in near if a in ts.member_set]
+            else:
+                hit = [a for a in ts.members if self.dist.get(a, _INF) <= bound]
+            self._memo[key] = hit
+        return hit
+
+
 class PathGraph:
-    def __init__(self, steps: Iterable[Step], direct_admins: Iterable[str]) -> None:
-        self.out: dict[str, dict[str, list[Step]]] = {}
-        self.into_: dict[str, dict[str, list[Step]]] = {}
+    def __init__(self, steps: Iterable[Step], direct_admins: Iterable[str], fans: Iterable[Fan] = ()) -> None:
+        out: dict[str, list[Step]] = {}
+        into: dict[str, list[Step]] = {}
         self.loops: dict[str, list[Step]] = {}
-        for s in steps:
+        seen: dict[tuple[str, str, str], int] = {}
+        for s in sorted(steps, key=lambda s: (s.source, s.target, s.technique, repr(s.permissions))):
+            key = (s.source, s.target, s.technique)
+            n = seen[key] = seen.get(key, -1) + 1
+            if n:
+                s = Step(**{**s.__dict__, "ordinal": n})
             if s.source == s.target:
                 self.loops.setdefault(s.source, []).append(s)
             else:
-                self.out.setdefault(s.source, {}).setdefault(s.target, []).append(s)
-                self.into_.setdefault(s.target, {}).setdefault(s.source, []).append(s)
+                out.setdefault(s.source, []).append(s)
+                into.setdefault(s.target, []).append(s)
+        self.out = {a: sorted(ss, key=_out_key) for a, ss in out.items()}
+        self.into_ = {b: sorted(ss, key=_in_key) for b, ss in into.items()}
+        self.fans: dict[str, list[Fan]] = {}
+        self.fans_of_set: dict[str, list[Fan]] = {}
+        self.sets: dict[str, TargetSet] = {}
+        for f in sorted(fans, key=lambda f: (f.source, f.technique, f.targets.id)):
+            self.fans.setdefault(f.source, []).append(f)
+            self.fans_of_set.setdefault(f.targets.id, []).append(f)
+            self.sets[f.targets.id] = f.targets
+        self.sets_of: dict[str, list[str]] = {}
+        for sid, ts in sorted(self.sets.items()):
+            for a in ts.members:
+                self.sets_of.setdefault(a, []).append(sid)
         self.direct = frozenset(direct_admins)
+        self._terminal_members: dict[str, list[str]] = {}
         self.admin_dist = self._admin_distances()
+        self._admin_within = _Within(self.admin_dist)
 
     def terminal(self, arn: str) -> bool:
         """Administrator now, or can make itself administrator in one step."""
@@ -71,20 +171,47 @@ class PathGraph:
     def _goal(self, s: Step) -> bool:
         return s.admin or self.terminal(s.target)
 
+    def terminal_members(self, ts: TargetSet) -> list[str]:
+        hit = self._terminal_members.get(ts.id)
+        if hit is None:
+            hit = self._terminal_members[ts.id] = [a for a in ts.members if self.terminal(a)]
+        return hit
+
+    def _fan_has_goal(self, f: Fan) -> bool:
+        arns = f.targets.members if f.admin else self.terminal_members(f.targets)
+        return any(a != f.source for a in arns)
+
+    def _reverse(self, b: str, done: set[str], *, admin_ok: bool) -> Iterator[str]:
+        """Sources of edges into `b` (explicit, then fans over sets holding `b`, each set once)."""
+        for s in self.into_.get(b, ()):
+            if admin_ok or not s.admin:
+                yield s.source
+        for sid in self.sets_of.get(b, ()):
+            key = f"{sid}|{admin_ok}"
+            if key in done:
+                continue
+            done.add(key)
+            for f in self.fans_of_set[sid]:
+                if admin_ok or not f.admin:
+                    yield f.source
+
     def _admin_distances(self) -> dict[str, int]:
         """Fewest edges from a principal to a goal edge, through principals that are not administrator."""
         dist: dict[str, int] = {}
         queue: deque[str] = deque()
-        for src, targets in self.out.items():
-            if any(self._goal(s) for ss in targets.values() for s in ss):
+        sources = set(self.out) | set(self.fans)
+        for src in sorted(sources):
+            if any(self._goal(s) for s in self.out.get(src, ())) or any(
+                    self._fan_has_goal(f) for f in self.fans.get(src, ())):
                 dist[src] = 1
                 queue.append(src)
+        done: set[str] = set()
         while queue:
             b = queue.popleft()
             if self.terminal(b):
                 continue  # a path does not go on through an administrator
-            for a, ss in self.into_.get(b, {}).items():
-                if a not in dist and any(not s.admin for s in ss):
+            for a in self._reverse(b, done, admin_ok=False):
+                if a not in dist:
                     dist[a] = dist[b] + 1
                     queue.append(a)
         return dist
@@ -92,9 +219,10 @@ class PathGraph:
     def _distances_to(self, target: str) -> dict[str, int]:
         dist = {target: 0}
         queue = deque([target])
+        done: set[str] = set()
         while queue:
             b = queue.popleft()
-            for a in self.into_.get(b, {}):
+            for a in self._reverse(b, done, admin_ok=True):
                 if a not in dist:
                     dist[a] = dist[b] + 1
                     queue.append(a)
@@ -108,7 +236,7 @@ class PathGraph:
         for depth in range(start, max_depth + 1):
             if len(found) >= limit:
                 break
-            for steps in self._walk(source, depth, self.admin_dist, stop_at_goal=True):
+            for steps in self._walk(source, depth, self._admin_within, stop_at_goal=True):
                 last = steps[-1]
                 if last.admin or last.target in self.direct:
                     found.append(Path(steps=steps, reaches_admin=True))
@@ -121,39 +249,65 @@ class PathGraph:
     def between(self, source: str, target: str, *, max_depth: int, limit: int) -> list[Path]:
         if source == target:
             return []
-        dist = self._distances_to(target)
+        within = _Within(self._distances_to(target))
         found: list[Path] = []
-        for depth in range(dist.get(source, _INF), max_depth + 1):
-            for steps in self._walk(source, depth, dist, stop_at_goal=False, target=target):
+        for depth in range(within.dist.get(source, _INF), max_depth + 1):
+            for steps in self._walk(source, depth, within, stop_at_goal=False, target=target):
                 found.append(Path(steps=steps, reaches_admin=self.terminal(target) or steps[-1].admin))
                 if len(found) >= limit:
                     return sorted(found, key=Path.sort_key)
         return sorted(found, key=Path.sort_key)
 
-    def _walk(self, source: str, depth: int, dist: dict[str, int], *, stop_at_goal: bool,
+    def _next(self, node: str, left: int, within: _Within, stop_at_goal: bool, target: str | None) -> Iterator[Step]:
+        """Edges leaving `node` that can matter with `left` hops to go, in canonical order. Explicit edges are all
+        offered; a fan offers only members that are goals (last hop) or within reach of one (earlier hops)."""
+        parts: list[Iterable[Step]] = [self.out.get(node, ())]
+        for f in self.fans.get(node, ()):
+            if left == 1:
+                if stop_at_goal:
+                    arns: Iterable[str] = f.targets.members if f.admin else self.terminal_members(f.targets)
+                else:
+                    arns = (target,) if target in f.targets.member_set else ()
+            elif stop_at_goal and f.admin:
+                continue  # every step is a goal: it cannot be a middle step
+            else:
+                arns = within.members(f.targets, left - 1)
+            parts.append(_fan_steps(f, arns))
+        return iter(parts[0]) if len(parts) == 1 else heapq.merge(*parts, key=_out_key)
+
+    def _walk(self, source: str, depth: int, within: _Within, *, stop_at_goal: bool,
               target: str | None = None) -> Iterator[tuple[Step, ...]]:
         """Simple paths of exactly `depth` edges from `source` ending at a goal (or at `target`)."""
         visited = {source}
         stack: list[Step] = []
+        dist = within.dist
 
         def go(node: str) -> Iterator[tuple[Step, ...]]:
             left = depth - len(stack)
-            for b, ss in self.out.get(node, {}).items():
+            for s in self._next(node, left, within, stop_at_goal, target):
+                b = s.target
                 if b in visited:
                     continue
-                for s in ss:
-                    goal = self._goal(s) if stop_at_goal else b == target
-                    if left == 1:
-                        if goal:
-                            yield (*stack, s)
-                    elif not goal and dist.get(b, _INF) <= left - 1:
-                        visited.add(b)
-                        stack.append(s)
-                        yield from go(b)
-                        stack.pop()
-                        visited.discard(b)
+                goal = self._goal(s) if stop_at_goal else b == target
+                if left == 1:
+                    if goal:
+                        yield (*stack, s)
+                elif not goal and dist.get(b, _INF) <= left - 1:
+                    visited.add(b)
+                    stack.append(s)
+                    yield from go(b)
+                    stack.pop()
+                    visited.discard(b)
 
         yield from go(source)
+
+    def _into(self, head: str) -> list[Step]:
+        """Edges into `head`, in canonical order (source, technique, ordinal)."""
+        fans = [f for sid in self.sets_of.get(head, ()) for f in self.fans_of_set[sid] if f.source != head]
+        if not fans:
+            return self.into_.get(head, [])
+        extra = [s for f in fans for s in _fan_steps(f, (head,))]
+        return sorted([*self.into_.get(head, ()), *extra], key=_in_key)
 
     def into(self, target: str, *, max_depth: int, limit: int) -> list[Path]:
         """Simple paths of 1..max_depth edges from anyone to `target`, shortest first."""
@@ -163,14 +317,13 @@ class PathGraph:
             nxt = []
             for steps, seen in frontier:
                 head = steps[0].source if steps else target
-                for a, ss in self.into_.get(head, {}).items():
-                    if a in seen:
+                for s in self._into(head):
+                    if s.source in seen:
                         continue
-                    for s in ss:
-                        path = (s, *steps)
-                        found.append(Path(steps=path, reaches_admin=self.terminal(target)))
-                        if len(found) >= limit:
-                            return sorted(found, key=Path.sort_key)
-                        nxt.append((path, seen | {a}))
+                    path = (s, *steps)
+                    found.append(Path(steps=path, reaches_admin=self.terminal(target)))
+                    if len(found) >= limit:
+                        return sorted(found, key=Path.sort_key)
+                    nxt.append((path, seen | {s.source}))
             frontier = nxt
         return sorted(found, key=Path.sort_key)

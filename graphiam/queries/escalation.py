@@ -160,16 +160,19 @@ def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
     sources = sorted({s.source for p in paths for s in p.steps if s.technique != ASSUME_TECHNIQUE})
     if not sources:
         return paths
-    full = {}
+    rows: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for r in S.escalation_details(db, sources):
-        det = _loads(r["details"], {})
-        full[(r["source"], r["target"], r["technique"])] = {
-            "permissions": tuple(_loads(r["permissions"], [])), "needs": tuple(det.get("needs", ())),
-            "assumptions": tuple(det.get("assumptions", ()))}
+        rows.setdefault((r["source"], r["target"], r["technique"]), []).append((r["permissions"] or "",
+                                                                                r["details"] or ""))
 
     def fill(s: Step) -> Step:
-        extra = full.get((s.source, s.target, s.technique))
-        return s if s.technique == ASSUME_TECHNIQUE or extra is None else replace(s, **extra)
+        found = sorted(rows.get((s.source, s.target, s.technique), ()))  # parallel edges: in a stable order
+        if s.technique == ASSUME_TECHNIQUE or not found:
+            return s
+        perms, details = found[min(s.ordinal, len(found) - 1)]
+        det = _loads(details, {})
+        return replace(s, permissions=tuple(_loads(perms, [])), needs=tuple(det.get("needs", ())),
+                       assumptions=tuple(det.get("assumptions", ())))
 
     return [replace(p, steps=tuple(fill(s) for s in p.steps)) for p in paths]
 
