@@ -95,10 +95,11 @@ def principals_reaching(db: Database, role_arns: Iterable[str], *, max_depth: in
     n = _depth(max_depth)
     rows: list[dict[str, Any]] = []
     for label in ("User", "Role"):
-        q = (f"MATCH p = (s:{label})-[:CAN_ASSUME* SHORTEST 1..{n}]->(t:Role) WHERE t.arn IN $targets "
+        # the BFS starts from the (fewer) allowed roles and walks CAN_ASSUME backwards
+        q = (f"MATCH p = (t:Role)<-[:CAN_ASSUME* SHORTEST 1..{n}]-(s:{label}) WHERE t.arn IN $targets "
              "AND s.arn <> t.arn RETURN s.arn AS source, properties(nodes(p), 'arn') AS hops, "
              "properties(rels(p), 'conditions') AS conditions")
         for r in db.execute(q, {"targets": list(targets)}):
-            rows.append({"source": r["source"], "kind": label, "hops": list(r["hops"]),
-                         "conditions": list(r["conditions"] or [])})
+            rows.append({"source": r["source"], "kind": label, "hops": list(reversed(r["hops"])),
+                         "conditions": list(reversed(r["conditions"] or []))})
     return rows
