@@ -1,6 +1,6 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
-// schema_version: 1
+// schema_version: 2
 // Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);

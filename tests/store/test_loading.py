@@ -71,7 +71,8 @@ def test_schema_version_mismatch_is_named(tmp_path):
     db = open_database(path)
     db.execute("MATCH (m:Meta {key: $k}) SET m.value = $v", {"k": "schema_version", "v": "0"})
     db.close()
-    with pytest.raises(SchemaVersionError, match="schema version `0`, this graphiam needs `1`"):
+    from graphiam.store.schema import schema_version
+    with pytest.raises(SchemaVersionError, match=f"schema version `0`, this graphiam needs `{schema_version()}`"):
         open_database(path)
 
 
