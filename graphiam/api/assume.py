@@ -151,15 +151,15 @@ async def chain_page(info: Info[Context, None], source: str, to: str | None, max
     n = pg.check_first(first)
     start = _offset(after)
     services = info.context.services
-    found = await services.run(P.assumption_chains, services.db, source, to=to, max_depth=max_depth)
-    page = found.chains[start:start + n]
+    found = await services.run(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
+    page = await services.run(P.describe, services.db, found.source_type, found.paths[start:start + n])
     chains = [AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[_hop(h) for h in c])
               for i, c in enumerate(page)]
     types = {source: found.source_type}
     nodes, edges = P.graph_of(page, types)
     return AssumptionChainPage(
-        chains=chains, total_count=len(found.chains), truncated=found.truncated,
-        has_next_page=start + n < len(found.chains), end_cursor=chains[-1].cursor if chains else None,
+        chains=chains, total_count=len(found.paths), truncated=found.truncated,
+        has_next_page=start + n < len(found.paths), end_cursor=chains[-1].cursor if chains else None,
         graph=ChainGraph(nodes=[GraphNode(**x) for x in nodes], edges=[GraphEdge(**x) for x in edges]))
 
 

@@ -1,9 +1,11 @@
 """Reading CAN_ASSUME: assumption chains, the roles a principal can reach, the principals that can reach a role.
 
 A chain is a simple path (no repeated node) over CAN_ASSUME edges, so cycles (A → B → A) end a chain instead of
-looping. Chains come shortest first, depth by depth (one bounded `ACYCLIC` query per depth), and stop at
-`MAX_PATHS`: in a dense graph the number of simple paths grows exponentially with the depth, so the answer says
-when it was cut (`truncated`). Reachability (`assumable_roles`, `assumable_by`) is a BFS (`SHORTEST`): each role
+looping. Chains come shortest first, depth by depth (each depth extends the previous one by one hop, one query
+per batch of last nodes), and stop at `MAX_PATHS`: in a dense graph the number of simple paths grows
+exponentially with the depth, so the answer says when it was cut (`truncated`). kuzu's recursive `ACYCLIC`
+pattern would enumerate every path before any LIMIT (timing out at depth 3 on the 10,000-principal benchmark);
+kuzu's recursive `SHORTEST` (a BFS) prunes the search when the chains must end at a given role. Reachability (`assumable_roles`, `assumable_by`) is a BFS (`SHORTEST`): each role
 once, at its fewest hops; `needs_conditions` is False when some path of that length needs no condition (a
 second BFS over the unconditioned edges only).
 """
@@ -18,6 +20,8 @@ from graphiam.store import Database
 from graphiam.store import assume_store as S
 
 MAX_PATHS = 1000
+_BATCH = 200  # last nodes per one-hop query
+_MAX_FRONTIER = 20 * MAX_PATHS  # unfinished chains followed at most (with `to`)
 TRUST_REF = "#trust"
 
 
@@ -85,31 +89,88 @@ def source_table(db: Database, principal: str) -> str:
     return table
 
 
-def assumption_chains(db: Database, source: str, *, to: str | None = None, max_depth: int = 5,
-                      limit: int = MAX_PATHS) -> ChainSet:
-    """Every simple chain from `source` (optionally ending at role `to`), shortest first, at most `limit`."""
+@dataclass(frozen=True, kw_only=True)
+class PathSet:
+    paths: list[tuple[str, ...]]  # node keys, source first
+    truncated: bool
+    source_type: str
+
+
+def chain_paths(db: Database, source: str, *, to: str | None = None, max_depth: int = 5,
+                limit: int = MAX_PATHS) -> PathSet:
+    """Every simple chain from `source` (optionally ending at role `to`), shortest first, at most `limit`.
+
+    Depth by depth: the chains of depth d extend those of depth d-1 by one stored edge (one query per batch of
+    last nodes), skipping nodes already on the chain. With `to`, a chain is only extended towards nodes from
+    which `to` is still reachable in the hops left (a reverse BFS, kuzu `SHORTEST`), and stops at `to`.
+    """
     n = S.depth_bound(max_depth)
     if type(limit) is not int or not 1 <= limit <= MAX_PATHS:
         raise InputError(f"`limit` must be an integer between 1 and {MAX_PATHS}, got {limit!r}")
     table = source_table(db, source)
     if to is not None and S.source_table(db, to) != "Role":
         raise NotFoundError(f"`to`: `{to}` is not a role in the graph")
-    chains: list[tuple[ChainHop, ...]] = []
-    truncated = False
     if to == source:
-        return ChainSet(chains=[], truncated=False, source_type=table)
+        return PathSet(paths=[], truncated=False, source_type=table)
+    dist: dict[str, int] | None = None
+    if to is not None:
+        dist = {k: d for (_, k), d in S.reaching_principals(db, to, max_depth=n).items()}
+        if source not in dist:
+            return PathSet(paths=[], truncated=False, source_type=table)
+    found: list[tuple[str, ...]] = []
+    frontier: list[tuple[str, ...]] = [(source,)]
     for depth in range(1, n + 1):
-        rows = S.chains_at_depth(db, table, source, to=to, depth=depth, limit=limit - len(chains) + 1)
-        for r in rows:
-            nodes = [source, *r["mid"], r["last"]]
-            if len(set(nodes)) != len(nodes):  # simple chains only, whatever the engine's ACYCLIC admits
-                continue
-            chains.append(tuple(hop(nodes[i], nodes[i + 1], r["actions"][i], r["statements"][i],
-                                    r["conditions"][i], r["needs"][i]) for i in range(depth)))
-        if len(chains) > limit:
-            chains, truncated = chains[:limit], True
+        grown: list[tuple[str, ...]] = []
+        by_last: dict[str, list[tuple[str, ...]]] = {}
+        for c in frontier:
+            by_last.setdefault(c[-1], []).append(c)
+        lasts = list(by_last)
+        for start in range(0, len(lasts), _BATCH):
+            batch = lasts[start:start + _BATCH]
+            adjacency: dict[str, list[str]] = {}
+            for r in S.out_edges(db, table if depth == 1 else "Role", batch):
+                adjacency.setdefault(r["src"], []).append(r["dst"])
+            for chain in (c for a in batch for c in by_last[a]):
+                for b in adjacency.get(chain[-1], ()):
+                    if b in chain:
+                        continue
+                    path = (*chain, b)
+                    if dist is None or b == to:
+                        found.append(path)
+                        if len(found) > limit:
+                            return PathSet(paths=found[:limit], truncated=True, source_type=table)
+                    if b != to and (dist is None or dist.get(b, n + 1) <= n - depth):
+                        grown.append(path)
+            if len(grown) > _MAX_FRONTIER:  # too many unfinished chains to follow: say the answer is partial
+                return PathSet(paths=found, truncated=True, source_type=table)
+        frontier = grown
+        if not frontier:
             break
-    return ChainSet(chains=chains, truncated=truncated, source_type=table)
+    return PathSet(paths=found, truncated=False, source_type=table)
+
+
+def describe(db: Database, source_type: str, paths: list[tuple[str, ...]]) -> list[tuple[ChainHop, ...]]:
+    """The hops of `paths` with their reasons (one lookup per distinct edge)."""
+    first = [(p[0], p[1]) for p in paths]
+    rest = [(p[i], p[i + 1]) for p in paths for i in range(1, len(p) - 1)]
+    details = S.edge_details(db, source_type, list(dict.fromkeys(first)))
+    details.update(S.edge_details(db, "Role", list(dict.fromkeys(rest))))
+    out = []
+    for p in paths:
+        hops = []
+        for i in range(len(p) - 1):
+            r = details[(p[i], p[i + 1])]
+            hops.append(hop(p[i], p[i + 1], r["action"], r["statements"], r["conditions"], r["needs"]))
+        out.append(tuple(hops))
+    return out
+
+
+def assumption_chains(db: Database, source: str, *, to: str | None = None, max_depth: int = 5,
+                      limit: int = MAX_PATHS) -> ChainSet:
+    """`chain_paths` with every hop described."""
+    found = chain_paths(db, source, to=to, max_depth=max_depth, limit=limit)
+    return ChainSet(chains=describe(db, found.source_type, found.paths), truncated=found.truncated,
+                    source_type=found.source_type)
 
 
 def assumable_roles(db: Database, principal: str, *, max_depth: int = 5) -> list[Reach]:

@@ -1,8 +1,10 @@
 """Cypher for CAN_ASSUME: replacing derived edges inside the load transaction, and the recursive reads.
 
 Writes use COPY from pyarrow (ENGINE-NOTES §5: per-row CREATE of edges runs at ~100 rows/s). Recursive reads
-always carry an explicit, validated upper bound (§12); `ACYCLIC` enumerates simple chains, `SHORTEST` answers
-reachability (a BFS). `ALL SHORTEST` is never used: it crashes when the destination is the source.
+always carry an explicit, validated upper bound (§12): `SHORTEST` answers reachability (a BFS). `ALL SHORTEST` is
+never used: it crashes when the destination is the source. Chains are enumerated one hop per query
+(`out_edges`) by graphiam.queries.assume_paths: kuzu's `ACYCLIC` enumerates every path before a LIMIT applies,
+which on a dense graph (10,000 principals, ~900k edges) exceeds the 3 s query timeout at depth 3.
 """
 from __future__ import annotations
 
@@ -91,24 +93,23 @@ def source_table(db: Database, key: str) -> str | None:
     return None
 
 
-_PATH_RETURN = ("RETURN properties(nodes(e), 'arn') AS mid, b.arn AS last, properties(rels(e), 'action') AS actions, "
-                "properties(rels(e), 'statements') AS statements, properties(rels(e), 'conditions') AS conditions, "
-                "properties(rels(e), 'needs_conditions') AS needs, length(e) AS depth")
+def out_edges(db: Database, table: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The edges out of `keys` (of `table`), as (src, dst, needs) rows ordered: one hop, ARNs only."""
+    k = _KEY[table]
+    return db.execute(f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $keys "
+                      f"RETURN a.{k} AS src, b.arn AS dst, e.needs_conditions AS needs ORDER BY src, dst",
+                      {"keys": list(keys)})
 
 
-def chains_at_depth(db: Database, table: str, key: str, *, to: str | None, depth: int, limit: int
-                    ) -> list[dict[str, Any]]:
-    """Simple chains (no repeated node) of exactly `depth` hops from `key`, at most `limit`, in a stable order."""
-    n = depth_bound(depth)
-    where = " AND b.arn = $to" if to is not None else ""
-    params: dict[str, Any] = {"k": key, "limit": int(limit)}
-    if to is not None:
-        params["to"] = to
-    return db.execute(
-        f"MATCH (a:{table})-[e:CAN_ASSUME* ACYCLIC {n}..{n}]->(b:Role) WHERE a.{_KEY[table]} = $k{where} "
-        "AND b.arn <> $k AND NOT list_contains(properties(nodes(e), 'arn'), $k) "
-        f"{_PATH_RETURN}, list_to_string(' ', properties(nodes(e), 'arn')) AS via "
-        "ORDER BY via, last LIMIT $limit", params)
+def edge_details(db: Database, table: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Properties of the edges (a, b) for `pairs` whose source is in `table` (primary-key lookups)."""
+    if not pairs:
+        return {}
+    rows = db.execute(
+        f"UNWIND $pairs AS p MATCH (a:{table} {{{_KEY[table]}: p.a}})-[e:CAN_ASSUME]->(b:Role {{arn: p.b}}) "
+        "RETURN p.a AS a, p.b AS b, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
+        "e.needs_conditions AS needs", {"pairs": [{"a": a, "b": b} for a, b in pairs]})
+    return {(r["a"], r["b"]): r for r in rows}
 
 
 def reachable_roles(db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False
