@@ -18,14 +18,17 @@ Conditions: see `assume_witness` (a hop needing MFA is an edge marked `needs_con
 Candidates are prefiltered and principals admitted through their account share verdicts when nothing a statement
 looks at differs (`assume_candidates`); every verdict is the engine's.
 
-Edge properties (JSON, compact): `statements` = [[policy id, statement index, effect, sid, via], ...] where the
-policy id `#trust` is the target role's trust policy; `conditions` = [[key, operator, [values], effect, policy id,
-statement index], ...]: effect Allow = must hold, Deny = a deny that must not apply.
+Edge properties (JSON, compact: a 10,000-principal org has ~900k edges, and the load transaction holds them all):
+`statements` = [[policy ref, statement index, via(, sid)], ...], all Allow statements (the decision is ALLOWED);
+`conditions` = [[key, operator, values, effect, policy ref, statement index], ...] (effect Allow = must hold,
+Deny = a deny that must not apply). A policy ref is `#trust` (the target role's trust policy; the condition's
+values are then null: read them from that trust policy), `~<rest>` for `arn:aws:iam::<source's account>:<rest>`,
+or the policy ARN. graphiam.queries.assume_paths.hop expands them.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,68 +57,72 @@ _PTYPE = {"account": "Account", "everyone": "Anonymous", "service": "Service", "
 
 @dataclass(frozen=True, kw_only=True)
 class Verdict:
-    """An edge's properties, independent of which role it points to (the trust policy is `#trust`; the values of
-    its conditions are read from the target role's own trust when the row is written)."""
+    """An edge's properties, the same whichever role with an equivalent trust it points to (module docstring)."""
 
     statements: str
-    conditions: tuple[tuple[str, str, tuple[str, ...], str, str, int], ...]
+    conditions: str
     needs_conditions: bool
 
 
 class EdgeRows:
-    """Edge rows per source table, ready for COPY, and the service/external nodes they start from."""
+    """Edge columns per source table, ready for COPY, and the service/external nodes they start from. Rows share
+    their verdict's strings (columns of references, not one dict per edge: ~900k edges on 10k principals)."""
+
+    COLUMNS = ("from", "to", "action", "statements", "conditions", "needs_conditions")
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.columns: dict[str, dict[str, list[Any]]] = {}
         self.nodes: dict[str, tuple[str, str, str | None]] = {}  # id -> (table, kind, account)
-        self._json: dict[tuple[int, str], str] = {}
 
     def add(self, source: Source, role: PrincipalInfo, verdict: Verdict) -> None:
         self.add_many(source.table, source.action, (source.id,), role, verdict)
         if source.info is None:
             self.nodes[source.id] = (source.table, source.kind, source.account)
 
-    def add_many(self, table: str, action: str, ids: Iterable[str], role: PrincipalInfo, verdict: Verdict) -> None:
-        conditions = "[]"
-        if verdict.conditions:
-            ck = (id(verdict), role.arn)
-            conditions = self._json.get(ck) or self._json.setdefault(ck, _conditions_json(verdict, role))
-        rows = self.rows.setdefault(table, [])
-        rows += [{"from": i, "to": role.arn, "action": action, "statements": verdict.statements,
-                  "conditions": conditions, "needs_conditions": verdict.needs_conditions} for i in ids]
+    def add_many(self, table: str, action: str, ids: Sequence[str], role: PrincipalInfo, verdict: Verdict) -> None:
+        cols = self.columns.get(table)
+        if cols is None:
+            cols = self.columns[table] = {c: [] for c in self.COLUMNS}
+        n = len(ids)
+        cols["from"] += ids
+        cols["to"] += [role.arn] * n
+        cols["action"] += [action] * n
+        cols["statements"] += [verdict.statements] * n
+        cols["conditions"] += [verdict.conditions] * n
+        cols["needs_conditions"] += [verdict.needs_conditions] * n
 
     def all(self) -> list[dict[str, Any]]:
-        return [r for rows in self.rows.values() for r in rows]
+        """Every edge as a row (tests)."""
+        return [dict(zip(self.COLUMNS, values)) for cols in self.columns.values()
+                for values in zip(*(cols[c] for c in self.COLUMNS))]
 
     def __len__(self) -> int:
-        return sum(len(r) for r in self.rows.values())
+        return sum(len(c["from"]) for c in self.columns.values())
 
 
-def _conditions_json(v: Verdict, role: PrincipalInfo) -> str:
-    return json.dumps([[key, op, list(_trust_values(role, idx, op, key) if ref == TRUST_REF else values), effect, ref,
-                        idx] for key, op, values, effect, ref, idx in v.conditions], separators=(",", ":"))
+def compact_ref(policy_id: str, trust_id: str | None, account: str | None) -> str:
+    """`#trust` for the target's trust policy; `~rest` for `arn:aws:iam::<source account>:rest`."""
+    if policy_id == trust_id:
+        return TRUST_REF
+    head = f"arn:aws:iam::{account}:"
+    return "~" + policy_id[len(head):] if account and policy_id.startswith(head) else policy_id
 
 
-def _trust_values(role: PrincipalInfo, index: int, operator: str, key: str) -> tuple[str, ...]:
-    st = role.trust.document.statements[index]  # type: ignore[union-attr]
-    for op, block in (st.conditions or {}).items():
-        if op.lower() == operator.lower():
-            for k, values in block.items():
-                if k.lower() == key.lower():
-                    return values
-    return ()
-
-
-def to_verdict(hop: Hop, role: PrincipalInfo) -> Verdict:
+def to_verdict(hop: Hop, role: PrincipalInfo, account: str | None) -> Verdict:
+    """The stored form (module docstring): an ALLOWED decision's statements are all Allow statements."""
     trust_id = role.trust.policy_id if role.trust is not None else None
-
-    def ref(policy_id: str) -> str:
-        return TRUST_REF if policy_id == trust_id else policy_id
-
-    ms = [[ref(m.source.policy_id), m.index, m.effect, m.sid, m.source.via] for m in hop.evaluation.matched]
-    cs = tuple((c["key"], c["operator"], tuple(c["values"]), c["effect"], ref(c["policy"]), c["statement"])
-               for c in hop.conditions)
-    return Verdict(statements=json.dumps(ms, separators=(",", ":")), conditions=cs,
+    ms = []
+    for m in hop.evaluation.matched:
+        entry: list[Any] = [compact_ref(m.source.policy_id, trust_id, account), m.index, m.source.via]
+        if m.sid is not None:
+            entry.append(m.sid)
+        ms.append(entry)
+    cs = []
+    for c in hop.conditions:
+        ref = compact_ref(c["policy"], trust_id, account)
+        cs.append([c["key"], c["operator"], None if ref == TRUST_REF else c["values"], c["effect"], ref,
+                   c["statement"]])
+    return Verdict(statements=json.dumps(ms, separators=(",", ":")), conditions=json.dumps(cs, separators=(",", ":")),
                    needs_conditions=hop.needs_conditions)
 
 
@@ -177,7 +184,7 @@ class Deriver:
         if key is not None and self.cache is not None and key in self.cache:
             return self.cache[key]
         hop = decide_hop(self.snap, src, role)
-        verdict = None if hop is None else to_verdict(hop, role)
+        verdict = None if hop is None else to_verdict(hop, role, src.account)
         if key is not None and self.cache is not None:
             self.cache[key] = verdict
         return verdict
@@ -261,5 +268,5 @@ def derive_can_assume(db: Database, snap: Snapshot, touched: frozenset[str]) -> 
     roles = affected_roles(snap, touched)
     S.delete_edges(db, role_arns=[r.arn for r in roles], accounts=sorted(touched))
     edges = compute_edges(snap, roles, S.loaded_accounts(db))
-    S.write_edges(db, edges.rows, edges.nodes)
+    S.write_edges(db, edges.columns, edges.nodes)
     S.drop_orphans(db)

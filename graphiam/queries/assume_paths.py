@@ -15,7 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from graphiam.arn import account_of
 from graphiam.errors import InputError, NotFoundError
+from graphiam.policy import PolicyDocument, parse_policy
 from graphiam.store import Database
 from graphiam.store import assume_store as S
 
@@ -69,17 +71,43 @@ class Reach:
     needs_conditions: bool
 
 
-def hop(source: str, target: str, action: str, statements: str, conditions: str, needs: bool) -> ChainHop:
-    """One stored edge as a hop; `#trust` (the target's trust policy) becomes `<target ARN>#trust`."""
+def hop(source: str, target: str, action: str, statements: str, conditions: str, needs: bool,
+        trust: str | None = None) -> ChainHop:
+    """One stored edge as a hop (graphiam.queries.assume documents the compact form): `#trust` becomes
+    `<target ARN>#trust` (its condition values read from `trust`, the target's trust policy text), `~rest` becomes
+    `arn:aws:iam::<source's account>:rest`."""
+    account = account_of(source)
+
     def pol(ref: str) -> str:
-        return f"{target}#trust" if ref == TRUST_REF else ref
-    sts = tuple(HopStatement(policy_arn=pol(p), statement_index=i, effect=e, sid=sid,
-                             applies_via="trust" if p == TRUST_REF else via)
-                for p, i, e, sid, via in json.loads(statements or "[]"))
-    cds = tuple(HopCondition(key=k, operator=op, values=tuple(vs), effect=e, policy_arn=pol(p), statement_index=i)
-                for k, op, vs, e, p, i in json.loads(conditions or "[]"))
-    return ChainHop(source=source, target=target, action=action, statements=sts, conditions=cds,
+        if ref == TRUST_REF:
+            return f"{target}#trust"
+        return f"arn:aws:iam::{account}:{ref[1:]}" if ref.startswith("~") else ref
+
+    sts = tuple(HopStatement(policy_arn=pol(e[0]), statement_index=e[1], effect="Allow",
+                             sid=e[3] if len(e) > 3 else None, applies_via="trust" if e[0] == TRUST_REF else e[2])
+                for e in json.loads(statements or "[]"))
+    doc = None
+    cds = []
+    for k, op, vs, e, p, i in json.loads(conditions or "[]"):
+        if vs is None:
+            if doc is None and trust:
+                doc = parse_policy(trust)
+            vs = _values(doc, i, op, k) if doc is not None else ()
+        cds.append(HopCondition(key=k, operator=op, values=tuple(vs), effect=e, policy_arn=pol(p),
+                                statement_index=i))
+    return ChainHop(source=source, target=target, action=action, statements=sts, conditions=tuple(cds),
                     needs_conditions=bool(needs))
+
+
+def _values(doc: PolicyDocument, index: int, operator: str, key: str) -> tuple[str, ...]:
+    if index >= len(doc.statements):
+        return ()
+    for op, block in (doc.statements[index].conditions or {}).items():
+        if op.lower() == operator.lower():
+            for k, values in block.items():
+                if k.lower() == key.lower():
+                    return values
+    return ()
 
 
 def source_table(db: Database, principal: str) -> str:
@@ -160,7 +188,7 @@ def describe(db: Database, source_type: str, paths: list[tuple[str, ...]]) -> li
         hops = []
         for i in range(len(p) - 1):
             r = details[(p[i], p[i + 1])]
-            hops.append(hop(p[i], p[i + 1], r["action"], r["statements"], r["conditions"], r["needs"]))
+            hops.append(hop(p[i], p[i + 1], r["action"], r["statements"], r["conditions"], r["needs"], r["trust"]))
         out.append(tuple(hops))
     return out
 

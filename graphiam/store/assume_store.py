@@ -19,6 +19,7 @@ from graphiam.store.db import Database
 SOURCE_TABLES = ("User", "Role", "ServicePrincipal", "ExternalPrincipal")
 _KEY = {"User": "arn", "Role": "arn", "ServicePrincipal": "name", "ExternalPrincipal": "arn"}
 MAX_DEPTH = 10
+COPY_CHUNK = 100_000
 S = pa.string()
 _EDGE = pa.schema([("from", S), ("to", S), ("action", S), ("statements", S), ("conditions", S),
                    ("needs_conditions", pa.bool_())])
@@ -45,10 +46,10 @@ def delete_edges(db: Database, *, role_arns: Sequence[str], accounts: Sequence[s
                    {"accounts": list(accounts)})
 
 
-def write_edges(db: Database, rows: Mapping[str, Sequence[dict[str, Any]]],
+def write_edges(db: Database, columns: dict[str, dict[str, list[Any]]],
                 nodes: Mapping[str, tuple[str, str, str | None]]) -> None:
-    """COPY edge rows (per source table) after creating the service/external nodes they start from.
-    `nodes`: id -> (table, kind, account)."""
+    """COPY edges (per source table, as columns; `columns` is emptied) after creating the service/external nodes
+    they start from. `nodes`: id -> (table, kind, account)."""
     services = [n for n, (table, _, _) in nodes.items() if table == "ServicePrincipal"]
     externals = {n: (kind, acct) for n, (table, kind, acct) in nodes.items() if table == "ExternalPrincipal"}
     if services:
@@ -62,8 +63,12 @@ def write_edges(db: Database, rows: Mapping[str, Sequence[dict[str, Any]]],
         new = [{"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have]
         db.copy_from("ExternalPrincipal", pa.Table.from_pylist(
             new, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])))
-    for table, table_rows in rows.items():
-        db.copy_from("CAN_ASSUME", pa.Table.from_pylist(list(table_rows), schema=_EDGE), rel_pair=(table, "Role"))
+    for table in list(columns):  # in chunks: the Arrow copy of ~900k edges' strings is ~100 MB; emptied as written
+        cols = columns.pop(table)
+        for start in range(0, len(cols["from"]), COPY_CHUNK):
+            arrays = [pa.array(cols[f.name][start:start + COPY_CHUNK], type=f.type) for f in _EDGE]
+            db.copy_from("CAN_ASSUME", pa.Table.from_arrays(arrays, schema=_EDGE), rel_pair=(table, "Role"))
+        del cols
 
 
 def drop_orphans(db: Database) -> None:
@@ -108,7 +113,7 @@ def edge_details(db: Database, table: str, pairs: Sequence[tuple[str, str]]) -> 
     rows = db.execute(
         f"UNWIND $pairs AS p MATCH (a:{table} {{{_KEY[table]}: p.a}})-[e:CAN_ASSUME]->(b:Role {{arn: p.b}}) "
         "RETURN p.a AS a, p.b AS b, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
-        "e.needs_conditions AS needs", {"pairs": [{"a": a, "b": b} for a, b in pairs]})
+        "e.needs_conditions AS needs, b.trust_policy AS trust", {"pairs": [{"a": a, "b": b} for a, b in pairs]})
     return {(r["a"], r["b"]): r for r in rows}
 
 

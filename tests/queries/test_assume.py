@@ -52,14 +52,20 @@ def test_reasons_name_the_deciding_statements(make_db):
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     got = edges(db)
     hop1 = json.loads(got[(A + "user/engineering/alice", A + "role/PlatformEngineerRole")]["statements"])
-    assert hop1 == [["#trust", 0, "Allow", "AliceWithMFA", "resource"]]  # named user: no identity allow needed
+    assert hop1 == [["#trust", 0, "resource", "AliceWithMFA"]]  # named user: no identity allow needed
     boundary_hop = json.loads(got[(A + "role/delivery/DeploymentManagerRole", A + "role/ProductionAdminRole")]
                               ["statements"])
-    assert [A + "policy/boundaries/DeliveryBoundary", 0, "Allow", "DeliveryServicesOnly", "boundary"] in boundary_hop
+    assert ["~policy/boundaries/DeliveryBoundary", 0, "boundary", "DeliveryServicesOnly"] in boundary_hop
     cross = json.loads(got[(A + "role/automation/CIDeployRole", B + "role/SharedArtifactsRole")]["statements"])
-    assert {s[4] for s in cross} == {"role", "resource"}  # cross account: identity AND trust
+    assert {s[2] for s in cross} == {"role", "resource"}  # cross account: identity AND trust
     mfa = json.loads(got[(A + "user/engineering/alice", A + "role/PlatformEngineerRole")]["conditions"])
-    assert mfa == [["aws:MultiFactorAuthPresent", "Bool", ["true"], "Allow", "#trust", 0]]
+    assert mfa == [["aws:MultiFactorAuthPresent", "Bool", None, "Allow", "#trust", 0]]  # values: in the trust
+    hop = assumption_chains(db, A + "user/engineering/alice", max_depth=1).chains[0][0]
+    assert [(c.key, c.values, c.policy_arn) for c in hop.conditions] == [
+        ("aws:MultiFactorAuthPresent", ("true",), A + "role/PlatformEngineerRole#trust")]
+    hop = assumption_chains(db, A + "role/delivery/DeploymentManagerRole", max_depth=1).chains[0][0]
+    assert (A + "policy/boundaries/DeliveryBoundary", "boundary", "DeliveryServicesOnly") in [
+        (s.policy_arn, s.applies_via, s.sid) for s in hop.statements]
 
 
 def test_the_three_role_chain_with_mfa_on_the_first_hop(make_db):
