@@ -22,7 +22,8 @@ from graphiam.store import Database
 from graphiam.store import assume_store as S
 
 MAX_PATHS = 1000
-_BATCH = 200  # last nodes per one-hop query
+_BATCH = 200  # last nodes per one-hop query, at most
+_FIRST_BATCH = 8
 _MAX_FRONTIER = 20 * MAX_PATHS  # unfinished chains followed at most (with `to`)
 TRUST_REF = "#trust"
 
@@ -153,8 +154,10 @@ def chain_paths(db: Database, source: str, *, to: str | None = None, max_depth: 
         for c in frontier:
             by_last.setdefault(c[-1], []).append(c)
         lasts = list(by_last)
-        for start in range(0, len(lasts), _BATCH):
-            batch = lasts[start:start + _BATCH]
+        start, size = 0, _FIRST_BATCH
+        while start < len(lasts):  # small batches first: the cap is often reached after a few nodes
+            batch = lasts[start:start + size]
+            start, size = start + size, min(2 * size, _BATCH)
             adjacency: dict[str, list[str]] = {}
             for r in S.out_edges(db, table if depth == 1 else "Role", batch):
                 adjacency.setdefault(r["src"], []).append(r["dst"])

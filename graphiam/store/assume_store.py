@@ -107,14 +107,19 @@ def out_edges(db: Database, table: str, keys: Sequence[str]) -> list[dict[str, A
 
 
 def edge_details(db: Database, table: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Properties of the edges (a, b) for `pairs` whose source is in `table` (primary-key lookups)."""
+    """Properties of the edges (a, b) for `pairs` whose source is in `table`. One query over the sources' edges
+    to the named targets (a per-pair `UNWIND ... MATCH` scans the relationship table: ~0.3-0.6 s per call on
+    ~900k edges), then the pairs are picked."""
     if not pairs:
         return {}
+    k = _KEY[table]
     rows = db.execute(
-        f"UNWIND $pairs AS p MATCH (a:{table} {{{_KEY[table]}: p.a}})-[e:CAN_ASSUME]->(b:Role {{arn: p.b}}) "
-        "RETURN p.a AS a, p.b AS b, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
-        "e.needs_conditions AS needs, b.trust_policy AS trust", {"pairs": [{"a": a, "b": b} for a, b in pairs]})
-    return {(r["a"], r["b"]): r for r in rows}
+        f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $as AND b.arn IN $bs "
+        f"RETURN a.{k} AS a, b.arn AS b, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
+        "e.needs_conditions AS needs, b.trust_policy AS trust",
+        {"as": list(dict.fromkeys(a for a, _ in pairs)), "bs": list(dict.fromkeys(b for _, b in pairs))})
+    wanted = set(pairs)
+    return {(r["a"], r["b"]): r for r in rows if (r["a"], r["b"]) in wanted}
 
 
 def reachable_roles(db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False
