@@ -8,6 +8,8 @@ from pathlib import Path
 
 from graphiam.errors import GraphiamError
 
+LOAD_BUFFER_POOL_MB = 2048
+
 
 class ProgressBar:
     """A one-line progress bar on stderr (only drawn on a terminal or for large inputs)."""
@@ -84,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     lp = sub.add_parser("load", help="load GAAD exports (.json) and credential reports (.csv)")
     lp.add_argument("files", nargs="+")
     db_arg(lp)
-    lp.add_argument("--buffer-pool-mb", type=int, default=512)
+    lp.add_argument("--buffer-pool-mb", type=int, default=LOAD_BUFFER_POOL_MB,
+                    help=f"kuzu buffer pool for the load (default {LOAD_BUFFER_POOL_MB}: deriving the CAN_ASSUME and "
+                         "escalation edges of a large export needs room; it is an upper bound, not an allocation)")
     lp.add_argument("--progress", action="store_true", help="always draw the progress bar")
     lp.set_defaults(func=cmd_load)
 
