@@ -1,6 +1,7 @@
 """`aws iam get-account-authorization-details` (GAAD) JSON → `AccountExport`.
 
-Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones use `.get`. Policy documents may be
+Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones may be absent or null, but a value of the
+wrong type (an entry that is not an object, a `Path` that is a number) fails the same way. Policy documents may be
 JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical JSON strings.
 Nothing here touches the database: a file either parses completely or raises `IngestError`.
 """
@@ -39,10 +40,21 @@ class _Reader:
         return IngestError(message, source=self.source, path=path)
 
     def req(self, obj: Mapping[str, Any], key: str, path: str, kind: type = str) -> Any:
+        if not isinstance(obj, Mapping):
+            raise self.fail(path, f"expected an object, got {type(obj).__name__}")
         if key not in obj:
             raise self.fail(f"{path}.{key}", "missing required key")
         value = obj[key]
         if not isinstance(value, kind):
+            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    def opt(self, obj: Mapping[str, Any], key: str, path: str, kind: type = str, default: Any = None) -> Any:
+        """An optional value (absent or null: `default`) that must be of type `kind` when present."""
+        value = obj.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
         return value
 
@@ -138,29 +150,29 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
         arn = r.arn(u, "Arn", p, "user")
         acct = note_account(arn, p)
         users.append(User(
-            arn=arn, name=r.req(u, "UserName", p), account=acct, user_id=u.get("UserId"),
-            path=u.get("Path", "/"), create_date=u.get("CreateDate"),
+            arn=arn, name=r.req(u, "UserName", p), account=acct, user_id=r.opt(u, "UserId", p),
+            path=r.opt(u, "Path", p, default="/"), create_date=r.opt(u, "CreateDate", p),
             group_names=tuple(str(g) for g in r.opt_list(u, "GroupList", p)),
             attached_policy_arns=r.attached(u, p), inline_policies=r.inline(u, "UserPolicyList", p, arn),
-            boundary_arn=r.boundary(u, p), tags=r.tags(u, p), password_last_used=u.get("PasswordLastUsed"),
+            boundary_arn=r.boundary(u, p), tags=r.tags(u, p), password_last_used=r.opt(u, "PasswordLastUsed", p),
         ))
     for i, g in enumerate(r.opt_list(data, "GroupDetailList", "$")):
         p = f"$.GroupDetailList[{i}]"
         arn = r.arn(g, "Arn", p, "group")
         groups.append(Group(
-            arn=arn, name=r.req(g, "GroupName", p), account=note_account(arn, p), group_id=g.get("GroupId"),
-            path=g.get("Path", "/"), create_date=g.get("CreateDate"),
+            arn=arn, name=r.req(g, "GroupName", p), account=note_account(arn, p), group_id=r.opt(g, "GroupId", p),
+            path=r.opt(g, "Path", p, default="/"), create_date=r.opt(g, "CreateDate", p),
             attached_policy_arns=r.attached(g, p), inline_policies=r.inline(g, "GroupPolicyList", p, arn),
         ))
     for i, ro in enumerate(r.opt_list(data, "RoleDetailList", "$")):
         p = f"$.RoleDetailList[{i}]"
         arn = r.arn(ro, "Arn", p, "role")
         trust = ro.get("AssumeRolePolicyDocument")
-        last_used = (ro.get("RoleLastUsed") or {}).get("LastUsedDate")
+        last_used = r.opt(r.opt(ro, "RoleLastUsed", p, dict, {}), "LastUsedDate", f"{p}.RoleLastUsed")
         roles.append(Role(
-            arn=arn, name=r.req(ro, "RoleName", p), account=note_account(arn, p), role_id=ro.get("RoleId"),
-            path=ro.get("Path", "/"), create_date=ro.get("CreateDate"), description=ro.get("Description"),
-            max_session_duration=ro.get("MaxSessionDuration"),
+            arn=arn, name=r.req(ro, "RoleName", p), account=note_account(arn, p), role_id=r.opt(ro, "RoleId", p),
+            path=r.opt(ro, "Path", p, default="/"), create_date=r.opt(ro, "CreateDate", p),
+            description=r.opt(ro, "Description", p), max_session_duration=r.opt(ro, "MaxSessionDuration", p, int),
             trust_policy=r.document(trust, f"{p}.AssumeRolePolicyDocument") if trust is not None else None,
             attached_policy_arns=r.attached(ro, p), inline_policies=r.inline(ro, "RolePolicyList", p, arn),
             boundary_arn=r.boundary(ro, p), tags=r.tags(ro, p), last_used=last_used,
@@ -174,8 +186,8 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
             merged = tuple(dict.fromkeys((prev.role_arns if prev else ()) + tuple(role_arns) + (arn,)))
             profiles[ip_arn] = InstanceProfile(
                 arn=ip_arn, name=r.req(ip, "InstanceProfileName", ipp), account=_account_of(ip_arn),
-                profile_id=ip.get("InstanceProfileId"), path=ip.get("Path", "/"),
-                create_date=ip.get("CreateDate"), role_arns=merged)
+                profile_id=r.opt(ip, "InstanceProfileId", ipp), path=r.opt(ip, "Path", ipp, default="/"),
+                create_date=r.opt(ip, "CreateDate", ipp), role_arns=merged)
     for i, pol in enumerate(r.opt_list(data, "Policies", "$")):
         p = f"$.Policies[{i}]"
         arn = r.arn(pol, "Arn", p, "policy")
@@ -183,11 +195,12 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
         versions = []
         for j, v in enumerate(r.opt_list(pol, "PolicyVersionList", p)):
             vp = f"{p}.PolicyVersionList[{j}]"
+            version_id = r.req(v, "VersionId", vp)
             if "Document" not in v:
                 raise r.fail(f"{vp}.Document", "missing required key")
             versions.append(PolicyVersion(
-                version_id=r.req(v, "VersionId", vp), is_default=bool(v.get("IsDefaultVersion", False)),
-                document=r.document(v["Document"], f"{vp}.Document"), create_date=v.get("CreateDate")))
+                version_id=version_id, is_default=bool(v.get("IsDefaultVersion", False)),
+                document=r.document(v["Document"], f"{vp}.Document"), create_date=r.opt(v, "CreateDate", vp)))
         default_id = pol.get("DefaultVersionId")
         defaults = [v for v in versions if v.is_default]
         if not defaults and default_id:
@@ -198,11 +211,13 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
             raise r.fail(f"{p}.PolicyVersionList", f"policy `{arn}` has {len(defaults)} default versions, expected 1")
         policies.append(ManagedPolicy(
             arn=arn, name=r.req(pol, "PolicyName", p), kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
-            account="aws" if owner == "aws" else "", policy_id=pol.get("PolicyId"), path=pol.get("Path", "/"),
-            default_version_id=defaults[0].version_id, versions=tuple(versions),
-            attachment_count=pol.get("AttachmentCount"), boundary_usage_count=pol.get("PermissionsBoundaryUsageCount"),
-            is_attachable=bool(pol.get("IsAttachable", True)), description=pol.get("Description"),
-            create_date=pol.get("CreateDate"), update_date=pol.get("UpdateDate"),
+            account="aws" if owner == "aws" else "", policy_id=r.opt(pol, "PolicyId", p),
+            path=r.opt(pol, "Path", p, default="/"), default_version_id=defaults[0].version_id,
+            versions=tuple(versions),
+            attachment_count=r.opt(pol, "AttachmentCount", p, int),
+            boundary_usage_count=r.opt(pol, "PermissionsBoundaryUsageCount", p, int),
+            is_attachable=bool(pol.get("IsAttachable", True)), description=r.opt(pol, "Description", p),
+            create_date=r.opt(pol, "CreateDate", p), update_date=r.opt(pol, "UpdateDate", p),
         ))
     if not accounts:
         for pol in policies:

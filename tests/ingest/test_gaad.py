@@ -72,7 +72,20 @@ def test_boundary_naming_an_omitted_policy_becomes_a_placeholder_with_a_warning(
     (lambda d: d["UserDetailList"][0].update(GroupList=["nope"]), "$.UserDetailList[0].GroupList", "`nope`"),
     (lambda d: d["Policies"][0]["PolicyVersionList"][0].update(IsDefaultVersion=True), "$.Policies[0].PolicyVersionList", "2 default versions"),
     (lambda d: d.update(UserDetailList="x"), "$.UserDetailList", "expected a list"),
-], ids=["missing-arn", "bad-arn", "undecodable-document", "unknown-group", "two-defaults", "not-a-list"])
+    # found by tests/test_fuzz.py: these raised TypeError / pyarrow errors (an internal error through importExport)
+    (lambda d: d["GroupDetailList"].append(1.5), "$.GroupDetailList[1]", "expected an object, got float"),
+    (lambda d: d["Policies"][0]["PolicyVersionList"].append(7), "$.Policies[0].PolicyVersionList[2]",
+     "expected an object, got int"),
+    (lambda d: d["UserDetailList"][0].update(Path=1), "$.UserDetailList[0].Path", "expected str, got int"),
+    (lambda d: d["UserDetailList"][0].update(CreateDate={}), "$.UserDetailList[0].CreateDate",
+     "expected str, got dict"),
+    (lambda d: d["Policies"][0].update(AttachmentCount=True), "$.Policies[0].AttachmentCount",
+     "expected int, got bool"),
+    (lambda d: d["UserDetailList"][0].update(PermissionsBoundary="x"), "$.UserDetailList[0].PermissionsBoundary",
+     "expected an object, got str"),
+], ids=["missing-arn", "bad-arn", "undecodable-document", "unknown-group", "two-defaults", "not-a-list",
+        "entry-not-object", "version-not-object", "path-not-string", "date-not-string", "count-not-int",
+        "boundary-not-object"])
 def test_bad_exports_name_the_json_path(mutate, path_part, message_part):
     data = _export()
     mutate(data)
