@@ -215,6 +215,8 @@ class SummaryEntry:
 def escalation_summary(db: Database, snap: Snapshot, index: EscalationIndex, *,
                        max_depth: int = 5) -> list[SummaryEntry]:
     """Every stored principal not administrator now that can become one, with one shortest path."""
+    if isinstance(max_depth, bool) or not 1 <= max_depth <= MAX_DEPTH:  # as `_check`: path search is exponential
+        raise InputError(f"`maxDepth`: {max_depth} is not from 1 to {MAX_DEPTH}")
     out = []
     for arn in sorted(snap.principals):
         if arn in index.direct or (arn not in index.graph.loops and index.graph.admin_dist.get(arn, 1 << 30) > max_depth):
