@@ -1,6 +1,6 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
-// schema_version: 2
+// schema_version: 3
 // Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);
@@ -22,3 +22,9 @@ CREATE NODE TABLE IF NOT EXISTS ExternalPrincipal(arn STRING PRIMARY KEY, kind S
 CREATE REL TABLE IF NOT EXISTS CAN_ASSUME(FROM User TO Role, FROM Role TO Role, FROM ServicePrincipal TO Role, FROM ExternalPrincipal TO Role, action STRING, statements STRING, conditions STRING, needs_conditions BOOLEAN);
 // principal -> principal: a privilege-escalation technique (technique id, permissions used, details as JSON).
 CREATE REL TABLE IF NOT EXISTS ESCALATES_TO(FROM User TO User, FROM User TO Role, FROM Role TO Role, FROM Role TO User, technique STRING, permissions STRING, details STRING);
+// principal -> every principal of a set but itself, by one technique ("fan-out": stored once, not once per target).
+// permissions name the target (and its policy) as ${graphiam:target} / ${graphiam:policy}; details: {"admin": bool}.
+// EscalationTargets.targets: JSON list of target ARNs; parts: JSON list (same order) of what each edge holds apart
+// from the actor's permissions (policy, proof, assumptions, via). Both in graphiam/escalation/fanout.py.
+CREATE NODE TABLE IF NOT EXISTS EscalationTargets(id STRING PRIMARY KEY, account STRING, technique STRING, targets STRING, parts STRING);
+CREATE REL TABLE IF NOT EXISTS ESCALATES_TO_EACH(FROM User TO EscalationTargets, FROM Role TO EscalationTargets, technique STRING, permissions STRING, details STRING);

@@ -2,9 +2,10 @@
 
 Submodules: `techniques` (the table as data), `witness` (conditions an attacker can meet), `decide` (engine
 decisions: permission on a resource, service trust, administrator), `edges` + `families` (edge derivation),
-`paths` (path search over assumption and escalation edges).
+`classes` + `fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out
+edges), `paths` (path search over assumption, escalation and fan-out edges).
 """
-from graphiam.escalation import decide, edges, families, paths, witness
+from graphiam.escalation import classes, decide, edges, families, fanout, paths, reach, witness
 from graphiam.escalation.techniques import (
     CATEGORIES,
     Category,
@@ -33,11 +34,14 @@ __all__ = [
     "Yield",
     "YieldKind",
     "by_category",
+    "classes",
     "decide",
     "edges",
     "families",
+    "fanout",
     "load_techniques",
     "paths",
+    "reach",
     "technique",
     "witness",
 ]

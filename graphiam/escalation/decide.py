@@ -16,12 +16,16 @@
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from graphiam.arn import account_of
+from graphiam.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
 from graphiam.escalation.witness import environment, settle
-from graphiam.policy import Evaluation, PolicySource, Request, StatementMatch, evaluate, parse_policy
+from graphiam.policy import (Evaluation, PolicyDocument, PolicySource, Request, Statement, StatementMatch, evaluate,
+                             parse_policy)
 from graphiam.policy.request import normalise_context
 from graphiam.queries.simulate import TRUST_ACTIONS, request_context
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
@@ -35,6 +39,45 @@ ALLOW_ALL = PolicySource(
 PROBES = ("graphiam:AnyOtherAction", "iam:AttachUserPolicy", "iam:PutRolePolicy", "iam:CreateAccessKey",
           "iam:PassRole", "sts:AssumeRole", "ec2:RunInstances", "s3:GetObject", "s3:PutBucketPolicy",
           "kms:Decrypt", "secretsmanager:GetSecretValue", "lambda:CreateFunction")
+_ANY = PROBES[0].lower()
+ALL_PROBES = (1 << len(PROBES)) - 1
+_MASKS: "weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]]" = weakref.WeakKeyDictionary()
+
+
+def may_be_admin(identity: Sequence[PolicySource]) -> bool:
+    """Necessary for `Decider.admin_with` with these identity policies: for every probe, an Allow statement
+    whose Action/NotAction admits it (the first probe is an action only `*`, or a NotAction sparing it, can
+    name) and Resource admits `*`, and no unconditional Deny of any probe on `*`. Otherwise the engine denies a
+    probe, whatever the context (and more identity policies cannot undo a Deny)."""
+    return probe_masks(identity) == (ALL_PROBES, 0)
+
+
+def probe_masks(identity: Sequence[PolicySource]) -> tuple[int, int]:
+    """The probes some Allow statement may grant, and those an unconditional Deny refuses (`may_be_admin` needs
+    `(ALL_PROBES, 0)`; masks of several identities combine with `|`)."""
+    allow = deny = 0
+    for s in identity:
+        a, d = _masks(s.document)
+        allow |= a
+        deny |= d
+    return allow, deny
+
+
+def _masks(doc: PolicyDocument) -> tuple[int, int]:
+    """`probe_masks` of one document, memoised on it. A Resource with a policy variable counts as admitting
+    `*` for an Allow and as not admitting it for a Deny."""
+    hit = _MASKS.get(doc)
+    if hit is None:
+        allow = deny = 0
+        for i, a in enumerate(PROBES):
+            for st in doc.statements_for(a.lower()):
+                static = all(p.is_static for p in st.resource_patterns or ())
+                if st.effect == "Allow" and (not static or st.matches_resource("*", {})):
+                    allow |= 1 << i
+                elif st.effect == "Deny" and static and not st.compiled_conditions and st.matches_resource("*", {}):
+                    deny |= 1 << i
+        hit = _MASKS[doc] = (allow, deny)
+    return hit
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -70,8 +113,17 @@ class Decider:
         self._admin: dict[tuple[Any, ...], Use | None] = {}
         self._trust: dict[tuple[str, str], Use | None] = {}
         self._same: dict[tuple[Any, ...], Use | None] = {}
+        self._exact: dict[tuple[Any, ...], Use | None] = {}
+        self._probes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+        self._ctx0: dict[str, dict[str, Any]] = {}
+        self._last_failed: dict[str, int] = {}
+        self._fails: dict[tuple[Any, ...], int] = {}
+        self._touch_docs: dict[int, int] = {}
+        self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
+        self._deny_docs: dict[int, bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._ctx: dict[str, Any] = {}
+        self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
 
     def allowed(self, p: PrincipalInfo, action: str, resource: str,
                 fixed: Mapping[str, Any] | None = None) -> Use | None:
@@ -79,22 +131,71 @@ class Decider:
 
         As `queries.simulate.simulate` decides it (same context, the role's trust policy as the resource
         policy for `sts:AssumeRole*` on a stored role), but for the `PrincipalInfo` given, which may be a
-        stored principal with changed policies (after joining a group, say). When no statement for the action
-        names a resource or tests a resource key, the decision is the same for every resource of one owner
-        and is computed once (`_independent`)."""
+        stored principal with changed policies (after joining a group, say). Resources the principal's
+        statements for the action cannot tell apart (`_resource_class`: the same Resource/NotResource matches,
+        the same tags where a statement looks at them, the same owner) get one decision, computed once."""
         target = self.snap.principal(resource)
         owner = target.account if target is not None else None
-        key: tuple[Any, ...] | None = None
-        if self._independent(p, action):
-            key = (p.arn, tuple(map(id, p.identity)), tuple(map(id, p.boundary or ())), p.boundary is None,
-                   action, owner, tuple(sorted((fixed or {}).items())))
-            if key in self._same:
-                hit = self._same[key]
-                return None if hit is None else replace(hit, resource=resource)
-        use = self._allowed(p, action, resource, fixed, target, owner)
-        if key is not None:
-            self._same[key] = use
-        return use
+        low = action.lower()
+        # only sources with statements for the action take part in the decision (a group joined, a policy
+        # added that says nothing about the action leave it as it was)
+        who = (p.arn, self._relevant(p.identity, low),
+               None if p.boundary is None else self._relevant(p.boundary, low), action,
+               tuple(sorted((fixed or {}).items())))
+        cls = self._resource_class(p, low, resource, target)
+        if cls is not None:
+            key = (*who, owner, account_of(resource), cls)
+            if key not in self._same:
+                self._same[key] = self._allowed(p, action, resource, fixed, target, owner)
+            hit = self._same[key]
+            if hit is None or hit.resource == resource:
+                return hit
+            return replace(hit, resource=resource)
+        exact = (*who, resource)
+        if exact not in self._exact:
+            self._exact[exact] = self._allowed(p, action, resource, fixed, target, owner)
+        return self._exact[exact]
+
+    def _resource_class(self, p: PrincipalInfo, low: str, resource: str,
+                        target: PrincipalInfo | None) -> tuple[Any, ...] | None:
+        """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
+        Resource/NotResource match, with variables resolved from the principal and unresolved (as
+        `witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
+        trust action or a Resource interpolating a key the request might define."""
+        if low in TRUST_ACTIONS:
+            return None
+        ctx = self._context(p)
+        bits: list[bool] = []
+        refs: frozenset[str] = frozenset()
+        for src in (*p.identity, *(p.boundary or ())):
+            for st in src.document.statements_for(low):
+                refs |= self._tag_refs(st)
+                if st.resource_patterns is None:
+                    continue
+                if any(k not in ctx and not k.startswith(PRINCIPAL_KEYS)
+                       for pat in st.resource_patterns for k in pat.variable_keys):
+                    return None
+                bits.append(st.matches_resource(resource, ctx))
+                if any(not pat.is_static for pat in st.resource_patterns):
+                    bits.append(st.matches_resource(resource, {}))
+        tags = tag_signature(target.tags, refs) if refs and target is not None else ()
+        return tuple(bits), tags
+
+    def _tag_refs(self, st: Statement) -> frozenset[str]:
+        hit = self._tag_ref_memo.get(id(st))
+        if hit is None:
+            hit = self._tag_ref_memo[id(st)] = tag_refs(st)
+        return hit
+
+    def _context(self, p: PrincipalInfo) -> dict[str, Any]:
+        ctx = self._ctx.get(p.arn)
+        if ctx is None:
+            ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
+        return ctx
+
+    @staticmethod
+    def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
+        return tuple(id(s) for s in sources if s.document.statements_for(low))
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
@@ -110,22 +211,8 @@ class Decider:
                                               if st.effect == "Allow")
         if not stmts:
             return False
-        ctx = self._ctx.get(p.arn)
-        if ctx is None:
-            ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
+        ctx = self._context(p)
         return any(st.matches_resource(resource, ctx) for st in stmts)
-
-    def _independent(self, p: PrincipalInfo, action: str) -> bool:
-        low = action.lower()
-        if low in TRUST_ACTIONS:
-            return False
-        for src in (*p.identity, *(p.boundary or ())):
-            for st in src.document.statements_for(low):
-                if st.not_resources is not None or any(r != "*" for r in st.resources or ()):
-                    return False
-                if any("resource" in k.lower() for k in st.condition_keys()):
-                    return False
-        return True
 
     def _allowed(self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None,
                  target: PrincipalInfo | None, owner: str | None) -> Use | None:
@@ -177,28 +264,101 @@ class Decider:
         no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
         ident = tuple(p.identity if identity is None else identity)
         bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
-        key = (p.arn, tuple(id(s) for s in ident), None if bound is None else tuple(id(s) for s in bound))
+        if not may_be_admin(ident):
+            return None
+        # only sources with statements for a probe take part (a group joined that says nothing about them
+        # leaves the verdict and its proof as they were)
+        key = (p.arn, tuple(id(s) for s in ident if self._probed(s)),
+               None if bound is None else tuple(id(s) for s in bound if self._probed(s)))
         if key not in self._admin:
             self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
+            if self._admin[key] is None:
+                self._fails[key] = self._last_failed[p.arn]
         return self._admin[key]
+
+    def failed_probe(self, p: PrincipalInfo) -> int | None:
+        """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
+        boundary); None when it is administrator or when no probe was evaluated (`may_be_admin` failed). More
+        identity policies without statements for that probe cannot make it administrator."""
+        if self.admin_with(p) is not None or not may_be_admin(p.identity):
+            return None
+        key = (p.arn, tuple(id(s) for s in p.identity if self._probed(s)),
+               None if p.boundary is None else tuple(id(s) for s in p.boundary if self._probed(s)))
+        return self._fails.get(key)
+
+    def touched_probes(self, sources: Sequence[PolicySource]) -> int:
+        """Bit i set: a source has a statement (Allow or Deny) for `PROBES[i]`."""
+        mask = 0
+        for src in sources:
+            hit = self._touch_docs.get(id(src.document))
+            if hit is None:
+                hit = self._touch_docs[id(src.document)] = sum(
+                    1 << i for i, a in enumerate(PROBES) if src.document.statements_for(a.lower()))
+            mask |= hit
+        return mask
+
+    def _probed(self, src: PolicySource) -> bool:
+        hit = self._probe_docs.get(id(src.document))
+        if hit is None:
+            hit = self._probe_docs[id(src.document)] = any(src.document.statements_for(a.lower()) for a in PROBES)
+        return hit
+
+    def _denies(self, src: PolicySource) -> int:
+        """Bit i set: the source has a Deny statement for `PROBES[i]`."""
+        hit = self._deny_docs.get(id(src.document))
+        if hit is None:
+            hit = self._deny_docs[id(src.document)] = sum(
+                1 << i for i, a in enumerate(PROBES)
+                if any(st.effect == "Deny" for st in src.document.statements_for(a.lower())))
+        return hit
 
     def _probe(self, p: PrincipalInfo, ident: tuple[PolicySource, ...],
                bound: tuple[PolicySource, ...] | None) -> Use | None:
-        ctx0 = request_context(p, self.snap, "*", self.env)
-        sources = [*ident, *(bound or ())]
-        first: Use | None = None
+        first: tuple[str, ...] | None = None
         needs: set[str] = set()
-        for action in PROBES:
-            def run(ctx: Mapping[str, Any], action: str = action) -> Evaluation:
-                req = Request(action=action, resource="*", principal_arn=p.arn, principal_account=p.account,
-                              principal_type=p.principal_type, resource_account=p.account, context=ctx)
-                return evaluate(req, identity=ident, boundaries=bound)
-
-            s = settle(run, ctx0, sources, action, "*")
-            if s is None:
+        # with an unconditional Allow * and no boundary, a probe no Deny statement names is allowed as is (no
+        # keys needed): only the first probe (for its statements) and the denied ones are evaluated
+        denied = -1
+        if bound is None and ALLOW_ALL in ident:
+            denied = 1
+            for src in ident:
+                denied |= self._denies(src)
+        # the probe that failed last for this principal goes first (a changed principal usually fails it too;
+        # the verdict does not depend on the order)
+        last = self._last_failed.get(p.arn, 0)
+        for i in (last, *(j for j in range(len(PROBES)) if j != last)):
+            if not denied >> i & 1:
+                continue
+            hit = self._probe_one(p, PROBES[i], ident, bound)
+            if hit is None:
+                self._last_failed[p.arn] = i
                 return None
-            needs.update(s.needs)
-            if first is None:
-                first = _use("*", "*", s.evaluation, s.needs)
+            needs.update(hit[1])
+            if i == 0:
+                first = hit[0]
         assert first is not None
-        return Use(action="*", resource="*", statements=first.statements, needs=tuple(sorted(needs)))
+        return Use(action="*", resource="*", statements=first, needs=tuple(sorted(needs)))
+
+    def _probe_one(self, p: PrincipalInfo, action: str, ident: tuple[PolicySource, ...],
+                   bound: tuple[PolicySource, ...] | None) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
+        the others take no part in the evaluation, so changed principals that differ only there share it."""
+        low = action.lower()
+        idr = tuple(src for src in ident if src.document.statements_for(low))
+        bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
+        key = (p.arn, low, tuple(map(id, idr)), None if bdr is None else tuple(map(id, bdr)))
+        if key in self._probes:
+            return self._probes[key]
+        ctx0 = self._ctx0.get(p.arn)
+        if ctx0 is None:
+            ctx0 = self._ctx0[p.arn] = request_context(p, self.snap, "*", self.env)
+
+        def run(ctx: Mapping[str, Any]) -> Evaluation:
+            req = Request(action=action, resource="*", principal_arn=p.arn, principal_account=p.account,
+                          principal_type=p.principal_type, resource_account=p.account, context=ctx)
+            return evaluate(req, identity=idr, boundaries=bdr)
+
+        s = settle(run, ctx0, [*idr, *(bdr or ())], action, "*")
+        out = None if s is None else (_use("*", "*", s.evaluation, s.needs).statements, s.needs)
+        self._probes[key] = out
+        return out

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
-from graphiam.escalation.decide import ADMIN_POLICY_ARN, ALLOW_ALL, Use
-from graphiam.escalation.edges import Derivation, Edge
+from graphiam.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use, probe_masks
+from graphiam.escalation.edges import Derivation, Edge, GroupFacts
 from graphiam.escalation.techniques import Precondition as P
 from graphiam.escalation.techniques import Target, TargetKind, Technique, YieldKind, load_techniques
 from graphiam.policy import PolicySource
@@ -139,17 +139,42 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
     if y.arbitrary_policy:
         groups = [d.facts.groups[g] for g in actor.groups if g in d.facts.groups]
     else:
-        groups = [g for g in d.facts.groups.values() if g.account == actor.account and g.arn not in actor.groups
-                  and any(st.effect == "Allow" for s in g.policies for st in s.document.statements)]
+        groups = [g for g in _joinable(d, actor.account) if g.arn not in actor.groups]
+    masks = probe_masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
+    failed = d.decider.failed_probe(actor) if masks is not None else None
     for g in groups:
+        extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
+        if masks is not None:  # `becomes_admin` is then `admin_with` alone: skip when it cannot hold (cheaper first)
+            allow, deny = _group_masks(d, g)
+            if masks[0] | allow != ALL_PROBES or masks[1] | deny:
+                continue
+            if failed is not None and not d.decider.touched_probes(g.policies) >> failed & 1:
+                continue  # the probe the actor fails stays refused: the group says nothing about it
         uses = permissions(d, t, actor, {Target.TARGET_GROUP: g.arn}, only=frozenset({Target.TARGET_GROUP}))
         if uses is None:
             continue
-        extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
         found = becomes_admin(d, actor, (*actor.identity, *extra), groups=(*actor.groups, g.arn), depth=depth)
         if found is not None:
             yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
                        admin=True, via=_then({"group": g.arn}, found[1]))
+
+
+def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
+    """The groups of `account` with an Allow statement (joining another gives nothing), in the facts' order."""
+    cache = d.cache.setdefault("joinable", {})
+    hit = cache.get(account)
+    if hit is None:
+        hit = cache[account] = [g for g in d.facts.groups.values() if g.account == account and any(
+            st.effect == "Allow" for s in g.policies for st in s.document.statements)]
+    return hit  # type: ignore[no-any-return]
+
+
+def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
+    cache = d.cache.setdefault("group-masks", {})
+    hit = cache.get(g.arn)
+    if hit is None:
+        hit = cache[g.arn] = probe_masks(g.policies)
+    return hit  # type: ignore[no-any-return]
 
 
 def _then(via: dict[str, str], technique: str | None) -> dict[str, str]:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
     source: str
     target: str
@@ -140,7 +140,7 @@ class PathGraph:
             key = (s.source, s.target, s.technique)
             n = seen[key] = seen.get(key, -1) + 1
             if n:
-                s = Step(**{**s.__dict__, "ordinal": n})
+                s = replace(s, ordinal=n)
             if s.source == s.target:
                 self.loops.setdefault(s.source, []).append(s)
             else:

@@ -35,7 +35,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -145,7 +145,7 @@ class Technique:
     reference_url: str = ""
     notes: str = ""
 
-    @property
+    @cached_property  # on the instance's __dict__: allowed on a frozen dataclass; asked very often
     def required(self) -> tuple[RequiredPermission, ...]:
         """The permissions the technique cannot do without."""
         return tuple(p for p in self.permissions if not p.optional)

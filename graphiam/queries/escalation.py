@@ -1,6 +1,7 @@
 """Escalation edges (the `escalation` deriver) and escalation paths to administrator or to a principal.
 
-A path walks `CAN_ASSUME` (technique `sts-001`) and `ESCALATES_TO` edges without repeating a principal
+A path walks `CAN_ASSUME` (technique `sts-001`), `ESCALATES_TO` and fan-out edges (`ESCALATES_TO_EACH`: an
+actor to every principal of an `EscalationTargets` set, see `escalation.fanout`) without repeating a principal
 (`escalation.paths`). It reaches administrator when it ends at a principal allowed every action now
 (`direct_admins`, the rule of `queries.admin`), over an edge whose step makes its target administrator, or at
 a principal that can make itself administrator (its self-loop edge is appended as the last step).
@@ -10,12 +11,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphiam.escalation.decide import Decider, Use
-from graphiam.escalation.edges import GraphFacts, GroupFacts, admin_techniques, derive_edges
-from graphiam.escalation.paths import Path, PathGraph, Step
+from graphiam.escalation.edges import GraphFacts, GroupFacts, admin_techniques
+from graphiam.escalation.edges import derive as derive_all
+from graphiam.escalation.fanout import FanEdge, FanSet, Part, render, use_from_json
+from graphiam.escalation.paths import Fan, Path, PathGraph, Step, TargetSet
 from graphiam.errors import InputError, NotFoundError
 from graphiam.policy import PolicySource, parse_policy
 from graphiam.queries.derived import register
@@ -29,6 +33,8 @@ MAX_DEPTH = 10
 ASSUME_TECHNIQUE = "sts-001"  # pathfinding.cloud's id for sts:AssumeRole
 _ADMIN_TECHNIQUES = admin_techniques()  # their edges exist only when the step makes the target administrator
 LAST_TIMINGS: dict[str, float] = {}  # seconds per technique of the last derivation (benchmarks read it)
+LAST_COUNTS: dict[str, int] = {}  # edges, fans, sets and the edges the fans stand for, of the last derivation
+EXPLICIT_MAX = 16  # a fan-out edge reaching at most this many principals is stored one edge per target
 
 
 def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
@@ -58,12 +64,29 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
 def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     """Recompute the ESCALATES_TO edges leaving principals of the touched accounts (inside the load)."""
     start = time.perf_counter()
-    edges, timings = derive_edges(snap, graph_facts(db, snap), accounts=touched)
+    out = derive_all(snap, graph_facts(db, snap), accounts=touched, explicit_max=EXPLICIT_MAX)
     kinds = {p.arn: "User" if p.kind == "user" else "Role" for p in snap.principals.values()}
-    S.replace_edges(db, touched, [e.row() for e in edges], kinds)
+    sets = {f.targets.id: f.targets for f in out.fans}
+    S.replace_edges(db, touched, [e.row() for e in out.edges], kinds,
+                    sets=[set_row(ts) for _, ts in sorted(sets.items())], fans=[fan_row(f) for f in out.fans])
     LAST_TIMINGS.clear()
-    LAST_TIMINGS.update(timings)
+    LAST_TIMINGS.update(out.timings)
     LAST_TIMINGS["total"] = time.perf_counter() - start
+    LAST_COUNTS.clear()
+    LAST_COUNTS.update(edges=len(out.edges), fans=len(out.fans), sets=len(sets),
+                       fan_edges=sum(f.size() for f in out.fans))
+
+
+def set_row(ts: FanSet) -> dict[str, Any]:
+    return {"id": ts.id, "account": ts.account, "technique": ts.technique,
+            "targets": json.dumps([p.target for p in ts.parts], separators=(",", ":")),
+            "parts": json.dumps([p.as_json() for p in ts.parts], separators=(",", ":"))}
+
+
+def fan_row(f: FanEdge) -> dict[str, Any]:
+    return {"from": f.source, "to": f.targets.id, "technique": f.technique,
+            "permissions": json.dumps([u.as_json() for u in f.uses], separators=(",", ":")),
+            "details": json.dumps({"admin": f.admin}, separators=(",", ":"))}
 
 
 # ---- what counts as administrator, and the path graph, per database generation ----
@@ -94,8 +117,12 @@ def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, U
 
 def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
     direct = direct_admins(snap)
+    sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
+    fans = [Fan(source=r["source"], technique=r["technique"], admin=r["technique"] in _ADMIN_TECHNIQUES,
+                targets=sets[r["targets"]]) for r in S.fan_edges(db) if r["targets"] in sets]
+    shared: dict[tuple[Any, ...], Any] = {}
     return EscalationIndex(generation=snap.generation, direct=direct,
-                           graph=PathGraph((_step(r) for r in S.path_edges(db)), direct),
+                           graph=PathGraph((_step(r, shared) for r in S.path_edges(db)), direct, fans),
                            facts=graph_facts(db, snap))
 
 
@@ -144,13 +171,22 @@ def _condition_key(item: Any) -> str:
     return str(item)
 
 
-def _step(r: dict[str, Any]) -> Step:
+def _step(r: dict[str, Any], shared: dict[tuple[Any, ...], Any]) -> Step:
+    """A path-graph edge. An assumption's statements are left out (`_hydrate` reads them for the paths
+    returned: an organisation can hold millions of CAN_ASSUME edges); equal permission stubs are shared."""
     if r["kind"] == "CAN_ASSUME":
-        needs = list(dict.fromkeys(_condition_key(k) for k in _loads(r["conditions"], [])))
-        perm = {"action": r["action"] or "sts:AssumeRole", "resource": r["target"],
-                "statements": _statement_names(_loads(r["statements"], [])), "needs": needs}
-        return Step(source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=(perm,),
-                    needs=tuple(needs))
+        text = r["conditions"] or ""
+        needs = shared.get(text)
+        if needs is None:
+            needs = shared[text] = tuple(dict.fromkeys(_condition_key(k) for k in _loads(text, [])))
+        action = r["action"] or "sts:AssumeRole"
+        key = (action, r["target"], needs)
+        perms = shared.get(key)
+        if perms is None:
+            perms = shared[key] = ({"action": action, "resource": r["target"], "statements": [],
+                                    "needs": list(needs)},)
+        return Step(source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=perms,
+                    needs=needs)
     return Step(source=r["source"], target=r["target"], technique=r["technique"], permissions=(),
                 admin=r["technique"] in _ADMIN_TECHNIQUES)
 
@@ -158,16 +194,27 @@ def _step(r: dict[str, Any]) -> Step:
 def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
     """Fill escalation steps with their permissions, needed conditions and assumptions (one query)."""
     sources = sorted({s.source for p in paths for s in p.steps if s.technique != ASSUME_TECHNIQUE})
-    if not sources:
+    pairs = {(s.source, s.target) for p in paths for s in p.steps if s.technique == ASSUME_TECHNIQUE}
+    if not sources and not pairs:
         return paths
+    wanted = {(s.source, s.target, s.technique) for p in paths for s in p.steps}
     rows: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
-    for r in S.escalation_details(db, sources):
-        rows.setdefault((r["source"], r["target"], r["technique"]), []).append((r["permissions"] or "",
-                                                                                r["details"] or ""))
+    for r in edge_rows(db, sources, wanted) if sources else ():
+        rows.setdefault((r["from"], r["to"], r["technique"]), []).append((r["permissions"] or "", r["details"] or ""))
+    assumed: dict[tuple[str, str, str], list[str]] = {}
+    if pairs:
+        for r in S.assume_statements(db, sorted({a for a, _ in pairs}), sorted({b for _, b in pairs})):
+            if (r["source"], r["target"]) in pairs:
+                assumed[(r["source"], r["target"], r["action"] or "sts:AssumeRole")] = \
+                    _statement_names(_loads(r["statements"], []))
 
     def fill(s: Step) -> Step:
+        if s.technique == ASSUME_TECHNIQUE:
+            perm = s.permissions[0]
+            names = assumed.get((s.source, s.target, perm["action"]))
+            return s if names is None else replace(s, permissions=({**perm, "statements": names},))
         found = sorted(rows.get((s.source, s.target, s.technique), ()))  # parallel edges: in a stable order
-        if s.technique == ASSUME_TECHNIQUE or not found:
+        if not found:
             return s
         perms, details = found[min(s.ordinal, len(found) - 1)]
         det = _loads(details, {})
@@ -175,6 +222,31 @@ def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
                        assumptions=tuple(det.get("assumptions", ())))
 
     return [replace(p, steps=tuple(fill(s) for s in p.steps)) for p in paths]
+
+
+def edge_rows(db: Database, sources: Sequence[str] | None = None,
+              wanted: set[tuple[str, str, str]] | None = None) -> list[dict[str, Any]]:
+    """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded: all
+    of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
+    `sources`, or only the (source, target, technique) triples `wanted`."""
+    out = [{"from": r["source"], "to": r["target"], "technique": r["technique"], "permissions": r["permissions"],
+            "details": r["details"]} for r in S.escalation_details(db, sources)
+           if wanted is None or (r["source"], r["target"], r["technique"]) in wanted]
+    fans = S.fan_details(db, sources)
+    if not fans:
+        return out
+    parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])]
+             for r in S.target_sets(db, sorted({f["targets"] for f in fans}))}
+    for f in fans:
+        uses = tuple(use_from_json(u) for u in _loads(f["permissions"], []))
+        admin = bool(_loads(f["details"], {}).get("admin"))
+        for part in parts.get(f["targets"], ()):
+            if part.target == f["source"]:
+                continue
+            if wanted is not None and (f["source"], part.target, f["technique"]) not in wanted:
+                continue
+            out.append(render(f["source"], f["technique"], admin, uses, part).row())
+    return out
 
 
 def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:

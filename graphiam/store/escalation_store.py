@@ -1,6 +1,8 @@
 """Cypher for escalation: the facts the derivation needs beyond the snapshot, ESCALATES_TO writes, path reads.
 
-Path search reads every CAN_ASSUME and ESCALATES_TO edge once per database generation (`path_edges`).
+Path search reads every CAN_ASSUME and ESCALATES_TO edge, every fan-out edge (ESCALATES_TO_EACH, one actor to
+an EscalationTargets set) and the sets' target lists once per database generation (`path_edges`, `fan_edges`,
+`target_sets`); permissions and details only for the steps of the paths returned.
 """
 from __future__ import annotations
 
@@ -43,35 +45,82 @@ def user_credentials(db: Database) -> list[dict[str, Any]]:
 # ---- writes (inside the load transaction) ----
 
 def replace_edges(db: Database, accounts: Iterable[str], rows: Sequence[dict[str, Any]],
-                  kinds: dict[str, str]) -> None:
-    """Delete the ESCALATES_TO edges leaving principals of `accounts`, then COPY `rows` (`kinds`: arn → User|Role)."""
-    db.execute("MATCH (a)-[e:ESCALATES_TO]->() WHERE a.account IN $accounts DELETE e",
-               {"accounts": sorted(set(accounts))})
+                  kinds: dict[str, str], *, sets: Sequence[dict[str, Any]] = (),
+                  fans: Sequence[dict[str, Any]] = ()) -> None:
+    """Delete the ESCALATES_TO and ESCALATES_TO_EACH edges leaving principals of `accounts` and their
+    EscalationTargets sets, then write `rows` (`kinds`: arn → User|Role), `sets` (id, account, technique,
+    targets, parts) and `fans` (from, to = set id, technique, permissions, details)."""
+    params = {"accounts": sorted(set(accounts))}
+    db.execute("MATCH (a)-[e:ESCALATES_TO]->() WHERE a.account IN $accounts DELETE e", params)
+    db.execute("MATCH (a)-[e:ESCALATES_TO_EACH]->() WHERE a.account IN $accounts DELETE e", params)
+    db.execute("MATCH (s:EscalationTargets) WHERE s.account IN $accounts DETACH DELETE s", params)
     for src, dst in _PAIRS:
         part = [r for r in rows if kinds.get(r["from"]) == src and kinds.get(r["to"]) == dst]
         if part:
             db.copy_from("ESCALATES_TO", pa.Table.from_pylist(part, schema=_EDGE), rel_pair=(src, dst))
+    for s in sets:  # a few hundred at most (one per distinct reach), so no COPY into a non-empty node table
+        db.execute("CREATE (:EscalationTargets {id: $id, account: $account, technique: $technique, "
+                   "targets: $targets, parts: $parts})", s)
+    for src in ("User", "Role"):
+        part = [r for r in fans if kinds.get(r["from"]) == src]
+        if part:
+            db.copy_from("ESCALATES_TO_EACH", pa.Table.from_pylist(part, schema=_EDGE),
+                         rel_pair=(src, "EscalationTargets"))
 
 
 # ---- reads ----
 
 def path_edges(db: Database) -> list[dict[str, Any]]:
-    """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`); escalation
-    edges without their JSON (`escalation_details` fetches it for the steps of the paths returned).
+    """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`), without the
+    statements and details JSON (`assume_statements` and `escalation_details` fetch them for the steps of the
+    paths returned; at 10,000 principals 1.5 million CAN_ASSUME edges with their statements overflow a 512 MB
+    buffer pool).
 
     Paths are searched in Python over this adjacency: kuzu's `ACYCLIC` enumeration multiplies parallel
     edges (one per technique) at every hop and ran the buffer pool out at depth 5 on a 100-principal test
     bed, and `SHORTEST` over the CAN_ASSUME|ESCALATES_TO group returned misaligned node and rel lists.
     """
     assume = db.execute("MATCH (a)-[e:CAN_ASSUME]->(b) RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
-                        "e.action AS action, e.statements AS statements, e.conditions AS conditions")
+                        "e.action AS action, e.conditions AS conditions")
     escalate = db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
                           "e.technique AS technique")
     return [{**r, "kind": "CAN_ASSUME"} for r in assume] + [{**r, "kind": "ESCALATES_TO"} for r in escalate]
 
 
-def escalation_details(db: Database, sources: Sequence[str]) -> list[dict[str, Any]]:
-    """The escalation edges leaving `sources`, with their permissions and details JSON."""
-    return db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) WHERE a.arn IN $sources RETURN a.arn AS source, "
-                      "b.arn AS target, e.technique AS technique, e.permissions AS permissions, e.details AS details",
-                      {"sources": list(sources)})
+def assume_statements(db: Database, sources: Sequence[str], targets: Sequence[str]) -> list[dict[str, Any]]:
+    """The statements JSON of the CAN_ASSUME edges from `sources` to `targets` (path steps, on demand)."""
+    return db.execute("MATCH (a)-[e:CAN_ASSUME]->(b:Role) WHERE coalesce(a.arn, a.name) IN $sources AND "
+                      "b.arn IN $targets RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
+                      "e.action AS action, e.statements AS statements",
+                      {"sources": list(sources), "targets": list(targets)})
+
+
+def escalation_details(db: Database, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The escalation edges leaving `sources` (all when None), with their permissions and details JSON."""
+    where = "" if sources is None else "WHERE a.arn IN $sources "
+    return db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) " + where + "RETURN a.arn AS source, b.arn AS target, "
+                      "e.technique AS technique, e.permissions AS permissions, e.details AS details",
+                      None if sources is None else {"sources": list(sources)})
+
+
+def fan_edges(db: Database) -> list[dict[str, Any]]:
+    """Every fan-out edge: source ARN, set id (`targets`), technique."""
+    return db.execute("MATCH (a)-[e:ESCALATES_TO_EACH]->(s:EscalationTargets) RETURN a.arn AS source, "
+                      "s.id AS targets, e.technique AS technique")
+
+
+def fan_details(db: Database, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The fan-out edges leaving `sources` (all when None), with their permissions and details JSON."""
+    where = "" if sources is None else "WHERE a.arn IN $sources "
+    return db.execute("MATCH (a)-[e:ESCALATES_TO_EACH]->(s:EscalationTargets) " + where +
+                      "RETURN a.arn AS source, s.id AS targets, e.technique AS technique, "
+                      "e.permissions AS permissions, e.details AS details",
+                      None if sources is None else {"sources": list(sources)})
+
+
+def target_sets(db: Database, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """EscalationTargets sets: id and targets JSON (all), or with their parts JSON too (`ids`)."""
+    if ids is None:
+        return db.execute("MATCH (s:EscalationTargets) RETURN s.id AS id, s.targets AS targets")
+    return db.execute("MATCH (s:EscalationTargets) WHERE s.id IN $ids RETURN s.id AS id, s.account AS account, "
+                      "s.technique AS technique, s.targets AS targets, s.parts AS parts", {"ids": list(ids)})

@@ -1,0 +1,170 @@
+"""Fan-out edges (one actor to a set of targets, decided once per class of targets) say exactly what the
+per-target derivation says, and path answers over stored fans equal those over one edge per target.
+
+The reference is `derive(..., fan_out=False)`: every edge decided by the engine on its own target (the
+derivation graphiam had before fans). Hand-made cases pin the class boundaries that matter (a Resource pattern
+covering part of the targets, a Deny on one target, `${aws:username}`, NotResource, resource-tag conditions,
+trust policies naming the actor or its account); generated organisations exercise everything else.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphiam.escalation.edges import derive
+from graphiam.escalation.fanout import expand
+from graphiam.loading import seed_files
+from graphiam.queries import escalation as Q
+from graphiam.queries.snapshot import build_snapshot
+from tests.conftest import GAAD_EXAMPLE, SEEDS
+from tests.escalation.test_edges import ACCT, MFA, allow, arn, deny, export, role, user
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from generate_org import generate_org  # noqa: E402
+
+
+def rows(edges: Any) -> collections.Counter[str]:
+    return collections.Counter(json.dumps(e.row(), sort_keys=True) for e in edges)
+
+
+def both(db: Any, explicit_max: int = 0) -> tuple[collections.Counter[str], collections.Counter[str], Any]:
+    snap = build_snapshot(db)
+    facts = Q.graph_facts(db, snap)
+    ref = derive(snap, facts, fan_out=False)
+    new = derive(snap, facts, fan_out=True, explicit_max=explicit_max)
+    return rows(ref.edges), rows([*new.edges, *(e for f in new.fans for e in expand(f))]), new
+
+
+def write(tmp_path: Path, name: str, data: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def generated(tmp_path: Path, n: int, seed: int, accounts: int = 1) -> list[Path]:
+    exports = generate_org(users=n * 2 // 3, roles=n - n * 2 // 3, policies=n, accounts=accounts, seed=seed)
+    return [write(tmp_path, f"org-{seed}-{i}.json", e) for i, e in enumerate(exports)]
+
+
+@pytest.mark.parametrize("n,seed,accounts", [(150, 3, 1), (120, 5, 1), (160, 11, 2)])
+@pytest.mark.parametrize("explicit_max", [0, 16])
+def test_fans_expand_to_the_per_target_edges_on_generated_orgs(make_db, tmp_path, n, seed, accounts, explicit_max):
+    ref, new, out = both(make_db(*generated(tmp_path, n, seed, accounts)), explicit_max)
+    assert sum(ref.values()) > 500  # the org has escalation edges to many targets
+    assert new == ref
+    if explicit_max == 0:
+        assert out.fans and sum(f.size() for f in out.fans) > len(out.fans) * 5  # fans stand for many edges
+
+
+@pytest.mark.parametrize("files", [[GAAD_EXAMPLE], "seeds"], ids=["iam-vulnerable test bed", "demo org"])
+def test_fans_expand_to_the_per_target_edges_on_the_test_beds(make_db, files):
+    ref, new, out = both(make_db(*(seed_files(SEEDS) if files == "seeds" else files)))
+    assert ref and new == ref and out.fans
+
+
+OPS = [user(f"ops{i}") for i in range(4)]
+TEAM = [user(f"dev{i}", tags={"Team": "red" if i % 2 else "blue", "id": str(i)}) for i in range(4)]
+ADMIN_ROLE_OF = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def ops_user(name: str) -> dict[str, Any]:
+    u = user(name)
+    u["Arn"] = f"arn:aws:iam::{ACCT}:user/ops/{name}"
+    u["Path"] = "/ops/"
+    return u
+
+
+# (id, export, actor name, technique, target names that must be reached, names that must not)
+CLASS_CASES = [
+    ("a Resource pattern covering part of the users",
+     export(user("actor", allow("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/ops/*")),
+            *(ops_user(f"o{i}") for i in range(3)), *OPS),
+     "actor", "iam-002", {"o0", "o1", "o2"}, {"ops0", "ops1", "admin"}),
+    ("a Deny on one user splits it off",
+     export(user("actor", allow("iam:CreateAccessKey"), deny("iam:CreateAccessKey", arn("user", "ops1"))), *OPS),
+     "actor", "iam-002", {"ops0", "ops2", "ops3", "admin"}, {"ops1"}),
+    ("${aws:username}: only itself, so nobody else",
+     export(user("actor", allow("iam:CreateLoginProfile", f"arn:aws:iam::{ACCT}:user/${{aws:username}}")), *OPS),
+     "actor", "iam-004", set(), {"ops0", "admin"}),
+    ("a Deny with ${aws:username} spares everyone else",
+     export(user("actor", allow("iam:CreateAccessKey"),
+                 deny("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/${{aws:username}}")), *OPS),
+     "actor", "iam-002", {"ops0", "ops3", "admin"}, set()),
+    ("NotResource excludes one user",
+     export(user("actor", {"Effect": "Allow", "Action": "iam:CreateAccessKey", "NotResource": arn("user", "admin")}),
+            *OPS), "actor", "iam-002", {"ops0", "ops3"}, {"admin"}),
+    ("a resource-tag condition matching the actor's team",
+     export(user("actor", allow("iam:CreateAccessKey", Condition={
+         "StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}), tags={"team": "red"}), *TEAM),
+     "actor", "iam-002", {"dev1", "dev3"}, {"dev0", "dev2", "admin"}),
+    ("a condition the actor can meet (MFA) keeps every target",
+     export(user("actor", allow("iam:UpdateAssumeRolePolicy", Condition=MFA)),
+            roles=tuple(role(f"r{i}", {"Service": "ec2.amazonaws.com"}) for i in range(3))),
+     "actor", "iam-012", {"r0", "r1", "r2"}, set()),
+    ("AttachRolePolicy + AssumeRole: only roles whose trust names the actor or its account",
+     export(user("actor", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
+            roles=(role("byarn", {"AWS": arn("user", "actor")}), role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
+                   role("byid", {"AWS": ACCT}), role("other", {"AWS": arn("user", "admin")}),
+                   role("svc", {"Service": "ec2.amazonaws.com"}))),
+     "actor", "iam-014", {"byarn", "byroot", "byid"}, {"other", "svc"}),
+    ("AssumeRole allowed only on some roles by the actor's own policy",
+     export(user("actor", allow("iam:AttachRolePolicy"), allow("sts:AssumeRole", arn("role", "byroot"))),
+            roles=(role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
+                   role("byroot2", {"AWS": f"arn:aws:iam::{ACCT}:root"}))),
+     "actor", "iam-014", {"byroot"}, {"byroot2"}),
+]
+
+
+@pytest.mark.parametrize("data,actor,technique,reached,not_reached", [c[1:] for c in CLASS_CASES],
+                         ids=[c[0] for c in CLASS_CASES])
+def test_classes_of_targets(make_db, tmp_path, data, actor, technique, reached, not_reached):
+    ref, new, out = both(make_db(write(tmp_path, "e.json", data)))
+    assert new == ref
+    got = {json.loads(r)["to"].rsplit("/", 1)[-1] for r in new
+           if json.loads(r)["from"].endswith(f"/{actor}") and json.loads(r)["technique"] == technique}
+    assert reached <= got, f"missing {reached - got}"
+    assert not (not_reached & got), f"unexpected {not_reached & got}"
+
+
+def answers(db: Any) -> dict[str, Any]:
+    """Every path answer the API gives, hydrated."""
+    snap = build_snapshot(db)
+    index = Q.build_index(db, snap)
+    arns = sorted(snap.principals)
+    return {"edges": sorted(json.dumps(r, sort_keys=True) for r in Q.edge_rows(db)),
+            "summary": Q.escalation_summary(db, snap, index),
+            "paths": {a: Q.escalation_paths(db, snap, index, a) for a in arns},
+            "into": {a: Q.escalation_paths_to(db, snap, index, a, max_depth=3) for a in arns},
+            "between": [Q.escalation_paths(db, snap, index, a, b, max_depth=3) for a in arns[::7] for b in arns[::5]]}
+
+
+@pytest.mark.parametrize("source", ["generated", "bed"])
+def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(make_db, tmp_path, monkeypatch, source):
+    files = generated(tmp_path, 120, 3) if source == "generated" else [GAAD_EXAMPLE]
+    monkeypatch.setattr(Q, "EXPLICIT_MAX", 1 << 30)
+    flat = answers(make_db(*files))
+    monkeypatch.setattr(Q, "EXPLICIT_MAX", 0)
+    db = make_db(*files)
+    assert Q.LAST_COUNTS["fans"] > 0 and Q.LAST_COUNTS["fan_edges"] > Q.LAST_COUNTS["fans"]
+    fanned = answers(db)
+    assert fanned["edges"] == flat["edges"]
+    assert sum(len(p) for p in flat["paths"].values()) > 50
+    for key in ("summary", "paths", "into", "between"):
+        assert fanned[key] == flat[key], key
+
+
+def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(Q, "EXPLICIT_MAX", 0)
+    first = export(user("actor", allow("iam:CreateAccessKey")), *OPS)
+    db = make_db(write(tmp_path, "a.json", first))
+    assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-002"}
+    from graphiam.loading import load_files
+    load_files(db, [write(tmp_path, "b.json", export(user("actor", allow("iam:UpdateLoginProfile")), *OPS))])
+    assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-006"}
+    sets = db.execute("MATCH (s:EscalationTargets) RETURN s.technique AS t")
+    assert [r["t"] for r in sets] == ["iam-006"]
