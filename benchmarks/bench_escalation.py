@@ -54,6 +54,7 @@ def one(n: int, runs: int, reference: bool) -> dict[str, object]:
     start = time.perf_counter()
     load_files(db, [path])
     out["load"] = time.perf_counter() - start
+    out["rss_after_load_mb"] = _peak_mb()
     out["load_derivation"] = Q.LAST_TIMINGS.get("total", 0.0)
     out.update({f"stored_{k}": v for k, v in Q.LAST_COUNTS.items()})
     snap = build_snapshot(db)
@@ -81,9 +82,12 @@ def one(n: int, runs: int, reference: bool) -> dict[str, object]:
     out["fans"] = len(derived.fans)
     out["sets"] = len({f.targets.id for f in derived.fans})
     out["fan_edges"] = sum(f.size() for f in derived.fans)
+    out["rss_after_derive_mb"] = _peak_mb()
+    del derived
     t = time.perf_counter()
     index = Q.build_index(db, snap)
     out["index"] = time.perf_counter() - t
+    out["rss_after_index_mb"] = _peak_mb()
     t = time.perf_counter()
     summary = Q.escalation_summary(db, snap, index)
     out["summary"] = time.perf_counter() - t
@@ -104,10 +108,14 @@ def one(n: int, runs: int, reference: bool) -> dict[str, object]:
         Q.escalation_paths_to(db, snap, index, dst)
         lat.append(time.perf_counter() - t)
     out["into_median_ms"] = statistics.median(lat) * 1000
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = _peak_mb()
     db.close()
     tmp.cleanup()
     return out
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def report(r: dict[str, object]) -> None:
@@ -120,7 +128,8 @@ def report(r: dict[str, object]) -> None:
     print(f"  index {r['index']:.2f}s; summary {r['summary']:.2f}s ({r['summary_entries']} principals can "
           f"escalate); escalationPaths median {r['paths_median_ms']:.1f} ms, max {r['paths_max_ms']:.1f} ms "
           f"({r['paths_found']} paths from 20 sources); escalationPathsTo median {r['into_median_ms']:.1f} ms; "
-          f"peak RSS {r['peak_rss_mb']:.0f} MB")
+          f"peak RSS {r['peak_rss_mb']:.0f} MB (after the load {r['rss_after_load_mb']:.0f}, the derivation "
+          f"{r['rss_after_derive_mb']:.0f}, the index {r['rss_after_index_mb']:.0f})")
 
 
 def main() -> None:

@@ -119,6 +119,7 @@ class Decider:
         self._last_failed: dict[str, int] = {}
         self._fails: dict[tuple[Any, ...], int] = {}
         self._touch_docs: dict[int, int] = {}
+        self._cond_docs: dict[tuple[int, str], bool] = {}
         self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
         self._deny_docs: dict[int, bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -312,6 +313,15 @@ class Decider:
                 if any(st.effect == "Deny" for st in src.document.statements_for(a.lower())))
         return hit
 
+    def _conditional(self, src: PolicySource, low: str) -> bool:
+        """The source has a Deny, or an Allow with a condition, for the action."""
+        key = (id(src.document), low)
+        hit = self._cond_docs.get(key)
+        if hit is None:
+            hit = self._cond_docs[key] = any(st.effect == "Deny" or st.compiled_conditions
+                                             for st in src.document.statements_for(low))
+        return hit
+
     def _probe(self, p: PrincipalInfo, ident: tuple[PolicySource, ...],
                bound: tuple[PolicySource, ...] | None) -> Use | None:
         first: tuple[str, ...] | None = None
@@ -329,7 +339,7 @@ class Decider:
         for i in (last, *(j for j in range(len(PROBES)) if j != last)):
             if not denied >> i & 1:
                 continue
-            hit = self._probe_one(p, PROBES[i], ident, bound)
+            hit = self._probe_one(p, PROBES[i], ident, bound, needs_only=denied != -1 and i != 0)
             if hit is None:
                 self._last_failed[p.arn] = i
                 return None
@@ -340,11 +350,18 @@ class Decider:
         return Use(action="*", resource="*", statements=first, needs=tuple(sorted(needs)))
 
     def _probe_one(self, p: PrincipalInfo, action: str, ident: tuple[PolicySource, ...],
-                   bound: tuple[PolicySource, ...] | None) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+                   bound: tuple[PolicySource, ...] | None, *,
+                   needs_only: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
-        the others take no part in the evaluation, so changed principals that differ only there share it."""
+        the others take no part in the evaluation, so changed principals that differ only there share it.
+        `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed keys
+        are used): sources whose statements for the probe are all unconditional Allows are left out too — with
+        an unconditional Allow * already there they change neither the verdict nor the keys missing."""
         low = action.lower()
-        idr = tuple(src for src in ident if src.document.statements_for(low))
+        if needs_only:
+            idr = tuple(src for src in ident if src is ALLOW_ALL or self._conditional(src, low))
+        else:
+            idr = tuple(src for src in ident if src.document.statements_for(low))
         bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
         key = (p.arn, low, tuple(map(id, idr)), None if bdr is None else tuple(map(id, bdr)))
         if key in self._probes:

@@ -119,10 +119,15 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
         return
     if y.kind is YieldKind.MODIFY_POLICY_VERSION:
         for parn in _customer_managed(d, actor):
+            options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
+            if depth <= 0:  # `becomes_admin` is then `admin_with` alone: drop the versions that cannot make it
+                options = [(v, src) for v, src in options
+                           if d.decider.admin_with(actor, _replace(actor.identity, parn, src)) is not None]
+            if not options:
+                continue  # checked before the permission: cheaper, and the same edges
             uses = permissions(d, t, actor, {Target.TARGET_POLICY: parn}, only=frozenset({Target.TARGET_POLICY}))
             if uses is None:
                 continue
-            options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
             for version, src in options:
                 found = becomes_admin(d, actor, _replace(actor.identity, parn, src), depth=depth)
                 if found is not None:
@@ -138,6 +143,8 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
     # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets the group's policies)
     if y.arbitrary_policy:
         groups = [d.facts.groups[g] for g in actor.groups if g in d.facts.groups]
+        if depth <= 0 and groups and d.decider.admin_with(actor, (*actor.identity, ALLOW_ALL)) is None:
+            return  # `becomes_admin` is then `admin_with` with a policy of its choosing, the same for every group
     else:
         groups = [g for g in _joinable(d, actor.account) if g.arn not in actor.groups]
     masks = probe_masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None

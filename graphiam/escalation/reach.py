@@ -104,13 +104,23 @@ def _trust_blocks(d: Derivation, actor: PrincipalInfo, action: str, uni: Univers
     cache = d.cache.setdefault("trust-blocks", {})
     part = cache.get((actor.arn, action, uni.key))
     if part is None:
-        everyone, named = _trust_index(d, uni, action)
+        everyone, named, mentioned = _trust_index(d, uni, action)
+        by_arn = mentioned.get(actor.arn, frozenset())  # trusts whose verdict can be the actor's own
         cand = everyone | named.get(actor.arn, frozenset()) | named.get(actor.account, frozenset())
         keys = _condition_keys(actor, action)
+        shared = d.cache.setdefault("trust-key-shared", {})
         groups: dict[object, list[str]] = {}
         for arn in sorted(cand):
-            if arn != actor.arn:
-                groups.setdefault(_trust_key(d, actor, keys, arn, action), []).append(arn)
+            if arn == actor.arn:
+                continue
+            if arn in by_arn:
+                key = _trust_key(d, actor, keys, arn, action)
+            else:  # named through its account or `*` only: the key is the same for every actor of the account
+                memo = (arn, action, actor.account, actor.principal_type, keys)
+                key = shared.get(memo)
+                if key is None:
+                    key = shared[memo] = _trust_key(d, actor, keys, arn, action)
+            groups.setdefault(key, []).append(arn)
         part = cache[(actor.arn, action, uni.key)] = [frozenset(g) for g in groups.values()]
     if not part:
         return []
@@ -118,17 +128,22 @@ def _trust_blocks(d: Derivation, actor: PrincipalInfo, action: str, uni: Univers
     return None if ident is None else refine([part, ident], uni, d.partitioner.intern)
 
 
-def _trust_index(d: Derivation, uni: Universe, action: str) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+def _trust_index(d: Derivation, uni: Universe, action: str) -> tuple[frozenset[str], dict[str, frozenset[str]],
+                                                                     dict[str, frozenset[str]]]:
     """Roles whose trust has an Allow for `action` naming everyone (`*`, NotPrincipal), and by ARN / account
-    (`policy.principals`: a user or role ARN names itself, an account id or root its account)."""
+    (`policy.principals`: a user or role ARN names itself, an account id or root its account); and the roles
+    whose trust mentions an ARN anywhere (Principal or NotPrincipal, any statement)."""
     cache = d.cache.setdefault("trust-index", {})
     hit = cache.get((uni.key, action))
     if hit is None:
         everyone: set[str] = set()
         named: dict[str, set[str]] = {}
+        mentioned: dict[str, set[str]] = {}
         for arn in uni.arns:
             trust = d.snap.principals[arn].trust
             for st in trust.document.statements_for(action.lower()) if trust is not None else ():
+                for entry in (*(st.principals or {}).get("AWS", ()), *(st.not_principals or {}).get("AWS", ())):
+                    mentioned.setdefault(entry, set()).add(arn)
                 if st.effect != "Allow":
                     continue
                 if st.principals is None:
@@ -141,7 +156,8 @@ def _trust_index(d: Derivation, uni: Universe, action: str) -> tuple[frozenset[s
                     else:
                         key = entry.split(":")[4] if is_account_root(entry) else entry
                         named.setdefault(key, set()).add(arn)
-        hit = cache[(uni.key, action)] = (frozenset(everyone), {k: frozenset(v) for k, v in named.items()})
+        hit = cache[(uni.key, action)] = (frozenset(everyone), {k: frozenset(v) for k, v in named.items()},
+                                          {k: frozenset(v) for k, v in mentioned.items()})
     return hit  # type: ignore[no-any-return]
 
 

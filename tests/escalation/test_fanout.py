@@ -79,6 +79,13 @@ def ops_user(name: str) -> dict[str, Any]:
     return u
 
 
+def not_principal_role(name: str, excluded: str) -> dict[str, Any]:
+    r = role(name, {"AWS": excluded})
+    r["AssumeRolePolicyDocument"] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "NotPrincipal": {"AWS": excluded}, "Action": "sts:AssumeRole"}]}
+    return r
+
+
 # (id, export, actor name, technique, target names that must be reached, names that must not)
 CLASS_CASES = [
     ("a Resource pattern covering part of the users",
@@ -112,6 +119,13 @@ CLASS_CASES = [
                    role("byid", {"AWS": ACCT}), role("other", {"AWS": arn("user", "admin")}),
                    role("svc", {"Service": "ec2.amazonaws.com"}))),
      "actor", "iam-014", {"byarn", "byroot", "byid"}, {"other", "svc"}),
+    ("a trust with NotPrincipal: every actor but the one it lists",
+     export(user("actor", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
+            user("other", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
+            roles=(not_principal_role("notme", arn("user", "actor")),
+                   not_principal_role("notother", arn("user", "other")),
+                   not_principal_role("notme2", arn("user", "actor")))),
+     "actor", "iam-014", {"notother"}, {"notme", "notme2"}),
     ("AssumeRole allowed only on some roles by the actor's own policy",
      export(user("actor", allow("iam:AttachRolePolicy"), allow("sts:AssumeRole", arn("role", "byroot"))),
             roles=(role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
