@@ -30,6 +30,22 @@ def parse_context(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def read_scp_levels(paths: list[str]) -> list[list[Any]]:
+    """`--scp FILE`, one per level of the organization (root first): a file holds one SCP document or a JSON
+    list of the SCPs attached at that level."""
+    levels: list[list[Any]] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except OSError as exc:
+            raise InputError(f"--scp {path}: cannot read: {exc.strerror}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"--scp {path}: not JSON: {exc}") from None
+        levels.append(doc if isinstance(doc, list) else [doc])
+    return levels
+
+
 def render(sim: Any) -> list[str]:
     ev = sim.evaluation
     lines = [f"{ev.decision.value}: {sim.principal_arn} {sim.action} {sim.resource}"]
@@ -44,6 +60,8 @@ def render(sim: Any) -> list[str]:
         extra.append(f"boundary: {ev.boundary_decision.value}")
     if ev.resource_decision is not None:
         extra.append(f"resource policy ({sim.resource_policy_used}): {ev.resource_decision.value}")
+    if ev.scp_decision is not None:
+        extra.append(f"SCPs: {ev.scp_decision.value}")
     lines.append("  " + ", ".join(extra))
     if ev.missing_context_keys:
         lines.append("  missing context keys: " + ", ".join(ev.missing_context_keys))
@@ -57,17 +75,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from graphiam.queries.snapshot import build_snapshot
     from graphiam.store import open_database
     context = parse_context(args.context or [])
+    scps = read_scp_levels(args.scp or [])
     db = open_database(_db_path(args))
     try:
         sim = simulate(build_snapshot(db), principal=args.principal, action=args.action, resource=args.resource,
-                       context=context, resource_owner=args.resource_owner)
+                       context=context, resource_owner=args.resource_owner, scps=scps)
     finally:
         db.close()
     if args.json:
         ev = sim.evaluation
         print(json.dumps({"decision": ev.decision.value, "matchedStatements": [
             {"policy": m.source.policy_id, "index": m.index, "sid": m.sid, "effect": m.effect} for m in ev.matched],
-            "missingContextKeys": list(ev.missing_context_keys)}, indent=2))
+            "missingContextKeys": list(ev.missing_context_keys),
+            "scpDecision": ev.scp_decision.value if ev.scp_decision is not None else None}, indent=2))
     else:
         print("\n".join(render(sim)))
     return 0 if sim.evaluation.decision.value == "ALLOWED" else 3
@@ -81,6 +101,9 @@ def add_simulate(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) ->
     sp.add_argument("--resource", default="*")
     sp.add_argument("--context", action="append", metavar="KEY=VALUE", help="request context entry (repeatable)")
     sp.add_argument("--resource-owner", help="account owning the resource (S3 ARNs carry none)")
+    sp.add_argument("--scp", action="append", metavar="FILE",
+                    help="the SCPs of one level of the organization, root first (repeatable): a JSON document, "
+                         "or a JSON list of the documents attached at that level")
     sp.add_argument("--json", action="store_true", help="print JSON")
     db_arg(sp)
     sp.set_defaults(func=cmd_simulate)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,7 +12,7 @@ from graphiam.api.context import Context, Services
 from graphiam.errors import InputError
 from graphiam.policy import Decision as EngineDecision
 from graphiam.policy import StatementMatch
-from graphiam.queries.simulate import Simulation, simulate, simulate_custom
+from graphiam.queries.simulate import Simulation, parse_scp_levels, simulate, simulate_custom
 from graphiam.queries.snapshot import Snapshot, snapshot_cache
 
 MAX_BATCH = 1000
@@ -57,10 +57,12 @@ class PolicySourceKind(Enum):
     RESOURCE = "resource"
     TRUST = "trust"
     CUSTOM = "custom"
+    SCP = "scp"
 
 
 @strawberry.enum(description="How a policy applies to the request: the principal's own (user or role), through "
-                             "a group, as the permissions boundary, or as the resource-based policy.")
+                             "a group, as the permissions boundary, as the resource-based policy, or as a "
+                             "service control policy of the principal's organization.")
 class AppliesVia(Enum):
     USER = "user"
     GROUP = "group"
@@ -68,6 +70,7 @@ class AppliesVia(Enum):
     BOUNDARY = "boundary"
     RESOURCE = "resource"
     CUSTOM = "custom"
+    SCP = "scp"
 
 
 @strawberry.enum
@@ -106,6 +109,9 @@ class SimulationResult:
     boundary_decision: Decision | None = strawberry.field(description="Null when there is no permissions boundary.")
     resource_policy_decision: Decision | None = strawberry.field(description="Null when no resource-based policy applied.")
     resource_policy_source: str | None = strawberry.field(description="`trust` (the role's trust policy) or `given`.")
+    scp_decision: Decision | None = strawberry.field(
+        description="The service control policies' verdict: ALLOWED when every level allows, EXPLICIT_DENY when one "
+                    "denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied.")
     principal: str
     action: str
     resource: str
@@ -133,7 +139,7 @@ def to_result(s: Simulation) -> SimulationResult:
         decision=_decision(ev.decision), matched_statements=[_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys), identity_decision=_decision(ev.identity_decision),
         boundary_decision=_decision(ev.boundary_decision), resource_policy_decision=_decision(ev.resource_decision),
-        resource_policy_source=s.resource_policy_used, principal=s.principal_arn, action=s.action, resource=s.resource,
+        resource_policy_source=s.resource_policy_used, scp_decision=_decision(ev.scp_decision), principal=s.principal_arn, action=s.action, resource=s.resource,
         context=[ContextEntry(key=k, values=[v] if isinstance(v, str) else list(v)) for k, v in sorted(s.context.items())],
         warnings=list(s.warnings))
 
@@ -156,6 +162,13 @@ async def current_snapshot(services: Services) -> Snapshot:
     return await services.run(cache.get, services.db)
 
 
+SCPS = Annotated[list[list[JSON]] | None, strawberry.argument(
+    name="serviceControlPolicies",
+    description="The SCPs of the principal's account, one list per level of the organization: the root, each OU "
+                "down to the account, then the account itself. Every level must allow the action; a Deny anywhere "
+                "denies. Service-linked roles are exempt (as in AWS).")]
+
+
 @strawberry.type
 class SimulationQuery:
     @strawberry.field(description="Can `principal` (a stored user or role ARN) do `action` on `resource`? "
@@ -163,33 +176,34 @@ class SimulationQuery:
     async def simulate(self, info: Info[Context, None], principal: str, action: str, resource: str = "*",
                        context: list[ContextEntryInput] | None = None, resource_owner: str | None = None,
                        resource_policy: JSON | None = None, extra_policies: list[JSON] | None = None,
-                       permissions_boundary: JSON | None = None) -> SimulationResult:
+                       permissions_boundary: JSON | None = None, scps: SCPS = None) -> SimulationResult:
         snap = await current_snapshot(info.context.services)
         return to_result(simulate(snap, principal=principal, action=action, resource=resource,
                                   context=context_values(context), resource_owner=resource_owner,
                                   resource_policy=resource_policy, extra_policies=extra_policies or (),
-                                  permissions_boundary=permissions_boundary))
+                                  permissions_boundary=permissions_boundary, scps=scps or ()))
 
     @strawberry.field(description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
                                   "`caller` is an optional principal ARN; a stored one contributes its context.")
     async def simulate_custom(self, info: Info[Context, None], policies: list[JSON], action: str, resource: str = "*",
                               context: list[ContextEntryInput] | None = None, caller: str | None = None,
                               resource_owner: str | None = None, resource_policy: JSON | None = None,
-                              permissions_boundary: JSON | None = None) -> SimulationResult:
+                              permissions_boundary: JSON | None = None, scps: SCPS = None) -> SimulationResult:
         snap = await current_snapshot(info.context.services) if caller else None
         return to_result(simulate_custom(policies=policies, action=action, resource=resource,
                                          context=context_values(context), caller=caller, resource_owner=resource_owner,
                                          resource_policy=resource_policy, permissions_boundary=permissions_boundary,
-                                         snap=snap))
+                                         snap=snap, scps=scps or ()))
 
     @strawberry.field(description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH}).")
     async def simulate_batch(self, info: Info[Context, None], principal: str, actions: list[str],
                              resources: list[str] | None = None, context: list[ContextEntryInput] | None = None,
-                             resource_owner: str | None = None) -> list[SimulationResult]:
+                             resource_owner: str | None = None, scps: SCPS = None) -> list[SimulationResult]:
         res = resources or ["*"]
         if len(actions) * len(res) > MAX_BATCH:
             raise InputError(f"`actions` × `resources` is {len(actions) * len(res)} requests, at most {MAX_BATCH}")
         snap = await current_snapshot(info.context.services)
         ctx = context_values(context)
+        levels = parse_scp_levels(scps or ()) or ()  # parsed once for the whole batch
         return [to_result(simulate(snap, principal=principal, action=a, resource=r, context=ctx,
-                                   resource_owner=resource_owner)) for a in actions for r in res]
+                                   resource_owner=resource_owner, scps=levels)) for a in actions for r in res]

@@ -46,6 +46,29 @@ def parse_input_policy(doc: Any, where: str, *, kind: str = "custom", via: str =
     return PolicySource(document=parsed, policy_id=where, name=where, kind=kind, via=via)
 
 
+def parse_scp_levels(levels: Sequence[Sequence[Any]]) -> list[list[PolicySource]] | None:
+    """`serviceControlPolicies`: one list of SCP documents per level of the organization (root, OUs, account).
+    At every level some SCP must allow the action; an empty level would deny everything, so it is refused."""
+    out: list[list[PolicySource]] = []
+    for i, level in enumerate(levels):
+        if isinstance(level, (str, bytes)) or not isinstance(level, Sequence):
+            raise InputError(f"serviceControlPolicies[{i}]: a level is a list of SCP documents")
+        if not level:
+            raise InputError(f"serviceControlPolicies[{i}] is empty: every level of an organization has at least "
+                             "one SCP attached (FullAWSAccess unless replaced)")
+        out.append([d if isinstance(d, PolicySource) else  # parsed already (simulateBatch parses once)
+                    parse_input_policy(d, f"serviceControlPolicies[{i}][{j}]", kind="scp", via="scp")
+                    for j, d in enumerate(level)])
+    return out or None
+
+
+def scp_exempt(principal_arn: str) -> str | None:
+    """Why SCPs do not apply to this principal (service-linked roles are never restricted by SCPs)."""
+    if ":role/aws-service-role/" in principal_arn:
+        return f"`{principal_arn}` is a service-linked role: SCPs do not restrict it"
+    return None
+
+
 def check_action(action: str) -> str:
     if ":" not in action or not action.split(":", 1)[0] or not action.split(":", 1)[1]:
         raise InputError(f"`action`: `{action}` is not of the form service:Action")
@@ -71,13 +94,18 @@ def request_context(principal: PrincipalInfo | None, snap: Snapshot | None, reso
 
 def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*", context: ContextValues = {},
              resource_owner: str | None = None, resource_policy: Any = None, extra_policies: Sequence[Any] = (),
-             permissions_boundary: Any = None) -> Simulation:
-    """Decide whether a stored principal may do `action` on `resource`."""
+             permissions_boundary: Any = None, scps: Sequence[Sequence[Any]] = ()) -> Simulation:
+    """Decide whether a stored principal may do `action` on `resource`; `scps` are the SCP levels of the
+    principal's account (root first), when it is a member account of an organization."""
     check_action(action)
     p = snap.principal(principal)
     if p is None:
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
     warnings = list(p.warnings)
+    levels = parse_scp_levels(scps)
+    if levels is not None and (why := scp_exempt(p.arn)) is not None:
+        levels = None
+        warnings.append(why)
     identity = list(p.identity) + [parse_input_policy(d, f"extraPolicies[{i}]") for i, d in enumerate(extra_policies)]
     boundary = p.boundary
     if permissions_boundary is not None:
@@ -99,7 +127,8 @@ def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*"
     ctx = request_context(p, snap, resource, context)
     req = Request(action=action, resource=resource, principal_arn=p.arn, principal_account=p.account,
                   principal_type=p.principal_type, resource_account=resource_owner or _owner(snap, resource), context=ctx)
-    ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp, resource_policy_required=required)
+    ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp, resource_policy_required=required,
+                  scps=levels)
     return Simulation(evaluation=ev, principal_arn=p.arn, action=action, resource=resource, context=ctx,
                       resource_policy_used=used, warnings=tuple(warnings))
 
@@ -111,9 +140,11 @@ def _owner(snap: Snapshot, resource: str) -> str | None:
 
 def simulate_custom(*, policies: Sequence[Any], action: str, resource: str = "*", context: ContextValues = {},
                     caller: str | None = None, resource_owner: str | None = None, resource_policy: Any = None,
-                    permissions_boundary: Any = None, snap: Snapshot | None = None) -> Simulation:
+                    permissions_boundary: Any = None, snap: Snapshot | None = None,
+                    scps: Sequence[Sequence[Any]] = ()) -> Simulation:
     """Decide a request against documents that are not (or not yet) in the graph."""
     check_action(action)
+    levels = parse_scp_levels(scps)
     identity = [parse_input_policy(d, f"policies[{i}]") for i, d in enumerate(policies)]
     boundary = (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),) \
         if permissions_boundary is not None else None
@@ -125,9 +156,13 @@ def simulate_custom(*, policies: Sequence[Any], action: str, resource: str = "*"
     if stored is None and caller:
         ctx.setdefault("aws:PrincipalArn", caller_arn)
     ptype = stored.principal_type if stored else ("AssumedRole" if ":role/" in caller_arn else "User")
+    warnings: list[str] = []
+    if levels is not None and (why := scp_exempt(caller_arn)) is not None:
+        levels = None
+        warnings.append(why)
     req = Request(action=action, resource=resource, principal_arn=caller_arn, principal_account=account_of(caller_arn),
                   principal_type=ptype, resource_account=resource_owner, context=ctx)
     ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp,
-                  resource_policy_required=bool(rp) and action.lower() in TRUST_ACTIONS)
+                  resource_policy_required=bool(rp) and action.lower() in TRUST_ACTIONS, scps=levels)
     return Simulation(evaluation=ev, principal_arn=caller_arn, action=action, resource=resource, context=ctx,
-                      resource_policy_used="given" if rp else None)
+                      resource_policy_used="given" if rp else None, warnings=tuple(warnings))
