@@ -82,7 +82,7 @@ def main() -> None:
         if args.derive:
             load_files(db, [path])
         else:
-            load_exports(db, read_files([path])[0])
+            load_exports(db, read_files([path]).exports)
         print(f"org: {args.users} users + {args.roles} roles, {args.policies} policies; load "
               f"({'with' if args.derive else 'without'} derived edges) {time.perf_counter() - t:.1f} s", flush=True)
         t = time.perf_counter()

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graphiam.errors import IngestError
-from graphiam.ingest.gaad import read_gaad_file
-from graphiam.model import AccountExport
+from graphiam.ingest.gaad import parse_gaad, read_json_file
+from graphiam.ingest.organizations import is_organization, parse_organization
+from graphiam.model import AccountExport, Organization
 from graphiam.store import Database
 from graphiam.store.writer import load_exports
 
@@ -29,11 +30,14 @@ class LoadSummary:
     inline_policies: int
     credential_rows: int
     warnings: tuple[str, ...]
+    organization: str | None = None  # "o-…: N accounts, M OUs, K SCPs" when an organization was loaded
 
     def lines(self) -> list[str]:
         out = [f"loaded {len(self.accounts)} account(s) {', '.join(self.accounts)}: {self.users} users, "
                f"{self.groups} groups, {self.roles} roles, {self.managed_policies} managed policies, "
-               f"{self.inline_policies} inline policies"]
+               f"{self.inline_policies} inline policies"] if self.accounts or not self.organization else []
+        if self.organization:
+            out.append(f"loaded organization {self.organization}")
         if self.credential_rows:
             out.append(f"applied {self.credential_rows} credential-report row(s)")
         out += [f"warning: {w}" for w in self.warnings]
@@ -62,42 +66,64 @@ def _credential_rows(path: Path) -> list[dict]:
     return rows
 
 
-def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None,
-               ) -> tuple[list[AccountExport], list[dict]]:
-    """Read GAAD exports (`.json`) and credential reports (`.csv`) into memory, checking everything."""
-    exports, creds = [], []
+@dataclass(kw_only=True)
+class Inputs:
+    """Everything a load will write, read and checked."""
+
+    exports: list[AccountExport]
+    credentials: list[dict]
+    organization: Organization | None = None
+
+
+def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None) -> Inputs:
+    """Read GAAD exports and an organization description (`.json`) and credential reports (`.csv`) into memory,
+    checking everything."""
+    exports, creds, orgs = [], [], []
     step = progress or (lambda *_: None)
     for i, p in enumerate(paths):
         path = Path(p)
         step(f"reading {path.name}", i, len(paths))
         if path.suffix.lower() == ".csv":
             creds += _credential_rows(path)
+            continue
+        data = read_json_file(path)
+        if is_organization(data):
+            orgs.append(parse_organization(data, source=str(path), check_document=_check_document))
         else:
-            exports.append(read_gaad_file(path, check_document=_check_document))
+            exports.append(parse_gaad(data, source=str(path), check_document=_check_document))
+        del data
     step("read", len(paths), len(paths))
+    if len(orgs) > 1:
+        raise IngestError(f"one organization per load; `{orgs[0].source}` also describes one", source=orgs[1].source)
     seen: dict[str, str] = {}
     for e in exports:
         if e.account_id in seen:
             raise IngestError(f"account `{e.account_id}` is also in `{seen[e.account_id]}`: load one file per account",
                               source=e.source)
         seen[e.account_id] = e.source
-    return exports, creds
+    return Inputs(exports=exports, credentials=creds, organization=orgs[0] if orgs else None)
 
 
 def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
                progress: Progress | None = None) -> LoadSummary:
     """Read, check and load files in one transaction. Raises `IngestError` with nothing written."""
-    exports, creds = read_files(paths, progress=progress)
-    if not exports and not creds:
+    inputs = read_files(paths, progress=progress)
+    exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
+    if not exports and not creds and org is None:
         raise IngestError("no files to load")
     known_users = {u.arn for e in exports for u in e.users}
     from graphiam.queries.derived import refresh_derived
     from graphiam.store import reader
-    accounts = frozenset(e.account_id for e in exports)
+    from graphiam.store.org_store import replace_organization
 
     def apply(target: Database) -> None:
-        load_exports(target, exports, credential_facts=creds, progress=progress,
-                     after=lambda tx: refresh_derived(tx, accounts))
+        with target.transaction():
+            accounts = {e.account_id for e in exports}
+            if org is not None:  # SCPs change what every account's principals can do
+                replace_organization(target, org)
+                accounts |= {a.id for a in reader.accounts(target)}
+            load_exports(target, exports, credential_facts=creds, progress=progress,
+                         after=lambda tx: refresh_derived(tx, frozenset(accounts)))
 
     if not reader.is_empty(db):
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops their
@@ -111,8 +137,11 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
         finally:
             copy.close()
     apply(db)
-    warnings = [w for e in exports for w in e.warnings]
+    warnings = [w for e in exports for w in e.warnings] + list(org.warnings if org else ())
     return LoadSummary(
+        organization=None if org is None else (
+            f"{org.id}: {sum(u.kind == 'account' for u in org.units)} accounts, "
+            f"{sum(u.kind == 'ou' for u in org.units)} OUs, {len(org.policies)} SCPs"),
         accounts=tuple(e.account_id for e in exports),
         users=sum(len(e.users) for e in exports), groups=sum(len(e.groups) for e in exports),
         roles=sum(len(e.roles) for e in exports),

@@ -137,3 +137,35 @@ class AccountExport:
     policies: tuple[ManagedPolicy, ...] = ()
     instance_profiles: tuple[InstanceProfile, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgUnit:
+    """A root, an organizational unit or an account of an AWS organization."""
+
+    id: str
+    kind: str  # root | ou | account
+    name: str | None = None
+    parent_id: str | None = None  # None for a root
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceControlPolicy:
+    id: str
+    name: str
+    document: str  # canonical JSON
+    targets: tuple[str, ...]  # OrgUnit ids it is attached to
+    description: str | None = None
+    aws_managed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Organization:
+    """An AWS organization: its tree (roots → OUs → accounts) and the SCPs attached along it."""
+
+    id: str
+    management_account: str | None
+    source: str
+    units: tuple[OrgUnit, ...] = ()
+    policies: tuple[ServiceControlPolicy, ...] = ()
+    warnings: tuple[str, ...] = field(default=())

@@ -1,6 +1,6 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
-// schema_version: 3
+// schema_version: 4
 // Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);
@@ -28,3 +28,10 @@ CREATE REL TABLE IF NOT EXISTS ESCALATES_TO(FROM User TO User, FROM User TO Role
 // from the actor's permissions (policy, proof, assumptions, via). Both in graphiam/escalation/fanout.py.
 CREATE NODE TABLE IF NOT EXISTS EscalationTargets(id STRING PRIMARY KEY, account STRING, technique STRING, targets STRING, parts STRING);
 CREATE REL TABLE IF NOT EXISTS ESCALATES_TO_EACH(FROM User TO EscalationTargets, FROM Role TO EscalationTargets, technique STRING, permissions STRING, details STRING);
+// AWS Organizations (optional, `graphiam load` of an organization file; one organization per graph): roots, OUs and
+// accounts as a tree (CHILD_OF points at the parent), SCPs attached along it. `management` marks the management
+// account (SCPs do not apply to it). An account here need not have an IAM export loaded.
+CREATE NODE TABLE IF NOT EXISTS OrgUnit(id STRING PRIMARY KEY, org STRING, kind STRING, name STRING, parent STRING, management BOOLEAN, source STRING);
+CREATE NODE TABLE IF NOT EXISTS ServiceControlPolicy(id STRING PRIMARY KEY, org STRING, name STRING, description STRING, aws_managed BOOLEAN, document STRING);
+CREATE REL TABLE IF NOT EXISTS CHILD_OF(FROM OrgUnit TO OrgUnit);
+CREATE REL TABLE IF NOT EXISTS SCP_ATTACHED(FROM ServiceControlPolicy TO OrgUnit);

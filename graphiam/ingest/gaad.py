@@ -278,6 +278,11 @@ def _resolve(export: AccountExport, r: _Reader) -> AccountExport:
 
 def read_gaad_file(path: str | Path, *, check_document: DocumentCheck | None = None) -> AccountExport:
     """Read and parse one GAAD file; raises `IngestError` naming the file and the JSON path."""
+    return parse_gaad(read_json_file(path), source=str(path), check_document=check_document)
+
+
+def read_json_file(path: str | Path) -> Any:
+    """A file's JSON value; `IngestError` naming the file when it cannot be read or is not JSON."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -289,4 +294,4 @@ def read_gaad_file(path: str | Path, *, check_document: DocumentCheck | None = N
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IngestError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source) from None
-    return parse_gaad(data, source=source, check_document=check_document)
+    return data

@@ -95,17 +95,19 @@ def request_context(principal: PrincipalInfo | None, snap: Snapshot | None, reso
 def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*", context: ContextValues = {},
              resource_owner: str | None = None, resource_policy: Any = None, extra_policies: Sequence[Any] = (),
              permissions_boundary: Any = None, scps: Sequence[Sequence[Any]] = ()) -> Simulation:
-    """Decide whether a stored principal may do `action` on `resource`; `scps` are the SCP levels of the
-    principal's account (root first), when it is a member account of an organization."""
+    """Decide whether a stored principal may do `action` on `resource`. SCPs: those of the stored organization
+    for the principal's account, unless `scps` (levels, root first) are given."""
     check_action(action)
     p = snap.principal(principal)
     if p is None:
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
     warnings = list(p.warnings)
-    levels = parse_scp_levels(scps)
+    levels = parse_scp_levels(scps)  # given SCPs replace the stored organization's
     if levels is not None and (why := scp_exempt(p.arn)) is not None:
         levels = None
         warnings.append(why)
+    elif levels is None and p.scps is not None:
+        levels = [list(level) for level in p.scps]
     identity = list(p.identity) + [parse_input_policy(d, f"extraPolicies[{i}]") for i, d in enumerate(extra_policies)]
     boundary = p.boundary
     if permissions_boundary is not None:

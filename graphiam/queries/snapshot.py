@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.store import Database
 from graphiam.store import reader as R
+from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
 from graphiam.store.records import PolicyRow
 
 
@@ -33,6 +35,9 @@ class PrincipalInfo:
     trust: PolicySource | None = None  # roles: the trust policy
     groups: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # the SCPs of the principal's account, one tuple per organization level (root first); None when no stored
+    # organization governs it (not a member account, the management account, or a service-linked role)
+    scps: tuple[tuple[PolicySource, ...], ...] | None = None
 
     @property
     def principal_type(self) -> str:
@@ -85,6 +90,7 @@ def build_snapshot(db: Database) -> Snapshot:
         attachments = R.all_attachments(db)
         memberships = R.all_memberships(db)
         profile_rows = R.all_profiles(db)
+        org_units, org_scps = read_organization(db)
     docs: dict[str, PolicyDocument] = {}
     by_text: dict[str, PolicyDocument] = {}
     for p in policies.values():
@@ -117,6 +123,11 @@ def build_snapshot(db: Database) -> Snapshot:
                                   "treated as allowing nothing"]
         return None, None, []
 
+    levels_of = _scp_levels(org_units, org_scps)
+
+    def scps_of(account: str, arn: str) -> tuple[tuple[PolicySource, ...], ...] | None:
+        return None if ":role/aws-service-role/" in arn else levels_of(account)
+
     principals: dict[str, PrincipalInfo] = {}
     for u in users:
         ident = identity_of(u.arn, "user")
@@ -127,7 +138,7 @@ def build_snapshot(db: Database) -> Snapshot:
         principals[u.arn] = PrincipalInfo(arn=u.arn, kind="user", name=u.name, account=u.account,
                                           unique_id=u.user_id, tags=u.tags, identity=tuple(ident),
                                           boundary=boundary, boundary_arn=barn, groups=tuple(gs),
-                                          warnings=tuple(warn))
+                                          warnings=tuple(warn), scps=scps_of(u.account, u.arn))
     for r in roles:
         boundary, barn, warn = boundary_of(r.arn)
         trust = None
@@ -137,12 +148,33 @@ def build_snapshot(db: Database) -> Snapshot:
                                  via="resource", via_name=r.name)
         principals[r.arn] = PrincipalInfo(arn=r.arn, kind="role", name=r.name, account=r.account,
                                           unique_id=r.role_id, tags=r.tags, identity=tuple(identity_of(r.arn, "role")),
-                                          boundary=boundary, boundary_arn=barn, trust=trust, warnings=tuple(warn))
+                                          boundary=boundary, boundary_arn=barn, trust=trust, warnings=tuple(warn),
+                                          scps=scps_of(r.account, r.arn))
     profiles: dict[str, list[str]] = defaultdict(list)
     for ip, role_arn in profile_rows:
         profiles[role_arn].append(ip.arn)
     return Snapshot(generation=generation, principals=principals, policies=policies, documents=docs,
                     profiles=dict(profiles))
+
+
+def _scp_levels(units: list[UnitRow], scps: list[ScpRow],
+                ) -> Callable[[str], tuple[tuple[PolicySource, ...], ...] | None]:
+    """account id -> its SCPs per level (root first, the account last), or None when SCPs do not govern it."""
+    by_id = {u.id: u for u in units}
+    attached: dict[str, list[PolicySource]] = defaultdict(list)
+    for p in scps:
+        src = PolicySource(document=parse_policy(p.document, where=f"SCP {p.id}"), policy_id=p.id, name=p.name,
+                           kind="scp", via="scp")
+        for t in p.targets:
+            attached[t].append(src)
+    cache: dict[str, tuple[tuple[PolicySource, ...], ...] | None] = {}
+
+    def levels(account: str) -> tuple[tuple[PolicySource, ...], ...] | None:
+        if account not in cache:
+            chain = governing_chain(by_id, account)
+            cache[account] = None if chain is None else tuple(tuple(attached[u]) for u in chain)
+        return cache[account]
+    return levels
 
 
 class SnapshotCache:

@@ -155,7 +155,9 @@ def accounts(db: Database, ids: Sequence[str] | None = None) -> list[rec.Account
 
 
 def is_empty(db: Database) -> bool:
-    return not db.execute("MATCH (a:Account) RETURN a.id LIMIT 1")
+    """No account and no organization loaded."""
+    return not (db.execute("MATCH (a:Account) RETURN a.id LIMIT 1")
+                or db.execute("MATCH (u:OrgUnit) RETURN u.id LIMIT 1"))
 
 
 # ---- bulk reads for the analysis layer (policy engine over the whole graph) ----

@@ -1,0 +1,117 @@
+"""An AWS Organizations description (the tree and its service control policies) → `Organization`.
+
+GAAD carries no SCPs, so graphiam reads them from a small JSON file assembled from the Organizations API
+(the key names are the API's):
+
+    {"Organization": {"Id": "o-…", "MasterAccountId": "111111111111"},          # describe-organization
+     "Roots": [{"Id": "r-…", "Name": "Root"}],                                  # list-roots
+     "OrganizationalUnits": [{"Id": "ou-…", "Name": "Prod", "ParentId": "r-…"}], # list-organizational-units-for-parent
+     "Accounts": [{"Id": "222222222222", "Name": "prod", "ParentId": "ou-…"}],  # list-accounts(-for-parent)
+     "Policies": [{"Id": "p-FullAWSAccess", "Name": "FullAWSAccess", "AwsManaged": true,
+                   "Content": {…} or "…JSON text…", "Targets": ["r-…", "ou-…", "222222222222"]}]}  # describe-policy,
+                                                                                    # list-targets-for-policy
+`Type` on a policy, when present, must be SERVICE_CONTROL_POLICY (other policy types are skipped with a warning).
+Every problem raises `IngestError` with the JSON path; nothing touches the database here.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from graphiam.ingest.gaad import DocumentCheck, _Reader
+from graphiam.model import Organization, OrgUnit, ServiceControlPolicy
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ROOT = re.compile(r"^r-[0-9a-z]{4,32}$")
+_OU = re.compile(r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$")
+_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+SCP_TYPE = "SERVICE_CONTROL_POLICY"
+
+
+def is_organization(data: Any) -> bool:
+    """A JSON value that looks like an Organizations description rather than a GAAD export."""
+    return isinstance(data, Mapping) and ("Roots" in data or "Organization" in data)
+
+
+def parse_organization(data: Any, *, source: str = "<organization>",
+                       check_document: DocumentCheck | None = None) -> Organization:
+    r = _Reader(source, check_document)
+    if not isinstance(data, Mapping):
+        raise r.fail("$", "an organization description must be a JSON object")
+    org = r.req(data, "Organization", "$", Mapping)
+    org_id = r.req(org, "Id", "$.Organization")
+    if not _ORG.match(org_id):
+        raise r.fail("$.Organization.Id", f"`{org_id}` is not an organization id (o-…)")
+    management = r.opt(org, "MasterAccountId", "$.Organization") or r.opt(org, "ManagementAccountId",
+                                                                          "$.Organization")
+    if management is not None and not _ACCOUNT.match(management):
+        raise r.fail("$.Organization.MasterAccountId", f"`{management}` is not a 12-digit account id")
+
+    units: dict[str, OrgUnit] = {}
+    where: dict[str, str] = {}
+    for key, kind, pattern, what in (("Roots", "root", _ROOT, "a root id (r-…)"),
+                                     ("OrganizationalUnits", "ou", _OU, "an OU id (ou-…-…)"),
+                                     ("Accounts", "account", _ACCOUNT, "a 12-digit account id")):
+        entries = r.req(data, key, "$", list) if key == "Roots" else r.opt_list(data, key, "$")
+        for i, e in enumerate(entries):
+            path = f"$.{key}[{i}]"
+            uid = r.req(e, "Id", path)
+            if not pattern.match(uid):
+                raise r.fail(f"{path}.Id", f"`{uid}` is not {what}")
+            if uid in units:
+                raise r.fail(f"{path}.Id", f"`{uid}` is also at {where[uid]}")
+            parent = None if kind == "root" else r.req(e, "ParentId", path)
+            units[uid] = OrgUnit(id=uid, kind=kind, name=r.opt(e, "Name", path), parent_id=parent)
+            where[uid] = path
+    if not any(u.kind == "root" for u in units.values()):
+        raise r.fail("$.Roots", "an organization has a root")
+    for uid, u in units.items():
+        if u.parent_id is None:
+            continue
+        parent = units.get(u.parent_id)
+        if parent is None or parent.kind == "account":
+            raise r.fail(f"{where[uid]}.ParentId", f"`{u.parent_id}` is not a root or OU of this file")
+        seen = {uid}
+        up: OrgUnit | None = parent
+        while up is not None:  # a parent chain must end at a root
+            if up.id in seen:
+                raise r.fail(f"{where[uid]}.ParentId", f"the parents of `{uid}` form a loop")
+            seen.add(up.id)
+            up = units.get(up.parent_id) if up.parent_id else None
+    if management is not None and management not in units:
+        raise r.fail("$.Organization.MasterAccountId", f"management account `{management}` is not in $.Accounts")
+
+    policies: list[ServiceControlPolicy] = []
+    warnings: list[str] = []
+    for i, p in enumerate(r.req(data, "Policies", "$", list)):
+        path = f"$.Policies[{i}]"
+        pid = r.req(p, "Id", path)
+        kind = r.opt(p, "Type", path)
+        if kind is not None and kind != SCP_TYPE:
+            warnings.append(f"{source}: {path} is a {kind}, not an SCP: skipped")
+            continue
+        if "Content" not in p:
+            raise r.fail(f"{path}.Content", "missing required key")
+        targets = []
+        for j, t in enumerate(r.opt_list(p, "Targets", path)):
+            tid = t.get("TargetId") if isinstance(t, Mapping) else t  # list-targets-for-policy shape, or plain ids
+            if not isinstance(tid, str) or tid not in units:
+                raise r.fail(f"{path}.Targets[{j}]", f"`{tid}` is not a root, OU or account of this file")
+            targets.append(tid)
+        policies.append(ServiceControlPolicy(
+            id=pid, name=r.opt(p, "Name", path) or pid, document=r.document(p["Content"], f"{path}.Content"),
+            targets=tuple(dict.fromkeys(targets)), description=r.opt(p, "Description", path),
+            aws_managed=bool(r.opt(p, "AwsManaged", path, bool, False))))
+    covered = {t for p in policies for t in p.targets}
+    for uid, u in units.items():
+        if uid not in covered and uid != management:
+            warnings.append(f"{source}: {where[uid]} ({u.kind} `{uid}`) has no SCP attached: AWS keeps at least one "
+                            "on every root, OU and account, so every action below it is denied")
+    ids = [p.id for p in policies]
+    if len(set(ids)) != len(ids):
+        dup = next(x for x in ids if ids.count(x) > 1)
+        raise r.fail("$.Policies", f"policy id `{dup}` appears twice")
+    return Organization(id=org_id, management_account=management, source=source, units=tuple(units.values()),
+                        policies=tuple(policies), warnings=tuple(warnings))
+
