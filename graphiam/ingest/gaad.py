@@ -231,6 +231,9 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
     account = max(sorted(accounts), key=lambda a: accounts[a])
     warnings = tuple(f"{source}: {n} ARN(s) name account `{a}`, not the export's account `{account}`"
                      for a, n in sorted(accounts.items()) if a != account)
+    if data.get("IsTruncated") is True or data.get("NextToken") or data.get("Marker"):
+        warnings += (f"{source}: the export is one page of a truncated answer (IsTruncated/NextToken/Marker): "
+                     "what later pages hold is missing; export without --max-items (the CLI then pages for you)",)
     return _resolve(AccountExport(
         account_id=account, source=source, users=tuple(users), groups=tuple(groups), roles=tuple(roles),
         policies=tuple(_own(p, account) for p in policies), instance_profiles=tuple(profiles.values()),

@@ -108,3 +108,13 @@ def test_not_json_file(tmp_path):
     f.write_text("{ nope")
     with pytest.raises(IngestError, match=r"broken.json: not JSON: .* line 1 column 3"):
         read_gaad_file(f)
+
+
+@pytest.mark.parametrize("marker", [{"IsTruncated": True, "Marker": "m1"}, {"NextToken": "t1"}])
+def test_a_truncated_page_is_loaded_with_a_warning(marker):
+    data = {**json.loads((CONFORMANCE / "gaad.json").read_text()), **marker}
+    e = parse_gaad(data, source="page1.json")
+    assert len(e.users) == 20
+    assert any("truncated" in w and w.startswith("page1.json") for w in e.warnings)
+    assert not any("truncated" in w for w in parse_gaad({**data, "IsTruncated": False, "Marker": None,
+                                                          "NextToken": None}).warnings)
