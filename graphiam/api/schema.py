@@ -61,6 +61,7 @@ QUERY_PARTS = (
     "graphiam.api.assume:AssumeQuery",
     "graphiam.api.access:AccessQuery",
     "graphiam.api.escalation:EscalationQuery",
+    "graphiam.api.findings:FindingsQuery",
 )
 
 
