@@ -2,15 +2,19 @@
 
 "Without resource constraints" (IAM JSON policy reference, "Resource" and "NotResource"):
 
-- an Allow statement whose `Resource` has an entry matching every ARN (`*`, or `arn:*:*:*:*:*`-style entries
-  made only of wildcards), or that uses `NotResource` (it allows every resource but those listed; a NotResource
-  that lists `*` allows nothing);
+- an Allow statement whose `Resource` entries match every resource the action can be requested on: `*` for an
+  action without resource-level permissions (its request resource is `*`); for the others, every resource of each
+  required resource type (or of one of its types when none is required), tested on two probe ARNs per type that
+  share only the type's fixed text. So `*`, `arn:aws:s3:::*` and `arn:aws:s3:::*/*` leave s3:GetObject
+  unconstrained; `arn:aws:iam::*:policy/fn2-*`, an account, a region or a policy variable constrain; `iam:*` on
+  `arn:aws:s3:::*` grants nothing. With `NotResource`, every resource but those listed: unconstrained unless the
+  listed entries cover every resource of the action;
 - `Action` patterns and `NotAction` (the complement: every catalogue action the list does not name) are both
   expanded against the catalogue, so `iam:*`, `iam:Create*` and a NotAction sparing iam all count;
 - a statement with a Condition still counts: its conditions are reported beside the action (`conditional`);
-- a Deny statement of the same policy without a Condition, on every resource (`*`) or through `NotResource` (what
-  it leaves allowed is inside the listed resources, so constrained), removes the actions it covers. A Deny on named
-  resources, or with a Condition, removes nothing.
+- a Deny statement of the same policy without a Condition removes the actions whose every resource it covers (same
+  rules); with `NotResource` it removes them unless the listed entries cover them all (what it leaves allowed lies
+  inside the listed resources: constrained). A Deny on named resources, or with a Condition, removes nothing.
 
 ResourceExposure and InfrastructureModification consider only actions that support resource-level permissions
 (the catalogue lists a resource type), as Cloudsplaining does: `*` is the only way to grant the others. The other
@@ -20,14 +24,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from graphiam.catalog import ActionInfo, Catalog
 from graphiam.findings.rules import MODIFY_LEVELS, PERMISSIONS_MANAGEMENT, RiskCategory, Rules
 from graphiam.policy import PolicyDocument, Statement
+from graphiam.policy.wildcard import Pattern
 
-_ALL_WILDCARDS = re.compile(r"[*?]*")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,20 +87,24 @@ class DocumentFindings:
                      resource_level=bool(info.resource_types))
 
 
-def is_any_resource(entry: str) -> bool:
-    """Whether one Resource entry matches every resource: `*`, or an ARN made only of wildcards after `arn:`."""
-    if _ALL_WILDCARDS.fullmatch(entry):
-        return bool(entry)
-    parts = entry.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and all(_ALL_WILDCARDS.fullmatch(p) for p in parts[2:]) \
-        and "*" in parts[5]
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_MULTI_SEGMENT = re.compile(r"(Path|ObjectName)$")
 
 
-def unconstrained(st: Statement) -> bool:
-    """Whether the statement's resources are not constrained (see the module docstring)."""
-    if st.not_resources is not None:
-        return not any(is_any_resource(r) for r in st.not_resources)
-    return any(is_any_resource(r) for r in st.resources or ())
+def probes(arn_format: str) -> tuple[str, str]:
+    """Two ARNs of a resource type (catalogue ARN format) that share nothing but its fixed text: a Resource entry
+    matching both matches every resource of the type (in partition `aws`)."""
+    def one(i: int) -> str:
+        fixed = {"Partition": "aws", "Region": ("zz-probe-1", "yy-probe-2")[i],
+                 "Account": ("000000000000", "999999999999")[i]}
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name in fixed:
+                return fixed[name]
+            return f"zq{i}/probe{i}" if _MULTI_SEGMENT.search(name) else f"zqprobe{i}"
+        return _PLACEHOLDER.sub(sub, arn_format).replace("*", f"zqstar{i}")
+    return one(0), one(1)
 
 
 def render_conditions(st: Statement) -> tuple[str, ...]:
@@ -115,6 +123,7 @@ class Analyser:
         self._service_sizes: dict[str, int] = {}
         self._n_services = len(catalog.services())
         self._everything: tuple[ActionInfo, ...] | None = None
+        self._type_covered: dict[tuple[tuple[str, ...], str], bool] = {}
 
     def _all(self) -> tuple[ActionInfo, ...]:
         if self._everything is None:
@@ -138,6 +147,35 @@ class Analyser:
             self._covered[key] = hit
         return hit
 
+    def covers(self, st: Statement, a: ActionInfo) -> bool:
+        """Whether the entries of the statement's Resource (or NotResource) element match every resource `a` can be
+        requested on: `*` for an action without resource types (its request resource is `*`); else every resource of
+        each required resource type, or of one of its resource types when none is required."""
+        pats = st.resource_patterns or ()
+        if any(p.source == "*" for p in pats):
+            return True
+        if not a.resource_types:
+            return any(p.matches("*", {}) for p in pats)
+        required = [rt for rt in a.resource_types if rt.required]
+        key = tuple(p.source for p in pats)
+        hits = (self._covered_type(key, pats, rt.arn_pattern) for rt in required or a.resource_types)
+        return all(hits) if required else any(hits)
+
+    def _covered_type(self, key: tuple[str, ...], pats: Sequence[Pattern], arn_format: str) -> bool:
+        hit = self._type_covered.get((key, arn_format))
+        if hit is None:
+            first, second = probes(arn_format)
+            hit = any(p.matches(first, {}) and p.matches(second, {}) for p in pats)
+            if len(self._type_covered) >= 65536:
+                self._type_covered.clear()
+            self._type_covered[(key, arn_format)] = hit
+        return hit
+
+    def unconstrained(self, st: Statement, a: ActionInfo) -> bool:
+        """An Allow `st` grants `a` without resource constraints: its Resource covers every resource of `a`, or its
+        NotResource does not exclude them all."""
+        return self.covers(st, a) if st.not_resources is None else not self.covers(st, a)
+
     def document(self, doc: PolicyDocument) -> DocumentFindings:
         hit = self._by_doc.get(id(doc))
         if hit is None or hit[0] is not doc:
@@ -148,22 +186,22 @@ class Analyser:
     def _analyse(self, doc: PolicyDocument) -> DocumentFindings:
         denied: set[str] = set()
         for st in doc.statements:
-            if st.effect == "Deny" and not st.compiled_conditions and (
-                    st.not_resources is not None or any(is_any_resource(r) for r in st.resources or ())):
-                denied.update(a.full_name.lower() for a in self.covered(st))
+            if st.effect == "Deny" and not st.compiled_conditions:
+                # what a Deny on NotResource leaves allowed lies inside the listed resources: constrained
+                denied.update(a.full_name.lower() for a in self.covered(st) if self.unconstrained(st, a))
         granting: dict[str, tuple[ActionInfo, list[int]]] = {}
         anywhere: dict[str, list[int]] = {}  # allowed on some resource: for ServiceWildcard
         by_index = {st.index: st for st in doc.statements}
         for st in doc.statements:
             if st.effect != "Allow":
                 continue
-            free = unconstrained(st)
+            star = st.resources is not None and any(r == "*" for r in st.resources)
             for a in self.covered(st):
                 key = a.full_name.lower()
                 if key in denied:
                     continue
                 anywhere.setdefault(key, []).append(st.index)
-                if free:
+                if star or self.unconstrained(st, a):
                     hit = granting.get(key)
                     if hit is None:
                         granting[key] = (a, [st.index])

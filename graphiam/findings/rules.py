@@ -11,7 +11,9 @@ catalogue and technique table:
 - CredentialsExposure: Cloudsplaining's list of actions that return credentials, plus iam:UpdateLoginProfile.
 - InfrastructureModification: `Write`, `Tagging` and `Permissions management` actions allowed without resource
   constraints.
-- ServiceWildcard: every action of a service is allowed (`s3:*`, `*`, or a NotAction that spares the service).
+- ServiceWildcard: the Allow statements name every action of a service (`s3:*`, `*`, or a NotAction that spares the
+  service), whatever their Resource (as Cloudsplaining: it flags the statement's form); a Deny of one of its actions
+  on every resource (above) removes it.
 
 The two lists come from `graphiam/data/findings/risk-actions.json` (Cloudsplaining's, BSD-3-Clause: the licence is
 beside the file), read once.
