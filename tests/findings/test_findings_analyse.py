@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from graphiam.catalog import Catalog
-from graphiam.findings.analyse import Analyser, probes
+from graphiam.findings.analyse import Analyser
+from graphiam.findings.resources import probes
 from graphiam.findings.rules import RiskCategory as C
 from graphiam.findings.rules import default_rules
 from graphiam.catalog.patterns import wildcard_regex
