@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from graphiam.catalog import Catalog
-from graphiam.findings.resources import Coverage
+from graphiam.findings.resources import Coverage, StatementView
 from graphiam.findings.rules import MODIFY_LEVELS, PERMISSIONS_MANAGEMENT, RiskCategory, Rules
 from graphiam.policy import PolicyDocument, Statement
 
@@ -84,6 +84,7 @@ class Analyser:
                                 if all(a in by_name for a in acts))
         self._flags: dict[int, tuple[bool, ...]] = {}
         self._by_category: dict[RiskCategory, frozenset[int]] = {}
+        self._extras: dict[int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
         self._n_services = len(catalog.services())
 
@@ -102,6 +103,15 @@ class Analyser:
                 # a Deny on NotResource leaves allowed only what lies inside the listed resources: constrained
                 denied |= cov.view(st).free
         allows = [(st, cov.view(st)) for st in doc.statements if st.effect == "Allow"]
+        by_index = {st.index: st for st in doc.statements}
+        sids = {st.index: st.sid for st in doc.statements}
+        if len(allows) == 1 and not denied:  # the common shape: one view says it all, memoised per view
+            st, v = allows[0]
+            by_cat, full = self._view_extras(v)
+            idx = (st.index,)
+            return DocumentFindings(grants=dict.fromkeys(v.free, idx), signatures={idx: _signature([st])},
+                                    by_category=by_cat, wildcards=self._named_services([(s, idx) for s in full]),
+                                    sids=sids)
         granting: dict[int, tuple[int, ...]] = {}
         for st, v in allows:
             free = v.free - denied if denied else v.free
@@ -110,14 +120,22 @@ class Analyser:
             else:
                 for i in free:
                     granting[i] = granting.get(i, ()) + (st.index,)
-        by_index = {st.index: st for st in doc.statements}
         sigs = {idx: _signature([by_index[j] for j in idx]) for idx in set(granting.values())}
         keys = granting.keys()
         by_category = {cat: tuple(sorted(keys & self._category_ids(cat), key=self.rank.__getitem__))
                        for cat in _LISTED}
         return DocumentFindings(grants=granting, signatures=sigs, by_category=by_category,
-                                wildcards=self._wildcards(allows, denied),
-                                sids={st.index: st.sid for st in doc.statements})
+                                wildcards=self._wildcards(allows, denied), sids=sids)
+
+    def _view_extras(self, v: StatementView) -> tuple[dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]:
+        """A view's actions per listed category (sorted) and the services it names whole."""
+        hit = self._extras.get(id(v))
+        if hit is None or hit[0] is not v:
+            by_cat = {cat: tuple(sorted(v.free & self._category_ids(cat), key=self.rank.__getitem__))
+                      for cat in _LISTED}
+            full = tuple(svc for svc in sorted(v.services) if self.coverage.service_ids(svc) <= v.covered)
+            hit = self._extras[id(v)] = (v, by_cat, full)
+        return hit[1], hit[2]
 
     def _category_ids(self, cat: RiskCategory) -> frozenset[int]:
         hit = self._by_category.get(cat)
@@ -137,7 +155,7 @@ class Analyser:
                                     scoped)
         return hit
 
-    def _wildcards(self, allows: list, denied: set[int]) -> dict[str, tuple[int, ...]]:
+    def _wildcards(self, allows: list[tuple[Statement, StatementView]], denied: set[int]) -> dict[str, tuple[int, ...]]:
         services = set().union(*(v.services for _, v in allows)) if allows else set()
         if not services:
             return {}
@@ -147,6 +165,9 @@ class Analyser:
             ids = self.coverage.service_ids(svc)
             if ids <= anywhere and (not denied or ids.isdisjoint(denied)):
                 full.append((svc, tuple(st.index for st, v in allows if not v.covered.isdisjoint(ids))))
+        return self._named_services(full)
+
+    def _named_services(self, full: list[tuple[str, tuple[int, ...]]]) -> dict[str, tuple[int, ...]]:
         if len(full) == self._n_services:
             return {"*": tuple(sorted({i for _, idx in full for i in idx}))}
         return {f"{svc}:*": idx for svc, idx in full}
@@ -160,7 +181,7 @@ class Analyser:
         wanted = set(categories) if categories is not None else set(RiskCategory)
         if not excl:
             if not found.plain:
-                found.plain.extend(self._findings(found, ()))
+                found.plain[:] = self._findings(found, ())  # one assignment: threads may race to fill it
             return [f for f in found.plain if f.category in wanted]
         return [f for f in self._findings(found, excl) if f.category in wanted]
 

@@ -57,6 +57,7 @@ class Coverage:
         self.everything = tuple(catalog.actions())
         self.by_id: dict[int, ActionInfo] = {id(a): a for a in self.everything}
         self._service_of = {i: a.service.lower() for i, a in self.by_id.items()}
+        self._all_services = frozenset(self._service_of.values())
         self._all_ids = frozenset(self.by_id)
         self._views: dict[tuple[object, ...], StatementView] = {}
         self._type_covered: dict[tuple[tuple[str, ...], str], bool] = {}
@@ -81,13 +82,12 @@ class Coverage:
         key = (st.actions is not None, names, st.resources, st.not_resources)
         hit = self._views.get(key)
         if hit is None:
-            covered = self._covered(st.actions is not None, names)
+            covered, services = self._covered(st.actions is not None, names)
             if st.not_resources is None and any(r == "*" for r in st.resources or ()):
                 free = covered
             else:
                 whole = self._whole(st, covered)
                 free = whole if st.not_resources is None else covered - whole
-            services = frozenset(map(self._service_of.__getitem__, covered))
             hit = StatementView(covered=covered, free=free, services=services)
             if len(self._views) >= _CACHE_LIMIT:
                 self._views.clear()
@@ -106,9 +106,14 @@ class Coverage:
             candidates = candidates & near
         return frozenset(out) | {i for i in candidates if self.covers(st, self.by_id[i])}
 
-    def _covered(self, positive: bool, names: tuple[str, ...]) -> frozenset[int]:
-        named = {id(a) for p in names for a in self.catalog.expand(p)}
-        return frozenset(named) if positive else self._all_ids - named
+    def _covered(self, positive: bool, names: tuple[str, ...]) -> tuple[frozenset[int], frozenset[str]]:
+        """The actions the Action (or NotAction) list covers, and their services."""
+        named = frozenset(id(a) for p in names for a in self.catalog.expand(p))
+        named_services = frozenset(map(self._service_of.__getitem__, named))
+        if positive:
+            return named, named_services
+        whole = {svc for svc in named_services if self.service_ids(svc) <= named}
+        return self._all_ids - named, self._all_services - whole
 
     def covers(self, st: Statement, a: ActionInfo) -> bool:
         """Whether the statement's Resource (or NotResource) entries match every resource `a` can be requested on."""
