@@ -62,6 +62,7 @@ QUERY_PARTS = (
     "graphiam.api.access:AccessQuery",
     "graphiam.api.escalation:EscalationQuery",
     "graphiam.api.organization:OrganizationQuery",
+    "graphiam.api.findings:FindingsQuery",
 )
 
 

@@ -38,7 +38,7 @@ def test_there_are_examples():
     assert len(_examples()) >= 6
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", [i for i, op in enumerate(_examples()) if not op.lstrip().startswith("mutation")])
 def test_readme_example_runs(q, index):
     op = _examples()[index]
     data = q(op)

@@ -1,0 +1,179 @@
+"""Which catalogue actions a statement names, and for which of them its resources are unconstrained. Pure.
+
+A Resource element leaves action `a` unconstrained when its entries match every resource `a` can be requested on:
+`*` for an action without resource-level permissions (its request resource is `*`); otherwise every resource of
+each required resource type, or of one of its resource types when none is marked required. "Every resource of a
+type" is tested on two probe ARNs of the type's catalogue ARN format that share only its fixed text (partition
+`aws`; different regions, accounts and names), so `*`, `arn:aws:s3:::*` and `arn:aws:s3:::*/*` leave s3:GetObject
+unconstrained while `arn:aws:iam::*:policy/fn2-*`, one account, one region or a policy variable constrain it.
+A NotResource element leaves `a` unconstrained unless its entries cover every resource of `a` (so it is read as
+"everything but the listed resources").
+
+Results are memoised per statement shape (its Action/NotAction and Resource/NotResource lists): generated and real
+accounts repeat statements across many policies.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graphiam.catalog import ActionInfo, Catalog
+from graphiam.policy import Statement
+from graphiam.policy.wildcard import Pattern
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_MULTI_SEGMENT = re.compile(r"(Path|ObjectName)$")
+_CACHE_LIMIT = 16384
+
+
+def probes(arn_format: str) -> tuple[str, str]:
+    """Two ARNs of a resource type (catalogue ARN format) that share nothing but its fixed text."""
+    def one(i: int) -> str:
+        fixed = {"Partition": "aws", "Region": ("zz-probe-1", "yy-probe-2")[i],
+                 "Account": ("000000000000", "999999999999")[i]}
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name in fixed:
+                return fixed[name]
+            return f"zq{i}/probe{i}" if _MULTI_SEGMENT.search(name) else f"zqprobe{i}"
+        return _PLACEHOLDER.sub(sub, arn_format).replace("*", f"zqstar{i}")
+    return one(0), one(1)
+
+
+@dataclass(frozen=True)
+class StatementView:
+    covered: frozenset[int]  # ids of the catalogue actions the Action/NotAction names
+    free: frozenset[int]  # those of them whose every resource the Resource/NotResource leaves unconstrained
+    services: frozenset[str]  # service prefixes (lowercase) of `covered`
+
+
+class Coverage:
+    """Statement views over one catalogue, memoised."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.everything = tuple(catalog.actions())
+        self.by_id: dict[int, ActionInfo] = {id(a): a for a in self.everything}
+        self._service_of = {i: a.service.lower() for i, a in self.by_id.items()}
+        self._all_services = frozenset(self._service_of.values())
+        self._all_ids = frozenset(self.by_id)
+        self._views: dict[tuple[object, ...], StatementView] = {}
+        self._type_covered: dict[tuple[tuple[str, ...], str], bool] = {}
+        self._services: dict[str, frozenset[int]] = {}
+        self._entries: dict[tuple[str, ...], tuple[frozenset[str] | None, bool]] = {}
+        self._arn_services: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self._wildcard_only = frozenset(i for i, a in self.by_id.items() if not a.resource_types)
+        by_service: dict[str, set[int]] = {}
+        for i, a in self.by_id.items():
+            for rt in a.resource_types:
+                by_service.setdefault(_arn_service(rt.arn_pattern), set()).add(i)
+        self._by_arn_service = {k: frozenset(v) for k, v in by_service.items()}
+
+    def service_ids(self, service: str) -> frozenset[int]:
+        hit = self._services.get(service)
+        if hit is None:
+            hit = self._services[service] = frozenset(id(a) for a in self.catalog.actions(service))
+        return hit
+
+    def view(self, st: Statement) -> StatementView:
+        names = tuple(sorted(a.lower() for a in (st.actions if st.actions is not None else st.not_actions or ())))
+        key = (st.actions is not None, names, st.resources, st.not_resources)
+        hit = self._views.get(key)
+        if hit is None:
+            covered, services = self._covered(st.actions is not None, names)
+            if st.not_resources is None and any(r == "*" for r in st.resources or ()):
+                free = covered
+            else:
+                whole = self._whole(st, covered)
+                free = whole if st.not_resources is None else covered - whole
+            hit = StatementView(covered=covered, free=free, services=services)
+            if len(self._views) >= _CACHE_LIMIT:
+                self._views.clear()
+            self._views[key] = hit
+        return hit
+
+    def _whole(self, st: Statement, covered: frozenset[int]) -> frozenset[int]:
+        """The actions of `covered` whose every resource the statement's (Not)Resource entries match."""
+        pats = st.resource_patterns or ()
+        key = tuple(p.source for p in pats)
+        services, star = self._entry_facts(key, pats)
+        out = covered & self._wildcard_only if star else set()
+        candidates = covered - self._wildcard_only
+        if services is not None:
+            near = frozenset().union(*(self._by_arn_service.get(s, frozenset()) for s in services))
+            candidates = candidates & near
+        return frozenset(out) | {i for i in candidates if self.covers(st, self.by_id[i])}
+
+    def _covered(self, positive: bool, names: tuple[str, ...]) -> tuple[frozenset[int], frozenset[str]]:
+        """The actions the Action (or NotAction) list covers, and their services."""
+        named = frozenset(id(a) for p in names for a in self.catalog.expand(p))
+        named_services = frozenset(map(self._service_of.__getitem__, named))
+        if positive:
+            return named, named_services
+        whole = {svc for svc in named_services if self.service_ids(svc) <= named}
+        return self._all_ids - named, self._all_services - whole
+
+    def covers(self, st: Statement, a: ActionInfo) -> bool:
+        """Whether the statement's Resource (or NotResource) entries match every resource `a` can be requested on."""
+        pats = st.resource_patterns or ()
+        if any(p.source == "*" for p in pats):
+            return True
+        key = tuple(p.source for p in pats)
+        services, star = self._entry_facts(key, pats)
+        if not a.resource_types:
+            return star
+        if services is not None:  # every entry names one ARN service: a quick no for the others
+            required_services, all_services = self._services_of(a)
+            if (not required_services <= services) if required_services else services.isdisjoint(all_services):
+                return False
+        required = [rt for rt in a.resource_types if rt.required]
+        hits = (self._covered_type(key, pats, rt.arn_pattern) for rt in required or a.resource_types)
+        return all(hits) if required else any(hits)
+
+    def _entry_facts(self, key: tuple[str, ...], pats: Sequence[Pattern]) -> tuple[frozenset[str] | None, bool]:
+        """The ARN services the entries name (None when one does not name exactly one), and whether one matches
+        the request resource `*` of actions without resource types."""
+        hit = self._entries.get(key)
+        if hit is None:
+            services: set[str] | None = set()
+            for source in key:
+                parts = source.split(":", 3)
+                if services is None or len(parts) < 4 or parts[0] != "arn" or any(c in parts[2] for c in "*?$"):
+                    services = None
+                else:
+                    services.add(parts[2].lower())
+            hit = (None if services is None else frozenset(services), any(p.matches("*", {}) for p in pats))
+            if len(self._entries) >= _CACHE_LIMIT:
+                self._entries.clear()
+            self._entries[key] = hit
+        return hit
+
+    def _services_of(self, a: ActionInfo) -> tuple[frozenset[str], frozenset[str]]:
+        hit = self._arn_services.get(id(a))
+        if hit is None:
+            required = frozenset(_arn_service(rt.arn_pattern) for rt in a.resource_types if rt.required)
+            hit = self._arn_services[id(a)] = (required, frozenset(_arn_service(rt.arn_pattern)
+                                                                   for rt in a.resource_types))
+        return hit
+
+    def unconstrained(self, st: Statement, a: ActionInfo) -> bool:
+        """`st` applies to `a` without resource constraints: its Resource covers every resource of `a`, or its
+        NotResource does not exclude them all."""
+        return self.covers(st, a) if st.not_resources is None else not self.covers(st, a)
+
+    def _covered_type(self, key: tuple[str, ...], pats: Sequence[Pattern], arn_format: str) -> bool:
+        hit = self._type_covered.get((key, arn_format))
+        if hit is None:
+            first, second = probes(arn_format)
+            hit = any(p.matches(first, {}) and p.matches(second, {}) for p in pats)
+            if len(self._type_covered) >= 4 * _CACHE_LIMIT:
+                self._type_covered.clear()
+            self._type_covered[(key, arn_format)] = hit
+        return hit
+
+
+def _arn_service(arn_format: str) -> str:
+    parts = arn_format.split(":", 3)
+    return parts[2].lower() if len(parts) > 2 else ""
