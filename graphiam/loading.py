@@ -93,11 +93,10 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
     known_users = {u.arn for e in exports for u in e.users}
     from graphiam.queries.derived import refresh_derived
     from graphiam.store import reader
-    accounts = frozenset(e.account_id for e in exports)
 
     def apply(target: Database) -> None:
         load_exports(target, exports, credential_facts=creds, progress=progress,
-                     after=lambda tx: refresh_derived(tx, accounts))
+                     after=refresh_derived)
 
     if not reader.is_empty(db):
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops their
