@@ -82,6 +82,30 @@ def _rows(db: Database, accesses: Sequence[Access]) -> dict[str, Any]:
     return rows
 
 
+class _RowCache:
+    """Stored user and role rows (frozen records) of one database generation: whoCan answers name thousands of
+    principals, and reading them back on every request cost more than deciding who is allowed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._rows: dict[str, Any] = {}
+
+    def get(self, db: Database, generation: int, accesses: Sequence[Access]) -> dict[str, Any]:
+        with self._lock:
+            if self._generation != generation:
+                self._generation, self._rows = generation, {}
+            have = self._rows
+        missing = [a for a in accesses if a.principal_arn not in have]
+        if not missing:
+            return have
+        fetched = _rows(db, missing)
+        with self._lock:  # kept only when no write committed meanwhile (the rows are then this generation's)
+            if self._generation == generation and db.generation == generation:
+                self._rows.update(fetched)
+        return {**have, **fetched}
+
+
 @strawberry.type
 class AccountCount:
     account: str
@@ -182,7 +206,9 @@ class AccessQuery:
         page = _after(w.allowed, after)
         page = page[:first] if first is not None else page
         if _selects_principal(info):
-            rows = await services.run(_rows, services.db, page)
+            snap = await current_snapshot(services)
+            cache = services.caches.setdefault("principal_rows", _RowCache())
+            rows = await services.run(cache.get, services.db, snap.generation, page)
             return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
         return [_principal_access(a, None) for a in page]
 
