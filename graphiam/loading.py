@@ -118,12 +118,12 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
 
     def apply(target: Database) -> None:
         with target.transaction():
-            accounts = {e.account_id for e in exports}
+            extra: set[str] = set()
             if org is not None:  # SCPs change what every account's principals can do
                 replace_organization(target, org)
-                accounts |= {a.id for a in reader.accounts(target)}
+                extra = {a.id for a in reader.accounts(target)}
             load_exports(target, exports, credential_facts=creds, progress=progress,
-                         after=lambda tx: refresh_derived(tx, frozenset(accounts)))
+                         after=lambda tx, touched: refresh_derived(tx, touched | extra))
 
     if not reader.is_empty(db):
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops their

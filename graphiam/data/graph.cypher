@@ -1,6 +1,6 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
-// schema_version: 4
+// schema_version: 5
 // Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);
@@ -18,8 +18,11 @@ CREATE REL TABLE IF NOT EXISTS HAS_ROLE(FROM InstanceProfile TO Role);
 CREATE NODE TABLE IF NOT EXISTS ServicePrincipal(name STRING PRIMARY KEY);
 CREATE NODE TABLE IF NOT EXISTS ExternalPrincipal(arn STRING PRIMARY KEY, kind STRING, account STRING);
 // principal -> role: the trust policy admits it and (where AWS requires) its identity policies allow sts:AssumeRole.
-// statements/conditions are JSON: the deciding statements and the condition keys the hop still needs.
-CREATE REL TABLE IF NOT EXISTS CAN_ASSUME(FROM User TO Role, FROM Role TO Role, FROM ServicePrincipal TO Role, FROM ExternalPrincipal TO Role, action STRING, statements STRING, conditions STRING, needs_conditions BOOLEAN);
+// reason: the id of the AssumeReason holding why (many edges share one: ~7k distinct reasons for ~900k edges at
+// 10,000 principals, and kuzu holds every string of a COPY in memory until commit).
+// AssumeReason.statements/conditions are JSON: the deciding statements and the condition keys the hop still needs.
+CREATE NODE TABLE IF NOT EXISTS AssumeReason(id STRING PRIMARY KEY, statements STRING, conditions STRING);
+CREATE REL TABLE IF NOT EXISTS CAN_ASSUME(FROM User TO Role, FROM Role TO Role, FROM ServicePrincipal TO Role, FROM ExternalPrincipal TO Role, action STRING, reason STRING, needs_conditions BOOLEAN);
 // principal -> principal: a privilege-escalation technique (technique id, permissions used, details as JSON).
 CREATE REL TABLE IF NOT EXISTS ESCALATES_TO(FROM User TO User, FROM User TO Role, FROM Role TO Role, FROM Role TO User, technique STRING, permissions STRING, details STRING);
 // principal -> every principal of a set but itself, by one technique ("fan-out": stored once, not once per target).

@@ -18,8 +18,10 @@ Conditions: see `assume_witness` (a hop needing MFA is an edge marked `needs_con
 Candidates are prefiltered and principals admitted through their account share verdicts when nothing a statement
 looks at differs (`assume_candidates`); every verdict is the engine's.
 
-Edge properties (JSON, compact: a 10,000-principal org has ~900k edges, and the load transaction holds them all):
-`statements` = [[policy ref, statement index, via(, sid)], ...], all Allow statements (the decision is ALLOWED);
+Edge reasons (JSON, compact), stored once per distinct content as an AssumeReason that edges name by id (a digest
+of the content): a 10,000-principal org has ~900k edges but ~7k distinct reasons, and the load transaction holds
+every string it COPYs in memory. `statements` = [[policy ref, statement index, via(, sid)], ...], all Allow
+statements (the decision is ALLOWED);
 `conditions` = [[key, operator, values, effect, policy ref, statement index], ...] (effect Allow = must hold,
 Deny = a deny that must not apply). A policy ref is `#trust` (the target role's trust policy; the condition's
 values are then null: read them from that trust policy), `~<rest>` for `arn:aws:iam::<source's account>:<rest>`,
@@ -27,6 +29,8 @@ or the policy ARN. graphiam.queries.assume_paths.hop expands them.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,16 +67,29 @@ class Verdict:
     conditions: str
     needs_conditions: bool
 
+    @property
+    def reason(self) -> str:
+        return reason_id(self.statements, self.conditions)
+
+
+def reason_id(statements: str, conditions: str) -> str:
+    """The AssumeReason id of this content: 12 characters (kuzu stores strings up to 12 bytes inline) of a
+    72-bit BLAKE2b digest; the store refuses an id already stored with other content."""
+    digest = hashlib.blake2b(f"{len(statements)}:{statements}{conditions}".encode(), digest_size=9).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
 
 class EdgeRows:
     """Edge columns per source table, ready for COPY, and the service/external nodes they start from. Rows share
     their verdict's strings (columns of references, not one dict per edge: ~900k edges on 10k principals)."""
 
-    COLUMNS = ("from", "to", "action", "statements", "conditions", "needs_conditions")
+    COLUMNS = ("from", "to", "action", "reason", "needs_conditions")
 
     def __init__(self) -> None:
         self.columns: dict[str, dict[str, list[Any]]] = {}
         self.nodes: dict[str, tuple[str, str, str | None]] = {}  # id -> (table, kind, account)
+        self.reasons: dict[str, tuple[str, str]] = {}  # reason id -> (statements, conditions)
+        self._ids: dict[Verdict, str] = {}
 
     def add(self, source: Source, role: PrincipalInfo, verdict: Verdict) -> None:
         self.add_many(source.table, source.action, (source.id,), role, verdict)
@@ -83,18 +100,28 @@ class EdgeRows:
         cols = self.columns.get(table)
         if cols is None:
             cols = self.columns[table] = {c: [] for c in self.COLUMNS}
+        rid = self._ids.get(verdict)
+        if rid is None:
+            rid = self._ids[verdict] = verdict.reason
+            content = (verdict.statements, verdict.conditions)
+            if self.reasons.setdefault(rid, content) != content:
+                raise ValueError(f"edge reason id `{rid}` names two contents (digest collision)")
         n = len(ids)
         cols["from"] += ids
         cols["to"] += [role.arn] * n
         cols["action"] += [action] * n
-        cols["statements"] += [verdict.statements] * n
-        cols["conditions"] += [verdict.conditions] * n
+        cols["reason"] += [rid] * n
         cols["needs_conditions"] += [verdict.needs_conditions] * n
 
     def all(self) -> list[dict[str, Any]]:
-        """Every edge as a row (tests)."""
-        return [dict(zip(self.COLUMNS, values)) for cols in self.columns.values()
-                for values in zip(*(cols[c] for c in self.COLUMNS))]
+        """Every edge as a row, its reason expanded to `statements` and `conditions` (tests)."""
+        out = []
+        for cols in self.columns.values():
+            for values in zip(*(cols[c] for c in self.COLUMNS)):
+                row = dict(zip(self.COLUMNS, values))
+                row["statements"], row["conditions"] = self.reasons[row.pop("reason")]
+                out.append(row)
+        return out
 
     def __len__(self) -> int:
         return sum(len(c["from"]) for c in self.columns.values())
@@ -268,5 +295,5 @@ def derive_can_assume(db: Database, snap: Snapshot, touched: frozenset[str]) -> 
     roles = affected_roles(snap, touched)
     S.delete_edges(db, role_arns=[r.arn for r in roles], accounts=sorted(touched))
     edges = compute_edges(snap, roles, S.loaded_accounts(db))
-    S.write_edges(db, edges.columns, edges.nodes)
+    S.write_edges(db, edges.columns, edges.nodes, edges.reasons)
     S.drop_orphans(db)

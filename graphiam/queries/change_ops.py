@@ -347,5 +347,6 @@ def import_export(tx: Tx, a: Args) -> Applied:
     """Replace one account with a GAAD export, as `graphiam load` does (same parser and writer)."""
     from graphiam.loading import _check_document
     export = parse_gaad(a.get("document"), source="importExport", check_document=_check_document)
-    load_exports(tx.db, [export])  # joins the open transaction; derived edges follow in `apply_changes`
-    return _done(tx, "importExport", None, None, export.account_id)
+    # joins the open transaction; derived edges follow in `apply_changes`, for every account the load changed
+    touched = load_exports(tx.db, [export])
+    return _done(tx, "importExport", None, None, export.account_id, *sorted(touched))

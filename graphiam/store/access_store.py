@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from graphiam.store.assume_store import read_reasons
 from graphiam.store.db import Database
 
 ANY_SERVICE = "*"
@@ -98,8 +99,11 @@ def principals_reaching(db: Database, role_arns: Iterable[str], *, max_depth: in
         # the BFS starts from the (fewer) allowed roles and walks CAN_ASSUME backwards
         q = (f"MATCH p = (t:Role)<-[:CAN_ASSUME* SHORTEST 1..{n}]-(s:{label}) WHERE t.arn IN $targets "
              "AND s.arn <> t.arn RETURN s.arn AS source, properties(nodes(p), 'arn') AS hops, "
-             "properties(rels(p), 'conditions') AS conditions")
+             "properties(rels(p), 'reason') AS reasons")
         for r in db.execute(q, {"targets": list(targets)}):
             rows.append({"source": r["source"], "kind": label, "hops": list(reversed(r["hops"])),
-                         "conditions": list(reversed(r["conditions"] or []))})
+                         "reasons": list(reversed(r["reasons"] or []))})
+    reasons = read_reasons(db, [rid for r in rows for rid in r["reasons"]])
+    for r in rows:
+        r["conditions"] = [reasons[rid][1] for rid in r.pop("reasons")]
     return rows

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from graphiam.errors import InputError
+from graphiam.errors import InputError, StoreError
 from graphiam.store.db import Database
 
 SOURCE_TABLES = ("User", "Role", "ServicePrincipal", "ExternalPrincipal")
@@ -21,8 +21,8 @@ _KEY = {"User": "arn", "Role": "arn", "ServicePrincipal": "name", "ExternalPrinc
 MAX_DEPTH = 10
 COPY_CHUNK = 100_000
 S = pa.string()
-_EDGE = pa.schema([("from", S), ("to", S), ("action", S), ("statements", S), ("conditions", S),
-                   ("needs_conditions", pa.bool_())])
+_EDGE = pa.schema([("from", S), ("to", S), ("action", S), ("reason", S), ("needs_conditions", pa.bool_())])
+_REASON = pa.schema([("id", S), ("statements", S), ("conditions", S)])
 
 
 def depth_bound(max_depth: int) -> int:
@@ -46,10 +46,27 @@ def delete_edges(db: Database, *, role_arns: Sequence[str], accounts: Sequence[s
                    {"accounts": list(accounts)})
 
 
+def write_reasons(db: Database, reasons: Mapping[str, tuple[str, str]]) -> None:
+    """Create the AssumeReason nodes of `reasons` (id -> (statements, conditions)) not stored yet. An id is a
+    digest of its content, so a stored one must hold the same content: anything else is refused."""
+    if not reasons:
+        return
+    have = read_reasons(db, list(reasons))
+    for rid, content in have.items():
+        if content != reasons[rid]:
+            raise StoreError(f"edge reason id `{rid}` is stored with other content (digest collision)")
+    new = [(rid, st, co) for rid, (st, co) in reasons.items() if rid not in have]
+    if new:
+        cols = list(zip(*new))
+        db.copy_from("AssumeReason", pa.Table.from_arrays([pa.array(c, type=S) for c in cols], schema=_REASON))
+
+
 def write_edges(db: Database, columns: dict[str, dict[str, list[Any]]],
-                nodes: Mapping[str, tuple[str, str, str | None]]) -> None:
+                nodes: Mapping[str, tuple[str, str, str | None]], reasons: Mapping[str, tuple[str, str]]) -> None:
     """COPY edges (per source table, as columns; `columns` is emptied) after creating the service/external nodes
-    they start from. `nodes`: id -> (table, kind, account)."""
+    they start from and the reasons they name. `nodes`: id -> (table, kind, account); `reasons`: id ->
+    (statements, conditions)."""
+    write_reasons(db, reasons)
     services = [n for n, (table, _, _) in nodes.items() if table == "ServicePrincipal"]
     externals = {n: (kind, acct) for n, (table, kind, acct) in nodes.items() if table == "ExternalPrincipal"}
     if services:
@@ -72,12 +89,36 @@ def write_edges(db: Database, columns: dict[str, dict[str, list[Any]]],
 
 
 def drop_orphans(db: Database) -> None:
-    """Service and external principals exist only as edge sources: drop those left without an edge."""
+    """Service and external principals exist only as edge sources, reasons only for edges: drop those left
+    without an edge."""
     for table in ("ServicePrincipal", "ExternalPrincipal"):
         db.execute(f"MATCH (s:{table}) WHERE NOT EXISTS {{ MATCH (s)-[:CAN_ASSUME]->(:Role) }} DELETE s")
+    used = [r["id"] for r in db.execute("MATCH ()-[e:CAN_ASSUME]->() RETURN DISTINCT e.reason AS id")]
+    if used:
+        db.execute("MATCH (r:AssumeReason) WHERE NOT (r.id IN $used) DELETE r", {"used": used})
+    else:
+        db.execute("MATCH (r:AssumeReason) DELETE r")
 
 
 # ---- reads ----
+
+def read_reasons(db: Database, ids: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
+    """AssumeReason id -> (statements, conditions), for `ids` (all when None)."""
+    if ids is None:
+        rows = db.execute("MATCH (r:AssumeReason) RETURN r.id AS id, r.statements AS s, r.conditions AS c")
+    else:
+        rows = db.execute("MATCH (r:AssumeReason) WHERE r.id IN $ids RETURN r.id AS id, r.statements AS s, "
+                          "r.conditions AS c", {"ids": list(dict.fromkeys(ids))})
+    return {r["id"]: (r["s"], r["c"]) for r in rows}
+
+
+def with_reasons(db: Database, rows: list[dict[str, Any]], key: str = "reason") -> list[dict[str, Any]]:
+    """`rows` (each naming a reason id under `key`, which is removed) with their `statements` and `conditions`."""
+    reasons = read_reasons(db, [r[key] for r in rows])
+    for r in rows:
+        r["statements"], r["conditions"] = reasons[r.pop(key)]
+    return rows
+
 
 def all_edges(db: Database) -> list[dict[str, Any]]:
     """Every edge: from, from_table, to, action, statements, conditions, needs_conditions."""
@@ -85,9 +126,8 @@ def all_edges(db: Database) -> list[dict[str, Any]]:
     for table in SOURCE_TABLES:
         out += db.execute(
             f"MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role) RETURN s.{_KEY[table]} AS `from`, '{table}' AS from_table, "
-            "r.arn AS `to`, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
-            "e.needs_conditions AS needs_conditions")
-    return out
+            "r.arn AS `to`, e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions")
+    return with_reasons(db, out)
 
 
 def source_table(db: Database, key: str) -> str | None:
@@ -115,11 +155,11 @@ def edge_details(db: Database, table: str, pairs: Sequence[tuple[str, str]]) -> 
     k = _KEY[table]
     rows = db.execute(
         f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $as AND b.arn IN $bs "
-        f"RETURN a.{k} AS a, b.arn AS b, e.action AS action, e.statements AS statements, e.conditions AS conditions, "
-        "e.needs_conditions AS needs, b.trust_policy AS trust",
+        f"RETURN a.{k} AS a, b.arn AS b, e.action AS action, e.reason AS reason, e.needs_conditions AS needs, "
+        "b.trust_policy AS trust",
         {"as": list(dict.fromkeys(a for a, _ in pairs)), "bs": list(dict.fromkeys(b for _, b in pairs))})
     wanted = set(pairs)
-    return {(r["a"], r["b"]): r for r in rows if (r["a"], r["b"]) in wanted}
+    return {(r["a"], r["b"]): r for r in with_reasons(db, [r for r in rows if (r["a"], r["b"]) in wanted])}
 
 
 def reachable_roles(db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False

@@ -80,8 +80,9 @@ def path_edges(db: Database) -> list[dict[str, Any]]:
     edges (one per technique) at every hop and ran the buffer pool out at depth 5 on a 100-principal test
     bed, and `SHORTEST` over the CAN_ASSUME|ESCALATES_TO group returned misaligned node and rel lists.
     """
-    assume = db.execute("MATCH (a)-[e:CAN_ASSUME]->(b) RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
-                        "e.action AS action, e.conditions AS conditions")
+    assume = db.execute("MATCH (a)-[e:CAN_ASSUME]->(b), (r:AssumeReason) WHERE r.id = e.reason "
+                        "RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
+                        "e.action AS action, r.conditions AS conditions")
     escalate = db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
                           "e.technique AS technique")
     return [{**r, "kind": "CAN_ASSUME"} for r in assume] + [{**r, "kind": "ESCALATES_TO"} for r in escalate]
@@ -89,9 +90,9 @@ def path_edges(db: Database) -> list[dict[str, Any]]:
 
 def assume_statements(db: Database, sources: Sequence[str], targets: Sequence[str]) -> list[dict[str, Any]]:
     """The statements JSON of the CAN_ASSUME edges from `sources` to `targets` (path steps, on demand)."""
-    return db.execute("MATCH (a)-[e:CAN_ASSUME]->(b:Role) WHERE coalesce(a.arn, a.name) IN $sources AND "
-                      "b.arn IN $targets RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
-                      "e.action AS action, e.statements AS statements",
+    return db.execute("MATCH (a)-[e:CAN_ASSUME]->(b:Role), (r:AssumeReason) WHERE coalesce(a.arn, a.name) IN $sources "
+                      "AND b.arn IN $targets AND r.id = e.reason RETURN coalesce(a.arn, a.name) AS source, "
+                      "b.arn AS target, e.action AS action, r.statements AS statements",
                       {"sources": list(sources), "targets": list(targets)})
 
 

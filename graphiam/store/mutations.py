@@ -18,6 +18,7 @@ from graphiam.errors import StoreError
 from graphiam.model import AccountExport, InlinePolicy, ManagedPolicy
 from graphiam.store import records as rec
 from graphiam.store import writer
+from graphiam.store.assume_store import with_reasons
 from graphiam.store.db import Database
 
 TABLES = ("User", "IAMGroup", "Role", "Policy", "PolicyVersion", "InstanceProfile")
@@ -277,9 +278,9 @@ def settle_created_rels(db: Database) -> int:
 
 def derived_edges(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every CAN_ASSUME edge (source ARN or service name → role) and every ESCALATES_TO edge."""
-    assume = db.execute("MATCH (a)-[e:CAN_ASSUME]->(b:Role) RETURN coalesce(a.arn, a.name) AS source, "
-                        "b.arn AS target, e.action AS action, e.conditions AS conditions, "
-                        "e.needs_conditions AS needs_conditions")
+    assume = with_reasons(db, db.execute(
+        "MATCH (a)-[e:CAN_ASSUME]->(b:Role) RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
+        "e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions"))
     escalate = db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
                           "e.technique AS technique, e.permissions AS permissions")
     return assume, escalate

@@ -144,9 +144,12 @@ class _Batch:
 
 
 def load_exports(db: Database, exports: Sequence[AccountExport], *, credential_facts: Sequence[dict[str, Any]] = (),
-                 progress: Progress | None = None, after: Callable[[Database], None] | None = None) -> None:
+                 progress: Progress | None = None, after: Callable[[Database, frozenset[str]], None] | None = None
+                 ) -> frozenset[str]:
     """Replace the accounts of `exports` (and apply credential-report rows) in one transaction; on any
-    error nothing changes."""
+    error nothing changes. Returns the accounts whose principals the load changed: the loaded ones, and those
+    attached to an AWS-managed policy whose placeholder the load filled (its statements now apply there too);
+    `after(db, those accounts)` runs inside the transaction."""
     batch = _Batch()
     for e in exports:
         batch.add(e)
@@ -161,7 +164,8 @@ def load_exports(db: Database, exports: Sequence[AccountExport], *, credential_f
             incoming = [r[key] for r in batch.nodes[table]]
             if incoming:  # the same ARN loaded earlier from another file: the newest load wins
                 db.execute(f"MATCH (n:{table}) WHERE n.{key} IN $keys DETACH DELETE n", {"keys": incoming})
-        _merge_aws_managed(db, batch)
+        filled = _merge_aws_managed(db, batch)
+        touched = frozenset(accounts) | _attached_accounts(db, filled)
         step("loading entities", 1, total)
         for table in _NODE_TABLES:
             db.copy_from(table, _table(batch.nodes[table], _SCHEMAS[table]))
@@ -179,18 +183,30 @@ def load_exports(db: Database, exports: Sequence[AccountExport], *, credential_f
             _apply_credentials(db, credential_facts)
         if after is not None:  # derived edges, inside the same transaction
             step("deriving edges", 3, total)
-            after(db)
+            after(db, touched)
         step("done", total, total)
+    return touched
 
 
 def _role_arns(batch: _Batch) -> set[str]:
     return {r["arn"] for r in batch.nodes["Role"]}
 
 
-def _merge_aws_managed(db: Database, batch: _Batch) -> None:
-    """AWS-managed policies are shared: create new ones, fill placeholders, keep existing documents."""
+def _attached_accounts(db: Database, policy_arns: Sequence[str]) -> frozenset[str]:
+    """Accounts of the users, groups and roles `policy_arns` are attached to (as identity policy or boundary)."""
+    if not policy_arns:
+        return frozenset()
+    rows = db.execute("MATCH (p:Policy)-[:ATTACHED_TO]->(x) WHERE p.arn IN $arns RETURN DISTINCT x.account AS account",
+                      {"arns": list(policy_arns)})
+    return frozenset(r["account"] for r in rows if r["account"])
+
+
+def _merge_aws_managed(db: Database, batch: _Batch) -> list[str]:
+    """AWS-managed policies are shared: create new ones, fill placeholders, keep existing documents. Returns
+    the ARNs of the placeholders filled."""
+    filled: list[str] = []
     if not batch.aws_managed:
-        return
+        return filled
     rows = db.execute("MATCH (p:Policy) WHERE p.arn IN $arns RETURN p.arn AS arn, p.missing AS missing",
                       {"arns": list(batch.aws_managed)})
     existing = {r["arn"]: bool(r["missing"]) for r in rows}
@@ -208,6 +224,8 @@ def _merge_aws_managed(db: Database, batch: _Batch) -> None:
                                             "description", "create_date", "update_date", "services",
                                             "allow_services")})
             batch._versions(p, "aws")
+            filled.append(arn)
+    return filled
 
 
 def _apply_credentials(db: Database, facts: Sequence[dict[str, Any]]) -> int:

@@ -1,0 +1,211 @@
+"""`effectivePermissions`' types: what a principal's identity policies allow, per catalogued action, capped by its
+boundary, with denies; summaries by service and access level, and pages of actions."""
+from __future__ import annotations
+
+import bisect
+import importlib.util
+from collections import Counter
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from graphiam.api import pagination as pg
+from graphiam.api.context import Context
+from graphiam.api.simulation import current_snapshot
+from graphiam.queries import effective as eff
+
+__all__ = ["AccessLevel", "ActionPermission", "EffectivePermissions", "ResourceGrant"]
+
+
+@strawberry.enum(description="AWS's access levels (Service Authorization Reference, policy summaries).")
+class AccessLevel(Enum):
+    LIST = "List"
+    READ = "Read"
+    TAGGING = "Tagging"
+    WRITE = "Write"
+    PERMISSIONS_MANAGEMENT = "Permissions management"
+
+
+@strawberry.type
+class ConditionSpec:
+    operator: str
+    key: str
+    values: list[str]
+
+
+@strawberry.type(description="A statement behind a grant or a deny.")
+class StatementRef:
+    policy_arn: str
+    policy_name: str
+    via: str = strawberry.field(description="user, group, role (identity policies) or boundary.")
+    statement_index: int
+    sid: str | None
+    effect: str
+
+
+@strawberry.type(description="Resources matching `pattern` (IAM wildcards), except those matching one of `excluding`, "
+                             "and matching every `alsoMatching` (boundary patterns that only overlap `pattern`).")
+class ResourceGrant:
+    g: strawberry.Private[eff.ResourceGrant]
+
+    @strawberry.field
+    def pattern(self) -> str:
+        return self.g.pattern
+
+    @strawberry.field
+    def excluding(self) -> list[str]:
+        return list(self.g.excluding)
+
+    @strawberry.field
+    def also_matching(self) -> list[str]:
+        return list(self.g.also_matching)
+
+    @strawberry.field(description="Conditions of the allowing (or denying) statements; all must hold.")
+    def conditions(self) -> list[ConditionSpec]:
+        return [ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.g.conditions]
+
+    @strawberry.field
+    def statements(self) -> list[StatementRef]:
+        return [StatementRef(policy_arn=s.policy_arn, policy_name=s.policy_name, via=s.via, statement_index=s.index,
+                             sid=s.sid, effect=s.effect) for s in self.g.statements]
+
+
+@strawberry.type(description="One catalogued action: where it is allowed and where denies apply.")
+class ActionPermission:
+    e: strawberry.Private[eff.Entry]
+
+    @strawberry.field
+    def action(self) -> str:
+        return self.e[0].full_name
+
+    @strawberry.field
+    def service(self) -> str:
+        return self.e[0].service
+
+    @strawberry.field
+    def access_level(self) -> AccessLevel:
+        return AccessLevel(self.e[0].access_level)
+
+    @strawberry.field(description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions.")
+    def allowed(self) -> list[ResourceGrant]:
+        return [ResourceGrant(g=g) for g in self.e[1]]
+
+    @strawberry.field(description="Deny statements that apply to some allowed resource (conditional ones included).")
+    def denied(self) -> list[ResourceGrant]:
+        return [ResourceGrant(g=g) for g in self.e[2]]
+
+
+@strawberry.type
+class AccessSummary:
+    service: str
+    access_level: AccessLevel
+    count: int
+
+
+@strawberry.type
+class ServiceCount:
+    service: str
+    count: int
+
+
+@strawberry.type
+class AccessLevelCount:
+    access_level: AccessLevel
+    count: int
+
+
+@strawberry.type
+class UnknownAction:
+    action: str = strawberry.field(description="The Action/NotAction entry as written; it names no catalogued action.")
+    policy_arn: str
+    statement_index: int
+    effect: str
+    not_action: bool
+
+
+@strawberry.type(description="graphiam.queries.admin's verdict: administrator now, or in one self-escalation step.")
+class AdminVerdict:
+    is_admin: bool
+    reason: str
+    technique: str | None
+    needs: list[str]
+
+
+@strawberry.type(description="What a principal's identity policies allow, capped by its boundary, after denies.")
+class EffectivePermissions:
+    r: strawberry.Private[eff.Effective]
+
+    @strawberry.field
+    def principal(self) -> str:
+        return self.r.principal_arn
+
+    @strawberry.field(description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
+                                  "the boundary allowing the same, and no unconditional Deny on `*`.")
+    def is_admin(self) -> bool:
+        return self.r.is_admin
+
+    @strawberry.field
+    async def administrator(self, info: Info[Context, None]) -> AdminVerdict | None:
+        if importlib.util.find_spec("graphiam.queries.admin") is None:
+            return None
+        from graphiam.queries.admin import is_admin
+        snap = await current_snapshot(info.context.services)
+        v = await info.context.services.run(is_admin, snap, self.r.principal_arn)
+        return AdminVerdict(is_admin=v.is_admin, reason=v.reason, technique=v.technique, needs=list(v.needs))
+
+    @strawberry.field
+    def permissions_boundary(self) -> str | None:
+        return self.r.boundary_arn
+
+    @strawberry.field(description="Allowed actions (after the service / accessLevel filters).")
+    def action_count(self) -> int:
+        return len(self.r.entries)
+
+    @strawberry.field(description="Actions an identity policy allows but the boundary or denies remove entirely.")
+    def blocked_action_count(self) -> int:
+        return len(self.r.blocked_entries)
+
+    @strawberry.field(description="Allowed actions per service and access level.")
+    def summary(self) -> list[AccessSummary]:
+        return [AccessSummary(service=s, access_level=AccessLevel(lvl), count=n) for s, lvl, n in self.r.summary()]
+
+    @strawberry.field
+    def by_service(self) -> list[ServiceCount]:
+        counts: Counter[str] = Counter()
+        for s, _lvl, n in self.r.summary():
+            counts[s] += n
+        return [ServiceCount(service=s, count=n) for s, n in sorted(counts.items())]
+
+    @strawberry.field
+    def by_access_level(self) -> list[AccessLevelCount]:
+        counts: Counter[str] = Counter()
+        for _s, lvl, n in self.r.summary():
+            counts[lvl] += n
+        return [AccessLevelCount(access_level=a, count=counts[a.value]) for a in AccessLevel if counts[a.value]]
+
+    @strawberry.field(description="Allowed actions, by name; `first` at most 100.")
+    def actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
+        return _page(self.r.entries, first, after)
+
+    @strawberry.field(description="Actions removed entirely by the boundary or by denies, by name.")
+    def blocked_actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
+        return _page(self.r.blocked_entries, first, after)
+
+    @strawberry.field
+    def unknown_actions(self) -> list[UnknownAction]:
+        return [UnknownAction(action=u.action, policy_arn=u.policy_arn, statement_index=u.statement_index,
+                              effect=u.effect, not_action=u.not_action) for u in self.r.unknown_actions]
+
+    @strawberry.field
+    def warnings(self) -> list[str]:
+        return list(self.r.warnings)
+
+
+def _page(entries: tuple[eff.Entry, ...], first: int | None, after: str | None) -> pg.Connection[ActionPermission]:
+    n = pg.check_first(first)
+    key = pg.decode_cursor(after)
+    names = [e[0].full_name.lower() for e in entries] if key is not None else []
+    start = bisect.bisect_right(names, key) if key is not None else 0
+    rows = list(entries[start:start + n + 1])
+    return pg.build(rows, n, len(entries), after, lambda e: ActionPermission(e=e), key=lambda e: e[0].full_name.lower())
