@@ -183,3 +183,30 @@ def test_an_organization_alone_in_an_empty_database_keeps_the_seeds_out(tmp_path
         assert load_seeds_if_empty(d) is None
     finally:
         d.close()
+
+
+def _assumable(db, principal: str) -> set[str]:
+    q = GraphQLClient(db)
+    rows = q('query($p: String!) { assumableRoles(from: $p, maxDepth: 1) { arn } }', {"p": principal})
+    return {r["arn"] for r in rows["assumableRoles"]}
+
+
+def test_can_assume_edges_follow_the_scps(db, tmp_path):
+    before = _assumable(db, ALICE)
+    assert before  # the demo gives alice roles to assume
+    no_assume = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
+                                                         "Resource": "*"}]}
+    load_files(db, [write(tmp_path, org(deny=no_assume), "deny.json")])
+    assert _assumable(db, ALICE) == set()
+    # a Deny whose condition reads a key the graph cannot know (the caller's region) leaves the edges drawn
+    regional = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
+                "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}
+    load_files(db, [write(tmp_path, org(deny=regional), "regional.json")])
+    assert _assumable(db, ALICE) == before
+    # a Deny on a principal tag alice does not carry is certain: the graph knows her tags
+    tagged = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
+              "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalTag/clearance": "high"}}}]}
+    load_files(db, [write(tmp_path, org(deny=tagged), "tagged.json")])
+    assert _assumable(db, ALICE) == set()
+    load_files(db, [write(tmp_path, org(), "open.json")])
+    assert _assumable(db, ALICE) == before

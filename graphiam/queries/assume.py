@@ -43,6 +43,7 @@ from graphiam.queries.assume_candidates import (ASSUME_ROLE, WITH_SAML, Index, M
                                                 stored)
 from graphiam.queries.assume_witness import Hop, Parts, candidate_statements, decide
 from graphiam.queries.derived import register
+from graphiam.queries.scp_gate import ScpGate
 from graphiam.queries.simulate import request_context
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 from graphiam.store import Database
@@ -206,6 +207,12 @@ class Deriver:
         self.index = Index(snap, loaded_accounts)
         self.cache: Cache | None = {} if share else None
         self.out = EdgeRows()
+        self.gate = ScpGate(snap)
+
+    def add(self, src: Source, role: PrincipalInfo, verdict: Verdict) -> None:
+        """Draw the edge unless the source's SCPs certainly deny the call."""
+        if self.gate.allows(src.info, src.action, role.arn):
+            self.out.add(src, role, verdict)
 
     def verdict(self, role: PrincipalInfo, src: Source, key: tuple[Any, ...] | None) -> Verdict | None:
         if key is not None and self.cache is not None and key in self.cache:
@@ -221,7 +228,7 @@ class Deriver:
         src = stored(prof.info)
         verdict = self.verdict(role, src, key)
         if verdict is not None:
-            self.out.add(src, role, verdict)
+            self.add(src, role, verdict)
 
     def role(self, role: PrincipalInfo) -> None:
         """Add every edge into `role`."""
@@ -229,7 +236,7 @@ class Deriver:
         for src in cand.named.values():
             verdict = self.verdict(role, src, None)
             if verdict is not None:
-                self.out.add(src, role, verdict)
+                self.add(src, role, verdict)
         if cand.everyone:
             for prof, match in self.index.everyone(role):
                 if prof.info.arn not in cand.named:
@@ -258,7 +265,8 @@ class Deriver:
                 verdict = self.verdict(role, stored(rep.info), key)
                 if verdict is not None:
                     for kind in ("user", "role"):
-                        ids = [m.info.arn for m in todo if m.info.kind == kind]
+                        ids = [m.info.arn for m in todo if m.info.kind == kind
+                               and self.gate.allows(m.info, ASSUME_ROLE, role.arn)]
                         if ids:
                             self.out.add_many("User" if kind == "user" else "Role", ASSUME_ROLE, ids, role, verdict)
 
