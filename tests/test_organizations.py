@@ -210,3 +210,48 @@ def test_can_assume_edges_follow_the_scps(db, tmp_path):
     assert _assumable(db, ALICE) == set()
     load_files(db, [write(tmp_path, org(), "open.json")])
     assert _assumable(db, ALICE) == before
+
+
+def _effective(db, principal: str, service: str | None, *, every_name: bool = True) -> dict[str, Any]:
+    q = GraphQLClient(db)
+    out: dict[str, Any] = {}
+    names: set[str] = set()
+    after = None
+    while True:  # every allowed action, a page of 100 at a time
+        d = q("""query($p: String!, $s: String, $a: String) { effectivePermissions(principal: $p, service: $s) {
+                 isAdmin actionCount blockedActionCount actions(first: 100, after: $a) {
+                 nodes { action } pageInfo { hasNextPage endCursor } } } }""",
+              {"p": principal, "s": service, "a": after})["effectivePermissions"]
+        out = d
+        names |= {n["action"] for n in d["actions"]["nodes"]}
+        if not every_name or not d["actions"]["pageInfo"]["hasNextPage"]:
+            break
+        after = d["actions"]["pageInfo"]["endCursor"]
+    out["names"] = names
+    assert len(names) == out["actionCount"] or not every_name
+    return out
+
+
+def test_effective_permissions_are_capped_by_every_scp_level(db, tmp_path):
+    ec2 = _effective(db, ALICE, "ec2")
+    assert ec2["actionCount"] > 0 and ec2["blockedActionCount"] == 0
+    load_files(db, [write(tmp_path, org(deny=NO_EC2), "deny.json")])
+    capped = _effective(db, ALICE, "ec2")
+    assert capped["actionCount"] == 0 and capped["blockedActionCount"] == ec2["actionCount"]
+    # a level allowing only ec2:Describe*: what alice keeps is the intersection
+    only_describe = org()
+    only_describe["Policies"][0]["Targets"].remove("ou-ex12-members1")
+    only_describe["Policies"].append({"Id": "p-describe01", "Name": "DescribeOnly", "Targets": ["ou-ex12-members1"],
+                                      "Content": {"Version": "2012-10-17", "Statement": [
+                                          {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}})
+    load_files(db, [write(tmp_path, only_describe, "describe.json")])
+    kept = _effective(db, ALICE, "ec2")
+    names, before = kept["names"], ec2["names"]
+    assert names and all(a.split(":")[1].startswith("Describe") for a in names)
+    assert names == {a for a in before if a.split(":")[1].startswith("Describe")}
+
+
+def test_an_administrator_capped_by_an_scp_is_not_admin(db, tmp_path):
+    assert _effective(db, BREAK_GLASS, None, every_name=False)["isAdmin"] is True
+    load_files(db, [write(tmp_path, org(deny=NO_EC2))])
+    assert _effective(db, BREAK_GLASS, None, every_name=False)["isAdmin"] is False

@@ -141,7 +141,7 @@ class EffectivePermissions:
         return self.r.principal_arn
 
     @strawberry.field(description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
-                                  "the boundary allowing the same, and no unconditional Deny on `*`.")
+                                  "the boundary and every SCP level allowing the same, and no unconditional Deny on `*`.")
     def is_admin(self) -> bool:
         return self.r.is_admin
 
@@ -162,7 +162,7 @@ class EffectivePermissions:
     def action_count(self) -> int:
         return len(self.r.entries)
 
-    @strawberry.field(description="Actions an identity policy allows but the boundary or denies remove entirely.")
+    @strawberry.field(description="Actions an identity policy allows but the boundary, the SCPs or denies remove entirely.")
     def blocked_action_count(self) -> int:
         return len(self.r.blocked_entries)
 

@@ -10,7 +10,9 @@ Resource patterns are wildcard patterns; the boundary's and the denies' patterns
 contains the other, and listed beside the allowed pattern when they only overlap (`also_matching`,
 `excluding`). Policy variables the principal defines (`${aws:username}`, `${aws:PrincipalTag/team}` …) are
 substituted; a pattern whose principal variable is undefined never matches ("IAM policy elements:
-Variables") and is left out. Resource-based policies are not part of identity permissions.
+Variables") and is left out. Resource-based policies are not part of identity permissions. The SCPs of the stored
+organization (the principal's `scps`, one list per level) narrow the grants as the boundary does, level by level,
+and their Deny statements join the denies ("Policy evaluation logic": SCPs cap identity permissions).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphiam.catalog import Catalog
 from graphiam.catalog.model import ActionInfo
@@ -268,11 +271,12 @@ def _overlaps(d: ResourceGrant, g: ResourceGrant) -> bool:
 class _Resolver:
     """Per-principal memo: grants depend only on which statements match an action, shared across actions."""
 
-    def __init__(self, ctx: dict[str, str], boundary: Sequence[PolicySource] | None) -> None:
+    def __init__(self, ctx: dict[str, str], boundary: Sequence[PolicySource] | None, levels: int = 0) -> None:
         self.ctx = ctx
         self.boundary = boundary
+        self.levels = levels  # SCP levels: each one narrows the grants as a boundary does
         self._grants: dict[int, list[ResourceGrant]] = {}
-        self._memo: dict[tuple[tuple[int, ...], ...], tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]] = {}
+        self._memo: dict[tuple[Any, ...], tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]] = {}
 
     def grants(self, s: _Src) -> list[ResourceGrant]:
         hit = self._grants.get(id(s[1]))
@@ -280,18 +284,24 @@ class _Resolver:
             hit = self._grants[id(s[1])] = _grants(s[0], s[1], self.ctx)
         return hit
 
-    def resolve(self, allows: list[_Src], bounds: list[_Src], denies: list[_Src]) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
-        key = (tuple(id(s[1]) for s in allows), tuple(id(s[1]) for s in bounds), tuple(id(s[1]) for s in denies))
+    def resolve(self, allows: list[_Src], bounds: list[_Src], denies: list[_Src],
+                scps: Sequence[list[_Src]] = ()) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
+        key = (tuple(id(s[1]) for s in allows), tuple(id(s[1]) for s in bounds), tuple(id(s[1]) for s in denies),
+               tuple(tuple(id(s[1]) for s in level) for level in scps))
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = self._compute(allows, bounds, denies)
+            hit = self._memo[key] = self._compute(allows, bounds, denies, scps)
         return hit
 
-    def _compute(self, allows: list[_Src], bounds: list[_Src], denies: list[_Src]) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
+    def _compute(self, allows: list[_Src], bounds: list[_Src], denies: list[_Src],
+                 scps: Sequence[list[_Src]]) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
         granted = [g for s in allows for g in self.grants(s)]
         if self.boundary is not None:
             bgrants = [b for s in bounds for b in self.grants(s)]
             granted = [n for g in granted for b in bgrants if (n := _narrow(g, b)) is not None]
+        for level in range(self.levels):  # every SCP level must allow too (an action no SCP of a level names: none)
+            lgrants = [b for s in (scps[level] if level < len(scps) else ()) for b in self.grants(s)]
+            granted = [n for g in granted for b in lgrants if (n := _narrow(g, b)) is not None]
         dgrants = [d for s in denies for d in self.grants(s)]
         relevant = tuple(d for d in dgrants if any(_overlaps(d, g) for g in granted))
         kept = tuple(dict.fromkeys(g for g in granted if not any(_denied_entirely(g, d) for d in relevant)))
@@ -304,13 +314,15 @@ def _admin_statement(st: Statement) -> bool:
 
 
 def is_admin_by_statements(p: PrincipalInfo) -> bool:
-    """Allowed `*` on `*` after denies and boundary: an unconditional Allow of `*` on `*` in an identity policy,
-    the boundary (if any) allowing the same, and no unconditional Deny that applies to resource `*`."""
+    """Allowed `*` on `*` after denies, boundary and SCPs: an unconditional Allow of `*` on `*` in an identity
+    policy, the boundary (if any) and every SCP level allowing the same, and no unconditional Deny that applies to
+    resource `*`."""
     if not any(_admin_statement(st) for s in p.identity for st in s.document.statements):
         return False
-    if p.boundary is not None and not any(_admin_statement(st) for s in p.boundary for st in s.document.statements):
-        return False
-    every = list(p.identity) + list(p.boundary or ())
+    for cap in (p.boundary, *(p.scps or ())):
+        if cap is not None and not any(_admin_statement(st) for s in cap for st in s.document.statements):
+            return False
+    every = list(p.identity) + list(p.boundary or ()) + [s for level in p.scps or () for s in level]
     return not any(st.effect == "Deny" and not st.conditions and st.matches_resource("*", {})
                    for s in every for st in s.document.statements)
 
@@ -335,11 +347,15 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     if p.boundary == ():
         warnings.append(f"permissions boundary `{p.boundary_arn}` has no document: it allows nothing")
     # per action, the indices (into `sources`) of the statements matching it: allows, boundary allows, denies
+    levels = [_statements(level) for level in p.scps or ()]  # the organization's SCPs, root first
     allows = [s for s in ident if s[1].effect == "Allow"]
     bound_allows = [s for s in bound if s[1].effect == "Allow"]
-    denies = [s for s in ident + bound if s[1].effect == "Deny"]
-    sources = allows + bound_allows + denies
+    scp_allows = [[s for s in level if s[1].effect == "Allow"] for level in levels]
+    denies = [s for s in ident + bound + [x for level in levels for x in level] if s[1].effect == "Deny"]
+    sources = allows + bound_allows + [x for level in scp_allows for x in level] + denies
     n_allow, n_bound = len(allows), len(bound_allows)
+    starts = [n_allow + n_bound + sum(map(len, scp_allows[:k])) for k in range(len(scp_allows) + 1)]
+    n_capped = starts[-1]  # allows, boundary allows and SCP allows come before this index; denies after
     matching: dict[int, list[int]] = {}
     infos: dict[int, ActionInfo] = {}
     for i, src in enumerate(sources):
@@ -353,14 +369,16 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     groups: dict[tuple[int, ...], list[ActionInfo]] = {}
     for key, idx in matching.items():
         groups.setdefault(tuple(idx), []).append(infos[key])
-    resolver = _Resolver(ctx, p.boundary)
+    resolver = _Resolver(ctx, p.boundary, len(levels))
     allowed: list[Entry] = []
     blocked: list[Entry] = []
     for idx, actions in groups.items():
         pick = [sources[i] for i in idx]
         kept, against = resolver.resolve([s for i, s in zip(idx, pick) if i < n_allow],
                                          [s for i, s in zip(idx, pick) if n_allow <= i < n_allow + n_bound],
-                                         [s for i, s in zip(idx, pick) if i >= n_allow + n_bound])
+                                         [s for i, s in zip(idx, pick) if i >= n_capped],
+                                         [[s for i, s in zip(idx, pick) if starts[k] <= i < starts[k + 1]]
+                                          for k in range(len(levels))])
         (allowed if kept else blocked).extend((a, kept, against) for a in actions)
     allowed.sort(key=_name)
     blocked.sort(key=_name)
