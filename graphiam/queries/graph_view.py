@@ -121,7 +121,7 @@ def graph_view(db: Database, index: EscalationIndex, *, around: Sequence[str] | 
                max_nodes: int = DEFAULT_MAX_NODES, max_edges: int = DEFAULT_MAX_EDGES) -> GraphView:
     """The view (module docstring). `index` is the escalation index of the database's current generation."""
     kinds = check(around=around, depth=depth, edge_kinds=edge_kinds, max_nodes=max_nodes, max_edges=max_edges)
-    if account is not None and account not in S.account_ids(db):
+    if account is not None and not S.has_account(db, account):
         raise NotFoundError(f"`account`: `{account}` is not a loaded account")
     truncated = False
     with db.read_transaction():

@@ -82,8 +82,14 @@ def account_nodes(db: Database, account: str | None) -> list[NodeRow]:
     return out
 
 
-def account_ids(db: Database) -> list[str]:
-    return [r["id"] for r in db.execute("MATCH (a:Account) RETURN a.id AS id ORDER BY id")]
+def has_account(db: Database, account: str) -> bool:
+    """A loaded account, or one some user, group, role, policy or profile belongs to (an export may hold
+    entities of several account ids)."""
+    if db.execute("MATCH (a:Account) WHERE a.id = $a RETURN 1 AS x LIMIT 1", {"a": account}):
+        return True
+    return account != "aws" and any(
+        db.execute(f"MATCH (n:{t}) WHERE n.account = $a RETURN 1 AS x LIMIT 1", {"a": account})
+        for t in ACCOUNT_TABLES)
 
 
 _EDGES = {
