@@ -230,3 +230,28 @@ def test_cloudsplaining_example_account_in_every_format(example):
     assert sum(1 for n in doc["elements"]["nodes"] if "admin" in n["classes"]) == sum(n.is_admin for n in view.nodes)
     assert json.loads(F.to_json(view)) == F.as_dict(view)
     assert any(n.is_admin for n in view.nodes) and any(e.kind == "ESCALATES_TO" for e in view.edges)
+
+
+def test_edges_cut_at_max_edges_are_the_first_of_the_full_order(example):
+    """Escalation edges are made lazily (distance by distance, source by source): the cut must be the prefix of
+    the full order, on an export where fan-out escalation edges are dense."""
+    db, index = example
+    assert index.graph.fans, "the example export should hold fan-out escalation edges"
+    full = graph_view(db, index, max_nodes=5000, max_edges=20000)
+    assert not full.truncated
+    explicit = {(s.source, s.target) for steps in index.graph.out.values() for s in steps}
+    assert any(e.kind == "ESCALATES_TO" and (e.source, e.target) not in explicit for e in full.edges)  # from fans
+    keys = [(max(n_dist(full, e.source), n_dist(full, e.target)), e.kind) for e in full.edges]
+    assert keys == sorted(keys, key=lambda k: (k[0], ("MEMBER_OF", "ATTACHED", "CAN_ASSUME", "ESCALATES_TO",
+                                                      "HAS_ROLE").index(k[1])))
+    for cap in (1, 57, 500, len(full.edges) - 1):
+        cut = graph_view(db, index, max_nodes=5000, max_edges=cap)
+        assert cut.truncated and cut.edges == full.edges[:cap] and cut.nodes == full.nodes
+    around = sorted(n.id for n in full.nodes if n.is_admin)[:2]
+    ring = graph_view(db, index, around=around, depth=2, max_nodes=5000, max_edges=20000)
+    for cap in (3, len(ring.edges) // 2):
+        assert graph_view(db, index, around=around, depth=2, max_nodes=5000, max_edges=cap).edges == ring.edges[:cap]
+
+
+def n_dist(view, key):
+    return next(n.distance for n in view.nodes if n.id == key)

@@ -108,11 +108,9 @@ def _order(rows: Iterable[S.NodeRow]) -> list[S.NodeRow]:
 
 
 def _neighbours(db: Database, index: EscalationIndex, kinds: Sequence[str], keys: set[str]) -> set[str]:
-    found: set[str] = set()
+    found = L.neighbours(index, keys, kinds)
     for e in S.edges(db, kinds, sorted(keys)):
         found.update((e.source, e.target))
-    for link in L.links_touching(index, keys, kinds):
-        found.update((link.source, link.target))
     return found - keys
 
 
@@ -154,9 +152,8 @@ def graph_view(db: Database, index: EscalationIndex, *, around: Sequence[str] | 
             if truncated:
                 break
         distance = {r.key: d for d, ring in enumerate(rings) for r in ring}
-        edges = _edges(db, index, kinds, distance)
-    if len(edges) > max_edges:
-        edges, truncated = edges[:max_edges], True
+        edges, cut = _edges(db, index, kinds, distance, max_edges)
+    truncated = truncated or cut
     out_nodes = [_graph_node(index, r, d) for d, ring in enumerate(rings) for r in ring]
     return GraphView(nodes=out_nodes, edges=edges, truncated=truncated,
                      around=tuple(sorted(set(around))) if around is not None else (), account=account)
@@ -172,25 +169,56 @@ def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNod
                      is_admin=principal and L.is_admin(index, r.key), properties=props)
 
 
-def _edges(db: Database, index: EscalationIndex, kinds: Sequence[str], distance: dict[str, int]) -> list[GraphEdge]:
-    keys = sorted(distance)
-    out: list[tuple[tuple[Any, ...], GraphEdge]] = []
-    for e in S.edges(db, kinds, keys, both=True):
-        tag = e.how or ""
-        label = {"MEMBER_OF": "member of", "HAS_ROLE": "has role"}.get(e.kind, e.how or "attached")
-        props = {"how": e.how} if e.kind == "ATTACHED" else {}
-        out.append(_edge(distance, e.kind, e.source, e.target, tag, label, props))
-    for link in L.links_touching(index, set(keys), kinds, both=True):
-        if link.kind == L.CAN_ASSUME:
-            props = {"action": link.tag, "conditions": list(link.needs), "needsConditions": bool(link.needs)}
-        else:
-            props = {"technique": link.tag, "conditions": list(link.needs), "makesAdmin": link.admin}
-        out.append(_edge(distance, link.kind, link.source, link.target, link.tag, link.tag, props))
-    return [e for _, e in sorted(out, key=lambda x: x[0])]
+def _edges(db: Database, index: EscalationIndex, kinds: Sequence[str], distance: dict[str, int],
+           max_edges: int) -> tuple[list[GraphEdge], bool]:
+    """The edges of `kinds` between shown nodes, nearest the centre first, at most `max_edges` (and whether cut).
+
+    Order: (distance of the farther end, kind, from, to, what). Escalation edges can be dense (a fan-out edge
+    reaches every principal of a set), so they are made lazily, distance by distance and source by source in that
+    order, and no longer once `max_edges` edges sort before what is left. Rows stay plain tuples until cut."""
+    rows: list[tuple[Any, ...]] = []
+    for e in S.edges(db, kinds, sorted(distance), both=True):
+        rows.append((max(distance[e.source], distance[e.target]), _EDGE_RANK[e.kind], e.source, e.target,
+                     e.how or "", e))
+    if L.CAN_ASSUME in kinds:
+        for link in L.assumptions_among(index, distance.keys()):
+            rows.append((max(distance[link.source], distance[link.target]), _EDGE_RANK[link.kind], link.source,
+                         link.target, link.tag, link))
+    rows.sort(key=lambda r: r[:5])
+    if L.ESCALATES_TO in kinds:
+        rows = _with_escalations(index, rows, distance, max_edges)
+    return [_edge(*r[2:]) for r in rows[:max_edges]], len(rows) > max_edges
 
 
-def _edge(distance: dict[str, int], kind: str, source: str, target: str, tag: str, label: str,
-          props: dict[str, Any]) -> tuple[tuple[Any, ...], GraphEdge]:
-    key = (max(distance[source], distance[target]), _EDGE_RANK[kind], source, target, tag)
+def _with_escalations(index: EscalationIndex, rows: list[tuple[Any, ...]], distance: dict[str, int],
+                      max_edges: int) -> list[tuple[Any, ...]]:
+    rank = _EDGE_RANK[L.ESCALATES_TO]
+    escalations: list[tuple[Any, ...]] = []
+    for level in sorted(set(distance.values())):
+        before = sum(1 for r in rows if (r[0], r[1]) < (level, rank))  # the other kinds sorting first
+        if before + len(escalations) > max_edges:
+            break
+        upto = {k for k, d in distance.items() if d <= level}
+        for source in sorted(upto):
+            for link in L.escalations_from(index, source, upto):
+                if max(distance[source], distance[link.target]) == level:
+                    escalations.append((level, rank, source, link.target, link.tag, link))
+            if before + len(escalations) > max_edges:
+                break  # what is left sorts after more than max_edges edges
+    return sorted(rows + escalations, key=lambda r: r[:5])
+
+
+_STRUCT_LABEL = {"MEMBER_OF": "member of", "HAS_ROLE": "has role"}
+
+
+def _edge(source: str, target: str, tag: str, row: Any) -> GraphEdge:
+    kind = row.kind
+    if isinstance(row, S.EdgeRow):
+        label = _STRUCT_LABEL.get(kind, row.how or "attached")
+        props: dict[str, Any] = {"how": row.how} if kind == "ATTACHED" else {}
+    elif kind == L.CAN_ASSUME:
+        label, props = tag, {"action": tag, "conditions": list(row.needs), "needsConditions": bool(row.needs)}
+    else:
+        label, props = tag, {"technique": tag, "conditions": list(row.needs), "makesAdmin": row.admin}
     eid = f"{kind}:{source}->{target}" + (f"#{tag}" if tag else "")
-    return key, GraphEdge(id=eid, source=source, target=target, kind=kind, label=label, properties=props)
+    return GraphEdge(id=eid, source=source, target=target, kind=kind, label=label, properties=props)
