@@ -121,7 +121,7 @@ def graph_view(db: Database, index: EscalationIndex, *, around: Sequence[str] | 
     kinds = check(around=around, depth=depth, edge_kinds=edge_kinds, max_nodes=max_nodes, max_edges=max_edges)
     if account is not None and not S.has_account(db, account):
         raise NotFoundError(f"`account`: `{account}` is not a loaded account")
-    truncated = False
+    truncated, scope = False, account
     with db.read_transaction():
         if around is not None:
             centre = sorted(set(around))
@@ -156,7 +156,7 @@ def graph_view(db: Database, index: EscalationIndex, *, around: Sequence[str] | 
     truncated = truncated or cut
     out_nodes = [_graph_node(index, r, d) for d, ring in enumerate(rings) for r in ring]
     return GraphView(nodes=out_nodes, edges=edges, truncated=truncated,
-                     around=tuple(sorted(set(around))) if around is not None else (), account=account)
+                     around=tuple(sorted(set(around))) if around is not None else (), account=scope)
 
 
 def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNode:
