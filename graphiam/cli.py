@@ -1,4 +1,4 @@
-"""Command line: load | serve | export-schema | simulate | paths | report | token. Errors print one line, never a traceback."""
+"""Command line: load | serve | export-schema | simulate | paths | report | graph | token. Errors print one line, never a traceback."""
 from __future__ import annotations
 
 import argparse
@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from graphiam.cli_report import add_report
         add_report(sub, db_arg)
+    except ImportError:
+        pass
+    try:
+        from graphiam.cli_graph import add_graph
+        add_graph(sub, db_arg)
     except ImportError:
         pass
     try:

@@ -63,6 +63,7 @@ QUERY_PARTS = (
     "graphiam.api.escalation:EscalationQuery",
     "graphiam.api.organization:OrganizationQuery",
     "graphiam.api.findings:FindingsQuery",
+    "graphiam.api.graph:GraphQuery",
 )
 
 
