@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,15 +31,23 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-def _db_path(args: argparse.Namespace) -> Path:
+def _db_path(args: argparse.Namespace, *, must_exist: bool = False) -> Path:
+    """`--db`, else GRAPHIAM_DB, else the default; `must_exist` (commands that only read): a missing database
+    is an error instead of a new empty one (a mistyped path would otherwise answer "not in the graph")."""
     from graphiam.app import default_db_path
-    return Path(args.db) if args.db else default_db_path()
+    path = Path(args.db) if args.db else default_db_path()
+    if must_exist and not path.exists():
+        raise GraphiamError(f"no database at {path}: load one first (graphiam load FILE --db {path}), "
+                            "or start `graphiam serve`, which loads the demo org into an empty database")
+    return path
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     from graphiam.loading import load_files
     from graphiam.store import open_database
     for f in args.files:
+        if Path(f).is_dir():
+            raise GraphiamError(f"{f}: is a directory; name the export files in it")
         if not Path(f).is_file():
             raise GraphiamError(f"{f}: no such file")
     big = sum(Path(f).stat().st_size for f in args.files) > (1 << 20)
@@ -145,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`graphiam report | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not raise again
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from graphiam.store import open_database
     if args.output and not Path(args.output).parent.is_dir():
         raise InputError(f"-o: `{Path(args.output).parent}` is not a directory")
-    db = open_database(_db_path(args))
+    db = open_database(_db_path(args, must_exist=True))
     try:
         index = build_index(db, build_snapshot(db))
         view = G.graph_view(db, index, around=args.around, depth=args.depth, edge_kinds=args.edge_kind,

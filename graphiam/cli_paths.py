@@ -33,7 +33,7 @@ def cmd_paths(args: argparse.Namespace) -> int:
     from graphiam.queries.escalation import build_index, escalation_paths
     from graphiam.queries.snapshot import build_snapshot
     from graphiam.store import open_database
-    db = open_database(_db_path(args))
+    db = open_database(_db_path(args, must_exist=True))
     try:
         snap = build_snapshot(db)
         index = build_index(db, snap)

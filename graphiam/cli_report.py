@@ -71,7 +71,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     categories = [RiskCategory(k) for k in args.kind] if args.kind else None
     exclusions = Exclusions(policies=tuple(args.exclude_policy or ()), principals=tuple(args.exclude_principal or ()),
                             actions=tuple(args.exclude_action or ()))
-    db = open_database(_db_path(args))
+    db = open_database(_db_path(args, must_exist=True))
     try:
         snap = build_snapshot(db)
         index = build_findings_index(db, snap)

@@ -76,7 +76,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from graphiam.store import open_database
     context = parse_context(args.context or [])
     scps = read_scp_levels(args.scp or [])
-    db = open_database(_db_path(args))
+    db = open_database(_db_path(args, must_exist=True))
     try:
         sim = simulate(build_snapshot(db), principal=args.principal, action=args.action, resource=args.resource,
                        context=context, resource_owner=args.resource_owner, scps=scps)

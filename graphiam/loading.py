@@ -35,7 +35,7 @@ class LoadSummary:
     def lines(self) -> list[str]:
         out = [f"loaded {len(self.accounts)} account(s) {', '.join(self.accounts)}: {self.users} users, "
                f"{self.groups} groups, {self.roles} roles, {self.managed_policies} managed policies, "
-               f"{self.inline_policies} inline policies"] if self.accounts or not self.organization else []
+               f"{self.inline_policies} inline policies"] if self.accounts else []
         if self.organization:
             out.append(f"loaded organization {self.organization}")
         if self.credential_rows:
@@ -44,10 +44,17 @@ class LoadSummary:
         return out
 
 
-def _check_document(text: str, where: str) -> None:
-    """Parse a document with the policy engine so a broken one is refused at load time."""
-    from graphiam.policy import parse_policy
+def _check_document(text: str, where: str, kind: str | None = None) -> None:
+    """Parse a document with the policy engine so a broken one is refused at load time; with `kind` (identity,
+    trust) also what AWS rejects for that policy type: an identity statement without Resource/NotResource or
+    with a Principal, a trust statement without a Principal (IAM answers MalformedPolicyDocument)."""
+    from graphiam.errors import PolicyParseError
+    from graphiam.policy import parse_policy, validate_policy
     parse_policy(text, where=where)
+    if kind is not None:
+        errors = [(p.path, p.message) for p in validate_policy(text, kind=kind) if p.severity == "error"]
+        if errors:
+            raise PolicyParseError(errors, where=where)
 
 
 def _credential_rows(path: Path) -> list[dict]:
@@ -111,7 +118,6 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
     if not exports and not creds and org is None:
         raise IngestError("no files to load")
-    known_users = {u.arn for e in exports for u in e.users}
     from graphiam.queries.derived import refresh_derived
     from graphiam.store import reader
     from graphiam.store.org_store import replace_organization
@@ -137,6 +143,7 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
         finally:
             copy.close()
     apply(db)
+    stored = set(reader.by_arns(db, "User", [c["arn"] for c in creds])) if creds else set()
     warnings = [w for e in exports for w in e.warnings] + list(org.warnings if org else ())
     return LoadSummary(
         organization=None if org is None else (
@@ -147,9 +154,9 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
         roles=sum(len(e.roles) for e in exports),
         managed_policies=sum(1 for e in exports for p in e.policies if not p.missing),
         inline_policies=sum(len(x.inline_policies) for e in exports for x in (*e.users, *e.groups, *e.roles)),
-        credential_rows=len(creds),
-        warnings=tuple(warnings) + tuple(f"credential report names user `{c['arn']}`, not in the loaded exports"
-                                         for c in creds if exports and c["arn"] not in known_users),
+        credential_rows=sum(1 for c in creds if c["arn"] in stored),
+        warnings=tuple(warnings) + tuple(f"credential report names user `{c['arn']}`, not in the graph: row skipped"
+                                         for c in creds if c["arn"] not in stored),
     )
 
 

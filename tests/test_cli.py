@@ -41,3 +41,50 @@ def test_load_errors_are_one_line_and_change_nothing(tmp_path, content, message)
 def test_export_schema_prints_sdl(tmp_path):
     r = _run("export-schema", db=tmp_path / "db")
     assert r.returncode == 0 and "type Query" in r.stdout
+
+
+def test_reading_commands_refuse_a_missing_database_and_create_nothing(tmp_path):
+    db = tmp_path / "typo" / "db"
+    for args in (("simulate", "--principal", "arn:aws:iam::123456789012:user/x", "--action", "s3:GetObject"),
+                 ("paths", "--from", "arn:aws:iam::123456789012:user/x"), ("report",), ("graph",)):
+        r = _run(*args, db=db)
+        assert r.returncode == 1, (args, r.stderr)
+        assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"no database at {db}" in r.stderr
+    assert not db.exists()
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    db = tmp_path / "db"
+    assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
+    env = {**os.environ, "GRAPHIAM_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "report"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline()  # read one line, then go away like `| head -1`
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_loading_a_directory_says_so(tmp_path):
+    r = _run("load", str(tmp_path), db=tmp_path / "db")
+    assert r.returncode == 1 and "is a directory" in r.stderr
+
+
+def test_credential_rows_for_users_not_in_the_graph_are_warned_about_not_counted(tmp_path):
+    db = tmp_path / "db"
+    assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
+    header = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+              "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+              "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+              "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+              "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,"
+              "cert_2_active,cert_2_last_rotated")
+    row = ("zed,arn:aws:iam::123456789012:user/zed,2020-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false,false,N/A,N/A,"
+           "N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A")
+    report = tmp_path / "report.csv"
+    report.write_text(header + "\n" + row + "\n")
+    r = _run("load", str(report), db=db)
+    assert r.returncode == 0, r.stderr
+    assert "applied" not in r.stdout and "loaded 0 account" not in r.stdout
+    assert "user/zed" in r.stdout and "not in the graph" in r.stdout

@@ -26,7 +26,8 @@ _IAM_ARN = re.compile(
 )
 _TOP_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
-DocumentCheck = Callable[[str, str], None]  # (canonical json, where) -> raises PolicyParseError
+# (canonical json, where, kind: "identity" | "trust" | None for lenient) -> raises PolicyParseError
+DocumentCheck = Callable[[str, str, "str | None"], None]
 
 
 class _Reader:
@@ -35,6 +36,14 @@ class _Reader:
     def __init__(self, source: str, check_document: DocumentCheck | None) -> None:
         self.source = source
         self.check_document = check_document
+        self._seen: dict[str, str] = {}
+
+    def unique(self, key: str, path: str) -> str:
+        """`key` (an ARN, an inline policy's owner#name, a policy#version) once per export."""
+        first = self._seen.setdefault(key, path)
+        if first != path:
+            raise self.fail(path, f"`{key}` is also at {first}")
+        return key
 
     def fail(self, path: str, message: str) -> IngestError:
         return IngestError(message, source=self.source, path=path)
@@ -73,8 +82,9 @@ class _Reader:
             raise self.fail(f"{path}.{key}", f"`{value}` is not a valid IAM {kind} ARN")
         return value
 
-    def document(self, raw: Any, path: str) -> str:
-        """Decode a policy document (object, JSON string or URL-encoded JSON string) to canonical JSON."""
+    def document(self, raw: Any, path: str, kind: str | None = "identity") -> str:
+        """Decode a policy document (object, JSON string or URL-encoded JSON string) to canonical JSON; `kind`
+        (identity, trust) is the policy type whose presence rules the check applies (Resource, Principal)."""
         if isinstance(raw, str):
             text = raw.strip()
             if not text.startswith("{"):
@@ -88,7 +98,7 @@ class _Reader:
         canonical = json.dumps(raw, separators=(",", ":"), sort_keys=False)
         if self.check_document is not None:
             try:
-                self.check_document(canonical, path)
+                self.check_document(canonical, path, kind)
             except PolicyParseError as exc:
                 first = exc.problems[0] if exc.problems else ("$", str(exc))
                 raise self.fail(f"{path}{first[0].lstrip('$')}", first[1]) from None
@@ -112,6 +122,7 @@ class _Reader:
         for i, p in enumerate(self.opt_list(obj, key, path)):
             pp = f"{path}.{key}[{i}]"
             name = self.req(p, "PolicyName", pp)
+            self.unique(f"{owner} inline policy {name}", f"{pp}.PolicyName")
             if "PolicyDocument" not in p:
                 raise self.fail(f"{pp}.PolicyDocument", "missing required key")
             out.append(InlinePolicy(owner_arn=owner, name=name,
@@ -147,7 +158,7 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
 
     for i, u in enumerate(r.opt_list(data, "UserDetailList", "$")):
         p = f"$.UserDetailList[{i}]"
-        arn = r.arn(u, "Arn", p, "user")
+        arn = r.unique(r.arn(u, "Arn", p, "user"), f"{p}.Arn")
         acct = note_account(arn, p)
         users.append(User(
             arn=arn, name=r.req(u, "UserName", p), account=acct, user_id=r.opt(u, "UserId", p),
@@ -158,7 +169,7 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
         ))
     for i, g in enumerate(r.opt_list(data, "GroupDetailList", "$")):
         p = f"$.GroupDetailList[{i}]"
-        arn = r.arn(g, "Arn", p, "group")
+        arn = r.unique(r.arn(g, "Arn", p, "group"), f"{p}.Arn")
         groups.append(Group(
             arn=arn, name=r.req(g, "GroupName", p), account=note_account(arn, p), group_id=r.opt(g, "GroupId", p),
             path=r.opt(g, "Path", p, default="/"), create_date=r.opt(g, "CreateDate", p),
@@ -166,14 +177,14 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
         ))
     for i, ro in enumerate(r.opt_list(data, "RoleDetailList", "$")):
         p = f"$.RoleDetailList[{i}]"
-        arn = r.arn(ro, "Arn", p, "role")
+        arn = r.unique(r.arn(ro, "Arn", p, "role"), f"{p}.Arn")
         trust = ro.get("AssumeRolePolicyDocument")
         last_used = r.opt(r.opt(ro, "RoleLastUsed", p, dict, {}), "LastUsedDate", f"{p}.RoleLastUsed")
         roles.append(Role(
             arn=arn, name=r.req(ro, "RoleName", p), account=note_account(arn, p), role_id=r.opt(ro, "RoleId", p),
             path=r.opt(ro, "Path", p, default="/"), create_date=r.opt(ro, "CreateDate", p),
             description=r.opt(ro, "Description", p), max_session_duration=r.opt(ro, "MaxSessionDuration", p, int),
-            trust_policy=r.document(trust, f"{p}.AssumeRolePolicyDocument") if trust is not None else None,
+            trust_policy=r.document(trust, f"{p}.AssumeRolePolicyDocument", "trust") if trust is not None else None,
             attached_policy_arns=r.attached(ro, p), inline_policies=r.inline(ro, "RolePolicyList", p, arn),
             boundary_arn=r.boundary(ro, p), tags=r.tags(ro, p), last_used=last_used,
         ))
@@ -190,12 +201,13 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
                 create_date=r.opt(ip, "CreateDate", ipp), role_arns=merged)
     for i, pol in enumerate(r.opt_list(data, "Policies", "$")):
         p = f"$.Policies[{i}]"
-        arn = r.arn(pol, "Arn", p, "policy")
+        arn = r.unique(r.arn(pol, "Arn", p, "policy"), f"{p}.Arn")
         owner = _account_of(arn)
         versions = []
         for j, v in enumerate(r.opt_list(pol, "PolicyVersionList", p)):
             vp = f"{p}.PolicyVersionList[{j}]"
             version_id = r.req(v, "VersionId", vp)
+            r.unique(f"{arn} version {version_id}", f"{vp}.VersionId")
             if "Document" not in v:
                 raise r.fail(f"{vp}.Document", "missing required key")
             versions.append(PolicyVersion(
@@ -271,8 +283,10 @@ def _resolve(export: AccountExport, r: _Reader) -> AccountExport:
                 placeholders[arn] = ManagedPolicy(
                     arn=arn, name=arn.rsplit("/", 1)[-1], kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
                     account=owner, missing=True)
+                shared = (" unless another loaded account's export holds this AWS-managed policy (they are shared)"
+                          if owner == "aws" else "")
                 warnings.append(f"{export.source}: {kind} `{e.arn}` names {how} `{arn}`, which the export omits: "
-                                "kept as a placeholder without a document (it grants nothing)")
+                                f"kept as a placeholder without a document (it grants nothing{shared})")
     if not placeholders:
         return export
     return AccountExport(**{**export.__dict__, "policies": export.policies + tuple(placeholders.values()),

@@ -100,7 +100,7 @@ def parse_organization(data: Any, *, source: str = "<organization>",
                 raise r.fail(f"{path}.Targets[{j}]", f"`{tid}` is not a root, OU or account of this file")
             targets.append(tid)
         policies.append(ServiceControlPolicy(
-            id=pid, name=r.opt(p, "Name", path) or pid, document=r.document(p["Content"], f"{path}.Content"),
+            id=pid, name=r.opt(p, "Name", path) or pid, document=r.document(p["Content"], f"{path}.Content", None),
             targets=tuple(dict.fromkeys(targets)), description=r.opt(p, "Description", path),
             aws_managed=bool(r.opt(p, "AwsManaged", path, bool, False))))
     covered = {t for p in policies for t in p.targets}

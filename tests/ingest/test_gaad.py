@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -118,3 +119,63 @@ def test_a_truncated_page_is_loaded_with_a_warning(marker):
     assert any("truncated" in w and w.startswith("page1.json") for w in e.warnings)
     assert not any("truncated" in w for w in parse_gaad({**data, "IsTruncated": False, "Marker": None,
                                                           "NextToken": None}).warnings)
+
+
+def _changed(**changes: Any) -> dict[str, Any]:
+    data = json.loads((CONFORMANCE / "gaad.json").read_text())
+    for key, fn in changes.items():
+        fn(data[key])
+    return data
+
+
+@pytest.mark.parametrize("change, path, message", [
+    (dict(UserDetailList=lambda us: us.append(dict(us[1]))), "$.UserDetailList[20].Arn", "also at $.UserDetailList[1]"),
+    (dict(RoleDetailList=lambda rs: rs.append(dict(rs[0]))), "$.RoleDetailList[10].Arn", "also at $.RoleDetailList[0]"),
+    (dict(Policies=lambda ps: ps.append(dict(ps[2]))), "$.Policies[33].Arn", "also at $.Policies[2]"),
+], ids=["user", "role", "policy"])
+def test_an_entity_twice_in_one_export_is_named(change, path, message):
+    with pytest.raises(IngestError) as err:
+        parse_gaad(_changed(**change), source="dup.json")
+    assert f"dup.json: {path}: " in str(err.value) and message in str(err.value)
+
+
+def test_an_inline_policy_name_twice_on_one_owner_is_named():
+    data = _changed()
+    owner = next(u for u in data["UserDetailList"] if u.get("UserPolicyList"))
+    owner["UserPolicyList"].append(dict(owner["UserPolicyList"][0]))
+    with pytest.raises(IngestError) as err:
+        parse_gaad(data, source="dup.json")
+    assert "UserPolicyList[" in str(err.value) and "PolicyName" in str(err.value) and "also at" in str(err.value)
+
+
+NO_RESOURCE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*"}]}
+WITH_PRINCIPAL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+                                                          "Principal": {"AWS": "*"}}]}
+TRUST_WITHOUT_PRINCIPAL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+
+
+def _set_inline(doc):
+    def change(users):
+        users[0]["UserPolicyList"] = [{"PolicyName": "broken", "PolicyDocument": doc}]
+    return change
+
+
+def _set_trust(doc):
+    def change(roles):
+        roles[0]["AssumeRolePolicyDocument"] = doc
+    return change
+
+
+@pytest.mark.parametrize("change, path, message", [
+    (dict(UserDetailList=_set_inline(NO_RESOURCE)), "$.UserDetailList[0].UserPolicyList[0].PolicyDocument.Statement[0]",
+     "Resource"),
+    (dict(UserDetailList=_set_inline(WITH_PRINCIPAL)),
+     "$.UserDetailList[0].UserPolicyList[0].PolicyDocument.Statement[0].Principal", "identity-based"),
+    (dict(RoleDetailList=_set_trust(TRUST_WITHOUT_PRINCIPAL)), "$.RoleDetailList[0].AssumeRolePolicyDocument.Statement[0]",
+     "Principal"),
+], ids=["identity-without-resource", "identity-with-principal", "trust-without-principal"])
+def test_documents_aws_rejects_for_their_policy_type_are_refused_at_load(change, path, message):
+    from graphiam.loading import _check_document
+    with pytest.raises(IngestError) as err:
+        parse_gaad(_changed(**change), source="x.json", check_document=_check_document)
+    assert f"x.json: {path}" in str(err.value) and message in str(err.value), str(err.value)
