@@ -40,6 +40,7 @@ PROBES = ("graphiam:AnyOtherAction", "iam:AttachUserPolicy", "iam:PutRolePolicy"
           "iam:PassRole", "sts:AssumeRole", "ec2:RunInstances", "s3:GetObject", "s3:PutBucketPolicy",
           "kms:Decrypt", "secretsmanager:GetSecretValue", "lambda:CreateFunction")
 _ANY = PROBES[0].lower()
+_MISS = object()
 ALL_PROBES = (1 << len(PROBES)) - 1
 _MASKS: "weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]]" = weakref.WeakKeyDictionary()
 
@@ -78,6 +79,17 @@ def _masks(doc: PolicyDocument) -> tuple[int, int]:
                     deny |= 1 << i
         hit = _MASKS[doc] = (allow, deny)
     return hit
+
+
+def _blind_statement(st: Statement) -> bool:
+    """See `Decider._blind`."""
+    if st.principals is not None or st.not_principals is not None:
+        return False
+    if any(not pat.is_static for pat in st.resource_patterns or ()):
+        return False
+    if any(c.key_lower.startswith(PRINCIPAL_KEYS) for c in st.compiled_conditions):
+        return False
+    return not any("${" in v for block in (st.conditions or {}).values() for vs in block.values() for v in vs)
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -122,6 +134,8 @@ class Decider:
         self._cond_docs: dict[tuple[int, str], bool] = {}
         self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
         self._deny_docs: dict[int, bool] = {}
+        self._allow_docs: dict[tuple[int, str], bool] = {}
+        self._blind_docs: dict[tuple[int, str], bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._ctx: dict[str, Any] = {}
         self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
@@ -265,17 +279,33 @@ class Decider:
         no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
         ident = tuple(p.identity if identity is None else identity)
         bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
-        if not may_be_admin(ident):
-            return None
         # only sources with statements for a probe take part (a group joined that says nothing about them
-        # leaves the verdict and its proof as they were)
+        # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
         key = (p.arn, tuple(id(s) for s in ident if self._probed(s)),
                None if bound is None else tuple(id(s) for s in bound if self._probed(s)))
-        if key not in self._admin:
-            self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
-            if self._admin[key] is None:
-                self._fails[key] = self._last_failed[p.arn]
-        return self._admin[key]
+        hit = self._admin.get(key, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        if not may_be_admin(ident):
+            self._admin[key] = None
+            return None
+        hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
+        if hit is None:
+            self._fails[key] = self._last_failed[p.arn]
+        return hit
+
+    def has_allows(self, sources: Sequence[PolicySource], action: str) -> bool:
+        """Some source has an Allow statement whose Action/NotAction admits `action`: without one, an identity
+        policy evaluation (no resource policy) never allows it."""
+        low = action.lower()
+        for src in sources:
+            key = (id(src.document), low)
+            hit = self._allow_docs.get(key)
+            if hit is None:
+                hit = self._allow_docs[key] = any(st.effect == "Allow" for st in src.document.statements_for(low))
+            if hit:
+                return True
+        return False
 
     def failed_probe(self, p: PrincipalInfo) -> int | None:
         """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
@@ -311,6 +341,17 @@ class Decider:
             hit = self._deny_docs[id(src.document)] = sum(
                 1 << i for i, a in enumerate(PROBES)
                 if any(st.effect == "Deny" for st in src.document.statements_for(a.lower())))
+        return hit
+
+    def _blind(self, src: PolicySource, low: str) -> bool:
+        """The source's statements for the action read nothing of the principal: no Principal/NotPrincipal, no
+        policy variable (Resource, NotResource or a condition value) and no condition on a key the principal
+        defines (`PRINCIPAL_KEYS`: aws:PrincipalArn/Account/Type/Tag…, aws:username, aws:userid). Evaluated on
+        resource `*`, two principals of one account and type then get the same verdict, proof and needs."""
+        key = (id(src.document), low)
+        hit = self._blind_docs.get(key)
+        if hit is None:
+            hit = self._blind_docs[key] = all(_blind_statement(st) for st in src.document.statements_for(low))
         return hit
 
     def _conditional(self, src: PolicySource, low: str) -> bool:
@@ -363,7 +404,13 @@ class Decider:
         else:
             idr = tuple(src for src in ident if src.document.statements_for(low))
         bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
-        key = (p.arn, low, tuple(map(id, idr)), None if bdr is None else tuple(map(id, bdr)))
+        # statements that cannot tell principals apart give every principal of the account and type the same
+        # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
+        if all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
+            key: tuple[Any, ...] = ((p.account, p.principal_type), low, tuple((id(s.document), s.policy_id) for s in idr),
+                                    None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr))
+        else:
+            key = (p.arn, low, tuple(map(id, idr)), None if bdr is None else tuple(map(id, bdr)))
         if key in self._probes:
             return self._probes[key]
         ctx0 = self._ctx0.get(p.arn)

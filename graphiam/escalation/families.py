@@ -19,6 +19,7 @@ from graphiam.escalation.edges import Derivation, Edge, GroupFacts
 from graphiam.escalation.techniques import Precondition as P
 from graphiam.escalation.techniques import Target, TargetKind, Technique, YieldKind, load_techniques
 from graphiam.policy import PolicySource
+from graphiam.queries.simulate import TRUST_ACTIONS
 from graphiam.queries.snapshot import PrincipalInfo
 
 Handler = Callable[..., Iterator[Edge]]  # (derivation, technique, actor) -> edges
@@ -94,16 +95,20 @@ def becomes_admin(d: Derivation, p: PrincipalInfo, identity: tuple[PolicySource,
     changed = replace(p, identity=identity, groups=groups if groups is not None else p.groups)
     for t in load_techniques():
         if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP):
-            for edge in self_change(d, t, changed, depth=depth - 1):
+            for edge in self_change(d, t, changed, depth=depth - 1, not_admin=True):
                 return (*edge.uses, *edge.proof), t.id
     return None
 
 
-def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int = 1) -> Iterator[Edge]:
+def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int = 1,
+                not_admin: bool = False) -> Iterator[Edge]:
     """Self-escalation: a policy put on / attached to the actor or its group, a version of an attached
     policy, a boundary removed, a group joined. A self-loop, kept when the changed actor would be
     administrator (for a bounded change, also when it could then make itself administrator)."""
-    if not _kind_ok(t, actor) or d.decider.admin_with(actor) is not None:
+    if not _kind_ok(t, actor) or not all(p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(
+            actor.identity, p.action) for p in t.required):
+        return  # a permission decided without a resource policy needs an identity Allow statement
+    if not not_admin and d.decider.admin_with(actor) is not None:  # `not_admin`: the caller knows it is not
         return
     base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
     if base is None:

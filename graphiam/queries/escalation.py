@@ -235,8 +235,15 @@ def edge_rows(db: Database, sources: Sequence[str] | None = None,
     fans = S.fan_details(db, sources)
     if not fans:
         return out
-    parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])]
-             for r in S.target_sets(db, sorted({f["targets"] for f in fans}))}
+    rows = S.target_sets(db, sorted({f["targets"] for f in fans}))
+    if wanted is None:
+        parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])] for r in rows}
+    else:  # a set can hold thousands of parts: decode only those of the targets asked for
+        asked: dict[str, set[str]] = {}
+        for f in fans:
+            asked.setdefault(f["targets"], set()).update(b for a, b, t in wanted
+                                                         if a == f["source"] and t == f["technique"])
+        parts = {r["id"]: _parts_of(r["parts"] or "", asked.get(r["id"], set())) for r in rows}
     for f in fans:
         uses = tuple(use_from_json(u) for u in _loads(f["permissions"], []))
         admin = bool(_loads(f["details"], {}).get("admin"))
@@ -247,6 +254,23 @@ def edge_rows(db: Database, sources: Sequence[str] | None = None,
                 continue
             out.append(render(f["source"], f["technique"], admin, uses, part).row())
     return out
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _parts_of(text: str, targets: set[str]) -> list[Part]:
+    """The parts of a set's `parts` JSON (`set_row`: a list of `Part.as_json` objects, `target` the first key)
+    whose target is in `targets`, in stored order, without decoding the others."""
+    found: list[tuple[int, Part]] = []
+    for arn in targets:
+        needle = '{"target":' + json.dumps(arn) + ","
+        at = text.find(needle)
+        while at != -1:
+            if at > 0 and text[at - 1] in "[,":  # a part starts here (no other object has a `target` key)
+                found.append((at, Part.from_json(_DECODER.raw_decode(text, at)[0])))
+            at = text.find(needle, at + 1)
+    return [p for _, p in sorted(found, key=lambda x: x[0])]
 
 
 def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:
