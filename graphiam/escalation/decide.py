@@ -17,7 +17,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +42,7 @@ PROBES = ("graphiam:AnyOtherAction", "iam:AttachUserPolicy", "iam:PutRolePolicy"
           "kms:Decrypt", "secretsmanager:GetSecretValue", "lambda:CreateFunction")
 _ANY = PROBES[0].lower()
 _MISS = object()
+SHARE_BLIND = True  # probes shared between principals whose statements read nothing of them (tests turn it off)
 ALL_PROBES = (1 << len(PROBES)) - 1
 _MASKS: "weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]]" = weakref.WeakKeyDictionary()
 
@@ -79,6 +81,11 @@ def _masks(doc: PolicyDocument) -> tuple[int, int]:
                     deny |= 1 << i
         hit = _MASKS[doc] = (allow, deny)
     return hit
+
+
+def _ids(sources: Iterable[object]) -> bytes:
+    """The objects' ids packed as a memo key: a quarter of a tuple of ints, and memo keys run into millions."""
+    return array("q", [id(s) for s in sources]).tobytes()
 
 
 def _blind_statement(st: Statement) -> bool:
@@ -210,7 +217,7 @@ class Decider:
 
     @staticmethod
     def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
-        return tuple(id(s) for s in sources if s.document.statements_for(low))
+        return _ids(s for s in sources if s.document.statements_for(low))
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
@@ -218,7 +225,7 @@ class Decider:
         Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
         if action.lower() in TRUST_ACTIONS:
             return True
-        key = (p.arn, tuple(map(id, p.identity)), action)
+        key = (p.arn, _ids(p.identity), action)
         stmts = self._allows.get(key)
         if stmts is None:
             low = action.lower()
@@ -281,8 +288,7 @@ class Decider:
         bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
         # only sources with statements for a probe take part (a group joined that says nothing about them
         # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
-        key = (p.arn, tuple(id(s) for s in ident if self._probed(s)),
-               None if bound is None else tuple(id(s) for s in bound if self._probed(s)))
+        key = self._admin_key(p, ident, bound)
         hit = self._admin.get(key, _MISS)
         if hit is not _MISS:
             return hit  # type: ignore[return-value]
@@ -307,15 +313,34 @@ class Decider:
                 return True
         return False
 
+    def _admin_key(self, p: PrincipalInfo, ident: Sequence[PolicySource],
+                   bound: Sequence[PolicySource] | None) -> tuple[Any, ...]:
+        return (p.arn, _ids(s for s in ident if self._probed(s)),
+                None if bound is None else _ids(s for s in bound if self._probed(s)))
+
     def failed_probe(self, p: PrincipalInfo) -> int | None:
         """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
         boundary); None when it is administrator or when no probe was evaluated (`may_be_admin` failed). More
         identity policies without statements for that probe cannot make it administrator."""
         if self.admin_with(p) is not None or not may_be_admin(p.identity):
             return None
-        key = (p.arn, tuple(id(s) for s in p.identity if self._probed(s)),
-               None if p.boundary is None else tuple(id(s) for s in p.boundary if self._probed(s)))
-        return self._fails.get(key)
+        return self._fails.get(self._admin_key(p, p.identity, p.boundary))
+
+    def refusal(self, p: PrincipalInfo, identity: Sequence[PolicySource]) -> int | None:
+        """Why `admin_with(p, identity)` (the principal's own boundary) is None: the index in `PROBES` of a
+        probe the engine refused, or -1 for an unconditional Deny of a probe (`probe_masks`); None when it is
+        administrator or a probe no Allow statement grants. More identity policies without statements for the
+        refused probe (any policies, for -1) cannot make it administrator: only sources with statements for a
+        probe take part in its evaluation."""
+        ident = tuple(identity)
+        if self.admin_with(p, ident) is not None:
+            return None
+        allow, deny = probe_masks(ident)
+        if deny:
+            return -1
+        if allow != ALL_PROBES:
+            return None
+        return self._fails.get(self._admin_key(p, ident, p.boundary))
 
     def touched_probes(self, sources: Sequence[PolicySource]) -> int:
         """Bit i set: a source has a statement (Allow or Deny) for `PROBES[i]`."""
@@ -406,11 +431,11 @@ class Decider:
         bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
         # statements that cannot tell principals apart give every principal of the account and type the same
         # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
-        if all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
+        if SHARE_BLIND and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
             key: tuple[Any, ...] = ((p.account, p.principal_type), low, tuple((id(s.document), s.policy_id) for s in idr),
                                     None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr))
         else:
-            key = (p.arn, low, tuple(map(id, idr)), None if bdr is None else tuple(map(id, bdr)))
+            key = (p.arn, low, _ids(idr), None if bdr is None else _ids(bdr))
         if key in self._probes:
             return self._probes[key]
         ctx0 = self._ctx0.get(p.arn)

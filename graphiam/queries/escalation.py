@@ -122,7 +122,7 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
                 targets=sets[r["targets"]]) for r in S.fan_edges(db) if r["targets"] in sets]
     shared: dict[tuple[Any, ...], Any] = {}
     return EscalationIndex(generation=snap.generation, direct=direct,
-                           graph=PathGraph((_step(r, shared) for r in S.path_edges(db)), direct, fans),
+                           graph=PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans),
                            facts=graph_facts(db, snap))
 
 
