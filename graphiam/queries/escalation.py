@@ -67,14 +67,16 @@ def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     out = derive_all(snap, graph_facts(db, snap), accounts=touched, explicit_max=EXPLICIT_MAX)
     kinds = {p.arn: "User" if p.kind == "user" else "Role" for p in snap.principals.values()}
     sets = {f.targets.id: f.targets for f in out.fans}
-    S.replace_edges(db, touched, [e.row() for e in out.edges], kinds,
-                    sets=[set_row(ts) for _, ts in sorted(sets.items())], fans=[fan_row(f) for f in out.fans])
+    counts = dict(edges=len(out.edges), fans=len(out.fans), sets=len(sets), fan_edges=sum(f.size() for f in out.fans))
+    rows, set_rows = [e.row() for e in out.edges], [set_row(ts) for _, ts in sorted(sets.items())]
+    fan_rows, timings = [fan_row(f) for f in out.fans], out.timings
+    del out, sets  # the edges as objects are not needed for the write (at 10,000 principals: 125,000 edges)
+    S.replace_edges(db, touched, rows, kinds, sets=set_rows, fans=fan_rows)
     LAST_TIMINGS.clear()
-    LAST_TIMINGS.update(out.timings)
+    LAST_TIMINGS.update(timings)
     LAST_TIMINGS["total"] = time.perf_counter() - start
     LAST_COUNTS.clear()
-    LAST_COUNTS.update(edges=len(out.edges), fans=len(out.fans), sets=len(sets),
-                       fan_edges=sum(f.size() for f in out.fans))
+    LAST_COUNTS.update(counts)
 
 
 def set_row(ts: FanSet) -> dict[str, Any]:
