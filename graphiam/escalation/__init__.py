@@ -1,11 +1,12 @@
 """Privilege escalation: the technique table, the engine-decided escalation edges, and path search.
 
 Submodules: `techniques` (the table as data), `witness` (conditions an attacker can meet), `decide` (engine
-decisions: permission on a resource, service trust, administrator), `edges` + `families` (edge derivation),
-`classes` + `fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out
-edges), `paths` (path search over assumption, escalation and fan-out edges).
+decisions: permission on a resource, service trust, administrator), `probes` (the administrator probes),
+`edges` + `families` (edge derivation), `classes` + `fanout` + `reach` (edges to many targets derived once per
+class of targets and stored as fan-out edges), `paths` (path search over assumption, escalation and fan-out
+edges).
 """
-from graphiam.escalation import classes, decide, edges, families, fanout, paths, reach, witness
+from graphiam.escalation import classes, decide, edges, families, fanout, paths, probes, reach, witness
 from graphiam.escalation.techniques import (
     CATEGORIES,
     Category,
@@ -41,6 +42,7 @@ __all__ = [
     "fanout",
     "load_techniques",
     "paths",
+    "probes",
     "reach",
     "technique",
     "witness",

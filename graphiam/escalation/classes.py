@@ -72,6 +72,7 @@ class Partitioner:
     def __init__(self) -> None:
         self._matches: dict[tuple[Any, ...], frozenset[str]] = {}
         self._by_tags: dict[tuple[Any, ...], list[frozenset[str]]] = {}
+        self._same: dict[frozenset[str], frozenset[str]] = {}
         self._ctx: dict[str, dict[str, Any]] = {}
         self.intern: dict[frozenset[str], frozenset[str]] = {}
 
@@ -139,7 +140,8 @@ class Partitioner:
             key = (universe.key, p.source, tuple(ctx.get(k) for k in p.variable_keys))
         hit = self._matches.get(key)
         if hit is None:
-            hit = self._matches[key] = frozenset(a for a in universe.arns if p.matches(a, ctx))
+            found = frozenset(a for a in universe.arns if p.matches(a, ctx))
+            hit = self._matches[key] = self._same.setdefault(found, found)  # many patterns match the same ARNs
         return hit
 
     def _tag_blocks(self, universe: Universe, refs: frozenset[str]) -> list[frozenset[str]]:

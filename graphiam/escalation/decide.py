@@ -16,7 +16,6 @@
 """
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,60 +23,18 @@ from typing import Any
 from graphiam.arn import account_of
 from graphiam.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
 from graphiam.escalation.witness import environment, settle
-from graphiam.policy import (Evaluation, PolicyDocument, PolicySource, Request, Statement, StatementMatch, evaluate,
-                             parse_policy)
+from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
 from graphiam.policy.request import normalise_context
 from graphiam.queries.simulate import TRUST_ACTIONS, request_context
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
+from graphiam.escalation.probes import (ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, PROBES, _blind_statement, _ids,
+                                        may_be_admin, probe_masks)
 
-ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
-ALLOW_ALL = PolicySource(
-    document=parse_policy({"Version": "2012-10-17",
-                           "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    policy_id="graphiam:chosen-policy", name="a policy of the actor's choosing (Allow * on *)",
-    kind="custom", via="custom")
-PROBES = ("graphiam:AnyOtherAction", "iam:AttachUserPolicy", "iam:PutRolePolicy", "iam:CreateAccessKey",
-          "iam:PassRole", "sts:AssumeRole", "ec2:RunInstances", "s3:GetObject", "s3:PutBucketPolicy",
-          "kms:Decrypt", "secretsmanager:GetSecretValue", "lambda:CreateFunction")
-_ANY = PROBES[0].lower()
-ALL_PROBES = (1 << len(PROBES)) - 1
-_MASKS: "weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]]" = weakref.WeakKeyDictionary()
+__all__ = ["ADMIN_POLICY_ARN", "ALL_PROBES", "ALLOW_ALL", "PROBES", "Decider", "Use", "may_be_admin", "probe_masks",
+           "statement_label"]
 
-
-def may_be_admin(identity: Sequence[PolicySource]) -> bool:
-    """Necessary for `Decider.admin_with` with these identity policies: for every probe, an Allow statement
-    whose Action/NotAction admits it (the first probe is an action only `*`, or a NotAction sparing it, can
-    name) and Resource admits `*`, and no unconditional Deny of any probe on `*`. Otherwise the engine denies a
-    probe, whatever the context (and more identity policies cannot undo a Deny)."""
-    return probe_masks(identity) == (ALL_PROBES, 0)
-
-
-def probe_masks(identity: Sequence[PolicySource]) -> tuple[int, int]:
-    """The probes some Allow statement may grant, and those an unconditional Deny refuses (`may_be_admin` needs
-    `(ALL_PROBES, 0)`; masks of several identities combine with `|`)."""
-    allow = deny = 0
-    for s in identity:
-        a, d = _masks(s.document)
-        allow |= a
-        deny |= d
-    return allow, deny
-
-
-def _masks(doc: PolicyDocument) -> tuple[int, int]:
-    """`probe_masks` of one document, memoised on it. A Resource with a policy variable counts as admitting
-    `*` for an Allow and as not admitting it for a Deny."""
-    hit = _MASKS.get(doc)
-    if hit is None:
-        allow = deny = 0
-        for i, a in enumerate(PROBES):
-            for st in doc.statements_for(a.lower()):
-                static = all(p.is_static for p in st.resource_patterns or ())
-                if st.effect == "Allow" and (not static or st.matches_resource("*", {})):
-                    allow |= 1 << i
-                elif st.effect == "Deny" and static and not st.compiled_conditions and st.matches_resource("*", {}):
-                    deny |= 1 << i
-        hit = _MASKS[doc] = (allow, deny)
-    return hit
+_MISS = object()
+SHARE_BLIND = True  # probes shared between principals whose statements read nothing of them (tests turn it off)
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -122,6 +79,8 @@ class Decider:
         self._cond_docs: dict[tuple[int, str], bool] = {}
         self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
         self._deny_docs: dict[int, bool] = {}
+        self._allow_docs: dict[tuple[int, str], bool] = {}
+        self._blind_docs: dict[tuple[int, str], bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._ctx: dict[str, Any] = {}
         self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
@@ -196,7 +155,7 @@ class Decider:
 
     @staticmethod
     def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
-        return tuple(id(s) for s in sources if s.document.statements_for(low))
+        return _ids(s for s in sources if s.document.statements_for(low))
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
@@ -204,7 +163,7 @@ class Decider:
         Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
         if action.lower() in TRUST_ACTIONS:
             return True
-        key = (p.arn, tuple(map(id, p.identity)), action)
+        key = (p.arn, _ids(p.identity), action)
         stmts = self._allows.get(key)
         if stmts is None:
             low = action.lower()
@@ -265,17 +224,37 @@ class Decider:
         no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
         ident = tuple(p.identity if identity is None else identity)
         bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
-        if not may_be_admin(ident):
-            return None
         # only sources with statements for a probe take part (a group joined that says nothing about them
-        # leaves the verdict and its proof as they were)
-        key = (p.arn, tuple(id(s) for s in ident if self._probed(s)),
-               None if bound is None else tuple(id(s) for s in bound if self._probed(s)))
-        if key not in self._admin:
-            self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
-            if self._admin[key] is None:
-                self._fails[key] = self._last_failed[p.arn]
-        return self._admin[key]
+        # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
+        key = self._admin_key(p, ident, bound)
+        hit = self._admin.get(key, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        if not may_be_admin(ident):
+            self._admin[key] = None
+            return None
+        hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
+        if hit is None:
+            self._fails[key] = self._last_failed[p.arn]
+        return hit
+
+    def has_allows(self, sources: Sequence[PolicySource], action: str) -> bool:
+        """Some source has an Allow statement whose Action/NotAction admits `action`: without one, an identity
+        policy evaluation (no resource policy) never allows it."""
+        low = action.lower()
+        for src in sources:
+            key = (id(src.document), low)
+            hit = self._allow_docs.get(key)
+            if hit is None:
+                hit = self._allow_docs[key] = any(st.effect == "Allow" for st in src.document.statements_for(low))
+            if hit:
+                return True
+        return False
+
+    def _admin_key(self, p: PrincipalInfo, ident: Sequence[PolicySource],
+                   bound: Sequence[PolicySource] | None) -> tuple[Any, ...]:
+        return (p.arn, _ids(s for s in ident if self._probed(s)),
+                None if bound is None else _ids(s for s in bound if self._probed(s)))
 
     def failed_probe(self, p: PrincipalInfo) -> int | None:
         """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
@@ -283,9 +262,23 @@ class Decider:
         identity policies without statements for that probe cannot make it administrator."""
         if self.admin_with(p) is not None or not may_be_admin(p.identity):
             return None
-        key = (p.arn, tuple(id(s) for s in p.identity if self._probed(s)),
-               None if p.boundary is None else tuple(id(s) for s in p.boundary if self._probed(s)))
-        return self._fails.get(key)
+        return self._fails.get(self._admin_key(p, p.identity, p.boundary))
+
+    def refusal(self, p: PrincipalInfo, identity: Sequence[PolicySource]) -> int | None:
+        """Why `admin_with(p, identity)` (the principal's own boundary) is None: the index in `PROBES` of a
+        probe the engine refused, or -1 for an unconditional Deny of a probe (`probe_masks`); None when it is
+        administrator or a probe no Allow statement grants. More identity policies without statements for the
+        refused probe (any policies, for -1) cannot make it administrator: only sources with statements for a
+        probe take part in its evaluation."""
+        ident = tuple(identity)
+        if self.admin_with(p, ident) is not None:
+            return None
+        allow, deny = probe_masks(ident)
+        if deny:
+            return -1
+        if allow != ALL_PROBES:
+            return None
+        return self._fails.get(self._admin_key(p, ident, p.boundary))
 
     def touched_probes(self, sources: Sequence[PolicySource]) -> int:
         """Bit i set: a source has a statement (Allow or Deny) for `PROBES[i]`."""
@@ -311,6 +304,17 @@ class Decider:
             hit = self._deny_docs[id(src.document)] = sum(
                 1 << i for i, a in enumerate(PROBES)
                 if any(st.effect == "Deny" for st in src.document.statements_for(a.lower())))
+        return hit
+
+    def _blind(self, src: PolicySource, low: str) -> bool:
+        """The source's statements for the action read nothing of the principal: no Principal/NotPrincipal, no
+        policy variable (Resource, NotResource or a condition value) and no condition on a key the principal
+        defines (`PRINCIPAL_KEYS`: aws:PrincipalArn/Account/Type/Tag…, aws:username, aws:userid). Evaluated on
+        resource `*`, two principals of one account and type then get the same verdict, proof and needs."""
+        key = (id(src.document), low)
+        hit = self._blind_docs.get(key)
+        if hit is None:
+            hit = self._blind_docs[key] = all(_blind_statement(st) for st in src.document.statements_for(low))
         return hit
 
     def _conditional(self, src: PolicySource, low: str) -> bool:
@@ -363,7 +367,13 @@ class Decider:
         else:
             idr = tuple(src for src in ident if src.document.statements_for(low))
         bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
-        key = (p.arn, low, tuple(map(id, idr)), None if bdr is None else tuple(map(id, bdr)))
+        # statements that cannot tell principals apart give every principal of the account and type the same
+        # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
+        if SHARE_BLIND and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
+            key: tuple[Any, ...] = ((p.account, p.principal_type), low, tuple((id(s.document), s.policy_id) for s in idr),
+                                    None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr))
+        else:
+            key = (p.arn, low, _ids(idr), None if bdr is None else _ids(bdr))
         if key in self._probes:
             return self._probes[key]
         ctx0 = self._ctx0.get(p.arn)

@@ -19,9 +19,11 @@ from graphiam.escalation.edges import Derivation, Edge, GroupFacts
 from graphiam.escalation.techniques import Precondition as P
 from graphiam.escalation.techniques import Target, TargetKind, Technique, YieldKind, load_techniques
 from graphiam.policy import PolicySource
+from graphiam.queries.simulate import TRUST_ACTIONS
 from graphiam.queries.snapshot import PrincipalInfo
 
 Handler = Callable[..., Iterator[Edge]]  # (derivation, technique, actor) -> edges
+PREFILTER = True  # self-escalation's shortcuts (`_refused_as_stored`, the identity Allow check); tests turn it off
 _VAR = re.compile(r"\$\{([A-Za-z]+)\}")
 _FIXED_BY_ACTION = {"iam:attachuserpolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
                     "iam:attachrolepolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
@@ -94,16 +96,20 @@ def becomes_admin(d: Derivation, p: PrincipalInfo, identity: tuple[PolicySource,
     changed = replace(p, identity=identity, groups=groups if groups is not None else p.groups)
     for t in load_techniques():
         if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP):
-            for edge in self_change(d, t, changed, depth=depth - 1):
+            for edge in self_change(d, t, changed, depth=depth - 1, not_admin=True):
                 return (*edge.uses, *edge.proof), t.id
     return None
 
 
-def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int = 1) -> Iterator[Edge]:
+def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int = 1,
+                not_admin: bool = False) -> Iterator[Edge]:
     """Self-escalation: a policy put on / attached to the actor or its group, a version of an attached
     policy, a boundary removed, a group joined. A self-loop, kept when the changed actor would be
     administrator (for a bounded change, also when it could then make itself administrator)."""
-    if not _kind_ok(t, actor) or d.decider.admin_with(actor) is not None:
+    if not _kind_ok(t, actor) or PREFILTER and not all(p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(
+            actor.identity, p.action) for p in t.required):
+        return  # a permission decided without a resource policy needs an identity Allow statement
+    if not not_admin and d.decider.admin_with(actor) is not None:  # `not_admin`: the caller knows it is not
         return
     base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
     if base is None:
@@ -121,8 +127,8 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
         for parn in _customer_managed(d, actor):
             options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
             if depth <= 0:  # `becomes_admin` is then `admin_with` alone: drop the versions that cannot make it
-                options = [(v, src) for v, src in options
-                           if d.decider.admin_with(actor, _replace(actor.identity, parn, src)) is not None]
+                options = [(v, src) for v, src in options if not _refused_as_stored(d, actor, parn, src)
+                           and d.decider.admin_with(actor, _replace(actor.identity, parn, src)) is not None]
             if not options:
                 continue  # checked before the permission: cheaper, and the same edges
             uses = permissions(d, t, actor, {Target.TARGET_POLICY: parn}, only=frozenset({Target.TARGET_POLICY}))
@@ -164,6 +170,26 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
         if found is not None:
             yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
                        admin=True, via=_then({"group": g.arn}, found[1]))
+
+
+def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: PolicySource) -> bool:
+    """`actor` is a stored principal with identity policies added (a group joined) and `parn` one of the stored
+    principal's own: with `parn` replaced by `src`, the stored principal is refused a probe that the added
+    policies have no statement for, so the changed one is refused it too (`Decider.refusal`); cheaper than
+    asking, for every group, what is the same answer."""
+    stored = d.snap.principals.get(actor.arn)
+    if not PREFILTER or stored is None or stored is actor or actor.boundary is not stored.boundary:
+        return False
+    n = len(stored.identity)
+    if len(actor.identity) < n or any(a is not b for a, b in zip(actor.identity, stored.identity)):
+        return False
+    if not any(s.policy_id == parn for s in stored.identity):
+        return False
+    refused = d.decider.refusal(stored, _replace(stored.identity, parn, src))
+    if refused is None:
+        return False
+    added = [s for s in actor.identity[n:] if s.policy_id != parn]  # copies of `parn` become `src`, met before
+    return refused == -1 or not d.decider.touched_probes(added) >> refused & 1
 
 
 def _joinable(d: Derivation, account: str) -> list[GroupFacts]:

@@ -21,6 +21,7 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 
@@ -132,22 +133,30 @@ class _Within:
 
 class PathGraph:
     def __init__(self, steps: Iterable[Step], direct_admins: Iterable[str], fans: Iterable[Fan] = ()) -> None:
-        out: dict[str, list[Step]] = {}
-        into: dict[str, list[Step]] = {}
+        # in (source, target, technique) order, parallel edges by their permissions, numbered (`ordinal`): then
+        # each principal's edges out come in `_out_key` order and edges in in `_in_key` order as appended
+        ordered = sorted(steps, key=attrgetter("source", "target", "technique"))
+        self.out: dict[str, list[Step]] = {}
+        self.into_: dict[str, list[Step]] = {}
         self.loops: dict[str, list[Step]] = {}
-        seen: dict[tuple[str, str, str], int] = {}
-        for s in sorted(steps, key=lambda s: (s.source, s.target, s.technique, repr(s.permissions))):
-            key = (s.source, s.target, s.technique)
-            n = seen[key] = seen.get(key, -1) + 1
-            if n:
-                s = replace(s, ordinal=n)
-            if s.source == s.target:
-                self.loops.setdefault(s.source, []).append(s)
-            else:
-                out.setdefault(s.source, []).append(s)
-                into.setdefault(s.target, []).append(s)
-        self.out = {a: sorted(ss, key=_out_key) for a, ss in out.items()}
-        self.into_ = {b: sorted(ss, key=_in_key) for b, ss in into.items()}
+        i = 0
+        while i < len(ordered):
+            s = ordered[i]
+            j = i + 1
+            while j < len(ordered) and ordered[j].source == s.source and ordered[j].target == s.target \
+                    and ordered[j].technique == s.technique:
+                j += 1
+            run = ordered[i:j] if j - i == 1 else [
+                x if n == 0 else replace(x, ordinal=n)
+                for n, x in enumerate(sorted(ordered[i:j], key=lambda x: repr(x.permissions)))]
+            for x in run:
+                if x.source == x.target:
+                    self.loops.setdefault(x.source, []).append(x)
+                else:
+                    self.out.setdefault(x.source, []).append(x)
+                    self.into_.setdefault(x.target, []).append(x)
+            i = j
+        del ordered
         self.fans: dict[str, list[Fan]] = {}
         self.fans_of_set: dict[str, list[Fan]] = {}
         self.sets: dict[str, TargetSet] = {}

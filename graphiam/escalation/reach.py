@@ -121,7 +121,8 @@ def _trust_blocks(d: Derivation, actor: PrincipalInfo, action: str, uni: Univers
                 if key is None:
                     key = shared[memo] = _trust_key(d, actor, keys, arn, action)
             groups.setdefault(key, []).append(arn)
-        part = cache[(actor.arn, action, uni.key)] = [frozenset(g) for g in groups.values()]
+        same = d.cache.setdefault("trust-parts", {})  # actors of an account mostly get equal classes: one copy
+        part = cache[(actor.arn, action, uni.key)] = [same.setdefault(b, b) for b in map(frozenset, groups.values())]
     if not part:
         return []
     ident = d.partitioner.blocks(actor, action, uni, identity_only=True)

@@ -67,14 +67,16 @@ def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     out = derive_all(snap, graph_facts(db, snap), accounts=touched, explicit_max=EXPLICIT_MAX)
     kinds = {p.arn: "User" if p.kind == "user" else "Role" for p in snap.principals.values()}
     sets = {f.targets.id: f.targets for f in out.fans}
-    S.replace_edges(db, touched, [e.row() for e in out.edges], kinds,
-                    sets=[set_row(ts) for _, ts in sorted(sets.items())], fans=[fan_row(f) for f in out.fans])
+    counts = dict(edges=len(out.edges), fans=len(out.fans), sets=len(sets), fan_edges=sum(f.size() for f in out.fans))
+    rows, set_rows = [e.row() for e in out.edges], [set_row(ts) for _, ts in sorted(sets.items())]
+    fan_rows, timings = [fan_row(f) for f in out.fans], out.timings
+    del out, sets  # the edges as objects are not needed for the write (at 10,000 principals: 125,000 edges)
+    S.replace_edges(db, touched, rows, kinds, sets=set_rows, fans=fan_rows)
     LAST_TIMINGS.clear()
-    LAST_TIMINGS.update(out.timings)
+    LAST_TIMINGS.update(timings)
     LAST_TIMINGS["total"] = time.perf_counter() - start
     LAST_COUNTS.clear()
-    LAST_COUNTS.update(edges=len(out.edges), fans=len(out.fans), sets=len(sets),
-                       fan_edges=sum(f.size() for f in out.fans))
+    LAST_COUNTS.update(counts)
 
 
 def set_row(ts: FanSet) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
                 targets=sets[r["targets"]]) for r in S.fan_edges(db) if r["targets"] in sets]
     shared: dict[tuple[Any, ...], Any] = {}
     return EscalationIndex(generation=snap.generation, direct=direct,
-                           graph=PathGraph((_step(r, shared) for r in S.path_edges(db)), direct, fans),
+                           graph=PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans),
                            facts=graph_facts(db, snap))
 
 
@@ -235,8 +237,15 @@ def edge_rows(db: Database, sources: Sequence[str] | None = None,
     fans = S.fan_details(db, sources)
     if not fans:
         return out
-    parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])]
-             for r in S.target_sets(db, sorted({f["targets"] for f in fans}))}
+    rows = S.target_sets(db, sorted({f["targets"] for f in fans}))
+    if wanted is None:
+        parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])] for r in rows}
+    else:  # a set can hold thousands of parts: decode only those of the targets asked for
+        asked: dict[str, set[str]] = {}
+        for f in fans:
+            asked.setdefault(f["targets"], set()).update(b for a, b, t in wanted
+                                                         if a == f["source"] and t == f["technique"])
+        parts = {r["id"]: _parts_of(r["parts"] or "", asked.get(r["id"], set())) for r in rows}
     for f in fans:
         uses = tuple(use_from_json(u) for u in _loads(f["permissions"], []))
         admin = bool(_loads(f["details"], {}).get("admin"))
@@ -247,6 +256,23 @@ def edge_rows(db: Database, sources: Sequence[str] | None = None,
                 continue
             out.append(render(f["source"], f["technique"], admin, uses, part).row())
     return out
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _parts_of(text: str, targets: set[str]) -> list[Part]:
+    """The parts of a set's `parts` JSON (`set_row`: a list of `Part.as_json` objects, `target` the first key)
+    whose target is in `targets`, in stored order, without decoding the others."""
+    found: list[tuple[int, Part]] = []
+    for arn in targets:
+        needle = '{"target":' + json.dumps(arn) + ","
+        at = text.find(needle)
+        while at != -1:
+            if at > 0 and text[at - 1] in "[,":  # a part starts here (no other object has a `target` key)
+                found.append((at, Part.from_json(_DECODER.raw_decode(text, at)[0])))
+            at = text.find(needle, at + 1)
+    return [p for _, p in sorted(found, key=lambda x: x[0])]
 
 
 def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:

@@ -6,10 +6,11 @@ an EscalationTargets set) and the sets' target lists once per database generatio
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphiam.store.db import Database
 
@@ -80,12 +81,55 @@ def path_edges(db: Database) -> list[dict[str, Any]]:
     edges (one per technique) at every hop and ran the buffer pool out at depth 5 on a 100-principal test
     bed, and `SHORTEST` over the CAN_ASSUME|ESCALATES_TO group returned misaligned node and rel lists.
     """
-    assume = db.execute("MATCH (a)-[e:CAN_ASSUME]->(b), (r:AssumeReason) WHERE r.id = e.reason "
-                        "RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
-                        "e.action AS action, r.conditions AS conditions")
-    escalate = db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
-                          "e.technique AS technique")
-    return [{**r, "kind": "CAN_ASSUME"} for r in assume] + [{**r, "kind": "ESCALATES_TO"} for r in escalate]
+    return [*iter_path_edges(db)]
+
+
+def iter_path_edges(db: Database) -> Iterator[dict[str, Any]]:
+    """`path_edges` one row at a time, read as Arrow with node ids in place of ARNs (named from one read of the
+    nodes): no row dicts held at once, and each name and conditions JSON one Python object however many edges
+    repeat it (1.6 million CAN_ASSUME edges at 10,000 principals took 1.5 GB as rows, 330 MB as Arrow with ARNs)."""
+    nodes = db.execute_arrow("MATCH (a) RETURN id(a) AS id, coalesce(a.arn, a.name) AS name")
+    names: dict[int, str] = {}
+    for batch in nodes.to_batches():
+        for key, name in zip(_node_keys(batch.column(0)), batch.column(1).to_pylist()):
+            if name is not None:
+                names[key] = name
+    del nodes
+    shared: dict[Any, Any] = {}
+    # an edge names its reason (AssumeReason, a few thousand for a million edges): conditions read once per reason
+    reasons = {r["id"]: r["conditions"] for r in db.execute(
+        "MATCH (r:AssumeReason) RETURN r.id AS id, r.conditions AS conditions")}
+    assume = db.execute_arrow("MATCH (a)-[e:CAN_ASSUME]->(b) RETURN id(a) AS source, id(b) AS target, "
+                              "e.action AS action, e.reason AS reason")
+    for row in _rows(assume, "CAN_ASSUME", names, shared):
+        row["conditions"] = reasons.get(row.pop("reason"))
+        yield row
+    del assume
+    escalate = db.execute_arrow("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN id(a) AS source, id(b) AS target, "
+                                "e.technique AS technique")
+    yield from _rows(escalate, "ESCALATES_TO", names, shared)
+
+
+def _node_keys(ids: Any) -> list[int]:
+    """Kuzu node ids (struct of table and offset) as ints."""
+    return [t << 40 | o for t, o in zip(ids.field("table").to_pylist(), ids.field("offset").to_pylist())]
+
+
+def _rows(table: Any, kind: str, names: dict[int, str], shared: dict[Any, Any]) -> Iterator[dict[str, Any]]:
+    cols_names = table.column_names
+    for batch in table.to_batches():
+        cols: list[list[Any]] = []
+        for name, col in zip(cols_names, batch.columns):
+            if name in ("source", "target"):
+                cols.append([names.get(k) for k in _node_keys(col)])
+                continue
+            enc = pc.dictionary_encode(col)
+            values = [shared.setdefault(v, v) for v in enc.dictionary.to_pylist()]
+            cols.append([None if i is None else values[i] for i in enc.indices.to_pylist()])
+        for row in zip(*cols):
+            out = dict(zip(cols_names, row))
+            out["kind"] = kind
+            yield out
 
 
 def assume_statements(db: Database, sources: Sequence[str], targets: Sequence[str]) -> list[dict[str, Any]]:

@@ -182,3 +182,24 @@ def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path, monkeypat
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-006"}
     sets = db.execute("MATCH (s:EscalationTargets) RETURN s.technique AS t")
     assert [r["t"] for r in sets] == ["iam-006"]
+
+
+def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path, monkeypatch):
+    """Path steps are hydrated from the parts of the targets asked for only (`_parts_of` finds them in the
+    set's JSON without decoding the rest): the same rows, parallel parts included, as expanding everything."""
+    monkeypatch.setattr(Q, "EXPLICIT_MAX", 0)
+    db = make_db(*generated(tmp_path, 150, 3))
+    full = Q.edge_rows(db)
+    assert Q.LAST_COUNTS["fans"] > 0
+    triples = sorted({(r["from"], r["to"], r["technique"]) for r in full})
+    wanted = set(triples[::37]) | {("arn:aws:iam::000000000000:user/nobody", triples[0][1], triples[0][2])}
+    sources = sorted({a for a, _, _ in wanted})
+    expect = sorted(json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in wanted)
+    got = sorted(json.dumps(r, sort_keys=True) for r in Q.edge_rows(db, sources, wanted))
+    assert len(expect) > 20 and got == expect
+    parallel = collections.Counter((r["from"], r["to"], r["technique"]) for r in full)
+    several = {k for k, v in parallel.items() if v > 1}
+    if several:  # parallel edges (one per policy of a target) come back all, in stored order
+        got = Q.edge_rows(db, sorted({a for a, _, _ in several}), several)
+        assert sorted(json.dumps(r, sort_keys=True) for r in got) == sorted(
+            json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in several)
