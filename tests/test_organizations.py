@@ -255,3 +255,28 @@ def test_an_administrator_capped_by_an_scp_is_not_admin(db, tmp_path):
     assert _effective(db, BREAK_GLASS, None, every_name=False)["isAdmin"] is True
     load_files(db, [write(tmp_path, org(deny=NO_EC2))])
     assert _effective(db, BREAK_GLASS, None, every_name=False)["isAdmin"] is False
+
+
+def _summary(db) -> dict[str, str]:
+    rows = GraphQLClient(db)("{ escalationSummary { arn firstTechnique } }")["escalationSummary"]
+    return {r["arn"]: r["firstTechnique"] for r in rows}
+
+
+def test_escalation_follows_the_scps(db, tmp_path):
+    before = _summary(db)
+    bob = "arn:aws:iam::111111111111:user/engineering/bob"
+    assert before.get(bob) == "ec2-001"
+    no_pass_role = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:PassRole",
+                                                             "Resource": "*"}]}
+    load_files(db, [write(tmp_path, org(deny=no_pass_role), "nopass.json")])
+    after = _summary(db)
+    assert bob not in after  # bob's only way up passes a role to EC2
+    assert set(after) < set(before)
+    # an SCP denying IAM writes to everyone but BreakGlassRole caps every other administrator
+    load_files(db, [write(tmp_path, org(deny=NO_IAM_CREATE_BUT_BREAK_GLASS), "glass.json")])
+    q = GraphQLClient(db)
+    admin = lambda arn: q('query($a: String!) { principal(arn: $a) { isAdmin } }', {"a": arn})["principal"]["isAdmin"]  # noqa: E731
+    assert admin(BREAK_GLASS) is True
+    assert admin("arn:aws:iam::111111111111:role/ProductionAdminRole") is False
+    load_files(db, [write(tmp_path, org(), "open.json")])
+    assert _summary(db) == before

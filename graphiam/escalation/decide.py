@@ -26,6 +26,7 @@ from graphiam.escalation.witness import environment, settle
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
 from graphiam.policy.request import normalise_context
 from graphiam.queries.simulate import TRUST_ACTIONS, request_context
+from graphiam.queries.scp_gate import ScpGate
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 from graphiam.escalation.probes import (ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, PROBES, _blind_statement, _ids,
                                         may_be_admin, probe_masks)
@@ -67,6 +68,7 @@ class Decider:
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
         self.env = environment()
+        self.gate = ScpGate(snap)
         self._admin: dict[tuple[Any, ...], Use | None] = {}
         self._trust: dict[tuple[str, str], Use | None] = {}
         self._same: dict[tuple[Any, ...], Use | None] = {}
@@ -94,6 +96,11 @@ class Decider:
         stored principal with changed policies (after joining a group, say). Resources the principal's
         statements for the action cannot tell apart (`_resource_class`: the same Resource/NotResource matches,
         the same tags where a statement looks at them, the same owner) get one decision, computed once."""
+        use = self._decided(p, action, resource, fixed)
+        # the stored organization's SCPs last, per resource: a class shares the identity side's decision only
+        return use if use is None or self.gate.allows(p, action, resource) else None
+
+    def _decided(self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None) -> Use | None:
         target = self.snap.principal(resource)
         owner = target.account if target is not None else None
         low = action.lower()
@@ -228,15 +235,16 @@ class Decider:
         # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
         key = self._admin_key(p, ident, bound)
         hit = self._admin.get(key, _MISS)
-        if hit is not _MISS:
-            return hit  # type: ignore[return-value]
-        if not may_be_admin(ident):
-            self._admin[key] = None
-            return None
-        hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
-        if hit is None:
-            self._fails[key] = self._last_failed[p.arn]
-        return hit
+        if hit is _MISS:
+            if not may_be_admin(ident):
+                self._admin[key] = None
+                return None
+            hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
+            if hit is None:
+                self._fails[key] = self._last_failed[p.arn]
+        if hit is not None and not all(self.gate.allows(p, a, "*") for a in PROBES):
+            return None  # an SCP of the principal's organization denies a probe: capped below administrator
+        return hit  # type: ignore[return-value]
 
     def has_allows(self, sources: Sequence[PolicySource], action: str) -> bool:
         """Some source has an Allow statement whose Action/NotAction admits `action`: without one, an identity
