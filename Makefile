@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+ARGS ?=
+
 run: $(STAMP)
-	$(BIN)/graphiam serve
+	$(BIN)/graphiam serve $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
