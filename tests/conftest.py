@@ -67,3 +67,13 @@ def gql(make_db):
     def make(*files: Path | str) -> GraphQLClient:
         return GraphQLClient(make_db(*files))
     return make
+
+
+@pytest.fixture(scope="module")
+def seeded_gql() -> Iterator[GraphQLClient]:
+    """One GraphQL client per test module over an in-memory database holding the demo org (tests that only read)."""
+    from graphiam.loading import seed_files
+    db = open_database(None, buffer_pool_mb=256)
+    load_files(db, seed_files(SEEDS))
+    yield GraphQLClient(db)
+    db.close()

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import SEEDS, GraphQLClient
+from tests.conftest import SEEDS
 
 FACTS = json.loads((SEEDS / "facts.json").read_text())
 BOB = "arn:aws:iam::111111111111:user/engineering/bob"
@@ -17,13 +17,8 @@ QUERY = """query($around: [String!], $depth: Int!, $kinds: [GraphEdgeKind!], $ma
 
 
 @pytest.fixture(scope="module")
-def q():
-    from graphiam.loading import load_files, seed_files
-    from graphiam.store import open_database
-    db = open_database(None, buffer_pool_mb=256)
-    load_files(db, seed_files(SEEDS))
-    yield GraphQLClient(db)
-    db.close()
+def q(seeded_gql):
+    return seeded_gql
 
 
 def test_bobs_escalation_to_an_administrator_role(q):

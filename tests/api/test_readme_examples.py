@@ -24,14 +24,8 @@ def _examples() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def q():
-    from graphiam.loading import load_files, seed_files
-    from graphiam.store import open_database
-    from tests.conftest import SEEDS, GraphQLClient
-    db = open_database(None, buffer_pool_mb=256)
-    load_files(db, seed_files(SEEDS))
-    yield GraphQLClient(db)
-    db.close()
+def q(seeded_gql):
+    return seeded_gql
 
 
 def test_there_are_examples():

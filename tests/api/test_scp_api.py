@@ -31,14 +31,8 @@ SIM = """query($p: String!, $a: String!, $l: [[JSON!]!], $c: [ContextEntryInput!
 
 
 @pytest.fixture(scope="module")
-def q():
-    from graphiam.loading import load_files
-    from graphiam.store import open_database
-    from tests.conftest import GraphQLClient
-    db = open_database(None, buffer_pool_mb=256)
-    load_files(db, seed_files(SEEDS))
-    yield GraphQLClient(db)
-    db.close()
+def q(seeded_gql):
+    return seeded_gql
 
 
 def sim(q, action, levels, context=None, resource_policy=None):

@@ -3,22 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from graphiam.loading import seed_files
-from tests.conftest import SEEDS
 
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"
 PLATFORM = "arn:aws:iam::111111111111:role/PlatformEngineerRole"
 
 
 @pytest.fixture(scope="module")
-def q():
-    from graphiam.store import open_database
-    from graphiam.loading import load_files
-    from tests.conftest import GraphQLClient
-    db = open_database(None, buffer_pool_mb=256)
-    load_files(db, seed_files(SEEDS))
-    yield GraphQLClient(db)
-    db.close()
+def q(seeded_gql):
+    return seeded_gql
 
 
 def test_simulate_reports_statements_and_verdicts(q):
