@@ -64,6 +64,7 @@ QUERY_PARTS = (
     "graphiam.api.organization:OrganizationQuery",
     "graphiam.api.findings:FindingsQuery",
     "graphiam.api.graph:GraphQuery",
+    "graphiam.api.external:ExternalQuery",
 )
 
 

@@ -185,3 +185,13 @@ def reaching_principals(db: Database, role: str, *, max_depth: int, unconditiona
             f"AND a.{_KEY[table]} <> $k RETURN a.{_KEY[table]} AS who, length(e) AS depth", {"k": role})
         out.update({(table, r["who"]): int(r["depth"]) for r in rows})
     return out
+
+
+def external_edges(db: Database) -> list[dict[str, Any]]:
+    """CAN_ASSUME edges from principals outside the loaded accounts (ExternalPrincipal: another account's root or
+    principal, a federated provider, `*`), with their reasons and the role's account and trust text."""
+    rows = db.execute(
+        "MATCH (s:ExternalPrincipal)-[e:CAN_ASSUME]->(r:Role) RETURN s.arn AS principal, s.kind AS kind, "
+        "s.account AS principal_account, r.arn AS role, r.account AS account, e.action AS action, "
+        "e.reason AS reason, e.needs_conditions AS needs, r.trust_policy AS trust ORDER BY role, principal, action")
+    return with_reasons(db, rows)
