@@ -19,6 +19,7 @@ categories also count actions that only work on `*` (ecr:GetAuthorizationToken, 
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -86,14 +87,26 @@ class Analyser:
         self._by_category: dict[RiskCategory, frozenset[int]] = {}
         self._extras: dict[int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
+        self._by_text: dict[str, DocumentFindings] = {}
+        self.analysed = 0  # documents analysed (not found in a memo)
         self._n_services = len(catalog.services())
 
     def document(self, doc: PolicyDocument) -> DocumentFindings:
         hit = self._by_doc.get(id(doc))
-        if hit is None or hit[0] is not doc:
-            hit = (doc, self._analyse(doc))
-            self._by_doc[id(doc)] = hit
-        return hit[1]
+        if hit is not None and hit[0] is doc:
+            return hit[1]
+        # by content too: a database change rebuilds every document object, but most documents are the same text
+        key = json.dumps(doc.raw, sort_keys=True, separators=(",", ":"))
+        found = self._by_text.get(key)
+        if found is None:
+            found = self._by_text[key] = self._analyse(doc)
+            self.analysed += 1
+        self._by_doc[id(doc)] = (doc, found)
+        return found
+
+    def forget_documents(self) -> None:
+        """Drop the per-object memo (it keeps document objects alive); the per-content one stays."""
+        self._by_doc.clear()
 
     def _analyse(self, doc: PolicyDocument) -> DocumentFindings:
         cov = self.coverage

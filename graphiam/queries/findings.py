@@ -107,10 +107,11 @@ def _account_of(arn: str) -> str:
 class FindingsIndex:
     """What the report needs beyond the snapshot, built once per database generation."""
 
-    def __init__(self, snap: Snapshot, attachments: Sequence[AttachmentRow], catalog: Catalog | None = None) -> None:
+    def __init__(self, snap: Snapshot, attachments: Sequence[AttachmentRow], catalog: Catalog | None = None,
+                 analyser: Analyser | None = None) -> None:
         self.snap = snap
         self.generation = snap.generation
-        self.analyser = Analyser(catalog or Catalog.default(), default_rules())
+        self.analyser = analyser or Analyser(catalog or Catalog.default(), default_rules())
         self.targets: dict[str, list[AttachmentRow]] = defaultdict(list)  # policy -> identity/inline attachments
         self.boundaries: dict[str, list[str]] = defaultdict(list)
         for a in attachments:
@@ -155,8 +156,8 @@ class FindingsIndex:
                                   is_admin=arn in self.admins)
 
 
-def build_findings_index(db: Database, snap: Snapshot) -> FindingsIndex:
-    return FindingsIndex(snap, R.all_attachments(db))
+def build_findings_index(db: Database, snap: Snapshot, analyser: Analyser | None = None) -> FindingsIndex:
+    return FindingsIndex(snap, R.all_attachments(db), analyser=analyser)
 
 
 def policy_findings(index: FindingsIndex, *, account: str | None = None,
@@ -205,16 +206,21 @@ def summarise(reports: Sequence[PolicyReport], categories: Sequence[RiskCategory
 
 
 class FindingsIndexCache:
-    """One index per database generation, built once under a lock."""
+    """One index per database generation, built once under a lock; one analyser for all of them, so a change
+    re-analyses only the documents whose text it changed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._index: FindingsIndex | None = None
+        self.analyser: Analyser | None = None
 
     def get(self, db: Database, snap: Snapshot) -> FindingsIndex:
         with self._lock:
             if self._index is None or self._index.generation != snap.generation:
-                self._index = build_findings_index(db, snap)
+                if self.analyser is None:
+                    self.analyser = Analyser(Catalog.default(), default_rules())
+                self.analyser.forget_documents()
+                self._index = build_findings_index(db, snap, self.analyser)
             return self._index
 
 

@@ -177,3 +177,32 @@ def test_seed_boundaries_grant_nothing(seeds):
     # DeploymentManagerPolicy grants iam:* (the boundary removes it at run time, not in the policy)
     dm = cats(got["arn:aws:iam::111111111111:policy/delivery/DeploymentManagerPolicy"])
     assert "iam:*" in dm[C.SERVICE_WILDCARD].actions
+
+
+def test_a_change_reanalyses_only_the_documents_whose_text_it_changed(tmp_path):
+    from graphiam.queries.findings import FindingsIndexCache
+    from tests.conftest import CONFORMANCE
+    data = json.loads((CONFORMANCE / "gaad.json").read_text())
+    path = tmp_path / "gaad.json"
+    path.write_text(json.dumps(data))
+    db = open_database(None, buffer_pool_mb=256)
+    try:
+        load_files(db, [path])
+        cache = FindingsIndexCache()
+        before = policy_findings(cache.get(db, build_snapshot(db)))
+        analysed = cache.analyser.analysed
+        # one customer-managed policy's default version now allows all of IAM on everything
+        pol = next(p for p in data["Policies"] if ":aws:policy/" not in p["Arn"])
+        version = next(v for v in pol["PolicyVersionList"] if v["IsDefaultVersion"])
+        version["Document"] = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*",
+                                                                       "Resource": "*"}]}
+        path.write_text(json.dumps(data))
+        load_files(db, [path])
+        after = policy_findings(cache.get(db, build_snapshot(db)))
+        assert cache.analyser.analysed == analysed + 1  # the other documents are the same text: not analysed again
+        fresh = policy_findings(build_findings_index(db, build_snapshot(db)))  # a new analyser, everything analysed
+        assert after.policies == fresh.policies and after.summary == fresh.summary
+        changed = by_arn(after)[pol["Arn"]]
+        assert C.PRIVILEGE_ESCALATION in cats(changed) and after.policies != before.policies
+    finally:
+        db.close()
