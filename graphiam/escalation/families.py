@@ -236,14 +236,13 @@ def _assumptions_for_user(d: Derivation, t: Technique, user: str) -> tuple[str, 
     return tuple(notes)
 
 
-def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edge]:
-    """Principal access: become a user or role of the actor's account, or change it and then become it."""
-    base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
-    if base is None:
-        return
+def targets_of(d: Derivation, t: Technique, account: str, skip: str | None = None
+               ) -> Iterator[tuple[PrincipalInfo, tuple[str, ...]]]:
+    """The users or roles of `account` a principal-access technique can take over (but `skip`), each with its
+    credential notes; users the credential report rules out are left out."""
     want = "user" if t.yields.target_kind is TargetKind.USER else "role"
-    for target in d.by_account.get(actor.account, ()):
-        if target.kind != want or target.arn == actor.arn:
+    for target in d.by_account.get(account, ()):
+        if target.kind != want or target.arn == skip:
             continue
         notes: tuple[str, ...] = ()
         if want == "user":
@@ -251,7 +250,16 @@ def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterat
             if found is None:
                 continue
             notes = found
-        key = Target.TARGET_USER if want == "user" else Target.TARGET_ROLE
+        yield target, notes
+
+
+def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edge]:
+    """Principal access: become a user or role of the actor's account, or change it and then become it."""
+    base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
+    if base is None:
+        return
+    key = Target.TARGET_USER if t.yields.target_kind is TargetKind.USER else Target.TARGET_ROLE
+    for target, notes in targets_of(d, t, actor.account, skip=actor.arn):
         yield from _other(d, t, actor, target, key, base, notes)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from graphiam.escalation.classes import Universe
 from graphiam.escalation.decide import ALLOW_ALL, Use
 from graphiam.escalation.edges import Derivation, Edge
-from graphiam.escalation.families import _assumptions_for_user, _customer_managed, _replace, _then, becomes_admin
+from graphiam.escalation.families import _customer_managed, _replace, _then, becomes_admin, targets_of
 from graphiam.escalation.techniques import Precondition as P
 from graphiam.escalation.techniques import Target, TargetKind, Technique, YieldKind
 
@@ -134,16 +134,7 @@ def _entries(d: Derivation, t: Technique, account: str) -> Iterator[Part]:
     if y.kind is YieldKind.PASS_ROLE_TO_SERVICE:
         yield from _service_entries(d, t, account)
         return
-    want = "user" if y.target_kind is TargetKind.USER else "role"
-    for target in d.by_account.get(account, ()):
-        if target.kind != want:
-            continue
-        notes: tuple[str, ...] = ()
-        if want == "user":
-            found = _assumptions_for_user(d, t, target.arn)
-            if found is None:
-                continue
-            notes = found
+    for target, notes in targets_of(d, t, account):
         if y.kind is YieldKind.MODIFY_POLICY_VERSION:
             for parn in _customer_managed(d, target):
                 options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
