@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test lint format install bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,8 +18,17 @@ ARGS ?=
 run: $(STAMP)
 	$(BIN)/graphiam serve $(ARGS)
 
+lint: $(STAMP)
+	$(BIN)/ruff check graphiam tests benchmarks scripts
+	$(BIN)/ruff format --check graphiam tests benchmarks scripts
+	$(BIN)/mypy graphiam tests
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix graphiam tests benchmarks scripts
+	$(BIN)/ruff format graphiam tests benchmarks scripts
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 clean:
 	rm -rf $(VENV)

@@ -13,6 +13,7 @@ benchmarks), which also times whoCan viaChains. Then, in process:
 - peak RSS of the process (ru_maxrss).
 Prints medians. Targets (issue 4): whoCan < 300 ms; effectivePermissions of an administrator < 1 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,19 +84,26 @@ def main() -> None:
             load_files(db, [path])
         else:
             load_exports(db, read_files([path]).exports)
-        print(f"org: {args.users} users + {args.roles} roles, {args.policies} policies; load "
-              f"({'with' if args.derive else 'without'} derived edges) {time.perf_counter() - t:.1f} s", flush=True)
+        print(
+            f"org: {args.users} users + {args.roles} roles, {args.policies} policies; load "
+            f"({'with' if args.derive else 'without'} derived edges) {time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
         t = time.perf_counter()
         snap = build_snapshot(db)
-        print(f"snapshot build (once per database generation) {time.perf_counter() - t:.2f} s; "
-              f"{len(snap.principals)} principals; RSS so far {rss_mib():.0f} MiB")
+        print(
+            f"snapshot build (once per database generation) {time.perf_counter() - t:.2f} s; "
+            f"{len(snap.principals)} principals; RSS so far {rss_mib():.0f} MiB"
+        )
         roles = sorted(a for a, p in snap.principals.items() if p.kind == "role")
-        pairs = [("s3:GetObject", "arn:aws:s3:::payments-bucket/report.csv"),
-                 ("ec2:RunInstances", "*"),
-                 ("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{acct}:table/payments"),
-                 ("iam:PassRole", roles[len(roles) // 2]),
-                 ("sts:AssumeRole", roles[7]),
-                 ("iam:CreateUser", "*")]
+        pairs = [
+            ("s3:GetObject", "arn:aws:s3:::payments-bucket/report.csv"),
+            ("ec2:RunInstances", "*"),
+            ("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{acct}:table/payments"),
+            ("iam:PassRole", roles[len(roles) // 2]),
+            ("sts:AssumeRole", roles[7]),
+            ("iam:CreateUser", "*"),
+        ]
 
         services = Services(db=db, executor=ThreadPoolExecutor(4))
         schema = build_schema()
@@ -110,10 +118,14 @@ def main() -> None:
                 raise SystemExit(f"GraphQL error: {r.errors}")
             return r.data
 
-        snapshot_cache(services.caches).get(db)  # the API's snapshot, built outside the per-operation time limit
+        snapshot_cache(services.caches).get(
+            db
+        )  # the API's snapshot, built outside the per-operation time limit
         gql(WHO_CAN, {"a": "s3:GetObject", "r": "*"})
-        print(f"\n{'whoCan action / resource':<52} {'allowed':>7} {'cand.':>6} {'cypher':>7} {'fn ms':>7} {'gql ms':>7} "
-              f"{'brute ms':>9} {'speed-up':>8}")
+        print(
+            f"\n{'whoCan action / resource':<52} {'allowed':>7} {'cand.':>6} {'cypher':>7} {'fn ms':>7} {'gql ms':>7} "
+            f"{'brute ms':>9} {'speed-up':>8}"
+        )
         fn_all, gql_all = [], []
         for action, res in pairs:
             # interleaved runs, so that load from other processes hits the three variants alike
@@ -123,32 +135,53 @@ def main() -> None:
                 ms, w = median_ms(lambda: who_can(db, snap, action=action, resource=res), 1)
                 fn_t.append(ms)
                 gql_t.append(median_ms(lambda: gql(WHO_CAN, {"a": action, "r": res}), 1)[0])
-                ms, brute = median_ms(lambda: {a for a in snap.principals if simulate(
-                    snap, principal=a, action=action, resource=res).evaluation.decision is Decision.ALLOWED}, 1)
+                ms, brute = median_ms(
+                    lambda: {
+                        a
+                        for a in snap.principals
+                        if simulate(snap, principal=a, action=action, resource=res).evaluation.decision
+                        is Decision.ALLOWED
+                    },
+                    1,
+                )
                 brute_t.append(ms)
             fn_ms, gql_ms, brute_ms, cy_ms = (statistics.median(x) for x in (fn_t, gql_t, brute_t, cy_t))
             assert brute == {a.principal_arn for a in w.allowed}, (action, res)
             fn_all.append(fn_ms)
             gql_all.append(gql_ms)
             label = f"{action} {res}"[:52]
-            print(f"{label:<52} {len(w.allowed):>7} {w.candidates:>6} {cy_ms:>7.1f} {fn_ms:>7.1f} {gql_ms:>7.1f} {brute_ms:>9.1f} "
-                  f"{brute_ms / fn_ms:>7.1f}x", flush=True)
-        print(f"whoCan median over pairs: function {statistics.median(fn_all):.1f} ms, GraphQL "
-              f"{statistics.median(gql_all):.1f} ms (target < 300 ms); max GraphQL {max(gql_all):.1f} ms", flush=True)
+            print(
+                f"{label:<52} {len(w.allowed):>7} {w.candidates:>6} {cy_ms:>7.1f} {fn_ms:>7.1f} {gql_ms:>7.1f} {brute_ms:>9.1f} "
+                f"{brute_ms / fn_ms:>7.1f}x",
+                flush=True,
+            )
+        print(
+            f"whoCan median over pairs: function {statistics.median(fn_all):.1f} ms, GraphQL "
+            f"{statistics.median(gql_all):.1f} ms (target < 300 ms); max GraphQL {max(gql_all):.1f} ms",
+            flush=True,
+        )
         if args.derive:
             for action, res in pairs[:3]:
-                ms, w = median_ms(lambda: who_can(db, snap, action=action, resource=res, via_chains=True), args.runs)
+                ms, w = median_ms(
+                    lambda: who_can(db, snap, action=action, resource=res, via_chains=True), args.runs
+                )
                 chained = sum(1 for a in w.allowed if a.chain)
-                print(f"whoCan viaChains {action} {res[:40]}: {len(w.allowed)} allowed ({chained} via chains) "
-                      f"{ms:.1f} ms", flush=True)
+                print(
+                    f"whoCan viaChains {action} {res[:40]}: {len(w.allowed)} allowed ({chained} via chains) "
+                    f"{ms:.1f} ms",
+                    flush=True,
+                )
 
         try:
             from graphiam.queries.effective import effective_permissions
         except ImportError:
             effective_permissions = None  # type: ignore[assignment]
         if effective_permissions is not None:
-            admins = [a for a, p in snap.principals.items()
-                      if any(s.name == "AdministratorAccess" for s in p.identity) and p.boundary is None]
+            admins = [
+                a
+                for a, p in snap.principals.items()
+                if any(s.name == "AdministratorAccess" for s in p.identity) and p.boundary is None
+            ]
             typical = [a for a, p in snap.principals.items() if a not in admins and len(p.identity) >= 2][:3]
             print(f"\n{'effectivePermissions principal':<70} {'actions':>7} {'fn ms':>7} {'gql ms':>7}")
             for who in admins[:2] + typical:

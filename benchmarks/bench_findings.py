@@ -14,6 +14,7 @@ run, medians of:
 
 Figures are printed, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,8 +91,10 @@ def main() -> int:
     for n in (int(x) for x in args.sizes.split(",")):
         r = one(n, args.runs)
         base = float(r["baseline_admins"])  # type: ignore[arg-type]
-        print(f"N={n}: {r['policies']} policies ({r['analysed']} analysed, {r['with_findings']} with findings); "
-              f"load {r['load']:.1f} s")
+        print(
+            f"N={n}: {r['policies']} policies ({r['analysed']} analysed, {r['with_findings']} with findings); "
+            f"load {r['load']:.1f} s"
+        )
         print(f"  baseline direct_admins    {base * 1000:8.1f} ms")
         for key in ("baseline_snapshot", "report_cold", "report_warm"):
             t = float(r[key])  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ Sizes are per account (default: 2 accounts, 6,000 users + 4,000 roles, 3,000 pol
 - peak RSS of the process (ru_maxrss).
 Targets (issue 4): derivation < 30 s; chains < 100 ms; RSS < 1 GB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,6 +76,7 @@ def instrument(all_derivers: bool) -> dict[str, float]:
             finally:
                 spent[name] = spent.get(name, 0.0) + time.perf_counter() - t
                 spent[f"{name} cpu"] = spent.get(f"{name} cpu", 0.0) + time.process_time() - c
+
         return inner
 
     derived.build_snapshot = wrap("snapshot", derived.build_snapshot)  # type: ignore[assignment]
@@ -91,31 +93,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accounts", type=int, default=2)
     ap.add_argument("--sources", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--all-derivers", action="store_true", help="also run the other derivers (escalation) in the load")
+    ap.add_argument(
+        "--all-derivers", action="store_true", help="also run the other derivers (escalation) in the load"
+    )
     args = ap.parse_args(argv)
     spent = instrument(args.all_derivers)
     with tempfile.TemporaryDirectory() as tmp:
         files = []
-        for d in generate_org(users=args.users, roles=args.roles, policies=args.policies, accounts=args.accounts,
-                              seed=args.seed):
+        for d in generate_org(
+            users=args.users, roles=args.roles, policies=args.policies, accounts=args.accounts, seed=args.seed
+        ):
             path = Path(tmp) / f"{account_of(d)}.json"
             path.write_text(json.dumps(d))
             files.append(path)
         principals = (args.users + args.roles) * args.accounts
-        print(f"org: {args.accounts} accounts, {principals} principals ({args.users * args.accounts} users, "
-              f"{args.roles * args.accounts} roles), {args.policies * args.accounts} policies")
+        print(
+            f"org: {args.accounts} accounts, {principals} principals ({args.users * args.accounts} users, "
+            f"{args.roles * args.accounts} roles), {args.policies * args.accounts} policies"
+        )
         db = open_database(Path(tmp) / "db")
         load_ms, _ = timed(lambda: load_files(db, files))
         derive = spent.get("snapshot", 0) + spent.get("can_assume", 0)
-        print(f"load + derivation: {load_ms / 1000:.1f} s; CAN_ASSUME derivation alone {derive:.1f} s "
-              f"(snapshot {spent.get('snapshot', 0):.1f} s + can_assume {spent.get('can_assume', 0):.1f} s; "
-              f"target < 30 s)")
+        print(
+            f"load + derivation: {load_ms / 1000:.1f} s; CAN_ASSUME derivation alone {derive:.1f} s "
+            f"(snapshot {spent.get('snapshot', 0):.1f} s + can_assume {spent.get('can_assume', 0):.1f} s; "
+            f"target < 30 s)"
+        )
         cpu = spent.get("snapshot cpu", 0) + spent.get("can_assume cpu", 0)
-        print(f"  CPU time of the derivation {cpu:.1f} s (wall time suffers when other processes share the cores; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-        others = {k: v for k, v in spent.items() if k not in ("snapshot", "can_assume") and not k.endswith(" cpu")}
+        print(
+            f"  CPU time of the derivation {cpu:.1f} s (wall time suffers when other processes share the cores; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
+        others = {
+            k: v for k, v in spent.items() if k not in ("snapshot", "can_assume") and not k.endswith(" cpu")
+        }
         if others:
-            print("other derivers in the same load: " + ", ".join(f"{k} {v:.1f} s" for k, v in others.items()))
+            print(
+                "other derivers in the same load: " + ", ".join(f"{k} {v:.1f} s" for k, v in others.items())
+            )
         n = db.execute("MATCH ()-[e:CAN_ASSUME]->() RETURN count(e) AS n")[0]["n"]
         c = db.execute("MATCH ()-[e:CAN_ASSUME]->() WHERE e.needs_conditions RETURN count(e) AS n")[0]["n"]
         print(f"CAN_ASSUME edges: {n} ({c} need conditions)")
@@ -129,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def gql(query: str, source: str) -> Any:
             ctx = Context(services=services, loaders=Loaders(services))
-            r = loop.run_until_complete(schema.execute(query, variable_values={"f": source}, context_value=ctx))
+            r = loop.run_until_complete(
+                schema.execute(query, variable_values={"f": source}, context_value=ctx)
+            )
             assert r.errors is None, r.errors
             return r.data
 
@@ -147,13 +164,21 @@ def main(argv: list[str] | None = None) -> int:
             t["lookup"].append(timed(lambda: gql(LOOKUP, s))[0])
         med = {k: statistics.median(v) for k, v in t.items()}
         base = med["lookup"]
-        print(f"assumptionChains maxDepth 6 over {len(sources)} sources (chains found: median "
-              f"{statistics.median(found):.0f}, max {max(found)}, truncated at {assume_paths.MAX_PATHS}: {cut}):")
-        print(f"  function {med['fn']:.1f} ms median (p90 {sorted(t['fn'])[int(0.9 * len(t['fn']))]:.1f}), "
-              f"GraphQL (first page of 50) {med['gql']:.1f} ms median; target < 100 ms")
-        print(f"assumableRoles maxDepth 6: function {med['reach_fn']:.1f} ms, GraphQL {med['reach_gql']:.1f} ms median")
-        print(f"baseline GraphQL principal lookup {base:.2f} ms median; ratios: chains(GraphQL) "
-              f"{med['gql'] / base:.1f}x, assumableRoles(GraphQL) {med['reach_gql'] / base:.1f}x")
+        print(
+            f"assumptionChains maxDepth 6 over {len(sources)} sources (chains found: median "
+            f"{statistics.median(found):.0f}, max {max(found)}, truncated at {assume_paths.MAX_PATHS}: {cut}):"
+        )
+        print(
+            f"  function {med['fn']:.1f} ms median (p90 {sorted(t['fn'])[int(0.9 * len(t['fn']))]:.1f}), "
+            f"GraphQL (first page of 50) {med['gql']:.1f} ms median; target < 100 ms"
+        )
+        print(
+            f"assumableRoles maxDepth 6: function {med['reach_fn']:.1f} ms, GraphQL {med['reach_gql']:.1f} ms median"
+        )
+        print(
+            f"baseline GraphQL principal lookup {base:.2f} ms median; ratios: chains(GraphQL) "
+            f"{med['gql'] / base:.1f}x, assumableRoles(GraphQL) {med['reach_gql'] / base:.1f}x"
+        )
         loop.close()
         services.executor.shutdown()
         db.close()

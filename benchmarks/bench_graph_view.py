@@ -11,6 +11,7 @@ their build time is printed apart. Then, in the same run, interleaved so load fr
 - a whole-account view (maxNodes 5000, maxEdges 20000), and the same rendered to DOT, GraphML and Cytoscape JSON.
 Prints medians (and the max of the neighbourhoods), node and edge counts, and the ratio to the baseline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,14 +60,20 @@ def main() -> None:
         ensure_schema(db)
         t = time.perf_counter()
         load_files(db, [path])
-        print(f"org: {args.users} users + {args.roles} roles, {args.policies} policies, account {acct}; "
-              f"load with derived edges {ms(t) / 1000:.1f} s", flush=True)
+        print(
+            f"org: {args.users} users + {args.roles} roles, {args.policies} policies, account {acct}; "
+            f"load with derived edges {ms(t) / 1000:.1f} s",
+            flush=True,
+        )
         t = time.perf_counter()
         snap = build_snapshot(db)
         snap_ms = ms(t)
         t = time.perf_counter()
         index = build_index(db, snap)
-        print(f"once per database generation: snapshot {snap_ms:.0f} ms, escalation index {ms(t):.0f} ms", flush=True)
+        print(
+            f"once per database generation: snapshot {snap_ms:.0f} ms, escalation index {ms(t):.0f} ms",
+            flush=True,
+        )
         users = sorted(a for a, p in snap.principals.items() if p.kind == "user")
         principals = sorted(snap.principals)
         step = max(1, len(principals) // 20)
@@ -106,9 +113,11 @@ def main() -> None:
             print(f"{'  + render ' + fmt:<44} {m:>10.1f} {max(times):>9.1f} {(w + m) / b:>11.0f}")
         n_med = statistics.median(n for n, _ in sizes)
         e_med = statistics.median(e for _, e in sizes)
-        print(f"\nneighbourhoods: median {n_med:.0f} nodes / {e_med:.0f} edges, {cut} of {len(centres)} truncated "
-              f"at 500 nodes; whole account: {len(view.nodes)} nodes, {len(view.edges)} edges"
-              f"{' (truncated)' if view.truncated else ''}")
+        print(
+            f"\nneighbourhoods: median {n_med:.0f} nodes / {e_med:.0f} edges, {cut} of {len(centres)} truncated "
+            f"at 500 nodes; whole account: {len(view.nodes)} nodes, {len(view.edges)} edges"
+            f"{' (truncated)' if view.truncated else ''}"
+        )
         print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         db.close()
 

@@ -6,6 +6,7 @@ Workloads: Cloudsplaining's real example export (tests/data/gaad/cloudsplaining-
 export (benchmarks/generate_org.py, seed 7). Baseline measured in the same run: `python -c "import graphiam.cli"`
 (interpreter + importing kuzu, the store and the engine), so the load's own cost is the difference. Prints medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,13 @@ def main() -> None:
     ap.add_argument("--policies", type=int, default=3000)
     args = ap.parse_args()
     from generate_org import generate_org
+
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         gen = Path(tmp) / "generated.json"
-        gen.write_text(json.dumps(generate_org(users=args.users, roles=args.roles, policies=args.policies, seed=7)[0]))
+        gen.write_text(
+            json.dumps(generate_org(users=args.users, roles=args.roles, policies=args.policies, seed=7)[0])
+        )
         workloads = {
             "baseline (import only)": None,
             "cloudsplaining-example.json": ROOT / "tests" / "data" / "gaad" / "cloudsplaining-example.json",
@@ -55,8 +59,11 @@ def main() -> None:
             walls, rsss = [], []
             for i in range(args.runs):
                 db = Path(tmp) / f"db-{abs(hash(name))}-{i}"
-                cmd = [py, "-c", "import graphiam.loading, graphiam.store, graphiam.policy, kuzu"] if f is None else \
-                    [py, "-m", "graphiam.cli", "load", str(f), "--db", str(db)]
+                cmd = (
+                    [py, "-c", "import graphiam.loading, graphiam.store, graphiam.policy, kuzu"]
+                    if f is None
+                    else [py, "-m", "graphiam.cli", "load", str(f), "--db", str(db)]
+                )
                 w, r = timed(cmd)
                 walls.append(w)
                 rsss.append(r)

@@ -7,6 +7,7 @@ Workload: the 2,000 conformance requests (tests/conformance) against gaad.json. 
 the pure engine alone on the same requests (policies pre-resolved), and `{ __typename }` over HTTP (the floor of
 the GraphQL/HTTP stack). Prints medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ QUERY = """query($p: String!, $a: String!, $r: String!, $c: [ContextEntryInput!]
 
 
 def _ctx(c: dict) -> list[dict]:
-    return [{"key": k, "values": v, "type": "STRING_LIST"} if isinstance(v, list) else {"key": k, "values": [v]}
-            for k, v in c.items()]
+    return [
+        {"key": k, "values": v, "type": "STRING_LIST"} if isinstance(v, list) else {"key": k, "values": [v]}
+        for k, v in c.items()
+    ]
 
 
 def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
@@ -38,6 +41,7 @@ def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
     from graphiam.queries.simulate import request_context, simulate
     from graphiam.queries.snapshot import build_snapshot
     from graphiam.store import open_database
+
     db = open_database(None)
     load_files(db, [CONF / "gaad.json"])
     snap = build_snapshot(db)
@@ -45,8 +49,14 @@ def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
     for _ in range(runs):
         t = time.perf_counter()
         for r in requests:
-            simulate(snap, principal=r["principalArn"], action=r["action"], resource=r["resourceArn"],
-                     context=r["context"], resource_owner=r["resourceAccount"])
+            simulate(
+                snap,
+                principal=r["principalArn"],
+                action=r["action"],
+                resource=r["resourceArn"],
+                context=r["context"],
+                resource_owner=r["resourceAccount"],
+            )
         rates.append(len(requests) / (time.perf_counter() - t))
     # baseline: the engine alone, policies and context resolved before timing
     work = []
@@ -54,11 +64,26 @@ def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
         p = snap.principal(r["principalArn"])
         trust = snap.principal(r["resourceArn"])
         rp = trust.trust if trust and r["action"].lower().startswith("sts:assumerole") else None
-        req = Request(action=r["action"], resource=r["resourceArn"], principal_arn=p.arn, principal_account=p.account,
-                      principal_type=p.principal_type, resource_account=r["resourceAccount"],
-                      context=request_context(p, snap, r["resourceArn"], r["context"]))
-        work.append((req, dict(identity=p.identity, boundaries=p.boundary, resource_policy=rp,
-                               resource_policy_required=rp is not None)))
+        req = Request(
+            action=r["action"],
+            resource=r["resourceArn"],
+            principal_arn=p.arn,
+            principal_account=p.account,
+            principal_type=p.principal_type,
+            resource_account=r["resourceAccount"],
+            context=request_context(p, snap, r["resourceArn"], r["context"]),
+        )
+        work.append(
+            (
+                req,
+                dict(
+                    identity=p.identity,
+                    boundaries=p.boundary,
+                    resource_policy=rp,
+                    resource_policy_required=rp is not None,
+                ),
+            )
+        )
     base = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -71,15 +96,24 @@ def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
 
 def over_http(requests: list[dict], n: int) -> tuple[list[float], list[float]]:
     import httpx
+
     with tempfile.TemporaryDirectory() as tmp, socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
         env = {**os.environ, "GRAPHIAM_DB": f"{tmp}/db"}
-        subprocess.run([sys.executable, "-m", "graphiam.cli", "load", str(CONF / "gaad.json")], env=env, check=True,
-                       capture_output=True)
-        proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level",
-                                 "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "graphiam.cli", "load", str(CONF / "gaad.json")],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}/graphql"
             with httpx.Client(timeout=10) as c:
@@ -114,8 +148,13 @@ def over_http(requests: list[dict], n: int) -> tuple[list[float], list[float]]:
 
 
 def _vars(r: dict) -> dict:
-    return {"p": r["principalArn"], "a": r["action"], "r": r["resourceArn"], "c": _ctx(r["context"]),
-            "o": r["resourceAccount"]}
+    return {
+        "p": r["principalArn"],
+        "a": r["action"],
+        "r": r["resourceArn"],
+        "c": _ctx(r["context"]),
+        "o": r["resourceAccount"],
+    }
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -130,13 +169,19 @@ def main() -> None:
     args = ap.parse_args()
     requests = [json.loads(x) for x in (CONF / "requests.jsonl").read_text().splitlines() if x.strip()]
     rate, base = in_process(requests, args.runs)
-    print(f"in process: simulate {rate:,.0f} decisions/s (median of {args.runs}); "
-          f"engine alone {base:,.0f}/s; simulate/engine = {rate / base:.2f}")
+    print(
+        f"in process: simulate {rate:,.0f} decisions/s (median of {args.runs}); "
+        f"engine alone {base:,.0f}/s; simulate/engine = {rate / base:.2f}"
+    )
     lat, floor = over_http(requests, args.http_requests)
-    print(f"over HTTP ({args.http_requests} sequential requests, one client): simulate p50 {pct(lat, .5):.2f} ms, "
-          f"p90 {pct(lat, .9):.2f} ms, p99 {pct(lat, .99):.2f} ms, {1000 / statistics.mean(lat):,.0f} req/s")
-    print(f"baseline {{ __typename }} over HTTP: p50 {pct(floor, .5):.2f} ms; simulate/baseline p50 = "
-          f"{pct(lat, .5) / pct(floor, .5):.2f}")
+    print(
+        f"over HTTP ({args.http_requests} sequential requests, one client): simulate p50 {pct(lat, 0.5):.2f} ms, "
+        f"p90 {pct(lat, 0.9):.2f} ms, p99 {pct(lat, 0.99):.2f} ms, {1000 / statistics.mean(lat):,.0f} req/s"
+    )
+    print(
+        f"baseline {{ __typename }} over HTTP: p50 {pct(floor, 0.5):.2f} ms; simulate/baseline p50 = "
+        f"{pct(lat, 0.5) / pct(floor, 0.5):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ always contain `MISSING_BOUNDARY_MARK`, and every other attachment names a polic
 CLI: python benchmarks/generate_org.py --users 2000 --roles 1000 --policies 3000 --accounts 1 --seed 7 -o out/
 writes one `<account-id>.json` per account.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,42 +31,119 @@ MISSING_BOUNDARY_MARK = "/boundaries/retired/"
 ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 ENCODED_SHARE = 0.25
 
-FIRST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
-         "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yuki")
+FIRST = (
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "niaj",
+    "olivia",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "victor",
+    "walter",
+    "yuki",
+)
 LAST = ("smith", "jones", "garcia", "nguyen", "khan", "muller", "rossi", "tanaka", "silva", "novak")
 TEAMS = ("platform", "payments", "data", "security", "network", "mobile", "search", "billing")
 ENVS = ("dev", "staging", "prod")
-USER_PATHS = ("/", "/", "/", "/engineering/", "/engineering/", "/ops/", "/ops/team-a/", "/ops/team-b/",
-              "/contractors/", "/automation/")
+USER_PATHS = (
+    "/",
+    "/",
+    "/",
+    "/engineering/",
+    "/engineering/",
+    "/ops/",
+    "/ops/team-a/",
+    "/ops/team-b/",
+    "/contractors/",
+    "/automation/",
+)
 ROLE_PATHS = ("/", "/", "/service-role/", "/service-role/", "/delivery/", "/ops/team-a/", "/app/")
 POLICY_PATHS = ("/", "/", "/team/", "/guardrails/", "/engineering/")
-SERVICES = ("ec2.amazonaws.com", "lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "glue.amazonaws.com",
-            "codebuild.amazonaws.com", "sagemaker.amazonaws.com")
+SERVICES = (
+    "ec2.amazonaws.com",
+    "lambda.amazonaws.com",
+    "ecs-tasks.amazonaws.com",
+    "glue.amazonaws.com",
+    "codebuild.amazonaws.com",
+    "sagemaker.amazonaws.com",
+)
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
 DATE_RANGE = (1_420_070_400, 1_714_521_600)  # 2015-01-01 .. 2024-05-01, epoch seconds
 
 # (action patterns, resource template) — `{a}` is the account id, `{r}` a region, `{n}` a short name.
 ACTION_FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:Get*", "s3:List*", "s3:*"),
-     ("arn:aws:s3:::{n}-bucket/*", "arn:aws:s3:::{n}-*", "arn:aws:s3:::{n}-bucket/${{aws:username}}/*",
-      "arn:aws:s3:::{n}-bucket/${{aws:PrincipalTag/team}}/*")),
-    (("ec2:DescribeInstances", "ec2:Describe*", "ec2:RunInstances", "ec2:StartInstances", "ec2:StopInstances",
-      "ec2:TerminateInstances", "ec2:*"),
-     ("*", "arn:aws:ec2:{r}:{a}:instance/*", "arn:aws:ec2:*:{a}:instance/i-0{n}*")),
-    (("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteTable",
-      "dynamodb:*"),
-     ("arn:aws:dynamodb:{r}:{a}:table/{n}", "arn:aws:dynamodb:*:{a}:table/{n}-*")),
-    (("lambda:InvokeFunction", "lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:Get*"),
-     ("arn:aws:lambda:{r}:{a}:function:{n}*", "*")),
-    (("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt", "kms:Encrypt"),
-     ("arn:aws:secretsmanager:{r}:{a}:secret:{n}/*", "arn:aws:kms:{r}:{a}:key/*", "*")),
-    (("logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:GetMetricData", "cloudwatch:List*"),
-     ("arn:aws:logs:*:{a}:log-group:/aws/{n}/*", "*")),
+    (
+        ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:Get*", "s3:List*", "s3:*"),
+        (
+            "arn:aws:s3:::{n}-bucket/*",
+            "arn:aws:s3:::{n}-*",
+            "arn:aws:s3:::{n}-bucket/${{aws:username}}/*",
+            "arn:aws:s3:::{n}-bucket/${{aws:PrincipalTag/team}}/*",
+        ),
+    ),
+    (
+        (
+            "ec2:DescribeInstances",
+            "ec2:Describe*",
+            "ec2:RunInstances",
+            "ec2:StartInstances",
+            "ec2:StopInstances",
+            "ec2:TerminateInstances",
+            "ec2:*",
+        ),
+        ("*", "arn:aws:ec2:{r}:{a}:instance/*", "arn:aws:ec2:*:{a}:instance/i-0{n}*"),
+    ),
+    (
+        (
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:DeleteTable",
+            "dynamodb:*",
+        ),
+        ("arn:aws:dynamodb:{r}:{a}:table/{n}", "arn:aws:dynamodb:*:{a}:table/{n}-*"),
+    ),
+    (
+        ("lambda:InvokeFunction", "lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:Get*"),
+        ("arn:aws:lambda:{r}:{a}:function:{n}*", "*"),
+    ),
+    (
+        ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt", "kms:Encrypt"),
+        ("arn:aws:secretsmanager:{r}:{a}:secret:{n}/*", "arn:aws:kms:{r}:{a}:key/*", "*"),
+    ),
+    (
+        ("logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:GetMetricData", "cloudwatch:List*"),
+        ("arn:aws:logs:*:{a}:log-group:/aws/{n}/*", "*"),
+    ),
     (("iam:PassRole",), ("arn:aws:iam::{a}:role/*", "arn:aws:iam::{a}:role/service-role/*")),
-    (("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:AttachUserPolicy", "iam:AttachRolePolicy",
-      "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:CreateAccessKey", "iam:UpdateAssumeRolePolicy",
-      "iam:AddUserToGroup", "iam:Get*", "iam:List*"),
-     ("*", "arn:aws:iam::{a}:user/*", "arn:aws:iam::{a}:policy/*", "arn:aws:iam::{a}:role/{n}*")),
+    (
+        (
+            "iam:CreatePolicyVersion",
+            "iam:SetDefaultPolicyVersion",
+            "iam:AttachUserPolicy",
+            "iam:AttachRolePolicy",
+            "iam:PutUserPolicy",
+            "iam:PutRolePolicy",
+            "iam:CreateAccessKey",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:AddUserToGroup",
+            "iam:Get*",
+            "iam:List*",
+        ),
+        ("*", "arn:aws:iam::{a}:user/*", "arn:aws:iam::{a}:policy/*", "arn:aws:iam::{a}:role/{n}*"),
+    ),
 )
 
 CONDITIONS: tuple[Doc, ...] = (
@@ -73,8 +151,10 @@ CONDITIONS: tuple[Doc, ...] = (
     {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
     {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
     {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
-    {"DateGreaterThan": {"aws:CurrentTime": "2023-01-01T00:00:00Z"},
-     "DateLessThan": {"aws:CurrentTime": "2026-12-31T23:59:59Z"}},
+    {
+        "DateGreaterThan": {"aws:CurrentTime": "2023-01-01T00:00:00Z"},
+        "DateLessThan": {"aws:CurrentTime": "2026-12-31T23:59:59Z"},
+    },
     {"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}},
     {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
     {"StringLike": {"s3:prefix": ["home/${aws:username}/*", ""]}},
@@ -84,28 +164,76 @@ CONDITIONS: tuple[Doc, ...] = (
 
 # A few real AWS-managed policies (small ones, documents as AWS publishes them).
 AWS_MANAGED: tuple[tuple[str, str, Doc], ...] = (
-    ("AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK",
-     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    ("PowerUserAccess", "ANPAJYRXTHIB4FOVS3ZXS",
-     {"Version": "2012-10-17", "Statement": [
-         {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
-         {"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
-                                        "iam:ListRoles", "organizations:DescribeOrganization",
-                                        "account:ListRegions"], "Resource": "*"}]}),
-    ("AmazonS3ReadOnlyAccess", "ANPAIZTJ4DXE7G6AGAE6M",
-     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"],
-                                              "Resource": "*"}]}),
-    ("IAMUserChangePassword", "ANPAJ4L4MM2A7QIEB56MS",
-     {"Version": "2012-10-17", "Statement": [
-         {"Effect": "Allow", "Action": ["iam:ChangePassword"], "Resource": ["arn:aws:iam::*:user/${aws:username}"]},
-         {"Effect": "Allow", "Action": ["iam:GetAccountPasswordPolicy"], "Resource": "*"}]}),
-    ("AmazonEC2ReadOnlyAccess", "ANPAIGDT4SV4GSETWTBZK",
-     {"Version": "2012-10-17", "Statement": [
-         {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
-         {"Effect": "Allow", "Action": "elasticloadbalancing:Describe*", "Resource": "*"},
-         {"Effect": "Allow", "Action": ["cloudwatch:ListMetrics", "cloudwatch:GetMetricStatistics",
-                                        "cloudwatch:Describe*"], "Resource": "*"},
-         {"Effect": "Allow", "Action": "autoscaling:Describe*", "Resource": "*"}]}),
+    (
+        "AdministratorAccess",
+        "ANPAIWMBCKSKIEE64ZLYK",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+    ),
+    (
+        "PowerUserAccess",
+        "ANPAJYRXTHIB4FOVS3ZXS",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "iam:CreateServiceLinkedRole",
+                        "iam:DeleteServiceLinkedRole",
+                        "iam:ListRoles",
+                        "organizations:DescribeOrganization",
+                        "account:ListRegions",
+                    ],
+                    "Resource": "*",
+                },
+            ],
+        },
+    ),
+    (
+        "AmazonS3ReadOnlyAccess",
+        "ANPAIZTJ4DXE7G6AGAE6M",
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}],
+        },
+    ),
+    (
+        "IAMUserChangePassword",
+        "ANPAJ4L4MM2A7QIEB56MS",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:ChangePassword"],
+                    "Resource": ["arn:aws:iam::*:user/${aws:username}"],
+                },
+                {"Effect": "Allow", "Action": ["iam:GetAccountPasswordPolicy"], "Resource": "*"},
+            ],
+        },
+    ),
+    (
+        "AmazonEC2ReadOnlyAccess",
+        "ANPAIGDT4SV4GSETWTBZK",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "elasticloadbalancing:Describe*", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "cloudwatch:ListMetrics",
+                        "cloudwatch:GetMetricStatistics",
+                        "cloudwatch:Describe*",
+                    ],
+                    "Resource": "*",
+                },
+                {"Effect": "Allow", "Action": "autoscaling:Describe*", "Resource": "*"},
+            ],
+        },
+    ),
 )
 
 
@@ -127,8 +255,17 @@ def account_ids(count: int, seed: int) -> list[str]:
 class _AccountGen:
     """Generates one account; `peers` are the other generated accounts (for cross-account trust)."""
 
-    def __init__(self, rng: random.Random, account: str, peers: Sequence[str], *, users: int, roles: int,
-                 policies: int, groups: int) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        account: str,
+        peers: Sequence[str],
+        *,
+        users: int,
+        roles: int,
+        policies: int,
+        groups: int,
+    ) -> None:
         self.rng = rng
         self.account = account
         self.peers = list(peers)
@@ -208,8 +345,10 @@ class _AccountGen:
         statements: list[Doc] = []
         is_ec2 = False
         for _ in range(rng.choices((1, 2), weights=(4, 1))[0]):
-            kind = rng.choices(("service", "user", "role", "root", "peer", "foreign"),
-                               weights=(30, 25, 15, 15, 10 if self.peers else 0, 5))[0]
+            kind = rng.choices(
+                ("service", "user", "role", "root", "peer", "foreign"),
+                weights=(30, 25, 15, 15, 10 if self.peers else 0, 5),
+            )[0]
             stmt: Doc = {"Effect": "Allow"}
             if kind == "service":
                 # EC2 instance roles are the most common service roles in real accounts.
@@ -250,16 +389,18 @@ class _AccountGen:
         self.user_arns = [self.arn("user", p, n) for p, n in self.user_rows]
         self.role_rows = [(role_path(i), f"role-{i}") for i in range(self.n_roles)]
         self.role_arns = [self.arn("role", p, n) for p, n in self.role_rows]
-        group_rows = [(rng.choice(("/", "/engineering/", "/ops/")), f"group-{rng.choice(TEAMS)}-{i}")
-                      for i in range(self.n_groups)]
+        group_rows = [
+            (rng.choice(("/", "/engineering/", "/ops/")), f"group-{rng.choice(TEAMS)}-{i}")
+            for i in range(self.n_groups)
+        ]
 
         n_aws = min(len(AWS_MANAGED), self.n_policies // 10)
         policies = [self.aws_policy(*AWS_MANAGED[i]) for i in range(n_aws)]
         n_boundaries = (self.n_policies - n_aws) // 30
         for i in range(self.n_policies - n_aws):
             policies.append(self.customer_policy(i, boundary=i < n_boundaries))
-        boundary_arns = [p["Arn"] for p in policies[n_aws:n_aws + n_boundaries]]
-        attachable = [p["Arn"] for p in policies[n_aws + n_boundaries:]] or [p["Arn"] for p in policies]
+        boundary_arns = [p["Arn"] for p in policies[n_aws : n_aws + n_boundaries]]
+        attachable = [p["Arn"] for p in policies[n_aws + n_boundaries :]] or [p["Arn"] for p in policies]
         names = {p["Arn"]: p["PolicyName"] for p in policies}
 
         def attach(limit: int) -> list[dict[str, str]]:
@@ -274,27 +415,45 @@ class _AccountGen:
             if not boundary_arns or rng.random() < 0.3:
                 # Real GAAD omits policies used only as boundaries when they are filtered out: keep some.
                 missing = self.arn("policy", MISSING_BOUNDARY_MARK, f"boundary-{rng.randrange(1000)}")
-                return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": missing}
-            return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
-                    "PermissionsBoundaryArn": rng.choice(boundary_arns)}
+                return {
+                    "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+                    "PermissionsBoundaryArn": missing,
+                }
+            return {
+                "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+                "PermissionsBoundaryArn": rng.choice(boundary_arns),
+            }
 
         def inline(limit: int) -> list[Doc]:
-            return [{"PolicyName": f"inline-{j}", "PolicyDocument": self.maybe_encode(self.document())}
-                    for j in range(rng.choices(range(limit + 1), weights=[5] + [2] * limit)[0])]
+            return [
+                {"PolicyName": f"inline-{j}", "PolicyDocument": self.maybe_encode(self.document())}
+                for j in range(rng.choices(range(limit + 1), weights=[5] + [2] * limit)[0])
+            ]
 
         groups = []
         for path, name in group_rows:
-            groups.append({
-                "Path": path, "GroupName": name, "GroupId": self.unique_id("AGPA"),
-                "Arn": self.arn("group", path, name), "CreateDate": self.date(),
-                "GroupPolicyList": inline(1), "AttachedManagedPolicies": attach(3),
-            })
+            groups.append(
+                {
+                    "Path": path,
+                    "GroupName": name,
+                    "GroupId": self.unique_id("AGPA"),
+                    "Arn": self.arn("group", path, name),
+                    "CreateDate": self.date(),
+                    "GroupPolicyList": inline(1),
+                    "AttachedManagedPolicies": attach(3),
+                }
+            )
         group_names = [g["GroupName"] for g in groups]
 
         users = []
         for (path, name), arn in zip(self.user_rows, self.user_arns):
-            user: Doc = {"Path": path, "UserName": name, "UserId": self.unique_id("AIDA"), "Arn": arn,
-                         "CreateDate": self.date()}
+            user: Doc = {
+                "Path": path,
+                "UserName": name,
+                "UserId": self.unique_id("AIDA"),
+                "Arn": arn,
+                "CreateDate": self.date(),
+            }
             policies_inline = inline(2)
             if policies_inline:
                 user["UserPolicyList"] = policies_inline
@@ -313,18 +472,36 @@ class _AccountGen:
             trust_value = self.maybe_encode(trust_doc)
             created = self.date()
             role_id = self.unique_id("AROA")
-            role: Doc = {"Path": path, "RoleName": name, "RoleId": role_id, "Arn": arn, "CreateDate": created,
-                         "AssumeRolePolicyDocument": trust_value}
+            role: Doc = {
+                "Path": path,
+                "RoleName": name,
+                "RoleId": role_id,
+                "Arn": arn,
+                "CreateDate": created,
+                "AssumeRolePolicyDocument": trust_value,
+            }
             profiles = []
             if is_ec2:
                 profile_name = f"{name}-profile"
-                profiles.append({
-                    "Path": path, "InstanceProfileName": profile_name,
-                    "InstanceProfileId": self.unique_id("AIPA"),
-                    "Arn": self.arn("instance-profile", path, profile_name), "CreateDate": created,
-                    "Roles": [{"Path": path, "RoleName": name, "RoleId": role_id, "Arn": arn,
-                               "CreateDate": created, "AssumeRolePolicyDocument": trust_value}],
-                })
+                profiles.append(
+                    {
+                        "Path": path,
+                        "InstanceProfileName": profile_name,
+                        "InstanceProfileId": self.unique_id("AIPA"),
+                        "Arn": self.arn("instance-profile", path, profile_name),
+                        "CreateDate": created,
+                        "Roles": [
+                            {
+                                "Path": path,
+                                "RoleName": name,
+                                "RoleId": role_id,
+                                "Arn": arn,
+                                "CreateDate": created,
+                                "AssumeRolePolicyDocument": trust_value,
+                            }
+                        ],
+                    }
+                )
             role["InstanceProfileList"] = profiles
             role["RolePolicyList"] = inline(2)
             role["AttachedManagedPolicies"] = attach(3)
@@ -332,12 +509,18 @@ class _AccountGen:
             if b:
                 role["PermissionsBoundary"] = b
             role["Tags"] = self.tags()
-            role["RoleLastUsed"] = ({"LastUsedDate": self.date(), "Region": rng.choice(REGIONS)}
-                                    if rng.random() < 0.6 else {})
+            role["RoleLastUsed"] = (
+                {"LastUsedDate": self.date(), "Region": rng.choice(REGIONS)} if rng.random() < 0.6 else {}
+            )
             roles.append(role)
 
         self.count_attachments(policies, (*users, *groups, *roles))
-        return {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies}
+        return {
+            "UserDetailList": users,
+            "GroupDetailList": groups,
+            "RoleDetailList": roles,
+            "Policies": policies,
+        }
 
     def user_name(self, i: int) -> str:
         if self.rng.random() < 0.15:
@@ -346,11 +529,24 @@ class _AccountGen:
 
     def aws_policy(self, name: str, policy_id: str, doc: Doc) -> Doc:
         return {
-            "PolicyName": name, "PolicyId": policy_id, "Arn": f"arn:aws:iam::aws:policy/{name}", "Path": "/",
-            "DefaultVersionId": "v1", "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True, "CreateDate": "2015-02-06T18:39:46+00:00", "UpdateDate": "2015-02-06T18:39:46+00:00",
-            "PolicyVersionList": [{"Document": doc, "VersionId": "v1", "IsDefaultVersion": True,
-                                   "CreateDate": "2015-02-06T18:39:46+00:00"}],
+            "PolicyName": name,
+            "PolicyId": policy_id,
+            "Arn": f"arn:aws:iam::aws:policy/{name}",
+            "Path": "/",
+            "DefaultVersionId": "v1",
+            "AttachmentCount": 0,
+            "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True,
+            "CreateDate": "2015-02-06T18:39:46+00:00",
+            "UpdateDate": "2015-02-06T18:39:46+00:00",
+            "PolicyVersionList": [
+                {
+                    "Document": doc,
+                    "VersionId": "v1",
+                    "IsDefaultVersion": True,
+                    "CreateDate": "2015-02-06T18:39:46+00:00",
+                }
+            ],
         }
 
     def customer_policy(self, i: int, *, boundary: bool) -> Doc:
@@ -361,15 +557,26 @@ class _AccountGen:
         dates = sorted(self.date() for _ in range(n_versions))
         default = n_versions if rng.random() < 0.8 else rng.randint(1, n_versions)
         versions = [
-            {"Document": self.maybe_encode(self.document(admin_chance=0.0 if boundary else 0.01)),
-             "VersionId": f"v{v}", "IsDefaultVersion": v == default, "CreateDate": dates[v - 1]}
+            {
+                "Document": self.maybe_encode(self.document(admin_chance=0.0 if boundary else 0.01)),
+                "VersionId": f"v{v}",
+                "IsDefaultVersion": v == default,
+                "CreateDate": dates[v - 1],
+            }
             for v in range(n_versions, 0, -1)  # IAM lists the newest first
         ]
         return {
-            "PolicyName": name, "PolicyId": self.unique_id("ANPA"), "Arn": self.arn("policy", path, name),
-            "Path": path, "DefaultVersionId": f"v{default}", "AttachmentCount": 0,
-            "PermissionsBoundaryUsageCount": 0, "IsAttachable": True, "CreateDate": dates[0],
-            "UpdateDate": dates[-1], "PolicyVersionList": versions,
+            "PolicyName": name,
+            "PolicyId": self.unique_id("ANPA"),
+            "Arn": self.arn("policy", path, name),
+            "Path": path,
+            "DefaultVersionId": f"v{default}",
+            "AttachmentCount": 0,
+            "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True,
+            "CreateDate": dates[0],
+            "UpdateDate": dates[-1],
+            "PolicyVersionList": versions,
         }
 
     @staticmethod
@@ -383,8 +590,9 @@ class _AccountGen:
                 by_arn[boundary["PermissionsBoundaryArn"]]["PermissionsBoundaryUsageCount"] += 1
 
 
-def generate_org(*, users: int, roles: int, policies: int, groups: int | None = None, accounts: int = 1,
-                 seed: int = 0) -> list[Doc]:
+def generate_org(
+    *, users: int, roles: int, policies: int, groups: int | None = None, accounts: int = 1, seed: int = 0
+) -> list[Doc]:
     """One GAAD dict per account; every account has `users` users, `roles` roles, `policies` policies."""
     for label, value in (("users", users), ("roles", roles), ("policies", policies), ("accounts", accounts)):
         if value < 0 or (label == "accounts" and value < 1):
@@ -396,8 +604,11 @@ def generate_org(*, users: int, roles: int, policies: int, groups: int | None = 
     for index, account in enumerate(ids):
         rng = random.Random(f"graphiam-org-{seed}-{index}")
         peers = [other for other in ids if other != account]
-        out.append(_AccountGen(rng, account, peers, users=users, roles=roles, policies=policies,
-                               groups=groups).build())
+        out.append(
+            _AccountGen(
+                rng, account, peers, users=users, roles=roles, policies=policies, groups=groups
+            ).build()
+        )
     return out
 
 
@@ -423,8 +634,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        exports = generate_org(users=args.users, roles=args.roles, policies=args.policies, groups=args.groups,
-                               accounts=args.accounts, seed=args.seed)
+        exports = generate_org(
+            users=args.users,
+            roles=args.roles,
+            policies=args.policies,
+            groups=args.groups,
+            accounts=args.accounts,
+            seed=args.seed,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -432,7 +649,9 @@ def main(argv: list[str] | None = None) -> int:
     for account, export in zip(ids, exports):
         (args.out / f"{account}.json").write_text(json.dumps(export, indent=1))
     elapsed = time.perf_counter() - started
-    print(f"wrote {len(exports)} account(s) to {args.out} in {elapsed:.2f}s: {', '.join(ids)}", file=sys.stderr)
+    print(
+        f"wrote {len(exports)} account(s) to {args.out} in {elapsed:.2f}s: {', '.join(ids)}", file=sys.stderr
+    )
     return 0
 
 

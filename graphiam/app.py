@@ -8,6 +8,7 @@ token gets 401 (JSON body in GraphQL's error shape, `WWW-Authenticate: Bearer`),
 allowed; the caller's `Identity` rides in the context for the permission classes of `graphiam.api.security`.
 The GraphiQL page itself (a GET) is served without a token: it holds no data, and GET runs no operations.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,16 +58,25 @@ class _GraphQL(GraphQL):
     async def get_context(self, request: Any, response: Any = None) -> AppContext:
         services = self._holder["services"]
         identity = request.scope.get(IDENTITY_KEY) if self._auth is not None else OPEN
-        return AppContext(services=services, loaders=Loaders(services), request=request, response=response,
-                          identity=identity, auth=self._auth)
+        return AppContext(
+            services=services,
+            loaders=Loaders(services),
+            request=request,
+            response=response,
+            identity=identity,
+            auth=self._auth,
+        )
 
 
 IDENTITY_KEY = "graphiam.identity"
 
 
 def _unauthenticated(message: str) -> JSONResponse:
-    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
-                        status_code=401, headers={"WWW-Authenticate": 'Bearer realm="graphiam"'})
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="graphiam"'},
+    )
 
 
 class _Authenticated:
@@ -81,8 +91,9 @@ class _Authenticated:
         if self.auth is not None and scope["type"] == "http":
             request = Request(scope)
             try:
-                identity: Identity | None = (self.auth.identify(request.headers) if request.method == "POST"
-                                             else None)
+                identity: Identity | None = (
+                    self.auth.identify(request.headers) if request.method == "POST" else None
+                )
             except AuthError as exc:
                 await _unauthenticated(str(exc))(scope, receive, send)
                 return
@@ -90,7 +101,9 @@ class _Authenticated:
         await self.app(scope, receive, send)
 
 
-def _resolve_auth(auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool) -> Auth | None:
+def _resolve_auth(
+    auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool
+) -> Auth | None:
     """`"auto"`: token auth from the database's token file when the app opens the database itself (a first
     admin token is made and logged if there is none; no anonymous reads: the app does not know its bind
     address, `graphiam serve` does), no auth when it is handed an open `database`."""
@@ -105,9 +118,17 @@ def _resolve_auth(auth: Auth | None | str, db_path: str | os.PathLike[str] | Non
     return Auth(store=store, anonymous_reads=False)
 
 
-def create_app(db_path: str | os.PathLike[str] | None = None, *, database: Database | None = None,
-               load_seeds: bool = True, cors_origins: tuple[str, ...] = (), ide: bool = True,
-               auth: Auth | None | str = "auto", introspection: bool = True, schema: Any = None) -> Starlette:
+def create_app(
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    database: Database | None = None,
+    load_seeds: bool = True,
+    cors_origins: tuple[str, ...] = (),
+    ide: bool = True,
+    auth: Auth | None | str = "auto",
+    introspection: bool = True,
+    schema: Any = None,
+) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location).
 
@@ -123,10 +144,13 @@ def create_app(db_path: str | os.PathLike[str] | None = None, *, database: Datab
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = database is None
         db = open_database(db_path if db_path is not None else default_db_path()) if own else database
-        executor = ThreadPoolExecutor(max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db")
+        executor = ThreadPoolExecutor(
+            max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db"
+        )
         try:
             if load_seeds and not db.read_only:
                 from graphiam.loading import load_seeds_if_empty
+
                 summary = load_seeds_if_empty(db)
                 if summary is not None:
                     for line in summary.lines():
@@ -147,16 +171,31 @@ def create_app(db_path: str | os.PathLike[str] | None = None, *, database: Datab
                 return JSONResponse({"status": "ok"})
         services: Services = holder["services"]
         accounts = await services.run(R.accounts, services.db)
-        return JSONResponse({"status": "ok", "schemaVersion": schema_version(),
-                             "accounts": [a.id for a in accounts]})
+        return JSONResponse(
+            {"status": "ok", "schemaVersion": schema_version(), "accounts": [a.id for a in accounts]}
+        )
 
-    graphql = _GraphQL(schema if schema is not None else build_schema(introspection=introspection), holder,
-                       auth_policy, graphql_ide="graphiql" if ide else None, allow_queries_via_get=False)
+    graphql = _GraphQL(
+        schema if schema is not None else build_schema(introspection=introspection),
+        holder,
+        auth_policy,
+        graphql_ide="graphiql" if ide else None,
+        allow_queries_via_get=False,
+    )
     middleware = []
     if cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins),
-                                     allow_methods=["GET", "POST"],
-                                     allow_headers=["Authorization", "Content-Type"]))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
     endpoint = _Authenticated(graphql, auth_policy)
-    return Starlette(routes=[Route("/graphql", endpoint, methods=["GET", "POST"]), Route("/health", health)],
-                     middleware=middleware, lifespan=lifespan, max_body_size=MAX_BODY)
+    return Starlette(
+        routes=[Route("/graphql", endpoint, methods=["GET", "POST"]), Route("/health", health)],
+        middleware=middleware,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY,
+    )

@@ -9,6 +9,7 @@ contain ``:`` and ``/``. IAM principal forms (IAM User Guide, "IAM identifiers")
     arn:aws:iam::123456789012:role/path/name                  an IAM role
     arn:aws:sts::123456789012:assumed-role/name/session       a role session (no path)
 """
+
 from __future__ import annotations
 
 import re

@@ -10,6 +10,7 @@ The file is re-read when it changes on disk, so `graphiam token revoke` takes ef
 the next request. Anonymous reads (no header) are a policy of the server (`Auth.anonymous_reads`), by
 default allowed only when it listens on a loopback address: see `anonymous_reads_default`.
 """
+
 from __future__ import annotations
 
 import enum
@@ -139,8 +140,13 @@ class TokenStore:
             self._refresh()
             if any(r.name == name for r in self._records):
                 raise InputError(f"a token named `{name}` already exists")
-            record = TokenRecord(id=token_id, name=name, role=role.value, sha256=_digest(token),
-                                 created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            record = TokenRecord(
+                id=token_id,
+                name=name,
+                role=role.value,
+                sha256=_digest(token),
+                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            )
             self._write(self._records + (record,))
         return record, token
 
@@ -207,5 +213,7 @@ class Auth:
             return identity
         if self.anonymous_reads:
             return ANONYMOUS
-        raise AuthError("this server needs a token: send `Authorization: Bearer <token>` "
-                        "(create one with `graphiam token create --role reader`)")
+        raise AuthError(
+            "this server needs a token: send `Authorization: Bearer <token>` "
+            "(create one with `graphiam token create --role reader`)"
+        )

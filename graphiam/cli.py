@@ -1,4 +1,5 @@
 """Command line: load | serve | export-schema | simulate | paths | report | graph | token. Errors print one line, never a traceback."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,20 @@ def _db_path(args: argparse.Namespace, *, must_exist: bool = False) -> Path:
     """`--db`, else GRAPHIAM_DB, else the default; `must_exist` (commands that only read): a missing database
     is an error instead of a new empty one (a mistyped path would otherwise answer "not in the graph")."""
     from graphiam.app import default_db_path
+
     path = Path(args.db) if args.db else default_db_path()
     if must_exist and not path.exists():
-        raise GraphiamError(f"no database at {path}: load one first (graphiam load FILE --db {path}), "
-                            "or start `graphiam serve`, which loads the demo org into an empty database")
+        raise GraphiamError(
+            f"no database at {path}: load one first (graphiam load FILE --db {path}), "
+            "or start `graphiam serve`, which loads the demo org into an empty database"
+        )
     return path
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     from graphiam.loading import load_files
     from graphiam.store import open_database
+
     for f in args.files:
         if Path(f).is_dir():
             raise GraphiamError(f"{f}: is a directory; name the export files in it")
@@ -67,9 +72,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from graphiam.app import create_app
     from graphiam.cli_token import serve_auth
+
     auth = serve_auth(args, _db_path(args))
-    app = create_app(_db_path(args), cors_origins=tuple(args.cors_origin or ()), auth=auth,
-                     ide=not args.no_ide, introspection=not args.no_introspection)
+    app = create_app(
+        _db_path(args),
+        cors_origins=tuple(args.cors_origin or ()),
+        auth=auth,
+        ide=not args.no_ide,
+        introspection=not args.no_introspection,
+    )
     print(f"graphiam: serving {_db_path(args)} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
     return 0
@@ -77,6 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from graphiam.api.schema import sdl
+
     text = sdl()
     if args.output:
         Path(args.output).write_text(text)
@@ -90,27 +102,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def db_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", help="database directory (default: $GRAPHIAM_DB, else ~/.local/share/graphiam/db)")
+        sp.add_argument(
+            "--db", help="database directory (default: $GRAPHIAM_DB, else ~/.local/share/graphiam/db)"
+        )
 
     lp = sub.add_parser("load", help="load GAAD exports (.json) and credential reports (.csv)")
     lp.add_argument("files", nargs="+")
     db_arg(lp)
-    lp.add_argument("--buffer-pool-mb", type=int, default=LOAD_BUFFER_POOL_MB,
-                    help=f"kuzu buffer pool for the load (default {LOAD_BUFFER_POOL_MB}: deriving the CAN_ASSUME and "
-                         "escalation edges of a large export needs room; it is an upper bound, not an allocation)")
+    lp.add_argument(
+        "--buffer-pool-mb",
+        type=int,
+        default=LOAD_BUFFER_POOL_MB,
+        help=f"kuzu buffer pool for the load (default {LOAD_BUFFER_POOL_MB}: deriving the CAN_ASSUME and "
+        "escalation edges of a large export needs room; it is an upper bound, not an allocation)",
+    )
     lp.add_argument("--progress", action="store_true", help="always draw the progress bar")
     lp.set_defaults(func=cmd_load)
 
-    sp = sub.add_parser("serve", help="serve GraphQL (GraphiQL at /graphql); an empty database gets the demo org")
+    sp = sub.add_parser(
+        "serve", help="serve GraphQL (GraphiQL at /graphql); an empty database gets the demo org"
+    )
     db_arg(sp)
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--cors-origin", action="append", help="allow this browser origin (repeatable)")
     sp.add_argument("--log-level", default="info")
     sp.add_argument("--no-ide", action="store_true", help="do not serve GraphiQL (production)")
-    sp.add_argument("--no-introspection", action="store_true", help="refuse introspection queries (production)")
-    sp.add_argument("--allow-anonymous-reads", action=argparse.BooleanOptionalAction, default=None,
-                    help="allow queries without a token (default: only when --host is a loopback address)")
+    sp.add_argument(
+        "--no-introspection", action="store_true", help="refuse introspection queries (production)"
+    )
+    sp.add_argument(
+        "--allow-anonymous-reads",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="allow queries without a token (default: only when --host is a loopback address)",
+    )
     sp.set_defaults(func=cmd_serve)
 
     ep = sub.add_parser("export-schema", help="print the GraphQL SDL")
@@ -119,26 +145,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from graphiam.cli_simulate import add_simulate
+
         add_simulate(sub, db_arg)
     except ImportError:
         pass
     try:
         from graphiam.cli_paths import add_paths
+
         add_paths(sub, db_arg)
     except ImportError:
         pass
     try:
         from graphiam.cli_report import add_report
+
         add_report(sub, db_arg)
     except ImportError:
         pass
     try:
         from graphiam.cli_graph import add_graph
+
         add_graph(sub, db_arg)
     except ImportError:
         pass
     try:
         from graphiam.cli_token import add_token
+
         add_token(sub, db_arg)
     except ImportError:
         pass

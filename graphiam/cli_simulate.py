@@ -1,4 +1,5 @@
 """`graphiam simulate`: one decision with the statements that decided it, printed for a person."""
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,9 @@ def render(sim: Any) -> list[str]:
     for m in ev.matched:
         via = m.source.via + (f" {m.source.via_name}" if m.source.via_name else "")
         sid = f" ({m.sid})" if m.sid else ""
-        lines.append(f"  {m.effect:<5} {m.source.policy_id} statement {m.index}{sid} [{m.source.kind}, via {via}]")
+        lines.append(
+            f"  {m.effect:<5} {m.source.policy_id} statement {m.index}{sid} [{m.source.kind}, via {via}]"
+        )
     if not ev.matched:
         lines.append("  no statement applies")
     extra = [f"identity: {ev.identity_decision.value}"]
@@ -74,36 +77,63 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from graphiam.queries.simulate import simulate
     from graphiam.queries.snapshot import build_snapshot
     from graphiam.store import open_database
+
     context = parse_context(args.context or [])
     scps = read_scp_levels(args.scp or [])
     db = open_database(_db_path(args, must_exist=True))
     try:
-        sim = simulate(build_snapshot(db), principal=args.principal, action=args.action, resource=args.resource,
-                       context=context, resource_owner=args.resource_owner, scps=scps)
+        sim = simulate(
+            build_snapshot(db),
+            principal=args.principal,
+            action=args.action,
+            resource=args.resource,
+            context=context,
+            resource_owner=args.resource_owner,
+            scps=scps,
+        )
     finally:
         db.close()
     if args.json:
         ev = sim.evaluation
-        print(json.dumps({"decision": ev.decision.value, "matchedStatements": [
-            {"policy": m.source.policy_id, "index": m.index, "sid": m.sid, "effect": m.effect} for m in ev.matched],
-            "missingContextKeys": list(ev.missing_context_keys),
-            "scpDecision": ev.scp_decision.value if ev.scp_decision is not None else None}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "decision": ev.decision.value,
+                    "matchedStatements": [
+                        {"policy": m.source.policy_id, "index": m.index, "sid": m.sid, "effect": m.effect}
+                        for m in ev.matched
+                    ],
+                    "missingContextKeys": list(ev.missing_context_keys),
+                    "scpDecision": ev.scp_decision.value if ev.scp_decision is not None else None,
+                },
+                indent=2,
+            )
+        )
     else:
         print("\n".join(render(sim)))
     return 0 if sim.evaluation.decision.value == "ALLOWED" else 3
 
 
 def add_simulate(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    sp = sub.add_parser("simulate", help="decide one request for a stored principal, with the deciding statements",
-                        description="Exit status: 0 allowed, 3 denied, 1 error.")
+    sp = sub.add_parser(
+        "simulate",
+        help="decide one request for a stored principal, with the deciding statements",
+        description="Exit status: 0 allowed, 3 denied, 1 error.",
+    )
     sp.add_argument("--principal", required=True, help="user or role ARN")
     sp.add_argument("--action", required=True, help="service:Action")
     sp.add_argument("--resource", default="*")
-    sp.add_argument("--context", action="append", metavar="KEY=VALUE", help="request context entry (repeatable)")
+    sp.add_argument(
+        "--context", action="append", metavar="KEY=VALUE", help="request context entry (repeatable)"
+    )
     sp.add_argument("--resource-owner", help="account owning the resource (S3 ARNs carry none)")
-    sp.add_argument("--scp", action="append", metavar="FILE",
-                    help="the SCPs of one level of the organization, root first (repeatable): a JSON document, "
-                         "or a JSON list of the documents attached at that level")
+    sp.add_argument(
+        "--scp",
+        action="append",
+        metavar="FILE",
+        help="the SCPs of one level of the organization, root first (repeatable): a JSON document, "
+        "or a JSON list of the documents attached at that level",
+    )
     sp.add_argument("--json", action="store_true", help="print JSON")
     db_arg(sp)
     sp.set_defaults(func=cmd_simulate)

@@ -3,6 +3,7 @@
 The token commands edit only the token file beside the database (`<db>.tokens.json`), never the database,
 so they work while a server holds the database open; a running server sees the change at its next request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,25 +15,31 @@ from graphiam.auth import Auth, Role, TokenStore, anonymous_reads_default, is_lo
 
 def _store(args: argparse.Namespace) -> TokenStore:
     from graphiam.cli import _db_path
+
     return TokenStore(token_file_for(_db_path(args)))
 
 
 def usage_hint(token: str, url: str) -> str:
     """How to use a token: the header, a curl line, and GraphiQL's Headers tab (never a URL parameter)."""
-    return (f"  send it as an HTTP header:  Authorization: Bearer {token}\n"
-            f"  curl: curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
-            f"-d '{{\"query\": \"{{ viewer {{ role name }} }}\"}}' {url}\n"
-            f"  GraphiQL: open {url}, click Headers (bottom left) and paste "
-            f"{{\"Authorization\": \"Bearer {token}\"}}\n"
-            f"            (the browser keeps it in local storage; do not put tokens in URLs)")
+    return (
+        f"  send it as an HTTP header:  Authorization: Bearer {token}\n"
+        f"  curl: curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
+        f'-d \'{{"query": "{{ viewer {{ role name }} }}"}}\' {url}\n'
+        f"  GraphiQL: open {url}, click Headers (bottom left) and paste "
+        f'{{"Authorization": "Bearer {token}"}}\n'
+        f"            (the browser keeps it in local storage; do not put tokens in URLs)"
+    )
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     store = _store(args)
     record, token = store.create(Role(args.role), args.name)
     print(token)
-    print(f"created {record.role} token `{record.name}` (id {record.id}) in {store.path}; it is shown only "
-          "this once", file=sys.stderr)
+    print(
+        f"created {record.role} token `{record.name}` (id {record.id}) in {store.path}; it is shown only "
+        "this once",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -61,14 +68,20 @@ def serve_auth(args: argparse.Namespace, db_path: object) -> Auth:
     if anonymous is None:
         anonymous = anonymous_reads_default(args.host)
     elif anonymous and not is_loopback(args.host):
-        print(f"graphiam: warning: anyone who can reach {args.host}:{args.port} may read the graph without a "
-              "token (--allow-anonymous-reads)", file=sys.stderr)
+        print(
+            f"graphiam: warning: anyone who can reach {args.host}:{args.port} may read the graph without a "
+            "token (--allow-anonymous-reads)",
+            file=sys.stderr,
+        )
     token = store.ensure_admin()
     if token is not None:
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"graphiam: created the first admin token; it is stored hashed in {store.path} and shown only now:\n"
-              f"\n    {token}\n\n{usage_hint(token, f'http://{host}:{args.port}/graphql')}\n"
-              "  more tokens: graphiam token create --role reader", file=sys.stderr)
+        print(
+            f"graphiam: created the first admin token; it is stored hashed in {store.path} and shown only now:\n"
+            f"\n    {token}\n\n{usage_hint(token, f'http://{host}:{args.port}/graphql')}\n"
+            "  more tokens: graphiam token create --role reader",
+            file=sys.stderr,
+        )
     reads = "without a token too" if anonymous else "with a token only"
     print(f"graphiam: reads {reads}; mutations need an admin token", file=sys.stderr)
     return Auth(store=store, anonymous_reads=anonymous)

@@ -11,6 +11,7 @@
 
 Message style: lowercase start, no final period, user input in backticks, context joined with `: `.
 """
+
 from __future__ import annotations
 
 

@@ -9,6 +9,7 @@
   styling (the kind, `admin`).
 - `json`: the GraphQL shape (`nodes`, `edges` with `from`/`to`, `truncated`).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,31 @@ from graphiam.queries.graph_view import GraphEdge, GraphNode, GraphView
 FORMATS = ("dot", "graphml", "json", "cytoscape")
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 
-_SHAPES = {"USER": "box", "GROUP": "folder", "ROLE": "box", "POLICY": "note", "INSTANCE_PROFILE": "component",
-           "SERVICE_PRINCIPAL": "ellipse", "EXTERNAL_PRINCIPAL": "octagon"}
-_FILL = {"USER": "#dae8fc", "GROUP": "#e1d5e7", "ROLE": "#d5e8d4", "POLICY": "#fff2cc",
-         "INSTANCE_PROFILE": "#f5f5f5", "SERVICE_PRINCIPAL": "#ffffff", "EXTERNAL_PRINCIPAL": "#ffe6cc"}
-_EDGE_STYLE = {"MEMBER_OF": 'color="#7f7f7f"', "ATTACHED": 'color="#b8860b", style="dotted"',
-               "HAS_ROLE": 'color="#7f7f7f"', "CAN_ASSUME": 'color="#1f4e9e"',
-               "ESCALATES_TO": 'color="#c00000", style="dashed", penwidth=2'}
+_SHAPES = {
+    "USER": "box",
+    "GROUP": "folder",
+    "ROLE": "box",
+    "POLICY": "note",
+    "INSTANCE_PROFILE": "component",
+    "SERVICE_PRINCIPAL": "ellipse",
+    "EXTERNAL_PRINCIPAL": "octagon",
+}
+_FILL = {
+    "USER": "#dae8fc",
+    "GROUP": "#e1d5e7",
+    "ROLE": "#d5e8d4",
+    "POLICY": "#fff2cc",
+    "INSTANCE_PROFILE": "#f5f5f5",
+    "SERVICE_PRINCIPAL": "#ffffff",
+    "EXTERNAL_PRINCIPAL": "#ffe6cc",
+}
+_EDGE_STYLE = {
+    "MEMBER_OF": 'color="#7f7f7f"',
+    "ATTACHED": 'color="#b8860b", style="dotted"',
+    "HAS_ROLE": 'color="#7f7f7f"',
+    "CAN_ASSUME": 'color="#1f4e9e"',
+    "ESCALATES_TO": 'color="#c00000", style="dashed", penwidth=2',
+}
 
 
 def render(view: GraphView, fmt: str) -> str:
@@ -39,6 +58,7 @@ def render(view: GraphView, fmt: str) -> str:
 
 # ---- DOT ----
 
+
 def dot_quote(text: str) -> str:
     """A DOT quoted string: backslash and double quote escaped, line breaks as `\\n`."""
     s = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\r", "\n")
@@ -47,8 +67,12 @@ def dot_quote(text: str) -> str:
 
 def _dot_node(n: GraphNode) -> str:
     label = n.label if n.kind not in ("USER", "ROLE") else f"{n.label}\n({n.kind.lower()})"
-    attrs = [f"label={dot_quote(label)}", f"shape={_SHAPES[n.kind]}", f"fillcolor={dot_quote(_FILL[n.kind])}",
-             f"tooltip={dot_quote(n.id)}"]
+    attrs = [
+        f"label={dot_quote(label)}",
+        f"shape={_SHAPES[n.kind]}",
+        f"fillcolor={dot_quote(_FILL[n.kind])}",
+        f"tooltip={dot_quote(n.id)}",
+    ]
     if n.kind == "ROLE":
         attrs.append('style="filled,rounded"')
     if n.is_admin:
@@ -60,16 +84,24 @@ def _dot_edge(e: GraphEdge) -> str:
     style = _EDGE_STYLE[e.kind]
     if e.kind == "CAN_ASSUME" and e.properties.get("needsConditions"):
         style += ', style="dashed"'
-    tip = e.label + (f" (needs {', '.join(e.properties['conditions'])})" if e.properties.get("conditions") else "")
-    return (f"{dot_quote(e.source)} -> {dot_quote(e.target)} [label={dot_quote(e.label)}, "
-            f"tooltip={dot_quote(tip)}, {style}];")
+    tip = e.label + (
+        f" (needs {', '.join(e.properties['conditions'])})" if e.properties.get("conditions") else ""
+    )
+    return (
+        f"{dot_quote(e.source)} -> {dot_quote(e.target)} [label={dot_quote(e.label)}, "
+        f"tooltip={dot_quote(tip)}, {style}];"
+    )
 
 
 def to_dot(view: GraphView) -> str:
-    lines = ["digraph iam {", '  graph [rankdir=LR, fontname="Helvetica", label="graphiam IAM graph'
-             + (' (truncated)' if view.truncated else '') + '"];',
-             '  node [style=filled, fontname="Helvetica", fontsize=10];',
-             '  edge [fontname="Helvetica", fontsize=8];']
+    lines = [
+        "digraph iam {",
+        '  graph [rankdir=LR, fontname="Helvetica", label="graphiam IAM graph'
+        + (" (truncated)" if view.truncated else "")
+        + '"];',
+        '  node [style=filled, fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=8];',
+    ]
     by_account: dict[str | None, list[GraphNode]] = {}
     for n in view.nodes:
         by_account.setdefault(n.account if n.account not in (None, "aws") else None, []).append(n)
@@ -126,9 +158,16 @@ def to_graphml(view: GraphView) -> str:
         for name in names:
             kid = f"{target[0]}_{name}"
             keys[(target, name)] = kid
-            ET.SubElement(root, f"{{{GRAPHML_NS}}}key", {
-                "id": kid, "for": target, "attr.name": name,
-                "attr.type": _attr_type([d[name] for d in rows if d.get(name) is not None])})
+            ET.SubElement(
+                root,
+                f"{{{GRAPHML_NS}}}key",
+                {
+                    "id": kid,
+                    "for": target,
+                    "attr.name": name,
+                    "attr.type": _attr_type([d[name] for d in rows if d.get(name) is not None]),
+                },
+            )
     graph = ET.SubElement(root, f"{{{GRAPHML_NS}}}graph", {"id": "iam", "edgedefault": "directed"})
     truncated = ET.SubElement(graph, f"{{{GRAPHML_NS}}}desc")
     truncated.text = "truncated" if view.truncated else "complete"
@@ -136,8 +175,11 @@ def to_graphml(view: GraphView) -> str:
         el = ET.SubElement(graph, f"{{{GRAPHML_NS}}}node", {"id": _xml_text(nid)})
         _data(el, keys, "node", data)
     for e, data in edge_rows:
-        el = ET.SubElement(graph, f"{{{GRAPHML_NS}}}edge",
-                           {"id": _xml_text(e.id), "source": _xml_text(e.source), "target": _xml_text(e.target)})
+        el = ET.SubElement(
+            graph,
+            f"{{{GRAPHML_NS}}}edge",
+            {"id": _xml_text(e.id), "source": _xml_text(e.source), "target": _xml_text(e.target)},
+        )
         _data(el, keys, "edge", data)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -151,13 +193,34 @@ def _data(el: ET.Element, keys: dict[tuple[str, str], str], target: str, data: d
 
 # ---- JSON ----
 
+
 def as_dict(view: GraphView) -> dict[str, Any]:
     """The GraphQL shape of the view."""
-    return {"nodes": [{"id": n.id, "kind": n.kind, "label": n.label, "account": n.account, "isAdmin": n.is_admin,
-                       "properties": n.properties} for n in view.nodes],
-            "edges": [{"id": e.id, "from": e.source, "to": e.target, "kind": e.kind, "label": e.label,
-                       "properties": e.properties} for e in view.edges],
-            "truncated": view.truncated}
+    return {
+        "nodes": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "label": n.label,
+                "account": n.account,
+                "isAdmin": n.is_admin,
+                "properties": n.properties,
+            }
+            for n in view.nodes
+        ],
+        "edges": [
+            {
+                "id": e.id,
+                "from": e.source,
+                "to": e.target,
+                "kind": e.kind,
+                "label": e.label,
+                "properties": e.properties,
+            }
+            for e in view.edges
+        ],
+        "truncated": view.truncated,
+    }
 
 
 def to_json(view: GraphView) -> str:
@@ -165,10 +228,20 @@ def to_json(view: GraphView) -> str:
 
 
 def cytoscape(view: GraphView) -> dict[str, Any]:
-    nodes = [{"data": {"id": n.id, **_node_data(n)},
-              "classes": " ".join([n.kind.lower()] + (["admin"] if n.is_admin else []))} for n in view.nodes]
-    edges = [{"data": {"id": e.id, "source": e.source, "target": e.target, **_edge_data(e)},
-              "classes": e.kind.lower()} for e in view.edges]
+    nodes = [
+        {
+            "data": {"id": n.id, **_node_data(n)},
+            "classes": " ".join([n.kind.lower()] + (["admin"] if n.is_admin else [])),
+        }
+        for n in view.nodes
+    ]
+    edges = [
+        {
+            "data": {"id": e.id, "source": e.source, "target": e.target, **_edge_data(e)},
+            "classes": e.kind.lower(),
+        }
+        for e in view.edges
+    ]
     return {"elements": {"nodes": nodes, "edges": edges}, "data": {"truncated": view.truncated}}
 
 

@@ -3,6 +3,7 @@
 Everything is read and checked in memory first (pure ingest); only then does one write transaction
 touch the database, so a bad file leaves the database exactly as it was.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,15 @@ class LoadSummary:
     organization: str | None = None  # "o-…: N accounts, M OUs, K SCPs" when an organization was loaded
 
     def lines(self) -> list[str]:
-        out = [f"loaded {len(self.accounts)} account(s) {', '.join(self.accounts)}: {self.users} users, "
-               f"{self.groups} groups, {self.roles} roles, {self.managed_policies} managed policies, "
-               f"{self.inline_policies} inline policies"] if self.accounts else []
+        out = (
+            [
+                f"loaded {len(self.accounts)} account(s) {', '.join(self.accounts)}: {self.users} users, "
+                f"{self.groups} groups, {self.roles} roles, {self.managed_policies} managed policies, "
+                f"{self.inline_policies} inline policies"
+            ]
+            if self.accounts
+            else []
+        )
         if self.organization:
             out.append(f"loaded organization {self.organization}")
         if self.credential_rows:
@@ -50,6 +57,7 @@ def _check_document(text: str, where: str, kind: str | None = None) -> None:
     with a Principal, a trust statement without a Principal (IAM answers MalformedPolicyDocument)."""
     from graphiam.errors import PolicyParseError
     from graphiam.policy import parse_policy, validate_policy
+
     parse_policy(text, where=where)
     if kind is not None:
         errors = [(p.path, p.message) for p in validate_policy(text, kind=kind) if p.severity == "error"]
@@ -59,6 +67,7 @@ def _check_document(text: str, where: str, kind: str | None = None) -> None:
 
 def _credential_rows(path: Path) -> list[dict]:
     from graphiam.ingest.credential_report import parse_credential_report
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -67,9 +76,15 @@ def _credential_rows(path: Path) -> list[dict]:
     for f in parse_credential_report(text, source=str(path)):
         if getattr(f, "is_root", False):
             continue
-        rows.append({"arn": f.arn, "password_enabled": f.password_enabled,
-                     "password_last_used": f.password_last_used, "mfa_active": f.mfa_active,
-                     "access_keys_active": int(getattr(f, "access_keys_active", 0) or 0)})
+        rows.append(
+            {
+                "arn": f.arn,
+                "password_enabled": f.password_enabled,
+                "password_last_used": f.password_last_used,
+                "mfa_active": f.mfa_active,
+                "access_keys_active": int(getattr(f, "access_keys_active", 0) or 0),
+            }
+        )
     return rows
 
 
@@ -101,18 +116,23 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
         del data
     step("read", len(paths), len(paths))
     if len(orgs) > 1:
-        raise IngestError(f"one organization per load; `{orgs[0].source}` also describes one", source=orgs[1].source)
+        raise IngestError(
+            f"one organization per load; `{orgs[0].source}` also describes one", source=orgs[1].source
+        )
     seen: dict[str, str] = {}
     for e in exports:
         if e.account_id in seen:
-            raise IngestError(f"account `{e.account_id}` is also in `{seen[e.account_id]}`: load one file per account",
-                              source=e.source)
+            raise IngestError(
+                f"account `{e.account_id}` is also in `{seen[e.account_id]}`: load one file per account",
+                source=e.source,
+            )
         seen[e.account_id] = e.source
     return Inputs(exports=exports, credentials=creds, organization=orgs[0] if orgs else None)
 
 
-def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
-               progress: Progress | None = None) -> LoadSummary:
+def load_files(
+    db: Database, paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None
+) -> LoadSummary:
     """Read, check and load files in one transaction. Raises `IngestError` with nothing written."""
     inputs = read_files(paths, progress=progress)
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
@@ -128,8 +148,13 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
             if org is not None:  # SCPs change what every account's principals can do
                 replace_organization(target, org)
                 extra = {a.id for a in reader.accounts(target)}
-            load_exports(target, exports, credential_facts=creds, progress=progress,
-                         after=lambda tx, touched: refresh_derived(tx, touched | extra))
+            load_exports(
+                target,
+                exports,
+                credential_facts=creds,
+                progress=progress,
+                after=lambda tx, touched: refresh_derived(tx, touched | extra),
+            )
 
     if not reader.is_empty(db):
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops their
@@ -137,6 +162,7 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
         # database that holds data first runs, completely, on a private copy: any failure there leaves the real
         # database untouched, and what remains to go wrong in the real run is the machine, not the data.
         from graphiam.store.clone import clone_database
+
         copy = clone_database(db)
         try:
             apply(copy)
@@ -146,17 +172,25 @@ def load_files(db: Database, paths: Sequence[str | os.PathLike[str]], *,
     stored = set(reader.by_arns(db, "User", [c["arn"] for c in creds])) if creds else set()
     warnings = [w for e in exports for w in e.warnings] + list(org.warnings if org else ())
     return LoadSummary(
-        organization=None if org is None else (
+        organization=None
+        if org is None
+        else (
             f"{org.id}: {sum(u.kind == 'account' for u in org.units)} accounts, "
-            f"{sum(u.kind == 'ou' for u in org.units)} OUs, {len(org.policies)} SCPs"),
+            f"{sum(u.kind == 'ou' for u in org.units)} OUs, {len(org.policies)} SCPs"
+        ),
         accounts=tuple(e.account_id for e in exports),
-        users=sum(len(e.users) for e in exports), groups=sum(len(e.groups) for e in exports),
+        users=sum(len(e.users) for e in exports),
+        groups=sum(len(e.groups) for e in exports),
         roles=sum(len(e.roles) for e in exports),
         managed_policies=sum(1 for e in exports for p in e.policies if not p.missing),
         inline_policies=sum(len(x.inline_policies) for e in exports for x in (*e.users, *e.groups, *e.roles)),
         credential_rows=sum(1 for c in creds if c["arn"] in stored),
-        warnings=tuple(warnings) + tuple(f"credential report names user `{c['arn']}`, not in the graph: row skipped"
-                                         for c in creds if c["arn"] not in stored),
+        warnings=tuple(warnings)
+        + tuple(
+            f"credential report names user `{c['arn']}`, not in the graph: row skipped"
+            for c in creds
+            if c["arn"] not in stored
+        ),
     )
 
 
@@ -171,6 +205,7 @@ def seeds_dir() -> Path | None:
 
 def seed_files(directory: Path) -> list[Path]:
     import json
+
     manifest = directory / "manifest.json"
     if manifest.exists():
         m = json.loads(manifest.read_text())
@@ -180,6 +215,7 @@ def seed_files(directory: Path) -> list[Path]:
 
 def load_seeds_if_empty(db: Database) -> LoadSummary | None:
     from graphiam.store import reader
+
     if not reader.is_empty(db):
         return None
     directory = seeds_dir()

@@ -3,6 +3,7 @@
 ARNs are the identity of every entity. Policy documents travel as canonical JSON strings (already
 URL-decoded); the policy engine parses them, the store keeps them verbatim.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -22,6 +22,7 @@ resource each permission is checked on, what the technique yields, and the machi
 preconditions. Every curated row is keyed by a pathfinding id, and the build fails if a YAML id has no row
 or a row names a permission the YAML does not list, so new upstream techniques cannot slip in un-reviewed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,14 @@ FUNCTION = "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName
 STACK = "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}"
 STACKSET = "arn:${Partition}:cloudformation:${Region}:${Account}:stackset/${StackSetName}:${Id}"
 PROJECT = "arn:${Partition}:codebuild:${Region}:${Account}:project/${ProjectName}"
-TASKDEF = ("arn:${Partition}:ecs:${Region}:${Account}:task-definition/"
-           "${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}")
+TASKDEF = (
+    "arn:${Partition}:ecs:${Region}:${Account}:task-definition/"
+    "${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}"
+)
 NOTEBOOK = "arn:${Partition}:sagemaker:${Region}:${Account}:notebook-instance/${NotebookInstanceName}"
-CODE_INTERPRETER = "arn:${Partition}:bedrock-agentcore:${Region}:${Account}:code-interpreter-custom/${CodeInterpreterId}"
+CODE_INTERPRETER = (
+    "arn:${Partition}:bedrock-agentcore:${Region}:${Account}:code-interpreter-custom/${CodeInterpreterId}"
+)
 APPRUNNER_SERVICE = "arn:${Partition}:apprunner:${Region}:${Account}:service/${ServiceName}/${ServiceId}"
 PIPELINE = "arn:${Partition}:datapipeline:${Region}:${Account}:pipeline/${PipelineId}"
 GLUE_JOB = "arn:${Partition}:glue:${Region}:${Account}:job/${JobName}"
@@ -120,7 +125,8 @@ RESOURCES: dict[str, str] = {
     "sagemaker:CreateNotebookInstance": NOTEBOOK,
     "sagemaker:CreateNotebookInstanceLifecycleConfig": (
         "arn:${Partition}:sagemaker:${Region}:${Account}:notebook-instance-lifecycle-config/"
-        "${NotebookInstanceLifecycleConfigName}"),
+        "${NotebookInstanceLifecycleConfigName}"
+    ),
     "sagemaker:CreatePresignedNotebookInstanceUrl": NOTEBOOK,
     "sagemaker:CreateProcessingJob": "arn:${Partition}:sagemaker:${Region}:${Account}:processing-job/${ProcessingJobName}",
     "sagemaker:CreateTrainingJob": "arn:${Partition}:sagemaker:${Region}:${Account}:training-job/${TrainingJobName}",
@@ -150,24 +156,39 @@ class Curation:
 
 
 def _become(kind: str, *pre: str, notes: str = "", targets: dict[str, str] | None = None) -> Curation:
-    return Curation(yields=("become_principal", kind, None, False), preconditions=pre, notes=notes,
-                    targets=targets or {})
+    return Curation(
+        yields=("become_principal", kind, None, False), preconditions=pre, notes=notes, targets=targets or {}
+    )
 
 
-def _gain(kind: str, *pre: str, arbitrary: bool = True, targets: dict[str, str] | None = None,
-          notes: str = "") -> Curation:
-    return Curation(yields=("gain_policy", kind, None, arbitrary), preconditions=pre,
-                    targets=targets or {}, notes=notes)
+def _gain(
+    kind: str, *pre: str, arbitrary: bool = True, targets: dict[str, str] | None = None, notes: str = ""
+) -> Curation:
+    return Curation(
+        yields=("gain_policy", kind, None, arbitrary), preconditions=pre, targets=targets or {}, notes=notes
+    )
 
 
 def _version(kind: str, *pre: str, notes: str = "") -> Curation:
     return Curation(yields=("modify_policy_version", kind, None, True), preconditions=pre, notes=notes)
 
 
-def _pass(service: str, *pre: str, targets: dict[str, str] | None = None, promote: tuple[str, ...] = (),
-          demote: tuple[str, ...] = (), notes: str = "") -> Curation:
-    return Curation(yields=("pass_role_to_service", "role", service, False), preconditions=pre,
-                    targets=targets or {}, promote=promote, demote=demote, notes=notes)
+def _pass(
+    service: str,
+    *pre: str,
+    targets: dict[str, str] | None = None,
+    promote: tuple[str, ...] = (),
+    demote: tuple[str, ...] = (),
+    notes: str = "",
+) -> Curation:
+    return Curation(
+        yields=("pass_role_to_service", "role", service, False),
+        preconditions=pre,
+        targets=targets or {},
+        promote=promote,
+        demote=demote,
+        notes=notes,
+    )
 
 
 NEW = ("role_trusts_service",)
@@ -186,100 +207,170 @@ CURATION: dict[str, Curation] = {
     "iam-009": _gain("self", "actor_is_role", targets={"iam:AttachRolePolicy": "self"}),
     "iam-010": _gain("group", "actor_is_user", "actor_in_target_group"),
     "iam-011": _gain("group", "actor_is_user", "actor_in_target_group"),
-    "iam-013": _gain("group", "actor_is_user", arbitrary=False,
-                     notes="the actor gains the target group's existing policies, not a document of its choosing"),
+    "iam-013": _gain(
+        "group",
+        "actor_is_user",
+        arbitrary=False,
+        notes="the actor gains the target group's existing policies, not a document of its choosing",
+    ),
     # --- principal-access
     "iam-002": _become("user", "target_user_has_fewer_than_two_access_keys"),
     "iam-003": _become("user"),
-    "iam-004": _become("user", "target_user_has_no_login_profile",
-                       notes="console access only: the new password does not give API keys by itself"),
-    "iam-006": _become("user", "target_user_has_login_profile",
-                       notes="console access only: the new password does not give API keys by itself"),
-    "iam-012": _become("role", notes="the new trust policy names the actor's ARN, so sts:AssumeRole in the "
-                                     "actor's own policies is not needed (same-account rule)"),
+    "iam-004": _become(
+        "user",
+        "target_user_has_no_login_profile",
+        notes="console access only: the new password does not give API keys by itself",
+    ),
+    "iam-006": _become(
+        "user",
+        "target_user_has_login_profile",
+        notes="console access only: the new password does not give API keys by itself",
+    ),
+    "iam-012": _become(
+        "role",
+        notes="the new trust policy names the actor's ARN, so sts:AssumeRole in the "
+        "actor's own policies is not needed (same-account rule)",
+    ),
     "iam-014": _gain("role", TRUST),
     "iam-015": _gain("user", "target_user_has_fewer_than_two_access_keys"),
-    "iam-016": _version("role", "target_policy_attached_to_target_role", "target_policy_customer_managed", TRUST),
+    "iam-016": _version(
+        "role", "target_policy_attached_to_target_role", "target_policy_customer_managed", TRUST
+    ),
     "iam-017": _gain("role", TRUST),
     "iam-018": _gain("user", "target_user_has_fewer_than_two_access_keys"),
     "iam-019": _gain("role"),
     "iam-020": _version("role", "target_policy_attached_to_target_role", "target_policy_customer_managed"),
     "iam-021": _gain("role"),
-    "sts-001": _become("role", TRUST,
-                       notes="when the trust policy names the actor's ARN in the same account, the trust policy "
-                             "alone allows the call and sts:AssumeRole in the actor's policies is not needed"),
+    "sts-001": _become(
+        "role",
+        TRUST,
+        notes="when the trust policy names the actor's ARN in the same account, the trust policy "
+        "alone allows the call and sts:AssumeRole in the actor's policies is not needed",
+    ),
     # --- new-passrole
     "apprunner-001": _pass("tasks.apprunner.amazonaws.com", *NEW),
     "bedrock-001": _pass("bedrock-agentcore.amazonaws.com", *NEW),
     "cloudformation-001": _pass("cloudformation.amazonaws.com", *NEW),
     "cloudformation-003": _pass(
-        "cloudformation.amazonaws.com", *NEW,
+        "cloudformation.amazonaws.com",
+        *NEW,
         notes="the passed role is the StackSet administration role, which assumes an execution role; the "
-              "privileges gained are the execution role's"),
+        "privileges gained are the execution role's",
+    ),
     "cloudformation-004": _pass(
-        "cloudformation.amazonaws.com", *NEW, "service_resource_runs_as_role",
+        "cloudformation.amazonaws.com",
+        *NEW,
+        "service_resource_runs_as_role",
         targets={"cloudformation:UpdateStackSet": ON_EXISTING},
-        notes="updates an existing StackSet; the passed role is its administration role"),
+        notes="updates an existing StackSet; the passed role is its administration role",
+    ),
     "cloudformation-005": _pass(
-        "cloudformation.amazonaws.com", *EXISTING,
-        targets={"cloudformation:CreateChangeSet": ON_EXISTING, "cloudformation:ExecuteChangeSet": ON_EXISTING},
+        "cloudformation.amazonaws.com",
+        *EXISTING,
+        targets={
+            "cloudformation:CreateChangeSet": ON_EXISTING,
+            "cloudformation:ExecuteChangeSet": ON_EXISTING,
+        },
         notes="pathfinding files this under new-passrole, but no role is passed: the change set runs as the "
-              "existing stack's service role"),
+        "existing stack's service role",
+    ),
     "codebuild-001": _pass("codebuild.amazonaws.com", *NEW),
     "codebuild-004": _pass("codebuild.amazonaws.com", *NEW),
     "datapipeline-001": _pass(
-        "datapipeline.amazonaws.com", *NEW,
+        "datapipeline.amazonaws.com",
+        *NEW,
         notes="a pipeline takes two roles: the pipeline role (trusts datapipeline.amazonaws.com or "
-              "elasticmapreduce.amazonaws.com) and the resource role of the EC2/EMR hosts that run the code"),
+        "elasticmapreduce.amazonaws.com) and the resource role of the EC2/EMR hosts that run the code",
+    ),
     "ec2-001": _pass("ec2.amazonaws.com", *NEW_EC2),
     "ec2-003": _pass("ec2.amazonaws.com", *NEW_EC2),
     "ecs-001": _pass("ecs-tasks.amazonaws.com", *NEW),
     "ecs-002": _pass("ecs-tasks.amazonaws.com", *NEW),
     "ecs-003": _pass("ecs-tasks.amazonaws.com", *NEW, notes="an ECS cluster must already exist"),
     "ecs-004": _pass("ecs-tasks.amazonaws.com", *NEW, notes="an ECS cluster must already exist"),
-    "ecs-005": _pass("ecs-tasks.amazonaws.com", *NEW,
-                     notes="an ECS cluster with a registered EC2 container instance must already exist"),
+    "ecs-005": _pass(
+        "ecs-tasks.amazonaws.com",
+        *NEW,
+        notes="an ECS cluster with a registered EC2 container instance must already exist",
+    ),
     "glue-001": _pass("glue.amazonaws.com", *NEW),
     "glue-003": _pass("glue.amazonaws.com", *NEW),
     "glue-004": _pass("glue.amazonaws.com", *NEW),
-    "glue-005": _pass("glue.amazonaws.com", *NEW, targets={"glue:UpdateJob": ON_EXISTING, "glue:StartJobRun": ON_EXISTING},
-                      notes="an existing Glue job is re-pointed at the passed role"),
-    "glue-006": _pass("glue.amazonaws.com", *NEW, targets={"glue:UpdateJob": ON_EXISTING},
-                      notes="an existing Glue job is re-pointed at the passed role"),
+    "glue-005": _pass(
+        "glue.amazonaws.com",
+        *NEW,
+        targets={"glue:UpdateJob": ON_EXISTING, "glue:StartJobRun": ON_EXISTING},
+        notes="an existing Glue job is re-pointed at the passed role",
+    ),
+    "glue-006": _pass(
+        "glue.amazonaws.com",
+        *NEW,
+        targets={"glue:UpdateJob": ON_EXISTING},
+        notes="an existing Glue job is re-pointed at the passed role",
+    ),
     "lambda-001": _pass("lambda.amazonaws.com", *NEW),
-    "lambda-002": _pass("lambda.amazonaws.com", *NEW,
-                        notes="an event source (DynamoDB stream, Kinesis stream or SQS queue) must exist"),
-    "lambda-006": _pass("lambda.amazonaws.com", *NEW,
-                        notes="lambda:AddPermission lets the actor invoke through the function's resource policy"),
-    "sagemaker-001": _pass("sagemaker.amazonaws.com", *NEW, promote=("sagemaker:CreatePresignedNotebookInstanceUrl",),
-                           notes="the presigned URL is how the actor reaches the notebook; pathfinding lists it "
-                                 "as additional, its exploitation steps need it"),
+    "lambda-002": _pass(
+        "lambda.amazonaws.com",
+        *NEW,
+        notes="an event source (DynamoDB stream, Kinesis stream or SQS queue) must exist",
+    ),
+    "lambda-006": _pass(
+        "lambda.amazonaws.com",
+        *NEW,
+        notes="lambda:AddPermission lets the actor invoke through the function's resource policy",
+    ),
+    "sagemaker-001": _pass(
+        "sagemaker.amazonaws.com",
+        *NEW,
+        promote=("sagemaker:CreatePresignedNotebookInstanceUrl",),
+        notes="the presigned URL is how the actor reaches the notebook; pathfinding lists it "
+        "as additional, its exploitation steps need it",
+    ),
     "sagemaker-002": _pass("sagemaker.amazonaws.com", *NEW),
     "sagemaker-003": _pass("sagemaker.amazonaws.com", *NEW),
     # --- existing-passrole
     "apprunner-002": _pass("tasks.apprunner.amazonaws.com", *EXISTING),
     "bedrock-002": _pass("bedrock-agentcore.amazonaws.com", *EXISTING),
     "cloudformation-002": _pass("cloudformation.amazonaws.com", *EXISTING),
-    "codebuild-002": _pass("codebuild.amazonaws.com", *EXISTING,
-                           notes="the project must allow buildspec overrides (the default)"),
-    "codebuild-003": _pass("codebuild.amazonaws.com", *EXISTING,
-                           notes="the project must be configured for batch builds and allow buildspec overrides"),
+    "codebuild-002": _pass(
+        "codebuild.amazonaws.com", *EXISTING, notes="the project must allow buildspec overrides (the default)"
+    ),
+    "codebuild-003": _pass(
+        "codebuild.amazonaws.com",
+        *EXISTING,
+        notes="the project must be configured for batch builds and allow buildspec overrides",
+    ),
     "ec2-002": _pass("ec2.amazonaws.com", *EXISTING_EC2),
-    "ec2-004": _pass("ec2.amazonaws.com", *EXISTING_EC2,
-                     notes="pays off only when something launches an instance from the template"),
+    "ec2-004": _pass(
+        "ec2.amazonaws.com",
+        *EXISTING_EC2,
+        notes="pays off only when something launches an instance from the template",
+    ),
     "ec2instanceconnect-003": _pass(
-        "ec2.amazonaws.com", *EXISTING_EC2, demote=("ec2:DescribeInstances",),
-        notes="ec2:DescribeInstances only finds the instance; network access to port 22 is needed"),
+        "ec2.amazonaws.com",
+        *EXISTING_EC2,
+        demote=("ec2:DescribeInstances",),
+        notes="ec2:DescribeInstances only finds the instance; network access to port 22 is needed",
+    ),
     "glue-002": _pass("glue.amazonaws.com", *EXISTING),
-    "lambda-003": _pass("lambda.amazonaws.com", *EXISTING,
-                        notes="the actor must wait for the function's own triggers to run the new code"),
+    "lambda-003": _pass(
+        "lambda.amazonaws.com",
+        *EXISTING,
+        notes="the actor must wait for the function's own triggers to run the new code",
+    ),
     "lambda-004": _pass("lambda.amazonaws.com", *EXISTING),
-    "lambda-005": _pass("lambda.amazonaws.com", *EXISTING,
-                        notes="lambda:AddPermission lets the actor invoke through the function's resource policy"),
+    "lambda-005": _pass(
+        "lambda.amazonaws.com",
+        *EXISTING,
+        notes="lambda:AddPermission lets the actor invoke through the function's resource policy",
+    ),
     "sagemaker-004": _pass("sagemaker.amazonaws.com", *EXISTING),
-    "sagemaker-005": _pass("sagemaker.amazonaws.com", *EXISTING,
-                           targets={"sagemaker:CreateNotebookInstanceLifecycleConfig": "any"},
-                           notes="the lifecycle configuration is new; the notebook instance is the existing one"),
+    "sagemaker-005": _pass(
+        "sagemaker.amazonaws.com",
+        *EXISTING,
+        targets={"sagemaker:CreateNotebookInstanceLifecycleConfig": "any"},
+        notes="the lifecycle configuration is new; the notebook instance is the existing one",
+    ),
     "ssm-001": _pass("ec2.amazonaws.com", *EXISTING_EC2, notes="the instance must run the SSM agent"),
     "ssm-002": _pass("ec2.amazonaws.com", *EXISTING_EC2, notes="the instance must run the SSM agent"),
 }
@@ -335,12 +426,19 @@ def normalise(doc: dict[str, Any]) -> dict[str, Any]:
     for action in [*required, *cur.promote]:
         optional = action in cur.demote
         target = "any" if optional else cur.targets.get(action) or _default_target(action, category)
-        permissions.append({"action": action, "target": target,
-                            "resource_template": "*" if optional else RESOURCES[action],
-                            "optional": optional})
+        permissions.append(
+            {
+                "action": action,
+                "target": target,
+                "resource_template": "*" if optional else RESOURCES[action],
+                "optional": optional,
+            }
+        )
     for action in additional:
         if action not in cur.promote:
-            permissions.append({"action": action, "target": "any", "resource_template": "*", "optional": True})
+            permissions.append(
+                {"action": action, "target": "any", "resource_template": "*", "optional": True}
+            )
 
     prerequisites = _prerequisites(doc.get("prerequisites"))
     kind, target_kind, service, arbitrary = cur.yields
@@ -356,7 +454,12 @@ def normalise(doc: dict[str, Any]) -> dict[str, Any]:
         "description": " ".join(doc["description"].split()),
         "permissions": permissions,
         "preconditions": list(cur.preconditions),
-        "yields": {"kind": kind, "target_kind": target_kind, "service": service, "arbitrary_policy": arbitrary},
+        "yields": {
+            "kind": kind,
+            "target_kind": target_kind,
+            "service": service,
+            "arbitrary_policy": arbitrary,
+        },
         "prerequisites": prerequisites,
         "parent": parent["id"] if parent else None,
         "reference_url": doc["references"][0]["url"],
@@ -376,7 +479,9 @@ def build(source: Path) -> dict[str, str]:
     stale = sorted(set(CURATION) - set(ids))
     if stale:
         raise BuildError(f"CURATION rows for ids the YAML no longer has: {stale}")
-    techniques = sorted((normalise(d) for d in docs if d["id"] not in SKIPPED), key=lambda t: _sort_key(t["id"]))
+    techniques = sorted(
+        (normalise(d) for d in docs if d["id"] not in SKIPPED), key=lambda t: _sort_key(t["id"])
+    )
     table = {
         "source": {
             "name": "pathfinding.cloud",
@@ -437,8 +542,11 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    changed = [name for name, text in outputs.items()
-               if not (OUT_DIR / name).exists() or (OUT_DIR / name).read_text(encoding="utf-8") != text]
+    changed = [
+        name
+        for name, text in outputs.items()
+        if not (OUT_DIR / name).exists() or (OUT_DIR / name).read_text(encoding="utf-8") != text
+    ]
     if args.check:
         for name in changed:
             print(f"out of date: {OUT_DIR / name}", file=sys.stderr)

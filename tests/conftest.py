@@ -1,4 +1,5 @@
 """Shared fixtures: an in-memory store loaded from files, and an httpx client on the ASGI app."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,10 @@ class GraphQLClient:
 @pytest.fixture
 def gql(make_db):
     """Factory: a GraphQL client over an in-memory database loaded with the given files."""
+
     def make(*files: Path | str) -> GraphQLClient:
         return GraphQLClient(make_db(*files))
+
     return make
 
 
@@ -73,6 +76,7 @@ def gql(make_db):
 def seeded_gql() -> Iterator[GraphQLClient]:
     """One GraphQL client per test module over an in-memory database holding the demo org (tests that only read)."""
     from graphiam.loading import seed_files
+
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, seed_files(SEEDS))
     yield GraphQLClient(db)

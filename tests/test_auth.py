@@ -1,4 +1,5 @@
 """Authentication and authorisation of the API: tokens on disk, who may read, who may mutate."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,10 +36,12 @@ def post(app, query: str, token: str | None = None, *, path: str = "/graphql", *
                 if path == "/health":
                     return await c.get(path, headers=headers)
                 return await c.post(path, json={"query": query}, headers=headers, **kw)
+
     return asyncio.run(go())
 
 
 # --- the token file ---------------------------------------------------------------------------------
+
 
 def test_tokens_are_stored_hashed_in_an_owner_only_file(store):
     record, token = store.create(Role.READER, "dash")
@@ -75,14 +78,18 @@ def test_a_revocation_by_another_process_is_seen_without_restart(store):
     assert store.verify(token) is None
 
 
-@pytest.mark.parametrize("header, outcome", [
-    (None, None),
-    ("Bearer {admin}", "admin"),
-    ("bearer {reader}", "reader"),
-    ("Bearer wrong", "unknown or revoked token"),
-    ("Basic dXNlcjpwdw==", "must be `Bearer <token>`"),
-    ("Bearer ", "must be `Bearer <token>`"),
-], ids=["none", "admin", "reader-lowercase-scheme", "unknown", "basic", "empty"])
+@pytest.mark.parametrize(
+    "header, outcome",
+    [
+        (None, None),
+        ("Bearer {admin}", "admin"),
+        ("bearer {reader}", "reader"),
+        ("Bearer wrong", "unknown or revoked token"),
+        ("Basic dXNlcjpwdw==", "must be `Bearer <token>`"),
+        ("Bearer ", "must be `Bearer <token>`"),
+    ],
+    ids=["none", "admin", "reader-lowercase-scheme", "unknown", "basic", "empty"],
+)
 def test_authenticate(store, header, outcome):
     _, admin = store.create("admin")
     _, reader = store.create("reader")
@@ -96,9 +103,19 @@ def test_authenticate(store, header, outcome):
             auth.authenticate(headers)
 
 
-@pytest.mark.parametrize("host, allowed", [("127.0.0.1", True), ("::1", True), ("localhost", True),
-                                           ("127.0.0.2", True), ("0.0.0.0", False), ("::", False),
-                                           ("10.1.2.3", False), ("example.com", False)])
+@pytest.mark.parametrize(
+    "host, allowed",
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.1.2.3", False),
+        ("example.com", False),
+    ],
+)
 def test_anonymous_reads_default_only_on_loopback(host, allowed):
     assert anonymous_reads_default(host) is allowed
 
@@ -109,6 +126,7 @@ def test_token_file_sits_beside_the_database(tmp_path):
 
 # --- the HTTP API -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def secured(make_db, store):
     """(app factory, admin token, reader token) over the demo org."""
@@ -117,7 +135,10 @@ def secured(make_db, store):
     _, reader = store.create("reader", "dash")
 
     def make(anonymous_reads: bool = False, **kw):
-        return create_app(database=db, load_seeds=False, auth=Auth(store=store, anonymous_reads=anonymous_reads), **kw)
+        return create_app(
+            database=db, load_seeds=False, auth=Auth(store=store, anonymous_reads=anonymous_reads), **kw
+        )
+
     return make, admin, reader
 
 
@@ -132,7 +153,10 @@ def test_reads_without_a_token_are_refused_when_anonymous_reads_are_off(secured)
     assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "Authorization: Bearer <token>" in r.json()["errors"][0]["message"]
     data = post(app, READ, reader).json()["data"]
-    assert data == {"viewer": {"role": "READER", "name": "dash", "authenticated": True}, "users": {"totalCount": 9}}
+    assert data == {
+        "viewer": {"role": "READER", "name": "dash", "authenticated": True},
+        "users": {"totalCount": 9},
+    }
     # health tells liveness to anyone, the graph's accounts only to a reader
     assert post(app, "", path="/health").json() == {"status": "ok"}
     assert post(app, "", reader, path="/health").json()["accounts"] == ["111111111111"]
@@ -141,7 +165,11 @@ def test_reads_without_a_token_are_refused_when_anonymous_reads_are_off(secured)
 def test_anonymous_reads_on_loopback_but_a_bad_token_is_still_refused(secured):
     make, _, _ = secured
     app = make(anonymous_reads=True)
-    assert post(app, READ).json()["data"]["viewer"] == {"role": "READER", "name": "anonymous", "authenticated": False}
+    assert post(app, READ).json()["data"]["viewer"] == {
+        "role": "READER",
+        "name": "anonymous",
+        "authenticated": False,
+    }
     r = post(app, READ, "giam_not-a-token")
     assert r.status_code == 401 and r.json()["errors"][0]["message"] == "unknown or revoked token"
 
@@ -181,27 +209,33 @@ def test_mutations_need_an_admin_token(secured, field):
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
         assert "admin role needed" in body["errors"][0]["message"]
-    assert post(app, f"mutation {{ {field} }}", admin).json() == {"data": {field: 1 if field == "touch" else 2}}
+    assert post(app, f"mutation {{ {field} }}", admin).json() == {
+        "data": {field: 1 if field == "touch" else 2}
+    }
 
 
 def test_admin_mutation_carries_the_permission_itself():
     """Even where MutationGuard is absent (another schema), the field refuses a reader."""
     from graphiam.api.security import AppContext
     from graphiam.auth import ANONYMOUS
+
     @strawberry.type
     class Q:
         ping: int = 1
 
     schema = strawberry.Schema(query=Q, mutation=_TestMutation)
-    result = schema.execute_sync("mutation { touch }", context_value=AppContext(services=None, loaders=None,
-                                                                                  identity=ANONYMOUS))
+    result = schema.execute_sync(
+        "mutation { touch }", context_value=AppContext(services=None, loaders=None, identity=ANONYMOUS)
+    )
     assert result.errors and result.errors[0].extensions == {"code": "FORBIDDEN"}
 
 
 def test_in_process_app_without_auth_is_open(make_db):
     app = create_app(database=make_db(SEED), load_seeds=False)  # `database=`: auth defaults to none
-    assert post(app, "{ viewer { role authenticated } }").json()["data"]["viewer"] == {"role": "ADMIN",
-                                                                                       "authenticated": False}
+    assert post(app, "{ viewer { role authenticated } }").json()["data"]["viewer"] == {
+        "role": "ADMIN",
+        "authenticated": False,
+    }
 
 
 def test_production_switches_and_cors(secured):
@@ -214,12 +248,20 @@ def test_production_switches_and_cors(secured):
     async def go():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
             page = await c.get("/graphql", headers={"accept": "text/html"})
-            pre = await c.options("/graphql", headers={"Origin": "https://dash.example",
-                                                       "Access-Control-Request-Method": "POST",
-                                                       "Access-Control-Request-Headers": "authorization,content-type"})
-            other = await c.options("/graphql", headers={"Origin": "https://evil.example",
-                                                         "Access-Control-Request-Method": "POST"})
+            pre = await c.options(
+                "/graphql",
+                headers={
+                    "Origin": "https://dash.example",
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                },
+            )
+            other = await c.options(
+                "/graphql",
+                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            )
             return page, pre, other
+
     page, pre, other = asyncio.run(go())
     assert page.status_code == 404
     assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "https://dash.example"
@@ -228,6 +270,7 @@ def test_production_switches_and_cors(secured):
 
 
 # --- the CLI ----------------------------------------------------------------------------------------
+
 
 def test_token_cli_create_list_revoke(tmp_path, capsys):
     db = tmp_path / "db"
@@ -255,5 +298,8 @@ def test_real_mutations_need_an_admin_token_and_change_nothing_otherwise(secured
         assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
         assert post(app, count, token).json()["data"]["users"]["totalCount"] == 9
     body = post(app, create, admin).json()
-    assert body["data"]["createUser"] == {"ok": True, "user": {"arn": "arn:aws:iam::111111111111:user/intruder"}}
+    assert body["data"]["createUser"] == {
+        "ok": True,
+        "user": {"arn": "arn:aws:iam::111111111111:user/intruder"},
+    }
     assert post(app, count, reader).json()["data"]["users"]["totalCount"] == 10

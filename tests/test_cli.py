@@ -1,4 +1,5 @@
 """The command line: one-line errors, non-zero exits, nothing written on bad input."""
+
 from __future__ import annotations
 
 import os
@@ -12,16 +13,24 @@ from tests.conftest import CONFORMANCE
 
 def _run(*args, db):
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    return subprocess.run([sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{ nope", "not JSON"),
-    ('{"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::123456789012:user/x", '
-     '"UserPolicyList": [{"PolicyName": "p", "PolicyDocument": "%7Bbroken"}]}]}', "UserPolicyList[0].PolicyDocument"),
-    ('{"something": "else"}', "not a get-account-authorization-details export"),
-], ids=["not-json", "broken-document", "not-gaad"])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{ nope", "not JSON"),
+        (
+            '{"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::123456789012:user/x", '
+            '"UserPolicyList": [{"PolicyName": "p", "PolicyDocument": "%7Bbroken"}]}]}',
+            "UserPolicyList[0].PolicyDocument",
+        ),
+        ('{"something": "else"}', "not a get-account-authorization-details export"),
+    ],
+    ids=["not-json", "broken-document", "not-gaad"],
+)
 def test_load_errors_are_one_line_and_change_nothing(tmp_path, content, message):
     db = tmp_path / "db"
     assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
@@ -31,10 +40,19 @@ def test_load_errors_are_one_line_and_change_nothing(tmp_path, content, message)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "bad.json" in lines[0] and message in lines[0], r.stderr
-    check = subprocess.run([sys.executable, "-c", (
-        "from graphiam.store import open_database; from graphiam.store import reader as R;"
-        f"db = open_database({str(db)!r}); print(R.count(db, 'User'), [a.id for a in R.accounts(db)])")],
-        capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "from graphiam.store import open_database; from graphiam.store import reader as R;"
+                f"db = open_database({str(db)!r}); print(R.count(db, 'User'), [a.id for a in R.accounts(db)])"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert check.stdout.strip() == "20 ['123456789012']"
 
 
@@ -45,8 +63,12 @@ def test_export_schema_prints_sdl(tmp_path):
 
 def test_reading_commands_refuse_a_missing_database_and_create_nothing(tmp_path):
     db = tmp_path / "typo" / "db"
-    for args in (("simulate", "--principal", "arn:aws:iam::123456789012:user/x", "--action", "s3:GetObject"),
-                 ("paths", "--from", "arn:aws:iam::123456789012:user/x"), ("report",), ("graph",)):
+    for args in (
+        ("simulate", "--principal", "arn:aws:iam::123456789012:user/x", "--action", "s3:GetObject"),
+        ("paths", "--from", "arn:aws:iam::123456789012:user/x"),
+        ("report",),
+        ("graph",),
+    ):
         r = _run(*args, db=db)
         assert r.returncode == 1, (args, r.stderr)
         assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"no database at {db}" in r.stderr
@@ -57,8 +79,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     db = tmp_path / "db"
     assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "report"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphiam.cli", "report"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline()  # read one line, then go away like `| head -1`
     proc.stdout.close()
     err = proc.stderr.read()
@@ -74,14 +101,18 @@ def test_loading_a_directory_says_so(tmp_path):
 def test_credential_rows_for_users_not_in_the_graph_are_warned_about_not_counted(tmp_path):
     db = tmp_path / "db"
     assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
-    header = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
-              "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
-              "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
-              "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
-              "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,"
-              "cert_2_active,cert_2_last_rotated")
-    row = ("zed,arn:aws:iam::123456789012:user/zed,2020-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false,false,N/A,N/A,"
-           "N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A")
+    header = (
+        "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+        "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+        "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+        "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+        "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,"
+        "cert_2_active,cert_2_last_rotated"
+    )
+    row = (
+        "zed,arn:aws:iam::123456789012:user/zed,2020-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false,false,N/A,N/A,"
+        "N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+    )
     report = tmp_path / "report.csv"
     report.write_text(header + "\n" + row + "\n")
     r = _run("load", str(report), db=db)

@@ -5,6 +5,7 @@ response 200 without `errors`), zero lost writes (every user created is there at
 reads consistent (a user is never seen without its membership; a client's counts never go backwards; its own
 write is visible to its next read; an unrelated decision never changes).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,12 +25,16 @@ ACCOUNT = "999999999999"
 GROUP = f"arn:aws:iam::{ACCOUNT}:group/load-test"
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"
 
-WRITE = ("mutation($c: [ChangeInput!]!) { applyChanges(changes: $c) { ok errors { code message } "
-         "user { arn groups { arn } } } }")
+WRITE = (
+    "mutation($c: [ChangeInput!]!) { applyChanges(changes: $c) { ok errors { code message } "
+    "user { arn groups { arn } } } }"
+)
 OWN = "query($a: String!) { user(arn: $a) { arn groups { arn } } }"
-LIST = ("query($acct: String!) { users(account: $acct, first: 100) { totalCount edges { node { arn "
-        "groups { arn } } } } }")
-SIM = "query($p: String!) { simulate(principal: $p, action: \"s3:GetObject\", resource: \"*\") { decision } }"
+LIST = (
+    "query($acct: String!) { users(account: $acct, first: 100) { totalCount edges { node { arn "
+    "groups { arn } } } } }"
+)
+SIM = 'query($p: String!) { simulate(principal: $p, action: "s3:GetObject", resource: "*") { decision } }'
 MEMBERS = "query($g: String!) { group(arn: $g) { members { arn } } }"
 
 
@@ -53,8 +58,15 @@ class Client:
     def write(self, n: int) -> None:
         name = f"cc-{self.index}-{n}"
         arn = f"arn:aws:iam::{ACCOUNT}:user/{name}"
-        data = self.call(WRITE, {"c": [{"createUser": {"account": ACCOUNT, "name": name}},
-                                       {"addUserToGroup": {"userArn": arn, "groupArn": GROUP}}]})
+        data = self.call(
+            WRITE,
+            {
+                "c": [
+                    {"createUser": {"account": ACCOUNT, "name": name}},
+                    {"addUserToGroup": {"userArn": arn, "groupArn": GROUP}},
+                ]
+            },
+        )
         if data is None:
             return
         result = data["applyChanges"]
@@ -108,8 +120,25 @@ class Client:
 def test_eight_clients_with_interleaved_writes_lose_nothing_and_read_consistently(tmp_path):
     db = tmp_path / "db"
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    made = subprocess.run([sys.executable, "-m", "graphiam.cli", "token", "create", "--role", "admin", "--name",
-                           "load-test", "--db", str(db)], env=env, capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "graphiam.cli",
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "load-test",
+            "--db",
+            str(db),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     token = made.stdout.split()[0]
     port = _free_port()
@@ -117,7 +146,9 @@ def test_eight_clients_with_interleaved_writes_lose_nothing_and_read_consistentl
     try:
         base = f"http://127.0.0.1:{port}"
         setup = Client(base, token, -1)
-        data = setup.call("mutation { createGroup(input: {account: \"%s\", name: \"load-test\"}) { ok } }" % ACCOUNT, {})
+        data = setup.call(
+            'mutation { createGroup(input: {account: "%s", name: "load-test"}) { ok } }' % ACCOUNT, {}
+        )
         assert data == {"createGroup": {"ok": True}}, setup.problems
         clients = [Client(base, token, i) for i in range(CLIENTS)]
         threads = [threading.Thread(target=c.run) for c in clients]

@@ -1,5 +1,6 @@
 """Crash and concurrency safety, against real processes: a `graphiam load` killed with SIGKILL mid-write,
 and the real server under 8 concurrent clients with writes interleaved (kuzu: one writer, many readers)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from graphiam.store import open_database
 from graphiam.store import reader as R
@@ -24,8 +24,26 @@ CLI = [sys.executable, "-m", "graphiam.cli"]
 
 
 def _generate(out: Path, users: int, roles: int, policies: int) -> Path:
-    subprocess.run([sys.executable, str(GENERATOR), "--users", str(users), "--roles", str(roles), "--policies",
-                    str(policies), "--accounts", "1", "--seed", "7", "-o", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(GENERATOR),
+            "--users",
+            str(users),
+            "--roles",
+            str(roles),
+            "--policies",
+            str(policies),
+            "--accounts",
+            "1",
+            "--seed",
+            "7",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (path,) = out.glob("*.json")
     return path
 
@@ -33,9 +51,13 @@ def _generate(out: Path, users: int, roles: int, policies: int) -> Path:
 def _content(db_path: Path) -> dict:
     db = open_database(db_path, buffer_pool_mb=128)
     try:
-        return {"accounts": [a.id for a in R.accounts(db)],
-                **{t: sorted(r["arn"] for r in db.execute(f"MATCH (n:{t}) RETURN n.arn AS arn"))
-                   for t in ("User", "Role", "IAMGroup", "Policy")}}
+        return {
+            "accounts": [a.id for a in R.accounts(db)],
+            **{
+                t: sorted(r["arn"] for r in db.execute(f"MATCH (n:{t}) RETURN n.arn AS arn"))
+                for t in ("User", "Role", "IAMGroup", "Policy")
+            },
+        }
     finally:
         db.close()
 
@@ -59,6 +81,7 @@ def test_a_load_killed_midway_leaves_the_previous_content(tmp_path):
             seen.extend(chunk)
             if b"loading entities" in seen:  # the old rows are deleted, the COPYs start: mid-transaction
                 writing.set()
+
     threading.Thread(target=watch, daemon=True).start()
     try:
         assert writing.wait(timeout=180), f"the load did not reach its write phase: {bytes(seen)[-500:]!r}"
@@ -83,8 +106,12 @@ WRITE_EVERY = 50  # 10 writes per client, 80 in all, interleaved with 3,920 read
 
 def _serve(db: Path, port: int, command: list[str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    proc = subprocess.Popen([*(command or CLI), "serve", "--port", str(port), "--log-level", "warning"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*(command or CLI), "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -120,7 +147,10 @@ async def _workload(base: str, token: str, problems: list[str]) -> int:
     """8 clients x 500 operations; returns how many users were added. Stops at the first problem."""
     # idle connections are dropped before uvicorn's 5 s keep-alive ends, so no request races a server close
     limits = httpx.Limits(keepalive_expiry=2)
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits) as c:
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits
+    ) as c:
+
         async def gql(query: str, **variables: str) -> dict:
             r = await c.post(base, json={"query": query, "variables": variables})
             body = r.json() if r.status_code == 200 else {"errors": [f"HTTP {r.status_code}: {r.text[:200]}"]}
@@ -130,7 +160,9 @@ async def _workload(base: str, token: str, problems: list[str]) -> int:
             return body["data"]
 
         initial = (await gql(COUNT))["users"]["totalCount"]
-        boundary = (await gql("{ policies(first: 1) { edges { node { arn } } } }"))["policies"]["edges"][0]["node"]["arn"]
+        boundary = (await gql("{ policies(first: 1) { edges { node { arn } } } }"))["policies"]["edges"][0][
+            "node"
+        ]["arn"]
 
         async def client(i: int) -> None:
             mine: list[str] = []
@@ -149,8 +181,11 @@ async def _workload(base: str, token: str, problems: list[str]) -> int:
                     name = mine[(j // 3) % len(mine)]
                     u = (await gql(READ_USER, name=name)).get("user")
                     # a whole change or none: the user, its tag and its boundary arrive together
-                    if u is None or u["tags"] != [{"key": "batch", "value": name}] \
-                            or u["permissionsBoundary"] != {"arn": boundary}:
+                    if (
+                        u is None
+                        or u["tags"] != [{"key": "batch", "value": name}]
+                        or u["permissionsBoundary"] != {"arn": boundary}
+                    ):
                         problems.append(f"{name}: read {u}")
                 elif j % 3 == 1:
                     n = (await gql(COUNT)).get("users", {}).get("totalCount", -1)
@@ -159,14 +194,19 @@ async def _workload(base: str, token: str, problems: list[str]) -> int:
                     last = max(last, n)
                 else:
                     await gql(PAGE)
+
         await asyncio.gather(*(client(i) for i in range(CLIENTS)))
         return (await gql(COUNT)).get("users", {}).get("totalCount", -1) - initial
 
 
 def run_concurrency(tmp_path: Path, command: list[str] | None = None) -> tuple[list[str], int, str]:
     db = tmp_path / "db"
-    made = subprocess.run([*CLI, "token", "create", "--role", "admin", "--name", "writer", "--db", str(db)],
-                          check=True, capture_output=True, text=True)
+    made = subprocess.run(
+        [*CLI, "token", "create", "--role", "admin", "--name", "writer", "--db", str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     port = _free_port()
     proc = _serve(db, port, command)  # an empty database: the demo org is loaded
     problems: list[str] = []

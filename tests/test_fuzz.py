@@ -13,6 +13,7 @@ have been refused cheaply; the worker thread keeps computing after the answer, s
 schemathesis' own `not_a_server_error` check is not used: it counts every resolver error with a `path` as a
 server fault, and graphiam answers wrong input (unknown ARN, bad policy) exactly so, with a readable message.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,24 +38,77 @@ from schemathesis.graphql import nodes
 from tests.conftest import SEEDS
 from tests.test_server import _free_port
 
-EXAMPLES = int(os.environ.get("GRAPHIAM_FUZZ_EXAMPLES", "15"))  # positive cases per operation (raise it locally)
+EXAMPLES = int(
+    os.environ.get("GRAPHIAM_FUZZ_EXAMPLES", "15")
+)  # positive cases per operation (raise it locally)
 NEGATIVE = 3  # invalid cases per operation (refused by validation; checks the refusal path does not crash)
 ACCOUNTS = ["111111111111", "222222222222", "333333333333", "*", ""]
-ACTIONS = ["s3:GetObject", "iam:CreateUser", "iam:PassRole", "sts:AssumeRole", "iam:*", "*", "s3:Get*",
-           "ec2:RunInstances", "lambda:CreateFunction", "iam:AttachUserPolicy", "nosuch:Thing", "sts:", ":"]
-RESOURCES = ["*", "arn:aws:s3:::demo-bucket/*", "arn:aws:s3:::demo-bucket", "arn:aws:iam::111111111111:role/*",
-             "arn:aws:ec2:us-east-1:111111111111:instance/i-1", "not-an-arn", "arn:aws:iam::*:user/${aws:username}"]
-PRINCIPAL_EXTRA = ["ec2.amazonaws.com", "lambda.amazonaws.com", "arn:aws:iam::999999999999:root", "*",
-                   "arn:aws:iam::111111111111:user/nobody", "arn:aws:iam::111111111111:role/", "arn:aws:iam:::",
-                   "arn:aws:sts::111111111111:assumed-role/x/y"]
-CONTEXT_KEYS = ["aws:username", "aws:PrincipalTag/team", "aws:SourceIp", "aws:MultiFactorAuthPresent",
-                "aws:CurrentTime", "sts:ExternalId", "iam:PassedToService", "s3:prefix", "aws:RequestTag/env", "nokey"]
+ACTIONS = [
+    "s3:GetObject",
+    "iam:CreateUser",
+    "iam:PassRole",
+    "sts:AssumeRole",
+    "iam:*",
+    "*",
+    "s3:Get*",
+    "ec2:RunInstances",
+    "lambda:CreateFunction",
+    "iam:AttachUserPolicy",
+    "nosuch:Thing",
+    "sts:",
+    ":",
+]
+RESOURCES = [
+    "*",
+    "arn:aws:s3:::demo-bucket/*",
+    "arn:aws:s3:::demo-bucket",
+    "arn:aws:iam::111111111111:role/*",
+    "arn:aws:ec2:us-east-1:111111111111:instance/i-1",
+    "not-an-arn",
+    "arn:aws:iam::*:user/${aws:username}",
+]
+PRINCIPAL_EXTRA = [
+    "ec2.amazonaws.com",
+    "lambda.amazonaws.com",
+    "arn:aws:iam::999999999999:root",
+    "*",
+    "arn:aws:iam::111111111111:user/nobody",
+    "arn:aws:iam::111111111111:role/",
+    "arn:aws:iam:::",
+    "arn:aws:sts::111111111111:assumed-role/x/y",
+]
+CONTEXT_KEYS = [
+    "aws:username",
+    "aws:PrincipalTag/team",
+    "aws:SourceIp",
+    "aws:MultiFactorAuthPresent",
+    "aws:CurrentTime",
+    "sts:ExternalId",
+    "iam:PassedToService",
+    "s3:prefix",
+    "aws:RequestTag/env",
+    "nokey",
+]
 
 
 def _serve(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """`graphiam serve` with its log in a file (a PIPE nobody reads would stall a chatty server)."""
-    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--db", str(db),
-                             "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "graphiam.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -69,65 +123,126 @@ def _serve(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 def _stored_names(url: str, headers: dict[str, str]) -> dict[str, list[str]]:
     """ARNs and names of the demo org, so generated arguments hit stored things, not only random strings."""
-    q = "{ %s }" % " ".join(f"{k}(first: 100) {{ edges {{ node {{ arn name }} }} }}"
-                            for k in ("users", "groups", "roles", "policies"))
+    q = "{ %s }" % " ".join(
+        f"{k}(first: 100) {{ edges {{ node {{ arn name }} }} }}"
+        for k in ("users", "groups", "roles", "policies")
+    )
     data = httpx.post(url, json={"query": q}, headers=headers, timeout=30).json()["data"]
     found = {k: [e["node"] for e in data[k]["edges"]] for k in ("users", "groups", "roles", "policies")}
     principals = sorted(n["arn"] for k in ("users", "roles") for n in found[k])
     others = sorted(n["arn"] for k in ("groups", "policies") for n in found[k])
-    return {"principals": principals + PRINCIPAL_EXTRA, "arns": principals + others + PRINCIPAL_EXTRA[2:],
-            "names": sorted({n["name"] for k in found for n in found[k]}) + ["", "x" * 200, "a/b", "Ünïcode"]}
+    return {
+        "principals": principals + PRINCIPAL_EXTRA,
+        "arns": principals + others + PRINCIPAL_EXTRA[2:],
+        "names": sorted({n["name"] for k in found for n in found[k]}) + ["", "x" * 200, "a/b", "Ünïcode"],
+    }
 
 
 def _config(names: dict[str, list[str]]) -> Any:
     """Dictionaries bound to the arguments that name things or bound sizes (schemathesis substitutes them with
     probability p), so that most cases get past input validation to the engine."""
-    dictionaries = {**{k: {"values": v} for k, v in names.items()},
-                    "accounts": {"values": ACCOUNTS}, "actions": {"values": ACTIONS},
-                    "resources": {"values": RESOURCES + names["arns"]}, "versions": {"values": ["v1", "v2", "v9", "x"]},
-                    "keys": {"values": CONTEXT_KEYS},
-                    "depths": {"values": [1, 2, 3, 5, 10, 0, -1, 11, 1000, 2**31 - 1]},
-                    "pages": {"values": [0, 1, 2, 10, 100, 101, -1, 10**6, 2**31 - 1]}}
-    bind = {"principals": ["principal", "from", "to", "caller", "requests[*].principal"],
-            "arns": ["arn", "resourceOwner", "permissionsBoundary", "input.arn", "input.policyArn",
-                     "input.targetArn", "input.userArn", "input.groupArn", "input.roleArn",
-                     "input.permissionsBoundary"],
-            "names": ["name", "input.name", "input.policyName", "pathPrefix"],
-            "accounts": ["account", "input.account"],
-            "actions": ["action", "actions[*]", "requests[*].action"],
-            "resources": ["resource", "resources[*]", "requests[*].resource"],
-            "versions": ["input.versionId"],
-            "keys": ["context[*].key", "requests[*].context[*].key"],
-            "depths": ["maxDepth"], "pages": ["first", "limit"]}
-    parameters = {f"*.*.{arg}": {"dictionary": d, "probability": 0.7} for d, args in bind.items() for arg in args}
-    return schemathesis.config.SchemathesisConfig.from_dict({"dictionaries": dictionaries, "parameters": parameters})
+    dictionaries = {
+        **{k: {"values": v} for k, v in names.items()},
+        "accounts": {"values": ACCOUNTS},
+        "actions": {"values": ACTIONS},
+        "resources": {"values": RESOURCES + names["arns"]},
+        "versions": {"values": ["v1", "v2", "v9", "x"]},
+        "keys": {"values": CONTEXT_KEYS},
+        "depths": {"values": [1, 2, 3, 5, 10, 0, -1, 11, 1000, 2**31 - 1]},
+        "pages": {"values": [0, 1, 2, 10, 100, 101, -1, 10**6, 2**31 - 1]},
+    }
+    bind = {
+        "principals": ["principal", "from", "to", "caller", "requests[*].principal"],
+        "arns": [
+            "arn",
+            "resourceOwner",
+            "permissionsBoundary",
+            "input.arn",
+            "input.policyArn",
+            "input.targetArn",
+            "input.userArn",
+            "input.groupArn",
+            "input.roleArn",
+            "input.permissionsBoundary",
+        ],
+        "names": ["name", "input.name", "input.policyName", "pathPrefix"],
+        "accounts": ["account", "input.account"],
+        "actions": ["action", "actions[*]", "requests[*].action"],
+        "resources": ["resource", "resources[*]", "requests[*].resource"],
+        "versions": ["input.versionId"],
+        "keys": ["context[*].key", "requests[*].context[*].key"],
+        "depths": ["maxDepth"],
+        "pages": ["first", "limit"],
+    }
+    parameters = {
+        f"*.*.{arg}": {"dictionary": d, "probability": 0.7} for d, args in bind.items() for arg in args
+    }
+    return schemathesis.config.SchemathesisConfig.from_dict(
+        {"dictionaries": dictionaries, "parameters": parameters}
+    )
 
 
 # JSON arguments: policy documents (as objects where every key is a GraphQL name, else as JSON text, which the
 # engine accepts too), exports derived from the partner account's, and arbitrary JSON values.
 _text = st.text(max_size=12)
-_condition = st.dictionaries(st.sampled_from(["StringEquals", "StringLike", "ArnLike", "Bool", "IpAddress",
-                                              "ForAnyValue:StringEquals", "NumericLessThan", "Null", "Bogus"]),
-                             st.dictionaries(st.sampled_from(["aws:username", "aws:PrincipalTag/team", "sts:ExternalId",
-                                                              "aws:SourceIp", "aws:MultiFactorAuthPresent", "x"]),
-                                             st.one_of(_text, st.lists(_text, max_size=3), st.booleans()),
-                                             max_size=2), max_size=2)
+_condition = st.dictionaries(
+    st.sampled_from(
+        [
+            "StringEquals",
+            "StringLike",
+            "ArnLike",
+            "Bool",
+            "IpAddress",
+            "ForAnyValue:StringEquals",
+            "NumericLessThan",
+            "Null",
+            "Bogus",
+        ]
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "aws:username",
+                "aws:PrincipalTag/team",
+                "sts:ExternalId",
+                "aws:SourceIp",
+                "aws:MultiFactorAuthPresent",
+                "x",
+            ]
+        ),
+        st.one_of(_text, st.lists(_text, max_size=3), st.booleans()),
+        max_size=2,
+    ),
+    max_size=2,
+)
 _statement = st.fixed_dictionaries(
     {"Effect": st.sampled_from(["Allow", "Deny", "allow", ""])},
-    optional={"Sid": _text,
-              "Action": st.one_of(st.sampled_from(ACTIONS), st.lists(st.sampled_from(ACTIONS), max_size=3)),
-              "NotAction": st.sampled_from(ACTIONS),
-              "Resource": st.one_of(st.sampled_from(RESOURCES), st.lists(st.sampled_from(RESOURCES), max_size=3)),
-              "NotResource": st.sampled_from(RESOURCES),
-              "Principal": st.one_of(st.just("*"), st.fixed_dictionaries({"AWS": st.sampled_from(PRINCIPAL_EXTRA)}),
-                                     st.fixed_dictionaries({"Service": st.sampled_from(PRINCIPAL_EXTRA[:2])})),
-              "Condition": _condition})
-_policy = st.fixed_dictionaries({"Version": st.sampled_from(["2012-10-17", "2008-10-17", "2020-01-01"]),
-                                 "Statement": st.one_of(_statement, st.lists(_statement, max_size=3))},
-                                optional={"Id": _text})
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                     | _text, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
-                     max_leaves=8)
+    optional={
+        "Sid": _text,
+        "Action": st.one_of(st.sampled_from(ACTIONS), st.lists(st.sampled_from(ACTIONS), max_size=3)),
+        "NotAction": st.sampled_from(ACTIONS),
+        "Resource": st.one_of(st.sampled_from(RESOURCES), st.lists(st.sampled_from(RESOURCES), max_size=3)),
+        "NotResource": st.sampled_from(RESOURCES),
+        "Principal": st.one_of(
+            st.just("*"),
+            st.fixed_dictionaries({"AWS": st.sampled_from(PRINCIPAL_EXTRA)}),
+            st.fixed_dictionaries({"Service": st.sampled_from(PRINCIPAL_EXTRA[:2])}),
+        ),
+        "Condition": _condition,
+    },
+)
+_policy = st.fixed_dictionaries(
+    {
+        "Version": st.sampled_from(["2012-10-17", "2008-10-17", "2020-01-01"]),
+        "Statement": st.one_of(_statement, st.lists(_statement, max_size=3)),
+    },
+    optional={"Id": _text},
+)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
 
 
 _PARTNER = (SEEDS / "partner-account.json").read_text()
@@ -148,7 +263,9 @@ def _export(draw: st.DrawFn) -> dict[str, Any]:
         if how == "entry":
             doc[key][i] = draw(_json)
         else:
-            doc[key][i][draw(st.sampled_from(sorted(doc[key][i])))] = draw(st.one_of(st.none(), _json, _policy))
+            doc[key][i][draw(st.sampled_from(sorted(doc[key][i])))] = draw(
+                st.one_of(st.none(), _json, _policy)
+            )
     return doc
 
 
@@ -171,7 +288,9 @@ def _node(value: Any) -> Any:
     if isinstance(value, list):
         return nodes.List([_node(v) for v in value])
     if all(_is_name(k) for k in value):
-        return nodes.Object([ObjectFieldNode(name=NameNode(value=k), value=_node(v)) for k, v in value.items()])
+        return nodes.Object(
+            [ObjectFieldNode(name=NameNode(value=k), value=_node(v)) for k, v in value.items()]
+        )
     return nodes.String(json.dumps(value))
 
 
@@ -184,7 +303,9 @@ def _problems(schema: Any, case: Any, response: Any) -> list[str]:
     if response.status_code >= 500:
         return [f"HTTP {response.status_code}: {response.text[:300]}"]
     try:
-        schema.validate_response(case.operation, response, case=case)  # JSON object; no null in a non-null field
+        schema.validate_response(
+            case.operation, response, case=case
+        )  # JSON object; no null in a non-null field
     except Failure as failure:
         return [f"{type(failure).__name__}: {failure.message}"]
     if response.status_code != 200:
@@ -195,18 +316,29 @@ def _problems(schema: Any, case: Any, response: Any) -> list[str]:
         if code == "INTERNAL":
             error_id = error["extensions"].get("errorId")
             out.append(f"INTERNAL error id {error_id} at {error.get('path')}: {error['message']}")
-        elif code == "TIMEOUT":  # not refused cheaply: the server worked until its time limit (and may still be)
+        elif (
+            code == "TIMEOUT"
+        ):  # not refused cheaply: the server worked until its time limit (and may still be)
             out.append(f"TIMEOUT at {error.get('path')}: {error['message']}")
     return out
 
 
 def _fuzz(schema: Any, operation: Any, headers: dict[str, str], found: list[str], seen: Counter[str]) -> None:
     for mode, examples in ((GenerationMode.POSITIVE, EXAMPLES), (GenerationMode.NEGATIVE, NEGATIVE)):
-        @settings(max_examples=examples, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:
-            if any("TIMEOUT" in f for f in found):  # the server is busy with a runaway query: the rest is noise
+            if any(
+                "TIMEOUT" in f for f in found
+            ):  # the server is busy with a runaway query: the rest is noise
                 return
             response = case.call(headers=headers, timeout=60)
             seen[f"{mode.value} {response.status_code}"] += 1
@@ -224,8 +356,25 @@ def _fuzz(schema: Any, operation: Any, headers: dict[str, str], found: list[str]
 
 def test_schemathesis_finds_no_server_error_in_any_operation(tmp_path):
     db, log = tmp_path / "db", tmp_path / "server.log"
-    made = subprocess.run([sys.executable, "-m", "graphiam.cli", "token", "create", "--role", "admin", "--name", "fuzz",
-                           "--db", str(db)], env=os.environ, capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "graphiam.cli",
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "fuzz",
+            "--db",
+            str(db),
+        ],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     headers = {"Authorization": f"Bearer {made.stdout.split()[0]}"}
     port = _free_port()
@@ -233,8 +382,9 @@ def test_schemathesis_finds_no_server_error_in_any_operation(tmp_path):
     proc = _serve(db, port, log)  # an empty database: the demo organisation is loaded
     try:
         schemathesis.graphql.scalar("JSON", JSON_SCALAR)
-        schema = schemathesis.graphql.from_url(url, config=_config(_stored_names(url, headers)), headers=headers,
-                                               timeout=30)
+        schema = schemathesis.graphql.from_url(
+            url, config=_config(_stored_names(url, headers)), headers=headers, timeout=30
+        )
         operations = [result.ok() for result in schema.get_all_operations()]
         labels = {op.label for op in operations}
         assert {"Query.simulate", "Query.whoCan", "Mutation.putUserPolicy", "Mutation.applyChanges"} <= labels
@@ -260,7 +410,8 @@ def test_schemathesis_finds_no_server_error_in_any_operation(tmp_path):
 @pytest.mark.parametrize("depth", [0, -1, 11, 354289])
 def test_escalation_summary_refuses_a_depth_out_of_bounds(gql, depth):
     """Found by the fuzzer: `escalationSummary(maxDepth: 354289)` enumerated paths past the time limit."""
-    body = gql(SEEDS / "demo-org.json").raw("query($d: Int!) { escalationSummary(maxDepth: $d) { firstTechnique } }",
-                                           {"d": depth})
+    body = gql(SEEDS / "demo-org.json").raw(
+        "query($d: Int!) { escalationSummary(maxDepth: $d) { firstTechnique } }", {"d": depth}
+    )
     assert body["data"] is None
     assert [e["message"] for e in body["errors"]] == [f"`maxDepth`: {depth} is not from 1 to 10"]

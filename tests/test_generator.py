@@ -1,4 +1,5 @@
 """benchmarks/generate_org.py: deterministic, sized as asked, and valid GAAD."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,7 +19,9 @@ gen = importlib.util.module_from_spec(_spec)
 sys.modules["generate_org"] = gen
 _spec.loader.exec_module(gen)
 
-ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):(user|group|role|policy|instance-profile)(/(?:[\x21-\x7e]+/)?)([\w+=,.@-]+)$")
+ARN = re.compile(
+    r"^arn:aws:iam::(\d{12}|aws):(user|group|role|policy|instance-profile)(/(?:[\x21-\x7e]+/)?)([\w+=,.@-]+)$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +57,12 @@ def test_same_seed_gives_identical_output() -> None:
     ("users", "roles", "policies", "groups", "accounts"),
     [(0, 0, 0, None, 1), (1, 1, 1, None, 1), (45, 20, 70, None, 1), (50, 40, 60, 7, 2), (10, 5, 12, 0, 3)],
 )
-def test_counts_match_the_arguments(users: int, roles: int, policies: int, groups: int | None, accounts: int) -> None:
-    exports = gen.generate_org(users=users, roles=roles, policies=policies, groups=groups, accounts=accounts, seed=1)
+def test_counts_match_the_arguments(
+    users: int, roles: int, policies: int, groups: int | None, accounts: int
+) -> None:
+    exports = gen.generate_org(
+        users=users, roles=roles, policies=policies, groups=groups, accounts=accounts, seed=1
+    )
     assert len(exports) == accounts
     for export in exports:
         assert len(export["UserDetailList"]) == users
@@ -80,7 +87,11 @@ def test_every_arn_is_well_formed_and_in_its_account(org: list[dict[str, Any]]) 
                 match = ARN.match(entry["Arn"])
                 assert match, entry["Arn"]
                 assert match[1] in (account, "aws") and match[3] == entry["Path"]
-        arns = [e["Arn"] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies") for e in export[k]]
+        arns = [
+            e["Arn"]
+            for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+            for e in export[k]
+        ]
         assert len(arns) == len(set(arns))
 
 
@@ -93,7 +104,9 @@ def test_group_lists_name_existing_groups_and_vary(org: list[dict[str, Any]]) ->
             assert set(user["GroupList"]) <= groups
 
 
-def test_attachments_name_present_policies_or_a_deliberately_missing_boundary(org: list[dict[str, Any]]) -> None:
+def test_attachments_name_present_policies_or_a_deliberately_missing_boundary(
+    org: list[dict[str, Any]],
+) -> None:
     missing = 0
     for export in org:
         policies = {p["Arn"] for p in export["Policies"]}
@@ -139,16 +152,32 @@ def test_about_a_quarter_of_documents_are_url_encoded_and_all_decode(org: list[d
 
 def test_realistic_shapes_are_present(org: list[dict[str, Any]]) -> None:
     text = json.dumps([decoded(d) for export in org for d in documents(export)])
-    for needle in ('"NotAction"', '"NotResource"', "aws:SourceIp", "aws:MultiFactorAuthPresent", "sts:ExternalId",
-                   "aws:CurrentTime", "${aws:PrincipalTag/team}", "${aws:username}", '"Deny"', "ec2.amazonaws.com",
-                   ":root", "iam:PassRole", "sts:AssumeRole", '"Action": "*"'):
+    for needle in (
+        '"NotAction"',
+        '"NotResource"',
+        "aws:SourceIp",
+        "aws:MultiFactorAuthPresent",
+        "sts:ExternalId",
+        "aws:CurrentTime",
+        "${aws:PrincipalTag/team}",
+        "${aws:username}",
+        '"Deny"',
+        "ec2.amazonaws.com",
+        ":root",
+        "iam:PassRole",
+        "sts:AssumeRole",
+        '"Action": "*"',
+    ):
         assert needle in text, needle
     main = org[0]
     paths = {u["Path"] for u in main["UserDetailList"]}
     assert {"/", "/engineering/", "/ops/team-a/"} <= paths
     assert any(r["InstanceProfileList"] for r in main["RoleDetailList"])
-    assert all(r["InstanceProfileList"][0]["Roles"][0]["Arn"] == r["Arn"]
-               for r in main["RoleDetailList"] if r["InstanceProfileList"])
+    assert all(
+        r["InstanceProfileList"][0]["Roles"][0]["Arn"] == r["Arn"]
+        for r in main["RoleDetailList"]
+        if r["InstanceProfileList"]
+    )
     assert any(u["Tags"] for u in main["UserDetailList"])
     assert any(p["Arn"].startswith("arn:aws:iam::aws:policy/") for p in main["Policies"])
 
@@ -166,8 +195,25 @@ def test_json_round_trips(org: list[dict[str, Any]]) -> None:
 
 def test_cli_writes_one_file_per_account(tmp_path: Path) -> None:
     out = tmp_path / "org"
-    assert gen.main(["--users", "12", "--roles", "6", "--policies", "15", "--accounts", "2", "--seed", "5",
-                     "-o", str(out)]) == 0
+    assert (
+        gen.main(
+            [
+                "--users",
+                "12",
+                "--roles",
+                "6",
+                "--policies",
+                "15",
+                "--accounts",
+                "2",
+                "--seed",
+                "5",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     expected = gen.generate_org(users=12, roles=6, policies=15, accounts=2, seed=5)
     files = sorted(out.iterdir())
     assert [f.name for f in files] == sorted(f"{i}.json" for i in gen.account_ids(2, 5))

@@ -1,4 +1,5 @@
 """`graphiam graph`: files in the chosen format, a summary on stderr, one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ FACTS = json.loads((SEEDS / "facts.json").read_text())
 
 def _run(*args, db):
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    return subprocess.run([sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,9 @@ def test_whole_account_as_cytoscape_file(db, tmp_path):
 
 
 def test_neighbourhood_as_graphml_on_stdout(db):
-    r = _run("graph", "--around", BOB, "--depth", "1", "--edge-kind", "MEMBER_OF", "--format", "graphml", db=db)
+    r = _run(
+        "graph", "--around", BOB, "--depth", "1", "--edge-kind", "MEMBER_OF", "--format", "graphml", db=db
+    )
     assert r.returncode == 0, r.stderr
     root = ET.fromstring(r.stdout)
     ns = "{http://graphml.graphdrawing.org/xmlns}"
@@ -56,4 +60,5 @@ def test_unknown_arns_fail_in_one_line(db):
     r = _run("graph", "--around", BOB, "arn:aws:iam::111111111111:user/ghost", db=db)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.strip().splitlines() == [
-        "graphiam: error: `around`: not in the graph: `arn:aws:iam::111111111111:user/ghost`"]
+        "graphiam: error: `around`: not in the graph: `arn:aws:iam::111111111111:user/ghost`"
+    ]

@@ -1,6 +1,7 @@
 """The graph writers produce files their tools can read: DOT that parses (every ARN quoted, whatever it holds),
 GraphML that xml.etree parses with typed keys, Cytoscape.js and JSON that round-trip. Over hostile names and over
 the whole of Cloudsplaining's example export."""
+
 from __future__ import annotations
 
 import json
@@ -18,35 +19,69 @@ from graphiam.store import open_database
 from tests.conftest import GAAD_EXAMPLE
 
 NS = {"g": F.GRAPHML_NS}
-NASTY = ['arn:aws:iam::123456789012:user/q"uote', "arn:aws:iam::123456789012:role/back\\slash\\",
-         "arn:aws:iam::123456789012:policy/{brace};->[x]=y", "line\nbreak", "arn:aws:iam::123456789012:user/üñí+=,.@_-",
-         "arn:aws:iam::123456789012:user/ctrl\x01char", "node", "-1"]
+NASTY = [
+    'arn:aws:iam::123456789012:user/q"uote',
+    "arn:aws:iam::123456789012:role/back\\slash\\",
+    "arn:aws:iam::123456789012:policy/{brace};->[x]=y",
+    "line\nbreak",
+    "arn:aws:iam::123456789012:user/üñí+=,.@_-",
+    "arn:aws:iam::123456789012:user/ctrl\x01char",
+    "node",
+    "-1",
+]
 
 
 def nasty_view() -> GraphView:
-    nodes = [GraphNode(id=a, kind=("USER", "ROLE", "POLICY", "SERVICE_PRINCIPAL")[i % 4], label=a.rsplit("/", 1)[-1],
-                       account="123456789012" if i % 3 else None, is_admin=i == 1, distance=i % 2,
-                       properties={"path": "/p/", "distance": i % 2})
-             for i, a in enumerate(NASTY)]
-    edges = [GraphEdge(id=f"CAN_ASSUME:{a}->{b}", source=a, target=b, kind="CAN_ASSUME", label='sts:"Assume"',
-                       properties={"conditions": ["aws:MultiFactorAuthPresent"], "needsConditions": True})
-             for a, b in zip(NASTY, NASTY[1:])]
-    edges.append(GraphEdge(id="ESCALATES_TO:self", source=NASTY[0], target=NASTY[0], kind="ESCALATES_TO",
-                           label="iam-001", properties={"technique": "iam-001", "makesAdmin": True}))
+    nodes = [
+        GraphNode(
+            id=a,
+            kind=("USER", "ROLE", "POLICY", "SERVICE_PRINCIPAL")[i % 4],
+            label=a.rsplit("/", 1)[-1],
+            account="123456789012" if i % 3 else None,
+            is_admin=i == 1,
+            distance=i % 2,
+            properties={"path": "/p/", "distance": i % 2},
+        )
+        for i, a in enumerate(NASTY)
+    ]
+    edges = [
+        GraphEdge(
+            id=f"CAN_ASSUME:{a}->{b}",
+            source=a,
+            target=b,
+            kind="CAN_ASSUME",
+            label='sts:"Assume"',
+            properties={"conditions": ["aws:MultiFactorAuthPresent"], "needsConditions": True},
+        )
+        for a, b in zip(NASTY, NASTY[1:])
+    ]
+    edges.append(
+        GraphEdge(
+            id="ESCALATES_TO:self",
+            source=NASTY[0],
+            target=NASTY[0],
+            kind="ESCALATES_TO",
+            label="iam-001",
+            properties={"technique": "iam-001", "makesAdmin": True},
+        )
+    )
     return GraphView(nodes=nodes, edges=edges, truncated=True)
 
 
 # ---- a DOT reader following Graphviz's grammar and lexer (quoted strings: only \" is an escape) ----
 
-_TOKEN = re.compile(r'\s+|"(?:\\.|[^"\\])*"|[A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*|-?(?:\.\d+|\d+(?:\.\d*)?)'
-                    r'|->|--|[{}\[\];,=:]', re.S)
+_TOKEN = re.compile(
+    r'\s+|"(?:\\.|[^"\\])*"|[A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*|-?(?:\.\d+|\d+(?:\.\d*)?)'
+    r"|->|--|[{}\[\];,=:]",
+    re.S,
+)
 
 
 def dot_tokens(text: str) -> list[str]:
     out, pos = [], 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        assert m, f"not DOT at {pos}: {text[pos:pos + 40]!r}"
+        assert m, f"not DOT at {pos}: {text[pos : pos + 40]!r}"
         if not m.group().isspace():
             assert not (m.group().startswith('"') and "\n" in m.group()), m.group()
             out.append(m.group())
@@ -56,8 +91,9 @@ def dot_tokens(text: str) -> list[str]:
 
 def dot_label(token: str) -> str:
     """A quoted label as Graphviz shows it: \\" is ", \\\\ is \\, \\n a line break."""
-    return re.sub(r'\\(.)', lambda m: {"n": "\n", '"': '"', "\\": "\\"}.get(m.group(1), "\\" + m.group(1)),
-                  token[1:-1])
+    return re.sub(
+        r"\\(.)", lambda m: {"n": "\n", '"': '"', "\\": "\\"}.get(m.group(1), "\\" + m.group(1)), token[1:-1]
+    )
 
 
 class DotGraph:
@@ -79,7 +115,7 @@ class DotGraph:
 
     def take(self, expected: str | None = None) -> str:
         tok = self.t[self.i]
-        assert expected is None or tok == expected, (expected, tok, self.t[self.i - 5:self.i + 5])
+        assert expected is None or tok == expected, (expected, tok, self.t[self.i - 5 : self.i + 5])
         self.i += 1
         return tok
 
@@ -143,7 +179,9 @@ def check_dot(view: GraphView) -> DotGraph:
 
 def check_graphml(view: GraphView) -> ET.Element:
     root = ET.fromstring(F.to_graphml(view).encode("utf-8"))
-    keys = {k.get("id"): (k.get("for"), k.get("attr.name"), k.get("attr.type")) for k in root.findall("g:key", NS)}
+    keys = {
+        k.get("id"): (k.get("for"), k.get("attr.name"), k.get("attr.type")) for k in root.findall("g:key", NS)
+    }
     [graph] = root.findall("g:graph", NS)
     assert graph.get("edgedefault") == "directed"
     nodes = graph.findall("g:node", NS)
@@ -151,7 +189,9 @@ def check_graphml(view: GraphView) -> ET.Element:
     assert [n.get("id") for n in nodes] == clean
     ids = set(clean)
     edges = graph.findall("g:edge", NS)
-    assert len(edges) == len(view.edges) and all(e.get("source") in ids and e.get("target") in ids for e in edges)
+    assert len(edges) == len(view.edges) and all(
+        e.get("source") in ids and e.get("target") in ids for e in edges
+    )
     for el, target in [(n, "node") for n in nodes] + [(e, "edge") for e in edges]:
         for d in el.findall("g:data", NS):
             kind, _, typ = keys[d.get("key")]
@@ -217,17 +257,21 @@ def test_cloudsplaining_example_account_in_every_format(example):
     assert kinds["GROUP"] == {g["Arn"] for g in export["GroupDetailList"]}
     assert kinds["ROLE"] == {r["Arn"] for r in export["RoleDetailList"]}
     group_arn = {g["GroupName"]: g["Arn"] for g in export["GroupDetailList"]}
-    assert {(e.source, e.target) for e in view.edges if e.kind == "MEMBER_OF"} == \
-        {(u["Arn"], group_arn[g]) for u in export["UserDetailList"] for g in u["GroupList"]}
+    assert {(e.source, e.target) for e in view.edges if e.kind == "MEMBER_OF"} == {
+        (u["Arn"], group_arn[g]) for u in export["UserDetailList"] for g in u["GroupList"]
+    }
     for account in {u["Arn"].split(":")[4] for u in export["UserDetailList"]}:
         part = graph_view(db, index, account=account, max_nodes=5000, max_edges=20000)
-        assert {n.id for n in part.nodes if n.kind == "USER"} == \
-            {u["Arn"] for u in export["UserDetailList"] if u["Arn"].split(":")[4] == account}
+        assert {n.id for n in part.nodes if n.kind == "USER"} == {
+            u["Arn"] for u in export["UserDetailList"] if u["Arn"].split(":")[4] == account
+        }
     check_dot(view)
     root = check_graphml(view)
     assert len(root.findall("g:graph/g:node", NS)) == len(view.nodes)
     doc = check_cytoscape(view)
-    assert sum(1 for n in doc["elements"]["nodes"] if "admin" in n["classes"]) == sum(n.is_admin for n in view.nodes)
+    assert sum(1 for n in doc["elements"]["nodes"] if "admin" in n["classes"]) == sum(
+        n.is_admin for n in view.nodes
+    )
     assert json.loads(F.to_json(view)) == F.as_dict(view)
     assert any(n.is_admin for n in view.nodes) and any(e.kind == "ESCALATES_TO" for e in view.edges)
 
@@ -240,17 +284,24 @@ def test_edges_cut_at_max_edges_are_the_first_of_the_full_order(example):
     full = graph_view(db, index, max_nodes=5000, max_edges=20000)
     assert not full.truncated
     explicit = {(s.source, s.target) for steps in index.graph.out.values() for s in steps}
-    assert any(e.kind == "ESCALATES_TO" and (e.source, e.target) not in explicit for e in full.edges)  # from fans
+    assert any(
+        e.kind == "ESCALATES_TO" and (e.source, e.target) not in explicit for e in full.edges
+    )  # from fans
     keys = [(max(n_dist(full, e.source), n_dist(full, e.target)), e.kind) for e in full.edges]
-    assert keys == sorted(keys, key=lambda k: (k[0], ("MEMBER_OF", "ATTACHED", "CAN_ASSUME", "ESCALATES_TO",
-                                                      "HAS_ROLE").index(k[1])))
+    assert keys == sorted(
+        keys,
+        key=lambda k: (k[0], ("MEMBER_OF", "ATTACHED", "CAN_ASSUME", "ESCALATES_TO", "HAS_ROLE").index(k[1])),
+    )
     for cap in (1, 57, 500, len(full.edges) - 1):
         cut = graph_view(db, index, max_nodes=5000, max_edges=cap)
         assert cut.truncated and cut.edges == full.edges[:cap] and cut.nodes == full.nodes
     around = sorted(n.id for n in full.nodes if n.is_admin)[:2]
     ring = graph_view(db, index, around=around, depth=2, max_nodes=5000, max_edges=20000)
     for cap in (3, len(ring.edges) // 2):
-        assert graph_view(db, index, around=around, depth=2, max_nodes=5000, max_edges=cap).edges == ring.edges[:cap]
+        assert (
+            graph_view(db, index, around=around, depth=2, max_nodes=5000, max_edges=cap).edges
+            == ring.edges[:cap]
+        )
 
 
 def n_dist(view, key):

@@ -1,5 +1,6 @@
 """Hostile queries are refused before they run, with a clear message; internal errors are masked with an
 id that the server log also carries; caches stay effective with the limits on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,11 @@ def post(app, body: dict | bytes) -> httpx.Response:
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
                 if isinstance(body, bytes):
-                    return await c.post("/graphql", content=body, headers={"content-type": "application/json"})
+                    return await c.post(
+                        "/graphql", content=body, headers={"content-type": "application/json"}
+                    )
                 return await c.post("/graphql", json=body)
+
     return asyncio.run(go())
 
 
@@ -54,18 +58,39 @@ HOSTILE = [
     ("depth-14", _deep(6), "DEPTH_LIMIT", r"query depth 14 exceeds the limit of 12"),
     ("depth-50", _deep(25), "DEPTH_LIMIT", r"query depth more than 20 exceeds the limit of 12"),
     ("depth-1500", _deep(750), None, r"Syntax Error: Document is nested too deeply\. Parsing aborted\."),
-    ("introspection-depth", "{ __schema { types { " + "ofType { " * 30 + "name" + " }" * 30 + " } } }",
-     "DEPTH_LIMIT", r"introspection depth more than 20 exceeds the limit of 20"),
-    ("1000-aliases", "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }",
-     "ALIAS_LIMIT", r"1000 aliases exceed the limit of 50"),
-    ("first-1000000", "{ users(first: 1000000) { edges { node { arn } } } }",
-     "PAGE_LIMIT", r"`first` must be between 0 and 100, got 1000000"),
-    ("nested-lists", "{ users(first: 100) { edges { node { groups { members { groups { members { arn } } } } } } } }",
-     "COST_LIMIT", r"estimated query cost 111301 exceeds the limit of 50000 \(ask for smaller pages or fewer "
-                   r"nested lists\)"),
-    ("fragment-bomb", "query { ...F0 } " + " ".join(
-        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40)) + " fragment F40 on Query { users { totalCount } }",
-     "COST_LIMIT", r"estimated query cost more than 500000 exceeds the limit of 50000 .*"),
+    (
+        "introspection-depth",
+        "{ __schema { types { " + "ofType { " * 30 + "name" + " }" * 30 + " } } }",
+        "DEPTH_LIMIT",
+        r"introspection depth more than 20 exceeds the limit of 20",
+    ),
+    (
+        "1000-aliases",
+        "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }",
+        "ALIAS_LIMIT",
+        r"1000 aliases exceed the limit of 50",
+    ),
+    (
+        "first-1000000",
+        "{ users(first: 1000000) { edges { node { arn } } } }",
+        "PAGE_LIMIT",
+        r"`first` must be between 0 and 100, got 1000000",
+    ),
+    (
+        "nested-lists",
+        "{ users(first: 100) { edges { node { groups { members { groups { members { arn } } } } } } } }",
+        "COST_LIMIT",
+        r"estimated query cost 111301 exceeds the limit of 50000 \(ask for smaller pages or fewer "
+        r"nested lists\)",
+    ),
+    (
+        "fragment-bomb",
+        "query { ...F0 } "
+        + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+        + " fragment F40 on Query { users { totalCount } }",
+        "COST_LIMIT",
+        r"estimated query cost more than 500000 exceeds the limit of 50000 .*",
+    ),
 ]
 
 
@@ -82,7 +107,9 @@ def test_too_many_tokens_are_refused_by_the_parser(app):
 
 
 def test_a_page_size_in_a_variable_is_refused_by_the_resolver(app):
-    r = post(app, {"query": "query($n: Int) { users(first: $n) { totalCount } }", "variables": {"n": 1000000}})
+    r = post(
+        app, {"query": "query($n: Int) { users(first: $n) { totalCount } }", "variables": {"n": 1000000}}
+    )
     assert r.json()["errors"][0]["message"] == "`first` must be between 0 and 100, got 1000000"
 
 
@@ -94,17 +121,25 @@ def test_a_1mb_body_gets_413(app):
 
 
 def test_ordinary_and_graphiql_queries_pass(app):
-    full = get_introspection_query(descriptions=True, specified_by_url=True, directive_is_repeatable=True,
-                                   schema_description=True, input_value_deprecation=True)
+    full = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
     assert "errors" not in post(app, {"query": full}).json()
-    q = ("{ users(first: 100) { edges { node { arn groups { name policies { policy { arn } } } "
-         "policies { policy { arn versions { versionId } } } } } } }")
+    q = (
+        "{ users(first: 100) { edges { node { arn groups { name policies { policy { arn } } } "
+        "policies { policy { arn versions { versionId } } } } } } }"
+    )
     assert len(post(app, {"query": q}).json()["data"]["users"]["edges"]) == 9
 
 
 def test_internal_errors_are_masked_with_an_id_that_is_logged(app, monkeypatch, caplog):
     def boom(*args, **kwargs):
         raise RuntimeError("kuzu said something about /secret/path")
+
     monkeypatch.setattr(R, "count", boom)
     with caplog.at_level(logging.ERROR, logger="graphiam"):
         body = post(app, {"query": "{ users { totalCount } }"}).json()
@@ -118,6 +153,7 @@ def test_internal_errors_are_masked_with_an_id_that_is_logged(app, monkeypatch, 
 
 def test_user_errors_are_shown_and_store_errors_masked():
     from graphql import GraphQLError
+
     shown = GraphQLError("x", original_error=StoreError("Interrupted."))
     assert mask_error(shown).message == "query stopped: a database call ran longer than its time limit"
     hidden = mask_error(GraphQLError("x", original_error=StoreError("Binder exception: table User at /db")))
@@ -128,11 +164,19 @@ def test_operations_over_the_time_limit_are_stopped(make_db, monkeypatch):
     def slow(*args, **kwargs):
         time.sleep(1.0)
         return 0
+
     monkeypatch.setattr(R, "count", slow)
     app = create_app(database=make_db(), load_seeds=False, schema=build_schema(time_limit=0.1))
     body = post(app, {"query": "{ users { totalCount } }"}).json()
-    assert body == {"data": None, "errors": [{"message": "query stopped: it ran longer than the 0.1 s time limit",
-                                              "extensions": {"code": "TIMEOUT"}}]}
+    assert body == {
+        "data": None,
+        "errors": [
+            {
+                "message": "query stopped: it ran longer than the 0.1 s time limit",
+                "extensions": {"code": "TIMEOUT"},
+            }
+        ],
+    }
 
 
 def test_limit_rules_are_built_once_so_validation_stays_cached(app):
@@ -140,6 +184,7 @@ def test_limit_rules_are_built_once_so_validation_stays_cached(app):
     assert limits_rule(Bounds()) is limits_rule(Bounds())
     assert validation_rules() == validation_rules()
     from strawberry.extensions.validation_cache import _get_validate_cache
+
     cache = _get_validate_cache(512)
     query = {"query": "{ users(first: 3) { totalCount } } # cache probe"}
     post(app, query)

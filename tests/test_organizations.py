@@ -3,6 +3,7 @@
 AWS: SCPs govern the users and roles of member accounts — at every level from the root to the account some SCP must
 allow, a Deny anywhere denies — and not the management account nor service-linked roles.
 """
+
 from __future__ import annotations
 
 import copy
@@ -23,28 +24,58 @@ BREAK_GLASS = "arn:aws:iam::111111111111:role/BreakGlassRole"
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-def org(management: str = "999999999999", deny: dict[str, Any] | None = None, *,
-        deny_target: str = "ou-ex12-members1") -> dict[str, Any]:
+def org(
+    management: str = "999999999999",
+    deny: dict[str, Any] | None = None,
+    *,
+    deny_target: str = "ou-ex12-members1",
+) -> dict[str, Any]:
     """Both demo accounts in one OU under the root; the management account is another one."""
-    policies = [{"Id": "p-FullAWSAccess", "Name": "FullAWSAccess", "AwsManaged": True, "Content": FULL,
-                 "Targets": list(dict.fromkeys(["r-ex12", "ou-ex12-members1", "111111111111", "222222222222",
-                                                management]))}]
+    policies = [
+        {
+            "Id": "p-FullAWSAccess",
+            "Name": "FullAWSAccess",
+            "AwsManaged": True,
+            "Content": FULL,
+            "Targets": list(
+                dict.fromkeys(["r-ex12", "ou-ex12-members1", "111111111111", "222222222222", management])
+            ),
+        }
+    ]
     if deny is not None:
-        policies.append({"Id": "p-guardrail1", "Name": "Guardrail", "Content": deny, "Targets": [deny_target]})
-    return {"Organization": {"Id": "o-exampleorg1", "MasterAccountId": management},
-            "Roots": [{"Id": "r-ex12", "Name": "Root"}],
-            "OrganizationalUnits": [{"Id": "ou-ex12-members1", "Name": "Members", "ParentId": "r-ex12"}],
-            "Accounts": [{"Id": management, "Name": "management", "ParentId": "r-ex12"}] + [
-                {"Id": a, "Name": a, "ParentId": "ou-ex12-members1"} for a in ("111111111111", "222222222222")
-                if a != management],
-            "Policies": policies}
+        policies.append(
+            {"Id": "p-guardrail1", "Name": "Guardrail", "Content": deny, "Targets": [deny_target]}
+        )
+    return {
+        "Organization": {"Id": "o-exampleorg1", "MasterAccountId": management},
+        "Roots": [{"Id": "r-ex12", "Name": "Root"}],
+        "OrganizationalUnits": [{"Id": "ou-ex12-members1", "Name": "Members", "ParentId": "r-ex12"}],
+        "Accounts": [{"Id": management, "Name": "management", "ParentId": "r-ex12"}]
+        + [
+            {"Id": a, "Name": a, "ParentId": "ou-ex12-members1"}
+            for a in ("111111111111", "222222222222")
+            if a != management
+        ],
+        "Policies": policies,
+    }
 
 
-NO_EC2 = {"Version": "2012-10-17", "Statement": [{"Sid": "NoEc2", "Effect": "Deny", "Action": "ec2:*",
-                                                  "Resource": "*"}]}
-NO_IAM_CREATE_BUT_BREAK_GLASS = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "OnlyBreakGlassCreates", "Effect": "Deny", "Action": "iam:Create*", "Resource": "*",
-    "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassRole"}}}]}
+NO_EC2 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "NoEc2", "Effect": "Deny", "Action": "ec2:*", "Resource": "*"}],
+}
+NO_IAM_CREATE_BUT_BREAK_GLASS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "OnlyBreakGlassCreates",
+            "Effect": "Deny",
+            "Action": "iam:Create*",
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassRole"}},
+        }
+    ],
+}
 
 
 @pytest.fixture
@@ -63,10 +94,12 @@ def write(tmp_path: Path, data: Any, name: str = "org.json") -> Path:
 
 def decide(db, principal: str, action: str, **args: Any) -> dict[str, Any]:
     q = GraphQLClient(db)
-    return q("""query($p: String!, $a: String!, $l: [[JSON!]!]) { simulate(principal: $p, action: $a,
+    return q(
+        """query($p: String!, $a: String!, $l: [[JSON!]!]) { simulate(principal: $p, action: $a,
                 serviceControlPolicies: $l) { decision scpDecision identityDecision warnings
                 matchedStatements { policyArn kind appliesVia sid effect } } }""",
-             {"p": principal, "a": action, "l": args.get("levels")})["simulate"]
+        {"p": principal, "a": action, "l": args.get("levels")},
+    )["simulate"]
 
 
 def test_loaded_scps_apply_to_member_accounts(db, tmp_path):
@@ -76,8 +109,13 @@ def test_loaded_scps_apply_to_member_accounts(db, tmp_path):
     d = decide(db, ALICE, "ec2:DescribeInstances")
     assert d["decision"] == "EXPLICIT_DENY" and d["scpDecision"] == "EXPLICIT_DENY"
     assert d["identityDecision"] == "ALLOWED"
-    assert {"policyArn": "p-guardrail1", "kind": "SCP", "appliesVia": "SCP", "sid": "NoEc2",
-            "effect": "DENY"} in d["matchedStatements"]
+    assert {
+        "policyArn": "p-guardrail1",
+        "kind": "SCP",
+        "appliesVia": "SCP",
+        "sid": "NoEc2",
+        "effect": "DENY",
+    } in d["matchedStatements"]
     # an action the guardrail leaves alone: every level (root, OU, account) allows it through FullAWSAccess
     other = decide(db, ALICE, "sts:GetCallerIdentity")
     assert other["scpDecision"] == "ALLOWED"
@@ -91,7 +129,9 @@ def test_the_management_account_is_not_governed(db, tmp_path):
 
 def test_a_level_without_an_allow_denies(db, tmp_path):
     data = org()
-    data["Policies"][0]["Targets"].remove("ou-ex12-members1")  # the OU keeps no SCP: nothing is allowed below it
+    data["Policies"][0]["Targets"].remove(
+        "ou-ex12-members1"
+    )  # the OU keeps no SCP: nothing is allowed below it
     summary = load_files(db, [write(tmp_path, data)])
     assert any("ou-ex12-members1" in w and "no SCP attached" in w for w in summary.warnings)
     d = decide(db, ALICE, "ec2:DescribeInstances")
@@ -117,7 +157,7 @@ def test_reloading_replaces_the_organization(db, tmp_path):
     assert decide(db, ALICE, "ec2:DescribeInstances")["decision"] == "EXPLICIT_DENY"
     load_files(db, [write(tmp_path, org(), "b.json")])
     assert decide(db, ALICE, "ec2:DescribeInstances")["decision"] == "ALLOWED"
-    units = GraphQLClient(db)('{ organization { serviceControlPolicies { id } } }')["organization"]
+    units = GraphQLClient(db)("{ organization { serviceControlPolicies { id } } }")["organization"]
     assert [p["id"] for p in units["serviceControlPolicies"]] == ["p-FullAWSAccess"]
 
 
@@ -131,13 +171,23 @@ def test_organization_view(db):
         stranger: scpLevels(account: "333333333333") { unit { id } } } }""")["organization"]
     assert d["id"] == "o-exampleorg1" and d["managementAccountId"] == "111111111111"
     assert [(u["id"], u["kind"], u["parentId"]) for u in d["units"]] == [
-        ("111111111111", "account", "r-ex12"), ("222222222222", "account", "ou-ex12-partners"),
-        ("ou-ex12-partners", "ou", "r-ex12"), ("r-ex12", "root", None)]
-    assert [p["id"] for p in d["serviceControlPolicies"]] == ["p-FullAWSAccess", "p-denyiam01"]  # tag policy skipped
-    assert d["serviceControlPolicies"][0]["document"]["Statement"][0]["Action"] == "*"  # Content was JSON text
+        ("111111111111", "account", "r-ex12"),
+        ("222222222222", "account", "ou-ex12-partners"),
+        ("ou-ex12-partners", "ou", "r-ex12"),
+        ("r-ex12", "root", None),
+    ]
+    assert [p["id"] for p in d["serviceControlPolicies"]] == [
+        "p-FullAWSAccess",
+        "p-denyiam01",
+    ]  # tag policy skipped
+    assert (
+        d["serviceControlPolicies"][0]["document"]["Statement"][0]["Action"] == "*"
+    )  # Content was JSON text
     assert [(lv["unit"]["id"], [p["name"] for p in lv["serviceControlPolicies"]]) for lv in d["partner"]] == [
-        ("r-ex12", ["FullAWSAccess"]), ("ou-ex12-partners", ["FullAWSAccess", "PartnersNoIamWrites"]),
-        ("222222222222", ["FullAWSAccess"])]
+        ("r-ex12", ["FullAWSAccess"]),
+        ("ou-ex12-partners", ["FullAWSAccess", "PartnersNoIamWrites"]),
+        ("222222222222", ["FullAWSAccess"]),
+    ]
     assert d["management"] is None and d["stranger"] is None
 
 
@@ -151,32 +201,59 @@ def _broken(mutate) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("data, path, message", [
-    (_broken(lambda d: d["Organization"].update(Id="org-1")), "$.Organization.Id", "not an organization id"),
-    (_broken(lambda d: d.pop("Roots")), "$.Roots", "missing required key"),
-    (_broken(lambda d: d["Accounts"][1].update(ParentId="ou-ex12-nowhere1")), "$.Accounts[1].ParentId",
-     "not a root or OU of this file"),
-    (_broken(lambda d: d["OrganizationalUnits"].append({"Id": "ou-ex12-loopxxxx", "ParentId": "ou-ex12-loopxxxx"})),
-     "$.OrganizationalUnits[1].ParentId", "loop"),
-    (_broken(lambda d: d["Policies"][1]["Targets"].append("444444444444")), "$.Policies[1].Targets[1]",
-     "not a root, OU or account"),
-    (_broken(lambda d: d["Policies"][1]["Content"]["Statement"][0].update(Effect="Maybe")),
-     "$.Policies[1].Content.Statement[0].Effect", ""),
-    (_broken(lambda d: d["Accounts"][2].update(Id="12345")), "$.Accounts[2].Id", "12-digit"),
-], ids=["org-id", "no-roots", "unknown-parent", "loop", "unknown-target", "bad-scp", "bad-account"])
-def test_bad_descriptions_are_refused_with_the_json_path_and_nothing_written(db, tmp_path, data, path, message):
+@pytest.mark.parametrize(
+    "data, path, message",
+    [
+        (
+            _broken(lambda d: d["Organization"].update(Id="org-1")),
+            "$.Organization.Id",
+            "not an organization id",
+        ),
+        (_broken(lambda d: d.pop("Roots")), "$.Roots", "missing required key"),
+        (
+            _broken(lambda d: d["Accounts"][1].update(ParentId="ou-ex12-nowhere1")),
+            "$.Accounts[1].ParentId",
+            "not a root or OU of this file",
+        ),
+        (
+            _broken(
+                lambda d: d["OrganizationalUnits"].append(
+                    {"Id": "ou-ex12-loopxxxx", "ParentId": "ou-ex12-loopxxxx"}
+                )
+            ),
+            "$.OrganizationalUnits[1].ParentId",
+            "loop",
+        ),
+        (
+            _broken(lambda d: d["Policies"][1]["Targets"].append("444444444444")),
+            "$.Policies[1].Targets[1]",
+            "not a root, OU or account",
+        ),
+        (
+            _broken(lambda d: d["Policies"][1]["Content"]["Statement"][0].update(Effect="Maybe")),
+            "$.Policies[1].Content.Statement[0].Effect",
+            "",
+        ),
+        (_broken(lambda d: d["Accounts"][2].update(Id="12345")), "$.Accounts[2].Id", "12-digit"),
+    ],
+    ids=["org-id", "no-roots", "unknown-parent", "loop", "unknown-target", "bad-scp", "bad-account"],
+)
+def test_bad_descriptions_are_refused_with_the_json_path_and_nothing_written(
+    db, tmp_path, data, path, message
+):
     load_files(db, [write(tmp_path, org(deny=NO_IAM_CREATE_BUT_BREAK_GLASS), "good.json")])
     before = decide(db, ALICE, "iam:CreateUser")
     with pytest.raises(IngestError) as err:
         load_files(db, [write(tmp_path, data)])
     assert f"org.json: {path}" in str(err.value) and message in str(err.value)
     assert decide(db, ALICE, "iam:CreateUser") == before
-    ids = GraphQLClient(db)('{ organization { serviceControlPolicies { id } } }')["organization"]
+    ids = GraphQLClient(db)("{ organization { serviceControlPolicies { id } } }")["organization"]
     assert [p["id"] for p in ids["serviceControlPolicies"]] == ["p-FullAWSAccess", "p-guardrail1"]
 
 
 def test_an_organization_alone_in_an_empty_database_keeps_the_seeds_out(tmp_path):
     from graphiam.loading import load_seeds_if_empty
+
     d = open_database(None, buffer_pool_mb=256)
     try:
         load_files(d, [DEMO_ORG])
@@ -187,25 +264,45 @@ def test_an_organization_alone_in_an_empty_database_keeps_the_seeds_out(tmp_path
 
 def _assumable(db, principal: str) -> set[str]:
     q = GraphQLClient(db)
-    rows = q('query($p: String!) { assumableRoles(from: $p, maxDepth: 1) { arn } }', {"p": principal})
+    rows = q("query($p: String!) { assumableRoles(from: $p, maxDepth: 1) { arn } }", {"p": principal})
     return {r["arn"] for r in rows["assumableRoles"]}
 
 
 def test_can_assume_edges_follow_the_scps(db, tmp_path):
     before = _assumable(db, ALICE)
     assert before  # the demo gives alice roles to assume
-    no_assume = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
-                                                         "Resource": "*"}]}
+    no_assume = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}],
+    }
     load_files(db, [write(tmp_path, org(deny=no_assume), "deny.json")])
     assert _assumable(db, ALICE) == set()
     # a Deny whose condition reads a key the graph cannot know (the caller's region) leaves the edges drawn
-    regional = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
-                "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}
+    regional = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "sts:AssumeRole",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}},
+            }
+        ],
+    }
     load_files(db, [write(tmp_path, org(deny=regional), "regional.json")])
     assert _assumable(db, ALICE) == before
     # a Deny on a principal tag alice does not carry is certain: the graph knows her tags
-    tagged = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
-              "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalTag/clearance": "high"}}}]}
+    tagged = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "sts:AssumeRole",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:PrincipalTag/clearance": "high"}},
+            }
+        ],
+    }
     load_files(db, [write(tmp_path, org(deny=tagged), "tagged.json")])
     assert _assumable(db, ALICE) == set()
     load_files(db, [write(tmp_path, org(), "open.json")])
@@ -218,10 +315,12 @@ def _effective(db, principal: str, service: str | None, *, every_name: bool = Tr
     names: set[str] = set()
     after = None
     while True:  # every allowed action, a page of 100 at a time
-        d = q("""query($p: String!, $s: String, $a: String) { effectivePermissions(principal: $p, service: $s) {
+        d = q(
+            """query($p: String!, $s: String, $a: String) { effectivePermissions(principal: $p, service: $s) {
                  isAdmin actionCount blockedActionCount actions(first: 100, after: $a) {
                  nodes { action } pageInfo { hasNextPage endCursor } } } }""",
-              {"p": principal, "s": service, "a": after})["effectivePermissions"]
+            {"p": principal, "s": service, "a": after},
+        )["effectivePermissions"]
         out = d
         names |= {n["action"] for n in d["actions"]["nodes"]}
         if not every_name or not d["actions"]["pageInfo"]["hasNextPage"]:
@@ -241,9 +340,17 @@ def test_effective_permissions_are_capped_by_every_scp_level(db, tmp_path):
     # a level allowing only ec2:Describe*: what alice keeps is the intersection
     only_describe = org()
     only_describe["Policies"][0]["Targets"].remove("ou-ex12-members1")
-    only_describe["Policies"].append({"Id": "p-describe01", "Name": "DescribeOnly", "Targets": ["ou-ex12-members1"],
-                                      "Content": {"Version": "2012-10-17", "Statement": [
-                                          {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}})
+    only_describe["Policies"].append(
+        {
+            "Id": "p-describe01",
+            "Name": "DescribeOnly",
+            "Targets": ["ou-ex12-members1"],
+            "Content": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}],
+            },
+        }
+    )
     load_files(db, [write(tmp_path, only_describe, "describe.json")])
     kept = _effective(db, ALICE, "ec2")
     names, before = kept["names"], ec2["names"]
@@ -266,8 +373,10 @@ def test_escalation_follows_the_scps(db, tmp_path):
     before = _summary(db)
     bob = "arn:aws:iam::111111111111:user/engineering/bob"
     assert before.get(bob) == "ec2-001"
-    no_pass_role = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:PassRole",
-                                                             "Resource": "*"}]}
+    no_pass_role = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}],
+    }
     load_files(db, [write(tmp_path, org(deny=no_pass_role), "nopass.json")])
     after = _summary(db)
     assert bob not in after  # bob's only way up passes a role to EC2
@@ -275,7 +384,9 @@ def test_escalation_follows_the_scps(db, tmp_path):
     # an SCP denying IAM writes to everyone but BreakGlassRole caps every other administrator
     load_files(db, [write(tmp_path, org(deny=NO_IAM_CREATE_BUT_BREAK_GLASS), "glass.json")])
     q = GraphQLClient(db)
-    admin = lambda arn: q('query($a: String!) { principal(arn: $a) { isAdmin } }', {"a": arn})["principal"]["isAdmin"]  # noqa: E731
+    admin = lambda arn: q("query($a: String!) { principal(arn: $a) { isAdmin } }", {"a": arn})["principal"][
+        "isAdmin"
+    ]  # noqa: E731
     assert admin(BREAK_GLASS) is True
     assert admin("arn:aws:iam::111111111111:role/ProductionAdminRole") is False
     load_files(db, [write(tmp_path, org(), "open.json")])

@@ -1,4 +1,5 @@
 """schema/schema.graphql is the exported SDL: this fails when the code and the file drift apart."""
+
 from graphiam.api.schema import sdl
 from tests.conftest import ROOT
 

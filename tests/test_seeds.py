@@ -2,6 +2,7 @@
 
 Deliberately independent of graphiam's importer and store (written in parallel): plain json + re.
 """
+
 from __future__ import annotations
 
 import csv
@@ -62,13 +63,18 @@ def all_documents(export: dict[str, Any]) -> Iterator[tuple[str, str | dict[str,
 
 
 def entities(export: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for kind, key in (("user", "UserDetailList"), ("group", "GroupDetailList"), ("role", "RoleDetailList"),
-                      ("policy", "Policies")):
+    for kind, key in (
+        ("user", "UserDetailList"),
+        ("group", "GroupDetailList"),
+        ("role", "RoleDetailList"),
+        ("policy", "Policies"),
+    ):
         for entry in export[key]:
             yield kind, entry
 
 
 # ---- GAAD well-formedness ---------------------------------------------------------------------
+
 
 def test_manifest_lists_existing_files() -> None:
     for name in (*MANIFEST["exports"], *MANIFEST["credential_reports"]):
@@ -88,7 +94,9 @@ def test_every_arn_is_well_formed_and_matches_its_entry(name: str) -> None:
     for kind, entry in entities(export):
         match = ARN.match(entry["Arn"])
         assert match, entry["Arn"]
-        name_key = {"user": "UserName", "group": "GroupName", "role": "RoleName", "policy": "PolicyName"}[kind]
+        name_key = {"user": "UserName", "group": "GroupName", "role": "RoleName", "policy": "PolicyName"}[
+            kind
+        ]
         assert match["kind"] == kind
         assert match["name"] == entry[name_key]
         assert match["path"] == entry["Path"]
@@ -186,29 +194,62 @@ def test_the_primer_is_covered() -> None:
     assert {"Admins", "NetworkEngineers", "DatabaseAdministrators", "Developers"} <= groups
     assert max(len(u["GroupList"]) for u in main["UserDetailList"]) >= 3
     aws_managed = {p["PolicyName"] for p in main["Policies"] if p["Arn"].startswith("arn:aws:iam::aws:")}
-    assert {"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "IAMUserChangePassword",
-            "AmazonEC2ReadOnlyAccess"} <= aws_managed
+    assert {
+        "AdministratorAccess",
+        "ReadOnlyAccess",
+        "PowerUserAccess",
+        "IAMUserChangePassword",
+        "AmazonEC2ReadOnlyAccess",
+    } <= aws_managed
     assert any(len(p["PolicyVersionList"]) >= 3 for p in main["Policies"])
     text = json.dumps([document(r) for export in EXPORTS.values() for _, r in all_documents(export)])
-    for needle in ("aws:SourceIp", "aws:MultiFactorAuthPresent", "BoolIfExists", "aws:CurrentTime",
-                   "DateGreaterThan", "DateLessThan", "sts:ExternalId", "${aws:PrincipalTag/team}",
-                   "NotAction", "NotResource", "ec2.amazonaws.com", "lambda.amazonaws.com"):
+    for needle in (
+        "aws:SourceIp",
+        "aws:MultiFactorAuthPresent",
+        "BoolIfExists",
+        "aws:CurrentTime",
+        "DateGreaterThan",
+        "DateLessThan",
+        "sts:ExternalId",
+        "${aws:PrincipalTag/team}",
+        "NotAction",
+        "NotResource",
+        "ec2.amazonaws.com",
+        "lambda.amazonaws.com",
+    ):
         assert needle in text, needle
     assert all(u["Tags"] for u in main["UserDetailList"])
 
 
 # ---- the credential report --------------------------------------------------------------------
 
+
 def test_credential_report_header_is_exactly_aws() -> None:
     with (SEEDS / "credential-report.csv").open() as handle:
         header = next(csv.reader(handle))
     assert header == [
-        "user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
-        "password_next_rotation", "mfa_active", "access_key_1_active", "access_key_1_last_rotated",
-        "access_key_1_last_used_date", "access_key_1_last_used_region", "access_key_1_last_used_service",
-        "access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date",
-        "access_key_2_last_used_region", "access_key_2_last_used_service", "cert_1_active", "cert_1_last_rotated",
-        "cert_2_active", "cert_2_last_rotated",
+        "user",
+        "arn",
+        "user_creation_time",
+        "password_enabled",
+        "password_last_used",
+        "password_last_changed",
+        "password_next_rotation",
+        "mfa_active",
+        "access_key_1_active",
+        "access_key_1_last_rotated",
+        "access_key_1_last_used_date",
+        "access_key_1_last_used_region",
+        "access_key_1_last_used_service",
+        "access_key_2_active",
+        "access_key_2_last_rotated",
+        "access_key_2_last_used_date",
+        "access_key_2_last_used_region",
+        "access_key_2_last_used_service",
+        "cert_1_active",
+        "cert_1_last_rotated",
+        "cert_2_active",
+        "cert_2_last_rotated",
     ]
 
 
@@ -242,7 +283,9 @@ NEEDS = {"aws:multifactorauthpresent": "mfa", "aws:sourceip": "source_ip", "sts:
 
 
 def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.DOTALL)
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.DOTALL
+    )
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -257,7 +300,9 @@ def _matches(statement: dict[str, Any], action: str, resource: str) -> bool:
     if "Action" in statement:
         acts = any(_pattern(a.lower()).fullmatch(action.lower()) for a in _as_list(statement["Action"]))
     else:
-        acts = not any(_pattern(a.lower()).fullmatch(action.lower()) for a in _as_list(statement["NotAction"]))
+        acts = not any(
+            _pattern(a.lower()).fullmatch(action.lower()) for a in _as_list(statement["NotAction"])
+        )
     if "Resource" in statement:
         res = any(_pattern(r).fullmatch(resource) for r in _as_list(statement["Resource"]))
     else:
@@ -285,8 +330,9 @@ def _principals() -> dict[str, Principal]:
         policies = {p["Arn"]: default_document(p) for p in export["Policies"]}
         groups = {g["GroupName"]: g for g in export["GroupDetailList"]}
 
-        def docs(entry: dict[str, Any], inline_key: str,
-                 policies: dict[str, dict[str, Any]] = policies) -> list[dict[str, Any]]:
+        def docs(
+            entry: dict[str, Any], inline_key: str, policies: dict[str, dict[str, Any]] = policies
+        ) -> list[dict[str, Any]]:
             found = [document(p["PolicyDocument"]) for p in entry.get(inline_key, [])]
             return found + [policies[r["PolicyArn"]] for r in entry["AttachedManagedPolicies"]]
 
@@ -305,13 +351,22 @@ def _principals() -> dict[str, Principal]:
 
 def _identity_allows(principal: Principal, role_arn: str) -> set[str] | None:
     """The condition needs under which identity (and boundary) allow sts:AssumeRole; None if never."""
+
     def allowing(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [s for d in docs for s in _statements(d)
-                if s["Effect"] == "Allow" and _matches(s, "sts:AssumeRole", role_arn)]
+        return [
+            s
+            for d in docs
+            for s in _statements(d)
+            if s["Effect"] == "Allow" and _matches(s, "sts:AssumeRole", role_arn)
+        ]
 
     allows = allowing(principal.identity)
-    denies = [s for d in principal.identity for s in _statements(d)
-              if s["Effect"] == "Deny" and _matches(s, "sts:AssumeRole", role_arn)]
+    denies = [
+        s
+        for d in principal.identity
+        for s in _statements(d)
+        if s["Effect"] == "Deny" and _matches(s, "sts:AssumeRole", role_arn)
+    ]
     if not allows or any("Condition" not in s for s in denies):
         return None
     needs: set[str] = set()
@@ -324,7 +379,9 @@ def _identity_allows(principal: Principal, role_arn: str) -> set[str] | None:
         bounded = allowing([principal.boundary])
         if not bounded:
             return None
-        needs |= set().union(*(_needs(s) for s in bounded)) if all("Condition" in s for s in bounded) else set()
+        needs |= (
+            set().union(*(_needs(s) for s in bounded)) if all("Condition" in s for s in bounded) else set()
+        )
     return needs
 
 
@@ -343,8 +400,9 @@ def computed_can_assume() -> set[tuple[str, str, frozenset[str]]]:
                 for named in _as_list(statement["Principal"].get("AWS", [])):
                     root = re.fullmatch(r"(?:arn:aws:iam::)?(\d{12})(?::root)?", named)
                     if root:  # the account root: every principal of that account, except the role itself
-                        candidates = [p for p in principals.values()
-                                      if p.account == root[1] and p.arn != role["Arn"]]
+                        candidates = [
+                            p for p in principals.values() if p.account == root[1] and p.arn != role["Arn"]
+                        ]
                     else:
                         candidates = [principals[named]] if named in principals else []
                     for candidate in candidates:
@@ -381,10 +439,17 @@ def test_documented_boundaries_match_the_export() -> None:
 def test_admin_equivalent_principals_have_administrator_access() -> None:
     principals = _principals()
     admins = {
-        arn for arn, p in principals.items()
-        if p.boundary is None and any(
-            s["Effect"] == "Allow" and s.get("Action") == "*" and s.get("Resource") == "*" and "Condition" not in s
-            for d in p.identity for s in _statements(d))
+        arn
+        for arn, p in principals.items()
+        if p.boundary is None
+        and any(
+            s["Effect"] == "Allow"
+            and s.get("Action") == "*"
+            and s.get("Resource") == "*"
+            and "Condition" not in s
+            for d in p.identity
+            for s in _statements(d)
+        )
     }
     assert admins == set(FACTS["admin_equivalent"])
 
@@ -400,13 +465,18 @@ def test_documented_escalations_are_set_up() -> None:
             resource = target if permission.startswith("iam:") and "policy" in escalation else "*"
             if permission == "iam:PassRole":
                 resource = escalation["to"]
-            assert any(s["Effect"] == "Allow" and _matches(s, permission, resource)
-                       for d in actor.identity for s in _statements(d)), (escalation["from"], permission)
+            assert any(
+                s["Effect"] == "Allow" and _matches(s, permission, resource)
+                for d in actor.identity
+                for s in _statements(d)
+            ), (escalation["from"], permission)
         if "policy" in escalation:
             attached = [d for d in actor.identity if d == default_document(policies[escalation["policy"]])]
             assert attached, "the policy is attached to the actor"
     dave_policy = policies["arn:aws:iam::111111111111:policy/engineering/ReleaseManagerPolicy"]
-    non_default = [document(v["Document"]) for v in dave_policy["PolicyVersionList"] if not v["IsDefaultVersion"]]
+    non_default = [
+        document(v["Document"]) for v in dave_policy["PolicyVersionList"] if not v["IsDefaultVersion"]
+    ]
     assert any(s.get("Action") == "*" for d in non_default for s in _statements(d))
 
 

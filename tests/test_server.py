@@ -1,4 +1,5 @@
 """The real server: `graphiam serve` (uvicorn) on a free port, queried over HTTP with httpx."""
+
 from __future__ import annotations
 
 import os
@@ -21,13 +22,22 @@ def _free_port() -> int:
 def test_serve_answers_graphql_over_http(tmp_path):
     db = tmp_path / "db"
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    load = subprocess.run([sys.executable, "-m", "graphiam.cli", "load", str(CONFORMANCE / "gaad.json")],
-                          env=env, capture_output=True, text=True, timeout=120)
+    load = subprocess.run(
+        [sys.executable, "-m", "graphiam.cli", "load", str(CONFORMANCE / "gaad.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert load.returncode == 0, load.stderr
     assert "20 users, 6 groups, 10 roles, 33 managed policies" in load.stdout
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -40,8 +50,11 @@ def test_serve_answers_graphql_over_http(tmp_path):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
-        r = httpx.post(f"{base}/graphql", json={"query": "{ users { totalCount } roles(first: 3) { edges { node { arn } } } }"},
-                       timeout=10)
+        r = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ users { totalCount } roles(first: 3) { edges { node { arn } } } }"},
+            timeout=10,
+        )
         assert r.status_code == 200
         data = r.json()["data"]
         assert data["users"]["totalCount"] == 20
@@ -53,8 +66,12 @@ def test_serve_answers_graphql_over_http(tmp_path):
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -69,11 +86,15 @@ def _start(env: dict, port: int) -> subprocess.Popen:
 
 def test_empty_database_gets_the_demo_org_and_the_readme_script_runs(tmp_path):
     from tests.conftest import ROOT
+
     env = {**os.environ, "GRAPHIAM_DB": str(tmp_path / "db")}
     port = _free_port()
     proc = _start(env, port)
     try:
-        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["accounts"] == ["111111111111", "222222222222"]
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["accounts"] == [
+            "111111111111",
+            "222222222222",
+        ]
         page = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
         readme = (ROOT / "README.md").read_text()

@@ -1,5 +1,6 @@
 """Dry runs (what-if): nothing is committed, caches are not polluted, and the report names the CAN_ASSUME edges,
 escalation paths, administrators and decisions the change would open or close."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,18 +16,22 @@ from graphiam.queries.changes import Change, apply_changes
 from graphiam.queries.snapshot import snapshot_cache
 from graphiam.queries.whatif import SimRequest
 from tests.conftest import SEEDS
-from tests.test_mutations import A, ADMIN_ACCESS, GRACE, PROD_ADMIN, RESULT, graph_dump, mutate
+from tests.test_mutations import ADMIN_ACCESS, GRACE, PROD_ADMIN, RESULT, A, graph_dump, mutate
 
 PARTNER_AUDIT = A + "role/PartnerAuditRole"
 AUDITOR = "arn:aws:iam::222222222222:user/auditor"
 DEPLOY_MANAGER = A + "role/delivery/DeploymentManagerRole"
 FRANK = A + "user/ops/network/frank"
-CHANGES = ("changes { canAssumeAdded { from to action conditionKeys } canAssumeRemoved { from to } "
-           "escalationsAdded { from to technique } escalationsRemoved { from to technique } adminsAdded adminsRemoved "
-           "escalationPathsOpened { principal needs steps { from to technique } } escalationPathsClosed { principal } "
-           "decisions { principal action resource before after flipped beforeError afterError } warnings }")
-GRACE_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": GRACE},
-                                                       "Action": "sts:AssumeRole"}]}
+CHANGES = (
+    "changes { canAssumeAdded { from to action conditionKeys } canAssumeRemoved { from to } "
+    "escalationsAdded { from to technique } escalationsRemoved { from to technique } adminsAdded adminsRemoved "
+    "escalationPathsOpened { principal needs steps { from to technique } } escalationPathsClosed { principal } "
+    "decisions { principal action resource before after flipped beforeError afterError } warnings }"
+)
+GRACE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": GRACE}, "Action": "sts:AssumeRole"}],
+}
 
 
 @pytest.fixture
@@ -36,8 +41,14 @@ def demo(gql):
 
 def test_dry_run_of_attaching_administrator_access_reports_the_paths_it_opens(demo):
     before, generation = graph_dump(demo.db), demo.db.generation
-    result = mutate(demo, "attachPolicy", "AttachPolicyInput", {"policyArn": ADMIN_ACCESS, "targetArn": PARTNER_AUDIT},
-                    fields=f"{RESULT} {CHANGES}", dryRun=True)
+    result = mutate(
+        demo,
+        "attachPolicy",
+        "AttachPolicyInput",
+        {"policyArn": ADMIN_ACCESS, "targetArn": PARTNER_AUDIT},
+        fields=f"{RESULT} {CHANGES}",
+        dryRun=True,
+    )
     assert result["ok"] and result["dryRun"]
     assert graph_dump(demo.db) == before and demo.db.generation == generation
     changes = result["changes"]
@@ -53,60 +64,105 @@ def test_dry_run_of_attaching_administrator_access_reports_the_paths_it_opens(de
 
 def test_dry_run_of_a_trust_policy_reports_new_and_lost_edges_and_flipped_decisions(demo):
     before = graph_dump(demo.db)
-    requests = [{"principal": GRACE, "action": "sts:AssumeRole", "resource": PROD_ADMIN},
-                {"principal": GRACE, "action": "s3:GetObject", "resource": "arn:aws:s3:::any/key"}]
-    result = mutate(demo, "updateAssumeRolePolicy", "UpdateAssumeRolePolicyInput",
-                    {"roleArn": PROD_ADMIN, "document": GRACE_TRUST}, fields=f"{RESULT} {CHANGES}", dryRun=True,
-                    requests=requests)
+    requests = [
+        {"principal": GRACE, "action": "sts:AssumeRole", "resource": PROD_ADMIN},
+        {"principal": GRACE, "action": "s3:GetObject", "resource": "arn:aws:s3:::any/key"},
+    ]
+    result = mutate(
+        demo,
+        "updateAssumeRolePolicy",
+        "UpdateAssumeRolePolicyInput",
+        {"roleArn": PROD_ADMIN, "document": GRACE_TRUST},
+        fields=f"{RESULT} {CHANGES}",
+        dryRun=True,
+        requests=requests,
+    )
     assert result["ok"] and graph_dump(demo.db) == before
     changes = result["changes"]
-    assert {"from": GRACE, "to": PROD_ADMIN, "action": "sts:AssumeRole", "conditionKeys": []} \
-        in changes["canAssumeAdded"]
+    assert {"from": GRACE, "to": PROD_ADMIN, "action": "sts:AssumeRole", "conditionKeys": []} in changes[
+        "canAssumeAdded"
+    ]
     assert {"from": DEPLOY_MANAGER, "to": PROD_ADMIN} in changes["canAssumeRemoved"]
     opened = {p["principal"]: p["steps"] for p in changes["escalationPathsOpened"]}
     assert opened[GRACE] == [{"from": GRACE, "to": PROD_ADMIN, "technique": "sts-001"}]
     assert DEPLOY_MANAGER in {p["principal"] for p in changes["escalationPathsClosed"]}
     flips = [(d["action"], d["before"], d["after"], d["flipped"]) for d in changes["decisions"]]
-    assert flips == [("sts:AssumeRole", "IMPLICIT_DENY", "ALLOWED", True), ("s3:GetObject", "ALLOWED", "ALLOWED", False)]
+    assert flips == [
+        ("sts:AssumeRole", "IMPLICIT_DENY", "ALLOWED", True),
+        ("s3:GetObject", "ALLOWED", "ALLOWED", False),
+    ]
 
 
 def test_dry_run_reports_new_escalation_edges(demo):
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}]}
-    result = mutate(demo, "putUserPolicy", "PutInlinePolicyInput", {"arn": FRANK, "policyName": "p", "document": doc},
-                    fields=f"{RESULT} {CHANGES}", dryRun=True)
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}],
+    }
+    result = mutate(
+        demo,
+        "putUserPolicy",
+        "PutInlinePolicyInput",
+        {"arn": FRANK, "policyName": "p", "document": doc},
+        fields=f"{RESULT} {CHANGES}",
+        dryRun=True,
+    )
     changes = result["changes"]
-    assert [e for e in changes["escalationsAdded"] if e["from"] == FRANK] == \
-        [{"from": FRANK, "to": FRANK, "technique": "iam-008"}]
+    assert [e for e in changes["escalationsAdded"] if e["from"] == FRANK] == [
+        {"from": FRANK, "to": FRANK, "technique": "iam-008"}
+    ]
     assert FRANK in changes["adminsAdded"]
     assert changes["canAssumeAdded"] == [] and changes["escalationsRemoved"] == []
 
 
 def test_dry_run_of_a_delete_reports_what_closes_and_undecidable_requests(demo):
     before = graph_dump(demo.db)
-    result = mutate(demo, "deleteRole", "DeleteInput", {"arn": PROD_ADMIN}, fields=f"{RESULT} role {{ arn }} {CHANGES}",
-                    dryRun=True, requests=[{"principal": PROD_ADMIN, "action": "iam:CreateUser"}])
+    result = mutate(
+        demo,
+        "deleteRole",
+        "DeleteInput",
+        {"arn": PROD_ADMIN},
+        fields=f"{RESULT} role {{ arn }} {CHANGES}",
+        dryRun=True,
+        requests=[{"principal": PROD_ADMIN, "action": "iam:CreateUser"}],
+    )
     assert result["ok"] and result["role"] is None and graph_dump(demo.db) == before
     [d] = result["changes"]["decisions"]
-    assert d["before"] == "ALLOWED" and d["after"] is None and d["flipped"] and "not in the graph" in d["afterError"]
+    assert (
+        d["before"] == "ALLOWED"
+        and d["after"] is None
+        and d["flipped"]
+        and "not in the graph" in d["afterError"]
+    )
     assert {"from": DEPLOY_MANAGER, "to": PROD_ADMIN} in result["changes"]["canAssumeRemoved"]
 
 
 def test_dry_run_of_several_changes_and_of_a_refused_one(demo):
     before = graph_dump(demo.db)
-    q = ("mutation($c: [ChangeInput!]!) { applyChanges(changes: $c, dryRun: true) { ok dryRun errors { code path } "
-         "role { arn roleId } changes { canAssumeAdded { from to } adminsAdded } } }")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": FRANK},
-                                                     "Action": "sts:AssumeRole"}]}
-    changes = [{"createRole": {"account": "111111111111", "name": "Shortcut", "trustPolicy": trust}},
-               {"attachPolicy": {"policyArn": ADMIN_ACCESS, "targetArn": A + "role/Shortcut"}}]
+    q = (
+        "mutation($c: [ChangeInput!]!) { applyChanges(changes: $c, dryRun: true) { ok dryRun errors { code path } "
+        "role { arn roleId } changes { canAssumeAdded { from to } adminsAdded } } }"
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": FRANK}, "Action": "sts:AssumeRole"}],
+    }
+    changes = [
+        {"createRole": {"account": "111111111111", "name": "Shortcut", "trustPolicy": trust}},
+        {"attachPolicy": {"policyArn": ADMIN_ACCESS, "targetArn": A + "role/Shortcut"}},
+    ]
     result = demo(q, {"c": changes})["applyChanges"]
-    assert result["ok"] and result["role"]["arn"] == A + "role/Shortcut" and result["role"]["roleId"].startswith("AROA")
+    assert (
+        result["ok"]
+        and result["role"]["arn"] == A + "role/Shortcut"
+        and result["role"]["roleId"].startswith("AROA")
+    )
     assert {"from": FRANK, "to": A + "role/Shortcut"} in result["changes"]["canAssumeAdded"]
     assert A + "role/Shortcut" in result["changes"]["adminsAdded"]
     refused = demo(q, {"c": changes[1:]})["applyChanges"]
     assert not refused["ok"] and refused["changes"] is None
-    assert [(e["code"], e["path"]) for e in refused["errors"]] == [("NOT_FOUND", ["changes", "0", "attachPolicy",
-                                                                                  "targetArn"])]
+    assert [(e["code"], e["path"]) for e in refused["errors"]] == [
+        ("NOT_FOUND", ["changes", "0", "attachPolicy", "targetArn"])
+    ]
     assert graph_dump(demo.db) == before
 
 
@@ -114,8 +170,14 @@ def test_dry_run_import_changes_nothing(demo):
     export = json.loads((SEEDS / "partner-account.json").read_text())
     export["UserDetailList"] = []
     before = graph_dump(demo.db)
-    result = mutate(demo, "importExport", "ImportExportInput", {"document": export},
-                    fields=f"{RESULT} changes {{ canAssumeRemoved {{ from to }} }}", dryRun=True)
+    result = mutate(
+        demo,
+        "importExport",
+        "ImportExportInput",
+        {"document": export},
+        fields=f"{RESULT} changes {{ canAssumeRemoved {{ from to }} }}",
+        dryRun=True,
+    )
     assert result["ok"]
     assert {"from": AUDITOR, "to": PARTNER_AUDIT} in result["changes"]["canAssumeRemoved"]
     assert graph_dump(demo.db) == before
@@ -125,36 +187,47 @@ def test_dry_runs_do_not_pollute_the_snapshot_cache(make_db):
     """A simulate before, during-ish and after a dry run answers from the committed graph; a real change is seen."""
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     app = create_app(database=db, load_seeds=False)
-    sim = ("query { simulate(principal: \"%s\", action: \"iam:CreateUser\") { decision } }" % PARTNER_AUDIT)
-    attach = ("mutation($d: Boolean!) { attachPolicy(input: {policyArn: \"%s\", targetArn: \"%s\"}, dryRun: $d, "
-              "requests: [{principal: \"%s\", action: \"iam:CreateUser\"}]) { ok changes { decisions { after } } } }"
-              % (ADMIN_ACCESS, PARTNER_AUDIT, PARTNER_AUDIT))
+    sim = 'query { simulate(principal: "%s", action: "iam:CreateUser") { decision } }' % PARTNER_AUDIT
+    attach = (
+        'mutation($d: Boolean!) { attachPolicy(input: {policyArn: "%s", targetArn: "%s"}, dryRun: $d, '
+        'requests: [{principal: "%s", action: "iam:CreateUser"}]) { ok changes { decisions { after } } } }'
+        % (ADMIN_ACCESS, PARTNER_AUDIT, PARTNER_AUDIT)
+    )
 
     async def go() -> list:
         out = []
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+
                 async def post(q: str, v: dict | None = None) -> dict:
                     r = await c.post("/graphql", json={"query": q, "variables": v or {}})
                     assert "errors" not in r.json(), r.json()
                     return r.json()["data"]
+
                 out.append((await post(sim))["simulate"]["decision"])
                 cached = snapshot_cache(app.state.services.caches).current(db)
                 dry = await post(attach, {"d": True})
                 out.append(dry["attachPolicy"]["changes"]["decisions"][0]["after"])
-                assert snapshot_cache(app.state.services.caches).current(db) is cached  # same snapshot, still current
+                assert (
+                    snapshot_cache(app.state.services.caches).current(db) is cached
+                )  # same snapshot, still current
                 out.append((await post(sim))["simulate"]["decision"])
                 await post(attach, {"d": False})
                 out.append((await post(sim))["simulate"]["decision"])
         return out
+
     assert asyncio.run(go()) == ["IMPLICIT_DENY", "ALLOWED", "IMPLICIT_DENY", "ALLOWED"]
 
 
 def test_in_process_dry_run_leaves_generation_and_graph_alone(make_db):
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     before, generation = graph_dump(db), db.generation
-    result = apply_changes(db, [Change(op="updateAssumeRolePolicy", args={"role_arn": PROD_ADMIN, "document": GRACE_TRUST})],
-                           dry_run=True, requests=[SimRequest(principal=GRACE, action="sts:AssumeRole", resource=PROD_ADMIN)])
+    result = apply_changes(
+        db,
+        [Change(op="updateAssumeRolePolicy", args={"role_arn": PROD_ADMIN, "document": GRACE_TRUST})],
+        dry_run=True,
+        requests=[SimRequest(principal=GRACE, action="sts:AssumeRole", resource=PROD_ADMIN)],
+    )
     assert result.ok and result.changes.decisions[0].flipped
     assert graph_dump(db) == before and db.generation == generation
 

@@ -1,5 +1,6 @@
 """`whoCan`, `whoCanSummary` and `effectivePermissions`: who may do what, in shapes a dashboard can chart
 (effectivePermissions' types: graphiam.api.effective)."""
+
 from __future__ import annotations
 
 import threading
@@ -14,7 +15,14 @@ from strawberry.types.nodes import SelectedField
 
 from graphiam.api.context import Context, Services
 from graphiam.api.effective import AccessLevel, EffectivePermissions
-from graphiam.api.simulation import ContextEntryInput, Decision, MatchedStatement, _statement, context_values, current_snapshot
+from graphiam.api.simulation import (
+    ContextEntryInput,
+    Decision,
+    MatchedStatement,
+    _statement,
+    context_values,
+    current_snapshot,
+)
 from graphiam.api.types import Principal, Role, User
 from graphiam.errors import InputError
 from graphiam.queries import effective as eff
@@ -33,8 +41,10 @@ class PrincipalKind(Enum):
     ROLE = "role"
 
 
-@strawberry.type(description="A principal allowed the action: directly, or (whoCan viaChains) by assuming a role "
-                             "that is allowed; then `chain` lists the hops and the decision is that role's.")
+@strawberry.type(
+    description="A principal allowed the action: directly, or (whoCan viaChains) by assuming a role "
+    "that is allowed; then `chain` lists the hops and the decision is that role's."
+)
 class PrincipalAccess:
     # plain fields, filled once: thousands of rows resolve much faster than through per-field resolvers
     principal: Principal
@@ -43,14 +53,18 @@ class PrincipalAccess:
     account: str
     decision: Decision
     matched_statements: list[MatchedStatement] = strawberry.field(
-        description="The statements that allowed it (for a chain: those that allow the last role).")
+        description="The statements that allowed it (for a chain: those that allow the last role)."
+    )
     missing_context_keys: list[str] = strawberry.field(
-        description="Condition keys an otherwise matching statement needed and the request lacked.")
+        description="Condition keys an otherwise matching statement needed and the request lacked."
+    )
     chain: list[str] | None = strawberry.field(
         description="viaChains: the principal, the roles it assumes, and last the allowed role (ARNs); "
-                    "null when the principal is allowed itself.")
+        "null when the principal is allowed itself."
+    )
     chain_conditions: list[str] = strawberry.field(
-        description="viaChains: condition keys the chain's hops need (e.g. aws:MultiFactorAuthPresent).")
+        description="viaChains: condition keys the chain's hops need (e.g. aws:MultiFactorAuthPresent)."
+    )
 
 
 def _principal_access(a: Access, row: Any) -> PrincipalAccess:
@@ -58,9 +72,14 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
     return PrincipalAccess(
         principal=(User if a.kind == "user" else Role)(row=row) if row is not None else None,  # type: ignore[arg-type]
         principal_arn=a.principal_arn,
-        kind=PrincipalKind(a.kind), account=a.account, decision=Decision(ev.decision.value),
-        matched_statements=[_statement(m) for m in ev.matched], missing_context_keys=list(ev.missing_context_keys),
-        chain=list(a.chain) if a.chain else None, chain_conditions=list(a.chain_conditions))
+        kind=PrincipalKind(a.kind),
+        account=a.account,
+        decision=Decision(ev.decision.value),
+        matched_statements=[_statement(m) for m in ev.matched],
+        missing_context_keys=list(ev.missing_context_keys),
+        chain=list(a.chain) if a.chain else None,
+        chain_conditions=list(a.chain_conditions),
+    )
 
 
 def _selects_principal(info: Info[Context, None]) -> bool:
@@ -135,11 +154,20 @@ def _summary(w: WhoCan) -> WhoCanSummary:
     chained = sum(1 for a in w.allowed if a.chain)
     kinds = Counter(a.kind for a in w.allowed)
     return WhoCanSummary(
-        action=w.action, resource=w.resource, total=len(w.allowed), direct=len(w.allowed) - chained, via_chains=chained,
-        users=kinds["user"], roles=kinds["role"],
-        by_account=[AccountCount(account=k, users=c["user"], roles=c["role"], total=c["user"] + c["role"])
-                    for k, c in sorted(per.items())],
-        candidates=w.candidates, principals=w.principals)
+        action=w.action,
+        resource=w.resource,
+        total=len(w.allowed),
+        direct=len(w.allowed) - chained,
+        via_chains=chained,
+        users=kinds["user"],
+        roles=kinds["role"],
+        by_account=[
+            AccountCount(account=k, users=c["user"], roles=c["role"], total=c["user"] + c["role"])
+            for k, c in sorted(per.items())
+        ],
+        candidates=w.candidates,
+        principals=w.principals,
+    )
 
 
 class _ResultCache:
@@ -168,15 +196,33 @@ def _freeze(ctx: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(sorted((k, v if isinstance(v, str) else tuple(v)) for k, v in ctx.items()))
 
 
-async def _who_can(services: Services, action: str, resource: str, context: list[ContextEntryInput] | None,
-                   resource_owner: str | None, via_chains: bool, max_depth: int) -> WhoCan:
+async def _who_can(
+    services: Services,
+    action: str,
+    resource: str,
+    context: list[ContextEntryInput] | None,
+    resource_owner: str | None,
+    via_chains: bool,
+    max_depth: int,
+) -> WhoCan:
     snap = await current_snapshot(services)
     ctx = context_values(context)
     cache = services.caches.setdefault("who_can", _ResultCache())
     key = (snap.generation, action, resource, _freeze(ctx), resource_owner, via_chains, max_depth)
-    return await services.run(cache.get, key, lambda: who_can(
-        services.db, snap, action=action, resource=resource, context=ctx, resource_owner=resource_owner,
-        via_chains=via_chains, max_depth=max_depth))
+    return await services.run(
+        cache.get,
+        key,
+        lambda: who_can(
+            services.db,
+            snap,
+            action=action,
+            resource=resource,
+            context=ctx,
+            resource_owner=resource_owner,
+            via_chains=via_chains,
+            max_depth=max_depth,
+        ),
+    )
 
 
 def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
@@ -184,21 +230,31 @@ def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
         return list(allowed)
     for i, a in enumerate(allowed):
         if a.principal_arn == after:
-            return list(allowed[i + 1:])
+            return list(allowed[i + 1 :])
     raise InputError(f"`after`: `{after}` is not a principalArn of this answer")
 
 
 @strawberry.type
 class AccessQuery:
-    @strawberry.field(description="Every user and role (all accounts) whose simulated decision for `action` on "
-                                  "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
-                                  "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
-                                  "`first`/`after` (a principalArn of the previous page) page through long answers; "
-                                  "whoCanSummary gives the counts.")
-    async def who_can(self, info: Info[Context, None], action: str, resource: str,
-                      context: list[ContextEntryInput] | None = None, resource_owner: str | None = None,
-                      via_chains: bool = False, max_depth: int = DEFAULT_CHAIN_DEPTH, first: int | None = None,
-                      after: str | None = None) -> list[PrincipalAccess]:
+    @strawberry.field(
+        description="Every user and role (all accounts) whose simulated decision for `action` on "
+        "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
+        "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
+        "`first`/`after` (a principalArn of the previous page) page through long answers; "
+        "whoCanSummary gives the counts."
+    )
+    async def who_can(
+        self,
+        info: Info[Context, None],
+        action: str,
+        resource: str,
+        context: list[ContextEntryInput] | None = None,
+        resource_owner: str | None = None,
+        via_chains: bool = False,
+        max_depth: int = DEFAULT_CHAIN_DEPTH,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> list[PrincipalAccess]:
         services = info.context.services
         w = await _who_can(services, action, resource, context, resource_owner, via_chains, max_depth)
         if first is not None and first < 0:
@@ -212,22 +268,44 @@ class AccessQuery:
             return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
         return [_principal_access(a, None) for a in page]
 
-    @strawberry.field(description="The same question as whoCan, answered with counts (per account, users/roles).")
-    async def who_can_summary(self, info: Info[Context, None], action: str, resource: str,
-                              context: list[ContextEntryInput] | None = None, resource_owner: str | None = None,
-                              via_chains: bool = False, max_depth: int = DEFAULT_CHAIN_DEPTH) -> WhoCanSummary:
-        w = await _who_can(info.context.services, action, resource, context, resource_owner, via_chains, max_depth)
+    @strawberry.field(
+        description="The same question as whoCan, answered with counts (per account, users/roles)."
+    )
+    async def who_can_summary(
+        self,
+        info: Info[Context, None],
+        action: str,
+        resource: str,
+        context: list[ContextEntryInput] | None = None,
+        resource_owner: str | None = None,
+        via_chains: bool = False,
+        max_depth: int = DEFAULT_CHAIN_DEPTH,
+    ) -> WhoCanSummary:
+        w = await _who_can(
+            info.context.services, action, resource, context, resource_owner, via_chains, max_depth
+        )
         return _summary(w)
 
-    @strawberry.field(description="What `principal` can do: its identity policies expanded against AWS's action "
-                                  "catalogue, capped by its permissions boundary, with denies; filter by `service` "
-                                  "(prefix, e.g. `s3`) and `accessLevel`.")
-    async def effective_permissions(self, info: Info[Context, None], principal: str, service: str | None = None,
-                                    access_level: AccessLevel | None = None) -> EffectivePermissions:
+    @strawberry.field(
+        description="What `principal` can do: its identity policies expanded against AWS's action "
+        "catalogue, capped by its permissions boundary, with denies; filter by `service` "
+        "(prefix, e.g. `s3`) and `accessLevel`."
+    )
+    async def effective_permissions(
+        self,
+        info: Info[Context, None],
+        principal: str,
+        service: str | None = None,
+        access_level: AccessLevel | None = None,
+    ) -> EffectivePermissions:
         services = info.context.services
         snap = await current_snapshot(services)
         cache = services.caches.setdefault("effective", _ResultCache())
-        full = await services.run(cache.get, (snap.generation, principal),
-                                  lambda: eff.effective_permissions(snap, principal=principal))
-        return EffectivePermissions(r=full.filtered(service=service,
-                                                    access_level=access_level.value if access_level else None))
+        full = await services.run(
+            cache.get,
+            (snap.generation, principal),
+            lambda: eff.effective_permissions(snap, principal=principal),
+        )
+        return EffectivePermissions(
+            r=full.filtered(service=service, access_level=access_level.value if access_level else None)
+        )

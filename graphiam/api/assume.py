@@ -1,5 +1,6 @@
 """`assumptionChains`, `assumptionChainPage` and the reachability fields `Principal.assumableRoles` /
 `Role.assumableBy`, over the derived CAN_ASSUME edges (graphiam.queries.assume_paths)."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -14,24 +15,32 @@ from graphiam.errors import InputError
 from graphiam.queries import assume_paths as P
 
 
-@strawberry.type(description="A statement that decided a hop: from the target's trust policy, the source's identity "
-                             "policies (via user, group or role) or its permissions boundary.")
+@strawberry.type(
+    description="A statement that decided a hop: from the target's trust policy, the source's identity "
+    "policies (via user, group or role) or its permissions boundary."
+)
 class HopStatement:
-    policy_arn: str = strawberry.field(description="`<role ARN>#trust` for a trust policy; inline: `<owner>#<name>`.")
+    policy_arn: str = strawberry.field(
+        description="`<role ARN>#trust` for a trust policy; inline: `<owner>#<name>`."
+    )
     statement_index: int
     effect: str
     sid: str | None
     applies_via: str = strawberry.field(description="trust | user | group | role | boundary | custom")
 
 
-@strawberry.enum(description="REQUIRED: the condition must hold for the hop; AVOIDED: a Deny statement with this "
-                             "condition must not apply (the hop is denied when it does).")
+@strawberry.enum(
+    description="REQUIRED: the condition must hold for the hop; AVOIDED: a Deny statement with this "
+    "condition must not apply (the hop is denied when it does)."
+)
 class ConditionRole(Enum):
     REQUIRED = "Allow"
     AVOIDED = "Deny"
 
 
-@strawberry.type(description="A condition the hop still needs from the caller (MFA, source IP, external ID, ...).")
+@strawberry.type(
+    description="A condition the hop still needs from the caller (MFA, source IP, external ID, ...)."
+)
 class HopCondition:
     key: str
     operator: str
@@ -43,14 +52,18 @@ class HopCondition:
 
 @strawberry.type(description="One assume-role step: `from` may assume the role `to`.")
 class AssumptionHop:
-    from_: str = strawberry.field(name="from", description="ARN, service principal name or external principal.")
+    from_: str = strawberry.field(
+        name="from", description="ARN, service principal name or external principal."
+    )
     to: str = strawberry.field(description="The role's ARN.")
-    action: str = strawberry.field(description="sts:AssumeRole, sts:AssumeRoleWithSAML or "
-                                               "sts:AssumeRoleWithWebIdentity.")
+    action: str = strawberry.field(
+        description="sts:AssumeRole, sts:AssumeRoleWithSAML or sts:AssumeRoleWithWebIdentity."
+    )
     statements: list[HopStatement] = strawberry.field(description="Why: the statements that allowed the hop.")
     required_conditions: list[HopCondition]
-    needs_conditions: bool = strawberry.field(description="True when the hop only works under some request "
-                                                          "context (it is still a hop).")
+    needs_conditions: bool = strawberry.field(
+        description="True when the hop only works under some request context (it is still a hop)."
+    )
 
 
 @strawberry.type(description="A simple chain of role assumptions (no principal repeated).")
@@ -88,12 +101,15 @@ class ChainGraph:
     edges: list[GraphEdge]
 
 
-@strawberry.type(description="A page of assumption chains, with the whole set's size and a drawable graph of it.")
+@strawberry.type(
+    description="A page of assumption chains, with the whole set's size and a drawable graph of it."
+)
 class AssumptionChainPage:
     chains: list[AssumptionChain]
     total_count: int = strawberry.field(description=f"Chains found, at most {P.MAX_PATHS}.")
-    truncated: bool = strawberry.field(description=f"True when there were more than {P.MAX_PATHS} chains "
-                                                   "(the shortest are kept).")
+    truncated: bool = strawberry.field(
+        description=f"True when there were more than {P.MAX_PATHS} chains (the shortest are kept)."
+    )
     has_next_page: bool
     end_cursor: str | None
     graph: ChainGraph = strawberry.field(description="Nodes and edges of the chains on this page.")
@@ -103,11 +119,16 @@ class AssumptionChainPage:
 class AssumableRole:
     arn: str
     depth: int
-    needs_conditions: bool = strawberry.field(description="True when every shortest path to it needs a condition.")
+    needs_conditions: bool = strawberry.field(
+        description="True when every shortest path to it needs a condition."
+    )
 
     @strawberry.field
-    async def role(self, info: Info[Context, None]) -> Annotated["Role", strawberry.lazy("graphiam.api.types")] | None:
+    async def role(
+        self, info: Info[Context, None]
+    ) -> Annotated[Role, strawberry.lazy("graphiam.api.types")] | None:
         from graphiam.api.types import load_entity
+
         return await load_entity(info, "Role", self.arn)
 
 
@@ -119,9 +140,11 @@ class AssumingPrincipal:
     needs_conditions: bool
 
     @strawberry.field(description="The user or role (null for service and external principals).")
-    async def principal(self, info: Info[Context, None]
-                        ) -> Annotated["Principal", strawberry.lazy("graphiam.api.types")] | None:
+    async def principal(
+        self, info: Info[Context, None]
+    ) -> Annotated[Principal, strawberry.lazy("graphiam.api.types")] | None:
         from graphiam.api.types import load_entity
+
         if self.type not in ("User", "Role"):
             return None
         return await load_entity(info, self.type, self.id)
@@ -129,12 +152,32 @@ class AssumingPrincipal:
 
 def _hop(h: P.ChainHop) -> AssumptionHop:
     return AssumptionHop(
-        from_=h.source, to=h.target, action=h.action, needs_conditions=h.needs_conditions,
-        statements=[HopStatement(policy_arn=s.policy_arn, statement_index=s.statement_index, effect=s.effect,
-                                 sid=s.sid, applies_via=s.applies_via) for s in h.statements],
-        required_conditions=[HopCondition(key=c.key, operator=c.operator, values=list(c.values),
-                                          role=ConditionRole(c.effect), policy_arn=c.policy_arn,
-                                          statement_index=c.statement_index) for c in h.conditions])
+        from_=h.source,
+        to=h.target,
+        action=h.action,
+        needs_conditions=h.needs_conditions,
+        statements=[
+            HopStatement(
+                policy_arn=s.policy_arn,
+                statement_index=s.statement_index,
+                effect=s.effect,
+                sid=s.sid,
+                applies_via=s.applies_via,
+            )
+            for s in h.statements
+        ],
+        required_conditions=[
+            HopCondition(
+                key=c.key,
+                operator=c.operator,
+                values=list(c.values),
+                role=ConditionRole(c.effect),
+                policy_arn=c.policy_arn,
+                statement_index=c.statement_index,
+            )
+            for c in h.conditions
+        ],
+    )
 
 
 def _offset(after: str | None) -> int:
@@ -146,21 +189,33 @@ def _offset(after: str | None) -> int:
     return int(key) + 1
 
 
-async def chain_page(info: Info[Context, None], source: str, to: str | None, max_depth: int, first: int | None,
-                     after: str | None) -> AssumptionChainPage:
+async def chain_page(
+    info: Info[Context, None],
+    source: str,
+    to: str | None,
+    max_depth: int,
+    first: int | None,
+    after: str | None,
+) -> AssumptionChainPage:
     n = pg.check_first(first)
     start = _offset(after)
     services = info.context.services
     found = await services.run(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
-    page = await services.run(P.describe, services.db, found.source_type, found.paths[start:start + n])
-    chains = [AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[_hop(h) for h in c])
-              for i, c in enumerate(page)]
+    page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
+    chains = [
+        AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[_hop(h) for h in c])
+        for i, c in enumerate(page)
+    ]
     types = {source: found.source_type}
     nodes, edges = P.graph_of(page, types)
     return AssumptionChainPage(
-        chains=chains, total_count=len(found.paths), truncated=found.truncated,
-        has_next_page=start + n < len(found.paths), end_cursor=chains[-1].cursor if chains else None,
-        graph=ChainGraph(nodes=[GraphNode(**x) for x in nodes], edges=[GraphEdge(**x) for x in edges]))
+        chains=chains,
+        total_count=len(found.paths),
+        truncated=found.truncated,
+        has_next_page=start + n < len(found.paths),
+        end_cursor=chains[-1].cursor if chains else None,
+        graph=ChainGraph(nodes=[GraphNode(**x) for x in nodes], edges=[GraphEdge(**x) for x in edges]),
+    )
 
 
 async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
@@ -172,8 +227,10 @@ async def assumable_roles(info: Info[Context, None], principal: str, max_depth: 
 async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> list[AssumingPrincipal]:
     services = info.context.services
     reach = await services.run(P.assumable_by, services.db, role, max_depth=max_depth)
-    return [AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
-            for r in reach]
+    return [
+        AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
+        for r in reach
+    ]
 
 
 _FROM = "A user or role ARN, a service principal (`ec2.amazonaws.com`) or an external principal ARN."
@@ -181,27 +238,46 @@ _FROM = "A user or role ARN, a service principal (`ec2.amazonaws.com`) or an ext
 
 @strawberry.type
 class AssumeQuery:
-    @strawberry.field(description="Every simple chain of role assumptions from `from` (optionally ending at the "
-                                  "role `to`), shortest first, each hop with its reasons and the conditions it "
-                                  f"needs. At most {P.MAX_PATHS} chains are found; `first`/`after` page through "
-                                  "them (see `assumptionChainPage` for the total and `truncated`).")
-    async def assumption_chains(self, info: Info[Context, None],
-                                from_: Annotated[str, strawberry.argument(name="from", description=_FROM)],
-                                to: str | None = None, max_depth: int = 5, first: int | None = pg.DEFAULT_PAGE,
-                                after: str | None = None) -> list[AssumptionChain]:
+    @strawberry.field(
+        description="Every simple chain of role assumptions from `from` (optionally ending at the "
+        "role `to`), shortest first, each hop with its reasons and the conditions it "
+        f"needs. At most {P.MAX_PATHS} chains are found; `first`/`after` page through "
+        "them (see `assumptionChainPage` for the total and `truncated`)."
+    )
+    async def assumption_chains(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[str, strawberry.argument(name="from", description=_FROM)],
+        to: str | None = None,
+        max_depth: int = 5,
+        first: int | None = pg.DEFAULT_PAGE,
+        after: str | None = None,
+    ) -> list[AssumptionChain]:
         return (await chain_page(info, from_, to, max_depth, first, after)).chains
 
-    @strawberry.field(description="`assumptionChains` with the total count, `truncated`, paging and a graph "
-                                  "(nodes and edges) ready to draw.")
-    async def assumption_chain_page(self, info: Info[Context, None],
-                                    from_: Annotated[str, strawberry.argument(name="from", description=_FROM)],
-                                    to: str | None = None, max_depth: int = 5, first: int | None = pg.DEFAULT_PAGE,
-                                    after: str | None = None) -> AssumptionChainPage:
+    @strawberry.field(
+        description="`assumptionChains` with the total count, `truncated`, paging and a graph "
+        "(nodes and edges) ready to draw."
+    )
+    async def assumption_chain_page(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[str, strawberry.argument(name="from", description=_FROM)],
+        to: str | None = None,
+        max_depth: int = 5,
+        first: int | None = pg.DEFAULT_PAGE,
+        after: str | None = None,
+    ) -> AssumptionChainPage:
         return await chain_page(info, from_, to, max_depth, first, after)
 
-    @strawberry.field(description="Roles reachable from `from` (any principal, including service and external "
-                                  "principals) within `maxDepth` hops, each once at its fewest hops.")
-    async def assumable_roles(self, info: Info[Context, None],
-                              from_: Annotated[str, strawberry.argument(name="from", description=_FROM)],
-                              max_depth: int = 5) -> list[AssumableRole]:
+    @strawberry.field(
+        description="Roles reachable from `from` (any principal, including service and external "
+        "principals) within `maxDepth` hops, each once at its fewest hops."
+    )
+    async def assumable_roles(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[str, strawberry.argument(name="from", description=_FROM)],
+        max_depth: int = 5,
+    ) -> list[AssumableRole]:
         return await assumable_roles(info, from_, max_depth)

@@ -1,4 +1,5 @@
 """Per-request GraphQL context: the database handle, a thread pool for blocking kuzu calls, DataLoaders."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,6 +41,7 @@ class Loaders:
             async def load(keys: list[str]) -> list[Any]:
                 found = await services.run(fn, db, list(dict.fromkeys(keys)))
                 return [found.get(k, default) for k in keys]
+
             return DataLoader(load_fn=load)
 
         self.user = batch(partial(_by_arns, table="User"))

@@ -1,5 +1,6 @@
 """`effectivePermissions`' types: what a principal's identity policies allow, per catalogued action, capped by its
 boundary, with denies; summaries by service and access level, and pages of actions."""
+
 from __future__ import annotations
 
 import bisect
@@ -44,8 +45,10 @@ class StatementRef:
     effect: str
 
 
-@strawberry.type(description="Resources matching `pattern` (IAM wildcards), except those matching one of `excluding`, "
-                             "and matching every `alsoMatching` (boundary patterns that only overlap `pattern`).")
+@strawberry.type(
+    description="Resources matching `pattern` (IAM wildcards), except those matching one of `excluding`, "
+    "and matching every `alsoMatching` (boundary patterns that only overlap `pattern`)."
+)
 class ResourceGrant:
     g: strawberry.Private[eff.ResourceGrant]
 
@@ -63,12 +66,23 @@ class ResourceGrant:
 
     @strawberry.field(description="Conditions of the allowing (or denying) statements; all must hold.")
     def conditions(self) -> list[ConditionSpec]:
-        return [ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.g.conditions]
+        return [
+            ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.g.conditions
+        ]
 
     @strawberry.field
     def statements(self) -> list[StatementRef]:
-        return [StatementRef(policy_arn=s.policy_arn, policy_name=s.policy_name, via=s.via, statement_index=s.index,
-                             sid=s.sid, effect=s.effect) for s in self.g.statements]
+        return [
+            StatementRef(
+                policy_arn=s.policy_arn,
+                policy_name=s.policy_name,
+                via=s.via,
+                statement_index=s.index,
+                sid=s.sid,
+                effect=s.effect,
+            )
+            for s in self.g.statements
+        ]
 
 
 @strawberry.type(description="One catalogued action: where it is allowed and where denies apply.")
@@ -87,11 +101,15 @@ class ActionPermission:
     def access_level(self) -> AccessLevel:
         return AccessLevel(self.e[0].access_level)
 
-    @strawberry.field(description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions.")
+    @strawberry.field(
+        description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions."
+    )
     def allowed(self) -> list[ResourceGrant]:
         return [ResourceGrant(g=g) for g in self.e[1]]
 
-    @strawberry.field(description="Deny statements that apply to some allowed resource (conditional ones included).")
+    @strawberry.field(
+        description="Deny statements that apply to some allowed resource (conditional ones included)."
+    )
     def denied(self) -> list[ResourceGrant]:
         return [ResourceGrant(g=g) for g in self.e[2]]
 
@@ -117,14 +135,18 @@ class AccessLevelCount:
 
 @strawberry.type
 class UnknownAction:
-    action: str = strawberry.field(description="The Action/NotAction entry as written; it names no catalogued action.")
+    action: str = strawberry.field(
+        description="The Action/NotAction entry as written; it names no catalogued action."
+    )
     policy_arn: str
     statement_index: int
     effect: str
     not_action: bool
 
 
-@strawberry.type(description="graphiam.queries.admin's verdict: administrator now, or in one self-escalation step.")
+@strawberry.type(
+    description="graphiam.queries.admin's verdict: administrator now, or in one self-escalation step."
+)
 class AdminVerdict:
     is_admin: bool
     reason: str
@@ -132,7 +154,9 @@ class AdminVerdict:
     needs: list[str]
 
 
-@strawberry.type(description="What a principal's identity policies allow, capped by its boundary, after denies.")
+@strawberry.type(
+    description="What a principal's identity policies allow, capped by its boundary, after denies."
+)
 class EffectivePermissions:
     r: strawberry.Private[eff.Effective]
 
@@ -140,8 +164,10 @@ class EffectivePermissions:
     def principal(self) -> str:
         return self.r.principal_arn
 
-    @strawberry.field(description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
-                                  "the boundary and every SCP level allowing the same, and no unconditional Deny on `*`.")
+    @strawberry.field(
+        description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
+        "the boundary and every SCP level allowing the same, and no unconditional Deny on `*`."
+    )
     def is_admin(self) -> bool:
         return self.r.is_admin
 
@@ -150,6 +176,7 @@ class EffectivePermissions:
         if importlib.util.find_spec("graphiam.queries.admin") is None:
             return None
         from graphiam.queries.admin import is_admin
+
         snap = await current_snapshot(info.context.services)
         v = await info.context.services.run(is_admin, snap, self.r.principal_arn)
         return AdminVerdict(is_admin=v.is_admin, reason=v.reason, technique=v.technique, needs=list(v.needs))
@@ -162,13 +189,17 @@ class EffectivePermissions:
     def action_count(self) -> int:
         return len(self.r.entries)
 
-    @strawberry.field(description="Actions an identity policy allows but the boundary, the SCPs or denies remove entirely.")
+    @strawberry.field(
+        description="Actions an identity policy allows but the boundary, the SCPs or denies remove entirely."
+    )
     def blocked_action_count(self) -> int:
         return len(self.r.blocked_entries)
 
     @strawberry.field(description="Allowed actions per service and access level.")
     def summary(self) -> list[AccessSummary]:
-        return [AccessSummary(service=s, access_level=AccessLevel(lvl), count=n) for s, lvl, n in self.r.summary()]
+        return [
+            AccessSummary(service=s, access_level=AccessLevel(lvl), count=n) for s, lvl, n in self.r.summary()
+        ]
 
     @strawberry.field
     def by_service(self) -> list[ServiceCount]:
@@ -182,30 +213,46 @@ class EffectivePermissions:
         counts: Counter[str] = Counter()
         for _s, lvl, n in self.r.summary():
             counts[lvl] += n
-        return [AccessLevelCount(access_level=a, count=counts[a.value]) for a in AccessLevel if counts[a.value]]
+        return [
+            AccessLevelCount(access_level=a, count=counts[a.value]) for a in AccessLevel if counts[a.value]
+        ]
 
     @strawberry.field(description="Allowed actions, by name; `first` at most 100.")
     def actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
         return _page(self.r.entries, first, after)
 
     @strawberry.field(description="Actions removed entirely by the boundary or by denies, by name.")
-    def blocked_actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
+    def blocked_actions(
+        self, first: int | None = None, after: str | None = None
+    ) -> pg.Connection[ActionPermission]:
         return _page(self.r.blocked_entries, first, after)
 
     @strawberry.field
     def unknown_actions(self) -> list[UnknownAction]:
-        return [UnknownAction(action=u.action, policy_arn=u.policy_arn, statement_index=u.statement_index,
-                              effect=u.effect, not_action=u.not_action) for u in self.r.unknown_actions]
+        return [
+            UnknownAction(
+                action=u.action,
+                policy_arn=u.policy_arn,
+                statement_index=u.statement_index,
+                effect=u.effect,
+                not_action=u.not_action,
+            )
+            for u in self.r.unknown_actions
+        ]
 
     @strawberry.field
     def warnings(self) -> list[str]:
         return list(self.r.warnings)
 
 
-def _page(entries: tuple[eff.Entry, ...], first: int | None, after: str | None) -> pg.Connection[ActionPermission]:
+def _page(
+    entries: tuple[eff.Entry, ...], first: int | None, after: str | None
+) -> pg.Connection[ActionPermission]:
     n = pg.check_first(first)
     key = pg.decode_cursor(after)
     names = [e[0].full_name.lower() for e in entries] if key is not None else []
     start = bisect.bisect_right(names, key) if key is not None else 0
-    rows = list(entries[start:start + n + 1])
-    return pg.build(rows, n, len(entries), after, lambda e: ActionPermission(e=e), key=lambda e: e[0].full_name.lower())
+    rows = list(entries[start : start + n + 1])
+    return pg.build(
+        rows, n, len(entries), after, lambda e: ActionPermission(e=e), key=lambda e: e[0].full_name.lower()
+    )

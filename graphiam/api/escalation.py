@@ -3,6 +3,7 @@
 Resolvers call `graphiam.queries.escalation` / `graphiam.queries.admin` on the current snapshot and a
 per-generation escalation index (path graph + administrators), both built off the event loop.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -12,15 +13,17 @@ from strawberry.types import Info
 
 from graphiam.api.context import Context, Services
 from graphiam.api.simulation import current_snapshot
-from graphiam.escalation.techniques import technique as technique_by_id
 from graphiam.errors import NotFoundError
+from graphiam.escalation.techniques import technique as technique_by_id
 from graphiam.queries import escalation as Q
 from graphiam.queries.admin import AdminVerdict, is_admin
 from graphiam.queries.snapshot import Snapshot
 
 
-@strawberry.type(description="One permission a step uses: the request the engine allowed, the statements that "
-                             "allowed it, and the condition keys it needed (MFA, source IP …).")
+@strawberry.type(
+    description="One permission a step uses: the request the engine allowed, the statements that "
+    "allowed it, and the condition keys it needed (MFA, source IP …)."
+)
 class PermissionUse:
     action: str
     resource: str
@@ -28,21 +31,29 @@ class PermissionUse:
     conditions: list[str]
 
 
-@strawberry.type(description="One hop: assume a role (`sts-001`) or an escalation technique (pathfinding.cloud "
-                             "id such as `iam-001`, or `graphiam-00N` for techniques graphiam adds).")
+@strawberry.type(
+    description="One hop: assume a role (`sts-001`) or an escalation technique (pathfinding.cloud "
+    "id such as `iam-001`, or `graphiam-00N` for techniques graphiam adds)."
+)
 class EscalationStep:
     from_: str = strawberry.field(name="from")
     to: str
     technique: str
     technique_name: str | None
     permissions: list[PermissionUse]
-    statements: list[str] = strawberry.field(description="Every statement that grants a permission of this step.")
-    conditions: list[str] = strawberry.field(description="Condition keys the step still needs (e.g. "
-                                                         "aws:MultiFactorAuthPresent).")
-    assumptions: list[str] = strawberry.field(description="Facts a GAAD export cannot prove (an existing "
-                                                          "Lambda function runs as the role, …).")
-    makes_admin: bool = strawberry.field(description="This step itself makes `to` administrator (a policy of "
-                                                     "the actor's choosing, a policy version, a boundary removed).")
+    statements: list[str] = strawberry.field(
+        description="Every statement that grants a permission of this step."
+    )
+    conditions: list[str] = strawberry.field(
+        description="Condition keys the step still needs (e.g. aws:MultiFactorAuthPresent)."
+    )
+    assumptions: list[str] = strawberry.field(
+        description="Facts a GAAD export cannot prove (an existing Lambda function runs as the role, …)."
+    )
+    makes_admin: bool = strawberry.field(
+        description="This step itself makes `to` administrator (a policy of "
+        "the actor's choosing, a policy version, a boundary removed)."
+    )
 
 
 @strawberry.type
@@ -62,8 +73,11 @@ class EscalationSummaryEntry:
     path: EscalationPath
 
     @strawberry.field
-    async def principal(self, info: Info[Context, None]) -> Annotated["Principal", strawberry.lazy("graphiam.api.types")] | None:  # noqa: F821
+    async def principal(
+        self, info: Info[Context, None]
+    ) -> Annotated[Principal, strawberry.lazy("graphiam.api.types")] | None:  # noqa: F821
         from graphiam.api.types import load_entity
+
         kind = "Role" if ":role/" in self.arn else "User"
         return await load_entity(info, kind, self.arn)  # type: ignore[no-any-return]
 
@@ -76,17 +90,35 @@ def _name(tid: str) -> str | None:
 
 
 def _step(s: Any) -> EscalationStep:
-    perms = [PermissionUse(action=p.get("action", ""), resource=p.get("resource", ""),
-                           statements=list(p.get("statements", ())), conditions=list(p.get("needs", ())))
-             for p in s.permissions]
-    return EscalationStep(from_=s.source, to=s.target, technique=s.technique, technique_name=_name(s.technique),
-                          permissions=perms, statements=list(s.statements), conditions=list(s.needs),
-                          assumptions=list(s.assumptions), makes_admin=s.admin or s.source == s.target)
+    perms = [
+        PermissionUse(
+            action=p.get("action", ""),
+            resource=p.get("resource", ""),
+            statements=list(p.get("statements", ())),
+            conditions=list(p.get("needs", ())),
+        )
+        for p in s.permissions
+    ]
+    return EscalationStep(
+        from_=s.source,
+        to=s.target,
+        technique=s.technique,
+        technique_name=_name(s.technique),
+        permissions=perms,
+        statements=list(s.statements),
+        conditions=list(s.needs),
+        assumptions=list(s.assumptions),
+        makes_admin=s.admin or s.source == s.target,
+    )
 
 
 def _path(p: Any) -> EscalationPath:
-    return EscalationPath(steps=[_step(s) for s in p.steps], length=len(p.steps), reaches_admin=p.reaches_admin,
-                          conditions=list(p.needs))
+    return EscalationPath(
+        steps=[_step(s) for s in p.steps],
+        length=len(p.steps),
+        reaches_admin=p.reaches_admin,
+        conditions=list(p.needs),
+    )
 
 
 async def current_index(services: Services) -> tuple[Snapshot, Q.EscalationIndex]:
@@ -106,30 +138,53 @@ async def admin_verdict(info: Info[Context, None], arn: str) -> AdminVerdict:
 
 @strawberry.type
 class EscalationQuery:
-    @strawberry.field(description="Every path (assume-role and escalation steps, no principal twice) from `from` "
-                                  "to administrator, or to `to` when given; shortest first, at most `limit`. "
-                                  "None means none. An administrator has no path to administrator.")
-    async def escalation_paths(self, info: Info[Context, None], from_: Annotated[str, strawberry.argument(name="from")],
-                               to: str | None = None, max_depth: int = 5,
-                               limit: int = Q.DEFAULT_LIMIT) -> list[EscalationPath]:
+    @strawberry.field(
+        description="Every path (assume-role and escalation steps, no principal twice) from `from` "
+        "to administrator, or to `to` when given; shortest first, at most `limit`. "
+        "None means none. An administrator has no path to administrator."
+    )
+    async def escalation_paths(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[str, strawberry.argument(name="from")],
+        to: str | None = None,
+        max_depth: int = 5,
+        limit: int = Q.DEFAULT_LIMIT,
+    ) -> list[EscalationPath]:
         snap, index = await current_index(info.context.services)
-        paths = await info.context.services.run(Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth,
-                                                limit=limit)
+        paths = await info.context.services.run(
+            Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth, limit=limit
+        )
         return [_path(p) for p in paths]
 
     @strawberry.field(description="Every path from any principal to `to` (who can reach it), shortest first.")
-    async def escalation_paths_to(self, info: Info[Context, None], to: str, max_depth: int = 5,
-                                  limit: int = Q.DEFAULT_LIMIT) -> list[EscalationPath]:
+    async def escalation_paths_to(
+        self, info: Info[Context, None], to: str, max_depth: int = 5, limit: int = Q.DEFAULT_LIMIT
+    ) -> list[EscalationPath]:
         snap, index = await current_index(info.context.services)
-        paths = await info.context.services.run(Q.escalation_paths_to, info.context.db, snap, index, to, max_depth=max_depth,
-                                                limit=limit)
+        paths = await info.context.services.run(
+            Q.escalation_paths_to, info.context.db, snap, index, to, max_depth=max_depth, limit=limit
+        )
         return [_path(p) for p in paths]
 
-    @strawberry.field(description="Every principal that is not administrator now but can become one, with the "
-                                  "length and first technique of its shortest path.")
-    async def escalation_summary(self, info: Info[Context, None], max_depth: int = 5) -> list[EscalationSummaryEntry]:
+    @strawberry.field(
+        description="Every principal that is not administrator now but can become one, with the "
+        "length and first technique of its shortest path."
+    )
+    async def escalation_summary(
+        self, info: Info[Context, None], max_depth: int = 5
+    ) -> list[EscalationSummaryEntry]:
         snap, index = await current_index(info.context.services)
-        entries = await info.context.services.run(Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth)
-        return [EscalationSummaryEntry(arn=e.principal, self_escalation=e.self_escalation,
-                                       shortest_path_length=e.shortest, first_technique=e.first_technique,
-                                       path=_path(e.path)) for e in entries]
+        entries = await info.context.services.run(
+            Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth
+        )
+        return [
+            EscalationSummaryEntry(
+                arn=e.principal,
+                self_escalation=e.self_escalation,
+                shortest_path_length=e.shortest,
+                first_technique=e.first_technique,
+                path=_path(e.path),
+            )
+            for e in entries
+        ]

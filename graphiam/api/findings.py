@@ -1,4 +1,5 @@
 """`policyFindings`: the Cloudsplaining-style risk report (graphiam.queries.findings), paginated by policy ARN."""
+
 from __future__ import annotations
 
 import strawberry
@@ -12,33 +13,50 @@ from graphiam.findings.analyse import RiskFinding as RiskFindingData
 from graphiam.findings.rules import RiskCategory as Category
 from graphiam.queries import findings as F
 
-RiskCategory = strawberry.enum(Category, description="Cloudsplaining's risk categories (see `policyFindings`).")
+RiskCategory = strawberry.enum(
+    Category, description="Cloudsplaining's risk categories (see `policyFindings`)."
+)
 
 
-@strawberry.input(description="What to leave out of the report (Cloudsplaining's exclusions file). Names and ARNs "
-                              "take `*` wildcards and match without regard to case.")
+@strawberry.input(
+    description="What to leave out of the report (Cloudsplaining's exclusions file). Names and ARNs "
+    "take `*` wildcards and match without regard to case."
+)
 class FindingsExclusions:
     policies: list[str] = strawberry.field(default_factory=list, description="Policy names or ARNs.")
     principals: list[str] = strawberry.field(
-        default_factory=list, description="User, group or role names or ARNs: left out of the reach lists (a group "
-                                          "with its members); a policy attached only to them is not reported.")
-    actions: list[str] = strawberry.field(default_factory=list,
-                                          description="IAM action patterns (`s3:GetObject`, `ec2:*`) never reported.")
+        default_factory=list,
+        description="User, group or role names or ARNs: left out of the reach lists (a group "
+        "with its members); a policy attached only to them is not reported.",
+    )
+    actions: list[str] = strawberry.field(
+        default_factory=list, description="IAM action patterns (`s3:GetObject`, `ec2:*`) never reported."
+    )
 
 
-@strawberry.type(description="The actions of one risk category that a policy allows without resource constraints.")
+@strawberry.type(
+    description="The actions of one risk category that a policy allows without resource constraints."
+)
 class RiskFinding:
     category: RiskCategory  # type: ignore[valid-type]
     severity: str = strawberry.field(description="Cloudsplaining's severity of the category.")
-    actions: list[str] = strawberry.field(description="Sorted; ServiceWildcard: `svc:*` items, or `*` for all.")
+    actions: list[str] = strawberry.field(
+        description="Sorted; ServiceWildcard: `svc:*` items, or `*` for all."
+    )
     action_count: int
-    techniques: list[str] = strawberry.field(description="PrivilegeEscalation: the escalation techniques "
-                                                         "(escalationPaths ids) whose actions are all allowed.")
-    statements: list[str] = strawberry.field(description="The statements that grant them: `#index` or "
-                                                         "`#index (Sid)`.")
-    conditional: bool = strawberry.field(description="Every action is granted only by statements with a Condition.")
-    conditions: list[str] = strawberry.field(description="The conditions of the conditional grants: "
-                                                         "`#index: Operator key [values]`.")
+    techniques: list[str] = strawberry.field(
+        description="PrivilegeEscalation: the escalation techniques "
+        "(escalationPaths ids) whose actions are all allowed."
+    )
+    statements: list[str] = strawberry.field(
+        description="The statements that grant them: `#index` or `#index (Sid)`."
+    )
+    conditional: bool = strawberry.field(
+        description="Every action is granted only by statements with a Condition."
+    )
+    conditions: list[str] = strawberry.field(
+        description="The conditions of the conditional grants: `#index: Operator key [values]`."
+    )
 
 
 @strawberry.type(description="A user, group or role a policy applies to.")
@@ -47,9 +65,12 @@ class ReachedPrincipal:
     kind: str = strawberry.field(description="`user`, `group` or `role`.")
     name: str
     account: str
-    via: str | None = strawberry.field(description="The group a user gets the policy through; null when direct.")
-    is_admin: bool | None = strawberry.field(description="Allowed every action on `*` now (denies and boundary "
-                                                         "applied); null for a group.")
+    via: str | None = strawberry.field(
+        description="The group a user gets the policy through; null when direct."
+    )
+    is_admin: bool | None = strawberry.field(
+        description="Allowed every action on `*` now (denies and boundary applied); null for a group."
+    )
 
 
 @strawberry.type(description="One policy's findings and the principals it reaches.")
@@ -62,8 +83,10 @@ class PolicyFinding:
     findings: list[RiskFinding]
     principals: list[ReachedPrincipal]
     reaches_admin: bool = strawberry.field(description="Some principal it reaches is administrator.")
-    boundary_of: list[str] = strawberry.field(description="Principals it is the permissions boundary of (a boundary "
-                                                          "grants nothing: they are not in `principals`).")
+    boundary_of: list[str] = strawberry.field(
+        description="Principals it is the permissions boundary of (a boundary "
+        "grants nothing: they are not in `principals`)."
+    )
 
 
 @strawberry.type
@@ -71,7 +94,9 @@ class RiskSummary:
     category: RiskCategory  # type: ignore[valid-type]
     severity: str
     policies: int = strawberry.field(description="Policies with a finding of this category.")
-    actions: int = strawberry.field(description="Distinct actions (ServiceWildcard: distinct items) among them.")
+    actions: int = strawberry.field(
+        description="Distinct actions (ServiceWildcard: distinct items) among them."
+    )
     principals: int = strawberry.field(description="Distinct users and roles those policies reach.")
 
 
@@ -81,8 +106,9 @@ class PolicyFindingEdge:
     node: PolicyFinding
 
 
-@strawberry.type(description="Every policy with a finding, sorted by ARN, one page at a time; the summary covers "
-                             "them all.")
+@strawberry.type(
+    description="Every policy with a finding, sorted by ARN, one page at a time; the summary covers them all."
+)
 class PolicyFindingsConnection:
     total_count: int
     policies_analysed: int = strawberry.field(description="Policies considered after scope and exclusions.")
@@ -101,48 +127,87 @@ def _label(index: int, sids: dict[int, str | None]) -> str:
 
 
 def _finding(f: RiskFindingData, sids: dict[int, str | None]) -> RiskFinding:
-    return RiskFinding(category=f.category, severity=F.SEVERITY[f.category], actions=list(f.actions),
-                       action_count=len(f.actions), techniques=list(f.techniques),
-                       statements=[_label(i, sids) for i in f.statements], conditional=f.conditional,
-                       conditions=list(f.conditions))
+    return RiskFinding(
+        category=f.category,
+        severity=F.SEVERITY[f.category],
+        actions=list(f.actions),
+        action_count=len(f.actions),
+        techniques=list(f.techniques),
+        statements=[_label(i, sids) for i in f.statements],
+        conditional=f.conditional,
+        conditions=list(f.conditions),
+    )
 
 
 def _policy(r: F.PolicyReport) -> PolicyFinding:
     return PolicyFinding(
-        policy_arn=r.arn, policy_name=r.name, policy_kind=PolicyKind(r.kind), account=r.account, owner=r.owner,
+        policy_arn=r.arn,
+        policy_name=r.name,
+        policy_kind=PolicyKind(r.kind),
+        account=r.account,
+        owner=r.owner,
         findings=[_finding(f, r.sids) for f in r.findings],
-        principals=[ReachedPrincipal(arn=p.arn, kind=p.kind, name=p.name, account=p.account, via=p.via,
-                                     is_admin=p.is_admin) for p in r.principals],
-        reaches_admin=r.reaches_admin, boundary_of=list(r.boundary_of))
+        principals=[
+            ReachedPrincipal(
+                arn=p.arn, kind=p.kind, name=p.name, account=p.account, via=p.via, is_admin=p.is_admin
+            )
+            for p in r.principals
+        ],
+        reaches_admin=r.reaches_admin,
+        boundary_of=list(r.boundary_of),
+    )
 
 
 @strawberry.type
 class FindingsQuery:
-    @strawberry.field(description="Cloudsplaining-style risk report: per policy (customer-managed, inline, and "
-                                  "attached AWS-managed), the actions it allows without resource constraints "
-                                  "(Resource `*` or NotResource; Action wildcards and NotAction expanded against the "
-                                  "catalogue; an unconditional Deny of the same policy on `*` subtracts; conditional "
-                                  "grants count, with their conditions), by risk category, with the principals it "
-                                  "reaches. `kinds` keeps some categories; `account` scopes to one account.")
-    async def policy_findings(self, info: Info[Context, None], account: str | None = None,
-                              kinds: list[RiskCategory] | None = None,  # type: ignore[valid-type]
-                              exclude: FindingsExclusions | None = None,
-                              first: int | None = None, after: str | None = None) -> PolicyFindingsConnection:
+    @strawberry.field(
+        description="Cloudsplaining-style risk report: per policy (customer-managed, inline, and "
+        "attached AWS-managed), the actions it allows without resource constraints "
+        "(Resource `*` or NotResource; Action wildcards and NotAction expanded against the "
+        "catalogue; an unconditional Deny of the same policy on `*` subtracts; conditional "
+        "grants count, with their conditions), by risk category, with the principals it "
+        "reaches. `kinds` keeps some categories; `account` scopes to one account."
+    )
+    async def policy_findings(
+        self,
+        info: Info[Context, None],
+        account: str | None = None,
+        kinds: list[RiskCategory] | None = None,  # type: ignore[valid-type]
+        exclude: FindingsExclusions | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> PolicyFindingsConnection:
         n = pg.check_first(first)
         start = pg.decode_cursor(after)
         services = info.context.services
         snap = await current_snapshot(services)
         index = await services.run(F.findings_index_cache(services.caches).get, services.db, snap)
         ex = exclude or FindingsExclusions()
-        exclusions = F.Exclusions(policies=tuple(ex.policies), principals=tuple(ex.principals),
-                                  actions=tuple(ex.actions))
-        report = await services.run(F.policy_findings, index, account=account,
-                                    categories=list(dict.fromkeys(kinds)) if kinds is not None else None,
-                                    exclusions=exclusions)
+        exclusions = F.Exclusions(
+            policies=tuple(ex.policies), principals=tuple(ex.principals), actions=tuple(ex.actions)
+        )
+        report = await services.run(
+            F.policy_findings,
+            index,
+            account=account,
+            categories=list(dict.fromkeys(kinds)) if kinds is not None else None,
+            exclusions=exclusions,
+        )
         rows = [r for r in report.policies if start is None or r.arn > start][: n + 1]
         page = pg.build(rows, n, len(report.policies), after, _policy)
         return PolicyFindingsConnection(
-            total_count=page.total_count, policies_analysed=report.analysed, page_info=page.page_info,
+            total_count=page.total_count,
+            policies_analysed=report.analysed,
+            page_info=page.page_info,
             edges=[PolicyFindingEdge(cursor=e.cursor, node=e.node) for e in page.edges],
-            summary=[RiskSummary(category=s.category, severity=s.severity, policies=s.policies, actions=s.actions,
-                                 principals=s.principals) for s in report.summary])
+            summary=[
+                RiskSummary(
+                    category=s.category,
+                    severity=s.severity,
+                    policies=s.policies,
+                    actions=s.actions,
+                    principals=s.principals,
+                )
+                for s in report.summary
+            ],
+        )

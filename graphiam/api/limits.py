@@ -16,6 +16,7 @@ One walk over the operation measures what strawberry's separate limiters would, 
 scaled by their uses, so a "fragment bomb" costs the walk linear time; cycles are left to graphql-core's
 NoFragmentCycles rule.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,11 +27,11 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLInterfaceType,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -68,7 +69,9 @@ class _Walker:
     def __init__(self, ctx: ValidationContext, bounds: Bounds) -> None:
         self.schema = ctx.schema
         self.bounds = bounds
-        self.fragments = {d.name.value: d for d in ctx.document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.fragments = {
+            d.name.value: d for d in ctx.document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
         self.memo: dict[str, _Measure] = {}
         self.active: set[str] = set()
         self.cap = bounds.cost * 10 + 1  # costs are clamped so a bomb does not build huge integers
@@ -87,8 +90,9 @@ class _Walker:
         self.memo[name] = m
         return m
 
-    def selections(self, sel: SelectionSetNode, parent: GraphQLNamedType | None, depth: int,
-                   in_introspection: bool) -> _Measure:
+    def selections(
+        self, sel: SelectionSetNode, parent: GraphQLNamedType | None, depth: int, in_introspection: bool
+    ) -> _Measure:
         """Measure of a selection set whose enclosing field is at `depth`, for one instance of it."""
         total = _Measure()
         if depth >= self.depth_cap:  # already too deep to be accepted: stop walking (and recursing)
@@ -101,9 +105,13 @@ class _Walker:
                 m = self.selections(s.selection_set, cond, depth, in_introspection)
             elif isinstance(s, FragmentSpreadNode):
                 f = self.fragment(s.name.value)
-                m = _Measure(depth=f.depth + depth if f.depth else 0,
-                             introspection_depth=f.introspection_depth + depth if f.introspection_depth else 0,
-                             aliases=f.aliases, cost=f.cost, big_pages=f.big_pages)
+                m = _Measure(
+                    depth=f.depth + depth if f.depth else 0,
+                    introspection_depth=f.introspection_depth + depth if f.introspection_depth else 0,
+                    aliases=f.aliases,
+                    cost=f.cost,
+                    big_pages=f.big_pages,
+                )
             else:  # pragma: no cover - graphql-core has no other selection kinds
                 continue
             total.depth = max(total.depth, m.depth)
@@ -113,7 +121,9 @@ class _Walker:
             total.big_pages.extend(m.big_pages)
         return total
 
-    def field(self, node: FieldNode, parent: GraphQLNamedType | None, depth: int, in_introspection: bool) -> _Measure:
+    def field(
+        self, node: FieldNode, parent: GraphQLNamedType | None, depth: int, in_introspection: bool
+    ) -> _Measure:
         name = node.name.value
         if name == "__schema":
             fdef = SchemaMetaFieldDef
@@ -126,8 +136,9 @@ class _Walker:
         else:
             fdef = None
         # fields of introspection types are introspection too (fragments on `__Type` are measured alone)
-        in_introspection = in_introspection or name.startswith("__") or (
-            parent is not None and parent.name.startswith("__"))
+        in_introspection = (
+            in_introspection or name.startswith("__") or (parent is not None and parent.name.startswith("__"))
+        )
         factor, is_list, child = 1, False, None
         if fdef is not None:
             t = fdef.type
@@ -180,19 +191,32 @@ def limits_rule(bounds: Bounds = Bounds()) -> type[ValidationRule]:
 
             def depth(d: int) -> str:
                 return f"more than {cap - 1}" if d >= cap else str(d)
+
             if m.depth > bounds.depth:
-                problems.append(("DEPTH_LIMIT", f"query depth {depth(m.depth)} exceeds the limit of {bounds.depth}"))
+                problems.append(
+                    ("DEPTH_LIMIT", f"query depth {depth(m.depth)} exceeds the limit of {bounds.depth}")
+                )
             if m.introspection_depth > bounds.introspection_depth:
-                problems.append(("DEPTH_LIMIT", f"introspection depth {depth(m.introspection_depth)} exceeds the "
-                                                f"limit of {bounds.introspection_depth}"))
+                problems.append(
+                    (
+                        "DEPTH_LIMIT",
+                        f"introspection depth {depth(m.introspection_depth)} exceeds the "
+                        f"limit of {bounds.introspection_depth}",
+                    )
+                )
             if m.aliases > bounds.aliases:
                 problems.append(("ALIAS_LIMIT", f"{m.aliases} aliases exceed the limit of {bounds.aliases}"))
             for page in m.big_pages[:3]:  # the resolver's message (pagination.check_first), caught earlier
                 problems.append(("PAGE_LIMIT", f"`first` must be between 0 and {bounds.page}, got {page}"))
             if m.cost > bounds.cost and not m.big_pages:
                 shown = f"more than {bounds.cost * 10}" if m.cost >= bounds.cost * 10 + 1 else str(m.cost)
-                problems.append(("COST_LIMIT", f"estimated query cost {shown} exceeds the limit of {bounds.cost} "
-                                               "(ask for smaller pages or fewer nested lists)"))
+                problems.append(
+                    (
+                        "COST_LIMIT",
+                        f"estimated query cost {shown} exceeds the limit of {bounds.cost} "
+                        "(ask for smaller pages or fewer nested lists)",
+                    )
+                )
             for code, message in problems:
                 self.report_error(GraphQLError(message, nodes=[node], extensions={"code": code}))
 

@@ -1,5 +1,6 @@
 """GraphQL shapes of the mutations: the inputs (one per IAM operation), the payload with typed errors, and
 the `ChangeSet` a dry run (or any mutation asked for `changes`) reports."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,12 +32,14 @@ class ErrorCode(Enum):
 class MutationError:
     code: ErrorCode
     message: str
-    path: list[str] = strawberry.field(description="Where in the arguments, e.g. [\"input\", \"document\"].")
-    json_path: str | None = strawberry.field(description="Inside a policy document: the JSON path of the problem, "
-                                                         "e.g. `$.Statement[0].Effect`.")
+    path: list[str] = strawberry.field(description='Where in the arguments, e.g. ["input", "document"].')
+    json_path: str | None = strawberry.field(
+        description="Inside a policy document: the JSON path of the problem, e.g. `$.Statement[0].Effect`."
+    )
 
 
 # ---- inputs ----
+
 
 @strawberry.input
 class TagInput:
@@ -86,7 +89,9 @@ class DeleteInput:
     arn: str
 
 
-@strawberry.input(description="An inline policy of the user, group or role `arn` (replaced if the name exists).")
+@strawberry.input(
+    description="An inline policy of the user, group or role `arn` (replaced if the name exists)."
+)
 class PutInlinePolicyInput:
     arn: str
     policy_name: str
@@ -99,7 +104,9 @@ class DeleteInlinePolicyInput:
     policy_name: str
 
 
-@strawberry.input(description="A managed policy and the user, group or role it is attached to / detached from.")
+@strawberry.input(
+    description="A managed policy and the user, group or role it is attached to / detached from."
+)
 class AttachPolicyInput:
     policy_arn: str
     target_arn: str
@@ -146,7 +153,9 @@ class ImportExportInput:
     document: JSON
 
 
-@strawberry.input(one_of=True, description="Exactly one operation, with the input of the mutation of that name.")
+@strawberry.input(
+    one_of=True, description="Exactly one operation, with the input of the mutation of that name."
+)
 class ChangeInput:
     create_user: CreateUserInput | None = strawberry.UNSET
     delete_user: DeleteInput | None = strawberry.UNSET
@@ -192,8 +201,11 @@ def camel(name: str) -> str:
 def input_args(value: Any) -> Any:
     """A strawberry input as plain data (snake_case keys, unset fields left out); JSON values as given."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: input_args(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not strawberry.UNSET}
+        return {
+            f.name: input_args(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not strawberry.UNSET
+        }
     if isinstance(value, list):
         return [input_args(v) for v in value]
     return value
@@ -210,12 +222,15 @@ def change_of(change: ChangeInput) -> tuple[str, Any]:
 
 # ---- what changed ----
 
+
 @strawberry.type(description="A CAN_ASSUME edge that appears or disappears.")
 class AssumeEdgeChange:
     from_: str = strawberry.field(name="from")
     to: str
     action: str
-    condition_keys: list[str] = strawberry.field(description="Condition keys the hop needs (MFA, ExternalId …).")
+    condition_keys: list[str] = strawberry.field(
+        description="Condition keys the hop needs (MFA, ExternalId …)."
+    )
 
 
 @strawberry.type(description="An ESCALATES_TO edge that appears or disappears.")
@@ -260,9 +275,11 @@ class ChangeSet:
     admins_added: list[str] = strawberry.field(description="Principals that become administrator-equivalent.")
     admins_removed: list[str]
     escalation_paths_opened: list[AdminPathChange] = strawberry.field(
-        description="Principals that could not reach administrator and now can (with one shortest path).")
+        description="Principals that could not reach administrator and now can (with one shortest path)."
+    )
     escalation_paths_closed: list[AdminPathChange] = strawberry.field(
-        description="Principals that could reach administrator and no longer can (with the path they had).")
+        description="Principals that could reach administrator and no longer can (with the path they had)."
+    )
     decisions: list[DecisionChange]
     warnings: list[str]
 
@@ -273,9 +290,11 @@ class AppliedChange:
     arn: str | None
 
 
-@strawberry.type(description="The result of a mutation. `ok: false` means nothing was written: see `errors`. In a "
-                             "dry run nothing is written either; the entity fields show the entity as the change "
-                             "would leave it, its relations are read from the committed graph.")
+@strawberry.type(
+    description="The result of a mutation. `ok: false` means nothing was written: see `errors`. In a "
+    "dry run nothing is written either; the entity fields show the entity as the change "
+    "would leave it, its relations are read from the committed graph."
+)
 class MutationPayload:
     ok: bool
     dry_run: bool
@@ -285,11 +304,15 @@ class MutationPayload:
     group: Group | None = None
     role: Role | None = None
     policy: Policy | None = None
-    changes: ChangeSet | None = strawberry.field(default=None, description="Null unless asked for (or a dry run).")
+    changes: ChangeSet | None = strawberry.field(
+        default=None, description="Null unless asked for (or a dry run)."
+    )
 
 
 def _error(p: Problem, prefix: tuple[str, ...]) -> MutationError:
-    return MutationError(code=ErrorCode(p.code), message=p.message, path=[*prefix, *p.path], json_path=p.json_path)
+    return MutationError(
+        code=ErrorCode(p.code), message=p.message, path=[*prefix, *p.path], json_path=p.json_path
+    )
 
 
 def _edge(e: W.AssumeEdge) -> AssumeEdgeChange:
@@ -297,8 +320,11 @@ def _edge(e: W.AssumeEdge) -> AssumeEdgeChange:
 
 
 def _path(p: W.AdminPath) -> AdminPathChange:
-    return AdminPathChange(principal=p.principal, needs=list(p.needs),
-                           steps=[PathStepChange(from_=s.source, to=s.target, technique=s.technique) for s in p.steps])
+    return AdminPathChange(
+        principal=p.principal,
+        needs=list(p.needs),
+        steps=[PathStepChange(from_=s.source, to=s.target, technique=s.technique) for s in p.steps],
+    )
 
 
 def _decision(d: Any) -> Decision | None:
@@ -306,28 +332,55 @@ def _decision(d: Any) -> Decision | None:
 
 
 def change_set(cs: W.ChangeSet) -> ChangeSet:
-    esc = [EscalationEdgeChange(from_=e.source, to=e.target, technique=e.technique) for e in cs.escalations_added]
-    lost = [EscalationEdgeChange(from_=e.source, to=e.target, technique=e.technique) for e in cs.escalations_removed]
+    esc = [
+        EscalationEdgeChange(from_=e.source, to=e.target, technique=e.technique) for e in cs.escalations_added
+    ]
+    lost = [
+        EscalationEdgeChange(from_=e.source, to=e.target, technique=e.technique)
+        for e in cs.escalations_removed
+    ]
     return ChangeSet(
-        can_assume_added=[_edge(e) for e in cs.assume_added], can_assume_removed=[_edge(e) for e in cs.assume_removed],
-        escalations_added=esc, escalations_removed=lost, admins_added=cs.admins_added, admins_removed=cs.admins_removed,
+        can_assume_added=[_edge(e) for e in cs.assume_added],
+        can_assume_removed=[_edge(e) for e in cs.assume_removed],
+        escalations_added=esc,
+        escalations_removed=lost,
+        admins_added=cs.admins_added,
+        admins_removed=cs.admins_removed,
         escalation_paths_opened=[_path(p) for p in cs.paths_opened],
         escalation_paths_closed=[_path(p) for p in cs.paths_closed],
-        decisions=[DecisionChange(principal=d.request.principal, action=d.request.action, resource=d.request.resource,
-                                  before=_decision(d.before.decision), after=_decision(d.after.decision),
-                                  flipped=d.flipped, before_error=d.before.error, after_error=d.after.error)
-                   for d in cs.decisions],
-        warnings=cs.warnings)
+        decisions=[
+            DecisionChange(
+                principal=d.request.principal,
+                action=d.request.action,
+                resource=d.request.resource,
+                before=_decision(d.before.decision),
+                after=_decision(d.after.decision),
+                flipped=d.flipped,
+                before_error=d.before.error,
+                after_error=d.after.error,
+            )
+            for d in cs.decisions
+        ],
+        warnings=cs.warnings,
+    )
 
 
-_ENTITY = {"user": ("user", User), "group": ("group", Group), "role": ("role", Role), "policy": ("policy", Policy)}
+_ENTITY = {
+    "user": ("user", User),
+    "group": ("group", Group),
+    "role": ("role", Role),
+    "policy": ("policy", Policy),
+}
 
 
 def payload(result: Result, *, error_prefix: tuple[str, ...] = ("input",)) -> MutationPayload:
-    out = MutationPayload(ok=result.ok, dry_run=result.dry_run,
-                          errors=[_error(p, error_prefix) for p in result.problems],
-                          applied=[AppliedChange(operation=a.op, arn=a.arn) for a in result.applied],
-                          changes=change_set(result.changes) if result.changes is not None else None)
+    out = MutationPayload(
+        ok=result.ok,
+        dry_run=result.dry_run,
+        errors=[_error(p, error_prefix) for p in result.problems],
+        applied=[AppliedChange(operation=a.op, arn=a.arn) for a in result.applied],
+        changes=change_set(result.changes) if result.changes is not None else None,
+    )
     for a in result.applied:  # the last change to each kind of entity names it
         if a.kind in _ENTITY and a.row is not None:
             attr, cls = _ENTITY[a.kind]

@@ -1,4 +1,5 @@
 """`organization`: the stored AWS organization (tree and SCPs) and the SCP levels that govern an account."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,9 @@ class ScpLevel:
     service_control_policies: list[ServiceControlPolicy]
 
 
-@strawberry.type(description="The AWS organization loaded with `graphiam load` (an organization description file).")
+@strawberry.type(
+    description="The AWS organization loaded with `graphiam load` (an organization description file)."
+)
 class Organization:
     id: str
     management_account_id: str | None
@@ -46,33 +49,58 @@ class Organization:
 
     rows: strawberry.Private[dict[str, UnitRow]]
 
-    @strawberry.field(description="The SCP levels that govern `account` (root first, the account last): what "
-                                  "`simulate` and `whoCan` apply to its users and roles. Null when SCPs do not "
-                                  "apply to it (not in the organization, or the management account).")
+    @strawberry.field(
+        description="The SCP levels that govern `account` (root first, the account last): what "
+        "`simulate` and `whoCan` apply to its users and roles. Null when SCPs do not "
+        "apply to it (not in the organization, or the management account)."
+    )
     def scp_levels(self, account: str) -> list[ScpLevel] | None:
         chain = governing_chain(self.rows, account)
         if chain is None:
             return None
         by_id = {u.id: u for u in self.units}
-        return [ScpLevel(unit=by_id[u], service_control_policies=by_id[u].service_control_policies) for u in chain]
+        return [
+            ScpLevel(unit=by_id[u], service_control_policies=by_id[u].service_control_policies) for u in chain
+        ]
 
 
 def _organization(units: list[UnitRow], scps: list[ScpRow]) -> Organization | None:
     if not units:
         return None
-    policies = {p.id: ServiceControlPolicy(id=p.id, name=p.name, description=p.description,
-                                           aws_managed=bool(p.aws_managed), document=json.loads(p.document),
-                                           target_ids=list(p.targets)) for p in scps}
+    policies = {
+        p.id: ServiceControlPolicy(
+            id=p.id,
+            name=p.name,
+            description=p.description,
+            aws_managed=bool(p.aws_managed),
+            document=json.loads(p.document),
+            target_ids=list(p.targets),
+        )
+        for p in scps
+    }
     attached: dict[str, list[ServiceControlPolicy]] = {}
     for p in scps:
         for t in p.targets:
             attached.setdefault(t, []).append(policies[p.id])
-    out = [OrganizationUnit(id=u.id, kind=u.kind, name=u.name, parent_id=u.parent,
-                            is_management_account=bool(u.management), service_control_policies=attached.get(u.id, []))
-           for u in units]
+    out = [
+        OrganizationUnit(
+            id=u.id,
+            kind=u.kind,
+            name=u.name,
+            parent_id=u.parent,
+            is_management_account=bool(u.management),
+            service_control_policies=attached.get(u.id, []),
+        )
+        for u in units
+    ]
     management = next((u.id for u in units if u.management), None)
-    return Organization(id=units[0].org, management_account_id=management, units=out,
-                        service_control_policies=list(policies.values()), rows={u.id: u for u in units})
+    return Organization(
+        id=units[0].org,
+        management_account_id=management,
+        units=out,
+        service_control_policies=list(policies.values()),
+        rows={u.id: u for u in units},
+    )
 
 
 @strawberry.type

@@ -1,4 +1,5 @@
 """Relay-style cursor connections with `totalCount`, keyset-paginated on ARNs."""
+
 from __future__ import annotations
 
 import base64
@@ -65,8 +66,11 @@ def build(rows: list, first: int, total: int, after: str | None, convert, key=la
     edges = [Edge(cursor=encode_cursor(key(r)), node=convert(r)) for r in rows]
     return Connection(
         total_count=total,
-        page_info=PageInfo(has_next_page=has_next, has_previous_page=after is not None,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
         edges=edges,
     )

@@ -1,5 +1,6 @@
 """GraphQL types for policies: managed (AWS or customer) and inline policies, their versions and attachments.
 Each wraps a store record (`strawberry.Private`) and resolves its relations through the request's DataLoaders."""
+
 from __future__ import annotations
 
 import json
@@ -79,12 +80,17 @@ class PolicyAttachment:
         return AttachmentType(self.row.attached_as)
 
     @strawberry.field(description="The user, group or role the policy is attached to.")
-    async def target(self, info: Info[Context, None]) -> Annotated["PolicyTarget", strawberry.lazy("graphiam.api.types")] | None:
+    async def target(
+        self, info: Info[Context, None]
+    ) -> Annotated[PolicyTarget, strawberry.lazy("graphiam.api.types")] | None:
         from graphiam.api.types import load_entity
+
         return await load_entity(info, self.row.target_type, self.row.target_arn)
 
 
-@strawberry.type(description="A managed (AWS or customer) or inline policy. Its document is the default version's.")
+@strawberry.type(
+    description="A managed (AWS or customer) or inline policy. Its document is the default version's."
+)
 class Policy:
     row: strawberry.Private[rec.PolicyRow]
 
@@ -120,7 +126,9 @@ class Policy:
     def document(self) -> JSON | None:
         return _doc(self.row.document)
 
-    @strawberry.field(description="True for a placeholder: the export named this policy but did not include it.")
+    @strawberry.field(
+        description="True for a placeholder: the export named this policy but did not include it."
+    )
     def missing_document(self) -> bool:
         return self.row.missing
 
@@ -144,6 +152,8 @@ class Policy:
     async def versions(self, info: Info[Context, None]) -> list[PolicyVersion]:
         return [PolicyVersion(row=v) for v in await info.context.loaders.versions_of.load(self.row.arn)]
 
-    @strawberry.field(description="Where the policy is attached (identity, inline or as a permissions boundary).")
+    @strawberry.field(
+        description="Where the policy is attached (identity, inline or as a permissions boundary)."
+    )
     async def attachments(self, info: Info[Context, None]) -> list[PolicyAttachment]:
         return [PolicyAttachment(row=a) for a in await info.context.loaders.attachments_of.load(self.row.arn)]

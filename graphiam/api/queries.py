@@ -1,5 +1,6 @@
 """The browsing half of `Query`: accounts, users, groups, roles, policies and lookups. Resolvers stay short:
 they check arguments, call the store through the executor and wrap records in GraphQL types."""
+
 from __future__ import annotations
 
 import strawberry
@@ -7,13 +8,24 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
-from graphiam.api.types import (Account, Group, InstanceProfile, Policy, PolicyKind, Principal, Role, User,
-                                load_entity)
+from graphiam.api.types import (
+    Account,
+    Group,
+    InstanceProfile,
+    Policy,
+    PolicyKind,
+    Principal,
+    Role,
+    User,
+    load_entity,
+)
 from graphiam.errors import InputError
 from graphiam.store import reader as R
 
 
-async def _connection(info: Info[Context, None], table: str, wrap, first: int | None, after: str | None, **filters):
+async def _connection(
+    info: Info[Context, None], table: str, wrap, first: int | None, after: str | None, **filters
+):
     n = pg.check_first(first)
     key = pg.decode_cursor(after)
     run, db = info.context.services.run, info.context.db
@@ -41,32 +53,69 @@ class BrowseQuery:
         return Account(row=rows[0]) if rows else None
 
     @strawberry.field(description="Users, ordered by ARN; `first` at most 100.")
-    async def users(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-                    account: str | None = None, path_prefix: str | None = None) -> pg.Connection[User]:
-        return await _connection(info, "User", lambda r: User(row=r), first, after, account=account,
-                                 path_prefix=path_prefix)
+    async def users(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        account: str | None = None,
+        path_prefix: str | None = None,
+    ) -> pg.Connection[User]:
+        return await _connection(
+            info, "User", lambda r: User(row=r), first, after, account=account, path_prefix=path_prefix
+        )
 
     @strawberry.field(description="Groups, ordered by ARN; `first` at most 100.")
-    async def groups(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-                     account: str | None = None, path_prefix: str | None = None) -> pg.Connection[Group]:
-        return await _connection(info, "IAMGroup", lambda r: Group(row=r), first, after, account=account,
-                                 path_prefix=path_prefix)
+    async def groups(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        account: str | None = None,
+        path_prefix: str | None = None,
+    ) -> pg.Connection[Group]:
+        return await _connection(
+            info, "IAMGroup", lambda r: Group(row=r), first, after, account=account, path_prefix=path_prefix
+        )
 
     @strawberry.field(description="Roles, ordered by ARN; `first` at most 100.")
-    async def roles(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-                    account: str | None = None, path_prefix: str | None = None) -> pg.Connection[Role]:
-        return await _connection(info, "Role", lambda r: Role(row=r), first, after, account=account,
-                                 path_prefix=path_prefix)
+    async def roles(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        account: str | None = None,
+        path_prefix: str | None = None,
+    ) -> pg.Connection[Role]:
+        return await _connection(
+            info, "Role", lambda r: Role(row=r), first, after, account=account, path_prefix=path_prefix
+        )
 
-    @strawberry.field(description="Policies, ordered by ARN. By default the managed policies (AWS and customer) "
-                                  "whose document the export held; pass `kinds` to include inline policies and "
-                                  "`includeMissing` for placeholders of policies an export named but omitted.")
-    async def policies(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-                       account: str | None = None, kinds: list[PolicyKind] | None = None,
-                       include_missing: bool = False) -> pg.Connection[Policy]:
+    @strawberry.field(
+        description="Policies, ordered by ARN. By default the managed policies (AWS and customer) "
+        "whose document the export held; pass `kinds` to include inline policies and "
+        "`includeMissing` for placeholders of policies an export named but omitted."
+    )
+    async def policies(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        account: str | None = None,
+        kinds: list[PolicyKind] | None = None,
+        include_missing: bool = False,
+    ) -> pg.Connection[Policy]:
         kind_values = [k.value for k in kinds] if kinds else None
-        return await _connection(info, "Policy", lambda r: Policy(row=r), first, after, account=account,
-                                 kinds=kind_values, include_missing=include_missing)
+        return await _connection(
+            info,
+            "Policy",
+            lambda r: Policy(row=r),
+            first,
+            after,
+            account=account,
+            kinds=kind_values,
+            include_missing=include_missing,
+        )
 
     @strawberry.field(description="A user or role by ARN.")
     async def principal(self, info: Info[Context, None], arn: str) -> Principal | None:
@@ -74,23 +123,43 @@ class BrowseQuery:
         return await load_entity(info, kinds[arn], arn) if arn in kinds else None
 
     @strawberry.field(description="A user by ARN or by name (pass `account` when the name is in several).")
-    async def user(self, info: Info[Context, None], arn: str | None = None, name: str | None = None,
-                   account: str | None = None) -> User | None:
+    async def user(
+        self,
+        info: Info[Context, None],
+        arn: str | None = None,
+        name: str | None = None,
+        account: str | None = None,
+    ) -> User | None:
         return await _lookup(info, "User", User, arn, name, account, "user")
 
     @strawberry.field(description="A group by ARN or by name.")
-    async def group(self, info: Info[Context, None], arn: str | None = None, name: str | None = None,
-                    account: str | None = None) -> Group | None:
+    async def group(
+        self,
+        info: Info[Context, None],
+        arn: str | None = None,
+        name: str | None = None,
+        account: str | None = None,
+    ) -> Group | None:
         return await _lookup(info, "IAMGroup", Group, arn, name, account, "group")
 
     @strawberry.field(description="A role by ARN or by name.")
-    async def role(self, info: Info[Context, None], arn: str | None = None, name: str | None = None,
-                   account: str | None = None) -> Role | None:
+    async def role(
+        self,
+        info: Info[Context, None],
+        arn: str | None = None,
+        name: str | None = None,
+        account: str | None = None,
+    ) -> Role | None:
         return await _lookup(info, "Role", Role, arn, name, account, "role")
 
     @strawberry.field(description="A policy by ARN (inline: `<owner ARN>#<name>`) or by name.")
-    async def policy(self, info: Info[Context, None], arn: str | None = None, name: str | None = None,
-                     account: str | None = None) -> Policy | None:
+    async def policy(
+        self,
+        info: Info[Context, None],
+        arn: str | None = None,
+        name: str | None = None,
+        account: str | None = None,
+    ) -> Policy | None:
         return await _lookup(info, "Policy", Policy, arn, name, account, "policy")
 
     @strawberry.field(description="An instance profile by ARN.")
@@ -99,13 +168,24 @@ class BrowseQuery:
         return None if row is None else InstanceProfile(row=row)
 
 
-async def _lookup(info: Info[Context, None], table: str, wrap, arn: str | None, name: str | None,
-                  account: str | None, what: str):
+async def _lookup(
+    info: Info[Context, None],
+    table: str,
+    wrap,
+    arn: str | None,
+    name: str | None,
+    account: str | None,
+    what: str,
+):
     if (arn is None) == (name is None):
         raise InputError(f"{what}: pass exactly one of `arn` or `name`")
     if arn is not None:
-        loader = {"User": info.context.loaders.user, "IAMGroup": info.context.loaders.group,
-                  "Role": info.context.loaders.role, "Policy": info.context.loaders.policy}[table]
+        loader = {
+            "User": info.context.loaders.user,
+            "IAMGroup": info.context.loaders.group,
+            "Role": info.context.loaders.role,
+            "Policy": info.context.loaders.policy,
+        }[table]
         row = await loader.load(arn)
     else:
         rows = await info.context.services.run(R.by_name, info.context.db, table, name, account)

@@ -4,6 +4,7 @@ ENGINE-NOTES §6, §9, §16 measured and the security extensions of `graphiam.ap
 Extension order matters: `AddValidationRules` (the limit rules, built once so `ValidationCache` keys stay
 stable), then `ValidationCache`, then `MutationGuard` (reads the validation result), then masking.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,13 @@ from strawberry.types import ExecutionResult
 
 from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.queries import BrowseQuery
-from graphiam.api.security import TIMEOUT_MESSAGE, MaskInternalErrors, MutationGuard, is_client_error, mask_errors
+from graphiam.api.security import (
+    TIMEOUT_MESSAGE,
+    MaskInternalErrors,
+    MutationGuard,
+    is_client_error,
+    mask_errors,
+)
 from graphiam.api.types import Role, User
 from graphiam.api.viewer import ViewerQuery
 
@@ -87,7 +94,9 @@ def query_parts() -> tuple[type, ...]:
     return (BrowseQuery, ViewerQuery, *_load(QUERY_PARTS))
 
 
-def validation_rules(bounds: Bounds = Bounds(), *, introspection: bool = True) -> tuple[type[ValidationRule], ...]:
+def validation_rules(
+    bounds: Bounds = Bounds(), *, introspection: bool = True
+) -> tuple[type[ValidationRule], ...]:
     """The extra validation rules, the same classes on every call (so validation stays cached)."""
     rules: tuple[type[ValidationRule], ...] = (limits_rule(bounds),)
     if not introspection:
@@ -95,8 +104,13 @@ def validation_rules(bounds: Bounds = Bounds(), *, introspection: bool = True) -
     return rules
 
 
-def build_schema(*, introspection: bool = True, time_limit: float | None = TIME_LIMIT_S, bounds: Bounds = Bounds(),
-                 mutation_parts: tuple[type, ...] = ()) -> strawberry.Schema:
+def build_schema(
+    *,
+    introspection: bool = True,
+    time_limit: float | None = TIME_LIMIT_S,
+    bounds: Bounds = Bounds(),
+    mutation_parts: tuple[type, ...] = (),
+) -> strawberry.Schema:
     """The API schema. `introspection=False` for production; `mutation_parts` adds Mutation types beside
     `MUTATION_PARTS` (tests of the permission machinery use it)."""
     Query = merge_types("Query", query_parts())

@@ -9,6 +9,7 @@
   the traceback on the `graphiam` logger, so an operator can find the cause from a user's report.
 - `TIMEOUT_MESSAGE`: the per-operation time limit (the kuzu query timeout bounds each database call).
 """
+
 from __future__ import annotations
 
 import logging
@@ -96,8 +97,9 @@ class MutationGuard(SchemaExtension):
                 op = OperationType.QUERY
             identity = identity_of(ctx.context)
             if op is not OperationType.QUERY and (identity is None or not identity.is_admin):
-                ctx.pre_execution_errors = [GraphQLError(f"{op.value} operations: {ADMIN_NEEDED}",
-                                                         extensions={"code": "FORBIDDEN"})]
+                ctx.pre_execution_errors = [
+                    GraphQLError(f"{op.value} operations: {ADMIN_NEEDED}", extensions={"code": "FORBIDDEN"})
+                ]
         yield
 
 
@@ -118,15 +120,31 @@ def mask_error(error: GraphQLError) -> GraphQLError:
     """The client's view of an unexpected error: an id, logged here with the traceback."""
     original = error.original_error
     if _is_db_timeout(error):
-        return GraphQLError(DB_TIMEOUT_MESSAGE, nodes=error.nodes, source=error.source,
-                            positions=error.positions, path=error.path, extensions={"code": "TIMEOUT"})
+        return GraphQLError(
+            DB_TIMEOUT_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "TIMEOUT"},
+        )
     error_id = secrets.token_hex(4)
     exc_info = (type(original), original, original.__traceback__) if original is not None else None
-    log.error("internal error (id %s) at %s: %s", error_id, ".".join(map(str, error.path or [])) or "-",
-              error.message, exc_info=exc_info)
-    return GraphQLError(f"internal error (id {error_id})", nodes=error.nodes, source=error.source,
-                        positions=error.positions, path=error.path,
-                        extensions={"code": "INTERNAL", "errorId": error_id})
+    log.error(
+        "internal error (id %s) at %s: %s",
+        error_id,
+        ".".join(map(str, error.path or [])) or "-",
+        error.message,
+        exc_info=exc_info,
+    )
+    return GraphQLError(
+        f"internal error (id {error_id})",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL", "errorId": error_id},
+    )
 
 
 def mask_errors(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:

@@ -1,4 +1,5 @@
 """`simulate`, `simulateCustom` and `simulateBatch`: the engine's decisions with their reasons."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -41,8 +42,10 @@ class ContextKeyType(Enum):
     BINARY_LIST = "binaryList"
 
 
-@strawberry.input(description="One request-context key (e.g. aws:SourceIp) and its value(s). Several values, "
-                               "or a *_LIST type, make a multivalued key (aws:TagKeys).")
+@strawberry.input(
+    description="One request-context key (e.g. aws:SourceIp) and its value(s). Several values, "
+    "or a *_LIST type, make a multivalued key (aws:TagKeys)."
+)
 class ContextEntryInput:
     key: str
     values: list[str]
@@ -60,9 +63,11 @@ class PolicySourceKind(Enum):
     SCP = "scp"
 
 
-@strawberry.enum(description="How a policy applies to the request: the principal's own (user or role), through "
-                             "a group, as the permissions boundary, as the resource-based policy, or as a "
-                             "service control policy of the principal's organization.")
+@strawberry.enum(
+    description="How a policy applies to the request: the principal's own (user or role), through "
+    "a group, as the permissions boundary, as the resource-based policy, or as a "
+    "service control policy of the principal's organization."
+)
 class AppliesVia(Enum):
     USER = "user"
     GROUP = "group"
@@ -81,8 +86,10 @@ class Effect(Enum):
 
 @strawberry.type(description="A statement that took part in the decision.")
 class MatchedStatement:
-    policy_arn: str = strawberry.field(description="Policy ARN; inline: `<owner ARN>#<name>`; trust: `<role ARN>#trust`; "
-                                                   "a policy passed in the request: the argument's name.")
+    policy_arn: str = strawberry.field(
+        description="Policy ARN; inline: `<owner ARN>#<name>`; trust: `<role ARN>#trust`; "
+        "a policy passed in the request: the argument's name."
+    )
     policy_name: str
     kind: PolicySourceKind
     applies_via: AppliesVia
@@ -93,7 +100,9 @@ class MatchedStatement:
     statement: JSON | None
 
 
-@strawberry.type(description="The request-context key as the engine saw it (derived from the principal, or given).")
+@strawberry.type(
+    description="The request-context key as the engine saw it (derived from the principal, or given)."
+)
 class ContextEntry:
     key: str
     values: list[str]
@@ -104,14 +113,22 @@ class SimulationResult:
     decision: Decision
     matched_statements: list[MatchedStatement]
     missing_context_keys: list[str] = strawberry.field(
-        description="Condition keys that a statement otherwise matching needed and the request lacked.")
+        description="Condition keys that a statement otherwise matching needed and the request lacked."
+    )
     identity_decision: Decision
-    boundary_decision: Decision | None = strawberry.field(description="Null when there is no permissions boundary.")
-    resource_policy_decision: Decision | None = strawberry.field(description="Null when no resource-based policy applied.")
-    resource_policy_source: str | None = strawberry.field(description="`trust` (the role's trust policy) or `given`.")
+    boundary_decision: Decision | None = strawberry.field(
+        description="Null when there is no permissions boundary."
+    )
+    resource_policy_decision: Decision | None = strawberry.field(
+        description="Null when no resource-based policy applied."
+    )
+    resource_policy_source: str | None = strawberry.field(
+        description="`trust` (the role's trust policy) or `given`."
+    )
     scp_decision: Decision | None = strawberry.field(
         description="The service control policies' verdict: ALLOWED when every level allows, EXPLICIT_DENY when one "
-                    "denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied.")
+        "denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied."
+    )
     principal: str
     action: str
     resource: str
@@ -128,20 +145,39 @@ def _statement(m: StatementMatch) -> MatchedStatement:
     if isinstance(statements, dict):
         statements = [statements]
     raw = statements[m.index] if isinstance(statements, list) and m.index < len(statements) else None
-    return MatchedStatement(policy_arn=m.source.policy_id, policy_name=m.source.name, kind=PolicySourceKind(m.source.kind),
-                            applies_via=AppliesVia(m.source.via), via_name=m.source.via_name, statement_index=m.index,
-                            sid=m.sid, effect=Effect(m.effect), statement=raw)
+    return MatchedStatement(
+        policy_arn=m.source.policy_id,
+        policy_name=m.source.name,
+        kind=PolicySourceKind(m.source.kind),
+        applies_via=AppliesVia(m.source.via),
+        via_name=m.source.via_name,
+        statement_index=m.index,
+        sid=m.sid,
+        effect=Effect(m.effect),
+        statement=raw,
+    )
 
 
 def to_result(s: Simulation) -> SimulationResult:
     ev = s.evaluation
     return SimulationResult(
-        decision=_decision(ev.decision), matched_statements=[_statement(m) for m in ev.matched],
-        missing_context_keys=list(ev.missing_context_keys), identity_decision=_decision(ev.identity_decision),
-        boundary_decision=_decision(ev.boundary_decision), resource_policy_decision=_decision(ev.resource_decision),
-        resource_policy_source=s.resource_policy_used, scp_decision=_decision(ev.scp_decision), principal=s.principal_arn, action=s.action, resource=s.resource,
-        context=[ContextEntry(key=k, values=[v] if isinstance(v, str) else list(v)) for k, v in sorted(s.context.items())],
-        warnings=list(s.warnings))
+        decision=_decision(ev.decision),
+        matched_statements=[_statement(m) for m in ev.matched],
+        missing_context_keys=list(ev.missing_context_keys),
+        identity_decision=_decision(ev.identity_decision),
+        boundary_decision=_decision(ev.boundary_decision),
+        resource_policy_decision=_decision(ev.resource_decision),
+        resource_policy_source=s.resource_policy_used,
+        scp_decision=_decision(ev.scp_decision),
+        principal=s.principal_arn,
+        action=s.action,
+        resource=s.resource,
+        context=[
+            ContextEntry(key=k, values=[v] if isinstance(v, str) else list(v))
+            for k, v in sorted(s.context.items())
+        ],
+        warnings=list(s.warnings),
+    )
 
 
 def context_values(entries: list[ContextEntryInput] | None) -> dict[str, Any]:
@@ -162,48 +198,118 @@ async def current_snapshot(services: Services) -> Snapshot:
     return await services.run(cache.get, services.db)
 
 
-SCPS = Annotated[list[list[JSON]] | None, strawberry.argument(
-    name="serviceControlPolicies",
-    description="The SCPs of the principal's account, one list per level of the organization: the root, each OU "
-                "down to the account, then the account itself. Every level must allow the action; a Deny anywhere "
-                "denies. Service-linked roles are exempt (as in AWS).")]
+SCPS = Annotated[
+    list[list[JSON]] | None,
+    strawberry.argument(
+        name="serviceControlPolicies",
+        description="The SCPs of the principal's account, one list per level of the organization: the root, each OU "
+        "down to the account, then the account itself. Every level must allow the action; a Deny anywhere "
+        "denies. Service-linked roles are exempt (as in AWS).",
+    ),
+]
 
 
 @strawberry.type
 class SimulationQuery:
-    @strawberry.field(description="Can `principal` (a stored user or role ARN) do `action` on `resource`? "
-                                  "The context is derived from the principal and overridden by `context`.")
-    async def simulate(self, info: Info[Context, None], principal: str, action: str, resource: str = "*",
-                       context: list[ContextEntryInput] | None = None, resource_owner: str | None = None,
-                       resource_policy: JSON | None = None, extra_policies: list[JSON] | None = None,
-                       permissions_boundary: JSON | None = None, scps: SCPS = None) -> SimulationResult:
+    @strawberry.field(
+        description="Can `principal` (a stored user or role ARN) do `action` on `resource`? "
+        "The context is derived from the principal and overridden by `context`."
+    )
+    async def simulate(
+        self,
+        info: Info[Context, None],
+        principal: str,
+        action: str,
+        resource: str = "*",
+        context: list[ContextEntryInput] | None = None,
+        resource_owner: str | None = None,
+        resource_policy: JSON | None = None,
+        extra_policies: list[JSON] | None = None,
+        permissions_boundary: JSON | None = None,
+        scps: SCPS = None,
+    ) -> SimulationResult:
         snap = await current_snapshot(info.context.services)
-        return to_result(simulate(snap, principal=principal, action=action, resource=resource,
-                                  context=context_values(context), resource_owner=resource_owner,
-                                  resource_policy=resource_policy, extra_policies=extra_policies or (),
-                                  permissions_boundary=permissions_boundary, scps=scps or ()))
+        return to_result(
+            simulate(
+                snap,
+                principal=principal,
+                action=action,
+                resource=resource,
+                context=context_values(context),
+                resource_owner=resource_owner,
+                resource_policy=resource_policy,
+                extra_policies=extra_policies or (),
+                permissions_boundary=permissions_boundary,
+                scps=scps or (),
+            )
+        )
 
-    @strawberry.field(description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
-                                  "`caller` is an optional principal ARN; a stored one contributes its context.")
-    async def simulate_custom(self, info: Info[Context, None], policies: list[JSON], action: str, resource: str = "*",
-                              context: list[ContextEntryInput] | None = None, caller: str | None = None,
-                              resource_owner: str | None = None, resource_policy: JSON | None = None,
-                              permissions_boundary: JSON | None = None, scps: SCPS = None) -> SimulationResult:
+    @strawberry.field(
+        description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
+        "`caller` is an optional principal ARN; a stored one contributes its context."
+    )
+    async def simulate_custom(
+        self,
+        info: Info[Context, None],
+        policies: list[JSON],
+        action: str,
+        resource: str = "*",
+        context: list[ContextEntryInput] | None = None,
+        caller: str | None = None,
+        resource_owner: str | None = None,
+        resource_policy: JSON | None = None,
+        permissions_boundary: JSON | None = None,
+        scps: SCPS = None,
+    ) -> SimulationResult:
         snap = await current_snapshot(info.context.services) if caller else None
-        return to_result(simulate_custom(policies=policies, action=action, resource=resource,
-                                         context=context_values(context), caller=caller, resource_owner=resource_owner,
-                                         resource_policy=resource_policy, permissions_boundary=permissions_boundary,
-                                         snap=snap, scps=scps or ()))
+        return to_result(
+            simulate_custom(
+                policies=policies,
+                action=action,
+                resource=resource,
+                context=context_values(context),
+                caller=caller,
+                resource_owner=resource_owner,
+                resource_policy=resource_policy,
+                permissions_boundary=permissions_boundary,
+                snap=snap,
+                scps=scps or (),
+            )
+        )
 
-    @strawberry.field(description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH}).")
-    async def simulate_batch(self, info: Info[Context, None], principal: str, actions: list[str],
-                             resources: list[str] | None = None, context: list[ContextEntryInput] | None = None,
-                             resource_owner: str | None = None, scps: SCPS = None) -> list[SimulationResult]:
+    @strawberry.field(
+        description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH})."
+    )
+    async def simulate_batch(
+        self,
+        info: Info[Context, None],
+        principal: str,
+        actions: list[str],
+        resources: list[str] | None = None,
+        context: list[ContextEntryInput] | None = None,
+        resource_owner: str | None = None,
+        scps: SCPS = None,
+    ) -> list[SimulationResult]:
         res = resources or ["*"]
         if len(actions) * len(res) > MAX_BATCH:
-            raise InputError(f"`actions` × `resources` is {len(actions) * len(res)} requests, at most {MAX_BATCH}")
+            raise InputError(
+                f"`actions` × `resources` is {len(actions) * len(res)} requests, at most {MAX_BATCH}"
+            )
         snap = await current_snapshot(info.context.services)
         ctx = context_values(context)
         levels = parse_scp_levels(scps or ()) or ()  # parsed once for the whole batch
-        return [to_result(simulate(snap, principal=principal, action=a, resource=r, context=ctx,
-                                   resource_owner=resource_owner, scps=levels)) for a in actions for r in res]
+        return [
+            to_result(
+                simulate(
+                    snap,
+                    principal=principal,
+                    action=a,
+                    resource=r,
+                    context=ctx,
+                    resource_owner=resource_owner,
+                    scps=levels,
+                )
+            )
+            for a in actions
+            for r in res
+        ]

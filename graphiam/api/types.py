@@ -1,5 +1,6 @@
 """GraphQL types for the stored graph's accounts and principals (policies: graphiam.api.policy_types). Each wraps
 a store record (`strawberry.Private`) and resolves its relations through the request's DataLoaders."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -10,13 +11,36 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphiam.api.context import Context
-from graphiam.api.policy_types import (AttachmentType, EntityType, Policy, PolicyAttachment, PolicyKind,
-                                         PolicyVersion, _doc)
+from graphiam.api.policy_types import (
+    AttachmentType,
+    EntityType,
+    Policy,
+    PolicyAttachment,
+    PolicyKind,
+    PolicyVersion,
+    _doc,
+)
 from graphiam.store import records as rec
 
-__all__ = ["Account", "AppliedPolicy", "AttachmentType", "EntityType", "Group", "InstanceProfile", "Policy",
-           "PolicyAttachment", "PolicyKind", "PolicyTarget", "PolicyVersion", "PolicyVia", "Principal", "Role", "Tag",
-           "User", "load_entity"]
+__all__ = [
+    "Account",
+    "AppliedPolicy",
+    "AttachmentType",
+    "EntityType",
+    "Group",
+    "InstanceProfile",
+    "Policy",
+    "PolicyAttachment",
+    "PolicyKind",
+    "PolicyTarget",
+    "PolicyVersion",
+    "PolicyVia",
+    "Principal",
+    "Role",
+    "Tag",
+    "User",
+    "load_entity",
+]
 
 
 @strawberry.enum(description="Whether a principal's policy is its own or inherited from a group.")
@@ -56,26 +80,40 @@ class Account:
         return list(self.row.warnings)
 
     @strawberry.field(description="Users and roles of this account.")
-    async def principals(self, info: Info[Context, None]) -> list[Annotated["Principal", strawberry.lazy("graphiam.api.types")]]:
+    async def principals(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Principal, strawberry.lazy("graphiam.api.types")]]:
         from graphiam.store import reader as R
+
         db = info.context.db
-        users = await info.context.services.run(R.page, db, "User", first=10_000, after=None, account=self.row.id)
-        roles = await info.context.services.run(R.page, db, "Role", first=10_000, after=None, account=self.row.id)
+        users = await info.context.services.run(
+            R.page, db, "User", first=10_000, after=None, account=self.row.id
+        )
+        roles = await info.context.services.run(
+            R.page, db, "Role", first=10_000, after=None, account=self.row.id
+        )
         return [User(row=u) for u in users] + [Role(row=r) for r in roles]
 
 
-@strawberry.type(description="A policy as it applies to a principal: how it is attached and whether through a group.")
+@strawberry.type(
+    description="A policy as it applies to a principal: how it is attached and whether through a group."
+)
 class AppliedPolicy:
     policy: Policy
     attached_as: AttachmentType
     via: PolicyVia
-    group: Annotated["Group", strawberry.lazy("graphiam.api.types")] | None = None
+    group: Annotated[Group, strawberry.lazy("graphiam.api.types")] | None = None
 
 
-async def _applied(info: Info[Context, None], target_arn: str, via: PolicyVia, group: Any = None) -> list[AppliedPolicy]:
+async def _applied(
+    info: Info[Context, None], target_arn: str, via: PolicyVia, group: Any = None
+) -> list[AppliedPolicy]:
     pairs = await info.context.loaders.attachments_to.load(target_arn)
-    return [AppliedPolicy(policy=Policy(row=p), attached_as=AttachmentType(a.attached_as), via=via, group=group)
-            for a, p in pairs if not (via is PolicyVia.GROUP and a.attached_as == "boundary")]
+    return [
+        AppliedPolicy(policy=Policy(row=p), attached_as=AttachmentType(a.attached_as), via=via, group=group)
+        for a, p in pairs
+        if not (via is PolicyVia.GROUP and a.attached_as == "boundary")
+    ]
 
 
 async def _boundary(info: Info[Context, None], target_arn: str) -> Policy | None:
@@ -115,7 +153,9 @@ class Principal:
     async def permissions_boundary(self, info: Info[Context, None]) -> Policy | None:
         return await _boundary(info, self.row.arn)
 
-    @strawberry.field(description="Every policy that applies: direct, inline, boundary and (users) inherited from groups.")
+    @strawberry.field(
+        description="Every policy that applies: direct, inline, boundary and (users) inherited from groups."
+    )
     async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
         out = await _applied(info, self.row.arn, PolicyVia.DIRECT)
         if isinstance(self, User):
@@ -123,22 +163,32 @@ class Principal:
                 out += await _applied(info, g.arn, PolicyVia.GROUP, Group(row=g))
         return out
 
-    @strawberry.field(description="Roles this principal can assume within `maxDepth` hops (directly or through "
-                                  "chains), each once at its fewest hops; hops needing conditions included, marked.")
-    async def assumable_roles(self, info: Info[Context, None], max_depth: int = 5
-                              ) -> list[Annotated["AssumableRole", strawberry.lazy("graphiam.api.assume")]]:
+    @strawberry.field(
+        description="Roles this principal can assume within `maxDepth` hops (directly or through "
+        "chains), each once at its fewest hops; hops needing conditions included, marked."
+    )
+    async def assumable_roles(
+        self, info: Info[Context, None], max_depth: int = 5
+    ) -> list[Annotated[AssumableRole, strawberry.lazy("graphiam.api.assume")]]:
         from graphiam.api.assume import assumable_roles
+
         return await assumable_roles(info, self.row.arn, max_depth)
 
-    @strawberry.field(description="Administrator: allowed every action on `*` after denies and the boundary, or "
-                                  "able to make itself so in one step (graphiam.queries.admin has the rule).")
+    @strawberry.field(
+        description="Administrator: allowed every action on `*` after denies and the boundary, or "
+        "able to make itself so in one step (graphiam.queries.admin has the rule)."
+    )
     async def is_admin(self, info: Info[Context, None]) -> bool:
         from graphiam.api.escalation import admin_verdict
+
         return (await admin_verdict(info, self.row.arn)).is_admin
 
-    @strawberry.field(description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed).")
+    @strawberry.field(
+        description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed)."
+    )
     async def admin_reason(self, info: Info[Context, None]) -> str:
         from graphiam.api.escalation import admin_verdict
+
         return (await admin_verdict(info, self.row.arn)).reason
 
 
@@ -162,16 +212,22 @@ class User(Principal):
     def mfa_active(self) -> bool | None:
         return self.row.mfa_active
 
-    @strawberry.field(description="From the credential report: how many access keys are active (programmatic use).")
+    @strawberry.field(
+        description="From the credential report: how many access keys are active (programmatic use)."
+    )
     def access_keys_active(self) -> int | None:
         return self.row.access_keys_active
 
-    @strawberry.field(description="Whether a credential report covered this user (GAAD carries no credentials).")
+    @strawberry.field(
+        description="Whether a credential report covered this user (GAAD carries no credentials)."
+    )
     def has_credential_report(self) -> bool:
         return self.row.has_credential_report
 
     @strawberry.field
-    async def groups(self, info: Info[Context, None]) -> list[Annotated["Group", strawberry.lazy("graphiam.api.types")]]:
+    async def groups(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Group, strawberry.lazy("graphiam.api.types")]]:
         return [Group(row=g) for g in await info.context.loaders.groups_of_user.load(self.row.arn)]
 
 
@@ -200,14 +256,22 @@ class Role(Principal):
         return self.row.last_used
 
     @strawberry.field
-    async def instance_profiles(self, info: Info[Context, None]) -> list[Annotated["InstanceProfile", strawberry.lazy("graphiam.api.types")]]:
-        return [InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)]
+    async def instance_profiles(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[InstanceProfile, strawberry.lazy("graphiam.api.types")]]:
+        return [
+            InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)
+        ]
 
-    @strawberry.field(description="Principals (users, roles, services, external) that can reach this role within "
-                                  "`maxDepth` hops, each once at its fewest hops.")
-    async def assumable_by(self, info: Info[Context, None], max_depth: int = 5
-                           ) -> list[Annotated["AssumingPrincipal", strawberry.lazy("graphiam.api.assume")]]:
+    @strawberry.field(
+        description="Principals (users, roles, services, external) that can reach this role within "
+        "`maxDepth` hops, each once at its fewest hops."
+    )
+    async def assumable_by(
+        self, info: Info[Context, None], max_depth: int = 5
+    ) -> list[Annotated[AssumingPrincipal, strawberry.lazy("graphiam.api.assume")]]:
         from graphiam.api.assume import assumable_by
+
         return await assumable_by(info, self.row.arn, max_depth)
 
 
@@ -271,7 +335,10 @@ _WRAP = {"User": User, "IAMGroup": Group, "Role": Role}
 
 
 async def load_entity(info: Info[Context, None], table: str, arn: str) -> Any:
-    loader = {"User": info.context.loaders.user, "IAMGroup": info.context.loaders.group,
-              "Role": info.context.loaders.role}[table]
+    loader = {
+        "User": info.context.loaders.user,
+        "IAMGroup": info.context.loaders.group,
+        "Role": info.context.loaders.role,
+    }[table]
     row = await loader.load(arn)
     return None if row is None else _WRAP[table](row=row)

@@ -1,5 +1,6 @@
 """`viewer` (who am I: a dashboard shows it and hides admin actions for readers) and `apiTokens`
 (admins only: the tokens that can reach this server, never the tokens themselves)."""
+
 from __future__ import annotations
 
 import enum
@@ -21,8 +22,9 @@ class Viewer:
     role: ApiRole
     name: str = strawberry.field(description="The token's name; `anonymous` without a token.")
     token_id: str | None = strawberry.field(description="The token's public id; null without a token.")
-    authenticated: bool = strawberry.field(description="False for anonymous reads and for a server run "
-                                                       "without authentication.")
+    authenticated: bool = strawberry.field(
+        description="False for anonymous reads and for a server run without authentication."
+    )
 
 
 @strawberry.type(description="An API token as the token file records it (only a hash of the secret is kept).")
@@ -40,14 +42,21 @@ class ViewerQuery:
         identity = identity_of(info.context)
         if identity is None:  # a context made outside the HTTP layer; permissions refuse it too
             return Viewer(role=ApiRole.READER, name="none", token_id=None, authenticated=False)
-        return Viewer(role=ApiRole(identity.role.value), name=identity.name, token_id=identity.token_id,
-                      authenticated=identity.token_id is not None)
+        return Viewer(
+            role=ApiRole(identity.role.value),
+            name=identity.name,
+            token_id=identity.token_id,
+            authenticated=identity.token_id is not None,
+        )
 
-    @admin_field(description="The API tokens of this server (admins only). Empty when it runs without "
-                             "authentication.")
+    @admin_field(
+        description="The API tokens of this server (admins only). Empty when it runs without authentication."
+    )
     def api_tokens(self, info: Info) -> list[ApiToken] | None:  # nullable: a refusal spares the rest
         auth = getattr(info.context, "auth", None)
         if auth is None:
             return []
-        return [ApiToken(id=r.id, name=r.name, role=ApiRole(r.role), created=r.created)
-                for r in auth.store.records()]
+        return [
+            ApiToken(id=r.id, name=r.name, role=ApiRole(r.role), created=r.created)
+            for r in auth.store.records()
+        ]

@@ -6,6 +6,7 @@ Pure: no database, no GraphQL. `Catalog.default()` is the vendored catalogue, lo
     >>> Catalog.default().lookup("S3:getobject").access_level
     'Read'
 """
+
 from __future__ import annotations
 
 from graphiam.catalog.catalog import Catalog

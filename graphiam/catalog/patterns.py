@@ -11,6 +11,7 @@ e.g. `arn:${Partition}:s3:::${BucketName}/${ObjectName}`.
 Both compile to anchored regular expressions, built token by token: literal spans go through
 `re.escape`, so no character of the input is ever read as regex syntax.
 """
+
 from __future__ import annotations
 
 import re
@@ -90,9 +91,7 @@ def compile_action_pattern(pattern: str) -> ActionPattern:
     stem = name[:-1]
     if name.endswith("*") and not has_wildcard(stem):
         return ActionPattern(pattern, service=svc_exact, service_regex=svc_regex, name_prefix=stem)
-    return ActionPattern(
-        pattern, service=svc_exact, service_regex=svc_regex, name_regex=wildcard_regex(name)
-    )
+    return ActionPattern(pattern, service=svc_exact, service_regex=svc_regex, name_regex=wildcard_regex(name))
 
 
 @lru_cache(maxsize=4096)

@@ -6,6 +6,7 @@ decisions: permission on a resource, service trust, administrator), `probes` (th
 class of targets and stored as fan-out edges), `paths` (path search over assumption, escalation and fan-out
 edges).
 """
+
 from graphiam.escalation import classes, decide, edges, families, fanout, paths, probes, reach, witness
 from graphiam.escalation.techniques import (
     CATEGORIES,

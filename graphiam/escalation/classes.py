@@ -13,6 +13,7 @@ statement tests or interpolates a resource tag, when both carry the same tags.
 (the target's own trust policy decides, `sts:AssumeRole`) and for a Resource that interpolates a key the actor
 does not define (a resource tag, the request's time …), whose value could differ per request.
 """
+
 from __future__ import annotations
 
 import re
@@ -82,8 +83,9 @@ class Partitioner:
             ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
         return ctx
 
-    def blocks(self, actor: PrincipalInfo, action: str, universe: Universe, *,
-               identity_only: bool = False) -> list[frozenset[str]] | None:
+    def blocks(
+        self, actor: PrincipalInfo, action: str, universe: Universe, *, identity_only: bool = False
+    ) -> list[frozenset[str]] | None:
         """Classes of `universe` the actor's statements for `action` cannot tell apart (None: every target is
         its own class). `identity_only`: for a trust action, the classes of the actor's side alone (the
         caller also splits by trust policy)."""
@@ -141,7 +143,9 @@ class Partitioner:
         hit = self._matches.get(key)
         if hit is None:
             found = frozenset(a for a in universe.arns if p.matches(a, ctx))
-            hit = self._matches[key] = self._same.setdefault(found, found)  # many patterns match the same ARNs
+            hit = self._matches[key] = self._same.setdefault(
+                found, found
+            )  # many patterns match the same ARNs
         return hit
 
     def _tag_blocks(self, universe: Universe, refs: frozenset[str]) -> list[frozenset[str]]:
@@ -154,8 +158,11 @@ class Partitioner:
         return hit
 
 
-def refine(partitions: Iterable[Sequence[frozenset[str]]], universe: Universe,
-           intern: dict[frozenset[str], frozenset[str]]) -> list[frozenset[str]]:
+def refine(
+    partitions: Iterable[Sequence[frozenset[str]]],
+    universe: Universe,
+    intern: dict[frozenset[str], frozenset[str]],
+) -> list[frozenset[str]]:
     """The common refinement of several partitions of `universe` (a partition may cover only part of it: what
     it leaves out is left out)."""
     blocks = [universe.all]

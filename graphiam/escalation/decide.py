@@ -14,6 +14,7 @@
   EC2, S3, KMS, Secrets Manager and Lambda, so that a Deny, a boundary or a NotAction that removes
   any of them means "not administrator".
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -22,20 +23,39 @@ from typing import Any
 
 from graphiam.arn import account_of
 from graphiam.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
+from graphiam.escalation.probes import (
+    ADMIN_POLICY_ARN,
+    ALL_PROBES,
+    ALLOW_ALL,
+    PROBES,
+    _blind_statement,
+    _ids,
+    may_be_admin,
+    probe_masks,
+)
 from graphiam.escalation.witness import environment, settle
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
 from graphiam.policy.request import normalise_context
-from graphiam.queries.simulate import TRUST_ACTIONS, request_context
 from graphiam.queries.scp_gate import ScpGate
+from graphiam.queries.simulate import TRUST_ACTIONS, request_context
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
-from graphiam.escalation.probes import (ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, PROBES, _blind_statement, _ids,
-                                        may_be_admin, probe_masks)
 
-__all__ = ["ADMIN_POLICY_ARN", "ALL_PROBES", "ALLOW_ALL", "PROBES", "Decider", "Use", "may_be_admin", "probe_masks",
-           "statement_label"]
+__all__ = [
+    "ADMIN_POLICY_ARN",
+    "ALL_PROBES",
+    "ALLOW_ALL",
+    "PROBES",
+    "Decider",
+    "Use",
+    "may_be_admin",
+    "probe_masks",
+    "statement_label",
+]
 
 _MISS = object()
-SHARE_BLIND = True  # probes shared between principals whose statements read nothing of them (tests turn it off)
+SHARE_BLIND = (
+    True  # probes shared between principals whose statements read nothing of them (tests turn it off)
+)
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -53,8 +73,12 @@ class Use:
     needs: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource, "statements": list(self.statements),
-                "needs": list(self.needs)}
+        return {
+            "action": self.action,
+            "resource": self.resource,
+            "statements": list(self.statements),
+            "needs": list(self.needs),
+        }
 
 
 def _use(action: str, resource: str, ev: Evaluation, needs: tuple[str, ...]) -> Use:
@@ -87,8 +111,9 @@ class Decider:
         self._ctx: dict[str, Any] = {}
         self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
 
-    def allowed(self, p: PrincipalInfo, action: str, resource: str,
-                fixed: Mapping[str, Any] | None = None) -> Use | None:
+    def allowed(
+        self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None = None
+    ) -> Use | None:
         """The principal may do `action` on `resource` (perhaps once it meets some conditions).
 
         As `queries.simulate.simulate` decides it (same context, the role's trust policy as the resource
@@ -100,15 +125,21 @@ class Decider:
         # the stored organization's SCPs last, per resource: a class shares the identity side's decision only
         return use if use is None or self.gate.allows(p, action, resource) else None
 
-    def _decided(self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None) -> Use | None:
+    def _decided(
+        self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None
+    ) -> Use | None:
         target = self.snap.principal(resource)
         owner = target.account if target is not None else None
         low = action.lower()
         # only sources with statements for the action take part in the decision (a group joined, a policy
         # added that says nothing about the action leave it as it was)
-        who = (p.arn, self._relevant(p.identity, low),
-               None if p.boundary is None else self._relevant(p.boundary, low), action,
-               tuple(sorted((fixed or {}).items())))
+        who = (
+            p.arn,
+            self._relevant(p.identity, low),
+            None if p.boundary is None else self._relevant(p.boundary, low),
+            action,
+            tuple(sorted((fixed or {}).items())),
+        )
         cls = self._resource_class(p, low, resource, target)
         if cls is not None:
             key = (*who, owner, account_of(resource), cls)
@@ -123,8 +154,9 @@ class Decider:
             self._exact[exact] = self._allowed(p, action, resource, fixed, target, owner)
         return self._exact[exact]
 
-    def _resource_class(self, p: PrincipalInfo, low: str, resource: str,
-                        target: PrincipalInfo | None) -> tuple[Any, ...] | None:
+    def _resource_class(
+        self, p: PrincipalInfo, low: str, resource: str, target: PrincipalInfo | None
+    ) -> tuple[Any, ...] | None:
         """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
         Resource/NotResource match, with variables resolved from the principal and unresolved (as
         `witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
@@ -139,8 +171,11 @@ class Decider:
                 refs |= self._tag_refs(st)
                 if st.resource_patterns is None:
                     continue
-                if any(k not in ctx and not k.startswith(PRINCIPAL_KEYS)
-                       for pat in st.resource_patterns for k in pat.variable_keys):
+                if any(
+                    k not in ctx and not k.startswith(PRINCIPAL_KEYS)
+                    for pat in st.resource_patterns
+                    for k in pat.variable_keys
+                ):
                     return None
                 bits.append(st.matches_resource(resource, ctx))
                 if any(not pat.is_static for pat in st.resource_patterns):
@@ -174,17 +209,27 @@ class Decider:
         stmts = self._allows.get(key)
         if stmts is None:
             low = action.lower()
-            stmts = self._allows[key] = tuple(st for src in p.identity for st in src.document.statements_for(low)
-                                              if st.effect == "Allow")
+            stmts = self._allows[key] = tuple(
+                st for src in p.identity for st in src.document.statements_for(low) if st.effect == "Allow"
+            )
         if not stmts:
             return False
         ctx = self._context(p)
         return any(st.matches_resource(resource, ctx) for st in stmts)
 
-    def _allowed(self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None,
-                 target: PrincipalInfo | None, owner: str | None) -> Use | None:
+    def _allowed(
+        self,
+        p: PrincipalInfo,
+        action: str,
+        resource: str,
+        fixed: Mapping[str, Any] | None,
+        target: PrincipalInfo | None,
+        owner: str | None,
+    ) -> Use | None:
         base: dict[str, Any] = {**self.env, **(fixed or {})}
-        for k, v in self.snap.resource_tags(resource).items():  # IAM resources: iam:ResourceTag = aws:ResourceTag
+        for k, v in self.snap.resource_tags(
+            resource
+        ).items():  # IAM resources: iam:ResourceTag = aws:ResourceTag
             base.setdefault(f"iam:ResourceTag/{k}", v)
         sources: list[PolicySource] = [*p.identity, *(p.boundary or ())]
         trust = None
@@ -195,11 +240,22 @@ class Decider:
             sources.append(trust)
 
         def run(ctx: Mapping[str, Any]) -> Evaluation:
-            req = Request(action=action, resource=resource, principal_arn=p.arn, principal_account=p.account,
-                          principal_type=p.principal_type, resource_account=owner,
-                          context=request_context(p, self.snap, resource, ctx))
-            return evaluate(req, identity=p.identity, boundaries=p.boundary, resource_policy=trust,
-                            resource_policy_required=trust is not None)
+            req = Request(
+                action=action,
+                resource=resource,
+                principal_arn=p.arn,
+                principal_account=p.account,
+                principal_type=p.principal_type,
+                resource_account=owner,
+                context=request_context(p, self.snap, resource, ctx),
+            )
+            return evaluate(
+                req,
+                identity=p.identity,
+                boundaries=p.boundary,
+                resource_policy=trust,
+                resource_policy_required=trust is not None,
+            )
 
         s = settle(run, base, sources, action, resource)
         return None if s is None else _use(action, resource, s.evaluation, s.needs)
@@ -217,16 +273,27 @@ class Decider:
             return None
 
         def run(ctx: Mapping[str, Any]) -> Evaluation:
-            req = Request(action="sts:AssumeRole", resource=role.arn, principal_arn=service, principal_account=None,
-                          principal_type="Service", resource_account=role.account, context=ctx)
+            req = Request(
+                action="sts:AssumeRole",
+                resource=role.arn,
+                principal_arn=service,
+                principal_account=None,
+                principal_type="Service",
+                resource_account=role.account,
+                context=ctx,
+            )
             return evaluate(req, identity=(), resource_policy=trust, resource_policy_required=True)
 
         base = {**self.env, "aws:SourceAccount": role.account}
         s = settle(run, base, (trust,), "sts:AssumeRole", role.arn)
         return None if s is None else _use("sts:AssumeRole", role.arn, s.evaluation, s.needs)
 
-    def admin_with(self, p: PrincipalInfo, identity: Sequence[PolicySource] | None = None,
-                   boundary: Sequence[PolicySource] | None | bool = True) -> Use | None:
+    def admin_with(
+        self,
+        p: PrincipalInfo,
+        identity: Sequence[PolicySource] | None = None,
+        boundary: Sequence[PolicySource] | None | bool = True,
+    ) -> Use | None:
         """Administrator with these identity policies and boundary (default: the principal's own; `None`:
         no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
         ident = tuple(p.identity if identity is None else identity)
@@ -254,15 +321,21 @@ class Decider:
             key = (id(src.document), low)
             hit = self._allow_docs.get(key)
             if hit is None:
-                hit = self._allow_docs[key] = any(st.effect == "Allow" for st in src.document.statements_for(low))
+                hit = self._allow_docs[key] = any(
+                    st.effect == "Allow" for st in src.document.statements_for(low)
+                )
             if hit:
                 return True
         return False
 
-    def _admin_key(self, p: PrincipalInfo, ident: Sequence[PolicySource],
-                   bound: Sequence[PolicySource] | None) -> tuple[Any, ...]:
-        return (p.arn, _ids(s for s in ident if self._probed(s)),
-                None if bound is None else _ids(s for s in bound if self._probed(s)))
+    def _admin_key(
+        self, p: PrincipalInfo, ident: Sequence[PolicySource], bound: Sequence[PolicySource] | None
+    ) -> tuple[Any, ...]:
+        return (
+            p.arn,
+            _ids(s for s in ident if self._probed(s)),
+            None if bound is None else _ids(s for s in bound if self._probed(s)),
+        )
 
     def failed_probe(self, p: PrincipalInfo) -> int | None:
         """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
@@ -295,14 +368,17 @@ class Decider:
             hit = self._touch_docs.get(id(src.document))
             if hit is None:
                 hit = self._touch_docs[id(src.document)] = sum(
-                    1 << i for i, a in enumerate(PROBES) if src.document.statements_for(a.lower()))
+                    1 << i for i, a in enumerate(PROBES) if src.document.statements_for(a.lower())
+                )
             mask |= hit
         return mask
 
     def _probed(self, src: PolicySource) -> bool:
         hit = self._probe_docs.get(id(src.document))
         if hit is None:
-            hit = self._probe_docs[id(src.document)] = any(src.document.statements_for(a.lower()) for a in PROBES)
+            hit = self._probe_docs[id(src.document)] = any(
+                src.document.statements_for(a.lower()) for a in PROBES
+            )
         return hit
 
     def _denies(self, src: PolicySource) -> int:
@@ -310,8 +386,10 @@ class Decider:
         hit = self._deny_docs.get(id(src.document))
         if hit is None:
             hit = self._deny_docs[id(src.document)] = sum(
-                1 << i for i, a in enumerate(PROBES)
-                if any(st.effect == "Deny" for st in src.document.statements_for(a.lower())))
+                1 << i
+                for i, a in enumerate(PROBES)
+                if any(st.effect == "Deny" for st in src.document.statements_for(a.lower()))
+            )
         return hit
 
     def _blind(self, src: PolicySource, low: str) -> bool:
@@ -330,12 +408,14 @@ class Decider:
         key = (id(src.document), low)
         hit = self._cond_docs.get(key)
         if hit is None:
-            hit = self._cond_docs[key] = any(st.effect == "Deny" or st.compiled_conditions
-                                             for st in src.document.statements_for(low))
+            hit = self._cond_docs[key] = any(
+                st.effect == "Deny" or st.compiled_conditions for st in src.document.statements_for(low)
+            )
         return hit
 
-    def _probe(self, p: PrincipalInfo, ident: tuple[PolicySource, ...],
-               bound: tuple[PolicySource, ...] | None) -> Use | None:
+    def _probe(
+        self, p: PrincipalInfo, ident: tuple[PolicySource, ...], bound: tuple[PolicySource, ...] | None
+    ) -> Use | None:
         first: tuple[str, ...] | None = None
         needs: set[str] = set()
         # with an unconditional Allow * and no boundary, a probe no Deny statement names is allowed as is (no
@@ -361,9 +441,15 @@ class Decider:
         assert first is not None
         return Use(action="*", resource="*", statements=first, needs=tuple(sorted(needs)))
 
-    def _probe_one(self, p: PrincipalInfo, action: str, ident: tuple[PolicySource, ...],
-                   bound: tuple[PolicySource, ...] | None, *,
-                   needs_only: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    def _probe_one(
+        self,
+        p: PrincipalInfo,
+        action: str,
+        ident: tuple[PolicySource, ...],
+        bound: tuple[PolicySource, ...] | None,
+        *,
+        needs_only: bool = False,
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
         the others take no part in the evaluation, so changed principals that differ only there share it.
         `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed keys
@@ -378,8 +464,12 @@ class Decider:
         # statements that cannot tell principals apart give every principal of the account and type the same
         # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
         if SHARE_BLIND and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
-            key: tuple[Any, ...] = ((p.account, p.principal_type), low, tuple((id(s.document), s.policy_id) for s in idr),
-                                    None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr))
+            key: tuple[Any, ...] = (
+                (p.account, p.principal_type),
+                low,
+                tuple((id(s.document), s.policy_id) for s in idr),
+                None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr),
+            )
         else:
             key = (p.arn, low, _ids(idr), None if bdr is None else _ids(bdr))
         if key in self._probes:
@@ -389,8 +479,15 @@ class Decider:
             ctx0 = self._ctx0[p.arn] = request_context(p, self.snap, "*", self.env)
 
         def run(ctx: Mapping[str, Any]) -> Evaluation:
-            req = Request(action=action, resource="*", principal_arn=p.arn, principal_account=p.account,
-                          principal_type=p.principal_type, resource_account=p.account, context=ctx)
+            req = Request(
+                action=action,
+                resource="*",
+                principal_arn=p.arn,
+                principal_account=p.account,
+                principal_type=p.principal_type,
+                resource_account=p.account,
+                context=ctx,
+            )
             return evaluate(req, identity=idr, boundaries=bdr)
 
         s = settle(run, ctx0, [*idr, *(bdr or ())], action, "*")

@@ -29,6 +29,7 @@ targets by one technique gets one fan-out edge to a shared target set (`fanout.F
 per target: without that, the edge count (and the time) grows with actors × targets (575,000 edges for 3,000
 generated principals). `derive(fan_out=False)` still derives one target at a time; the tests compare the two.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphiam.escalation.classes import Partitioner
 from graphiam.escalation.decide import Decider, Use
-from graphiam.escalation.techniques import Technique, TargetKind, YieldKind, load_techniques
+from graphiam.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
 from graphiam.policy import PolicySource
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 
@@ -85,23 +86,37 @@ class Edge:
 
     def row(self) -> dict[str, Any]:
         """The stored form: permissions and details as JSON text."""
-        details = {"needs": list(self.needs), "assumptions": list(self.assumptions), "admin": self.admin,
-                   "via": self.via, "proof": [u.as_json() for u in self.proof]}
-        return {"from": self.source, "to": self.target, "technique": self.technique,
-                "permissions": json.dumps([u.as_json() for u in self.uses], separators=(",", ":")),
-                "details": json.dumps(details, separators=(",", ":"))}
+        details = {
+            "needs": list(self.needs),
+            "assumptions": list(self.assumptions),
+            "admin": self.admin,
+            "via": self.via,
+            "proof": [u.as_json() for u in self.proof],
+        }
+        return {
+            "from": self.source,
+            "to": self.target,
+            "technique": self.technique,
+            "permissions": json.dumps([u.as_json() for u in self.uses], separators=(",", ":")),
+            "details": json.dumps(details, separators=(",", ":")),
+        }
 
 
 def admin_techniques() -> frozenset[str]:
     """Techniques whose edges exist only when their end principal is then administrator."""
-    return frozenset(t.id for t in load_techniques()
-                     if t.yields.kind in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION,
-                                          YieldKind.MODIFY_BOUNDARY))
+    return frozenset(
+        t.id
+        for t in load_techniques()
+        if t.yields.kind
+        in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION, YieldKind.MODIFY_BOUNDARY)
+    )
 
 
 def self_techniques() -> frozenset[str]:
     """Techniques stored as self-loops (the actor changes its own permissions)."""
-    return frozenset(t.id for t in load_techniques() if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP))
+    return frozenset(
+        t.id for t in load_techniques() if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
+    )
 
 
 @dataclass
@@ -123,8 +138,11 @@ class Derivation:
         hit = self._candidates.get(action)
         if hit is None:
             low = action.lower()
-            hit = frozenset(p.arn for p in self.snap.principals.values()
-                            if any(st.effect == "Allow" for s in p.identity for st in s.document.statements_for(low)))
+            hit = frozenset(
+                p.arn
+                for p in self.snap.principals.values()
+                if any(st.effect == "Allow" for s in p.identity for st in s.document.statements_for(low))
+            )
             self._candidates[action] = hit
         return hit
 
@@ -132,12 +150,19 @@ class Derivation:
 @dataclass
 class Derived:
     edges: list[Edge]  # one per (actor, target, technique, …)
-    fans: list["FanEdge"]  # one actor to every target of a set
+    fans: list[FanEdge]  # one actor to every target of a set
     timings: dict[str, float]
 
 
-def derive(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] | None = None,
-           decider: Decider | None = None, fan_out: bool = True, explicit_max: int = 16) -> Derived:
+def derive(
+    snap: Snapshot,
+    facts: GraphFacts,
+    *,
+    accounts: Iterable[str] | None = None,
+    decider: Decider | None = None,
+    fan_out: bool = True,
+    explicit_max: int = 16,
+) -> Derived:
     """Every escalation edge whose actor is in `accounts` (all when None), plus seconds per technique.
 
     `fan_out`: edges to other principals (`families.other_principal`, `families.pass_role`) are derived per
@@ -145,6 +170,7 @@ def derive(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] | None 
     False derives them one target at a time (the reference the tests compare the fans with)."""
     from graphiam.escalation.families import handler_for, other_principal, pass_role
     from graphiam.escalation.reach import fan_out as fan_handler
+
     d = Derivation(snap=snap, facts=facts, decider=decider or Decider(snap), explicit_max=explicit_max)
     for p in snap.principals.values():
         d.by_account.setdefault(p.account, []).append(p)
@@ -152,7 +178,9 @@ def derive(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] | None 
     edges: list[Edge] = []
     fans: list[FanEdge] = []
     selfish: set[str] = set()  # can make itself administrator: only its self-loops are kept
-    ordered = sorted(load_techniques(), key=lambda t: t.yields.target_kind not in (TargetKind.SELF, TargetKind.GROUP))
+    ordered = sorted(
+        load_techniques(), key=lambda t: t.yields.target_kind not in (TargetKind.SELF, TargetKind.GROUP)
+    )
     for t in ordered:
         handler = handler_for(t)
         if handler is None or t.id in SKIPPED:
@@ -178,8 +206,13 @@ def derive(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] | None 
     return Derived(edges=edges, fans=fans, timings=d.timings)
 
 
-def derive_edges(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] | None = None,
-                 decider: Decider | None = None) -> tuple[list[Edge], dict[str, float]]:
+def derive_edges(
+    snap: Snapshot,
+    facts: GraphFacts,
+    *,
+    accounts: Iterable[str] | None = None,
+    decider: Decider | None = None,
+) -> tuple[list[Edge], dict[str, float]]:
     """Every escalation edge, one per target (no fans), plus seconds per technique: the reference derivation."""
     out = derive(snap, facts, accounts=accounts, decider=decider, fan_out=False)
     return out.edges, out.timings
@@ -187,4 +220,5 @@ def derive_edges(snap: Snapshot, facts: GraphFacts, *, accounts: Iterable[str] |
 
 def modelled(t: Technique) -> bool:
     from graphiam.escalation.families import handler_for
+
     return t.id not in SKIPPED and handler_for(t) is not None

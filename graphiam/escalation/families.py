@@ -8,6 +8,7 @@ service resource (`service_resource`) with `*` as every name, and the edge recor
 `iam:Attach*Policy` is asked with `iam:PolicyARN` = AdministratorAccess and `iam:Put*PermissionsBoundary`
 with `iam:PermissionsBoundary` = AdministratorAccess: a condition that pins another policy stops the edge.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,13 +24,17 @@ from graphiam.queries.simulate import TRUST_ACTIONS
 from graphiam.queries.snapshot import PrincipalInfo
 
 Handler = Callable[..., Iterator[Edge]]  # (derivation, technique, actor) -> edges
-PREFILTER = True  # self-escalation's shortcuts (`_refused_as_stored`, the identity Allow check); tests turn it off
+PREFILTER = (
+    True  # self-escalation's shortcuts (`_refused_as_stored`, the identity Allow check); tests turn it off
+)
 _VAR = re.compile(r"\$\{([A-Za-z]+)\}")
-_FIXED_BY_ACTION = {"iam:attachuserpolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
-                    "iam:attachrolepolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
-                    "iam:attachgrouppolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
-                    "iam:putuserpermissionsboundary": {"iam:PermissionsBoundary": ADMIN_POLICY_ARN},
-                    "iam:putrolepermissionsboundary": {"iam:PermissionsBoundary": ADMIN_POLICY_ARN}}
+_FIXED_BY_ACTION = {
+    "iam:attachuserpolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
+    "iam:attachrolepolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
+    "iam:attachgrouppolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
+    "iam:putuserpermissionsboundary": {"iam:PermissionsBoundary": ADMIN_POLICY_ARN},
+    "iam:putrolepermissionsboundary": {"iam:PermissionsBoundary": ADMIN_POLICY_ARN},
+}
 
 
 def _fill(template: str, account: str, name: str) -> str:
@@ -39,8 +44,13 @@ def _fill(template: str, account: str, name: str) -> str:
     return _VAR.sub(lambda m: values.get(m.group(1), name), template)
 
 
-def permissions(d: Derivation, t: Technique, actor: PrincipalInfo, targets: Mapping[Target, str],
-                only: frozenset[Target] | None = None) -> list[Use] | None:
+def permissions(
+    d: Derivation,
+    t: Technique,
+    actor: PrincipalInfo,
+    targets: Mapping[Target, str],
+    only: frozenset[Target] | None = None,
+) -> list[Use] | None:
     """Decide the required permissions (those whose target is in `only`, or all); None if one fails."""
     uses: list[Use] = []
     for perm in t.required:
@@ -75,7 +85,9 @@ def _kind_ok(t: Technique, actor: PrincipalInfo) -> bool:
     return not (P.ACTOR_IS_ROLE in t.preconditions and actor.kind != "role")
 
 
-def _replace(identity: tuple[PolicySource, ...], policy_arn: str, new: PolicySource) -> tuple[PolicySource, ...]:
+def _replace(
+    identity: tuple[PolicySource, ...], policy_arn: str, new: PolicySource
+) -> tuple[PolicySource, ...]:
     out = [new if s.policy_id == policy_arn else s for s in identity]
     return tuple(dict.fromkeys(out))  # a policy met through two groups is replaced once
 
@@ -84,8 +96,14 @@ def _customer_managed(d: Derivation, p: PrincipalInfo) -> list[str]:
     return list(dict.fromkeys(s.policy_id for s in p.identity if s.kind == "customer-managed"))
 
 
-def becomes_admin(d: Derivation, p: PrincipalInfo, identity: tuple[PolicySource, ...], *,
-                  groups: tuple[str, ...] | None = None, depth: int = 1) -> tuple[tuple[Use, ...], str | None] | None:
+def becomes_admin(
+    d: Derivation,
+    p: PrincipalInfo,
+    identity: tuple[PolicySource, ...],
+    *,
+    groups: tuple[str, ...] | None = None,
+    depth: int = 1,
+) -> tuple[tuple[Use, ...], str | None] | None:
     """With these identity policies, `p` is administrator, or (`depth` 1) can then make itself so with one
     more self-escalation technique (joining a group that grants `iam:*`, say). The proof, and that technique."""
     proof = d.decider.admin_with(p, identity)
@@ -101,13 +119,20 @@ def becomes_admin(d: Derivation, p: PrincipalInfo, identity: tuple[PolicySource,
     return None
 
 
-def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int = 1,
-                not_admin: bool = False) -> Iterator[Edge]:
+def self_change(
+    d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int = 1, not_admin: bool = False
+) -> Iterator[Edge]:
     """Self-escalation: a policy put on / attached to the actor or its group, a version of an attached
     policy, a boundary removed, a group joined. A self-loop, kept when the changed actor would be
     administrator (for a bounded change, also when it could then make itself administrator)."""
-    if not _kind_ok(t, actor) or PREFILTER and not all(p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(
-            actor.identity, p.action) for p in t.required):
+    if (
+        not _kind_ok(t, actor)
+        or PREFILTER
+        and not all(
+            p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(actor.identity, p.action)
+            for p in t.required
+        )
+    ):
         return  # a permission decided without a resource policy needs an identity Allow statement
     if not not_admin and d.decider.admin_with(actor) is not None:  # `not_admin`: the caller knows it is not
         return
@@ -120,31 +145,62 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
             return
         proof = d.decider.admin_with(actor, boundary=None)
         if proof is not None:
-            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=tuple(base), proof=(proof,),
-                       admin=True, via={"boundary": actor.boundary_arn or ""})
+            yield Edge(
+                source=actor.arn,
+                target=actor.arn,
+                technique=t.id,
+                uses=tuple(base),
+                proof=(proof,),
+                admin=True,
+                via={"boundary": actor.boundary_arn or ""},
+            )
         return
     if y.kind is YieldKind.MODIFY_POLICY_VERSION:
         for parn in _customer_managed(d, actor):
-            options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
-            if depth <= 0:  # `becomes_admin` is then `admin_with` alone: drop the versions that cannot make it
-                options = [(v, src) for v, src in options if not _refused_as_stored(d, actor, parn, src)
-                           and d.decider.admin_with(actor, _replace(actor.identity, parn, src)) is not None]
+            options = (
+                [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
+            )
+            if (
+                depth <= 0
+            ):  # `becomes_admin` is then `admin_with` alone: drop the versions that cannot make it
+                options = [
+                    (v, src)
+                    for v, src in options
+                    if not _refused_as_stored(d, actor, parn, src)
+                    and d.decider.admin_with(actor, _replace(actor.identity, parn, src)) is not None
+                ]
             if not options:
                 continue  # checked before the permission: cheaper, and the same edges
-            uses = permissions(d, t, actor, {Target.TARGET_POLICY: parn}, only=frozenset({Target.TARGET_POLICY}))
+            uses = permissions(
+                d, t, actor, {Target.TARGET_POLICY: parn}, only=frozenset({Target.TARGET_POLICY})
+            )
             if uses is None:
                 continue
             for version, src in options:
                 found = becomes_admin(d, actor, _replace(actor.identity, parn, src), depth=depth)
                 if found is not None:
-                    yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
-                               admin=True, via=_then({"policy": parn, "version": version}, found[1]))
+                    yield Edge(
+                        source=actor.arn,
+                        target=actor.arn,
+                        technique=t.id,
+                        uses=(*base, *uses),
+                        proof=found[0],
+                        admin=True,
+                        via=_then({"policy": parn, "version": version}, found[1]),
+                    )
                     break
         return
     if y.target_kind is TargetKind.SELF:
         proof = d.decider.admin_with(actor, (*actor.identity, ALLOW_ALL))
         if proof is not None:
-            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=tuple(base), proof=(proof,), admin=True)
+            yield Edge(
+                source=actor.arn,
+                target=actor.arn,
+                technique=t.id,
+                uses=tuple(base),
+                proof=(proof,),
+                admin=True,
+            )
         return
     # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets the group's policies)
     if y.arbitrary_policy:
@@ -157,7 +213,9 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
     failed = d.decider.failed_probe(actor) if masks is not None else None
     for g in groups:
         extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
-        if masks is not None:  # `becomes_admin` is then `admin_with` alone: skip when it cannot hold (cheaper first)
+        if (
+            masks is not None
+        ):  # `becomes_admin` is then `admin_with` alone: skip when it cannot hold (cheaper first)
             allow, deny = _group_masks(d, g)
             if masks[0] | allow != ALL_PROBES or masks[1] | deny:
                 continue
@@ -168,8 +226,15 @@ def self_change(d: Derivation, t: Technique, actor: PrincipalInfo, *, depth: int
             continue
         found = becomes_admin(d, actor, (*actor.identity, *extra), groups=(*actor.groups, g.arn), depth=depth)
         if found is not None:
-            yield Edge(source=actor.arn, target=actor.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
-                       admin=True, via=_then({"group": g.arn}, found[1]))
+            yield Edge(
+                source=actor.arn,
+                target=actor.arn,
+                technique=t.id,
+                uses=(*base, *uses),
+                proof=found[0],
+                admin=True,
+                via=_then({"group": g.arn}, found[1]),
+            )
 
 
 def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: PolicySource) -> bool:
@@ -188,7 +253,9 @@ def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: Poli
     refused = d.decider.refusal(stored, _replace(stored.identity, parn, src))
     if refused is None:
         return False
-    added = [s for s in actor.identity[n:] if s.policy_id != parn]  # copies of `parn` become `src`, met before
+    added = [
+        s for s in actor.identity[n:] if s.policy_id != parn
+    ]  # copies of `parn` become `src`, met before
     return refused == -1 or not d.decider.touched_probes(added) >> refused & 1
 
 
@@ -197,8 +264,12 @@ def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
     cache = d.cache.setdefault("joinable", {})
     hit = cache.get(account)
     if hit is None:
-        hit = cache[account] = [g for g in d.facts.groups.values() if g.account == account and any(
-            st.effect == "Allow" for s in g.policies for st in s.document.statements)]
+        hit = cache[account] = [
+            g
+            for g in d.facts.groups.values()
+            if g.account == account
+            and any(st.effect == "Allow" for s in g.policies for st in s.document.statements)
+        ]
     return hit  # type: ignore[no-any-return]
 
 
@@ -236,8 +307,9 @@ def _assumptions_for_user(d: Derivation, t: Technique, user: str) -> tuple[str, 
     return tuple(notes)
 
 
-def targets_of(d: Derivation, t: Technique, account: str, skip: str | None = None
-               ) -> Iterator[tuple[PrincipalInfo, tuple[str, ...]]]:
+def targets_of(
+    d: Derivation, t: Technique, account: str, skip: str | None = None
+) -> Iterator[tuple[PrincipalInfo, tuple[str, ...]]]:
     """The users or roles of `account` a principal-access technique can take over (but `skip`), each with its
     credential notes; users the credential report rules out are left out."""
     want = "user" if t.yields.target_kind is TargetKind.USER else "role"
@@ -263,21 +335,43 @@ def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterat
         yield from _other(d, t, actor, target, key, base, notes)
 
 
-def _other(d: Derivation, t: Technique, actor: PrincipalInfo, target: PrincipalInfo, key: Target,
-           base: list[Use], notes: tuple[str, ...]) -> Iterator[Edge]:
+def _other(
+    d: Derivation,
+    t: Technique,
+    actor: PrincipalInfo,
+    target: PrincipalInfo,
+    key: Target,
+    base: list[Use],
+    notes: tuple[str, ...],
+) -> Iterator[Edge]:
     y = t.yields
     if y.kind is YieldKind.MODIFY_POLICY_VERSION:
         for parn in _customer_managed(d, target):
-            uses = permissions(d, t, actor, {key: target.arn, Target.TARGET_POLICY: parn},
-                               only=frozenset({key, Target.TARGET_POLICY}))
+            uses = permissions(
+                d,
+                t,
+                actor,
+                {key: target.arn, Target.TARGET_POLICY: parn},
+                only=frozenset({key, Target.TARGET_POLICY}),
+            )
             if uses is None:
                 continue
-            options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
+            options = (
+                [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
+            )
             for version, src in options:
                 found = becomes_admin(d, target, _replace(target.identity, parn, src))
                 if found is not None:
-                    yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), proof=found[0],
-                               admin=True, assumptions=notes, via=_then({"policy": parn, "version": version}, found[1]))
+                    yield Edge(
+                        source=actor.arn,
+                        target=target.arn,
+                        technique=t.id,
+                        uses=(*base, *uses),
+                        proof=found[0],
+                        admin=True,
+                        assumptions=notes,
+                        via=_then({"policy": parn, "version": version}, found[1]),
+                    )
                     break
         return
     uses = permissions(d, t, actor, {key: target.arn}, only=frozenset({key}))
@@ -286,8 +380,15 @@ def _other(d: Derivation, t: Technique, actor: PrincipalInfo, target: PrincipalI
     if y.kind is YieldKind.GAIN_POLICY:
         proof = d.decider.admin_with(target, (*target.identity, ALLOW_ALL))
         if proof is not None:
-            yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), proof=(proof,),
-                       admin=True, assumptions=notes)
+            yield Edge(
+                source=actor.arn,
+                target=target.arn,
+                technique=t.id,
+                uses=(*base, *uses),
+                proof=(proof,),
+                admin=True,
+                assumptions=notes,
+            )
         return
     yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), assumptions=notes)
 
@@ -301,8 +402,13 @@ def pass_role(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edg
     if base is None:
         return
     existing = P.SERVICE_RESOURCE_RUNS_AS_ROLE in t.preconditions or any(
-        p.target is Target.SERVICE_RESOURCE for p in t.required)
-    notes = (f"an existing {service} resource already runs as this role (not in a GAAD export)",) if existing else ()
+        p.target is Target.SERVICE_RESOURCE for p in t.required
+    )
+    notes = (
+        (f"an existing {service} resource already runs as this role (not in a GAAD export)",)
+        if existing
+        else ()
+    )
     for role in d.by_account.get(actor.account, ()):
         if role.kind != "role" or role.arn == actor.arn:
             continue
@@ -317,8 +423,15 @@ def pass_role(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edg
         via = {"service": service}
         if d.snap.profiles.get(role.arn):
             via["instance_profile"] = d.snap.profiles[role.arn][0]
-        yield Edge(source=actor.arn, target=role.arn, technique=t.id, uses=(*base, *uses), proof=(trust,),
-                   assumptions=notes, via=via)
+        yield Edge(
+            source=actor.arn,
+            target=role.arn,
+            technique=t.id,
+            uses=(*base, *uses),
+            proof=(trust,),
+            assumptions=notes,
+            via=via,
+        )
 
 
 def handler_for(t: Technique) -> Handler | None:

@@ -14,6 +14,7 @@ users of A (a `FanSet`, shared by every actor with the same reach), not one edge
 fan's edges exactly as the per-target derivation (`families`) writes them; the tests compare the two.
 Small fans (at most `explicit_max` targets) are written as ordinary edges.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,18 +45,32 @@ class Part:
     via: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {"target": self.target, "policy": self.policy, "proof": [u.as_json() for u in self.proof],
-                "assumptions": list(self.assumptions), "via": [list(kv) for kv in self.via]}
+        return {
+            "target": self.target,
+            "policy": self.policy,
+            "proof": [u.as_json() for u in self.proof],
+            "assumptions": list(self.assumptions),
+            "via": [list(kv) for kv in self.via],
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Part":
-        return cls(target=d["target"], policy=d.get("policy"), proof=tuple(use_from_json(u) for u in d["proof"]),
-                   assumptions=tuple(d["assumptions"]), via=tuple((k, v) for k, v in d["via"]))
+    def from_json(cls, d: dict[str, Any]) -> Part:
+        return cls(
+            target=d["target"],
+            policy=d.get("policy"),
+            proof=tuple(use_from_json(u) for u in d["proof"]),
+            assumptions=tuple(d["assumptions"]),
+            via=tuple((k, v) for k, v in d["via"]),
+        )
 
 
 def use_from_json(d: dict[str, Any]) -> Use:
-    return Use(action=d["action"], resource=d["resource"], statements=tuple(d["statements"]),
-               needs=tuple(d.get("needs", ())))
+    return Use(
+        action=d["action"],
+        resource=d["resource"],
+        statements=tuple(d["statements"]),
+        needs=tuple(d.get("needs", ())),
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -68,7 +83,7 @@ class FanSet:
     parts: tuple[Part, ...]
 
     @classmethod
-    def of(cls, account: str, technique: str, parts: tuple[Part, ...]) -> "FanSet":
+    def of(cls, account: str, technique: str, parts: tuple[Part, ...]) -> FanSet:
         text = json.dumps([p.as_json() for p in parts], sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha1(f"{account}|{technique}|{text}".encode()).hexdigest()[:24]
         return cls(id=f"{account}:{technique}:{digest}", account=account, technique=technique, parts=parts)
@@ -92,13 +107,23 @@ class FanEdge:
 def render(source: str, technique: str, admin: bool, uses: tuple[Use, ...], part: Part) -> Edge:
     """The edge `source` → `part.target` as the per-target derivation writes it."""
     filled = tuple(_fill(u, part) for u in uses)
-    return Edge(source=source, target=part.target, technique=technique, uses=filled, proof=part.proof, admin=admin,
-                assumptions=part.assumptions, via=dict(part.via))
+    return Edge(
+        source=source,
+        target=part.target,
+        technique=technique,
+        uses=filled,
+        proof=part.proof,
+        admin=admin,
+        assumptions=part.assumptions,
+        via=dict(part.via),
+    )
 
 
 def _fill(u: Use, part: Part) -> Use:
     if u.resource == TARGET:
-        labels = tuple(part.target + x[len(TARGET):] if x.startswith(TARGET + "#") else x for x in u.statements)
+        labels = tuple(
+            part.target + x[len(TARGET) :] if x.startswith(TARGET + "#") else x for x in u.statements
+        )
         return replace(u, resource=part.target, statements=labels)
     if u.resource == POLICY:
         return replace(u, resource=part.policy or "")
@@ -113,6 +138,7 @@ def expand(fan: FanEdge, target: str | None = None) -> Iterator[Edge]:
 
 
 # ---- what depends on the target only ----
+
 
 def _key(t: Technique) -> Target:
     if t.yields.kind is YieldKind.PASS_ROLE_TO_SERVICE:
@@ -137,13 +163,22 @@ def _entries(d: Derivation, t: Technique, account: str) -> Iterator[Part]:
     for target, notes in targets_of(d, t, account):
         if y.kind is YieldKind.MODIFY_POLICY_VERSION:
             for parn in _customer_managed(d, target):
-                options = [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
+                options = (
+                    [("new version", ALLOW_ALL)]
+                    if y.arbitrary_policy
+                    else list(d.facts.versions.get(parn, ()))
+                )
                 for version, src in options:
                     admin = becomes_admin(d, target, _replace(target.identity, parn, src))
                     if admin is not None:
                         via = _then({"policy": parn, "version": version}, admin[1])
-                        yield Part(target=target.arn, policy=parn, proof=admin[0], assumptions=notes,
-                                   via=tuple(via.items()))
+                        yield Part(
+                            target=target.arn,
+                            policy=parn,
+                            proof=admin[0],
+                            assumptions=notes,
+                            via=tuple(via.items()),
+                        )
                         break
         elif y.kind is YieldKind.GAIN_POLICY:
             proof = d.decider.admin_with(target, (*target.identity, ALLOW_ALL))
@@ -158,8 +193,13 @@ def _service_entries(d: Derivation, t: Technique, account: str) -> Iterator[Part
     if service is None:
         return
     existing = P.SERVICE_RESOURCE_RUNS_AS_ROLE in t.preconditions or any(
-        p.target is Target.SERVICE_RESOURCE for p in t.required)
-    notes = (f"an existing {service} resource already runs as this role (not in a GAAD export)",) if existing else ()
+        p.target is Target.SERVICE_RESOURCE for p in t.required
+    )
+    notes = (
+        (f"an existing {service} resource already runs as this role (not in a GAAD export)",)
+        if existing
+        else ()
+    )
     for role in d.by_account.get(account, ()):
         if role.kind != "role":
             continue
@@ -179,8 +219,9 @@ def universe(d: Derivation, account: str, kind: str) -> Universe:
     hit = cache.get((account, kind))
     if hit is None:
         ps = sorted((p for p in d.by_account.get(account, ()) if p.kind == kind), key=lambda p: p.arn)
-        hit = cache[(account, kind)] = Universe(key=(account, kind), arns=tuple(p.arn for p in ps),
-                                                tags={p.arn: p.tags for p in ps if p.tags})
+        hit = cache[(account, kind)] = Universe(
+            key=(account, kind), arns=tuple(p.arn for p in ps), tags={p.arn: p.tags for p in ps if p.tags}
+        )
     return hit  # type: ignore[no-any-return]
 
 

@@ -15,6 +15,7 @@ edges of one technique, between the same two principals) give one path each. Edg
 canonical order (target, technique, ordinal), so a truncated answer (`limit`) does not depend on storage order:
 within one length, the paths kept are the first ones by target names.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -51,13 +52,17 @@ class TargetSet:
     member_set: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, id: str, arns: Iterable[str]) -> "TargetSet":
+    def of(cls, id: str, arns: Iterable[str]) -> TargetSet:
         counts: dict[str, int] = {}
         for a in arns:
             counts[a] = counts.get(a, 0) + 1
         members = tuple(sorted(counts))
-        return cls(id=id, members=members, counts={a: n for a, n in counts.items() if n > 1},
-                   member_set=frozenset(members))
+        return cls(
+            id=id,
+            members=members,
+            counts={a: n for a, n in counts.items() if n > 1},
+            member_set=frozenset(members),
+        )
 
     def count(self, arn: str) -> int:
         return self.counts.get(arn, 1)
@@ -101,7 +106,9 @@ def _fan_steps(f: Fan, arns: Iterable[str], skip: str | None = None) -> Iterator
     for b in arns:
         if b != f.source and b != skip:
             for i in range(f.targets.count(b)):
-                yield Step(source=f.source, target=b, technique=f.technique, permissions=(), admin=f.admin, ordinal=i)
+                yield Step(
+                    source=f.source, target=b, technique=f.technique, permissions=(), admin=f.admin, ordinal=i
+                )
 
 
 class _Within:
@@ -143,12 +150,21 @@ class PathGraph:
         while i < len(ordered):
             s = ordered[i]
             j = i + 1
-            while j < len(ordered) and ordered[j].source == s.source and ordered[j].target == s.target \
-                    and ordered[j].technique == s.technique:
+            while (
+                j < len(ordered)
+                and ordered[j].source == s.source
+                and ordered[j].target == s.target
+                and ordered[j].technique == s.technique
+            ):
                 j += 1
-            run = ordered[i:j] if j - i == 1 else [
-                x if n == 0 else replace(x, ordinal=n)
-                for n, x in enumerate(sorted(ordered[i:j], key=lambda x: repr(x.permissions)))]
+            run = (
+                ordered[i:j]
+                if j - i == 1
+                else [
+                    x if n == 0 else replace(x, ordinal=n)
+                    for n, x in enumerate(sorted(ordered[i:j], key=lambda x: repr(x.permissions)))
+                ]
+            )
             for x in run:
                 if x.source == x.target:
                     self.loops.setdefault(x.source, []).append(x)
@@ -211,7 +227,8 @@ class PathGraph:
         sources = set(self.out) | set(self.fans)
         for src in sorted(sources):
             if any(self._goal(s) for s in self.out.get(src, ())) or any(
-                    self._fan_has_goal(f) for f in self.fans.get(src, ())):
+                self._fan_has_goal(f) for f in self.fans.get(src, ())
+            ):
                 dist[src] = 1
                 queue.append(src)
         done: set[str] = set()
@@ -267,7 +284,9 @@ class PathGraph:
                     return sorted(found, key=Path.sort_key)
         return sorted(found, key=Path.sort_key)
 
-    def _next(self, node: str, left: int, within: _Within, stop_at_goal: bool, target: str | None) -> Iterator[Step]:
+    def _next(
+        self, node: str, left: int, within: _Within, stop_at_goal: bool, target: str | None
+    ) -> Iterator[Step]:
         """Edges leaving `node` that can matter with `left` hops to go, in canonical order. Explicit edges are all
         offered; a fan offers only members that are goals (last hop) or within reach of one (earlier hops)."""
         parts: list[Iterable[Step]] = [self.out.get(node, ())]
@@ -284,8 +303,9 @@ class PathGraph:
             parts.append(_fan_steps(f, arns))
         return iter(parts[0]) if len(parts) == 1 else heapq.merge(*parts, key=_out_key)
 
-    def _walk(self, source: str, depth: int, within: _Within, *, stop_at_goal: bool,
-              target: str | None = None) -> Iterator[tuple[Step, ...]]:
+    def _walk(
+        self, source: str, depth: int, within: _Within, *, stop_at_goal: bool, target: str | None = None
+    ) -> Iterator[tuple[Step, ...]]:
         """Simple paths of exactly `depth` edges from `source` ending at a goal (or at `target`)."""
         visited = {source}
         stack: list[Step] = []

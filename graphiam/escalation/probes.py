@@ -4,6 +4,7 @@
 `may_be_admin` are necessary conditions read off the statements; `_blind_statement` says a statement reads
 nothing of the principal (so its evaluation can be shared between principals); `_ids` packs memo keys.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -15,16 +16,31 @@ from graphiam.policy import PolicyDocument, PolicySource, Statement, parse_polic
 
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ALLOW_ALL = PolicySource(
-    document=parse_policy({"Version": "2012-10-17",
-                           "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    policy_id="graphiam:chosen-policy", name="a policy of the actor's choosing (Allow * on *)",
-    kind="custom", via="custom")
-PROBES = ("graphiam:AnyOtherAction", "iam:AttachUserPolicy", "iam:PutRolePolicy", "iam:CreateAccessKey",
-          "iam:PassRole", "sts:AssumeRole", "ec2:RunInstances", "s3:GetObject", "s3:PutBucketPolicy",
-          "kms:Decrypt", "secretsmanager:GetSecretValue", "lambda:CreateFunction")
+    document=parse_policy(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    ),
+    policy_id="graphiam:chosen-policy",
+    name="a policy of the actor's choosing (Allow * on *)",
+    kind="custom",
+    via="custom",
+)
+PROBES = (
+    "graphiam:AnyOtherAction",
+    "iam:AttachUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:CreateAccessKey",
+    "iam:PassRole",
+    "sts:AssumeRole",
+    "ec2:RunInstances",
+    "s3:GetObject",
+    "s3:PutBucketPolicy",
+    "kms:Decrypt",
+    "secretsmanager:GetSecretValue",
+    "lambda:CreateFunction",
+)
 _ANY = PROBES[0].lower()
 ALL_PROBES = (1 << len(PROBES)) - 1
-_MASKS: "weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]]" = weakref.WeakKeyDictionary()
+_MASKS: weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]] = weakref.WeakKeyDictionary()
 
 
 def may_be_admin(identity: Sequence[PolicySource]) -> bool:
@@ -57,7 +73,12 @@ def _masks(doc: PolicyDocument) -> tuple[int, int]:
                 static = all(p.is_static for p in st.resource_patterns or ())
                 if st.effect == "Allow" and (not static or st.matches_resource("*", {})):
                     allow |= 1 << i
-                elif st.effect == "Deny" and static and not st.compiled_conditions and st.matches_resource("*", {}):
+                elif (
+                    st.effect == "Deny"
+                    and static
+                    and not st.compiled_conditions
+                    and st.matches_resource("*", {})
+                ):
                     deny |= 1 << i
         hit = _MASKS[doc] = (allow, deny)
     return hit

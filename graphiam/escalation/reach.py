@@ -8,6 +8,7 @@ prefilter and `fixed` keys). Classes whose decision allows become one `FanEdge` 
 the same reach). `sts:AssumeRole` is decided per target with the role's trust policy, after a cheap check that
 an Allow statement of the trust can name the actor at all (`policy.statement.scan` with `principal=True`).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,24 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from graphiam.arn import is_account_root
 from graphiam.escalation.classes import Universe, refine, tag_refs, tag_signature
 from graphiam.escalation.decide import Use
 from graphiam.escalation.edges import Derivation, Edge
 from graphiam.escalation.families import _ACTOR_ONLY, _FIXED_BY_ACTION, permissions
-from graphiam.escalation.fanout import POLICY, TARGET, FanEdge, FanSet, Part, _key, _policy_universe, entries, \
-    expand, universe
+from graphiam.escalation.fanout import (
+    POLICY,
+    TARGET,
+    FanEdge,
+    FanSet,
+    Part,
+    _key,
+    _policy_universe,
+    entries,
+    expand,
+    universe,
+)
 from graphiam.escalation.techniques import RequiredPermission, Target, Technique, YieldKind
-from graphiam.arn import is_account_root
 from graphiam.policy import Statement
 from graphiam.policy.principals import match_principal
 from graphiam.queries.simulate import TRUST_ACTIONS
@@ -48,7 +59,9 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     ordered = [p for p in t.required if p.target is key or (mpv and p.target is Target.TARGET_POLICY)]
     key_perms = [p for p in ordered if p.target is key]
     uni = universe(d, actor.account, "user" if key is Target.TARGET_USER else "role")
-    allowed_t = _allowed_blocks(d, t, actor, key_perms, _partition(d, actor, key_perms, uni, relevant), relevant)
+    allowed_t = _allowed_blocks(
+        d, t, actor, key_perms, _partition(d, actor, key_perms, uni, relevant), relevant
+    )
     if not allowed_t:
         return [], []
     admin = y.kind in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION)
@@ -56,8 +69,9 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     if mpv:
         pol_perms = [p for p in ordered if p.target is Target.TARGET_POLICY]
         puni = _policy_universe(d, t, actor.account, parts)
-        allowed_p = list(_allowed_blocks(d, t, actor, pol_perms, _partition(d, actor, pol_perms, puni, puni.all),
-                                         puni.all))
+        allowed_p = list(
+            _allowed_blocks(d, t, actor, pol_perms, _partition(d, actor, pol_perms, puni, puni.all), puni.all)
+        )
         if len(allowed_p) > 1:
             return _explicit(d, t, actor, parts, ordered, base, allowed_t, allowed_p, admin), []
     edges: list[Edge] = []
@@ -65,8 +79,13 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     for block, tuses, rep in allowed_t:
         for pblock, puses, _ in allowed_p:
             uses = (*base, *_template(ordered, key, tuses, puses, rep))
-            fan = FanEdge(source=actor.arn, technique=t.id, admin=admin, uses=uses,
-                          targets=_fan_set(d, t, actor, parts, block, pblock))
+            fan = FanEdge(
+                source=actor.arn,
+                technique=t.id,
+                admin=admin,
+                uses=uses,
+                targets=_fan_set(d, t, actor, parts, block, pblock),
+            )
             if _size(d, fan) <= d.explicit_max:
                 edges.extend(expand(fan))
             elif _size(d, fan):
@@ -82,8 +101,13 @@ def _targets(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...])
     return hit  # type: ignore[no-any-return]
 
 
-def _partition(d: Derivation, actor: PrincipalInfo, perms: Sequence[RequiredPermission], uni: Universe,
-               relevant: frozenset[str]) -> list[Block]:
+def _partition(
+    d: Derivation,
+    actor: PrincipalInfo,
+    perms: Sequence[RequiredPermission],
+    uni: Universe,
+    relevant: frozenset[str],
+) -> list[Block]:
     """Classes for all of `perms` together; every relevant target its own class when one cannot be classed."""
     found = []
     for perm in perms:
@@ -97,8 +121,9 @@ def _partition(d: Derivation, actor: PrincipalInfo, perms: Sequence[RequiredPerm
     return refine(found, uni, d.partitioner.intern)
 
 
-def _trust_blocks(d: Derivation, actor: PrincipalInfo, action: str, uni: Universe,
-                  relevant: frozenset[str]) -> list[Block] | None:
+def _trust_blocks(
+    d: Derivation, actor: PrincipalInfo, action: str, uni: Universe, relevant: frozenset[str]
+) -> list[Block] | None:
     """Classes for a trust action: only roles whose trust can name the actor (the rest are denied), grouped by
     what of their trust can matter to this actor (`_trust_key`), then split by the actor's own statements."""
     cache = d.cache.setdefault("trust-blocks", {})
@@ -121,16 +146,21 @@ def _trust_blocks(d: Derivation, actor: PrincipalInfo, action: str, uni: Univers
                 if key is None:
                     key = shared[memo] = _trust_key(d, actor, keys, arn, action)
             groups.setdefault(key, []).append(arn)
-        same = d.cache.setdefault("trust-parts", {})  # actors of an account mostly get equal classes: one copy
-        part = cache[(actor.arn, action, uni.key)] = [same.setdefault(b, b) for b in map(frozenset, groups.values())]
+        same = d.cache.setdefault(
+            "trust-parts", {}
+        )  # actors of an account mostly get equal classes: one copy
+        part = cache[(actor.arn, action, uni.key)] = [
+            same.setdefault(b, b) for b in map(frozenset, groups.values())
+        ]
     if not part:
         return []
     ident = d.partitioner.blocks(actor, action, uni, identity_only=True)
     return None if ident is None else refine([part, ident], uni, d.partitioner.intern)
 
 
-def _trust_index(d: Derivation, uni: Universe, action: str) -> tuple[frozenset[str], dict[str, frozenset[str]],
-                                                                     dict[str, frozenset[str]]]:
+def _trust_index(
+    d: Derivation, uni: Universe, action: str
+) -> tuple[frozenset[str], dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """Roles whose trust has an Allow for `action` naming everyone (`*`, NotPrincipal), and by ARN / account
     (`policy.principals`: a user or role ARN names itself, an account id or root its account); and the roles
     whose trust mentions an ARN anywhere (Principal or NotPrincipal, any statement)."""
@@ -143,7 +173,10 @@ def _trust_index(d: Derivation, uni: Universe, action: str) -> tuple[frozenset[s
         for arn in uni.arns:
             trust = d.snap.principals[arn].trust
             for st in trust.document.statements_for(action.lower()) if trust is not None else ():
-                for entry in (*(st.principals or {}).get("AWS", ()), *(st.not_principals or {}).get("AWS", ())):
+                for entry in (
+                    *(st.principals or {}).get("AWS", ()),
+                    *(st.not_principals or {}).get("AWS", ()),
+                ):
                     mentioned.setdefault(entry, set()).add(arn)
                 if st.effect != "Allow":
                     continue
@@ -157,18 +190,27 @@ def _trust_index(d: Derivation, uni: Universe, action: str) -> tuple[frozenset[s
                     else:
                         key = entry.split(":")[4] if is_account_root(entry) else entry
                         named.setdefault(key, set()).add(arn)
-        hit = cache[(uni.key, action)] = (frozenset(everyone), {k: frozenset(v) for k, v in named.items()},
-                                          {k: frozenset(v) for k, v in mentioned.items()})
+        hit = cache[(uni.key, action)] = (
+            frozenset(everyone),
+            {k: frozenset(v) for k, v in named.items()},
+            {k: frozenset(v) for k, v in mentioned.items()},
+        )
     return hit  # type: ignore[no-any-return]
 
 
 def _condition_keys(actor: PrincipalInfo, action: str) -> frozenset[str]:
     low = action.lower()
-    return frozenset(c.key_lower for src in (*actor.identity, *(actor.boundary or ()))
-                     for st in src.document.statements_for(low) for c in st.compiled_conditions)
+    return frozenset(
+        c.key_lower
+        for src in (*actor.identity, *(actor.boundary or ()))
+        for st in src.document.statements_for(low)
+        for c in st.compiled_conditions
+    )
 
 
-def _trust_key(d: Derivation, actor: PrincipalInfo, keys: frozenset[str], role_arn: str, action: str) -> object:
+def _trust_key(
+    d: Derivation, actor: PrincipalInfo, keys: frozenset[str], role_arn: str, action: str
+) -> object:
     """For this actor, roles with the same key get the same verdict and proof (up to the role's ARN in it):
     the trust's statements for the action that name the actor, and those that test a key one of them (or the
     actor's own statements) tests — `witness.witnesses` reads values there —, at the same positions, under the
@@ -186,11 +228,17 @@ def _trust_key(d: Derivation, actor: PrincipalInfo, keys: frozenset[str], role_a
 def _names(st: Statement, actor: PrincipalInfo) -> bool:
     """The statement applies to the actor as far as Principal / NotPrincipal go (`policy.statement.scan`)."""
     if st.principals is not None:
-        return match_principal(st.principals, arn=actor.arn, account=actor.account,
-                               ptype=actor.principal_type) is not None
+        return (
+            match_principal(st.principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type)
+            is not None
+        )
     if st.not_principals is not None:
-        return match_principal(st.not_principals, arn=actor.arn, account=actor.account,
-                               ptype=actor.principal_type) is None
+        return (
+            match_principal(
+                st.not_principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type
+            )
+            is None
+        )
     return False
 
 
@@ -208,16 +256,31 @@ def _trust_info(d: Derivation, role_arn: str, action: str) -> tuple[Any, ...] | 
         raw = trust.document.raw.get("Statement")
         raws = raw if isinstance(raw, list) else [raw]
         refs = frozenset().union(*(tag_refs(st) for st in stmts))
-        hit = (trust.document.version,
-               [(st.index, st, json.dumps(raws[st.index], sort_keys=True),
-                 frozenset(c.key_lower for c in st.compiled_conditions)) for st in stmts],
-               tag_signature(role.tags, refs) if refs else ())
+        hit = (
+            trust.document.version,
+            [
+                (
+                    st.index,
+                    st,
+                    json.dumps(raws[st.index], sort_keys=True),
+                    frozenset(c.key_lower for c in st.compiled_conditions),
+                )
+                for st in stmts
+            ],
+            tag_signature(role.tags, refs) if refs else (),
+        )
     cache[(role_arn, action)] = hit
     return hit
 
 
-def _allowed_blocks(d: Derivation, t: Technique, actor: PrincipalInfo, perms: Sequence[RequiredPermission],
-                    blocks: list[Block], relevant: frozenset[str]) -> list[tuple[Block, list[Use], str]]:
+def _allowed_blocks(
+    d: Derivation,
+    t: Technique,
+    actor: PrincipalInfo,
+    perms: Sequence[RequiredPermission],
+    blocks: list[Block],
+    relevant: frozenset[str],
+) -> list[tuple[Block, list[Use], str]]:
     out = []
     for b in blocks:
         if not _useful(b, relevant, actor.arn):
@@ -248,8 +311,9 @@ def _representative(d: Derivation, b: Block, actor: str) -> str:
     return hit  # type: ignore[no-any-return]
 
 
-def _decide(d: Derivation, t: Technique, actor: PrincipalInfo, perms: Sequence[RequiredPermission],
-            resource: str) -> list[Use] | None:
+def _decide(
+    d: Derivation, t: Technique, actor: PrincipalInfo, perms: Sequence[RequiredPermission], resource: str
+) -> list[Use] | None:
     """As `families.permissions` decides `perms` on `resource`."""
     uses = []
     for perm in perms:
@@ -279,18 +343,27 @@ def _trust_may_name(d: Derivation, actor: PrincipalInfo, role_arn: str, action: 
         if st.effect != "Allow":
             continue
         if st.principals is not None:
-            if match_principal(st.principals, arn=actor.arn, account=actor.account,
-                               ptype=actor.principal_type) is not None:
+            if (
+                match_principal(
+                    st.principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type
+                )
+                is not None
+            ):
                 return True
         elif st.not_principals is not None:
-            if match_principal(st.not_principals, arn=actor.arn, account=actor.account,
-                               ptype=actor.principal_type) is None:
+            if (
+                match_principal(
+                    st.not_principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type
+                )
+                is None
+            ):
                 return True
     return False
 
 
-def _template(ordered: Sequence[RequiredPermission], key: Target, tuses: list[Use], puses: list[Use],
-              rep: str) -> list[Use]:
+def _template(
+    ordered: Sequence[RequiredPermission], key: Target, tuses: list[Use], puses: list[Use], rep: str
+) -> list[Use]:
     """The decided uses in the technique's order, their resources replaced by placeholders; so are the labels of
     the representative's trust statements (`<role ARN>#trust#<index>`)."""
     ti, pi = iter(tuses), iter(puses)
@@ -298,15 +371,21 @@ def _template(ordered: Sequence[RequiredPermission], key: Target, tuses: list[Us
     for p in ordered:
         if p.target is key:
             u = next(ti)
-            labels = tuple(TARGET + x[len(rep):] if x.startswith(rep + "#") else x for x in u.statements)
+            labels = tuple(TARGET + x[len(rep) :] if x.startswith(rep + "#") else x for x in u.statements)
             out.append(replace(u, resource=TARGET, statements=labels))
         else:
             out.append(replace(next(pi), resource=POLICY))
     return out
 
 
-def _fan_set(d: Derivation, t: Technique, actor: PrincipalInfo, parts: tuple[Part, ...], block: Block,
-             pblock: Block | None) -> FanSet:
+def _fan_set(
+    d: Derivation,
+    t: Technique,
+    actor: PrincipalInfo,
+    parts: tuple[Part, ...],
+    block: Block,
+    pblock: Block | None,
+) -> FanSet:
     intern = d.partitioner.intern
     if actor.arn not in block and actor.kind == ("user" if _key(t) is Target.TARGET_USER else "role"):
         # the actor never reaches itself: when the block plus the actor is a known class (all users, say),
@@ -336,11 +415,20 @@ def _size(d: Derivation, fan: FanEdge) -> int:
     return len(fan.targets.parts) - per.get(fan.source, 0)  # type: ignore[no-any-return]
 
 
-def _explicit(d: Derivation, t: Technique, actor: PrincipalInfo, parts: tuple[Part, ...],
-              ordered: Sequence[RequiredPermission], base: list[Use], allowed_t: list[tuple[Block, list[Use], str]],
-              allowed_p: list[tuple[Block | None, list[Use], str]], admin: bool) -> list[Edge]:
+def _explicit(
+    d: Derivation,
+    t: Technique,
+    actor: PrincipalInfo,
+    parts: tuple[Part, ...],
+    ordered: Sequence[RequiredPermission],
+    base: list[Use],
+    allowed_t: list[tuple[Block, list[Use], str]],
+    allowed_p: list[tuple[Block | None, list[Use], str]],
+    admin: bool,
+) -> list[Edge]:
     """Per-target edges when the actor's rights differ between the targets' policies (policy versions)."""
     from graphiam.escalation.fanout import render
+
     key = next(p.target for p in ordered if p.target is not Target.TARGET_POLICY)
     tmap = {a: (uses, rep) for b, uses, rep in allowed_t for a in b}
     pmap = {a: uses for b, uses, _ in allowed_p if b is not None for a in b}

@@ -29,6 +29,7 @@ How to read a technique, for whoever derives escalation edges actor → principa
 - `preconditions` are facts about the graph the edge also needs (`Precondition`); `prerequisites` are the
   source's prose, kept for people.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,9 @@ DATA_FILES = ("data/techniques/techniques.json", "data/techniques/graphiam-techn
 class Category(StrEnum):
     """pathfinding.cloud's four kinds of escalation."""
 
-    SELF_ESCALATION = "self-escalation"      # the actor changes its own permissions
-    PRINCIPAL_ACCESS = "principal-access"    # the actor gets another principal's credentials
-    NEW_PASSROLE = "new-passrole"            # the actor passes a role to a new service resource
+    SELF_ESCALATION = "self-escalation"  # the actor changes its own permissions
+    PRINCIPAL_ACCESS = "principal-access"  # the actor gets another principal's credentials
+    NEW_PASSROLE = "new-passrole"  # the actor passes a role to a new service resource
     EXISTING_PASSROLE = "existing-passrole"  # the actor takes over a resource that already runs as a role
 
 
@@ -193,8 +194,22 @@ def by_category() -> Mapping[Category, tuple[Technique, ...]]:
 # --- parsing the data files: strict, because they are ours and reviewed ----------------------------------
 _E = TypeVar("_E", bound=StrEnum)
 
-_TECHNIQUE_KEYS = frozenset({"id", "name", "category", "source", "description", "permissions", "preconditions",
-                             "yields", "prerequisites", "parent", "reference_url", "notes"})
+_TECHNIQUE_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "category",
+        "source",
+        "description",
+        "permissions",
+        "preconditions",
+        "yields",
+        "prerequisites",
+        "parent",
+        "reference_url",
+        "notes",
+    }
+)
 _PERMISSION_KEYS = frozenset({"action", "target", "resource_template", "optional"})
 _YIELD_KEYS = frozenset({"kind", "target_kind", "service", "arbitrary_policy"})
 
@@ -209,7 +224,9 @@ def parse_table(table: Any, *, where: str) -> list[Technique]:
 def _technique(raw: Any, *, where: str) -> Technique:
     _check_keys(raw, _TECHNIQUE_KEYS, where)
     where = f"{where} (`{raw['id']}`)"
-    permissions = tuple(_permission(p, where=f"{where}: permissions[{i}]") for i, p in enumerate(raw["permissions"]))
+    permissions = tuple(
+        _permission(p, where=f"{where}: permissions[{i}]") for i, p in enumerate(raw["permissions"])
+    )
     if not any(not p.optional for p in permissions):
         raise ValueError(f"{where}: no required permission")
     _check_keys(raw["yields"], _YIELD_KEYS, f"{where}: yields")
@@ -221,9 +238,12 @@ def _technique(raw: Any, *, where: str) -> Technique:
         source=_enum(Source, raw["source"], where),
         description=_str(raw["description"], where),
         permissions=permissions,
-        yields=Yield(kind=_enum(YieldKind, y["kind"], where), target_kind=_enum(TargetKind, y["target_kind"], where),
-                     service=None if y["service"] is None else _str(y["service"], where),
-                     arbitrary_policy=_bool(y["arbitrary_policy"], where)),
+        yields=Yield(
+            kind=_enum(YieldKind, y["kind"], where),
+            target_kind=_enum(TargetKind, y["target_kind"], where),
+            service=None if y["service"] is None else _str(y["service"], where),
+            arbitrary_policy=_bool(y["arbitrary_policy"], where),
+        ),
         preconditions=tuple(_enum(Precondition, p, where) for p in raw["preconditions"]),
         prerequisites=tuple(_str(p, where) for p in raw["prerequisites"]),
         parent=None if raw["parent"] is None else _str(raw["parent"], where),
@@ -238,9 +258,12 @@ def _permission(raw: Any, *, where: str) -> RequiredPermission:
     service, _, name = action.partition(":")
     if not service or not name or "*" in action:
         raise ValueError(f"{where}: `{action}` is not a `service:Action` name")
-    return RequiredPermission(action=action, target=_enum(Target, raw["target"], where),
-                              resource_template=_str(raw["resource_template"], where),
-                              optional=_bool(raw["optional"], where))
+    return RequiredPermission(
+        action=action,
+        target=_enum(Target, raw["target"], where),
+        resource_template=_str(raw["resource_template"], where),
+        optional=_bool(raw["optional"], where),
+    )
 
 
 def _check_keys(raw: Any, keys: frozenset[str], where: str) -> None:

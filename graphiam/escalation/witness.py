@@ -10,31 +10,50 @@ keys it needs. Keys that describe the principal, the target or the time are neve
 condition on them that fails cannot hold (IAM User Guide "AWS global condition context keys":
 `aws:PrincipalTag`, `aws:ResourceTag`, `aws:CurrentTime`, `aws:TokenIssueTime` … are set by AWS).
 """
+
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from graphiam.policy import Decision, Evaluation, PolicySource
 from graphiam.policy.conditions import Condition
 
 # keys AWS sets from the principal, the resource, the time or the technique: never invented
-PROTECTED_PREFIXES = ("aws:principal", "aws:username", "aws:userid", "aws:resource", "iam:resourcetag/",
-                      "aws:currenttime", "aws:epochtime", "aws:tokenissuetime", "iam:passedtoservice",
-                      "iam:policyarn", "iam:permissionsboundary", "aws:sourceaccount")
+PROTECTED_PREFIXES = (
+    "aws:principal",
+    "aws:username",
+    "aws:userid",
+    "aws:resource",
+    "iam:resourcetag/",
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:tokenissuetime",
+    "iam:passedtoservice",
+    "iam:policyarn",
+    "iam:permissionsboundary",
+    "aws:sourceaccount",
+)
 # what an attacker does anyway when a condition asks for it (they are still reported as needed)
-FAVOURABLE: Mapping[str, str] = {"aws:multifactorauthpresent": "true", "aws:multifactorauthage": "1",
-                                 "aws:securetransport": "true", "aws:viaawsservice": "false"}
+FAVOURABLE: Mapping[str, str] = {
+    "aws:multifactorauthpresent": "true",
+    "aws:multifactorauthage": "1",
+    "aws:securetransport": "true",
+    "aws:viaawsservice": "false",
+}
 
 
 def environment() -> dict[str, str]:
     """The request-time keys AWS always sets: now (a session token issued now, too)."""
-    now = datetime.now(timezone.utc)
-    return {"aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(int(now.timestamp())),
-            "aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    now = datetime.now(UTC)
+    return {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,15 +64,23 @@ class Settled:
     needs: tuple[str, ...]
 
 
-def settle(run: Callable[[Mapping[str, Any]], Evaluation], base: Mapping[str, Any],
-           sources: Iterable[PolicySource], action: str, resource: str) -> Settled | None:
+def settle(
+    run: Callable[[Mapping[str, Any]], Evaluation],
+    base: Mapping[str, Any],
+    sources: Iterable[PolicySource],
+    action: str,
+    resource: str,
+) -> Settled | None:
     """Allowed with `base`, or with `base` plus witnesses for the missing keys; else None."""
     first = run(base)
     if first.decision is Decision.ALLOWED:
         return Settled(evaluation=first, needs=())
     present = {k.lower() for k in base}
-    missing = [k for k in first.missing_context_keys
-               if k.lower() not in present and not k.lower().startswith(PROTECTED_PREFIXES)]
+    missing = [
+        k
+        for k in first.missing_context_keys
+        if k.lower() not in present and not k.lower().startswith(PROTECTED_PREFIXES)
+    ]
     if not missing:
         return None
     filled = witnesses(missing, sources, action.lower(), resource)

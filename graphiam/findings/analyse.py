@@ -17,6 +17,7 @@ ResourceExposure and InfrastructureModification consider only actions that suppo
 (the catalogue lists a resource type), as Cloudsplaining does: `*` is the only way to grant the others. The other
 categories also count actions that only work on `*` (ecr:GetAuthorizationToken, sts:GetSessionToken).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ from graphiam.findings.resources import Coverage, StatementView
 from graphiam.findings.rules import MODIFY_LEVELS, PERMISSIONS_MANAGEMENT, RiskCategory, Rules
 from graphiam.policy import PolicyDocument, Statement
 
-_LISTED = (RiskCategory.RESOURCE_EXPOSURE, RiskCategory.DATA_EXFILTRATION, RiskCategory.CREDENTIALS_EXPOSURE,
-           RiskCategory.INFRASTRUCTURE_MODIFICATION)
+_LISTED = (
+    RiskCategory.RESOURCE_EXPOSURE,
+    RiskCategory.DATA_EXFILTRATION,
+    RiskCategory.CREDENTIALS_EXPOSURE,
+    RiskCategory.INFRASTRUCTURE_MODIFICATION,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,17 +62,26 @@ class Signature:
 
 @dataclass(frozen=True, kw_only=True)
 class DocumentFindings:
-    grants: Mapping[int, tuple[int, ...]]  # action id (Coverage.by_id) -> the Allow statements granting it unconstrained
+    grants: Mapping[
+        int, tuple[int, ...]
+    ]  # action id (Coverage.by_id) -> the Allow statements granting it unconstrained
     signatures: Mapping[tuple[int, ...], Signature]  # those statements -> what they say
     by_category: Mapping[RiskCategory, tuple[int, ...]]  # the listed categories' actions, sorted by name
-    wildcards: Mapping[str, tuple[int, ...]]  # `svc:*` (or `*`) -> the Allow statements naming the service whole
+    wildcards: Mapping[
+        str, tuple[int, ...]
+    ]  # `svc:*` (or `*`) -> the Allow statements naming the service whole
     sids: Mapping[int, str | None]
-    plain: list[RiskFinding] = field(default_factory=list)  # every category, no exclusion (filled on first use)
+    plain: list[RiskFinding] = field(
+        default_factory=list
+    )  # every category, no exclusion (filled on first use)
 
 
 def render_conditions(st: Statement) -> tuple[str, ...]:
-    return tuple(f"#{st.index}: {op} {key} {list(values)}"
-                 for op, block in (st.conditions or {}).items() for key, values in block.items())
+    return tuple(
+        f"#{st.index}: {op} {key} {list(values)}"
+        for op, block in (st.conditions or {}).items()
+        for key, values in block.items()
+    )
 
 
 class Analyser:
@@ -77,15 +91,24 @@ class Analyser:
         self.rules = rules
         self.coverage = coverage or Coverage(catalog)
         by_name = {a.full_name.lower(): i for i, a in self.coverage.by_id.items()}
-        self.rank = {i: n for n, (_, i) in enumerate(sorted((a.full_name.lower(), i)
-                                                            for i, a in self.coverage.by_id.items()))}
+        self.rank = {
+            i: n
+            for n, (_, i) in enumerate(
+                sorted((a.full_name.lower(), i) for i, a in self.coverage.by_id.items())
+            )
+        }
         self.name_of = {i: a.full_name for i, a in self.coverage.by_id.items()}
         self.key_of = {i: a.full_name.lower() for i, a in self.coverage.by_id.items()}
-        self.techniques = tuple((tid, frozenset(by_name[a] for a in acts)) for tid, acts in rules.techniques
-                                if all(a in by_name for a in acts))
+        self.techniques = tuple(
+            (tid, frozenset(by_name[a] for a in acts))
+            for tid, acts in rules.techniques
+            if all(a in by_name for a in acts)
+        )
         self._flags: dict[int, tuple[bool, ...]] = {}
         self._by_category: dict[RiskCategory, frozenset[int]] = {}
-        self._extras: dict[int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]] = {}
+        self._extras: dict[
+            int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]
+        ] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
         self._by_text: dict[str, DocumentFindings] = {}
         self.analysed = 0  # documents analysed (not found in a memo)
@@ -122,9 +145,13 @@ class Analyser:
             st, v = allows[0]
             by_cat, full = self._view_extras(v)
             idx = (st.index,)
-            return DocumentFindings(grants=dict.fromkeys(v.free, idx), signatures={idx: _signature([st])},
-                                    by_category=by_cat, wildcards=self._named_services([(s, idx) for s in full]),
-                                    sids=sids)
+            return DocumentFindings(
+                grants=dict.fromkeys(v.free, idx),
+                signatures={idx: _signature([st])},
+                by_category=by_cat,
+                wildcards=self._named_services([(s, idx) for s in full]),
+                sids=sids,
+            )
         granting: dict[int, tuple[int, ...]] = {}
         for st, v in allows:
             free = v.free - denied if denied else v.free
@@ -135,17 +162,25 @@ class Analyser:
                     granting[i] = granting.get(i, ()) + (st.index,)
         sigs = {idx: _signature([by_index[j] for j in idx]) for idx in set(granting.values())}
         keys = granting.keys()
-        by_category = {cat: tuple(sorted(keys & self._category_ids(cat), key=self.rank.__getitem__))
-                       for cat in _LISTED}
-        return DocumentFindings(grants=granting, signatures=sigs, by_category=by_category,
-                                wildcards=self._wildcards(allows, denied), sids=sids)
+        by_category = {
+            cat: tuple(sorted(keys & self._category_ids(cat), key=self.rank.__getitem__)) for cat in _LISTED
+        }
+        return DocumentFindings(
+            grants=granting,
+            signatures=sigs,
+            by_category=by_category,
+            wildcards=self._wildcards(allows, denied),
+            sids=sids,
+        )
 
     def _view_extras(self, v: StatementView) -> tuple[dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]:
         """A view's actions per listed category (sorted) and the services it names whole."""
         hit = self._extras.get(id(v))
         if hit is None or hit[0] is not v:
-            by_cat = {cat: tuple(sorted(v.free & self._category_ids(cat), key=self.rank.__getitem__))
-                      for cat in _LISTED}
+            by_cat = {
+                cat: tuple(sorted(v.free & self._category_ids(cat), key=self.rank.__getitem__))
+                for cat in _LISTED
+            }
             full = tuple(svc for svc in sorted(v.services) if self.coverage.service_ids(svc) <= v.covered)
             hit = self._extras[id(v)] = (v, by_cat, full)
         return hit[1], hit[2]
@@ -163,12 +198,17 @@ class Analyser:
             a = self.coverage.by_id[i]
             key = self.key_of[i]
             scoped = a.access_level in MODIFY_LEVELS and bool(a.resource_types)
-            hit = self._flags[i] = (scoped and a.access_level == PERMISSIONS_MANAGEMENT,
-                                    key in self.rules.data_exfiltration, key in self.rules.credentials_exposure,
-                                    scoped)
+            hit = self._flags[i] = (
+                scoped and a.access_level == PERMISSIONS_MANAGEMENT,
+                key in self.rules.data_exfiltration,
+                key in self.rules.credentials_exposure,
+                scoped,
+            )
         return hit
 
-    def _wildcards(self, allows: list[tuple[Statement, StatementView]], denied: set[int]) -> dict[str, tuple[int, ...]]:
+    def _wildcards(
+        self, allows: list[tuple[Statement, StatementView]], denied: set[int]
+    ) -> dict[str, tuple[int, ...]]:
         services = set().union(*(v.services for _, v in allows)) if allows else set()
         if not services:
             return {}
@@ -185,8 +225,13 @@ class Analyser:
             return {"*": tuple(sorted({i for _, idx in full for i in idx}))}
         return {f"{svc}:*": idx for svc, idx in full}
 
-    def findings(self, doc: PolicyDocument, *, exclude_actions: Iterable[re.Pattern[str]] = (),
-                 categories: Iterable[RiskCategory] | None = None) -> list[RiskFinding]:
+    def findings(
+        self,
+        doc: PolicyDocument,
+        *,
+        exclude_actions: Iterable[re.Pattern[str]] = (),
+        categories: Iterable[RiskCategory] | None = None,
+    ) -> list[RiskFinding]:
         """The document's findings, categories in RiskCategory order, without excluded actions (anchored,
         case-insensitive patterns)."""
         found = self.document(doc)
@@ -212,31 +257,51 @@ class Analyser:
         for cat in RiskCategory:
             techniques: tuple[str, ...] = ()
             if cat is RiskCategory.PRIVILEGE_ESCALATION:
-                hits = [(tid, acts) for tid, acts in self.techniques
-                        if acts <= found.grants.keys() and (not excl or all(kept(a) for a in acts))]
+                hits = [
+                    (tid, acts)
+                    for tid, acts in self.techniques
+                    if acts <= found.grants.keys() and (not excl or all(kept(a) for a in acts))
+                ]
                 techniques = tuple(tid for tid, _ in hits)
-                ids = sorted(set().union(*(acts for _, acts in hits)), key=self.rank.__getitem__) if hits else []
+                ids = (
+                    sorted(set().union(*(acts for _, acts in hits)), key=self.rank.__getitem__)
+                    if hits
+                    else []
+                )
             elif cat is RiskCategory.SERVICE_WILDCARD:
                 items = {w: s for w, s in found.wildcards.items() if not any(p.fullmatch(w) for p in excl)}
                 if items:
-                    out.append(RiskFinding(category=cat, actions=tuple(items),
-                                           statements=tuple(sorted({i for s in items.values() for i in s}))))
+                    out.append(
+                        RiskFinding(
+                            category=cat,
+                            actions=tuple(items),
+                            statements=tuple(sorted({i for s in items.values() for i in s})),
+                        )
+                    )
                 continue
             else:
                 ids = [i for i in found.by_category[cat] if kept(i)] if excl else list(found.by_category[cat])
             if not ids:
                 continue
             sigs = [found.signatures[idx] for idx in dict.fromkeys(map(found.grants.__getitem__, ids))]
-            out.append(RiskFinding(category=cat, actions=tuple(self.name_of[i] for i in ids), techniques=techniques,
-                                   statements=tuple(sorted({j for s in sigs for j in s.statements})),
-                                   conditions=tuple(dict.fromkeys(c for s in sigs for c in s.conditions)),
-                                   conditional=all(s.conditions for s in sigs)))
+            out.append(
+                RiskFinding(
+                    category=cat,
+                    actions=tuple(self.name_of[i] for i in ids),
+                    techniques=techniques,
+                    statements=tuple(sorted({j for s in sigs for j in s.statements})),
+                    conditions=tuple(dict.fromkeys(c for s in sigs for c in s.conditions)),
+                    conditional=all(s.conditions for s in sigs),
+                )
+            )
         return out
 
 
 def _signature(sts: list[Statement]) -> Signature:
     unconditional = any(not st.compiled_conditions for st in sts)
-    return Signature(statements=tuple(st.index for st in sts),
-                     conditions=() if unconditional else tuple(c for st in sts for c in render_conditions(st)),
-                     not_action=all(st.not_actions is not None for st in sts),
-                     not_resource=all(st.not_resources is not None for st in sts))
+    return Signature(
+        statements=tuple(st.index for st in sts),
+        conditions=() if unconditional else tuple(c for st in sts for c in render_conditions(st)),
+        not_action=all(st.not_actions is not None for st in sts),
+        not_resource=all(st.not_resources is not None for st in sts),
+    )

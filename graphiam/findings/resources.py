@@ -12,6 +12,7 @@ A NotResource element leaves `a` unconstrained unless its entries cover every re
 Results are memoised per statement shape (its Action/NotAction and Resource/NotResource lists): generated and real
 accounts repeat statements across many policies.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,16 +30,22 @@ _CACHE_LIMIT = 16384
 
 def probes(arn_format: str) -> tuple[str, str]:
     """Two ARNs of a resource type (catalogue ARN format) that share nothing but its fixed text."""
+
     def one(i: int) -> str:
-        fixed = {"Partition": "aws", "Region": ("zz-probe-1", "yy-probe-2")[i],
-                 "Account": ("000000000000", "999999999999")[i]}
+        fixed = {
+            "Partition": "aws",
+            "Region": ("zz-probe-1", "yy-probe-2")[i],
+            "Account": ("000000000000", "999999999999")[i],
+        }
 
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
             if name in fixed:
                 return fixed[name]
             return f"zq{i}/probe{i}" if _MULTI_SEGMENT.search(name) else f"zqprobe{i}"
+
         return _PLACEHOLDER.sub(sub, arn_format).replace("*", f"zqstar{i}")
+
     return one(0), one(1)
 
 
@@ -78,7 +85,9 @@ class Coverage:
         return hit
 
     def view(self, st: Statement) -> StatementView:
-        names = tuple(sorted(a.lower() for a in (st.actions if st.actions is not None else st.not_actions or ())))
+        names = tuple(
+            sorted(a.lower() for a in (st.actions if st.actions is not None else st.not_actions or ()))
+        )
         key = (st.actions is not None, names, st.resources, st.not_resources)
         hit = self._views.get(key)
         if hit is None:
@@ -126,13 +135,19 @@ class Coverage:
             return star
         if services is not None:  # every entry names one ARN service: a quick no for the others
             required_services, all_services = self._services_of(a)
-            if (not required_services <= services) if required_services else services.isdisjoint(all_services):
+            if (
+                (not required_services <= services)
+                if required_services
+                else services.isdisjoint(all_services)
+            ):
                 return False
         required = [rt for rt in a.resource_types if rt.required]
         hits = (self._covered_type(key, pats, rt.arn_pattern) for rt in required or a.resource_types)
         return all(hits) if required else any(hits)
 
-    def _entry_facts(self, key: tuple[str, ...], pats: Sequence[Pattern]) -> tuple[frozenset[str] | None, bool]:
+    def _entry_facts(
+        self, key: tuple[str, ...], pats: Sequence[Pattern]
+    ) -> tuple[frozenset[str] | None, bool]:
         """The ARN services the entries name (None when one does not name exactly one), and whether one matches
         the request resource `*` of actions without resource types."""
         hit = self._entries.get(key)
@@ -140,7 +155,12 @@ class Coverage:
             services: set[str] | None = set()
             for source in key:
                 parts = source.split(":", 3)
-                if services is None or len(parts) < 4 or parts[0] != "arn" or any(c in parts[2] for c in "*?$"):
+                if (
+                    services is None
+                    or len(parts) < 4
+                    or parts[0] != "arn"
+                    or any(c in parts[2] for c in "*?$")
+                ):
                     services = None
                 else:
                     services.add(parts[2].lower())
@@ -154,8 +174,10 @@ class Coverage:
         hit = self._arn_services.get(id(a))
         if hit is None:
             required = frozenset(_arn_service(rt.arn_pattern) for rt in a.resource_types if rt.required)
-            hit = self._arn_services[id(a)] = (required, frozenset(_arn_service(rt.arn_pattern)
-                                                                   for rt in a.resource_types))
+            hit = self._arn_services[id(a)] = (
+                required,
+                frozenset(_arn_service(rt.arn_pattern) for rt in a.resource_types),
+            )
         return hit
 
     def unconstrained(self, st: Statement, a: ActionInfo) -> bool:

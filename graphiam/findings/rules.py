@@ -18,6 +18,7 @@ catalogue and technique table:
 The two lists come from `graphiam/data/findings/risk-actions.json` (Cloudsplaining's, BSD-3-Clause: the licence is
 beside the file), read once.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,11 @@ class Rules:
 
 @cache
 def default_rules() -> Rules:
-    text = resources.files("graphiam").joinpath("data", "findings", "risk-actions.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("graphiam")
+        .joinpath("data", "findings", "risk-actions.json")
+        .read_text(encoding="utf-8")
+    )
     data = json.loads(text)
     if data.get("format") != 1:
         raise ValueError("graphiam/data/findings/risk-actions.json: unsupported format")
@@ -71,7 +76,9 @@ def default_rules() -> Rules:
     skipped = set(own["escalation_techniques_not_reported"])
     return Rules(
         data_exfiltration=frozenset(a.lower() for a in cs["data_exfiltration"]),
-        credentials_exposure=frozenset(a.lower() for a in (*cs["credentials_exposure"], *own["credentials_exposure"])),
+        credentials_exposure=frozenset(
+            a.lower() for a in (*cs["credentials_exposure"], *own["credentials_exposure"])
+        ),
         techniques=tuple((t.id, _actions(t)) for t in load_techniques() if t.id not in skipped),
     )
 

@@ -6,6 +6,7 @@ Values are ISO 8601 timestamps or the markers `true`/`false` (AWS docs spell the
 reports use lowercase: both are accepted), `N/A` (not applicable), `no_information` (never used or not
 tracked) and `not_supported` (the root user's password columns).
 """
+
 from __future__ import annotations
 
 import csv
@@ -145,8 +146,9 @@ def parse_credential_report(text: str, *, source: str | None = None) -> list[Cre
         if not any(value.strip() for value in record):
             continue  # a trailing blank line is not a user
         if len(record) != len(header):
-            raise IngestError(f"expected {len(header)} fields, got {len(record)}", source=source,
-                              path=f"line {line_no}")
+            raise IngestError(
+                f"expected {len(header)} fields, got {len(record)}", source=source, path=f"line {line_no}"
+            )
         row = _Row(dict(zip(header, record)), line=line_no, source=source)
         facts.append(_facts(row))
         arn = facts[-1].arn

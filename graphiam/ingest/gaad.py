@@ -5,6 +5,7 @@ wrong type (an entry that is not an object, a `Path` that is a number) fails the
 JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical JSON strings.
 Nothing here touches the database: a file either parses completely or raises `IngestError`.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,17 @@ from urllib.parse import unquote
 
 from graphiam.errors import IngestError, PolicyParseError
 from graphiam.model import (
-    AWS_MANAGED, CUSTOMER_MANAGED, AccountExport, Group, InlinePolicy, InstanceProfile, ManagedPolicy,
-    PolicyVersion, Role, Tag, User,
+    AWS_MANAGED,
+    CUSTOMER_MANAGED,
+    AccountExport,
+    Group,
+    InlinePolicy,
+    InstanceProfile,
+    ManagedPolicy,
+    PolicyVersion,
+    Role,
+    Tag,
+    User,
 )
 
 _IAM_ARN = re.compile(
@@ -125,8 +135,13 @@ class _Reader:
             self.unique(f"{owner} inline policy {name}", f"{pp}.PolicyName")
             if "PolicyDocument" not in p:
                 raise self.fail(f"{pp}.PolicyDocument", "missing required key")
-            out.append(InlinePolicy(owner_arn=owner, name=name,
-                                    document=self.document(p["PolicyDocument"], f"{pp}.PolicyDocument")))
+            out.append(
+                InlinePolicy(
+                    owner_arn=owner,
+                    name=name,
+                    document=self.document(p["PolicyDocument"], f"{pp}.PolicyDocument"),
+                )
+            )
         return tuple(out)
 
     def boundary(self, obj: Mapping[str, Any], path: str) -> str | None:
@@ -140,14 +155,20 @@ def _account_of(arn: str) -> str:
     return arn.split(":")[4]
 
 
-def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentCheck | None = None) -> AccountExport:
+def parse_gaad(
+    data: Any, *, source: str = "<export>", check_document: DocumentCheck | None = None
+) -> AccountExport:
     """Turn one parsed GAAD JSON value into an `AccountExport`; raises `IngestError` naming the JSON path."""
     r = _Reader(source, check_document)
     if not isinstance(data, dict):
-        raise r.fail("$", f"not a get-account-authorization-details export: top level is {type(data).__name__}")
+        raise r.fail(
+            "$", f"not a get-account-authorization-details export: top level is {type(data).__name__}"
+        )
     if not any(k in data for k in _TOP_KEYS):
-        raise r.fail("$", "not a get-account-authorization-details export: none of "
-                          + ", ".join(_TOP_KEYS) + " is present")
+        raise r.fail(
+            "$",
+            "not a get-account-authorization-details export: none of " + ", ".join(_TOP_KEYS) + " is present",
+        )
     users, groups, roles, policies, profiles = [], [], [], [], {}
     accounts: dict[str, int] = {}
 
@@ -160,45 +181,80 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
         p = f"$.UserDetailList[{i}]"
         arn = r.unique(r.arn(u, "Arn", p, "user"), f"{p}.Arn")
         acct = note_account(arn, p)
-        users.append(User(
-            arn=arn, name=r.req(u, "UserName", p), account=acct, user_id=r.opt(u, "UserId", p),
-            path=r.opt(u, "Path", p, default="/"), create_date=r.opt(u, "CreateDate", p),
-            group_names=tuple(str(g) for g in r.opt_list(u, "GroupList", p)),
-            attached_policy_arns=r.attached(u, p), inline_policies=r.inline(u, "UserPolicyList", p, arn),
-            boundary_arn=r.boundary(u, p), tags=r.tags(u, p), password_last_used=r.opt(u, "PasswordLastUsed", p),
-        ))
+        users.append(
+            User(
+                arn=arn,
+                name=r.req(u, "UserName", p),
+                account=acct,
+                user_id=r.opt(u, "UserId", p),
+                path=r.opt(u, "Path", p, default="/"),
+                create_date=r.opt(u, "CreateDate", p),
+                group_names=tuple(str(g) for g in r.opt_list(u, "GroupList", p)),
+                attached_policy_arns=r.attached(u, p),
+                inline_policies=r.inline(u, "UserPolicyList", p, arn),
+                boundary_arn=r.boundary(u, p),
+                tags=r.tags(u, p),
+                password_last_used=r.opt(u, "PasswordLastUsed", p),
+            )
+        )
     for i, g in enumerate(r.opt_list(data, "GroupDetailList", "$")):
         p = f"$.GroupDetailList[{i}]"
         arn = r.unique(r.arn(g, "Arn", p, "group"), f"{p}.Arn")
-        groups.append(Group(
-            arn=arn, name=r.req(g, "GroupName", p), account=note_account(arn, p), group_id=r.opt(g, "GroupId", p),
-            path=r.opt(g, "Path", p, default="/"), create_date=r.opt(g, "CreateDate", p),
-            attached_policy_arns=r.attached(g, p), inline_policies=r.inline(g, "GroupPolicyList", p, arn),
-        ))
+        groups.append(
+            Group(
+                arn=arn,
+                name=r.req(g, "GroupName", p),
+                account=note_account(arn, p),
+                group_id=r.opt(g, "GroupId", p),
+                path=r.opt(g, "Path", p, default="/"),
+                create_date=r.opt(g, "CreateDate", p),
+                attached_policy_arns=r.attached(g, p),
+                inline_policies=r.inline(g, "GroupPolicyList", p, arn),
+            )
+        )
     for i, ro in enumerate(r.opt_list(data, "RoleDetailList", "$")):
         p = f"$.RoleDetailList[{i}]"
         arn = r.unique(r.arn(ro, "Arn", p, "role"), f"{p}.Arn")
         trust = ro.get("AssumeRolePolicyDocument")
         last_used = r.opt(r.opt(ro, "RoleLastUsed", p, dict, {}), "LastUsedDate", f"{p}.RoleLastUsed")
-        roles.append(Role(
-            arn=arn, name=r.req(ro, "RoleName", p), account=note_account(arn, p), role_id=r.opt(ro, "RoleId", p),
-            path=r.opt(ro, "Path", p, default="/"), create_date=r.opt(ro, "CreateDate", p),
-            description=r.opt(ro, "Description", p), max_session_duration=r.opt(ro, "MaxSessionDuration", p, int),
-            trust_policy=r.document(trust, f"{p}.AssumeRolePolicyDocument", "trust") if trust is not None else None,
-            attached_policy_arns=r.attached(ro, p), inline_policies=r.inline(ro, "RolePolicyList", p, arn),
-            boundary_arn=r.boundary(ro, p), tags=r.tags(ro, p), last_used=last_used,
-        ))
+        roles.append(
+            Role(
+                arn=arn,
+                name=r.req(ro, "RoleName", p),
+                account=note_account(arn, p),
+                role_id=r.opt(ro, "RoleId", p),
+                path=r.opt(ro, "Path", p, default="/"),
+                create_date=r.opt(ro, "CreateDate", p),
+                description=r.opt(ro, "Description", p),
+                max_session_duration=r.opt(ro, "MaxSessionDuration", p, int),
+                trust_policy=r.document(trust, f"{p}.AssumeRolePolicyDocument", "trust")
+                if trust is not None
+                else None,
+                attached_policy_arns=r.attached(ro, p),
+                inline_policies=r.inline(ro, "RolePolicyList", p, arn),
+                boundary_arn=r.boundary(ro, p),
+                tags=r.tags(ro, p),
+                last_used=last_used,
+            )
+        )
         for j, ip in enumerate(r.opt_list(ro, "InstanceProfileList", p)):
             ipp = f"{p}.InstanceProfileList[{j}]"
             ip_arn = r.arn(ip, "Arn", ipp, "instance-profile")
-            role_arns = [r.arn(x, "Arn", f"{ipp}.Roles[{k}]", "role")
-                         for k, x in enumerate(r.opt_list(ip, "Roles", ipp))]
+            role_arns = [
+                r.arn(x, "Arn", f"{ipp}.Roles[{k}]", "role")
+                for k, x in enumerate(r.opt_list(ip, "Roles", ipp))
+            ]
             prev = profiles.get(ip_arn)
             merged = tuple(dict.fromkeys((prev.role_arns if prev else ()) + tuple(role_arns) + (arn,)))
             profiles[ip_arn] = InstanceProfile(
-                arn=ip_arn, name=r.req(ip, "InstanceProfileName", ipp), account=_account_of(ip_arn),
-                profile_id=r.opt(ip, "InstanceProfileId", ipp), path=r.opt(ip, "Path", ipp, default="/"),
-                create_date=r.opt(ip, "CreateDate", ipp), role_arns=merged)
+                arn=ip_arn,
+                name=r.req(ip, "InstanceProfileName", ipp),
+                account=_account_of(ip_arn),
+                profile_id=r.opt(ip, "InstanceProfileId", ipp),
+                path=r.opt(ip, "Path", ipp, default="/"),
+                create_date=r.opt(ip, "CreateDate", ipp),
+                role_arns=merged,
+            )
     for i, pol in enumerate(r.opt_list(data, "Policies", "$")):
         p = f"$.Policies[{i}]"
         arn = r.unique(r.arn(pol, "Arn", p, "policy"), f"{p}.Arn")
@@ -210,47 +266,85 @@ def parse_gaad(data: Any, *, source: str = "<export>", check_document: DocumentC
             r.unique(f"{arn} version {version_id}", f"{vp}.VersionId")
             if "Document" not in v:
                 raise r.fail(f"{vp}.Document", "missing required key")
-            versions.append(PolicyVersion(
-                version_id=version_id, is_default=bool(v.get("IsDefaultVersion", False)),
-                document=r.document(v["Document"], f"{vp}.Document"), create_date=r.opt(v, "CreateDate", vp)))
+            versions.append(
+                PolicyVersion(
+                    version_id=version_id,
+                    is_default=bool(v.get("IsDefaultVersion", False)),
+                    document=r.document(v["Document"], f"{vp}.Document"),
+                    create_date=r.opt(v, "CreateDate", vp),
+                )
+            )
         default_id = pol.get("DefaultVersionId")
         defaults = [v for v in versions if v.is_default]
         if not defaults and default_id:
-            versions = [PolicyVersion(version_id=v.version_id, is_default=v.version_id == default_id,
-                                      document=v.document, create_date=v.create_date) for v in versions]
+            versions = [
+                PolicyVersion(
+                    version_id=v.version_id,
+                    is_default=v.version_id == default_id,
+                    document=v.document,
+                    create_date=v.create_date,
+                )
+                for v in versions
+            ]
             defaults = [v for v in versions if v.is_default]
         if len(defaults) != 1:
-            raise r.fail(f"{p}.PolicyVersionList", f"policy `{arn}` has {len(defaults)} default versions, expected 1")
-        policies.append(ManagedPolicy(
-            arn=arn, name=r.req(pol, "PolicyName", p), kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
-            account="aws" if owner == "aws" else "", policy_id=r.opt(pol, "PolicyId", p),
-            path=r.opt(pol, "Path", p, default="/"), default_version_id=defaults[0].version_id,
-            versions=tuple(versions),
-            attachment_count=r.opt(pol, "AttachmentCount", p, int),
-            boundary_usage_count=r.opt(pol, "PermissionsBoundaryUsageCount", p, int),
-            is_attachable=bool(pol.get("IsAttachable", True)), description=r.opt(pol, "Description", p),
-            create_date=r.opt(pol, "CreateDate", p), update_date=r.opt(pol, "UpdateDate", p),
-        ))
+            raise r.fail(
+                f"{p}.PolicyVersionList", f"policy `{arn}` has {len(defaults)} default versions, expected 1"
+            )
+        policies.append(
+            ManagedPolicy(
+                arn=arn,
+                name=r.req(pol, "PolicyName", p),
+                kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
+                account="aws" if owner == "aws" else "",
+                policy_id=r.opt(pol, "PolicyId", p),
+                path=r.opt(pol, "Path", p, default="/"),
+                default_version_id=defaults[0].version_id,
+                versions=tuple(versions),
+                attachment_count=r.opt(pol, "AttachmentCount", p, int),
+                boundary_usage_count=r.opt(pol, "PermissionsBoundaryUsageCount", p, int),
+                is_attachable=bool(pol.get("IsAttachable", True)),
+                description=r.opt(pol, "Description", p),
+                create_date=r.opt(pol, "CreateDate", p),
+                update_date=r.opt(pol, "UpdateDate", p),
+            )
+        )
     if not accounts:
         for pol in policies:
             if pol.kind == CUSTOMER_MANAGED:
                 accounts[_account_of(pol.arn)] = accounts.get(_account_of(pol.arn), 0) + 1
     if not accounts:
-        raise r.fail("$", "cannot tell which account the export is for: it has no users, groups, roles "
-                          "or customer-managed policies")
+        raise r.fail(
+            "$",
+            "cannot tell which account the export is for: it has no users, groups, roles "
+            "or customer-managed policies",
+        )
     # One file is one account: the account most of its ARNs name. Real exports (Cloudsplaining's samples)
     # carry a few ARNs of other accounts; they keep their own ARN and load with this file's account.
     account = max(sorted(accounts), key=lambda a: accounts[a])
-    warnings = tuple(f"{source}: {n} ARN(s) name account `{a}`, not the export's account `{account}`"
-                     for a, n in sorted(accounts.items()) if a != account)
+    warnings = tuple(
+        f"{source}: {n} ARN(s) name account `{a}`, not the export's account `{account}`"
+        for a, n in sorted(accounts.items())
+        if a != account
+    )
     if data.get("IsTruncated") is True or data.get("NextToken") or data.get("Marker"):
-        warnings += (f"{source}: the export is one page of a truncated answer (IsTruncated/NextToken/Marker): "
-                     "what later pages hold is missing; export without --max-items (the CLI then pages for you)",)
-    return _resolve(AccountExport(
-        account_id=account, source=source, users=tuple(users), groups=tuple(groups), roles=tuple(roles),
-        policies=tuple(_own(p, account) for p in policies), instance_profiles=tuple(profiles.values()),
-        warnings=warnings,
-    ), r)
+        warnings += (
+            f"{source}: the export is one page of a truncated answer (IsTruncated/NextToken/Marker): "
+            "what later pages hold is missing; export without --max-items (the CLI then pages for you)",
+        )
+    return _resolve(
+        AccountExport(
+            account_id=account,
+            source=source,
+            users=tuple(users),
+            groups=tuple(groups),
+            roles=tuple(roles),
+            policies=tuple(_own(p, account) for p in policies),
+            instance_profiles=tuple(profiles.values()),
+            warnings=warnings,
+        ),
+        r,
+    )
 
 
 def _own(p: ManagedPolicy, account: str) -> ManagedPolicy:
@@ -265,8 +359,10 @@ def _resolve(export: AccountExport, r: _Reader) -> AccountExport:
     for i, u in enumerate(export.users):
         for name in u.group_names:
             if name not in group_names:
-                raise r.fail(f"$.UserDetailList[{i}].GroupList", f"user `{u.name}` is in group `{name}`, "
-                                                                 "which the export does not list")
+                raise r.fail(
+                    f"$.UserDetailList[{i}].GroupList",
+                    f"user `{u.name}` is in group `{name}`, which the export does not list",
+                )
     known = {p.arn for p in export.policies}
     placeholders: dict[str, ManagedPolicy] = {}
     warnings = []
@@ -281,16 +377,30 @@ def _resolve(export: AccountExport, r: _Reader) -> AccountExport:
                     continue
                 owner = _account_of(arn)
                 placeholders[arn] = ManagedPolicy(
-                    arn=arn, name=arn.rsplit("/", 1)[-1], kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
-                    account=owner, missing=True)
-                shared = (" unless another loaded account's export holds this AWS-managed policy (they are shared)"
-                          if owner == "aws" else "")
-                warnings.append(f"{export.source}: {kind} `{e.arn}` names {how} `{arn}`, which the export omits: "
-                                f"kept as a placeholder without a document (it grants nothing{shared})")
+                    arn=arn,
+                    name=arn.rsplit("/", 1)[-1],
+                    kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
+                    account=owner,
+                    missing=True,
+                )
+                shared = (
+                    " unless another loaded account's export holds this AWS-managed policy (they are shared)"
+                    if owner == "aws"
+                    else ""
+                )
+                warnings.append(
+                    f"{export.source}: {kind} `{e.arn}` names {how} `{arn}`, which the export omits: "
+                    f"kept as a placeholder without a document (it grants nothing{shared})"
+                )
     if not placeholders:
         return export
-    return AccountExport(**{**export.__dict__, "policies": export.policies + tuple(placeholders.values()),
-                            "warnings": export.warnings + tuple(warnings)})
+    return AccountExport(
+        **{
+            **export.__dict__,
+            "policies": export.policies + tuple(placeholders.values()),
+            "warnings": export.warnings + tuple(warnings),
+        }
+    )
 
 
 def read_gaad_file(path: str | Path, *, check_document: DocumentCheck | None = None) -> AccountExport:
@@ -310,5 +420,7 @@ def read_json_file(path: str | Path) -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise IngestError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source) from None
+        raise IngestError(
+            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source
+        ) from None
     return data

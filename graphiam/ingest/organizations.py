@@ -13,6 +13,7 @@ GAAD carries no SCPs, so graphiam reads them from a small JSON file assembled fr
 `Type` on a policy, when present, must be SERVICE_CONTROL_POLICY (other policy types are skipped with a warning).
 Every problem raises `IngestError` with the JSON path; nothing touches the database here.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,9 @@ def is_organization(data: Any) -> bool:
     return isinstance(data, Mapping) and ("Roots" in data or "Organization" in data)
 
 
-def parse_organization(data: Any, *, source: str = "<organization>",
-                       check_document: DocumentCheck | None = None) -> Organization:
+def parse_organization(
+    data: Any, *, source: str = "<organization>", check_document: DocumentCheck | None = None
+) -> Organization:
     r = _Reader(source, check_document)
     if not isinstance(data, Mapping):
         raise r.fail("$", "an organization description must be a JSON object")
@@ -43,16 +45,19 @@ def parse_organization(data: Any, *, source: str = "<organization>",
     org_id = r.req(org, "Id", "$.Organization")
     if not _ORG.match(org_id):
         raise r.fail("$.Organization.Id", f"`{org_id}` is not an organization id (o-…)")
-    management = r.opt(org, "MasterAccountId", "$.Organization") or r.opt(org, "ManagementAccountId",
-                                                                          "$.Organization")
+    management = r.opt(org, "MasterAccountId", "$.Organization") or r.opt(
+        org, "ManagementAccountId", "$.Organization"
+    )
     if management is not None and not _ACCOUNT.match(management):
         raise r.fail("$.Organization.MasterAccountId", f"`{management}` is not a 12-digit account id")
 
     units: dict[str, OrgUnit] = {}
     where: dict[str, str] = {}
-    for key, kind, pattern, what in (("Roots", "root", _ROOT, "a root id (r-…)"),
-                                     ("OrganizationalUnits", "ou", _OU, "an OU id (ou-…-…)"),
-                                     ("Accounts", "account", _ACCOUNT, "a 12-digit account id")):
+    for key, kind, pattern, what in (
+        ("Roots", "root", _ROOT, "a root id (r-…)"),
+        ("OrganizationalUnits", "ou", _OU, "an OU id (ou-…-…)"),
+        ("Accounts", "account", _ACCOUNT, "a 12-digit account id"),
+    ):
         entries = r.req(data, key, "$", list) if key == "Roots" else r.opt_list(data, key, "$")
         for i, e in enumerate(entries):
             path = f"$.{key}[{i}]"
@@ -80,7 +85,9 @@ def parse_organization(data: Any, *, source: str = "<organization>",
             seen.add(up.id)
             up = units.get(up.parent_id) if up.parent_id else None
     if management is not None and management not in units:
-        raise r.fail("$.Organization.MasterAccountId", f"management account `{management}` is not in $.Accounts")
+        raise r.fail(
+            "$.Organization.MasterAccountId", f"management account `{management}` is not in $.Accounts"
+        )
 
     policies: list[ServiceControlPolicy] = []
     warnings: list[str] = []
@@ -95,23 +102,38 @@ def parse_organization(data: Any, *, source: str = "<organization>",
             raise r.fail(f"{path}.Content", "missing required key")
         targets = []
         for j, t in enumerate(r.opt_list(p, "Targets", path)):
-            tid = t.get("TargetId") if isinstance(t, Mapping) else t  # list-targets-for-policy shape, or plain ids
+            tid = (
+                t.get("TargetId") if isinstance(t, Mapping) else t
+            )  # list-targets-for-policy shape, or plain ids
             if not isinstance(tid, str) or tid not in units:
                 raise r.fail(f"{path}.Targets[{j}]", f"`{tid}` is not a root, OU or account of this file")
             targets.append(tid)
-        policies.append(ServiceControlPolicy(
-            id=pid, name=r.opt(p, "Name", path) or pid, document=r.document(p["Content"], f"{path}.Content", None),
-            targets=tuple(dict.fromkeys(targets)), description=r.opt(p, "Description", path),
-            aws_managed=bool(r.opt(p, "AwsManaged", path, bool, False))))
+        policies.append(
+            ServiceControlPolicy(
+                id=pid,
+                name=r.opt(p, "Name", path) or pid,
+                document=r.document(p["Content"], f"{path}.Content", None),
+                targets=tuple(dict.fromkeys(targets)),
+                description=r.opt(p, "Description", path),
+                aws_managed=bool(r.opt(p, "AwsManaged", path, bool, False)),
+            )
+        )
     covered = {t for p in policies for t in p.targets}
     for uid, u in units.items():
         if uid not in covered and uid != management:
-            warnings.append(f"{source}: {where[uid]} ({u.kind} `{uid}`) has no SCP attached: AWS keeps at least one "
-                            "on every root, OU and account, so every action below it is denied")
+            warnings.append(
+                f"{source}: {where[uid]} ({u.kind} `{uid}`) has no SCP attached: AWS keeps at least one "
+                "on every root, OU and account, so every action below it is denied"
+            )
     ids = [p.id for p in policies]
     if len(set(ids)) != len(ids):
         dup = next(x for x in ids if ids.count(x) > 1)
         raise r.fail("$.Policies", f"policy id `{dup}` appears twice")
-    return Organization(id=org_id, management_account=management, source=source, units=tuple(units.values()),
-                        policies=tuple(policies), warnings=tuple(warnings))
-
+    return Organization(
+        id=org_id,
+        management_account=management,
+        source=source,
+        units=tuple(units.values()),
+        policies=tuple(policies),
+        warnings=tuple(warnings),
+    )

@@ -3,6 +3,7 @@
 Pure: no I/O, no database, no GraphQL. See evaluate.py for the decision rules and the AWS pages
 each module implements.
 """
+
 from graphiam.policy.document import PolicyDocument, Statement, parse_policy
 from graphiam.policy.evaluate import Decision, Evaluation, PolicySource, evaluate
 from graphiam.policy.request import Request

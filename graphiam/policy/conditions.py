@@ -21,12 +21,13 @@ default) never matches; the other values still can. AWS only says an unresolvabl
 (a role matching `StringLike s3:prefix ["home/", "home/${aws:username}/*"]` on `home/`) needs the
 per-value reading, so a negated operator over such a value is true.
 """
+
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from graphiam.policy.wildcard import Context, Pattern
@@ -49,6 +50,7 @@ class Operator:
 
 # -- value readers ---------------------------------------------------------------------------
 
+
 def _number(text: str) -> float | None:
     try:
         n = float(text)
@@ -67,7 +69,7 @@ def _epoch(text: str) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -108,6 +110,7 @@ class _ArnPattern:
 
 # -- compilers and matchers --------------------------------------------------------------------
 
+
 def _string(*, wildcards: bool, ignore_case: bool = False) -> Compile:
     return lambda text, variables: Pattern(
         text, wildcards=wildcards, variables=variables, ignore_case=ignore_case
@@ -122,6 +125,7 @@ def _numeric(test: Callable[[float, float], bool]) -> Match:
     def match(p: Any, value: str, ctx: Context) -> bool:
         n = _number(value)
         return n is not None and test(n, p)
+
     return match
 
 
@@ -129,6 +133,7 @@ def _date(test: Callable[[float, float], bool]) -> Match:
     def match(p: Any, value: str, ctx: Context) -> bool:
         n = _epoch(value)
         return n is not None and test(n, p)
+
     return match
 
 
@@ -169,15 +174,34 @@ def _family(prefix: str, reader: Callable[[str], float | None], wrap: Callable[.
 
 _STRING_OPS = [
     Operator(name="StringEquals", compile=_string(wildcards=False), match=_pattern_match, variables=True),
-    Operator(name="StringNotEquals", compile=_string(wildcards=False), match=_pattern_match,
-             negated=True, variables=True),
-    Operator(name="StringEqualsIgnoreCase", compile=_string(wildcards=False, ignore_case=True),
-             match=_pattern_match, variables=True),
-    Operator(name="StringNotEqualsIgnoreCase", compile=_string(wildcards=False, ignore_case=True),
-             match=_pattern_match, negated=True, variables=True),
+    Operator(
+        name="StringNotEquals",
+        compile=_string(wildcards=False),
+        match=_pattern_match,
+        negated=True,
+        variables=True,
+    ),
+    Operator(
+        name="StringEqualsIgnoreCase",
+        compile=_string(wildcards=False, ignore_case=True),
+        match=_pattern_match,
+        variables=True,
+    ),
+    Operator(
+        name="StringNotEqualsIgnoreCase",
+        compile=_string(wildcards=False, ignore_case=True),
+        match=_pattern_match,
+        negated=True,
+        variables=True,
+    ),
     Operator(name="StringLike", compile=_string(wildcards=True), match=_pattern_match, variables=True),
-    Operator(name="StringNotLike", compile=_string(wildcards=True), match=_pattern_match,
-             negated=True, variables=True),
+    Operator(
+        name="StringNotLike",
+        compile=_string(wildcards=True),
+        match=_pattern_match,
+        negated=True,
+        variables=True,
+    ),
 ]
 
 _ARN_OPS = [

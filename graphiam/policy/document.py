@@ -5,6 +5,7 @@ list; `"Principal": "*"`; Condition blocks) and "IAM JSON policy elements: Versi
 variables are substituted only under `"Version": "2012-10-17"`; under 2008-10-17 or with no Version
 `${…}` is literal text. Evaluation (statement.py, evaluate.py) only reads these objects.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -118,8 +119,9 @@ def _statement(index: int, st: Mapping[str, Any], variables: bool) -> Statement:
         conditions = {}
         for operator, block in st["Condition"].items():
             conditions[operator] = {k: tuple(scalar_text(v) for v in as_list(vs)) for k, vs in block.items()}
-            compiled.extend(Condition(operator, k, vs, variables=variables)
-                            for k, vs in conditions[operator].items())
+            compiled.extend(
+                Condition(operator, k, vs, variables=variables) for k, vs in conditions[operator].items()
+            )
     return Statement(
         index=index,
         sid=st.get("Sid"),
@@ -132,7 +134,8 @@ def _statement(index: int, st: Mapping[str, Any], variables: bool) -> Statement:
         not_principals=normalise_principal(st["NotPrincipal"]) if "NotPrincipal" in st else None,
         conditions=conditions,
         action_patterns=tuple(Pattern(a.lower(), wildcards=True, variables=False) for a in action_list),
-        resource_patterns=None if resource_list is None else tuple(
-            Pattern(r, wildcards=True, variables=variables) for r in resource_list),
+        resource_patterns=None
+        if resource_list is None
+        else tuple(Pattern(r, wildcards=True, variables=variables) for r in resource_list),
         compiled_conditions=tuple(compiled),
     )

@@ -23,6 +23,7 @@ evaluation logic" and "Permissions boundaries for IAM entities":
 4. Cross account: the identity side (identity ∧ boundary) AND the resource-based policy must
    allow; a resource policy naming the principal's account counts here.
 """
+
 from __future__ import annotations
 
 import enum
@@ -48,8 +49,11 @@ class Decision(enum.Enum):
         return _AWS_NAMES[self]
 
 
-_AWS_NAMES = {Decision.ALLOWED: "allowed", Decision.EXPLICIT_DENY: "explicitDeny",
-              Decision.IMPLICIT_DENY: "implicitDeny"}
+_AWS_NAMES = {
+    Decision.ALLOWED: "allowed",
+    Decision.EXPLICIT_DENY: "explicitDeny",
+    Decision.IMPLICIT_DENY: "implicitDeny",
+}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -83,10 +87,15 @@ def _verdict(part: PartResult) -> Decision:
     return Decision.ALLOWED if part.allows else Decision.IMPLICIT_DENY
 
 
-def evaluate(request: Request, *, identity: Sequence[PolicySource],
-             boundaries: Sequence[PolicySource] | None = None,
-             resource_policy: PolicySource | None = None, resource_policy_required: bool = False,
-             scps: Sequence[Sequence[PolicySource]] | None = None) -> Evaluation:
+def evaluate(
+    request: Request,
+    *,
+    identity: Sequence[PolicySource],
+    boundaries: Sequence[PolicySource] | None = None,
+    resource_policy: PolicySource | None = None,
+    resource_policy_required: bool = False,
+    scps: Sequence[Sequence[PolicySource]] | None = None,
+) -> Evaluation:
     """Decide `request` as AWS would; `boundaries=None` means no permissions boundary."""
     ctx = normalise_context(request.context)
     action = request.action.lower()
@@ -100,16 +109,24 @@ def evaluate(request: Request, *, identity: Sequence[PolicySource],
     scp_decision = None
     if levels is not None:
         verdicts = [_verdict(level) for level in levels]
-        scp_decision = (Decision.EXPLICIT_DENY if Decision.EXPLICIT_DENY in verdicts
-                        else Decision.IMPLICIT_DENY if Decision.IMPLICIT_DENY in verdicts
-                        else Decision.ALLOWED)
+        scp_decision = (
+            Decision.EXPLICIT_DENY
+            if Decision.EXPLICIT_DENY in verdicts
+            else Decision.IMPLICIT_DENY
+            if Decision.IMPLICIT_DENY in verdicts
+            else Decision.ALLOWED
+        )
 
     def result(decision: Decision, matched: Sequence[StatementMatch]) -> Evaluation:
-        return Evaluation(decision=decision, matched=tuple(matched), missing_context_keys=missing,
-                          identity_decision=_verdict(ident),
-                          boundary_decision=_verdict(bound) if bound is not None else None,
-                          resource_decision=_verdict(res) if res is not None else None,
-                          scp_decision=scp_decision)
+        return Evaluation(
+            decision=decision,
+            matched=tuple(matched),
+            missing_context_keys=missing,
+            identity_decision=_verdict(ident),
+            boundary_decision=_verdict(bound) if bound is not None else None,
+            resource_decision=_verdict(res) if res is not None else None,
+            scp_decision=scp_decision,
+        )
 
     denies = [m for p in parts for m in p.denies]
     if denies:
@@ -124,20 +141,30 @@ def evaluate(request: Request, *, identity: Sequence[PolicySource],
     resource_allows = res.allows if res is not None else []
     # services, federated and anonymous principals have no identity side: only the resource policy
     # can allow them, by naming them, which the same-account rules below express
-    same_account = (request.principal_type in ACCOUNTLESS_TYPES
-                    or request.effective_resource_account == request.effective_principal_account)
+    same_account = (
+        request.principal_type in ACCOUNTLESS_TYPES
+        or request.effective_resource_account == request.effective_principal_account
+    )
 
     if same_account:
         granted: list[StatementMatch] = []
         direct = [m for m in resource_allows if m.principal_match != ACCOUNT]
         for m in direct:
             capped = m.principal_match == ROLE or (
-                m.principal_match == EVERYONE and request.principal_type == "AssumedRole")
+                m.principal_match == EVERYONE and request.principal_type == "AssumedRole"
+            )
             if not capped or boundary_ok:
                 granted.append(m)
         if granted:
-            return result(Decision.ALLOWED, granted + (boundary_allows if bound and any(
-                m.principal_match in (ROLE, EVERYONE) for m in granted) else []))
+            return result(
+                Decision.ALLOWED,
+                granted
+                + (
+                    boundary_allows
+                    if bound and any(m.principal_match in (ROLE, EVERYONE) for m in granted)
+                    else []
+                ),
+            )
         if identity_ok and (resource_allows or not resource_policy_required):
             return result(Decision.ALLOWED, [*ident.allows, *boundary_allows, *resource_allows])
         return result(Decision.IMPLICIT_DENY, every_allow)

@@ -10,6 +10,7 @@ Implements IAM User Guide "AWS JSON policy elements: Principal":
   ("You cannot use a wildcard to match part of a principal name or ARN"), so ARNs compare exactly;
 - `Service`, `Federated`, `CanonicalUser` match principals of that type by name.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -55,8 +56,9 @@ def _aws_match(entry: str, arn: str, account: str | None, ptype: str) -> str | N
     return None
 
 
-def match_principal(principals: Mapping[str, tuple[str, ...]], *, arn: str, account: str | None,
-                    ptype: str) -> str | None:
+def match_principal(
+    principals: Mapping[str, tuple[str, ...]], *, arn: str, account: str | None, ptype: str
+) -> str | None:
     """How `principals` names the requester (`NAMED`, `ROLE`, `ACCOUNT`, `EVERYONE`), or None."""
     best: str | None = None
     for kind, entries in principals.items():

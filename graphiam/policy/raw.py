@@ -5,6 +5,7 @@ does ("GetAccountAuthorizationDetails", Response Elements: "The policy document 
 structure is URL-encoded compliant with RFC 3986"); the AWS CLI usually decodes them, raw API
 dumps do not. Both forms are accepted here.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,18 @@ def decode_document(doc: Mapping[str, Any] | str, *, where: str | None = None) -
     if isinstance(doc, Mapping):
         return dict(doc)
     if not isinstance(doc, str):
-        raise PolicyParseError([("$", f"expected a JSON object or string, got {type(doc).__name__}")], where=where)
+        raise PolicyParseError(
+            [("$", f"expected a JSON object or string, got {type(doc).__name__}")], where=where
+        )
     text = doc.strip()
     if text.startswith("%7B") or text.startswith("%7b"):
         text = unquote(text)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PolicyParseError([("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")],
-                               where=where) from None
+        raise PolicyParseError(
+            [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")], where=where
+        ) from None
     if not isinstance(value, dict):
         raise PolicyParseError([("$", f"expected a JSON object, got {type(value).__name__}")], where=where)
     return value

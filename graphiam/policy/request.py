@@ -7,6 +7,7 @@ case-sensitive"), so the context is looked up by lower-cased key. This applies t
 tag-key part included (`aws:PrincipalTag/Team` = `aws:principaltag/team`): IAM tag keys are
 case-insensitive — IAM refuses two tags whose keys differ only in case.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,9 @@ class Request:
     resource: str
     principal_arn: str
     principal_account: str | None = None
-    principal_type: str = "User"  # User | AssumedRole | Account | Service | FederatedUser | WebIdentity | SAML | Anonymous
+    principal_type: str = (
+        "User"  # User | AssumedRole | Account | Service | FederatedUser | WebIdentity | SAML | Anonymous
+    )
     resource_account: str | None = None  # None: the resource ARN's account, else the principal's
     context: Mapping[str, ContextValue] = field(default_factory=dict)
 

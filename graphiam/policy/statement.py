@@ -7,6 +7,7 @@ operators and keys are AND-ed ("Condition element": "If you have multiple condit
 multiple keys attached to a single condition operator, the conditions are evaluated using a
 logical AND").
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -41,8 +42,9 @@ class PartResult:
     missing: list[str] = field(default_factory=list)
 
 
-def scan(sources: Iterable[PolicySource], request: Request, action: str, ctx: Context,
-         *, principal: bool = False) -> PartResult:
+def scan(
+    sources: Iterable[PolicySource], request: Request, action: str, ctx: Context, *, principal: bool = False
+) -> PartResult:
     """Every applicable Allow and Deny statement in `sources`; `action` is lower-cased.
 
     With `principal=True` (resource-based policies) a statement must also name the requester, and
@@ -58,13 +60,24 @@ def scan(sources: Iterable[PolicySource], request: Request, action: str, ctx: Co
             how = None
             if principal:
                 if st.principals is not None:
-                    how = match_principal(st.principals, arn=request.principal_arn, account=account,
-                                          ptype=request.principal_type)
+                    how = match_principal(
+                        st.principals,
+                        arn=request.principal_arn,
+                        account=account,
+                        ptype=request.principal_type,
+                    )
                     if how is None:
                         continue
                 elif st.not_principals is not None:
-                    if match_principal(st.not_principals, arn=request.principal_arn, account=account,
-                                       ptype=request.principal_type) is not None:
+                    if (
+                        match_principal(
+                            st.not_principals,
+                            arn=request.principal_arn,
+                            account=account,
+                            ptype=request.principal_type,
+                        )
+                        is not None
+                    ):
                         continue
                     how = EVERYONE
                 else:
@@ -77,7 +90,8 @@ def scan(sources: Iterable[PolicySource], request: Request, action: str, ctx: Co
                     applies = False
             if not applies:
                 continue
-            match = StatementMatch(source=source, index=st.index, sid=st.sid, effect=st.effect,
-                                   principal_match=how)
+            match = StatementMatch(
+                source=source, index=st.index, sid=st.sid, effect=st.effect, principal_match=how
+            )
             (result.allows if st.effect == "Allow" else result.denies).append(match)
     return result

@@ -12,6 +12,7 @@ CAUTION: a resolved value is always a literal. It is never re-scanned for `*`/`?
 `aws:username` matches only a `*`. Literal spans are `re.escape`d; the regex is built from tokens,
 never by `str.replace` on the pattern text.
 """
+
 from __future__ import annotations
 
 import enum

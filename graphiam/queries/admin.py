@@ -9,15 +9,16 @@ Otherwise, the principal is administrator when a self-escalation technique (a po
 itself or its group, a new or stored version of an attached policy, its boundary removed, joining an
 administrators' group) is allowed and makes it administrator: the same derivation as the self-loop edges.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphiam.errors import NotFoundError
 from graphiam.escalation.decide import PROBES, Decider
 from graphiam.escalation.edges import Derivation, GraphFacts, GroupFacts
 from graphiam.escalation.families import self_change
 from graphiam.escalation.techniques import TargetKind, load_techniques
-from graphiam.errors import NotFoundError
 from graphiam.queries.snapshot import Snapshot
 
 
@@ -41,18 +42,25 @@ def facts_from_snapshot(snap: Snapshot) -> GraphFacts:
     return facts
 
 
-def is_admin(snap: Snapshot, principal_arn: str, *, facts: GraphFacts | None = None,
-             decider: Decider | None = None) -> AdminVerdict:
+def is_admin(
+    snap: Snapshot, principal_arn: str, *, facts: GraphFacts | None = None, decider: Decider | None = None
+) -> AdminVerdict:
     """The verdict for one stored user or role (see the module docstring for the rule)."""
     p = snap.principal(principal_arn)
     if p is None:
-        raise NotFoundError(f"principal `{principal_arn}` is not in the graph (users and roles are principals)")
+        raise NotFoundError(
+            f"principal `{principal_arn}` is not in the graph (users and roles are principals)"
+        )
     d = decider or Decider(snap)
     proof = d.admin_with(p)
     if proof is not None:
         needs = f" once it meets {', '.join(proof.needs)}" if proof.needs else ""
-        return AdminVerdict(is_admin=True, reason=f"allowed every action on `*`{needs}", statements=proof.statements,
-                            needs=proof.needs)
+        return AdminVerdict(
+            is_admin=True,
+            reason=f"allowed every action on `*`{needs}",
+            statements=proof.statements,
+            needs=proof.needs,
+        )
     run = Derivation(snap=snap, facts=facts or facts_from_snapshot(snap), decider=d)
     for pp in snap.principals.values():
         if pp.account == p.account:
@@ -63,7 +71,15 @@ def is_admin(snap: Snapshot, principal_arn: str, *, facts: GraphFacts | None = N
         for edge in self_change(run, t, p):
             used = "; ".join(f"{u.action} on `{u.resource}`" for u in edge.uses if u.action != "*")
             stmts = tuple(dict.fromkeys(s for u in edge.uses for s in u.statements))
-            return AdminVerdict(is_admin=True, reason=f"can make itself administrator with {t.id} ({used})",
-                                statements=stmts, needs=edge.needs, technique=t.id)
-    return AdminVerdict(is_admin=False, reason=f"not allowed every action on `*` ({len(PROBES)} probes, denies and "
-                                                "boundary applied) and no self-escalation technique applies")
+            return AdminVerdict(
+                is_admin=True,
+                reason=f"can make itself administrator with {t.id} ({used})",
+                statements=stmts,
+                needs=edge.needs,
+                technique=t.id,
+            )
+    return AdminVerdict(
+        is_admin=False,
+        reason=f"not allowed every action on `*` ({len(PROBES)} probes, denies and "
+        "boundary applied) and no self-escalation technique applies",
+    )

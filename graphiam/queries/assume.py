@@ -27,6 +27,7 @@ Deny = a deny that must not apply). A policy ref is `#trust` (the target role's 
 values are then null: read them from that trust policy), `~<rest>` for `arn:aws:iam::<source's account>:<rest>`,
 or the policy ARN. graphiam.queries.assume_paths.hop expands them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,8 +40,16 @@ from typing import Any
 from graphiam.arn import account_of
 from graphiam.policy import PolicySource, Request, evaluate, parse_policy
 from graphiam.policy.request import normalise_context
-from graphiam.queries.assume_candidates import (ASSUME_ROLE, WITH_SAML, Index, Match, Profile, Source, candidates,
-                                                stored)
+from graphiam.queries.assume_candidates import (
+    ASSUME_ROLE,
+    WITH_SAML,
+    Index,
+    Match,
+    Profile,
+    Source,
+    candidates,
+    stored,
+)
 from graphiam.queries.assume_witness import Hop, Parts, candidate_statements, decide
 from graphiam.queries.derived import register
 from graphiam.queries.scp_gate import ScpGate
@@ -52,12 +61,25 @@ from graphiam.store import assume_store as S
 TRUST_REF = "#trust"
 # The identity side of a principal in an account that is not loaded: unknown, so assumed to allow.
 UNKNOWN_IDENTITY = PolicySource(
-    document=parse_policy({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole*", "Resource": "*"}]}),
-    policy_id="external-identity", name="identity policies of an account not loaded (assumed to allow)",
-    kind="custom", via="custom")
-_PTYPE = {"account": "Account", "everyone": "Anonymous", "service": "Service", "role": "AssumedRole",
-          "session": "AssumedRole", "principal": "User"}
+    document=parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole*", "Resource": "*"}],
+        }
+    ),
+    policy_id="external-identity",
+    name="identity policies of an account not loaded (assumed to allow)",
+    kind="custom",
+    via="custom",
+)
+_PTYPE = {
+    "account": "Account",
+    "everyone": "Anonymous",
+    "service": "Service",
+    "role": "AssumedRole",
+    "session": "AssumedRole",
+    "principal": "User",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +119,9 @@ class EdgeRows:
         if source.info is None:
             self.nodes[source.id] = (source.table, source.kind, source.account)
 
-    def add_many(self, table: str, action: str, ids: Sequence[str], role: PrincipalInfo, verdict: Verdict) -> None:
+    def add_many(
+        self, table: str, action: str, ids: Sequence[str], role: PrincipalInfo, verdict: Verdict
+    ) -> None:
         cols = self.columns.get(table)
         if cols is None:
             cols = self.columns[table] = {c: [] for c in self.COLUMNS}
@@ -133,7 +157,7 @@ def compact_ref(policy_id: str, trust_id: str | None, account: str | None) -> st
     if policy_id == trust_id:
         return TRUST_REF
     head = f"arn:aws:iam::{account}:"
-    return "~" + policy_id[len(head):] if account and policy_id.startswith(head) else policy_id
+    return "~" + policy_id[len(head) :] if account and policy_id.startswith(head) else policy_id
 
 
 def to_verdict(hop: Hop, role: PrincipalInfo, account: str | None) -> Verdict:
@@ -148,10 +172,21 @@ def to_verdict(hop: Hop, role: PrincipalInfo, account: str | None) -> Verdict:
     cs = []
     for c in hop.conditions:
         ref = compact_ref(c["policy"], trust_id, account)
-        cs.append([c["key"], c["operator"], None if ref == TRUST_REF else c["values"], c["effect"], ref,
-                   c["statement"]])
-    return Verdict(statements=json.dumps(ms, separators=(",", ":")), conditions=json.dumps(cs, separators=(",", ":")),
-                   needs_conditions=hop.needs_conditions)
+        cs.append(
+            [
+                c["key"],
+                c["operator"],
+                None if ref == TRUST_REF else c["values"],
+                c["effect"],
+                ref,
+                c["statement"],
+            ]
+        )
+    return Verdict(
+        statements=json.dumps(ms, separators=(",", ":")),
+        conditions=json.dumps(cs, separators=(",", ":")),
+        needs_conditions=hop.needs_conditions,
+    )
 
 
 def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | None:
@@ -180,10 +215,18 @@ def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | Non
     action = source.action
 
     def run(witness: Mapping[str, Any]) -> Any:
-        req = Request(action=action, resource=role.arn, principal_arn=arn, principal_account=account,
-                      principal_type=ptype, resource_account=role.account, context={**base, **witness})
-        return evaluate(req, identity=identity, boundaries=boundary, resource_policy=trust,
-                        resource_policy_required=True)
+        req = Request(
+            action=action,
+            resource=role.arn,
+            principal_arn=arn,
+            principal_account=account,
+            principal_type=ptype,
+            resource_account=role.account,
+            context={**base, **witness},
+        )
+        return evaluate(
+            req, identity=identity, boundaries=boundary, resource_policy=trust, resource_policy_required=True
+        )
 
     def parts() -> Parts:
         ctx = normalise_context(base)
@@ -191,7 +234,8 @@ def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | Non
         return Parts(
             trust=candidate_statements((trust,), lowered, role.arn, ctx, principal=(arn, account, ptype)),
             identity=candidate_statements(identity, lowered, role.arn, ctx),
-            boundary=candidate_statements(boundary or (), lowered, role.arn, ctx))
+            boundary=candidate_statements(boundary or (), lowered, role.arn, ctx),
+        )
 
     return decide(run, parts, base, principal_known=p is not None)
 
@@ -248,8 +292,11 @@ class Deriver:
                 if prof.info.arn not in cand.named:
                     self.shared(role, prof, match)
             for members in classes:
-                todo = [m for m in members if m.info.arn not in hits and m.info.arn != role.arn
-                        and m.info.arn not in cand.named]
+                todo = [
+                    m
+                    for m in members
+                    if m.info.arn not in hits and m.info.arn != role.arn and m.info.arn not in cand.named
+                ]
                 if not todo:
                     continue
                 if per_member or self.cache is None:  # the trust looks at each principal's own keys
@@ -265,17 +312,26 @@ class Deriver:
                 verdict = self.verdict(role, stored(rep.info), key)
                 if verdict is not None:
                     for kind in ("user", "role"):
-                        ids = [m.info.arn for m in todo if m.info.kind == kind
-                               and self.gate.allows(m.info, ASSUME_ROLE, role.arn)]
+                        ids = [
+                            m.info.arn
+                            for m in todo
+                            if m.info.kind == kind and self.gate.allows(m.info, ASSUME_ROLE, role.arn)
+                        ]
                         if ids:
-                            self.out.add_many("User" if kind == "user" else "Role", ASSUME_ROLE, ids, role, verdict)
+                            self.out.add_many(
+                                "User" if kind == "user" else "Role", ASSUME_ROLE, ids, role, verdict
+                            )
 
 
 def affected_roles(snap: Snapshot, touched: frozenset[str]) -> list[PrincipalInfo]:
     """Roles whose incoming edges a change to `touched` accounts can alter: the touched accounts' roles, and
     every role whose trust names a touched account (its root or one of its principals), `*`, or NotPrincipal."""
-    return [r for r in snap.principals.values() if r.kind == "role" and (
-        r.account in touched or (r.trust is not None and _trust_mentions(r.trust, touched)))]
+    return [
+        r
+        for r in snap.principals.values()
+        if r.kind == "role"
+        and (r.account in touched or (r.trust is not None and _trust_mentions(r.trust, touched)))
+    ]
 
 
 def _trust_mentions(trust: PolicySource, accounts: frozenset[str]) -> bool:
@@ -288,8 +344,9 @@ def _trust_mentions(trust: PolicySource, accounts: frozenset[str]) -> bool:
     return False
 
 
-def compute_edges(snap: Snapshot, roles: Iterable[PrincipalInfo], loaded_accounts: Iterable[str] = (),
-                  *, share: bool = True) -> EdgeRows:
+def compute_edges(
+    snap: Snapshot, roles: Iterable[PrincipalInfo], loaded_accounts: Iterable[str] = (), *, share: bool = True
+) -> EdgeRows:
     """Every CAN_ASSUME edge into `roles` (pure: no database). `share=False` decides every pair on its own."""
     d = Deriver(snap, loaded_accounts, share=share)
     for r in roles:

@@ -14,6 +14,7 @@ aws:PrincipalTag/*, ...) that a relevant statement or the trust tests or interpo
 its relevant statements with a Resource other than `*` match the role's ARN. Principals named by ARN in the
 trust are always decided on their own.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from graphiam.arn import account_of, account_root, is_account_id, is_account_root, is_assumed_role_arn, is_role_arn
+from graphiam.arn import (
+    account_of,
+    account_root,
+    is_account_id,
+    is_account_root,
+    is_assumed_role_arn,
+    is_role_arn,
+)
 from graphiam.policy import PolicyDocument, PolicySource, Statement
 from graphiam.policy.principals import match_principal
 from graphiam.policy.request import normalise_context
@@ -64,27 +72,49 @@ def statement_refs(st: Statement) -> set[str]:
 class Profile:
     """A principal's `sts:AssumeRole`-relevant identity and boundary statements, computed once per derivation."""
 
-    __slots__ = ("info", "ctx", "star", "star_allow", "star_refs", "varying", "head", "allows", "static", "group")
+    __slots__ = (
+        "info",
+        "ctx",
+        "star",
+        "star_allow",
+        "star_refs",
+        "varying",
+        "head",
+        "allows",
+        "static",
+        "group",
+    )
 
     def __init__(self, p: PrincipalInfo) -> None:
         self.info = p
         self.ctx = normalise_context(p.derived_context())
         relevant = [(src, st) for src in p.identity for st in src.document.statements_for("sts:assumerole")]
-        relevant += [(src, st) for src in (p.boundary or ()) for st in src.document.statements_for("sts:assumerole")]
+        relevant += [
+            (src, st) for src in (p.boundary or ()) for st in src.document.statements_for("sts:assumerole")
+        ]
         self.allows = any(st.effect == "Allow" and src.via != "boundary" for src, st in relevant)
         star = [(src, st) for src, st in relevant if _any_resource(st)]
         self.star = tuple(_ref(src, st) for src, st in star)
         self.star_allow = any(st.effect == "Allow" and src.via != "boundary" for src, st in star)
         self.star_refs = frozenset(r for _, st in star for r in statement_refs(st))
-        self.varying = tuple((st, _ref(src, st), st.effect == "Allow" and src.via != "boundary",
-                              frozenset(statement_refs(st))) for src, st in relevant
-                             if not _any_resource(st) and may_match_a_role(st))
+        self.varying = tuple(
+            (st, _ref(src, st), st.effect == "Allow" and src.via != "boundary", frozenset(statement_refs(st)))
+            for src, st in relevant
+            if not _any_resource(st) and may_match_a_role(st)
+        )
         # a missing boundary and a boundary with no statement for sts:AssumeRole decide differently
         self.head = (p.account, p.kind, p.boundary is None)
         # what applies to a role none of the `varying` statements match; principals sharing it form a group
         self.static = Match(ids=self.star, refs=self.star_refs, identity_allow=self.star_allow)
-        self.group = (self.head, self.star, tuple(sorted(
-            (k, str(self.ctx.get(k))) for k in self.star_refs if fixed_key(k, principal_known=True))))
+        self.group = (
+            self.head,
+            self.star,
+            tuple(
+                sorted(
+                    (k, str(self.ctx.get(k))) for k in self.star_refs if fixed_key(k, principal_known=True)
+                )
+            ),
+        )
 
     def match(self, role_arn: str) -> Match:
         """Which relevant statements apply to `role_arn` (Resource matched with the principal's context)."""
@@ -101,8 +131,13 @@ class Profile:
     def key(self, match: Match, role: PrincipalInfo, trust_refs: frozenset[str]) -> tuple[Any, ...]:
         """The verdict-sharing key for this principal on `role` (see the module docstring)."""
         refs = match.refs | trust_refs
-        fixed = tuple(sorted((k, str(self.ctx.get(k))) for k in refs if fixed_key(k, principal_known=True)
-                             and not k.startswith(_TAGS)))
+        fixed = tuple(
+            sorted(
+                (k, str(self.ctx.get(k)))
+                for k in refs
+                if fixed_key(k, principal_known=True) and not k.startswith(_TAGS)
+            )
+        )
         tags = tuple(sorted(role.tags.items())) if any(k.startswith(_TAGS) for k in refs) else None
         return (self.head, match.ids, fixed, tags)
 
@@ -126,7 +161,7 @@ def may_match_a_role(st: Statement) -> bool:
         literal = re.split(r"[*?$]", r, maxsplit=1)[0]
         if not (_ROLE_ARN_HEAD.startswith(literal) or literal.startswith(_ROLE_ARN_HEAD)):
             continue
-        rest = literal[len(_ROLE_ARN_HEAD):]
+        rest = literal[len(_ROLE_ARN_HEAD) :]
         if ":" in rest:
             after = rest.split(":", 1)[1]
             if not ("role/".startswith(after) or after.startswith("role/")):
@@ -163,8 +198,11 @@ class Index:
             if prof.allows:
                 self.assumers[account].append(prof)
             for st, *_ in prof.varying:
-                if st.not_resources is None and st.resources is not None and all(
-                        not re.search(r"[*?$]", r) for r in st.resources):
+                if (
+                    st.not_resources is None
+                    and st.resources is not None
+                    and all(not re.search(r"[*?$]", r) for r in st.resources)
+                ):
                     for r in st.resources:
                         self.exact[account][r].add(prof.info.arn)
                 else:
@@ -182,12 +220,16 @@ class Index:
         key = id(trust.document)
         refs = self._trust_refs.get(key)
         if refs is None:
-            refs = self._trust_refs[key] = frozenset(r for st in trust.document.statements for r in statement_refs(st))
+            refs = self._trust_refs[key] = frozenset(
+                r for st in trust.document.statements for r in statement_refs(st)
+            )
         return refs
 
     def trust_tests_principal(self, trust: PolicySource) -> bool:
         """Whether the trust tests or interpolates a key derived from the principal (tags, ARN, user name)."""
-        return any(fixed_key(k, principal_known=True) and not k.startswith(_TAGS) for k in self.trust_refs(trust))
+        return any(
+            fixed_key(k, principal_known=True) and not k.startswith(_TAGS) for k in self.trust_refs(trust)
+        )
 
     def share_key(self, role: PrincipalInfo, prof: Profile, match: Match) -> tuple[Any, ...] | None:
         """The verdict-sharing key of a principal admitted through its account or `*`; None: decide alone."""
@@ -197,7 +239,9 @@ class Index:
         p = prof.info
         free = self._free.get(match.refs)
         if free is None:
-            free = self._free[match.refs] = frozenset(k for k in match.refs if not fixed_key(k, principal_known=True))
+            free = self._free[match.refs] = frozenset(
+                k for k in match.refs if not fixed_key(k, principal_known=True)
+            )
         ck = (id(trust.document), p.account, p.kind, free)
         sig = self._sigs.get(ck, _UNSET)
         if sig is _UNSET:
@@ -206,8 +250,9 @@ class Index:
             return None
         return (sig, role.account, prof.key(match, role, self.trust_refs(trust)))
 
-    def account_candidates(self, account: str, role: PrincipalInfo
-                           ) -> tuple[list[tuple[Profile, Match]], list[list[Profile]], set[str]]:
+    def account_candidates(
+        self, account: str, role: PrincipalInfo
+    ) -> tuple[list[tuple[Profile, Match]], list[list[Profile]], set[str]]:
         """Principals of a loaded `account` that may be allowed to assume `role`: those whose role-dependent
         statements match it (each with its own statements), and groups of principals allowed by statements that
         apply to every role (members in `hits` or the role itself are to be skipped)."""
@@ -243,19 +288,33 @@ class Index:
         out = []
         for account, profs in self.by_account.items():
             hits = self.varying_hits(account, role.arn)
-            out += [(prof, prof.match(role.arn) if prof.info.arn in hits else prof.static)
-                    for prof in profs if prof.info.arn != role.arn]
+            out += [
+                (prof, prof.match(role.arn) if prof.info.arn in hits else prof.static)
+                for prof in profs
+                if prof.info.arn != role.arn
+            ]
         return out
 
 
 _UNSET = object()
 # operators any value of which some request value satisfies: their values need not be part of a sharing key
-_ALWAYS_SATISFIABLE = frozenset({"stringequals", "stringlike", "stringequalsignorecase", "bool", "stringequalsifexists",
-                                 "stringlikeifexists", "stringequalsignorecaseifexists", "boolifexists"})
+_ALWAYS_SATISFIABLE = frozenset(
+    {
+        "stringequals",
+        "stringlike",
+        "stringequalsignorecase",
+        "bool",
+        "stringequalsifexists",
+        "stringlikeifexists",
+        "stringequalsignorecaseifexists",
+        "boolifexists",
+    }
+)
 
 
-def trust_signature(doc: PolicyDocument, account: str, ptype: str, identity_free_refs: frozenset[str]
-                    ) -> tuple[Any, ...] | None:
+def trust_signature(
+    doc: PolicyDocument, account: str, ptype: str, identity_free_refs: frozenset[str]
+) -> tuple[Any, ...] | None:
     """What of a trust policy can matter to a principal of `account` that it names only through the account or
     `*`: the statements that name it that way, with Action/Resource/Condition, sid and index. The values of a
     condition on a free key (e.g. `sts:ExternalId`) that no identity statement of the principal tests are left
@@ -274,17 +333,38 @@ def trust_signature(doc: PolicyDocument, account: str, ptype: str, identity_free
             for key, values in block.items():
                 k = key.lower()
                 once = sum(1 for b in st.conditions.values() for kk in b if kk.lower() == k) == 1  # type: ignore[union-attr]
-                loose = (op.lower() in _ALWAYS_SATISFIABLE and once and k not in identity_free_refs
-                         and not fixed_key(k, principal_known=True) and not any("${" in v for v in values))
+                loose = (
+                    op.lower() in _ALWAYS_SATISFIABLE
+                    and once
+                    and k not in identity_free_refs
+                    and not fixed_key(k, principal_known=True)
+                    and not any("${" in v for v in values)
+                )
                 conds.append((op.lower(), k, None if loose else values))
-        out.append((st.index, st.sid, how, st.actions, st.not_actions, st.resources, st.not_resources,
-                    tuple(sorted(conds, key=repr))))
+        out.append(
+            (
+                st.index,
+                st.sid,
+                how,
+                st.actions,
+                st.not_actions,
+                st.resources,
+                st.not_resources,
+                tuple(sorted(conds, key=repr)),
+            )
+        )
     return tuple(out)
 
 
 def stored(p: PrincipalInfo) -> Source:
-    return Source(id=p.arn, table="User" if p.kind == "user" else "Role", kind=p.kind, action=ASSUME_ROLE,
-                  account=p.account, info=p)
+    return Source(
+        id=p.arn,
+        table="User" if p.kind == "user" else "Role",
+        kind=p.kind,
+        action=ASSUME_ROLE,
+        account=p.account,
+        info=p,
+    )
 
 
 @dataclass(kw_only=True)
@@ -318,16 +398,28 @@ def candidates(index: Index, role: PrincipalInfo) -> Candidates:
                             out.accounts.append(account)
                         else:
                             root = account_root(account)
-                            out.named[root] = Source(id=root, table="ExternalPrincipal", kind="account",
-                                                     action=ASSUME_ROLE, account=account)
+                            out.named[root] = Source(
+                                id=root,
+                                table="ExternalPrincipal",
+                                kind="account",
+                                action=ASSUME_ROLE,
+                                account=account,
+                            )
                     elif (src := index.arn_source(entry)) is not None:
                         out.named[src.id] = src
                 elif kind == "Service":
-                    out.named[entry] = Source(id=entry, table="ServicePrincipal", kind="service", action=ASSUME_ROLE)
+                    out.named[entry] = Source(
+                        id=entry, table="ServicePrincipal", kind="service", action=ASSUME_ROLE
+                    )
                 elif kind == "Federated":
                     action = WITH_SAML if ":saml-provider/" in entry else WITH_WEB_IDENTITY
-                    out.named[entry] = Source(id=entry, table="ExternalPrincipal", kind="federated", action=action,
-                                              account=account_of(entry))
+                    out.named[entry] = Source(
+                        id=entry,
+                        table="ExternalPrincipal",
+                        kind="federated",
+                        action=action,
+                        account=account_of(entry),
+                    )
     if out.everyone:
         out.named["*"] = Source(id="*", table="ExternalPrincipal", kind="everyone", action=ASSUME_ROLE)
         out.accounts = []

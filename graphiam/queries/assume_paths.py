@@ -9,6 +9,7 @@ kuzu's recursive `SHORTEST` (a BFS) prunes the search when the chains must end a
 once, at its fewest hops; `needs_conditions` is False when some path of that length needs no condition (a
 second BFS over the unconditioned edges only).
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,15 @@ class Reach:
     needs_conditions: bool
 
 
-def hop(source: str, target: str, action: str, statements: str, conditions: str, needs: bool,
-        trust: str | None = None) -> ChainHop:
+def hop(
+    source: str,
+    target: str,
+    action: str,
+    statements: str,
+    conditions: str,
+    needs: bool,
+    trust: str | None = None,
+) -> ChainHop:
     """One stored edge as a hop (graphiam.queries.assume documents the compact form): `#trust` becomes
     `<target ARN>#trust` (its condition values read from `trust`, the target's trust policy text), `~rest` becomes
     `arn:aws:iam::<source's account>:rest`."""
@@ -84,9 +92,16 @@ def hop(source: str, target: str, action: str, statements: str, conditions: str,
             return f"{target}#trust"
         return f"arn:aws:iam::{account}:{ref[1:]}" if ref.startswith("~") else ref
 
-    sts = tuple(HopStatement(policy_arn=pol(e[0]), statement_index=e[1], effect="Allow",
-                             sid=e[3] if len(e) > 3 else None, applies_via="trust" if e[0] == TRUST_REF else e[2])
-                for e in json.loads(statements or "[]"))
+    sts = tuple(
+        HopStatement(
+            policy_arn=pol(e[0]),
+            statement_index=e[1],
+            effect="Allow",
+            sid=e[3] if len(e) > 3 else None,
+            applies_via="trust" if e[0] == TRUST_REF else e[2],
+        )
+        for e in json.loads(statements or "[]")
+    )
     doc = None
     cds = []
     for k, op, vs, e, p, i in json.loads(conditions or "[]"):
@@ -94,10 +109,17 @@ def hop(source: str, target: str, action: str, statements: str, conditions: str,
             if doc is None and trust:
                 doc = parse_policy(trust)
             vs = _values(doc, i, op, k) if doc is not None else ()
-        cds.append(HopCondition(key=k, operator=op, values=tuple(vs), effect=e, policy_arn=pol(p),
-                                statement_index=i))
-    return ChainHop(source=source, target=target, action=action, statements=sts, conditions=tuple(cds),
-                    needs_conditions=bool(needs))
+        cds.append(
+            HopCondition(key=k, operator=op, values=tuple(vs), effect=e, policy_arn=pol(p), statement_index=i)
+        )
+    return ChainHop(
+        source=source,
+        target=target,
+        action=action,
+        statements=sts,
+        conditions=tuple(cds),
+        needs_conditions=bool(needs),
+    )
 
 
 def _values(doc: PolicyDocument, index: int, operator: str, key: str) -> tuple[str, ...]:
@@ -114,7 +136,9 @@ def _values(doc: PolicyDocument, index: int, operator: str, key: str) -> tuple[s
 def source_table(db: Database, principal: str) -> str:
     table = S.source_table(db, principal)
     if table is None:
-        raise NotFoundError(f"`{principal}` is not in the graph as a user, role, service or external principal")
+        raise NotFoundError(
+            f"`{principal}` is not in the graph as a user, role, service or external principal"
+        )
     return table
 
 
@@ -125,8 +149,9 @@ class PathSet:
     source_type: str
 
 
-def chain_paths(db: Database, source: str, *, to: str | None = None, max_depth: int = 5,
-                limit: int = MAX_PATHS) -> PathSet:
+def chain_paths(
+    db: Database, source: str, *, to: str | None = None, max_depth: int = 5, limit: int = MAX_PATHS
+) -> PathSet:
     """Every simple chain from `source` (optionally ending at role `to`), shortest first, at most `limit`.
 
     Depth by depth: the chains of depth d extend those of depth d-1 by one stored edge (one query per batch of
@@ -156,7 +181,7 @@ def chain_paths(db: Database, source: str, *, to: str | None = None, max_depth: 
         lasts = list(by_last)
         start, size = 0, _FIRST_BATCH
         while start < len(lasts):  # small batches first: the cap is often reached after a few nodes
-            batch = lasts[start:start + size]
+            batch = lasts[start : start + size]
             start, size = start + size, min(2 * size, _BATCH)
             adjacency: dict[str, list[str]] = {}
             for r in S.out_edges(db, table if depth == 1 else "Role", batch):
@@ -191,17 +216,23 @@ def describe(db: Database, source_type: str, paths: list[tuple[str, ...]]) -> li
         hops = []
         for i in range(len(p) - 1):
             r = details[(p[i], p[i + 1])]
-            hops.append(hop(p[i], p[i + 1], r["action"], r["statements"], r["conditions"], r["needs"], r["trust"]))
+            hops.append(
+                hop(p[i], p[i + 1], r["action"], r["statements"], r["conditions"], r["needs"], r["trust"])
+            )
         out.append(tuple(hops))
     return out
 
 
-def assumption_chains(db: Database, source: str, *, to: str | None = None, max_depth: int = 5,
-                      limit: int = MAX_PATHS) -> ChainSet:
+def assumption_chains(
+    db: Database, source: str, *, to: str | None = None, max_depth: int = 5, limit: int = MAX_PATHS
+) -> ChainSet:
     """`chain_paths` with every hop described."""
     found = chain_paths(db, source, to=to, max_depth=max_depth, limit=limit)
-    return ChainSet(chains=describe(db, found.source_type, found.paths), truncated=found.truncated,
-                    source_type=found.source_type)
+    return ChainSet(
+        chains=describe(db, found.source_type, found.paths),
+        truncated=found.truncated,
+        source_type=found.source_type,
+    )
 
 
 def assumable_roles(db: Database, principal: str, *, max_depth: int = 5) -> list[Reach]:
@@ -209,8 +240,10 @@ def assumable_roles(db: Database, principal: str, *, max_depth: int = 5) -> list
     table = source_table(db, principal)
     depth = S.reachable_roles(db, table, principal, max_depth=max_depth)
     free = S.reachable_roles(db, table, principal, max_depth=max_depth, unconditional=True)
-    return sorted((Reach(key=r, table="Role", depth=d, needs_conditions=free.get(r) != d) for r, d in depth.items()),
-                  key=lambda x: (x.depth, x.key))
+    return sorted(
+        (Reach(key=r, table="Role", depth=d, needs_conditions=free.get(r) != d) for r, d in depth.items()),
+        key=lambda x: (x.depth, x.key),
+    )
 
 
 def assumable_by(db: Database, role: str, *, max_depth: int = 5) -> list[Reach]:
@@ -219,11 +252,18 @@ def assumable_by(db: Database, role: str, *, max_depth: int = 5) -> list[Reach]:
         raise NotFoundError(f"`{role}` is not a role in the graph")
     depth = S.reaching_principals(db, role, max_depth=max_depth)
     free = S.reaching_principals(db, role, max_depth=max_depth, unconditional=True)
-    return sorted((Reach(key=k, table=t, depth=d, needs_conditions=free.get((t, k)) != d)
-                   for (t, k), d in depth.items()), key=lambda x: (x.depth, x.table, x.key))
+    return sorted(
+        (
+            Reach(key=k, table=t, depth=d, needs_conditions=free.get((t, k)) != d)
+            for (t, k), d in depth.items()
+        ),
+        key=lambda x: (x.depth, x.table, x.key),
+    )
 
 
-def graph_of(chains: list[tuple[ChainHop, ...]], types: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def graph_of(
+    chains: list[tuple[ChainHop, ...]], types: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Nodes and edges (deduplicated) of a set of chains, for a graph-drawing library."""
     nodes: dict[str, dict[str, Any]] = {}
     edges: dict[tuple[str, str], dict[str, Any]] = {}
@@ -232,8 +272,15 @@ def graph_of(chains: list[tuple[ChainHop, ...]], types: dict[str, str]) -> tuple
             for key in (h.source, h.target):
                 if key not in nodes:
                     nodes[key] = {"id": key, "label": _label(key), "type": types.get(key, "Role")}
-            edges.setdefault((h.source, h.target), {"source": h.source, "target": h.target, "label": h.action,
-                                                    "needs_conditions": h.needs_conditions})
+            edges.setdefault(
+                (h.source, h.target),
+                {
+                    "source": h.source,
+                    "target": h.target,
+                    "label": h.action,
+                    "needs_conditions": h.needs_conditions,
+                },
+            )
     return list(nodes.values()), list(edges.values())
 
 

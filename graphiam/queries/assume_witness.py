@@ -27,13 +27,14 @@ The search is sound (every edge is an engine ALLOWED decision for a concrete con
 condition shapes policies use in practice (each free key constrained by one statement of each part); two
 statements constraining one key with different values are covered by trying each statement in turn.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graphiam.policy import Decision, Evaluation, PolicySource, Statement, StatementMatch
@@ -43,8 +44,9 @@ from graphiam.policy.request import normalise_context
 
 MAX_ATTEMPTS = 64
 DENY_ROUNDS = 4
-_FIXED_KEYS = frozenset({"aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:username",
-                         "aws:userid"})
+_FIXED_KEYS = frozenset(
+    {"aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:username", "aws:userid"}
+)
 _FIXED_PREFIXES = ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _ABSENT = object()
@@ -85,9 +87,15 @@ class Parts:
     boundary: tuple[tuple[PolicySource, Statement], ...]
 
 
-def candidate_statements(sources: Sequence[PolicySource], action: str, resource: str, ctx: Mapping[str, Any],
-                         *, effect: str = "Allow", principal: tuple[str, str | None, str] | None = None,
-                         ) -> tuple[tuple[PolicySource, Statement], ...]:
+def candidate_statements(
+    sources: Sequence[PolicySource],
+    action: str,
+    resource: str,
+    ctx: Mapping[str, Any],
+    *,
+    effect: str = "Allow",
+    principal: tuple[str, str | None, str] | None = None,
+) -> tuple[tuple[PolicySource, Statement], ...]:
     """Statements with `effect` whose Action, Resource (and, for a resource policy, Principal) match."""
     out = []
     for src in sources:
@@ -108,7 +116,9 @@ def candidate_statements(sources: Sequence[PolicySource], action: str, resource:
     return tuple(out)
 
 
-def decide(run: Run, parts_of: Callable[[], Parts], base: Mapping[str, Any], *, principal_known: bool) -> Hop | None:
+def decide(
+    run: Run, parts_of: Callable[[], Parts], base: Mapping[str, Any], *, principal_known: bool
+) -> Hop | None:
     """An edge if some context allows the hop (see the module docstring), else None.
 
     `run(witness)` evaluates the request with `base` (the fixed keys) plus `witness`; `parts_of()` gives the
@@ -140,7 +150,9 @@ def decide(run: Run, parts_of: Callable[[], Parts], base: Mapping[str, Any], *, 
                 if not free(cond):
                     continue
                 ctx = normalise_context({**base, **witness})
-                if cond.key_lower in pinned:  # another chosen statement set the key: it must suit this one too
+                if (
+                    cond.key_lower in pinned
+                ):  # another chosen statement set the key: it must suit this one too
                     ok = cond.test(ctx)
                 else:
                     value = _pick(cond, ctx, want=True)
@@ -181,8 +193,14 @@ def _combinations(parts: Parts) -> Iterator[tuple[tuple[PolicySource, Statement]
                 yield tuple(x for x in (t, i, b) if x is not None)
 
 
-def _switch_off_denies(matched: Sequence[StatementMatch], base: Mapping[str, Any], witness: dict[str, Any],
-                       pinned: set[str], free: Callable[[Condition], bool], required: list[dict[str, Any]]) -> bool:
+def _switch_off_denies(
+    matched: Sequence[StatementMatch],
+    base: Mapping[str, Any],
+    witness: dict[str, Any],
+    pinned: set[str],
+    free: Callable[[Condition], bool],
+    required: list[dict[str, Any]],
+) -> bool:
     switched = False
     for m in matched:
         if m.effect != "Deny":
@@ -230,6 +248,7 @@ def _resolve(text: str, ctx: Mapping[str, Any]) -> str:
         if isinstance(v, str):
             return v
         return default.strip().strip("'\"") if default else ""
+
     return _VAR.sub(sub, text)
 
 
@@ -251,8 +270,11 @@ def _candidates(cond: Condition, ctx: Mapping[str, Any]) -> list[str]:
         try:
             d = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
             if d.tzinfo is None:
-                d = d.replace(tzinfo=timezone.utc)
-            out += [(d + delta).strftime("%Y-%m-%dT%H:%M:%SZ") for delta in (timedelta(days=1), -timedelta(days=1))]
+                d = d.replace(tzinfo=UTC)
+            out += [
+                (d + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+                for delta in (timedelta(days=1), -timedelta(days=1))
+            ]
         except ValueError:
             pass
     out += ["true", "false", "graphiam-witness", "0.0.0.0", "::1", "0"]
@@ -260,8 +282,15 @@ def _candidates(cond: Condition, ctx: Mapping[str, Any]) -> list[str]:
 
 
 def _describe(cond: Condition, src: PolicySource, st: Statement, effect: str) -> dict[str, Any]:
-    return {"key": cond.key, "operator": cond.operator, "values": list(cond.values), "effect": effect,
-            "policy": src.policy_id, "statement": st.index, "sid": st.sid}
+    return {
+        "key": cond.key,
+        "operator": cond.operator,
+        "values": list(cond.values),
+        "effect": effect,
+        "policy": src.policy_id,
+        "statement": st.index,
+        "sid": st.sid,
+    }
 
 
 def _dedupe(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

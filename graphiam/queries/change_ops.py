@@ -1,6 +1,7 @@
 """The IAM write operations behind the mutations, one function each (see `graphiam.queries.changes` for the
 rules they share and where they differ from AWS). Each checks its input, then the graph (inside the open
 transaction), then writes through `graphiam.store.mutations`; input paths use the GraphQL field names."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,11 +9,36 @@ from typing import Any
 
 from graphiam.ingest.gaad import parse_gaad
 from graphiam.model import (
-    CUSTOMER_MANAGED, AccountExport, Group, InlinePolicy, ManagedPolicy, PolicyVersion, Role, User, inline_policy_id,
+    CUSTOMER_MANAGED,
+    AccountExport,
+    Group,
+    InlinePolicy,
+    ManagedPolicy,
+    PolicyVersion,
+    Role,
+    User,
+    inline_policy_id,
 )
 from graphiam.queries.changes import (
-    SOURCE, Applied, Tx, absent, attachable, check_account, check_arn, check_document, check_name,
-    check_path, check_tags, customer_policy, ensure_account, existing, fail, iam_arn, kind_of, new_id, op,
+    SOURCE,
+    Applied,
+    Tx,
+    absent,
+    attachable,
+    check_account,
+    check_arn,
+    check_document,
+    check_name,
+    check_path,
+    check_tags,
+    customer_policy,
+    ensure_account,
+    existing,
+    fail,
+    iam_arn,
+    kind_of,
+    new_id,
+    op,
 )
 from graphiam.store import mutations as M
 from graphiam.store.writer import load_exports
@@ -53,9 +79,24 @@ def create_user(tx: Tx, a: Args) -> Applied:
     tags = check_tags(a.get("tags"), "tags")
     boundary = _boundary_arg(tx, a, account)
     ensure_account(tx, account)
-    M.create_entities(tx.db, _export(account, users=(User(
-        arn=arn, name=name, account=account, user_id=new_id("user"), path=path, create_date=tx.now, tags=tags,
-        boundary_arn=boundary),)))
+    M.create_entities(
+        tx.db,
+        _export(
+            account,
+            users=(
+                User(
+                    arn=arn,
+                    name=name,
+                    account=account,
+                    user_id=new_id("user"),
+                    path=path,
+                    create_date=tx.now,
+                    tags=tags,
+                    boundary_arn=boundary,
+                ),
+            ),
+        ),
+    )
     return _done(tx, "createUser", "user", arn, account)
 
 
@@ -63,8 +104,22 @@ def create_user(tx: Tx, a: Args) -> Applied:
 def create_group(tx: Tx, a: Args) -> Applied:
     account, name, path, arn = _create(tx, a, "group")
     ensure_account(tx, account)
-    M.create_entities(tx.db, _export(account, groups=(Group(
-        arn=arn, name=name, account=account, group_id=new_id("group"), path=path, create_date=tx.now),)))
+    M.create_entities(
+        tx.db,
+        _export(
+            account,
+            groups=(
+                Group(
+                    arn=arn,
+                    name=name,
+                    account=account,
+                    group_id=new_id("group"),
+                    path=path,
+                    create_date=tx.now,
+                ),
+            ),
+        ),
+    )
     return _done(tx, "createGroup", "group", arn, account)
 
 
@@ -73,16 +128,36 @@ def create_role(tx: Tx, a: Args) -> Applied:
     trust = check_document(a.get("trust_policy"), "trust", "trustPolicy")
     duration = a.get("max_session_duration") or MIN_SESSION
     if not isinstance(duration, int) or not MIN_SESSION <= duration <= MAX_SESSION:
-        raise fail("INVALID_INPUT", f"`maxSessionDuration` must be {MIN_SESSION}-{MAX_SESSION} seconds, got {duration}",
-                   "maxSessionDuration")
+        raise fail(
+            "INVALID_INPUT",
+            f"`maxSessionDuration` must be {MIN_SESSION}-{MAX_SESSION} seconds, got {duration}",
+            "maxSessionDuration",
+        )
     account, name, path, arn = _create(tx, a, "role")
     tags = check_tags(a.get("tags"), "tags")
     boundary = _boundary_arg(tx, a, account)
     ensure_account(tx, account)
-    M.create_entities(tx.db, _export(account, roles=(Role(
-        arn=arn, name=name, account=account, trust_policy=trust, role_id=new_id("role"), path=path,
-        create_date=tx.now, description=a.get("description"), max_session_duration=duration, tags=tags,
-        boundary_arn=boundary),)))
+    M.create_entities(
+        tx.db,
+        _export(
+            account,
+            roles=(
+                Role(
+                    arn=arn,
+                    name=name,
+                    account=account,
+                    trust_policy=trust,
+                    role_id=new_id("role"),
+                    path=path,
+                    create_date=tx.now,
+                    description=a.get("description"),
+                    max_session_duration=duration,
+                    tags=tags,
+                    boundary_arn=boundary,
+                ),
+            ),
+        ),
+    )
     return _done(tx, "createRole", "role", arn, account)
 
 
@@ -91,11 +166,21 @@ def create_policy(tx: Tx, a: Args) -> Applied:
     document = check_document(a.get("document"), "identity", "document")
     account, name, path, arn = _create(tx, a, "policy")
     ensure_account(tx, account)
-    policy = ManagedPolicy(arn=arn, name=name, kind=CUSTOMER_MANAGED, account=account, policy_id=new_id("policy"),
-                           path=path, default_version_id="v1", attachment_count=0, boundary_usage_count=0,
-                           versions=(PolicyVersion(version_id="v1", is_default=True, document=document,
-                                                   create_date=tx.now),),
-                           description=a.get("description"), create_date=tx.now, update_date=tx.now)
+    policy = ManagedPolicy(
+        arn=arn,
+        name=name,
+        kind=CUSTOMER_MANAGED,
+        account=account,
+        policy_id=new_id("policy"),
+        path=path,
+        default_version_id="v1",
+        attachment_count=0,
+        boundary_usage_count=0,
+        versions=(PolicyVersion(version_id="v1", is_default=True, document=document, create_date=tx.now),),
+        description=a.get("description"),
+        create_date=tx.now,
+        update_date=tx.now,
+    )
     M.create_entities(tx.db, _export(account, policies=(policy,)))
     return _done(tx, "createPolicy", "policy", arn, account)
 
@@ -107,7 +192,9 @@ def _delete_principal(tx: Tx, a: Args, kind: str, name: str) -> Applied:
         if how != "inline":
             M.detach(tx.db, policy_arn, arn, how)
     M.delete_inline_policies(tx.db, arn)
-    M.delete_node(tx.db, _TABLE[kind], arn)  # memberships, instance-profile links and derived edges go with it
+    M.delete_node(
+        tx.db, _TABLE[kind], arn
+    )  # memberships, instance-profile links and derived edges go with it
     return _done(tx, name, kind, arn, account)
 
 
@@ -149,8 +236,12 @@ def _put_inline(tx: Tx, a: Args, kind: str, name: str) -> Applied:
     pid = inline_policy_id(arn, policy_name)
     if M.get(tx.db, "Policy", pid) is not None:  # Put*Policy replaces a policy of the same name
         M.delete_node(tx.db, "Policy", pid)
-    M.create_inline_policy(tx.db, InlinePolicy(owner_arn=arn, name=policy_name, document=document), account=account,
-                           target_table=_TABLE[kind])
+    M.create_inline_policy(
+        tx.db,
+        InlinePolicy(owner_arn=arn, name=policy_name, document=document),
+        account=account,
+        target_table=_TABLE[kind],
+    )
     return _done(tx, name, "policy", pid, account)
 
 
@@ -202,7 +293,9 @@ def attach_policy(tx: Tx, a: Args) -> Applied:
     existing(tx, kind, target, "targetArn")
     attachable(tx, policy_arn, account, "policyArn")
     if not any(p == policy_arn and how == "identity" for p, how, _ in M.attachments(tx.db, target)):
-        M.attach(tx.db, policy_arn, _TABLE[kind], target, "identity")  # attaching twice changes nothing, as in IAM
+        M.attach(
+            tx.db, policy_arn, _TABLE[kind], target, "identity"
+        )  # attaching twice changes nothing, as in IAM
     return _done(tx, "attachPolicy", kind, target, account)
 
 
@@ -223,8 +316,11 @@ def _membership(tx: Tx, a: Args) -> tuple[str, str, str]:
     existing(tx, "user", user, "userArn")
     existing(tx, "group", group, "groupArn")
     if account != group_account:
-        raise fail("INVALID_INPUT", f"user and group are in different accounts ({account}, {group_account})",
-                   "groupArn")
+        raise fail(
+            "INVALID_INPUT",
+            f"user and group are in different accounts ({account}, {group_account})",
+            "groupArn",
+        )
     return user, group, account
 
 
@@ -286,9 +382,15 @@ def update_assume_role_policy(tx: Tx, a: Args) -> Applied:
 
 def _make_default(tx: Tx, row: Any, version_id: str, document: str | None) -> None:
     M.set_default_version(tx.db, row.arn, version_id)
-    policy = ManagedPolicy(arn=row.arn, name=row.name, kind=row.kind, account=row.account,
-                           default_version_id=version_id, update_date=tx.now,
-                           versions=(PolicyVersion(version_id=version_id, is_default=True, document=document),))
+    policy = ManagedPolicy(
+        arn=row.arn,
+        name=row.name,
+        kind=row.kind,
+        account=row.account,
+        default_version_id=version_id,
+        update_date=tx.now,
+        versions=(PolicyVersion(version_id=version_id, is_default=True, document=document),),
+    )
     M.update_node(tx.db, "Policy", row.arn, M.document_columns(policy, row.account))
 
 
@@ -303,13 +405,28 @@ def create_policy_version(tx: Tx, a: Args) -> Applied:
     row = customer_policy(tx, arn, "policyArn")
     versions = M.versions(tx.db, arn)
     if len(versions) >= 5:
-        raise fail("LIMIT_EXCEEDED", f"policy `{arn}` already has {len(versions)} versions, the most IAM allows: "
-                   "delete one first (deletePolicyVersion)", "policyArn")
-    number = max([_version_number(v.version_id) for v in versions] + [_version_number(row.default_version)]) + 1
+        raise fail(
+            "LIMIT_EXCEEDED",
+            f"policy `{arn}` already has {len(versions)} versions, the most IAM allows: "
+            "delete one first (deletePolicyVersion)",
+            "policyArn",
+        )
+    number = (
+        max([_version_number(v.version_id) for v in versions] + [_version_number(row.default_version)]) + 1
+    )
     version_id = f"v{number}"
-    M.add_version(tx.db, {"key": f"{arn}#{version_id}", "export": account, "policy_arn": arn,
-                          "version_id": version_id, "is_default": False, "document": document,
-                          "create_date": tx.now})
+    M.add_version(
+        tx.db,
+        {
+            "key": f"{arn}#{version_id}",
+            "export": account,
+            "policy_arn": arn,
+            "version_id": version_id,
+            "is_default": False,
+            "document": document,
+            "create_date": tx.now,
+        },
+    )
     if a.get("set_as_default"):
         _make_default(tx, row, version_id, document)
     return _done(tx, "createPolicyVersion", "policy", arn, account)
@@ -336,8 +453,12 @@ def set_default_policy_version(tx: Tx, a: Args) -> Applied:
 def delete_policy_version(tx: Tx, a: Args) -> Applied:
     row, version = _version(tx, a)
     if version.is_default:
-        raise fail("CONFLICT", f"`{version.version_id}` is the default version of `{row.arn}`: make another "
-                   "version the default first", "versionId")
+        raise fail(
+            "CONFLICT",
+            f"`{version.version_id}` is the default version of `{row.arn}`: make another "
+            "version the default first",
+            "versionId",
+        )
     M.delete_node(tx.db, "PolicyVersion", f"{row.arn}#{version.version_id}")
     return _done(tx, "deletePolicyVersion", "policy", row.arn, row.account)
 
@@ -346,6 +467,7 @@ def delete_policy_version(tx: Tx, a: Args) -> Applied:
 def import_export(tx: Tx, a: Args) -> Applied:
     """Replace one account with a GAAD export, as `graphiam load` does (same parser and writer)."""
     from graphiam.loading import _check_document
+
     export = parse_gaad(a.get("document"), source="importExport", check_document=_check_document)
     # joins the open transaction; derived edges follow in `apply_changes`, for every account the load changed
     touched = load_exports(tx.db, [export])

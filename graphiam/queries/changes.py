@@ -17,6 +17,7 @@ attach/detach/boundary operation covers users, groups and roles. Names are uniqu
 path, as in IAM ("IAM object quotas": names must be unique within the account). A managed policy keeps at most
 5 versions (CreatePolicyVersion: LimitExceeded). AWS-managed policies cannot be changed.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from graphiam.errors import IngestError, InputError
@@ -36,7 +37,9 @@ from graphiam.store import mutations as M
 
 MAX_VERSIONS = 5  # IAM: a managed policy has at most five versions
 SOURCE = "graphiam mutation"
-_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}|aws):(user|group|role|policy)((?:/[\x21-\x7e]*)?/)([\w+=,.@-]+)")
+_ARN = re.compile(
+    r"arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}|aws):(user|group|role|policy)((?:/[\x21-\x7e]*)?/)([\w+=,.@-]+)"
+)
 _NAME = re.compile(r"[\w+=,.@-]+")
 _PATH = re.compile(r"/|/[\x21-\x7e]*/")
 _NAME_MAX = {"user": 64, "role": 64, "group": 128, "policy": 128}
@@ -94,12 +97,16 @@ class Tx:
 
 # ---- input checks (pure) ----
 
+
 def check_arn(value: Any, kind: str, *path: str) -> tuple[str, str]:
     """(arn, account) of an IAM ARN of `kind` (user, group, role, policy); INVALID_ARN otherwise."""
     m = _ARN.fullmatch(value) if isinstance(value, str) else None
     if m is None or m.group(3) != kind or (kind != "policy" and m.group(2) == "aws"):
-        raise fail("INVALID_ARN", f"`{value}` is not an IAM {kind} ARN "
-                   f"(arn:aws:iam::<account>:{kind}/<path/><name>)", *path)
+        raise fail(
+            "INVALID_ARN",
+            f"`{value}` is not an IAM {kind} ARN (arn:aws:iam::<account>:{kind}/<path/><name>)",
+            *path,
+        )
     return value, m.group(2)
 
 
@@ -114,8 +121,11 @@ def kind_of(value: Any, kinds: Sequence[str], *path: str) -> tuple[str, str, str
 def check_name(value: Any, kind: str, *path: str) -> str:
     limit = _NAME_MAX[kind]
     if not isinstance(value, str) or not _NAME.fullmatch(value) or len(value) > limit:
-        raise fail("INVALID_INPUT", f"`{value}` is not a valid {kind} name: 1-{limit} of letters, digits and +=,.@_-",
-                   *path)
+        raise fail(
+            "INVALID_INPUT",
+            f"`{value}` is not a valid {kind} name: 1-{limit} of letters, digits and +=,.@_-",
+            *path,
+        )
     return value
 
 
@@ -137,8 +147,17 @@ def check_document(doc: Any, kind: str, *path: str) -> str:
     (`graphiam.policy.validate_policy`; kind `identity` or `trust`)."""
     problems = [p for p in validate_policy(doc, kind=kind) if p.severity == "error"]
     if problems:
-        raise ChangeError([Problem(code="INVALID_POLICY", message=f"`{p.path}`: {p.message}", path=tuple(path),
-                                   json_path=p.path) for p in problems])
+        raise ChangeError(
+            [
+                Problem(
+                    code="INVALID_POLICY",
+                    message=f"`{p.path}`: {p.message}",
+                    path=tuple(path),
+                    json_path=p.path,
+                )
+                for p in problems
+            ]
+        )
     return json.dumps(decode_document(doc), separators=(",", ":"))
 
 
@@ -147,7 +166,9 @@ def check_tags(values: Any, *path: str) -> tuple[Tag, ...]:
     for i, t in enumerate(values or ()):
         key, value = (t.get("key"), t.get("value", "")) if isinstance(t, Mapping) else (None, None)
         if not isinstance(key, str) or not 1 <= len(key) <= 128 or not isinstance(value, str):
-            raise fail("INVALID_INPUT", "a tag needs a key of 1-128 characters and a string value", *path, str(i))
+            raise fail(
+                "INVALID_INPUT", "a tag needs a key of 1-128 characters and a string value", *path, str(i)
+            )
         out.append(Tag(key=key, value=value))
     return tuple(out)
 
@@ -163,6 +184,7 @@ def iam_arn(account: str, kind: str, path: str, name: str) -> str:
 
 # ---- existence (inside the transaction) ----
 
+
 def existing(tx: Tx, kind: str, arn: str, *path: str) -> Any:
     row = M.get(tx.db, _TABLE[kind], arn)
     if row is None:
@@ -173,15 +195,21 @@ def existing(tx: Tx, kind: str, arn: str, *path: str) -> Any:
 def absent(tx: Tx, kind: str, account: str, name: str, *path: str) -> None:
     found = M.find_by_name(tx.db, _TABLE[kind], account, name)
     if found:
-        raise fail("ALREADY_EXISTS", f"a {kind} named `{name}` already exists in account {account}: `{found[0]}`",
-                   *path)
+        raise fail(
+            "ALREADY_EXISTS",
+            f"a {kind} named `{name}` already exists in account {account}: `{found[0]}`",
+            *path,
+        )
 
 
 def customer_policy(tx: Tx, arn: str, *path: str) -> Any:
     row = existing(tx, "policy", arn, *path)
     if row.kind != CUSTOMER_MANAGED:
-        raise fail("UNMODIFIABLE", f"policy `{arn}` is {row.kind}: only customer-managed policies can be changed",
-                   *path)
+        raise fail(
+            "UNMODIFIABLE",
+            f"policy `{arn}` is {row.kind}: only customer-managed policies can be changed",
+            *path,
+        )
     return row
 
 
@@ -189,13 +217,22 @@ def attachable(tx: Tx, policy_arn: str, target_account: str, *path: str) -> Any:
     """A managed policy that can be attached in `target_account` (its own or an AWS-managed one)."""
     row = existing(tx, "policy", policy_arn, *path)
     if row.kind == INLINE:
-        raise fail("INVALID_INPUT", f"`{policy_arn}` is an inline policy: only managed policies are attached", *path)
+        raise fail(
+            "INVALID_INPUT", f"`{policy_arn}` is an inline policy: only managed policies are attached", *path
+        )
     if row.kind == CUSTOMER_MANAGED and row.account != target_account:
-        raise fail("INVALID_INPUT", f"policy `{policy_arn}` belongs to account {row.account}, "
-                   f"not to the target's account {target_account}", *path)
+        raise fail(
+            "INVALID_INPUT",
+            f"policy `{policy_arn}` belongs to account {row.account}, "
+            f"not to the target's account {target_account}",
+            *path,
+        )
     if row.missing:
-        raise fail("NOT_FOUND", f"policy `{policy_arn}` is only a placeholder: its document is not in the graph",
-                   *path)
+        raise fail(
+            "NOT_FOUND",
+            f"policy `{policy_arn}` is only a placeholder: its document is not in the graph",
+            *path,
+        )
     return row
 
 
@@ -204,7 +241,7 @@ def ensure_account(tx: Tx, account: str) -> None:
 
 
 def now_text() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 Op = Callable[[Tx, Mapping[str, Any]], Applied]
@@ -215,6 +252,7 @@ def op(name: str) -> Callable[[Op], Op]:
     def deco(fn: Op) -> Op:
         OPS[name] = fn
         return fn
+
     return deco
 
 
@@ -233,13 +271,14 @@ def apply_ops(db: Database, changes: Sequence[Change], now: str, *, indexed: boo
         try:
             done.append(fn(tx, c.args))
         except ChangeError as exc:
-            exc.problems = [Problem(code=p.code, message=p.message, path=(*prefix, *p.path), json_path=p.json_path)
-                            for p in exc.problems]
+            exc.problems = [
+                Problem(code=p.code, message=p.message, path=(*prefix, *p.path), json_path=p.json_path)
+                for p in exc.problems
+            ]
             raise
         except IngestError as exc:
             raise fail("INVALID_INPUT", str(exc), *prefix, "document", json_path=exc.path) from None
     return done
-
 
 
 @dataclass(kw_only=True)
@@ -256,30 +295,44 @@ class Result:
 _ROW_TABLE = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Policy"}
 
 
-def apply_changes(db: Database, changes: Sequence[Change], *, dry_run: bool = False, diff: bool = False,
-                  requests: Sequence[Any] = (), paths: bool = True, indexed: bool = False) -> Result:
+def apply_changes(
+    db: Database,
+    changes: Sequence[Change],
+    *,
+    dry_run: bool = False,
+    diff: bool = False,
+    requests: Sequence[Any] = (),
+    paths: bool = True,
+    indexed: bool = False,
+) -> Result:
     """Apply `changes` in one write transaction with the derived edges refreshed for the touched accounts;
     all or nothing. `dry_run` applies them to a private copy of the graph instead (`store.clone`): nothing is
     written to `db`, its `generation` and the caches keyed on it do not move. `diff` (implied by `dry_run` and
     `requests`) reports what changed (`whatif.ChangeSet`); `paths=False` skips the escalation-path comparison."""
     if not changes:
-        return Result(ok=False, dry_run=dry_run, problems=[Problem(code="INVALID_INPUT", message="no changes given")])
+        return Result(
+            ok=False, dry_run=dry_run, problems=[Problem(code="INVALID_INPUT", message="no changes given")]
+        )
     want = diff or dry_run or bool(requests)
     if dry_run:
         from graphiam.store.clone import clone_database
+
         copy = clone_database(db)
         try:
             return _on_copy(copy, changes, want=want, requests=requests, paths=paths, indexed=indexed)
         finally:
             copy.close()
     try:
-        return _in_place(db, changes, want=want, requests=requests, paths=paths, indexed=indexed, settle=False)
+        return _in_place(
+            db, changes, want=want, requests=requests, paths=paths, indexed=indexed, settle=False
+        )
     except _Preflight:
         pass
     # The batch needs a rel COPY inside the transaction (see store.mutations.settle_created_rels, and imports
     # mixed with other changes): a rollback after it would lose committed rows, so first make sure on a copy
     # that every change and the derived-edge refresh go through.
     from graphiam.store.clone import clone_database
+
     copy = clone_database(db)
     try:
         trial = _on_copy(copy, changes, want=False, requests=(), paths=False, indexed=indexed)
@@ -299,8 +352,16 @@ def _finish(db: Database, applied: list[Applied]) -> None:
         a.row = M.get(db, _ROW_TABLE[a.kind], a.arn) if a.kind and a.arn else None
 
 
-def _in_place(db: Database, changes: Sequence[Change], *, want: bool, requests: Sequence[Any], paths: bool,
-              indexed: bool, settle: bool) -> Result:
+def _in_place(
+    db: Database,
+    changes: Sequence[Change],
+    *,
+    want: bool,
+    requests: Sequence[Any],
+    paths: bool,
+    indexed: bool,
+    settle: bool,
+) -> Result:
     from graphiam.queries import whatif
     from graphiam.queries.derived import refresh_derived
 
@@ -324,8 +385,15 @@ def _in_place(db: Database, changes: Sequence[Change], *, want: bool, requests: 
     return Result(ok=True, dry_run=False, applied=applied, changes=changeset)
 
 
-def _on_copy(copy: Database, changes: Sequence[Change], *, want: bool, requests: Sequence[Any], paths: bool,
-             indexed: bool) -> Result:
+def _on_copy(
+    copy: Database,
+    changes: Sequence[Change],
+    *,
+    want: bool,
+    requests: Sequence[Any],
+    paths: bool,
+    indexed: bool,
+) -> Result:
     """The dry run: each step commits on the copy, so every read sees committed (correctly read) data."""
     from graphiam.queries import whatif
     from graphiam.queries.derived import refresh_derived
@@ -340,8 +408,15 @@ def _on_copy(copy: Database, changes: Sequence[Change], *, want: bool, requests:
             applied += done
     except ChangeError as exc:
         if indexed:
-            exc.problems = [Problem(code=p.code, message=p.message, path=("changes", str(i), change.op, *p.path),
-                                    json_path=p.json_path) for p in exc.problems]
+            exc.problems = [
+                Problem(
+                    code=p.code,
+                    message=p.message,
+                    path=("changes", str(i), change.op, *p.path),
+                    json_path=p.json_path,
+                )
+                for p in exc.problems
+            ]
         return Result(ok=False, dry_run=True, problems=exc.problems)
     with copy.transaction():
         refresh_derived(copy, set().union(*(a.accounts for a in applied)))

@@ -4,6 +4,7 @@ Each deriver registers itself here; `refresh_derived` runs them all on a snapsho
 transaction sees it (its own uncommitted writes included), so derived edges commit or roll back together with
 the change that caused them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -23,12 +24,14 @@ def register(name: str) -> Callable[[Deriver], Deriver]:
         if name not in [n for n, _ in DERIVERS]:
             DERIVERS.append((name, fn))
         return fn
+
     return deco
 
 
 def _import_derivers() -> None:
     import importlib
     import importlib.util
+
     for module in DERIVER_MODULES:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)

@@ -14,6 +14,7 @@ Variables") and is left out. Resource-based policies are not part of identity pe
 organization (the principal's `scps`, one list per level) narrow the grants as the boundary does, level by level,
 and their Deny statements join the denies ("Policy evaluation logic": SCPs cap identity permissions).
 """
+
 from __future__ import annotations
 
 import weakref
@@ -29,7 +30,13 @@ from graphiam.policy import PolicySource, Statement
 from graphiam.policy.wildcard import Lit, Var, Wild, tokenize
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 
-PRINCIPAL_KEYS = ("aws:username", "aws:userid", "aws:principalarn", "aws:principalaccount", "aws:principaltype")
+PRINCIPAL_KEYS = (
+    "aws:username",
+    "aws:userid",
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,8 +94,9 @@ Entry = tuple[ActionInfo, tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]] 
 
 def _access(e: Entry) -> ActionAccess:
     a, allowed, denied = e
-    return ActionAccess(action=a.full_name, service=a.service, access_level=a.access_level, allowed=allowed,
-                        denied=denied)
+    return ActionAccess(
+        action=a.full_name, service=a.service, access_level=a.access_level, allowed=allowed, denied=denied
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,12 +130,19 @@ class Effective:
         svc = service.lower() if service is not None else None
 
         def keep(e: Entry) -> bool:
-            return (svc is None or e[0].service.lower() == svc) and \
-                (access_level is None or e[0].access_level == access_level)
-        return Effective(principal_arn=self.principal_arn, is_admin=self.is_admin, boundary_arn=self.boundary_arn,
-                         entries=tuple(filter(keep, self.entries)),
-                         blocked_entries=tuple(filter(keep, self.blocked_entries)),
-                         unknown_actions=self.unknown_actions, warnings=self.warnings)
+            return (svc is None or e[0].service.lower() == svc) and (
+                access_level is None or e[0].access_level == access_level
+            )
+
+        return Effective(
+            principal_arn=self.principal_arn,
+            is_admin=self.is_admin,
+            boundary_arn=self.boundary_arn,
+            entries=tuple(filter(keep, self.entries)),
+            blocked_entries=tuple(filter(keep, self.blocked_entries)),
+            unknown_actions=self.unknown_actions,
+            warnings=self.warnings,
+        )
 
 
 def covers(a: str, b: str) -> bool:
@@ -150,6 +165,7 @@ def covers(a: str, b: str) -> bool:
                 hit = b[j] == a[i] and f(i + 1, j + 1)
             memo[(i, j)] = hit
         return hit
+
     return _bounded(f, na, nb, default=False)
 
 
@@ -173,6 +189,7 @@ def intersects(a: str, b: str) -> bool:
                 hit = (a[i] == "?" or b[j] == "?" or a[i] == b[j]) and g(i + 1, j + 1)
             memo[(i, j)] = hit
         return hit
+
     return _bounded(g, na, nb, default=True)
 
 
@@ -190,20 +207,32 @@ _EXPANSION: weakref.WeakKeyDictionary[Statement, tuple[ActionInfo, ...]] = weakr
 def _expand(catalog: Catalog, st: Statement) -> tuple[ActionInfo, ...]:
     hit = _EXPANSION.get(st)
     if hit is None:
-        hit = tuple(catalog.expand_statement(actions=st.actions) if st.actions is not None
-                    else catalog.expand_statement(not_actions=st.not_actions or ()))
+        hit = tuple(
+            catalog.expand_statement(actions=st.actions)
+            if st.actions is not None
+            else catalog.expand_statement(not_actions=st.not_actions or ())
+        )
         _EXPANSION[st] = hit
     return hit
 
 
 def _ref(src: PolicySource, st: Statement) -> StatementRef:
-    return StatementRef(policy_arn=src.policy_id, policy_name=src.name, via=src.via, index=st.index, sid=st.sid,
-                        effect=st.effect)
+    return StatementRef(
+        policy_arn=src.policy_id,
+        policy_name=src.name,
+        via=src.via,
+        index=st.index,
+        sid=st.sid,
+        effect=st.effect,
+    )
 
 
 def _conditions(st: Statement) -> tuple[ConditionSpec, ...]:
-    return tuple(ConditionSpec(operator=op, key=k, values=vs)
-                 for op, block in (st.conditions or {}).items() for k, vs in block.items())
+    return tuple(
+        ConditionSpec(operator=op, key=k, values=vs)
+        for op, block in (st.conditions or {}).items()
+        for k, vs in block.items()
+    )
 
 
 def _substitute(text: str, ctx: dict[str, str], variables: bool) -> str | None:
@@ -235,7 +264,11 @@ def _grants(src: PolicySource, st: Statement, ctx: dict[str, str]) -> list[Resou
         excl = tuple(x for x in (_substitute(r, ctx, var) for r in st.not_resources) if x is not None)
         return [ResourceGrant(pattern="*", excluding=excl, conditions=conds, statements=refs)]
     pats = [_substitute(r, ctx, var) for r in (st.resources or ("*",))]
-    return [ResourceGrant(pattern=p, conditions=conds, statements=refs) for p in dict.fromkeys(pats) if p is not None]
+    return [
+        ResourceGrant(pattern=p, conditions=conds, statements=refs)
+        for p in dict.fromkeys(pats)
+        if p is not None
+    ]
 
 
 def _narrow(g: ResourceGrant, b: ResourceGrant) -> ResourceGrant | None:
@@ -252,7 +285,9 @@ def _narrow(g: ResourceGrant, b: ResourceGrant) -> ResourceGrant | None:
         return ResourceGrant(pattern=b.pattern, excluding=excluding, also_matching=g.also_matching, **merged)
     if not intersects(g.pattern, b.pattern):
         return None
-    return ResourceGrant(pattern=g.pattern, excluding=excluding, also_matching=g.also_matching + (b.pattern,), **merged)
+    return ResourceGrant(
+        pattern=g.pattern, excluding=excluding, also_matching=g.also_matching + (b.pattern,), **merged
+    )
 
 
 def _denied_entirely(g: ResourceGrant, d: ResourceGrant) -> bool:
@@ -284,22 +319,30 @@ class _Resolver:
             hit = self._grants[id(s[1])] = _grants(s[0], s[1], self.ctx)
         return hit
 
-    def resolve(self, allows: list[_Src], bounds: list[_Src], denies: list[_Src],
-                scps: Sequence[list[_Src]] = ()) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
-        key = (tuple(id(s[1]) for s in allows), tuple(id(s[1]) for s in bounds), tuple(id(s[1]) for s in denies),
-               tuple(tuple(id(s[1]) for s in level) for level in scps))
+    def resolve(
+        self, allows: list[_Src], bounds: list[_Src], denies: list[_Src], scps: Sequence[list[_Src]] = ()
+    ) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
+        key = (
+            tuple(id(s[1]) for s in allows),
+            tuple(id(s[1]) for s in bounds),
+            tuple(id(s[1]) for s in denies),
+            tuple(tuple(id(s[1]) for s in level) for level in scps),
+        )
         hit = self._memo.get(key)
         if hit is None:
             hit = self._memo[key] = self._compute(allows, bounds, denies, scps)
         return hit
 
-    def _compute(self, allows: list[_Src], bounds: list[_Src], denies: list[_Src],
-                 scps: Sequence[list[_Src]]) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
+    def _compute(
+        self, allows: list[_Src], bounds: list[_Src], denies: list[_Src], scps: Sequence[list[_Src]]
+    ) -> tuple[tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]:
         granted = [g for s in allows for g in self.grants(s)]
         if self.boundary is not None:
             bgrants = [b for s in bounds for b in self.grants(s)]
             granted = [n for g in granted for b in bgrants if (n := _narrow(g, b)) is not None]
-        for level in range(self.levels):  # every SCP level must allow too (an action no SCP of a level names: none)
+        for level in range(
+            self.levels
+        ):  # every SCP level must allow too (an action no SCP of a level names: none)
             lgrants = [b for s in (scps[level] if level < len(scps) else ()) for b in self.grants(s)]
             granted = [n for g in granted for b in lgrants if (n := _narrow(g, b)) is not None]
         dgrants = [d for s in denies for d in self.grants(s)]
@@ -309,8 +352,14 @@ class _Resolver:
 
 
 def _admin_statement(st: Statement) -> bool:
-    return (st.effect == "Allow" and not st.conditions and st.actions is not None
-            and any(a in ("*", "*:*") for a in st.actions) and st.resources is not None and "*" in st.resources)
+    return (
+        st.effect == "Allow"
+        and not st.conditions
+        and st.actions is not None
+        and any(a in ("*", "*:*") for a in st.actions)
+        and st.resources is not None
+        and "*" in st.resources
+    )
 
 
 def is_admin_by_statements(p: PrincipalInfo) -> bool:
@@ -323,8 +372,11 @@ def is_admin_by_statements(p: PrincipalInfo) -> bool:
         if cap is not None and not any(_admin_statement(st) for s in cap for st in s.document.statements):
             return False
     every = list(p.identity) + list(p.boundary or ()) + [s for level in p.scps or () for s in level]
-    return not any(st.effect == "Deny" and not st.conditions and st.matches_resource("*", {})
-                   for s in every for st in s.document.statements)
+    return not any(
+        st.effect == "Deny" and not st.conditions and st.matches_resource("*", {})
+        for s in every
+        for st in s.document.statements
+    )
 
 
 def _statements(sources: Iterable[PolicySource]) -> list[_Src]:
@@ -341,9 +393,17 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     ctx = {k.lower(): v for k, v in p.derived_context().items()}
     ident = _statements(p.identity)
     bound = _statements(p.boundary or ())
-    unknown = [UnknownAction(action=a, policy_arn=s.policy_id, statement_index=st.index, effect=st.effect,
-                             not_action=st.actions is None)
-               for s, st in ident + bound for a in cat.unknown(st.actions or st.not_actions or ())]
+    unknown = [
+        UnknownAction(
+            action=a,
+            policy_arn=s.policy_id,
+            statement_index=st.index,
+            effect=st.effect,
+            not_action=st.actions is None,
+        )
+        for s, st in ident + bound
+        for a in cat.unknown(st.actions or st.not_actions or ())
+    ]
     if p.boundary == ():
         warnings.append(f"permissions boundary `{p.boundary_arn}` has no document: it allows nothing")
     # per action, the indices (into `sources`) of the statements matching it: allows, boundary allows, denies
@@ -374,17 +434,24 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     blocked: list[Entry] = []
     for idx, actions in groups.items():
         pick = [sources[i] for i in idx]
-        kept, against = resolver.resolve([s for i, s in zip(idx, pick) if i < n_allow],
-                                         [s for i, s in zip(idx, pick) if n_allow <= i < n_allow + n_bound],
-                                         [s for i, s in zip(idx, pick) if i >= n_capped],
-                                         [[s for i, s in zip(idx, pick) if starts[k] <= i < starts[k + 1]]
-                                          for k in range(len(levels))])
+        kept, against = resolver.resolve(
+            [s for i, s in zip(idx, pick) if i < n_allow],
+            [s for i, s in zip(idx, pick) if n_allow <= i < n_allow + n_bound],
+            [s for i, s in zip(idx, pick) if i >= n_capped],
+            [[s for i, s in zip(idx, pick) if starts[k] <= i < starts[k + 1]] for k in range(len(levels))],
+        )
         (allowed if kept else blocked).extend((a, kept, against) for a in actions)
     allowed.sort(key=_name)
     blocked.sort(key=_name)
-    return Effective(principal_arn=p.arn, is_admin=is_admin_by_statements(p), boundary_arn=p.boundary_arn,
-                     entries=tuple(allowed), blocked_entries=tuple(blocked), unknown_actions=tuple(unknown),
-                     warnings=tuple(warnings))
+    return Effective(
+        principal_arn=p.arn,
+        is_admin=is_admin_by_statements(p),
+        boundary_arn=p.boundary_arn,
+        entries=tuple(allowed),
+        blocked_entries=tuple(blocked),
+        unknown_actions=tuple(unknown),
+        warnings=tuple(warnings),
+    )
 
 
 def _name(e: Entry) -> str:

@@ -6,6 +6,7 @@ actor to every principal of an `EscalationTargets` set, see `escalation.fanout`)
 (`direct_admins`, the rule of `queries.admin`), over an edge whose step makes its target administrator, or at
 a principal that can make itself administrator (its self-loop edge is appended as the last step).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from graphiam.errors import InputError, NotFoundError
 from graphiam.escalation.decide import Decider, Use
 from graphiam.escalation.edges import GraphFacts, GroupFacts, admin_techniques
 from graphiam.escalation.edges import derive as derive_all
 from graphiam.escalation.fanout import FanEdge, FanSet, Part, render, use_from_json
 from graphiam.escalation.paths import Fan, Path, PathGraph, Step, TargetSet
-from graphiam.errors import InputError, NotFoundError
 from graphiam.policy import PolicySource, parse_policy
 from graphiam.queries.derived import register
 from graphiam.queries.snapshot import Snapshot
@@ -41,17 +42,30 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
     """Groups, non-default versions and credential facts, read once per derivation / generation."""
     facts = GraphFacts()
     for g in S.group_policy_arns(db):
-        srcs = tuple(PolicySource(document=snap.documents[a], policy_id=a, name=snap.policies[a].name,
-                                  kind=snap.policies[a].kind, via="group", via_name=g["name"])
-                     for a in g["policies"] if a in snap.documents)
+        srcs = tuple(
+            PolicySource(
+                document=snap.documents[a],
+                policy_id=a,
+                name=snap.policies[a].name,
+                kind=snap.policies[a].kind,
+                via="group",
+                via_name=g["name"],
+            )
+            for a in g["policies"]
+            if a in snap.documents
+        )
         facts.groups[g["arn"]] = GroupFacts(arn=g["arn"], account=g["account"], name=g["name"], policies=srcs)
     versions: dict[str, list[tuple[str, PolicySource]]] = {}
     for v in S.non_default_versions(db):
         row = snap.policies.get(v["policy"])
         doc = parse_policy(v["document"], where=f"{v['policy']} {v['version']}")
-        src = PolicySource(document=doc, policy_id=f"{v['policy']}#{v['version']}",
-                           name=f"{row.name if row else v['policy']} {v['version']}", kind="customer-managed",
-                           via="user")
+        src = PolicySource(
+            document=doc,
+            policy_id=f"{v['policy']}#{v['version']}",
+            name=f"{row.name if row else v['policy']} {v['version']}",
+            kind="customer-managed",
+            via="user",
+        )
         versions.setdefault(v["policy"], []).append((v["version"], src))
     facts.versions = {k: tuple(vs) for k, vs in versions.items()}
     for u in S.user_credentials(db):
@@ -67,7 +81,9 @@ def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     out = derive_all(snap, graph_facts(db, snap), accounts=touched, explicit_max=EXPLICIT_MAX)
     kinds = {p.arn: "User" if p.kind == "user" else "Role" for p in snap.principals.values()}
     sets = {f.targets.id: f.targets for f in out.fans}
-    counts = dict(edges=len(out.edges), fans=len(out.fans), sets=len(sets), fan_edges=sum(f.size() for f in out.fans))
+    counts = dict(
+        edges=len(out.edges), fans=len(out.fans), sets=len(sets), fan_edges=sum(f.size() for f in out.fans)
+    )
     rows, set_rows = [e.row() for e in out.edges], [set_row(ts) for _, ts in sorted(sets.items())]
     fan_rows, timings = [fan_row(f) for f in out.fans], out.timings
     del out, sets  # the edges as objects are not needed for the write (at 10,000 principals: 125,000 edges)
@@ -80,18 +96,27 @@ def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
 
 
 def set_row(ts: FanSet) -> dict[str, Any]:
-    return {"id": ts.id, "account": ts.account, "technique": ts.technique,
-            "targets": json.dumps([p.target for p in ts.parts], separators=(",", ":")),
-            "parts": json.dumps([p.as_json() for p in ts.parts], separators=(",", ":"))}
+    return {
+        "id": ts.id,
+        "account": ts.account,
+        "technique": ts.technique,
+        "targets": json.dumps([p.target for p in ts.parts], separators=(",", ":")),
+        "parts": json.dumps([p.as_json() for p in ts.parts], separators=(",", ":")),
+    }
 
 
 def fan_row(f: FanEdge) -> dict[str, Any]:
-    return {"from": f.source, "to": f.targets.id, "technique": f.technique,
-            "permissions": json.dumps([u.as_json() for u in f.uses], separators=(",", ":")),
-            "details": json.dumps({"admin": f.admin}, separators=(",", ":"))}
+    return {
+        "from": f.source,
+        "to": f.targets.id,
+        "technique": f.technique,
+        "permissions": json.dumps([u.as_json() for u in f.uses], separators=(",", ":")),
+        "details": json.dumps({"admin": f.admin}, separators=(",", ":")),
+    }
 
 
 # ---- what counts as administrator, and the path graph, per database generation ----
+
 
 @dataclass(kw_only=True)
 class EscalationIndex:
@@ -110,7 +135,11 @@ def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, U
     d = decider or Decider(snap)
     out: dict[str, Use] = {}
     for p in snap.principals.values():
-        if any(st.effect == "Allow" for s in p.identity for st in s.document.statements_for("graphiam:anyotheraction")):
+        if any(
+            st.effect == "Allow"
+            for s in p.identity
+            for st in s.document.statements_for("graphiam:anyotheraction")
+        ):
             proof = d.admin_with(p)
             if proof is not None:
                 out[p.arn] = proof
@@ -120,12 +149,23 @@ def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, U
 def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
     direct = direct_admins(snap)
     sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
-    fans = [Fan(source=r["source"], technique=r["technique"], admin=r["technique"] in _ADMIN_TECHNIQUES,
-                targets=sets[r["targets"]]) for r in S.fan_edges(db) if r["targets"] in sets]
+    fans = [
+        Fan(
+            source=r["source"],
+            technique=r["technique"],
+            admin=r["technique"] in _ADMIN_TECHNIQUES,
+            targets=sets[r["targets"]],
+        )
+        for r in S.fan_edges(db)
+        if r["targets"] in sets
+    ]
     shared: dict[tuple[Any, ...], Any] = {}
-    return EscalationIndex(generation=snap.generation, direct=direct,
-                           graph=PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans),
-                           facts=graph_facts(db, snap))
+    return EscalationIndex(
+        generation=snap.generation,
+        direct=direct,
+        graph=PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans),
+        facts=graph_facts(db, snap),
+    )
 
 
 class EscalationIndexCache:
@@ -158,7 +198,9 @@ def _statement_names(items: Any) -> list[str]:
     out = []
     for x in items if isinstance(items, list) else []:
         if isinstance(x, dict) and "policy" in x:
-            out.append(f"{x['policy']}#{x.get('statement', '?')}" + (f" ({x['sid']})" if x.get("sid") else ""))
+            out.append(
+                f"{x['policy']}#{x.get('statement', '?')}" + (f" ({x['sid']})" if x.get("sid") else "")
+            )
         else:
             out.append(str(x))
     return out
@@ -185,12 +227,19 @@ def _step(r: dict[str, Any], shared: dict[tuple[Any, ...], Any]) -> Step:
         key = (action, r["target"], needs)
         perms = shared.get(key)
         if perms is None:
-            perms = shared[key] = ({"action": action, "resource": r["target"], "statements": [],
-                                    "needs": list(needs)},)
-        return Step(source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=perms,
-                    needs=needs)
-    return Step(source=r["source"], target=r["target"], technique=r["technique"], permissions=(),
-                admin=r["technique"] in _ADMIN_TECHNIQUES)
+            perms = shared[key] = (
+                {"action": action, "resource": r["target"], "statements": [], "needs": list(needs)},
+            )
+        return Step(
+            source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=perms, needs=needs
+        )
+    return Step(
+        source=r["source"],
+        target=r["target"],
+        technique=r["technique"],
+        permissions=(),
+        admin=r["technique"] in _ADMIN_TECHNIQUES,
+    )
 
 
 def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
@@ -202,13 +251,16 @@ def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
     wanted = {(s.source, s.target, s.technique) for p in paths for s in p.steps}
     rows: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for r in edge_rows(db, sources, wanted) if sources else ():
-        rows.setdefault((r["from"], r["to"], r["technique"]), []).append((r["permissions"] or "", r["details"] or ""))
+        rows.setdefault((r["from"], r["to"], r["technique"]), []).append(
+            (r["permissions"] or "", r["details"] or "")
+        )
     assumed: dict[tuple[str, str, str], list[str]] = {}
     if pairs:
         for r in S.assume_statements(db, sorted({a for a, _ in pairs}), sorted({b for _, b in pairs})):
             if (r["source"], r["target"]) in pairs:
-                assumed[(r["source"], r["target"], r["action"] or "sts:AssumeRole")] = \
-                    _statement_names(_loads(r["statements"], []))
+                assumed[(r["source"], r["target"], r["action"] or "sts:AssumeRole")] = _statement_names(
+                    _loads(r["statements"], [])
+                )
 
     def fill(s: Step) -> Step:
         if s.technique == ASSUME_TECHNIQUE:
@@ -220,20 +272,33 @@ def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
             return s
         perms, details = found[min(s.ordinal, len(found) - 1)]
         det = _loads(details, {})
-        return replace(s, permissions=tuple(_loads(perms, [])), needs=tuple(det.get("needs", ())),
-                       assumptions=tuple(det.get("assumptions", ())))
+        return replace(
+            s,
+            permissions=tuple(_loads(perms, [])),
+            needs=tuple(det.get("needs", ())),
+            assumptions=tuple(det.get("assumptions", ())),
+        )
 
     return [replace(p, steps=tuple(fill(s) for s in p.steps)) for p in paths]
 
 
-def edge_rows(db: Database, sources: Sequence[str] | None = None,
-              wanted: set[tuple[str, str, str]] | None = None) -> list[dict[str, Any]]:
+def edge_rows(
+    db: Database, sources: Sequence[str] | None = None, wanted: set[tuple[str, str, str]] | None = None
+) -> list[dict[str, Any]]:
     """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded: all
     of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
     `sources`, or only the (source, target, technique) triples `wanted`."""
-    out = [{"from": r["source"], "to": r["target"], "technique": r["technique"], "permissions": r["permissions"],
-            "details": r["details"]} for r in S.escalation_details(db, sources)
-           if wanted is None or (r["source"], r["target"], r["technique"]) in wanted]
+    out = [
+        {
+            "from": r["source"],
+            "to": r["target"],
+            "technique": r["technique"],
+            "permissions": r["permissions"],
+            "details": r["details"],
+        }
+        for r in S.escalation_details(db, sources)
+        if wanted is None or (r["source"], r["target"], r["technique"]) in wanted
+    ]
     fans = S.fan_details(db, sources)
     if not fans:
         return out
@@ -243,8 +308,9 @@ def edge_rows(db: Database, sources: Sequence[str] | None = None,
     else:  # a set can hold thousands of parts: decode only those of the targets asked for
         asked: dict[str, set[str]] = {}
         for f in fans:
-            asked.setdefault(f["targets"], set()).update(b for a, b, t in wanted
-                                                         if a == f["source"] and t == f["technique"])
+            asked.setdefault(f["targets"], set()).update(
+                b for a, b, t in wanted if a == f["source"] and t == f["technique"]
+            )
         parts = {r["id"]: _parts_of(r["parts"] or "", asked.get(r["id"], set())) for r in rows}
     for f in fans:
         uses = tuple(use_from_json(u) for u in _loads(f["permissions"], []))
@@ -284,8 +350,16 @@ def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:
         raise InputError(f"`limit`: {limit} is not from 1 to {MAX_LIMIT}")
 
 
-def escalation_paths(db: Database, snap: Snapshot, index: EscalationIndex, source: str, to: str | None = None, *,
-                     max_depth: int = 5, limit: int = DEFAULT_LIMIT) -> list[Path]:
+def escalation_paths(
+    db: Database,
+    snap: Snapshot,
+    index: EscalationIndex,
+    source: str,
+    to: str | None = None,
+    *,
+    max_depth: int = 5,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Path]:
     """Every simple path from `source` to administrator (or to `to`), shortest first, at most `limit`."""
     _check(snap, source, max_depth, limit)
     if to is not None:
@@ -294,8 +368,15 @@ def escalation_paths(db: Database, snap: Snapshot, index: EscalationIndex, sourc
     return _hydrate(db, index.graph.to_admin(source, max_depth=max_depth, limit=limit))
 
 
-def escalation_paths_to(db: Database, snap: Snapshot, index: EscalationIndex, target: str, *, max_depth: int = 5,
-                        limit: int = DEFAULT_LIMIT) -> list[Path]:
+def escalation_paths_to(
+    db: Database,
+    snap: Snapshot,
+    index: EscalationIndex,
+    target: str,
+    *,
+    max_depth: int = 5,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Path]:
     """Every simple path from any principal to `target`, shortest first, at most `limit`."""
     _check(snap, target, max_depth, limit)
     return _hydrate(db, index.graph.into(target, max_depth=max_depth, limit=limit))
@@ -310,20 +391,32 @@ class SummaryEntry:
     path: Path
 
 
-def escalation_summary(db: Database, snap: Snapshot, index: EscalationIndex, *,
-                       max_depth: int = 5) -> list[SummaryEntry]:
+def escalation_summary(
+    db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5
+) -> list[SummaryEntry]:
     """Every stored principal not administrator now that can become one, with one shortest path."""
-    if isinstance(max_depth, bool) or not 1 <= max_depth <= MAX_DEPTH:  # as `_check`: path search is exponential
+    if (
+        isinstance(max_depth, bool) or not 1 <= max_depth <= MAX_DEPTH
+    ):  # as `_check`: path search is exponential
         raise InputError(f"`maxDepth`: {max_depth} is not from 1 to {MAX_DEPTH}")
     out = []
     for arn in sorted(snap.principals):
-        if arn in index.direct or (arn not in index.graph.loops and index.graph.admin_dist.get(arn, 1 << 30) > max_depth):
+        if arn in index.direct or (
+            arn not in index.graph.loops and index.graph.admin_dist.get(arn, 1 << 30) > max_depth
+        ):
             continue
         paths = index.graph.to_admin(arn, max_depth=max_depth, limit=20)
         if paths:
             best = paths[0]
-            out.append(SummaryEntry(principal=arn, self_escalation=arn in index.graph.loops,
-                                    shortest=len(best.steps), first_technique=best.steps[0].technique, path=best))
+            out.append(
+                SummaryEntry(
+                    principal=arn,
+                    self_escalation=arn in index.graph.loops,
+                    shortest=len(best.steps),
+                    first_technique=best.steps[0].technique,
+                    path=best,
+                )
+            )
     full = iter(_hydrate(db, [e.path for e in out]))
     out = [replace(e, path=next(full)) for e in out]
     return sorted(out, key=lambda e: (e.shortest, e.principal))

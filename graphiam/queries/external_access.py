@@ -5,6 +5,7 @@ account, identity policies; conditions that must hold are kept with the edge).
 `outside_organization` marks principals whose account is not in the stored organization (with no organization,
 every external account is outside); anyone and federated providers are always outside.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,10 +38,25 @@ def external_access(db: Database, *, account: str | None = None) -> list[Externa
         if account is not None and r["account"] != account:
             continue
         theirs = r["principal_account"]
-        out.append(ExternalAccess(
-            role=r["role"], account=r["account"], principal=r["principal"], principal_kind=r["kind"],
-            principal_account=theirs,
-            outside_organization=r["kind"] in ("everyone", "federated") or theirs is None or theirs not in members,
-            hop=hop(r["principal"], r["role"], r["action"], r["statements"], r["conditions"], r["needs"],
-                    r["trust"])))
+        out.append(
+            ExternalAccess(
+                role=r["role"],
+                account=r["account"],
+                principal=r["principal"],
+                principal_kind=r["kind"],
+                principal_account=theirs,
+                outside_organization=r["kind"] in ("everyone", "federated")
+                or theirs is None
+                or theirs not in members,
+                hop=hop(
+                    r["principal"],
+                    r["role"],
+                    r["action"],
+                    r["statements"],
+                    r["conditions"],
+                    r["needs"],
+                    r["trust"],
+                ),
+            )
+        )
     return out

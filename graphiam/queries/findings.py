@@ -12,6 +12,7 @@ of the reach lists, and so is every member reached only through an excluded grou
 principals is not reported. An account scope keeps the policies and principals of that account (AWS-managed policies
 when they reach a principal of it).
 """
+
 from __future__ import annotations
 
 import re
@@ -107,12 +108,19 @@ def _account_of(arn: str) -> str:
 class FindingsIndex:
     """What the report needs beyond the snapshot, built once per database generation."""
 
-    def __init__(self, snap: Snapshot, attachments: Sequence[AttachmentRow], catalog: Catalog | None = None,
-                 analyser: Analyser | None = None) -> None:
+    def __init__(
+        self,
+        snap: Snapshot,
+        attachments: Sequence[AttachmentRow],
+        catalog: Catalog | None = None,
+        analyser: Analyser | None = None,
+    ) -> None:
         self.snap = snap
         self.generation = snap.generation
         self.analyser = analyser or Analyser(catalog or Catalog.default(), default_rules())
-        self.targets: dict[str, list[AttachmentRow]] = defaultdict(list)  # policy -> identity/inline attachments
+        self.targets: dict[str, list[AttachmentRow]] = defaultdict(
+            list
+        )  # policy -> identity/inline attachments
         self.boundaries: dict[str, list[str]] = defaultdict(list)
         for a in attachments:
             if a.attached_as == "boundary":
@@ -125,7 +133,8 @@ class FindingsIndex:
                 self.members[g].append(p.arn)
         self.admins = frozenset(direct_admins(snap))
         self.accounts = {p.account for p in snap.principals.values()} | {
-            p.account for p in snap.policies.values() if p.kind != AWS_MANAGED}
+            p.account for p in snap.policies.values() if p.kind != AWS_MANAGED
+        }
 
     def reach(self, policy_arn: str, excl: Exclusions, account: str | None) -> tuple[list[Reached], bool]:
         """The principals the policy reaches, and whether it is attached to any principal at all (in scope)."""
@@ -140,29 +149,37 @@ class FindingsIndex:
             if excl.principal(a.target_arn, name):
                 continue
             if kind == "group":
-                out[(a.target_arn, None)] = Reached(arn=a.target_arn, kind="group", name=name,
-                                                    account=_account_of(a.target_arn))
+                out[(a.target_arn, None)] = Reached(
+                    arn=a.target_arn, kind="group", name=name, account=_account_of(a.target_arn)
+                )
                 for m in self.members.get(a.target_arn, ()):
                     self._add(out, m, a.target_arn, excl)
             else:
                 self._add(out, a.target_arn, None, excl)
         return sorted(out.values(), key=lambda r: (r.arn, r.via or "")), attached
 
-    def _add(self, out: dict[tuple[str, str | None], Reached], arn: str, via: str | None, excl: Exclusions) -> None:
+    def _add(
+        self, out: dict[tuple[str, str | None], Reached], arn: str, via: str | None, excl: Exclusions
+    ) -> None:
         p = self.snap.principals.get(arn)
         if p is None or excl.principal(arn, p.name):
             return
-        out[(arn, via)] = Reached(arn=arn, kind=p.kind, name=p.name, account=p.account, via=via,
-                                  is_admin=arn in self.admins)
+        out[(arn, via)] = Reached(
+            arn=arn, kind=p.kind, name=p.name, account=p.account, via=via, is_admin=arn in self.admins
+        )
 
 
 def build_findings_index(db: Database, snap: Snapshot, analyser: Analyser | None = None) -> FindingsIndex:
     return FindingsIndex(snap, R.all_attachments(db), analyser=analyser)
 
 
-def policy_findings(index: FindingsIndex, *, account: str | None = None,
-                    categories: Iterable[RiskCategory] | None = None,
-                    exclusions: Exclusions = Exclusions()) -> Report:
+def policy_findings(
+    index: FindingsIndex,
+    *,
+    account: str | None = None,
+    categories: Iterable[RiskCategory] | None = None,
+    exclusions: Exclusions = Exclusions(),
+) -> Report:
     """The whole report (see the module docstring), policies sorted by ARN."""
     if account is not None and account not in index.accounts:
         raise NotFoundError(f"account `{account}` is not in the graph")
@@ -188,20 +205,37 @@ def policy_findings(index: FindingsIndex, *, account: str | None = None,
         if not found:
             continue
         boundary = [b for b in index.boundaries.get(arn, ()) if account is None or _account_of(b) == account]
-        reports.append(PolicyReport(arn=arn, name=p.name, kind=p.kind, account=p.account,
-                                    owner=p.owner_arn if p.kind == INLINE else None, findings=tuple(found),
-                                    principals=tuple(reached), boundary_of=tuple(sorted(boundary)),
-                                    sids=dict(index.analyser.document(doc).sids)))
+        reports.append(
+            PolicyReport(
+                arn=arn,
+                name=p.name,
+                kind=p.kind,
+                account=p.account,
+                owner=p.owner_arn if p.kind == INLINE else None,
+                findings=tuple(found),
+                principals=tuple(reached),
+                boundary_of=tuple(sorted(boundary)),
+                sids=dict(index.analyser.document(doc).sids),
+            )
+        )
     return Report(policies=reports, summary=summarise(reports, cats), analysed=analysed)
 
 
-def summarise(reports: Sequence[PolicyReport], categories: Sequence[RiskCategory] | None = None) -> list[SummaryRow]:
+def summarise(
+    reports: Sequence[PolicyReport], categories: Sequence[RiskCategory] | None = None
+) -> list[SummaryRow]:
     rows = []
     for cat in categories if categories is not None else RiskCategory:
         hits = [(r, f) for r in reports for f in r.findings if f.category is cat]
-        rows.append(SummaryRow(category=cat, severity=SEVERITY[cat], policies=len(hits),
-                               actions=len({a for _, f in hits for a in f.actions}),
-                               principals=len({p.arn for r, _ in hits for p in r.principals if p.kind != "group"})))
+        rows.append(
+            SummaryRow(
+                category=cat,
+                severity=SEVERITY[cat],
+                policies=len(hits),
+                actions=len({a for _, f in hits for a in f.actions}),
+                principals=len({p.arn for r, _ in hits for p in r.principals if p.kind != "group"}),
+            )
+        )
     return rows
 
 

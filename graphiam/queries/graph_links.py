@@ -5,6 +5,7 @@ and external principals), every escalation edge, the fan-out edges (one actor to
 and the self-loops (a principal that can make itself administrator). This module is the one place the view
 reads that structure, so a change of how those edges are stored or indexed touches only this file.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
@@ -34,7 +35,9 @@ def _link(s: Step) -> Link:
     if s.technique == ASSUME_TECHNIQUE:
         action = str(s.permissions[0].get("action", "sts:AssumeRole")) if s.permissions else "sts:AssumeRole"
         return Link(s.source, s.target, CAN_ASSUME, action, tuple(s.needs))
-    return Link(s.source, s.target, ESCALATES_TO, s.technique, tuple(s.needs), s.admin or s.source == s.target)
+    return Link(
+        s.source, s.target, ESCALATES_TO, s.technique, tuple(s.needs), s.admin or s.source == s.target
+    )
 
 
 def _wanted(kinds: Iterable[str]) -> frozenset[str]:

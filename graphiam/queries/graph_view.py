@@ -16,6 +16,7 @@ Edges are those of the chosen kinds between shown nodes (the induced subgraph), 
 `max_edges`. Output order is deterministic: nodes by (distance, kind, id), edges by (distance, kind, from, to,
 what), independent of the order of `around` and of storage order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -28,7 +29,15 @@ from graphiam.queries.escalation import EscalationIndex
 from graphiam.store import Database
 from graphiam.store import graph_view_store as S
 
-NODE_KINDS = ("USER", "GROUP", "ROLE", "POLICY", "INSTANCE_PROFILE", "SERVICE_PRINCIPAL", "EXTERNAL_PRINCIPAL")
+NODE_KINDS = (
+    "USER",
+    "GROUP",
+    "ROLE",
+    "POLICY",
+    "INSTANCE_PROFILE",
+    "SERVICE_PRINCIPAL",
+    "EXTERNAL_PRINCIPAL",
+)
 EDGE_KINDS = ("MEMBER_OF", "ATTACHED", "CAN_ASSUME", "ESCALATES_TO", "HAS_ROLE")
 MAX_DEPTH = 6
 MAX_NODES = 5000
@@ -39,8 +48,13 @@ DEFAULT_MAX_NODES = 500
 DEFAULT_MAX_EDGES = 5000
 _RANK = {k: i for i, k in enumerate(NODE_KINDS)}
 _EDGE_RANK = {k: i for i, k in enumerate(EDGE_KINDS)}
-_PROPS = {"path": "path", "boundary": "boundaryArn", "policy_kind": "policyKind", "missing": "missingDocument",
-          "external_kind": "externalKind"}
+_PROPS = {
+    "path": "path",
+    "boundary": "boundaryArn",
+    "policy_kind": "policyKind",
+    "missing": "missingDocument",
+    "external_kind": "externalKind",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,12 +87,20 @@ class GraphView:
     account: str | None = None
 
 
-def check(*, around: Sequence[str] | None, depth: int, edge_kinds: Sequence[str] | None, max_nodes: int,
-          max_edges: int) -> tuple[str, ...]:
+def check(
+    *,
+    around: Sequence[str] | None,
+    depth: int,
+    edge_kinds: Sequence[str] | None,
+    max_nodes: int,
+    max_edges: int,
+) -> tuple[str, ...]:
     """Validate the arguments (GraphQL names in messages); the edge kinds to follow."""
+
     def whole(name: str, value: Any, lo: int, hi: int) -> None:
         if type(value) is not int or not lo <= value <= hi:
             raise InputError(f"`{name}` must be an integer from {lo} to {hi}, got {value!r}")
+
     whole("depth", depth, 1, MAX_DEPTH)
     whole("maxNodes", max_nodes, 1, MAX_NODES)
     whole("maxEdges", max_edges, 1, MAX_EDGES)
@@ -114,9 +136,17 @@ def _neighbours(db: Database, index: EscalationIndex, kinds: Sequence[str], keys
     return found - keys
 
 
-def graph_view(db: Database, index: EscalationIndex, *, around: Sequence[str] | None = None,
-               depth: int = DEFAULT_DEPTH, edge_kinds: Sequence[str] | None = None, account: str | None = None,
-               max_nodes: int = DEFAULT_MAX_NODES, max_edges: int = DEFAULT_MAX_EDGES) -> GraphView:
+def graph_view(
+    db: Database,
+    index: EscalationIndex,
+    *,
+    around: Sequence[str] | None = None,
+    depth: int = DEFAULT_DEPTH,
+    edge_kinds: Sequence[str] | None = None,
+    account: str | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    max_edges: int = DEFAULT_MAX_EDGES,
+) -> GraphView:
     """The view (module docstring). `index` is the escalation index of the database's current generation."""
     kinds = check(around=around, depth=depth, edge_kinds=edge_kinds, max_nodes=max_nodes, max_edges=max_edges)
     if account is not None and not S.has_account(db, account):
@@ -155,8 +185,13 @@ def graph_view(db: Database, index: EscalationIndex, *, around: Sequence[str] | 
         edges, cut = _edges(db, index, kinds, distance, max_edges)
     truncated = truncated or cut
     out_nodes = [_graph_node(index, r, d) for d, ring in enumerate(rings) for r in ring]
-    return GraphView(nodes=out_nodes, edges=edges, truncated=truncated,
-                     around=tuple(sorted(set(around))) if around is not None else (), account=scope)
+    return GraphView(
+        nodes=out_nodes,
+        edges=edges,
+        truncated=truncated,
+        around=tuple(sorted(set(around))) if around is not None else (),
+        account=scope,
+    )
 
 
 def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNode:
@@ -165,12 +200,20 @@ def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNod
     if principal:
         props["adminNow"] = L.admin_now(index, r.key)
     props["distance"] = distance
-    return GraphNode(id=r.key, kind=_kind(r), label=r.label, account=r.account, distance=distance,
-                     is_admin=principal and L.is_admin(index, r.key), properties=props)
+    return GraphNode(
+        id=r.key,
+        kind=_kind(r),
+        label=r.label,
+        account=r.account,
+        distance=distance,
+        is_admin=principal and L.is_admin(index, r.key),
+        properties=props,
+    )
 
 
-def _edges(db: Database, index: EscalationIndex, kinds: Sequence[str], distance: dict[str, int],
-           max_edges: int) -> tuple[list[GraphEdge], bool]:
+def _edges(
+    db: Database, index: EscalationIndex, kinds: Sequence[str], distance: dict[str, int], max_edges: int
+) -> tuple[list[GraphEdge], bool]:
     """The edges of `kinds` between shown nodes, nearest the centre first, at most `max_edges` (and whether cut).
 
     Order: (distance of the farther end, kind, from, to, what). Escalation edges can be dense (a fan-out edge
@@ -178,20 +221,37 @@ def _edges(db: Database, index: EscalationIndex, kinds: Sequence[str], distance:
     order, and no longer once `max_edges` edges sort before what is left. Rows stay plain tuples until cut."""
     rows: list[tuple[Any, ...]] = []
     for e in S.edges(db, kinds, sorted(distance), both=True):
-        rows.append((max(distance[e.source], distance[e.target]), _EDGE_RANK[e.kind], e.source, e.target,
-                     e.how or "", e))
+        rows.append(
+            (
+                max(distance[e.source], distance[e.target]),
+                _EDGE_RANK[e.kind],
+                e.source,
+                e.target,
+                e.how or "",
+                e,
+            )
+        )
     if L.CAN_ASSUME in kinds:
         for link in L.assumptions_among(index, distance.keys()):
-            rows.append((max(distance[link.source], distance[link.target]), _EDGE_RANK[link.kind], link.source,
-                         link.target, link.tag, link))
+            rows.append(
+                (
+                    max(distance[link.source], distance[link.target]),
+                    _EDGE_RANK[link.kind],
+                    link.source,
+                    link.target,
+                    link.tag,
+                    link,
+                )
+            )
     rows.sort(key=lambda r: r[:5])
     if L.ESCALATES_TO in kinds:
         rows = _with_escalations(index, rows, distance, max_edges)
     return [_edge(*r[2:]) for r in rows[:max_edges]], len(rows) > max_edges
 
 
-def _with_escalations(index: EscalationIndex, rows: list[tuple[Any, ...]], distance: dict[str, int],
-                      max_edges: int) -> list[tuple[Any, ...]]:
+def _with_escalations(
+    index: EscalationIndex, rows: list[tuple[Any, ...]], distance: dict[str, int], max_edges: int
+) -> list[tuple[Any, ...]]:
     rank = _EDGE_RANK[L.ESCALATES_TO]
     escalations: list[tuple[Any, ...]] = []
     for level in sorted(set(distance.values())):

@@ -7,6 +7,7 @@ means no request context can pass. When an SCP condition reads a key the graph c
 aws:SourceIp, …) the edge stays: the SCP may or may not stop it, and the hop's own conditions are the reader's to
 check. Principals without SCPs (no organization, its management account, service-linked roles) are never gated.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,9 +17,14 @@ from graphiam.queries.assume_witness import fixed_key
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 
 _EVERYTHING = PolicySource(
-    document=parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    policy_id="scp-gate", name="the identity side, taken as allowing (only the SCPs are decided)", kind="custom",
-    via="custom")
+    document=parse_policy(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    ),
+    policy_id="scp-gate",
+    name="the identity side, taken as allowing (only the SCPs are decided)",
+    kind="custom",
+    via="custom",
+)
 
 
 class ScpGate:
@@ -38,7 +44,10 @@ class ScpGate:
         if plain is None:
             plain = self._plain[id(levels)] = not any(
                 st.compiled_conditions or any("${" in r for r in (st.resources or st.not_resources or ()))
-                for level in levels for src in level for st in src.document.statements)
+                for level in levels
+                for src in level
+                for st in src.document.statements
+            )
         key = (id(levels), action.lower(), resource) if plain else None
         if key is not None and key in self._memo:
             return self._memo[key]
@@ -46,12 +55,19 @@ class ScpGate:
         ctx = dict(p.derived_context())
         if target is not None:
             ctx.update({f"aws:ResourceTag/{k}": v for k, v in target.tags.items()})
-        req = Request(action=action, resource=resource, principal_arn=p.arn, principal_account=p.account,
-                      principal_type=p.principal_type, resource_account=target.account if target else None,
-                      context=ctx)
+        req = Request(
+            action=action,
+            resource=resource,
+            principal_arn=p.arn,
+            principal_account=p.account,
+            principal_type=p.principal_type,
+            resource_account=target.account if target else None,
+            context=ctx,
+        )
         ev = evaluate(req, identity=(_EVERYTHING,), scps=[list(level) for level in levels])
-        ok = ev.scp_decision is Decision.ALLOWED or any(not fixed_key(k, principal_known=True)
-                                                          for k in ev.missing_context_keys)
+        ok = ev.scp_decision is Decision.ALLOWED or any(
+            not fixed_key(k, principal_known=True) for k in ev.missing_context_keys
+        )
         if key is not None:
             self._memo[key] = ok
         return ok

@@ -6,6 +6,7 @@ The request context starts from what AWS derives from the principal (`aws:userna
 resource is a user or role in the graph, its tags (`aws:ResourceTag/*`); what the caller passes wins.
 `sts:AssumeRole*` on a stored role uses the role's trust policy as the resource-based policy.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -18,8 +19,16 @@ from graphiam.policy import Evaluation, PolicySource, Request, evaluate, parse_p
 from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 
 ContextValues = Mapping[str, "str | Sequence[str]"]
-TRUST_ACTIONS = frozenset({"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
-                           "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"})
+TRUST_ACTIONS = frozenset(
+    {
+        "sts:assumerole",
+        "sts:assumerolewithsaml",
+        "sts:assumerolewithwebidentity",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+    }
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,11 +63,19 @@ def parse_scp_levels(levels: Sequence[Sequence[Any]]) -> list[list[PolicySource]
         if isinstance(level, (str, bytes)) or not isinstance(level, Sequence):
             raise InputError(f"serviceControlPolicies[{i}]: a level is a list of SCP documents")
         if not level:
-            raise InputError(f"serviceControlPolicies[{i}] is empty: every level of an organization has at least "
-                             "one SCP attached (FullAWSAccess unless replaced)")
-        out.append([d if isinstance(d, PolicySource) else  # parsed already (simulateBatch parses once)
-                    parse_input_policy(d, f"serviceControlPolicies[{i}][{j}]", kind="scp", via="scp")
-                    for j, d in enumerate(level)])
+            raise InputError(
+                f"serviceControlPolicies[{i}] is empty: every level of an organization has at least "
+                "one SCP attached (FullAWSAccess unless replaced)"
+            )
+        out.append(
+            [
+                d
+                if isinstance(d, PolicySource)
+                # parsed already (simulateBatch parses once)
+                else parse_input_policy(d, f"serviceControlPolicies[{i}][{j}]", kind="scp", via="scp")
+                for j, d in enumerate(level)
+            ]
+        )
     return out or None
 
 
@@ -75,8 +92,9 @@ def check_action(action: str) -> str:
     return action
 
 
-def request_context(principal: PrincipalInfo | None, snap: Snapshot | None, resource: str,
-                    given: ContextValues) -> dict[str, Any]:
+def request_context(
+    principal: PrincipalInfo | None, snap: Snapshot | None, resource: str, given: ContextValues
+) -> dict[str, Any]:
     ctx: dict[str, Any] = {}
     if principal is not None:
         ctx.update(principal.derived_context())
@@ -84,7 +102,10 @@ def request_context(principal: PrincipalInfo | None, snap: Snapshot | None, reso
         for k, v in snap.resource_tags(resource).items():
             ctx[f"aws:ResourceTag/{k}"] = v
     lowered = {k.lower(): k for k in ctx}
-    for k, v in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
+    for (
+        k,
+        v,
+    ) in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
         old = lowered.get(k.lower())
         if old is not None:
             del ctx[old]
@@ -92,9 +113,19 @@ def request_context(principal: PrincipalInfo | None, snap: Snapshot | None, reso
     return ctx
 
 
-def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*", context: ContextValues = {},
-             resource_owner: str | None = None, resource_policy: Any = None, extra_policies: Sequence[Any] = (),
-             permissions_boundary: Any = None, scps: Sequence[Sequence[Any]] = ()) -> Simulation:
+def simulate(
+    snap: Snapshot,
+    *,
+    principal: str,
+    action: str,
+    resource: str = "*",
+    context: ContextValues = {},
+    resource_owner: str | None = None,
+    resource_policy: Any = None,
+    extra_policies: Sequence[Any] = (),
+    permissions_boundary: Any = None,
+    scps: Sequence[Sequence[Any]] = (),
+) -> Simulation:
     """Decide whether a stored principal may do `action` on `resource`. SCPs: those of the stored organization
     for the principal's account, unless `scps` (levels, root first) are given."""
     check_action(action)
@@ -108,7 +139,9 @@ def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*"
         warnings.append(why)
     elif levels is None and p.scps is not None:
         levels = [list(level) for level in p.scps]
-    identity = list(p.identity) + [parse_input_policy(d, f"extraPolicies[{i}]") for i, d in enumerate(extra_policies)]
+    identity = list(p.identity) + [
+        parse_input_policy(d, f"extraPolicies[{i}]") for i, d in enumerate(extra_policies)
+    ]
     boundary = p.boundary
     if permissions_boundary is not None:
         boundary = (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),)
@@ -117,7 +150,10 @@ def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*"
     used = None
     required = False
     if resource_policy is not None:
-        rp, used = parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource"), "given"
+        rp, used = (
+            parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource"),
+            "given",
+        )
     elif action.lower() in TRUST_ACTIONS:
         target = snap.principal(resource)
         if target is not None and target.kind == "role":
@@ -127,12 +163,32 @@ def simulate(snap: Snapshot, *, principal: str, action: str, resource: str = "*"
     if used == "trust" or (used == "given" and action.lower() in TRUST_ACTIONS and snap.principal(resource)):
         required = True
     ctx = request_context(p, snap, resource, context)
-    req = Request(action=action, resource=resource, principal_arn=p.arn, principal_account=p.account,
-                  principal_type=p.principal_type, resource_account=resource_owner or _owner(snap, resource), context=ctx)
-    ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp, resource_policy_required=required,
-                  scps=levels)
-    return Simulation(evaluation=ev, principal_arn=p.arn, action=action, resource=resource, context=ctx,
-                      resource_policy_used=used, warnings=tuple(warnings))
+    req = Request(
+        action=action,
+        resource=resource,
+        principal_arn=p.arn,
+        principal_account=p.account,
+        principal_type=p.principal_type,
+        resource_account=resource_owner or _owner(snap, resource),
+        context=ctx,
+    )
+    ev = evaluate(
+        req,
+        identity=identity,
+        boundaries=boundary,
+        resource_policy=rp,
+        resource_policy_required=required,
+        scps=levels,
+    )
+    return Simulation(
+        evaluation=ev,
+        principal_arn=p.arn,
+        action=action,
+        resource=resource,
+        context=ctx,
+        resource_policy_used=used,
+        warnings=tuple(warnings),
+    )
 
 
 def _owner(snap: Snapshot, resource: str) -> str | None:
@@ -140,18 +196,33 @@ def _owner(snap: Snapshot, resource: str) -> str | None:
     return target.account if target is not None else None
 
 
-def simulate_custom(*, policies: Sequence[Any], action: str, resource: str = "*", context: ContextValues = {},
-                    caller: str | None = None, resource_owner: str | None = None, resource_policy: Any = None,
-                    permissions_boundary: Any = None, snap: Snapshot | None = None,
-                    scps: Sequence[Sequence[Any]] = ()) -> Simulation:
+def simulate_custom(
+    *,
+    policies: Sequence[Any],
+    action: str,
+    resource: str = "*",
+    context: ContextValues = {},
+    caller: str | None = None,
+    resource_owner: str | None = None,
+    resource_policy: Any = None,
+    permissions_boundary: Any = None,
+    snap: Snapshot | None = None,
+    scps: Sequence[Sequence[Any]] = (),
+) -> Simulation:
     """Decide a request against documents that are not (or not yet) in the graph."""
     check_action(action)
     levels = parse_scp_levels(scps)
     identity = [parse_input_policy(d, f"policies[{i}]") for i, d in enumerate(policies)]
-    boundary = (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),) \
-        if permissions_boundary is not None else None
-    rp = parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource") \
-        if resource_policy is not None else None
+    boundary = (
+        (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),)
+        if permissions_boundary is not None
+        else None
+    )
+    rp = (
+        parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource")
+        if resource_policy is not None
+        else None
+    )
     caller_arn = caller or "arn:aws:iam::123456789012:user/simulated-caller"
     stored = snap.principal(caller_arn) if snap is not None and caller else None
     ctx = request_context(stored, snap, resource, context)
@@ -162,9 +233,29 @@ def simulate_custom(*, policies: Sequence[Any], action: str, resource: str = "*"
     if levels is not None and (why := scp_exempt(caller_arn)) is not None:
         levels = None
         warnings.append(why)
-    req = Request(action=action, resource=resource, principal_arn=caller_arn, principal_account=account_of(caller_arn),
-                  principal_type=ptype, resource_account=resource_owner, context=ctx)
-    ev = evaluate(req, identity=identity, boundaries=boundary, resource_policy=rp,
-                  resource_policy_required=bool(rp) and action.lower() in TRUST_ACTIONS, scps=levels)
-    return Simulation(evaluation=ev, principal_arn=caller_arn, action=action, resource=resource, context=ctx,
-                      resource_policy_used="given" if rp else None, warnings=tuple(warnings))
+    req = Request(
+        action=action,
+        resource=resource,
+        principal_arn=caller_arn,
+        principal_account=account_of(caller_arn),
+        principal_type=ptype,
+        resource_account=resource_owner,
+        context=ctx,
+    )
+    ev = evaluate(
+        req,
+        identity=identity,
+        boundaries=boundary,
+        resource_policy=rp,
+        resource_policy_required=bool(rp) and action.lower() in TRUST_ACTIONS,
+        scps=levels,
+    )
+    return Simulation(
+        evaluation=ev,
+        principal_arn=caller_arn,
+        action=action,
+        resource=resource,
+        context=ctx,
+        resource_policy_used="given" if rp else None,
+        warnings=tuple(warnings),
+    )

@@ -4,12 +4,13 @@ Every principal's identity policies (its own, inline, and its groups'), its perm
 (roles) trust policy, each document parsed once. Deciding thousands of requests then costs no database
 round trip. The snapshot is rebuilt after a write (the database's `generation` changes).
 """
+
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
@@ -46,8 +47,11 @@ class PrincipalInfo:
 
     def derived_context(self) -> dict[str, str]:
         """The request-context keys AWS derives from the principal itself."""
-        ctx = {"aws:PrincipalArn": self.arn, "aws:PrincipalAccount": self.account,
-               "aws:PrincipalType": self.principal_type}
+        ctx = {
+            "aws:PrincipalArn": self.arn,
+            "aws:PrincipalAccount": self.account,
+            "aws:PrincipalType": self.principal_type,
+        }
         if self.kind == "user":
             ctx["aws:username"] = self.name
             if self.unique_id:
@@ -77,8 +81,9 @@ _KIND_VIA = {"User": "user", "IAMGroup": "group", "Role": "role"}
 
 
 def _source(policy: PolicyRow, doc: PolicyDocument, via: str, via_name: str | None = None) -> PolicySource:
-    return PolicySource(document=doc, policy_id=policy.arn, name=policy.name, kind=policy.kind, via=via,
-                        via_name=via_name)
+    return PolicySource(
+        document=doc, policy_id=policy.arn, name=policy.name, kind=policy.kind, via=via, via_name=via_name
+    )
 
 
 def build_snapshot(db: Database) -> Snapshot:
@@ -119,8 +124,14 @@ def build_snapshot(db: Database) -> Snapshot:
             if how == "boundary":
                 if parn in docs:
                     return (_source(policies[parn], docs[parn], "boundary"),), parn, []
-                return (), parn, [f"permissions boundary `{parn}` has no document in the graph: "
-                                  "treated as allowing nothing"]
+                return (
+                    (),
+                    parn,
+                    [
+                        f"permissions boundary `{parn}` has no document in the graph: "
+                        "treated as allowing nothing"
+                    ],
+                )
         return None, None, []
 
     levels_of = _scp_levels(org_units, org_scps)
@@ -135,36 +146,74 @@ def build_snapshot(db: Database) -> Snapshot:
         for g in gs:
             ident += identity_of(g, "group", group_name.get(g))
         boundary, barn, warn = boundary_of(u.arn)
-        principals[u.arn] = PrincipalInfo(arn=u.arn, kind="user", name=u.name, account=u.account,
-                                          unique_id=u.user_id, tags=u.tags, identity=tuple(ident),
-                                          boundary=boundary, boundary_arn=barn, groups=tuple(gs),
-                                          warnings=tuple(warn), scps=scps_of(u.account, u.arn))
+        principals[u.arn] = PrincipalInfo(
+            arn=u.arn,
+            kind="user",
+            name=u.name,
+            account=u.account,
+            unique_id=u.user_id,
+            tags=u.tags,
+            identity=tuple(ident),
+            boundary=boundary,
+            boundary_arn=barn,
+            groups=tuple(gs),
+            warnings=tuple(warn),
+            scps=scps_of(u.account, u.arn),
+        )
     for r in roles:
         boundary, barn, warn = boundary_of(r.arn)
         trust = None
         if r.trust_policy:
             doc = by_text.get(r.trust_policy) or parse_policy(r.trust_policy, where=f"{r.arn} trust policy")
-            trust = PolicySource(document=doc, policy_id=f"{r.arn}#trust", name="trust policy", kind="trust",
-                                 via="resource", via_name=r.name)
-        principals[r.arn] = PrincipalInfo(arn=r.arn, kind="role", name=r.name, account=r.account,
-                                          unique_id=r.role_id, tags=r.tags, identity=tuple(identity_of(r.arn, "role")),
-                                          boundary=boundary, boundary_arn=barn, trust=trust, warnings=tuple(warn),
-                                          scps=scps_of(r.account, r.arn))
+            trust = PolicySource(
+                document=doc,
+                policy_id=f"{r.arn}#trust",
+                name="trust policy",
+                kind="trust",
+                via="resource",
+                via_name=r.name,
+            )
+        principals[r.arn] = PrincipalInfo(
+            arn=r.arn,
+            kind="role",
+            name=r.name,
+            account=r.account,
+            unique_id=r.role_id,
+            tags=r.tags,
+            identity=tuple(identity_of(r.arn, "role")),
+            boundary=boundary,
+            boundary_arn=barn,
+            trust=trust,
+            warnings=tuple(warn),
+            scps=scps_of(r.account, r.arn),
+        )
     profiles: dict[str, list[str]] = defaultdict(list)
     for ip, role_arn in profile_rows:
         profiles[role_arn].append(ip.arn)
-    return Snapshot(generation=generation, principals=principals, policies=policies, documents=docs,
-                    profiles=dict(profiles))
+    return Snapshot(
+        generation=generation,
+        principals=principals,
+        policies=policies,
+        documents=docs,
+        profiles=dict(profiles),
+    )
 
 
-def _scp_levels(units: list[UnitRow], scps: list[ScpRow],
-                ) -> Callable[[str], tuple[tuple[PolicySource, ...], ...] | None]:
+def _scp_levels(
+    units: list[UnitRow],
+    scps: list[ScpRow],
+) -> Callable[[str], tuple[tuple[PolicySource, ...], ...] | None]:
     """account id -> its SCPs per level (root first, the account last), or None when SCPs do not govern it."""
     by_id = {u.id: u for u in units}
     attached: dict[str, list[PolicySource]] = defaultdict(list)
     for p in scps:
-        src = PolicySource(document=parse_policy(p.document, where=f"SCP {p.id}"), policy_id=p.id, name=p.name,
-                           kind="scp", via="scp")
+        src = PolicySource(
+            document=parse_policy(p.document, where=f"SCP {p.id}"),
+            policy_id=p.id,
+            name=p.name,
+            kind="scp",
+            via="scp",
+        )
         for t in p.targets:
             attached[t].append(src)
     cache: dict[str, tuple[tuple[PolicySource, ...], ...] | None] = {}
@@ -174,6 +223,7 @@ def _scp_levels(units: list[UnitRow], scps: list[ScpRow],
             chain = governing_chain(by_id, account)
             cache[account] = None if chain is None else tuple(tuple(attached[u]) for u in chain)
         return cache[account]
+
     return levels
 
 

@@ -9,6 +9,7 @@ Snapshots and indexes built here are never put in a cache: they see uncommitted 
 cache keyed on a generation would serve them to readers. Each snapshot built here is stamped with generation -1,
 which matches no database generation.
 """
+
 from __future__ import annotations
 
 import json
@@ -115,8 +116,18 @@ def _conditions(text: str | None) -> tuple[str, ...]:
     except ValueError:
         return (str(text),)
     items = value if isinstance(value, list) else [value]
-    return tuple(sorted({str(x.get("key")) if isinstance(x, dict) and "key" in x else
-                         x if isinstance(x, str) else json.dumps(x, sort_keys=True) for x in items}))
+    return tuple(
+        sorted(
+            {
+                str(x.get("key"))
+                if isinstance(x, dict) and "key" in x
+                else x
+                if isinstance(x, str)
+                else json.dumps(x, sort_keys=True)
+                for x in items
+            }
+        )
+    )
 
 
 def transaction_snapshot(db: Database) -> Snapshot:
@@ -128,8 +139,14 @@ def transaction_snapshot(db: Database) -> Snapshot:
 
 def _decide(snap: Snapshot, r: SimRequest) -> Outcome:
     try:
-        sim = simulate(snap, principal=r.principal, action=r.action, resource=r.resource, context=r.context,
-                       resource_owner=r.resource_owner)
+        sim = simulate(
+            snap,
+            principal=r.principal,
+            action=r.action,
+            resource=r.resource,
+            context=r.context,
+            resource_owner=r.resource_owner,
+        )
     except GraphiamError as exc:  # an unknown principal (e.g. deleted by the change), a malformed action
         return Outcome(decision=None, error=str(exc))
     return Outcome(decision=sim.evaluation.decision)
@@ -150,7 +167,9 @@ def _paths(db: Database, snap: Snapshot, state: State) -> None:
             continue
         found = index.graph.to_admin(arn, max_depth=PATH_DEPTH, limit=1)
         if found:
-            steps = tuple(PathStep(source=s.source, target=s.target, technique=s.technique) for s in found[0].steps)
+            steps = tuple(
+                PathStep(source=s.source, target=s.target, technique=s.technique) for s in found[0].steps
+            )
             state.paths[arn] = AdminPath(principal=arn, steps=steps, needs=found[0].needs)
 
 
@@ -159,11 +178,23 @@ def capture(db: Database, requests: Sequence[SimRequest] = (), *, paths: bool = 
     assume_rows, escalate_rows = M.derived_edges(db)
     snap = transaction_snapshot(db)
     state = State(
-        assume={AssumeEdge(source=r["source"], target=r["target"], action=r["action"] or "",
-                           conditions=_conditions(r["conditions"])) for r in assume_rows},
-        escalate={EscalationEdge(source=r["source"], target=r["target"], technique=r["technique"] or "")
-                  for r in escalate_rows},
-        admins=set(), paths={}, decisions=[_decide(snap, r) for r in requests])
+        assume={
+            AssumeEdge(
+                source=r["source"],
+                target=r["target"],
+                action=r["action"] or "",
+                conditions=_conditions(r["conditions"]),
+            )
+            for r in assume_rows
+        },
+        escalate={
+            EscalationEdge(source=r["source"], target=r["target"], technique=r["technique"] or "")
+            for r in escalate_rows
+        },
+        admins=set(),
+        paths={},
+        decisions=[_decide(snap, r) for r in requests],
+    )
     if paths:
         _paths(db, snap, state)
     return state
@@ -171,12 +202,17 @@ def capture(db: Database, requests: Sequence[SimRequest] = (), *, paths: bool = 
 
 def diff(before: State, after: State, requests: Sequence[SimRequest] = ()) -> ChangeSet:
     return ChangeSet(
-        assume_added=sorted(after.assume - before.assume), assume_removed=sorted(before.assume - after.assume),
+        assume_added=sorted(after.assume - before.assume),
+        assume_removed=sorted(before.assume - after.assume),
         escalations_added=sorted(after.escalate - before.escalate),
         escalations_removed=sorted(before.escalate - after.escalate),
-        admins_added=sorted(after.admins - before.admins), admins_removed=sorted(before.admins - after.admins),
+        admins_added=sorted(after.admins - before.admins),
+        admins_removed=sorted(before.admins - after.admins),
         paths_opened=[after.paths[p] for p in sorted(set(after.paths) - set(before.paths))],
         paths_closed=[before.paths[p] for p in sorted(set(before.paths) - set(after.paths))],
-        decisions=[DecisionChange(request=r, before=b, after=a)
-                   for r, b, a in zip(requests, before.decisions, after.decisions, strict=True)],
-        warnings=sorted(set(before.warnings) | set(after.warnings)))
+        decisions=[
+            DecisionChange(request=r, before=b, after=a)
+            for r, b, a in zip(requests, before.decisions, after.decisions, strict=True)
+        ],
+        warnings=sorted(set(before.warnings) | set(after.warnings)),
+    )

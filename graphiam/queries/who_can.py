@@ -10,6 +10,7 @@ that the prefilter dropped. Then the engine decides each candidate exactly as `s
 With `via_chains`, principals that reach an allowed role through CAN_ASSUME edges (the derived edges of the
 role-assumption issue) are added with the shortest chain.
 """
+
 from __future__ import annotations
 
 import json
@@ -100,16 +101,28 @@ def trust_named(snap: Snapshot, action: str, resource: str) -> set[str]:
     return set(snap.principals) if scope.everyone else set(scope.arns)
 
 
-def candidates(db: Database, snap: Snapshot, action: str, resource: str, named: set[str] | None = None) -> set[str]:
+def candidates(
+    db: Database, snap: Snapshot, action: str, resource: str, named: set[str] | None = None
+) -> set[str]:
     """Principals that can possibly be allowed: the database prefilter plus the trust policy's named ones."""
     service = action.split(":", 1)[0]
-    found = A.principals_for_service(db, service) | (trust_named(snap, action, resource) if named is None else named)
+    found = A.principals_for_service(db, service) | (
+        trust_named(snap, action, resource) if named is None else named
+    )
     return {arn for arn in found if arn in snap.principals}
 
 
-def who_can(db: Database, snap: Snapshot, *, action: str, resource: str, context: ContextValues = {},
-            resource_owner: str | None = None, via_chains: bool = False,
-            max_depth: int = DEFAULT_CHAIN_DEPTH) -> WhoCan:
+def who_can(
+    db: Database,
+    snap: Snapshot,
+    *,
+    action: str,
+    resource: str,
+    context: ContextValues = {},
+    resource_owner: str | None = None,
+    via_chains: bool = False,
+    max_depth: int = DEFAULT_CHAIN_DEPTH,
+) -> WhoCan:
     """Every principal allowed `action` on `resource` (sorted by ARN; chained ones after, shortest first)."""
     check_action(action)
     if not resource:
@@ -126,14 +139,25 @@ def who_can(db: Database, snap: Snapshot, *, action: str, resource: str, context
     for arn in sorted(found):
         if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
             continue
-        sim = simulate(snap, principal=arn, action=action, resource=resource, context=context,
-                       resource_owner=resource_owner)
+        sim = simulate(
+            snap,
+            principal=arn,
+            action=action,
+            resource=resource,
+            context=context,
+            resource_owner=resource_owner,
+        )
         if sim.evaluation.decision is Decision.ALLOWED:
             allowed.append(_access(snap.principals[arn], sim))
     if via_chains and allowed:
         allowed += _chained(db, snap, allowed, max_depth)
-    return WhoCan(action=action, resource=resource, allowed=tuple(allowed), candidates=len(found),
-                  principals=len(snap.principals))
+    return WhoCan(
+        action=action,
+        resource=resource,
+        allowed=tuple(allowed),
+        candidates=len(found),
+        principals=len(snap.principals),
+    )
 
 
 def _identity_may_allow(p: PrincipalInfo, action: str, resource: str) -> bool:
@@ -150,10 +174,17 @@ def _identity_may_allow(p: PrincipalInfo, action: str, resource: str) -> bool:
     return False
 
 
-def _access(p: PrincipalInfo, sim: Simulation, chain: tuple[str, ...] = (),
-            conditions: tuple[str, ...] = ()) -> Access:
-    return Access(principal_arn=p.arn, kind=p.kind, account=p.account, simulation=sim, chain=chain,
-                  chain_conditions=conditions)
+def _access(
+    p: PrincipalInfo, sim: Simulation, chain: tuple[str, ...] = (), conditions: tuple[str, ...] = ()
+) -> Access:
+    return Access(
+        principal_arn=p.arn,
+        kind=p.kind,
+        account=p.account,
+        simulation=sim,
+        chain=chain,
+        chain_conditions=conditions,
+    )
 
 
 def _chained(db: Database, snap: Snapshot, direct: list[Access], max_depth: int) -> list[Access]:
@@ -170,7 +201,11 @@ def _chained(db: Database, snap: Snapshot, direct: list[Access], max_depth: int)
     out = []
     for src, row in best.items():
         hops = tuple(row["hops"])
-        out.append(_access(snap.principals[src], by_role[hops[-1]].simulation, hops, _hop_conditions(row["conditions"])))
+        out.append(
+            _access(
+                snap.principals[src], by_role[hops[-1]].simulation, hops, _hop_conditions(row["conditions"])
+            )
+        )
     return sorted(out, key=lambda a: (len(a.chain), a.principal_arn))
 
 
@@ -187,9 +222,15 @@ def _hop_conditions(per_hop: Iterable[str | None]) -> tuple[str, ...]:
             keys[text] = None
             continue
         for item in value if isinstance(value, list) else [value]:
-            key = item if isinstance(item, str) else \
-                item[0] if isinstance(item, list) and item and isinstance(item[0], str) else \
-                item.get("key") if isinstance(item, dict) else None
+            key = (
+                item
+                if isinstance(item, str)
+                else item[0]
+                if isinstance(item, list) and item and isinstance(item[0], str)
+                else item.get("key")
+                if isinstance(item, dict)
+                else None
+            )
             if isinstance(key, str):
                 keys[key] = None
     return tuple(keys)

@@ -7,6 +7,7 @@ policy when one of its identity policies (its own, inline, or its groups') lists
 `allow_services` — "IAM JSON policy elements: Action" (the service prefix is the part before `:`), and
 "Policy evaluation logic" (without an applicable identity Allow, only a resource-based policy can allow).
 """
+
 from __future__ import annotations
 
 import json
@@ -97,12 +98,20 @@ def principals_reaching(db: Database, role_arns: Iterable[str], *, max_depth: in
     rows: list[dict[str, Any]] = []
     for label in ("User", "Role"):
         # the BFS starts from the (fewer) allowed roles and walks CAN_ASSUME backwards
-        q = (f"MATCH p = (t:Role)<-[:CAN_ASSUME* SHORTEST 1..{n}]-(s:{label}) WHERE t.arn IN $targets "
-             "AND s.arn <> t.arn RETURN s.arn AS source, properties(nodes(p), 'arn') AS hops, "
-             "properties(rels(p), 'reason') AS reasons")
+        q = (
+            f"MATCH p = (t:Role)<-[:CAN_ASSUME* SHORTEST 1..{n}]-(s:{label}) WHERE t.arn IN $targets "
+            "AND s.arn <> t.arn RETURN s.arn AS source, properties(nodes(p), 'arn') AS hops, "
+            "properties(rels(p), 'reason') AS reasons"
+        )
         for r in db.execute(q, {"targets": list(targets)}):
-            rows.append({"source": r["source"], "kind": label, "hops": list(reversed(r["hops"])),
-                         "reasons": list(reversed(r["reasons"] or []))})
+            rows.append(
+                {
+                    "source": r["source"],
+                    "kind": label,
+                    "hops": list(reversed(r["hops"])),
+                    "reasons": list(reversed(r["reasons"] or [])),
+                }
+            )
     reasons = read_reasons(db, [rid for r in rows for rid in r["reasons"]])
     for r in rows:
         r["conditions"] = [reasons[rid][1] for rid in r.pop("reasons")]

@@ -6,6 +6,7 @@ never used: it crashes when the destination is the source. Chains are enumerated
 (`out_edges`) by graphiam.queries.assume_paths: kuzu's `ACYCLIC` enumerates every path before a LIMIT applies,
 which on a dense graph (10,000 principals, ~900k edges) exceeds the 3 s query timeout at depth 3.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ def depth_bound(max_depth: int) -> int:
 
 # ---- writes (inside the caller's transaction) ----
 
+
 def loaded_accounts(db: Database) -> list[str]:
     return [r["id"] for r in db.execute("MATCH (a:Account) RETURN a.id AS id")]
 
@@ -42,8 +44,10 @@ def delete_edges(db: Database, *, role_arns: Sequence[str], accounts: Sequence[s
     """Remove every edge into `role_arns` and every edge out of a user or role of `accounts`."""
     db.execute("MATCH ()-[e:CAN_ASSUME]->(r:Role) WHERE r.arn IN $roles DELETE e", {"roles": list(role_arns)})
     for table in ("User", "Role"):
-        db.execute(f"MATCH (s:{table})-[e:CAN_ASSUME]->(:Role) WHERE s.account IN $accounts DELETE e",
-                   {"accounts": list(accounts)})
+        db.execute(
+            f"MATCH (s:{table})-[e:CAN_ASSUME]->(:Role) WHERE s.account IN $accounts DELETE e",
+            {"accounts": list(accounts)},
+        )
 
 
 def write_reasons(db: Database, reasons: Mapping[str, tuple[str, str]]) -> None:
@@ -58,11 +62,17 @@ def write_reasons(db: Database, reasons: Mapping[str, tuple[str, str]]) -> None:
     new = [(rid, st, co) for rid, (st, co) in reasons.items() if rid not in have]
     if new:
         cols = list(zip(*new))
-        db.copy_from("AssumeReason", pa.Table.from_arrays([pa.array(c, type=S) for c in cols], schema=_REASON))
+        db.copy_from(
+            "AssumeReason", pa.Table.from_arrays([pa.array(c, type=S) for c in cols], schema=_REASON)
+        )
 
 
-def write_edges(db: Database, columns: dict[str, dict[str, list[Any]]],
-                nodes: Mapping[str, tuple[str, str, str | None]], reasons: Mapping[str, tuple[str, str]]) -> None:
+def write_edges(
+    db: Database,
+    columns: dict[str, dict[str, list[Any]]],
+    nodes: Mapping[str, tuple[str, str, str | None]],
+    reasons: Mapping[str, tuple[str, str]],
+) -> None:
     """COPY edges (per source table, as columns; `columns` is emptied) after creating the service/external nodes
     they start from and the reasons they name. `nodes`: id -> (table, kind, account); `reasons`: id ->
     (statements, conditions)."""
@@ -70,20 +80,32 @@ def write_edges(db: Database, columns: dict[str, dict[str, list[Any]]],
     services = [n for n, (table, _, _) in nodes.items() if table == "ServicePrincipal"]
     externals = {n: (kind, acct) for n, (table, kind, acct) in nodes.items() if table == "ExternalPrincipal"}
     if services:
-        have = {r["k"] for r in db.execute("MATCH (s:ServicePrincipal) WHERE s.name IN $k RETURN s.name AS k",
-                                           {"k": services})}
+        have = {
+            r["k"]
+            for r in db.execute(
+                "MATCH (s:ServicePrincipal) WHERE s.name IN $k RETURN s.name AS k", {"k": services}
+            )
+        }
         new = [{"name": n} for n in services if n not in have]
         db.copy_from("ServicePrincipal", pa.Table.from_pylist(new, schema=pa.schema([("name", S)])))
     if externals:
-        have = {r["k"] for r in db.execute("MATCH (s:ExternalPrincipal) WHERE s.arn IN $k RETURN s.arn AS k",
-                                           {"k": list(externals)})}
+        have = {
+            r["k"]
+            for r in db.execute(
+                "MATCH (s:ExternalPrincipal) WHERE s.arn IN $k RETURN s.arn AS k", {"k": list(externals)}
+            )
+        }
         new = [{"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have]
-        db.copy_from("ExternalPrincipal", pa.Table.from_pylist(
-            new, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])))
-    for table in list(columns):  # in chunks: the Arrow copy of ~900k edges' strings is ~100 MB; emptied as written
+        db.copy_from(
+            "ExternalPrincipal",
+            pa.Table.from_pylist(new, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])),
+        )
+    for table in list(
+        columns
+    ):  # in chunks: the Arrow copy of ~900k edges' strings is ~100 MB; emptied as written
         cols = columns.pop(table)
         for start in range(0, len(cols["from"]), COPY_CHUNK):
-            arrays = [pa.array(cols[f.name][start:start + COPY_CHUNK], type=f.type) for f in _EDGE]
+            arrays = [pa.array(cols[f.name][start : start + COPY_CHUNK], type=f.type) for f in _EDGE]
             db.copy_from("CAN_ASSUME", pa.Table.from_arrays(arrays, schema=_EDGE), rel_pair=(table, "Role"))
         del cols
 
@@ -102,13 +124,17 @@ def drop_orphans(db: Database) -> None:
 
 # ---- reads ----
 
+
 def read_reasons(db: Database, ids: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
     """AssumeReason id -> (statements, conditions), for `ids` (all when None)."""
     if ids is None:
         rows = db.execute("MATCH (r:AssumeReason) RETURN r.id AS id, r.statements AS s, r.conditions AS c")
     else:
-        rows = db.execute("MATCH (r:AssumeReason) WHERE r.id IN $ids RETURN r.id AS id, r.statements AS s, "
-                          "r.conditions AS c", {"ids": list(dict.fromkeys(ids))})
+        rows = db.execute(
+            "MATCH (r:AssumeReason) WHERE r.id IN $ids RETURN r.id AS id, r.statements AS s, "
+            "r.conditions AS c",
+            {"ids": list(dict.fromkeys(ids))},
+        )
     return {r["id"]: (r["s"], r["c"]) for r in rows}
 
 
@@ -126,7 +152,8 @@ def all_edges(db: Database) -> list[dict[str, Any]]:
     for table in SOURCE_TABLES:
         out += db.execute(
             f"MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role) RETURN s.{_KEY[table]} AS `from`, '{table}' AS from_table, "
-            "r.arn AS `to`, e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions")
+            "r.arn AS `to`, e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions"
+        )
     return with_reasons(db, out)
 
 
@@ -141,12 +168,16 @@ def source_table(db: Database, key: str) -> str | None:
 def out_edges(db: Database, table: str, keys: Sequence[str]) -> list[dict[str, Any]]:
     """The edges out of `keys` (of `table`), as (src, dst, needs) rows ordered: one hop, ARNs only."""
     k = _KEY[table]
-    return db.execute(f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $keys "
-                      f"RETURN a.{k} AS src, b.arn AS dst, e.needs_conditions AS needs ORDER BY src, dst",
-                      {"keys": list(keys)})
+    return db.execute(
+        f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $keys "
+        f"RETURN a.{k} AS src, b.arn AS dst, e.needs_conditions AS needs ORDER BY src, dst",
+        {"keys": list(keys)},
+    )
 
 
-def edge_details(db: Database, table: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+def edge_details(
+    db: Database, table: str, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
     """Properties of the edges (a, b) for `pairs` whose source is in `table`. One query over the sources' edges
     to the named targets (a per-pair `UNWIND ... MATCH` scans the relationship table: ~0.3-0.6 s per call on
     ~900k edges), then the pairs are picked."""
@@ -157,24 +188,29 @@ def edge_details(db: Database, table: str, pairs: Sequence[tuple[str, str]]) -> 
         f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $as AND b.arn IN $bs "
         f"RETURN a.{k} AS a, b.arn AS b, e.action AS action, e.reason AS reason, e.needs_conditions AS needs, "
         "b.trust_policy AS trust",
-        {"as": list(dict.fromkeys(a for a, _ in pairs)), "bs": list(dict.fromkeys(b for _, b in pairs))})
+        {"as": list(dict.fromkeys(a for a, _ in pairs)), "bs": list(dict.fromkeys(b for _, b in pairs))},
+    )
     wanted = set(pairs)
     return {(r["a"], r["b"]): r for r in with_reasons(db, [r for r in rows if (r["a"], r["b"]) in wanted])}
 
 
-def reachable_roles(db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False
-                    ) -> dict[str, int]:
+def reachable_roles(
+    db: Database, table: str, key: str, *, max_depth: int, unconditional: bool = False
+) -> dict[str, int]:
     """Role ARN -> fewest hops from `key` (BFS); `unconditional`: only over hops that need no condition."""
     n = depth_bound(max_depth)
     filt = " (r, _n | WHERE r.needs_conditions = false)" if unconditional else ""
     rows = db.execute(
         f"MATCH (a:{table})-[e:CAN_ASSUME* SHORTEST 1..{n}{filt}]->(b:Role) WHERE a.{_KEY[table]} = $k "
-        "AND b.arn <> $k RETURN b.arn AS role, length(e) AS depth", {"k": key})
+        "AND b.arn <> $k RETURN b.arn AS role, length(e) AS depth",
+        {"k": key},
+    )
     return {r["role"]: int(r["depth"]) for r in rows}
 
 
-def reaching_principals(db: Database, role: str, *, max_depth: int, unconditional: bool = False
-                        ) -> dict[tuple[str, str], int]:
+def reaching_principals(
+    db: Database, role: str, *, max_depth: int, unconditional: bool = False
+) -> dict[tuple[str, str], int]:
     """(source table, key) -> fewest hops to `role`, for every principal that can reach it."""
     n = depth_bound(max_depth)
     filt = " (r, _n | WHERE r.needs_conditions = false)" if unconditional else ""
@@ -182,7 +218,9 @@ def reaching_principals(db: Database, role: str, *, max_depth: int, unconditiona
     for table in SOURCE_TABLES:
         rows = db.execute(
             f"MATCH (b:Role)<-[e:CAN_ASSUME* SHORTEST 1..{n}{filt}]-(a:{table}) WHERE b.arn = $k "
-            f"AND a.{_KEY[table]} <> $k RETURN a.{_KEY[table]} AS who, length(e) AS depth", {"k": role})
+            f"AND a.{_KEY[table]} <> $k RETURN a.{_KEY[table]} AS who, length(e) AS depth",
+            {"k": role},
+        )
         out.update({(table, r["who"]): int(r["depth"]) for r in rows})
     return out
 
@@ -193,5 +231,6 @@ def external_edges(db: Database) -> list[dict[str, Any]]:
     rows = db.execute(
         "MATCH (s:ExternalPrincipal)-[e:CAN_ASSUME]->(r:Role) RETURN s.arn AS principal, s.kind AS kind, "
         "s.account AS principal_account, r.arn AS role, r.account AS account, e.action AS action, "
-        "e.reason AS reason, e.needs_conditions AS needs, r.trust_policy AS trust ORDER BY role, principal, action")
+        "e.reason AS reason, e.needs_conditions AS needs, r.trust_policy AS trust ORDER BY role, principal, action"
+    )
     return with_reasons(db, rows)

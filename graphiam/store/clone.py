@@ -9,6 +9,7 @@ and the served database, its `generation` and every cache keyed on it are never 
 The source is read inside one read-only transaction (a consistent view, even while a writer commits) with
 bulk reads to Arrow, and written with COPY (ENGINE-NOTES §5).
 """
+
 from __future__ import annotations
 
 import re
@@ -60,9 +61,15 @@ def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) 
                 props = _columns(db, table)
                 for pair in db.execute(f"CALL show_connection('{table}') RETURN *"):
                     src, dst = _ident(pair["source table name"]), _ident(pair["destination table name"])
-                    spk, dpk = _ident(pair["source table primary key"]), _ident(pair["destination table primary key"])
-                    data = _arrow(db, f"MATCH (a:{src})-[e:{table}]->(b:{dst}) RETURN a.{spk} AS `from`, "
-                                      f"b.{dpk} AS `to`" + "".join(f", e.{c} AS {c}" for c in props))
+                    spk, dpk = (
+                        _ident(pair["source table primary key"]),
+                        _ident(pair["destination table primary key"]),
+                    )
+                    data = _arrow(
+                        db,
+                        f"MATCH (a:{src})-[e:{table}]->(b:{dst}) RETURN a.{spk} AS `from`, "
+                        f"b.{dpk} AS `to`" + "".join(f", e.{c} AS {c}" for c in props),
+                    )
                     copy.copy_from(table, data, rel_pair=(src, dst))
     except BaseException:
         copy.close()

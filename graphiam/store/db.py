@@ -5,6 +5,7 @@ Facts this module guards (../shared/ENGINE-NOTES.md): one `Database` per path pe
 a connection whose `BEGIN` failed is thrown away (the next query on it crashes the process); a bounded
 buffer pool (kuzu's default is 80% of the host's RAM) and `max_db_size` (the default maps 8 TiB).
 """
+
 from __future__ import annotations
 
 import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
@@ -76,8 +77,14 @@ class Database:
     a copy of a database directory; graphiam's own server opens read-write.
     """
 
-    def __init__(self, path: str | Path | None, *, read_only: bool = False,
-                 buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB, query_timeout_ms: int = QUERY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        path: str | Path | None,
+        *,
+        read_only: bool = False,
+        buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
+        query_timeout_ms: int = QUERY_TIMEOUT_MS,
+    ) -> None:
         self.path = None if path is None else str(Path(path).resolve())
         self.read_only = read_only
         self.query_timeout_ms = query_timeout_ms
@@ -88,8 +95,12 @@ class Database:
                 _open_paths.add(self.path)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = kuzu.Database(self.path or ":memory:", buffer_pool_size=buffer_pool_mb << 20,
-                                     max_db_size=1 << 34, read_only=read_only)
+            self._db = kuzu.Database(
+                self.path or ":memory:",
+                buffer_pool_size=buffer_pool_mb << 20,
+                max_db_size=1 << 34,
+                read_only=read_only,
+            )
         except RuntimeError as exc:
             self._release_path()
             raise StoreError(f"cannot open database `{self.path}`: {_first_line(exc)}") from None
@@ -125,13 +136,16 @@ class Database:
 
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
+
         def rows(result: Any) -> list[dict[str, Any]]:
             cols = result.get_column_names()
             return [dict(zip(cols, row)) for row in result.get_all()]
+
         return self._run(cypher, params, rows)  # type: ignore[no-any-return]
 
-    def execute_arrow(self, cypher: str, params: Mapping[str, Any] | None = None, *,
-                      chunk_size: int = 100_000) -> Any:
+    def execute_arrow(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, chunk_size: int = 100_000
+    ) -> Any:
         """As `execute`, the rows as a pyarrow Table: for reads of millions of rows, which as dicts would hold
         one Python object per value."""
         return self._run(cypher, params, lambda result: result.get_as_arrow(chunk_size=chunk_size))
@@ -160,7 +174,7 @@ class Database:
                 self.gate.release_read()
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self) -> Iterator[Database]:
         """Serialised write transaction: all or nothing. Bumps `generation` on commit.
 
         A `transaction()` opened inside another one on the same thread joins it (kuzu cannot nest, and a
@@ -205,7 +219,7 @@ class Database:
                 self._local.in_tx = False
 
     @contextmanager
-    def read_transaction(self) -> Iterator["Database"]:
+    def read_transaction(self) -> Iterator[Database]:
         """One consistent read view for several queries (joins the write transaction when inside one)."""
         if self.in_transaction or getattr(self._local, "in_read", False):
             yield self

@@ -4,6 +4,7 @@ Path search reads every CAN_ASSUME and ESCALATES_TO edge, every fan-out edge (ES
 an EscalationTargets set) and the sets' target lists once per database generation (`path_edges`, `fan_edges`,
 `target_sets`); permissions and details only for the steps of the paths returned.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,40 +15,63 @@ import pyarrow.compute as pc
 
 from graphiam.store.db import Database
 
-_EDGE = pa.schema([("from", pa.string()), ("to", pa.string()), ("technique", pa.string()),
-                   ("permissions", pa.string()), ("details", pa.string())])
+_EDGE = pa.schema(
+    [
+        ("from", pa.string()),
+        ("to", pa.string()),
+        ("technique", pa.string()),
+        ("permissions", pa.string()),
+        ("details", pa.string()),
+    ]
+)
 _PAIRS = (("User", "User"), ("User", "Role"), ("Role", "Role"), ("Role", "User"))
 
 
 # ---- facts for the derivation ----
 
+
 def group_policy_arns(db: Database) -> list[dict[str, Any]]:
     """Every group with the identity policies attached to it (managed and inline)."""
-    rows = db.execute("MATCH (g:IAMGroup) OPTIONAL MATCH (p:Policy)-[a:ATTACHED_TO]->(g) "
-                      "RETURN g.arn AS arn, g.account AS account, g.name AS name, "
-                      "collect(p.arn) AS policies")
-    return [{"arn": r["arn"], "account": r["account"], "name": r["name"], "policies": r["policies"] or []}
-            for r in rows]
+    rows = db.execute(
+        "MATCH (g:IAMGroup) OPTIONAL MATCH (p:Policy)-[a:ATTACHED_TO]->(g) "
+        "RETURN g.arn AS arn, g.account AS account, g.name AS name, "
+        "collect(p.arn) AS policies"
+    )
+    return [
+        {"arn": r["arn"], "account": r["account"], "name": r["name"], "policies": r["policies"] or []}
+        for r in rows
+    ]
 
 
 def non_default_versions(db: Database) -> list[dict[str, Any]]:
     """Stored versions that are not the default, of customer-managed policies."""
-    return db.execute("MATCH (p:Policy)-[:HAS_VERSION]->(v:PolicyVersion) "
-                      "WHERE p.kind = 'customer-managed' AND v.is_default = false AND v.document IS NOT NULL "
-                      "RETURN p.arn AS policy, v.version_id AS version, v.document AS document "
-                      "ORDER BY p.arn, v.version_id")
+    return db.execute(
+        "MATCH (p:Policy)-[:HAS_VERSION]->(v:PolicyVersion) "
+        "WHERE p.kind = 'customer-managed' AND v.is_default = false AND v.document IS NOT NULL "
+        "RETURN p.arn AS policy, v.version_id AS version, v.document AS document "
+        "ORDER BY p.arn, v.version_id"
+    )
 
 
 def user_credentials(db: Database) -> list[dict[str, Any]]:
-    return db.execute("MATCH (u:User) RETURN u.arn AS arn, u.password_enabled AS password_enabled, "
-                      "u.access_keys_active AS access_keys")
+    return db.execute(
+        "MATCH (u:User) RETURN u.arn AS arn, u.password_enabled AS password_enabled, "
+        "u.access_keys_active AS access_keys"
+    )
 
 
 # ---- writes (inside the load transaction) ----
 
-def replace_edges(db: Database, accounts: Iterable[str], rows: Sequence[dict[str, Any]],
-                  kinds: dict[str, str], *, sets: Sequence[dict[str, Any]] = (),
-                  fans: Sequence[dict[str, Any]] = ()) -> None:
+
+def replace_edges(
+    db: Database,
+    accounts: Iterable[str],
+    rows: Sequence[dict[str, Any]],
+    kinds: dict[str, str],
+    *,
+    sets: Sequence[dict[str, Any]] = (),
+    fans: Sequence[dict[str, Any]] = (),
+) -> None:
     """Delete the ESCALATES_TO and ESCALATES_TO_EACH edges leaving principals of `accounts` and their
     EscalationTargets sets, then write `rows` (`kinds`: arn → User|Role), `sets` (id, account, technique,
     targets, parts) and `fans` (from, to = set id, technique, permissions, details)."""
@@ -60,16 +84,23 @@ def replace_edges(db: Database, accounts: Iterable[str], rows: Sequence[dict[str
         if part:
             db.copy_from("ESCALATES_TO", pa.Table.from_pylist(part, schema=_EDGE), rel_pair=(src, dst))
     for s in sets:  # a few hundred at most (one per distinct reach), so no COPY into a non-empty node table
-        db.execute("CREATE (:EscalationTargets {id: $id, account: $account, technique: $technique, "
-                   "targets: $targets, parts: $parts})", s)
+        db.execute(
+            "CREATE (:EscalationTargets {id: $id, account: $account, technique: $technique, "
+            "targets: $targets, parts: $parts})",
+            s,
+        )
     for src in ("User", "Role"):
         part = [r for r in fans if kinds.get(r["from"]) == src]
         if part:
-            db.copy_from("ESCALATES_TO_EACH", pa.Table.from_pylist(part, schema=_EDGE),
-                         rel_pair=(src, "EscalationTargets"))
+            db.copy_from(
+                "ESCALATES_TO_EACH",
+                pa.Table.from_pylist(part, schema=_EDGE),
+                rel_pair=(src, "EscalationTargets"),
+            )
 
 
 # ---- reads ----
+
 
 def path_edges(db: Database) -> list[dict[str, Any]]:
     """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`), without the
@@ -97,16 +128,21 @@ def iter_path_edges(db: Database) -> Iterator[dict[str, Any]]:
     del nodes
     shared: dict[Any, Any] = {}
     # an edge names its reason (AssumeReason, a few thousand for a million edges): conditions read once per reason
-    reasons = {r["id"]: r["conditions"] for r in db.execute(
-        "MATCH (r:AssumeReason) RETURN r.id AS id, r.conditions AS conditions")}
-    assume = db.execute_arrow("MATCH (a)-[e:CAN_ASSUME]->(b) RETURN id(a) AS source, id(b) AS target, "
-                              "e.action AS action, e.reason AS reason")
+    reasons = {
+        r["id"]: r["conditions"]
+        for r in db.execute("MATCH (r:AssumeReason) RETURN r.id AS id, r.conditions AS conditions")
+    }
+    assume = db.execute_arrow(
+        "MATCH (a)-[e:CAN_ASSUME]->(b) RETURN id(a) AS source, id(b) AS target, "
+        "e.action AS action, e.reason AS reason"
+    )
     for row in _rows(assume, "CAN_ASSUME", names, shared):
         row["conditions"] = reasons.get(row.pop("reason"))
         yield row
     del assume
-    escalate = db.execute_arrow("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN id(a) AS source, id(b) AS target, "
-                                "e.technique AS technique")
+    escalate = db.execute_arrow(
+        "MATCH (a)-[e:ESCALATES_TO]->(b) RETURN id(a) AS source, id(b) AS target, e.technique AS technique"
+    )
     yield from _rows(escalate, "ESCALATES_TO", names, shared)
 
 
@@ -134,38 +170,50 @@ def _rows(table: Any, kind: str, names: dict[int, str], shared: dict[Any, Any]) 
 
 def assume_statements(db: Database, sources: Sequence[str], targets: Sequence[str]) -> list[dict[str, Any]]:
     """The statements JSON of the CAN_ASSUME edges from `sources` to `targets` (path steps, on demand)."""
-    return db.execute("MATCH (a)-[e:CAN_ASSUME]->(b:Role), (r:AssumeReason) WHERE coalesce(a.arn, a.name) IN $sources "
-                      "AND b.arn IN $targets AND r.id = e.reason RETURN coalesce(a.arn, a.name) AS source, "
-                      "b.arn AS target, e.action AS action, r.statements AS statements",
-                      {"sources": list(sources), "targets": list(targets)})
+    return db.execute(
+        "MATCH (a)-[e:CAN_ASSUME]->(b:Role), (r:AssumeReason) WHERE coalesce(a.arn, a.name) IN $sources "
+        "AND b.arn IN $targets AND r.id = e.reason RETURN coalesce(a.arn, a.name) AS source, "
+        "b.arn AS target, e.action AS action, r.statements AS statements",
+        {"sources": list(sources), "targets": list(targets)},
+    )
 
 
 def escalation_details(db: Database, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The escalation edges leaving `sources` (all when None), with their permissions and details JSON."""
     where = "" if sources is None else "WHERE a.arn IN $sources "
-    return db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) " + where + "RETURN a.arn AS source, b.arn AS target, "
-                      "e.technique AS technique, e.permissions AS permissions, e.details AS details",
-                      None if sources is None else {"sources": list(sources)})
+    return db.execute(
+        "MATCH (a)-[e:ESCALATES_TO]->(b) " + where + "RETURN a.arn AS source, b.arn AS target, "
+        "e.technique AS technique, e.permissions AS permissions, e.details AS details",
+        None if sources is None else {"sources": list(sources)},
+    )
 
 
 def fan_edges(db: Database) -> list[dict[str, Any]]:
     """Every fan-out edge: source ARN, set id (`targets`), technique."""
-    return db.execute("MATCH (a)-[e:ESCALATES_TO_EACH]->(s:EscalationTargets) RETURN a.arn AS source, "
-                      "s.id AS targets, e.technique AS technique")
+    return db.execute(
+        "MATCH (a)-[e:ESCALATES_TO_EACH]->(s:EscalationTargets) RETURN a.arn AS source, "
+        "s.id AS targets, e.technique AS technique"
+    )
 
 
 def fan_details(db: Database, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The fan-out edges leaving `sources` (all when None), with their permissions and details JSON."""
     where = "" if sources is None else "WHERE a.arn IN $sources "
-    return db.execute("MATCH (a)-[e:ESCALATES_TO_EACH]->(s:EscalationTargets) " + where +
-                      "RETURN a.arn AS source, s.id AS targets, e.technique AS technique, "
-                      "e.permissions AS permissions, e.details AS details",
-                      None if sources is None else {"sources": list(sources)})
+    return db.execute(
+        "MATCH (a)-[e:ESCALATES_TO_EACH]->(s:EscalationTargets) "
+        + where
+        + "RETURN a.arn AS source, s.id AS targets, e.technique AS technique, "
+        "e.permissions AS permissions, e.details AS details",
+        None if sources is None else {"sources": list(sources)},
+    )
 
 
 def target_sets(db: Database, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """EscalationTargets sets: id and targets JSON (all), or with their parts JSON too (`ids`)."""
     if ids is None:
         return db.execute("MATCH (s:EscalationTargets) RETURN s.id AS id, s.targets AS targets")
-    return db.execute("MATCH (s:EscalationTargets) WHERE s.id IN $ids RETURN s.id AS id, s.account AS account, "
-                      "s.technique AS technique, s.targets AS targets, s.parts AS parts", {"ids": list(ids)})
+    return db.execute(
+        "MATCH (s:EscalationTargets) WHERE s.id IN $ids RETURN s.id AS id, s.account AS account, "
+        "s.technique AS technique, s.targets AS targets, s.parts AS parts",
+        {"ids": list(ids)},
+    )

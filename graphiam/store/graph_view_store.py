@@ -6,6 +6,7 @@ index (`graphiam.queries.escalation`), whose storage is its own.
 Every read takes its keys as `$keys` lists; `both=True` keeps the edges whose two ends are both in `keys`,
 otherwise the edges with at least one end there (two anchored queries, not an OR that would scan the table).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,16 +16,22 @@ from typing import Any
 from graphiam.store.db import Database
 
 # table -> the node kind the view reports (graphiam.queries.graph_view.NODE_KINDS)
-NODE_TABLES = {"User": "USER", "IAMGroup": "GROUP", "Role": "ROLE", "Policy": "POLICY",
-               "InstanceProfile": "INSTANCE_PROFILE", "ServicePrincipal": "SERVICE_PRINCIPAL",
-               "ExternalPrincipal": "EXTERNAL_PRINCIPAL"}
+NODE_TABLES = {
+    "User": "USER",
+    "IAMGroup": "GROUP",
+    "Role": "ROLE",
+    "Policy": "POLICY",
+    "InstanceProfile": "INSTANCE_PROFILE",
+    "ServicePrincipal": "SERVICE_PRINCIPAL",
+    "ExternalPrincipal": "EXTERNAL_PRINCIPAL",
+}
 # what each table returns beside its key: (column, property name in the view)
 _COLUMNS = {
     "User": "n.arn AS key, n.name AS label, n.account AS account, n.path AS path, n.boundary_arn AS boundary",
     "IAMGroup": "n.arn AS key, n.name AS label, n.account AS account, n.path AS path",
     "Role": "n.arn AS key, n.name AS label, n.account AS account, n.path AS path, n.boundary_arn AS boundary",
     "Policy": "n.arn AS key, n.name AS label, n.account AS account, n.path AS path, n.kind AS policy_kind, "
-              "n.missing AS missing",
+    "n.missing AS missing",
     "InstanceProfile": "n.arn AS key, n.name AS label, n.account AS account, n.path AS path",
     "ServicePrincipal": "n.name AS key, n.name AS label",
     "ExternalPrincipal": "n.arn AS key, n.arn AS label, n.account AS account, n.kind AS external_kind",
@@ -53,8 +60,9 @@ class EdgeRow:
 
 def _node(table: str, r: dict[str, Any]) -> NodeRow:
     props = {k: v for k, v in r.items() if k not in ("key", "label", "account") and v is not None}
-    return NodeRow(key=r["key"], table=table, label=r["label"] or r["key"], account=r.get("account"),
-                   properties=props)
+    return NodeRow(
+        key=r["key"], table=table, label=r["label"] or r["key"], account=r.get("account"), properties=props
+    )
 
 
 def nodes_by_keys(db: Database, keys: Sequence[str]) -> dict[str, NodeRow]:
@@ -63,8 +71,9 @@ def nodes_by_keys(db: Database, keys: Sequence[str]) -> dict[str, NodeRow]:
     if not keys:
         return out
     for table, cols in _COLUMNS.items():
-        rows = db.execute(f"MATCH (n:{table}) WHERE n.{_KEY.get(table, 'arn')} IN $keys RETURN {cols}",
-                          {"keys": list(keys)})
+        rows = db.execute(
+            f"MATCH (n:{table}) WHERE n.{_KEY.get(table, 'arn')} IN $keys RETURN {cols}", {"keys": list(keys)}
+        )
         for r in rows:
             out.setdefault(r["key"], _node(table, r))
     return out
@@ -75,8 +84,11 @@ def account_nodes(db: Database, account: str | None) -> list[NodeRow]:
     every loaded account when None (AWS-managed policies belong to none: the view reaches them by attachment)."""
     out: list[NodeRow] = []
     for table in ACCOUNT_TABLES:
-        where, params = ("WHERE n.account = $account", {"account": account}) if account is not None else \
-            ("WHERE n.account <> $aws", {"aws": "aws"})
+        where, params = (
+            ("WHERE n.account = $account", {"account": account})
+            if account is not None
+            else ("WHERE n.account <> $aws", {"aws": "aws"})
+        )
         rows = db.execute(f"MATCH (n:{table}) {where} RETURN {_COLUMNS[table]} ORDER BY key", params)
         out += [_node(table, r) for r in rows]
     return out
@@ -89,7 +101,8 @@ def has_account(db: Database, account: str) -> bool:
         return True
     return account != "aws" and any(
         db.execute(f"MATCH (n:{t}) WHERE n.account = $a RETURN 1 AS x LIMIT 1", {"a": account})
-        for t in ACCOUNT_TABLES)
+        for t in ACCOUNT_TABLES
+    )
 
 
 _EDGES = {
@@ -110,7 +123,11 @@ def edges(db: Database, kinds: Sequence[str], keys: Sequence[str], *, both: bool
             continue
         match, a, b, how = _EDGES[kind]
         ret = f"RETURN {a} AS s, {b} AS t, {how} AS how"
-        wheres = [f"WHERE {a} IN $keys AND {b} IN $keys"] if both else [f"WHERE {a} IN $keys", f"WHERE {b} IN $keys"]
+        wheres = (
+            [f"WHERE {a} IN $keys AND {b} IN $keys"]
+            if both
+            else [f"WHERE {a} IN $keys", f"WHERE {b} IN $keys"]
+        )
         for where in wheres:
             for r in db.execute(f"{match} {where} {ret}", {"keys": list(keys)}):
                 e = EdgeRow(source=r["s"], target=r["t"], kind=kind, how=r["how"])

@@ -4,6 +4,7 @@ Rows for new nodes come from `graphiam.store.writer`'s row builders, so an entit
 the columns an imported one has. Property names formatted into Cypher come from those rows (code, not input)
 and are checked against `_NAME`; values are always `$parameters`.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,14 +42,21 @@ def _names(row: Mapping[str, Any]) -> list[str]:
 
 # ---- reads inside the transaction ----
 
+
 def get(db: Database, table: str, arn: str) -> Any:
     """The row of `arn` in `table` (a records.* row), or None."""
     key = "key" if table == "PolicyVersion" else "arn"
     rows = db.execute(f"MATCH (n:{_table(table)}) WHERE n.{key} = $k RETURN n", {"k": arn})
     if not rows:
         return None
-    convert = {"User": rec.user, "IAMGroup": rec.group, "Role": rec.role, "Policy": rec.policy,
-               "PolicyVersion": rec.version, "InstanceProfile": rec.profile}[table]
+    convert = {
+        "User": rec.user,
+        "IAMGroup": rec.group,
+        "Role": rec.role,
+        "Policy": rec.policy,
+        "PolicyVersion": rec.version,
+        "InstanceProfile": rec.profile,
+    }[table]
     return convert(rows[0]["n"])
 
 
@@ -56,34 +64,47 @@ def find_by_name(db: Database, table: str, account: str, name: str) -> list[str]
     """ARNs of `table` entities named `name` in `account` (IAM names are unique per account, whatever the path;
     for policies: customer-managed ones)."""
     extra = " AND n.kind = 'customer-managed'" if table == "Policy" else ""
-    rows = db.execute(f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) "
-                      f"WHERE n.account = $account AND n.name = $name{extra} RETURN n.arn AS arn",
-                      {"account": account, "name": name})
+    rows = db.execute(
+        f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) "
+        f"WHERE n.account = $account AND n.name = $name{extra} RETURN n.arn AS arn",
+        {"account": account, "name": name},
+    )
     return [r["arn"] for r in rows]
 
 
 def attachments(db: Database, target_arn: str) -> list[tuple[str, str, str]]:
     """(policy arn, attached_as, policy kind) of every policy attached to a user, group or role."""
-    rows = db.execute("MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE t.arn = $t "
-                      "RETURN p.arn AS p, a.attached_as AS how, p.kind AS kind ORDER BY p.arn", {"t": target_arn})
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE t.arn = $t "
+        "RETURN p.arn AS p, a.attached_as AS how, p.kind AS kind ORDER BY p.arn",
+        {"t": target_arn},
+    )
     return [(r["p"], r["how"], r["kind"]) for r in rows]
 
 
 def policy_targets(db: Database, policy_arn: str) -> list[tuple[str, str, str, str]]:
     """(target arn, target table, attached_as, target account) of every attachment of a policy."""
-    rows = db.execute("MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE p.arn = $p "
-                      "RETURN t.arn AS t, label(t) AS tt, a.attached_as AS how, t.account AS account ORDER BY t.arn",
-                      {"p": policy_arn})
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE p.arn = $p "
+        "RETURN t.arn AS t, label(t) AS tt, a.attached_as AS how, t.account AS account ORDER BY t.arn",
+        {"p": policy_arn},
+    )
     return [(r["t"], r["tt"], r["how"], r["account"]) for r in rows]
 
 
 def is_member(db: Database, user_arn: str, group_arn: str) -> bool:
-    return bool(db.execute("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn = $u AND g.arn = $g RETURN u.arn",
-                           {"u": user_arn, "g": group_arn}))
+    return bool(
+        db.execute(
+            "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn = $u AND g.arn = $g RETURN u.arn",
+            {"u": user_arn, "g": group_arn},
+        )
+    )
 
 
 def versions(db: Database, policy_arn: str) -> list[rec.VersionRow]:
-    rows = db.execute("MATCH (v:PolicyVersion) WHERE v.policy_arn = $p RETURN v ORDER BY v.key", {"p": policy_arn})
+    rows = db.execute(
+        "MATCH (v:PolicyVersion) WHERE v.policy_arn = $p RETURN v ORDER BY v.key", {"p": policy_arn}
+    )
     return [rec.version(r["v"]) for r in rows]
 
 
@@ -94,9 +115,26 @@ def account_exists(db: Database, account: str) -> bool:
 # ---- rows, built as an import builds them ----
 
 # Policy columns that do not come from the document; every other column of a policy row is derived from it
-_POLICY_BASE = frozenset({"arn", "export", "account", "name", "kind", "policy_id", "path", "default_version", "owner_arn",
-                          "attachment_count", "boundary_usage_count", "is_attachable", "description", "create_date",
-                          "update_date", "missing"})
+_POLICY_BASE = frozenset(
+    {
+        "arn",
+        "export",
+        "account",
+        "name",
+        "kind",
+        "policy_id",
+        "path",
+        "default_version",
+        "owner_arn",
+        "attachment_count",
+        "boundary_usage_count",
+        "is_attachable",
+        "description",
+        "create_date",
+        "update_date",
+        "missing",
+    }
+)
 
 
 def document_columns(policy: ManagedPolicy, export: str) -> dict[str, Any]:
@@ -129,6 +167,7 @@ def create_inline_policy(db: Database, policy: InlinePolicy, *, account: str, ta
 
 # ---- writes ----
 
+
 def create_node(db: Database, table: str, row: Mapping[str, Any]) -> None:
     props = ", ".join(f"{k}: ${k}" for k in _names(row))
     db.execute(f"CREATE (n:{_table(table)} {{{props}}})", dict(row))
@@ -151,19 +190,25 @@ def delete_node(db: Database, table: str, arn: str) -> None:
 
 def ensure_account(db: Database, account: str, *, source: str, now: str) -> None:
     """An `Account` node for an account that mutations create entities in before any import named it."""
-    db.execute("MERGE (a:Account {id: $id}) ON CREATE SET a.source = $source, a.loaded_at = $now, a.warnings = []",
-               {"id": account, "source": source, "now": now})
+    db.execute(
+        "MERGE (a:Account {id: $id}) ON CREATE SET a.source = $source, a.loaded_at = $now, a.warnings = []",
+        {"id": account, "source": source, "now": now},
+    )
 
 
 def add_member(db: Database, user_arn: str, group_arn: str) -> None:
-    db.execute("MATCH (u:User), (g:IAMGroup) WHERE u.arn = $u AND g.arn = $g CREATE (u)-[:MEMBER_OF]->(g)",
-               {"u": user_arn, "g": group_arn})
+    db.execute(
+        "MATCH (u:User), (g:IAMGroup) WHERE u.arn = $u AND g.arn = $g CREATE (u)-[:MEMBER_OF]->(g)",
+        {"u": user_arn, "g": group_arn},
+    )
     _log("MEMBER_OF", ("User", "IAMGroup"), user_arn, group_arn, {})
 
 
 def remove_member(db: Database, user_arn: str, group_arn: str) -> None:
-    db.execute("MATCH (u:User)-[m:MEMBER_OF]->(g:IAMGroup) WHERE u.arn = $u AND g.arn = $g DELETE m",
-               {"u": user_arn, "g": group_arn})
+    db.execute(
+        "MATCH (u:User)-[m:MEMBER_OF]->(g:IAMGroup) WHERE u.arn = $u AND g.arn = $g DELETE m",
+        {"u": user_arn, "g": group_arn},
+    )
 
 
 _COUNTER = {"identity": "attachment_count", "boundary": "boundary_usage_count"}
@@ -171,15 +216,21 @@ _COUNTER = {"identity": "attachment_count", "boundary": "boundary_usage_count"}
 
 def attach(db: Database, policy_arn: str, target_table: str, target_arn: str, attached_as: str) -> None:
     """Policy → user/group/role (`identity`, `inline` or `boundary`); keeps GAAD's usage counters in step."""
-    db.execute(f"MATCH (p:Policy), (t:{_table(target_table, TARGET_TABLES)}) WHERE p.arn = $p AND t.arn = $t "
-               "CREATE (p)-[:ATTACHED_TO {attached_as: $how}]->(t)", {"p": policy_arn, "t": target_arn, "how": attached_as})
+    db.execute(
+        f"MATCH (p:Policy), (t:{_table(target_table, TARGET_TABLES)}) WHERE p.arn = $p AND t.arn = $t "
+        "CREATE (p)-[:ATTACHED_TO {attached_as: $how}]->(t)",
+        {"p": policy_arn, "t": target_arn, "how": attached_as},
+    )
     _log("ATTACHED_TO", ("Policy", target_table), policy_arn, target_arn, {"attached_as": attached_as})
     _count(db, policy_arn, attached_as, +1)
 
 
 def detach(db: Database, policy_arn: str, target_arn: str, attached_as: str) -> None:
-    db.execute("MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE p.arn = $p AND t.arn = $t AND a.attached_as = $how "
-               "DELETE a", {"p": policy_arn, "t": target_arn, "how": attached_as})
+    db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE p.arn = $p AND t.arn = $t AND a.attached_as = $how "
+        "DELETE a",
+        {"p": policy_arn, "t": target_arn, "how": attached_as},
+    )
     _count(db, policy_arn, attached_as, -1)
 
 
@@ -187,9 +238,11 @@ def _count(db: Database, policy_arn: str, attached_as: str, delta: int) -> None:
     column = _COUNTER.get(attached_as)
     if column is None:
         return
-    db.execute(f"MATCH (p:Policy) WHERE p.arn = $p AND p.{column} IS NOT NULL "
-               f"SET p.{column} = CASE WHEN p.{column} + $d < 0 THEN 0 ELSE p.{column} + $d END",
-               {"p": policy_arn, "d": delta})
+    db.execute(
+        f"MATCH (p:Policy) WHERE p.arn = $p AND p.{column} IS NOT NULL "
+        f"SET p.{column} = CASE WHEN p.{column} + $d < 0 THEN 0 ELSE p.{column} + $d END",
+        {"p": policy_arn, "d": delta},
+    )
 
 
 def add_version(db: Database, row: Mapping[str, Any]) -> None:
@@ -199,14 +252,18 @@ def add_version(db: Database, row: Mapping[str, Any]) -> None:
 
 
 def _has_version(db: Database, policy_arn: str, key: str) -> None:
-    db.execute("MATCH (p:Policy), (v:PolicyVersion) WHERE p.arn = $p AND v.key = $k CREATE (p)-[:HAS_VERSION]->(v)",
-               {"p": policy_arn, "k": key})
+    db.execute(
+        "MATCH (p:Policy), (v:PolicyVersion) WHERE p.arn = $p AND v.key = $k CREATE (p)-[:HAS_VERSION]->(v)",
+        {"p": policy_arn, "k": key},
+    )
     _log("HAS_VERSION", ("Policy", "PolicyVersion"), policy_arn, key, {})
 
 
 def set_default_version(db: Database, policy_arn: str, version_id: str) -> None:
-    db.execute("MATCH (v:PolicyVersion) WHERE v.policy_arn = $p SET v.is_default = (v.version_id = $v)",
-               {"p": policy_arn, "v": version_id})
+    db.execute(
+        "MATCH (v:PolicyVersion) WHERE v.policy_arn = $p SET v.is_default = (v.version_id = $v)",
+        {"p": policy_arn, "v": version_id},
+    )
 
 
 def delete_versions(db: Database, policy_arn: str) -> None:
@@ -214,7 +271,9 @@ def delete_versions(db: Database, policy_arn: str) -> None:
 
 
 def delete_inline_policies(db: Database, owner_arn: str) -> None:
-    db.execute("MATCH (p:Policy) WHERE p.kind = 'inline' AND p.owner_arn = $o DETACH DELETE p", {"o": owner_arn})
+    db.execute(
+        "MATCH (p:Policy) WHERE p.kind = 'inline' AND p.owner_arn = $o DETACH DELETE p", {"o": owner_arn}
+    )
 
 
 # ---- relationships CREATEd in the open transaction ----
@@ -262,13 +321,17 @@ def settle_created_rels(db: Database) -> int:
         for src, dst, props in {(s, d, tuple(sorted(p.items()))): (s, d, p) for s, d, p in rows}.values():
             cond = "".join(f" AND e.{k} = $p_{k}" for k in props)
             params = {"s": src, "d": dst, **{f"p_{k}": v for k, v in props.items()}}
-            match = (f"MATCH (x:{_table(a)})-[e:{table}]->(y:{_table(b)}) WHERE x.{_PK[a]} = $s AND y.{_PK[b]} = $d"
-                     f"{cond}")
+            match = (
+                f"MATCH (x:{_table(a)})-[e:{table}]->(y:{_table(b)}) WHERE x.{_PK[a]} = $s AND y.{_PK[b]} = $d"
+                f"{cond}"
+            )
             if db.execute(f"{match} RETURN count(e) AS n", params)[0]["n"]:
                 db.execute(f"{match} DELETE e", params)
                 kept.append({"from": src, "to": dst, **{k: props.get(k) for k in names}})
         if kept:
-            schema = pa.schema([("from", pa.string()), ("to", pa.string()), *((k, pa.string()) for k in names)])
+            schema = pa.schema(
+                [("from", pa.string()), ("to", pa.string()), *((k, pa.string()) for k in names)]
+            )
             db.copy_from(table, pa.Table.from_pylist(kept, schema=schema), rel_pair=(a, b))
             moved += len(kept)
     return moved
@@ -276,11 +339,18 @@ def settle_created_rels(db: Database) -> int:
 
 # ---- derived edges, read before and after a change (what-if) ----
 
+
 def derived_edges(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every CAN_ASSUME edge (source ARN or service name → role) and every ESCALATES_TO edge."""
-    assume = with_reasons(db, db.execute(
-        "MATCH (a)-[e:CAN_ASSUME]->(b:Role) RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
-        "e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions"))
-    escalate = db.execute("MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
-                          "e.technique AS technique, e.permissions AS permissions")
+    assume = with_reasons(
+        db,
+        db.execute(
+            "MATCH (a)-[e:CAN_ASSUME]->(b:Role) RETURN coalesce(a.arn, a.name) AS source, b.arn AS target, "
+            "e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions"
+        ),
+    )
+    escalate = db.execute(
+        "MATCH (a)-[e:ESCALATES_TO]->(b) RETURN a.arn AS source, b.arn AS target, "
+        "e.technique AS technique, e.permissions AS permissions"
+    )
     return assume, escalate

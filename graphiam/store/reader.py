@@ -3,6 +3,7 @@
 List reads are keyset-paginated on the primary key (`arn > $after ORDER BY arn`); batch reads take
 `IN $keys` lists so DataLoaders answer a whole GraphQL level with one query.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,15 +12,30 @@ from typing import Any
 from graphiam.store import records as rec
 from graphiam.store.db import Database
 
-ENTITY_TABLES = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Policy",
-                 "instance-profile": "InstanceProfile"}
+ENTITY_TABLES = {
+    "user": "User",
+    "group": "IAMGroup",
+    "role": "Role",
+    "policy": "Policy",
+    "instance-profile": "InstanceProfile",
+}
 MANAGED_KINDS = ["aws-managed", "customer-managed"]
-_CONVERT = {"User": rec.user, "IAMGroup": rec.group, "Role": rec.role, "Policy": rec.policy,
-            "InstanceProfile": rec.profile}
+_CONVERT = {
+    "User": rec.user,
+    "IAMGroup": rec.group,
+    "Role": rec.role,
+    "Policy": rec.policy,
+    "InstanceProfile": rec.profile,
+}
 
 
-def _filters(table: str, account: str | None, kinds: Sequence[str] | None, include_missing: bool,
-             path_prefix: str | None) -> tuple[str, dict[str, Any]]:
+def _filters(
+    table: str,
+    account: str | None,
+    kinds: Sequence[str] | None,
+    include_missing: bool,
+    path_prefix: str | None,
+) -> tuple[str, dict[str, Any]]:
     where, params = [], {}
     if account is not None:
         where.append("n.account = $account")
@@ -35,16 +51,31 @@ def _filters(table: str, account: str | None, kinds: Sequence[str] | None, inclu
     return " AND ".join(where), params
 
 
-def count(db: Database, table: str, *, account: str | None = None, kinds: Sequence[str] | None = None,
-          include_missing: bool = False, path_prefix: str | None = None) -> int:
+def count(
+    db: Database,
+    table: str,
+    *,
+    account: str | None = None,
+    kinds: Sequence[str] | None = None,
+    include_missing: bool = False,
+    path_prefix: str | None = None,
+) -> int:
     where, params = _filters(table, account, kinds, include_missing, path_prefix)
     q = f"MATCH (n:{table}) {'WHERE ' + where if where else ''} RETURN count(n) AS c"
     return int(db.execute(q, params)[0]["c"])
 
 
-def page(db: Database, table: str, *, first: int, after: str | None, account: str | None = None,
-         kinds: Sequence[str] | None = None, include_missing: bool = False,
-         path_prefix: str | None = None) -> list[Any]:
+def page(
+    db: Database,
+    table: str,
+    *,
+    first: int,
+    after: str | None,
+    account: str | None = None,
+    kinds: Sequence[str] | None = None,
+    include_missing: bool = False,
+    path_prefix: str | None = None,
+) -> list[Any]:
     """`first` rows with arn > `after`, in arn order (callers ask for one extra to learn hasNextPage)."""
     where, params = _filters(table, account, kinds, include_missing, path_prefix)
     if after is not None:
@@ -60,8 +91,11 @@ def by_arns(db: Database, table: str, arns: Sequence[str]) -> dict[str, Any]:
 
 
 def by_name(db: Database, table: str, name: str, account: str | None = None) -> list[Any]:
-    q = f"MATCH (n:{table}) WHERE n.name = $name" + (" AND n.account = $account" if account else "") + \
-        " RETURN n ORDER BY n.arn"
+    q = (
+        f"MATCH (n:{table}) WHERE n.name = $name"
+        + (" AND n.account = $account" if account else "")
+        + " RETURN n ORDER BY n.arn"
+    )
     params: dict[str, Any] = {"name": name}
     if account:
         params["account"] = account
@@ -70,15 +104,19 @@ def by_name(db: Database, table: str, name: str, account: str | None = None) -> 
 
 def principal_kinds(db: Database, arns: Sequence[str]) -> dict[str, str]:
     """Which table each ARN lives in (User or Role), for `principal(arn:)`."""
-    rows = db.execute("MATCH (n:User) WHERE n.arn IN $arns RETURN n.arn AS arn, 'User' AS t "
-                      "UNION ALL MATCH (n:Role) WHERE n.arn IN $arns RETURN n.arn AS arn, 'Role' AS t",
-                      {"arns": list(arns)})
+    rows = db.execute(
+        "MATCH (n:User) WHERE n.arn IN $arns RETURN n.arn AS arn, 'User' AS t "
+        "UNION ALL MATCH (n:Role) WHERE n.arn IN $arns RETURN n.arn AS arn, 'Role' AS t",
+        {"arns": list(arns)},
+    )
     return {r["arn"]: r["t"] for r in rows}
 
 
 def groups_of_users(db: Database, user_arns: Sequence[str]) -> dict[str, list[rec.GroupRow]]:
-    rows = db.execute("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn IN $arns "
-                      "RETURN u.arn AS u, g ORDER BY g.arn", {"arns": list(user_arns)})
+    rows = db.execute(
+        "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn IN $arns RETURN u.arn AS u, g ORDER BY g.arn",
+        {"arns": list(user_arns)},
+    )
     out: dict[str, list[rec.GroupRow]] = {a: [] for a in user_arns}
     for r in rows:
         out[r["u"]].append(rec.group(r["g"]))
@@ -86,41 +124,60 @@ def groups_of_users(db: Database, user_arns: Sequence[str]) -> dict[str, list[re
 
 
 def members_of_groups(db: Database, group_arns: Sequence[str]) -> dict[str, list[rec.UserRow]]:
-    rows = db.execute("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE g.arn IN $arns "
-                      "RETURN g.arn AS g, u ORDER BY u.arn", {"arns": list(group_arns)})
+    rows = db.execute(
+        "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE g.arn IN $arns RETURN g.arn AS g, u ORDER BY u.arn",
+        {"arns": list(group_arns)},
+    )
     out: dict[str, list[rec.UserRow]] = {a: [] for a in group_arns}
     for r in rows:
         out[r["g"]].append(rec.user(r["u"]))
     return out
 
 
-def attachments_to(db: Database, target_arns: Sequence[str]) -> dict[str, list[tuple[rec.AttachmentRow, rec.PolicyRow]]]:
+def attachments_to(
+    db: Database, target_arns: Sequence[str]
+) -> dict[str, list[tuple[rec.AttachmentRow, rec.PolicyRow]]]:
     """Policies attached to users, groups or roles (identity, inline and boundary), with the policy rows."""
-    rows = db.execute("MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE t.arn IN $arns "
-                      "RETURN p, a.attached_as AS how, t.arn AS target, label(t) AS tt ORDER BY p.arn",
-                      {"arns": list(target_arns)})
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE t.arn IN $arns "
+        "RETURN p, a.attached_as AS how, t.arn AS target, label(t) AS tt ORDER BY p.arn",
+        {"arns": list(target_arns)},
+    )
     out: dict[str, list[tuple[rec.AttachmentRow, rec.PolicyRow]]] = {a: [] for a in target_arns}
     for r in rows:
         pol = rec.policy(r["p"])
-        out[r["target"]].append((rec.AttachmentRow(policy_arn=pol.arn, target_arn=r["target"],
-                                                   target_type=r["tt"], attached_as=r["how"]), pol))
+        out[r["target"]].append(
+            (
+                rec.AttachmentRow(
+                    policy_arn=pol.arn, target_arn=r["target"], target_type=r["tt"], attached_as=r["how"]
+                ),
+                pol,
+            )
+        )
     return out
 
 
 def attachments_of(db: Database, policy_arns: Sequence[str]) -> dict[str, list[rec.AttachmentRow]]:
-    rows = db.execute("MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE p.arn IN $arns "
-                      "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt ORDER BY t.arn",
-                      {"arns": list(policy_arns)})
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE p.arn IN $arns "
+        "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt ORDER BY t.arn",
+        {"arns": list(policy_arns)},
+    )
     out: dict[str, list[rec.AttachmentRow]] = {a: [] for a in policy_arns}
     for r in rows:
-        out[r["p"]].append(rec.AttachmentRow(policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"],
-                                             attached_as=r["how"]))
+        out[r["p"]].append(
+            rec.AttachmentRow(
+                policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"], attached_as=r["how"]
+            )
+        )
     return out
 
 
 def versions_of(db: Database, policy_arns: Sequence[str]) -> dict[str, list[rec.VersionRow]]:
-    rows = db.execute("MATCH (p:Policy)-[:HAS_VERSION]->(v:PolicyVersion) WHERE p.arn IN $arns "
-                      "RETURN v ORDER BY v.key", {"arns": list(policy_arns)})
+    rows = db.execute(
+        "MATCH (p:Policy)-[:HAS_VERSION]->(v:PolicyVersion) WHERE p.arn IN $arns RETURN v ORDER BY v.key",
+        {"arns": list(policy_arns)},
+    )
     out: dict[str, list[rec.VersionRow]] = {a: [] for a in policy_arns}
     for r in rows:
         v = rec.version(r["v"])
@@ -129,8 +186,11 @@ def versions_of(db: Database, policy_arns: Sequence[str]) -> dict[str, list[rec.
 
 
 def profiles_of_roles(db: Database, role_arns: Sequence[str]) -> dict[str, list[rec.InstanceProfileRow]]:
-    rows = db.execute("MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE r.arn IN $arns "
-                      "RETURN r.arn AS r, i ORDER BY i.arn", {"arns": list(role_arns)})
+    rows = db.execute(
+        "MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE r.arn IN $arns "
+        "RETURN r.arn AS r, i ORDER BY i.arn",
+        {"arns": list(role_arns)},
+    )
     out: dict[str, list[rec.InstanceProfileRow]] = {a: [] for a in role_arns}
     for r in rows:
         out[r["r"]].append(rec.profile(r["i"]))
@@ -138,8 +198,11 @@ def profiles_of_roles(db: Database, role_arns: Sequence[str]) -> dict[str, list[
 
 
 def roles_of_profiles(db: Database, profile_arns: Sequence[str]) -> dict[str, list[rec.RoleRow]]:
-    rows = db.execute("MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE i.arn IN $arns "
-                      "RETURN i.arn AS i, r ORDER BY r.arn", {"arns": list(profile_arns)})
+    rows = db.execute(
+        "MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE i.arn IN $arns "
+        "RETURN i.arn AS i, r ORDER BY r.arn",
+        {"arns": list(profile_arns)},
+    )
     out: dict[str, list[rec.RoleRow]] = {a: [] for a in profile_arns}
     for r in rows:
         out[r["i"]].append(rec.role(r["r"]))
@@ -156,11 +219,14 @@ def accounts(db: Database, ids: Sequence[str] | None = None) -> list[rec.Account
 
 def is_empty(db: Database) -> bool:
     """No account and no organization loaded."""
-    return not (db.execute("MATCH (a:Account) RETURN a.id LIMIT 1")
-                or db.execute("MATCH (u:OrgUnit) RETURN u.id LIMIT 1"))
+    return not (
+        db.execute("MATCH (a:Account) RETURN a.id LIMIT 1")
+        or db.execute("MATCH (u:OrgUnit) RETURN u.id LIMIT 1")
+    )
 
 
 # ---- bulk reads for the analysis layer (policy engine over the whole graph) ----
+
 
 def all_principal_rows(db: Database) -> tuple[list[rec.UserRow], list[rec.RoleRow], list[rec.GroupRow]]:
     users = [rec.user(r["n"]) for r in db.execute("MATCH (n:User) RETURN n")]
@@ -174,15 +240,23 @@ def all_policies(db: Database) -> list[rec.PolicyRow]:
 
 
 def all_attachments(db: Database) -> list[rec.AttachmentRow]:
-    rows = db.execute("MATCH (p:Policy)-[a:ATTACHED_TO]->(t) "
-                      "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt")
-    return [rec.AttachmentRow(policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"],
-                              attached_as=r["how"]) for r in rows]
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) "
+        "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt"
+    )
+    return [
+        rec.AttachmentRow(
+            policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"], attached_as=r["how"]
+        )
+        for r in rows
+    ]
 
 
 def all_memberships(db: Database) -> list[tuple[str, str]]:
-    return [(r["u"], r["g"]) for r in
-            db.execute("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) RETURN u.arn AS u, g.arn AS g")]
+    return [
+        (r["u"], r["g"])
+        for r in db.execute("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) RETURN u.arn AS u, g.arn AS g")
+    ]
 
 
 def all_profiles(db: Database) -> list[tuple[rec.InstanceProfileRow, str]]:

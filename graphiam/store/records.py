@@ -1,4 +1,5 @@
 """Typed rows the store hands to the layers above (no kuzu types escape the store)."""
+
 from __future__ import annotations
 
 import json
@@ -115,7 +116,9 @@ def _pick(cls: type, d: dict[str, Any], **over: Any) -> Any:
 
 
 def user(d: dict[str, Any]) -> UserRow:
-    return _pick(UserRow, d, tags=_tags(d.get("tags")), has_credential_report=bool(d.get("has_credential_report")))
+    return _pick(
+        UserRow, d, tags=_tags(d.get("tags")), has_credential_report=bool(d.get("has_credential_report"))
+    )
 
 
 def group(d: dict[str, Any]) -> GroupRow:

@@ -1,4 +1,5 @@
 """Applies the graph schema (graphiam/data/graph.cypher, linked from schema/graph.cypher) and checks its version."""
+
 from __future__ import annotations
 
 import re
@@ -33,10 +34,13 @@ def ensure_schema(db: Database) -> None:
         if have != want:
             raise SchemaVersionError(
                 f"database `{db.path}` has graph schema version `{have}`, this graphiam needs `{want}`: "
-                "reload your exports into a new database directory")
+                "reload your exports into a new database directory"
+            )
         return
     if tables:
-        raise SchemaVersionError(f"database `{db.path}` was not made by graphiam (tables: {', '.join(sorted(tables))})")
+        raise SchemaVersionError(
+            f"database `{db.path}` was not made by graphiam (tables: {', '.join(sorted(tables))})"
+        )
     if db.read_only:
         raise SchemaVersionError(f"database `{db.path}` is empty and open read-only")
     with db.transaction():

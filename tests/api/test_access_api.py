@@ -1,4 +1,5 @@
 """whoCan / whoCanSummary / effectivePermissions through GraphQL on the demo org."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,9 +17,10 @@ SUMMARY = """query($a: String!, $r: String!) { whoCanSummary(action: $a, resourc
 
 @pytest.fixture(scope="module")
 def client():
-    from tests.conftest import GraphQLClient
     from graphiam.loading import load_files
     from graphiam.store import open_database
+    from tests.conftest import GraphQLClient
+
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [SEEDS / "demo-org.json", SEEDS / "partner-account.json"])
     yield GraphQLClient(db)
@@ -29,8 +31,11 @@ def test_who_can_assume_production_admin(client):
     rows = client(WHO_CAN, {"a": "sts:AssumeRole", "r": A + "role/ProductionAdminRole"})["whoCan"]
     assert [r["principalArn"] for r in rows] == [A + "role/delivery/DeploymentManagerRole"]
     (row,) = rows
-    assert row["principal"] == {"__typename": "Role", "arn": A + "role/delivery/DeploymentManagerRole",
-                                "account": "111111111111"}
+    assert row["principal"] == {
+        "__typename": "Role",
+        "arn": A + "role/delivery/DeploymentManagerRole",
+        "account": "111111111111",
+    }
     assert row["decision"] == "ALLOWED" and row["kind"] == "ROLE" and row["chain"] is None
     assert {m["kind"] for m in row["matchedStatements"]} >= {"TRUST"}
     assert all(m["effect"] == "ALLOW" for m in row["matchedStatements"])
@@ -39,7 +44,9 @@ def test_who_can_assume_production_admin(client):
 def test_who_can_with_context(client):
     query = {"a": "iam:CreateUser", "r": "*"}
     without = {r["principalArn"] for r in client(WHO_CAN, query)["whoCan"]}
-    with_mfa = client(WHO_CAN, {**query, "c": [{"key": "aws:MultiFactorAuthPresent", "values": ["true"]}]})["whoCan"]
+    with_mfa = client(WHO_CAN, {**query, "c": [{"key": "aws:MultiFactorAuthPresent", "values": ["true"]}]})[
+        "whoCan"
+    ]
     assert A + "user/security/erin" not in without
     erin = next(r for r in with_mfa if r["principalArn"] == A + "user/security/erin")
     assert erin["principal"]["__typename"] == "User" and erin["kind"] == "USER"
@@ -64,7 +71,12 @@ def test_who_can_bad_action_is_a_one_line_error(client):
 def test_who_can_pages_by_principal_arn(client):
     q = """query($after: String) { whoCan(action: "s3:GetObject", resource: "arn:aws:s3:::examplecorp-dev-assets/x",
              first: 2, after: $after) { principalArn } }"""
-    full = [r["principalArn"] for r in client(WHO_CAN, {"a": "s3:GetObject", "r": "arn:aws:s3:::examplecorp-dev-assets/x"})["whoCan"]]
+    full = [
+        r["principalArn"]
+        for r in client(WHO_CAN, {"a": "s3:GetObject", "r": "arn:aws:s3:::examplecorp-dev-assets/x"})[
+            "whoCan"
+        ]
+    ]
     assert len(full) > 2
     seen, after = [], None
     while True:
@@ -90,9 +102,20 @@ EFFECTIVE = """query($p: String!, $s: String, $l: AccessLevel, $after: String) {
 def test_effective_permissions_of_an_administrator(client):
     e = client(EFFECTIVE, {"p": A + "role/ProductionAdminRole"})["effectivePermissions"]
     assert e["isAdmin"] and e["permissionsBoundary"] is None
-    assert e["actionCount"] == sum(s["count"] for s in e["summary"]) == sum(s["count"] for s in e["byService"]) > 15000
+    assert (
+        e["actionCount"]
+        == sum(s["count"] for s in e["summary"])
+        == sum(s["count"] for s in e["byService"])
+        > 15000
+    )
     assert len(e["byService"]) > 400
-    assert {x["accessLevel"] for x in e["byAccessLevel"]} == {"LIST", "READ", "TAGGING", "WRITE", "PERMISSIONS_MANAGEMENT"}
+    assert {x["accessLevel"] for x in e["byAccessLevel"]} == {
+        "LIST",
+        "READ",
+        "TAGGING",
+        "WRITE",
+        "PERMISSIONS_MANAGEMENT",
+    }
     assert e["actions"]["totalCount"] == e["actionCount"] and len(e["actions"]["nodes"]) == 100
 
 
@@ -111,7 +134,9 @@ def test_effective_permissions_filtered_and_paginated(client):
 
 
 def test_effective_permissions_with_boundary_deny_and_unknowns(client):
-    grace = client(EFFECTIVE, {"p": A + "user/contractors/grace", "s": "s3", "l": "WRITE"})["effectivePermissions"]
+    grace = client(EFFECTIVE, {"p": A + "user/contractors/grace", "s": "s3", "l": "WRITE"})[
+        "effectivePermissions"
+    ]
     (put,) = grace["actions"]["nodes"]
     assert put["action"] == "s3:PutObject"
     (grant,) = put["allowed"]
@@ -121,8 +146,12 @@ def test_effective_permissions_with_boundary_deny_and_unknowns(client):
     unfiltered = client(EFFECTIVE, {"p": A + "user/contractors/grace"})["effectivePermissions"]
     assert unfiltered["blockedActionCount"] > 0  # ReadOnlyAccess beyond the boundary (dynamodb:GetItem …)
     assert {s["service"] for s in unfiltered["byService"]} == {"s3", "ec2", "cloudwatch", "iam"}
-    assert any(u["policyArn"].endswith("ReadOnlyAccess") and u["effect"] == "Allow" for u in grace["unknownActions"])
-    bob = client(EFFECTIVE, {"p": A + "user/engineering/bob", "s": "s3", "l": "WRITE"})["effectivePermissions"]
+    assert any(
+        u["policyArn"].endswith("ReadOnlyAccess") and u["effect"] == "Allow" for u in grace["unknownActions"]
+    )
+    bob = client(EFFECTIVE, {"p": A + "user/engineering/bob", "s": "s3", "l": "WRITE"})[
+        "effectivePermissions"
+    ]
     delete = next(n for n in bob["actions"]["nodes"] if n["action"] == "s3:DeleteObject")
     assert any("prod" in d["pattern"] and d["statements"][0]["effect"] == "Deny" for d in delete["denied"])
 
@@ -137,7 +166,9 @@ def test_effective_permissions_errors(client):
 def test_who_can_without_and_with_principal_objects_and_fragments(client):
     args = {"a": "sts:AssumeRole", "r": A + "role/ProductionAdminRole"}
     q = """query($a: String!, $r: String!) { whoCan(action: $a, resource: $r) { principalArn decision } }"""
-    assert client(q, args)["whoCan"] == [{"principalArn": A + "role/delivery/DeploymentManagerRole", "decision": "ALLOWED"}]
+    assert client(q, args)["whoCan"] == [
+        {"principalArn": A + "role/delivery/DeploymentManagerRole", "decision": "ALLOWED"}
+    ]
     q = """query($a: String!, $r: String!) { whoCan(action: $a, resource: $r) { ...F } }
            fragment F on PrincipalAccess { principal { ... on Role { roleId name } } }"""
     assert client(q, args)["whoCan"][0]["principal"]["name"] == "DeploymentManagerRole"

@@ -1,4 +1,5 @@
 """whoCan's principal rows, cached per database generation: a committed write is seen by the next answer."""
+
 from __future__ import annotations
 
 from graphiam.api.access import _RowCache
@@ -16,9 +17,12 @@ def test_rows_follow_the_database_generation(make_db, monkeypatch):
     before = cache.get(db, db.generation, w.allowed)
     assert set(before) == {a.principal_arn for a in w.allowed}
     import graphiam.api.access as access
+
     reads = []
     real = access._rows
-    monkeypatch.setattr(access, "_rows", lambda db, accesses: reads.append(len(accesses)) or real(db, accesses))
+    monkeypatch.setattr(
+        access, "_rows", lambda db, accesses: reads.append(len(accesses)) or real(db, accesses)
+    )
     assert cache.get(db, db.generation, [user])[user.principal_arn] == before[user.principal_arn]
     assert reads == []  # served from the cache
     old = db.generation

@@ -1,4 +1,5 @@
 """GraphQL: escalationPaths, escalationPathsTo, escalationSummary and Principal.isAdmin on the demo org."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,15 +8,18 @@ from graphiam.loading import seed_files
 from tests.conftest import SEEDS
 
 ORG = "arn:aws:iam::111111111111:"
-STEP = "from to technique techniqueName conditions assumptions makesAdmin statements " \
-       "permissions { action resource statements conditions }"
+STEP = (
+    "from to technique techniqueName conditions assumptions makesAdmin statements "
+    "permissions { action resource statements conditions }"
+)
 
 
 @pytest.fixture(scope="module")
 def client():
-    from tests.conftest import GraphQLClient
     from graphiam.loading import load_files
     from graphiam.store import open_database
+    from tests.conftest import GraphQLClient
+
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, seed_files(SEEDS))
     yield GraphQLClient(db)
@@ -23,12 +27,17 @@ def client():
 
 
 def test_paths_from_bob_prove_each_permission(client):
-    data = client(f'{{ escalationPaths(from: "{ORG}user/engineering/bob") {{ length reachesAdmin steps {{ {STEP} }} }} }}')
+    data = client(
+        f'{{ escalationPaths(from: "{ORG}user/engineering/bob") {{ length reachesAdmin steps {{ {STEP} }} }} }}'
+    )
     [path] = data["escalationPaths"]
     assert path["reachesAdmin"] and path["length"] == 1
     step = path["steps"][0]
-    assert (step["from"], step["to"], step["technique"]) == (f"{ORG}user/engineering/bob",
-                                                              f"{ORG}role/service-role/OpsAutomationRole", "ec2-001")
+    assert (step["from"], step["to"], step["technique"]) == (
+        f"{ORG}user/engineering/bob",
+        f"{ORG}role/service-role/OpsAutomationRole",
+        "ec2-001",
+    )
     perms = {p["action"]: p for p in step["permissions"]}
     assert set(perms) == {"iam:PassRole", "ec2:RunInstances"}
     assert perms["iam:PassRole"]["resource"] == f"{ORG}role/service-role/OpsAutomationRole"
@@ -37,10 +46,12 @@ def test_paths_from_bob_prove_each_permission(client):
 
 def test_multi_hop_path_with_conditions_and_to(client):
     alice = f"{ORG}user/engineering/alice"
-    data = client(f'{{ a: escalationPaths(from: "{alice}") {{ length conditions steps {{ technique to conditions }} }}'
-                  f'  b: escalationPaths(from: "{alice}", to: "{ORG}role/delivery/DeploymentManagerRole", maxDepth: 2) '
-                  f'{{ length steps {{ to }} }}'
-                  f'  c: escalationPaths(from: "{alice}", maxDepth: 2) {{ length }} }}')
+    data = client(
+        f'{{ a: escalationPaths(from: "{alice}") {{ length conditions steps {{ technique to conditions }} }}'
+        f'  b: escalationPaths(from: "{alice}", to: "{ORG}role/delivery/DeploymentManagerRole", maxDepth: 2) '
+        f"{{ length steps {{ to }} }}"
+        f'  c: escalationPaths(from: "{alice}", maxDepth: 2) {{ length }} }}'
+    )
     [path] = data["a"]
     assert path["length"] == 3 and [s["technique"] for s in path["steps"]] == ["sts-001"] * 3
     assert path["conditions"] == ["aws:MultiFactorAuthPresent"]
@@ -49,10 +60,12 @@ def test_multi_hop_path_with_conditions_and_to(client):
 
 
 def test_self_escalation_and_is_admin(client):
-    data = client(f'{{ escalationPaths(from: "{ORG}user/ops/dba/carol") {{ steps {{ from to technique makesAdmin }} }}'
-                  f'  carol: principal(arn: "{ORG}user/ops/dba/carol") {{ isAdmin adminReason }}'
-                  f'  erin: principal(arn: "{ORG}user/security/erin") {{ isAdmin adminReason }}'
-                  f'  frank: principal(arn: "{ORG}user/ops/network/frank") {{ isAdmin adminReason }} }}')
+    data = client(
+        f'{{ escalationPaths(from: "{ORG}user/ops/dba/carol") {{ steps {{ from to technique makesAdmin }} }}'
+        f'  carol: principal(arn: "{ORG}user/ops/dba/carol") {{ isAdmin adminReason }}'
+        f'  erin: principal(arn: "{ORG}user/security/erin") {{ isAdmin adminReason }}'
+        f'  frank: principal(arn: "{ORG}user/ops/network/frank") {{ isAdmin adminReason }} }}'
+    )
     [step] = data["escalationPaths"][0]["steps"]
     assert step["from"] == step["to"] and step["technique"] == "iam-001" and step["makesAdmin"]
     assert data["carol"]["isAdmin"] and "iam-001" in data["carol"]["adminReason"]
@@ -62,8 +75,10 @@ def test_self_escalation_and_is_admin(client):
 
 def test_reverse_and_summary(client):
     target = f"{ORG}role/ProductionAdminRole"
-    data = client(f'{{ escalationPathsTo(to: "{target}", maxDepth: 3) {{ length steps {{ from to }} }}'
-                  ' escalationSummary { arn selfEscalation shortestPathLength firstTechnique principal { name } } }')
+    data = client(
+        f'{{ escalationPathsTo(to: "{target}", maxDepth: 3) {{ length steps {{ from to }} }}'
+        " escalationSummary { arn selfEscalation shortestPathLength firstTechnique principal { name } } }"
+    )
     starts = {p["steps"][0]["from"].rsplit("/", 1)[-1] for p in data["escalationPathsTo"]}
     assert {"DeploymentManagerRole", "PlatformEngineerRole", "alice"} <= starts
     assert all(p["steps"][-1]["to"] == target for p in data["escalationPathsTo"])
@@ -74,12 +89,24 @@ def test_reverse_and_summary(client):
     assert "erin" not in summary and "frank" not in summary
 
 
-@pytest.mark.parametrize("query,message", [
-    (f'{{ escalationPaths(from: "{ORG}user/engineering/bob", maxDepth: 11) {{ length }} }}', "`maxDepth`"),
-    (f'{{ escalationPaths(from: "{ORG}user/engineering/bob", limit: 0) {{ length }} }}', "`limit`"),
-    ('{ escalationPaths(from: "arn:aws:iam::111111111111:user/nobody") { length } }', "is not in the graph"),
-    ('{ escalationPathsTo(to: "arn:aws:iam::111111111111:role/nobody") { length } }', "is not in the graph"),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        (
+            f'{{ escalationPaths(from: "{ORG}user/engineering/bob", maxDepth: 11) {{ length }} }}',
+            "`maxDepth`",
+        ),
+        (f'{{ escalationPaths(from: "{ORG}user/engineering/bob", limit: 0) {{ length }} }}', "`limit`"),
+        (
+            '{ escalationPaths(from: "arn:aws:iam::111111111111:user/nobody") { length } }',
+            "is not in the graph",
+        ),
+        (
+            '{ escalationPathsTo(to: "arn:aws:iam::111111111111:role/nobody") { length } }',
+            "is not in the graph",
+        ),
+    ],
+)
 def test_errors_are_one_line_messages(client, query, message):
     body = client.raw(query)
     assert message in body["errors"][0]["message"]

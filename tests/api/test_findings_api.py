@@ -1,4 +1,5 @@
 """policyFindings over GraphQL: pages, filters, exclusions, the summary."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,6 +21,7 @@ def client():
     from graphiam.loading import load_files
     from graphiam.store import open_database
     from tests.conftest import GraphQLClient
+
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [GAAD_EXAMPLE])
     yield GraphQLClient(db)
@@ -44,22 +46,33 @@ def test_a_privesc_policy(client):
     p = nodes["privesc4-CreateAccessKey"]
     assert p["policyKind"] == "CUSTOMER_MANAGED" and p["account"] == "200611803367"
     [f] = p["findings"]
-    assert f == {"category": "PRIVILEGE_ESCALATION", "severity": "high", "actions": ["iam:CreateAccessKey"],
-                 "actionCount": 1, "techniques": ["iam-002"], "statements": ["#0"], "conditional": False,
-                 "conditions": []}
+    assert f == {
+        "category": "PRIVILEGE_ESCALATION",
+        "severity": "high",
+        "actions": ["iam:CreateAccessKey"],
+        "actionCount": 1,
+        "techniques": ["iam-002"],
+        "statements": ["#0"],
+        "conditional": False,
+        "conditions": [],
+    }
     assert {x["kind"] for x in p["principals"]} == {"user", "role"}
     assert [s["category"] for s in data["summary"]] == ["PRIVILEGE_ESCALATION"]
     assert data["summary"][0]["policies"] == data["totalCount"]
 
 
 def test_exclusions_and_account(client):
-    data = client(QUERY, {"account": "012345678901", "exclude": {"actions": ["s3:*"], "principals": ["biden"]},
-                          "first": 100})["policyFindings"]
+    data = client(
+        QUERY,
+        {"account": "012345678901", "exclude": {"actions": ["s3:*"], "principals": ["biden"]}, "first": 100},
+    )["policyFindings"]
     for e in data["edges"]:
         n = e["node"]
         assert all(p["account"] == "012345678901" and p["name"] != "biden" for p in n["principals"])
         assert not any(a.startswith("s3:") for f in n["findings"] for a in f["actions"])
-    assert "arn:aws:iam::012345678901:user/biden#InsecureUserPolicy" not in {e["node"]["policyArn"] for e in data["edges"]}
+    assert "arn:aws:iam::012345678901:user/biden#InsecureUserPolicy" not in {
+        e["node"]["policyArn"] for e in data["edges"]
+    }
 
 
 def test_unknown_account_is_an_error(client):

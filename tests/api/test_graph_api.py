@@ -1,4 +1,5 @@
 """`graph` over GraphQL: the view's nodes and edges, `export` in every format, errors as the caller's own."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def test_bobs_escalation_to_an_administrator_role(q):
     g = q(QUERY, {"around": [BOB], "depth": 1, "kinds": ["ESCALATES_TO"], "max": 500})["graph"]
     [fact] = [f for f in FACTS["escalations"] if f["from"] == BOB]
     hops = {(e["from"], e["to"], e["properties"]["technique"]) for e in g["edges"]}
-    assert (BOB, fact["to"], fact["technique"]) in hops and all(e["kind"] == "ESCALATES_TO" for e in g["edges"])
+    assert (BOB, fact["to"], fact["technique"]) in hops and all(
+        e["kind"] == "ESCALATES_TO" for e in g["edges"]
+    )
     nodes = {n["id"]: n for n in g["nodes"]}
     assert nodes[OPS]["isAdmin"] and nodes[OPS]["kind"] == "ROLE" and nodes[OPS]["properties"]["adminNow"]
     assert nodes[BOB]["properties"]["distance"] == 0 and not nodes[BOB]["isAdmin"]
@@ -38,9 +41,12 @@ def test_truncated_answers_say_so(q):
 
 
 def test_export_renders_the_same_graph(q):
-    d = q("""{ graph(around: ["%s"], depth: 2) { nodes { id } edges { id }
+    d = q(
+        """{ graph(around: ["%s"], depth: 2) { nodes { id } edges { id }
              dot: export(format: DOT) graphml: export(format: GRAPHML) cy: export(format: CYTOSCAPE)
-             js: export(format: JSON) } }""" % BOB)["graph"]
+             js: export(format: JSON) } }"""
+        % BOB
+    )["graph"]
     ids = [n["id"] for n in d["nodes"]]
     root = ET.fromstring(d["graphml"])
     assert [n.get("id") for n in root.iter("{http://graphml.graphdrawing.org/xmlns}node")] == ids
@@ -49,12 +55,17 @@ def test_export_renders_the_same_graph(q):
     assert d["dot"].startswith("digraph") and all(f'"{i}"' in d["dot"] for i in ids)
 
 
-@pytest.mark.parametrize("args, message", [
-    ('around: ["arn:aws:iam::111111111111:user/ghost"]', "`around`: not in the graph: "
-                                                         "`arn:aws:iam::111111111111:user/ghost`"),
-    ("maxNodes: 5001", "`maxNodes` must be an integer from 1 to 5000, got 5001"),
-    ("depth: 7", "`depth` must be an integer from 1 to 6, got 7"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            'around: ["arn:aws:iam::111111111111:user/ghost"]',
+            "`around`: not in the graph: `arn:aws:iam::111111111111:user/ghost`",
+        ),
+        ("maxNodes: 5001", "`maxNodes` must be an integer from 1 to 5000, got 5001"),
+        ("depth: 7", "`depth` must be an integer from 1 to 6, got 7"),
+    ],
+)
 def test_bad_arguments_are_the_callers_errors(q, args, message):
     body = q.raw("{ graph(%s) { truncated } }" % args)
     [err] = body["errors"]

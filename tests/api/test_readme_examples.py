@@ -1,4 +1,5 @@
 """Every GraphQL example in the README's "What you can ask" section runs on the demo org without errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,9 @@ def test_there_are_examples():
     assert len(_examples()) >= 6
 
 
-@pytest.mark.parametrize("index", [i for i, op in enumerate(_examples()) if not op.lstrip().startswith("mutation")])
+@pytest.mark.parametrize(
+    "index", [i for i, op in enumerate(_examples()) if not op.lstrip().startswith("mutation")]
+)
 def test_readme_example_runs(q, index):
     op = _examples()[index]
     data = q(op)

@@ -4,6 +4,7 @@ AWS: at every level of the organization (root, each OU, the account) some SCP mu
 any SCP denies; SCPs cap what identity *and* resource-based policies grant to the member account's principals;
 service-linked roles are not restricted by SCPs.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,27 @@ from graphiam.loading import seed_files
 from tests.conftest import SEEDS
 
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"
-FULL = {"Version": "2012-10-17", "Statement": [{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*",
-                                                "Resource": "*"}]}
+FULL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 ONLY_S3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-NO_EC2 = {"Version": "2012-10-17", "Statement": [{"Sid": "NoEc2", "Effect": "Deny", "Action": "ec2:*",
-                                                  "Resource": "*"}]}
-REGIONS = {"Version": "2012-10-17", "Statement": [{"Sid": "Regions", "Effect": "Deny", "NotAction": "iam:*",
-           "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}}]}
+NO_EC2 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "NoEc2", "Effect": "Deny", "Action": "ec2:*", "Resource": "*"}],
+}
+REGIONS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Regions",
+            "Effect": "Deny",
+            "NotAction": "iam:*",
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}},
+        }
+    ],
+}
 SIM = """query($p: String!, $a: String!, $l: [[JSON!]!], $c: [ContextEntryInput!], $rp: JSON) {
   simulate(principal: $p, action: $a, resource: "arn:aws:s3:::bucket/key", serviceControlPolicies: $l, context: $c,
            resourcePolicy: $rp) {
@@ -57,19 +72,35 @@ def test_a_deny_anywhere_denies_and_is_reported(q):
     d = sim(q, "ec2:DescribeInstances", [[FULL], [FULL, NO_EC2]])
     assert d["decision"] == "EXPLICIT_DENY" and d["scpDecision"] == "EXPLICIT_DENY"
     [deny] = [m for m in d["matchedStatements"] if m["effect"] == "DENY"]
-    assert deny == {"policyArn": "serviceControlPolicies[1][1]", "kind": "SCP", "appliesVia": "SCP",
-                    "sid": "NoEc2", "effect": "DENY"}
+    assert deny == {
+        "policyArn": "serviceControlPolicies[1][1]",
+        "kind": "SCP",
+        "appliesVia": "SCP",
+        "sid": "NoEc2",
+        "effect": "DENY",
+    }
 
 
 def test_conditions_in_scps(q):
     region = lambda r: [{"key": "aws:RequestedRegion", "values": [r]}]  # noqa: E731
     assert sim(q, "ec2:DescribeInstances", [[FULL, REGIONS]], region("us-east-1"))["decision"] == "ALLOWED"
-    assert sim(q, "ec2:DescribeInstances", [[FULL, REGIONS]], region("eu-west-1"))["decision"] == "EXPLICIT_DENY"
+    assert (
+        sim(q, "ec2:DescribeInstances", [[FULL, REGIONS]], region("eu-west-1"))["decision"] == "EXPLICIT_DENY"
+    )
 
 
 def test_scps_cap_what_a_resource_policy_grants(q):
-    bucket = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ALICE},
-                                                      "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}]}
+    bucket = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ALICE},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::bucket/*",
+            }
+        ],
+    }
     assert sim(q, "s3:GetObject", None, resource_policy=bucket)["decision"] == "ALLOWED"
     no_s3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
     d = sim(q, "s3:GetObject", [[no_s3]], resource_policy=bucket)
@@ -77,7 +108,9 @@ def test_scps_cap_what_a_resource_policy_grants(q):
 
 
 def test_service_linked_roles_are_exempt(q):
-    slr = "arn:aws:iam::111111111111:role/aws-service-role/elasticmapreduce.amazonaws.com/AWSServiceRoleForEMR"
+    slr = (
+        "arn:aws:iam::111111111111:role/aws-service-role/elasticmapreduce.amazonaws.com/AWSServiceRoleForEMR"
+    )
     query = """query($c: String!, $l: [[JSON!]!]) { simulateCustom(policies: [{Statement: [{Effect: "Allow",
                Action: "ec2:*", Resource: "*"}]}], action: "ec2:RunInstances", caller: $c,
                serviceControlPolicies: $l) { decision scpDecision warnings } }"""
@@ -88,18 +121,39 @@ def test_service_linked_roles_are_exempt(q):
 
 
 def test_batch_applies_the_scps_to_every_request(q):
-    d = q("""query($l: [[JSON!]!]) { simulateBatch(principal: "%s", actions: ["ec2:DescribeInstances",
-             "ec2:DescribeVpcs"], serviceControlPolicies: $l) { action decision scpDecision } }""" % ALICE,
-          {"l": [[FULL, NO_EC2]]})["simulateBatch"]
+    d = q(
+        """query($l: [[JSON!]!]) { simulateBatch(principal: "%s", actions: ["ec2:DescribeInstances",
+             "ec2:DescribeVpcs"], serviceControlPolicies: $l) { action decision scpDecision } }"""
+        % ALICE,
+        {"l": [[FULL, NO_EC2]]},
+    )["simulateBatch"]
     assert [x["decision"] for x in d] == ["EXPLICIT_DENY", "EXPLICIT_DENY"]
 
 
-@pytest.mark.parametrize("levels, message", [
-    ([[FULL], []], "serviceControlPolicies[1] is empty"),
-    ([[{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Nope": {"a": "b"}}}]}]],
-     "serviceControlPolicies[0][0]"),
-    ([["not a policy"]], "serviceControlPolicies[0][0]"),
-])
+@pytest.mark.parametrize(
+    "levels, message",
+    [
+        ([[FULL], []], "serviceControlPolicies[1] is empty"),
+        (
+            [
+                [
+                    {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "*",
+                                "Resource": "*",
+                                "Condition": {"Nope": {"a": "b"}},
+                            }
+                        ]
+                    }
+                ]
+            ],
+            "serviceControlPolicies[0][0]",
+        ),
+        ([["not a policy"]], "serviceControlPolicies[0][0]"),
+    ],
+)
 def test_bad_scps_are_named(q, levels, message):
     body = q.raw(SIM, {"p": ALICE, "a": "s3:GetObject", "l": levels})
     assert body["data"] is None and message in body["errors"][0]["message"], body
@@ -107,8 +161,13 @@ def test_bad_scps_are_named(q, levels, message):
 
 def test_cli_reads_one_file_per_level(tmp_path):
     env = {**os.environ, "GRAPHIAM_DB": str(tmp_path / "db")}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "graphiam.cli", *a], env=env,  # noqa: E731
-                                    capture_output=True, text=True, timeout=120)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "graphiam.cli", *a],
+        env=env,  # noqa: E731
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run("load", *map(str, seed_files(SEEDS))).returncode == 0
     (tmp_path / "root.json").write_text(json.dumps(FULL))
     (tmp_path / "acct.json").write_text(json.dumps([FULL, NO_EC2]))

@@ -1,8 +1,8 @@
 """simulate, simulateCustom and simulateBatch through GraphQL: shapes, reasons, errors."""
+
 from __future__ import annotations
 
 import pytest
-
 
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"
 PLATFORM = "arn:aws:iam::111111111111:role/PlatformEngineerRole"
@@ -14,27 +14,47 @@ def q(seeded_gql):
 
 
 def test_simulate_reports_statements_and_verdicts(q):
-    d = q("""query($p: String!, $r: String!) { simulate(principal: $p, action: "sts:AssumeRole", resource: $r,
+    d = q(
+        """query($p: String!, $r: String!) { simulate(principal: $p, action: "sts:AssumeRole", resource: $r,
              context: [{key: "aws:MultiFactorAuthPresent", values: ["true"], type: BOOLEAN}]) {
              decision identityDecision boundaryDecision resourcePolicyDecision resourcePolicySource
              matchedStatements { policyArn kind appliesVia statementIndex sid effect statement } } }""",
-          {"p": ALICE, "r": PLATFORM})["simulate"]
+        {"p": ALICE, "r": PLATFORM},
+    )["simulate"]
     assert d["decision"] == "ALLOWED" and d["resourcePolicySource"] == "trust"
     assert d["resourcePolicyDecision"] == "ALLOWED" and d["boundaryDecision"] is None
     trust = [m for m in d["matchedStatements"] if m["kind"] == "TRUST"]
-    assert trust and trust[0]["policyArn"] == PLATFORM + "#trust" and trust[0]["statement"]["Effect"] == "Allow"
+    assert (
+        trust and trust[0]["policyArn"] == PLATFORM + "#trust" and trust[0]["statement"]["Effect"] == "Allow"
+    )
 
 
 def test_simulate_batch_is_actions_times_resources(q):
-    d = q("""query($p: String!) { simulateBatch(principal: $p, actions: ["s3:GetObject", "iam:CreateUser"],
-             resources: ["arn:aws:s3:::a/b", "*"]) { action resource decision } }""", {"p": ALICE})["simulateBatch"]
-    assert [(x["action"], x["resource"]) for x in d] == [("s3:GetObject", "arn:aws:s3:::a/b"), ("s3:GetObject", "*"),
-                                                         ("iam:CreateUser", "arn:aws:s3:::a/b"), ("iam:CreateUser", "*")]
+    d = q(
+        """query($p: String!) { simulateBatch(principal: $p, actions: ["s3:GetObject", "iam:CreateUser"],
+             resources: ["arn:aws:s3:::a/b", "*"]) { action resource decision } }""",
+        {"p": ALICE},
+    )["simulateBatch"]
+    assert [(x["action"], x["resource"]) for x in d] == [
+        ("s3:GetObject", "arn:aws:s3:::a/b"),
+        ("s3:GetObject", "*"),
+        ("iam:CreateUser", "arn:aws:s3:::a/b"),
+        ("iam:CreateUser", "*"),
+    ]
 
 
 def test_simulate_custom_with_multivalued_context(q):
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*",
-              "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["env", "team"]}}}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": "*",
+                "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["env", "team"]}},
+            }
+        ],
+    }
     query = """query($p: JSON!, $v: [String!]!) { simulateCustom(policies: [$p], action: "ec2:CreateTags",
                context: [{key: "aws:TagKeys", values: $v, type: STRING_LIST}]) { decision } }"""
     assert q(query, {"p": policy, "v": ["env"]})["simulateCustom"]["decision"] == "ALLOWED"
@@ -46,5 +66,7 @@ def test_errors_name_the_argument_and_path(q):
                     Condition: {StringEqualz: {a: "b"}}}]}], action: "s3:GetObject") { decision } }""")
     msg = body["errors"][0]["message"]
     assert "policies[0]" in msg and "$.Statement[0].Condition" in msg and "StringEqualz" in msg
-    body = q.raw('{ simulate(principal: "arn:aws:iam::111111111111:user/ghost", action: "s3:GetObject") { decision } }')
+    body = q.raw(
+        '{ simulate(principal: "arn:aws:iam::111111111111:user/ghost", action: "s3:GetObject") { decision } }'
+    )
     assert "`arn:aws:iam::111111111111:user/ghost` is not in the graph" in body["errors"][0]["message"]

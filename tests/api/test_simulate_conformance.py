@@ -1,5 +1,6 @@
 """Conformance through the real path: load gaad.json, ask every request of requests.jsonl through GraphQL
 `simulate`, compare with expected.jsonl (answers from an independent simulator; tests/conformance/README.md)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,9 @@ def _context(ctx: dict) -> list[dict]:
 
 def test_all_conformance_requests_agree_through_graphql(make_db):
     client = GraphQLClient(make_db(CONFORMANCE / "gaad.json"))
-    requests = [json.loads(line) for line in (CONFORMANCE / "requests.jsonl").read_text().splitlines() if line.strip()]
+    requests = [
+        json.loads(line) for line in (CONFORMANCE / "requests.jsonl").read_text().splitlines() if line.strip()
+    ]
     expected = {}
     for line in (CONFORMANCE / "expected.jsonl").read_text().splitlines():
         if line.strip():
@@ -38,10 +41,17 @@ def test_all_conformance_requests_agree_through_graphql(make_db):
     async def run() -> list[tuple[str, str, str]]:
         wrong = []
         async with client.app.router.lifespan_context(client.app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app), base_url="http://t") as c:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=client.app), base_url="http://t"
+            ) as c:
                 for r in requests:
-                    variables = {"p": r["principalArn"], "a": r["action"], "r": r["resourceArn"],
-                                 "c": _context(r["context"]), "o": r.get("resourceAccount")}
+                    variables = {
+                        "p": r["principalArn"],
+                        "a": r["action"],
+                        "r": r["resourceArn"],
+                        "c": _context(r["context"]),
+                        "o": r.get("resourceAccount"),
+                    }
                     body = (await c.post("/graphql", json={"query": SIMULATE, "variables": variables})).json()
                     assert "errors" not in body, (r["id"], body["errors"])
                     got = body["data"]["simulate"]

@@ -1,4 +1,5 @@
 """The vendored action catalogue: lookups, access levels, wildcard expansion, NotAction, unknowns."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -129,8 +130,17 @@ def test_lookup_is_case_insensitive_and_returns_canonical_case(given: str, canon
     assert found.full_name == canonical
 
 
-LOOKUP_MISSES = ["s3:GetObjectt", "s3", "", "s3:", ":GetObject", "s3:Get*", "nosuch:GetObject",
-                 "s3:GetObject:x", " s3:GetObject"]
+LOOKUP_MISSES = [
+    "s3:GetObjectt",
+    "s3",
+    "",
+    "s3:",
+    ":GetObject",
+    "s3:Get*",
+    "nosuch:GetObject",
+    "s3:GetObject:x",
+    " s3:GetObject",
+]
 
 
 @pytest.mark.parametrize("given", LOOKUP_MISSES, ids=[repr(g) for g in LOOKUP_MISSES])
@@ -160,9 +170,22 @@ def test_condition_key_types() -> None:
 # --- expand ----------------------------------------------------------------------------------
 
 ORACLE_PATTERNS = [
-    "s3:Get*", "s3:get*", "S3:GET*", "iam:*Policy*", "iam:?etRole", "ec2:Describe?nstances",
-    "*:Get*", "s3*:*", "s3*", "*Object", "sts:AssumeRole*", "iam:*", "kms:*crypt",
-    "lambda:InvokeFunction", "s?:*Object", "*:*",
+    "s3:Get*",
+    "s3:get*",
+    "S3:GET*",
+    "iam:*Policy*",
+    "iam:?etRole",
+    "ec2:Describe?nstances",
+    "*:Get*",
+    "s3*:*",
+    "s3*",
+    "*Object",
+    "sts:AssumeRole*",
+    "iam:*",
+    "kms:*crypt",
+    "lambda:InvokeFunction",
+    "s?:*Object",
+    "*:*",
 ]
 
 
@@ -176,11 +199,17 @@ def test_expand_agrees_with_brute_force(pattern: str) -> None:
 EXPAND_CASES = [
     # (pattern, must include, must exclude)
     ("s3:Get*", {"s3:GetObject", "s3:GetBucketPolicy", "s3:GetObjectAcl"}, {"s3:PutObject", "s3:ListBucket"}),
-    ("iam:*Policy*", {"iam:CreatePolicyVersion", "iam:PutRolePolicy", "iam:AttachUserPolicy"},
-     {"iam:PassRole", "iam:CreateRole"}),
+    (
+        "iam:*Policy*",
+        {"iam:CreatePolicyVersion", "iam:PutRolePolicy", "iam:AttachUserPolicy"},
+        {"iam:PassRole", "iam:CreateRole"},
+    ),
     ("iam:?etRole", {"iam:GetRole"}, {"iam:GetRolePolicy"}),
-    ("sts:AssumeRole*", {"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"},
-     {"sts:GetCallerIdentity"}),
+    (
+        "sts:AssumeRole*",
+        {"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"},
+        {"sts:GetCallerIdentity"},
+    ),
     ("s3*:*", {"s3:GetObject", "s3express:CreateSession"}, {"iam:GetRole"}),
 ]
 
@@ -259,8 +288,11 @@ NOT_ACTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("not_actions", "removed"), NOT_ACTION_CASES,
-                         ids=["str", "same-twice", "two", "unknown-removes-nothing", "empty"])
+@pytest.mark.parametrize(
+    ("not_actions", "removed"),
+    NOT_ACTION_CASES,
+    ids=["str", "same-twice", "two", "unknown-removes-nothing", "empty"],
+)
 def test_not_action_removes_what_it_names(not_actions: str | list[str], removed: int) -> None:
     assert len(CAT.expand_statement(not_actions=not_actions)) == len(CAT) - removed
 
@@ -294,8 +326,11 @@ UNKNOWN_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("given", "expected"), UNKNOWN_CASES,
-                         ids=["all-known", "typo", "dedup-keeps-order", "case", "single-str", "no-colon"])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    UNKNOWN_CASES,
+    ids=["all-known", "typo", "dedup-keeps-order", "case", "single-str", "no-colon"],
+)
 def test_unknown_reports_what_matches_nothing(given: str | list[str], expected: list[str]) -> None:
     assert CAT.unknown(given) == expected
 
@@ -304,7 +339,9 @@ def test_unknown_reports_what_matches_nothing(given: str | list[str], expected: 
 
 
 def test_resource_arn_patterns() -> None:
-    assert CAT.resource_arn_patterns("iam:PassRole") == ["arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"]
+    assert CAT.resource_arn_patterns("iam:PassRole") == [
+        "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"
+    ]
     assert "arn:${Partition}:s3:::${BucketName}/${ObjectName}" in CAT.resource_arn_patterns("S3:GetObject")
     assert CAT.resource_arn_patterns("s3:ListAllMyBuckets") == []  # only `*`
     found = CAT.lookup("lambda:InvokeFunction")
@@ -330,8 +367,11 @@ RESOURCE_TYPE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("action", "arn", "expected"), RESOURCE_TYPE_CASES,
-                         ids=[f"{c[0]}-{c[1].rsplit(':', 1)[-1]}" for c in RESOURCE_TYPE_CASES])
+@pytest.mark.parametrize(
+    ("action", "arn", "expected"),
+    RESOURCE_TYPE_CASES,
+    ids=[f"{c[0]}-{c[1].rsplit(':', 1)[-1]}" for c in RESOURCE_TYPE_CASES],
+)
 def test_resource_types_for(action: str, arn: str, expected: list[str]) -> None:
     assert [rt.name for rt in CAT.resource_types_for(action, arn)] == expected
 
@@ -341,8 +381,10 @@ def test_resource_types_for(action: str, arn: str, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [{"format": 99, "access_levels": [], "services": []},
-     {"format": 1, "access_levels": ["List", "Admin"], "services": []}],
+    [
+        {"format": 99, "access_levels": [], "services": []},
+        {"format": 1, "access_levels": ["List", "Admin"], "services": []},
+    ],
     ids=["format", "access-level"],
 )
 def test_unusable_catalogue_is_refused(data: dict[str, object]) -> None:

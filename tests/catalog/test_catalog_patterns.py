@@ -1,4 +1,5 @@
 """ARN formats of resource types, and the action-pattern compiler, as tables."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,12 @@ BUCKET = "arn:${Partition}:s3:::${BucketName}"
 OBJECT = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
 ROLE = "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"
 INSTANCE = "arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}"
-LOG_STREAM = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}"
-BASE_PATHS = "arn:${Partition}:apigateway:${Region}::/domainnames/${DomainName}+${DomainIdentifier}/basepathmappings"
+LOG_STREAM = (
+    "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}"
+)
+BASE_PATHS = (
+    "arn:${Partition}:apigateway:${Region}::/domainnames/${DomainName}+${DomainIdentifier}/basepathmappings"
+)
 CONNECT_QUEUES = "arn:${Partition}:connect:${Region}:${Account}:instance/${InstanceId}/queue/*"
 HEALTH_EVENT = "arn:${Partition}:health:*::event/${Service}/${EventTypeCode}/*"
 
@@ -42,11 +47,26 @@ ARN_CASES = [
     ("instance-id-one-segment", INSTANCE, "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc/x", False),
     ("log-stream", LOG_STREAM, "arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:s1", True),
     ("log-stream-needs-stream", LOG_STREAM, "arn:aws:logs:us-east-1:123456789012:log-group:app", False),
-    ("plus-is-literal", BASE_PATHS, "arn:aws:apigateway:us-east-1::/domainnames/ex.com+d1/basepathmappings", True),
-    ("plus-not-repeat", BASE_PATHS, "arn:aws:apigateway:us-east-1::/domainnames/ex.comd1/basepathmappings", False),
+    (
+        "plus-is-literal",
+        BASE_PATHS,
+        "arn:aws:apigateway:us-east-1::/domainnames/ex.com+d1/basepathmappings",
+        True,
+    ),
+    (
+        "plus-not-repeat",
+        BASE_PATHS,
+        "arn:aws:apigateway:us-east-1::/domainnames/ex.comd1/basepathmappings",
+        False,
+    ),
     ("star-in-format", CONNECT_QUEUES, "arn:aws:connect:us-east-1:123456789012:instance/i1/queue/q1", True),
     ("star-may-be-empty", CONNECT_QUEUES, "arn:aws:connect:us-east-1:123456789012:instance/i1/queue/", True),
-    ("star-needs-prefix", CONNECT_QUEUES, "arn:aws:connect:us-east-1:123456789012:instance/i1/flow/q1", False),
+    (
+        "star-needs-prefix",
+        CONNECT_QUEUES,
+        "arn:aws:connect:us-east-1:123456789012:instance/i1/flow/q1",
+        False,
+    ),
     ("star-in-region", HEALTH_EVENT, "arn:aws:health:us-east-1::event/EC2/AWS_EC2_X/e1", True),
     ("star-region-empty", HEALTH_EVENT, "arn:aws:health:::event/EC2/AWS_EC2_X/e1", True),
     ("not-an-arn", BUCKET, "my-bucket", False),
@@ -54,16 +74,20 @@ ARN_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("arn_format", "arn", "matches"), [c[1:] for c in ARN_CASES], ids=[c[0] for c in ARN_CASES])
+@pytest.mark.parametrize(
+    ("arn_format", "arn", "matches"), [c[1:] for c in ARN_CASES], ids=[c[0] for c in ARN_CASES]
+)
 def test_arn_pattern_matches(arn_format: str, arn: str, matches: bool) -> None:
     assert arn_pattern_matches(arn_format, arn) is matches
 
 
 def _sample_arn(arn_format: str) -> str:
     """A concrete ARN of the format: placeholders filled, multi-segment ones with a `/`."""
+
     def fill(m: re.Match[str]) -> str:
         name = m.group(1)
         return "p1/q1" if name.endswith("Path") or name == "ObjectName" else "v1"
+
     return re.sub(r"\$\{([^}]*)\}", fill, arn_format).replace("*", "z9")
 
 

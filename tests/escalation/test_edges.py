@@ -6,6 +6,7 @@ policy, a resource constraint excluding the target, a condition that cannot hold
 negatives they miss (permissions split across policies and groups, a resource pattern including the target,
 a NotAction that grants).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,47 +42,79 @@ def inline(*statements: dict[str, Any], name: str = "p") -> dict[str, Any]:
     return {"PolicyName": name, "PolicyDocument": doc(*statements)}
 
 
-def user(name: str, *statements: dict[str, Any], managed: tuple[str, ...] = (), groups: tuple[str, ...] = (),
-         boundary: str | None = None, tags: dict[str, str] | None = None) -> dict[str, Any]:
-    u: dict[str, Any] = {"UserName": name, "Arn": arn("user", name), "Path": "/", "GroupList": list(groups),
-                         "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a}
-                                                     for a in managed],
-                         "UserPolicyList": [inline(*statements)] if statements else [],
-                         "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
+def user(
+    name: str,
+    *statements: dict[str, Any],
+    managed: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
+    boundary: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    u: dict[str, Any] = {
+        "UserName": name,
+        "Arn": arn("user", name),
+        "Path": "/",
+        "GroupList": list(groups),
+        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
+        "UserPolicyList": [inline(*statements)] if statements else [],
+        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    }
     if boundary:
         u["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     return u
 
 
 def group(name: str, *statements: dict[str, Any], managed: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"GroupName": name, "Arn": arn("group", name), "Path": "/",
-            "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
-            "GroupPolicyList": [inline(*statements)] if statements else []}
+    return {
+        "GroupName": name,
+        "Arn": arn("group", name),
+        "Path": "/",
+        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
+        "GroupPolicyList": [inline(*statements)] if statements else [],
+    }
 
 
 def trust(principal: dict[str, Any]) -> dict[str, Any]:
     return doc({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
 
 
-def role(name: str, trusts: dict[str, Any], *statements: dict[str, Any], managed: tuple[str, ...] = (),
-         profile: bool = False, boundary: str | None = None) -> dict[str, Any]:
-    r: dict[str, Any] = {"RoleName": name, "Arn": arn("role", name), "Path": "/",
-                         "AssumeRolePolicyDocument": trust(trusts),
-                         "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a}
-                                                     for a in managed],
-                         "RolePolicyList": [inline(*statements)] if statements else [],
-                         "InstanceProfileList": [{"InstanceProfileName": name, "Path": "/",
-                                                  "Arn": arn("instance-profile", name), "Roles": []}] if profile else []}
+def role(
+    name: str,
+    trusts: dict[str, Any],
+    *statements: dict[str, Any],
+    managed: tuple[str, ...] = (),
+    profile: bool = False,
+    boundary: str | None = None,
+) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "RoleName": name,
+        "Arn": arn("role", name),
+        "Path": "/",
+        "AssumeRolePolicyDocument": trust(trusts),
+        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
+        "RolePolicyList": [inline(*statements)] if statements else [],
+        "InstanceProfileList": [
+            {"InstanceProfileName": name, "Path": "/", "Arn": arn("instance-profile", name), "Roles": []}
+        ]
+        if profile
+        else [],
+    }
     if boundary:
         r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     return r
 
 
 def managed_policy(policy_arn: str, *versions: dict[str, Any], default: int = 0) -> dict[str, Any]:
-    return {"PolicyName": policy_arn.rsplit("/", 1)[-1], "Arn": policy_arn, "Path": "/",
-            "DefaultVersionId": f"v{default + 1}",
-            "PolicyVersionList": [{"VersionId": f"v{i + 1}", "IsDefaultVersion": i == default, "Document": d}
-                                  for i, d in enumerate(versions)]}
+    return {
+        "PolicyName": policy_arn.rsplit("/", 1)[-1],
+        "Arn": policy_arn,
+        "Path": "/",
+        "DefaultVersionId": f"v{default + 1}",
+        "PolicyVersionList": [
+            {"VersionId": f"v{i + 1}", "IsDefaultVersion": i == default, "Document": d}
+            for i, d in enumerate(versions)
+        ],
+    }
 
 
 ADMIN_POLICY = managed_policy(ADMIN_ARN, doc(allow("*")))
@@ -93,10 +126,18 @@ PLAIN_ROLE = role("Plain", {"AWS": f"arn:aws:iam::{ACCT}:root"}, allow("s3:GetOb
 MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 
 
-def export(*users: dict[str, Any], groups: tuple[dict[str, Any], ...] = (), roles: tuple[dict[str, Any], ...] = (),
-           policies: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
-    return {"UserDetailList": [*users, ADMIN_USER], "GroupDetailList": list(groups),
-            "RoleDetailList": list(roles), "Policies": [ADMIN_POLICY, *policies]}
+def export(
+    *users: dict[str, Any],
+    groups: tuple[dict[str, Any], ...] = (),
+    roles: tuple[dict[str, Any], ...] = (),
+    policies: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    return {
+        "UserDetailList": [*users, ADMIN_USER],
+        "GroupDetailList": list(groups),
+        "RoleDetailList": list(roles),
+        "Policies": [ADMIN_POLICY, *policies],
+    }
 
 
 def cm(name: str) -> str:
@@ -106,132 +147,335 @@ def cm(name: str) -> str:
 # (id, export, edges that must exist, edges that must not) — an edge is (actor name, technique, target name)
 CASES = [
     # --- self-escalation: a policy on oneself, one's group, a version, a boundary -------------------------
-    ("iam-007 PutUserPolicy on self", export(user("u", allow("iam:PutUserPolicy", arn("user", "u")))),
-     {("u", "iam-007", "u")}, set()),
-    ("iam-008 AttachUserPolicy on self", export(user("u", allow("iam:AttachUserPolicy", arn("user", "u")))),
-     {("u", "iam-008", "u")}, set()),
-    ("iam-008 blocked: iam:PolicyARN pinned to a read-only policy",
-     export(user("u", allow("iam:AttachUserPolicy", arn("user", "u"), Condition={
-         "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}}))),
-     set(), {("u", "iam-008", "u")}),
-    ("iam-005/iam-009 a role puts / attaches a policy on itself",
-     export(roles=(role("r", {"Service": "ec2.amazonaws.com"},
-                        allow(["iam:PutRolePolicy", "iam:AttachRolePolicy"], arn("role", "r"))),)),
-     {("r", "iam-005", "r"), ("r", "iam-009", "r")}, set()),
-    ("iam-010/iam-011 a policy on the actor's own group",
-     export(user("u", groups=("g",)), groups=(group("g", allow(["iam:AttachGroupPolicy", "iam:PutGroupPolicy"],
-                                                                arn("group", "g"))),)),
-     {("u", "iam-010", "u"), ("u", "iam-011", "u")}, set()),
-    ("iam-013 joining an administrators' group",
-     export(user("u", allow("iam:AddUserToGroup", arn("group", "admins"))),
-            groups=(group("admins", managed=(ADMIN_ARN,)), group("readers", allow("s3:Get*")))),
-     {("u", "iam-013", "u")}, set()),
-    ("iam-013 false positive: only a group that grants little may be joined",
-     export(user("u", allow("iam:AddUserToGroup", arn("group", "readers"))),
-            groups=(group("admins", managed=(ADMIN_ARN,)), group("readers", allow("s3:Get*")))),
-     set(), {("u", "iam-013", "u")}),
-    ("iam-001 CreatePolicyVersion on a policy attached to oneself",
-     export(user("u", managed=(cm("ops"),)),
-            policies=(managed_policy(cm("ops"), doc(allow("iam:CreatePolicyVersion", cm("ops")))),)),
-     {("u", "iam-001", "u")}, set()),
-    ("graphiam-001 SetDefaultPolicyVersion: a stored non-default version allows *",
-     export(user("u", managed=(cm("rel"),)),
-            policies=(managed_policy(cm("rel"), doc(allow("*")), doc(allow("iam:SetDefaultPolicyVersion", cm("rel"))),
-                                     default=1),)),
-     {("u", "graphiam-001", "u")}, set()),
-    ("graphiam-001 false positive: the other versions grant no more",
-     export(user("u", managed=(cm("rel"),)),
-            policies=(managed_policy(cm("rel"), doc(allow("s3:GetObject")),
-                                     doc(allow("iam:SetDefaultPolicyVersion", cm("rel"))), default=1),)),
-     set(), {("u", "graphiam-001", "u")}),
-    ("graphiam-003 removing one's own boundary, which is what stops being admin",
-     export(user("u", allow("*"), boundary=cm("bound")),
-            policies=(managed_policy(cm("bound"), doc(allow(["s3:*", "iam:DeleteUserPermissionsBoundary"]))),)),
-     {("u", "graphiam-003", "u")}, set()),
-    ("graphiam-004/006 a role removes or replaces its boundary",
-     export(roles=(role("r", {"Service": "ec2.amazonaws.com"}, allow("*"), boundary=cm("bound")),),
-            policies=(managed_policy(cm("bound"), doc(allow(["s3:*", "iam:*RolePermissionsBoundary"]))),)),
-     {("r", "graphiam-004", "r"), ("r", "graphiam-006", "r")}, set()),
+    (
+        "iam-007 PutUserPolicy on self",
+        export(user("u", allow("iam:PutUserPolicy", arn("user", "u")))),
+        {("u", "iam-007", "u")},
+        set(),
+    ),
+    (
+        "iam-008 AttachUserPolicy on self",
+        export(user("u", allow("iam:AttachUserPolicy", arn("user", "u")))),
+        {("u", "iam-008", "u")},
+        set(),
+    ),
+    (
+        "iam-008 blocked: iam:PolicyARN pinned to a read-only policy",
+        export(
+            user(
+                "u",
+                allow(
+                    "iam:AttachUserPolicy",
+                    arn("user", "u"),
+                    Condition={"ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}},
+                ),
+            )
+        ),
+        set(),
+        {("u", "iam-008", "u")},
+    ),
+    (
+        "iam-005/iam-009 a role puts / attaches a policy on itself",
+        export(
+            roles=(
+                role(
+                    "r",
+                    {"Service": "ec2.amazonaws.com"},
+                    allow(["iam:PutRolePolicy", "iam:AttachRolePolicy"], arn("role", "r")),
+                ),
+            )
+        ),
+        {("r", "iam-005", "r"), ("r", "iam-009", "r")},
+        set(),
+    ),
+    (
+        "iam-010/iam-011 a policy on the actor's own group",
+        export(
+            user("u", groups=("g",)),
+            groups=(group("g", allow(["iam:AttachGroupPolicy", "iam:PutGroupPolicy"], arn("group", "g"))),),
+        ),
+        {("u", "iam-010", "u"), ("u", "iam-011", "u")},
+        set(),
+    ),
+    (
+        "iam-013 joining an administrators' group",
+        export(
+            user("u", allow("iam:AddUserToGroup", arn("group", "admins"))),
+            groups=(group("admins", managed=(ADMIN_ARN,)), group("readers", allow("s3:Get*"))),
+        ),
+        {("u", "iam-013", "u")},
+        set(),
+    ),
+    (
+        "iam-013 false positive: only a group that grants little may be joined",
+        export(
+            user("u", allow("iam:AddUserToGroup", arn("group", "readers"))),
+            groups=(group("admins", managed=(ADMIN_ARN,)), group("readers", allow("s3:Get*"))),
+        ),
+        set(),
+        {("u", "iam-013", "u")},
+    ),
+    (
+        "iam-001 CreatePolicyVersion on a policy attached to oneself",
+        export(
+            user("u", managed=(cm("ops"),)),
+            policies=(managed_policy(cm("ops"), doc(allow("iam:CreatePolicyVersion", cm("ops")))),),
+        ),
+        {("u", "iam-001", "u")},
+        set(),
+    ),
+    (
+        "graphiam-001 SetDefaultPolicyVersion: a stored non-default version allows *",
+        export(
+            user("u", managed=(cm("rel"),)),
+            policies=(
+                managed_policy(
+                    cm("rel"),
+                    doc(allow("*")),
+                    doc(allow("iam:SetDefaultPolicyVersion", cm("rel"))),
+                    default=1,
+                ),
+            ),
+        ),
+        {("u", "graphiam-001", "u")},
+        set(),
+    ),
+    (
+        "graphiam-001 false positive: the other versions grant no more",
+        export(
+            user("u", managed=(cm("rel"),)),
+            policies=(
+                managed_policy(
+                    cm("rel"),
+                    doc(allow("s3:GetObject")),
+                    doc(allow("iam:SetDefaultPolicyVersion", cm("rel"))),
+                    default=1,
+                ),
+            ),
+        ),
+        set(),
+        {("u", "graphiam-001", "u")},
+    ),
+    (
+        "graphiam-003 removing one's own boundary, which is what stops being admin",
+        export(
+            user("u", allow("*"), boundary=cm("bound")),
+            policies=(
+                managed_policy(cm("bound"), doc(allow(["s3:*", "iam:DeleteUserPermissionsBoundary"]))),
+            ),
+        ),
+        {("u", "graphiam-003", "u")},
+        set(),
+    ),
+    (
+        "graphiam-004/006 a role removes or replaces its boundary",
+        export(
+            roles=(role("r", {"Service": "ec2.amazonaws.com"}, allow("*"), boundary=cm("bound")),),
+            policies=(managed_policy(cm("bound"), doc(allow(["s3:*", "iam:*RolePermissionsBoundary"]))),),
+        ),
+        {("r", "graphiam-004", "r"), ("r", "graphiam-006", "r")},
+        set(),
+    ),
     # --- principal access ----------------------------------------------------------------------------------
-    ("iam-002 CreateAccessKey on another user", export(user("u", allow("iam:CreateAccessKey"))),
-     {("u", "iam-002", "admin")}, set()),
-    ("iam-004/iam-006 login profiles (no credential report: both possible)",
-     export(user("u", allow(["iam:CreateLoginProfile", "iam:UpdateLoginProfile"], arn("user", "admin")))),
-     {("u", "iam-004", "admin"), ("u", "iam-006", "admin")}, set()),
-    ("iam-012 UpdateAssumeRolePolicy on a role", export(user("u", allow("iam:UpdateAssumeRolePolicy")),
-                                                       roles=(PLAIN_ROLE,)),
-     {("u", "iam-012", "Plain")}, set()),
-    ("iam-014 AttachRolePolicy + AssumeRole on a role trusting the account",
-     export(user("u", allow(["iam:AttachRolePolicy", "sts:AssumeRole"], arn("role", "Plain"))), roles=(PLAIN_ROLE,)),
-     {("u", "iam-014", "Plain")}, set()),
-    ("iam-014 needs AssumeRole too: AttachRolePolicy alone is no edge",
-     export(user("u", allow("iam:AttachRolePolicy")), roles=(PLAIN_ROLE,)), set(), {("u", "iam-014", "Plain")}),
-    ("iam-016 CreatePolicyVersion on a role's policy + AssumeRole",
-     export(user("u", allow(["iam:CreatePolicyVersion", "sts:AssumeRole"])),
+    (
+        "iam-002 CreateAccessKey on another user",
+        export(user("u", allow("iam:CreateAccessKey"))),
+        {("u", "iam-002", "admin")},
+        set(),
+    ),
+    (
+        "iam-004/iam-006 login profiles (no credential report: both possible)",
+        export(user("u", allow(["iam:CreateLoginProfile", "iam:UpdateLoginProfile"], arn("user", "admin")))),
+        {("u", "iam-004", "admin"), ("u", "iam-006", "admin")},
+        set(),
+    ),
+    (
+        "iam-012 UpdateAssumeRolePolicy on a role",
+        export(user("u", allow("iam:UpdateAssumeRolePolicy")), roles=(PLAIN_ROLE,)),
+        {("u", "iam-012", "Plain")},
+        set(),
+    ),
+    (
+        "iam-014 AttachRolePolicy + AssumeRole on a role trusting the account",
+        export(
+            user("u", allow(["iam:AttachRolePolicy", "sts:AssumeRole"], arn("role", "Plain"))),
+            roles=(PLAIN_ROLE,),
+        ),
+        {("u", "iam-014", "Plain")},
+        set(),
+    ),
+    (
+        "iam-014 needs AssumeRole too: AttachRolePolicy alone is no edge",
+        export(user("u", allow("iam:AttachRolePolicy")), roles=(PLAIN_ROLE,)),
+        set(),
+        {("u", "iam-014", "Plain")},
+    ),
+    (
+        "iam-016 CreatePolicyVersion on a role's policy + AssumeRole",
+        export(
+            user("u", allow(["iam:CreatePolicyVersion", "sts:AssumeRole"])),
             roles=(role("Ops", {"AWS": f"arn:aws:iam::{ACCT}:root"}, managed=(cm("opsrole"),)),),
-            policies=(managed_policy(cm("opsrole"), doc(allow("s3:GetObject"))),)),
-     {("u", "iam-016", "Ops")}, set()),
+            policies=(managed_policy(cm("opsrole"), doc(allow("s3:GetObject"))),),
+        ),
+        {("u", "iam-016", "Ops")},
+        set(),
+    ),
     # --- passing a role to a service -----------------------------------------------------------------------
-    ("ec2-001 PassRole + RunInstances to a role trusting EC2 with an instance profile",
-     export(user("u", allow(["iam:PassRole", "ec2:RunInstances"])), roles=(EC2_ADMIN_ROLE, LAMBDA_ADMIN_ROLE)),
-     {("u", "ec2-001", "Ec2Admin")}, {("u", "ec2-001", "LambdaAdmin")}),
-    ("ec2-001 needs an instance profile",
-     export(user("u", allow(["iam:PassRole", "ec2:RunInstances"])),
-            roles=(role("NoProfile", {"Service": "ec2.amazonaws.com"}, managed=(ADMIN_ARN,)),)),
-     set(), {("u", "ec2-001", "NoProfile")}),
-    ("ec2-001 false positive: PassRole only to Lambda (iam:PassedToService)",
-     export(user("u", allow("ec2:RunInstances"),
-                 allow("iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})),
-            roles=(EC2_ADMIN_ROLE,)),
-     set(), {("u", "ec2-001", "Ec2Admin")}),
-    ("lambda-001 PassRole + CreateFunction + InvokeFunction",
-     export(user("u", allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])),
-            roles=(LAMBDA_ADMIN_ROLE, EC2_ADMIN_ROLE)),
-     {("u", "lambda-001", "LambdaAdmin")}, {("u", "lambda-001", "Ec2Admin")}),
-    ("lambda-003 UpdateFunctionCode: an existing function is assumed",
-     export(user("u", allow("lambda:UpdateFunctionCode")), roles=(LAMBDA_ADMIN_ROLE,)),
-     {("u", "lambda-003", "LambdaAdmin")}, set()),
-    ("cloudformation-001 PassRole + CreateStack",
-     export(user("u", allow(["iam:PassRole", "cloudformation:CreateStack"])),
-            roles=(role("Cfn", {"Service": "cloudformation.amazonaws.com"}, managed=(ADMIN_ARN,)),)),
-     {("u", "cloudformation-001", "Cfn")}, set()),
-    ("glue-001 PassRole + CreateDevEndpoint",
-     export(user("u", allow(["iam:PassRole", "glue:CreateDevEndpoint"])),
-            roles=(role("Glue", {"Service": "glue.amazonaws.com"}, managed=(ADMIN_ARN,)),)),
-     {("u", "glue-001", "Glue")}, set()),
+    (
+        "ec2-001 PassRole + RunInstances to a role trusting EC2 with an instance profile",
+        export(
+            user("u", allow(["iam:PassRole", "ec2:RunInstances"])), roles=(EC2_ADMIN_ROLE, LAMBDA_ADMIN_ROLE)
+        ),
+        {("u", "ec2-001", "Ec2Admin")},
+        {("u", "ec2-001", "LambdaAdmin")},
+    ),
+    (
+        "ec2-001 needs an instance profile",
+        export(
+            user("u", allow(["iam:PassRole", "ec2:RunInstances"])),
+            roles=(role("NoProfile", {"Service": "ec2.amazonaws.com"}, managed=(ADMIN_ARN,)),),
+        ),
+        set(),
+        {("u", "ec2-001", "NoProfile")},
+    ),
+    (
+        "ec2-001 false positive: PassRole only to Lambda (iam:PassedToService)",
+        export(
+            user(
+                "u",
+                allow("ec2:RunInstances"),
+                allow(
+                    "iam:PassRole",
+                    Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+                ),
+            ),
+            roles=(EC2_ADMIN_ROLE,),
+        ),
+        set(),
+        {("u", "ec2-001", "Ec2Admin")},
+    ),
+    (
+        "lambda-001 PassRole + CreateFunction + InvokeFunction",
+        export(
+            user("u", allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])),
+            roles=(LAMBDA_ADMIN_ROLE, EC2_ADMIN_ROLE),
+        ),
+        {("u", "lambda-001", "LambdaAdmin")},
+        {("u", "lambda-001", "Ec2Admin")},
+    ),
+    (
+        "lambda-003 UpdateFunctionCode: an existing function is assumed",
+        export(user("u", allow("lambda:UpdateFunctionCode")), roles=(LAMBDA_ADMIN_ROLE,)),
+        {("u", "lambda-003", "LambdaAdmin")},
+        set(),
+    ),
+    (
+        "cloudformation-001 PassRole + CreateStack",
+        export(
+            user("u", allow(["iam:PassRole", "cloudformation:CreateStack"])),
+            roles=(role("Cfn", {"Service": "cloudformation.amazonaws.com"}, managed=(ADMIN_ARN,)),),
+        ),
+        {("u", "cloudformation-001", "Cfn")},
+        set(),
+    ),
+    (
+        "glue-001 PassRole + CreateDevEndpoint",
+        export(
+            user("u", allow(["iam:PassRole", "glue:CreateDevEndpoint"])),
+            roles=(role("Glue", {"Service": "glue.amazonaws.com"}, managed=(ADMIN_ARN,)),),
+        ),
+        {("u", "glue-001", "Glue")},
+        set(),
+    ),
     # --- false positives -----------------------------------------------------------------------------------
-    ("FP: allow and deny in the same policy",
-     export(user("u", allow("iam:PutUserPolicy"), deny("iam:PutUserPolicy"))), set(), {("u", "iam-007", "u")}),
-    ("FP: a deny in another policy (a group's)",
-     export(user("u", allow("iam:*"), groups=("g",)), groups=(group("g", deny("iam:*")),)),
-     set(), {("u", "iam-007", "u"), ("u", "iam-002", "admin")}),
-    ("FP: a resource constraint that excludes the target",
-     export(user("u", allow("iam:CreateAccessKey", arn("user", "svc-*")))), set(), {("u", "iam-002", "admin")}),
-    ("FP: a condition that cannot hold (a tag the principal lacks)",
-     export(user("u", allow("iam:PutUserPolicy", Condition={"StringEquals": {"aws:PrincipalTag/team": "sec"}}),
-                 tags={"team": "web"})),
-     set(), {("u", "iam-007", "u")}),
-    ("FP: a condition that cannot hold (a time window in the past)",
-     export(user("u", allow("iam:PutUserPolicy", Condition={"DateLessThan": {"aws:CurrentTime": "2001-01-01T00:00:00Z"}}))),
-     set(), {("u", "iam-007", "u")}),
-    ("FP: a boundary that blocks",
-     export(user("u", allow("iam:*"), boundary=cm("s3only")),
-            policies=(managed_policy(cm("s3only"), doc(allow("s3:*"))),)),
-     set(), {("u", "iam-007", "u"), ("u", "iam-002", "admin")}),
+    (
+        "FP: allow and deny in the same policy",
+        export(user("u", allow("iam:PutUserPolicy"), deny("iam:PutUserPolicy"))),
+        set(),
+        {("u", "iam-007", "u")},
+    ),
+    (
+        "FP: a deny in another policy (a group's)",
+        export(user("u", allow("iam:*"), groups=("g",)), groups=(group("g", deny("iam:*")),)),
+        set(),
+        {("u", "iam-007", "u"), ("u", "iam-002", "admin")},
+    ),
+    (
+        "FP: a resource constraint that excludes the target",
+        export(user("u", allow("iam:CreateAccessKey", arn("user", "svc-*")))),
+        set(),
+        {("u", "iam-002", "admin")},
+    ),
+    (
+        "FP: a condition that cannot hold (a tag the principal lacks)",
+        export(
+            user(
+                "u",
+                allow("iam:PutUserPolicy", Condition={"StringEquals": {"aws:PrincipalTag/team": "sec"}}),
+                tags={"team": "web"},
+            )
+        ),
+        set(),
+        {("u", "iam-007", "u")},
+    ),
+    (
+        "FP: a condition that cannot hold (a time window in the past)",
+        export(
+            user(
+                "u",
+                allow(
+                    "iam:PutUserPolicy",
+                    Condition={"DateLessThan": {"aws:CurrentTime": "2001-01-01T00:00:00Z"}},
+                ),
+            )
+        ),
+        set(),
+        {("u", "iam-007", "u")},
+    ),
+    (
+        "FP: a boundary that blocks",
+        export(
+            user("u", allow("iam:*"), boundary=cm("s3only")),
+            policies=(managed_policy(cm("s3only"), doc(allow("s3:*"))),),
+        ),
+        set(),
+        {("u", "iam-007", "u"), ("u", "iam-002", "admin")},
+    ),
     # --- false negatives -----------------------------------------------------------------------------------
-    ("FN: permissions split across a user policy and a group policy",
-     export(user("u", allow("iam:PassRole"), groups=("g",)), groups=(group("g", allow("ec2:RunInstances")),),
-            roles=(EC2_ADMIN_ROLE,)),
-     {("u", "ec2-001", "Ec2Admin")}, set()),
-    ("FN: a resource pattern that includes the target",
-     export(user("u", allow("iam:CreateAccessKey", arn("user", "adm*")))), {("u", "iam-002", "admin")}, set()),
-    ("FN: a NotAction that grants", export(user("u", {"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"})),
-     {("u", "iam-007", "u"), ("u", "iam-008", "u")}, set()),
-    ("a principal that can make itself admin keeps only its self-loops",
-     export(user("u", allow(["iam:PutUserPolicy", "iam:CreateAccessKey"]))),
-     {("u", "iam-007", "u")}, {("u", "iam-002", "admin")}),
-    ("FN: a condition the attacker can meet (MFA) keeps the edge",
-     export(user("u", allow("iam:PutUserPolicy", Condition=MFA))), {("u", "iam-007", "u")}, set()),
+    (
+        "FN: permissions split across a user policy and a group policy",
+        export(
+            user("u", allow("iam:PassRole"), groups=("g",)),
+            groups=(group("g", allow("ec2:RunInstances")),),
+            roles=(EC2_ADMIN_ROLE,),
+        ),
+        {("u", "ec2-001", "Ec2Admin")},
+        set(),
+    ),
+    (
+        "FN: a resource pattern that includes the target",
+        export(user("u", allow("iam:CreateAccessKey", arn("user", "adm*")))),
+        {("u", "iam-002", "admin")},
+        set(),
+    ),
+    (
+        "FN: a NotAction that grants",
+        export(user("u", {"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"})),
+        {("u", "iam-007", "u"), ("u", "iam-008", "u")},
+        set(),
+    ),
+    (
+        "a principal that can make itself admin keeps only its self-loops",
+        export(user("u", allow(["iam:PutUserPolicy", "iam:CreateAccessKey"]))),
+        {("u", "iam-007", "u")},
+        {("u", "iam-002", "admin")},
+    ),
+    (
+        "FN: a condition the attacker can meet (MFA) keeps the edge",
+        export(user("u", allow("iam:PutUserPolicy", Condition=MFA))),
+        {("u", "iam-007", "u")},
+        set(),
+    ),
 ]
 
 
@@ -243,8 +487,10 @@ def load(make_db: Any, tmp_path: Any, data: dict[str, Any]) -> Any:
 
 def stored_edges(db: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
     sources = sorted({r["source"] for r in S.path_edges(db) if r["kind"] == "ESCALATES_TO"})
-    return {(r["source"].rsplit("/", 1)[-1], r["technique"], r["target"].rsplit("/", 1)[-1]): r
-            for r in S.escalation_details(db, sources)}
+    return {
+        (r["source"].rsplit("/", 1)[-1], r["technique"], r["target"].rsplit("/", 1)[-1]): r
+        for r in S.escalation_details(db, sources)
+    }
 
 
 @pytest.mark.parametrize("data,present,absent", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -255,8 +501,14 @@ def test_edges(make_db, tmp_path, data, present, absent):
 
 
 def test_edge_records_permissions_statements_and_needed_conditions(make_db, tmp_path):
-    db = load(make_db, tmp_path, export(user("u", allow("iam:PassRole"), allow("ec2:RunInstances", Condition=MFA)),
-                                        roles=(EC2_ADMIN_ROLE,)))
+    db = load(
+        make_db,
+        tmp_path,
+        export(
+            user("u", allow("iam:PassRole"), allow("ec2:RunInstances", Condition=MFA)),
+            roles=(EC2_ADMIN_ROLE,),
+        ),
+    )
     edge = stored_edges(db)[("u", "ec2-001", "Ec2Admin")]
     perms = {p["action"]: p for p in json.loads(edge["permissions"])}
     assert perms["iam:PassRole"]["resource"] == arn("role", "Ec2Admin")
@@ -269,6 +521,7 @@ def test_reloading_replaces_the_edges_of_the_account(make_db, tmp_path):
     db = load(make_db, tmp_path, export(user("u", allow("iam:PutUserPolicy"))))
     assert ("u", "iam-007", "u") in stored_edges(db)
     from graphiam.loading import load_files
+
     path = tmp_path / "export2.json"
     path.write_text(json.dumps(export(user("u", allow("s3:GetObject")))))
     load_files(db, [path])
@@ -278,13 +531,30 @@ def test_reloading_replaces_the_edges_of_the_account(make_db, tmp_path):
 ADMIN_CASES = [
     ("allow * on *", export(user("u", allow("*"))), True),
     ("allow * with a deny of iam:*", export(user("u", allow("*"), deny("iam:*"))), False),
-    ("allow * capped by a boundary", export(user("u", allow("*"), boundary=cm("b")),
-                                            policies=(managed_policy(cm("b"), doc(allow("s3:*"))),)), False),
-    ("NotAction sparing IAM is not admin (PowerUser)",
-     export(user("u", {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})), False),
+    (
+        "allow * capped by a boundary",
+        export(
+            user("u", allow("*"), boundary=cm("b")), policies=(managed_policy(cm("b"), doc(allow("s3:*"))),)
+        ),
+        False,
+    ),
+    (
+        "NotAction sparing IAM is not admin (PowerUser)",
+        export(user("u", {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})),
+        False,
+    ),
     ("iam:* makes itself admin in one step", export(user("u", allow("iam:*"))), True),
-    ("admin once MFA is used", export(user("u", allow("*"), deny("*", Condition={
-        "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}))), True),
+    (
+        "admin once MFA is used",
+        export(
+            user(
+                "u",
+                allow("*"),
+                deny("*", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}),
+            )
+        ),
+        True,
+    ),
     ("nothing", export(user("u", allow("s3:GetObject"))), False),
 ]
 

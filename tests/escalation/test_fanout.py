@@ -6,6 +6,7 @@ derivation graphiam had before fans). Hand-made cases pin the class boundaries t
 covering part of the targets, a Deny on one target, `${aws:username}`, NotResource, resource-tag conditions,
 trust policies naming the actor or its account); generated organisations exercise everything else.
 """
+
 from __future__ import annotations
 
 import collections
@@ -53,7 +54,9 @@ def generated(tmp_path: Path, n: int, seed: int, accounts: int = 1) -> list[Path
 
 @pytest.mark.parametrize("n,seed,accounts", [(150, 3, 1), (120, 5, 1), (160, 11, 2)])
 @pytest.mark.parametrize("explicit_max", [0, 16])
-def test_fans_expand_to_the_per_target_edges_on_generated_orgs(make_db, tmp_path, n, seed, accounts, explicit_max):
+def test_fans_expand_to_the_per_target_edges_on_generated_orgs(
+    make_db, tmp_path, n, seed, accounts, explicit_max
+):
     ref, new, out = both(make_db(*generated(tmp_path, n, seed, accounts)), explicit_max)
     assert sum(ref.values()) > 500  # the org has escalation edges to many targets
     assert new == ref
@@ -81,66 +84,168 @@ def ops_user(name: str) -> dict[str, Any]:
 
 def not_principal_role(name: str, excluded: str) -> dict[str, Any]:
     r = role(name, {"AWS": excluded})
-    r["AssumeRolePolicyDocument"] = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "NotPrincipal": {"AWS": excluded}, "Action": "sts:AssumeRole"}]}
+    r["AssumeRolePolicyDocument"] = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": excluded}, "Action": "sts:AssumeRole"}],
+    }
     return r
 
 
 # (id, export, actor name, technique, target names that must be reached, names that must not)
 CLASS_CASES = [
-    ("a Resource pattern covering part of the users",
-     export(user("actor", allow("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/ops/*")),
-            *(ops_user(f"o{i}") for i in range(3)), *OPS),
-     "actor", "iam-002", {"o0", "o1", "o2"}, {"ops0", "ops1", "admin"}),
-    ("a Deny on one user splits it off",
-     export(user("actor", allow("iam:CreateAccessKey"), deny("iam:CreateAccessKey", arn("user", "ops1"))), *OPS),
-     "actor", "iam-002", {"ops0", "ops2", "ops3", "admin"}, {"ops1"}),
-    ("${aws:username}: only itself, so nobody else",
-     export(user("actor", allow("iam:CreateLoginProfile", f"arn:aws:iam::{ACCT}:user/${{aws:username}}")), *OPS),
-     "actor", "iam-004", set(), {"ops0", "admin"}),
-    ("a Deny with ${aws:username} spares everyone else",
-     export(user("actor", allow("iam:CreateAccessKey"),
-                 deny("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/${{aws:username}}")), *OPS),
-     "actor", "iam-002", {"ops0", "ops3", "admin"}, set()),
-    ("NotResource excludes one user",
-     export(user("actor", {"Effect": "Allow", "Action": "iam:CreateAccessKey", "NotResource": arn("user", "admin")}),
-            *OPS), "actor", "iam-002", {"ops0", "ops3"}, {"admin"}),
-    ("a resource-tag condition matching the actor's team",
-     export(user("actor", allow("iam:CreateAccessKey", Condition={
-         "StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}), tags={"team": "red"}), *TEAM),
-     "actor", "iam-002", {"dev1", "dev3"}, {"dev0", "dev2", "admin"}),
-    ("a condition the actor can meet (MFA) keeps every target",
-     export(user("actor", allow("iam:UpdateAssumeRolePolicy", Condition=MFA)),
-            roles=tuple(role(f"r{i}", {"Service": "ec2.amazonaws.com"}) for i in range(3))),
-     "actor", "iam-012", {"r0", "r1", "r2"}, set()),
-    ("AttachRolePolicy + AssumeRole: only roles whose trust names the actor or its account",
-     export(user("actor", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
-            roles=(role("byarn", {"AWS": arn("user", "actor")}), role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
-                   role("byid", {"AWS": ACCT}), role("other", {"AWS": arn("user", "admin")}),
-                   role("svc", {"Service": "ec2.amazonaws.com"}))),
-     "actor", "iam-014", {"byarn", "byroot", "byid"}, {"other", "svc"}),
-    ("a trust with NotPrincipal: every actor but the one it lists",
-     export(user("actor", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
+    (
+        "a Resource pattern covering part of the users",
+        export(
+            user("actor", allow("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/ops/*")),
+            *(ops_user(f"o{i}") for i in range(3)),
+            *OPS,
+        ),
+        "actor",
+        "iam-002",
+        {"o0", "o1", "o2"},
+        {"ops0", "ops1", "admin"},
+    ),
+    (
+        "a Deny on one user splits it off",
+        export(
+            user("actor", allow("iam:CreateAccessKey"), deny("iam:CreateAccessKey", arn("user", "ops1"))),
+            *OPS,
+        ),
+        "actor",
+        "iam-002",
+        {"ops0", "ops2", "ops3", "admin"},
+        {"ops1"},
+    ),
+    (
+        "${aws:username}: only itself, so nobody else",
+        export(
+            user("actor", allow("iam:CreateLoginProfile", f"arn:aws:iam::{ACCT}:user/${{aws:username}}")),
+            *OPS,
+        ),
+        "actor",
+        "iam-004",
+        set(),
+        {"ops0", "admin"},
+    ),
+    (
+        "a Deny with ${aws:username} spares everyone else",
+        export(
+            user(
+                "actor",
+                allow("iam:CreateAccessKey"),
+                deny("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/${{aws:username}}"),
+            ),
+            *OPS,
+        ),
+        "actor",
+        "iam-002",
+        {"ops0", "ops3", "admin"},
+        set(),
+    ),
+    (
+        "NotResource excludes one user",
+        export(
+            user(
+                "actor",
+                {"Effect": "Allow", "Action": "iam:CreateAccessKey", "NotResource": arn("user", "admin")},
+            ),
+            *OPS,
+        ),
+        "actor",
+        "iam-002",
+        {"ops0", "ops3"},
+        {"admin"},
+    ),
+    (
+        "a resource-tag condition matching the actor's team",
+        export(
+            user(
+                "actor",
+                allow(
+                    "iam:CreateAccessKey",
+                    Condition={"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+                ),
+                tags={"team": "red"},
+            ),
+            *TEAM,
+        ),
+        "actor",
+        "iam-002",
+        {"dev1", "dev3"},
+        {"dev0", "dev2", "admin"},
+    ),
+    (
+        "a condition the actor can meet (MFA) keeps every target",
+        export(
+            user("actor", allow("iam:UpdateAssumeRolePolicy", Condition=MFA)),
+            roles=tuple(role(f"r{i}", {"Service": "ec2.amazonaws.com"}) for i in range(3)),
+        ),
+        "actor",
+        "iam-012",
+        {"r0", "r1", "r2"},
+        set(),
+    ),
+    (
+        "AttachRolePolicy + AssumeRole: only roles whose trust names the actor or its account",
+        export(
+            user("actor", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
+            roles=(
+                role("byarn", {"AWS": arn("user", "actor")}),
+                role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
+                role("byid", {"AWS": ACCT}),
+                role("other", {"AWS": arn("user", "admin")}),
+                role("svc", {"Service": "ec2.amazonaws.com"}),
+            ),
+        ),
+        "actor",
+        "iam-014",
+        {"byarn", "byroot", "byid"},
+        {"other", "svc"},
+    ),
+    (
+        "a trust with NotPrincipal: every actor but the one it lists",
+        export(
+            user("actor", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
             user("other", allow(["iam:AttachRolePolicy", "sts:AssumeRole"])),
-            roles=(not_principal_role("notme", arn("user", "actor")),
-                   not_principal_role("notother", arn("user", "other")),
-                   not_principal_role("notme2", arn("user", "actor")))),
-     "actor", "iam-014", {"notother"}, {"notme", "notme2"}),
-    ("AssumeRole allowed only on some roles by the actor's own policy",
-     export(user("actor", allow("iam:AttachRolePolicy"), allow("sts:AssumeRole", arn("role", "byroot"))),
-            roles=(role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
-                   role("byroot2", {"AWS": f"arn:aws:iam::{ACCT}:root"}))),
-     "actor", "iam-014", {"byroot"}, {"byroot2"}),
+            roles=(
+                not_principal_role("notme", arn("user", "actor")),
+                not_principal_role("notother", arn("user", "other")),
+                not_principal_role("notme2", arn("user", "actor")),
+            ),
+        ),
+        "actor",
+        "iam-014",
+        {"notother"},
+        {"notme", "notme2"},
+    ),
+    (
+        "AssumeRole allowed only on some roles by the actor's own policy",
+        export(
+            user("actor", allow("iam:AttachRolePolicy"), allow("sts:AssumeRole", arn("role", "byroot"))),
+            roles=(
+                role("byroot", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
+                role("byroot2", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
+            ),
+        ),
+        "actor",
+        "iam-014",
+        {"byroot"},
+        {"byroot2"},
+    ),
 ]
 
 
-@pytest.mark.parametrize("data,actor,technique,reached,not_reached", [c[1:] for c in CLASS_CASES],
-                         ids=[c[0] for c in CLASS_CASES])
+@pytest.mark.parametrize(
+    "data,actor,technique,reached,not_reached", [c[1:] for c in CLASS_CASES], ids=[c[0] for c in CLASS_CASES]
+)
 def test_classes_of_targets(make_db, tmp_path, data, actor, technique, reached, not_reached):
     ref, new, out = both(make_db(write(tmp_path, "e.json", data)))
     assert new == ref
-    got = {json.loads(r)["to"].rsplit("/", 1)[-1] for r in new
-           if json.loads(r)["from"].endswith(f"/{actor}") and json.loads(r)["technique"] == technique}
+    got = {
+        json.loads(r)["to"].rsplit("/", 1)[-1]
+        for r in new
+        if json.loads(r)["from"].endswith(f"/{actor}") and json.loads(r)["technique"] == technique
+    }
     assert reached <= got, f"missing {reached - got}"
     assert not (not_reached & got), f"unexpected {not_reached & got}"
 
@@ -150,15 +255,21 @@ def answers(db: Any) -> dict[str, Any]:
     snap = build_snapshot(db)
     index = Q.build_index(db, snap)
     arns = sorted(snap.principals)
-    return {"edges": sorted(json.dumps(r, sort_keys=True) for r in Q.edge_rows(db)),
-            "summary": Q.escalation_summary(db, snap, index),
-            "paths": {a: Q.escalation_paths(db, snap, index, a) for a in arns},
-            "into": {a: Q.escalation_paths_to(db, snap, index, a, max_depth=3) for a in arns},
-            "between": [Q.escalation_paths(db, snap, index, a, b, max_depth=3) for a in arns[::7] for b in arns[::5]]}
+    return {
+        "edges": sorted(json.dumps(r, sort_keys=True) for r in Q.edge_rows(db)),
+        "summary": Q.escalation_summary(db, snap, index),
+        "paths": {a: Q.escalation_paths(db, snap, index, a) for a in arns},
+        "into": {a: Q.escalation_paths_to(db, snap, index, a, max_depth=3) for a in arns},
+        "between": [
+            Q.escalation_paths(db, snap, index, a, b, max_depth=3) for a in arns[::7] for b in arns[::5]
+        ],
+    }
 
 
 @pytest.mark.parametrize("source", ["generated", "bed"])
-def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(make_db, tmp_path, monkeypatch, source):
+def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(
+    make_db, tmp_path, monkeypatch, source
+):
     files = generated(tmp_path, 120, 3) if source == "generated" else [GAAD_EXAMPLE]
     monkeypatch.setattr(Q, "EXPLICIT_MAX", 1 << 30)
     flat = answers(make_db(*files))
@@ -178,6 +289,7 @@ def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path, monkeypat
     db = make_db(write(tmp_path, "a.json", first))
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-002"}
     from graphiam.loading import load_files
+
     load_files(db, [write(tmp_path, "b.json", export(user("actor", allow("iam:UpdateLoginProfile")), *OPS))])
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-006"}
     sets = db.execute("MATCH (s:EscalationTargets) RETURN s.technique AS t")
@@ -194,7 +306,9 @@ def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path, 
     triples = sorted({(r["from"], r["to"], r["technique"]) for r in full})
     wanted = set(triples[::37]) | {("arn:aws:iam::000000000000:user/nobody", triples[0][1], triples[0][2])}
     sources = sorted({a for a, _, _ in wanted})
-    expect = sorted(json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in wanted)
+    expect = sorted(
+        json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in wanted
+    )
     got = sorted(json.dumps(r, sort_keys=True) for r in Q.edge_rows(db, sources, wanted))
     assert len(expect) > 20 and got == expect
     parallel = collections.Counter((r["from"], r["to"], r["technique"]) for r in full)
@@ -202,4 +316,5 @@ def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path, 
     if several:  # parallel edges (one per policy of a target) come back all, in stored order
         got = Q.edge_rows(db, sorted({a for a, _, _ in several}), several)
         assert sorted(json.dumps(r, sort_keys=True) for r in got) == sorted(
-            json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in several)
+            json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in several
+        )

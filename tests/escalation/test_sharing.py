@@ -9,11 +9,11 @@
   nothing about that probe (`_refused_as_stored`).
 The oracle is the same derivation with both turned off, on hand-made traps and generated organisations.
 """
+
 from __future__ import annotations
 
 import collections
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +22,17 @@ from graphiam.escalation import decide, families
 from graphiam.escalation.edges import derive
 from graphiam.queries import escalation as Q
 from graphiam.queries.snapshot import build_snapshot
-from tests.escalation.test_edges import ADMIN_ARN, ACCT, allow, arn, cm, deny, doc, export, group, managed_policy, user
+from tests.escalation.test_edges import (
+    allow,
+    arn,
+    cm,
+    deny,
+    doc,
+    export,
+    group,
+    managed_policy,
+    user,
+)
 from tests.escalation.test_fanout import generated, write
 
 TEAM = {"StringEquals": {"aws:PrincipalTag/team": "admins"}}
@@ -51,18 +61,28 @@ def _traps() -> dict[str, Any]:
         user("frank", managed=(cm("ops"),), boundary=BOUNDARY),
         user("grace", managed=(cm("ops"),), boundary=BOUNDARY, groups=("kms-users",)),
     ]
-    groups = (group("by-tag", managed=(cm("by-tag"),)), group("by-name", managed=(cm("by-name"),)),
-              group("kms-users", allow("kms:*")), group("readers", allow("s3:Get*")),
-              group("everything", managed=(cm("everything"),)))
+    groups = (
+        group("by-tag", managed=(cm("by-tag"),)),
+        group("by-name", managed=(cm("by-name"),)),
+        group("kms-users", allow("kms:*")),
+        group("readers", allow("s3:Get*")),
+        group("everything", managed=(cm("everything"),)),
+    )
     return export(*users, groups=groups, policies=(everything, by_tag, by_name, own, ops, ops_only))
 
 
 def _rows(db: Any) -> collections.Counter[str]:
     snap = build_snapshot(db)
     out = derive(snap, Q.graph_facts(db, snap), explicit_max=Q.EXPLICIT_MAX)
-    return collections.Counter([*(json.dumps(e.row(), sort_keys=True) for e in out.edges),
-                                *(json.dumps([f.source, f.technique, f.targets.id, [u.as_json() for u in f.uses]])
-                                  for f in out.fans)])
+    return collections.Counter(
+        [
+            *(json.dumps(e.row(), sort_keys=True) for e in out.edges),
+            *(
+                json.dumps([f.source, f.technique, f.targets.id, [u.as_json() for u in f.uses]])
+                for f in out.fans
+            ),
+        ]
+    )
 
 
 def _both(db: Any, monkeypatch: Any) -> tuple[collections.Counter[str], collections.Counter[str]]:
@@ -76,13 +96,19 @@ def test_traps_give_the_same_edges_with_and_without_shortcuts(make_db, tmp_path,
     db = make_db(write(tmp_path, "traps.json", _traps()))
     fast, slow = _both(db, monkeypatch)
     assert fast == slow
-    edges = {(json.loads(r)["from"].rsplit("/", 1)[-1], json.loads(r)["technique"]) for r in fast if '"from"' in r}
+    edges = {
+        (json.loads(r)["from"].rsplit("/", 1)[-1], json.loads(r)["technique"]) for r in fast if '"from"' in r
+    }
     direct = Q.direct_admins(build_snapshot(db))
     assert arn("user", "alice") in direct and arn("user", "bob") not in direct  # the tag and the name decide
     # carol and dave join `everything`; dave's Deny of s3:GetObject keeps him refused whatever he joins
     assert ("carol", "iam-013") in edges and ("dave", "iam-013") not in edges
     # erin makes her policy `*`; frank and grace keep a boundary that refuses the probes, whatever they join
-    assert ("erin", "iam-001") in edges and ("frank", "iam-001") not in edges and ("grace", "iam-001") not in edges
+    assert (
+        ("erin", "iam-001") in edges
+        and ("frank", "iam-001") not in edges
+        and ("grace", "iam-001") not in edges
+    )
 
 
 def test_bob_is_not_given_alices_verdict_when_probed_first(make_db, tmp_path):
@@ -99,7 +125,9 @@ def test_bob_is_not_given_alices_verdict_when_probed_first(make_db, tmp_path):
 
 
 @pytest.mark.parametrize("n,seed", [(150, 3), (120, 5), (160, 11)])
-def test_generated_orgs_give_the_same_edges_with_and_without_shortcuts(make_db, tmp_path, monkeypatch, n, seed):
+def test_generated_orgs_give_the_same_edges_with_and_without_shortcuts(
+    make_db, tmp_path, monkeypatch, n, seed
+):
     fast, slow = _both(make_db(*generated(tmp_path, n, seed)), monkeypatch)
     assert sum(fast.values()) > 100
     assert fast == slow

@@ -1,4 +1,5 @@
 """The technique table: data-file integrity, the normalisation of known techniques, and the build script."""
+
 from __future__ import annotations
 
 import copy
@@ -79,7 +80,12 @@ def test_every_pathfinding_technique_is_represented_or_skipped_with_a_reason() -
 
 
 def test_categories_are_the_four_and_every_one_is_used() -> None:
-    assert [str(c) for c in CATEGORIES] == ["self-escalation", "principal-access", "new-passrole", "existing-passrole"]
+    assert [str(c) for c in CATEGORIES] == [
+        "self-escalation",
+        "principal-access",
+        "new-passrole",
+        "existing-passrole",
+    ]
     groups = by_category()
     assert list(groups) == list(CATEGORIES)
     assert all(groups[c] for c in CATEGORIES)
@@ -111,7 +117,9 @@ def test_resource_templates_match_the_catalogue_and_the_target(t: Technique) -> 
             assert p.resource_template == TEMPLATE_BY_TARGET[p.target], p.action
         if p.target is Target.SELF:
             want = USER_ARN if Precondition.ACTOR_IS_USER in t.preconditions else ROLE_ARN
-            assert Precondition.ACTOR_IS_USER in t.preconditions or Precondition.ACTOR_IS_ROLE in t.preconditions
+            assert (
+                Precondition.ACTOR_IS_USER in t.preconditions or Precondition.ACTOR_IS_ROLE in t.preconditions
+            )
             assert p.resource_template == want
     for p in t.permissions:
         if p.optional:
@@ -148,46 +156,138 @@ def test_yield_category_and_preconditions_agree(t: Technique) -> None:
 # --- specific techniques ------------------------------------------------------------------------------
 KNOWN = [
     # id, required (action, target), yield kind, yield target_kind, a precondition it must carry
-    ("iam-001", {("iam:CreatePolicyVersion", Target.TARGET_POLICY)}, YieldKind.MODIFY_POLICY_VERSION,
-     TargetKind.SELF, Precondition.TARGET_POLICY_ATTACHED_TO_ACTOR),
-    ("iam-016", {("iam:CreatePolicyVersion", Target.TARGET_POLICY), ("sts:AssumeRole", Target.TARGET_ROLE)},
-     YieldKind.MODIFY_POLICY_VERSION, TargetKind.ROLE, Precondition.TARGET_POLICY_ATTACHED_TO_TARGET_ROLE),
-    ("ec2-001", {("iam:PassRole", Target.PASSED_ROLE), ("ec2:RunInstances", Target.ANY)},
-     YieldKind.PASS_ROLE_TO_SERVICE, TargetKind.ROLE, Precondition.ROLE_HAS_INSTANCE_PROFILE),
-    ("sts-001", {("sts:AssumeRole", Target.TARGET_ROLE)}, YieldKind.BECOME_PRINCIPAL, TargetKind.ROLE,
-     Precondition.TARGET_ROLE_TRUSTS_ACTOR),
-    ("iam-002", {("iam:CreateAccessKey", Target.TARGET_USER)}, YieldKind.BECOME_PRINCIPAL, TargetKind.USER,
-     Precondition.TARGET_USER_HAS_FEWER_THAN_TWO_ACCESS_KEYS),
-    ("iam-003", {("iam:CreateAccessKey", Target.TARGET_USER), ("iam:DeleteAccessKey", Target.TARGET_USER)},
-     YieldKind.BECOME_PRINCIPAL, TargetKind.USER, None),
-    ("iam-008", {("iam:AttachUserPolicy", Target.SELF)}, YieldKind.GAIN_POLICY, TargetKind.SELF,
-     Precondition.ACTOR_IS_USER),
-    ("iam-005", {("iam:PutRolePolicy", Target.SELF)}, YieldKind.GAIN_POLICY, TargetKind.SELF,
-     Precondition.ACTOR_IS_ROLE),
-    ("iam-010", {("iam:AttachGroupPolicy", Target.TARGET_GROUP)}, YieldKind.GAIN_POLICY, TargetKind.GROUP,
-     Precondition.ACTOR_IN_TARGET_GROUP),
-    ("iam-012", {("iam:UpdateAssumeRolePolicy", Target.TARGET_ROLE)}, YieldKind.BECOME_PRINCIPAL,
-     TargetKind.ROLE, None),
-    ("iam-015", {("iam:AttachUserPolicy", Target.TARGET_USER), ("iam:CreateAccessKey", Target.TARGET_USER)},
-     YieldKind.GAIN_POLICY, TargetKind.USER, None),
-    ("lambda-003", {("lambda:UpdateFunctionCode", Target.SERVICE_RESOURCE)}, YieldKind.PASS_ROLE_TO_SERVICE,
-     TargetKind.ROLE, Precondition.SERVICE_RESOURCE_RUNS_AS_ROLE),
-    ("graphiam-001", {("iam:SetDefaultPolicyVersion", Target.TARGET_POLICY)}, YieldKind.MODIFY_POLICY_VERSION,
-     TargetKind.SELF, Precondition.TARGET_POLICY_HAS_NON_DEFAULT_VERSION),
-    ("graphiam-003", {("iam:DeleteUserPermissionsBoundary", Target.SELF)}, YieldKind.MODIFY_BOUNDARY,
-     TargetKind.SELF, Precondition.ACTOR_HAS_BOUNDARY),
-    ("graphiam-004", {("iam:DeleteRolePermissionsBoundary", Target.SELF)}, YieldKind.MODIFY_BOUNDARY,
-     TargetKind.SELF, Precondition.ACTOR_IS_ROLE),
-    ("graphiam-005", {("iam:PutUserPermissionsBoundary", Target.SELF)}, YieldKind.MODIFY_BOUNDARY,
-     TargetKind.SELF, Precondition.ACTOR_IS_USER),
-    ("graphiam-006", {("iam:PutRolePermissionsBoundary", Target.SELF)}, YieldKind.MODIFY_BOUNDARY,
-     TargetKind.SELF, Precondition.ACTOR_HAS_BOUNDARY),
+    (
+        "iam-001",
+        {("iam:CreatePolicyVersion", Target.TARGET_POLICY)},
+        YieldKind.MODIFY_POLICY_VERSION,
+        TargetKind.SELF,
+        Precondition.TARGET_POLICY_ATTACHED_TO_ACTOR,
+    ),
+    (
+        "iam-016",
+        {("iam:CreatePolicyVersion", Target.TARGET_POLICY), ("sts:AssumeRole", Target.TARGET_ROLE)},
+        YieldKind.MODIFY_POLICY_VERSION,
+        TargetKind.ROLE,
+        Precondition.TARGET_POLICY_ATTACHED_TO_TARGET_ROLE,
+    ),
+    (
+        "ec2-001",
+        {("iam:PassRole", Target.PASSED_ROLE), ("ec2:RunInstances", Target.ANY)},
+        YieldKind.PASS_ROLE_TO_SERVICE,
+        TargetKind.ROLE,
+        Precondition.ROLE_HAS_INSTANCE_PROFILE,
+    ),
+    (
+        "sts-001",
+        {("sts:AssumeRole", Target.TARGET_ROLE)},
+        YieldKind.BECOME_PRINCIPAL,
+        TargetKind.ROLE,
+        Precondition.TARGET_ROLE_TRUSTS_ACTOR,
+    ),
+    (
+        "iam-002",
+        {("iam:CreateAccessKey", Target.TARGET_USER)},
+        YieldKind.BECOME_PRINCIPAL,
+        TargetKind.USER,
+        Precondition.TARGET_USER_HAS_FEWER_THAN_TWO_ACCESS_KEYS,
+    ),
+    (
+        "iam-003",
+        {("iam:CreateAccessKey", Target.TARGET_USER), ("iam:DeleteAccessKey", Target.TARGET_USER)},
+        YieldKind.BECOME_PRINCIPAL,
+        TargetKind.USER,
+        None,
+    ),
+    (
+        "iam-008",
+        {("iam:AttachUserPolicy", Target.SELF)},
+        YieldKind.GAIN_POLICY,
+        TargetKind.SELF,
+        Precondition.ACTOR_IS_USER,
+    ),
+    (
+        "iam-005",
+        {("iam:PutRolePolicy", Target.SELF)},
+        YieldKind.GAIN_POLICY,
+        TargetKind.SELF,
+        Precondition.ACTOR_IS_ROLE,
+    ),
+    (
+        "iam-010",
+        {("iam:AttachGroupPolicy", Target.TARGET_GROUP)},
+        YieldKind.GAIN_POLICY,
+        TargetKind.GROUP,
+        Precondition.ACTOR_IN_TARGET_GROUP,
+    ),
+    (
+        "iam-012",
+        {("iam:UpdateAssumeRolePolicy", Target.TARGET_ROLE)},
+        YieldKind.BECOME_PRINCIPAL,
+        TargetKind.ROLE,
+        None,
+    ),
+    (
+        "iam-015",
+        {("iam:AttachUserPolicy", Target.TARGET_USER), ("iam:CreateAccessKey", Target.TARGET_USER)},
+        YieldKind.GAIN_POLICY,
+        TargetKind.USER,
+        None,
+    ),
+    (
+        "lambda-003",
+        {("lambda:UpdateFunctionCode", Target.SERVICE_RESOURCE)},
+        YieldKind.PASS_ROLE_TO_SERVICE,
+        TargetKind.ROLE,
+        Precondition.SERVICE_RESOURCE_RUNS_AS_ROLE,
+    ),
+    (
+        "graphiam-001",
+        {("iam:SetDefaultPolicyVersion", Target.TARGET_POLICY)},
+        YieldKind.MODIFY_POLICY_VERSION,
+        TargetKind.SELF,
+        Precondition.TARGET_POLICY_HAS_NON_DEFAULT_VERSION,
+    ),
+    (
+        "graphiam-003",
+        {("iam:DeleteUserPermissionsBoundary", Target.SELF)},
+        YieldKind.MODIFY_BOUNDARY,
+        TargetKind.SELF,
+        Precondition.ACTOR_HAS_BOUNDARY,
+    ),
+    (
+        "graphiam-004",
+        {("iam:DeleteRolePermissionsBoundary", Target.SELF)},
+        YieldKind.MODIFY_BOUNDARY,
+        TargetKind.SELF,
+        Precondition.ACTOR_IS_ROLE,
+    ),
+    (
+        "graphiam-005",
+        {("iam:PutUserPermissionsBoundary", Target.SELF)},
+        YieldKind.MODIFY_BOUNDARY,
+        TargetKind.SELF,
+        Precondition.ACTOR_IS_USER,
+    ),
+    (
+        "graphiam-006",
+        {("iam:PutRolePermissionsBoundary", Target.SELF)},
+        YieldKind.MODIFY_BOUNDARY,
+        TargetKind.SELF,
+        Precondition.ACTOR_HAS_BOUNDARY,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("tid", "required", "kind", "target_kind", "precondition"), KNOWN, ids=[k[0] for k in KNOWN])
-def test_known_technique(tid: str, required: set[tuple[str, Target]], kind: YieldKind, target_kind: TargetKind,
-                         precondition: Precondition | None) -> None:
+@pytest.mark.parametrize(
+    ("tid", "required", "kind", "target_kind", "precondition"), KNOWN, ids=[k[0] for k in KNOWN]
+)
+def test_known_technique(
+    tid: str,
+    required: set[tuple[str, Target]],
+    kind: YieldKind,
+    target_kind: TargetKind,
+    precondition: Precondition | None,
+) -> None:
     t = technique(tid)
     assert {(p.action, p.target) for p in t.required} == required
     assert (t.yields.kind, t.yields.target_kind) == (kind, target_kind)
@@ -206,7 +306,9 @@ def test_arbitrary_policy_separates_writing_a_document_from_inheriting_one() -> 
     assert technique("iam-007").yields.arbitrary_policy  # PutUserPolicy: the actor writes the document
     assert technique("iam-001").yields.arbitrary_policy  # CreatePolicyVersion: likewise
     assert not technique("iam-013").yields.arbitrary_policy  # AddUserToGroup: the group's policies only
-    assert not technique("graphiam-001").yields.arbitrary_policy  # SetDefaultPolicyVersion: stored versions only
+    assert not technique(
+        "graphiam-001"
+    ).yields.arbitrary_policy  # SetDefaultPolicyVersion: stored versions only
     assert not technique("sts-001").yields.arbitrary_policy
 
 
@@ -227,8 +329,13 @@ def test_graphiam_techniques_are_marked_and_kept_apart() -> None:
     assert {t.id for t in _pathfinding()}.isdisjoint(in_file)
     # the ones no anchor models
     actions = set().union(*(technique(tid).actions for tid in ours))
-    assert {"iam:SetDefaultPolicyVersion", "iam:DeleteUserPermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-            "iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary"} <= actions
+    assert {
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeleteUserPermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:PutUserPermissionsBoundary",
+        "iam:PutRolePermissionsBoundary",
+    } <= actions
 
 
 # --- API --------------------------------------------------------------------------------------------------
@@ -241,7 +348,8 @@ def test_lookup_and_caching() -> None:
 
 def test_public_names() -> None:
     assert sorted(escalation.__all__) == sorted(
-        name for name in vars(escalation) if not name.startswith("_") and name != "techniques")
+        name for name in vars(escalation) if not name.startswith("_") and name != "techniques"
+    )
 
 
 # --- the loader rejects malformed data --------------------------------------------------------------------
@@ -259,14 +367,17 @@ def test_loader_accepts_the_unchanged_record() -> None:
     assert parse_table(_one(), where="t")[0].id == "graphiam-001"
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"category": "lateral"}, "`lateral` is not a Category"),
-    ({"action": "iam:*"}, "not a `service:Action` name"),
-    ({"action": "SetDefaultPolicyVersion"}, "not a `service:Action` name"),
-    ({"preconditions": ["policy_is_nice"]}, "not a Precondition"),
-    ({"surprise": 1}, r"unknown keys \['surprise'\]"),
-    ({"permissions": []}, "no required permission"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"category": "lateral"}, "`lateral` is not a Category"),
+        ({"action": "iam:*"}, "not a `service:Action` name"),
+        ({"action": "SetDefaultPolicyVersion"}, "not a `service:Action` name"),
+        ({"preconditions": ["policy_is_nice"]}, "not a Precondition"),
+        ({"surprise": 1}, r"unknown keys \['surprise'\]"),
+        ({"permissions": []}, "no required permission"),
+    ],
+)
 def test_loader_rejects(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_table(_one(**changes), where="t")
@@ -274,7 +385,9 @@ def test_loader_rejects(changes: dict[str, Any], message: str) -> None:
 
 # --- the build script ---------------------------------------------------------------------------------
 def _build_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_techniques", REPO / "scripts" / "build_techniques.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_techniques", REPO / "scripts" / "build_techniques.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
@@ -292,7 +405,9 @@ def test_data_files_are_what_the_build_script_makes() -> None:
     outputs = _build_script().build(PATHFINDING)
     assert set(outputs) == {"techniques.json", "LICENSE", "NOTICE.md"}
     for name, text in outputs.items():
-        assert DATA.joinpath(name).read_text(encoding="utf-8") == text, f"{name} is stale: run scripts/build_techniques.py"
+        assert DATA.joinpath(name).read_text(encoding="utf-8") == text, (
+            f"{name} is stale: run scripts/build_techniques.py"
+        )
 
 
 def test_licence_and_credit_ship_beside_the_data() -> None:

@@ -1,16 +1,17 @@
 """One document at a time: which actions count as allowed without resource constraints, and in which category.
 
 False-positive traps (a risky action that must NOT be reported) and false-negative traps (one that must be)."""
+
 from __future__ import annotations
 
 import pytest
 
 from graphiam.catalog import Catalog
+from graphiam.catalog.patterns import wildcard_regex
 from graphiam.findings.analyse import Analyser
 from graphiam.findings.resources import probes
 from graphiam.findings.rules import RiskCategory as C
 from graphiam.findings.rules import default_rules
-from graphiam.catalog.patterns import wildcard_regex
 from graphiam.policy import parse_policy
 
 
@@ -39,9 +40,12 @@ def found(analyser, d, **kw) -> dict:
 
 # --- false positives ------------------------------------------------------------------------------------------
 
+
 def test_a_deny_on_star_in_the_same_policy_removes_the_action(analyser):
     assert found(analyser, doc(allow("iam:*"), deny("iam:*"))) == {}  # Cloudsplaining's fp1-allow-and-deny
-    got = found(analyser, doc(allow(["iam:CreatePolicyVersion", "iam:CreateAccessKey"]), deny("iam:CreateAccessKey")))
+    got = found(
+        analyser, doc(allow(["iam:CreatePolicyVersion", "iam:CreateAccessKey"]), deny("iam:CreateAccessKey"))
+    )
     assert got[C.PRIVILEGE_ESCALATION].actions == ("iam:CreatePolicyVersion",)
     assert got[C.PRIVILEGE_ESCALATION].techniques == ("iam-001",)
     assert C.CREDENTIALS_EXPOSURE not in got
@@ -84,16 +88,21 @@ def test_actions_without_resource_level_permissions_are_not_infrastructure_modif
     assert got[C.CREDENTIALS_EXPOSURE].actions == ("appsync:CreateApiKey",)
     assert got[C.INFRASTRUCTURE_MODIFICATION].actions == ("s3:PutObject",)
     # and an ARN entry (even all wildcards) cannot grant it: its request resource is `*`
-    assert C.CREDENTIALS_EXPOSURE not in found(analyser, doc(allow("appsync:CreateApiKey", "arn:aws:*:*:*:*")))
+    assert C.CREDENTIALS_EXPOSURE not in found(
+        analyser, doc(allow("appsync:CreateApiKey", "arn:aws:*:*:*:*"))
+    )
 
 
 # --- false negatives ------------------------------------------------------------------------------------------
+
 
 def test_a_notaction_statement_allows_what_it_does_not_name(analyser):
     # Cloudsplaining's fn4: NotAction iam:Update*, iam:Create*, iam:Attach* still allows iam:PutUserPolicy
     got = found(analyser, doc(allow(["iam:Update*", "iam:Create*", "iam:Attach*"], not_action=True)))
     pe = got[C.PRIVILEGE_ESCALATION]
-    assert {"iam-007", "iam-005", "iam-011"} <= set(pe.techniques)  # PutUserPolicy, PutRolePolicy, PutGroupPolicy
+    assert {"iam-007", "iam-005", "iam-011"} <= set(
+        pe.techniques
+    )  # PutUserPolicy, PutRolePolicy, PutGroupPolicy
     assert "iam-001" not in pe.techniques and "iam:CreatePolicyVersion" not in pe.actions
     assert "iam:PutUserPolicy" in got[C.RESOURCE_EXPOSURE].actions
 
@@ -112,7 +121,10 @@ def test_a_single_character_wildcard_is_expanded(analyser):
 
 def test_a_condition_only_statement_is_counted_with_its_condition(analyser):
     # Cloudsplaining's fn3 / fp5: a Condition is no resource constraint
-    st = allow("iam:CreatePolicyVersion", Condition={"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:01Z"}})
+    st = allow(
+        "iam:CreatePolicyVersion",
+        Condition={"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:01Z"}},
+    )
     pe = found(analyser, doc(st))[C.PRIVILEGE_ESCALATION]
     assert pe.techniques == ("iam-001",) and pe.conditional
     assert pe.conditions == ("#0: DateGreaterThan aws:TokenIssueTime ['2020-01-01T00:00:01Z']",)
@@ -157,18 +169,33 @@ def test_excluded_actions_and_categories(analyser):
     assert set(found(analyser, d, categories=[C.DATA_EXFILTRATION])) == {C.DATA_EXFILTRATION}
 
 
-@pytest.mark.parametrize("resource,unconstrained", [
-    ("*", True), ("arn:aws:s3:::*", True), ("arn:*:*:*:*:*", True), ("arn:aws:s3:::*/*", True),
-    ("arn:aws:s3:::reports/*", False), ("arn:aws:s3:::*/public/*", False), ("arn:aws:s3:::${aws:username}/*", False),
-    ("arn:aws:s3:::*", True)])
+@pytest.mark.parametrize(
+    "resource,unconstrained",
+    [
+        ("*", True),
+        ("arn:aws:s3:::*", True),
+        ("arn:*:*:*:*:*", True),
+        ("arn:aws:s3:::*/*", True),
+        ("arn:aws:s3:::reports/*", False),
+        ("arn:aws:s3:::*/public/*", False),
+        ("arn:aws:s3:::${aws:username}/*", False),
+        ("arn:aws:s3:::*", True),
+    ],
+)
 def test_resources_that_name_every_object(analyser, resource, unconstrained):
     got = found(analyser, doc(allow("s3:GetObject", resource)))
     assert (C.DATA_EXFILTRATION in got) is unconstrained
 
 
-@pytest.mark.parametrize("resource,unconstrained", [
-    ("arn:aws:iam::*:policy/*", True), ("arn:aws:iam::*:policy/fn2-*", False),
-    ("arn:aws:iam::111111111111:policy/*", False), ("arn:aws:iam::*:role/*", False)])
+@pytest.mark.parametrize(
+    "resource,unconstrained",
+    [
+        ("arn:aws:iam::*:policy/*", True),
+        ("arn:aws:iam::*:policy/fn2-*", False),
+        ("arn:aws:iam::111111111111:policy/*", False),
+        ("arn:aws:iam::*:role/*", False),
+    ],
+)
 def test_resources_that_name_every_policy(analyser, resource, unconstrained):
     got = found(analyser, doc(allow("iam:CreatePolicyVersion", resource)))
     assert (C.PRIVILEGE_ESCALATION in got) is unconstrained

@@ -1,4 +1,5 @@
 """graphiam report: one line per finding, a summary, --json, --account."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from tests.conftest import GAAD_EXAMPLE
 
 def _run(*args, db):
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    return subprocess.run([sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +31,25 @@ def test_text_report(db):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     privesc = [ln for ln in lines if "policy/privesc1-CreateNewPolicyVersion " in ln]
-    assert any(ln.startswith("high   PrivilegeEscalation") and "iam:CreatePolicyVersion" in ln
-               and "[techniques: iam-001]" in ln and "reaches 2" in ln for ln in privesc), privesc
+    assert any(
+        ln.startswith("high   PrivilegeEscalation")
+        and "iam:CreatePolicyVersion" in ln
+        and "[techniques: iam-001]" in ln
+        and "reaches 2" in ln
+        for ln in privesc
+    ), privesc
     fn3 = [ln for ln in lines if "fn3-exploitableConditionConstraint " in ln and "PrivilegeEscalation" in ln]
     assert fn3 and "only under conditions: #0: DateGreaterThan aws:TokenIssueTime" in fn3[0]
     assert not any("fp1-allow-and-deny" in ln for ln in lines)
     summary = lines.index(next(ln for ln in lines if ln.endswith("policies have findings")))
-    assert [ln.split()[0] for ln in lines[summary + 1:]] == [
-        "PrivilegeEscalation", "ResourceExposure", "DataExfiltration", "CredentialsExposure",
-        "InfrastructureModification", "ServiceWildcard"]
+    assert [ln.split()[0] for ln in lines[summary + 1 :]] == [
+        "PrivilegeEscalation",
+        "ResourceExposure",
+        "DataExfiltration",
+        "CredentialsExposure",
+        "InfrastructureModification",
+        "ServiceWildcard",
+    ]
 
 
 def test_json_report_matches_the_text_one(db):

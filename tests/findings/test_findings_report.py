@@ -1,4 +1,5 @@
 """The report over stored graphs: Cloudsplaining's own example (its privesc*, fp* and fn* fixtures) and the seeds."""
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,25 @@ EX = "arn:aws:iam::200611803367:policy/"
 # the methods to pathfinding.cloud ids (PRIVILEGE_ESCALATION_PATHFINDING_PATHS). SetExistingDefaultPolicyVersion has
 # no pathfinding.cloud id: graphiam-001 is graphiam's technique for it.
 EXPECTED_TECHNIQUE = {
-    "privesc1-CreateNewPolicyVersion": "iam-001", "privesc2-SetExistingDefaultPolicyVersion": "graphiam-001",
-    "privesc3-CreateEC2WithExistingInstanceProfile": "ec2-001", "privesc4-CreateAccessKey": "iam-002",
-    "privesc5-CreateLoginProfile": "iam-004", "privesc6-UpdateLoginProfile": "iam-006",
-    "privesc7-AttachUserPolicy": "iam-008", "privesc8-AttachGroupPolicy": "iam-010",
-    "privesc9-AttachRolePolicy": "iam-009", "privesc10-PutUserPolicy": "iam-007",
-    "privesc11-PutGroupPolicy": "iam-011", "privesc12-PutRolePolicy": "iam-005",
-    "privesc13-AddUserToGroup": "iam-013", "privesc14-UpdatingAssumeRolePolicy": "iam-012",
+    "privesc1-CreateNewPolicyVersion": "iam-001",
+    "privesc2-SetExistingDefaultPolicyVersion": "graphiam-001",
+    "privesc3-CreateEC2WithExistingInstanceProfile": "ec2-001",
+    "privesc4-CreateAccessKey": "iam-002",
+    "privesc5-CreateLoginProfile": "iam-004",
+    "privesc6-UpdateLoginProfile": "iam-006",
+    "privesc7-AttachUserPolicy": "iam-008",
+    "privesc8-AttachGroupPolicy": "iam-010",
+    "privesc9-AttachRolePolicy": "iam-009",
+    "privesc10-PutUserPolicy": "iam-007",
+    "privesc11-PutGroupPolicy": "iam-011",
+    "privesc12-PutRolePolicy": "iam-005",
+    "privesc13-AddUserToGroup": "iam-013",
+    "privesc14-UpdatingAssumeRolePolicy": "iam-012",
     "privesc15-PassExistingRoleToNewLambdaThenInvoke": "lambda-001",
     "privesc16-PassRoleToNewLambdaThenTriggerWithNewDynamo": "lambda-002",
     "privesc17-EditExistingLambdaFunctionWithRole": "lambda-003",
-    "privesc18-PassExistingRoleToNewGlueDevEndpoint": "glue-001", "privesc19-UpdateExistingGlueDevEndpoint": "glue-002",
+    "privesc18-PassExistingRoleToNewGlueDevEndpoint": "glue-001",
+    "privesc19-UpdateExistingGlueDevEndpoint": "glue-002",
     "privesc20-PassExistingRoleToCloudFormation": "cloudformation-001",
     "privesc21-PassExistingRoleToNewDataPipeline": "datapipeline-001",
     "privesc-CloudFormationUpdateStack": "cloudformation-002",
@@ -38,7 +47,8 @@ EXPECTED_TECHNIQUE = {
     "privesc-sageMakerCreatePresignedNotebookURL-policy": "sagemaker-004",
     "privesc-sageMakerCreateProcessingJobPassRole-policy": "sagemaker-003",
     "privesc-sageMakerCreateTrainingJobPassRole-policy": "sagemaker-002",
-    "privesc-ssmSendCommand-policy": "ssm-002", "privesc-ssmStartSession-policy": "ssm-001",
+    "privesc-ssmSendCommand-policy": "ssm-002",
+    "privesc-ssmStartSession-policy": "ssm-001",
 }
 
 
@@ -82,8 +92,10 @@ def test_the_example_false_positive_traps(example):
     # a Deny in another policy does not clean this one, but no principal it reaches is administrator
     fp2 = got[EX + "fp2-allow-all"]
     assert cats(fp2)[C.SERVICE_WILDCARD].actions == ("*",)
-    assert {p.name for p in fp2.principals} == {"fp2-allow-and-deny-multiple-policies-user",
-                                                "fp2-allow-and-deny-multiple-policies-role"}
+    assert {p.name for p in fp2.principals} == {
+        "fp2-allow-and-deny-multiple-policies-user",
+        "fp2-allow-and-deny-multiple-policies-role",
+    }
     assert not fp2.reaches_admin
 
 
@@ -114,7 +126,9 @@ def test_admins_and_reach(example):
     inline = got["arn:aws:iam::012345678901:group/biden#InlinePolicyForBidenGroup"]
     assert inline.kind == "inline" and inline.owner == "arn:aws:iam::012345678901:group/biden"
     assert {(p.kind, p.name, p.via) for p in inline.principals} == {
-        ("group", "biden", None), ("user", "biden", "arn:aws:iam::012345678901:group/biden")}
+        ("group", "biden", None),
+        ("user", "biden", "arn:aws:iam::012345678901:group/biden"),
+    }
 
 
 def test_aws_managed_policies_are_reported_only_when_attached(example):
@@ -138,17 +152,23 @@ def test_summary_counts_the_policies(example):
 def test_kinds_keep_some_categories(example):
     report = policy_findings(example, categories=[C.DATA_EXFILTRATION])
     assert [r.category for r in report.summary] == [C.DATA_EXFILTRATION]
-    assert report.policies and all({f.category for f in p.findings} == {C.DATA_EXFILTRATION} for p in report.policies)
+    assert report.policies and all(
+        {f.category for f in p.findings} == {C.DATA_EXFILTRATION} for p in report.policies
+    )
 
 
 def test_exclusions(example):
     got = by_arn(policy_findings(example, exclusions=Exclusions(policies=("privesc*",))))
     assert not any(p.name.startswith("privesc") for p in got.values())
     # fp2-allow-all is attached only to the excluded principals: gone; AdministratorAccess loses them only
-    got = by_arn(policy_findings(example, exclusions=Exclusions(principals=("fp2-*", "arn:aws:iam::*:group/admin"))))
+    got = by_arn(
+        policy_findings(example, exclusions=Exclusions(principals=("fp2-*", "arn:aws:iam::*:group/admin")))
+    )
     assert EX + "fp2-allow-all" not in got
     admin = got["arn:aws:iam::aws:policy/AdministratorAccess"]
-    assert all(p.arn.split("/")[-1] != "admin" and p.via is None for p in admin.principals if p.kind != "role")
+    assert all(
+        p.arn.split("/")[-1] != "admin" and p.via is None for p in admin.principals if p.kind != "role"
+    )
     got = by_arn(policy_findings(example, exclusions=Exclusions(actions=("iam:CreatePolicyVersion",))))
     assert EX + "privesc1-CreateNewPolicyVersion" not in got
     assert "iam-001" not in cats(got[EX + "fp2-allow-all"])[C.PRIVILEGE_ESCALATION].techniques
@@ -173,7 +193,9 @@ def test_seed_admins_are_the_facts(seeds):
 def test_seed_boundaries_grant_nothing(seeds):
     got = by_arn(policy_findings(seeds))
     boundary = got["arn:aws:iam::111111111111:policy/boundaries/DeliveryBoundary"]
-    assert boundary.principals == () and boundary.boundary_of == ("arn:aws:iam::111111111111:role/delivery/DeploymentManagerRole",)
+    assert boundary.principals == () and boundary.boundary_of == (
+        "arn:aws:iam::111111111111:role/delivery/DeploymentManagerRole",
+    )
     # DeploymentManagerPolicy grants iam:* (the boundary removes it at run time, not in the policy)
     dm = cats(got["arn:aws:iam::111111111111:policy/delivery/DeploymentManagerPolicy"])
     assert "iam:*" in dm[C.SERVICE_WILDCARD].actions
@@ -182,6 +204,7 @@ def test_seed_boundaries_grant_nothing(seeds):
 def test_a_change_reanalyses_only_the_documents_whose_text_it_changed(tmp_path):
     from graphiam.queries.findings import FindingsIndexCache
     from tests.conftest import CONFORMANCE
+
     data = json.loads((CONFORMANCE / "gaad.json").read_text())
     path = tmp_path / "gaad.json"
     path.write_text(json.dumps(data))
@@ -194,13 +217,19 @@ def test_a_change_reanalyses_only_the_documents_whose_text_it_changed(tmp_path):
         # one customer-managed policy's default version now allows all of IAM on everything
         pol = next(p for p in data["Policies"] if ":aws:policy/" not in p["Arn"])
         version = next(v for v in pol["PolicyVersionList"] if v["IsDefaultVersion"])
-        version["Document"] = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*",
-                                                                       "Resource": "*"}]}
+        version["Document"] = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
+        }
         path.write_text(json.dumps(data))
         load_files(db, [path])
         after = policy_findings(cache.get(db, build_snapshot(db)))
-        assert cache.analyser.analysed == analysed + 1  # the other documents are the same text: not analysed again
-        fresh = policy_findings(build_findings_index(db, build_snapshot(db)))  # a new analyser, everything analysed
+        assert (
+            cache.analyser.analysed == analysed + 1
+        )  # the other documents are the same text: not analysed again
+        fresh = policy_findings(
+            build_findings_index(db, build_snapshot(db))
+        )  # a new analyser, everything analysed
         assert after.policies == fresh.policies and after.summary == fresh.summary
         changed = by_arn(after)[pol["Arn"]]
         assert C.PRIVILEGE_ESCALATION in cats(changed) and after.policies != before.policies

@@ -84,8 +84,10 @@ def test_field_values(row: str, field: str, expected: object) -> None:
     [("true", True), ("TRUE", True), ("True", True), ("false", False), ("FALSE", False)],
 )
 def test_booleans_accept_aws_spellings(spelling: str, expected: bool) -> None:
-    row = HUMAN.replace("alice,arn:aws:iam::123456789012:user/eng/alice,2019-02-01T09:00:00+00:00,true,",
-                        f"alice,arn:aws:iam::123456789012:user/eng/alice,2019-02-01T09:00:00+00:00,{spelling},")
+    row = HUMAN.replace(
+        "alice,arn:aws:iam::123456789012:user/eng/alice,2019-02-01T09:00:00+00:00,true,",
+        f"alice,arn:aws:iam::123456789012:user/eng/alice,2019-02-01T09:00:00+00:00,{spelling},",
+    )
     assert only(report(row)).password_enabled is expected
 
 
@@ -140,9 +142,14 @@ COLUMN = {name: i for i, name in enumerate(HEADER.split(","))}
         (report(HUMAN, header=HEADER.replace(",mfa_active", "")), ["r.csv", "line 1", "`mfa_active`"]),
         (report(HUMAN, header=HEADER.replace("user,arn,", "user,")), ["line 1", "`arn`"]),
         (report(HUMAN, header=HEADER + ",mfa_active"), ["line 1", "duplicate column `mfa_active`"]),
-        (report(ROOT, _swap(HUMAN, COLUMN["mfa_active"], "yes")), ["r.csv", "line 3", "`mfa_active`", "`yes`"]),
-        (report(_swap(HUMAN, COLUMN["password_enabled"], "not_supported")),
-         ["line 2", "`password_enabled`", "`not_supported`"]),
+        (
+            report(ROOT, _swap(HUMAN, COLUMN["mfa_active"], "yes")),
+            ["r.csv", "line 3", "`mfa_active`", "`yes`"],
+        ),
+        (
+            report(_swap(HUMAN, COLUMN["password_enabled"], "not_supported")),
+            ["line 2", "`password_enabled`", "`not_supported`"],
+        ),
         (report(_swap(ROOT, COLUMN["password_enabled"], "N/A")), ["line 2", "`password_enabled`", "`N/A`"]),
         (report(_swap(BOT, COLUMN["access_key_2_active"], "")), ["line 2", "`access_key_2_active`"]),
         (report(_swap(BOT, COLUMN["cert_1_active"], "N/A")), ["line 2", "`cert_1_active`"]),
@@ -152,9 +159,20 @@ COLUMN = {name: i for i, name in enumerate(HEADER.split(","))}
         (report(HUMAN, BOT, HUMAN), ["line 4", "`arn`", "already listed on line 2"]),
     ],
     ids=[
-        "empty", "blank", "missing-mfa", "missing-arn", "duplicate-column", "bad-boolean",
-        "user-not-supported", "root-na-password", "empty-boolean", "cert-na", "bad-arn", "empty-user",
-        "extra-field", "duplicate-user",
+        "empty",
+        "blank",
+        "missing-mfa",
+        "missing-arn",
+        "duplicate-column",
+        "bad-boolean",
+        "user-not-supported",
+        "root-na-password",
+        "empty-boolean",
+        "cert-na",
+        "bad-arn",
+        "empty-user",
+        "extra-field",
+        "duplicate-user",
     ],
 )
 def test_bad_input_names_source_line_and_column(text: str, expected_parts: list[str]) -> None:

@@ -1,4 +1,5 @@
 """Make the checkout importable when pytest runs without an installed package (`.venv/bin/pytest`)."""
+
 from __future__ import annotations
 
 import sys

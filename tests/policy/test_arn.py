@@ -1,4 +1,5 @@
 """ARN parsing and principal helpers (graphiam/arn.py); AWS General Reference "Amazon Resource Names"."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,10 @@ from graphiam.errors import ArnError
     [
         ("arn:aws:s3:::bucket/a:b/c", ("aws", "s3", "", "", "bucket/a:b/c")),
         ("arn:aws:iam::123456789012:user/path/alice", ("aws", "iam", "", "123456789012", "user/path/alice")),
-        ("arn:aws-cn:sns:cn-north-1:123456789012:topic", ("aws-cn", "sns", "cn-north-1", "123456789012", "topic")),
+        (
+            "arn:aws-cn:sns:cn-north-1:123456789012:topic",
+            ("aws-cn", "sns", "cn-north-1", "123456789012", "topic"),
+        ),
     ],
     ids=["s3-resource-keeps-colons", "iam-user", "china-partition"],
 )
@@ -40,8 +44,12 @@ def test_parse_errors(text: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "account"),
-    [("arn:aws:s3:::b", None), ("123456789012", "123456789012"), ("*", None),
-     ("arn:aws:iam::123456789012:root", "123456789012")],
+    [
+        ("arn:aws:s3:::b", None),
+        ("123456789012", "123456789012"),
+        ("*", None),
+        ("arn:aws:iam::123456789012:root", "123456789012"),
+    ],
     ids=["s3-no-account", "bare-id", "star", "root"],
 )
 def test_account_of(text: str, account: str | None) -> None:
@@ -61,8 +69,12 @@ def test_principal_helpers() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ptype"),
-    [("arn:aws:iam::1:user/a", "User"), ("arn:aws:iam::1:role/r", "AssumedRole"),
-     ("arn:aws:sts::1:assumed-role/r/s", "AssumedRole"), ("arn:aws:iam::1:root", "Account")],
+    [
+        ("arn:aws:iam::1:user/a", "User"),
+        ("arn:aws:iam::1:role/r", "AssumedRole"),
+        ("arn:aws:sts::1:assumed-role/r/s", "AssumedRole"),
+        ("arn:aws:iam::1:root", "Account"),
+    ],
     ids=["user", "role", "session", "root"],
 )
 def test_principal_type_of(text: str, ptype: str) -> None:

@@ -5,6 +5,7 @@ negated operators on absent keys, `Null`), "Creating a condition with multiple k
 (values OR-ed, negated operators NOR-ed) and "Multivalued context keys" (`ForAnyValue:`,
 `ForAllValues:` and their behaviour on absent keys and empty sets).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,15 @@ from graphiam.policy.conditions import OPERATORS, Condition, parse_operator
 ABSENT = object()
 
 
-def run(operator: str, key: str, values: Any, request_value: Any, *, variables: bool = True,
-        extra: dict[str, Any] | None = None) -> bool:
+def run(
+    operator: str,
+    key: str,
+    values: Any,
+    request_value: Any,
+    *,
+    variables: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> bool:
     ctx: dict[str, Any] = {k.lower(): v for k, v in (extra or {}).items()}
     if request_value is not ABSENT:
         ctx[key.lower()] = tuple(request_value) if isinstance(request_value, list) else request_value
@@ -26,8 +34,9 @@ def run(operator: str, key: str, values: Any, request_value: Any, *, variables: 
 
 
 def table(rows: list[tuple[Any, ...]]) -> Any:
-    return pytest.mark.parametrize(("operator", "values", "request_value", "expected"),
-                                   [r[:4] for r in rows], ids=[r[4] for r in rows])
+    return pytest.mark.parametrize(
+        ("operator", "values", "request_value", "expected"), [r[:4] for r in rows], ids=[r[4] for r in rows]
+    )
 
 
 STRING = [
@@ -137,19 +146,39 @@ ARN = [
     ("ArnLike", "arn:aws:iam::*:role/admin/*", "arn:aws:iam::123456789012:role/admin/x", True, "like-fields"),
     ("ArnLike", "arn:aws:iam::*:role/*", "arn:aws:iam::123456789012:user/x", False, "like-resource-differs"),
     ("ArnLike", "arn:aws:s3:*", "arn:aws:s3:::bucket", False, "star-does-not-cross-fields"),
-    ("ArnEquals", "arn:aws:sns:us-east-1:123456789012:t", "arn:aws:sns:us-east-1:123456789012:t", True, "equals"),
-    ("ArnEquals", "arn:aws:sns:*:123456789012:t", "arn:aws:sns:eu-west-1:123456789012:t", True, "equals-wildcard-field"),
+    (
+        "ArnEquals",
+        "arn:aws:sns:us-east-1:123456789012:t",
+        "arn:aws:sns:us-east-1:123456789012:t",
+        True,
+        "equals",
+    ),
+    (
+        "ArnEquals",
+        "arn:aws:sns:*:123456789012:t",
+        "arn:aws:sns:eu-west-1:123456789012:t",
+        True,
+        "equals-wildcard-field",
+    ),
     ("ArnNotLike", "arn:aws:iam::*:role/admin/*", "arn:aws:iam::1:role/app", True, "notlike-no-hit"),
     ("ArnNotLike", "arn:aws:iam::*:role/admin/*", ABSENT, True, "notlike-absent"),
     ("ArnNotEquals", "arn:aws:sns:us-east-1:1:t", "arn:aws:sns:us-east-1:1:t", False, "notequals-hit"),
     ("ArnLike", "arn:aws:iam::*:role/*", "not-an-arn", False, "request-not-an-arn"),
-    ("ArnLike", "arn:aws:iam::123456789012:user/${aws:username}", "arn:aws:iam::123456789012:user/alice", True, "variable"),
+    (
+        "ArnLike",
+        "arn:aws:iam::123456789012:user/${aws:username}",
+        "arn:aws:iam::123456789012:user/alice",
+        True,
+        "variable",
+    ),
 ]
 
 
 @table(ARN)
 def test_arn(operator: str, values: Any, request_value: Any, expected: bool) -> None:
-    assert run(operator, "aws:PrincipalArn", values, request_value, extra={"aws:username": "alice"}) is expected
+    assert (
+        run(operator, "aws:PrincipalArn", values, request_value, extra={"aws:username": "alice"}) is expected
+    )
 
 
 NULL = [
@@ -194,17 +223,38 @@ def test_set_operators(operator: str, values: Any, request_value: Any, expected:
 @pytest.mark.parametrize(
     ("operator", "values", "ctx", "expected"),
     [
-        ("StringEquals", "${aws:PrincipalTag/team}", {"aws:ResourceTag/team": "eng", "aws:PrincipalTag/team": "eng"}, True),
+        (
+            "StringEquals",
+            "${aws:PrincipalTag/team}",
+            {"aws:ResourceTag/team": "eng", "aws:PrincipalTag/team": "eng"},
+            True,
+        ),
         ("StringEquals", "${aws:PrincipalTag/team}", {"aws:ResourceTag/team": "eng"}, False),
         ("StringNotEquals", "${aws:PrincipalTag/team}", {"aws:ResourceTag/team": "eng"}, True),
         ("StringLike", ["home/", "home/${aws:username}/*"], {"aws:ResourceTag/team": "home/"}, True),
         ("StringEquals", "${aws:PrincipalTag/team, 'eng'}", {"aws:ResourceTag/team": "eng"}, True),
-        ("StringLike", "${aws:PrincipalTag/team}", {"aws:ResourceTag/team": "e*", "aws:PrincipalTag/team": "e*"}, True),
-        ("StringLike", "${aws:PrincipalTag/team}", {"aws:ResourceTag/team": "eng", "aws:PrincipalTag/team": "e*"}, False),
+        (
+            "StringLike",
+            "${aws:PrincipalTag/team}",
+            {"aws:ResourceTag/team": "e*", "aws:PrincipalTag/team": "e*"},
+            True,
+        ),
+        (
+            "StringLike",
+            "${aws:PrincipalTag/team}",
+            {"aws:ResourceTag/team": "eng", "aws:PrincipalTag/team": "e*"},
+            False,
+        ),
     ],
-    ids=["abac-equal", "abac-unresolvable-never-matches", "abac-unresolvable-value-negated-true",
-         "unresolvable-value-others-still-match",
-         "abac-default", "variable-star-literal-hit", "variable-star-not-wildcard"],
+    ids=[
+        "abac-equal",
+        "abac-unresolvable-never-matches",
+        "abac-unresolvable-value-negated-true",
+        "unresolvable-value-others-still-match",
+        "abac-default",
+        "variable-star-literal-hit",
+        "variable-star-not-wildcard",
+    ],
 )
 def test_variables_in_values(operator: str, values: str, ctx: dict[str, str], expected: bool) -> None:
     assert run(operator, "aws:ResourceTag/team", values, ABSENT, extra=ctx) is expected
@@ -216,9 +266,16 @@ def test_key_lookup_case_insensitive() -> None:
 
 @pytest.mark.parametrize(
     ("name", "known"),
-    [("StringEquals", True), ("stringequals", True), ("ForAnyValue:StringLikeIfExists", True),
-     ("ForAllValues:NumericLessThan", True), ("NullIfExists", False), ("StringEqual", False),
-     ("ForSomeValues:StringEquals", False), ("ArnNotLikeIfExists", True)],
+    [
+        ("StringEquals", True),
+        ("stringequals", True),
+        ("ForAnyValue:StringLikeIfExists", True),
+        ("ForAllValues:NumericLessThan", True),
+        ("NullIfExists", False),
+        ("StringEqual", False),
+        ("ForSomeValues:StringEquals", False),
+        ("ArnNotLikeIfExists", True),
+    ],
     ids=lambda v: str(v),
 )
 def test_parse_operator(name: str, known: bool) -> None:
@@ -227,10 +284,32 @@ def test_parse_operator(name: str, known: bool) -> None:
 
 def test_every_documented_base_operator_is_in_the_table() -> None:
     documented = {
-        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
-        "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
-        "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
-        "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
-        "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "NumericEquals",
+        "NumericNotEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+        "DateEquals",
+        "DateNotEquals",
+        "DateLessThan",
+        "DateLessThanEquals",
+        "DateGreaterThan",
+        "DateGreaterThanEquals",
+        "Bool",
+        "BinaryEquals",
+        "IpAddress",
+        "NotIpAddress",
+        "ArnEquals",
+        "ArnLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+        "Null",
     }
     assert {op.name for op in OPERATORS.values()} == documented

@@ -4,6 +4,7 @@ Rules: IAM User Guide "IAM JSON policy element reference" (single value or list;
 "IAM JSON policy elements: Version" (variables only in 2012-10-17) and "GetAccountAuthorizationDetails"
 (URL-encoded documents).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,19 @@ DOC = {
     "Id": "doc-1",
     "Statement": [
         {"Sid": "One", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
-        {"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "NotResource": "arn:aws:s3:::x",
-         "Condition": {"Bool": {"aws:SecureTransport": False}, "NumericLessThan": {"s3:max-keys": 10}}},
+        {
+            "Effect": "Deny",
+            "NotAction": ["iam:*", "sts:*"],
+            "NotResource": "arn:aws:s3:::x",
+            "Condition": {"Bool": {"aws:SecureTransport": False}, "NumericLessThan": {"s3:max-keys": 10}},
+        },
         {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
-        {"Effect": "Allow", "NotPrincipal": {"AWS": "123456789012", "Service": ["ec2.amazonaws.com"]},
-         "Action": "*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "NotPrincipal": {"AWS": "123456789012", "Service": ["ec2.amazonaws.com"]},
+            "Action": "*",
+            "Resource": "*",
+        },
     ],
 }
 
@@ -43,10 +52,18 @@ def test_accepts_every_input_form(form: object) -> None:
 def test_statements_are_normalised() -> None:
     one, two, three, four = parse_policy(DOC).statements
     assert (one.index, one.sid, one.effect, one.actions, one.resources) == (
-        0, "One", "Allow", ("s3:GetObject",), ("arn:aws:s3:::b/*",))
+        0,
+        "One",
+        "Allow",
+        ("s3:GetObject",),
+        ("arn:aws:s3:::b/*",),
+    )
     assert one.not_actions is None and one.principals is None and one.conditions is None
     assert two.not_actions == ("iam:*", "sts:*") and two.not_resources == ("arn:aws:s3:::x",)
-    assert two.conditions == {"Bool": {"aws:SecureTransport": ("false",)}, "NumericLessThan": {"s3:max-keys": ("10",)}}
+    assert two.conditions == {
+        "Bool": {"aws:SecureTransport": ("false",)},
+        "NumericLessThan": {"s3:max-keys": ("10",)},
+    }
     assert two.condition_keys() == {"aws:SecureTransport", "s3:max-keys"}
     assert three.principals == {"AWS": ("*",)}, "`Principal: *` is normalised"
     assert three.resources is None and three.not_resources is None
@@ -54,7 +71,9 @@ def test_statements_are_normalised() -> None:
 
 
 def test_single_statement_object() -> None:
-    doc = parse_policy({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}})
+    doc = parse_policy(
+        {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}
+    )
     assert len(doc.statements) == 1 and doc.statements[0].index == 0
 
 
@@ -68,7 +87,8 @@ def test_may_match_action(action: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("action", "expected"), [("iam:CreateUser", False), ("s3:GetObject", True)],
+    ("action", "expected"),
+    [("iam:CreateUser", False), ("s3:GetObject", True)],
     ids=["notaction-excluded", "notaction-other-service"],
 )
 def test_may_match_notaction(action: str, expected: bool) -> None:
@@ -85,19 +105,45 @@ def test_statements_for_is_memoised_per_action() -> None:
 @pytest.mark.parametrize(
     ("doc", "problems"),
     [
-        ({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                                                  {"Effect": "Alow", "Action": "*", "Resource": "*"}]},
-         [("$.Statement[1].Effect", "must be Allow or Deny, got `Alow`")]),
-        ({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "s3:*", "Resource": "*"}]},
-         [("$.Statement[0]", "`Action` and `NotAction` cannot both be present")]),
-        ({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Resource": "*", "Condition": {"StringEqual": {"k": "v"}}}},
-         [("$.Statement", "missing `Action` or `NotAction`"),
-          ("$.Statement.Condition.StringEqual", "unknown condition operator `StringEqual`")]),
+        (
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                    {"Effect": "Alow", "Action": "*", "Resource": "*"},
+                ],
+            },
+            [("$.Statement[1].Effect", "must be Allow or Deny, got `Alow`")],
+        ),
+        (
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "s3:*", "Resource": "*"}],
+            },
+            [("$.Statement[0]", "`Action` and `NotAction` cannot both be present")],
+        ),
+        (
+            {
+                "Version": "2012-10-17",
+                "Statement": {"Effect": "Deny", "Resource": "*", "Condition": {"StringEqual": {"k": "v"}}},
+            },
+            [
+                ("$.Statement", "missing `Action` or `NotAction`"),
+                ("$.Statement.Condition.StringEqual", "unknown condition operator `StringEqual`"),
+            ],
+        ),
         ("not json", [("$", "not valid JSON: Expecting value at line 1 column 1")]),
         ("[1, 2]", [("$", "expected a JSON object, got list")]),
         ({"Version": "2012-10-17"}, [("$", "missing `Statement`")]),
     ],
-    ids=["bad-effect", "action-and-notaction", "collects-every-problem", "not-json", "not-an-object", "no-statement"],
+    ids=[
+        "bad-effect",
+        "action-and-notaction",
+        "collects-every-problem",
+        "not-json",
+        "not-an-object",
+        "no-statement",
+    ],
 )
 def test_parse_errors_name_json_paths(doc: object, problems: list[tuple[str, str]]) -> None:
     with pytest.raises(PolicyParseError) as info:

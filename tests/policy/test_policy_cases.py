@@ -2,6 +2,7 @@
 
 Each case names the AWS rule it tests in `why`; the case id is the test id.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def test_case(case: dict[str, Any]) -> None:
     identity = [_source(d, f"identity-{i}") for i, d in enumerate(case["identityPolicies"])]
     boundaries = None
     if case["permissionBoundaries"] is not None:
-        boundaries = [_source(d, f"boundary-{i}", via="boundary") for i, d in enumerate(case["permissionBoundaries"])]
+        boundaries = [
+            _source(d, f"boundary-{i}", via="boundary") for i, d in enumerate(case["permissionBoundaries"])
+        ]
     resource = None
     if case["resourcePolicy"] is not None:
         resource = _source(case["resourcePolicy"], "resource", kind="resource", via="resource")
@@ -42,6 +45,11 @@ def test_case(case: dict[str, Any]) -> None:
         principal_type=principal_type_of(case["principalArn"]),
         context=case["context"],
     )
-    result = evaluate(request, identity=identity, boundaries=boundaries, resource_policy=resource,
-                      resource_policy_required=case["action"].lower().startswith("sts:assumerole"))
+    result = evaluate(
+        request,
+        identity=identity,
+        boundaries=boundaries,
+        resource_policy=resource,
+        resource_policy_required=case["action"].lower().startswith("sts:assumerole"),
+    )
     assert result.decision.aws_name == case["expect"], case["why"]

@@ -4,6 +4,7 @@ Rules: IAM User Guide "IAM JSON policy elements: Resource" (`*` any run incl. `/
 case-sensitive ARNs) and "IAM policy elements: Variables and tags" (`${key}`, defaults, `${*}`
 escapes, unresolvable variables never match).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -47,7 +48,9 @@ MATCHES = [
 ]
 
 
-@pytest.mark.parametrize(("pattern", "value", "expected"), [m[:3] for m in MATCHES], ids=[m[3] for m in MATCHES])
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"), [m[:3] for m in MATCHES], ids=[m[3] for m in MATCHES]
+)
 def test_resource_pattern(pattern: str, value: str, expected: bool) -> None:
     assert Pattern(pattern, wildcards=True, variables=True).matches(value, CTX) is expected
 
@@ -72,7 +75,12 @@ def test_ignore_case_for_actions() -> None:
 
 def test_tokenize_shapes() -> None:
     assert tokenize("a*b?${aws:username, 'x'}${*}", wildcards=True, variables=True) == (
-        Lit("a"), STAR, Lit("b"), QUESTION, Var(key="aws:username", default="x", raw="${aws:username, 'x'}"), Lit("*"),
+        Lit("a"),
+        STAR,
+        Lit("b"),
+        QUESTION,
+        Var(key="aws:username", default="x", raw="${aws:username, 'x'}"),
+        Lit("*"),
     )
     assert tokenize("a*b", wildcards=False, variables=True) == (Lit("a*b"),)
 

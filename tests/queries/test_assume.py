@@ -1,5 +1,6 @@
 """CAN_ASSUME derivation: the demo org's documented edges, hand-made exports for each AWS rule, and exact agreement
 with brute force (`simulate` over enumerated request contexts) on a generated two-account org."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -53,19 +54,24 @@ def test_reasons_name_the_deciding_statements(make_db):
     got = edges(db)
     hop1 = json.loads(got[(A + "user/engineering/alice", A + "role/PlatformEngineerRole")]["statements"])
     assert hop1 == [["#trust", 0, "resource", "AliceWithMFA"]]  # named user: no identity allow needed
-    boundary_hop = json.loads(got[(A + "role/delivery/DeploymentManagerRole", A + "role/ProductionAdminRole")]
-                              ["statements"])
+    boundary_hop = json.loads(
+        got[(A + "role/delivery/DeploymentManagerRole", A + "role/ProductionAdminRole")]["statements"]
+    )
     assert ["~policy/boundaries/DeliveryBoundary", 0, "boundary", "DeliveryServicesOnly"] in boundary_hop
-    cross = json.loads(got[(A + "role/automation/CIDeployRole", B + "role/SharedArtifactsRole")]["statements"])
+    cross = json.loads(
+        got[(A + "role/automation/CIDeployRole", B + "role/SharedArtifactsRole")]["statements"]
+    )
     assert {s[2] for s in cross} == {"role", "resource"}  # cross account: identity AND trust
     mfa = json.loads(got[(A + "user/engineering/alice", A + "role/PlatformEngineerRole")]["conditions"])
     assert mfa == [["aws:MultiFactorAuthPresent", "Bool", None, "Allow", "#trust", 0]]  # values: in the trust
     hop = assumption_chains(db, A + "user/engineering/alice", max_depth=1).chains[0][0]
     assert [(c.key, c.values, c.policy_arn) for c in hop.conditions] == [
-        ("aws:MultiFactorAuthPresent", ("true",), A + "role/PlatformEngineerRole#trust")]
+        ("aws:MultiFactorAuthPresent", ("true",), A + "role/PlatformEngineerRole#trust")
+    ]
     hop = assumption_chains(db, A + "role/delivery/DeploymentManagerRole", max_depth=1).chains[0][0]
     assert (A + "policy/boundaries/DeliveryBoundary", "boundary", "DeliveryServicesOnly") in [
-        (s.policy_arn, s.applies_via, s.sid) for s in hop.statements]
+        (s.policy_arn, s.applies_via, s.sid) for s in hop.statements
+    ]
 
 
 def test_the_three_role_chain_with_mfa_on_the_first_hop(make_db):
@@ -87,7 +93,9 @@ def test_chains_come_shortest_first_and_stop_at_cycles_and_the_cap(make_db):
     assert [len(c) for c in found.chains] == [1, 2, 3, 4]  # ends at BreakGlassRole, which leads nowhere new
     cut = assumption_chains(db, alice, max_depth=10, limit=2)
     assert cut.truncated and [len(c) for c in cut.chains] == [1, 2]
-    assert assumption_chains(db, FACTS["chains"][1][0], max_depth=1).chains[0][0].target == FACTS["chains"][1][1]
+    assert (
+        assumption_chains(db, FACTS["chains"][1][0], max_depth=1).chains[0][0].target == FACTS["chains"][1][1]
+    )
     with pytest.raises(InputError):
         assumption_chains(db, alice, max_depth=11)
     with pytest.raises(NotFoundError):
@@ -95,8 +103,10 @@ def test_chains_come_shortest_first_and_stop_at_cycles_and_the_cap(make_db):
 
 
 def test_cycles_do_not_repeat_nodes(make_db, tmp_path):
-    roles = [role("R1", trust({"AWS": X + "role/R2"}), ALLOW_ASSUME), role("R2", trust({"AWS": X + "role/R1"}),
-                                                                          ALLOW_ASSUME)]
+    roles = [
+        role("R1", trust({"AWS": X + "role/R2"}), ALLOW_ASSUME),
+        role("R2", trust({"AWS": X + "role/R1"}), ALLOW_ASSUME),
+    ]
     db = make_db(export(tmp_path, [], roles))
     found = assumption_chains(db, X + "role/R1", max_depth=6)
     assert [[h.target for h in c] for c in found.chains] == [[X + "role/R2"]]
@@ -108,14 +118,25 @@ def test_assumable_roles_and_assumable_by_mark_conditioned_paths(make_db):
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     alice = FACTS["chains"][0][0]
     reach = {r.key: (r.depth, r.needs_conditions) for r in assumable_roles(db, alice, max_depth=5)}
-    assert reach == {A + "role/PlatformEngineerRole": (1, True), A + "role/delivery/DeploymentManagerRole": (2, True),
-                     A + "role/ProductionAdminRole": (3, True), A + "role/BreakGlassRole": (4, True)}
-    assert {r.key for r in assumable_roles(db, alice, max_depth=2)} == {A + "role/PlatformEngineerRole",
-                                                                        A + "role/delivery/DeploymentManagerRole"}
-    by = {(r.table, r.key): (r.depth, r.needs_conditions)
-          for r in assumable_by(db, A + "role/ProductionAdminRole", max_depth=5)}
-    assert by == {("Role", A + "role/delivery/DeploymentManagerRole"): (1, False),
-                  ("Role", A + "role/PlatformEngineerRole"): (2, False), ("User", alice): (3, True)}
+    assert reach == {
+        A + "role/PlatformEngineerRole": (1, True),
+        A + "role/delivery/DeploymentManagerRole": (2, True),
+        A + "role/ProductionAdminRole": (3, True),
+        A + "role/BreakGlassRole": (4, True),
+    }
+    assert {r.key for r in assumable_roles(db, alice, max_depth=2)} == {
+        A + "role/PlatformEngineerRole",
+        A + "role/delivery/DeploymentManagerRole",
+    }
+    by = {
+        (r.table, r.key): (r.depth, r.needs_conditions)
+        for r in assumable_by(db, A + "role/ProductionAdminRole", max_depth=5)
+    }
+    assert by == {
+        ("Role", A + "role/delivery/DeploymentManagerRole"): (1, False),
+        ("Role", A + "role/PlatformEngineerRole"): (2, False),
+        ("User", alice): (3, True),
+    }
 
 
 def test_service_principals_and_the_instance_profile_role(make_db):
@@ -134,11 +155,13 @@ def test_cross_account_trust_without_the_partner_is_an_external_principal_then_r
     root = B + "root"
     assert got[(root, A + "role/PartnerAuditRole")]["from_table"] == "ExternalPrincipal"
     assert needed_keys(got[(root, A + "role/PartnerAuditRole")]) == {"sts:ExternalId"}
-    assert db.execute("MATCH (e:ExternalPrincipal) RETURN e.arn AS arn, e.kind AS kind, e.account AS account") == [
-        {"arn": root, "kind": "account", "account": "222222222222"}]
+    assert db.execute(
+        "MATCH (e:ExternalPrincipal) RETURN e.arn AS arn, e.kind AS kind, e.account AS account"
+    ) == [{"arn": root, "kind": "account", "account": "222222222222"}]
     assert not any(to.startswith(B) for _, to in got)  # the partner's roles are not in the graph
 
     from graphiam.loading import load_files
+
     load_files(db, [SEEDS / "partner-account.json"])  # loading the partner replaces the external principal
     got = edges(db)
     assert (root, A + "role/PartnerAuditRole") not in got
@@ -150,6 +173,7 @@ def test_cross_account_trust_without_the_partner_is_an_external_principal_then_r
 
 # ---- hand-made exports: one AWS rule each ----
 
+
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
@@ -159,44 +183,82 @@ ADMIN = doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
 NO_STS_BOUNDARY = X + "policy/NoSts"
 
 
-def trust(principal: Any, condition: dict[str, Any] | None = None, action: str = "sts:AssumeRole") -> dict[str, Any]:
+def trust(
+    principal: Any, condition: dict[str, Any] | None = None, action: str = "sts:AssumeRole"
+) -> dict[str, Any]:
     st: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
     if condition:
         st["Condition"] = condition
     return doc(st)
 
 
-def user(name: str, policy: dict[str, Any] | None = ALLOW_ASSUME, *, boundary: str | None = None,
-         tags: dict[str, str] | None = None) -> dict[str, Any]:
-    u: dict[str, Any] = {"UserName": name, "UserId": f"AIDA{name.upper()}", "Arn": X + f"user/{name}", "Path": "/",
-                         "GroupList": [], "AttachedManagedPolicies": [],
-                         "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
-                         "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
+def user(
+    name: str,
+    policy: dict[str, Any] | None = ALLOW_ASSUME,
+    *,
+    boundary: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    u: dict[str, Any] = {
+        "UserName": name,
+        "UserId": f"AIDA{name.upper()}",
+        "Arn": X + f"user/{name}",
+        "Path": "/",
+        "GroupList": [],
+        "AttachedManagedPolicies": [],
+        "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
+        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    }
     if boundary:
         u["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     return u
 
 
-def role(name: str, trust_doc: dict[str, Any], policy: dict[str, Any] | None = None, *,
-         boundary: str | None = None) -> dict[str, Any]:
-    r: dict[str, Any] = {"RoleName": name, "RoleId": f"AROA{name.upper()}", "Arn": X + f"role/{name}", "Path": "/",
-                         "AssumeRolePolicyDocument": trust_doc, "InstanceProfileList": [],
-                         "AttachedManagedPolicies": [], "Tags": [],
-                         "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else []}
+def role(
+    name: str, trust_doc: dict[str, Any], policy: dict[str, Any] | None = None, *, boundary: str | None = None
+) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "RoleName": name,
+        "RoleId": f"AROA{name.upper()}",
+        "Arn": X + f"role/{name}",
+        "Path": "/",
+        "AssumeRolePolicyDocument": trust_doc,
+        "InstanceProfileList": [],
+        "AttachedManagedPolicies": [],
+        "Tags": [],
+        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
+    }
     if boundary:
         r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     return r
 
 
-def export(tmp_path: Path, users: list[dict[str, Any]], roles: list[dict[str, Any]], name: str = "x.json") -> Path:
-    boundary = {"PolicyName": "NoSts", "PolicyId": "ANPANOSTS", "Arn": NO_STS_BOUNDARY, "Path": "/",
-                "DefaultVersionId": "v1", "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 1,
-                "IsAttachable": True, "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
-                                                              "Document": doc({"Effect": "Allow", "Action": "s3:*",
-                                                                               "Resource": "*"})}]}
+def export(
+    tmp_path: Path, users: list[dict[str, Any]], roles: list[dict[str, Any]], name: str = "x.json"
+) -> Path:
+    boundary = {
+        "PolicyName": "NoSts",
+        "PolicyId": "ANPANOSTS",
+        "Arn": NO_STS_BOUNDARY,
+        "Path": "/",
+        "DefaultVersionId": "v1",
+        "AttachmentCount": 0,
+        "PermissionsBoundaryUsageCount": 1,
+        "IsAttachable": True,
+        "PolicyVersionList": [
+            {
+                "VersionId": "v1",
+                "IsDefaultVersion": True,
+                "Document": doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+            }
+        ],
+    }
     path = tmp_path / name
-    path.write_text(json.dumps({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles,
-                                "Policies": [boundary]}))
+    path.write_text(
+        json.dumps(
+            {"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles, "Policies": [boundary]}
+        )
+    )
     return path
 
 
@@ -204,36 +266,62 @@ ROOT_TRUST = trust({"AWS": X + "root"})
 
 
 def test_a_boundary_without_sts_assume_role_removes_the_edge(make_db, tmp_path):
-    db = make_db(export(tmp_path, [user("free"), user("bounded", boundary=NO_STS_BOUNDARY)],
-                        [role("Target", ROOT_TRUST)]))
+    db = make_db(
+        export(
+            tmp_path, [user("free"), user("bounded", boundary=NO_STS_BOUNDARY)], [role("Target", ROOT_TRUST)]
+        )
+    )
     assert set(edges(db)) == {(X + "user/free", X + "role/Target")}
 
 
 def test_trust_naming_the_user_is_not_capped_by_its_boundary_but_naming_a_role_is(make_db, tmp_path):
     bounded = user("bounded", policy=None, boundary=NO_STS_BOUNDARY)
-    roles = [role("ForUser", trust({"AWS": X + "user/bounded"})),
-             role("Caller", trust({"Service": "ec2.amazonaws.com"}), ALLOW_ASSUME, boundary=NO_STS_BOUNDARY),
-             role("ForRole", trust({"AWS": X + "role/Caller"}))]
+    roles = [
+        role("ForUser", trust({"AWS": X + "user/bounded"})),
+        role("Caller", trust({"Service": "ec2.amazonaws.com"}), ALLOW_ASSUME, boundary=NO_STS_BOUNDARY),
+        role("ForRole", trust({"AWS": X + "role/Caller"})),
+    ]
     db = make_db(export(tmp_path, [bounded], roles))
     got = set(edges(db))
     assert (X + "user/bounded", X + "role/ForUser") in got
     assert (X + "role/Caller", X + "role/ForRole") not in got
 
 
-@pytest.mark.parametrize(("condition", "edge", "needs"), [
-    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, True, {"aws:MultiFactorAuthPresent"}),
-    ({"StringEquals": {"aws:PrincipalTag/team": "blue"}}, True, set()),  # the user's tag is blue: holds already
-    ({"StringEquals": {"aws:PrincipalTag/team": "red"}}, False, None),  # can never hold for this user
-    ({"StringEquals": {"aws:PrincipalTag/missing": "x"}}, False, None),  # no such tag on the user
-    ({"ArnEquals": {"aws:PrincipalArn": X + "user/someone-else"}}, False, None),
-    ({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}, "StringEquals": {"sts:ExternalId": "e-1"}}, True,
-     {"aws:SourceIp", "sts:ExternalId"}),
-    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}, "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
-     False, None),  # contradictory: no context satisfies both
-])
+@pytest.mark.parametrize(
+    ("condition", "edge", "needs"),
+    [
+        ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, True, {"aws:MultiFactorAuthPresent"}),
+        (
+            {"StringEquals": {"aws:PrincipalTag/team": "blue"}},
+            True,
+            set(),
+        ),  # the user's tag is blue: holds already
+        ({"StringEquals": {"aws:PrincipalTag/team": "red"}}, False, None),  # can never hold for this user
+        ({"StringEquals": {"aws:PrincipalTag/missing": "x"}}, False, None),  # no such tag on the user
+        ({"ArnEquals": {"aws:PrincipalArn": X + "user/someone-else"}}, False, None),
+        (
+            {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}, "StringEquals": {"sts:ExternalId": "e-1"}},
+            True,
+            {"aws:SourceIp", "sts:ExternalId"},
+        ),
+        (
+            {
+                "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"},
+            },
+            False,
+            None,
+        ),  # contradictory: no context satisfies both
+    ],
+)
 def test_trust_conditions_are_needed_or_impossible(make_db, tmp_path, condition, edge, needs):
-    db = make_db(export(tmp_path, [user("u", tags={"team": "blue"})],
-                        [role("Target", trust({"AWS": X + "root"}, condition))]))
+    db = make_db(
+        export(
+            tmp_path,
+            [user("u", tags={"team": "blue"})],
+            [role("Target", trust({"AWS": X + "root"}, condition))],
+        )
+    )
     got = edges(db)
     pair = (X + "user/u", X + "role/Target")
     assert (pair in got) is edge
@@ -242,13 +330,33 @@ def test_trust_conditions_are_needed_or_impossible(make_db, tmp_path, condition,
         assert got[pair]["needs_conditions"] is bool(needs)
 
 
-@pytest.mark.parametrize(("deny", "edge"), [
-    ({"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}, False),  # applies whatever the context
-    ({"Effect": "Deny", "Action": "sts:*", "Resource": "*",
-      "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}, True),  # switched off by MFA
-    ({"Effect": "Deny", "NotAction": "s3:*", "Resource": "*",
-      "Condition": {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}, True),  # switched off from that network
-])
+@pytest.mark.parametrize(
+    ("deny", "edge"),
+    [
+        (
+            {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"},
+            False,
+        ),  # applies whatever the context
+        (
+            {
+                "Effect": "Deny",
+                "Action": "sts:*",
+                "Resource": "*",
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            },
+            True,
+        ),  # switched off by MFA
+        (
+            {
+                "Effect": "Deny",
+                "NotAction": "s3:*",
+                "Resource": "*",
+                "Condition": {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
+            },
+            True,
+        ),  # switched off from that network
+    ],
+)
 def test_explicit_denies_remove_the_edge_only_when_no_context_avoids_them(make_db, tmp_path, deny, edge):
     policy = doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, deny)
     db = make_db(export(tmp_path, [user("u", policy)], [role("Target", ROOT_TRUST)]))
@@ -274,11 +382,25 @@ def test_federated_everyone_and_unknown_account_principals(make_db, tmp_path):
     saml = X + "saml-provider/Okta"
     oidc = "token.actions.githubusercontent.com"
     roles = [
-        role("Saml", trust({"Federated": saml}, {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
-                           "sts:AssumeRoleWithSAML")),
-        role("Oidc", trust({"Federated": oidc}, {"StringLike": {f"{oidc}:sub": "repo:org/app:*"},
-                                                 "StringEquals": {f"{oidc}:aud": "sts.amazonaws.com"}},
-                           "sts:AssumeRoleWithWebIdentity")),
+        role(
+            "Saml",
+            trust(
+                {"Federated": saml},
+                {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+                "sts:AssumeRoleWithSAML",
+            ),
+        ),
+        role(
+            "Oidc",
+            trust(
+                {"Federated": oidc},
+                {
+                    "StringLike": {f"{oidc}:sub": "repo:org/app:*"},
+                    "StringEquals": {f"{oidc}:aud": "sts.amazonaws.com"},
+                },
+                "sts:AssumeRoleWithWebIdentity",
+            ),
+        ),
         role("Anyone", trust({"AWS": "*"}, {"StringEquals": {"aws:PrincipalOrgID": "o-123"}})),
         role("Vendor", trust({"AWS": "arn:aws:iam::999999999999:role/VendorRole"})),
     ]
@@ -290,17 +412,34 @@ def test_federated_everyone_and_unknown_account_principals(make_db, tmp_path):
     assert needed_keys(got[("*", X + "role/Anyone")]) == {"aws:PrincipalOrgID"}
     assert (X + "user/u", X + "role/Anyone") in got  # `*` names the user itself: no identity allow needed
     assert got[("arn:aws:iam::999999999999:role/VendorRole", X + "role/Vendor")]["needs_conditions"] is False
-    kinds = {r["arn"]: r["kind"] for r in db.execute("MATCH (e:ExternalPrincipal) RETURN e.arn AS arn, e.kind AS kind")}
-    assert kinds == {saml: "federated", oidc: "federated", "*": "everyone",
-                     "arn:aws:iam::999999999999:role/VendorRole": "role"}
+    kinds = {
+        r["arn"]: r["kind"]
+        for r in db.execute("MATCH (e:ExternalPrincipal) RETURN e.arn AS arn, e.kind AS kind")
+    }
+    assert kinds == {
+        saml: "federated",
+        oidc: "federated",
+        "*": "everyone",
+        "arn:aws:iam::999999999999:role/VendorRole": "role",
+    }
 
 
 def test_reloading_an_account_replaces_its_edges(make_db, tmp_path):
     from graphiam.loading import load_files
+
     db = make_db(export(tmp_path, [user("u")], [role("Target", ROOT_TRUST)]))
     assert set(edges(db)) == {(X + "user/u", X + "role/Target")}
-    load_files(db, [export(tmp_path, [user("u")], [role("Target", trust({"Service": "ec2.amazonaws.com"}))],
-                           name="x2.json")])
+    load_files(
+        db,
+        [
+            export(
+                tmp_path,
+                [user("u")],
+                [role("Target", trust({"Service": "ec2.amazonaws.com"}))],
+                name="x2.json",
+            )
+        ],
+    )
     assert set(edges(db)) == {("ec2.amazonaws.com", X + "role/Target")}
 
 
@@ -308,11 +447,15 @@ def test_affected_roles_are_the_touched_accounts_and_trusts_naming_them(make_db)
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     snap = build_snapshot(db)
     touched = {r.arn for r in affected_roles(snap, frozenset({"222222222222"}))}
-    assert touched == {B + "role/SharedArtifactsRole", B + "role/service-role/AuditAutomationRole",
-                       A + "role/PartnerAuditRole"}
+    assert touched == {
+        B + "role/SharedArtifactsRole",
+        B + "role/service-role/AuditAutomationRole",
+        A + "role/PartnerAuditRole",
+    }
 
 
 # ---- brute force on a generated org ----
+
 
 def _generator():
     spec = importlib.util.spec_from_file_location("generate_org", ROOT / "benchmarks" / "generate_org.py")
@@ -367,8 +510,11 @@ def brute_force_contexts(snap, principal, target) -> list[dict[str, str]]:
 def test_edges_equal_brute_force_with_simulate_on_a_generated_org(make_db, generated):
     db = make_db(*generated)
     snap = build_snapshot(db)
-    stored = {(e["from"], e["to"]): e["needs_conditions"] for e in S.all_edges(db)
-              if e["from_table"] in ("User", "Role")}
+    stored = {
+        (e["from"], e["to"]): e["needs_conditions"]
+        for e in S.all_edges(db)
+        if e["from_table"] in ("User", "Role")
+    }
     principals = list(snap.principals.values())
     roles = [p for p in principals if p.kind == "role"]
     expected: dict[tuple[str, str], bool] = {}
@@ -389,7 +535,11 @@ def test_edges_equal_brute_force_with_simulate_on_a_generated_org(make_db, gener
 def test_shared_verdicts_equal_deciding_every_pair_alone(make_db, generated):
     snap = build_snapshot(make_db(*generated))
     roles = [p for p in snap.principals.values() if p.kind == "role"]
-    shared = {(r["from"], r["to"], r["statements"], r["conditions"]) for r in compute_edges(snap, roles).all()}
-    alone = {(r["from"], r["to"], r["statements"], r["conditions"])
-             for r in compute_edges(snap, roles, share=False).all()}
+    shared = {
+        (r["from"], r["to"], r["statements"], r["conditions"]) for r in compute_edges(snap, roles).all()
+    }
+    alone = {
+        (r["from"], r["to"], r["statements"], r["conditions"])
+        for r in compute_edges(snap, roles, share=False).all()
+    }
     assert shared == alone

@@ -1,4 +1,5 @@
 """effectivePermissions on the demo org (seeds/README.md facts), the pattern algebra, and agreement with simulate."""
+
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ A = "arn:aws:iam::111111111111:"
 def snap():
     from graphiam.loading import load_files
     from graphiam.store import open_database
+
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [SEEDS / "demo-org.json", SEEDS / "partner-account.json"])
     yield build_snapshot(db)
@@ -31,17 +33,20 @@ def by_action(e) -> dict:
     return {a.action: a for a in e.actions}
 
 
-@pytest.mark.parametrize(("a", "b", "covered", "overlap"), [
-    ("*", "arn:aws:s3:::b/*", True, True),
-    ("arn:aws:s3:::b/*", "arn:aws:s3:::b/k", True, True),
-    ("arn:aws:s3:::b/*", "arn:aws:s3:::b/*/x", True, True),
-    ("arn:aws:s3:::b/k", "arn:aws:s3:::b/*", False, True),
-    ("arn:aws:s3:::b/?", "arn:aws:s3:::b/*", False, True),  # `?` is one character, `*` any number
-    ("arn:aws:s3:::b/?", "arn:aws:s3:::b/?", True, True),
-    ("arn:aws:s3:::a/*", "arn:aws:s3:::b/*", False, False),
-    ("arn:aws:s3:::*-dev", "arn:aws:s3:::prod-*", False, True),  # prod-x-dev
-    ("arn:aws:s3:::x", "arn:aws:s3:::X", False, False),  # ARNs compare case-sensitively
-])
+@pytest.mark.parametrize(
+    ("a", "b", "covered", "overlap"),
+    [
+        ("*", "arn:aws:s3:::b/*", True, True),
+        ("arn:aws:s3:::b/*", "arn:aws:s3:::b/k", True, True),
+        ("arn:aws:s3:::b/*", "arn:aws:s3:::b/*/x", True, True),
+        ("arn:aws:s3:::b/k", "arn:aws:s3:::b/*", False, True),
+        ("arn:aws:s3:::b/?", "arn:aws:s3:::b/*", False, True),  # `?` is one character, `*` any number
+        ("arn:aws:s3:::b/?", "arn:aws:s3:::b/?", True, True),
+        ("arn:aws:s3:::a/*", "arn:aws:s3:::b/*", False, False),
+        ("arn:aws:s3:::*-dev", "arn:aws:s3:::prod-*", False, True),  # prod-x-dev
+        ("arn:aws:s3:::x", "arn:aws:s3:::X", False, False),  # ARNs compare case-sensitively
+    ],
+)
 def test_pattern_algebra(a, b, covered, overlap):
     assert covers(a, b) is covered
     assert intersects(a, b) is overlap and intersects(b, a) is overlap
@@ -51,7 +56,9 @@ def test_administrator_has_every_service(snap):
     e = effective_permissions(snap, principal=A + "role/ProductionAdminRole")
     catalog = Catalog.default()
     assert e.is_admin
-    assert {a.service for a in e.actions} == {s.prefix for s in catalog.services() if catalog.actions(s.prefix)}
+    assert {a.service for a in e.actions} == {
+        s.prefix for s in catalog.services() if catalog.actions(s.prefix)
+    }
     assert len(e.entries) == len(catalog)
     assert all(len(a.allowed) == 1 and a.allowed[0].pattern == "*" and not a.denied for a in e.actions)
 
@@ -65,8 +72,16 @@ def test_conditional_deny_is_reported_and_does_not_remove_admin(snap):
     assert deny.statements[0].effect == "Deny" and deny.statements[0].via == "group"
 
 
-@pytest.mark.parametrize("who", ["user/engineering/bob", "user/contractors/grace", "role/delivery/DeploymentManagerRole",
-                                 "role/service-role/DataProcessorLambdaRole", "user/engineering/dave"])
+@pytest.mark.parametrize(
+    "who",
+    [
+        "user/engineering/bob",
+        "user/contractors/grace",
+        "role/delivery/DeploymentManagerRole",
+        "role/service-role/DataProcessorLambdaRole",
+        "user/engineering/dave",
+    ],
+)
 def test_not_admin(snap, who):
     assert not effective_permissions(snap, principal=A + who).is_admin
 
@@ -78,7 +93,10 @@ def test_boundary_caps_read_only_access(snap):
     ok = ("s3:get", "s3:list", "ec2:describe", "cloudwatch:get", "cloudwatch:list", "cloudwatch:describe")
     for a in e.actions:
         assert a.action.lower().startswith(ok) or a.action in (
-            "iam:ChangePassword", "iam:GetAccountPasswordPolicy", "s3:PutObject"), a.action
+            "iam:ChangePassword",
+            "iam:GetAccountPasswordPolicy",
+            "s3:PutObject",
+        ), a.action
     assert "dynamodb:GetItem" not in by_action(e)  # ReadOnlyAccess allows it; the boundary does not
     assert "dynamodb:GetItem" in {a.action for a in e.blocked_actions}
     (put,) = by_action(e)["s3:PutObject"].allowed
@@ -123,24 +141,48 @@ def test_principal_variables_undefined_for_a_role_drop_the_pattern(snap):
 
 def test_unknown_actions_are_reported(make_db, tmp_path):
     user = "arn:aws:iam::123456789012:user/pat"
-    doc = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:NotARealAction", "madeup:*"], "Resource": "*"},
-        {"Effect": "Deny", "NotAction": "nosuchservice:Thing", "Resource": "arn:aws:s3:::secret/*"},
-        {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::public/*"}]}
-    gaad = {"UserDetailList": [{"Path": "/", "UserName": "pat", "UserId": "AIDAPAT", "Arn": user,
-                                "CreateDate": "2024-01-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [],
-                                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}]}],
-            "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:NotARealAction", "madeup:*"], "Resource": "*"},
+            {"Effect": "Deny", "NotAction": "nosuchservice:Thing", "Resource": "arn:aws:s3:::secret/*"},
+            {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::public/*"},
+        ],
+    }
+    gaad = {
+        "UserDetailList": [
+            {
+                "Path": "/",
+                "UserName": "pat",
+                "UserId": "AIDAPAT",
+                "Arn": user,
+                "CreateDate": "2024-01-01T00:00:00Z",
+                "GroupList": [],
+                "AttachedManagedPolicies": [],
+                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}],
+            }
+        ],
+        "GroupDetailList": [],
+        "RoleDetailList": [],
+        "Policies": [],
+    }
     (tmp_path / "pat.json").write_text(json.dumps(gaad))
     snap = build_snapshot(make_db(tmp_path / "pat.json"))
     e = effective_permissions(snap, principal=user)
     assert [(u.action, u.effect, u.not_action) for u in e.unknown_actions] == [
-        ("s3:NotARealAction", "Allow", False), ("madeup:*", "Allow", False), ("nosuchservice:Thing", "Deny", True)]
+        ("s3:NotARealAction", "Allow", False),
+        ("madeup:*", "Allow", False),
+        ("nosuchservice:Thing", "Deny", True),
+    ]
     assert [a.action for a in e.actions] == ["s3:GetObject"]
     get = by_action(e)["s3:GetObject"]
-    assert [g.pattern for g in get.allowed] == ["*"]  # the NotResource deny spares public/*: not entirely denied
+    assert [g.pattern for g in get.allowed] == [
+        "*"
+    ]  # the NotResource deny spares public/*: not entirely denied
     assert [(d.pattern, d.excluding) for d in get.denied] == [
-        ("arn:aws:s3:::secret/*", ()), ("*", ("arn:aws:s3:::public/*",))]
+        ("arn:aws:s3:::secret/*", ()),
+        ("*", ("arn:aws:s3:::public/*",)),
+    ]
 
 
 def test_unknown_principal(snap):
@@ -160,6 +202,7 @@ def test_filters_and_summary(snap):
 
 # ---- agreement with the engine ------------------------------------------------------------------------------
 
+
 def _concrete(pattern: str) -> str:
     return pattern.replace("*", "x").replace("?", "q")
 
@@ -169,7 +212,11 @@ def test_agrees_with_simulate(make_db, source):
     """Every unconditional, unqualified grant is ALLOWED by simulate on a concrete resource of the principal's account
     (or EXPLICIT_DENY when a listed deny applies); no action outside the answer is ALLOWED on `*` or on the granted
     resources. Trust-policy actions on stored roles are left out: a trust policy is not an identity permission."""
-    files = [SEEDS / "demo-org.json", SEEDS / "partner-account.json"] if source == "seeds" else [CONFORMANCE / "gaad.json"]
+    files = (
+        [SEEDS / "demo-org.json", SEEDS / "partner-account.json"]
+        if source == "seeds"
+        else [CONFORMANCE / "gaad.json"]
+    )
     snap = build_snapshot(make_db(*files))
     rng = random.Random(1)
     catalog = Catalog.default()
@@ -188,14 +235,22 @@ def test_agrees_with_simulate(make_db, source):
                 if a.action.lower() in TRUST_ACTIONS and snap.principal(r) is not None:
                     continue
                 resources.add(r)
-                d = simulate(snap, principal=arn, action=a.action, resource=r,
-                             resource_owner=owner).evaluation.decision
-                assert d is Decision.ALLOWED or (a.denied and d is Decision.EXPLICIT_DENY), (arn, a.action, r, d)
+                d = simulate(
+                    snap, principal=arn, action=a.action, resource=r, resource_owner=owner
+                ).evaluation.decision
+                assert d is Decision.ALLOWED or (a.denied and d is Decision.EXPLICIT_DENY), (
+                    arn,
+                    a.action,
+                    r,
+                    d,
+                )
                 checked += 1
         allowed = {a.action for a in entries}
         outside = [x for x in all_actions if x not in allowed and x.lower() not in TRUST_ACTIONS]
         for name in rng.sample(outside, min(40, len(outside))):
             for r in sorted(resources)[:5]:
-                d = simulate(snap, principal=arn, action=name, resource=r, resource_owner=owner).evaluation.decision
+                d = simulate(
+                    snap, principal=arn, action=name, resource=r, resource_owner=owner
+                ).evaluation.decision
                 assert d is not Decision.ALLOWED, (arn, name, r)
     assert checked > 50

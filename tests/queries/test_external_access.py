@@ -1,4 +1,5 @@
 """externalAccess: roles that principals outside the loaded accounts can assume, read against the export itself."""
+
 from __future__ import annotations
 
 import json
@@ -52,18 +53,33 @@ def test_every_outside_principal_a_trust_names_is_listed(db):
     rows = GraphQLClient(db)(QUERY)["externalAccess"]
     got = {(r["role"], r["principal"], r["principalKind"], not r["unconditional"]) for r in rows}
     assert got == expected
-    assert all(r["outsideOrganization"] for r in rows)  # no organization loaded: every other account is outside
+    assert all(
+        r["outsideOrganization"] for r in rows
+    )  # no organization loaded: every other account is outside
     saml = [r for r in rows if r["principalKind"] == "FEDERATED"]
     assert saml and all(r["hop"]["action"] == "sts:AssumeRoleWithSAML" for r in saml)
     assert all(c["key"] == "SAML:aud" for r in saml for c in r["hop"]["requiredConditions"])
 
 
 def test_member_accounts_of_the_stored_organization_are_inside(db, tmp_path):
-    org = {"Organization": {"Id": "o-exampleorg1", "MasterAccountId": "072528804237"},
-           "Roots": [{"Id": "r-ex12"}],
-           "Accounts": [{"Id": "072528804237", "ParentId": "r-ex12"}, {"Id": "200611803367", "ParentId": "r-ex12"}],
-           "Policies": [{"Id": "p-FullAWSAccess", "Content": {"Version": "2012-10-17", "Statement": [
-               {"Effect": "Allow", "Action": "*", "Resource": "*"}]}, "Targets": ["r-ex12"]}]}
+    org = {
+        "Organization": {"Id": "o-exampleorg1", "MasterAccountId": "072528804237"},
+        "Roots": [{"Id": "r-ex12"}],
+        "Accounts": [
+            {"Id": "072528804237", "ParentId": "r-ex12"},
+            {"Id": "200611803367", "ParentId": "r-ex12"},
+        ],
+        "Policies": [
+            {
+                "Id": "p-FullAWSAccess",
+                "Content": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                },
+                "Targets": ["r-ex12"],
+            }
+        ],
+    }
     path = tmp_path / "org.json"
     path.write_text(json.dumps(org))
     d = open_database(None, buffer_pool_mb=256)

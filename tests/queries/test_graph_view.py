@@ -1,5 +1,6 @@
 """The graph view on the demo org: edges as the exports and seeds/facts.json say, breadth-first balls of the
 whole graph, truncation nearest-first, a deterministic order, one-line errors naming what is wrong."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,11 @@ def _pairs(view, kind):
 
 
 def _details(export, key):
-    return {"user": export["UserDetailList"], "group": export["GroupDetailList"], "role": export["RoleDetailList"]}[key]
+    return {
+        "user": export["UserDetailList"],
+        "group": export["GroupDetailList"],
+        "role": export["RoleDetailList"],
+    }[key]
 
 
 def test_member_of_edges_are_the_exports_group_lists(whole, seeded):
@@ -61,26 +66,40 @@ def test_member_of_edges_are_the_exports_group_lists(whole, seeded):
 def test_attached_edges_are_the_exports_attachments_and_say_how(whole):
     expected = set()
     for export in EXPORTS:
-        for kind, inline_key in (("user", "UserPolicyList"), ("group", "GroupPolicyList"), ("role", "RolePolicyList")):
+        for kind, inline_key in (
+            ("user", "UserPolicyList"),
+            ("group", "GroupPolicyList"),
+            ("role", "RolePolicyList"),
+        ):
             for d in _details(export, kind):
                 expected |= {(p["PolicyArn"], d["Arn"], "identity") for p in d["AttachedManagedPolicies"]}
-                expected |= {(f"{d['Arn']}#{p['PolicyName']}", d["Arn"], "inline") for p in d.get(inline_key) or ()}
+                expected |= {
+                    (f"{d['Arn']}#{p['PolicyName']}", d["Arn"], "inline") for p in d.get(inline_key) or ()
+                }
                 if d.get("PermissionsBoundary"):
                     expected.add((d["PermissionsBoundary"]["PermissionsBoundaryArn"], d["Arn"], "boundary"))
     got = {(e.source, e.target, e.properties["how"]) for e in whole.edges if e.kind == "ATTACHED"}
     assert got == expected
-    assert {(p, t) for p, t, how in got if how == "boundary"} == {(b, p) for p, b in FACTS["boundaries"].items()}
+    assert {(p, t) for p, t, how in got if how == "boundary"} == {
+        (b, p) for p, b in FACTS["boundaries"].items()
+    }
 
 
 def test_has_role_edges_are_the_roles_instance_profiles(whole):
-    expected = {(i["Arn"], r["Arn"]) for export in EXPORTS for r in export["RoleDetailList"]
-                for i in r["InstanceProfileList"]}
+    expected = {
+        (i["Arn"], r["Arn"])
+        for export in EXPORTS
+        for r in export["RoleDetailList"]
+        for i in r["InstanceProfileList"]
+    }
     assert expected and _pairs(whole, "HAS_ROLE") == expected
     assert {n.id for n in whole.nodes if n.kind == "INSTANCE_PROFILE"} == {i for i, _ in expected}
 
 
 def test_can_assume_edges_and_their_conditions_are_the_facts(whole):
-    got = {(e.source, e.target): set(e.properties["conditions"]) for e in whole.edges if e.kind == "CAN_ASSUME"}
+    got = {
+        (e.source, e.target): set(e.properties["conditions"]) for e in whole.edges if e.kind == "CAN_ASSUME"
+    }
     assert got == {(f["from"], f["to"]): {NEEDS[n] for n in f["needs"]} for f in FACTS["can_assume"]}
     services = {f["from"] for f in FACTS["can_assume"] if not f["from"].startswith("arn:")}
     assert {n.id for n in whole.nodes if n.kind == "SERVICE_PRINCIPAL"} == services
@@ -126,8 +145,9 @@ def _ball(whole, centre, depth):
     return dist
 
 
-@pytest.mark.parametrize("centre", [[ALICE], [CI_ROLE, "ec2.amazonaws.com"],
-                                    ["arn:aws:iam::aws:policy/AdministratorAccess"]])
+@pytest.mark.parametrize(
+    "centre", [[ALICE], [CI_ROLE, "ec2.amazonaws.com"], ["arn:aws:iam::aws:policy/AdministratorAccess"]]
+)
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_a_neighbourhood_is_the_ball_of_the_whole_graph(seeded, whole, centre, depth):
     db, index = seeded
@@ -159,7 +179,11 @@ def test_order_does_not_depend_on_the_order_of_around(seeded):
     db, index = seeded
     a = graph_view(db, index, around=[ALICE, CI_ROLE], depth=2)
     b = graph_view(db, index, around=[CI_ROLE, ALICE, ALICE], depth=2)
-    assert a == b and len({e.id for e in a.edges}) == len(a.edges) and len({n.id for n in a.nodes}) == len(a.nodes)
+    assert (
+        a == b
+        and len({e.id for e in a.edges}) == len(a.edges)
+        and len({n.id for n in a.nodes}) == len(a.nodes)
+    )
 
 
 def test_edge_kinds_and_account_narrow_the_search(seeded):
@@ -186,22 +210,29 @@ def test_a_whole_account_is_its_nodes_and_their_neighbours(seeded):
     assert expected <= own and all(n.account == "222222222222" for n in view.nodes if n.distance == 0)
     outside = {n.id for n in view.nodes if n.distance == 1}
     assert "arn:aws:iam::111111111111:role/PartnerAuditRole" in outside  # the partner's auditor can assume it
-    assert "arn:aws:iam::111111111111:role/automation/CIDeployRole" in outside  # it can assume SharedArtifacts
+    assert (
+        "arn:aws:iam::111111111111:role/automation/CIDeployRole" in outside
+    )  # it can assume SharedArtifacts
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"around": [ALICE, "arn:aws:iam::111111111111:user/nobody", "nonsense"]},
-     "`around`: not in the graph: `arn:aws:iam::111111111111:user/nobody`, `nonsense`"),
-    ({"around": []}, "`around` is empty"),
-    ({"around": [ALICE], "depth": 0}, "`depth` must be an integer from 1 to 6, got 0"),
-    ({"around": [ALICE], "depth": 7}, "`depth` must be an integer from 1 to 6, got 7"),
-    ({"max_nodes": 0}, "`maxNodes` must be an integer from 1 to 5000, got 0"),
-    ({"max_nodes": 5001}, "`maxNodes` must be an integer from 1 to 5000, got 5001"),
-    ({"max_edges": 20001}, "`maxEdges` must be an integer from 1 to 20000"),
-    ({"edge_kinds": ["FRIENDS_WITH"]}, "`edgeKinds`: unknown kind(s) FRIENDS_WITH"),
-    ({"edge_kinds": []}, "`edgeKinds` is empty"),
-    ({"account": "999999999999"}, "`account`: `999999999999` is not a loaded account"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"around": [ALICE, "arn:aws:iam::111111111111:user/nobody", "nonsense"]},
+            "`around`: not in the graph: `arn:aws:iam::111111111111:user/nobody`, `nonsense`",
+        ),
+        ({"around": []}, "`around` is empty"),
+        ({"around": [ALICE], "depth": 0}, "`depth` must be an integer from 1 to 6, got 0"),
+        ({"around": [ALICE], "depth": 7}, "`depth` must be an integer from 1 to 6, got 7"),
+        ({"max_nodes": 0}, "`maxNodes` must be an integer from 1 to 5000, got 0"),
+        ({"max_nodes": 5001}, "`maxNodes` must be an integer from 1 to 5000, got 5001"),
+        ({"max_edges": 20001}, "`maxEdges` must be an integer from 1 to 20000"),
+        ({"edge_kinds": ["FRIENDS_WITH"]}, "`edgeKinds`: unknown kind(s) FRIENDS_WITH"),
+        ({"edge_kinds": []}, "`edgeKinds` is empty"),
+        ({"account": "999999999999"}, "`account`: `999999999999` is not a loaded account"),
+    ],
+)
 def test_bad_input_is_refused_naming_what(seeded, kwargs, message):
     db, index = seeded
     with pytest.raises((InputError, NotFoundError)) as err:

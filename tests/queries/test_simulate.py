@@ -2,6 +2,7 @@
 
 Expected decisions are the ones documented for the demo org in seeds/README.md / seeds/facts.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,6 +25,7 @@ PLATFORM = f"arn:aws:iam::{ACCT}:role/PlatformEngineerRole"
 def snap():
     from graphiam.loading import load_files, seed_files
     from graphiam.store import open_database
+
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, seed_files(SEEDS))
     yield build_snapshot(db)
@@ -51,57 +53,126 @@ def test_assume_role_uses_the_trust_policy_and_reports_missing_mfa(snap):
     assert s.resource_policy_used == "trust"
     assert s.evaluation.decision.value == "IMPLICIT_DENY"
     assert "aws:MultiFactorAuthPresent" in s.evaluation.missing_context_keys
-    ok = simulate(snap, principal=ALICE, action="sts:AssumeRole", resource=PLATFORM,
-                  context={"aws:MultiFactorAuthPresent": "true"})
+    ok = simulate(
+        snap,
+        principal=ALICE,
+        action="sts:AssumeRole",
+        resource=PLATFORM,
+        context={"aws:MultiFactorAuthPresent": "true"},
+    )
     assert ok.evaluation.decision.value == "ALLOWED"
     assert any(m.source.kind == "trust" for m in ok.evaluation.matched)
 
 
 def test_permissions_boundary_caps_and_can_be_replaced(snap):
     # grace has ReadOnlyAccess capped by ContractorBoundary (seeds/README.md)
-    s = simulate(snap, principal=GRACE, action="iam:ListUsers", resource="*",
-                 context={"aws:CurrentTime": "2025-06-01T12:00:00Z"})
+    s = simulate(
+        snap,
+        principal=GRACE,
+        action="iam:ListUsers",
+        resource="*",
+        context={"aws:CurrentTime": "2025-06-01T12:00:00Z"},
+    )
     assert s.evaluation.boundary_decision is not None
-    open_boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    replaced = simulate(snap, principal=GRACE, action="iam:ListUsers", resource="*", permissions_boundary=open_boundary,
-                        context={"aws:CurrentTime": "2025-06-01T12:00:00Z"})
+    open_boundary = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    replaced = simulate(
+        snap,
+        principal=GRACE,
+        action="iam:ListUsers",
+        resource="*",
+        permissions_boundary=open_boundary,
+        context={"aws:CurrentTime": "2025-06-01T12:00:00Z"},
+    )
     assert replaced.evaluation.boundary_decision.value == "ALLOWED"
 
 
 def test_extra_policies_and_resource_policy(snap):
     extra = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}
-    base = simulate(snap, principal=ERIN, action="iam:CreateUser", resource="*",
-                    context={"aws:MultiFactorAuthPresent": "true"})
+    base = simulate(
+        snap,
+        principal=ERIN,
+        action="iam:CreateUser",
+        resource="*",
+        context={"aws:MultiFactorAuthPresent": "true"},
+    )
     assert base.evaluation.decision.value == "ALLOWED"
-    denied = simulate(snap, principal=ERIN, action="iam:CreateUser", resource="*", extra_policies=[json.dumps(extra)],
-                      context={"aws:MultiFactorAuthPresent": "true"})
+    denied = simulate(
+        snap,
+        principal=ERIN,
+        action="iam:CreateUser",
+        resource="*",
+        extra_policies=[json.dumps(extra)],
+        context={"aws:MultiFactorAuthPresent": "true"},
+    )
     assert denied.evaluation.decision.value == "EXPLICIT_DENY"
     assert [m.source.policy_id for m in denied.evaluation.matched] == ["extraPolicies[0]"]
-    bucket = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": GRACE},
-                                                       "Action": "s3:PutObject", "Resource": "arn:aws:s3:::drop/*"}]}
-    s = simulate(snap, principal=GRACE, action="s3:PutObject", resource="arn:aws:s3:::drop/a", resource_policy=bucket,
-                 resource_owner=ACCT)
+    bucket = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": GRACE},
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::drop/*",
+            }
+        ],
+    }
+    s = simulate(
+        snap,
+        principal=GRACE,
+        action="s3:PutObject",
+        resource="arn:aws:s3:::drop/a",
+        resource_policy=bucket,
+        resource_owner=ACCT,
+    )
     assert s.evaluation.resource_decision.value == "ALLOWED"
-    assert s.evaluation.decision.value == "ALLOWED"  # same account, names the user: not capped by her boundary
+    assert (
+        s.evaluation.decision.value == "ALLOWED"
+    )  # same account, names the user: not capped by her boundary
 
 
 def test_simulate_custom_without_the_graph():
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/*",
-                                                   "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}
-    s = simulate_custom(policies=[doc], action="s3:GetObject", resource="arn:aws:s3:::b/k",
-                        context={"aws:SourceIp": "10.1.2.3"})
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:Get*",
+                "Resource": "arn:aws:s3:::b/*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            }
+        ],
+    }
+    s = simulate_custom(
+        policies=[doc],
+        action="s3:GetObject",
+        resource="arn:aws:s3:::b/k",
+        context={"aws:SourceIp": "10.1.2.3"},
+    )
     assert s.evaluation.decision.value == "ALLOWED"
     s = simulate_custom(policies=[doc], action="s3:GetObject", resource="arn:aws:s3:::b/k")
-    assert s.evaluation.decision.value == "IMPLICIT_DENY" and s.evaluation.missing_context_keys == ("aws:SourceIp",)
+    assert s.evaluation.decision.value == "IMPLICIT_DENY" and s.evaluation.missing_context_keys == (
+        "aws:SourceIp",
+    )
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"principal": "arn:aws:iam::111111111111:user/nobody"}, NotFoundError, "is not in the graph"),
-    ({"action": "GetObject"}, InputError, "is not of the form service:Action"),
-    ({"extra_policies": [{"Statement": [{"Effect": "Alow", "Action": "*", "Resource": "*"}]}]}, PolicyParseError,
-     "extraPolicies[0]: invalid policy document: $.Statement[0].Effect"),
-    ({"resource_policy": "{not json"}, PolicyParseError, "resourcePolicy"),
-], ids=["unknown-principal", "bad-action", "bad-extra-policy", "bad-resource-policy"])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"principal": "arn:aws:iam::111111111111:user/nobody"}, NotFoundError, "is not in the graph"),
+        ({"action": "GetObject"}, InputError, "is not of the form service:Action"),
+        (
+            {"extra_policies": [{"Statement": [{"Effect": "Alow", "Action": "*", "Resource": "*"}]}]},
+            PolicyParseError,
+            "extraPolicies[0]: invalid policy document: $.Statement[0].Effect",
+        ),
+        ({"resource_policy": "{not json"}, PolicyParseError, "resourcePolicy"),
+    ],
+    ids=["unknown-principal", "bad-action", "bad-extra-policy", "bad-resource-policy"],
+)
 def test_bad_input_is_named(snap, kwargs, error, message):
     args = {"principal": ALICE, "action": "s3:GetObject", "resource": "*", **kwargs}
     with pytest.raises(error) as err:

@@ -4,6 +4,7 @@ The brute-force checks prove the database prefilter drops nobody: for sampled (a
 triples on a generated two-account org and on the conformance export, `who_can` must return exactly
 {p : simulate(p, a, r).decision == ALLOWED} over all users and roles.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,6 @@ import json
 import random
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -40,17 +40,36 @@ def arns(result) -> set[str]:
     return {a.principal_arn for a in result.allowed}
 
 
-@pytest.mark.parametrize(("document", "services", "allow"), [
-    ({"Statement": [{"Effect": "Allow", "Action": "S3:GetObject", "Resource": "*"}]}, ["s3"], ["s3"]),
-    ({"Statement": {"Effect": "Allow", "Action": ["ec2:*", "iam:Get*"], "Resource": "*"}}, ["ec2", "iam"], ["ec2", "iam"]),
-    ({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, ["*"], ["*"]),
-    ({"Statement": [{"Effect": "Allow", "Action": "s3*:Get", "Resource": "*"}]}, ["*"], ["*"]),
-    ({"Statement": [{"Effect": "Allow", "Action": "s?:Get", "Resource": "*"}]}, ["*"], ["*"]),
-    ({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}, ["*"], ["*"]),
-    ({"Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
-                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}, ["iam", "sts"], ["sts"]),
-    ({"Statement": [{"Effect": "Allow", "Action": "s3", "Resource": "*"}]}, [], []),  # no `:`: matches no action
-])
+@pytest.mark.parametrize(
+    ("document", "services", "allow"),
+    [
+        ({"Statement": [{"Effect": "Allow", "Action": "S3:GetObject", "Resource": "*"}]}, ["s3"], ["s3"]),
+        (
+            {"Statement": {"Effect": "Allow", "Action": ["ec2:*", "iam:Get*"], "Resource": "*"}},
+            ["ec2", "iam"],
+            ["ec2", "iam"],
+        ),
+        ({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, ["*"], ["*"]),
+        ({"Statement": [{"Effect": "Allow", "Action": "s3*:Get", "Resource": "*"}]}, ["*"], ["*"]),
+        ({"Statement": [{"Effect": "Allow", "Action": "s?:Get", "Resource": "*"}]}, ["*"], ["*"]),
+        ({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}, ["*"], ["*"]),
+        (
+            {
+                "Statement": [
+                    {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+                ]
+            },
+            ["iam", "sts"],
+            ["sts"],
+        ),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": "s3", "Resource": "*"}]},
+            [],
+            [],
+        ),  # no `:`: matches no action
+    ],
+)
 def test_policy_services_columns(document, services, allow):
     assert policy_services(json.dumps(document)) == (services, allow)
 
@@ -64,7 +83,10 @@ def test_who_can_create_user_is_the_unbounded_administrators(demo):
     db, snap = demo
     # erin is an administrator, but the Admins group's BoolIfExists deny applies without MFA context
     assert arns(who_can(db, snap, action="iam:CreateUser", resource="*")) == {
-        PROD_ADMIN, BREAK_GLASS, A + "role/service-role/OpsAutomationRole"}
+        PROD_ADMIN,
+        BREAK_GLASS,
+        A + "role/service-role/OpsAutomationRole",
+    }
     with_mfa = who_can(db, snap, action="iam:CreateUser", resource="*", context=MFA)
     assert A + "user/security/erin" in arns(with_mfa)
     # DeploymentManagerRole's policy grants iam:* but its boundary removes it
@@ -88,8 +110,9 @@ def test_trust_policy_naming_a_user_needs_no_identity_allow_and_conditions_count
     # the partner's auditor is named through its account: ExternalId needed, identity allow too
     audit = A + "role/PartnerAuditRole"
     ext = {"sts:ExternalId": "ExampleCorp-Audit-5f1c"}
-    assert "arn:aws:iam::222222222222:user/auditor" in arns(who_can(db, snap, action="sts:AssumeRole",
-                                                                    resource=audit, context=ext))
+    assert "arn:aws:iam::222222222222:user/auditor" in arns(
+        who_can(db, snap, action="sts:AssumeRole", resource=audit, context=ext)
+    )
     assert arns(who_can(db, snap, action="sts:AssumeRole", resource=audit)) == set()
 
 
@@ -100,27 +123,53 @@ def test_explicit_deny_removes_a_principal(demo):
     bob = A + "user/engineering/bob"
     assert bob in arns(who_can(db, snap, action="s3:DeleteObject", resource=dev))
     assert bob not in arns(who_can(db, snap, action="s3:DeleteObject", resource=prod))
-    assert simulate(snap, principal=bob, action="s3:DeleteObject", resource=prod).evaluation.decision \
+    assert (
+        simulate(snap, principal=bob, action="s3:DeleteObject", resource=prod).evaluation.decision
         is Decision.EXPLICIT_DENY
+    )
 
 
 def test_source_ip_condition_decides(demo):
     db, snap = demo
     frank = A + "user/ops/network/frank"
     office = who_can(db, snap, action="ec2:CreateVpc", resource="*", context={"aws:SourceIp": "203.0.113.10"})
-    elsewhere = who_can(db, snap, action="ec2:CreateVpc", resource="*", context={"aws:SourceIp": "192.0.2.10"})
+    elsewhere = who_can(
+        db, snap, action="ec2:CreateVpc", resource="*", context={"aws:SourceIp": "192.0.2.10"}
+    )
     assert frank in arns(office) and frank not in arns(elsewhere)
 
 
 def test_missing_context_keys_are_reported_for_allowed_principals(make_db, tmp_path):
     user = "arn:aws:iam::123456789012:user/pat"
-    doc = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
-        {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}
-    gaad = {"UserDetailList": [{"Path": "/", "UserName": "pat", "UserId": "AIDAPAT", "Arn": user,
-                                "CreateDate": "2024-01-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [],
-                                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}]}],
-            "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            },
+        ],
+    }
+    gaad = {
+        "UserDetailList": [
+            {
+                "Path": "/",
+                "UserName": "pat",
+                "UserId": "AIDAPAT",
+                "Arn": user,
+                "CreateDate": "2024-01-01T00:00:00Z",
+                "GroupList": [],
+                "AttachedManagedPolicies": [],
+                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}],
+            }
+        ],
+        "GroupDetailList": [],
+        "RoleDetailList": [],
+        "Policies": [],
+    }
     path = tmp_path / "pat.json"
     path.write_text(json.dumps(gaad))
     db = make_db(path)
@@ -128,8 +177,11 @@ def test_missing_context_keys_are_reported_for_allowed_principals(make_db, tmp_p
     (access,) = who_can(db, snap, action="s3:GetObject", resource="arn:aws:s3:::b/k").allowed
     assert access.simulation.evaluation.missing_context_keys == ("aws:SourceIp",)
     assert arns(who_can(db, snap, action="s3:PutObject", resource="arn:aws:s3:::b/k")) == set()
-    assert arns(who_can(db, snap, action="s3:PutObject", resource="arn:aws:s3:::b/k",
-                        context={"aws:SourceIp": "10.1.2.3"})) == {user}
+    assert arns(
+        who_can(
+            db, snap, action="s3:PutObject", resource="arn:aws:s3:::b/k", context={"aws:SourceIp": "10.1.2.3"}
+        )
+    ) == {user}
 
 
 @pytest.mark.parametrize("action", ["iam", "iam:", ":CreateUser", ""])
@@ -145,9 +197,16 @@ def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
     db, snap = demo
     result = who_can(db, snap, action="iam:CreateUser", resource="*", via_chains=True)
     chains = {a.principal_arn: a.chain for a in result.allowed if a.chain}
-    assert chains[A + "role/delivery/DeploymentManagerRole"] == (A + "role/delivery/DeploymentManagerRole", PROD_ADMIN)
-    assert chains[A + "user/engineering/alice"] == (A + "user/engineering/alice", PLATFORM,
-                                                    A + "role/delivery/DeploymentManagerRole", PROD_ADMIN)
+    assert chains[A + "role/delivery/DeploymentManagerRole"] == (
+        A + "role/delivery/DeploymentManagerRole",
+        PROD_ADMIN,
+    )
+    assert chains[A + "user/engineering/alice"] == (
+        A + "user/engineering/alice",
+        PLATFORM,
+        A + "role/delivery/DeploymentManagerRole",
+        PROD_ADMIN,
+    )
     assert chains[A + "user/security/erin"] == (A + "user/security/erin", BREAK_GLASS)
     alice = next(a for a in result.allowed if a.principal_arn == A + "user/engineering/alice")
     assert any("multifactor" in k.lower() for k in alice.chain_conditions)
@@ -156,14 +215,24 @@ def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
 
 # ---- independent check: exact equality with brute force -----------------------------------------------------
 
+
 def brute_force(snap, action, resource, context, owner=None) -> set[str]:
-    return {arn for arn in snap.principals
-            if simulate(snap, principal=arn, action=action, resource=resource, context=context,
-                        resource_owner=owner).evaluation.decision is Decision.ALLOWED}
+    return {
+        arn
+        for arn in snap.principals
+        if simulate(
+            snap, principal=arn, action=action, resource=resource, context=context, resource_owner=owner
+        ).evaluation.decision
+        is Decision.ALLOWED
+    }
 
 
-CONTEXTS = ({}, MFA, {"aws:SourceIp": "203.0.113.7", "aws:MultiFactorAuthPresent": "false"},
-            {"aws:CurrentTime": "2024-06-01T00:00:00Z", "aws:RequestedRegion": "us-east-1", "aws:TagKeys": ["team"]})
+CONTEXTS = (
+    {},
+    MFA,
+    {"aws:SourceIp": "203.0.113.7", "aws:MultiFactorAuthPresent": "false"},
+    {"aws:CurrentTime": "2024-06-01T00:00:00Z", "aws:RequestedRegion": "us-east-1", "aws:TagKeys": ["team"]},
+)
 
 
 def _concrete(resource: str, rng: random.Random) -> str:
@@ -177,8 +246,11 @@ def sampled_pairs(snap, rng: random.Random, n: int) -> list[tuple[str, str]]:
     roles = sorted(a for a, p in snap.principals.items() if p.kind == "role")
     pairs |= {("sts:AssumeRole", r) for r in roles}
     statements = [st for p in snap.principals.values() for s in p.identity for st in s.document.statements]
-    statements.sort(key=lambda st: json.dumps(st.raw if hasattr(st, "raw") else [st.actions, st.resources], default=str))
+    statements.sort(
+        key=lambda st: json.dumps(st.raw if hasattr(st, "raw") else [st.actions, st.resources], default=str)
+    )
     from graphiam.catalog import Catalog
+
     catalog = Catalog.default()
     for st in rng.sample(statements, k=min(n, len(statements))):
         pats = st.actions or st.not_actions or ()
@@ -188,7 +260,11 @@ def sampled_pairs(snap, rng: random.Random, n: int) -> list[tuple[str, str]]:
         res = st.resources or st.not_resources or ("*",)
         pairs.add((action, _concrete(rng.choice(res), rng)))
         pairs.add((action, "*"))
-    pairs |= {("iam:CreateUser", "*"), ("iam:PassRole", roles[0] if roles else "*"), ("s3:GetObject", "arn:aws:s3:::x/y")}
+    pairs |= {
+        ("iam:CreateUser", "*"),
+        ("iam:PassRole", roles[0] if roles else "*"),
+        ("s3:GetObject", "arn:aws:s3:::x/y"),
+    }
     return sorted(pairs)
 
 
@@ -226,13 +302,19 @@ def test_matches_brute_force_on_a_generated_org(make_db, tmp_path):
 def test_matches_brute_force_on_the_conformance_export(make_db):
     db = make_db(CONFORMANCE / "gaad.json")
     snap = build_snapshot(db)
-    requests = [json.loads(line) for line in (CONFORMANCE / "requests.jsonl").read_text().splitlines() if line.strip()]
+    requests = [
+        json.loads(line) for line in (CONFORMANCE / "requests.jsonl").read_text().splitlines() if line.strip()
+    ]
     rng = random.Random(3)
     picked = rng.sample(requests, 60)
     for req in picked:
         ctx = req["context"]
         owner = req.get("resourceAccount")
-        got = arns(who_can(db, snap, action=req["action"], resource=req["resourceArn"], context=ctx, resource_owner=owner))
+        got = arns(
+            who_can(
+                db, snap, action=req["action"], resource=req["resourceArn"], context=ctx, resource_owner=owner
+            )
+        )
         assert got == brute_force(snap, req["action"], req["resourceArn"], ctx, owner), req["id"]
     assert _check(db, snap, sampled_pairs(snap, rng, 40), rng) > 40
 
@@ -247,25 +329,60 @@ def test_seed_org_matches_brute_force_for_every_documented_decision(demo):
         assert (f["principal"] in got) == (f["decision"] == "ALLOWED"), f
 
 
-@pytest.mark.parametrize(("trust", "admitted"), [
-    ({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}, True),
-    ({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:user/other"}, "Action": "sts:AssumeRole"},
-     True),
-    ({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/nobody"}, "Action": "sts:AssumeRole"},
-     True),
-    # an account principal only delegates: without an identity allow nobody is admitted
-    ({"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "sts:AssumeRole"}, False),
-])
+@pytest.mark.parametrize(
+    ("trust", "admitted"),
+    [
+        ({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}, True),
+        (
+            {
+                "Effect": "Allow",
+                "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:user/other"},
+                "Action": "sts:AssumeRole",
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:user/nobody"},
+                "Action": "sts:AssumeRole",
+            },
+            True,
+        ),
+        # an account principal only delegates: without an identity allow nobody is admitted
+        ({"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "sts:AssumeRole"}, False),
+    ],
+)
 def test_trust_policy_alone_admits_principals_without_policies(make_db, tmp_path, trust, admitted):
     acct = "123456789012"
-    users = [{"Path": "/", "UserName": n, "UserId": f"AIDA{n.upper()}", "Arn": f"arn:aws:iam::{acct}:user/{n}",
-              "CreateDate": "2024-01-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [], "UserPolicyList": []}
-             for n in ("nobody", "other")]
-    role = {"Path": "/", "RoleName": "open", "RoleId": "AROAOPEN", "Arn": f"arn:aws:iam::{acct}:role/open",
-            "CreateDate": "2024-01-01T00:00:00Z", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]},
-            "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": [], "Tags": []}
-    (tmp_path / "o.json").write_text(json.dumps({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [role],
-                                                 "Policies": []}))
+    users = [
+        {
+            "Path": "/",
+            "UserName": n,
+            "UserId": f"AIDA{n.upper()}",
+            "Arn": f"arn:aws:iam::{acct}:user/{n}",
+            "CreateDate": "2024-01-01T00:00:00Z",
+            "GroupList": [],
+            "AttachedManagedPolicies": [],
+            "UserPolicyList": [],
+        }
+        for n in ("nobody", "other")
+    ]
+    role = {
+        "Path": "/",
+        "RoleName": "open",
+        "RoleId": "AROAOPEN",
+        "Arn": f"arn:aws:iam::{acct}:role/open",
+        "CreateDate": "2024-01-01T00:00:00Z",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]},
+        "InstanceProfileList": [],
+        "RolePolicyList": [],
+        "AttachedManagedPolicies": [],
+        "Tags": [],
+    }
+    (tmp_path / "o.json").write_text(
+        json.dumps({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [role], "Policies": []})
+    )
     db = make_db(tmp_path / "o.json")
     snap = build_snapshot(db)
     got = arns(who_can(db, snap, action="sts:AssumeRole", resource=f"arn:aws:iam::{acct}:role/open"))

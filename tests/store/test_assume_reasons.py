@@ -1,4 +1,5 @@
 """CAN_ASSUME edge reasons stored once per distinct content (AssumeReason), named by edges through a digest id."""
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,14 @@ def test_edge_reasons_read_back_identical_to_the_derivation(make_db, generated):
     derived = compute_edges(snap, roles, S.loaded_accounts(db)).all()
     stored = S.all_edges(db)
     assert len(stored) == len(derived) > 100
-    assert sorted(tuple(e[f] for f in FIELDS) for e in stored) == sorted(tuple(e[f] for f in FIELDS) for e in derived)
+    assert sorted(tuple(e[f] for f in FIELDS) for e in stored) == sorted(
+        tuple(e[f] for f in FIELDS) for e in derived
+    )
     # each distinct reason once, under the digest of its content
     reasons = stored_reasons(db)
-    assert reasons == {reason_id(e["statements"], e["conditions"]): (e["statements"], e["conditions"])
-                       for e in derived}
+    assert reasons == {
+        reason_id(e["statements"], e["conditions"]): (e["statements"], e["conditions"]) for e in derived
+    }
     assert len(reasons) < len(stored) / 2
 
 
@@ -43,14 +47,14 @@ def test_a_reason_no_edge_names_any_more_is_dropped(make_db, tmp_path):
     load_files(db, [export(tmp_path, [user("u")], [role("Plain", ROOT_TRUST)], name="x2.json")])
     after = stored_reasons(db)
     assert after == {k: v for k, v in before.items() if "aws:MultiFactorAuthPresent" not in v[1]}
-    edge, = S.all_edges(db)
+    (edge,) = S.all_edges(db)
     assert (edge["statements"], edge["conditions"]) == next(iter(after.values()))
     assert json.loads(edge["conditions"]) == []
 
 
 def test_a_stored_reason_id_with_other_content_is_refused(make_db, tmp_path):
     db = make_db(export(tmp_path, [user("u")], [role("Target", ROOT_TRUST)]))
-    (rid, (statements, conditions)), = stored_reasons(db).items()
+    ((rid, (statements, conditions)),) = stored_reasons(db).items()
     with pytest.raises(StoreError, match="digest collision"), db.transaction():
         S.write_reasons(db, {rid: (statements, conditions + " ")})
     assert stored_reasons(db) == {rid: (statements, conditions)}

@@ -1,4 +1,5 @@
 """Loading into kuzu: counts, replacement, all-or-nothing, schema version."""
+
 from __future__ import annotations
 
 import json
@@ -15,17 +16,30 @@ TABLES = ("User", "IAMGroup", "Role", "Policy", "PolicyVersion", "InstanceProfil
 
 
 def _snapshot(db) -> dict:
-    out = {t: sorted(r["k"] for r in db.execute(f"MATCH (n:{t}) RETURN {'n.key' if t == 'PolicyVersion' else 'n.arn'} AS k"))
-           for t in TABLES}
-    out["edges"] = sorted((r["a"], r["b"], r["t"]) for r in db.execute(
-        "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name) AS a, coalesce(b.arn, b.key, b.name) AS b, label(e) AS t"))
+    out = {
+        t: sorted(
+            r["k"]
+            for r in db.execute(f"MATCH (n:{t}) RETURN {'n.key' if t == 'PolicyVersion' else 'n.arn'} AS k")
+        )
+        for t in TABLES
+    }
+    out["edges"] = sorted(
+        (r["a"], r["b"], r["t"])
+        for r in db.execute(
+            "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name) AS a, coalesce(b.arn, b.key, b.name) AS b, label(e) AS t"
+        )
+    )
     return out
 
 
 def test_two_accounts_in_one_graph(make_db):
     db = make_db(GAAD_EXAMPLE, CONFORMANCE / "gaad.json")
     assert R.count(db, "User", account="123456789012") == 20
-    arns = {p["Arn"] for f in (GAAD_EXAMPLE, CONFORMANCE / "gaad.json") for p in json.loads(f.read_text())["Policies"]}
+    arns = {
+        p["Arn"]
+        for f in (GAAD_EXAMPLE, CONFORMANCE / "gaad.json")
+        for p in json.loads(f.read_text())["Policies"]
+    }
     assert R.count(db, "Policy") == len(arns)  # AWS-managed policies in both files are stored once
     assert {a.id for a in R.accounts(db)} == {"200611803367", "123456789012"}
 
@@ -46,15 +60,37 @@ def test_reloading_an_account_replaces_it(make_db, tmp_path):
     assert _snapshot(db) == before
 
 
-@pytest.mark.parametrize("content", [
-    "not json at all",
-    json.dumps({"UserDetailList": [{"UserName": "x"}]}),
-    json.dumps({"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::123456789012:user/x",
-                                    "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": "%7Bbroken"}]}]}),
-    json.dumps({"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::bad:user/x"}]}),
-    json.dumps({"RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::123456789012:role/r",
-                                    "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Maybe"}]}}]}),
-], ids=["not-json", "missing-key", "undecodable-document", "bad-arn", "bad-policy"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json at all",
+        json.dumps({"UserDetailList": [{"UserName": "x"}]}),
+        json.dumps(
+            {
+                "UserDetailList": [
+                    {
+                        "UserName": "x",
+                        "Arn": "arn:aws:iam::123456789012:user/x",
+                        "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": "%7Bbroken"}],
+                    }
+                ]
+            }
+        ),
+        json.dumps({"UserDetailList": [{"UserName": "x", "Arn": "arn:aws:iam::bad:user/x"}]}),
+        json.dumps(
+            {
+                "RoleDetailList": [
+                    {
+                        "RoleName": "r",
+                        "Arn": "arn:aws:iam::123456789012:role/r",
+                        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Maybe"}]},
+                    }
+                ]
+            }
+        ),
+    ],
+    ids=["not-json", "missing-key", "undecodable-document", "bad-arn", "bad-policy"],
+)
 def test_bad_input_leaves_the_database_exactly_as_before(make_db, tmp_path, content):
     db = make_db(CONFORMANCE / "gaad.json")
     before = _snapshot(db)
@@ -72,7 +108,10 @@ def test_schema_version_mismatch_is_named(tmp_path):
     db.execute("MATCH (m:Meta {key: $k}) SET m.value = $v", {"k": "schema_version", "v": "0"})
     db.close()
     from graphiam.store.schema import schema_version
-    with pytest.raises(SchemaVersionError, match=f"schema version `0`, this graphiam needs `{schema_version()}`"):
+
+    with pytest.raises(
+        SchemaVersionError, match=f"schema version `0`, this graphiam needs `{schema_version()}`"
+    ):
         open_database(path)
 
 
@@ -94,6 +133,7 @@ def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monke
     from graphiam.loading import seed_files
     from graphiam.queries import derived
     from tests.conftest import SEEDS
+
     db = make_db(*seed_files(SEEDS))
     before = _snapshot(db)
     derived._import_derivers()
