@@ -37,10 +37,10 @@ from generate_org import account_of, generate_org  # noqa: E402
 
 from graphiam.api.context import Context, Loaders, Services  # noqa: E402
 from graphiam.api.schema import build_schema  # noqa: E402
-from graphiam.loading import load_files, read_files  # noqa: E402
+from graphiam.changes.load import load_files, read_files  # noqa: E402
+from graphiam.graph.snapshot import build_snapshot, snapshot_cache  # noqa: E402
 from graphiam.policy import Decision  # noqa: E402
 from graphiam.queries.simulate import simulate  # noqa: E402
-from graphiam.queries.snapshot import build_snapshot, snapshot_cache  # noqa: E402
 from graphiam.queries.who_can import who_can  # noqa: E402
 from graphiam.store import open_database  # noqa: E402
 from graphiam.store.access_store import principals_for_service  # noqa: E402

@@ -33,11 +33,12 @@ sys.path.insert(0, str(ROOT))
 def one(n: int, runs: int, reference: bool) -> dict[str, object]:
     from generate_org import generate_org
 
-    from graphiam.escalation.decide import Decider
-    from graphiam.escalation.edges import derive
-    from graphiam.loading import load_files
-    from graphiam.queries import escalation as Q
-    from graphiam.queries.snapshot import build_snapshot
+    from graphiam.changes.load import load_files
+    from graphiam.derive.escalation import run as R
+    from graphiam.derive.escalation.decide import Decider
+    from graphiam.derive.escalation.edges import derive
+    from graphiam.graph.snapshot import build_snapshot
+    from graphiam.queries import escalation_paths as Q
     from graphiam.store.db import Database
     from graphiam.store.schema import ensure_schema
 
@@ -56,10 +57,10 @@ def one(n: int, runs: int, reference: bool) -> dict[str, object]:
     load_files(db, [path])
     out["load"] = time.perf_counter() - start
     out["rss_after_load_mb"] = _peak_mb()
-    out["load_derivation"] = Q.LAST_TIMINGS.get("total", 0.0)
-    out.update({f"stored_{k}": v for k, v in Q.LAST_COUNTS.items()})
+    out["load_derivation"] = R.LAST_TIMINGS.get("total", 0.0)
+    out.update({f"stored_{k}": v for k, v in R.LAST_COUNTS.items()})
     snap = build_snapshot(db)
-    facts = Q.graph_facts(db, snap)
+    facts = R.graph_facts(db, snap)
     base, full, ref, timings = [], [], [], {}
     derived = None
     for _ in range(runs):
@@ -67,7 +68,7 @@ def one(n: int, runs: int, reference: bool) -> dict[str, object]:
         Q.direct_admins(snap, Decider(snap))
         base.append(time.perf_counter() - t)
         t = time.perf_counter()
-        derived = derive(snap, facts, explicit_max=Q.EXPLICIT_MAX)
+        derived = derive(snap, facts, explicit_max=R.EXPLICIT_MAX)
         full.append(time.perf_counter() - t)
         timings = derived.timings
         if reference:

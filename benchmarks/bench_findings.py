@@ -43,10 +43,10 @@ def one(n: int, runs: int) -> dict[str, object]:
     from generate_org import generate_org
 
     from graphiam.catalog import Catalog
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
+    from graphiam.graph.snapshot import build_snapshot
     from graphiam.queries import findings as F
-    from graphiam.queries.escalation import direct_admins
-    from graphiam.queries.snapshot import build_snapshot
+    from graphiam.queries.escalation_paths import direct_admins
     from graphiam.store.db import Database
     from graphiam.store.schema import ensure_schema
 

@@ -4,7 +4,7 @@
 
 Sizes are per account (default: 2 accounts, 6,000 users + 4,000 roles, 3,000 policies). The org
 (benchmarks/generate_org.py, seed 7) is written to a temporary directory and loaded with
-`graphiam.loading.load_files` into a fresh on-disk database. Prints:
+`graphiam.changes.load.load_files` into a fresh on-disk database. Prints:
 - load + derivation time, and derivation alone: the snapshot build and the CAN_ASSUME deriver, timed by wrapping
   them (other derivers, e.g. escalation, run only with `--all-derivers`, timed separately);
 - CAN_ASSUME edge count (and how many need conditions);
@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate_org import account_of, generate_org  # noqa: E402
 
-import graphiam.queries.derived as derived  # noqa: E402
+import graphiam.derive.refresh as derived  # noqa: E402
 from graphiam.api.context import Context, Loaders, Services  # noqa: E402
 from graphiam.api.schema import build_schema  # noqa: E402
-from graphiam.loading import load_files  # noqa: E402
-from graphiam.queries import assume_paths  # noqa: E402
+from graphiam.changes.load import load_files  # noqa: E402
+from graphiam.queries import chains as assume_paths  # noqa: E402
 from graphiam.store import open_database  # noqa: E402
 
 CHAINS = """query($f: String!) { assumptionChains(from: $f, maxDepth: 6) {

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate_org import account_of, generate_org  # noqa: E402
 
-from graphiam import graph_formats as F  # noqa: E402
-from graphiam.loading import load_files  # noqa: E402
-from graphiam.queries.escalation import build_index  # noqa: E402
+from graphiam.changes.load import load_files  # noqa: E402
+from graphiam.graph.snapshot import build_snapshot  # noqa: E402
+from graphiam.queries import graph_formats as F  # noqa: E402
+from graphiam.queries.escalation_paths import build_index  # noqa: E402
 from graphiam.queries.graph_view import graph_view  # noqa: E402
-from graphiam.queries.snapshot import build_snapshot  # noqa: E402
 from graphiam.store import reader as R  # noqa: E402
 from graphiam.store.db import Database  # noqa: E402
 from graphiam.store.schema import ensure_schema  # noqa: E402

@@ -60,7 +60,7 @@ def main() -> None:
             for i in range(args.runs):
                 db = Path(tmp) / f"db-{abs(hash(name))}-{i}"
                 cmd = (
-                    [py, "-c", "import graphiam.loading, graphiam.store, graphiam.policy, kuzu"]
+                    [py, "-c", "import graphiam.changes.load, graphiam.store, graphiam.policy, kuzu"]
                     if f is None
                     else [py, "-m", "graphiam.cli", "load", str(f), "--db", str(db)]
                 )

@@ -36,10 +36,11 @@ def _ctx(c: dict) -> list[dict]:
 
 
 def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
+    from graphiam.graph.context import request_context
+    from graphiam.graph.snapshot import build_snapshot
     from graphiam.policy import Request, evaluate
-    from graphiam.queries.simulate import request_context, simulate
-    from graphiam.queries.snapshot import build_snapshot
+    from graphiam.queries.simulate import simulate
     from graphiam.store import open_database
 
     db = open_database(None)

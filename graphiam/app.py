@@ -149,7 +149,7 @@ def create_app(
         )
         try:
             if load_seeds and not db.read_only:
-                from graphiam.loading import load_seeds_if_empty
+                from graphiam.changes.load import load_seeds_if_empty
 
                 summary = load_seeds_if_empty(db)
                 if summary is not None:

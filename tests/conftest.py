@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from graphiam.app import create_app
-from graphiam.loading import load_files
+from graphiam.changes.load import load_files
 from graphiam.store import Database, open_database
 
 TESTS = Path(__file__).resolve().parent
@@ -75,7 +75,7 @@ def gql(make_db):
 @pytest.fixture(scope="module")
 def seeded_gql() -> Iterator[GraphQLClient]:
     """One GraphQL client per test module over an in-memory database holding the demo org (tests that only read)."""
-    from graphiam.loading import seed_files
+    from graphiam.changes.load import seed_files
 
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, seed_files(SEEDS))

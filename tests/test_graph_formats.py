@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from graphiam import graph_formats as F
-from graphiam.loading import load_files
-from graphiam.queries.escalation import build_index
+from graphiam.changes.load import load_files
+from graphiam.graph.snapshot import build_snapshot
+from graphiam.queries import graph_formats as F
+from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.graph_view import GraphEdge, GraphNode, GraphView, graph_view
-from graphiam.queries.snapshot import build_snapshot
 from graphiam.store import open_database
 from tests.conftest import GAAD_EXAMPLE
 

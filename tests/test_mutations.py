@@ -15,7 +15,7 @@ from graphiam.api.mutations import Mutation
 from graphiam.api.security import IsAdmin
 from graphiam.app import create_app
 from graphiam.auth import Auth, Role, TokenStore
-from graphiam.queries.derived import refresh_derived
+from graphiam.derive.refresh import refresh_derived
 from graphiam.store import Database
 from tests.conftest import SEEDS
 

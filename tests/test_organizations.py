@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from graphiam.changes.load import load_files, seed_files
 from graphiam.errors import IngestError
-from graphiam.loading import load_files, seed_files
 from graphiam.store import open_database
 from tests.conftest import SEEDS, TESTS, GraphQLClient
 
@@ -252,7 +252,7 @@ def test_bad_descriptions_are_refused_with_the_json_path_and_nothing_written(
 
 
 def test_an_organization_alone_in_an_empty_database_keeps_the_seeds_out(tmp_path):
-    from graphiam.loading import load_seeds_if_empty
+    from graphiam.changes.load import load_seeds_if_empty
 
     d = open_database(None, buffer_pool_mb=256)
     try:

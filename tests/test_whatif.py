@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 
 from graphiam.app import create_app
-from graphiam.queries.changes import Change, apply_changes
-from graphiam.queries.snapshot import snapshot_cache
-from graphiam.queries.whatif import SimRequest
+from graphiam.changes.apply import Change, apply_changes
+from graphiam.changes.whatif import SimRequest
+from graphiam.graph.snapshot import snapshot_cache
 from tests.conftest import SEEDS
 from tests.test_mutations import ADMIN_ACCESS, GRACE, PROD_ADMIN, RESULT, A, graph_dump, mutate
 

@@ -1,5 +1,5 @@
 """`assumptionChains`, `assumptionChainPage` and the reachability fields `Principal.assumableRoles` /
-`Role.assumableBy`, over the derived CAN_ASSUME edges (graphiam.queries.assume_paths)."""
+`Role.assumableBy`, over the derived CAN_ASSUME edges (graphiam.queries.chains)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from strawberry.types import Info
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
 from graphiam.errors import InputError
-from graphiam.queries import assume_paths as P
+from graphiam.queries import chains as P
 
 
 @strawberry.type(

@@ -1,6 +1,6 @@
 """`escalationPaths`, `escalationPathsTo`, `escalationSummary`, and `Principal.isAdmin`'s verdicts.
 
-Resolvers call `graphiam.queries.escalation` / `graphiam.queries.admin` on the current snapshot and a
+Resolvers call `graphiam.queries.escalation_paths` / `graphiam.queries.admin` on the current snapshot and a
 per-generation escalation index (path graph + administrators), both built off the event loop.
 """
 
@@ -13,11 +13,11 @@ from strawberry.types import Info
 
 from graphiam.api.context import Context, Services
 from graphiam.api.simulation import current_snapshot
+from graphiam.derive.escalation.techniques import technique as technique_by_id
 from graphiam.errors import NotFoundError
-from graphiam.escalation.techniques import technique as technique_by_id
-from graphiam.queries import escalation as Q
+from graphiam.graph.snapshot import Snapshot
+from graphiam.queries import escalation_paths as Q
 from graphiam.queries.admin import AdminVerdict, is_admin
-from graphiam.queries.snapshot import Snapshot
 
 
 @strawberry.type(

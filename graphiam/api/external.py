@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graphiam.api.assume import AssumptionHop, _hop
 from graphiam.api.context import Context
-from graphiam.queries.external_access import external_access
+from graphiam.queries.external import external_access
 
 
 @strawberry.enum(

@@ -9,8 +9,8 @@ from graphiam.api import pagination as pg
 from graphiam.api.context import Context
 from graphiam.api.simulation import current_snapshot
 from graphiam.api.types import PolicyKind
-from graphiam.findings.analyse import RiskFinding as RiskFindingData
-from graphiam.findings.rules import RiskCategory as Category
+from graphiam.derive.findings.analyse import RiskFinding as RiskFindingData
+from graphiam.derive.findings.rules import RiskCategory as Category
 from graphiam.queries import findings as F
 
 RiskCategory = strawberry.enum(

@@ -1,5 +1,5 @@
 """`graph`: the IAM graph as nodes and edges (graphiam.queries.graph_view), for dashboards and drawing tools;
-`IamGraph.export(format:)` renders the same view as DOT, GraphML, Cytoscape.js JSON or JSON (graphiam.graph_formats).
+`IamGraph.export(format:)` renders the same view as DOT, GraphML, Cytoscape.js JSON or JSON (graphiam.queries.graph_formats).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graphiam import graph_formats as F
 from graphiam.api.context import Context
 from graphiam.api.escalation import current_index
+from graphiam.queries import graph_formats as F
 from graphiam.queries import graph_view as G
 
 

@@ -12,8 +12,8 @@ from strawberry.scalars import JSON
 
 from graphiam.api.simulation import ContextEntryInput, Decision
 from graphiam.api.types import Group, Policy, Role, User
-from graphiam.queries import whatif as W
-from graphiam.queries.changes import Problem, Result
+from graphiam.changes import whatif as W
+from graphiam.changes.apply import Problem, Result
 
 
 @strawberry.enum(description="Why a change was refused.")

@@ -1,7 +1,7 @@
 """The `Mutation` type: one field per IAM write operation, plus `applyChanges` for several at once.
 
 Every field needs the admin role (`graphiam.api.security.admin_mutation`), runs in one write transaction
-(`graphiam.queries.changes.apply_changes`) and takes `dryRun` (roll back, report what would change) and
+(`graphiam.changes.apply.apply_changes`) and takes `dryRun` (roll back, report what would change) and
 `requests` (decisions to compare before and after). Expected failures come back in `errors`, typed.
 """
 
@@ -38,9 +38,9 @@ from graphiam.api.mutation_types import (
 )
 from graphiam.api.security import admin_mutation
 from graphiam.api.simulation import context_values
+from graphiam.changes.apply import Change, apply_changes
+from graphiam.changes.whatif import SimRequest
 from graphiam.errors import InputError
-from graphiam.queries.changes import Change, apply_changes
-from graphiam.queries.whatif import SimRequest
 
 MAX_CHANGES = 100
 MAX_REQUESTS = 100

@@ -11,10 +11,10 @@ from strawberry.types import Info
 
 from graphiam.api.context import Context, Services
 from graphiam.errors import InputError
+from graphiam.graph.snapshot import Snapshot, snapshot_cache
 from graphiam.policy import Decision as EngineDecision
 from graphiam.policy import StatementMatch
 from graphiam.queries.simulate import Simulation, parse_scp_levels, simulate, simulate_custom
-from graphiam.queries.snapshot import Snapshot, snapshot_cache
 
 MAX_BATCH = 1000
 

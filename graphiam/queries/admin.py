@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphiam.derive.escalation.decide import PROBES, Decider
+from graphiam.derive.escalation.edges import Derivation, GraphFacts, GroupFacts
+from graphiam.derive.escalation.families import self_change
+from graphiam.derive.escalation.techniques import TargetKind, load_techniques
 from graphiam.errors import NotFoundError
-from graphiam.escalation.decide import PROBES, Decider
-from graphiam.escalation.edges import Derivation, GraphFacts, GroupFacts
-from graphiam.escalation.families import self_change
-from graphiam.escalation.techniques import TargetKind, load_techniques
-from graphiam.queries.snapshot import Snapshot
+from graphiam.graph.snapshot import Snapshot
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,9 +26,9 @@ from typing import Any
 from graphiam.catalog import Catalog
 from graphiam.catalog.model import ActionInfo
 from graphiam.errors import NotFoundError
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import PolicySource, Statement
 from graphiam.policy.wildcard import Lit, Var, Wild, tokenize
-from graphiam.queries.snapshot import PrincipalInfo, Snapshot
 
 PRINCIPAL_KEYS = (
     "aws:username",

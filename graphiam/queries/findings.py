@@ -24,12 +24,12 @@ from fnmatch import fnmatchcase
 
 from graphiam.catalog import Catalog
 from graphiam.catalog.patterns import wildcard_regex
+from graphiam.derive.findings.analyse import Analyser, RiskFinding
+from graphiam.derive.findings.rules import SEVERITY, RiskCategory, default_rules
 from graphiam.errors import NotFoundError
-from graphiam.findings.analyse import Analyser, RiskFinding
-from graphiam.findings.rules import SEVERITY, RiskCategory, default_rules
+from graphiam.graph.snapshot import Snapshot
 from graphiam.model import AWS_MANAGED, INLINE
-from graphiam.queries.escalation import direct_admins
-from graphiam.queries.snapshot import Snapshot
+from graphiam.queries.escalation_paths import direct_admins
 from graphiam.store import Database
 from graphiam.store import reader as R
 from graphiam.store.records import AttachmentRow, PolicyRow

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
-from graphiam.escalation.paths import PathGraph, Step
-from graphiam.queries.escalation import ASSUME_TECHNIQUE, EscalationIndex
+from graphiam.derive.escalation.paths import PathGraph, Step
+from graphiam.queries.escalation_paths import ASSUME_TECHNIQUE, EscalationIndex
 
 CAN_ASSUME = "CAN_ASSUME"
 ESCALATES_TO = "ESCALATES_TO"

@@ -25,7 +25,7 @@ from typing import Any
 
 from graphiam.errors import InputError, NotFoundError
 from graphiam.queries import graph_links as L
-from graphiam.queries.escalation import EscalationIndex
+from graphiam.queries.escalation_paths import EscalationIndex
 from graphiam.store import Database
 from graphiam.store import graph_view_store as S
 

@@ -9,26 +9,15 @@ resource is a user or role in the graph, its tags (`aws:ResourceTag/*`); what th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphiam.arn import account_of
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
+from graphiam.graph.context import TRUST_ACTIONS, ContextValues, request_context, scp_exempt
+from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, evaluate, parse_policy
-from graphiam.queries.snapshot import PrincipalInfo, Snapshot
-
-ContextValues = Mapping[str, "str | Sequence[str]"]
-TRUST_ACTIONS = frozenset(
-    {
-        "sts:assumerole",
-        "sts:assumerolewithsaml",
-        "sts:assumerolewithwebidentity",
-        "sts:tagsession",
-        "sts:setsourceidentity",
-        "sts:setcontext",
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,38 +68,10 @@ def parse_scp_levels(levels: Sequence[Sequence[Any]]) -> list[list[PolicySource]
     return out or None
 
 
-def scp_exempt(principal_arn: str) -> str | None:
-    """Why SCPs do not apply to this principal (service-linked roles are never restricted by SCPs)."""
-    if ":role/aws-service-role/" in principal_arn:
-        return f"`{principal_arn}` is a service-linked role: SCPs do not restrict it"
-    return None
-
-
 def check_action(action: str) -> str:
     if ":" not in action or not action.split(":", 1)[0] or not action.split(":", 1)[1]:
         raise InputError(f"`action`: `{action}` is not of the form service:Action")
     return action
-
-
-def request_context(
-    principal: PrincipalInfo | None, snap: Snapshot | None, resource: str, given: ContextValues
-) -> dict[str, Any]:
-    ctx: dict[str, Any] = {}
-    if principal is not None:
-        ctx.update(principal.derived_context())
-    if snap is not None:
-        for k, v in snap.resource_tags(resource).items():
-            ctx[f"aws:ResourceTag/{k}"] = v
-    lowered = {k.lower(): k for k in ctx}
-    for (
-        k,
-        v,
-    ) in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
-        old = lowered.get(k.lower())
-        if old is not None:
-            del ctx[old]
-        ctx[k] = v
-    return ctx
 
 
 def simulate(

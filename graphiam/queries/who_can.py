@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 from graphiam.arn import is_account_id, is_account_root
 from graphiam.errors import InputError
+from graphiam.graph.context import TRUST_ACTIONS, ContextValues
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Decision
-from graphiam.queries.simulate import TRUST_ACTIONS, ContextValues, Simulation, check_action, simulate
-from graphiam.queries.snapshot import PrincipalInfo, Snapshot
+from graphiam.queries.simulate import Simulation, check_action, simulate
 from graphiam.store import Database
 from graphiam.store import access_store as A
 

@@ -1,7 +1,7 @@
 """Cypher for the graph view (`graphiam.queries.graph_view`): the nodes a view shows and the stored structural
 edges between them (MEMBER_OF, ATTACHED_TO, HAS_ROLE). Lean rows: keys, names and a few properties, never
 policy documents. CAN_ASSUME and escalation edges are not read here: the view takes them from the escalation
-index (`graphiam.queries.escalation`), whose storage is its own.
+index (`graphiam.queries.escalation_paths`), whose storage is its own.
 
 Every read takes its keys as `$keys` lists; `both=True` keeps the edges whose two ends are both in `keys`,
 otherwise the edges with at least one end there (two anchored queries, not an OR that would scan the table).

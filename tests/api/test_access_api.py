@@ -17,7 +17,7 @@ SUMMARY = """query($a: String!, $r: String!) { whoCanSummary(action: $a, resourc
 
 @pytest.fixture(scope="module")
 def client():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
     from tests.conftest import GraphQLClient
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphiam.api.access import _RowCache
-from graphiam.queries.snapshot import build_snapshot
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.who_can import who_can
 from graphiam.store import mutations as M
 from tests.conftest import SEEDS

@@ -16,7 +16,7 @@ PROD_ADMIN = A + "role/ProductionAdminRole"
 
 @pytest.fixture(scope="module")
 def client():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
     from tests.conftest import GraphQLClient
 

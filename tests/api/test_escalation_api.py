@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphiam.loading import seed_files
+from graphiam.changes.load import seed_files
 from tests.conftest import SEEDS
 
 ORG = "arn:aws:iam::111111111111:"
@@ -16,7 +16,7 @@ STEP = (
 
 @pytest.fixture(scope="module")
 def client():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
     from tests.conftest import GraphQLClient
 

@@ -18,7 +18,7 @@ QUERY = """query($first: Int, $after: String, $account: String, $kinds: [RiskCat
 
 @pytest.fixture(scope="module")
 def client():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
     from tests.conftest import GraphQLClient
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from graphiam.loading import seed_files
+from graphiam.changes.load import seed_files
 from tests.conftest import SEEDS
 
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"

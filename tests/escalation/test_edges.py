@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.admin import is_admin
-from graphiam.queries.snapshot import build_snapshot
 from graphiam.store import escalation_store as S
 
 ACCT = "123456789012"
@@ -520,7 +520,7 @@ def test_edge_records_permissions_statements_and_needed_conditions(make_db, tmp_
 def test_reloading_replaces_the_edges_of_the_account(make_db, tmp_path):
     db = load(make_db, tmp_path, export(user("u", allow("iam:PutUserPolicy"))))
     assert ("u", "iam-007", "u") in stored_edges(db)
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
 
     path = tmp_path / "export2.json"
     path.write_text(json.dumps(export(user("u", allow("s3:GetObject")))))

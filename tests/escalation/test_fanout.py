@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from graphiam.escalation.edges import derive
-from graphiam.escalation.fanout import expand
-from graphiam.loading import seed_files
-from graphiam.queries import escalation as Q
-from graphiam.queries.snapshot import build_snapshot
+from graphiam.changes.load import seed_files
+from graphiam.derive.escalation import run as R
+from graphiam.derive.escalation.edges import derive
+from graphiam.derive.escalation.fanout import expand
+from graphiam.graph.snapshot import build_snapshot
+from graphiam.queries import escalation_paths as Q
 from tests.conftest import GAAD_EXAMPLE, SEEDS
 from tests.escalation.test_edges import ACCT, MFA, allow, arn, deny, export, role, user
 
@@ -35,7 +36,7 @@ def rows(edges: Any) -> collections.Counter[str]:
 
 def both(db: Any, explicit_max: int = 0) -> tuple[collections.Counter[str], collections.Counter[str], Any]:
     snap = build_snapshot(db)
-    facts = Q.graph_facts(db, snap)
+    facts = R.graph_facts(db, snap)
     ref = derive(snap, facts, fan_out=False)
     new = derive(snap, facts, fan_out=True, explicit_max=explicit_max)
     return rows(ref.edges), rows([*new.edges, *(e for f in new.fans for e in expand(f))]), new
@@ -271,11 +272,11 @@ def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(
     make_db, tmp_path, monkeypatch, source
 ):
     files = generated(tmp_path, 120, 3) if source == "generated" else [GAAD_EXAMPLE]
-    monkeypatch.setattr(Q, "EXPLICIT_MAX", 1 << 30)
+    monkeypatch.setattr(R, "EXPLICIT_MAX", 1 << 30)
     flat = answers(make_db(*files))
-    monkeypatch.setattr(Q, "EXPLICIT_MAX", 0)
+    monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
     db = make_db(*files)
-    assert Q.LAST_COUNTS["fans"] > 0 and Q.LAST_COUNTS["fan_edges"] > Q.LAST_COUNTS["fans"]
+    assert R.LAST_COUNTS["fans"] > 0 and R.LAST_COUNTS["fan_edges"] > R.LAST_COUNTS["fans"]
     fanned = answers(db)
     assert fanned["edges"] == flat["edges"]
     assert sum(len(p) for p in flat["paths"].values()) > 50
@@ -284,11 +285,11 @@ def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(
 
 
 def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path, monkeypatch):
-    monkeypatch.setattr(Q, "EXPLICIT_MAX", 0)
+    monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
     first = export(user("actor", allow("iam:CreateAccessKey")), *OPS)
     db = make_db(write(tmp_path, "a.json", first))
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-002"}
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
 
     load_files(db, [write(tmp_path, "b.json", export(user("actor", allow("iam:UpdateLoginProfile")), *OPS))])
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-006"}
@@ -299,10 +300,10 @@ def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path, monkeypat
 def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path, monkeypatch):
     """Path steps are hydrated from the parts of the targets asked for only (`_parts_of` finds them in the
     set's JSON without decoding the rest): the same rows, parallel parts included, as expanding everything."""
-    monkeypatch.setattr(Q, "EXPLICIT_MAX", 0)
+    monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
     db = make_db(*generated(tmp_path, 150, 3))
     full = Q.edge_rows(db)
-    assert Q.LAST_COUNTS["fans"] > 0
+    assert R.LAST_COUNTS["fans"] > 0
     triples = sorted({(r["from"], r["to"], r["technique"]) for r in full})
     wanted = set(triples[::37]) | {("arn:aws:iam::000000000000:user/nobody", triples[0][1], triples[0][2])}
     sources = sorted({a for a, _, _ in wanted})

@@ -14,11 +14,11 @@ import json
 
 import pytest
 
+from graphiam.changes.load import seed_files
 from graphiam.cli import main
-from graphiam.escalation.techniques import technique
-from graphiam.loading import seed_files
-from graphiam.queries.escalation import build_index, escalation_paths, escalation_summary
-from graphiam.queries.snapshot import build_snapshot
+from graphiam.derive.escalation.techniques import technique
+from graphiam.graph.snapshot import build_snapshot
+from graphiam.queries.escalation_paths import build_index, escalation_paths, escalation_summary
 from tests.conftest import GAAD_EXAMPLE, SEEDS
 
 BED = "arn:aws:iam::200611803367:"
@@ -193,7 +193,7 @@ BED_CASES = [
 
 @pytest.fixture(scope="module")
 def bed():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
 
     db = open_database(None, buffer_pool_mb=256)
@@ -238,7 +238,7 @@ FACTS = json.loads((SEEDS / "facts.json").read_text())
 
 @pytest.fixture(scope="module")
 def demo():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
 
     db = open_database(None, buffer_pool_mb=256)

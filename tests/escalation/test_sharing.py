@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from graphiam.escalation import decide, families
-from graphiam.escalation.edges import derive
-from graphiam.queries import escalation as Q
-from graphiam.queries.snapshot import build_snapshot
+from graphiam.derive.escalation import decide, families
+from graphiam.derive.escalation import run as R
+from graphiam.derive.escalation.edges import derive
+from graphiam.graph.snapshot import build_snapshot
+from graphiam.queries import escalation_paths as Q
 from tests.escalation.test_edges import (
     allow,
     arn,
@@ -73,7 +74,7 @@ def _traps() -> dict[str, Any]:
 
 def _rows(db: Any) -> collections.Counter[str]:
     snap = build_snapshot(db)
-    out = derive(snap, Q.graph_facts(db, snap), explicit_max=Q.EXPLICIT_MAX)
+    out = derive(snap, R.graph_facts(db, snap), explicit_max=R.EXPLICIT_MAX)
     return collections.Counter(
         [
             *(json.dumps(e.row(), sort_keys=True) for e in out.edges),

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-import graphiam.escalation as escalation
+import graphiam.derive.escalation as escalation
 from graphiam.catalog import Catalog
 from graphiam.errors import NotFoundError
-from graphiam.escalation import (
+from graphiam.derive.escalation import (
     CATEGORIES,
     Category,
     Precondition,
@@ -30,7 +30,7 @@ from graphiam.escalation import (
     load_techniques,
     technique,
 )
-from graphiam.escalation.techniques import parse_table
+from graphiam.derive.escalation.techniques import parse_table
 
 REPO = Path(__file__).resolve().parents[2]
 PATHFINDING = REPO.parent / "shared" / "data" / "pathfinding"

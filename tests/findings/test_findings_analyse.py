@@ -8,10 +8,10 @@ import pytest
 
 from graphiam.catalog import Catalog
 from graphiam.catalog.patterns import wildcard_regex
-from graphiam.findings.analyse import Analyser
-from graphiam.findings.resources import probes
-from graphiam.findings.rules import RiskCategory as C
-from graphiam.findings.rules import default_rules
+from graphiam.derive.findings.analyse import Analyser
+from graphiam.derive.findings.resources import probes
+from graphiam.derive.findings.rules import RiskCategory as C
+from graphiam.derive.findings.rules import default_rules
 from graphiam.policy import parse_policy
 
 

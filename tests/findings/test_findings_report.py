@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from graphiam.findings.rules import RiskCategory as C
-from graphiam.loading import load_files, seed_files
+from graphiam.changes.load import load_files, seed_files
+from graphiam.derive.findings.rules import RiskCategory as C
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.findings import Exclusions, build_findings_index, policy_findings
-from graphiam.queries.snapshot import build_snapshot
 from graphiam.store import open_database
 from tests.conftest import GAAD_EXAMPLE, SEEDS
 

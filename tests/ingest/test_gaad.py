@@ -281,7 +281,7 @@ def _set_trust(doc):
     ids=["identity-without-resource", "identity-with-principal", "trust-without-principal"],
 )
 def test_documents_aws_rejects_for_their_policy_type_are_refused_at_load(change, path, message):
-    from graphiam.loading import _check_document
+    from graphiam.changes.load import _check_document
 
     with pytest.raises(IngestError) as err:
         parse_gaad(_changed(**change), source="x.json", check_document=_check_document)

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from graphiam.derive.assume.edges import affected_roles, compute_edges
 from graphiam.errors import InputError, NotFoundError
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
-from graphiam.queries.assume import affected_roles, compute_edges
-from graphiam.queries.assume_paths import assumable_by, assumable_roles, assumption_chains
-from graphiam.queries.assume_witness import fixed_key
+from graphiam.policy.witness import fixed_key
+from graphiam.queries.chains import assumable_by, assumable_roles, assumption_chains
 from graphiam.queries.simulate import simulate
-from graphiam.queries.snapshot import build_snapshot
 from graphiam.store import assume_store as S
 from tests.conftest import ROOT, SEEDS
 
@@ -160,7 +160,7 @@ def test_cross_account_trust_without_the_partner_is_an_external_principal_then_r
     ) == [{"arn": root, "kind": "account", "account": "222222222222"}]
     assert not any(to.startswith(B) for _, to in got)  # the partner's roles are not in the graph
 
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
 
     load_files(db, [SEEDS / "partner-account.json"])  # loading the partner replaces the external principal
     got = edges(db)
@@ -425,7 +425,7 @@ def test_federated_everyone_and_unknown_account_principals(make_db, tmp_path):
 
 
 def test_reloading_an_account_replaces_its_edges(make_db, tmp_path):
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
 
     db = make_db(export(tmp_path, [user("u")], [role("Target", ROOT_TRUST)]))
     assert set(edges(db)) == {(X + "user/u", X + "role/Target")}

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from graphiam.loading import load_files
-from graphiam.queries.changes import Change, apply_changes
+from graphiam.changes.apply import Change, apply_changes
+from graphiam.changes.load import load_files
 from graphiam.store import assume_store as S
 
 A = "arn:aws:iam::333333333333:"

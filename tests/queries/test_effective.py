@@ -9,10 +9,11 @@ import pytest
 
 from graphiam.catalog import Catalog
 from graphiam.errors import NotFoundError
+from graphiam.graph.context import TRUST_ACTIONS
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
 from graphiam.queries.effective import covers, effective_permissions, intersects
-from graphiam.queries.simulate import TRUST_ACTIONS, simulate
-from graphiam.queries.snapshot import build_snapshot
+from graphiam.queries.simulate import simulate
 from tests.conftest import CONFORMANCE, SEEDS
 
 A = "arn:aws:iam::111111111111:"
@@ -20,7 +21,7 @@ A = "arn:aws:iam::111111111111:"
 
 @pytest.fixture(scope="module")
 def snap():
-    from graphiam.loading import load_files
+    from graphiam.changes.load import load_files
     from graphiam.store import open_database
 
     db = open_database(None, buffer_pool_mb=256)

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from graphiam.loading import load_files
+from graphiam.changes.load import load_files
 from graphiam.store import open_database
 from tests.conftest import GAAD_EXAMPLE, GraphQLClient
 

@@ -8,11 +8,11 @@ from collections import deque
 
 import pytest
 
+from graphiam.changes.load import load_files
 from graphiam.errors import InputError, NotFoundError
-from graphiam.loading import load_files
-from graphiam.queries.escalation import build_index
+from graphiam.graph.snapshot import build_snapshot
+from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.graph_view import graph_view
-from graphiam.queries.snapshot import build_snapshot
 from graphiam.store import open_database
 from tests.conftest import SEEDS
 

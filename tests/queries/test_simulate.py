@@ -10,8 +10,8 @@ import json
 import pytest
 
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.simulate import simulate, simulate_custom
-from graphiam.queries.snapshot import build_snapshot
 from tests.conftest import SEEDS
 
 ACCT = "111111111111"
@@ -23,7 +23,7 @@ PLATFORM = f"arn:aws:iam::{ACCT}:role/PlatformEngineerRole"
 
 @pytest.fixture(scope="module")
 def snap():
-    from graphiam.loading import load_files, seed_files
+    from graphiam.changes.load import load_files, seed_files
     from graphiam.store import open_database
 
     db = open_database(None, buffer_pool_mb=256)

@@ -16,9 +16,9 @@ import sys
 import pytest
 
 from graphiam.errors import InputError
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
 from graphiam.queries.simulate import simulate
-from graphiam.queries.snapshot import build_snapshot
 from graphiam.queries.who_can import who_can
 from graphiam.store.access_store import policy_services
 from tests.conftest import CONFORMANCE, ROOT, SEEDS
@@ -192,8 +192,8 @@ def test_bad_action_is_an_input_error(demo, action):
 
 
 def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
-    if importlib.util.find_spec("graphiam.queries.assume") is None:
-        pytest.skip("CAN_ASSUME derivation (graphiam.queries.assume) is not built yet")
+    if importlib.util.find_spec("graphiam.derive.assume.edges") is None:
+        pytest.skip("CAN_ASSUME derivation (graphiam.derive.assume.edges) is not built yet")
     db, snap = demo
     result = who_can(db, snap, action="iam:CreateUser", resource="*", via_chains=True)
     chains = {a.principal_arn: a.chain for a in result.allowed if a.chain}

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from graphiam.changes.load import load_files
+from graphiam.derive.assume.edges import compute_edges, reason_id
 from graphiam.errors import StoreError
-from graphiam.loading import load_files
-from graphiam.queries.assume import compute_edges, reason_id
-from graphiam.queries.snapshot import build_snapshot
+from graphiam.graph.snapshot import build_snapshot
 from graphiam.store import assume_store as S
 from tests.queries.test_assume import ROOT_TRUST, X, export, generated, role, trust, user  # noqa: F401
 

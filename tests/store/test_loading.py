@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from graphiam.changes.load import load_files
 from graphiam.errors import IngestError, SchemaVersionError
-from graphiam.loading import load_files
 from graphiam.store import open_database
 from graphiam.store import reader as R
 from tests.conftest import CONFORMANCE, GAAD_EXAMPLE
@@ -130,13 +130,12 @@ def test_database_persists_and_cannot_be_opened_twice(tmp_path):
 def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monkeypatch):
     """A load that fails after its bulk writes (here: a deriver raising) changes nothing. kuzu 0.11.3 cannot roll
     such a transaction back safely, so loads into a non-empty database are rehearsed on a private copy first."""
-    from graphiam.loading import seed_files
-    from graphiam.queries import derived
+    from graphiam.changes.load import seed_files
+    from graphiam.derive import refresh as derived
     from tests.conftest import SEEDS
 
     db = make_db(*seed_files(SEEDS))
     before = _snapshot(db)
-    derived._import_derivers()
 
     def boom(_db, _snap, _touched):
         raise RuntimeError("deriver failed")

@@ -1,0 +1,3 @@
+from graphiam.cli.main import main
+
+raise SystemExit(main())

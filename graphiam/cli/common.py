@@ -1,0 +1,49 @@
+"""What every command shares: the database path, the `--db` option, the progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from graphiam.errors import GraphiamError
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only drawn on a terminal or for large inputs)."""
+
+    def __init__(self, enabled: bool, width: int = 30) -> None:
+        self.enabled = enabled
+        self.width = width
+        self.start = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        filled = int(self.width * done / total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total} {stage:<40.40} {time.monotonic() - self.start:5.1f}s")
+        if done >= total and stage == "done":
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def db_path(args: argparse.Namespace, *, must_exist: bool = False) -> Path:
+    """`--db`, else GRAPHIAM_DB, else the default; `must_exist` (commands that only read): a missing database
+    is an error instead of a new empty one (a mistyped path would otherwise answer "not in the graph")."""
+    from graphiam.app import default_db_path
+
+    path = Path(args.db) if args.db else default_db_path()
+    if must_exist and not path.exists():
+        raise GraphiamError(
+            f"no database at {path}: load one first (graphiam load FILE --db {path}), "
+            "or start `graphiam serve`, which loads the demo org into an empty database"
+        )
+    return path
+
+
+def db_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--db", help="database directory (default: $GRAPHIAM_DB, else ~/.local/share/graphiam/db)"
+    )

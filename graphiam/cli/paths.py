@@ -1,0 +1,63 @@
+"""`graphiam paths --from ARN [--to ARN] [--max-depth N]`: escalation paths, one line per step.
+
+arn:…:user/bob --ec2-001 (iam:PassRole, ec2:RunInstances)--> arn:…:role/OpsAutomationRole [needs: …]
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from graphiam.cli.common import db_arg, db_path
+
+
+def render(paths: list[Any], *, source: str, to: str | None) -> list[str]:
+    goal = f"`{to}`" if to else "administrator"
+    if not paths:
+        return [f"no path from `{source}` to {goal}"]
+    lines = [f"{len(paths)} path(s) from `{source}` to {goal}, shortest first:"]
+    for i, p in enumerate(paths, 1):
+        lines.append(f"path {i} ({len(p.steps)} step{'s' if len(p.steps) != 1 else ''}):")
+        for s in p.steps:
+            actions = ", ".join(
+                dict.fromkeys(str(u.get("action")) for u in s.permissions if u.get("action") != "*")
+            )
+            end = "itself: administrator" if s.source == s.target else s.target
+            line = f"  {s.source} --{s.technique} ({actions})--> {end}"
+            if s.needs:
+                line += f" [needs: {', '.join(s.needs)}]"
+            if s.assumptions:
+                line += f" [assumes: {'; '.join(s.assumptions)}]"
+            lines.append(line)
+    return lines
+
+
+def cmd_paths(args: argparse.Namespace) -> int:
+    from graphiam.graph.snapshot import build_snapshot
+    from graphiam.queries.escalation_paths import build_index, escalation_paths
+    from graphiam.store import open_database
+
+    db = open_database(db_path(args, must_exist=True))
+    try:
+        snap = build_snapshot(db)
+        index = build_index(db, snap)
+        paths = escalation_paths(
+            db, snap, index, args.source, args.to, max_depth=args.max_depth, limit=args.limit
+        )
+    finally:
+        db.close()
+    for line in render(paths, source=args.source, to=args.to):
+        print(line)
+    return 0
+
+
+def add(sub: Any) -> None:
+    pp = sub.add_parser(
+        "paths", help="privilege-escalation paths from a principal to administrator (or to --to)"
+    )
+    pp.add_argument("--from", dest="source", required=True, metavar="ARN", help="the starting user or role")
+    pp.add_argument("--to", metavar="ARN", help="a target principal instead of administrator")
+    pp.add_argument("--max-depth", type=int, default=5, help="at most this many steps (1-10, default 5)")
+    pp.add_argument("--limit", type=int, default=100, help="at most this many paths (default 100)")
+    db_arg(pp)
+    pp.set_defaults(func=cmd_paths)

@@ -1,0 +1,62 @@
+"""Privilege escalation: the technique table, the engine-decided escalation edges, and path search.
+
+Submodules: `techniques` (the table as data), `witness` (conditions an attacker can meet), `decide` (engine
+decisions: permission on a resource, service trust, administrator), `probes` (the administrator probes),
+`edges` + `families` (edge derivation), `classes` + `fanout` + `reach` (edges to many targets derived once per
+class of targets and stored as fan-out edges), `paths` (path search over assumption, escalation and fan-out
+edges).
+"""
+
+from graphiam.derive.escalation import (
+    classes,
+    decide,
+    edges,
+    families,
+    fanout,
+    paths,
+    probes,
+    reach,
+    run,
+    witness,
+)
+from graphiam.derive.escalation.techniques import (
+    CATEGORIES,
+    Category,
+    Precondition,
+    RequiredPermission,
+    Source,
+    Target,
+    TargetKind,
+    Technique,
+    Yield,
+    YieldKind,
+    by_category,
+    load_techniques,
+    technique,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "Category",
+    "Precondition",
+    "RequiredPermission",
+    "Source",
+    "Target",
+    "TargetKind",
+    "Technique",
+    "Yield",
+    "YieldKind",
+    "by_category",
+    "classes",
+    "decide",
+    "edges",
+    "families",
+    "fanout",
+    "load_techniques",
+    "paths",
+    "probes",
+    "reach",
+    "run",
+    "technique",
+    "witness",
+]

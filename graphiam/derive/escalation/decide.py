@@ -1,0 +1,496 @@
+"""Every fact an escalation step rests on, decided by the policy engine on a concrete request.
+
+- `Decider.allowed`: may a principal do `action` on a concrete resource (a user, role, group, policy
+  ARN …)? Decided as `queries.simulate.simulate` does on the snapshot: groups, boundary, Deny, NotAction,
+  conditions and (for `sts:AssumeRole`) the role's trust policy all count; conditions an attacker can
+  meet are filled by `witness.settle` and reported as needed.
+- `Decider.trusts_service`: does a role's trust policy let a service principal (`ec2.amazonaws.com`)
+  assume it ("Role trust policies": the service is decided by the resource-based policy alone)?
+- `Decider.admin_with`: would the principal be administrator with this identity and boundary? The
+  rule, applied to the current policies by `queries.admin.is_admin` and to changed ones (a policy
+  attached, a version made default, a boundary removed) by the edge derivation: every probe in
+  `PROBES` is ALLOWED on resource `*`. The probes are an action no statement can name except through
+  `*` (so `Action: "*"` or a NotAction that spares it is required) and sensitive actions of IAM, STS,
+  EC2, S3, KMS, Secrets Manager and Lambda, so that a Deny, a boundary or a NotAction that removes
+  any of them means "not administrator".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from graphiam.arn import account_of
+from graphiam.derive.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
+from graphiam.derive.escalation.probes import (
+    ADMIN_POLICY_ARN,
+    ALL_PROBES,
+    ALLOW_ALL,
+    PROBES,
+    _blind_statement,
+    _ids,
+    may_be_admin,
+    probe_masks,
+)
+from graphiam.derive.escalation.witness import environment, settle
+from graphiam.graph.context import TRUST_ACTIONS, request_context
+from graphiam.graph.scp_gate import ScpGate
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot
+from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
+from graphiam.policy.request import normalise_context
+
+__all__ = [
+    "ADMIN_POLICY_ARN",
+    "ALL_PROBES",
+    "ALLOW_ALL",
+    "PROBES",
+    "Decider",
+    "Use",
+    "may_be_admin",
+    "probe_masks",
+    "statement_label",
+]
+
+_MISS = object()
+SHARE_BLIND = (
+    True  # probes shared between principals whose statements read nothing of them (tests turn it off)
+)
+
+
+def statement_label(m: StatementMatch) -> str:
+    """`<policy id>#<statement index>` plus the Sid when there is one: enough to find the statement."""
+    return f"{m.source.policy_id}#{m.index}" + (f" ({m.sid})" if m.sid else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Use:
+    """One permission an escalation step uses: the request, the statements that allow it, the keys it needs."""
+
+    action: str
+    resource: str
+    statements: tuple[str, ...]
+    needs: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "resource": self.resource,
+            "statements": list(self.statements),
+            "needs": list(self.needs),
+        }
+
+
+def _use(action: str, resource: str, ev: Evaluation, needs: tuple[str, ...]) -> Use:
+    allows = [statement_label(m) for m in ev.matched if m.effect == "Allow"]
+    return Use(action=action, resource=resource, statements=tuple(dict.fromkeys(allows)), needs=needs)
+
+
+class Decider:
+    """Engine decisions over one snapshot, memoised (edge derivation asks the same question often)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self.env = environment()
+        self.gate = ScpGate(snap)
+        self._admin: dict[tuple[Any, ...], Use | None] = {}
+        self._trust: dict[tuple[str, str], Use | None] = {}
+        self._same: dict[tuple[Any, ...], Use | None] = {}
+        self._exact: dict[tuple[Any, ...], Use | None] = {}
+        self._probes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+        self._ctx0: dict[str, dict[str, Any]] = {}
+        self._last_failed: dict[str, int] = {}
+        self._fails: dict[tuple[Any, ...], int] = {}
+        self._touch_docs: dict[int, int] = {}
+        self._cond_docs: dict[tuple[int, str], bool] = {}
+        self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
+        self._deny_docs: dict[int, bool] = {}
+        self._allow_docs: dict[tuple[int, str], bool] = {}
+        self._blind_docs: dict[tuple[int, str], bool] = {}
+        self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._ctx: dict[str, Any] = {}
+        self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
+
+    def allowed(
+        self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None = None
+    ) -> Use | None:
+        """The principal may do `action` on `resource` (perhaps once it meets some conditions).
+
+        As `queries.simulate.simulate` decides it (same context, the role's trust policy as the resource
+        policy for `sts:AssumeRole*` on a stored role), but for the `PrincipalInfo` given, which may be a
+        stored principal with changed policies (after joining a group, say). Resources the principal's
+        statements for the action cannot tell apart (`_resource_class`: the same Resource/NotResource matches,
+        the same tags where a statement looks at them, the same owner) get one decision, computed once."""
+        use = self._decided(p, action, resource, fixed)
+        # the stored organization's SCPs last, per resource: a class shares the identity side's decision only
+        return use if use is None or self.gate.allows(p, action, resource) else None
+
+    def _decided(
+        self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None
+    ) -> Use | None:
+        target = self.snap.principal(resource)
+        owner = target.account if target is not None else None
+        low = action.lower()
+        # only sources with statements for the action take part in the decision (a group joined, a policy
+        # added that says nothing about the action leave it as it was)
+        who = (
+            p.arn,
+            self._relevant(p.identity, low),
+            None if p.boundary is None else self._relevant(p.boundary, low),
+            action,
+            tuple(sorted((fixed or {}).items())),
+        )
+        cls = self._resource_class(p, low, resource, target)
+        if cls is not None:
+            key = (*who, owner, account_of(resource), cls)
+            if key not in self._same:
+                self._same[key] = self._allowed(p, action, resource, fixed, target, owner)
+            hit = self._same[key]
+            if hit is None or hit.resource == resource:
+                return hit
+            return replace(hit, resource=resource)
+        exact = (*who, resource)
+        if exact not in self._exact:
+            self._exact[exact] = self._allowed(p, action, resource, fixed, target, owner)
+        return self._exact[exact]
+
+    def _resource_class(
+        self, p: PrincipalInfo, low: str, resource: str, target: PrincipalInfo | None
+    ) -> tuple[Any, ...] | None:
+        """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
+        Resource/NotResource match, with variables resolved from the principal and unresolved (as
+        `witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
+        trust action or a Resource interpolating a key the request might define."""
+        if low in TRUST_ACTIONS:
+            return None
+        ctx = self._context(p)
+        bits: list[bool] = []
+        refs: frozenset[str] = frozenset()
+        for src in (*p.identity, *(p.boundary or ())):
+            for st in src.document.statements_for(low):
+                refs |= self._tag_refs(st)
+                if st.resource_patterns is None:
+                    continue
+                if any(
+                    k not in ctx and not k.startswith(PRINCIPAL_KEYS)
+                    for pat in st.resource_patterns
+                    for k in pat.variable_keys
+                ):
+                    return None
+                bits.append(st.matches_resource(resource, ctx))
+                if any(not pat.is_static for pat in st.resource_patterns):
+                    bits.append(st.matches_resource(resource, {}))
+        tags = tag_signature(target.tags, refs) if refs and target is not None else ()
+        return tuple(bits), tags
+
+    def _tag_refs(self, st: Statement) -> frozenset[str]:
+        hit = self._tag_ref_memo.get(id(st))
+        if hit is None:
+            hit = self._tag_ref_memo[id(st)] = tag_refs(st)
+        return hit
+
+    def _context(self, p: PrincipalInfo) -> dict[str, Any]:
+        ctx = self._ctx.get(p.arn)
+        if ctx is None:
+            ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
+        return ctx
+
+    @staticmethod
+    def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
+        return _ids(s for s in sources if s.document.statements_for(low))
+
+    def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
+        """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
+        admits `resource` (variables resolved from the principal). Conditions and denies are left to the engine.
+        Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
+        if action.lower() in TRUST_ACTIONS:
+            return True
+        key = (p.arn, _ids(p.identity), action)
+        stmts = self._allows.get(key)
+        if stmts is None:
+            low = action.lower()
+            stmts = self._allows[key] = tuple(
+                st for src in p.identity for st in src.document.statements_for(low) if st.effect == "Allow"
+            )
+        if not stmts:
+            return False
+        ctx = self._context(p)
+        return any(st.matches_resource(resource, ctx) for st in stmts)
+
+    def _allowed(
+        self,
+        p: PrincipalInfo,
+        action: str,
+        resource: str,
+        fixed: Mapping[str, Any] | None,
+        target: PrincipalInfo | None,
+        owner: str | None,
+    ) -> Use | None:
+        base: dict[str, Any] = {**self.env, **(fixed or {})}
+        for k, v in self.snap.resource_tags(
+            resource
+        ).items():  # IAM resources: iam:ResourceTag = aws:ResourceTag
+            base.setdefault(f"iam:ResourceTag/{k}", v)
+        sources: list[PolicySource] = [*p.identity, *(p.boundary or ())]
+        trust = None
+        if target is not None and target.kind == "role" and action.lower() in TRUST_ACTIONS:
+            trust = target.trust
+            if trust is None:
+                return None
+            sources.append(trust)
+
+        def run(ctx: Mapping[str, Any]) -> Evaluation:
+            req = Request(
+                action=action,
+                resource=resource,
+                principal_arn=p.arn,
+                principal_account=p.account,
+                principal_type=p.principal_type,
+                resource_account=owner,
+                context=request_context(p, self.snap, resource, ctx),
+            )
+            return evaluate(
+                req,
+                identity=p.identity,
+                boundaries=p.boundary,
+                resource_policy=trust,
+                resource_policy_required=trust is not None,
+            )
+
+        s = settle(run, base, sources, action, resource)
+        return None if s is None else _use(action, resource, s.evaluation, s.needs)
+
+    def trusts_service(self, role: PrincipalInfo, service: str) -> Use | None:
+        """The role's trust policy lets `service` assume it (with `aws:SourceAccount` = the role's account)."""
+        key = (role.arn, service)
+        if key not in self._trust:
+            self._trust[key] = self._service_trust(role, service)
+        return self._trust[key]
+
+    def _service_trust(self, role: PrincipalInfo, service: str) -> Use | None:
+        trust = role.trust
+        if trust is None:
+            return None
+
+        def run(ctx: Mapping[str, Any]) -> Evaluation:
+            req = Request(
+                action="sts:AssumeRole",
+                resource=role.arn,
+                principal_arn=service,
+                principal_account=None,
+                principal_type="Service",
+                resource_account=role.account,
+                context=ctx,
+            )
+            return evaluate(req, identity=(), resource_policy=trust, resource_policy_required=True)
+
+        base = {**self.env, "aws:SourceAccount": role.account}
+        s = settle(run, base, (trust,), "sts:AssumeRole", role.arn)
+        return None if s is None else _use("sts:AssumeRole", role.arn, s.evaluation, s.needs)
+
+    def admin_with(
+        self,
+        p: PrincipalInfo,
+        identity: Sequence[PolicySource] | None = None,
+        boundary: Sequence[PolicySource] | None | bool = True,
+    ) -> Use | None:
+        """Administrator with these identity policies and boundary (default: the principal's own; `None`:
+        no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
+        ident = tuple(p.identity if identity is None else identity)
+        bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
+        # only sources with statements for a probe take part (a group joined that says nothing about them
+        # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
+        key = self._admin_key(p, ident, bound)
+        hit = self._admin.get(key, _MISS)
+        if hit is _MISS:
+            if not may_be_admin(ident):
+                self._admin[key] = None
+                return None
+            hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
+            if hit is None:
+                self._fails[key] = self._last_failed[p.arn]
+        if hit is not None and not all(self.gate.allows(p, a, "*") for a in PROBES):
+            return None  # an SCP of the principal's organization denies a probe: capped below administrator
+        return hit  # type: ignore[return-value]
+
+    def has_allows(self, sources: Sequence[PolicySource], action: str) -> bool:
+        """Some source has an Allow statement whose Action/NotAction admits `action`: without one, an identity
+        policy evaluation (no resource policy) never allows it."""
+        low = action.lower()
+        for src in sources:
+            key = (id(src.document), low)
+            hit = self._allow_docs.get(key)
+            if hit is None:
+                hit = self._allow_docs[key] = any(
+                    st.effect == "Allow" for st in src.document.statements_for(low)
+                )
+            if hit:
+                return True
+        return False
+
+    def _admin_key(
+        self, p: PrincipalInfo, ident: Sequence[PolicySource], bound: Sequence[PolicySource] | None
+    ) -> tuple[Any, ...]:
+        return (
+            p.arn,
+            _ids(s for s in ident if self._probed(s)),
+            None if bound is None else _ids(s for s in bound if self._probed(s)),
+        )
+
+    def failed_probe(self, p: PrincipalInfo) -> int | None:
+        """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
+        boundary); None when it is administrator or when no probe was evaluated (`may_be_admin` failed). More
+        identity policies without statements for that probe cannot make it administrator."""
+        if self.admin_with(p) is not None or not may_be_admin(p.identity):
+            return None
+        return self._fails.get(self._admin_key(p, p.identity, p.boundary))
+
+    def refusal(self, p: PrincipalInfo, identity: Sequence[PolicySource]) -> int | None:
+        """Why `admin_with(p, identity)` (the principal's own boundary) is None: the index in `PROBES` of a
+        probe the engine refused, or -1 for an unconditional Deny of a probe (`probe_masks`); None when it is
+        administrator or a probe no Allow statement grants. More identity policies without statements for the
+        refused probe (any policies, for -1) cannot make it administrator: only sources with statements for a
+        probe take part in its evaluation."""
+        ident = tuple(identity)
+        if self.admin_with(p, ident) is not None:
+            return None
+        allow, deny = probe_masks(ident)
+        if deny:
+            return -1
+        if allow != ALL_PROBES:
+            return None
+        return self._fails.get(self._admin_key(p, ident, p.boundary))
+
+    def touched_probes(self, sources: Sequence[PolicySource]) -> int:
+        """Bit i set: a source has a statement (Allow or Deny) for `PROBES[i]`."""
+        mask = 0
+        for src in sources:
+            hit = self._touch_docs.get(id(src.document))
+            if hit is None:
+                hit = self._touch_docs[id(src.document)] = sum(
+                    1 << i for i, a in enumerate(PROBES) if src.document.statements_for(a.lower())
+                )
+            mask |= hit
+        return mask
+
+    def _probed(self, src: PolicySource) -> bool:
+        hit = self._probe_docs.get(id(src.document))
+        if hit is None:
+            hit = self._probe_docs[id(src.document)] = any(
+                src.document.statements_for(a.lower()) for a in PROBES
+            )
+        return hit
+
+    def _denies(self, src: PolicySource) -> int:
+        """Bit i set: the source has a Deny statement for `PROBES[i]`."""
+        hit = self._deny_docs.get(id(src.document))
+        if hit is None:
+            hit = self._deny_docs[id(src.document)] = sum(
+                1 << i
+                for i, a in enumerate(PROBES)
+                if any(st.effect == "Deny" for st in src.document.statements_for(a.lower()))
+            )
+        return hit
+
+    def _blind(self, src: PolicySource, low: str) -> bool:
+        """The source's statements for the action read nothing of the principal: no Principal/NotPrincipal, no
+        policy variable (Resource, NotResource or a condition value) and no condition on a key the principal
+        defines (`PRINCIPAL_KEYS`: aws:PrincipalArn/Account/Type/Tag…, aws:username, aws:userid). Evaluated on
+        resource `*`, two principals of one account and type then get the same verdict, proof and needs."""
+        key = (id(src.document), low)
+        hit = self._blind_docs.get(key)
+        if hit is None:
+            hit = self._blind_docs[key] = all(_blind_statement(st) for st in src.document.statements_for(low))
+        return hit
+
+    def _conditional(self, src: PolicySource, low: str) -> bool:
+        """The source has a Deny, or an Allow with a condition, for the action."""
+        key = (id(src.document), low)
+        hit = self._cond_docs.get(key)
+        if hit is None:
+            hit = self._cond_docs[key] = any(
+                st.effect == "Deny" or st.compiled_conditions for st in src.document.statements_for(low)
+            )
+        return hit
+
+    def _probe(
+        self, p: PrincipalInfo, ident: tuple[PolicySource, ...], bound: tuple[PolicySource, ...] | None
+    ) -> Use | None:
+        first: tuple[str, ...] | None = None
+        needs: set[str] = set()
+        # with an unconditional Allow * and no boundary, a probe no Deny statement names is allowed as is (no
+        # keys needed): only the first probe (for its statements) and the denied ones are evaluated
+        denied = -1
+        if bound is None and ALLOW_ALL in ident:
+            denied = 1
+            for src in ident:
+                denied |= self._denies(src)
+        # the probe that failed last for this principal goes first (a changed principal usually fails it too;
+        # the verdict does not depend on the order)
+        last = self._last_failed.get(p.arn, 0)
+        for i in (last, *(j for j in range(len(PROBES)) if j != last)):
+            if not denied >> i & 1:
+                continue
+            hit = self._probe_one(p, PROBES[i], ident, bound, needs_only=denied != -1 and i != 0)
+            if hit is None:
+                self._last_failed[p.arn] = i
+                return None
+            needs.update(hit[1])
+            if i == 0:
+                first = hit[0]
+        assert first is not None
+        return Use(action="*", resource="*", statements=first, needs=tuple(sorted(needs)))
+
+    def _probe_one(
+        self,
+        p: PrincipalInfo,
+        action: str,
+        ident: tuple[PolicySource, ...],
+        bound: tuple[PolicySource, ...] | None,
+        *,
+        needs_only: bool = False,
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
+        the others take no part in the evaluation, so changed principals that differ only there share it.
+        `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed keys
+        are used): sources whose statements for the probe are all unconditional Allows are left out too — with
+        an unconditional Allow * already there they change neither the verdict nor the keys missing."""
+        low = action.lower()
+        if needs_only:
+            idr = tuple(src for src in ident if src is ALLOW_ALL or self._conditional(src, low))
+        else:
+            idr = tuple(src for src in ident if src.document.statements_for(low))
+        bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
+        # statements that cannot tell principals apart give every principal of the account and type the same
+        # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
+        if SHARE_BLIND and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
+            key: tuple[Any, ...] = (
+                (p.account, p.principal_type),
+                low,
+                tuple((id(s.document), s.policy_id) for s in idr),
+                None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr),
+            )
+        else:
+            key = (p.arn, low, _ids(idr), None if bdr is None else _ids(bdr))
+        if key in self._probes:
+            return self._probes[key]
+        ctx0 = self._ctx0.get(p.arn)
+        if ctx0 is None:
+            ctx0 = self._ctx0[p.arn] = request_context(p, self.snap, "*", self.env)
+
+        def run(ctx: Mapping[str, Any]) -> Evaluation:
+            req = Request(
+                action=action,
+                resource="*",
+                principal_arn=p.arn,
+                principal_account=p.account,
+                principal_type=p.principal_type,
+                resource_account=p.account,
+                context=ctx,
+            )
+            return evaluate(req, identity=idr, boundaries=bdr)
+
+        s = settle(run, ctx0, [*idr, *(bdr or ())], action, "*")
+        out = None if s is None else (_use("*", "*", s.evaluation, s.needs).statements, s.needs)
+        self._probes[key] = out
+        return out

@@ -1,0 +1,224 @@
+"""Escalation edges actor → principal, derived from the technique table with every permission engine-decided.
+
+An edge says: using `technique`, `source` ends up with `target`'s permissions. The actor and the target
+are in the same account (IAM and the services' PassRole act within one account; crossing accounts is
+`CAN_ASSUME`'s job, derived elsewhere). Kinds of edge (`families.py` holds one function per family):
+
+- become another principal (`iam-002` CreateAccessKey, `iam-004` CreateLoginProfile, `iam-012`
+  UpdateAssumeRolePolicy …): edge actor → user/role, the target keeps its permissions;
+- pass a role to a service (`ec2-001`, `lambda-001` …): edge actor → role; the role must trust the
+  service principal, decided by the engine on its trust policy; `iam:PassRole` is decided with
+  `iam:PassedToService`. Techniques that take over an EXISTING function, stack, instance … (not in a
+  GAAD export) are kept with the assumption spelled out in `assumptions`;
+- gain a policy / a policy version / lose a boundary: kept only when the engine says the changed
+  principal would then be administrator (`Decider.admin_with`). On the actor itself this is a
+  SELF-LOOP edge actor → actor ("can make itself administrator in one step"); on another principal
+  (`iam-014` AttachRolePolicy + AssumeRole …) an edge actor → target that path queries treat as
+  reaching administrator (`admin_techniques`).
+
+Pruned, because no path to administrator needs them: edges leaving a principal that is administrator
+already, and, for a principal that can make itself administrator, every edge but its self-loops (self-
+escalation techniques are derived first). This keeps the edge count near linear in generated orgs where
+many principals hold `iam:*`.
+
+`needs` lists the request-context keys the step needs (MFA, source IP …), `assumptions` the facts a
+GAAD export cannot prove.
+
+Edges to other principals are derived per class of targets (`reach`, `classes`) and an actor reaching many
+targets by one technique gets one fan-out edge to a shared target set (`fanout.FanEdge`) instead of one edge
+per target: without that, the edge count (and the time) grows with actors × targets (575,000 edges for 3,000
+generated principals). `derive(fan_out=False)` still derives one target at a time; the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphiam.derive.escalation.classes import Partitioner
+from graphiam.derive.escalation.decide import Decider, Use
+from graphiam.derive.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot
+from graphiam.policy import PolicySource
+
+if TYPE_CHECKING:
+    from graphiam.derive.escalation.fanout import FanEdge
+
+SKIPPED = frozenset({"sts-001"})  # assuming a role is a CAN_ASSUME edge
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupFacts:
+    arn: str
+    account: str
+    name: str
+    policies: tuple[PolicySource, ...]
+
+
+@dataclass(kw_only=True)
+class GraphFacts:
+    """What the snapshot does not carry: every group (members or not), stored non-default policy versions,
+    and credential-report facts (None: unknown)."""
+
+    groups: dict[str, GroupFacts] = field(default_factory=dict)
+    versions: dict[str, tuple[tuple[str, PolicySource], ...]] = field(default_factory=dict)
+    password_enabled: dict[str, bool | None] = field(default_factory=dict)
+    access_keys: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edge:
+    source: str
+    target: str
+    technique: str
+    uses: tuple[Use, ...]  # the actor's permissions, each decided by the engine
+    proof: tuple[Use, ...] = ()  # why it works: the service's trust, or the changed principal's admin probe
+    admin: bool = False  # the step itself makes the target administrator
+    assumptions: tuple[str, ...] = ()
+    via: dict[str, str] = field(default_factory=dict)  # policy, version, group, service …
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return tuple(sorted({k for u in (*self.uses, *self.proof) for k in u.needs}))
+
+    def row(self) -> dict[str, Any]:
+        """The stored form: permissions and details as JSON text."""
+        details = {
+            "needs": list(self.needs),
+            "assumptions": list(self.assumptions),
+            "admin": self.admin,
+            "via": self.via,
+            "proof": [u.as_json() for u in self.proof],
+        }
+        return {
+            "from": self.source,
+            "to": self.target,
+            "technique": self.technique,
+            "permissions": json.dumps([u.as_json() for u in self.uses], separators=(",", ":")),
+            "details": json.dumps(details, separators=(",", ":")),
+        }
+
+
+def admin_techniques() -> frozenset[str]:
+    """Techniques whose edges exist only when their end principal is then administrator."""
+    return frozenset(
+        t.id
+        for t in load_techniques()
+        if t.yields.kind
+        in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION, YieldKind.MODIFY_BOUNDARY)
+    )
+
+
+def self_techniques() -> frozenset[str]:
+    """Techniques stored as self-loops (the actor changes its own permissions)."""
+    return frozenset(
+        t.id for t in load_techniques() if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
+    )
+
+
+@dataclass
+class Derivation:
+    """The state one derivation run shares: snapshot, facts, decider, per-account indexes, timings."""
+
+    snap: Snapshot
+    facts: GraphFacts
+    decider: Decider
+    by_account: dict[str, list[PrincipalInfo]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    explicit_max: int = 0  # fan-out edges reaching at most this many targets are written one per target
+    partitioner: Partitioner = field(default_factory=Partitioner)
+    cache: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-run memos of `fanout` / `reach`
+    _candidates: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def candidates(self, action: str) -> frozenset[str]:
+        """Principals with an identity Allow statement whose Action/NotAction admits `action` (prefilter)."""
+        hit = self._candidates.get(action)
+        if hit is None:
+            low = action.lower()
+            hit = frozenset(
+                p.arn
+                for p in self.snap.principals.values()
+                if any(st.effect == "Allow" for s in p.identity for st in s.document.statements_for(low))
+            )
+            self._candidates[action] = hit
+        return hit
+
+
+@dataclass
+class Derived:
+    edges: list[Edge]  # one per (actor, target, technique, …)
+    fans: list[FanEdge]  # one actor to every target of a set
+    timings: dict[str, float]
+
+
+def derive(
+    snap: Snapshot,
+    facts: GraphFacts,
+    *,
+    accounts: Iterable[str] | None = None,
+    decider: Decider | None = None,
+    fan_out: bool = True,
+    explicit_max: int = 16,
+) -> Derived:
+    """Every escalation edge whose actor is in `accounts` (all when None), plus seconds per technique.
+
+    `fan_out`: edges to other principals (`families.other_principal`, `families.pass_role`) are derived per
+    class of targets (`reach.fan_out`) and kept as fans when they reach more than `explicit_max` targets;
+    False derives them one target at a time (the reference the tests compare the fans with)."""
+    from graphiam.derive.escalation.families import handler_for, other_principal, pass_role
+    from graphiam.derive.escalation.reach import fan_out as fan_handler
+
+    d = Derivation(snap=snap, facts=facts, decider=decider or Decider(snap), explicit_max=explicit_max)
+    for p in snap.principals.values():
+        d.by_account.setdefault(p.account, []).append(p)
+    wanted = None if accounts is None else frozenset(accounts)
+    edges: list[Edge] = []
+    fans: list[FanEdge] = []
+    selfish: set[str] = set()  # can make itself administrator: only its self-loops are kept
+    ordered = sorted(
+        load_techniques(), key=lambda t: t.yields.target_kind not in (TargetKind.SELF, TargetKind.GROUP)
+    )
+    for t in ordered:
+        handler = handler_for(t)
+        if handler is None or t.id in SKIPPED:
+            continue
+        start = time.perf_counter()
+        loop = t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
+        fanned = fan_out and handler in (other_principal, pass_role)
+        for arn in sorted(d.candidates(t.required[0].action)):
+            actor = snap.principals[arn]
+            if (wanted is not None and actor.account not in wanted) or (arn in selfish and not loop):
+                continue
+            if d.decider.admin_with(actor) is not None:
+                continue  # administrator already: an escalation edge from it adds nothing
+            if fanned:
+                found, fanned_out = fan_handler(d, t, actor)
+                fans.extend(fanned_out)
+            else:
+                found = list(handler(d, t, actor))
+            edges.extend(found)
+            if any(e.target == e.source for e in found):
+                selfish.add(arn)
+        d.timings[t.id] = time.perf_counter() - start
+    return Derived(edges=edges, fans=fans, timings=d.timings)
+
+
+def derive_edges(
+    snap: Snapshot,
+    facts: GraphFacts,
+    *,
+    accounts: Iterable[str] | None = None,
+    decider: Decider | None = None,
+) -> tuple[list[Edge], dict[str, float]]:
+    """Every escalation edge, one per target (no fans), plus seconds per technique: the reference derivation."""
+    out = derive(snap, facts, accounts=accounts, decider=decider, fan_out=False)
+    return out.edges, out.timings
+
+
+def modelled(t: Technique) -> bool:
+    from graphiam.derive.escalation.families import handler_for
+
+    return t.id not in SKIPPED and handler_for(t) is not None

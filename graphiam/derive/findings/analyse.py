@@ -1,0 +1,307 @@
+"""One policy document → the actions it allows without resource constraints, by risk category. Pure.
+
+"Without resource constraints" (IAM JSON policy reference, "Resource" and "NotResource"):
+
+- an Allow statement whose `Resource` entries match every resource the action can be requested on, or whose
+  `NotResource` does not exclude them all (`graphiam.derive.findings.resources`: `*`, `arn:aws:s3:::*/*` leave
+  s3:GetObject unconstrained; `arn:aws:iam::*:policy/fn2-*`, one account or a policy variable constrain; `iam:*` on
+  `arn:aws:s3:::*` grants nothing);
+- `Action` patterns and `NotAction` (the complement: every catalogue action the list does not name) are both
+  expanded against the catalogue, so `iam:*`, `iam:Create*` and a NotAction sparing iam all count;
+- a statement with a Condition still counts: its conditions are reported beside the action (`conditional`);
+- a Deny statement of the same policy without a Condition removes the actions whose every resource it covers (same
+  rules); with `NotResource` it removes them unless the listed entries cover them all (what it leaves allowed lies
+  inside the listed resources: constrained). A Deny on named resources, or with a Condition, removes nothing.
+
+ResourceExposure and InfrastructureModification consider only actions that support resource-level permissions
+(the catalogue lists a resource type), as Cloudsplaining does: `*` is the only way to grant the others. The other
+categories also count actions that only work on `*` (ecr:GetAuthorizationToken, sts:GetSessionToken).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from graphiam.catalog import Catalog
+from graphiam.derive.findings.resources import Coverage, StatementView
+from graphiam.derive.findings.rules import MODIFY_LEVELS, PERMISSIONS_MANAGEMENT, RiskCategory, Rules
+from graphiam.policy import PolicyDocument, Statement
+
+_LISTED = (
+    RiskCategory.RESOURCE_EXPOSURE,
+    RiskCategory.DATA_EXFILTRATION,
+    RiskCategory.CREDENTIALS_EXPOSURE,
+    RiskCategory.INFRASTRUCTURE_MODIFICATION,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RiskFinding:
+    """The actions of one category, with what grants them."""
+
+    category: RiskCategory
+    actions: tuple[str, ...]  # catalogue spelling, sorted; ServiceWildcard: `svc:*` items, or `*`
+    techniques: tuple[str, ...] = ()  # PrivilegeEscalation: the technique ids whose actions are all allowed
+    statements: tuple[int, ...] = ()  # the Allow statements that grant them
+    conditions: tuple[str, ...] = ()  # the conditions of conditional grants: `#i: Operator key [values]`
+    conditional: bool = False  # every action is granted only by statements with a Condition
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signature:
+    """What a set of granting statements says about every action it grants."""
+
+    statements: tuple[int, ...]
+    conditions: tuple[str, ...]  # () when one of the statements has no Condition
+    not_action: bool  # only NotAction statements grant it
+    not_resource: bool  # only NotResource statements grant it
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentFindings:
+    grants: Mapping[
+        int, tuple[int, ...]
+    ]  # action id (Coverage.by_id) -> the Allow statements granting it unconstrained
+    signatures: Mapping[tuple[int, ...], Signature]  # those statements -> what they say
+    by_category: Mapping[RiskCategory, tuple[int, ...]]  # the listed categories' actions, sorted by name
+    wildcards: Mapping[
+        str, tuple[int, ...]
+    ]  # `svc:*` (or `*`) -> the Allow statements naming the service whole
+    sids: Mapping[int, str | None]
+    plain: list[RiskFinding] = field(
+        default_factory=list
+    )  # every category, no exclusion (filled on first use)
+
+
+def render_conditions(st: Statement) -> tuple[str, ...]:
+    return tuple(
+        f"#{st.index}: {op} {key} {list(values)}"
+        for op, block in (st.conditions or {}).items()
+        for key, values in block.items()
+    )
+
+
+class Analyser:
+    """Analyses documents against one catalogue and rule set; memoises per document object and statement shape."""
+
+    def __init__(self, catalog: Catalog, rules: Rules, coverage: Coverage | None = None) -> None:
+        self.rules = rules
+        self.coverage = coverage or Coverage(catalog)
+        by_name = {a.full_name.lower(): i for i, a in self.coverage.by_id.items()}
+        self.rank = {
+            i: n
+            for n, (_, i) in enumerate(
+                sorted((a.full_name.lower(), i) for i, a in self.coverage.by_id.items())
+            )
+        }
+        self.name_of = {i: a.full_name for i, a in self.coverage.by_id.items()}
+        self.key_of = {i: a.full_name.lower() for i, a in self.coverage.by_id.items()}
+        self.techniques = tuple(
+            (tid, frozenset(by_name[a] for a in acts))
+            for tid, acts in rules.techniques
+            if all(a in by_name for a in acts)
+        )
+        self._flags: dict[int, tuple[bool, ...]] = {}
+        self._by_category: dict[RiskCategory, frozenset[int]] = {}
+        self._extras: dict[
+            int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]
+        ] = {}
+        self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
+        self._by_text: dict[str, DocumentFindings] = {}
+        self.analysed = 0  # documents analysed (not found in a memo)
+        self._n_services = len(catalog.services())
+
+    def document(self, doc: PolicyDocument) -> DocumentFindings:
+        hit = self._by_doc.get(id(doc))
+        if hit is not None and hit[0] is doc:
+            return hit[1]
+        # by content too: a database change rebuilds every document object, but most documents are the same text
+        key = json.dumps(doc.raw, sort_keys=True, separators=(",", ":"))
+        found = self._by_text.get(key)
+        if found is None:
+            found = self._by_text[key] = self._analyse(doc)
+            self.analysed += 1
+        self._by_doc[id(doc)] = (doc, found)
+        return found
+
+    def forget_documents(self) -> None:
+        """Drop the per-object memo (it keeps document objects alive); the per-content one stays."""
+        self._by_doc.clear()
+
+    def _analyse(self, doc: PolicyDocument) -> DocumentFindings:
+        cov = self.coverage
+        denied: set[int] = set()
+        for st in doc.statements:
+            if st.effect == "Deny" and not st.compiled_conditions:
+                # a Deny on NotResource leaves allowed only what lies inside the listed resources: constrained
+                denied |= cov.view(st).free
+        allows = [(st, cov.view(st)) for st in doc.statements if st.effect == "Allow"]
+        by_index = {st.index: st for st in doc.statements}
+        sids = {st.index: st.sid for st in doc.statements}
+        if len(allows) == 1 and not denied:  # the common shape: one view says it all, memoised per view
+            st, v = allows[0]
+            by_cat, full = self._view_extras(v)
+            idx = (st.index,)
+            return DocumentFindings(
+                grants=dict.fromkeys(v.free, idx),
+                signatures={idx: _signature([st])},
+                by_category=by_cat,
+                wildcards=self._named_services([(s, idx) for s in full]),
+                sids=sids,
+            )
+        granting: dict[int, tuple[int, ...]] = {}
+        for st, v in allows:
+            free = v.free - denied if denied else v.free
+            if not granting:
+                granting = dict.fromkeys(free, (st.index,))
+            else:
+                for i in free:
+                    granting[i] = granting.get(i, ()) + (st.index,)
+        sigs = {idx: _signature([by_index[j] for j in idx]) for idx in set(granting.values())}
+        keys = granting.keys()
+        by_category = {
+            cat: tuple(sorted(keys & self._category_ids(cat), key=self.rank.__getitem__)) for cat in _LISTED
+        }
+        return DocumentFindings(
+            grants=granting,
+            signatures=sigs,
+            by_category=by_category,
+            wildcards=self._wildcards(allows, denied),
+            sids=sids,
+        )
+
+    def _view_extras(self, v: StatementView) -> tuple[dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]:
+        """A view's actions per listed category (sorted) and the services it names whole."""
+        hit = self._extras.get(id(v))
+        if hit is None or hit[0] is not v:
+            by_cat = {
+                cat: tuple(sorted(v.free & self._category_ids(cat), key=self.rank.__getitem__))
+                for cat in _LISTED
+            }
+            full = tuple(svc for svc in sorted(v.services) if self.coverage.service_ids(svc) <= v.covered)
+            hit = self._extras[id(v)] = (v, by_cat, full)
+        return hit[1], hit[2]
+
+    def _category_ids(self, cat: RiskCategory) -> frozenset[int]:
+        hit = self._by_category.get(cat)
+        if hit is None:
+            n = _LISTED.index(cat)
+            hit = self._by_category[cat] = frozenset(i for i in self.coverage.by_id if self._categories(i)[n])
+        return hit
+
+    def _categories(self, i: int) -> tuple[bool, ...]:
+        hit = self._flags.get(i)
+        if hit is None:
+            a = self.coverage.by_id[i]
+            key = self.key_of[i]
+            scoped = a.access_level in MODIFY_LEVELS and bool(a.resource_types)
+            hit = self._flags[i] = (
+                scoped and a.access_level == PERMISSIONS_MANAGEMENT,
+                key in self.rules.data_exfiltration,
+                key in self.rules.credentials_exposure,
+                scoped,
+            )
+        return hit
+
+    def _wildcards(
+        self, allows: list[tuple[Statement, StatementView]], denied: set[int]
+    ) -> dict[str, tuple[int, ...]]:
+        services = set().union(*(v.services for _, v in allows)) if allows else set()
+        if not services:
+            return {}
+        anywhere = set().union(*(v.covered for _, v in allows))
+        full = []
+        for svc in sorted(services):
+            ids = self.coverage.service_ids(svc)
+            if ids <= anywhere and (not denied or ids.isdisjoint(denied)):
+                full.append((svc, tuple(st.index for st, v in allows if not v.covered.isdisjoint(ids))))
+        return self._named_services(full)
+
+    def _named_services(self, full: list[tuple[str, tuple[int, ...]]]) -> dict[str, tuple[int, ...]]:
+        if len(full) == self._n_services:
+            return {"*": tuple(sorted({i for _, idx in full for i in idx}))}
+        return {f"{svc}:*": idx for svc, idx in full}
+
+    def findings(
+        self,
+        doc: PolicyDocument,
+        *,
+        exclude_actions: Iterable[re.Pattern[str]] = (),
+        categories: Iterable[RiskCategory] | None = None,
+    ) -> list[RiskFinding]:
+        """The document's findings, categories in RiskCategory order, without excluded actions (anchored,
+        case-insensitive patterns)."""
+        found = self.document(doc)
+        excl = tuple(exclude_actions)
+        wanted = set(categories) if categories is not None else set(RiskCategory)
+        if not excl:
+            if not found.plain:
+                found.plain[:] = self._findings(found, ())  # one assignment: threads may race to fill it
+            return [f for f in found.plain if f.category in wanted]
+        return [f for f in self._findings(found, excl) if f.category in wanted]
+
+    def _findings(self, found: DocumentFindings, excl: tuple[re.Pattern[str], ...]) -> list[RiskFinding]:
+        memo: dict[int, bool] = {}
+
+        def kept(i: int) -> bool:
+            hit = memo.get(i)
+            if hit is None:
+                key = self.key_of[i]
+                hit = memo[i] = not any(p.fullmatch(key) for p in excl)
+            return hit
+
+        out: list[RiskFinding] = []
+        for cat in RiskCategory:
+            techniques: tuple[str, ...] = ()
+            if cat is RiskCategory.PRIVILEGE_ESCALATION:
+                hits = [
+                    (tid, acts)
+                    for tid, acts in self.techniques
+                    if acts <= found.grants.keys() and (not excl or all(kept(a) for a in acts))
+                ]
+                techniques = tuple(tid for tid, _ in hits)
+                ids = (
+                    sorted(set().union(*(acts for _, acts in hits)), key=self.rank.__getitem__)
+                    if hits
+                    else []
+                )
+            elif cat is RiskCategory.SERVICE_WILDCARD:
+                items = {w: s for w, s in found.wildcards.items() if not any(p.fullmatch(w) for p in excl)}
+                if items:
+                    out.append(
+                        RiskFinding(
+                            category=cat,
+                            actions=tuple(items),
+                            statements=tuple(sorted({i for s in items.values() for i in s})),
+                        )
+                    )
+                continue
+            else:
+                ids = [i for i in found.by_category[cat] if kept(i)] if excl else list(found.by_category[cat])
+            if not ids:
+                continue
+            sigs = [found.signatures[idx] for idx in dict.fromkeys(map(found.grants.__getitem__, ids))]
+            out.append(
+                RiskFinding(
+                    category=cat,
+                    actions=tuple(self.name_of[i] for i in ids),
+                    techniques=techniques,
+                    statements=tuple(sorted({j for s in sigs for j in s.statements})),
+                    conditions=tuple(dict.fromkeys(c for s in sigs for c in s.conditions)),
+                    conditional=all(s.conditions for s in sigs),
+                )
+            )
+        return out
+
+
+def _signature(sts: list[Statement]) -> Signature:
+    unconditional = any(not st.compiled_conditions for st in sts)
+    return Signature(
+        statements=tuple(st.index for st in sts),
+        conditions=() if unconditional else tuple(c for st in sts for c in render_conditions(st)),
+        not_action=all(st.not_actions is not None for st in sts),
+        not_resource=all(st.not_resources is not None for st in sts),
+    )

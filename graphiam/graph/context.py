@@ -1,0 +1,53 @@
+"""The request context every question starts from, and the facts about a principal it derives.
+
+The context starts from what AWS derives from the principal (`aws:username`, `aws:userid`, `aws:PrincipalArn`,
+`aws:PrincipalAccount`, `aws:PrincipalType`, `aws:PrincipalTag/*`) and, when the resource is a user or role in
+the graph, its tags (`aws:ResourceTag/*`); what the caller passes wins (keys are case-insensitive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot
+
+ContextValues = Mapping[str, "str | Sequence[str]"]
+TRUST_ACTIONS = frozenset(
+    {
+        "sts:assumerole",
+        "sts:assumerolewithsaml",
+        "sts:assumerolewithwebidentity",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+    }
+)
+
+
+def scp_exempt(principal_arn: str) -> str | None:
+    """Why SCPs do not apply to this principal (service-linked roles are never restricted by SCPs)."""
+    if ":role/aws-service-role/" in principal_arn:
+        return f"`{principal_arn}` is a service-linked role: SCPs do not restrict it"
+    return None
+
+
+def request_context(
+    principal: PrincipalInfo | None, snap: Snapshot | None, resource: str, given: ContextValues
+) -> dict[str, Any]:
+    ctx: dict[str, Any] = {}
+    if principal is not None:
+        ctx.update(principal.derived_context())
+    if snap is not None:
+        for k, v in snap.resource_tags(resource).items():
+            ctx[f"aws:ResourceTag/{k}"] = v
+    lowered = {k.lower(): k for k in ctx}
+    for (
+        k,
+        v,
+    ) in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
+        old = lowered.get(k.lower())
+        if old is not None:
+            del ctx[old]
+        ctx[k] = v
+    return ctx

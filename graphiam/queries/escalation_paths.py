@@ -1,0 +1,339 @@
+"""Escalation edges (the `escalation` deriver) and escalation paths to administrator or to a principal.
+
+A path walks `CAN_ASSUME` (technique `sts-001`), `ESCALATES_TO` and fan-out edges (`ESCALATES_TO_EACH`: an
+actor to every principal of an `EscalationTargets` set, see `escalation.fanout`) without repeating a principal
+(`escalation.paths`). It reaches administrator when it ends at a principal allowed every action now
+(`direct_admins`, the rule of `queries.admin`), over an edge whose step makes its target administrator, or at
+a principal that can make itself administrator (its self-loop edge is appended as the last step).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from graphiam.derive.escalation.decide import Decider, Use
+from graphiam.derive.escalation.edges import GraphFacts, admin_techniques
+from graphiam.derive.escalation.fanout import Part, render, use_from_json
+from graphiam.derive.escalation.paths import Fan, Path, PathGraph, Step, TargetSet
+from graphiam.derive.escalation.run import graph_facts
+from graphiam.errors import InputError, NotFoundError
+from graphiam.graph.snapshot import Snapshot
+from graphiam.store import Database
+from graphiam.store import escalation_store as S
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_DEPTH = 10
+ASSUME_TECHNIQUE = "sts-001"  # pathfinding.cloud's id for sts:AssumeRole
+_ADMIN_TECHNIQUES = admin_techniques()  # their edges exist only when the step makes the target administrator
+
+
+# ---- what counts as administrator, and the path graph, per database generation ----
+
+
+@dataclass(kw_only=True)
+class EscalationIndex:
+    generation: int
+    direct: dict[str, Use]  # allowed * on * now
+    graph: PathGraph
+    facts: GraphFacts
+    verdicts: dict[str, Any] = field(default_factory=dict)  # arn -> queries.admin.AdminVerdict (API memo)
+
+    def is_admin(self, arn: str) -> bool:
+        return self.graph.terminal(arn)
+
+
+def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, Use]:
+    """Every principal allowed every action on `*` now (prefiltered: an Allow statement `*` could match)."""
+    d = decider or Decider(snap)
+    out: dict[str, Use] = {}
+    for p in snap.principals.values():
+        if any(
+            st.effect == "Allow"
+            for s in p.identity
+            for st in s.document.statements_for("graphiam:anyotheraction")
+        ):
+            proof = d.admin_with(p)
+            if proof is not None:
+                out[p.arn] = proof
+    return out
+
+
+def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
+    direct = direct_admins(snap)
+    sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
+    fans = [
+        Fan(
+            source=r["source"],
+            technique=r["technique"],
+            admin=r["technique"] in _ADMIN_TECHNIQUES,
+            targets=sets[r["targets"]],
+        )
+        for r in S.fan_edges(db)
+        if r["targets"] in sets
+    ]
+    shared: dict[tuple[Any, ...], Any] = {}
+    return EscalationIndex(
+        generation=snap.generation,
+        direct=direct,
+        graph=PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans),
+        facts=graph_facts(db, snap),
+    )
+
+
+class EscalationIndexCache:
+    """One index per database generation, built once under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: EscalationIndex | None = None
+
+    def get(self, db: Database, snap: Snapshot) -> EscalationIndex:
+        with self._lock:
+            if self._index is None or self._index.generation != snap.generation:
+                self._index = build_index(db, snap)
+            return self._index
+
+
+def escalation_index_cache(caches: dict[str, Any]) -> EscalationIndexCache:
+    return caches.setdefault("escalation-index", EscalationIndexCache())  # type: ignore[no-any-return]
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    try:
+        return json.loads(text) if text else default
+    except ValueError:
+        return default
+
+
+def _statement_names(items: Any) -> list[str]:
+    """CAN_ASSUME's statements JSON (objects with policy and statement index) as `policy#index (sid)`."""
+    out = []
+    for x in items if isinstance(items, list) else []:
+        if isinstance(x, dict) and "policy" in x:
+            out.append(
+                f"{x['policy']}#{x.get('statement', '?')}" + (f" ({x['sid']})" if x.get("sid") else "")
+            )
+        else:
+            out.append(str(x))
+    return out
+
+
+def _condition_key(item: Any) -> str:
+    """A CAN_ASSUME condition: a key, an object with `key`, or a list whose first element is the key."""
+    if isinstance(item, dict):
+        return str(item.get("key"))
+    if isinstance(item, list) and item:
+        return str(item[0])
+    return str(item)
+
+
+def _step(r: dict[str, Any], shared: dict[tuple[Any, ...], Any]) -> Step:
+    """A path-graph edge. An assumption's statements are left out (`_hydrate` reads them for the paths
+    returned: an organisation can hold millions of CAN_ASSUME edges); equal permission stubs are shared."""
+    if r["kind"] == "CAN_ASSUME":
+        text = r["conditions"] or ""
+        needs = shared.get(text)
+        if needs is None:
+            needs = shared[text] = tuple(dict.fromkeys(_condition_key(k) for k in _loads(text, [])))
+        action = r["action"] or "sts:AssumeRole"
+        key = (action, r["target"], needs)
+        perms = shared.get(key)
+        if perms is None:
+            perms = shared[key] = (
+                {"action": action, "resource": r["target"], "statements": [], "needs": list(needs)},
+            )
+        return Step(
+            source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=perms, needs=needs
+        )
+    return Step(
+        source=r["source"],
+        target=r["target"],
+        technique=r["technique"],
+        permissions=(),
+        admin=r["technique"] in _ADMIN_TECHNIQUES,
+    )
+
+
+def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
+    """Fill escalation steps with their permissions, needed conditions and assumptions (one query)."""
+    sources = sorted({s.source for p in paths for s in p.steps if s.technique != ASSUME_TECHNIQUE})
+    pairs = {(s.source, s.target) for p in paths for s in p.steps if s.technique == ASSUME_TECHNIQUE}
+    if not sources and not pairs:
+        return paths
+    wanted = {(s.source, s.target, s.technique) for p in paths for s in p.steps}
+    rows: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for r in edge_rows(db, sources, wanted) if sources else ():
+        rows.setdefault((r["from"], r["to"], r["technique"]), []).append(
+            (r["permissions"] or "", r["details"] or "")
+        )
+    assumed: dict[tuple[str, str, str], list[str]] = {}
+    if pairs:
+        for r in S.assume_statements(db, sorted({a for a, _ in pairs}), sorted({b for _, b in pairs})):
+            if (r["source"], r["target"]) in pairs:
+                assumed[(r["source"], r["target"], r["action"] or "sts:AssumeRole")] = _statement_names(
+                    _loads(r["statements"], [])
+                )
+
+    def fill(s: Step) -> Step:
+        if s.technique == ASSUME_TECHNIQUE:
+            perm = s.permissions[0]
+            names = assumed.get((s.source, s.target, perm["action"]))
+            return s if names is None else replace(s, permissions=({**perm, "statements": names},))
+        found = sorted(rows.get((s.source, s.target, s.technique), ()))  # parallel edges: in a stable order
+        if not found:
+            return s
+        perms, details = found[min(s.ordinal, len(found) - 1)]
+        det = _loads(details, {})
+        return replace(
+            s,
+            permissions=tuple(_loads(perms, [])),
+            needs=tuple(det.get("needs", ())),
+            assumptions=tuple(det.get("assumptions", ())),
+        )
+
+    return [replace(p, steps=tuple(fill(s) for s in p.steps)) for p in paths]
+
+
+def edge_rows(
+    db: Database, sources: Sequence[str] | None = None, wanted: set[tuple[str, str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded: all
+    of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
+    `sources`, or only the (source, target, technique) triples `wanted`."""
+    out = [
+        {
+            "from": r["source"],
+            "to": r["target"],
+            "technique": r["technique"],
+            "permissions": r["permissions"],
+            "details": r["details"],
+        }
+        for r in S.escalation_details(db, sources)
+        if wanted is None or (r["source"], r["target"], r["technique"]) in wanted
+    ]
+    fans = S.fan_details(db, sources)
+    if not fans:
+        return out
+    rows = S.target_sets(db, sorted({f["targets"] for f in fans}))
+    if wanted is None:
+        parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])] for r in rows}
+    else:  # a set can hold thousands of parts: decode only those of the targets asked for
+        asked: dict[str, set[str]] = {}
+        for f in fans:
+            asked.setdefault(f["targets"], set()).update(
+                b for a, b, t in wanted if a == f["source"] and t == f["technique"]
+            )
+        parts = {r["id"]: _parts_of(r["parts"] or "", asked.get(r["id"], set())) for r in rows}
+    for f in fans:
+        uses = tuple(use_from_json(u) for u in _loads(f["permissions"], []))
+        admin = bool(_loads(f["details"], {}).get("admin"))
+        for part in parts.get(f["targets"], ()):
+            if part.target == f["source"]:
+                continue
+            if wanted is not None and (f["source"], part.target, f["technique"]) not in wanted:
+                continue
+            out.append(render(f["source"], f["technique"], admin, uses, part).row())
+    return out
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _parts_of(text: str, targets: set[str]) -> list[Part]:
+    """The parts of a set's `parts` JSON (`set_row`: a list of `Part.as_json` objects, `target` the first key)
+    whose target is in `targets`, in stored order, without decoding the others."""
+    found: list[tuple[int, Part]] = []
+    for arn in targets:
+        needle = '{"target":' + json.dumps(arn) + ","
+        at = text.find(needle)
+        while at != -1:
+            if at > 0 and text[at - 1] in "[,":  # a part starts here (no other object has a `target` key)
+                found.append((at, Part.from_json(_DECODER.raw_decode(text, at)[0])))
+            at = text.find(needle, at + 1)
+    return [p for _, p in sorted(found, key=lambda x: x[0])]
+
+
+def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:
+    if snap.principal(arn) is None:
+        raise NotFoundError(f"principal `{arn}` is not in the graph (users and roles are principals)")
+    if isinstance(max_depth, bool) or not 1 <= max_depth <= MAX_DEPTH:
+        raise InputError(f"`maxDepth`: {max_depth} is not from 1 to {MAX_DEPTH}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"`limit`: {limit} is not from 1 to {MAX_LIMIT}")
+
+
+def escalation_paths(
+    db: Database,
+    snap: Snapshot,
+    index: EscalationIndex,
+    source: str,
+    to: str | None = None,
+    *,
+    max_depth: int = 5,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Path]:
+    """Every simple path from `source` to administrator (or to `to`), shortest first, at most `limit`."""
+    _check(snap, source, max_depth, limit)
+    if to is not None:
+        _check(snap, to, max_depth, limit)
+        return _hydrate(db, index.graph.between(source, to, max_depth=max_depth, limit=limit))
+    return _hydrate(db, index.graph.to_admin(source, max_depth=max_depth, limit=limit))
+
+
+def escalation_paths_to(
+    db: Database,
+    snap: Snapshot,
+    index: EscalationIndex,
+    target: str,
+    *,
+    max_depth: int = 5,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Path]:
+    """Every simple path from any principal to `target`, shortest first, at most `limit`."""
+    _check(snap, target, max_depth, limit)
+    return _hydrate(db, index.graph.into(target, max_depth=max_depth, limit=limit))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SummaryEntry:
+    principal: str
+    self_escalation: bool
+    shortest: int
+    first_technique: str
+    path: Path
+
+
+def escalation_summary(
+    db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5
+) -> list[SummaryEntry]:
+    """Every stored principal not administrator now that can become one, with one shortest path."""
+    if (
+        isinstance(max_depth, bool) or not 1 <= max_depth <= MAX_DEPTH
+    ):  # as `_check`: path search is exponential
+        raise InputError(f"`maxDepth`: {max_depth} is not from 1 to {MAX_DEPTH}")
+    out = []
+    for arn in sorted(snap.principals):
+        if arn in index.direct or (
+            arn not in index.graph.loops and index.graph.admin_dist.get(arn, 1 << 30) > max_depth
+        ):
+            continue
+        paths = index.graph.to_admin(arn, max_depth=max_depth, limit=20)
+        if paths:
+            best = paths[0]
+            out.append(
+                SummaryEntry(
+                    principal=arn,
+                    self_escalation=arn in index.graph.loops,
+                    shortest=len(best.steps),
+                    first_technique=best.steps[0].technique,
+                    path=best,
+                )
+            )
+    full = iter(_hydrate(db, [e.path for e in out]))
+    out = [replace(e, path=next(full)) for e in out]
+    return sorted(out, key=lambda e: (e.shortest, e.principal))
