@@ -7,12 +7,12 @@ round trip. The snapshot is rebuilt after a write (the database's `generation` c
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphiam.graph.cache import GenerationCache
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.store import Database
 from graphiam.store import reader as R
@@ -228,29 +228,24 @@ def _scp_levels(
 
 
 class SnapshotCache:
-    """Holds the current snapshot; rebuilds it (once, under a lock) when the database has changed."""
+    """Holds the current snapshot; builds it (once, off the lock) when the database has changed."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._snap: Snapshot | None = None
+        self._cache: GenerationCache[Snapshot] = GenerationCache()
 
     def current(self, db: Database) -> Snapshot | None:
         """The snapshot if it is up to date, else None (never builds: safe on the event loop)."""
-        snap = self._snap
-        return snap if snap is not None and snap.generation == db.generation else None
+        return self._cache.peek(db.generation)
 
     def get(self, db: Database) -> Snapshot:
-        snap = self._snap
-        if snap is not None and snap.generation == db.generation:
-            return snap
-        with self._lock:
-            if self._snap is None or self._snap.generation != db.generation:
-                self._snap = build_snapshot(db)
-            return self._snap
+        generation = db.generation
+        return self._cache.get(
+            generation, None, lambda: build_snapshot(db), still_current=lambda: db.generation == generation
+        )
 
 
 def snapshot_cache(caches: dict[str, Any]) -> SnapshotCache:
     cache = caches.get("snapshot")
     if cache is None:
         cache = caches.setdefault("snapshot", SnapshotCache())
-    return cache
+    return cache  # type: ignore[no-any-return]
