@@ -20,7 +20,7 @@ from graphiam.policy import Decision
 from graphiam.queries.simulate import simulate
 from graphiam.queries.who_can import who_can
 from graphiam.store.access_store import policy_services
-from tests.conftest import CONFORMANCE, ROOT, SEEDS
+from tests.helpers import CONFORMANCE, ROOT, SEEDS
 
 A = "arn:aws:iam::111111111111:"
 PROD_ADMIN = A + "role/ProductionAdminRole"
