@@ -5,7 +5,7 @@
 - the real server: `free_port`, `start_server` (`graphiam serve` in a subprocess);
 - mutations over GraphQL: `mutate`, its `RESULT` selection, and `graph_dump` (every node and edge);
 - GAAD exports written in Python: `user`, `role`, `group`, `managed_policy`, `export` … in account `ACCT`
-  (one inline policy per principal, statements as arguments), and `assume_user`, `assume_role`,
+  unless told (one inline policy per principal, statements as arguments), and `assume_user`, `assume_role`,
   `assume_export` in account `X` (one policy document per principal, the export written to a file);
 - generated organisations: `generator_module` (benchmarks/generate_org.py), `write`, `generated_exports`.
 """
@@ -153,13 +153,13 @@ ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 
 
-def arn(kind: str, name: str) -> str:
-    return f"arn:aws:iam::{ACCT}:{kind}/{name}"
+def arn(kind: str, name: str, account: str = ACCT) -> str:
+    return f"arn:aws:iam::{account}:{kind}/{name}"
 
 
-def cm(name: str) -> str:
-    """A customer-managed policy ARN in ACCT."""
-    return f"arn:aws:iam::{ACCT}:policy/{name}"
+def cm(name: str, account: str = ACCT) -> str:
+    """A customer-managed policy ARN (in ACCT unless told)."""
+    return f"arn:aws:iam::{account}:policy/{name}"
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -195,10 +195,11 @@ def user(
     groups: tuple[str, ...] = (),
     boundary: str | None = None,
     tags: dict[str, str] | None = None,
+    account: str = ACCT,
 ) -> dict[str, Any]:
     u: dict[str, Any] = {
         "UserName": name,
-        "Arn": arn("user", name),
+        "Arn": arn("user", name, account),
         "Path": "/",
         "GroupList": list(groups),
         "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
@@ -210,10 +211,12 @@ def user(
     return u
 
 
-def group(name: str, *statements: dict[str, Any], managed: tuple[str, ...] = ()) -> dict[str, Any]:
+def group(
+    name: str, *statements: dict[str, Any], managed: tuple[str, ...] = (), account: str = ACCT
+) -> dict[str, Any]:
     return {
         "GroupName": name,
-        "Arn": arn("group", name),
+        "Arn": arn("group", name, account),
         "Path": "/",
         "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
         "GroupPolicyList": [inline(*statements)] if statements else [],
@@ -227,17 +230,23 @@ def role(
     managed: tuple[str, ...] = (),
     profile: bool = False,
     boundary: str | None = None,
+    account: str = ACCT,
 ) -> dict[str, Any]:
     """A role trusting `trusts` (a Principal element); `profile`: in an instance profile of the same name."""
     r: dict[str, Any] = {
         "RoleName": name,
-        "Arn": arn("role", name),
+        "Arn": arn("role", name, account),
         "Path": "/",
         "AssumeRolePolicyDocument": trust(trusts),
         "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
         "RolePolicyList": [inline(*statements)] if statements else [],
         "InstanceProfileList": [
-            {"InstanceProfileName": name, "Path": "/", "Arn": arn("instance-profile", name), "Roles": []}
+            {
+                "InstanceProfileName": name,
+                "Path": "/",
+                "Arn": arn("instance-profile", name, account),
+                "Roles": [],
+            }
         ]
         if profile
         else [],
@@ -269,10 +278,12 @@ def export(
     groups: tuple[dict[str, Any], ...] = (),
     roles: tuple[dict[str, Any], ...] = (),
     policies: tuple[dict[str, Any], ...] = (),
+    account: str = ACCT,
 ) -> dict[str, Any]:
     """An export of `users` plus an `admin` user holding AdministratorAccess (always in the export)."""
+    admin = ADMIN_USER if account == ACCT else user("admin", managed=(ADMIN_ARN,), account=account)
     return {
-        "UserDetailList": [*users, ADMIN_USER],
+        "UserDetailList": [*users, admin],
         "GroupDetailList": list(groups),
         "RoleDetailList": list(roles),
         "Policies": [ADMIN_POLICY, *policies],
