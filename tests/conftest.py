@@ -1,9 +1,10 @@
-"""Shared fixtures: an in-memory store loaded from files, an in-process GraphQL client on the ASGI app, and a
-generated two-account organisation. Plain helpers (paths, the client class, export builders) are in
-tests/helpers.py."""
+"""Shared fixtures: an in-memory store loaded from files, an in-process GraphQL client on the ASGI app, a
+generated two-account organisation, and `decide` (a request decided through the engine and through GraphQL).
+Plain helpers (paths, the client class, export builders) are in tests/helpers.py."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,9 @@ from tests.helpers import (  # noqa: F401 (re-exported: modules that name them f
     SEEDS,
     TESTS,
     GraphQLClient,
+    engine_decision,
     generator_module,
+    graphql_decision,
 )
 
 
@@ -73,3 +76,21 @@ def two_account_org(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         path.write_text(json.dumps(d))
         files.append(path)
     return files
+
+
+@pytest.fixture(scope="module")
+def empty_gql() -> Iterator[GraphQLClient]:
+    """One GraphQL client per test module over an empty in-memory database (simulateCustom needs no graph)."""
+    db = open_database(None, buffer_pool_mb=64)
+    yield GraphQLClient(db)
+    db.close()
+
+
+@pytest.fixture(params=["engine", "graphql"])
+def decide(request: pytest.FixtureRequest) -> Any:
+    """Decide a request against policy documents given inline, once through the policy engine's public API
+    (graphiam.policy) and once through GraphQL simulateCustom: `decide(policies, action, resource, context=,
+    caller=, owner=, resource_policy=, boundary=)` -> {decision, identity, boundary, resource, matched}."""
+    if request.param == "engine":
+        return engine_decision
+    return functools.partial(graphql_decision, request.getfixturevalue("empty_gql"))

@@ -398,3 +398,96 @@ def generated_exports(tmp_path: Path, n: int, seed: int, accounts: int = 1) -> l
         users=n * 2 // 3, roles=n - n * 2 // 3, policies=n, accounts=accounts, seed=seed
     )
     return [write(tmp_path, f"org-{seed}-{i}.json", e) for i, e in enumerate(exports)]
+
+
+# ---- deciding a request against policy documents given inline --------------------------------------------
+
+SIMULATED_CALLER = f"arn:aws:iam::{ACCT}:user/simulated-caller"  # simulateCustom's caller when none is given
+SIMULATE_CUSTOM = """query($p: [JSON!]!, $a: String!, $r: String!, $c: [ContextEntryInput!], $caller: String,
+  $owner: String, $rp: JSON, $b: JSON) {
+  simulateCustom(policies: $p, action: $a, resource: $r, context: $c, caller: $caller, resourceOwner: $owner,
+                 resourcePolicy: $rp, permissionsBoundary: $b) {
+    decision identityDecision boundaryDecision resourcePolicyDecision
+    matchedStatements { policyArn statementIndex effect } } }"""
+
+
+def engine_decision(
+    policies: list[dict[str, Any]],
+    action: str,
+    resource: str = "*",
+    *,
+    context: dict[str, Any] | None = None,
+    caller: str | None = None,
+    owner: str | None = None,
+    resource_policy: dict[str, Any] | None = None,
+    boundary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The policy engine's decision (graphiam.policy's public API), shaped as `graphql_decision`'s."""
+    from graphiam.policy import PolicySource, Request, evaluate, parse_policy
+
+    def source(d: dict[str, Any], name: str, kind: str, via: str) -> PolicySource:
+        return PolicySource(document=parse_policy(d), policy_id=name, name=name, kind=kind, via=via)
+
+    caller = caller or SIMULATED_CALLER
+    ev = evaluate(
+        Request(
+            action=action,
+            resource=resource,
+            principal_arn=caller,
+            principal_type="AssumedRole" if ":role/" in caller else "User",
+            resource_account=owner,
+            context=context or {},
+        ),
+        identity=[source(d, f"policies[{i}]", "custom", "custom") for i, d in enumerate(policies)],
+        boundaries=None
+        if boundary is None
+        else [source(boundary, "permissionsBoundary", "custom", "boundary")],
+        resource_policy=None
+        if resource_policy is None
+        else source(resource_policy, "resourcePolicy", "resource", "resource"),
+    )
+    return {
+        "decision": ev.decision.value,
+        "identity": ev.identity_decision.value,
+        "boundary": ev.boundary_decision and ev.boundary_decision.value,
+        "resource": ev.resource_decision and ev.resource_decision.value,
+        "matched": sorted((m.source.policy_id, m.index, m.effect) for m in ev.matched),
+    }
+
+
+def graphql_decision(
+    client: GraphQLClient,
+    policies: list[dict[str, Any]],
+    action: str,
+    resource: str = "*",
+    *,
+    context: dict[str, Any] | None = None,
+    caller: str | None = None,
+    owner: str | None = None,
+    resource_policy: dict[str, Any] | None = None,
+    boundary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """GraphQL simulateCustom's decision: the decision, each policy type's verdict, the matched statements."""
+    entries = [
+        {"key": k, "values": [v] if isinstance(v, str) else list(v)} for k, v in (context or {}).items()
+    ]
+    variables = {
+        "p": policies,
+        "a": action,
+        "r": resource,
+        "c": entries,
+        "caller": caller,
+        "owner": owner,
+        "rp": resource_policy,
+        "b": boundary,
+    }
+    s = client(SIMULATE_CUSTOM, variables)["simulateCustom"]
+    return {
+        "decision": s["decision"],
+        "identity": s["identityDecision"],
+        "boundary": s["boundaryDecision"],
+        "resource": s["resourcePolicyDecision"],
+        "matched": sorted(
+            (m["policyArn"], m["statementIndex"], m["effect"].capitalize()) for m in s["matchedStatements"]
+        ),
+    }
