@@ -16,7 +16,7 @@ from graphiam.app import create_app
 from graphiam.auth import Auth, AuthError, Role, TokenStore, anonymous_reads_default, token_file_for
 from graphiam.cli import main
 from graphiam.errors import InputError, NotFoundError
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 SEED = SEEDS / "demo-org.json"
 

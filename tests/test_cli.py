@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 
 def _run(*args, db):

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.test_server import _free_port, _start
+from tests.helpers import free_port, start_server
 
 CLIENTS = 8
 OPERATIONS = 500
@@ -141,8 +141,8 @@ def test_eight_clients_with_interleaved_writes_lose_nothing_and_read_consistentl
     )
     assert made.returncode == 0, made.stderr
     token = made.stdout.split()[0]
-    port = _free_port()
-    proc = _start(env, port)  # an empty database: the demo organisation is loaded
+    port = free_port()
+    proc = start_server(env, port)  # an empty database: the demo organisation is loaded
     try:
         base = f"http://127.0.0.1:{port}"
         setup = Client(base, token, -1)

@@ -16,8 +16,7 @@ import httpx
 
 from graphiam.store import open_database
 from graphiam.store import reader as R
-from tests.conftest import ROOT
-from tests.test_server import _free_port
+from tests.helpers import ROOT, free_port
 
 GENERATOR = ROOT / "benchmarks" / "generate_org.py"
 CLI = [sys.executable, "-m", "graphiam.cli"]
@@ -207,7 +206,7 @@ def run_concurrency(tmp_path: Path, command: list[str] | None = None) -> tuple[l
         capture_output=True,
         text=True,
     )
-    port = _free_port()
+    port = free_port()
     proc = _serve(db, port, command)  # an empty database: the demo org is loaded
     problems: list[str] = []
     try:

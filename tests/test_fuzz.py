@@ -35,8 +35,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure
 from schemathesis.graphql import nodes
 
-from tests.conftest import SEEDS
-from tests.test_server import _free_port
+from tests.helpers import SEEDS, free_port
 
 EXAMPLES = int(
     os.environ.get("GRAPHIAM_FUZZ_EXAMPLES", "15")
@@ -377,7 +376,7 @@ def test_schemathesis_finds_no_server_error_in_any_operation(tmp_path):
     )
     assert made.returncode == 0, made.stderr
     headers = {"Authorization": f"Bearer {made.stdout.split()[0]}"}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
     proc = _serve(db, port, log)  # an empty database: the demo organisation is loaded
     try:

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 BOB = "arn:aws:iam::111111111111:user/engineering/bob"
 FACTS = json.loads((SEEDS / "facts.json").read_text())

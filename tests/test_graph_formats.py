@@ -16,7 +16,7 @@ from graphiam.queries import graph_formats as F
 from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.graph_view import GraphEdge, GraphNode, GraphView, graph_view
 from graphiam.store import open_database
-from tests.conftest import GAAD_EXAMPLE
+from tests.helpers import GAAD_EXAMPLE
 
 NS = {"g": F.GRAPHML_NS}
 NASTY = [

@@ -18,7 +18,7 @@ from graphiam.api.security import mask_error
 from graphiam.app import MAX_BODY, create_app
 from graphiam.errors import StoreError
 from graphiam.store import reader as R
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 
 @pytest.fixture

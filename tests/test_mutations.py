@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +15,7 @@ from graphiam.api.security import IsAdmin
 from graphiam.app import create_app
 from graphiam.auth import Auth, Role, TokenStore
 from graphiam.derive.refresh import refresh_derived
-from graphiam.store import Database
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS, graph_dump, mutate
 
 A = "arn:aws:iam::111111111111:"
 ALICE, BOB, GRACE, CAROL = (
@@ -38,50 +36,6 @@ EC2_TRUST = {
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ],
 }
-RESULT = "ok dryRun errors { code message path jsonPath } applied { operation arn }"
-
-
-def graph_dump(db: Database) -> dict[str, list[str]]:
-    """Every node and edge with every property (derived edges included), as sorted JSON lines."""
-    nodes = sorted(
-        json.dumps({k: v for k, v in r["n"].items() if k != "_id"}, sort_keys=True, default=str)
-        for r in db.execute("MATCH (n) RETURN n")
-    )
-    edges = sorted(
-        json.dumps(
-            {
-                "a": r["a"],
-                "b": r["b"],
-                **{k: v for k, v in r["e"].items() if not k.startswith("_")},
-                "label": r["e"]["_label"],
-            },
-            sort_keys=True,
-            default=str,
-        )
-        for r in db.execute(
-            "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name, a.id) AS a, "
-            "coalesce(b.arn, b.key, b.name, b.id) AS b, e"
-        )
-    )
-    return {"nodes": nodes, "edges": edges}
-
-
-def mutate(
-    client: Any,
-    name: str,
-    input_type: str,
-    value: dict,
-    *,
-    fields: str = RESULT,
-    dryRun: bool = False,
-    requests: list[dict] | None = None,
-) -> dict:
-    body = client(
-        f"mutation($input: {input_type}!, $dry: Boolean!, $requests: [SimulationRequestInput!]) "
-        f"{{ {name}(input: $input, dryRun: $dry, requests: $requests) {{ {fields} }} }}",
-        {"input": value, "dry": dryRun, "requests": requests},
-    )
-    return body[name]
 
 
 @pytest.fixture

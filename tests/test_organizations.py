@@ -16,7 +16,7 @@ import pytest
 from graphiam.changes.load import load_files, seed_files
 from graphiam.errors import IngestError
 from graphiam.store import open_database
-from tests.conftest import SEEDS, TESTS, GraphQLClient
+from tests.helpers import SEEDS, TESTS, GraphQLClient
 
 DEMO_ORG = TESTS / "data" / "organizations" / "demo-org.json"
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"

@@ -1,7 +1,7 @@
 """schema/schema.graphql is the exported SDL: this fails when the code and the file drift apart."""
 
 from graphiam.api.schema import sdl
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_checked_in_sdl_matches_the_code():

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 
-from tests.conftest import CONFORMANCE
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import CONFORMANCE, ROOT, free_port, start_server
 
 
 def test_serve_answers_graphql_over_http(tmp_path):
@@ -31,7 +24,7 @@ def test_serve_answers_graphql_over_http(tmp_path):
     )
     assert load.returncode == 0, load.stderr
     assert "20 users, 6 groups, 10 roles, 33 managed policies" in load.stdout
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
         env=env,
@@ -65,31 +58,10 @@ def test_serve_answers_graphql_over_http(tmp_path):
         proc.wait(timeout=30)
 
 
-def _start(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.2)
-
-
 def test_empty_database_gets_the_demo_org_and_the_readme_script_runs(tmp_path):
-    from tests.conftest import ROOT
-
     env = {**os.environ, "GRAPHIAM_DB": str(tmp_path / "db")}
-    port = _free_port()
-    proc = _start(env, port)
+    port = free_port()
+    proc = start_server(env, port)
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["accounts"] == [
             "111111111111",

@@ -15,8 +15,12 @@ from graphiam.app import create_app
 from graphiam.changes.apply import Change, apply_changes
 from graphiam.changes.whatif import SimRequest
 from graphiam.graph.snapshot import snapshot_cache
-from tests.conftest import SEEDS
-from tests.test_mutations import ADMIN_ACCESS, GRACE, PROD_ADMIN, RESULT, A, graph_dump, mutate
+from tests.helpers import RESULT, SEEDS, graph_dump, mutate
+
+A = "arn:aws:iam::111111111111:"
+GRACE = A + "user/contractors/grace"
+PROD_ADMIN = A + "role/ProductionAdminRole"
+ADMIN_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 PARTNER_AUDIT = A + "role/PartnerAuditRole"
 AUDITOR = "arn:aws:iam::222222222222:user/auditor"

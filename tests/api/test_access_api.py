@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 A = "arn:aws:iam::111111111111:"
 WHO_CAN = """query($a: String!, $r: String!, $c: [ContextEntryInput!], $chains: Boolean) {
@@ -19,7 +19,7 @@ SUMMARY = """query($a: String!, $r: String!) { whoCanSummary(action: $a, resourc
 def client():
     from graphiam.changes.load import load_files
     from graphiam.store import open_database
-    from tests.conftest import GraphQLClient
+    from tests.helpers import GraphQLClient
 
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [SEEDS / "demo-org.json", SEEDS / "partner-account.json"])

@@ -6,7 +6,7 @@ from graphiam.api.access import _RowCache
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.who_can import who_can
 from graphiam.store import mutations as M
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 
 def test_rows_follow_the_database_generation(make_db, monkeypatch):

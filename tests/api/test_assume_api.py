@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 FACTS = json.loads((SEEDS / "facts.json").read_text())
 A = "arn:aws:iam::111111111111:"
@@ -18,7 +18,7 @@ PROD_ADMIN = A + "role/ProductionAdminRole"
 def client():
     from graphiam.changes.load import load_files
     from graphiam.store import open_database
-    from tests.conftest import GraphQLClient
+    from tests.helpers import GraphQLClient
 
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [SEEDS / "demo-org.json", SEEDS / "partner-account.json"])

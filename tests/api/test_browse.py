@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import CONFORMANCE, GAAD_EXAMPLE
+from tests.helpers import CONFORMANCE, GAAD_EXAMPLE
 
 COUNTS = "{ users { totalCount } groups { totalCount } roles { totalCount } policies { totalCount } }"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graphiam.changes.load import seed_files
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 ORG = "arn:aws:iam::111111111111:"
 STEP = (
@@ -18,7 +18,7 @@ STEP = (
 def client():
     from graphiam.changes.load import load_files
     from graphiam.store import open_database
-    from tests.conftest import GraphQLClient
+    from tests.helpers import GraphQLClient
 
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, seed_files(SEEDS))

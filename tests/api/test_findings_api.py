@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import GAAD_EXAMPLE
+from tests.helpers import GAAD_EXAMPLE
 
 QUERY = """query($first: Int, $after: String, $account: String, $kinds: [RiskCategory!], $exclude: FindingsExclusions) {
   policyFindings(first: $first, after: $after, account: $account, kinds: $kinds, exclude: $exclude) {
@@ -20,7 +20,7 @@ QUERY = """query($first: Int, $after: String, $account: String, $kinds: [RiskCat
 def client():
     from graphiam.changes.load import load_files
     from graphiam.store import open_database
-    from tests.conftest import GraphQLClient
+    from tests.helpers import GraphQLClient
 
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [GAAD_EXAMPLE])

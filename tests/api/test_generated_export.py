@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_org import generate_org  # noqa: E402

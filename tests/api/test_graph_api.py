@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 FACTS = json.loads((SEEDS / "facts.json").read_text())
 BOB = "arn:aws:iam::111111111111:user/engineering/bob"

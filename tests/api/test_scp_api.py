@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from graphiam.changes.load import seed_files
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"
 FULL = {

@@ -8,7 +8,7 @@ import json
 
 import httpx
 
-from tests.conftest import CONFORMANCE, GraphQLClient
+from tests.helpers import CONFORMANCE, GraphQLClient
 
 SIMULATE = """query($p: String!, $a: String!, $r: String!, $c: [ContextEntryInput!], $o: String) {
   simulate(principal: $p, action: $a, resource: $r, context: $c, resourceOwner: $o) {

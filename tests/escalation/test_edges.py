@@ -17,131 +17,26 @@ import pytest
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.admin import is_admin
 from graphiam.store import escalation_store as S
+from tests.helpers import (
+    ACCT,
+    ADMIN_ARN,
+    MFA,
+    allow,
+    arn,
+    cm,
+    deny,
+    doc,
+    export,
+    group,
+    managed_policy,
+    role,
+    user,
+)
 
-ACCT = "123456789012"
-ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
-
-
-def arn(kind: str, name: str) -> str:
-    return f"arn:aws:iam::{ACCT}:{kind}/{name}"
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
-
-
-def inline(*statements: dict[str, Any], name: str = "p") -> dict[str, Any]:
-    return {"PolicyName": name, "PolicyDocument": doc(*statements)}
-
-
-def user(
-    name: str,
-    *statements: dict[str, Any],
-    managed: tuple[str, ...] = (),
-    groups: tuple[str, ...] = (),
-    boundary: str | None = None,
-    tags: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    u: dict[str, Any] = {
-        "UserName": name,
-        "Arn": arn("user", name),
-        "Path": "/",
-        "GroupList": list(groups),
-        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
-        "UserPolicyList": [inline(*statements)] if statements else [],
-        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-    }
-    if boundary:
-        u["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
-    return u
-
-
-def group(name: str, *statements: dict[str, Any], managed: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "GroupName": name,
-        "Arn": arn("group", name),
-        "Path": "/",
-        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
-        "GroupPolicyList": [inline(*statements)] if statements else [],
-    }
-
-
-def trust(principal: dict[str, Any]) -> dict[str, Any]:
-    return doc({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
-
-
-def role(
-    name: str,
-    trusts: dict[str, Any],
-    *statements: dict[str, Any],
-    managed: tuple[str, ...] = (),
-    profile: bool = False,
-    boundary: str | None = None,
-) -> dict[str, Any]:
-    r: dict[str, Any] = {
-        "RoleName": name,
-        "Arn": arn("role", name),
-        "Path": "/",
-        "AssumeRolePolicyDocument": trust(trusts),
-        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
-        "RolePolicyList": [inline(*statements)] if statements else [],
-        "InstanceProfileList": [
-            {"InstanceProfileName": name, "Path": "/", "Arn": arn("instance-profile", name), "Roles": []}
-        ]
-        if profile
-        else [],
-    }
-    if boundary:
-        r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
-    return r
-
-
-def managed_policy(policy_arn: str, *versions: dict[str, Any], default: int = 0) -> dict[str, Any]:
-    return {
-        "PolicyName": policy_arn.rsplit("/", 1)[-1],
-        "Arn": policy_arn,
-        "Path": "/",
-        "DefaultVersionId": f"v{default + 1}",
-        "PolicyVersionList": [
-            {"VersionId": f"v{i + 1}", "IsDefaultVersion": i == default, "Document": d}
-            for i, d in enumerate(versions)
-        ],
-    }
-
-
-ADMIN_POLICY = managed_policy(ADMIN_ARN, doc(allow("*")))
-ADMIN_USER = user("admin", managed=(ADMIN_ARN,))
 EC2_ADMIN_ROLE = role("Ec2Admin", {"Service": "ec2.amazonaws.com"}, managed=(ADMIN_ARN,), profile=True)
 LAMBDA_ADMIN_ROLE = role("LambdaAdmin", {"Service": "lambda.amazonaws.com"}, managed=(ADMIN_ARN,))
 TRUSTING_ROLE = role("AdminRole", {"AWS": f"arn:aws:iam::{ACCT}:root"}, managed=(ADMIN_ARN,))
 PLAIN_ROLE = role("Plain", {"AWS": f"arn:aws:iam::{ACCT}:root"}, allow("s3:GetObject"))
-MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-
-
-def export(
-    *users: dict[str, Any],
-    groups: tuple[dict[str, Any], ...] = (),
-    roles: tuple[dict[str, Any], ...] = (),
-    policies: tuple[dict[str, Any], ...] = (),
-) -> dict[str, Any]:
-    return {
-        "UserDetailList": [*users, ADMIN_USER],
-        "GroupDetailList": list(groups),
-        "RoleDetailList": list(roles),
-        "Policies": [ADMIN_POLICY, *policies],
-    }
-
-
-def cm(name: str) -> str:
-    return f"arn:aws:iam::{ACCT}:policy/{name}"
 
 
 # (id, export, edges that must exist, edges that must not) — an edge is (actor name, technique, target name)

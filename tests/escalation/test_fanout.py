@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import collections
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,11 +21,20 @@ from graphiam.derive.escalation.edges import derive
 from graphiam.derive.escalation.fanout import expand
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q
-from tests.conftest import GAAD_EXAMPLE, SEEDS
-from tests.escalation.test_edges import ACCT, MFA, allow, arn, deny, export, role, user
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from generate_org import generate_org  # noqa: E402
+from tests.helpers import (
+    ACCT,
+    GAAD_EXAMPLE,
+    MFA,
+    SEEDS,
+    allow,
+    arn,
+    deny,
+    export,
+    generated_exports,
+    role,
+    user,
+    write,
+)
 
 
 def rows(edges: Any) -> collections.Counter[str]:
@@ -42,23 +49,12 @@ def both(db: Any, explicit_max: int = 0) -> tuple[collections.Counter[str], coll
     return rows(ref.edges), rows([*new.edges, *(e for f in new.fans for e in expand(f))]), new
 
 
-def write(tmp_path: Path, name: str, data: dict[str, Any]) -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(data))
-    return path
-
-
-def generated(tmp_path: Path, n: int, seed: int, accounts: int = 1) -> list[Path]:
-    exports = generate_org(users=n * 2 // 3, roles=n - n * 2 // 3, policies=n, accounts=accounts, seed=seed)
-    return [write(tmp_path, f"org-{seed}-{i}.json", e) for i, e in enumerate(exports)]
-
-
 @pytest.mark.parametrize("n,seed,accounts", [(150, 3, 1), (120, 5, 1), (160, 11, 2)])
 @pytest.mark.parametrize("explicit_max", [0, 16])
 def test_fans_expand_to_the_per_target_edges_on_generated_orgs(
     make_db, tmp_path, n, seed, accounts, explicit_max
 ):
-    ref, new, out = both(make_db(*generated(tmp_path, n, seed, accounts)), explicit_max)
+    ref, new, out = both(make_db(*generated_exports(tmp_path, n, seed, accounts)), explicit_max)
     assert sum(ref.values()) > 500  # the org has escalation edges to many targets
     assert new == ref
     if explicit_max == 0:
@@ -271,7 +267,7 @@ def answers(db: Any) -> dict[str, Any]:
 def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(
     make_db, tmp_path, monkeypatch, source
 ):
-    files = generated(tmp_path, 120, 3) if source == "generated" else [GAAD_EXAMPLE]
+    files = generated_exports(tmp_path, 120, 3) if source == "generated" else [GAAD_EXAMPLE]
     monkeypatch.setattr(R, "EXPLICIT_MAX", 1 << 30)
     flat = answers(make_db(*files))
     monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
@@ -301,7 +297,7 @@ def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path, 
     """Path steps are hydrated from the parts of the targets asked for only (`_parts_of` finds them in the
     set's JSON without decoding the rest): the same rows, parallel parts included, as expanding everything."""
     monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
-    db = make_db(*generated(tmp_path, 150, 3))
+    db = make_db(*generated_exports(tmp_path, 150, 3))
     full = Q.edge_rows(db)
     assert R.LAST_COUNTS["fans"] > 0
     triples = sorted({(r["from"], r["to"], r["technique"]) for r in full})

@@ -19,7 +19,7 @@ from graphiam.cli import main
 from graphiam.derive.escalation.techniques import technique
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.escalation_paths import build_index, escalation_paths, escalation_summary
-from tests.conftest import GAAD_EXAMPLE, SEEDS
+from tests.helpers import GAAD_EXAMPLE, SEEDS
 
 BED = "arn:aws:iam::200611803367:"
 

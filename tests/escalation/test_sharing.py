@@ -23,18 +23,19 @@ from graphiam.derive.escalation import run as R
 from graphiam.derive.escalation.edges import derive
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q
-from tests.escalation.test_edges import (
+from tests.helpers import (
     allow,
     arn,
     cm,
     deny,
     doc,
     export,
+    generated_exports,
     group,
     managed_policy,
     user,
+    write,
 )
-from tests.escalation.test_fanout import generated, write
 
 TEAM = {"StringEquals": {"aws:PrincipalTag/team": "admins"}}
 ALICE = {"StringEquals": {"aws:username": "alice"}}
@@ -129,6 +130,6 @@ def test_bob_is_not_given_alices_verdict_when_probed_first(make_db, tmp_path):
 def test_generated_orgs_give_the_same_edges_with_and_without_shortcuts(
     make_db, tmp_path, monkeypatch, n, seed
 ):
-    fast, slow = _both(make_db(*generated(tmp_path, n, seed)), monkeypatch)
+    fast, slow = _both(make_db(*generated_exports(tmp_path, n, seed)), monkeypatch)
     assert sum(fast.values()) > 100
     assert fast == slow

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import GAAD_EXAMPLE
+from tests.helpers import GAAD_EXAMPLE
 
 
 def _run(*args, db):

@@ -11,7 +11,7 @@ from graphiam.derive.findings.rules import RiskCategory as C
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.findings import Exclusions, build_findings_index, policy_findings
 from graphiam.store import open_database
-from tests.conftest import GAAD_EXAMPLE, SEEDS
+from tests.helpers import GAAD_EXAMPLE, SEEDS
 
 EX = "arn:aws:iam::200611803367:policy/"
 
@@ -203,7 +203,7 @@ def test_seed_boundaries_grant_nothing(seeds):
 
 def test_a_change_reanalyses_only_the_documents_whose_text_it_changed(tmp_path):
     from graphiam.queries.findings import FindingsIndexCache
-    from tests.conftest import CONFORMANCE
+    from tests.helpers import CONFORMANCE
 
     data = json.loads((CONFORMANCE / "gaad.json").read_text())
     path = tmp_path / "gaad.json"

@@ -10,7 +10,7 @@ import pytest
 
 from graphiam.errors import IngestError
 from graphiam.ingest.gaad import parse_gaad, read_gaad_file
-from tests.conftest import CONFORMANCE, GAAD_EXAMPLE
+from tests.helpers import CONFORMANCE, GAAD_EXAMPLE
 
 ACCT = "111122223333"
 

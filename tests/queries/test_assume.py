@@ -3,12 +3,9 @@ with brute force (`simulate` over enumerated request contexts) on a generated tw
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import itertools
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +18,23 @@ from graphiam.policy.witness import fixed_key
 from graphiam.queries.chains import assumable_by, assumable_roles, assumption_chains
 from graphiam.queries.simulate import simulate
 from graphiam.store import assume_store as S
-from tests.conftest import ROOT, SEEDS
+from tests.helpers import (
+    ALLOW_ASSUME,
+    NO_STS_BOUNDARY,
+    ROOT_TRUST,
+    SEEDS,
+    X,
+    doc,
+    trust,
+)
+from tests.helpers import assume_export as export
+from tests.helpers import assume_role as role
+from tests.helpers import assume_user as user
 
 FACTS = json.loads((SEEDS / "facts.json").read_text())
 NEEDS = {"mfa": "aws:MultiFactorAuthPresent", "source_ip": "aws:SourceIp", "external_id": "sts:ExternalId"}
 A = "arn:aws:iam::111111111111:"
 B = "arn:aws:iam::222222222222:"
-X = "arn:aws:iam::333333333333:"
 
 
 def edges(db) -> dict[tuple[str, str], dict[str, Any]]:
@@ -174,95 +181,7 @@ def test_cross_account_trust_without_the_partner_is_an_external_principal_then_r
 # ---- hand-made exports: one AWS rule each ----
 
 
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-ALLOW_ASSUME = doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
 ADMIN = doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
-NO_STS_BOUNDARY = X + "policy/NoSts"
-
-
-def trust(
-    principal: Any, condition: dict[str, Any] | None = None, action: str = "sts:AssumeRole"
-) -> dict[str, Any]:
-    st: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
-    if condition:
-        st["Condition"] = condition
-    return doc(st)
-
-
-def user(
-    name: str,
-    policy: dict[str, Any] | None = ALLOW_ASSUME,
-    *,
-    boundary: str | None = None,
-    tags: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    u: dict[str, Any] = {
-        "UserName": name,
-        "UserId": f"AIDA{name.upper()}",
-        "Arn": X + f"user/{name}",
-        "Path": "/",
-        "GroupList": [],
-        "AttachedManagedPolicies": [],
-        "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
-        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-    }
-    if boundary:
-        u["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
-    return u
-
-
-def role(
-    name: str, trust_doc: dict[str, Any], policy: dict[str, Any] | None = None, *, boundary: str | None = None
-) -> dict[str, Any]:
-    r: dict[str, Any] = {
-        "RoleName": name,
-        "RoleId": f"AROA{name.upper()}",
-        "Arn": X + f"role/{name}",
-        "Path": "/",
-        "AssumeRolePolicyDocument": trust_doc,
-        "InstanceProfileList": [],
-        "AttachedManagedPolicies": [],
-        "Tags": [],
-        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
-    }
-    if boundary:
-        r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
-    return r
-
-
-def export(
-    tmp_path: Path, users: list[dict[str, Any]], roles: list[dict[str, Any]], name: str = "x.json"
-) -> Path:
-    boundary = {
-        "PolicyName": "NoSts",
-        "PolicyId": "ANPANOSTS",
-        "Arn": NO_STS_BOUNDARY,
-        "Path": "/",
-        "DefaultVersionId": "v1",
-        "AttachmentCount": 0,
-        "PermissionsBoundaryUsageCount": 1,
-        "IsAttachable": True,
-        "PolicyVersionList": [
-            {
-                "VersionId": "v1",
-                "IsDefaultVersion": True,
-                "Document": doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
-            }
-        ],
-    }
-    path = tmp_path / name
-    path.write_text(
-        json.dumps(
-            {"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles, "Policies": [boundary]}
-        )
-    )
-    return path
-
-
-ROOT_TRUST = trust({"AWS": X + "root"})
 
 
 def test_a_boundary_without_sts_assume_role_removes_the_edge(make_db, tmp_path):
@@ -457,26 +376,6 @@ def test_affected_roles_are_the_touched_accounts_and_trusts_naming_them(make_db)
 # ---- brute force on a generated org ----
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_org", ROOT / "benchmarks" / "generate_org.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["generate_org"] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    gen = _generator()
-    out = tmp_path_factory.mktemp("org")
-    files = []
-    for d in gen.generate_org(users=40, roles=30, policies=40, accounts=2, seed=11):
-        path = out / f"{gen.account_of(d)}.json"
-        path.write_text(json.dumps(d))
-        files.append(path)
-    return files
-
-
 def _values(op: str, values: tuple[str, ...]) -> list[str]:
     """Request values worth trying for one condition: its own values, an address in each range, booleans."""
     out = list(values) + ["true", "false"]
@@ -507,8 +406,8 @@ def brute_force_contexts(snap, principal, target) -> list[dict[str, str]]:
     return out
 
 
-def test_edges_equal_brute_force_with_simulate_on_a_generated_org(make_db, generated):
-    db = make_db(*generated)
+def test_edges_equal_brute_force_with_simulate_on_a_generated_org(make_db, two_account_org):
+    db = make_db(*two_account_org)
     snap = build_snapshot(db)
     stored = {
         (e["from"], e["to"]): e["needs_conditions"]
@@ -532,8 +431,8 @@ def test_edges_equal_brute_force_with_simulate_on_a_generated_org(make_db, gener
     assert {k for k, v in stored.items() if not v} == {k for k, v in expected.items() if not v}
 
 
-def test_shared_verdicts_equal_deciding_every_pair_alone(make_db, generated):
-    snap = build_snapshot(make_db(*generated))
+def test_shared_verdicts_equal_deciding_every_pair_alone(make_db, two_account_org):
+    snap = build_snapshot(make_db(*two_account_org))
     roles = [p for p in snap.principals.values() if p.kind == "role"]
     shared = {
         (r["from"], r["to"], r["statements"], r["conditions"]) for r in compute_edges(snap, roles).all()

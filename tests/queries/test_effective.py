@@ -14,7 +14,7 @@ from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
 from graphiam.queries.effective import covers, effective_permissions, intersects
 from graphiam.queries.simulate import simulate
-from tests.conftest import CONFORMANCE, SEEDS
+from tests.helpers import CONFORMANCE, SEEDS
 
 A = "arn:aws:iam::111111111111:"
 

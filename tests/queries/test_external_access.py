@@ -9,7 +9,7 @@ import pytest
 
 from graphiam.changes.load import load_files
 from graphiam.store import open_database
-from tests.conftest import GAAD_EXAMPLE, GraphQLClient
+from tests.helpers import GAAD_EXAMPLE, GraphQLClient
 
 QUERY = """query($a: String) { externalAccess(account: $a) { role account principal principalKind principalAccount
   outsideOrganization unconditional hop { action requiredConditions { key operator values role } } } }"""

@@ -14,7 +14,7 @@ from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.graph_view import graph_view
 from graphiam.store import open_database
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 FACTS = json.loads((SEEDS / "facts.json").read_text())
 EXPORTS = [json.loads((SEEDS / FACTS["accounts"][a]["file"]).read_text()) for a in sorted(FACTS["accounts"])]

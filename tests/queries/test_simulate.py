@@ -12,7 +12,7 @@ import pytest
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.simulate import simulate, simulate_custom
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 ACCT = "111111111111"
 ALICE = f"arn:aws:iam::{ACCT}:user/engineering/alice"

@@ -7,7 +7,6 @@ triples on a generated two-account org and on the conformance export, `who_can` 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import re
@@ -21,7 +20,7 @@ from graphiam.policy import Decision
 from graphiam.queries.simulate import simulate
 from graphiam.queries.who_can import who_can
 from graphiam.store.access_store import policy_services
-from tests.conftest import CONFORMANCE, ROOT, SEEDS
+from tests.helpers import CONFORMANCE, ROOT, SEEDS
 
 A = "arn:aws:iam::111111111111:"
 PROD_ADMIN = A + "role/ProductionAdminRole"
@@ -192,8 +191,6 @@ def test_bad_action_is_an_input_error(demo, action):
 
 
 def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
-    if importlib.util.find_spec("graphiam.derive.assume.edges") is None:
-        pytest.skip("CAN_ASSUME derivation (graphiam.derive.assume.edges) is not built yet")
     db, snap = demo
     result = who_can(db, snap, action="iam:CreateUser", resource="*", via_chains=True)
     chains = {a.principal_arn: a.chain for a in result.allowed if a.chain}

@@ -11,7 +11,10 @@ from graphiam.derive.assume.edges import compute_edges, reason_id
 from graphiam.errors import StoreError
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.store import assume_store as S
-from tests.queries.test_assume import ROOT_TRUST, X, export, generated, role, trust, user  # noqa: F401
+from tests.helpers import ROOT_TRUST, X, trust
+from tests.helpers import assume_export as export
+from tests.helpers import assume_role as role
+from tests.helpers import assume_user as user
 
 FIELDS = ("from", "to", "action", "statements", "conditions", "needs_conditions")
 
@@ -20,8 +23,8 @@ def stored_reasons(db) -> dict[str, tuple[str, str]]:
     return S.read_reasons(db)
 
 
-def test_edge_reasons_read_back_identical_to_the_derivation(make_db, generated):  # noqa: F811
-    db = make_db(*generated)
+def test_edge_reasons_read_back_identical_to_the_derivation(make_db, two_account_org):
+    db = make_db(*two_account_org)
     snap = build_snapshot(db)
     roles = [p for p in snap.principals.values() if p.kind == "role"]
     derived = compute_edges(snap, roles, S.loaded_accounts(db)).all()

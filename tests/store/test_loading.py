@@ -10,7 +10,7 @@ from graphiam.changes.load import load_files
 from graphiam.errors import IngestError, SchemaVersionError
 from graphiam.store import open_database
 from graphiam.store import reader as R
-from tests.conftest import CONFORMANCE, GAAD_EXAMPLE
+from tests.helpers import CONFORMANCE, GAAD_EXAMPLE
 
 TABLES = ("User", "IAMGroup", "Role", "Policy", "PolicyVersion", "InstanceProfile")
 
@@ -132,7 +132,7 @@ def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monke
     such a transaction back safely, so loads into a non-empty database are rehearsed on a private copy first."""
     from graphiam.changes.load import seed_files
     from graphiam.derive import refresh as derived
-    from tests.conftest import SEEDS
+    from tests.helpers import SEEDS
 
     db = make_db(*seed_files(SEEDS))
     before = _snapshot(db)

@@ -1,0 +1,493 @@
+"""Plain helpers shared by test modules (fixtures live in tests/conftest.py).
+
+- paths: the checkout, the test data, the demo organisation (`SEEDS`);
+- `GraphQLClient`: GraphQL documents run against the ASGI app, in process;
+- the real server: `free_port`, `start_server` (`graphiam serve` in a subprocess);
+- mutations over GraphQL: `mutate`, its `RESULT` selection, and `graph_dump` (every node and edge);
+- GAAD exports written in Python: `user`, `role`, `group`, `managed_policy`, `export` … in account `ACCT`
+  unless told (one inline policy per principal, statements as arguments), and `assume_user`, `assume_role`,
+  `assume_export` in account `X` (one policy document per principal, the export written to a file);
+- generated organisations: `generator_module` (benchmarks/generate_org.py), `write`, `generated_exports`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from graphiam.app import create_app
+from graphiam.store import Database
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+GAAD_EXAMPLE = TESTS / "data" / "gaad" / "cloudsplaining-example.json"
+CONFORMANCE = TESTS / "conformance"
+SEEDS = ROOT / "seeds"
+
+
+# ---- GraphQL in process ------------------------------------------------------------------------------------
+
+
+class GraphQLClient:
+    """Runs GraphQL documents against the ASGI app (lifespan included) and returns `data`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.app = create_app(database=db, load_seeds=False)
+
+    async def _post(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
+        async with self.app.router.lifespan_context(self.app):
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://graphiam.test") as c:
+                r = await c.post("/graphql", json={"query": query, "variables": variables or {}})
+                assert r.status_code == 200, r.text
+                body: dict[str, Any] = r.json()
+                return body
+
+    def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        return asyncio.run(self._post(query, variables))
+
+    def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = self.raw(query, variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+# ---- the real server ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`graphiam serve` on `port` with `env`, returned once /health answers (60 s at most)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.2)
+
+
+# ---- mutations ---------------------------------------------------------------------------------------------
+
+RESULT = "ok dryRun errors { code message path jsonPath } applied { operation arn }"
+
+
+def graph_dump(db: Database) -> dict[str, list[str]]:
+    """Every node and edge with every property (derived edges included), as sorted JSON lines."""
+    nodes = sorted(
+        json.dumps({k: v for k, v in r["n"].items() if k != "_id"}, sort_keys=True, default=str)
+        for r in db.execute("MATCH (n) RETURN n")
+    )
+    edges = sorted(
+        json.dumps(
+            {
+                "a": r["a"],
+                "b": r["b"],
+                **{k: v for k, v in r["e"].items() if not k.startswith("_")},
+                "label": r["e"]["_label"],
+            },
+            sort_keys=True,
+            default=str,
+        )
+        for r in db.execute(
+            "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name, a.id) AS a, "
+            "coalesce(b.arn, b.key, b.name, b.id) AS b, e"
+        )
+    )
+    return {"nodes": nodes, "edges": edges}
+
+
+def mutate(
+    client: Any,
+    name: str,
+    input_type: str,
+    value: dict[str, Any],
+    *,
+    fields: str = RESULT,
+    dryRun: bool = False,
+    requests: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Run mutation `name` with `value` as its `input_type` input; its result selected by `fields`."""
+    body = client(
+        f"mutation($input: {input_type}!, $dry: Boolean!, $requests: [SimulationRequestInput!]) "
+        f"{{ {name}(input: $input, dryRun: $dry, requests: $requests) {{ {fields} }} }}",
+        {"input": value, "dry": dryRun, "requests": requests},
+    )
+    result: dict[str, Any] = body[name]
+    return result
+
+
+# ---- GAAD exports in account ACCT: statements as arguments -------------------------------------------------
+
+ACCT = "123456789012"
+ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+def arn(kind: str, name: str, account: str = ACCT) -> str:
+    return f"arn:aws:iam::{account}:{kind}/{name}"
+
+
+def cm(name: str, account: str = ACCT) -> str:
+    """A customer-managed policy ARN (in ACCT unless told)."""
+    return f"arn:aws:iam::{account}:policy/{name}"
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+def inline(*statements: dict[str, Any], name: str = "p") -> dict[str, Any]:
+    return {"PolicyName": name, "PolicyDocument": doc(*statements)}
+
+
+def trust(
+    principal: Any, condition: dict[str, Any] | None = None, action: str = "sts:AssumeRole"
+) -> dict[str, Any]:
+    """A trust policy with one Allow statement for `principal` (a Principal element)."""
+    st: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
+    if condition:
+        st["Condition"] = condition
+    return doc(st)
+
+
+def user(
+    name: str,
+    *statements: dict[str, Any],
+    managed: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
+    boundary: str | None = None,
+    tags: dict[str, str] | None = None,
+    account: str = ACCT,
+) -> dict[str, Any]:
+    u: dict[str, Any] = {
+        "UserName": name,
+        "Arn": arn("user", name, account),
+        "Path": "/",
+        "GroupList": list(groups),
+        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
+        "UserPolicyList": [inline(*statements)] if statements else [],
+        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    }
+    if boundary:
+        u["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    return u
+
+
+def group(
+    name: str, *statements: dict[str, Any], managed: tuple[str, ...] = (), account: str = ACCT
+) -> dict[str, Any]:
+    return {
+        "GroupName": name,
+        "Arn": arn("group", name, account),
+        "Path": "/",
+        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
+        "GroupPolicyList": [inline(*statements)] if statements else [],
+    }
+
+
+def role(
+    name: str,
+    trusts: dict[str, Any],
+    *statements: dict[str, Any],
+    managed: tuple[str, ...] = (),
+    profile: bool = False,
+    boundary: str | None = None,
+    account: str = ACCT,
+) -> dict[str, Any]:
+    """A role trusting `trusts` (a Principal element); `profile`: in an instance profile of the same name."""
+    r: dict[str, Any] = {
+        "RoleName": name,
+        "Arn": arn("role", name, account),
+        "Path": "/",
+        "AssumeRolePolicyDocument": trust(trusts),
+        "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed],
+        "RolePolicyList": [inline(*statements)] if statements else [],
+        "InstanceProfileList": [
+            {
+                "InstanceProfileName": name,
+                "Path": "/",
+                "Arn": arn("instance-profile", name, account),
+                "Roles": [],
+            }
+        ]
+        if profile
+        else [],
+    }
+    if boundary:
+        r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    return r
+
+
+def managed_policy(policy_arn: str, *versions: dict[str, Any], default: int = 0) -> dict[str, Any]:
+    return {
+        "PolicyName": policy_arn.rsplit("/", 1)[-1],
+        "Arn": policy_arn,
+        "Path": "/",
+        "DefaultVersionId": f"v{default + 1}",
+        "PolicyVersionList": [
+            {"VersionId": f"v{i + 1}", "IsDefaultVersion": i == default, "Document": d}
+            for i, d in enumerate(versions)
+        ],
+    }
+
+
+ADMIN_POLICY = managed_policy(ADMIN_ARN, doc(allow("*")))
+ADMIN_USER = user("admin", managed=(ADMIN_ARN,))
+
+
+def export(
+    *users: dict[str, Any],
+    groups: tuple[dict[str, Any], ...] = (),
+    roles: tuple[dict[str, Any], ...] = (),
+    policies: tuple[dict[str, Any], ...] = (),
+    account: str = ACCT,
+) -> dict[str, Any]:
+    """An export of `users` plus an `admin` user holding AdministratorAccess (always in the export)."""
+    admin = ADMIN_USER if account == ACCT else user("admin", managed=(ADMIN_ARN,), account=account)
+    return {
+        "UserDetailList": [*users, admin],
+        "GroupDetailList": list(groups),
+        "RoleDetailList": list(roles),
+        "Policies": [ADMIN_POLICY, *policies],
+    }
+
+
+# ---- GAAD exports in account X: one policy document per principal, written to a file ----------------------
+
+X = "arn:aws:iam::333333333333:"
+ALLOW_ASSUME = doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
+NO_STS_BOUNDARY = X + "policy/NoSts"
+ROOT_TRUST = trust({"AWS": X + "root"})
+
+
+def assume_user(
+    name: str,
+    policy: dict[str, Any] | None = ALLOW_ASSUME,
+    *,
+    boundary: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A user of X with `policy` inline (by default: sts:AssumeRole on everything)."""
+    u: dict[str, Any] = {
+        "UserName": name,
+        "UserId": f"AIDA{name.upper()}",
+        "Arn": X + f"user/{name}",
+        "Path": "/",
+        "GroupList": [],
+        "AttachedManagedPolicies": [],
+        "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
+        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    }
+    if boundary:
+        u["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    return u
+
+
+def assume_role(
+    name: str, trust_doc: dict[str, Any], policy: dict[str, Any] | None = None, *, boundary: str | None = None
+) -> dict[str, Any]:
+    """A role of X with the trust policy `trust_doc` and `policy` inline."""
+    r: dict[str, Any] = {
+        "RoleName": name,
+        "RoleId": f"AROA{name.upper()}",
+        "Arn": X + f"role/{name}",
+        "Path": "/",
+        "AssumeRolePolicyDocument": trust_doc,
+        "InstanceProfileList": [],
+        "AttachedManagedPolicies": [],
+        "Tags": [],
+        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": policy}] if policy else [],
+    }
+    if boundary:
+        r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    return r
+
+
+def assume_export(
+    tmp_path: Path, users: list[dict[str, Any]], roles: list[dict[str, Any]], name: str = "x.json"
+) -> Path:
+    """The export of X (with the boundary policy NO_STS_BOUNDARY, allowing s3:* only) written to a file."""
+    boundary = {
+        "PolicyName": "NoSts",
+        "PolicyId": "ANPANOSTS",
+        "Arn": NO_STS_BOUNDARY,
+        "Path": "/",
+        "DefaultVersionId": "v1",
+        "AttachmentCount": 0,
+        "PermissionsBoundaryUsageCount": 1,
+        "IsAttachable": True,
+        "PolicyVersionList": [
+            {
+                "VersionId": "v1",
+                "IsDefaultVersion": True,
+                "Document": doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+            }
+        ],
+    }
+    path = tmp_path / name
+    path.write_text(
+        json.dumps(
+            {"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles, "Policies": [boundary]}
+        )
+    )
+    return path
+
+
+# ---- generated organisations -------------------------------------------------------------------------------
+
+
+@functools.cache
+def generator_module() -> ModuleType:
+    """benchmarks/generate_org.py as a module (`generate_org(...)`, `account_of(export)`), loaded once."""
+    spec = importlib.util.spec_from_file_location("generate_org", ROOT / "benchmarks" / "generate_org.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["generate_org"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def write(tmp_path: Path, name: str, data: dict[str, Any]) -> Path:
+    """`data` as JSON in `tmp_path / name`."""
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def generated_exports(tmp_path: Path, n: int, seed: int, accounts: int = 1) -> list[Path]:
+    """A generated organisation of `n` principals (2/3 users) and `n` policies, one file per account."""
+    gen = generator_module()
+    exports = gen.generate_org(
+        users=n * 2 // 3, roles=n - n * 2 // 3, policies=n, accounts=accounts, seed=seed
+    )
+    return [write(tmp_path, f"org-{seed}-{i}.json", e) for i, e in enumerate(exports)]
+
+
+# ---- deciding a request against policy documents given inline --------------------------------------------
+
+SIMULATED_CALLER = f"arn:aws:iam::{ACCT}:user/simulated-caller"  # simulateCustom's caller when none is given
+SIMULATE_CUSTOM = """query($p: [JSON!]!, $a: String!, $r: String!, $c: [ContextEntryInput!], $caller: String,
+  $owner: String, $rp: JSON, $b: JSON) {
+  simulateCustom(policies: $p, action: $a, resource: $r, context: $c, caller: $caller, resourceOwner: $owner,
+                 resourcePolicy: $rp, permissionsBoundary: $b) {
+    decision identityDecision boundaryDecision resourcePolicyDecision
+    matchedStatements { policyArn statementIndex effect } } }"""
+
+
+def engine_decision(
+    policies: list[dict[str, Any]],
+    action: str,
+    resource: str = "*",
+    *,
+    context: dict[str, Any] | None = None,
+    caller: str | None = None,
+    owner: str | None = None,
+    resource_policy: dict[str, Any] | None = None,
+    boundary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The policy engine's decision (graphiam.policy's public API), shaped as `graphql_decision`'s."""
+    from graphiam.policy import PolicySource, Request, evaluate, parse_policy
+
+    def source(d: dict[str, Any], name: str, kind: str, via: str) -> PolicySource:
+        return PolicySource(document=parse_policy(d), policy_id=name, name=name, kind=kind, via=via)
+
+    caller = caller or SIMULATED_CALLER
+    ev = evaluate(
+        Request(
+            action=action,
+            resource=resource,
+            principal_arn=caller,
+            principal_type="AssumedRole" if ":role/" in caller else "User",
+            resource_account=owner,
+            context=context or {},
+        ),
+        identity=[source(d, f"policies[{i}]", "custom", "custom") for i, d in enumerate(policies)],
+        boundaries=None
+        if boundary is None
+        else [source(boundary, "permissionsBoundary", "custom", "boundary")],
+        resource_policy=None
+        if resource_policy is None
+        else source(resource_policy, "resourcePolicy", "resource", "resource"),
+    )
+    return {
+        "decision": ev.decision.value,
+        "identity": ev.identity_decision.value,
+        "boundary": ev.boundary_decision and ev.boundary_decision.value,
+        "resource": ev.resource_decision and ev.resource_decision.value,
+        "matched": sorted((m.source.policy_id, m.index, m.effect) for m in ev.matched),
+    }
+
+
+def graphql_decision(
+    client: GraphQLClient,
+    policies: list[dict[str, Any]],
+    action: str,
+    resource: str = "*",
+    *,
+    context: dict[str, Any] | None = None,
+    caller: str | None = None,
+    owner: str | None = None,
+    resource_policy: dict[str, Any] | None = None,
+    boundary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """GraphQL simulateCustom's decision: the decision, each policy type's verdict, the matched statements."""
+    entries = [
+        {"key": k, "values": [v] if isinstance(v, str) else list(v)} for k, v in (context or {}).items()
+    ]
+    variables = {
+        "p": policies,
+        "a": action,
+        "r": resource,
+        "c": entries,
+        "caller": caller,
+        "owner": owner,
+        "rp": resource_policy,
+        "b": boundary,
+    }
+    s = client(SIMULATE_CUSTOM, variables)["simulateCustom"]
+    return {
+        "decision": s["decision"],
+        "identity": s["identityDecision"],
+        "boundary": s["boundaryDecision"],
+        "resource": s["resourcePolicyDecision"],
+        "matched": sorted(
+            (m["policyArn"], m["statementIndex"], m["effect"].capitalize()) for m in s["matchedStatements"]
+        ),
+    }
