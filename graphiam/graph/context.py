@@ -39,15 +39,13 @@ def request_context(
     if principal is not None:
         ctx.update(principal.derived_context())
     if snap is not None:
-        for k, v in snap.resource_tags(resource).items():
-            ctx[f"aws:ResourceTag/{k}"] = v
+        for tag, value in snap.resource_tags(resource).items():
+            ctx[f"aws:ResourceTag/{tag}"] = value
     lowered = {k.lower(): k for k in ctx}
-    for (
-        k,
-        v,
-    ) in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
-        old = lowered.get(k.lower())
+    # what the caller passes overrides what was derived (keys are case-insensitive)
+    for key, given_value in given.items():
+        old = lowered.get(key.lower())
         if old is not None:
             del ctx[old]
-        ctx[k] = v
+        ctx[key] = given_value
     return ctx

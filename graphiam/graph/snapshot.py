@@ -108,8 +108,8 @@ def build_snapshot(db: Database) -> Snapshot:
     for a in attachments:
         attached[a.target_arn].append((a.policy_arn, a.attached_as))
     member_of: dict[str, list[str]] = defaultdict(list)
-    for u, g in memberships:
-        member_of[u].append(g)
+    for user_arn, group_arn in memberships:
+        member_of[user_arn].append(group_arn)
     group_name = {g.arn: g.name for g in groups}
 
     def identity_of(arn: str, via: str, via_name: str | None = None) -> list[PolicySource]:
@@ -245,7 +245,7 @@ class SnapshotCache:
 
 
 def snapshot_cache(caches: dict[str, Any]) -> SnapshotCache:
-    cache = caches.get("snapshot")
+    cache: SnapshotCache | None = caches.get("snapshot")
     if cache is None:
         cache = caches.setdefault("snapshot", SnapshotCache())
-    return cache  # type: ignore[no-any-return]
+    return cache

@@ -86,7 +86,7 @@ class _Reader:
         return value
 
     def arn(self, obj: Mapping[str, Any], key: str, path: str, kind: str) -> str:
-        value = self.req(obj, key, path)
+        value: str = self.req(obj, key, path)
         m = _IAM_ARN.match(value)
         if not m or m.group(3) != kind:
             raise self.fail(f"{path}.{key}", f"`{value}` is not a valid IAM {kind} ARN")
@@ -169,7 +169,11 @@ def parse_gaad(
             "$",
             "not a get-account-authorization-details export: none of " + ", ".join(_TOP_KEYS) + " is present",
         )
-    users, groups, roles, policies, profiles = [], [], [], [], {}
+    users: list[User] = []
+    groups: list[Group] = []
+    roles: list[Role] = []
+    policies: list[ManagedPolicy] = []
+    profiles: dict[str, InstanceProfile] = {}
     accounts: dict[str, int] = {}
 
     def note_account(arn: str, path: str) -> str:

@@ -298,7 +298,7 @@ class Condition:
             if spec.set_op == "ForAnyValue":
                 return False
             return base.negated
-        values: tuple[str, ...] = value if isinstance(value, tuple) else (value,)  # type: ignore[assignment]
+        values: tuple[str, ...] = value if isinstance(value, tuple) else (value,)
         negated = base.negated
         if spec.set_op == "ForAllValues":
             return all(self._any_value(v, ctx) != negated for v in values)

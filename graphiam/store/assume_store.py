@@ -61,7 +61,7 @@ def write_reasons(db: Database, reasons: Mapping[str, tuple[str, str]]) -> None:
             raise StoreError(f"edge reason id `{rid}` is stored with other content (digest collision)")
     new = [(rid, st, co) for rid, (st, co) in reasons.items() if rid not in have]
     if new:
-        cols = list(zip(*new))
+        cols = list(zip(*new, strict=True))
         db.copy_from(
             "AssumeReason", pa.Table.from_arrays([pa.array(c, type=S) for c in cols], schema=_REASON)
         )
@@ -86,8 +86,8 @@ def write_edges(
                 "MATCH (s:ServicePrincipal) WHERE s.name IN $k RETURN s.name AS k", {"k": services}
             )
         }
-        new = [{"name": n} for n in services if n not in have]
-        db.copy_from("ServicePrincipal", pa.Table.from_pylist(new, schema=pa.schema([("name", S)])))
+        new_services = [{"name": n} for n in services if n not in have]
+        db.copy_from("ServicePrincipal", pa.Table.from_pylist(new_services, schema=pa.schema([("name", S)])))
     if externals:
         have = {
             r["k"]
@@ -95,10 +95,12 @@ def write_edges(
                 "MATCH (s:ExternalPrincipal) WHERE s.arn IN $k RETURN s.arn AS k", {"k": list(externals)}
             )
         }
-        new = [{"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have]
+        new_externals = [
+            {"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have
+        ]
         db.copy_from(
             "ExternalPrincipal",
-            pa.Table.from_pylist(new, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])),
+            pa.Table.from_pylist(new_externals, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])),
         )
     for table in list(
         columns

@@ -12,12 +12,13 @@ import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without imp
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import kuzu
+import pyarrow as pa
 
 from graphiam.errors import StoreError
 
@@ -26,6 +27,7 @@ QUERY_TIMEOUT_MS = 3000
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _open_paths: set[str] = set()
 _open_lock = threading.Lock()
+T = TypeVar("T")
 
 
 class _ReadWriteGate:
@@ -137,20 +139,22 @@ class Database:
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
 
-        def rows(result: Any) -> list[dict[str, Any]]:
+        def rows(result: kuzu.QueryResult) -> list[dict[str, Any]]:
             cols = result.get_column_names()
-            return [dict(zip(cols, row)) for row in result.get_all()]
+            return [dict(zip(cols, row, strict=True)) for row in result.get_all()]
 
-        return self._run(cypher, params, rows)  # type: ignore[no-any-return]
+        return self._run(cypher, params, rows)
 
     def execute_arrow(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, chunk_size: int = 100_000
-    ) -> Any:
+    ) -> pa.Table:
         """As `execute`, the rows as a pyarrow Table: for reads of millions of rows, which as dicts would hold
         one Python object per value."""
         return self._run(cypher, params, lambda result: result.get_as_arrow(chunk_size=chunk_size))
 
-    def _run(self, cypher: str, params: Mapping[str, Any] | None, fetch: Any) -> Any:
+    def _run(
+        self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[kuzu.QueryResult], T]
+    ) -> T:
         params = dict(params or {})
         wanted = set(_PARAM.findall(cypher))
         if wanted != set(params):
@@ -162,7 +166,7 @@ class Database:
             self.gate.acquire_read()
         try:
             try:
-                result = self.connection().execute(cypher, params)
+                result = single_result(self.connection().execute(cypher, params))
             except RuntimeError as exc:
                 raise StoreError(_first_line(exc)) from None
             try:
@@ -249,7 +253,7 @@ class Database:
         """True on the thread that holds the open write transaction."""
         return bool(getattr(self._local, "in_tx", False))
 
-    def copy_from(self, table: str, arrow_table: Any, *, rel_pair: tuple[str, str] | None = None) -> None:
+    def copy_from(self, table: str, arrow_table: pa.Table, *, rel_pair: tuple[str, str] | None = None) -> None:
         """Bulk-load a pyarrow table into `table` (COPY), inside the current transaction."""
         if not re.fullmatch(r"[A-Za-z_]+", table):
             raise StoreError(f"bad table name `{table}`")
@@ -277,6 +281,16 @@ class Database:
         self._local = threading.local()
         self._db.close()
         self._release_path()
+
+
+def single_result(result: kuzu.QueryResult | list[kuzu.QueryResult]) -> kuzu.QueryResult:
+    """The result of one statement: kuzu answers a string of several statements with a list of results, and
+    graphiam always sends one statement at a time."""
+    if isinstance(result, list):
+        for r in result:
+            r.close()
+        raise StoreError(f"expected one statement, got {len(result)}")
+    return result
 
 
 def _first_line(exc: BaseException) -> str:

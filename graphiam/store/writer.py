@@ -250,9 +250,9 @@ class _Batch:
             for ent in entities:
                 for arn in dict.fromkeys(ent.attached_policy_arns):
                     self.attached[table].append({"from": arn, "to": ent.arn, "attached_as": "identity"})
-                for p in ent.inline_policies:
-                    self.nodes["Policy"].append(_inline_row(p, ent.account, x))
-                    self.attached[table].append({"from": p.arn, "to": ent.arn, "attached_as": "inline"})
+                for inline in ent.inline_policies:
+                    self.nodes["Policy"].append(_inline_row(inline, ent.account, x))
+                    self.attached[table].append({"from": inline.arn, "to": ent.arn, "attached_as": "inline"})
                 boundary = getattr(ent, "boundary_arn", None)
                 if boundary:
                     self.attached[table].append({"from": boundary, "to": ent.arn, "attached_as": "boundary"})
