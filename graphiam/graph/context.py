@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from graphiam.arn import is_service_linked_role
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 
 ContextValues = Mapping[str, "str | Sequence[str]"]
@@ -27,7 +28,7 @@ TRUST_ACTIONS = frozenset(
 
 def scp_exempt(principal_arn: str) -> str | None:
     """Why SCPs do not apply to this principal (service-linked roles are never restricted by SCPs)."""
-    if ":role/aws-service-role/" in principal_arn:
+    if is_service_linked_role(principal_arn):
         return f"`{principal_arn}` is a service-linked role: SCPs do not restrict it"
     return None
 

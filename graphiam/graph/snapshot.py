@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphiam.arn import is_service_linked_role
 from graphiam.graph.cache import GenerationCache
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.store import Database
@@ -137,7 +138,7 @@ def build_snapshot(db: Database) -> Snapshot:
     levels_of = _scp_levels(org_units, org_scps)
 
     def scps_of(account: str, arn: str) -> tuple[tuple[PolicySource, ...], ...] | None:
-        return None if ":role/aws-service-role/" in arn else levels_of(account)
+        return None if is_service_linked_role(arn) else levels_of(account)
 
     principals: dict[str, PrincipalInfo] = {}
     for u in users:

@@ -9,12 +9,12 @@ Nothing here touches the database: a file either parses completely or raises `In
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from graphiam.arn import parse_arn, parse_iam_arn
 from graphiam.errors import IngestError, PolicyParseError
 from graphiam.model import (
     AWS_MANAGED,
@@ -30,10 +30,6 @@ from graphiam.model import (
     User,
 )
 
-_IAM_ARN = re.compile(
-    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}|aws):"
-    r"(user|group|role|policy|instance-profile)(/[\x21-\x7e]*)?/[\w+=,.@-]+$"
-)
 _TOP_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
 # (canonical json, where, kind: "identity" | "trust" | None for lenient) -> raises PolicyParseError
@@ -87,8 +83,7 @@ class _Reader:
 
     def arn(self, obj: Mapping[str, Any], key: str, path: str, kind: str) -> str:
         value: str = self.req(obj, key, path)
-        m = _IAM_ARN.match(value)
-        if not m or m.group(3) != kind:
+        if parse_iam_arn(value, kinds=(kind,)) is None:  # any partition of IAM_PARTITIONS
             raise self.fail(f"{path}.{key}", f"`{value}` is not a valid IAM {kind} ARN")
         return value
 
@@ -152,7 +147,7 @@ class _Reader:
 
 
 def _account_of(arn: str) -> str:
-    return arn.split(":")[4]
+    return parse_arn(arn).account
 
 
 def parse_gaad(
