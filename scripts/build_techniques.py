@@ -88,7 +88,9 @@ RESOURCES: dict[str, str] = {
     "ec2:DescribeInstances": "*",
     "ec2:ModifyInstanceAttribute": INSTANCE,
     "ec2:ModifyLaunchTemplate": LAUNCH_TEMPLATE,
-    "ec2:RequestSpotInstances": "arn:${Partition}:ec2:${Region}:${Account}:spot-instances-request/${SpotInstanceRequestId}",
+    "ec2:RequestSpotInstances": (
+        "arn:${Partition}:ec2:${Region}:${Account}:spot-instances-request/${SpotInstanceRequestId}"
+    ),
     "ec2:RunInstances": INSTANCE,
     "ec2:StartInstances": INSTANCE,
     "ec2:StopInstances": INSTANCE,
@@ -128,8 +130,12 @@ RESOURCES: dict[str, str] = {
         "${NotebookInstanceLifecycleConfigName}"
     ),
     "sagemaker:CreatePresignedNotebookInstanceUrl": NOTEBOOK,
-    "sagemaker:CreateProcessingJob": "arn:${Partition}:sagemaker:${Region}:${Account}:processing-job/${ProcessingJobName}",
-    "sagemaker:CreateTrainingJob": "arn:${Partition}:sagemaker:${Region}:${Account}:training-job/${TrainingJobName}",
+    "sagemaker:CreateProcessingJob": (
+        "arn:${Partition}:sagemaker:${Region}:${Account}:processing-job/${ProcessingJobName}"
+    ),
+    "sagemaker:CreateTrainingJob": (
+        "arn:${Partition}:sagemaker:${Region}:${Account}:training-job/${TrainingJobName}"
+    ),
     "sagemaker:StartNotebookInstance": NOTEBOOK,
     "sagemaker:StopNotebookInstance": NOTEBOOK,
     "sagemaker:UpdateNotebookInstance": NOTEBOOK,

@@ -1,9 +1,9 @@
 """`aws iam get-account-authorization-details` (GAAD) JSON → `AccountExport`.
 
-Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones may be absent or null, but a value of the
-wrong type (an entry that is not an object, a `Path` that is a number) fails the same way. Policy documents may be
-JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical JSON strings.
-Nothing here touches the database: a file either parses completely or raises `IngestError`.
+Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones may be absent or null, but a value of
+the wrong type (an entry that is not an object, a `Path` that is a number) fails the same way. Policy
+documents may be JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical
+JSON strings. Nothing here touches the database: a file either parses completely or raises `IngestError`.
 """
 
 from __future__ import annotations

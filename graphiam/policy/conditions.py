@@ -105,7 +105,7 @@ class _ArnPattern:
         parts = value.split(":", 5)
         if len(parts) != len(fields):
             return False
-        return all(f.matches(p, ctx) for f, p in zip(fields, parts))
+        return all(f.matches(p, ctx) for f, p in zip(fields, parts, strict=True))
 
 
 # -- compilers and matchers --------------------------------------------------------------------

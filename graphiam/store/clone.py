@@ -13,6 +13,7 @@ bulk reads to Arrow, and written with COPY (ENGINE-NOTES §5).
 from __future__ import annotations
 
 import re
+
 import pyarrow as pa
 
 from graphiam.errors import StoreError

@@ -8,6 +8,7 @@ buffer pool (kuzu's default is 80% of the host's RAM) and `max_db_size` (the def
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
 import os
 import re
@@ -33,8 +34,8 @@ T = TypeVar("T")
 class _ReadWriteGate:
     """Readers share, a committing writer excludes (writer-preferring, so commits are not starved).
 
-    kuzu checkpoints at COMMIT after a COPY (and whenever the WAL passes 16 MiB); the checkpoint waits ~5 s for
-    every open read transaction and then raises although the write is committed (ENGINE-NOTES §4). Holding
+    kuzu checkpoints at COMMIT after a COPY (and whenever the WAL passes 16 MiB); the checkpoint waits ~5 s
+    for every open read transaction and then raises although the write is committed (ENGINE-NOTES §4). Holding
     reads back for the moment of a commit removes that failure.
     """
 
@@ -131,10 +132,8 @@ class Database:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is being discarded anyway
                 conn.close()
-            except Exception:  # noqa: BLE001 - the connection is being discarded anyway
-                pass
 
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
@@ -185,9 +184,10 @@ class Database:
         second `BEGIN` on the connection would fail): the outer one commits or rolls back everything.
 
         kuzu 0.11.3 traps (tests/test_whatif.py shows both): rolling back a transaction that COPYed into a
-        non-empty rel table drops every committed row of that table, and relationships CREATEd in a transaction
-        come back with wrong endpoints from non-anchored scans inside it (they are right once committed). So a
-        "dry run" is not a rolled-back transaction here: `graphiam.store.clone` copies the graph instead.
+        non-empty rel table drops every committed row of that table, and relationships CREATEd in a
+        transaction come back with wrong endpoints from non-anchored scans inside it (they are right once
+        committed). So a "dry run" is not a rolled-back transaction here: `graphiam.store.clone` copies the
+        graph instead.
         """
         if self.read_only:
             raise StoreError("database is open read-only")
@@ -206,10 +206,8 @@ class Database:
                 try:
                     yield self
                 except BaseException:
-                    try:
+                    with contextlib.suppress(RuntimeError):  # a failed COPY has already rolled it back
                         conn.execute("ROLLBACK")
-                    except RuntimeError:
-                        pass  # a failed COPY has already rolled the transaction back
                     raise
                 try:
                     with self.gate.exclusive():  # no read transaction open while kuzu checkpoints
@@ -253,7 +251,9 @@ class Database:
         """True on the thread that holds the open write transaction."""
         return bool(getattr(self._local, "in_tx", False))
 
-    def copy_from(self, table: str, arrow_table: pa.Table, *, rel_pair: tuple[str, str] | None = None) -> None:
+    def copy_from(
+        self, table: str, arrow_table: pa.Table, *, rel_pair: tuple[str, str] | None = None
+    ) -> None:
         """Bulk-load a pyarrow table into `table` (COPY), inside the current transaction."""
         if not re.fullmatch(r"[A-Za-z_]+", table):
             raise StoreError(f"bad table name `{table}`")
@@ -273,10 +273,8 @@ class Database:
 
     def close(self) -> None:
         for conn in self._conns:
-            try:
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:  # noqa: BLE001
-                pass
         self._conns.clear()
         self._local = threading.local()
         self._db.close()

@@ -94,7 +94,8 @@ class VersionRow:
 
 @dataclass(frozen=True, kw_only=True)
 class AttachmentRow:
-    """Policy `policy_arn` is attached to `target_arn` (a user, group or role) as identity, inline or boundary."""
+    """Policy `policy_arn` is attached to `target_arn` (a user, group or role) as identity, inline or
+    boundary."""
 
     policy_arn: str
     target_arn: str

@@ -354,7 +354,8 @@ def _role_arns(batch: _Batch) -> set[str]:
 
 
 def _attached_accounts(db: Database, policy_arns: Sequence[str]) -> frozenset[str]:
-    """Accounts of the users, groups and roles `policy_arns` are attached to (as identity policy or boundary)."""
+    """Accounts of the users, groups and roles `policy_arns` are attached to (as identity policies or as
+    boundary)."""
     if not policy_arns:
         return frozenset()
     rows = db.execute(

@@ -114,7 +114,8 @@ def test_boundary_naming_an_omitted_policy_becomes_a_placeholder_with_a_warning(
             "2 default versions",
         ),
         (lambda d: d.update(UserDetailList="x"), "$.UserDetailList", "expected a list"),
-        # found by tests/test_fuzz.py: these raised TypeError / pyarrow errors (an internal error through importExport)
+        # found by tests/test_fuzz.py: these raised TypeError / pyarrow errors (an internal error through
+        # importExport)
         (lambda d: d["GroupDetailList"].append(1.5), "$.GroupDetailList[1]", "expected an object, got float"),
         (
             lambda d: d["Policies"][0]["PolicyVersionList"].append(7),

@@ -98,7 +98,10 @@ ID = "123456789012"
         (f"arn:aws:iam::{ID}:role/app/team/worker", ("aws", ID, "role", "/app/team/", "worker")),
         (f"arn:aws-cn:iam::{ID}:group//g", ("aws-cn", ID, "group", "//", "g")),
         ("arn:aws:iam::aws:policy/AdministratorAccess", ("aws", "aws", "policy", "/", "AdministratorAccess")),
-        (f"arn:aws-iso-b:iam::{ID}:instance-profile/p:x/ip", ("aws-iso-b", ID, "instance-profile", "/p:x/", "ip")),
+        (
+            f"arn:aws-iso-b:iam::{ID}:instance-profile/p:x/ip",
+            ("aws-iso-b", ID, "instance-profile", "/p:x/", "ip"),
+        ),
         (f"arn:aws:iam::{ID}:user/a+b=c,d.e@f-g_h", ("aws", ID, "user", "/", "a+b=c,d.e@f-g_h")),
     ],
     ids=["user", "role-with-path", "empty-path-segment", "aws-managed", "colon-in-path", "name-characters"],
@@ -115,7 +118,7 @@ def test_parse_iam_arn(text: str, fields: tuple[str, ...]) -> None:
     [
         f"arn:aws:sts::{ID}:assumed-role/r/s",
         f"arn:aws:iam:us-east-1:{ID}:user/a",
-        f"arn:aws:iam::1234:user/a",
+        "arn:aws:iam::1234:user/a",
         f"arn:aws:iam::{ID}:root",
         f"arn:aws:iam::{ID}:user",
         f"arn:aws:iam::{ID}:user/",
