@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graphiam.ingest.gaad import DocumentCheck, _Reader
+from graphiam.ingest.reader import DocumentCheck, ExportReader
 from graphiam.model import Organization, OrgUnit, ServiceControlPolicy
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -41,7 +41,7 @@ def is_organization(data: Any) -> bool:
 def parse_organization(
     data: Any, *, source: str = "<organization>", check_document: DocumentCheck | None = None
 ) -> Organization:
-    r = _Reader(source, check_document)
+    r = ExportReader(source, check_document)
     if not isinstance(data, Mapping):
         raise r.fail("$", "an organization description must be a JSON object")
     org = r.req(data, "Organization", "$", Mapping)

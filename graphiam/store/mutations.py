@@ -140,7 +140,7 @@ _POLICY_BASE = frozenset(
 def document_columns(policy: ManagedPolicy, export: str) -> dict[str, Any]:
     """The columns of a managed policy that follow its default document (the document and what is derived
     from it, e.g. whoCan's service prefilter), for updating a stored policy."""
-    row = writer._managed_row(policy, export)
+    row = writer.managed_row(policy, export)
     return {k: v for k, v in row.items() if k not in _POLICY_BASE or k in ("default_version", "update_date")}
 
 
@@ -148,7 +148,7 @@ def create_entities(db: Database, export: AccountExport) -> None:
     """Create what a (small) export holds: users, groups, roles, customer-managed policies with their
     versions, inline policies and attachments, with the rows `writer.load_exports` would write. AWS-managed
     policies and group memberships are not created here."""
-    batch = writer._Batch()
+    batch = writer.Batch()
     batch.add(export)
     for table in TABLES:
         for row in batch.nodes[table]:
@@ -161,7 +161,7 @@ def create_entities(db: Database, export: AccountExport) -> None:
 
 
 def create_inline_policy(db: Database, policy: InlinePolicy, *, account: str, target_table: str) -> None:
-    create_node(db, "Policy", writer._inline_row(policy, account, account))
+    create_node(db, "Policy", writer.inline_row(policy, account, account))
     attach(db, policy.arn, target_table, policy.owner_arn, "inline")
 
 
