@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/build_techniques.py [PATHFINDING_DIR] [--check]
 
-Reads every `<service>/<id>.yaml` under PATHFINDING_DIR (default: ../shared/data/pathfinding next to the
-repository, as laid out in DESIGN.md) and writes, under graphiam/data/techniques/:
+Reads every `<service>/<id>.yaml` under PATHFINDING_DIR (default: `shared/data/pathfinding` in the directory
+that holds the repository, where a copy of pathfinding.cloud's catalogue is kept) and writes, under
+graphiam/data/techniques/:
 
 - `techniques.json`  the normalised table (checked in and reviewed; graphiam reads only this)
 - `LICENSE`          pathfinding.cloud's Apache-2.0 licence, copied verbatim

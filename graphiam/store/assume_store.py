@@ -1,10 +1,11 @@
 """Cypher for CAN_ASSUME: replacing derived edges inside the load transaction, and the recursive reads.
 
-Writes use COPY from pyarrow (ENGINE-NOTES §5: per-row CREATE of edges runs at ~100 rows/s). Recursive reads
-always carry an explicit, validated upper bound (§12): `SHORTEST` answers reachability (a BFS). `ALL SHORTEST`
-is never used: it crashes when the destination is the source. Chains are enumerated one hop per query
-(`out_edges`) by graphiam.queries.chains: kuzu's `ACYCLIC` enumerates every path before a LIMIT applies, which
-on a dense graph (10,000 principals, ~900k edges) exceeds the 3 s query timeout at depth 3.
+Writes use COPY from pyarrow (per-row `UNWIND … MATCH … CREATE` of edges runs at ~100 rows/s). Recursive reads
+always carry an explicit, validated upper bound (without one kuzu silently stops at 30 hops): `SHORTEST`
+answers reachability (a BFS). `ALL SHORTEST` is never used: it crashes when the destination is the source.
+Chains are enumerated one hop per query (`out_edges`) by graphiam.queries.chains: kuzu's `ACYCLIC` enumerates
+every path before a LIMIT applies, which on a dense graph (10,000 principals, ~900k edges) exceeds the 3 s
+query timeout at depth 3.
 """
 
 from __future__ import annotations

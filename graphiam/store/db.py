@@ -1,9 +1,10 @@
 """The one place graphiam talks to the graph engine (kuzu; LadybugDB can be swapped in here).
 
-Facts this module guards (../shared/ENGINE-NOTES.md): one `Database` per path per process; one
-`Connection` per thread; writes serialised by one lock because a second writer fails instead of waiting;
-a connection whose `BEGIN` failed is thrown away (the next query on it crashes the process); a bounded
-buffer pool (kuzu's default is 80% of the host's RAM) and `max_db_size` (the default maps 8 TiB).
+Facts of kuzu 0.11.3 this module guards (docs/ENGINE.md has them all): one `Database` per path per process
+(a second open of the same directory silently drops kuzu's file lock); one `Connection` per thread; writes
+serialised by one lock because a second writer fails instead of waiting; a connection whose `BEGIN` failed is
+thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's default is 80% of the
+host's RAM) and `max_db_size` (the default maps 8 TiB).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class _ReadWriteGate:
     """Readers share, a committing writer excludes (writer-preferring, so commits are not starved).
 
     kuzu checkpoints at COMMIT after a COPY (and whenever the WAL passes 16 MiB); the checkpoint waits ~5 s
-    for every open read transaction and then raises although the write is committed (ENGINE-NOTES §4). Holding
-    reads back for the moment of a commit removes that failure.
+    for every open read transaction and then raises although the write is committed. Holding reads back for
+    the moment of a commit removes that failure.
     """
 
     def __init__(self) -> None:

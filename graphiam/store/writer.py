@@ -1,8 +1,8 @@
 """Model objects → kuzu, all or nothing.
 
 `load_exports` replaces each named account atomically: one write transaction deletes what the account's
-earlier load left and bulk-loads the new rows with COPY from pyarrow tables (ENGINE-NOTES §5: COPY is
-10–100× faster than per-row CREATE). AWS-managed policies are shared by every account: an incoming one
+earlier load left and bulk-loads the new rows with COPY from pyarrow tables (COPY is 10–100× faster than
+per-row CREATE). AWS-managed policies are shared by every account: an incoming one
 is created when new, and fills in a placeholder left by an export that omitted it.
 """
 
