@@ -8,16 +8,31 @@ contain ``:`` and ``/``. IAM principal forms (IAM User Guide, "IAM identifiers")
     arn:aws:iam::123456789012:user/path/name                  an IAM user
     arn:aws:iam::123456789012:role/path/name                  an IAM role
     arn:aws:sts::123456789012:assumed-role/name/session       a role session (no path)
+
+Every ARN is split here, by `_split`. Two readings of the fields: `parse_iam_arn` checks the full grammar
+of an IAM entity ARN (what the importer and the mutations accept); the `is_*` predicates only look at the
+service and the resource type, as policy evaluation compares principal ARNs exactly as written.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from graphiam.errors import ArnError
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
+
+# the partitions an IAM entity ARN may name by default: the commercial, China and GovCloud (US) ones and the
+# isolated aws-iso and aws-iso-b
+IAM_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
+# the IAM resource types that carry a path and a name (IAM User Guide, "IAM identifiers")
+IAM_KINDS = ("user", "group", "role", "policy", "instance-profile")
+# the account of an IAM entity: a 12-digit id, or `aws` for AWS-managed policies
+_IAM_ACCOUNT = re.compile(r"\d{12}|aws")
+# `<kind><path><name>`: the path is `/` or `/…/` of printable ASCII, the name IAM's name characters
+_IAM_RESOURCE = re.compile(r"(user|group|role|policy|instance-profile)((?:/[\x21-\x7e]*)?/)([\w+=,.@-]+)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -34,6 +49,29 @@ class Arn:
         return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IamArn:
+    """An IAM entity ARN `arn:<partition>:iam::<account>:<kind><path><name>`."""
+
+    partition: str
+    account: str  # a 12-digit account id, or `aws` (AWS-managed policies)
+    kind: str  # user | group | role | policy | instance-profile
+    path: str  # `/` or `/…/`
+    name: str
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:{self.kind}{self.path}{self.name}"
+
+
+def _split(text: str) -> list[str] | None:
+    """The six fields of `arn:partition:service:region:account:resource` (the resource keeps its colons), or
+    None when `text` does not have that shape."""
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return parts
+
+
 def parse_arn(text: str) -> Arn:
     """Split an ARN into its fields; raise `ArnError` naming what is wrong.
 
@@ -42,8 +80,8 @@ def parse_arn(text: str) -> Arn:
     """
     if not isinstance(text, str):
         raise ArnError(f"not an ARN: expected a string, got {type(text).__name__}")
-    parts = text.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn":
+    parts = _split(text)
+    if parts is None:
         raise ArnError(f"not an ARN: `{text}`: expected `arn:partition:service:region:account:resource`")
     _, partition, service, region, account, resource = parts
     if not partition:
@@ -55,6 +93,29 @@ def parse_arn(text: str) -> Arn:
     return Arn(partition=partition, service=service, region=region, account=account, resource=resource)
 
 
+def parse_iam_arn(
+    text: str, *, partitions: Collection[str] = IAM_PARTITIONS, kinds: Collection[str] = IAM_KINDS
+) -> IamArn | None:
+    """The fields of an IAM entity ARN, or None when `text` is not one of a partition in `partitions` and a
+    kind in `kinds` (a caller narrows what it accepts with these; the default accepts all of them).
+
+    >>> parse_iam_arn("arn:aws:iam::123456789012:role/app/worker").path
+    '/app/'
+    >>> parse_iam_arn("arn:aws-iso:iam::123456789012:user/a", partitions=("aws",)) is None
+    True
+    """
+    parts = _split(text)
+    if parts is None:
+        return None
+    _, partition, service, region, account, resource = parts
+    if partition not in partitions or service != "iam" or region or not _IAM_ACCOUNT.fullmatch(account):
+        return None
+    m = _IAM_RESOURCE.fullmatch(resource)
+    if m is None or m.group(1) not in kinds:
+        return None
+    return IamArn(partition=partition, account=account, kind=m.group(1), path=m.group(2), name=m.group(3))
+
+
 def is_account_id(text: str) -> bool:
     """True for a 12-digit AWS account id."""
     return _ACCOUNT_ID.fullmatch(text) is not None
@@ -64,8 +125,8 @@ def account_of(text: str) -> str | None:
     """The account id an ARN (or a bare account id) names; None when it names none (S3, `*`)."""
     if is_account_id(text):
         return text
-    parts = text.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
+    parts = _split(text)
+    if parts is None or not parts[4]:
         return None
     return parts[4]
 
@@ -76,8 +137,9 @@ def account_root(account: str, partition: str = "aws") -> str:
 
 
 def _iam_resource(text: str, service: str) -> str | None:
-    parts = text.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] != service:
+    """The resource field of an ARN of `service`, else None."""
+    parts = _split(text)
+    if parts is None or parts[2] != service:
         return None
     return parts[5]
 
@@ -97,6 +159,12 @@ def is_role_arn(text: str) -> bool:
     """True for an IAM role ARN (not a role session)."""
     resource = _iam_resource(text, "iam")
     return resource is not None and resource.startswith("role/")
+
+
+def is_service_linked_role(text: str) -> bool:
+    """True for a service-linked role: a role whose path starts `/aws-service-role/`."""
+    resource = _iam_resource(text, "iam")
+    return resource is not None and resource.startswith("role/aws-service-role/")
 
 
 def is_assumed_role_arn(text: str) -> bool:

@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/build_techniques.py [PATHFINDING_DIR] [--check]
 
-Reads every `<service>/<id>.yaml` under PATHFINDING_DIR (default: ../shared/data/pathfinding next to the
-repository, as laid out in DESIGN.md) and writes, under graphiam/data/techniques/:
+Reads every `<service>/<id>.yaml` under PATHFINDING_DIR (default: `shared/data/pathfinding` in the directory
+that holds the repository, where a copy of pathfinding.cloud's catalogue is kept) and writes, under
+graphiam/data/techniques/:
 
 - `techniques.json`  the normalised table (checked in and reviewed; graphiam reads only this)
 - `LICENSE`          pathfinding.cloud's Apache-2.0 licence, copied verbatim
@@ -88,7 +89,9 @@ RESOURCES: dict[str, str] = {
     "ec2:DescribeInstances": "*",
     "ec2:ModifyInstanceAttribute": INSTANCE,
     "ec2:ModifyLaunchTemplate": LAUNCH_TEMPLATE,
-    "ec2:RequestSpotInstances": "arn:${Partition}:ec2:${Region}:${Account}:spot-instances-request/${SpotInstanceRequestId}",
+    "ec2:RequestSpotInstances": (
+        "arn:${Partition}:ec2:${Region}:${Account}:spot-instances-request/${SpotInstanceRequestId}"
+    ),
     "ec2:RunInstances": INSTANCE,
     "ec2:StartInstances": INSTANCE,
     "ec2:StopInstances": INSTANCE,
@@ -128,8 +131,12 @@ RESOURCES: dict[str, str] = {
         "${NotebookInstanceLifecycleConfigName}"
     ),
     "sagemaker:CreatePresignedNotebookInstanceUrl": NOTEBOOK,
-    "sagemaker:CreateProcessingJob": "arn:${Partition}:sagemaker:${Region}:${Account}:processing-job/${ProcessingJobName}",
-    "sagemaker:CreateTrainingJob": "arn:${Partition}:sagemaker:${Region}:${Account}:training-job/${TrainingJobName}",
+    "sagemaker:CreateProcessingJob": (
+        "arn:${Partition}:sagemaker:${Region}:${Account}:processing-job/${ProcessingJobName}"
+    ),
+    "sagemaker:CreateTrainingJob": (
+        "arn:${Partition}:sagemaker:${Region}:${Account}:training-job/${TrainingJobName}"
+    ),
     "sagemaker:StartNotebookInstance": NOTEBOOK,
     "sagemaker:StopNotebookInstance": NOTEBOOK,
     "sagemaker:UpdateNotebookInstance": NOTEBOOK,

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from graphiam.api.context import Context, Services
 from graphiam.api.simulation import current_snapshot
+from graphiam.arn import is_role_arn
 from graphiam.derive.escalation.techniques import technique as technique_by_id
 from graphiam.errors import NotFoundError
 from graphiam.graph.snapshot import Snapshot
@@ -78,7 +79,7 @@ class EscalationSummaryEntry:
     ) -> Annotated[Principal, strawberry.lazy("graphiam.api.types")] | None:  # noqa: F821
         from graphiam.api.types import load_entity
 
-        kind = "Role" if ":role/" in self.arn else "User"
+        kind = "Role" if is_role_arn(self.arn) else "User"
         return await load_entity(info, kind, self.arn)  # type: ignore[no-any-return]
 
 

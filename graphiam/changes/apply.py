@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from graphiam.arn import parse_iam_arn
 from graphiam.errors import IngestError, InputError
 from graphiam.model import CUSTOMER_MANAGED, INLINE, Tag
 from graphiam.policy import validate_policy
@@ -37,9 +38,9 @@ from graphiam.store import mutations as M
 
 MAX_VERSIONS = 5  # IAM: a managed policy has at most five versions
 SOURCE = "graphiam mutation"
-_ARN = re.compile(
-    r"arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}|aws):(user|group|role|policy)((?:/[\x21-\x7e]*)?/)([\w+=,.@-]+)"
-)
+# the IAM ARNs a mutation accepts (parse_iam_arn): three partitions, and no instance profiles
+_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+_KINDS = ("user", "group", "role", "policy")
 _NAME = re.compile(r"[\w+=,.@-]+")
 _PATH = re.compile(r"/|/[\x21-\x7e]*/")
 _NAME_MAX = {"user": 64, "role": 64, "group": 128, "policy": 128}
@@ -100,22 +101,22 @@ class Tx:
 
 def check_arn(value: Any, kind: str, *path: str) -> tuple[str, str]:
     """(arn, account) of an IAM ARN of `kind` (user, group, role, policy); INVALID_ARN otherwise."""
-    m = _ARN.fullmatch(value) if isinstance(value, str) else None
-    if m is None or m.group(3) != kind or (kind != "policy" and m.group(2) == "aws"):
+    a = parse_iam_arn(value, partitions=_PARTITIONS, kinds=_KINDS) if isinstance(value, str) else None
+    if a is None or a.kind != kind or (kind != "policy" and a.account == "aws"):
         raise fail(
             "INVALID_ARN",
             f"`{value}` is not an IAM {kind} ARN (arn:aws:iam::<account>:{kind}/<path/><name>)",
             *path,
         )
-    return value, m.group(2)
+    return value, a.account
 
 
 def kind_of(value: Any, kinds: Sequence[str], *path: str) -> tuple[str, str, str]:
     """(kind, arn, account) of an ARN that must be one of `kinds`."""
-    m = _ARN.fullmatch(value) if isinstance(value, str) else None
-    if m is None or m.group(3) not in kinds:
+    a = parse_iam_arn(value, partitions=_PARTITIONS, kinds=_KINDS) if isinstance(value, str) else None
+    if a is None or a.kind not in kinds:
         raise fail("INVALID_ARN", f"`{value}` is not an IAM {' or '.join(kinds)} ARN", *path)
-    return (m.group(3), *check_arn(value, m.group(3), *path))
+    return (a.kind, *check_arn(value, a.kind, *path))
 
 
 def check_name(value: Any, kind: str, *path: str) -> str:

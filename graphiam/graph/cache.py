@@ -6,8 +6,8 @@ newest generation it has been asked about and drops them all when a newer one is
 an older generation (it started before a write committed) gets a value computed for it, never cached: it would
 be stale for everyone else.
 
-Values are computed outside the cache's lock, once per key at a time (concurrent askers of the same key wait for
-the first), and kept only when the generation did not move while they were computed (`still_current`).
+Values are computed outside the cache's lock, once per key at a time (concurrent askers of the same key wait
+for the first), and kept only when the generation did not move while they were computed (`still_current`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ V = TypeVar("V")
 
 
 class GenerationCache(Generic[V]):
-    """Values of the newest database generation, by key; at most `max_items` (least recently used go first)."""
+    """The newest database generation's values, by key; at most `max_items` (least recently used go first)."""
 
     def __init__(self, *, max_items: int | None = None) -> None:
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from graphiam.arn import is_service_linked_role
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 
 ContextValues = Mapping[str, "str | Sequence[str]"]
@@ -27,7 +28,7 @@ TRUST_ACTIONS = frozenset(
 
 def scp_exempt(principal_arn: str) -> str | None:
     """Why SCPs do not apply to this principal (service-linked roles are never restricted by SCPs)."""
-    if ":role/aws-service-role/" in principal_arn:
+    if is_service_linked_role(principal_arn):
         return f"`{principal_arn}` is a service-linked role: SCPs do not restrict it"
     return None
 
@@ -39,15 +40,13 @@ def request_context(
     if principal is not None:
         ctx.update(principal.derived_context())
     if snap is not None:
-        for k, v in snap.resource_tags(resource).items():
-            ctx[f"aws:ResourceTag/{k}"] = v
+        for tag, value in snap.resource_tags(resource).items():
+            ctx[f"aws:ResourceTag/{tag}"] = value
     lowered = {k.lower(): k for k in ctx}
-    for (
-        k,
-        v,
-    ) in given.items():  # what the caller passes overrides what was derived (keys are case-insensitive)
-        old = lowered.get(k.lower())
+    # what the caller passes overrides what was derived (keys are case-insensitive)
+    for key, given_value in given.items():
+        old = lowered.get(key.lower())
         if old is not None:
             del ctx[old]
-        ctx[k] = v
+        ctx[key] = given_value
     return ctx

@@ -3,9 +3,10 @@ the SCPs certainly deny are not drawn.
 
 "Certainly": the engine decides the SCP levels alone (the identity side taken as allowing everything) on the
 request with what the graph knows of the principal and the target; denied with no condition key left unknown
-means no request context can pass. When an SCP condition reads a key the graph cannot know (aws:RequestedRegion,
-aws:SourceIp, …) the edge stays: the SCP may or may not stop it, and the hop's own conditions are the reader's to
-check. Principals without SCPs (no organization, its management account, service-linked roles) are never gated.
+means no request context can pass. When an SCP condition reads a key the graph cannot know
+(aws:RequestedRegion, aws:SourceIp, …) the edge stays: the SCP may or may not stop it, and the hop's own
+conditions are the reader's to check. Principals without SCPs (no organization, its management account,
+service-linked roles) are never gated.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphiam.arn import is_service_linked_role
 from graphiam.graph.cache import GenerationCache
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.store import Database
@@ -108,8 +109,8 @@ def build_snapshot(db: Database) -> Snapshot:
     for a in attachments:
         attached[a.target_arn].append((a.policy_arn, a.attached_as))
     member_of: dict[str, list[str]] = defaultdict(list)
-    for u, g in memberships:
-        member_of[u].append(g)
+    for user_arn, group_arn in memberships:
+        member_of[user_arn].append(group_arn)
     group_name = {g.arn: g.name for g in groups}
 
     def identity_of(arn: str, via: str, via_name: str | None = None) -> list[PolicySource]:
@@ -137,7 +138,7 @@ def build_snapshot(db: Database) -> Snapshot:
     levels_of = _scp_levels(org_units, org_scps)
 
     def scps_of(account: str, arn: str) -> tuple[tuple[PolicySource, ...], ...] | None:
-        return None if ":role/aws-service-role/" in arn else levels_of(account)
+        return None if is_service_linked_role(arn) else levels_of(account)
 
     principals: dict[str, PrincipalInfo] = {}
     for u in users:
@@ -245,7 +246,7 @@ class SnapshotCache:
 
 
 def snapshot_cache(caches: dict[str, Any]) -> SnapshotCache:
-    cache = caches.get("snapshot")
+    cache: SnapshotCache | None = caches.get("snapshot")
     if cache is None:
         cache = caches.setdefault("snapshot", SnapshotCache())
-    return cache  # type: ignore[no-any-return]
+    return cache

@@ -149,7 +149,7 @@ def parse_credential_report(text: str, *, source: str | None = None) -> list[Cre
             raise IngestError(
                 f"expected {len(header)} fields, got {len(record)}", source=source, path=f"line {line_no}"
             )
-        row = _Row(dict(zip(header, record)), line=line_no, source=source)
+        row = _Row(dict(zip(header, record, strict=True)), line=line_no, source=source)
         facts.append(_facts(row))
         arn = facts[-1].arn
         if arn in seen:

@@ -1,165 +1,44 @@
 """`aws iam get-account-authorization-details` (GAAD) JSON → `AccountExport`.
 
-Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones may be absent or null, but a value of the
-wrong type (an entry that is not an object, a `Path` that is a number) fails the same way. Policy documents may be
-JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical JSON strings.
-Nothing here touches the database: a file either parses completely or raises `IngestError`.
+Required keys fail loudly with the JSON path (`d["Arn"]`); optional ones may be absent or null, but a value of
+the wrong type (an entry that is not an object, a `Path` that is a number) fails the same way. Policy
+documents may be JSON objects or (as the raw API returns them) URL-encoded JSON strings; both become canonical
+JSON strings. Nothing here touches the database: a file either parses completely or raises `IngestError`.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
-from graphiam.errors import IngestError, PolicyParseError
+from graphiam.arn import parse_arn
+from graphiam.errors import IngestError
+from graphiam.ingest.reader import DocumentCheck, ExportReader
 from graphiam.model import (
     AWS_MANAGED,
     CUSTOMER_MANAGED,
     AccountExport,
     Group,
-    InlinePolicy,
     InstanceProfile,
     ManagedPolicy,
     PolicyVersion,
     Role,
-    Tag,
     User,
 )
 
-_IAM_ARN = re.compile(
-    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}|aws):"
-    r"(user|group|role|policy|instance-profile)(/[\x21-\x7e]*)?/[\w+=,.@-]+$"
-)
 _TOP_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
-
-# (canonical json, where, kind: "identity" | "trust" | None for lenient) -> raises PolicyParseError
-DocumentCheck = Callable[[str, str, "str | None"], None]
-
-
-class _Reader:
-    """Walks one GAAD dict, remembering the JSON path for error messages."""
-
-    def __init__(self, source: str, check_document: DocumentCheck | None) -> None:
-        self.source = source
-        self.check_document = check_document
-        self._seen: dict[str, str] = {}
-
-    def unique(self, key: str, path: str) -> str:
-        """`key` (an ARN, an inline policy's owner#name, a policy#version) once per export."""
-        first = self._seen.setdefault(key, path)
-        if first != path:
-            raise self.fail(path, f"`{key}` is also at {first}")
-        return key
-
-    def fail(self, path: str, message: str) -> IngestError:
-        return IngestError(message, source=self.source, path=path)
-
-    def req(self, obj: Mapping[str, Any], key: str, path: str, kind: type = str) -> Any:
-        if not isinstance(obj, Mapping):
-            raise self.fail(path, f"expected an object, got {type(obj).__name__}")
-        if key not in obj:
-            raise self.fail(f"{path}.{key}", "missing required key")
-        value = obj[key]
-        if not isinstance(value, kind):
-            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
-        return value
-
-    def opt(self, obj: Mapping[str, Any], key: str, path: str, kind: type = str, default: Any = None) -> Any:
-        """An optional value (absent or null: `default`) that must be of type `kind` when present."""
-        value = obj.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
-        return value
-
-    def opt_list(self, obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
-        value = obj.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(f"{path}.{key}", f"expected a list, got {type(value).__name__}")
-        return value
-
-    def arn(self, obj: Mapping[str, Any], key: str, path: str, kind: str) -> str:
-        value = self.req(obj, key, path)
-        m = _IAM_ARN.match(value)
-        if not m or m.group(3) != kind:
-            raise self.fail(f"{path}.{key}", f"`{value}` is not a valid IAM {kind} ARN")
-        return value
-
-    def document(self, raw: Any, path: str, kind: str | None = "identity") -> str:
-        """Decode a policy document (object, JSON string or URL-encoded JSON string) to canonical JSON; `kind`
-        (identity, trust) is the policy type whose presence rules the check applies (Resource, Principal)."""
-        if isinstance(raw, str):
-            text = raw.strip()
-            if not text.startswith("{"):
-                text = unquote(text)
-            try:
-                raw = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise self.fail(path, f"policy document is not JSON ({exc.msg} at char {exc.pos})") from None
-        if not isinstance(raw, dict):
-            raise self.fail(path, f"policy document must be a JSON object, got {type(raw).__name__}")
-        canonical = json.dumps(raw, separators=(",", ":"), sort_keys=False)
-        if self.check_document is not None:
-            try:
-                self.check_document(canonical, path, kind)
-            except PolicyParseError as exc:
-                first = exc.problems[0] if exc.problems else ("$", str(exc))
-                raise self.fail(f"{path}{first[0].lstrip('$')}", first[1]) from None
-        return canonical
-
-    def tags(self, obj: Mapping[str, Any], path: str) -> tuple[Tag, ...]:
-        out = []
-        for i, t in enumerate(self.opt_list(obj, "Tags", path)):
-            p = f"{path}.Tags[{i}]"
-            out.append(Tag(key=self.req(t, "Key", p), value=str(t.get("Value", ""))))
-        return tuple(out)
-
-    def attached(self, obj: Mapping[str, Any], path: str) -> tuple[str, ...]:
-        return tuple(
-            self.arn(a, "PolicyArn", f"{path}.AttachedManagedPolicies[{i}]", "policy")
-            for i, a in enumerate(self.opt_list(obj, "AttachedManagedPolicies", path))
-        )
-
-    def inline(self, obj: Mapping[str, Any], key: str, path: str, owner: str) -> tuple[InlinePolicy, ...]:
-        out = []
-        for i, p in enumerate(self.opt_list(obj, key, path)):
-            pp = f"{path}.{key}[{i}]"
-            name = self.req(p, "PolicyName", pp)
-            self.unique(f"{owner} inline policy {name}", f"{pp}.PolicyName")
-            if "PolicyDocument" not in p:
-                raise self.fail(f"{pp}.PolicyDocument", "missing required key")
-            out.append(
-                InlinePolicy(
-                    owner_arn=owner,
-                    name=name,
-                    document=self.document(p["PolicyDocument"], f"{pp}.PolicyDocument"),
-                )
-            )
-        return tuple(out)
-
-    def boundary(self, obj: Mapping[str, Any], path: str) -> str | None:
-        b = obj.get("PermissionsBoundary")
-        if not b:
-            return None
-        return self.arn(b, "PermissionsBoundaryArn", f"{path}.PermissionsBoundary", "policy")
 
 
 def _account_of(arn: str) -> str:
-    return arn.split(":")[4]
+    return parse_arn(arn).account
 
 
 def parse_gaad(
     data: Any, *, source: str = "<export>", check_document: DocumentCheck | None = None
 ) -> AccountExport:
     """Turn one parsed GAAD JSON value into an `AccountExport`; raises `IngestError` naming the JSON path."""
-    r = _Reader(source, check_document)
+    r = ExportReader(source, check_document)
     if not isinstance(data, dict):
         raise r.fail(
             "$", f"not a get-account-authorization-details export: top level is {type(data).__name__}"
@@ -169,7 +48,11 @@ def parse_gaad(
             "$",
             "not a get-account-authorization-details export: none of " + ", ".join(_TOP_KEYS) + " is present",
         )
-    users, groups, roles, policies, profiles = [], [], [], [], {}
+    users: list[User] = []
+    groups: list[Group] = []
+    roles: list[Role] = []
+    policies: list[ManagedPolicy] = []
+    profiles: dict[str, InstanceProfile] = {}
     accounts: dict[str, int] = {}
 
     def note_account(arn: str, path: str) -> str:
@@ -353,7 +236,7 @@ def _own(p: ManagedPolicy, account: str) -> ManagedPolicy:
     return ManagedPolicy(**{**p.__dict__, "account": _account_of(p.arn)})
 
 
-def _resolve(export: AccountExport, r: _Reader) -> AccountExport:
+def _resolve(export: AccountExport, r: ExportReader) -> AccountExport:
     """Check references inside the export; add placeholders for policies it names but omits."""
     group_names = {g.name for g in export.groups}
     for i, u in enumerate(export.users):

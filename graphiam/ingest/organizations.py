@@ -3,14 +3,17 @@
 GAAD carries no SCPs, so graphiam reads them from a small JSON file assembled from the Organizations API
 (the key names are the API's):
 
-    {"Organization": {"Id": "o-…", "MasterAccountId": "111111111111"},          # describe-organization
-     "Roots": [{"Id": "r-…", "Name": "Root"}],                                  # list-roots
-     "OrganizationalUnits": [{"Id": "ou-…", "Name": "Prod", "ParentId": "r-…"}], # list-organizational-units-for-parent
-     "Accounts": [{"Id": "222222222222", "Name": "prod", "ParentId": "ou-…"}],  # list-accounts(-for-parent)
+    {"Organization": {"Id": "o-…", "MasterAccountId": "111111111111"},
+     "Roots": [{"Id": "r-…", "Name": "Root"}],
+     "OrganizationalUnits": [{"Id": "ou-…", "Name": "Prod", "ParentId": "r-…"}],
+     "Accounts": [{"Id": "222222222222", "Name": "prod", "ParentId": "ou-…"}],
      "Policies": [{"Id": "p-FullAWSAccess", "Name": "FullAWSAccess", "AwsManaged": true,
-                   "Content": {…} or "…JSON text…", "Targets": ["r-…", "ou-…", "222222222222"]}]}  # describe-policy,
-                                                                                    # list-targets-for-policy
-`Type` on a policy, when present, must be SERVICE_CONTROL_POLICY (other policy types are skipped with a warning).
+                   "Content": {…} or "…JSON text…", "Targets": ["r-…", "ou-…", "222222222222"]}]}
+
+Organization comes from describe-organization, Roots from list-roots, OrganizationalUnits from
+list-organizational-units-for-parent, Accounts from list-accounts (or list-accounts-for-parent), Policies from
+describe-policy and their Targets from list-targets-for-policy. `Type` on a policy, when present, must be
+SERVICE_CONTROL_POLICY (other policy types are skipped with a warning).
 Every problem raises `IngestError` with the JSON path; nothing touches the database here.
 """
 
@@ -20,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graphiam.ingest.gaad import DocumentCheck, _Reader
+from graphiam.ingest.reader import DocumentCheck, ExportReader
 from graphiam.model import Organization, OrgUnit, ServiceControlPolicy
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -38,7 +41,7 @@ def is_organization(data: Any) -> bool:
 def parse_organization(
     data: Any, *, source: str = "<organization>", check_document: DocumentCheck | None = None
 ) -> Organization:
-    r = _Reader(source, check_document)
+    r = ExportReader(source, check_document)
     if not isinstance(data, Mapping):
         raise r.fail("$", "an organization description must be a JSON object")
     org = r.req(data, "Organization", "$", Mapping)
@@ -102,9 +105,8 @@ def parse_organization(
             raise r.fail(f"{path}.Content", "missing required key")
         targets = []
         for j, t in enumerate(r.opt_list(p, "Targets", path)):
-            tid = (
-                t.get("TargetId") if isinstance(t, Mapping) else t
-            )  # list-targets-for-policy shape, or plain ids
+            # the list-targets-for-policy shape, or plain ids
+            tid = t.get("TargetId") if isinstance(t, Mapping) else t
             if not isinstance(tid, str) or tid not in units:
                 raise r.fail(f"{path}.Targets[{j}]", f"`{tid}` is not a root, OU or account of this file")
             targets.append(tid)

@@ -5,8 +5,9 @@ each module implements.
 """
 
 from graphiam.policy.document import PolicyDocument, Statement, parse_policy
-from graphiam.policy.evaluate import Decision, Evaluation, PolicySource, evaluate
+from graphiam.policy.evaluate import Decision, Evaluation, evaluate
 from graphiam.policy.request import Request
+from graphiam.policy.source import PolicySource
 from graphiam.policy.statement import StatementMatch
 from graphiam.policy.validate import Problem, validate_policy
 

@@ -105,7 +105,7 @@ class _ArnPattern:
         parts = value.split(":", 5)
         if len(parts) != len(fields):
             return False
-        return all(f.matches(p, ctx) for f, p in zip(fields, parts))
+        return all(f.matches(p, ctx) for f, p in zip(fields, parts, strict=True))
 
 
 # -- compilers and matchers --------------------------------------------------------------------
@@ -298,7 +298,7 @@ class Condition:
             if spec.set_op == "ForAnyValue":
                 return False
             return base.negated
-        values: tuple[str, ...] = value if isinstance(value, tuple) else (value,)  # type: ignore[assignment]
+        values: tuple[str, ...] = value if isinstance(value, tuple) else (value,)
         negated = base.negated
         if spec.set_op == "ForAllValues":
             return all(self._any_value(v, ctx) != negated for v in values)

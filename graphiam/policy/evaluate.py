@@ -30,9 +30,9 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graphiam.policy.document import PolicyDocument
 from graphiam.policy.principals import ACCOUNT, ACCOUNTLESS_TYPES, EVERYONE, ROLE
 from graphiam.policy.request import Request, normalise_context
+from graphiam.policy.source import PolicySource
 from graphiam.policy.statement import PartResult, StatementMatch, scan
 
 
@@ -54,18 +54,6 @@ _AWS_NAMES = {
     Decision.EXPLICIT_DENY: "explicitDeny",
     Decision.IMPLICIT_DENY: "implicitDeny",
 }
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class PolicySource:
-    """A parsed policy plus the labels the engine copies into its results."""
-
-    document: PolicyDocument
-    policy_id: str
-    name: str
-    kind: str  # aws-managed | customer-managed | inline | resource | trust | custom
-    via: str  # user | group | role | boundary | resource | custom
-    via_name: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

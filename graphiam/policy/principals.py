@@ -73,7 +73,7 @@ def match_principal(
                 how = NAMED if ptype == "CanonicalUser" and entry == arn else None
             else:
                 how = None
-            if how is not None and _RANK[how] > _RANK.get(best, -1):  # type: ignore[arg-type]
+            if how is not None and (best is None or _RANK[how] > _RANK[best]):
                 best = how
     return best
 

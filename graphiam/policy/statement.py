@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from graphiam.policy.principals import EVERYONE, match_principal
 from graphiam.policy.request import Request
+from graphiam.policy.source import PolicySource
 from graphiam.policy.wildcard import Context
-
-if TYPE_CHECKING:
-    from graphiam.policy.evaluate import PolicySource
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -136,7 +136,7 @@ def _check_statement(
     _pair(path, st, "Action", "NotAction", problems, required="error")
     for name in ("Action", "NotAction"):
         if name in st:
-            for i, action in enumerate(_strings(f"{path}.{name}", st[name], problems)):
+            for action in _strings(f"{path}.{name}", st[name], problems):
                 if not _ACTION.fullmatch(action):
                     problems.append(
                         Problem(
@@ -217,7 +217,10 @@ def _check_principal(path: str, value: Any, problems: list[Problem]) -> None:
                     Problem(
                         path=f"{path}.{key}",
                         severity="warning",
-                        message=f"`{entry}`: wildcards inside a principal ARN are not supported, matched literally",
+                        message=(
+                            f"`{entry}`: wildcards inside a principal ARN are not supported, "
+                            "matched literally"
+                        ),
                     )
                 )
 
@@ -239,12 +242,15 @@ def _check_condition(path: str, value: Any, problems: list[Problem]) -> None:
             )
             continue
         for key, values in block.items():
-            for i, item in enumerate(as_list(values)):
+            for item in as_list(values):
                 if not isinstance(item, (str, bool, int, float)) or item is None:
                     problems.append(
                         Problem(
                             path=f"{path}.{operator}.{key}",
-                            message=f"condition values must be strings, numbers or booleans, got {type(item).__name__}",
+                            message=(
+                                "condition values must be strings, numbers or booleans, "
+                                f"got {type(item).__name__}"
+                            ),
                         )
                     )
             if isinstance(values, list) and not values:

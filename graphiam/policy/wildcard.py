@@ -19,7 +19,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 Context = Mapping[str, object]  # lower-cased condition key -> str | tuple[str, ...]
 Matcher = Callable[[str], object]  # truthy when the value matches
@@ -44,7 +44,7 @@ class Wild(enum.Enum):
 
 STAR = Wild.STAR
 QUESTION = Wild.QUESTION
-Token = Union[Lit, Var, Wild]
+Token = Lit | Var | Wild
 
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
 _VAR_BODY = re.compile(r"\s*([^\s,'{}]+)\s*(?:,\s*'([^']*)'\s*)?")

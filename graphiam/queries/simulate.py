@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphiam.arn import account_of
+from graphiam.arn import account_of, is_role_arn
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues, request_context, scp_exempt
 from graphiam.graph.snapshot import Snapshot
@@ -189,7 +189,7 @@ def simulate_custom(
     ctx = request_context(stored, snap, resource, context)
     if stored is None and caller:
         ctx.setdefault("aws:PrincipalArn", caller_arn)
-    ptype = stored.principal_type if stored else ("AssumedRole" if ":role/" in caller_arn else "User")
+    ptype = stored.principal_type if stored else ("AssumedRole" if is_role_arn(caller_arn) else "User")
     warnings: list[str] = []
     if levels is not None and (why := scp_exempt(caller_arn)) is not None:
         levels = None

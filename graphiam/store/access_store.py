@@ -1,4 +1,4 @@
-"""Reads for `whoCan`: the database prefilter over policies' service prefixes, and reverse CAN_ASSUME reachability.
+"""Reads for `whoCan`: the prefilter over policies' service prefixes, and reverse CAN_ASSUME reachability.
 
 Each Policy node carries `services` (every statement) and `allow_services` (Allow statements only): the
 lower-cased service prefixes its Action patterns can name, with `*` standing for "any service" (a wildcard in
@@ -70,8 +70,8 @@ _MATCH = "(list_contains(p.allow_services, $svc) OR list_contains(p.allow_servic
 _CANDIDATES = (
     f"MATCH (p:Policy)-[a:ATTACHED_TO]->(u:User) WHERE a.attached_as <> 'boundary' AND {_MATCH} "
     "RETURN u.arn AS arn "
-    f"UNION MATCH (p:Policy)-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(u:User) WHERE a.attached_as <> 'boundary' "
-    f"AND {_MATCH} RETURN u.arn AS arn "
+    "UNION MATCH (p:Policy)-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(u:User) "
+    f"WHERE a.attached_as <> 'boundary' AND {_MATCH} RETURN u.arn AS arn "
     f"UNION MATCH (p:Policy)-[a:ATTACHED_TO]->(r:Role) WHERE a.attached_as <> 'boundary' AND {_MATCH} "
     "RETURN r.arn AS arn"
 )
@@ -90,7 +90,8 @@ def _depth(max_depth: int) -> int:
 
 def principals_reaching(db: Database, role_arns: Iterable[str], *, max_depth: int) -> list[dict[str, Any]]:
     """Users and roles with a CAN_ASSUME chain (SHORTEST per pair, at most `max_depth` hops) to a role of
-    `role_arns`: rows {source, kind, hops: [ARN...] (source first, target last), conditions: [JSON per hop]}."""
+    `role_arns`. Rows: {source, kind, hops: [ARN...] (source first, target last),
+    conditions: [JSON per hop]}."""
     targets: Sequence[str] = sorted(set(role_arns))
     if not targets:
         return []

@@ -1,10 +1,11 @@
 """Cypher for CAN_ASSUME: replacing derived edges inside the load transaction, and the recursive reads.
 
-Writes use COPY from pyarrow (ENGINE-NOTES §5: per-row CREATE of edges runs at ~100 rows/s). Recursive reads
-always carry an explicit, validated upper bound (§12): `SHORTEST` answers reachability (a BFS). `ALL SHORTEST` is
-never used: it crashes when the destination is the source. Chains are enumerated one hop per query
-(`out_edges`) by graphiam.queries.chains: kuzu's `ACYCLIC` enumerates every path before a LIMIT applies,
-which on a dense graph (10,000 principals, ~900k edges) exceeds the 3 s query timeout at depth 3.
+Writes use COPY from pyarrow (per-row `UNWIND … MATCH … CREATE` of edges runs at ~100 rows/s). Recursive reads
+always carry an explicit, validated upper bound (without one kuzu silently stops at 30 hops): `SHORTEST`
+answers reachability (a BFS). `ALL SHORTEST` is never used: it crashes when the destination is the source.
+Chains are enumerated one hop per query (`out_edges`) by graphiam.queries.chains: kuzu's `ACYCLIC` enumerates
+every path before a LIMIT applies, which on a dense graph (10,000 principals, ~900k edges) exceeds the 3 s
+query timeout at depth 3.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def write_reasons(db: Database, reasons: Mapping[str, tuple[str, str]]) -> None:
             raise StoreError(f"edge reason id `{rid}` is stored with other content (digest collision)")
     new = [(rid, st, co) for rid, (st, co) in reasons.items() if rid not in have]
     if new:
-        cols = list(zip(*new))
+        cols = list(zip(*new, strict=True))
         db.copy_from(
             "AssumeReason", pa.Table.from_arrays([pa.array(c, type=S) for c in cols], schema=_REASON)
         )
@@ -73,8 +74,8 @@ def write_edges(
     nodes: Mapping[str, tuple[str, str, str | None]],
     reasons: Mapping[str, tuple[str, str]],
 ) -> None:
-    """COPY edges (per source table, as columns; `columns` is emptied) after creating the service/external nodes
-    they start from and the reasons they name. `nodes`: id -> (table, kind, account); `reasons`: id ->
+    """COPY edges (per source table, as columns; `columns` is emptied) after creating the service/external
+    nodes they start from and the reasons they name. `nodes`: id -> (table, kind, account); `reasons`: id ->
     (statements, conditions)."""
     write_reasons(db, reasons)
     services = [n for n, (table, _, _) in nodes.items() if table == "ServicePrincipal"]
@@ -86,8 +87,8 @@ def write_edges(
                 "MATCH (s:ServicePrincipal) WHERE s.name IN $k RETURN s.name AS k", {"k": services}
             )
         }
-        new = [{"name": n} for n in services if n not in have]
-        db.copy_from("ServicePrincipal", pa.Table.from_pylist(new, schema=pa.schema([("name", S)])))
+        new_services = [{"name": n} for n in services if n not in have]
+        db.copy_from("ServicePrincipal", pa.Table.from_pylist(new_services, schema=pa.schema([("name", S)])))
     if externals:
         have = {
             r["k"]
@@ -95,14 +96,15 @@ def write_edges(
                 "MATCH (s:ExternalPrincipal) WHERE s.arn IN $k RETURN s.arn AS k", {"k": list(externals)}
             )
         }
-        new = [{"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have]
+        new_externals = [
+            {"arn": a, "kind": k, "account": acct} for a, (k, acct) in externals.items() if a not in have
+        ]
         db.copy_from(
             "ExternalPrincipal",
-            pa.Table.from_pylist(new, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])),
+            pa.Table.from_pylist(new_externals, schema=pa.schema([("arn", S), ("kind", S), ("account", S)])),
         )
-    for table in list(
-        columns
-    ):  # in chunks: the Arrow copy of ~900k edges' strings is ~100 MB; emptied as written
+    # in chunks: the Arrow copy of ~900k edges' strings is ~100 MB; emptied as written
+    for table in list(columns):
         cols = columns.pop(table)
         for start in range(0, len(cols["from"]), COPY_CHUNK):
             arrays = [pa.array(cols[f.name][start : start + COPY_CHUNK], type=f.type) for f in _EDGE]
@@ -139,7 +141,8 @@ def read_reasons(db: Database, ids: Sequence[str] | None = None) -> dict[str, tu
 
 
 def with_reasons(db: Database, rows: list[dict[str, Any]], key: str = "reason") -> list[dict[str, Any]]:
-    """`rows` (each naming a reason id under `key`, which is removed) with their `statements` and `conditions`."""
+    """`rows` (each naming a reason id under `key`, which is removed) with their `statements` and
+    `conditions`."""
     reasons = read_reasons(db, [r[key] for r in rows])
     for r in rows:
         r["statements"], r["conditions"] = reasons[r.pop(key)]
@@ -151,7 +154,8 @@ def all_edges(db: Database) -> list[dict[str, Any]]:
     out = []
     for table in SOURCE_TABLES:
         out += db.execute(
-            f"MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role) RETURN s.{_KEY[table]} AS `from`, '{table}' AS from_table, "
+            f"MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role) "
+            f"RETURN s.{_KEY[table]} AS `from`, '{table}' AS from_table, "
             "r.arn AS `to`, e.action AS action, e.reason AS reason, e.needs_conditions AS needs_conditions"
         )
     return with_reasons(db, out)
@@ -178,16 +182,16 @@ def out_edges(db: Database, table: str, keys: Sequence[str]) -> list[dict[str, A
 def edge_details(
     db: Database, table: str, pairs: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Properties of the edges (a, b) for `pairs` whose source is in `table`. One query over the sources' edges
-    to the named targets (a per-pair `UNWIND ... MATCH` scans the relationship table: ~0.3-0.6 s per call on
-    ~900k edges), then the pairs are picked."""
+    """Properties of the edges (a, b) for `pairs` whose source is in `table`. One query over the sources'
+    edges to the named targets (a per-pair `UNWIND ... MATCH` scans the relationship table: ~0.3-0.6 s per
+    call on ~900k edges), then the pairs are picked."""
     if not pairs:
         return {}
     k = _KEY[table]
     rows = db.execute(
         f"MATCH (a:{table})-[e:CAN_ASSUME]->(b:Role) WHERE a.{k} IN $as AND b.arn IN $bs "
-        f"RETURN a.{k} AS a, b.arn AS b, e.action AS action, e.reason AS reason, e.needs_conditions AS needs, "
-        "b.trust_policy AS trust",
+        f"RETURN a.{k} AS a, b.arn AS b, e.action AS action, e.reason AS reason, "
+        "e.needs_conditions AS needs, b.trust_policy AS trust",
         {"as": list(dict.fromkeys(a for a, _ in pairs)), "bs": list(dict.fromkeys(b for _, b in pairs))},
     )
     wanted = set(pairs)
@@ -226,11 +230,12 @@ def reaching_principals(
 
 
 def external_edges(db: Database) -> list[dict[str, Any]]:
-    """CAN_ASSUME edges from principals outside the loaded accounts (ExternalPrincipal: another account's root or
-    principal, a federated provider, `*`), with their reasons and the role's account and trust text."""
+    """CAN_ASSUME edges from principals outside the loaded accounts (ExternalPrincipal: another account's root
+    or principal, a federated provider, `*`), with their reasons and the role's account and trust text."""
     rows = db.execute(
         "MATCH (s:ExternalPrincipal)-[e:CAN_ASSUME]->(r:Role) RETURN s.arn AS principal, s.kind AS kind, "
         "s.account AS principal_account, r.arn AS role, r.account AS account, e.action AS action, "
-        "e.reason AS reason, e.needs_conditions AS needs, r.trust_policy AS trust ORDER BY role, principal, action"
+        "e.reason AS reason, e.needs_conditions AS needs, r.trust_policy AS trust "
+        "ORDER BY role, principal, action"
     )
     return with_reasons(db, rows)

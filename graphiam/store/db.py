@@ -1,23 +1,26 @@
 """The one place graphiam talks to the graph engine (kuzu; LadybugDB can be swapped in here).
 
-Facts this module guards (../shared/ENGINE-NOTES.md): one `Database` per path per process; one
-`Connection` per thread; writes serialised by one lock because a second writer fails instead of waiting;
-a connection whose `BEGIN` failed is thrown away (the next query on it crashes the process); a bounded
-buffer pool (kuzu's default is 80% of the host's RAM) and `max_db_size` (the default maps 8 TiB).
+Facts of kuzu 0.11.3 this module guards (docs/ENGINE.md has them all): one `Database` per path per process
+(a second open of the same directory silently drops kuzu's file lock); one `Connection` per thread; writes
+serialised by one lock because a second writer fails instead of waiting; a connection whose `BEGIN` failed is
+thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's default is 80% of the
+host's RAM) and `max_db_size` (the default maps 8 TiB).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import kuzu
+import pyarrow as pa
 
 from graphiam.errors import StoreError
 
@@ -26,14 +29,15 @@ QUERY_TIMEOUT_MS = 3000
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _open_paths: set[str] = set()
 _open_lock = threading.Lock()
+T = TypeVar("T")
 
 
 class _ReadWriteGate:
     """Readers share, a committing writer excludes (writer-preferring, so commits are not starved).
 
-    kuzu checkpoints at COMMIT after a COPY (and whenever the WAL passes 16 MiB); the checkpoint waits ~5 s for
-    every open read transaction and then raises although the write is committed (ENGINE-NOTES §4). Holding
-    reads back for the moment of a commit removes that failure.
+    kuzu checkpoints at COMMIT after a COPY (and whenever the WAL passes 16 MiB); the checkpoint waits ~5 s
+    for every open read transaction and then raises although the write is committed. Holding reads back for
+    the moment of a commit removes that failure.
     """
 
     def __init__(self) -> None:
@@ -129,28 +133,28 @@ class Database:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is being discarded anyway
                 conn.close()
-            except Exception:  # noqa: BLE001 - the connection is being discarded anyway
-                pass
 
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
 
-        def rows(result: Any) -> list[dict[str, Any]]:
+        def rows(result: kuzu.QueryResult) -> list[dict[str, Any]]:
             cols = result.get_column_names()
-            return [dict(zip(cols, row)) for row in result.get_all()]
+            return [dict(zip(cols, row, strict=True)) for row in result.get_all()]
 
-        return self._run(cypher, params, rows)  # type: ignore[no-any-return]
+        return self._run(cypher, params, rows)
 
     def execute_arrow(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, chunk_size: int = 100_000
-    ) -> Any:
+    ) -> pa.Table:
         """As `execute`, the rows as a pyarrow Table: for reads of millions of rows, which as dicts would hold
         one Python object per value."""
         return self._run(cypher, params, lambda result: result.get_as_arrow(chunk_size=chunk_size))
 
-    def _run(self, cypher: str, params: Mapping[str, Any] | None, fetch: Any) -> Any:
+    def _run(
+        self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[kuzu.QueryResult], T]
+    ) -> T:
         params = dict(params or {})
         wanted = set(_PARAM.findall(cypher))
         if wanted != set(params):
@@ -162,7 +166,7 @@ class Database:
             self.gate.acquire_read()
         try:
             try:
-                result = self.connection().execute(cypher, params)
+                result = single_result(self.connection().execute(cypher, params))
             except RuntimeError as exc:
                 raise StoreError(_first_line(exc)) from None
             try:
@@ -181,9 +185,10 @@ class Database:
         second `BEGIN` on the connection would fail): the outer one commits or rolls back everything.
 
         kuzu 0.11.3 traps (tests/test_whatif.py shows both): rolling back a transaction that COPYed into a
-        non-empty rel table drops every committed row of that table, and relationships CREATEd in a transaction
-        come back with wrong endpoints from non-anchored scans inside it (they are right once committed). So a
-        "dry run" is not a rolled-back transaction here: `graphiam.store.clone` copies the graph instead.
+        non-empty rel table drops every committed row of that table, and relationships CREATEd in a
+        transaction come back with wrong endpoints from non-anchored scans inside it (they are right once
+        committed). So a "dry run" is not a rolled-back transaction here: `graphiam.store.clone` copies the
+        graph instead.
         """
         if self.read_only:
             raise StoreError("database is open read-only")
@@ -202,10 +207,8 @@ class Database:
                 try:
                     yield self
                 except BaseException:
-                    try:
+                    with contextlib.suppress(RuntimeError):  # a failed COPY has already rolled it back
                         conn.execute("ROLLBACK")
-                    except RuntimeError:
-                        pass  # a failed COPY has already rolled the transaction back
                     raise
                 try:
                     with self.gate.exclusive():  # no read transaction open while kuzu checkpoints
@@ -249,7 +252,9 @@ class Database:
         """True on the thread that holds the open write transaction."""
         return bool(getattr(self._local, "in_tx", False))
 
-    def copy_from(self, table: str, arrow_table: Any, *, rel_pair: tuple[str, str] | None = None) -> None:
+    def copy_from(
+        self, table: str, arrow_table: pa.Table, *, rel_pair: tuple[str, str] | None = None
+    ) -> None:
         """Bulk-load a pyarrow table into `table` (COPY), inside the current transaction."""
         if not re.fullmatch(r"[A-Za-z_]+", table):
             raise StoreError(f"bad table name `{table}`")
@@ -269,14 +274,22 @@ class Database:
 
     def close(self) -> None:
         for conn in self._conns:
-            try:
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:  # noqa: BLE001
-                pass
         self._conns.clear()
         self._local = threading.local()
         self._db.close()
         self._release_path()
+
+
+def single_result(result: kuzu.QueryResult | list[kuzu.QueryResult]) -> kuzu.QueryResult:
+    """The result of one statement: kuzu answers a string of several statements with a list of results, and
+    graphiam always sends one statement at a time."""
+    if isinstance(result, list):
+        for r in result:
+            r.close()
+        raise StoreError(f"expected one statement, got {len(result)}")
+    return result
 
 
 def _first_line(exc: BaseException) -> str:

@@ -103,10 +103,10 @@ def replace_edges(
 
 
 def path_edges(db: Database) -> list[dict[str, Any]]:
-    """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`), without the
-    statements and details JSON (`assume_statements` and `escalation_details` fetch them for the steps of the
-    paths returned; at 10,000 principals 1.5 million CAN_ASSUME edges with their statements overflow a 512 MB
-    buffer pool).
+    """Every CAN_ASSUME and ESCALATES_TO edge, for the in-memory path search (`queries.escalation`), without
+    the statements and details JSON (`assume_statements` and `escalation_details` fetch them for the steps of
+    the paths returned; at 10,000 principals 1.5 million CAN_ASSUME edges with their statements overflow a
+    512 MB buffer pool).
 
     Paths are searched in Python over this adjacency: kuzu's `ACYCLIC` enumeration multiplies parallel
     edges (one per technique) at every hop and ran the buffer pool out at depth 5 on a 100-principal test
@@ -116,18 +116,20 @@ def path_edges(db: Database) -> list[dict[str, Any]]:
 
 
 def iter_path_edges(db: Database) -> Iterator[dict[str, Any]]:
-    """`path_edges` one row at a time, read as Arrow with node ids in place of ARNs (named from one read of the
-    nodes): no row dicts held at once, and each name and conditions JSON one Python object however many edges
-    repeat it (1.6 million CAN_ASSUME edges at 10,000 principals took 1.5 GB as rows, 330 MB as Arrow with ARNs)."""
+    """`path_edges` one row at a time, read as Arrow with node ids in place of ARNs (named from one read of
+    the nodes): no row dicts held at once, and each name and conditions JSON one Python object however many
+    edges repeat it (1.6 million CAN_ASSUME edges at 10,000 principals took 1.5 GB as rows, 330 MB as Arrow
+    with ARNs)."""
     nodes = db.execute_arrow("MATCH (a) RETURN id(a) AS id, coalesce(a.arn, a.name) AS name")
     names: dict[int, str] = {}
     for batch in nodes.to_batches():
-        for key, name in zip(_node_keys(batch.column(0)), batch.column(1).to_pylist()):
+        for key, name in zip(_node_keys(batch.column(0)), batch.column(1).to_pylist(), strict=True):
             if name is not None:
                 names[key] = name
     del nodes
     shared: dict[Any, Any] = {}
-    # an edge names its reason (AssumeReason, a few thousand for a million edges): conditions read once per reason
+    # an edge names its reason (AssumeReason, a few thousand for a million edges): each reason's conditions
+    # are read once
     reasons = {
         r["id"]: r["conditions"]
         for r in db.execute("MATCH (r:AssumeReason) RETURN r.id AS id, r.conditions AS conditions")
@@ -148,22 +150,25 @@ def iter_path_edges(db: Database) -> Iterator[dict[str, Any]]:
 
 def _node_keys(ids: Any) -> list[int]:
     """Kuzu node ids (struct of table and offset) as ints."""
-    return [t << 40 | o for t, o in zip(ids.field("table").to_pylist(), ids.field("offset").to_pylist())]
+    return [
+        t << 40 | o
+        for t, o in zip(ids.field("table").to_pylist(), ids.field("offset").to_pylist(), strict=True)
+    ]
 
 
 def _rows(table: Any, kind: str, names: dict[int, str], shared: dict[Any, Any]) -> Iterator[dict[str, Any]]:
     cols_names = table.column_names
     for batch in table.to_batches():
         cols: list[list[Any]] = []
-        for name, col in zip(cols_names, batch.columns):
+        for name, col in zip(cols_names, batch.columns, strict=True):
             if name in ("source", "target"):
                 cols.append([names.get(k) for k in _node_keys(col)])
                 continue
             enc = pc.dictionary_encode(col)
             values = [shared.setdefault(v, v) for v in enc.dictionary.to_pylist()]
             cols.append([None if i is None else values[i] for i in enc.indices.to_pylist()])
-        for row in zip(*cols):
-            out = dict(zip(cols_names, row))
+        for row in zip(*cols, strict=True):
+            out = dict(zip(cols_names, row, strict=True))
             out["kind"] = kind
             yield out
 

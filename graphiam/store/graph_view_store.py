@@ -81,7 +81,8 @@ def nodes_by_keys(db: Database, keys: Sequence[str]) -> dict[str, NodeRow]:
 
 def account_nodes(db: Database, account: str | None) -> list[NodeRow]:
     """Every user, group, role, policy (customer-managed and inline) and instance profile of `account`, or of
-    every loaded account when None (AWS-managed policies belong to none: the view reaches them by attachment)."""
+    every loaded account when None (AWS-managed policies belong to none: the view reaches them by
+    attachment)."""
     out: list[NodeRow] = []
     for table in ACCOUNT_TABLES:
         where, params = (

@@ -1,8 +1,8 @@
 """Cypher for single-entity writes (the GraphQL mutations), run inside the caller's write transaction.
 
-Rows for new nodes come from `graphiam.store.writer`'s row builders, so an entity made by a mutation has exactly
-the columns an imported one has. Property names formatted into Cypher come from those rows (code, not input)
-and are checked against `_NAME`; values are always `$parameters`.
+Rows for new nodes come from `graphiam.store.writer`'s row builders, so an entity made by a mutation has
+exactly the columns an imported one has. Property names formatted into Cypher come from those rows (code, not
+input) and are checked against `_NAME`; values are always `$parameters`.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def get(db: Database, table: str, arn: str) -> Any:
 
 
 def find_by_name(db: Database, table: str, account: str, name: str) -> list[str]:
-    """ARNs of `table` entities named `name` in `account` (IAM names are unique per account, whatever the path;
-    for policies: customer-managed ones)."""
+    """ARNs of `table` entities named `name` in `account` (IAM names are unique per account, whatever the
+    path; for policies: customer-managed ones)."""
     extra = " AND n.kind = 'customer-managed'" if table == "Policy" else ""
     rows = db.execute(
         f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) "
@@ -140,15 +140,15 @@ _POLICY_BASE = frozenset(
 def document_columns(policy: ManagedPolicy, export: str) -> dict[str, Any]:
     """The columns of a managed policy that follow its default document (the document and what is derived
     from it, e.g. whoCan's service prefilter), for updating a stored policy."""
-    row = writer._managed_row(policy, export)
+    row = writer.managed_row(policy, export)
     return {k: v for k, v in row.items() if k not in _POLICY_BASE or k in ("default_version", "update_date")}
 
 
 def create_entities(db: Database, export: AccountExport) -> None:
-    """Create what a (small) export holds: users, groups, roles, customer-managed policies with their versions,
-    inline policies and attachments, with the rows `writer.load_exports` would write. AWS-managed policies
-    and group memberships are not created here."""
-    batch = writer._Batch()
+    """Create what a (small) export holds: users, groups, roles, customer-managed policies with their
+    versions, inline policies and attachments, with the rows `writer.load_exports` would write. AWS-managed
+    policies and group memberships are not created here."""
+    batch = writer.Batch()
     batch.add(export)
     for table in TABLES:
         for row in batch.nodes[table]:
@@ -161,7 +161,7 @@ def create_entities(db: Database, export: AccountExport) -> None:
 
 
 def create_inline_policy(db: Database, policy: InlinePolicy, *, account: str, target_table: str) -> None:
-    create_node(db, "Policy", writer._inline_row(policy, account, account))
+    create_node(db, "Policy", writer.inline_row(policy, account, account))
     attach(db, policy.arn, target_table, policy.owner_arn, "inline")
 
 
@@ -277,9 +277,10 @@ def delete_inline_policies(db: Database, owner_arn: str) -> None:
 
 
 # ---- relationships CREATEd in the open transaction ----
-# kuzu 0.11.3 returns relationships CREATEd in a transaction with wrong endpoints from non-anchored scans inside
-# it (e.g. the derived-edge refresh reading every attachment) once two were created in one rel table; anchored
-# lookups and COPYed rows read back right. `settle_created_rels` re-writes them with COPY before such a scan.
+# kuzu 0.11.3 returns relationships CREATEd in a transaction with wrong endpoints from non-anchored scans
+# inside it (e.g. the derived-edge refresh reading every attachment) once two were created in one rel table;
+# anchored lookups and COPYed rows read back right. `settle_created_rels` re-writes them with COPY before such
+# a scan.
 
 _created = threading.local()
 _PK = {"User": "arn", "IAMGroup": "arn", "Role": "arn", "Policy": "arn", "PolicyVersion": "key"}
@@ -322,8 +323,8 @@ def settle_created_rels(db: Database) -> int:
             cond = "".join(f" AND e.{k} = $p_{k}" for k in props)
             params = {"s": src, "d": dst, **{f"p_{k}": v for k, v in props.items()}}
             match = (
-                f"MATCH (x:{_table(a)})-[e:{table}]->(y:{_table(b)}) WHERE x.{_PK[a]} = $s AND y.{_PK[b]} = $d"
-                f"{cond}"
+                f"MATCH (x:{_table(a)})-[e:{table}]->(y:{_table(b)}) "
+                f"WHERE x.{_PK[a]} = $s AND y.{_PK[b]} = $d{cond}"
             )
             if db.execute(f"{match} RETURN count(e) AS n", params)[0]["n"]:
                 db.execute(f"{match} DELETE e", params)

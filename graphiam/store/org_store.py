@@ -121,8 +121,8 @@ def read_organization(db: Database) -> tuple[list[UnitRow], list[ScpRow]]:
     units = [
         UnitRow(**r)
         for r in db.execute(
-            "MATCH (u:OrgUnit) RETURN u.id AS id, u.org AS org, u.kind AS kind, u.name AS name, u.parent AS parent, "
-            "u.management AS management, u.source AS source ORDER BY id"
+            "MATCH (u:OrgUnit) RETURN u.id AS id, u.org AS org, u.kind AS kind, u.name AS name, "
+            "u.parent AS parent, u.management AS management, u.source AS source ORDER BY id"
         )
     ]
     targets: dict[str, list[str]] = {}

@@ -36,7 +36,8 @@ def _filters(
     include_missing: bool,
     path_prefix: str | None,
 ) -> tuple[str, dict[str, Any]]:
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if account is not None:
         where.append("n.account = $account")
         params["account"] = account

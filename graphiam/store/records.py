@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Row = TypeVar("Row", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +94,8 @@ class VersionRow:
 
 @dataclass(frozen=True, kw_only=True)
 class AttachmentRow:
-    """Policy `policy_arn` is attached to `target_arn` (a user, group or role) as identity, inline or boundary."""
+    """Policy `policy_arn` is attached to `target_arn` (a user, group or role) as identity, inline or
+    boundary."""
 
     policy_arn: str
     target_arn: str
@@ -110,9 +117,14 @@ def _tags(raw: Any) -> dict[str, str]:
     return json.loads(raw) if raw else {}
 
 
-def _pick(cls: type, d: dict[str, Any], **over: Any) -> Any:
-    fields = cls.__dataclass_fields__
-    return cls(**{k: over[k] if k in over else d.get(k) for k in fields})
+@cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _pick(cls: type[Row], d: dict[str, Any], **over: Any) -> Row:
+    """A `cls` from the query row `d`: each field from `over` when given, else `d` (absent: None)."""
+    return cls(**{k: over[k] if k in over else d.get(k) for k in _field_names(cls)})
 
 
 def user(d: dict[str, Any]) -> UserRow:

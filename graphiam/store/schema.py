@@ -1,4 +1,5 @@
-"""Applies the graph schema (graphiam/data/graph.cypher, linked from schema/graph.cypher) and checks its version."""
+"""Applies the graph schema (graphiam/data/graph.cypher, linked from schema/graph.cypher) and checks its
+version."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Model objects → kuzu, all or nothing.
 
 `load_exports` replaces each named account atomically: one write transaction deletes what the account's
-earlier load left and bulk-loads the new rows with COPY from pyarrow tables (ENGINE-NOTES §5: COPY is
-10–100× faster than per-row CREATE). AWS-managed policies are shared by every account: an incoming one
+earlier load left and bulk-loads the new rows with COPY from pyarrow tables (COPY is 10–100× faster than
+per-row CREATE). AWS-managed policies are shared by every account: an incoming one
 is created when new, and fills in a placeholder left by an export that omitted it.
 """
 
@@ -130,7 +130,8 @@ _REL = pa.schema([("from", S), ("to", S)])
 _ATTACH = pa.schema([("from", S), ("to", S), ("attached_as", S)])
 
 
-def _managed_row(p: ManagedPolicy, export: str) -> dict[str, Any]:
+def managed_row(p: ManagedPolicy, export: str) -> dict[str, Any]:
+    """The Policy node row of a managed policy (an AWS-managed one belongs to the export `aws`)."""
     return {
         "arn": p.arn,
         "export": "aws" if p.kind == AWS_MANAGED else export,
@@ -153,7 +154,8 @@ def _managed_row(p: ManagedPolicy, export: str) -> dict[str, Any]:
     }
 
 
-def _inline_row(p: InlinePolicy, account: str, export: str) -> dict[str, Any]:
+def inline_row(p: InlinePolicy, account: str, export: str) -> dict[str, Any]:
+    """The Policy node row of an inline policy of `account`."""
     return {
         "arn": p.arn,
         "export": export,
@@ -182,7 +184,7 @@ def _services(document: str | None) -> dict[str, list[str]]:
     return {"services": services, "allow_services": allow}
 
 
-class _Batch:
+class Batch:
     """Rows for every table, gathered from several exports before one transaction writes them."""
 
     def __init__(self) -> None:
@@ -194,6 +196,7 @@ class _Batch:
         self.aws_managed: dict[str, ManagedPolicy] = {}
 
     def add(self, e: AccountExport) -> None:
+        """Gather the rows of one export (its AWS-managed policies are merged when the batch is written)."""
         x = e.account_id
         group_arn = {g.name: g.arn for g in e.groups}
         for u in e.users:
@@ -250,9 +253,9 @@ class _Batch:
             for ent in entities:
                 for arn in dict.fromkeys(ent.attached_policy_arns):
                     self.attached[table].append({"from": arn, "to": ent.arn, "attached_as": "identity"})
-                for p in ent.inline_policies:
-                    self.nodes["Policy"].append(_inline_row(p, ent.account, x))
-                    self.attached[table].append({"from": p.arn, "to": ent.arn, "attached_as": "inline"})
+                for inline in ent.inline_policies:
+                    self.nodes["Policy"].append(inline_row(inline, ent.account, x))
+                    self.attached[table].append({"from": inline.arn, "to": ent.arn, "attached_as": "inline"})
                 boundary = getattr(ent, "boundary_arn", None)
                 if boundary:
                     self.attached[table].append({"from": boundary, "to": ent.arn, "attached_as": "boundary"})
@@ -262,8 +265,8 @@ class _Batch:
                 if prev is None or (prev.missing and not p.missing):
                     self.aws_managed[p.arn] = p
                 continue
-            self.nodes["Policy"].append(_managed_row(p, x))
-            self._versions(p, x)
+            self.nodes["Policy"].append(managed_row(p, x))
+            self.add_versions(p, x)
         for ip in e.instance_profiles:
             self.nodes["InstanceProfile"].append(
                 {
@@ -278,7 +281,8 @@ class _Batch:
             )
             self.has_role += [{"from": ip.arn, "to": r} for r in ip.role_arns]
 
-    def _versions(self, p: ManagedPolicy, export: str) -> None:
+    def add_versions(self, p: ManagedPolicy, export: str) -> None:
+        """The PolicyVersion rows of `p` and their HAS_VERSION edges."""
         for v in p.versions:
             key = f"{p.arn}#{v.version_id}"
             self.nodes["PolicyVersion"].append(
@@ -307,7 +311,7 @@ def load_exports(
     error nothing changes. Returns the accounts whose principals the load changed: the loaded ones, and those
     attached to an AWS-managed policy whose placeholder the load filled (its statements now apply there too);
     `after(db, those accounts)` runs inside the transaction."""
-    batch = _Batch()
+    batch = Batch()
     for e in exports:
         batch.add(e)
     accounts = sorted({e.account_id for e in exports})
@@ -349,12 +353,13 @@ def load_exports(
     return touched
 
 
-def _role_arns(batch: _Batch) -> set[str]:
+def _role_arns(batch: Batch) -> set[str]:
     return {r["arn"] for r in batch.nodes["Role"]}
 
 
 def _attached_accounts(db: Database, policy_arns: Sequence[str]) -> frozenset[str]:
-    """Accounts of the users, groups and roles `policy_arns` are attached to (as identity policy or boundary)."""
+    """Accounts of the users, groups and roles `policy_arns` are attached to (as identity policies or as
+    boundary)."""
     if not policy_arns:
         return frozenset()
     rows = db.execute(
@@ -364,7 +369,7 @@ def _attached_accounts(db: Database, policy_arns: Sequence[str]) -> frozenset[st
     return frozenset(r["account"] for r in rows if r["account"])
 
 
-def _merge_aws_managed(db: Database, batch: _Batch) -> list[str]:
+def _merge_aws_managed(db: Database, batch: Batch) -> list[str]:
     """AWS-managed policies are shared: create new ones, fill placeholders, keep existing documents. Returns
     the ARNs of the placeholders filled."""
     filled: list[str] = []
@@ -377,10 +382,10 @@ def _merge_aws_managed(db: Database, batch: _Batch) -> list[str]:
     existing = {r["arn"]: bool(r["missing"]) for r in rows}
     for arn, p in batch.aws_managed.items():
         if arn not in existing:
-            batch.nodes["Policy"].append(_managed_row(p, "aws"))
-            batch._versions(p, "aws")
+            batch.nodes["Policy"].append(managed_row(p, "aws"))
+            batch.add_versions(p, "aws")
         elif existing[arn] and not p.missing:
-            row = _managed_row(p, "aws")
+            row = managed_row(p, "aws")
             db.execute(
                 "MATCH (p:Policy {arn: $arn}) SET p.document = $document, p.missing = false, "
                 "p.policy_id = $policy_id, p.path = $path, p.default_version = $default_version, "
@@ -402,7 +407,7 @@ def _merge_aws_managed(db: Database, batch: _Batch) -> list[str]:
                     )
                 },
             )
-            batch._versions(p, "aws")
+            batch.add_versions(p, "aws")
             filled.append(arn)
     return filled
 

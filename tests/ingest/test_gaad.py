@@ -10,6 +10,7 @@ import pytest
 
 from graphiam.errors import IngestError
 from graphiam.ingest.gaad import parse_gaad, read_gaad_file
+from graphiam.ingest.reader import check_policy_document
 from tests.helpers import CONFORMANCE, GAAD_EXAMPLE
 
 ACCT = "111122223333"
@@ -114,7 +115,8 @@ def test_boundary_naming_an_omitted_policy_becomes_a_placeholder_with_a_warning(
             "2 default versions",
         ),
         (lambda d: d.update(UserDetailList="x"), "$.UserDetailList", "expected a list"),
-        # found by tests/test_fuzz.py: these raised TypeError / pyarrow errors (an internal error through importExport)
+        # found by tests/test_fuzz.py: these raised TypeError / pyarrow errors (an internal error through
+        # importExport)
         (lambda d: d["GroupDetailList"].append(1.5), "$.GroupDetailList[1]", "expected an object, got float"),
         (
             lambda d: d["Policies"][0]["PolicyVersionList"].append(7),
@@ -281,8 +283,6 @@ def _set_trust(doc):
     ids=["identity-without-resource", "identity-with-principal", "trust-without-principal"],
 )
 def test_documents_aws_rejects_for_their_policy_type_are_refused_at_load(change, path, message):
-    from graphiam.changes.load import _check_document
-
     with pytest.raises(IngestError) as err:
-        parse_gaad(_changed(**change), source="x.json", check_document=_check_document)
+        parse_gaad(_changed(**change), source="x.json", check_document=check_policy_document)
     assert f"x.json: {path}" in str(err.value) and message in str(err.value), str(err.value)

@@ -99,7 +99,8 @@ CASES = [
         [
             (
                 "$.Statement[0].Principal.AWS",
-                "`arn:aws:iam::123456789012:user/*`: wildcards inside a principal ARN are not supported, matched literally",
+                "`arn:aws:iam::123456789012:user/*`: wildcards inside a principal ARN are not supported, "
+                "matched literally",
                 "warning",
             )
         ],

@@ -1,4 +1,5 @@
-"""CAN_ASSUME edge reasons stored once per distinct content (AssumeReason), named by edges through a digest id."""
+"""CAN_ASSUME edge reasons: stored once per distinct content (AssumeReason), named by edges through a digest
+id."""
 
 from __future__ import annotations
 

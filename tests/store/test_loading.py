@@ -26,7 +26,8 @@ def _snapshot(db) -> dict:
     out["edges"] = sorted(
         (r["a"], r["b"], r["t"])
         for r in db.execute(
-            "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name) AS a, coalesce(b.arn, b.key, b.name) AS b, label(e) AS t"
+            "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name) AS a, "
+            "coalesce(b.arn, b.key, b.name) AS b, label(e) AS t"
         )
     )
     return out
@@ -128,8 +129,9 @@ def test_database_persists_and_cannot_be_opened_twice(tmp_path):
 
 
 def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monkeypatch):
-    """A load that fails after its bulk writes (here: a deriver raising) changes nothing. kuzu 0.11.3 cannot roll
-    such a transaction back safely, so loads into a non-empty database are rehearsed on a private copy first."""
+    """A load that fails after its bulk writes (here: a deriver raising) changes nothing. kuzu 0.11.3 cannot
+    roll such a transaction back safely, so loads into a non-empty database are rehearsed on a private copy
+    first."""
     from graphiam.changes.load import seed_files
     from graphiam.derive import refresh as derived
     from tests.helpers import SEEDS
