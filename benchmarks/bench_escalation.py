@@ -6,7 +6,7 @@ A size N is N principals in one account: 60% users, 40% roles, 0.3·N policies, 
 (benchmarks/generate_org.py; 10,000 is `generate_org(users=6000, roles=4000, policies=3000, seed=5)`). Each
 size runs in its own process (peak RSS is per size). The export is loaded once with the real loader (the
 `escalation` deriver runs inside the load: its own time is reported); then, per run, on the same snapshot:
-the baseline (the admin probe of every principal, `direct_admins`) and the derivation (`edges.derive`, fans
+the baseline (the admin probe of every principal, `direct_admins`) and the derivation (`derive.derive`, fans
 as stored). Prints medians, the ratio to the baseline, the slowest techniques, explicit edges, fans, target
 sets and the edges the fans stand for, the path index build, `escalationSummary`, `escalationPaths` from 20
 principals that can escalate (median, max) and `escalationPathsTo` into 20 principals. `--reference N` also
@@ -36,7 +36,7 @@ def one(n: int, runs: int, reference: bool) -> dict[str, object]:
     from graphiam.changes.load import load_files
     from graphiam.derive.escalation import run as R
     from graphiam.derive.escalation.decide import Decider
-    from graphiam.derive.escalation.edges import derive
+    from graphiam.derive.escalation.derive import derive
     from graphiam.graph.snapshot import build_snapshot
     from graphiam.queries import escalation_paths as Q
     from graphiam.store.db import Database

@@ -19,7 +19,7 @@ import pytest
 
 from graphiam.changes.load import seed_files
 from graphiam.derive.escalation import run as R
-from graphiam.derive.escalation.edges import derive
+from graphiam.derive.escalation.derive import derive
 from graphiam.derive.escalation.fanout import expand
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q

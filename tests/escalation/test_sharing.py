@@ -20,7 +20,7 @@ import pytest
 
 from graphiam.derive.escalation import decide, families
 from graphiam.derive.escalation import run as R
-from graphiam.derive.escalation.edges import derive
+from graphiam.derive.escalation.derive import derive
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q
 from tests.escalation.test_edges import (

@@ -12,7 +12,7 @@ with `iam:PermissionsBoundary` = AdministratorAccess: a condition that pins anot
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from graphiam.derive.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use, probe_masks
@@ -23,7 +23,6 @@ from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo
 from graphiam.policy import PolicySource
 
-Handler = Callable[..., Iterator[Edge]]  # (derivation, technique, actor) -> edges
 PREFILTER = (
     True  # self-escalation's shortcuts (`_refused_as_stored`, the identity Allow check); tests turn it off
 )
@@ -432,15 +431,3 @@ def pass_role(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edg
             assumptions=notes,
             via=via,
         )
-
-
-def handler_for(t: Technique) -> Handler | None:
-    """The family a technique belongs to (None: not modelled)."""
-    y = t.yields
-    if y.kind is YieldKind.PASS_ROLE_TO_SERVICE:
-        return pass_role
-    if y.target_kind in (TargetKind.SELF, TargetKind.GROUP):
-        return self_change
-    if y.target_kind in (TargetKind.USER, TargetKind.ROLE):
-        return other_principal
-    return None

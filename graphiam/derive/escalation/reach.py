@@ -31,6 +31,7 @@ from graphiam.derive.escalation.fanout import (
     _policy_universe,
     entries,
     expand,
+    render,
     universe,
 )
 from graphiam.derive.escalation.techniques import RequiredPermission, Target, Technique, YieldKind
@@ -427,8 +428,6 @@ def _explicit(
     admin: bool,
 ) -> list[Edge]:
     """Per-target edges when the actor's rights differ between the targets' policies (policy versions)."""
-    from graphiam.derive.escalation.fanout import render
-
     key = next(p.target for p in ordered if p.target is not Target.TARGET_POLICY)
     tmap = {a: (uses, rep) for b, uses, rep in allowed_t for a in b}
     pmap = {a: uses for b, uses, _ in allowed_p if b is not None for a in b}

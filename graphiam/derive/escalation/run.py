@@ -7,8 +7,8 @@ import json
 import time
 from typing import Any
 
+from graphiam.derive.escalation.derive import derive as derive_all
 from graphiam.derive.escalation.edges import GraphFacts, GroupFacts
-from graphiam.derive.escalation.edges import derive as derive_all
 from graphiam.derive.escalation.fanout import FanEdge, FanSet
 from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import PolicySource, parse_policy
