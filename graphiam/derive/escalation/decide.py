@@ -38,6 +38,7 @@ from graphiam.graph.context import TRUST_ACTIONS, request_context
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
+from graphiam.policy.principals import match_principal
 from graphiam.policy.request import normalise_context
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Use",
     "may_be_admin",
     "probe_masks",
+    "names",
     "statement_label",
 ]
 
@@ -56,6 +58,20 @@ _MISS = object()
 SHARE_BLIND = (
     True  # probes shared between principals whose statements read nothing of them (tests turn it off)
 )
+
+
+def names(st: Statement, p: PrincipalInfo) -> bool:
+    """The statement of a resource policy applies to `p` as far as Principal / NotPrincipal go (as
+    `policy.statement.scan` with `principal=True` reads them; without either it applies to nobody)."""
+    if st.principals is not None:
+        return (
+            match_principal(st.principals, arn=p.arn, account=p.account, ptype=p.principal_type) is not None
+        )
+    if st.not_principals is not None:
+        return (
+            match_principal(st.not_principals, arn=p.arn, account=p.account, ptype=p.principal_type) is None
+        )
+    return False
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -216,6 +232,20 @@ class Decider:
             return False
         ctx = self._context(p)
         return any(st.matches_resource(resource, ctx) for st in stmts)
+
+    def trust_may_name(self, p: PrincipalInfo, role_arn: str, action: str) -> bool:
+        """Cheap necessary condition for `allowed` on a trust action (`sts:AssumeRole`): an Allow statement of
+        the role's trust policy for `action` names the principal (conditions aside). Without one the trust
+        allows nothing for the principal, and assuming a role needs the trust to allow. True for a resource
+        that is not a stored role."""
+        role = self.snap.principal(role_arn)
+        if role is None or role.kind != "role":
+            return True
+        if role.trust is None:
+            return False
+        return any(
+            st.effect == "Allow" and names(st, p) for st in role.trust.document.statements_for(action.lower())
+        )
 
     def _allowed(
         self,

@@ -1,9 +1,9 @@
 """The escalation derivation: every technique of the table run for every actor that may use it.
 
 The technique families build on the shared data of `edges`: `families.self_change` (the actor changes its
-own permissions: a self-loop), `families.other_principal` and `families.pass_role` (the actor reaches
-another principal of its account, one target at a time) and `reach.fan_out` (the same edges decided once per
-class of targets, large ones kept as fan-out edges). `derive` picks the family of each technique
+own permissions: a self-loop), `families.other_principal` (the actor reaches another principal of its
+account, one target at a time) and `reach.fan_out` (the same edges decided once per class of targets, large
+ones kept as fan-out edges). `derive` picks the family of each technique
 (`handler_for`) and runs it for every actor, self-escalation first so that an actor that can make itself
 administrator keeps only its self-loops.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from graphiam.derive.escalation.decide import Decider
 from graphiam.derive.escalation.edges import SKIPPED, Derivation, Edge, GraphFacts
-from graphiam.derive.escalation.families import other_principal, pass_role, self_change
+from graphiam.derive.escalation.families import other_principal, self_change
 from graphiam.derive.escalation.fanout import FanEdge
 from graphiam.derive.escalation.reach import fan_out as fan_handler
 from graphiam.derive.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
@@ -35,12 +35,10 @@ class Derived:
 def handler_for(t: Technique) -> Handler | None:
     """The family a technique belongs to (None: not modelled)."""
     y = t.yields
-    if y.kind is YieldKind.PASS_ROLE_TO_SERVICE:
-        return pass_role
+    if y.kind is YieldKind.PASS_ROLE_TO_SERVICE or y.target_kind in (TargetKind.USER, TargetKind.ROLE):
+        return other_principal
     if y.target_kind in (TargetKind.SELF, TargetKind.GROUP):
         return self_change
-    if y.target_kind in (TargetKind.USER, TargetKind.ROLE):
-        return other_principal
     return None
 
 
@@ -60,9 +58,8 @@ def derive(
 ) -> Derived:
     """Every escalation edge whose actor is in `accounts` (all when None), plus seconds per technique.
 
-    `fan_out`: edges to other principals (`families.other_principal`, `families.pass_role`) are derived per
-    class of targets (`reach.fan_out`) and kept as fans when they reach more than `explicit_max` targets;
-    False derives them one target at a time (the reference the tests compare the fans with)."""
+    `fan_out`: edges to other principals (`families.other_principal`) are derived per class of targets
+    (`reach.fan_out`) and kept as fans when they reach more than `explicit_max` targets; False derives them one target at a time (the reference the tests compare the fans with)."""
     d = Derivation(snap=snap, facts=facts, decider=decider or Decider(snap), explicit_max=explicit_max)
     for p in snap.principals.values():
         d.by_account.setdefault(p.account, []).append(p)
@@ -79,7 +76,7 @@ def derive(
             continue
         start = time.perf_counter()
         loop = t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
-        fanned = fan_out and handler in (other_principal, pass_role)
+        fanned = fan_out and handler is other_principal
         for arn in sorted(d.candidates(t.required[0].action)):
             actor = snap.principals[arn]
             if (wanted is not None and actor.account not in wanted) or (arn in selfish and not loop):
