@@ -28,8 +28,8 @@ from graphiam.derive.escalation.probes import (
     ALL_PROBES,
     ALLOW_ALL,
     PROBES,
-    _blind_statement,
-    _ids,
+    blind_statement,
+    pack_ids,
     may_be_admin,
     probe_masks,
 )
@@ -213,7 +213,7 @@ class Decider:
 
     @staticmethod
     def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
-        return _ids(s for s in sources if s.document.statements_for(low))
+        return pack_ids(s for s in sources if s.document.statements_for(low))
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
@@ -221,7 +221,7 @@ class Decider:
         Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
         if action.lower() in TRUST_ACTIONS:
             return True
-        key = (p.arn, _ids(p.identity), action)
+        key = (p.arn, pack_ids(p.identity), action)
         stmts = self._allows.get(key)
         if stmts is None:
             low = action.lower()
@@ -363,8 +363,8 @@ class Decider:
     ) -> tuple[Any, ...]:
         return (
             p.arn,
-            _ids(s for s in ident if self._probed(s)),
-            None if bound is None else _ids(s for s in bound if self._probed(s)),
+            pack_ids(s for s in ident if self._probed(s)),
+            None if bound is None else pack_ids(s for s in bound if self._probed(s)),
         )
 
     def failed_probe(self, p: PrincipalInfo) -> int | None:
@@ -430,7 +430,7 @@ class Decider:
         key = (id(src.document), low)
         hit = self._blind_docs.get(key)
         if hit is None:
-            hit = self._blind_docs[key] = all(_blind_statement(st) for st in src.document.statements_for(low))
+            hit = self._blind_docs[key] = all(blind_statement(st) for st in src.document.statements_for(low))
         return hit
 
     def _conditional(self, src: PolicySource, low: str) -> bool:
@@ -501,7 +501,7 @@ class Decider:
                 None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr),
             )
         else:
-            key = (p.arn, low, _ids(idr), None if bdr is None else _ids(bdr))
+            key = (p.arn, low, pack_ids(idr), None if bdr is None else pack_ids(bdr))
         if key in self._probes:
             return self._probes[key]
         ctx0 = self._ctx0.get(p.arn)

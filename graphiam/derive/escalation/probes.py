@@ -1,8 +1,8 @@
 """The administrator probes and what can be told of policies about them without the engine.
 
 `PROBES` are the requests `Decider.admin_with` asks on resource `*` (see `decide`); `probe_masks` /
-`may_be_admin` are necessary conditions read off the statements; `_blind_statement` says a statement reads
-nothing of the principal (so its evaluation can be shared between principals); `_ids` packs memo keys.
+`may_be_admin` are necessary conditions read off the statements; `blind_statement` says a statement reads
+nothing of the principal (so its evaluation can be shared between principals); `pack_ids` packs memo keys.
 """
 
 from __future__ import annotations
@@ -84,13 +84,14 @@ def _masks(doc: PolicyDocument) -> tuple[int, int]:
     return hit
 
 
-def _ids(sources: Iterable[object]) -> bytes:
+def pack_ids(sources: Iterable[object]) -> bytes:
     """The objects' ids packed as a memo key: a quarter of a tuple of ints, and memo keys run into millions."""
     return array("q", [id(s) for s in sources]).tobytes()
 
 
-def _blind_statement(st: Statement) -> bool:
-    """See `Decider._blind`."""
+def blind_statement(st: Statement) -> bool:
+    """The statement reads nothing of the principal: no Principal/NotPrincipal, no policy variable (Resource,
+    NotResource or a condition value), no condition on a key the principal defines (`PRINCIPAL_KEYS`)."""
     if st.principals is not None or st.not_principals is not None:
         return False
     if any(not pat.is_static for pat in st.resource_patterns or ()):
