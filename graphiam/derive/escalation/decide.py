@@ -29,8 +29,8 @@ from graphiam.derive.escalation.probes import (
     ALLOW_ALL,
     PROBES,
     blind_statement,
-    pack_ids,
     may_be_admin,
+    pack_ids,
     probe_masks,
 )
 from graphiam.derive.escalation.witness import environment, settle
@@ -55,9 +55,6 @@ __all__ = [
 ]
 
 _MISS = object()
-SHARE_BLIND = (
-    True  # probes shared between principals whose statements read nothing of them (tests turn it off)
-)
 
 
 def names(st: Statement, p: PrincipalInfo) -> bool:
@@ -105,8 +102,11 @@ def _use(action: str, resource: str, ev: Evaluation, needs: tuple[str, ...]) -> 
 class Decider:
     """Engine decisions over one snapshot, memoised (edge derivation asks the same question often)."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, *, share_blind: bool = True) -> None:
+        """`share_blind`: an admin probe whose statements read nothing of the principal (`blind_statement`) is
+        evaluated once for every principal of an account and type (False: once per principal)."""
         self.snap = snap
+        self.share_blind = share_blind
         self.env = environment()
         self.gate = ScpGate(snap)
         self._admin: dict[tuple[Any, ...], Use | None] = {}
@@ -493,7 +493,7 @@ class Decider:
         bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
         # statements that cannot tell principals apart give every principal of the account and type the same
         # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
-        if SHARE_BLIND and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
+        if self.share_blind and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
             key: tuple[Any, ...] = (
                 (p.account, p.principal_type),
                 low,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from graphiam.derive.escalation.decide import Decider
-from graphiam.derive.escalation.edges import SKIPPED, Derivation, Edge, GraphFacts
+from graphiam.derive.escalation.edges import SKIPPED, Derivation, DeriveOptions, Edge, GraphFacts
 from graphiam.derive.escalation.families import other_principal, self_change
 from graphiam.derive.escalation.fanout import FanEdge
 from graphiam.derive.escalation.reach import fan_out as fan_handler
@@ -54,13 +54,18 @@ def derive(
     accounts: Iterable[str] | None = None,
     decider: Decider | None = None,
     fan_out: bool = True,
-    explicit_max: int = 16,
+    options: DeriveOptions | None = None,
 ) -> Derived:
     """Every escalation edge whose actor is in `accounts` (all when None), plus seconds per technique.
 
     `fan_out`: edges to other principals (`families.other_principal`) are derived per class of targets
-    (`reach.fan_out`) and kept as fans when they reach more than `explicit_max` targets; False derives them one target at a time (the reference the tests compare the fans with)."""
-    d = Derivation(snap=snap, facts=facts, decider=decider or Decider(snap), explicit_max=explicit_max)
+    (`reach.fan_out`) and kept as fans when they reach more than `options.explicit_max` targets; False derives
+    them one target at a time (the reference the tests compare the fans with). `options`: the defaults unless
+    given; a `decider` given is used as it is (its own `share_blind`)."""
+    opts = options or DeriveOptions()
+    d = Derivation(
+        snap=snap, facts=facts, decider=decider or Decider(snap, share_blind=opts.share_blind), options=opts
+    )
     for p in snap.principals.values():
         d.by_account.setdefault(p.account, []).append(p)
     wanted = None if accounts is None else frozenset(accounts)
@@ -101,7 +106,8 @@ def derive_edges(
     *,
     accounts: Iterable[str] | None = None,
     decider: Decider | None = None,
+    options: DeriveOptions | None = None,
 ) -> tuple[list[Edge], dict[str, float]]:
     """Every escalation edge, one per target (no fans), plus seconds per technique: the reference derivation."""
-    out = derive(snap, facts, accounts=accounts, decider=decider, fan_out=False)
+    out = derive(snap, facts, accounts=accounts, decider=decider, fan_out=False, options=options)
     return out.edges, out.timings

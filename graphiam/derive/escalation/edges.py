@@ -118,6 +118,18 @@ def self_techniques() -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeriveOptions:
+    """Settings of one derivation; the defaults are what graphiam stores. The shortcuts can be turned off so
+    that tests compare the derivation with and without them (they must give the same edges)."""
+
+    share_blind: bool = (
+        True  # an admin probe whose statements read nothing of the principal: once per account
+    )
+    prefilter: bool = True  # self-escalation: identity Allow for each required action; `_refused_as_stored`
+    explicit_max: int = 16  # a fan-out edge reaching at most this many principals is written one per target
+
+
 @dataclass
 class Derivation:
     """The state one derivation run shares: snapshot, facts, decider, per-account indexes, timings."""
@@ -127,7 +139,7 @@ class Derivation:
     decider: Decider
     by_account: dict[str, list[PrincipalInfo]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    explicit_max: int = 0  # fan-out edges reaching at most this many targets are written one per target
+    options: DeriveOptions = field(default_factory=DeriveOptions)
     partitioner: Partitioner = field(default_factory=Partitioner)
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-run memos of `fanout` / `reach`
     _candidates: dict[str, frozenset[str]] = field(default_factory=dict)

@@ -31,9 +31,6 @@ from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo
 from graphiam.policy import PolicySource
 
-PREFILTER = (
-    True  # self-escalation's shortcuts (`_refused_as_stored`, the identity Allow check); tests turn it off
-)
 _VAR = re.compile(r"\$\{([A-Za-z]+)\}")
 _FIXED_BY_ACTION = {
     "iam:attachuserpolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
@@ -181,7 +178,7 @@ def self_change(
     administrator (for a bounded change, also when it could then make itself administrator)."""
     if (
         not _kind_ok(t, actor)
-        or PREFILTER
+        or d.options.prefilter
         and not all(
             p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(actor.identity, p.action)
             for p in t.required
@@ -263,7 +260,7 @@ def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: Poli
     policies have no statement for, so the changed one is refused it too (`Decider.refusal`); cheaper than
     asking, for every group, what is the same answer."""
     stored = d.snap.principals.get(actor.arn)
-    if not PREFILTER or stored is None or stored is actor or actor.boundary is not stored.boundary:
+    if not d.options.prefilter or stored is None or stored is actor or actor.boundary is not stored.boundary:
         return False
     n = len(stored.identity)
     if len(actor.identity) < n or any(a is not b for a, b in zip(actor.identity, stored.identity)):

@@ -70,7 +70,7 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
                 uses=uses,
                 targets=_fan_set(d, t, actor, parts, block, pblock),
             )
-            if _size(d, fan) <= d.explicit_max:
+            if _size(d, fan) <= d.options.explicit_max:
                 edges.extend(expand(fan))
             elif _size(d, fan):
                 fans.append(fan)
