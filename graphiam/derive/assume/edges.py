@@ -13,7 +13,7 @@ Implements IAM User Guide "How IAM roles differ from resource-based policies", "
 - another account's principals: when the account is loaded, its users and roles (with their own identity
   policies); when it is not, one `ExternalPrincipal` (the account root, or the named ARN) whose identity side is
   unknown and assumed to allow.
-Conditions: see `assume_witness` (a hop needing MFA is an edge marked `needs_conditions`).
+Conditions: see `policy.witness.decide` (a hop needing MFA is an edge marked `needs_conditions`).
 
 Candidates are prefiltered and principals admitted through their account share verdicts when nothing a statement
 looks at differs (`assume_candidates`); every verdict is the engine's.

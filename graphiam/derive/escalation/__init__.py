@@ -1,6 +1,6 @@
 """Privilege escalation: the technique table, the engine-decided escalation edges, and path search.
 
-Submodules: `techniques` (the table as data), `witness` (conditions an attacker can meet), `decide` (engine
+Submodules: `techniques` (the table as data), `decide` (engine
 decisions: permission on a resource, service trust, administrator), `probes` (the administrator probes),
 `edges` (the data a derivation shares) + `families` (one function per family of techniques), `classes` +
 `fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out edges),
@@ -19,7 +19,6 @@ from graphiam.derive.escalation import (
     probes,
     reach,
     run,
-    witness,
 )
 from graphiam.derive.escalation.techniques import (
     CATEGORIES,
@@ -61,5 +60,4 @@ __all__ = [
     "reach",
     "run",
     "technique",
-    "witness",
 ]

@@ -6,7 +6,7 @@ ARN, and the context keys the target adds, its tags (`aws:ResourceTag/*`, `iam:R
 `queries.simulate.request_context`). The owner account is the actor's for every target here. So two targets
 get the same decision (up to the resource ARN in the proof) when every statement the actor's identity policies
 and boundary hold for the action admits both or neither — with the variables resolved from the actor (as
-the engine and `Decider.may_allow` do) and unresolved (as `witness.witnesses` reads them) — and, when a
+the engine and `Decider.may_allow` do) and unresolved (as `policy.witness.witnesses` reads them) — and, when a
 statement tests or interpolates a resource tag, when both carry the same tags.
 
 `Partitioner.blocks` returns those classes. It gives up (None: decide per target) for trust-policy actions

@@ -3,7 +3,7 @@
 - `Decider.allowed`: may a principal do `action` on a concrete resource (a user, role, group, policy
   ARN …)? Decided as `queries.simulate.simulate` does on the snapshot: groups, boundary, Deny, NotAction,
   conditions and (for `sts:AssumeRole`) the role's trust policy all count; conditions an attacker can
-  meet are filled by `witness.settle` and reported as needed.
+  meet are filled by `policy.witness.settle` and reported as needed.
 - `Decider.trusts_service`: does a role's trust policy let a service principal (`ec2.amazonaws.com`)
   assume it ("Role trust policies": the service is decided by the resource-based policy alone)?
 - `Decider.admin_with`: would the principal be administrator with this identity and boundary? The
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from graphiam.arn import account_of
@@ -33,13 +34,12 @@ from graphiam.derive.escalation.probes import (
     pack_ids,
     probe_masks,
 )
-from graphiam.derive.escalation.witness import environment, settle
 from graphiam.graph.context import TRUST_ACTIONS, request_context
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
-from graphiam.policy.principals import match_principal
 from graphiam.policy.request import normalise_context
+from graphiam.policy.witness import names_principal, settle
 
 __all__ = [
     "ADMIN_POLICY_ARN",
@@ -60,15 +60,17 @@ _MISS = object()
 def names(st: Statement, p: PrincipalInfo) -> bool:
     """The statement of a resource policy applies to `p` as far as Principal / NotPrincipal go (as
     `policy.statement.scan` with `principal=True` reads them; without either it applies to nobody)."""
-    if st.principals is not None:
-        return (
-            match_principal(st.principals, arn=p.arn, account=p.account, ptype=p.principal_type) is not None
-        )
-    if st.not_principals is not None:
-        return (
-            match_principal(st.not_principals, arn=p.arn, account=p.account, ptype=p.principal_type) is None
-        )
-    return False
+    return names_principal(st, arn=p.arn, account=p.account, ptype=p.principal_type)
+
+
+def environment() -> dict[str, str]:
+    """The request-time keys AWS always sets: now (a session token issued now, too)."""
+    now = datetime.now(UTC)
+    return {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -175,7 +177,7 @@ class Decider:
     ) -> tuple[Any, ...] | None:
         """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
         Resource/NotResource match, with variables resolved from the principal and unresolved (as
-        `witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
+        `policy.witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
         trust action or a Resource interpolating a key the request might define."""
         if low in TRUST_ACTIONS:
             return None

@@ -218,7 +218,7 @@ def _trust_key(
 ) -> object:
     """For this actor, roles with the same key get the same verdict and proof (up to the role's ARN in it):
     the trust's statements for the action that name the actor, and those that test a key one of them (or the
-    actor's own statements) tests — `witness.witnesses` reads values there —, at the same positions, under the
+    actor's own statements) tests — `policy.witness.witnesses` reads values there —, at the same positions, under the
     same policy Version; no Resource; the same tags where a statement looks at them. Else its own class."""
     info = _trust_info(d, role_arn, action)
     if info is None:
