@@ -1,4 +1,4 @@
-"""Witness contexts: a request context under which the engine allows a request, and what the caller must supply.
+"""Witness contexts: a request context under which the engine allows a request, and what it must supply.
 
 An edge the graph draws from a policy decision (an escalation step, a CAN_ASSUME hop) holds when there is SOME
 request context under which AWS allows the call (IAM User Guide "Policy evaluation logic"; "IAM JSON policy
@@ -6,10 +6,11 @@ elements: Condition"): a step that needs MFA, an external ID or a source IP is a
 not a missing edge. The engine decides every request; this module only looks for a *witness* context to hand
 it. Context keys are of two kinds (IAM User Guide "AWS global condition context keys"):
 
-- keys AWS sets from the principal, the target resource and the time (`aws:PrincipalTag/*`, `aws:ResourceTag/*`,
-  `aws:CurrentTime` …) are never invented: a condition on one that fails cannot hold. `fixed_key` says which
-  keys the principal and the role determine; `set_by_aws` widens that to every key AWS sets for a principal
-  of the graph, plus the keys an escalation technique fixes (`iam:PassedToService`, `iam:PolicyARN` …);
+- keys AWS sets from the principal, the target resource and the time (`aws:PrincipalTag/*`,
+  `aws:ResourceTag/*`, `aws:CurrentTime` …) are never invented: a condition on one that fails cannot hold.
+  `fixed_key` says which keys the principal and the role determine; `set_by_aws` widens that to every key AWS
+  sets for a principal of the graph, plus the keys an escalation technique fixes (`iam:PassedToService`,
+  `iam:PolicyARN` …);
 - keys the caller controls (`aws:MultiFactorAuthPresent`, `aws:SourceIp`, `sts:ExternalId`, OIDC `sub`/`aud`
   …) get a value read from the conditions themselves.
 
@@ -144,8 +145,9 @@ def settle(
     action: str,
     resource: str,
 ) -> Settled | None:
-    """Allowed with `base`, or with `base` plus witnesses for the missing keys; else None. `run(ctx)` evaluates
-    the request with context `ctx`; `sources` are the policies whose conditions witnesses are read from."""
+    """Allowed with `base`, or with `base` plus witnesses for the missing keys; else None. `run(ctx)`
+    evaluates the request with context `ctx`; `sources` are the policies whose conditions witnesses are read
+    from."""
     first = run(base)
     if first.decision is Decision.ALLOWED:
         return Settled(evaluation=first, needs=())
@@ -283,8 +285,8 @@ def decide(
     """An edge if some context allows the hop (see the module docstring), else None.
 
     `run(witness)` evaluates the request with `base` (the fixed keys) plus `witness`; `parts_of()` gives the
-    statements to draw witnesses from (only called when the fixed keys alone do not allow); `principal_known` says
-    whether the principal's own keys (tags, ARN, user name) are known, i.e. fixed even when absent.
+    statements to draw witnesses from (only called when the fixed keys alone do not allow); `principal_known`
+    says whether the principal's own keys (tags, ARN, user name) are known, i.e. fixed even when absent.
     """
     first = run({})
     if first.decision is Decision.ALLOWED:

@@ -1,12 +1,12 @@
 """Shortcuts of the self-escalation derivation give exactly the edges of the derivation without them.
 
-- `DeriveOptions.share_blind`: an admin probe is evaluated once for every principal of an account and type when the
-  statements taking part read nothing of the principal (no Principal, no policy variable, no condition on a key
-  the principal defines). Traps: a condition on `aws:PrincipalTag/…` or `aws:username`, `${aws:username}` in a
-  Resource, a boundary, a Deny that only one of two otherwise equal principals has.
-- `DeriveOptions.prefilter`: no self-escalation without an identity Allow for each required action, and a policy
-  version that leaves the stored principal refused a probe leaves it refused after joining a group that says
-  nothing about that probe (`_refused_as_stored`).
+- `DeriveOptions.share_blind`: an admin probe is evaluated once for every principal of an account and type
+  when the statements taking part read nothing of the principal (no Principal, no policy variable, no
+  condition on a key the principal defines). Traps: a condition on `aws:PrincipalTag/…` or `aws:username`,
+  `${aws:username}` in a Resource, a boundary, a Deny that only one of two otherwise equal principals has.
+- `DeriveOptions.prefilter`: no self-escalation without an identity Allow for each required action, and a
+  policy version that leaves the stored principal refused a probe leaves it refused after joining a group that
+  says nothing about that probe (`_refused_as_stored`).
 The oracle is the same derivation with both turned off, on hand-made traps and generated organisations.
 """
 

@@ -28,7 +28,7 @@ from graphiam.policy.request import normalise_context
 from graphiam.policy.wildcard import Lit, Pattern
 
 _VARIABLE = re.compile(r"\$\{([^},]+)")
-# keys only the principal defines (`PrincipalInfo.derived_context`): absent for the actor, absent in every request
+# keys only the principal defines (`PrincipalInfo.derived_context`): absent for the actor, in every request
 PRINCIPAL_KEYS = ("aws:principal", "aws:username", "aws:userid")
 
 
@@ -133,7 +133,8 @@ class Partitioner:
             key: tuple[Any, ...] = (universe.key, p.source)
         else:
             if ctx and any(k not in ctx and not k.startswith(PRINCIPAL_KEYS) for k in p.variable_keys):
-                return None  # a key the actor does not define, and the request might: it could differ per request
+                # a key the actor does not define, and the request might: it could differ per request
+                return None
             resolved = p.resolve(ctx)
             if resolved is None:
                 return frozenset()  # an unresolvable variable matches nothing

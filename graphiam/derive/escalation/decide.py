@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from graphiam.arn import account_of
 from graphiam.derive.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
@@ -80,7 +80,7 @@ def statement_label(m: StatementMatch) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Use:
-    """One permission an escalation step uses: the request, the statements that allow it, the keys it needs."""
+    """A permission an escalation step uses: the request, the statements that allow it, the keys it needs."""
 
     action: str
     resource: str
@@ -122,7 +122,7 @@ class Decider:
         self._touch_docs: dict[int, int] = {}
         self._cond_docs: dict[tuple[int, str], bool] = {}
         self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
-        self._deny_docs: dict[int, bool] = {}
+        self._deny_docs: dict[int, int] = {}
         self._allow_docs: dict[tuple[int, str], bool] = {}
         self._blind_docs: dict[tuple[int, str], bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -177,8 +177,8 @@ class Decider:
     ) -> tuple[Any, ...] | None:
         """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
         Resource/NotResource match, with variables resolved from the principal and unresolved (as
-        `policy.witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
-        trust action or a Resource interpolating a key the request might define."""
+        `policy.witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for
+        a trust action or a Resource interpolating a key the request might define."""
         if low in TRUST_ACTIONS:
             return None
         ctx = self._context(p)
@@ -214,13 +214,13 @@ class Decider:
         return ctx
 
     @staticmethod
-    def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
+    def _relevant(sources: Sequence[PolicySource], low: str) -> bytes:
         return pack_ids(s for s in sources if s.document.statements_for(low))
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
-        admits `resource` (variables resolved from the principal). Conditions and denies are left to the engine.
-        Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
+        admits `resource` (variables resolved from the principal). Conditions and denies are left to the
+        engine. Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
         if action.lower() in TRUST_ACTIONS:
             return True
         key = (p.arn, pack_ids(p.identity), action)
@@ -293,7 +293,7 @@ class Decider:
         return None if s is None else _use(action, resource, s.evaluation, s.needs)
 
     def trusts_service(self, role: PrincipalInfo, service: str) -> Use | None:
-        """The role's trust policy lets `service` assume it (with `aws:SourceAccount` = the role's account)."""
+        """The role's trust policy lets `service` assume it (`aws:SourceAccount`: the role's account)."""
         key = (role.arn, service)
         if key not in self._trust:
             self._trust[key] = self._service_trust(role, service)
@@ -324,12 +324,12 @@ class Decider:
         self,
         p: PrincipalInfo,
         identity: Sequence[PolicySource] | None = None,
-        boundary: Sequence[PolicySource] | None | bool = True,
+        boundary: Sequence[PolicySource] | None | Literal[True] = True,
     ) -> Use | None:
         """Administrator with these identity policies and boundary (default: the principal's own; `None`:
         no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
         ident = tuple(p.identity if identity is None else identity)
-        bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
+        bound = p.boundary if boundary is True else boundary
         # only sources with statements for a probe take part (a group joined that says nothing about them
         # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
         key = self._admin_key(p, ident, bound)
@@ -484,9 +484,9 @@ class Decider:
     ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
         the others take no part in the evaluation, so changed principals that differ only there share it.
-        `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed keys
-        are used): sources whose statements for the probe are all unconditional Allows are left out too — with
-        an unconditional Allow * already there they change neither the verdict nor the keys missing."""
+        `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed
+        keys are used): sources whose statements for the probe are all unconditional Allows are left out too —
+        with an unconditional Allow * already there they change neither the verdict nor the keys missing."""
         low = action.lower()
         if needs_only:
             idr = tuple(src for src in ident if src is ALLOW_ALL or self._conditional(src, low))

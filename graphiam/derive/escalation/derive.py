@@ -108,6 +108,6 @@ def derive_edges(
     decider: Decider | None = None,
     options: DeriveOptions | None = None,
 ) -> tuple[list[Edge], dict[str, float]]:
-    """Every escalation edge, one per target (no fans), plus seconds per technique: the reference derivation."""
+    """Every escalation edge, one per target (no fans), and seconds per technique: the reference run."""
     out = derive(snap, facts, accounts=accounts, decider=decider, fan_out=False, options=options)
     return out.edges, out.timings

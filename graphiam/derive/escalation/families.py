@@ -156,7 +156,8 @@ def becomes_admin(
     depth: int = 1,
 ) -> tuple[tuple[Use, ...], str | None] | None:
     """With these identity policies, `p` is administrator, or (`depth` 1) can then make itself so with one
-    more self-escalation technique (joining a group that grants `iam:*`, say). The proof, and that technique."""
+    more self-escalation technique (joining a group that grants `iam:*`, say). The proof, and that
+    technique."""
     proof = d.decider.admin_with(p, identity)
     if proof is not None:
         return (proof,), None
@@ -226,11 +227,12 @@ def self_change(
         if proof is not None:
             yield _self_loop(actor, t, tuple(base), (proof,), {})
         return
-    # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets the group's policies)
+    # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets its policies)
     if y.arbitrary_policy:
         groups = [d.facts.groups[g] for g in actor.groups if g in d.facts.groups]
         if depth <= 0 and groups and d.decider.admin_with(actor, (*actor.identity, ALLOW_ALL)) is None:
-            return  # `becomes_admin` is then `admin_with` with a policy of its choosing, the same for every group
+            # `becomes_admin` is then `admin_with` with a policy of its choosing, the same for every group
+            return
     else:
         groups = [g for g in _joinable(d, actor.account) if g.arn not in actor.groups]
     masks = probe_masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
@@ -255,15 +257,17 @@ def self_change(
 
 
 def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: PolicySource) -> bool:
-    """`actor` is a stored principal with identity policies added (a group joined) and `parn` one of the stored
-    principal's own: with `parn` replaced by `src`, the stored principal is refused a probe that the added
-    policies have no statement for, so the changed one is refused it too (`Decider.refusal`); cheaper than
-    asking, for every group, what is the same answer."""
+    """`actor` is a stored principal with identity policies added (a group joined) and `parn` one of the
+    stored principal's own: with `parn` replaced by `src`, the stored principal is refused a probe that the
+    added policies have no statement for, so the changed one is refused it too (`Decider.refusal`); cheaper
+    than asking, for every group, what is the same answer."""
     stored = d.snap.principals.get(actor.arn)
     if not d.options.prefilter or stored is None or stored is actor or actor.boundary is not stored.boundary:
         return False
     n = len(stored.identity)
-    if len(actor.identity) < n or any(a is not b for a, b in zip(actor.identity, stored.identity)):
+    if len(actor.identity) < n or any(
+        a is not b for a, b in zip(actor.identity, stored.identity, strict=False)
+    ):
         return False
     if not any(s.policy_id == parn for s in stored.identity):
         return False
@@ -277,7 +281,7 @@ def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: Poli
 
 
 def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
-    """The groups of `account` with an Allow statement (joining another gives nothing), in the facts' order."""
+    """The groups of `account` with an Allow statement (joining another gives nothing), in facts order."""
     cache = d.cache.setdefault("joinable", {})
     hit = cache.get(account)
     if hit is None:
@@ -287,7 +291,7 @@ def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
             if g.account == account
             and any(st.effect == "Allow" for s in g.policies for st in s.document.statements)
         ]
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
@@ -295,7 +299,7 @@ def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
     hit = cache.get(g.arn)
     if hit is None:
         hit = cache[g.arn] = probe_masks(g.policies)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _assumptions_for_user(d: Derivation, t: Technique, user: str) -> tuple[str, ...] | None:
@@ -337,7 +341,7 @@ def targets_of(d: Derivation, t: Technique, account: str) -> Iterator[tuple[Prin
 
 
 def key_of(t: Technique) -> Target:
-    """The required permissions' target naming the principal an edge reaches: the passed role, user or role."""
+    """The required permissions' target that names the principal reached: passed role, user or role."""
     if t.yields.kind is YieldKind.PASS_ROLE_TO_SERVICE:
         return Target.PASSED_ROLE
     return Target.TARGET_USER if t.yields.target_kind is TargetKind.USER else Target.TARGET_ROLE
@@ -350,7 +354,7 @@ def entries(d: Derivation, t: Technique, account: str) -> tuple[Part, ...]:
     hit = cache.get((t.id, account))
     if hit is None:
         hit = cache[(t.id, account)] = tuple(_entries(d, t, account))
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _entries(d: Derivation, t: Technique, account: str) -> Iterator[Part]:
@@ -407,9 +411,9 @@ def _service_entries(d: Derivation, t: Technique, account: str) -> Iterator[Part
 
 
 def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edge]:
-    """Principal access, one target at a time: become a user or role of the actor's account, change it and then
-    become it, or pass a role to a service that runs code of the actor's choosing as that role (a new or an
-    existing resource). The target's side comes from `entries`; the actor's permissions are decided on each
+    """Principal access, one target at a time: become a user or role of the actor's account, change it and
+    then become it, or pass a role to a service that runs code of the actor's choosing as that role (a new or
+    an existing resource). The target's side comes from `entries`; the actor's permissions are decided on each
     target (`reach.fan_out` decides them once per class of targets: the tests compare the two)."""
     base = permissions(d, t, actor, {}, only=ACTOR_ONLY)
     if base is None:

@@ -46,14 +46,14 @@ _MASKS: weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]] = weakref.Wea
 def may_be_admin(identity: Sequence[PolicySource]) -> bool:
     """Necessary for `Decider.admin_with` with these identity policies: for every probe, an Allow statement
     whose Action/NotAction admits it (the first probe is an action only `*`, or a NotAction sparing it, can
-    name) and Resource admits `*`, and no unconditional Deny of any probe on `*`. Otherwise the engine denies a
-    probe, whatever the context (and more identity policies cannot undo a Deny)."""
+    name) and Resource admits `*`, and no unconditional Deny of any probe on `*`. Otherwise the engine denies
+    a probe, whatever the context (and more identity policies cannot undo a Deny)."""
     return probe_masks(identity) == (ALL_PROBES, 0)
 
 
 def probe_masks(identity: Sequence[PolicySource]) -> tuple[int, int]:
-    """The probes some Allow statement may grant, and those an unconditional Deny refuses (`may_be_admin` needs
-    `(ALL_PROBES, 0)`; masks of several identities combine with `|`)."""
+    """The probes some Allow statement may grant, and those an unconditional Deny refuses (`may_be_admin`
+    needs `(ALL_PROBES, 0)`; masks of several identities combine with `|`)."""
     allow = deny = 0
     for s in identity:
         a, d = _masks(s.document)
@@ -85,7 +85,7 @@ def _masks(doc: PolicyDocument) -> tuple[int, int]:
 
 
 def pack_ids(sources: Iterable[object]) -> bytes:
-    """The objects' ids packed as a memo key: a quarter of a tuple of ints, and memo keys run into millions."""
+    """The objects' ids packed as a memo key: a quarter of a tuple of ints (memo keys run into millions)."""
     return array("q", [id(s) for s in sources]).tobytes()
 
 

@@ -3,10 +3,10 @@
 For one actor and one technique of `families.other_principal`: the permissions the technique needs on the
 target (and, for a policy version, on the target's policy) are decided by the engine (`families.permissions`)
 on one representative of each class `classes.Partitioner` finds; the targets and what their edges hold apart
-from the actor are `families.entries`. Classes whose decision allows become one `FanEdge` over the targets of the class
-(with the actor itself added: it never gets an edge to itself, and the set is then shared with every actor of
-the same reach). `sts:AssumeRole` is decided per target with the role's trust policy, after a cheap check that
-an Allow statement of the trust can name the actor at all (`Decider.trust_may_name`).
+from the actor are `families.entries`. Classes whose decision allows become one `FanEdge` over the targets of
+the class (with the actor itself added: it never gets an edge to itself, and the set is then shared with every
+actor of the same reach). `sts:AssumeRole` is decided per target with the role's trust policy, after a cheap
+check that an Allow statement of the trust can name the actor at all (`Decider.trust_may_name`).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def universe(d: Derivation, account: str, kind: str) -> Universe:
         hit = cache[(account, kind)] = Universe(
             key=(account, kind), arns=tuple(p.arn for p in ps), tags={p.arn: p.tags for p in ps if p.tags}
         )
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _policy_universe(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...]) -> Universe:
@@ -95,7 +95,7 @@ def _policy_universe(d: Derivation, t: Technique, account: str, parts: tuple[Par
     if hit is None:
         arns = tuple(sorted({p.policy for p in parts if p.policy is not None}))
         hit = cache[(t.id, account)] = Universe(key=(account, "policy", t.id), arns=arns)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _targets(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...]) -> frozenset[str]:
@@ -103,7 +103,7 @@ def _targets(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...])
     hit = cache.get((t.id, account))
     if hit is None:
         hit = cache[(t.id, account)] = frozenset(p.target for p in parts)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _partition(
@@ -200,7 +200,7 @@ def _trust_index(
             {k: frozenset(v) for k, v in named.items()},
             {k: frozenset(v) for k, v in mentioned.items()},
         )
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _condition_keys(actor: PrincipalInfo, action: str) -> frozenset[str]:
@@ -218,8 +218,9 @@ def _trust_key(
 ) -> object:
     """For this actor, roles with the same key get the same verdict and proof (up to the role's ARN in it):
     the trust's statements for the action that name the actor, and those that test a key one of them (or the
-    actor's own statements) tests — `policy.witness.witnesses` reads values there —, at the same positions, under the
-    same policy Version; no Resource; the same tags where a statement looks at them. Else its own class."""
+    actor's own statements) tests — `policy.witness.witnesses` reads values there —, at the same positions,
+    under the same policy Version; no Resource; the same tags where a statement looks at them. Else its own
+    class."""
     info = _trust_info(d, role_arn, action)
     if info is None:
         return ("own", role_arn)
@@ -231,11 +232,12 @@ def _trust_key(
 
 
 def _trust_info(d: Derivation, role_arn: str, action: str) -> tuple[Any, ...] | None:
-    """The role's trust statements for `action` (index, statement, canonical JSON, condition keys), its Version
-    and the tags its statements can see; None without a trust policy or with a Resource in it."""
+    """The role's trust statements for `action` (index, statement, canonical JSON, condition keys), its
+    Version and the tags its statements can see; None without a trust policy or with a Resource in it."""
     cache = d.cache.setdefault("trust-info", {})
     if (role_arn, action) in cache:
-        return cache[(role_arn, action)]  # type: ignore[no-any-return]
+        known: tuple[Any, ...] | None = cache[(role_arn, action)]
+        return known
     role = d.snap.principals[role_arn]
     trust = role.trust
     stmts = trust.document.statements_for(action.lower()) if trust is not None else ()
@@ -298,14 +300,14 @@ def _representative(d: Derivation, b: Block, actor: str) -> str:
         if first is None:
             first = cache[(id(b), None)] = (sorted(b)[:2], b)  # keep the block alive with its key
         hit = cache[key] = next(a for a in first[0] if a != actor)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _template(
     ordered: Sequence[RequiredPermission], key: Target, tuses: list[Use], puses: list[Use], rep: str
 ) -> list[Use]:
-    """The decided uses in the technique's order, their resources replaced by placeholders; so are the labels of
-    the representative's trust statements (`<role ARN>#trust#<index>`)."""
+    """The decided uses in the technique's order, their resources replaced by placeholders; so are the labels
+    of the representative's trust statements (`<role ARN>#trust#<index>`)."""
     ti, pi = iter(tuses), iter(puses)
     out = []
     for p in ordered:
@@ -342,17 +344,17 @@ def _fan_set(
         if fan_set is None:
             fan_set = by_parts[ids] = FanSet.of(actor.account, t.id, chosen)
         hit = cache[key] = (fan_set, block, pblock)  # keep the keys alive
-    return hit[0]  # type: ignore[no-any-return]
+    return hit[0]
 
 
 def _size(d: Derivation, fan: FanEdge) -> int:
     counts = d.cache.setdefault("fan-counts", {})
-    per = counts.get(fan.targets.id)
+    per: dict[str, int] | None = counts.get(fan.targets.id)
     if per is None:
         per = counts[fan.targets.id] = {}
         for p in fan.targets.parts:
             per[p.target] = per.get(p.target, 0) + 1
-    return len(fan.targets.parts) - per.get(fan.source, 0)  # type: ignore[no-any-return]
+    return len(fan.targets.parts) - per.get(fan.source, 0)
 
 
 def _explicit(
