@@ -3,14 +3,15 @@
     .venv/bin/python benchmarks/bench_findings.py [--sizes 1000,3000] [--runs 5]
 
 A size N is N principals in one account: 60% users, 40% roles, 0.3·N customer-managed policies, seed 5
-(benchmarks/generate_org.py, as bench_escalation.py). The export is loaded once with the real loader; then, per
-run, medians of:
+(benchmarks/generate_org.py, as bench_escalation.py). The export is loaded once with the real loader; then,
+per run, medians of:
 
 - baseline: the admin probe of every principal (`direct_admins`, bench_escalation.py's baseline), and for
   reference `build_snapshot` (read and parse every policy once), which the report starts from;
-- report (cold): the whole report on a new database generation: the findings index (attachments, administrators,
-  a fresh analyser: catalogue indexes, statement views) and every policy analysed;
-- report (warm): the whole report again on the cached index (a repeated `policyFindings` on an unchanged graph).
+- report (cold): the whole report on a new database generation: the findings index (attachments,
+  administrators, a fresh analyser: catalogue indexes, statement views) and every policy analysed;
+- report (warm): the whole report again on the cached index (a repeated `policyFindings` on an unchanged
+  graph).
 
 Figures are printed, never asserted.
 """
@@ -92,8 +93,8 @@ def main() -> int:
         r = one(n, args.runs)
         base = float(r["baseline_admins"])  # type: ignore[arg-type]
         print(
-            f"N={n}: {r['policies']} policies ({r['analysed']} analysed, {r['with_findings']} with findings); "
-            f"load {r['load']:.1f} s"
+            f"N={n}: {r['policies']} policies ({r['analysed']} analysed, {r['with_findings']} with "
+            f"findings); load {r['load']:.1f} s"
         )
         print(f"  baseline direct_admins    {base * 1000:8.1f} ms")
         for key in ("baseline_snapshot", "report_cold", "report_warm"):

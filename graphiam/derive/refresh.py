@@ -16,7 +16,10 @@ from graphiam.store import Database
 
 # (db, snapshot, touched accounts) -> None; must only write derived tables
 Deriver = Callable[[Database, Snapshot, frozenset[str]], None]
-DERIVERS: tuple[tuple[str, Deriver], ...] = (("can_assume", derive_can_assume), ("escalation", derive_escalation))
+DERIVERS: tuple[tuple[str, Deriver], ...] = (
+    ("can_assume", derive_can_assume),
+    ("escalation", derive_escalation),
+)
 
 
 def refresh_derived(db: Database, touched_accounts: Iterable[str]) -> None:

@@ -1,17 +1,42 @@
-"""Decide one assume-role hop, including the hops that only succeed under some request context.
+"""Witness contexts: a request context under which the engine allows a request, and what it must supply.
 
-A CAN_ASSUME edge means: there is a request context under which AWS allows the call (IAM User Guide "Policy
-evaluation logic"; "Cross-account policy evaluation logic"; "IAM JSON policy elements: Condition"). A hop that
-needs MFA, an external ID or a source IP is an edge that carries those conditions, not a missing edge.
+An edge the graph draws from a policy decision (an escalation step, a CAN_ASSUME hop) holds when there is SOME
+request context under which AWS allows the call (IAM User Guide "Policy evaluation logic"; "IAM JSON policy
+elements: Condition"): a step that needs MFA, an external ID or a source IP is an edge that carries that need,
+not a missing edge. The engine decides every request; this module only looks for a *witness* context to hand
+it. Context keys are of two kinds (IAM User Guide "AWS global condition context keys"):
 
-The engine decides every candidate; this module only looks for a *witness* context to hand it:
+- keys AWS sets from the principal, the target resource and the time (`aws:PrincipalTag/*`,
+  `aws:ResourceTag/*`, `aws:CurrentTime` …) are never invented: a condition on one that fails cannot hold.
+  `fixed_key` says which keys the principal and the role determine; `set_by_aws` widens that to every key AWS
+  sets for a principal of the graph, plus the keys an escalation technique fixes (`iam:PassedToService`,
+  `iam:PolicyARN` …);
+- keys the caller controls (`aws:MultiFactorAuthPresent`, `aws:SourceIp`, `sts:ExternalId`, OIDC `sub`/`aud`
+  …) get a value read from the conditions themselves.
+
+Two searches, for two questions:
+
+- `settle` (escalation steps, asked for every permission of every technique and actor, so it must be cheap):
+  the request with the keys AWS derives; if it is refused and statements tested keys the request lacked, ONE
+  second try with a witness value per missing key (`witnesses`: favourable defaults such as MFA used, else a
+  value read off an Allow condition, or one that defeats a Deny condition). The step needs those keys.
+- `decide` (CAN_ASSUME hops): a bounded search over statement combinations, each value tested against its
+  condition, that can switch a conditional Deny off and reports the conditions the hop needs (described
+  statement by statement); for a principal outside the graph its own keys are free.
+
+They are not one algorithm folded in two: `settle` treats more keys as set by AWS (organisation and account
+keys, the source account, the technique's keys, the time) and never leaves a key absent, while `decide` can;
+one run in place of the other would change which edges exist. What they share is the key vocabulary above and
+`names_principal`.
+
+`decide` in detail:
 
 1. Split the context keys into FIXED ones, which the principal and the role determine (`aws:PrincipalArn`,
    `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:username`, `aws:userid`, every `aws:PrincipalTag/*`,
-   the role's `aws:ResourceTag/*`/`iam:ResourceTag/*`), and FREE ones the caller controls when calling STS
-   (`aws:MultiFactorAuthPresent`, `aws:SourceIp`, `sts:ExternalId`, OIDC `sub`/`aud`, ...). A fixed key absent
-   from the context stays absent: a principal without a `team` tag cannot satisfy `aws:PrincipalTag/team`.
-   For principals outside the graph (another account's root, `*`) the principal-side keys are free.
+   the role's `aws:ResourceTag/*`/`iam:ResourceTag/*`), and FREE ones the caller controls when calling STS.
+   A fixed key absent from the context stays absent: a principal without a `team` tag cannot satisfy
+   `aws:PrincipalTag/team`. For principals outside the graph (another account's root, `*`) the principal-side
+   keys are free.
 2. Evaluate with the fixed keys only. ALLOWED: an edge that needs nothing.
 3. Otherwise try witness contexts, in a bounded order: for one trust statement, then optionally one identity
    and one boundary statement, whose Action/Resource/Principal match, pick for each of their conditions on a
@@ -32,7 +57,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,22 +69,166 @@ from graphiam.policy.request import normalise_context
 
 MAX_ATTEMPTS = 64
 DENY_ROUNDS = 4
-_FIXED_KEYS = frozenset(
+_TARGET_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")  # the target's tags
+_PRINCIPAL_KEYS = frozenset(
     {"aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:username", "aws:userid"}
 )
-_FIXED_PREFIXES = ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")
+_PRINCIPAL_PREFIXES = ("aws:principaltag/",)
+# the other keys AWS sets for a request of a principal of the graph: the rest of the principal's and the
+# resource's keys (organisation, account …), the time, and the keys an escalation technique fixes
+_ALSO_SET_BY_AWS = (
+    "aws:principal",
+    "aws:username",
+    "aws:userid",
+    "aws:resource",
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:tokenissuetime",
+    "iam:passedtoservice",
+    "iam:policyarn",
+    "iam:permissionsboundary",
+    "aws:sourceaccount",
+)
+# what an attacker does anyway when a condition asks for it (`settle` still reports them as needed)
+FAVOURABLE: Mapping[str, str] = {
+    "aws:multifactorauthpresent": "true",
+    "aws:multifactorauthage": "1",
+    "aws:securetransport": "true",
+    "aws:viaawsservice": "false",
+}
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _ABSENT = object()
 
 
 def fixed_key(key: str, *, principal_known: bool) -> bool:
-    """Whether `key` is determined by the principal and the role rather than by the caller."""
+    """Whether `key` is determined by the principal and the role rather than by the caller (`decide`)."""
     k = key.lower()
-    if k.startswith(("aws:resourcetag/", "iam:resourcetag/")):
+    if k.startswith(_TARGET_PREFIXES):
         return True
     if not principal_known:
         return False
-    return k in _FIXED_KEYS or k.startswith(_FIXED_PREFIXES)
+    return k in _PRINCIPAL_KEYS or k.startswith(_PRINCIPAL_PREFIXES)
+
+
+def set_by_aws(key: str) -> bool:
+    """Whether `settle` must never invent a value for `key`: a fixed key of a known principal, or another key
+    AWS sets from the principal, the resource or the time, or one the escalation technique fixes."""
+    k = key.lower()
+    return fixed_key(k, principal_known=True) or k.startswith(_ALSO_SET_BY_AWS)
+
+
+def names_principal(st: Statement, *, arn: str, account: str | None, ptype: str) -> bool:
+    """A resource-policy statement applies to this principal as far as Principal / NotPrincipal go (as
+    `policy.statement.scan` reads them: a statement with neither applies to nobody)."""
+    if st.principals is not None:
+        return match_principal(st.principals, arn=arn, account=account, ptype=ptype) is not None
+    if st.not_principals is not None:
+        return match_principal(st.not_principals, arn=arn, account=account, ptype=ptype) is None
+    return False
+
+
+# ---- settle: one fill of the missing keys (escalation steps) ----
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settled:
+    """An allowed request: the evaluation, and the condition keys that had to be supplied."""
+
+    evaluation: Evaluation
+    needs: tuple[str, ...]
+
+
+def settle(
+    run: Callable[[Mapping[str, Any]], Evaluation],
+    base: Mapping[str, Any],
+    sources: Iterable[PolicySource],
+    action: str,
+    resource: str,
+) -> Settled | None:
+    """Allowed with `base`, or with `base` plus witnesses for the missing keys; else None. `run(ctx)`
+    evaluates the request with context `ctx`; `sources` are the policies whose conditions witnesses are read
+    from."""
+    first = run(base)
+    if first.decision is Decision.ALLOWED:
+        return Settled(evaluation=first, needs=())
+    present = {k.lower() for k in base}
+    missing = [k for k in first.missing_context_keys if k.lower() not in present and not set_by_aws(k)]
+    if not missing:
+        return None
+    filled = witnesses(missing, sources, action.lower(), resource)
+    if not filled:
+        return None
+    second = run({**base, **filled})
+    if second.decision is not Decision.ALLOWED:
+        return None
+    return Settled(evaluation=second, needs=tuple(sorted(filled)))
+
+
+def witnesses(keys: list[str], sources: Iterable[PolicySource], action: str, resource: str) -> dict[str, str]:
+    """A value per key: favourable defaults, else read from an Allow (true) or a Deny (false) condition of a
+    statement for `action` (lower-cased) whose Resource admits `resource` (variables unresolved)."""
+    wanted = {k.lower(): k for k in keys}
+    out: dict[str, str] = {}
+    for low, key in wanted.items():
+        if low in FAVOURABLE:
+            out[key] = FAVOURABLE[low]
+    for src in sources:
+        for st in src.document.statements_for(action):
+            if not st.matches_resource(resource, {}):
+                continue
+            for c in st.compiled_conditions:
+                asked = wanted.get(c.key_lower)
+                if asked is None or asked in out:
+                    continue
+                value = _witness(c, want=st.effect == "Allow")
+                if value is not None:
+                    out[asked] = value
+    return out
+
+
+def _witness(c: Condition, *, want: bool) -> str | None:
+    """A request value that makes `c` evaluate to `want`, when one is easy to read off the policy."""
+    base = c.spec.base
+    name = base.name.lower()
+    values = [v for v in c.values if "${" not in v]
+    if base.presence:
+        return "present" if any((v.lower() == "false") == want for v in values) else None
+    if not values:
+        return None
+    if want and base.negated:
+        return None  # a negated operator is already true for an absent key
+    if not want and not base.negated:  # a Deny that applies (…IfExists): a value that does not match
+        if name == "bool":
+            return "false" if values[0].lower() == "true" else "true"
+        return "graphiam-unmatched"
+    # an Allow's positive test, or a Deny's negated test (false when the value matches)
+    return _positive(name.replace("not", "", 1) if base.negated else name, values[0])
+
+
+def _positive(name: str, value: str) -> str | None:
+    """A value satisfying the positive operator `name` against policy `value`."""
+    if name.startswith(("string", "arn")):
+        return value.replace("*", "x").replace("?", "x")
+    if name == "bool":
+        return value.lower()
+    if name == "ipaddress":
+        try:
+            return str(ipaddress.ip_network(value, strict=False).network_address)
+        except ValueError:
+            return None
+    if name.startswith("numeric"):
+        try:
+            n = float(value)
+        except ValueError:
+            return None
+        n = n - 1 if name.endswith("lessthan") else n + 1 if name.endswith("greaterthan") else n
+        return str(int(n)) if n == int(n) else str(n)
+    if name.startswith("date") and not name.endswith(("lessthan", "greaterthan")):
+        return value
+    return None
+
+
+# ---- decide: a bounded search over statement combinations (CAN_ASSUME hops) ----
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,13 +273,7 @@ def candidate_statements(
                 continue
             if principal is not None:
                 arn, account, ptype = principal
-                if st.principals is not None:
-                    if match_principal(st.principals, arn=arn, account=account, ptype=ptype) is None:
-                        continue
-                elif st.not_principals is not None:
-                    if match_principal(st.not_principals, arn=arn, account=account, ptype=ptype) is not None:
-                        continue
-                else:
+                if not names_principal(st, arn=arn, account=account, ptype=ptype):
                     continue
             out.append((src, st))
     return tuple(out)
@@ -122,8 +285,8 @@ def decide(
     """An edge if some context allows the hop (see the module docstring), else None.
 
     `run(witness)` evaluates the request with `base` (the fixed keys) plus `witness`; `parts_of()` gives the
-    statements to draw witnesses from (only called when the fixed keys alone do not allow); `principal_known` says
-    whether the principal's own keys (tags, ARN, user name) are known, i.e. fixed even when absent.
+    statements to draw witnesses from (only called when the fixed keys alone do not allow); `principal_known`
+    says whether the principal's own keys (tags, ARN, user name) are known, i.e. fixed even when absent.
     """
     first = run({})
     if first.decision is Decision.ALLOWED:

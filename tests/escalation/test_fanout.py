@@ -17,7 +17,8 @@ import pytest
 
 from graphiam.changes.load import seed_files
 from graphiam.derive.escalation import run as R
-from graphiam.derive.escalation.edges import derive
+from graphiam.derive.escalation.derive import derive
+from graphiam.derive.escalation.edges import DeriveOptions
 from graphiam.derive.escalation.fanout import expand
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q
@@ -45,8 +46,17 @@ def both(db: Any, explicit_max: int = 0) -> tuple[collections.Counter[str], coll
     snap = build_snapshot(db)
     facts = R.graph_facts(db, snap)
     ref = derive(snap, facts, fan_out=False)
-    new = derive(snap, facts, fan_out=True, explicit_max=explicit_max)
+    new = derive(snap, facts, fan_out=True, options=DeriveOptions(explicit_max=explicit_max))
     return rows(ref.edges), rows([*new.edges, *(e for f in new.fans for e in expand(f))]), new
+
+
+def store(db: Any, explicit_max: int) -> R.Stats:
+    """Derive and store the escalation edges of every account again, fans of at most `explicit_max` targets
+    written one edge per target (the load stored them with the default)."""
+    with db.transaction():
+        snap = build_snapshot(db)
+        touched = frozenset(p.account for p in snap.principals.values())
+        return R.derive_with(db, snap, touched, DeriveOptions(explicit_max=explicit_max))
 
 
 @pytest.mark.parametrize("n,seed,accounts", [(150, 3, 1), (120, 5, 1), (160, 11, 2)])
@@ -264,15 +274,14 @@ def answers(db: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("source", ["generated", "bed"])
-def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(
-    make_db, tmp_path, monkeypatch, source
-):
+def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(make_db, tmp_path, source):
     files = generated_exports(tmp_path, 120, 3) if source == "generated" else [GAAD_EXAMPLE]
-    monkeypatch.setattr(R, "EXPLICIT_MAX", 1 << 30)
-    flat = answers(make_db(*files))
-    monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
     db = make_db(*files)
-    assert R.LAST_COUNTS["fans"] > 0 and R.LAST_COUNTS["fan_edges"] > R.LAST_COUNTS["fans"]
+    assert store(db, 1 << 30).counts["fans"] == 0
+    flat = answers(db)
+    db = make_db(*files)
+    counts = store(db, 0).counts
+    assert counts["fans"] > 0 and counts["fan_edges"] > counts["fans"]
     fanned = answers(db)
     assert fanned["edges"] == flat["edges"]
     assert sum(len(p) for p in flat["paths"].values()) > 50
@@ -280,26 +289,28 @@ def test_stored_fans_give_the_same_path_answers_as_one_edge_per_target(
         assert fanned[key] == flat[key], key
 
 
-def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path, monkeypatch):
-    monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
-    first = export(user("actor", allow("iam:CreateAccessKey")), *OPS)
+def test_reloading_replaces_the_fans_and_their_sets(make_db, tmp_path):
+    # more targets than the default `explicit_max`: the load's own derivation stores a fan and its set
+    many = [user(f"ops{i}") for i in range(DeriveOptions().explicit_max + 4)]
+    first = export(user("actor", allow("iam:CreateAccessKey")), *many)
     db = make_db(write(tmp_path, "a.json", first))
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-002"}
+    sets = db.execute("MATCH (s:EscalationTargets) RETURN s.technique AS t")
+    assert [r["t"] for r in sets] == ["iam-002"]
     from graphiam.changes.load import load_files
 
-    load_files(db, [write(tmp_path, "b.json", export(user("actor", allow("iam:UpdateLoginProfile")), *OPS))])
+    load_files(db, [write(tmp_path, "b.json", export(user("actor", allow("iam:UpdateLoginProfile")), *many))])
     assert {r["technique"] for r in Q.edge_rows(db)} == {"iam-006"}
     sets = db.execute("MATCH (s:EscalationTargets) RETURN s.technique AS t")
     assert [r["t"] for r in sets] == ["iam-006"]
 
 
-def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path, monkeypatch):
+def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path):
     """Path steps are hydrated from the parts of the targets asked for only (`_parts_of` finds them in the
     set's JSON without decoding the rest): the same rows, parallel parts included, as expanding everything."""
-    monkeypatch.setattr(R, "EXPLICIT_MAX", 0)
     db = make_db(*generated_exports(tmp_path, 150, 3))
+    assert store(db, 0).counts["fans"] > 0
     full = Q.edge_rows(db)
-    assert R.LAST_COUNTS["fans"] > 0
     triples = sorted({(r["from"], r["to"], r["technique"]) for r in full})
     wanted = set(triples[::37]) | {("arn:aws:iam::000000000000:user/nobody", triples[0][1], triples[0][2])}
     sources = sorted({a for a, _, _ in wanted})

@@ -311,15 +311,15 @@ def test_cli_paths(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert (
-        "user/engineering/alice --sts-001 (sts:AssumeRole)--> arn:aws:iam::111111111111:role/PlatformEngineerRole "
-        "[needs: aws:MultiFactorAuthPresent]" in out
+        "user/engineering/alice --sts-001 (sts:AssumeRole)--> "
+        "arn:aws:iam::111111111111:role/PlatformEngineerRole [needs: aws:MultiFactorAuthPresent]" in out
     )
     assert (
         main(["paths", "--from", "arn:aws:iam::111111111111:user/engineering/bob", "--db", str(db_dir)]) == 0
     )
     assert (
-        "--ec2-001 (ec2:RunInstances, iam:PassRole)--> arn:aws:iam::111111111111:role/service-role/OpsAutomationRole"
-        in capsys.readouterr().out
+        "--ec2-001 (ec2:RunInstances, iam:PassRole)--> "
+        "arn:aws:iam::111111111111:role/service-role/OpsAutomationRole" in capsys.readouterr().out
     )
     assert (
         main(["paths", "--from", "arn:aws:iam::111111111111:user/ops/network/frank", "--db", str(db_dir)])

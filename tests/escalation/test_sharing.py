@@ -1,12 +1,12 @@
 """Shortcuts of the self-escalation derivation give exactly the edges of the derivation without them.
 
-- `decide.SHARE_BLIND`: an admin probe is evaluated once for every principal of an account and type when the
-  statements taking part read nothing of the principal (no Principal, no policy variable, no condition on a key
-  the principal defines). Traps: a condition on `aws:PrincipalTag/…` or `aws:username`, `${aws:username}` in a
-  Resource, a boundary, a Deny that only one of two otherwise equal principals has.
-- `families.PREFILTER`: no self-escalation without an identity Allow for each required action, and a policy
-  version that leaves the stored principal refused a probe leaves it refused after joining a group that says
-  nothing about that probe (`_refused_as_stored`).
+- `DeriveOptions.share_blind`: an admin probe is evaluated once for every principal of an account and type
+  when the statements taking part read nothing of the principal (no Principal, no policy variable, no
+  condition on a key the principal defines). Traps: a condition on `aws:PrincipalTag/…` or `aws:username`,
+  `${aws:username}` in a Resource, a boundary, a Deny that only one of two otherwise equal principals has.
+- `DeriveOptions.prefilter`: no self-escalation without an identity Allow for each required action, and a
+  policy version that leaves the stored principal refused a probe leaves it refused after joining a group that
+  says nothing about that probe (`_refused_as_stored`).
 The oracle is the same derivation with both turned off, on hand-made traps and generated organisations.
 """
 
@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from graphiam.derive.escalation import decide, families
+from graphiam.derive.escalation import decide
 from graphiam.derive.escalation import run as R
-from graphiam.derive.escalation.edges import derive
+from graphiam.derive.escalation.derive import derive
+from graphiam.derive.escalation.edges import DeriveOptions
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q
 from tests.helpers import (
@@ -73,9 +74,9 @@ def _traps() -> dict[str, Any]:
     return export(*users, groups=groups, policies=(everything, by_tag, by_name, own, ops, ops_only))
 
 
-def _rows(db: Any) -> collections.Counter[str]:
+def _rows(db: Any, options: DeriveOptions) -> collections.Counter[str]:
     snap = build_snapshot(db)
-    out = derive(snap, R.graph_facts(db, snap), explicit_max=R.EXPLICIT_MAX)
+    out = derive(snap, R.graph_facts(db, snap), options=options)
     return collections.Counter(
         [
             *(json.dumps(e.row(), sort_keys=True) for e in out.edges),
@@ -87,16 +88,13 @@ def _rows(db: Any) -> collections.Counter[str]:
     )
 
 
-def _both(db: Any, monkeypatch: Any) -> tuple[collections.Counter[str], collections.Counter[str]]:
-    fast = _rows(db)
-    monkeypatch.setattr(decide, "SHARE_BLIND", False)
-    monkeypatch.setattr(families, "PREFILTER", False)
-    return fast, _rows(db)
+def _both(db: Any) -> tuple[collections.Counter[str], collections.Counter[str]]:
+    return _rows(db, DeriveOptions()), _rows(db, DeriveOptions(share_blind=False, prefilter=False))
 
 
-def test_traps_give_the_same_edges_with_and_without_shortcuts(make_db, tmp_path, monkeypatch):
+def test_traps_give_the_same_edges_with_and_without_shortcuts(make_db, tmp_path):
     db = make_db(write(tmp_path, "traps.json", _traps()))
-    fast, slow = _both(db, monkeypatch)
+    fast, slow = _both(db)
     assert fast == slow
     edges = {
         (json.loads(r)["from"].rsplit("/", 1)[-1], json.loads(r)["technique"]) for r in fast if '"from"' in r
@@ -127,9 +125,7 @@ def test_bob_is_not_given_alices_verdict_when_probed_first(make_db, tmp_path):
 
 
 @pytest.mark.parametrize("n,seed", [(150, 3), (120, 5), (160, 11)])
-def test_generated_orgs_give_the_same_edges_with_and_without_shortcuts(
-    make_db, tmp_path, monkeypatch, n, seed
-):
-    fast, slow = _both(make_db(*generated_exports(tmp_path, n, seed)), monkeypatch)
+def test_generated_orgs_give_the_same_edges_with_and_without_shortcuts(make_db, tmp_path, n, seed):
+    fast, slow = _both(make_db(*generated_exports(tmp_path, n, seed)))
     assert sum(fast.values()) > 100
     assert fast == slow

@@ -16,7 +16,6 @@ import pytest
 
 import graphiam.derive.escalation as escalation
 from graphiam.catalog import Catalog
-from graphiam.errors import NotFoundError
 from graphiam.derive.escalation import (
     CATEGORIES,
     Category,
@@ -31,6 +30,7 @@ from graphiam.derive.escalation import (
     technique,
 )
 from graphiam.derive.escalation.techniques import parse_table
+from graphiam.errors import NotFoundError
 
 REPO = Path(__file__).resolve().parents[2]
 PATHFINDING = REPO.parent / "shared" / "data" / "pathfinding"
@@ -45,7 +45,9 @@ TEMPLATE_BY_TARGET = {
     Target.PASSED_ROLE: ROLE_ARN,
     Target.TARGET_GROUP: "arn:${Partition}:iam::${Account}:group/${GroupNameWithPath}",
     Target.TARGET_POLICY: "arn:${Partition}:iam::${Account}:policy/${PolicyNameWithPath}",
-    Target.TARGET_INSTANCE_PROFILE: "arn:${Partition}:iam::${Account}:instance-profile/${InstanceProfileNameWithPath}",
+    Target.TARGET_INSTANCE_PROFILE: (
+        "arn:${Partition}:iam::${Account}:instance-profile/${InstanceProfileNameWithPath}"
+    ),
 }
 
 TECHNIQUES = load_techniques()

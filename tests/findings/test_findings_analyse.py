@@ -1,6 +1,6 @@
 """One document at a time: which actions count as allowed without resource constraints, and in which category.
 
-False-positive traps (a risky action that must NOT be reported) and false-negative traps (one that must be)."""
+False-positive traps (a risky action that must NOT be reported), false-negative traps (one that must be)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def found(analyser, d, **kw) -> dict:
     return {f.category: f for f in analyser.findings(d, **kw)}
 
 
-# --- false positives ------------------------------------------------------------------------------------------
+# --- false positives -----------------------------------------------------------------------------------
 
 
 def test_a_deny_on_star_in_the_same_policy_removes_the_action(analyser):
@@ -67,7 +67,7 @@ def test_a_resource_constrained_statement_is_not_reported(analyser):
     # Cloudsplaining's fp4: CreatePolicyVersion on AWS-managed policies only
     assert found(analyser, doc(allow("iam:CreatePolicyVersion", "arn:aws:iam::aws:policy/fp4-*"))) == {}
     assert found(analyser, doc(allow("s3:GetObject", "arn:aws:s3:::reports/*"))) == {}
-    # every s3 resource, so no IAM one: only the statement's form (ServiceWildcard, as Cloudsplaining) is reported
+    # every s3 resource, so no IAM one: only the statement's form (ServiceWildcard, as Cloudsplaining) counts
     assert set(found(analyser, doc(allow("iam:*", "arn:aws:s3:::*")))) == {C.SERVICE_WILDCARD}
 
 
@@ -83,7 +83,7 @@ def test_notresource_listing_star_allows_nothing(analyser):
 
 
 def test_actions_without_resource_level_permissions_are_not_infrastructure_modification(analyser):
-    # appsync:CreateApiKey is a Write action AWS only grants on `*`: it returns credentials, but no constraint exists
+    # appsync:CreateApiKey, a Write action AWS grants on `*` only, returns credentials: no constraint exists
     got = found(analyser, doc(allow(["appsync:CreateApiKey", "s3:PutObject"])))
     assert got[C.CREDENTIALS_EXPOSURE].actions == ("appsync:CreateApiKey",)
     assert got[C.INFRASTRUCTURE_MODIFICATION].actions == ("s3:PutObject",)
@@ -93,7 +93,7 @@ def test_actions_without_resource_level_permissions_are_not_infrastructure_modif
     )
 
 
-# --- false negatives ------------------------------------------------------------------------------------------
+# --- false negatives -----------------------------------------------------------------------------------
 
 
 def test_a_notaction_statement_allows_what_it_does_not_name(analyser):

@@ -1,4 +1,4 @@
-"""The report over stored graphs: Cloudsplaining's own example (its privesc*, fp* and fn* fixtures) and the seeds."""
+"""The report over stored graphs: Cloudsplaining's example (privesc*, fp* and fn* fixtures) and the seeds."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from tests.helpers import GAAD_EXAMPLE, SEEDS
 
 EX = "arn:aws:iam::200611803367:policy/"
 
-# Cloudsplaining's example names each policy after the Rhino Security Labs method it enables; Cloudsplaining maps
-# the methods to pathfinding.cloud ids (PRIVILEGE_ESCALATION_PATHFINDING_PATHS). SetExistingDefaultPolicyVersion has
-# no pathfinding.cloud id: graphiam-001 is graphiam's technique for it.
+# Cloudsplaining's example names each policy after the Rhino Security Labs method it enables; Cloudsplaining
+# maps the methods to pathfinding.cloud ids (PRIVILEGE_ESCALATION_PATHFINDING_PATHS).
+# SetExistingDefaultPolicyVersion has no pathfinding.cloud id: graphiam-001 is graphiam's technique for it.
 EXPECTED_TECHNIQUE = {
     "privesc1-CreateNewPolicyVersion": "iam-001",
     "privesc2-SetExistingDefaultPolicyVersion": "graphiam-001",
@@ -86,7 +86,7 @@ def test_every_privesc_policy_of_the_example_is_privilege_escalation(example):
 
 def test_the_example_false_positive_traps(example):
     got = by_arn(policy_findings(example))
-    # allow and deny in one policy, deny only, a constraint to AWS-managed policies, deny-all: nothing to report
+    # allow and deny in one policy, deny only, a constraint to AWS-managed policies, deny-all: none reported
     for name in ("fp1-allow-and-deny", "fp3-deny-iam", "fp4-nonExploitableResourceConstraint", "deny-all"):
         assert EX + name not in got, name
     # a Deny in another policy does not clean this one, but no principal it reaches is administrator

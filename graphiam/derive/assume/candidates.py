@@ -70,7 +70,7 @@ def statement_refs(st: Statement) -> set[str]:
 
 
 class Profile:
-    """A principal's `sts:AssumeRole`-relevant identity and boundary statements, computed once per derivation."""
+    """A principal's identity and boundary statements that matter to `sts:AssumeRole`, read once per run."""
 
     __slots__ = (
         "info",
@@ -254,8 +254,8 @@ class Index:
         self, account: str, role: PrincipalInfo
     ) -> tuple[list[tuple[Profile, Match]], list[list[Profile]], set[str]]:
         """Principals of a loaded `account` that may be allowed to assume `role`: those whose role-dependent
-        statements match it (each with its own statements), and groups of principals allowed by statements that
-        apply to every role (members in `hits` or the role itself are to be skipped)."""
+        statements match it (each with its own statements), and groups of principals allowed by statements
+        that apply to every role (members in `hits` or the role itself are to be skipped)."""
         hits = self.varying_hits(account, role.arn)
         singles = []
         for arn in hits:
@@ -329,10 +329,11 @@ def trust_signature(
         if how is None:
             continue
         conds = []
-        for op, block in (st.conditions or {}).items():
+        conditions = st.conditions or {}
+        for op, block in conditions.items():
             for key, values in block.items():
                 k = key.lower()
-                once = sum(1 for b in st.conditions.values() for kk in b if kk.lower() == k) == 1  # type: ignore[union-attr]
+                once = sum(1 for b in conditions.values() for kk in b if kk.lower() == k) == 1
                 loose = (
                     op.lower() in _ALWAYS_SATISFIABLE
                     and once

@@ -1,31 +1,31 @@
 """Derived CAN_ASSUME edges: who can assume which role, decided by the policy engine.
 
-Implements IAM User Guide "How IAM roles differ from resource-based policies", "Policy evaluation logic"
-(same account) and "Cross-account policy evaluation logic", as the engine (graphiam.policy.evaluate) encodes them:
+Implements IAM User Guide "How IAM roles differ from resource-based policies", "Policy evaluation logic" (same
+account) and "Cross-account policy evaluation logic", as the engine (graphiam.policy.evaluate) encodes them:
 - a trust policy naming a user's ARN lets the user in without any identity allow, and the user's permissions
   boundary does not cap it; naming a role's ARN is capped by that role's boundary;
-- naming the account (`arn:aws:iam::ID:root` or `"ID"`) delegates: the principal's identity policies, capped by
-  its boundary, must allow `sts:AssumeRole` on the role; across accounts both sides must allow;
+- naming the account (`arn:aws:iam::ID:root` or `"ID"`) delegates: the principal's identity policies, capped
+  by its boundary, must allow `sts:AssumeRole` on the role; across accounts both sides must allow;
 - a role assumes itself only when its trust names its own ARN (AWS, "Announcing an update to IAM role trust
   policy behavior", 2022): no self-edge from an account-root or `*` trust;
 - service principals (`ec2.amazonaws.com`: instance profiles hand the role to EC2), federated providers (SAML:
   `sts:AssumeRoleWithSAML`, OIDC: `sts:AssumeRoleWithWebIdentity`) and `*` are decided by the trust alone;
 - another account's principals: when the account is loaded, its users and roles (with their own identity
-  policies); when it is not, one `ExternalPrincipal` (the account root, or the named ARN) whose identity side is
-  unknown and assumed to allow.
-Conditions: see `assume_witness` (a hop needing MFA is an edge marked `needs_conditions`).
+  policies); when it is not, one `ExternalPrincipal` (the account root, or the named ARN) whose identity side
+  is unknown and assumed to allow.
+Conditions: see `policy.witness.decide` (a hop needing MFA is an edge marked `needs_conditions`).
 
-Candidates are prefiltered and principals admitted through their account share verdicts when nothing a statement
-looks at differs (`assume_candidates`); every verdict is the engine's.
+Candidates are prefiltered and principals admitted through their account share verdicts when nothing a
+statement looks at differs (`assume_candidates`); every verdict is the engine's.
 
-Edge reasons (JSON, compact), stored once per distinct content as an AssumeReason that edges name by id (a digest
-of the content): a 10,000-principal org has ~900k edges but ~7k distinct reasons, and the load transaction holds
-every string it COPYs in memory. `statements` = [[policy ref, statement index, via(, sid)], ...], all Allow
-statements (the decision is ALLOWED);
-`conditions` = [[key, operator, values, effect, policy ref, statement index], ...] (effect Allow = must hold,
-Deny = a deny that must not apply). A policy ref is `#trust` (the target role's trust policy; the condition's
-values are then null: read them from that trust policy), `~<rest>` for `arn:aws:iam::<source's account>:<rest>`,
-or the policy ARN. graphiam.queries.chains.hop expands them.
+Edge reasons (JSON, compact), stored once per distinct content as an AssumeReason that edges name by id (a
+digest of the content): a 10,000-principal org has ~900k edges but ~7k distinct reasons, and the load
+transaction holds every string it COPYs in memory.
+`statements` = [[policy ref, statement index, via(, sid)], ...], all Allow statements (the decision is
+ALLOWED); `conditions` = [[key, operator, values, effect, policy ref, statement index], ...] (effect Allow =
+must hold, Deny = a deny that must not apply). A policy ref is `#trust` (the target role's trust policy; the
+condition's values are then null: read them from that trust policy), `~<rest>` for
+`arn:aws:iam::<source's account>:<rest>`, or the policy ARN. graphiam.queries.chains.hop expands them.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ _PTYPE = {
 
 @dataclass(frozen=True, kw_only=True)
 class Verdict:
-    """An edge's properties, the same whichever role with an equivalent trust it points to (module docstring)."""
+    """An edge's properties, the same whichever role of equivalent trust it points to (module docstring)."""
 
     statements: str
     conditions: str
@@ -102,8 +102,9 @@ def reason_id(statements: str, conditions: str) -> str:
 
 
 class EdgeRows:
-    """Edge columns per source table, ready for COPY, and the service/external nodes they start from. Rows share
-    their verdict's strings (columns of references, not one dict per edge: ~900k edges on 10k principals)."""
+    """Edge columns per source table, ready for COPY, and the service/external nodes they start from. Rows
+    share their verdict's strings (columns of references, not one dict per edge: ~900k edges on 10k
+    principals)."""
 
     COLUMNS = ("from", "to", "action", "reason", "needs_conditions")
 
@@ -141,8 +142,8 @@ class EdgeRows:
         """Every edge as a row, its reason expanded to `statements` and `conditions` (tests)."""
         out = []
         for cols in self.columns.values():
-            for values in zip(*(cols[c] for c in self.COLUMNS)):
-                row = dict(zip(self.COLUMNS, values))
+            for values in zip(*(cols[c] for c in self.COLUMNS), strict=True):
+                row = dict(zip(self.COLUMNS, values, strict=True))
                 row["statements"], row["conditions"] = self.reasons[row.pop("reason")]
                 out.append(row)
         return out
@@ -194,6 +195,7 @@ def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | Non
     if trust is None:
         return None
     p = source.info
+    account: str | None
     if p is not None:
         base = request_context(p, snap, role.arn, {})
         identity, boundary = p.identity, p.boundary
@@ -243,7 +245,7 @@ Cache = dict[tuple[Any, ...], "Verdict | None"]
 
 
 class Deriver:
-    """Decides every candidate of each role; verdicts shared between equivalent principals (assume_candidates)."""
+    """Decides every candidate of each role; equivalent principals share verdicts (`candidates`)."""
 
     def __init__(self, snap: Snapshot, loaded_accounts: Iterable[str] = (), *, share: bool = True) -> None:
         self.snap = snap
@@ -324,7 +326,8 @@ class Deriver:
 
 def affected_roles(snap: Snapshot, touched: frozenset[str]) -> list[PrincipalInfo]:
     """Roles whose incoming edges a change to `touched` accounts can alter: the touched accounts' roles, and
-    every role whose trust names a touched account (its root or one of its principals), `*`, or NotPrincipal."""
+    every role whose trust names a touched account (its root or one of its principals), `*`, or
+    NotPrincipal."""
     return [
         r
         for r in snap.principals.values()
@@ -354,7 +357,8 @@ def compute_edges(
 
 
 def derive_can_assume(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
-    """Replace the CAN_ASSUME edges a change to `touched` accounts can alter (inside the write transaction)."""
+    """Replace the CAN_ASSUME edges a change to `touched` accounts can alter; call inside the write
+    transaction."""
     roles = affected_roles(snap, touched)
     S.delete_edges(db, role_arns=[r.arn for r in roles], accounts=sorted(touched))
     edges = compute_edges(snap, roles, S.loaded_accounts(db))

@@ -1,15 +1,17 @@
 """Privilege escalation: the technique table, the engine-decided escalation edges, and path search.
 
-Submodules: `techniques` (the table as data), `witness` (conditions an attacker can meet), `decide` (engine
+Submodules: `techniques` (the table as data), `decide` (engine
 decisions: permission on a resource, service trust, administrator), `probes` (the administrator probes),
-`edges` + `families` (edge derivation), `classes` + `fanout` + `reach` (edges to many targets derived once per
-class of targets and stored as fan-out edges), `paths` (path search over assumption, escalation and fan-out
-edges).
+`edges` (the data a derivation shares) + `families` (one function per family of techniques), `classes` +
+`fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out edges),
+`derive` (runs every technique's family for every actor), `run` (the deriver that writes the edges), `paths`
+(path search over assumption, escalation and fan-out edges).
 """
 
 from graphiam.derive.escalation import (
     classes,
     decide,
+    derive,
     edges,
     families,
     fanout,
@@ -17,7 +19,6 @@ from graphiam.derive.escalation import (
     probes,
     reach,
     run,
-    witness,
 )
 from graphiam.derive.escalation.techniques import (
     CATEGORIES,
@@ -49,6 +50,7 @@ __all__ = [
     "by_category",
     "classes",
     "decide",
+    "derive",
     "edges",
     "families",
     "fanout",
@@ -58,5 +60,4 @@ __all__ = [
     "reach",
     "run",
     "technique",
-    "witness",
 ]

@@ -6,7 +6,7 @@ ARN, and the context keys the target adds, its tags (`aws:ResourceTag/*`, `iam:R
 `queries.simulate.request_context`). The owner account is the actor's for every target here. So two targets
 get the same decision (up to the resource ARN in the proof) when every statement the actor's identity policies
 and boundary hold for the action admits both or neither — with the variables resolved from the actor (as
-the engine and `Decider.may_allow` do) and unresolved (as `witness.witnesses` reads them) — and, when a
+the engine and `Decider.may_allow` do) and unresolved (as `policy.witness.witnesses` reads them) — and, when a
 statement tests or interpolates a resource tag, when both carry the same tags.
 
 `Partitioner.blocks` returns those classes. It gives up (None: decide per target) for trust-policy actions
@@ -28,7 +28,7 @@ from graphiam.policy.request import normalise_context
 from graphiam.policy.wildcard import Lit, Pattern
 
 _VARIABLE = re.compile(r"\$\{([^},]+)")
-# keys only the principal defines (`PrincipalInfo.derived_context`): absent for the actor, absent in every request
+# keys only the principal defines (`PrincipalInfo.derived_context`): absent for the actor, in every request
 PRINCIPAL_KEYS = ("aws:principal", "aws:username", "aws:userid")
 
 
@@ -133,7 +133,8 @@ class Partitioner:
             key: tuple[Any, ...] = (universe.key, p.source)
         else:
             if ctx and any(k not in ctx and not k.startswith(PRINCIPAL_KEYS) for k in p.variable_keys):
-                return None  # a key the actor does not define, and the request might: it could differ per request
+                # a key the actor does not define, and the request might: it could differ per request
+                return None
             resolved = p.resolve(ctx)
             if resolved is None:
                 return frozenset()  # an unresolvable variable matches nothing

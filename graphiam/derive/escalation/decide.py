@@ -3,7 +3,7 @@
 - `Decider.allowed`: may a principal do `action` on a concrete resource (a user, role, group, policy
   ARN …)? Decided as `queries.simulate.simulate` does on the snapshot: groups, boundary, Deny, NotAction,
   conditions and (for `sts:AssumeRole`) the role's trust policy all count; conditions an attacker can
-  meet are filled by `witness.settle` and reported as needed.
+  meet are filled by `policy.witness.settle` and reported as needed.
 - `Decider.trusts_service`: does a role's trust policy let a service principal (`ec2.amazonaws.com`)
   assume it ("Role trust policies": the service is decided by the resource-based policy alone)?
 - `Decider.admin_with`: would the principal be administrator with this identity and boundary? The
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from graphiam.arn import account_of
 from graphiam.derive.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
@@ -28,17 +29,17 @@ from graphiam.derive.escalation.probes import (
     ALL_PROBES,
     ALLOW_ALL,
     PROBES,
-    _blind_statement,
-    _ids,
+    blind_statement,
     may_be_admin,
+    pack_ids,
     probe_masks,
 )
-from graphiam.derive.escalation.witness import environment, settle
 from graphiam.graph.context import TRUST_ACTIONS, request_context
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
 from graphiam.policy.request import normalise_context
+from graphiam.policy.witness import names_principal, settle
 
 __all__ = [
     "ADMIN_POLICY_ARN",
@@ -49,13 +50,27 @@ __all__ = [
     "Use",
     "may_be_admin",
     "probe_masks",
+    "names",
     "statement_label",
 ]
 
 _MISS = object()
-SHARE_BLIND = (
-    True  # probes shared between principals whose statements read nothing of them (tests turn it off)
-)
+
+
+def names(st: Statement, p: PrincipalInfo) -> bool:
+    """The statement of a resource policy applies to `p` as far as Principal / NotPrincipal go (as
+    `policy.statement.scan` with `principal=True` reads them; without either it applies to nobody)."""
+    return names_principal(st, arn=p.arn, account=p.account, ptype=p.principal_type)
+
+
+def environment() -> dict[str, str]:
+    """The request-time keys AWS always sets: now (a session token issued now, too)."""
+    now = datetime.now(UTC)
+    return {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -65,7 +80,7 @@ def statement_label(m: StatementMatch) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Use:
-    """One permission an escalation step uses: the request, the statements that allow it, the keys it needs."""
+    """A permission an escalation step uses: the request, the statements that allow it, the keys it needs."""
 
     action: str
     resource: str
@@ -89,8 +104,11 @@ def _use(action: str, resource: str, ev: Evaluation, needs: tuple[str, ...]) -> 
 class Decider:
     """Engine decisions over one snapshot, memoised (edge derivation asks the same question often)."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, *, share_blind: bool = True) -> None:
+        """`share_blind`: an admin probe whose statements read nothing of the principal (`blind_statement`) is
+        evaluated once for every principal of an account and type (False: once per principal)."""
         self.snap = snap
+        self.share_blind = share_blind
         self.env = environment()
         self.gate = ScpGate(snap)
         self._admin: dict[tuple[Any, ...], Use | None] = {}
@@ -104,7 +122,7 @@ class Decider:
         self._touch_docs: dict[int, int] = {}
         self._cond_docs: dict[tuple[int, str], bool] = {}
         self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
-        self._deny_docs: dict[int, bool] = {}
+        self._deny_docs: dict[int, int] = {}
         self._allow_docs: dict[tuple[int, str], bool] = {}
         self._blind_docs: dict[tuple[int, str], bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -159,8 +177,8 @@ class Decider:
     ) -> tuple[Any, ...] | None:
         """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
         Resource/NotResource match, with variables resolved from the principal and unresolved (as
-        `witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for a
-        trust action or a Resource interpolating a key the request might define."""
+        `policy.witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for
+        a trust action or a Resource interpolating a key the request might define."""
         if low in TRUST_ACTIONS:
             return None
         ctx = self._context(p)
@@ -196,16 +214,16 @@ class Decider:
         return ctx
 
     @staticmethod
-    def _relevant(sources: Sequence[PolicySource], low: str) -> tuple[int, ...]:
-        return _ids(s for s in sources if s.document.statements_for(low))
+    def _relevant(sources: Sequence[PolicySource], low: str) -> bytes:
+        return pack_ids(s for s in sources if s.document.statements_for(low))
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
-        admits `resource` (variables resolved from the principal). Conditions and denies are left to the engine.
-        Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
+        admits `resource` (variables resolved from the principal). Conditions and denies are left to the
+        engine. Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
         if action.lower() in TRUST_ACTIONS:
             return True
-        key = (p.arn, _ids(p.identity), action)
+        key = (p.arn, pack_ids(p.identity), action)
         stmts = self._allows.get(key)
         if stmts is None:
             low = action.lower()
@@ -216,6 +234,20 @@ class Decider:
             return False
         ctx = self._context(p)
         return any(st.matches_resource(resource, ctx) for st in stmts)
+
+    def trust_may_name(self, p: PrincipalInfo, role_arn: str, action: str) -> bool:
+        """Cheap necessary condition for `allowed` on a trust action (`sts:AssumeRole`): an Allow statement of
+        the role's trust policy for `action` names the principal (conditions aside). Without one the trust
+        allows nothing for the principal, and assuming a role needs the trust to allow. True for a resource
+        that is not a stored role."""
+        role = self.snap.principal(role_arn)
+        if role is None or role.kind != "role":
+            return True
+        if role.trust is None:
+            return False
+        return any(
+            st.effect == "Allow" and names(st, p) for st in role.trust.document.statements_for(action.lower())
+        )
 
     def _allowed(
         self,
@@ -261,7 +293,7 @@ class Decider:
         return None if s is None else _use(action, resource, s.evaluation, s.needs)
 
     def trusts_service(self, role: PrincipalInfo, service: str) -> Use | None:
-        """The role's trust policy lets `service` assume it (with `aws:SourceAccount` = the role's account)."""
+        """The role's trust policy lets `service` assume it (`aws:SourceAccount`: the role's account)."""
         key = (role.arn, service)
         if key not in self._trust:
             self._trust[key] = self._service_trust(role, service)
@@ -292,12 +324,12 @@ class Decider:
         self,
         p: PrincipalInfo,
         identity: Sequence[PolicySource] | None = None,
-        boundary: Sequence[PolicySource] | None | bool = True,
+        boundary: Sequence[PolicySource] | None | Literal[True] = True,
     ) -> Use | None:
         """Administrator with these identity policies and boundary (default: the principal's own; `None`:
         no boundary)? Returns the `*` probe's proof (every probe's needed keys merged), else None."""
         ident = tuple(p.identity if identity is None else identity)
-        bound = p.boundary if boundary is True else boundary  # type: ignore[assignment]
+        bound = p.boundary if boundary is True else boundary
         # only sources with statements for a probe take part (a group joined that says nothing about them
         # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
         key = self._admin_key(p, ident, bound)
@@ -333,8 +365,8 @@ class Decider:
     ) -> tuple[Any, ...]:
         return (
             p.arn,
-            _ids(s for s in ident if self._probed(s)),
-            None if bound is None else _ids(s for s in bound if self._probed(s)),
+            pack_ids(s for s in ident if self._probed(s)),
+            None if bound is None else pack_ids(s for s in bound if self._probed(s)),
         )
 
     def failed_probe(self, p: PrincipalInfo) -> int | None:
@@ -400,7 +432,7 @@ class Decider:
         key = (id(src.document), low)
         hit = self._blind_docs.get(key)
         if hit is None:
-            hit = self._blind_docs[key] = all(_blind_statement(st) for st in src.document.statements_for(low))
+            hit = self._blind_docs[key] = all(blind_statement(st) for st in src.document.statements_for(low))
         return hit
 
     def _conditional(self, src: PolicySource, low: str) -> bool:
@@ -452,9 +484,9 @@ class Decider:
     ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
         the others take no part in the evaluation, so changed principals that differ only there share it.
-        `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed keys
-        are used): sources whose statements for the probe are all unconditional Allows are left out too — with
-        an unconditional Allow * already there they change neither the verdict nor the keys missing."""
+        `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed
+        keys are used): sources whose statements for the probe are all unconditional Allows are left out too —
+        with an unconditional Allow * already there they change neither the verdict nor the keys missing."""
         low = action.lower()
         if needs_only:
             idr = tuple(src for src in ident if src is ALLOW_ALL or self._conditional(src, low))
@@ -463,7 +495,7 @@ class Decider:
         bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
         # statements that cannot tell principals apart give every principal of the account and type the same
         # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
-        if SHARE_BLIND and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
+        if self.share_blind and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
             key: tuple[Any, ...] = (
                 (p.account, p.principal_type),
                 low,
@@ -471,7 +503,7 @@ class Decider:
                 None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr),
             )
         else:
-            key = (p.arn, low, _ids(idr), None if bdr is None else _ids(bdr))
+            key = (p.arn, low, pack_ids(idr), None if bdr is None else pack_ids(bdr))
         if key in self._probes:
             return self._probes[key]
         ctx0 = self._ctx0.get(p.arn)

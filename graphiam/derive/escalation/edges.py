@@ -27,25 +27,24 @@ GAAD export cannot prove.
 Edges to other principals are derived per class of targets (`reach`, `classes`) and an actor reaching many
 targets by one technique gets one fan-out edge to a shared target set (`fanout.FanEdge`) instead of one edge
 per target: without that, the edge count (and the time) grows with actors × targets (575,000 edges for 3,000
-generated principals). `derive(fan_out=False)` still derives one target at a time; the tests compare the two.
+generated principals). `derive.derive(fan_out=False)` still derives one target at a time; the tests compare
+the two.
+
+This module holds the data the derivation shares (`Edge`, `GraphFacts`, `Derivation`); the technique
+families (`families`, `reach`) build on it and `derive` (the dispatcher) runs them.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphiam.derive.escalation.classes import Partitioner
 from graphiam.derive.escalation.decide import Decider, Use
-from graphiam.derive.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
+from graphiam.derive.escalation.techniques import TargetKind, YieldKind, load_techniques
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import PolicySource
-
-if TYPE_CHECKING:
-    from graphiam.derive.escalation.fanout import FanEdge
 
 SKIPPED = frozenset({"sts-001"})  # assuming a role is a CAN_ASSUME edge
 
@@ -119,6 +118,18 @@ def self_techniques() -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeriveOptions:
+    """Settings of one derivation; the defaults are what graphiam stores. The shortcuts can be turned off so
+    that tests compare the derivation with and without them (they must give the same edges)."""
+
+    share_blind: bool = (
+        True  # an admin probe whose statements read nothing of the principal: once per account
+    )
+    prefilter: bool = True  # self-escalation: identity Allow for each required action; `_refused_as_stored`
+    explicit_max: int = 16  # a fan-out edge reaching at most this many principals is written one per target
+
+
 @dataclass
 class Derivation:
     """The state one derivation run shares: snapshot, facts, decider, per-account indexes, timings."""
@@ -128,7 +139,7 @@ class Derivation:
     decider: Decider
     by_account: dict[str, list[PrincipalInfo]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    explicit_max: int = 0  # fan-out edges reaching at most this many targets are written one per target
+    options: DeriveOptions = field(default_factory=DeriveOptions)
     partitioner: Partitioner = field(default_factory=Partitioner)
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-run memos of `fanout` / `reach`
     _candidates: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -145,80 +156,3 @@ class Derivation:
             )
             self._candidates[action] = hit
         return hit
-
-
-@dataclass
-class Derived:
-    edges: list[Edge]  # one per (actor, target, technique, …)
-    fans: list[FanEdge]  # one actor to every target of a set
-    timings: dict[str, float]
-
-
-def derive(
-    snap: Snapshot,
-    facts: GraphFacts,
-    *,
-    accounts: Iterable[str] | None = None,
-    decider: Decider | None = None,
-    fan_out: bool = True,
-    explicit_max: int = 16,
-) -> Derived:
-    """Every escalation edge whose actor is in `accounts` (all when None), plus seconds per technique.
-
-    `fan_out`: edges to other principals (`families.other_principal`, `families.pass_role`) are derived per
-    class of targets (`reach.fan_out`) and kept as fans when they reach more than `explicit_max` targets;
-    False derives them one target at a time (the reference the tests compare the fans with)."""
-    from graphiam.derive.escalation.families import handler_for, other_principal, pass_role
-    from graphiam.derive.escalation.reach import fan_out as fan_handler
-
-    d = Derivation(snap=snap, facts=facts, decider=decider or Decider(snap), explicit_max=explicit_max)
-    for p in snap.principals.values():
-        d.by_account.setdefault(p.account, []).append(p)
-    wanted = None if accounts is None else frozenset(accounts)
-    edges: list[Edge] = []
-    fans: list[FanEdge] = []
-    selfish: set[str] = set()  # can make itself administrator: only its self-loops are kept
-    ordered = sorted(
-        load_techniques(), key=lambda t: t.yields.target_kind not in (TargetKind.SELF, TargetKind.GROUP)
-    )
-    for t in ordered:
-        handler = handler_for(t)
-        if handler is None or t.id in SKIPPED:
-            continue
-        start = time.perf_counter()
-        loop = t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
-        fanned = fan_out and handler in (other_principal, pass_role)
-        for arn in sorted(d.candidates(t.required[0].action)):
-            actor = snap.principals[arn]
-            if (wanted is not None and actor.account not in wanted) or (arn in selfish and not loop):
-                continue
-            if d.decider.admin_with(actor) is not None:
-                continue  # administrator already: an escalation edge from it adds nothing
-            if fanned:
-                found, fanned_out = fan_handler(d, t, actor)
-                fans.extend(fanned_out)
-            else:
-                found = list(handler(d, t, actor))
-            edges.extend(found)
-            if any(e.target == e.source for e in found):
-                selfish.add(arn)
-        d.timings[t.id] = time.perf_counter() - start
-    return Derived(edges=edges, fans=fans, timings=d.timings)
-
-
-def derive_edges(
-    snap: Snapshot,
-    facts: GraphFacts,
-    *,
-    accounts: Iterable[str] | None = None,
-    decider: Decider | None = None,
-) -> tuple[list[Edge], dict[str, float]]:
-    """Every escalation edge, one per target (no fans), plus seconds per technique: the reference derivation."""
-    out = derive(snap, facts, accounts=accounts, decider=decider, fan_out=False)
-    return out.edges, out.timings
-
-
-def modelled(t: Technique) -> bool:
-    from graphiam.derive.escalation.families import handler_for
-
-    return t.id not in SKIPPED and handler_for(t) is not None

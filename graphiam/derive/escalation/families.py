@@ -7,26 +7,30 @@ template with region `us-east-1`, the actor's account and `graphiam-new` as ever
 service resource (`service_resource`) with `*` as every name, and the edge records the assumption.
 `iam:Attach*Policy` is asked with `iam:PolicyARN` = AdministratorAccess and `iam:Put*PermissionsBoundary`
 with `iam:PermissionsBoundary` = AdministratorAccess: a condition that pins another policy stops the edge.
+
+Families: `self_change` (the actor changes its own permissions, a self-loop) and `other_principal` (the
+actor reaches another principal of its account: becomes a user or role, changes it and becomes it, or passes a
+role to a service). The target's side of an edge to another principal (its credential preconditions, the
+proof that the changed target is administrator, the service's trust) does not depend on the actor:
+`entries` computes it once per technique and account, for `other_principal` (which decides the actor's
+permissions on each target) and for `reach.fan_out` (which decides them once per class of targets).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from graphiam.derive.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use, probe_masks
 from graphiam.derive.escalation.edges import Derivation, Edge, GroupFacts
+from graphiam.derive.escalation.fanout import Part
 from graphiam.derive.escalation.techniques import Precondition as P
 from graphiam.derive.escalation.techniques import Target, TargetKind, Technique, YieldKind, load_techniques
 from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo
 from graphiam.policy import PolicySource
 
-Handler = Callable[..., Iterator[Edge]]  # (derivation, technique, actor) -> edges
-PREFILTER = (
-    True  # self-escalation's shortcuts (`_refused_as_stored`, the identity Allow check); tests turn it off
-)
 _VAR = re.compile(r"\$\{([A-Za-z]+)\}")
 _FIXED_BY_ACTION = {
     "iam:attachuserpolicy": {"iam:PolicyARN": ADMIN_POLICY_ARN},
@@ -50,8 +54,13 @@ def permissions(
     actor: PrincipalInfo,
     targets: Mapping[Target, str],
     only: frozenset[Target] | None = None,
+    *,
+    trust_prefilter: bool = False,
 ) -> list[Use] | None:
-    """Decide the required permissions (those whose target is in `only`, or all); None if one fails."""
+    """Decide the required permissions (those whose target is in `only`, or all); None if one fails.
+
+    `trust_prefilter`: a trust action (`sts:AssumeRole`) on a role whose trust policy has no Allow statement
+    naming the actor is refused without asking the engine (`Decider.trust_may_name`: it would refuse too)."""
     uses: list[Use] = []
     for perm in t.required:
         if only is not None and perm.target not in only:
@@ -67,7 +76,13 @@ def permissions(
             resource = targets[perm.target]
             if perm.target is Target.PASSED_ROLE and t.yields.service:
                 fixed["iam:PassedToService"] = t.yields.service
-        if perm.target not in _ACTOR_ONLY and not d.decider.may_allow(actor, perm.action, resource):
+        if perm.target not in ACTOR_ONLY and not d.decider.may_allow(actor, perm.action, resource):
+            return None
+        if (
+            trust_prefilter
+            and perm.action.lower() in TRUST_ACTIONS
+            and not d.decider.trust_may_name(actor, resource, perm.action)
+        ):
             return None
         use = d.decider.allowed(actor, perm.action, resource, fixed)
         if use is None:
@@ -76,7 +91,7 @@ def permissions(
     return uses
 
 
-_ACTOR_ONLY = frozenset({Target.SELF, Target.ANY, Target.SERVICE_RESOURCE})
+ACTOR_ONLY = frozenset({Target.SELF, Target.ANY, Target.SERVICE_RESOURCE})  # permissions not on the target
 
 
 def _kind_ok(t: Technique, actor: PrincipalInfo) -> bool:
@@ -92,8 +107,44 @@ def _replace(
     return tuple(dict.fromkeys(out))  # a policy met through two groups is replaced once
 
 
-def _customer_managed(d: Derivation, p: PrincipalInfo) -> list[str]:
+def _customer_managed(p: PrincipalInfo) -> list[str]:
     return list(dict.fromkeys(s.policy_id for s in p.identity if s.kind == "customer-managed"))
+
+
+def _then(via: dict[str, str], technique: str | None) -> dict[str, str]:
+    return {**via, "then": technique} if technique else via
+
+
+def _versions(d: Derivation, t: Technique, parn: str) -> list[tuple[str, PolicySource]]:
+    """The versions of policy `parn` that `t` can make default: a new one of the actor's choosing, or (setting
+    the default version) the stored non-default ones."""
+    return [("new version", ALLOW_ALL)] if t.yields.arbitrary_policy else list(d.facts.versions.get(parn, ()))
+
+
+def _admin_version(
+    d: Derivation,
+    p: PrincipalInfo,
+    parn: str,
+    options: list[tuple[str, PolicySource]],
+    *,
+    depth: int = 1,
+) -> tuple[tuple[Use, ...], dict[str, str]] | None:
+    """The first version of `options` that, in place of `parn`, makes `p` administrator (`becomes_admin`):
+    the proof, and the edge's `via`."""
+    for version, src in options:
+        found = becomes_admin(d, p, _replace(p.identity, parn, src), depth=depth)
+        if found is not None:
+            return found[0], _then({"policy": parn, "version": version}, found[1])
+    return None
+
+
+def _self_loop(
+    actor: PrincipalInfo, t: Technique, uses: tuple[Use, ...], proof: tuple[Use, ...], via: dict[str, str]
+) -> Edge:
+    """The edge actor → actor: with `t`, the actor makes itself administrator."""
+    return Edge(
+        source=actor.arn, target=actor.arn, technique=t.id, uses=uses, proof=proof, admin=True, via=via
+    )
 
 
 def becomes_admin(
@@ -105,7 +156,8 @@ def becomes_admin(
     depth: int = 1,
 ) -> tuple[tuple[Use, ...], str | None] | None:
     """With these identity policies, `p` is administrator, or (`depth` 1) can then make itself so with one
-    more self-escalation technique (joining a group that grants `iam:*`, say). The proof, and that technique."""
+    more self-escalation technique (joining a group that grants `iam:*`, say). The proof, and that
+    technique."""
     proof = d.decider.admin_with(p, identity)
     if proof is not None:
         return (proof,), None
@@ -127,7 +179,7 @@ def self_change(
     administrator (for a bounded change, also when it could then make itself administrator)."""
     if (
         not _kind_ok(t, actor)
-        or PREFILTER
+        or d.options.prefilter
         and not all(
             p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(actor.identity, p.action)
             for p in t.required
@@ -136,7 +188,7 @@ def self_change(
         return  # a permission decided without a resource policy needs an identity Allow statement
     if not not_admin and d.decider.admin_with(actor) is not None:  # `not_admin`: the caller knows it is not
         return
-    base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
+    base = permissions(d, t, actor, {}, only=ACTOR_ONLY)
     if base is None:
         return
     y = t.yields
@@ -145,21 +197,11 @@ def self_change(
             return
         proof = d.decider.admin_with(actor, boundary=None)
         if proof is not None:
-            yield Edge(
-                source=actor.arn,
-                target=actor.arn,
-                technique=t.id,
-                uses=tuple(base),
-                proof=(proof,),
-                admin=True,
-                via={"boundary": actor.boundary_arn or ""},
-            )
+            yield _self_loop(actor, t, tuple(base), (proof,), {"boundary": actor.boundary_arn or ""})
         return
     if y.kind is YieldKind.MODIFY_POLICY_VERSION:
-        for parn in _customer_managed(d, actor):
-            options = (
-                [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
-            )
+        for parn in _customer_managed(actor):
+            options = _versions(d, t, parn)
             if (
                 depth <= 0
             ):  # `becomes_admin` is then `admin_with` alone: drop the versions that cannot make it
@@ -176,46 +218,29 @@ def self_change(
             )
             if uses is None:
                 continue
-            for version, src in options:
-                found = becomes_admin(d, actor, _replace(actor.identity, parn, src), depth=depth)
-                if found is not None:
-                    yield Edge(
-                        source=actor.arn,
-                        target=actor.arn,
-                        technique=t.id,
-                        uses=(*base, *uses),
-                        proof=found[0],
-                        admin=True,
-                        via=_then({"policy": parn, "version": version}, found[1]),
-                    )
-                    break
+            found = _admin_version(d, actor, parn, options, depth=depth)
+            if found is not None:
+                yield _self_loop(actor, t, (*base, *uses), *found)
         return
     if y.target_kind is TargetKind.SELF:
         proof = d.decider.admin_with(actor, (*actor.identity, ALLOW_ALL))
         if proof is not None:
-            yield Edge(
-                source=actor.arn,
-                target=actor.arn,
-                technique=t.id,
-                uses=tuple(base),
-                proof=(proof,),
-                admin=True,
-            )
+            yield _self_loop(actor, t, tuple(base), (proof,), {})
         return
-    # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets the group's policies)
+    # a group: one the actor is in (gets a policy of its choosing), or one it joins (gets its policies)
     if y.arbitrary_policy:
         groups = [d.facts.groups[g] for g in actor.groups if g in d.facts.groups]
         if depth <= 0 and groups and d.decider.admin_with(actor, (*actor.identity, ALLOW_ALL)) is None:
-            return  # `becomes_admin` is then `admin_with` with a policy of its choosing, the same for every group
+            # `becomes_admin` is then `admin_with` with a policy of its choosing, the same for every group
+            return
     else:
         groups = [g for g in _joinable(d, actor.account) if g.arn not in actor.groups]
     masks = probe_masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
     failed = d.decider.failed_probe(actor) if masks is not None else None
     for g in groups:
         extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
-        if (
-            masks is not None
-        ):  # `becomes_admin` is then `admin_with` alone: skip when it cannot hold (cheaper first)
+        if masks is not None:
+            # `becomes_admin` is then `admin_with` alone: skip when it cannot hold (cheaper first)
             allow, deny = _group_masks(d, g)
             if masks[0] | allow != ALL_PROBES or masks[1] | deny:
                 continue
@@ -224,29 +249,25 @@ def self_change(
         uses = permissions(d, t, actor, {Target.TARGET_GROUP: g.arn}, only=frozenset({Target.TARGET_GROUP}))
         if uses is None:
             continue
-        found = becomes_admin(d, actor, (*actor.identity, *extra), groups=(*actor.groups, g.arn), depth=depth)
-        if found is not None:
-            yield Edge(
-                source=actor.arn,
-                target=actor.arn,
-                technique=t.id,
-                uses=(*base, *uses),
-                proof=found[0],
-                admin=True,
-                via=_then({"group": g.arn}, found[1]),
-            )
+        joined = becomes_admin(
+            d, actor, (*actor.identity, *extra), groups=(*actor.groups, g.arn), depth=depth
+        )
+        if joined is not None:
+            yield _self_loop(actor, t, (*base, *uses), joined[0], _then({"group": g.arn}, joined[1]))
 
 
 def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: PolicySource) -> bool:
-    """`actor` is a stored principal with identity policies added (a group joined) and `parn` one of the stored
-    principal's own: with `parn` replaced by `src`, the stored principal is refused a probe that the added
-    policies have no statement for, so the changed one is refused it too (`Decider.refusal`); cheaper than
-    asking, for every group, what is the same answer."""
+    """`actor` is a stored principal with identity policies added (a group joined) and `parn` one of the
+    stored principal's own: with `parn` replaced by `src`, the stored principal is refused a probe that the
+    added policies have no statement for, so the changed one is refused it too (`Decider.refusal`); cheaper
+    than asking, for every group, what is the same answer."""
     stored = d.snap.principals.get(actor.arn)
-    if not PREFILTER or stored is None or stored is actor or actor.boundary is not stored.boundary:
+    if not d.options.prefilter or stored is None or stored is actor or actor.boundary is not stored.boundary:
         return False
     n = len(stored.identity)
-    if len(actor.identity) < n or any(a is not b for a, b in zip(actor.identity, stored.identity)):
+    if len(actor.identity) < n or any(
+        a is not b for a, b in zip(actor.identity, stored.identity, strict=False)
+    ):
         return False
     if not any(s.policy_id == parn for s in stored.identity):
         return False
@@ -260,7 +281,7 @@ def _refused_as_stored(d: Derivation, actor: PrincipalInfo, parn: str, src: Poli
 
 
 def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
-    """The groups of `account` with an Allow statement (joining another gives nothing), in the facts' order."""
+    """The groups of `account` with an Allow statement (joining another gives nothing), in facts order."""
     cache = d.cache.setdefault("joinable", {})
     hit = cache.get(account)
     if hit is None:
@@ -270,7 +291,7 @@ def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
             if g.account == account
             and any(st.effect == "Allow" for s in g.policies for st in s.document.statements)
         ]
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
@@ -278,11 +299,7 @@ def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
     hit = cache.get(g.arn)
     if hit is None:
         hit = cache[g.arn] = probe_masks(g.policies)
-    return hit  # type: ignore[no-any-return]
-
-
-def _then(via: dict[str, str], technique: str | None) -> dict[str, str]:
-    return {**via, "then": technique} if technique else via
+    return hit
 
 
 def _assumptions_for_user(d: Derivation, t: Technique, user: str) -> tuple[str, ...] | None:
@@ -307,14 +324,12 @@ def _assumptions_for_user(d: Derivation, t: Technique, user: str) -> tuple[str, 
     return tuple(notes)
 
 
-def targets_of(
-    d: Derivation, t: Technique, account: str, skip: str | None = None
-) -> Iterator[tuple[PrincipalInfo, tuple[str, ...]]]:
-    """The users or roles of `account` a principal-access technique can take over (but `skip`), each with its
-    credential notes; users the credential report rules out are left out."""
+def targets_of(d: Derivation, t: Technique, account: str) -> Iterator[tuple[PrincipalInfo, tuple[str, ...]]]:
+    """The users or roles of `account` a principal-access technique can take over, each with its credential
+    notes; users the credential report rules out are left out."""
     want = "user" if t.yields.target_kind is TargetKind.USER else "role"
     for target in d.by_account.get(account, ()):
-        if target.kind != want or target.arn == skip:
+        if target.kind != want:
             continue
         notes: tuple[str, ...] = ()
         if want == "user":
@@ -325,81 +340,52 @@ def targets_of(
         yield target, notes
 
 
-def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edge]:
-    """Principal access: become a user or role of the actor's account, or change it and then become it."""
-    base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
-    if base is None:
-        return
-    key = Target.TARGET_USER if t.yields.target_kind is TargetKind.USER else Target.TARGET_ROLE
-    for target, notes in targets_of(d, t, actor.account, skip=actor.arn):
-        yield from _other(d, t, actor, target, key, base, notes)
+def key_of(t: Technique) -> Target:
+    """The required permissions' target that names the principal reached: passed role, user or role."""
+    if t.yields.kind is YieldKind.PASS_ROLE_TO_SERVICE:
+        return Target.PASSED_ROLE
+    return Target.TARGET_USER if t.yields.target_kind is TargetKind.USER else Target.TARGET_ROLE
 
 
-def _other(
-    d: Derivation,
-    t: Technique,
-    actor: PrincipalInfo,
-    target: PrincipalInfo,
-    key: Target,
-    base: list[Use],
-    notes: tuple[str, ...],
-) -> Iterator[Edge]:
+def entries(d: Derivation, t: Technique, account: str) -> tuple[Part, ...]:
+    """Every target of `t` in `account` with what its edge holds apart from the actor's permissions (a target
+    may have several parts, one per policy of it), computed once per technique and account."""
+    cache = d.cache.setdefault("entries", {})
+    hit = cache.get((t.id, account))
+    if hit is None:
+        hit = cache[(t.id, account)] = tuple(_entries(d, t, account))
+    return hit
+
+
+def _entries(d: Derivation, t: Technique, account: str) -> Iterator[Part]:
     y = t.yields
-    if y.kind is YieldKind.MODIFY_POLICY_VERSION:
-        for parn in _customer_managed(d, target):
-            uses = permissions(
-                d,
-                t,
-                actor,
-                {key: target.arn, Target.TARGET_POLICY: parn},
-                only=frozenset({key, Target.TARGET_POLICY}),
-            )
-            if uses is None:
-                continue
-            options = (
-                [("new version", ALLOW_ALL)] if y.arbitrary_policy else list(d.facts.versions.get(parn, ()))
-            )
-            for version, src in options:
-                found = becomes_admin(d, target, _replace(target.identity, parn, src))
+    if y.kind is YieldKind.PASS_ROLE_TO_SERVICE:
+        yield from _service_entries(d, t, account)
+        return
+    for target, notes in targets_of(d, t, account):
+        if y.kind is YieldKind.MODIFY_POLICY_VERSION:
+            # a version of one of its policies makes it administrator
+            for parn in _customer_managed(target):
+                found = _admin_version(d, target, parn, _versions(d, t, parn))
                 if found is not None:
-                    yield Edge(
-                        source=actor.arn,
-                        target=target.arn,
-                        technique=t.id,
-                        uses=(*base, *uses),
-                        proof=found[0],
-                        admin=True,
-                        assumptions=notes,
-                        via=_then({"policy": parn, "version": version}, found[1]),
+                    proof, via = found
+                    yield Part(
+                        target=target.arn, policy=parn, proof=proof, assumptions=notes, via=tuple(via.items())
                     )
-                    break
-        return
-    uses = permissions(d, t, actor, {key: target.arn}, only=frozenset({key}))
-    if uses is None:
-        return
-    if y.kind is YieldKind.GAIN_POLICY:
-        proof = d.decider.admin_with(target, (*target.identity, ALLOW_ALL))
-        if proof is not None:
-            yield Edge(
-                source=actor.arn,
-                target=target.arn,
-                technique=t.id,
-                uses=(*base, *uses),
-                proof=(proof,),
-                admin=True,
-                assumptions=notes,
-            )
-        return
-    yield Edge(source=actor.arn, target=target.arn, technique=t.id, uses=(*base, *uses), assumptions=notes)
+        elif y.kind is YieldKind.GAIN_POLICY:
+            # a policy of the actor's choosing makes it administrator
+            gained = d.decider.admin_with(target, (*target.identity, ALLOW_ALL))
+            if gained is not None:
+                yield Part(target=target.arn, proof=(gained,), assumptions=notes)
+        else:
+            yield Part(target=target.arn, assumptions=notes)
 
 
-def pass_role(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edge]:
-    """A service runs code of the actor's choosing as a role that trusts the service (new or existing resource)."""
+def _service_entries(d: Derivation, t: Technique, account: str) -> Iterator[Part]:
+    """The roles of `account` a service can be handed by `t`: they trust the service (decided by the engine),
+    and have an instance profile when `t` needs one (EC2 runs a role through its instance profile)."""
     service = t.yields.service
     if service is None:
-        return
-    base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
-    if base is None:
         return
     existing = P.SERVICE_RESOURCE_RUNS_AS_ROLE in t.preconditions or any(
         p.target is Target.SERVICE_RESOURCE for p in t.required
@@ -409,38 +395,37 @@ def pass_role(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edg
         if existing
         else ()
     )
-    for role in d.by_account.get(actor.account, ()):
-        if role.kind != "role" or role.arn == actor.arn:
+    for role in d.by_account.get(account, ()):
+        if role.kind != "role":
             continue
-        if P.ROLE_HAS_INSTANCE_PROFILE in t.preconditions and not d.snap.profiles.get(role.arn):
+        profiles = d.snap.profiles.get(role.arn)
+        if P.ROLE_HAS_INSTANCE_PROFILE in t.preconditions and not profiles:
             continue
         trust = d.decider.trusts_service(role, service)
         if trust is None:
             continue
-        uses = permissions(d, t, actor, {Target.PASSED_ROLE: role.arn}, only=frozenset({Target.PASSED_ROLE}))
-        if uses is None:
-            continue
         via = {"service": service}
-        if d.snap.profiles.get(role.arn):
-            via["instance_profile"] = d.snap.profiles[role.arn][0]
-        yield Edge(
-            source=actor.arn,
-            target=role.arn,
-            technique=t.id,
-            uses=(*base, *uses),
-            proof=(trust,),
-            assumptions=notes,
-            via=via,
-        )
+        if profiles:
+            via["instance_profile"] = profiles[0]
+        yield Part(target=role.arn, proof=(trust,), assumptions=notes, via=tuple(via.items()))
 
 
-def handler_for(t: Technique) -> Handler | None:
-    """The family a technique belongs to (None: not modelled)."""
-    y = t.yields
-    if y.kind is YieldKind.PASS_ROLE_TO_SERVICE:
-        return pass_role
-    if y.target_kind in (TargetKind.SELF, TargetKind.GROUP):
-        return self_change
-    if y.target_kind in (TargetKind.USER, TargetKind.ROLE):
-        return other_principal
-    return None
+def other_principal(d: Derivation, t: Technique, actor: PrincipalInfo) -> Iterator[Edge]:
+    """Principal access, one target at a time: become a user or role of the actor's account, change it and
+    then become it, or pass a role to a service that runs code of the actor's choosing as that role (a new or
+    an existing resource). The target's side comes from `entries`; the actor's permissions are decided on each
+    target (`reach.fan_out` decides them once per class of targets: the tests compare the two)."""
+    base = permissions(d, t, actor, {}, only=ACTOR_ONLY)
+    if base is None:
+        return
+    key = key_of(t)
+    admin = t.yields.kind in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION)
+    for part in entries(d, t, actor.account):
+        if part.target == actor.arn:
+            continue
+        on = {key: part.target}
+        if part.policy is not None:
+            on[Target.TARGET_POLICY] = part.policy
+        uses = permissions(d, t, actor, on, only=frozenset(on))
+        if uses is not None:
+            yield part.edge(actor.arn, t.id, admin, (*base, *uses))

@@ -12,8 +12,8 @@ are administrator now.
 Iterative deepening with a distance bound (a reverse breadth-first search) keeps the depth-first search to
 the branches that can still reach a goal in the hops left; parallel edges (several techniques, or several
 edges of one technique, between the same two principals) give one path each. Edges are visited in one
-canonical order (target, technique, ordinal), so a truncated answer (`limit`) does not depend on storage order:
-within one length, the paths kept are the first ones by target names.
+canonical order (target, technique, ordinal), so a truncated answer (`limit`) does not depend on storage
+order: within one length, the paths kept are the first ones by target names.
 """
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ class _Within:
 
 class PathGraph:
     def __init__(self, steps: Iterable[Step], direct_admins: Iterable[str], fans: Iterable[Fan] = ()) -> None:
-        # in (source, target, technique) order, parallel edges by their permissions, numbered (`ordinal`): then
-        # each principal's edges out come in `_out_key` order and edges in in `_in_key` order as appended
+        # in (source, target, technique) order, parallel edges by their permissions, numbered (`ordinal`):
+        # then each principal's edges out come in `_out_key` order and edges in in `_in_key` order as appended
         ordered = sorted(steps, key=attrgetter("source", "target", "technique"))
         self.out: dict[str, list[Step]] = {}
         self.into_: dict[str, list[Step]] = {}
@@ -287,8 +287,9 @@ class PathGraph:
     def _next(
         self, node: str, left: int, within: _Within, stop_at_goal: bool, target: str | None
     ) -> Iterator[Step]:
-        """Edges leaving `node` that can matter with `left` hops to go, in canonical order. Explicit edges are all
-        offered; a fan offers only members that are goals (last hop) or within reach of one (earlier hops)."""
+        """Edges leaving `node` that can matter with `left` hops to go, in canonical order. Explicit edges are
+        all offered; a fan offers only members that are goals (last hop) or within reach of one (earlier
+        hops)."""
         parts: list[Iterable[Step]] = [self.out.get(node, ())]
         for f in self.fans.get(node, ()):
             if left == 1:

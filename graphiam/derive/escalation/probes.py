@@ -1,8 +1,8 @@
 """The administrator probes and what can be told of policies about them without the engine.
 
 `PROBES` are the requests `Decider.admin_with` asks on resource `*` (see `decide`); `probe_masks` /
-`may_be_admin` are necessary conditions read off the statements; `_blind_statement` says a statement reads
-nothing of the principal (so its evaluation can be shared between principals); `_ids` packs memo keys.
+`may_be_admin` are necessary conditions read off the statements; `blind_statement` says a statement reads
+nothing of the principal (so its evaluation can be shared between principals); `pack_ids` packs memo keys.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ _MASKS: weakref.WeakKeyDictionary[PolicyDocument, tuple[int, int]] = weakref.Wea
 def may_be_admin(identity: Sequence[PolicySource]) -> bool:
     """Necessary for `Decider.admin_with` with these identity policies: for every probe, an Allow statement
     whose Action/NotAction admits it (the first probe is an action only `*`, or a NotAction sparing it, can
-    name) and Resource admits `*`, and no unconditional Deny of any probe on `*`. Otherwise the engine denies a
-    probe, whatever the context (and more identity policies cannot undo a Deny)."""
+    name) and Resource admits `*`, and no unconditional Deny of any probe on `*`. Otherwise the engine denies
+    a probe, whatever the context (and more identity policies cannot undo a Deny)."""
     return probe_masks(identity) == (ALL_PROBES, 0)
 
 
 def probe_masks(identity: Sequence[PolicySource]) -> tuple[int, int]:
-    """The probes some Allow statement may grant, and those an unconditional Deny refuses (`may_be_admin` needs
-    `(ALL_PROBES, 0)`; masks of several identities combine with `|`)."""
+    """The probes some Allow statement may grant, and those an unconditional Deny refuses (`may_be_admin`
+    needs `(ALL_PROBES, 0)`; masks of several identities combine with `|`)."""
     allow = deny = 0
     for s in identity:
         a, d = _masks(s.document)
@@ -84,13 +84,14 @@ def _masks(doc: PolicyDocument) -> tuple[int, int]:
     return hit
 
 
-def _ids(sources: Iterable[object]) -> bytes:
-    """The objects' ids packed as a memo key: a quarter of a tuple of ints, and memo keys run into millions."""
+def pack_ids(sources: Iterable[object]) -> bytes:
+    """The objects' ids packed as a memo key: a quarter of a tuple of ints (memo keys run into millions)."""
     return array("q", [id(s) for s in sources]).tobytes()
 
 
-def _blind_statement(st: Statement) -> bool:
-    """See `Decider._blind`."""
+def blind_statement(st: Statement) -> bool:
+    """The statement reads nothing of the principal: no Principal/NotPrincipal, no policy variable (Resource,
+    NotResource or a condition value), no condition on a key the principal defines (`PRINCIPAL_KEYS`)."""
     if st.principals is not None or st.not_principals is not None:
         return False
     if any(not pat.is_static for pat in st.resource_patterns or ()):

@@ -1,12 +1,12 @@
 """The actor's side of a fan-out edge: its permissions on the targets, decided once per class of targets.
 
-For one actor and one technique of `families.other_principal` / `families.pass_role`: the permissions the
-technique needs on the target (and, for a policy version, on the target's policy) are decided by the engine on
-one representative of each class `classes.Partitioner` finds; `permissions`-compatible (the same `may_allow`
-prefilter and `fixed` keys). Classes whose decision allows become one `FanEdge` over the targets of the class
-(with the actor itself added: it never gets an edge to itself, and the set is then shared with every actor of
-the same reach). `sts:AssumeRole` is decided per target with the role's trust policy, after a cheap check that
-an Allow statement of the trust can name the actor at all (`policy.statement.scan` with `principal=True`).
+For one actor and one technique of `families.other_principal`: the permissions the technique needs on the
+target (and, for a policy version, on the target's policy) are decided by the engine (`families.permissions`)
+on one representative of each class `classes.Partitioner` finds; the targets and what their edges hold apart
+from the actor are `families.entries`. Classes whose decision allows become one `FanEdge` over the targets of
+the class (with the actor itself added: it never gets an edge to itself, and the set is then shared with every
+actor of the same reach). `sts:AssumeRole` is decided per target with the role's trust policy, after a cheap
+check that an Allow statement of the trust can name the actor at all (`Decider.trust_may_name`).
 """
 
 from __future__ import annotations
@@ -18,26 +18,13 @@ from typing import Any
 
 from graphiam.arn import is_account_root
 from graphiam.derive.escalation.classes import Universe, refine, tag_refs, tag_signature
-from graphiam.derive.escalation.decide import Use
+from graphiam.derive.escalation.decide import Use, names
 from graphiam.derive.escalation.edges import Derivation, Edge
-from graphiam.derive.escalation.families import _ACTOR_ONLY, _FIXED_BY_ACTION, permissions
-from graphiam.derive.escalation.fanout import (
-    POLICY,
-    TARGET,
-    FanEdge,
-    FanSet,
-    Part,
-    _key,
-    _policy_universe,
-    entries,
-    expand,
-    universe,
-)
+from graphiam.derive.escalation.families import ACTOR_ONLY, entries, key_of, permissions
+from graphiam.derive.escalation.fanout import POLICY, TARGET, FanEdge, FanSet, Part, expand, render
 from graphiam.derive.escalation.techniques import RequiredPermission, Target, Technique, YieldKind
 from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo
-from graphiam.policy import Statement
-from graphiam.policy.principals import match_principal
 
 Block = frozenset[str]
 
@@ -47,21 +34,19 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     y = t.yields
     if y.kind is YieldKind.PASS_ROLE_TO_SERVICE and y.service is None:
         return [], []
-    base = permissions(d, t, actor, {}, only=_ACTOR_ONLY)
+    base = permissions(d, t, actor, {}, only=ACTOR_ONLY)
     if base is None:
         return [], []
     parts = entries(d, t, actor.account)
     relevant = _targets(d, t, actor.account, parts)
     if not relevant or relevant == {actor.arn}:
         return [], []
-    key = _key(t)
+    key = key_of(t)
     mpv = y.kind is YieldKind.MODIFY_POLICY_VERSION
     ordered = [p for p in t.required if p.target is key or (mpv and p.target is Target.TARGET_POLICY)]
     key_perms = [p for p in ordered if p.target is key]
     uni = universe(d, actor.account, "user" if key is Target.TARGET_USER else "role")
-    allowed_t = _allowed_blocks(
-        d, t, actor, key_perms, _partition(d, actor, key_perms, uni, relevant), relevant
-    )
+    allowed_t = _allowed_blocks(d, t, actor, key, _partition(d, actor, key_perms, uni, relevant), relevant)
     if not allowed_t:
         return [], []
     admin = y.kind in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION)
@@ -69,9 +54,8 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     if mpv:
         pol_perms = [p for p in ordered if p.target is Target.TARGET_POLICY]
         puni = _policy_universe(d, t, actor.account, parts)
-        allowed_p = list(
-            _allowed_blocks(d, t, actor, pol_perms, _partition(d, actor, pol_perms, puni, puni.all), puni.all)
-        )
+        blocks = _partition(d, actor, pol_perms, puni, puni.all)
+        allowed_p = list(_allowed_blocks(d, t, actor, Target.TARGET_POLICY, blocks, puni.all))
         if len(allowed_p) > 1:
             return _explicit(d, t, actor, parts, ordered, base, allowed_t, allowed_p, admin), []
     edges: list[Edge] = []
@@ -86,11 +70,32 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
                 uses=uses,
                 targets=_fan_set(d, t, actor, parts, block, pblock),
             )
-            if _size(d, fan) <= d.explicit_max:
+            if _size(d, fan) <= d.options.explicit_max:
                 edges.extend(expand(fan))
             elif _size(d, fan):
                 fans.append(fan)
     return edges, fans
+
+
+def universe(d: Derivation, account: str, kind: str) -> Universe:
+    """The users (or roles) of `account`, as the partitioner sees them."""
+    cache = d.cache.setdefault("universes", {})
+    hit = cache.get((account, kind))
+    if hit is None:
+        ps = sorted((p for p in d.by_account.get(account, ()) if p.kind == kind), key=lambda p: p.arn)
+        hit = cache[(account, kind)] = Universe(
+            key=(account, kind), arns=tuple(p.arn for p in ps), tags={p.arn: p.tags for p in ps if p.tags}
+        )
+    return hit
+
+
+def _policy_universe(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...]) -> Universe:
+    cache = d.cache.setdefault("policy-universes", {})
+    hit = cache.get((t.id, account))
+    if hit is None:
+        arns = tuple(sorted({p.policy for p in parts if p.policy is not None}))
+        hit = cache[(t.id, account)] = Universe(key=(account, "policy", t.id), arns=arns)
+    return hit
 
 
 def _targets(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...]) -> frozenset[str]:
@@ -98,7 +103,7 @@ def _targets(d: Derivation, t: Technique, account: str, parts: tuple[Part, ...])
     hit = cache.get((t.id, account))
     if hit is None:
         hit = cache[(t.id, account)] = frozenset(p.target for p in parts)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _partition(
@@ -195,7 +200,7 @@ def _trust_index(
             {k: frozenset(v) for k, v in named.items()},
             {k: frozenset(v) for k, v in mentioned.items()},
         )
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _condition_keys(actor: PrincipalInfo, action: str) -> frozenset[str]:
@@ -213,41 +218,26 @@ def _trust_key(
 ) -> object:
     """For this actor, roles with the same key get the same verdict and proof (up to the role's ARN in it):
     the trust's statements for the action that name the actor, and those that test a key one of them (or the
-    actor's own statements) tests — `witness.witnesses` reads values there —, at the same positions, under the
-    same policy Version; no Resource; the same tags where a statement looks at them. Else its own class."""
+    actor's own statements) tests — `policy.witness.witnesses` reads values there —, at the same positions,
+    under the same policy Version; no Resource; the same tags where a statement looks at them. Else its own
+    class."""
     info = _trust_info(d, role_arn, action)
     if info is None:
         return ("own", role_arn)
     version, stmts, tags = info
-    naming = [(i, raw, ck) for i, st, raw, ck in stmts if _names(st, actor)]
+    naming = [(i, raw, ck) for i, st, raw, ck in stmts if names(st, actor)]
     wanted = keys.union(*(ck for _, _, ck in naming))
     kept = sorted({(i, raw) for i, raw, _ in naming} | {(i, raw) for i, st, raw, ck in stmts if ck & wanted})
     return version, tuple(kept), tags
 
 
-def _names(st: Statement, actor: PrincipalInfo) -> bool:
-    """The statement applies to the actor as far as Principal / NotPrincipal go (`policy.statement.scan`)."""
-    if st.principals is not None:
-        return (
-            match_principal(st.principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type)
-            is not None
-        )
-    if st.not_principals is not None:
-        return (
-            match_principal(
-                st.not_principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type
-            )
-            is None
-        )
-    return False
-
-
 def _trust_info(d: Derivation, role_arn: str, action: str) -> tuple[Any, ...] | None:
-    """The role's trust statements for `action` (index, statement, canonical JSON, condition keys), its Version
-    and the tags its statements can see; None without a trust policy or with a Resource in it."""
+    """The role's trust statements for `action` (index, statement, canonical JSON, condition keys), its
+    Version and the tags its statements can see; None without a trust policy or with a Resource in it."""
     cache = d.cache.setdefault("trust-info", {})
     if (role_arn, action) in cache:
-        return cache[(role_arn, action)]  # type: ignore[no-any-return]
+        known: tuple[Any, ...] | None = cache[(role_arn, action)]
+        return known
     role = d.snap.principals[role_arn]
     trust = role.trust
     stmts = trust.document.statements_for(action.lower()) if trust is not None else ()
@@ -277,16 +267,18 @@ def _allowed_blocks(
     d: Derivation,
     t: Technique,
     actor: PrincipalInfo,
-    perms: Sequence[RequiredPermission],
+    key: Target,
     blocks: list[Block],
     relevant: frozenset[str],
 ) -> list[tuple[Block, list[Use], str]]:
+    """The blocks on whose representative the actor is allowed the permissions `t` needs on `key` (decided as
+    `families.permissions` decides them, with the trust prefilter), each with those permissions."""
     out = []
     for b in blocks:
         if not _useful(b, relevant, actor.arn):
             continue
         rep = _representative(d, b, actor.arn)
-        uses = _decide(d, t, actor, perms, rep)
+        uses = permissions(d, t, actor, {key: rep}, only=frozenset({key}), trust_prefilter=True)
         if uses is not None:
             out.append((b, uses, rep))
     return out
@@ -308,64 +300,14 @@ def _representative(d: Derivation, b: Block, actor: str) -> str:
         if first is None:
             first = cache[(id(b), None)] = (sorted(b)[:2], b)  # keep the block alive with its key
         hit = cache[key] = next(a for a in first[0] if a != actor)
-    return hit  # type: ignore[no-any-return]
-
-
-def _decide(
-    d: Derivation, t: Technique, actor: PrincipalInfo, perms: Sequence[RequiredPermission], resource: str
-) -> list[Use] | None:
-    """As `families.permissions` decides `perms` on `resource`."""
-    uses = []
-    for perm in perms:
-        fixed = dict(_FIXED_BY_ACTION.get(perm.action.lower(), {}))
-        if perm.target is Target.PASSED_ROLE and t.yields.service:
-            fixed["iam:PassedToService"] = t.yields.service
-        if not d.decider.may_allow(actor, perm.action, resource):
-            return None
-        if perm.action.lower() in TRUST_ACTIONS and not _trust_may_name(d, actor, resource, perm.action):
-            return None
-        use = d.decider.allowed(actor, perm.action, resource, fixed)
-        if use is None:
-            return None
-        uses.append(use)
-    return uses
-
-
-def _trust_may_name(d: Derivation, actor: PrincipalInfo, role_arn: str, action: str) -> bool:
-    """An Allow statement of the role's trust policy for `action` names the actor (conditions aside): without
-    one the trust allows nothing for the actor, and `sts:AssumeRole` needs the trust to allow."""
-    role = d.snap.principal(role_arn)
-    if role is None or role.kind != "role":
-        return True
-    if role.trust is None:
-        return False
-    for st in role.trust.document.statements_for(action.lower()):
-        if st.effect != "Allow":
-            continue
-        if st.principals is not None:
-            if (
-                match_principal(
-                    st.principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type
-                )
-                is not None
-            ):
-                return True
-        elif st.not_principals is not None:
-            if (
-                match_principal(
-                    st.not_principals, arn=actor.arn, account=actor.account, ptype=actor.principal_type
-                )
-                is None
-            ):
-                return True
-    return False
+    return hit
 
 
 def _template(
     ordered: Sequence[RequiredPermission], key: Target, tuses: list[Use], puses: list[Use], rep: str
 ) -> list[Use]:
-    """The decided uses in the technique's order, their resources replaced by placeholders; so are the labels of
-    the representative's trust statements (`<role ARN>#trust#<index>`)."""
+    """The decided uses in the technique's order, their resources replaced by placeholders; so are the labels
+    of the representative's trust statements (`<role ARN>#trust#<index>`)."""
     ti, pi = iter(tuses), iter(puses)
     out = []
     for p in ordered:
@@ -387,7 +329,7 @@ def _fan_set(
     pblock: Block | None,
 ) -> FanSet:
     intern = d.partitioner.intern
-    if actor.arn not in block and actor.kind == ("user" if _key(t) is Target.TARGET_USER else "role"):
+    if actor.arn not in block and actor.kind == ("user" if key_of(t) is Target.TARGET_USER else "role"):
         # the actor never reaches itself: when the block plus the actor is a known class (all users, say),
         # that one is used, and the set is shared with the actors it belongs to
         block = intern.get(block | {actor.arn}, block)
@@ -402,17 +344,17 @@ def _fan_set(
         if fan_set is None:
             fan_set = by_parts[ids] = FanSet.of(actor.account, t.id, chosen)
         hit = cache[key] = (fan_set, block, pblock)  # keep the keys alive
-    return hit[0]  # type: ignore[no-any-return]
+    return hit[0]
 
 
 def _size(d: Derivation, fan: FanEdge) -> int:
     counts = d.cache.setdefault("fan-counts", {})
-    per = counts.get(fan.targets.id)
+    per: dict[str, int] | None = counts.get(fan.targets.id)
     if per is None:
         per = counts[fan.targets.id] = {}
         for p in fan.targets.parts:
             per[p.target] = per.get(p.target, 0) + 1
-    return len(fan.targets.parts) - per.get(fan.source, 0)  # type: ignore[no-any-return]
+    return len(fan.targets.parts) - per.get(fan.source, 0)
 
 
 def _explicit(
@@ -427,8 +369,6 @@ def _explicit(
     admin: bool,
 ) -> list[Edge]:
     """Per-target edges when the actor's rights differ between the targets' policies (policy versions)."""
-    from graphiam.derive.escalation.fanout import render
-
     key = next(p.target for p in ordered if p.target is not Target.TARGET_POLICY)
     tmap = {a: (uses, rep) for b, uses, rep in allowed_t for a in b}
     pmap = {a: uses for b, uses, _ in allowed_p if b is not None for a in b}

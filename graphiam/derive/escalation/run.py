@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from graphiam.derive.escalation.edges import GraphFacts, GroupFacts
-from graphiam.derive.escalation.edges import derive as derive_all
+from graphiam.derive.escalation.derive import derive as derive_all
+from graphiam.derive.escalation.edges import DeriveOptions, GraphFacts, GroupFacts
 from graphiam.derive.escalation.fanout import FanEdge, FanSet
 from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import PolicySource, parse_policy
 from graphiam.store import Database
 from graphiam.store import escalation_store as S
 
-EXPLICIT_MAX = 16  # a fan-out edge reaching at most this many principals is stored one edge per target
-LAST_TIMINGS: dict[str, float] = {}  # seconds per technique of the last derivation (benchmarks read it)
-LAST_COUNTS: dict[str, int] = {}  # edges, fans, sets and the edges the fans stand for, of the last derivation
+
+@dataclass(frozen=True, kw_only=True)
+class Stats:
+    """What one run of the deriver did."""
+
+    timings: dict[str, float]  # seconds per technique, and `total` (facts, derivation and write)
+    counts: dict[str, int]  # explicit edges, fans, target sets and the edges the fans stand for
 
 
 def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
@@ -57,9 +62,18 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
 
 
 def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
-    """Recompute the ESCALATES_TO edges leaving principals of the touched accounts (inside the load)."""
+    """Recompute the ESCALATES_TO edges leaving principals of the touched accounts (inside the load), with the
+    default options: the deriver `refresh.DERIVERS` runs."""
+    derive_with(db, snap, touched)
+
+
+def derive_with(
+    db: Database, snap: Snapshot, touched: frozenset[str], options: DeriveOptions | None = None
+) -> Stats:
+    """`derive` with `options` (the defaults unless given), returning what it did; call inside a write
+    transaction."""
     start = time.perf_counter()
-    out = derive_all(snap, graph_facts(db, snap), accounts=touched, explicit_max=EXPLICIT_MAX)
+    out = derive_all(snap, graph_facts(db, snap), accounts=touched, options=options)
     kinds = {p.arn: "User" if p.kind == "user" else "Role" for p in snap.principals.values()}
     sets = {f.targets.id: f.targets for f in out.fans}
     counts = dict(
@@ -69,11 +83,7 @@ def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     fan_rows, timings = [fan_row(f) for f in out.fans], out.timings
     del out, sets  # the edges as objects are not needed for the write (at 10,000 principals: 125,000 edges)
     S.replace_edges(db, touched, rows, kinds, sets=set_rows, fans=fan_rows)
-    LAST_TIMINGS.clear()
-    LAST_TIMINGS.update(timings)
-    LAST_TIMINGS["total"] = time.perf_counter() - start
-    LAST_COUNTS.clear()
-    LAST_COUNTS.update(counts)
+    return Stats(timings={**timings, "total": time.perf_counter() - start}, counts=counts)
 
 
 def set_row(ts: FanSet) -> dict[str, Any]:

@@ -4,18 +4,19 @@
 
 - an Allow statement whose `Resource` entries match every resource the action can be requested on, or whose
   `NotResource` does not exclude them all (`graphiam.derive.findings.resources`: `*`, `arn:aws:s3:::*/*` leave
-  s3:GetObject unconstrained; `arn:aws:iam::*:policy/fn2-*`, one account or a policy variable constrain; `iam:*` on
-  `arn:aws:s3:::*` grants nothing);
+  s3:GetObject unconstrained; `arn:aws:iam::*:policy/fn2-*`, one account or a policy variable constrain;
+  `iam:*` on `arn:aws:s3:::*` grants nothing);
 - `Action` patterns and `NotAction` (the complement: every catalogue action the list does not name) are both
   expanded against the catalogue, so `iam:*`, `iam:Create*` and a NotAction sparing iam all count;
 - a statement with a Condition still counts: its conditions are reported beside the action (`conditional`);
-- a Deny statement of the same policy without a Condition removes the actions whose every resource it covers (same
-  rules); with `NotResource` it removes them unless the listed entries cover them all (what it leaves allowed lies
-  inside the listed resources: constrained). A Deny on named resources, or with a Condition, removes nothing.
+- a Deny statement of the same policy without a Condition removes the actions whose every resource it covers
+  (same rules); with `NotResource` it removes them unless the listed entries cover them all (what it leaves
+  allowed lies inside the listed resources: constrained). A Deny on named resources, or with a Condition,
+  removes nothing.
 
 ResourceExposure and InfrastructureModification consider only actions that support resource-level permissions
-(the catalogue lists a resource type), as Cloudsplaining does: `*` is the only way to grant the others. The other
-categories also count actions that only work on `*` (ecr:GetAuthorizationToken, sts:GetSessionToken).
+(the catalogue lists a resource type), as Cloudsplaining does: `*` is the only way to grant the others. The
+other categories also count actions that only work on `*` (ecr:GetAuthorizationToken, sts:GetSessionToken).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def render_conditions(st: Statement) -> tuple[str, ...]:
 
 
 class Analyser:
-    """Analyses documents against one catalogue and rule set; memoises per document object and statement shape."""
+    """Analyses documents against one catalogue and rule set; memoised per document and statement shape."""
 
     def __init__(self, catalog: Catalog, rules: Rules, coverage: Coverage | None = None) -> None:
         self.rules = rules
@@ -118,7 +119,7 @@ class Analyser:
         hit = self._by_doc.get(id(doc))
         if hit is not None and hit[0] is doc:
             return hit[1]
-        # by content too: a database change rebuilds every document object, but most documents are the same text
+        # by content too: a database change rebuilds every document object, but most keep the same text
         key = json.dumps(doc.raw, sort_keys=True, separators=(",", ":"))
         found = self._by_text.get(key)
         if found is None:

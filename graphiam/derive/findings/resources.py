@@ -1,16 +1,16 @@
 """Which catalogue actions a statement names, and for which of them its resources are unconstrained. Pure.
 
-A Resource element leaves action `a` unconstrained when its entries match every resource `a` can be requested on:
-`*` for an action without resource-level permissions (its request resource is `*`); otherwise every resource of
-each required resource type, or of one of its resource types when none is marked required. "Every resource of a
-type" is tested on two probe ARNs of the type's catalogue ARN format that share only its fixed text (partition
-`aws`; different regions, accounts and names), so `*`, `arn:aws:s3:::*` and `arn:aws:s3:::*/*` leave s3:GetObject
-unconstrained while `arn:aws:iam::*:policy/fn2-*`, one account, one region or a policy variable constrain it.
-A NotResource element leaves `a` unconstrained unless its entries cover every resource of `a` (so it is read as
-"everything but the listed resources").
+A Resource element leaves action `a` unconstrained when its entries match every resource `a` can be requested
+on: `*` for an action without resource-level permissions (its request resource is `*`); otherwise every
+resource of each required resource type, or of one of its resource types when none is marked required. "Every
+resource of a type" is tested on two probe ARNs of the type's catalogue ARN format that share only its fixed
+text (partition `aws`; different regions, accounts and names), so `*`, `arn:aws:s3:::*` and `arn:aws:s3:::*/*`
+leave s3:GetObject unconstrained while `arn:aws:iam::*:policy/fn2-*`, one account, one region or a policy
+variable constrain it. A NotResource element leaves `a` unconstrained unless its entries cover every resource
+of `a` (so it is read as "everything but the listed resources").
 
-Results are memoised per statement shape (its Action/NotAction and Resource/NotResource lists): generated and real
-accounts repeat statements across many policies.
+Results are memoised per statement shape (its Action/NotAction and Resource/NotResource lists): generated and
+real accounts repeat statements across many policies.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Coverage:
         return self._all_ids - named, self._all_services - whole
 
     def covers(self, st: Statement, a: ActionInfo) -> bool:
-        """Whether the statement's Resource (or NotResource) entries match every resource `a` can be requested on."""
+        """Whether the statement's Resource (or NotResource) entries match every resource `a` is asked on."""
         pats = st.resource_patterns or ()
         if any(p.source == "*" for p in pats):
             return True
@@ -148,8 +148,8 @@ class Coverage:
     def _entry_facts(
         self, key: tuple[str, ...], pats: Sequence[Pattern]
     ) -> tuple[frozenset[str] | None, bool]:
-        """The ARN services the entries name (None when one does not name exactly one), and whether one matches
-        the request resource `*` of actions without resource types."""
+        """The ARN services the entries name (None when one does not name exactly one), and whether one
+        matches the request resource `*` of actions without resource types."""
         hit = self._entries.get(key)
         if hit is None:
             services: set[str] | None = set()

@@ -1,22 +1,24 @@
 """The risk categories of the policy findings report and the data that defines them.
 
-Cloudsplaining's categories (https://cloudsplaining.readthedocs.io, "Glossary"), decided here over graphiam's own
-catalogue and technique table:
+Cloudsplaining's categories (https://cloudsplaining.readthedocs.io, "Glossary"), decided here over graphiam's
+own catalogue and technique table:
 
-- PrivilegeEscalation: every required action of an escalation technique of `graphiam.derive.escalation.techniques`
-  (pathfinding.cloud's catalogue + graphiam's) is allowed without resource constraints by the one policy.
-  `sts-001` (sts:AssumeRole alone) is left out: a hop yields only what the role's trust already grants.
-- ResourceExposure: `Permissions management` actions (catalogue access level) allowed without resource constraints.
+- PrivilegeEscalation: every required action of an escalation technique of
+  `graphiam.derive.escalation.techniques` (pathfinding.cloud's catalogue + graphiam's) is allowed without
+  resource constraints by the one policy. `sts-001` (sts:AssumeRole alone) is left out: a hop yields only what
+  the role's trust already grants.
+- ResourceExposure: `Permissions management` actions (catalogue access level) allowed without resource
+  constraints.
 - DataExfiltration: Cloudsplaining's list of read actions that leak data (s3:GetObject, ssm:GetParameter* …).
 - CredentialsExposure: Cloudsplaining's list of actions that return credentials, plus iam:UpdateLoginProfile.
 - InfrastructureModification: `Write`, `Tagging` and `Permissions management` actions allowed without resource
   constraints.
-- ServiceWildcard: the Allow statements name every action of a service (`s3:*`, `*`, or a NotAction that spares the
-  service), whatever their Resource (as Cloudsplaining: it flags the statement's form); a Deny of one of its actions
-  on every resource (above) removes it.
+- ServiceWildcard: the Allow statements name every action of a service (`s3:*`, `*`, or a NotAction that
+  spares the service), whatever their Resource (as Cloudsplaining: it flags the statement's form); a Deny of
+  one of its actions on every resource (above) removes it.
 
-The two lists come from `graphiam/data/findings/risk-actions.json` (Cloudsplaining's, BSD-3-Clause: the licence is
-beside the file), read once.
+The two lists come from `graphiam/data/findings/risk-actions.json` (Cloudsplaining's, BSD-3-Clause: the
+licence is beside the file), read once.
 """
 
 from __future__ import annotations
