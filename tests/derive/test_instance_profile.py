@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from graphiam.derive.escalation.edges import derive_edges
+from graphiam.derive.escalation.derive import derive_edges
 from graphiam.derive.escalation.run import graph_facts
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.store.escalation_store import fan_edges
