@@ -19,9 +19,9 @@ from graphiam.api.simulation import (
     ContextEntryInput,
     Decision,
     MatchedStatement,
-    _statement,
     context_values,
     current_snapshot,
+    matched_statement,
 )
 from graphiam.api.types import Principal, Role, User
 from graphiam.errors import InputError
@@ -75,7 +75,7 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
         kind=PrincipalKind(a.kind),
         account=a.account,
         decision=Decision(ev.decision.value),
-        matched_statements=[_statement(m) for m in ev.matched],
+        matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
         chain=list(a.chain) if a.chain else None,
         chain_conditions=list(a.chain_conditions),

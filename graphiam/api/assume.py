@@ -1,5 +1,6 @@
-"""`assumptionChains`, `assumptionChainPage` and the reachability fields `Principal.assumableRoles` /
-`Role.assumableBy`, over the derived CAN_ASSUME edges (graphiam.queries.chains)."""
+"""`assumptionChains`, `assumptionChainPage` and `assumableRoles`, over the derived CAN_ASSUME edges
+(graphiam.queries.chains); the reachability fields `Principal.assumableRoles` / `Role.assumableBy` and their
+types are in graphiam.api.types."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
+from graphiam.api.types import AssumableRole, assumable_roles
 from graphiam.errors import InputError
 from graphiam.queries import chains as P
 
@@ -115,42 +117,8 @@ class AssumptionChainPage:
     graph: ChainGraph = strawberry.field(description="Nodes and edges of the chains on this page.")
 
 
-@strawberry.type(description="A role a principal can reach, once, at its fewest hops.")
-class AssumableRole:
-    arn: str
-    depth: int
-    needs_conditions: bool = strawberry.field(
-        description="True when every shortest path to it needs a condition."
-    )
-
-    @strawberry.field
-    async def role(
-        self, info: Info[Context, None]
-    ) -> Annotated[Role, strawberry.lazy("graphiam.api.types")] | None:
-        from graphiam.api.types import load_entity
-
-        return await load_entity(info, "Role", self.arn)
-
-
-@strawberry.type(description="A principal that can reach a role, at its fewest hops.")
-class AssumingPrincipal:
-    id: str = strawberry.field(description="ARN, or the service principal's name.")
-    type: str = strawberry.field(description="User | Role | ServicePrincipal | ExternalPrincipal")
-    depth: int
-    needs_conditions: bool
-
-    @strawberry.field(description="The user or role (null for service and external principals).")
-    async def principal(
-        self, info: Info[Context, None]
-    ) -> Annotated[Principal, strawberry.lazy("graphiam.api.types")] | None:
-        from graphiam.api.types import load_entity
-
-        if self.type not in ("User", "Role"):
-            return None
-        return await load_entity(info, self.type, self.id)
-
-
-def _hop(h: P.ChainHop) -> AssumptionHop:
+def hop(h: P.ChainHop) -> AssumptionHop:
+    """A hop of `graphiam.queries.chains` as its GraphQL type."""
     return AssumptionHop(
         from_=h.source,
         to=h.target,
@@ -203,7 +171,7 @@ async def chain_page(
     found = await services.run(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
     page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
     chains = [
-        AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[_hop(h) for h in c])
+        AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[hop(h) for h in c])
         for i, c in enumerate(page)
     ]
     types = {source: found.source_type}
@@ -216,21 +184,6 @@ async def chain_page(
         end_cursor=chains[-1].cursor if chains else None,
         graph=ChainGraph(nodes=[GraphNode(**x) for x in nodes], edges=[GraphEdge(**x) for x in edges]),
     )
-
-
-async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
-    services = info.context.services
-    reach = await services.run(P.assumable_roles, services.db, principal, max_depth=max_depth)
-    return [AssumableRole(arn=r.key, depth=r.depth, needs_conditions=r.needs_conditions) for r in reach]
-
-
-async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> list[AssumingPrincipal]:
-    services = info.context.services
-    reach = await services.run(P.assumable_by, services.db, role, max_depth=max_depth)
-    return [
-        AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
-        for r in reach
-    ]
 
 
 _FROM = "A user or role ARN, a service principal (`ec2.amazonaws.com`) or an external principal ARN."

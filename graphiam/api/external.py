@@ -8,7 +8,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from graphiam.api.assume import AssumptionHop, _hop
+from graphiam.api.assume import AssumptionHop, hop
 from graphiam.api.context import Context
 from graphiam.queries.external import external_access
 
@@ -65,7 +65,7 @@ class ExternalQuery:
                 principal_account=r.principal_account,
                 outside_organization=r.outside_organization,
                 unconditional=not r.hop.needs_conditions,
-                hop=_hop(r.hop),
+                hop=hop(r.hop),
             )
             for r in rows
         ]

@@ -1,5 +1,6 @@
 """`graph`: the IAM graph as nodes and edges (graphiam.queries.graph_view), for dashboards and drawing tools;
-`IamGraph.export(format:)` renders the same view as DOT, GraphML, Cytoscape.js JSON or JSON (graphiam.queries.graph_formats).
+`IamGraph.export(format:)` renders the same view as DOT, GraphML, Cytoscape.js JSON or JSON
+(graphiam.queries.graph_formats).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphiam.api.context import Context
-from graphiam.api.escalation import current_index
 from graphiam.queries import graph_formats as F
 from graphiam.queries import graph_view as G
 
@@ -166,7 +166,7 @@ class GraphQuery:
         ] = G.DEFAULT_MAX_EDGES,
     ) -> IamGraph:
         services = info.context.services
-        _, index = await current_index(services)
+        _, index = await services.escalation_index()
         kinds = None if edge_kinds is None else [k.value for k in edge_kinds]
         view = await services.run(
             G.graph_view,

@@ -126,8 +126,8 @@ class SimulationResult:
         description="`trust` (the role's trust policy) or `given`."
     )
     scp_decision: Decision | None = strawberry.field(
-        description="The service control policies' verdict: ALLOWED when every level allows, EXPLICIT_DENY when one "
-        "denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied."
+        description="The service control policies' verdict: ALLOWED when every level allows, "
+        "EXPLICIT_DENY when one denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied."
     )
     principal: str
     action: str
@@ -140,7 +140,8 @@ def _decision(d: EngineDecision | None) -> Decision | None:
     return None if d is None else Decision(d.value)
 
 
-def _statement(m: StatementMatch) -> MatchedStatement:
+def matched_statement(m: StatementMatch) -> MatchedStatement:
+    """A statement the engine matched, as its GraphQL type (with the statement's JSON)."""
     statements = m.source.document.raw.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
@@ -162,7 +163,7 @@ def to_result(s: Simulation) -> SimulationResult:
     ev = s.evaluation
     return SimulationResult(
         decision=_decision(ev.decision),
-        matched_statements=[_statement(m) for m in ev.matched],
+        matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
         identity_decision=_decision(ev.identity_decision),
         boundary_decision=_decision(ev.boundary_decision),
@@ -202,9 +203,9 @@ SCPS = Annotated[
     list[list[JSON]] | None,
     strawberry.argument(
         name="serviceControlPolicies",
-        description="The SCPs of the principal's account, one list per level of the organization: the root, each OU "
-        "down to the account, then the account itself. Every level must allow the action; a Deny anywhere "
-        "denies. Service-linked roles are exempt (as in AWS).",
+        description="The SCPs of the principal's account, one list per level of the organization: the root, "
+        "each OU down to the account, then the account itself. Every level must allow the action; a Deny "
+        "anywhere denies. Service-linked roles are exempt (as in AWS).",
     ),
 ]
 

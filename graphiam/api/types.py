@@ -1,5 +1,8 @@
-"""GraphQL types for the stored graph's accounts and principals (policies: graphiam.api.policy_types). Each wraps
-a store record (`strawberry.Private`) and resolves its relations through the request's DataLoaders."""
+"""GraphQL types for the stored graph: accounts, users, groups, roles, instance profiles, policies and their
+attachments (policy enums and versions: graphiam.api.policy_types), and the roles a principal can reach
+(`Principal.assumableRoles`, `Role.assumableBy`). Each wraps a store record (`strawberry.Private`) and
+resolves its relations through the request's DataLoaders. They point to each other (a policy's attachments
+to users, a user's policies), so they live in one module."""
 
 from __future__ import annotations
 
@@ -10,21 +13,17 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graphiam.api import convert
 from graphiam.api.context import Context
-from graphiam.api.policy_types import (
-    AttachmentType,
-    EntityType,
-    Policy,
-    PolicyAttachment,
-    PolicyKind,
-    PolicyVersion,
-    _doc,
-)
-from graphiam.store import records as rec
+from graphiam.api.policy_types import AttachmentType, EntityType, PolicyKind, PolicyVersion
+from graphiam.queries import chains as P
+from graphiam.service import records as rec
 
 __all__ = [
     "Account",
     "AppliedPolicy",
+    "AssumableRole",
+    "AssumingPrincipal",
     "AttachmentType",
     "EntityType",
     "Group",
@@ -39,6 +38,8 @@ __all__ = [
     "Role",
     "Tag",
     "User",
+    "assumable_by",
+    "assumable_roles",
     "load_entity",
 ]
 
@@ -80,18 +81,10 @@ class Account:
         return list(self.row.warnings)
 
     @strawberry.field(description="Users and roles of this account.")
-    async def principals(
-        self, info: Info[Context, None]
-    ) -> list[Annotated[Principal, strawberry.lazy("graphiam.api.types")]]:
-        from graphiam.store import reader as R
-
-        db = info.context.db
-        users = await info.context.services.run(
-            R.page, db, "User", first=10_000, after=None, account=self.row.id
-        )
-        roles = await info.context.services.run(
-            R.page, db, "Role", first=10_000, after=None, account=self.row.id
-        )
+    async def principals(self, info: Info[Context, None]) -> list[Principal]:
+        services = info.context.services
+        users = await services.page("User", first=10_000, account=self.row.id)
+        roles = await services.page("Role", first=10_000, account=self.row.id)
         return [User(row=u) for u in users] + [Role(row=r) for r in roles]
 
 
@@ -102,7 +95,7 @@ class AppliedPolicy:
     policy: Policy
     attached_as: AttachmentType
     via: PolicyVia
-    group: Annotated[Group, strawberry.lazy("graphiam.api.types")] | None = None
+    group: Group | None = None
 
 
 async def _applied(
@@ -167,11 +160,7 @@ class Principal:
         description="Roles this principal can assume within `maxDepth` hops (directly or through "
         "chains), each once at its fewest hops; hops needing conditions included, marked."
     )
-    async def assumable_roles(
-        self, info: Info[Context, None], max_depth: int = 5
-    ) -> list[Annotated[AssumableRole, strawberry.lazy("graphiam.api.assume")]]:
-        from graphiam.api.assume import assumable_roles
-
+    async def assumable_roles(self, info: Info[Context, None], max_depth: int = 5) -> list[AssumableRole]:
         return await assumable_roles(info, self.row.arn, max_depth)
 
     @strawberry.field(
@@ -179,17 +168,13 @@ class Principal:
         "able to make itself so in one step (graphiam.queries.admin has the rule)."
     )
     async def is_admin(self, info: Info[Context, None]) -> bool:
-        from graphiam.api.escalation import admin_verdict
-
-        return (await admin_verdict(info, self.row.arn)).is_admin
+        return (await info.context.services.admin_verdict(self.row.arn)).is_admin
 
     @strawberry.field(
         description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed)."
     )
     async def admin_reason(self, info: Info[Context, None]) -> str:
-        from graphiam.api.escalation import admin_verdict
-
-        return (await admin_verdict(info, self.row.arn)).reason
+        return (await info.context.services.admin_verdict(self.row.arn)).reason
 
 
 @strawberry.type(description="An IAM user.")
@@ -225,9 +210,7 @@ class User(Principal):
         return self.row.has_credential_report
 
     @strawberry.field
-    async def groups(
-        self, info: Info[Context, None]
-    ) -> list[Annotated[Group, strawberry.lazy("graphiam.api.types")]]:
+    async def groups(self, info: Info[Context, None]) -> list[Group]:
         return [Group(row=g) for g in await info.context.loaders.groups_of_user.load(self.row.arn)]
 
 
@@ -241,7 +224,7 @@ class Role(Principal):
 
     @strawberry.field(description="The trust policy (AssumeRolePolicyDocument).")
     def trust_policy(self) -> JSON | None:
-        return _doc(self.row.trust_policy)
+        return convert.document(self.row.trust_policy)
 
     @strawberry.field
     def description(self) -> str | None:
@@ -256,9 +239,7 @@ class Role(Principal):
         return self.row.last_used
 
     @strawberry.field
-    async def instance_profiles(
-        self, info: Info[Context, None]
-    ) -> list[Annotated[InstanceProfile, strawberry.lazy("graphiam.api.types")]]:
+    async def instance_profiles(self, info: Info[Context, None]) -> list[InstanceProfile]:
         return [
             InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)
         ]
@@ -267,11 +248,7 @@ class Role(Principal):
         description="Principals (users, roles, services, external) that can reach this role within "
         "`maxDepth` hops, each once at its fewest hops."
     )
-    async def assumable_by(
-        self, info: Info[Context, None], max_depth: int = 5
-    ) -> list[Annotated[AssumingPrincipal, strawberry.lazy("graphiam.api.assume")]]:
-        from graphiam.api.assume import assumable_by
-
+    async def assumable_by(self, info: Info[Context, None], max_depth: int = 5) -> list[AssumingPrincipal]:
         return await assumable_by(info, self.row.arn, max_depth)
 
 
@@ -327,6 +304,140 @@ class InstanceProfile:
     @strawberry.field
     async def roles(self, info: Info[Context, None]) -> list[Role]:
         return [Role(row=r) for r in await info.context.loaders.roles_of_profile.load(self.row.arn)]
+
+
+@strawberry.type(description="A policy attached to a user, group or role.")
+class PolicyAttachment:
+    row: strawberry.Private[rec.AttachmentRow]
+
+    @strawberry.field
+    def target_arn(self) -> str:
+        return self.row.target_arn
+
+    @strawberry.field
+    def target_type(self) -> EntityType:
+        return EntityType(self.row.target_type)
+
+    @strawberry.field
+    def attached_as(self) -> AttachmentType:
+        return AttachmentType(self.row.attached_as)
+
+    @strawberry.field(description="The user, group or role the policy is attached to.")
+    async def target(self, info: Info[Context, None]) -> PolicyTarget | None:
+        return await load_entity(info, self.row.target_type, self.row.target_arn)
+
+
+@strawberry.type(
+    description="A managed (AWS or customer) or inline policy. Its document is the default version's."
+)
+class Policy:
+    row: strawberry.Private[rec.PolicyRow]
+
+    @strawberry.field
+    def arn(self) -> str:
+        return self.row.arn
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def kind(self) -> PolicyKind:
+        return PolicyKind(self.row.kind)
+
+    @strawberry.field
+    def account(self) -> str:
+        return self.row.account
+
+    @strawberry.field
+    def path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field
+    def policy_id(self) -> str | None:
+        return self.row.policy_id
+
+    @strawberry.field
+    def default_version_id(self) -> str | None:
+        return self.row.default_version
+
+    @strawberry.field(description="The default version's document (inline: the document).")
+    def document(self) -> JSON | None:
+        return convert.document(self.row.document)
+
+    @strawberry.field(
+        description="True for a placeholder: the export named this policy but did not include it."
+    )
+    def missing_document(self) -> bool:
+        return self.row.missing
+
+    @strawberry.field(description="For inline policies: the user, group or role that embeds it.")
+    def owner_arn(self) -> str | None:
+        return self.row.owner_arn
+
+    @strawberry.field
+    def attachment_count(self) -> int | None:
+        return self.row.attachment_count
+
+    @strawberry.field
+    def create_date(self) -> str | None:
+        return self.row.create_date
+
+    @strawberry.field
+    def update_date(self) -> str | None:
+        return self.row.update_date
+
+    @strawberry.field(description="Every stored version, default marked.")
+    async def versions(self, info: Info[Context, None]) -> list[PolicyVersion]:
+        return [PolicyVersion(row=v) for v in await info.context.loaders.versions_of.load(self.row.arn)]
+
+    @strawberry.field(
+        description="Where the policy is attached (identity, inline or as a permissions boundary)."
+    )
+    async def attachments(self, info: Info[Context, None]) -> list[PolicyAttachment]:
+        return [PolicyAttachment(row=a) for a in await info.context.loaders.attachments_of.load(self.row.arn)]
+
+
+@strawberry.type(description="A role a principal can reach, once, at its fewest hops.")
+class AssumableRole:
+    arn: str
+    depth: int
+    needs_conditions: bool = strawberry.field(
+        description="True when every shortest path to it needs a condition."
+    )
+
+    @strawberry.field
+    async def role(self, info: Info[Context, None]) -> Role | None:
+        return await load_entity(info, "Role", self.arn)  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="A principal that can reach a role, at its fewest hops.")
+class AssumingPrincipal:
+    id: str = strawberry.field(description="ARN, or the service principal's name.")
+    type: str = strawberry.field(description="User | Role | ServicePrincipal | ExternalPrincipal")
+    depth: int
+    needs_conditions: bool
+
+    @strawberry.field(description="The user or role (null for service and external principals).")
+    async def principal(self, info: Info[Context, None]) -> Principal | None:
+        if self.type not in ("User", "Role"):
+            return None
+        return await load_entity(info, self.type, self.id)
+
+
+async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
+    services = info.context.services
+    reach = await services.run(P.assumable_roles, services.db, principal, max_depth=max_depth)
+    return [AssumableRole(arn=r.key, depth=r.depth, needs_conditions=r.needs_conditions) for r in reach]
+
+
+async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> list[AssumingPrincipal]:
+    services = info.context.services
+    reach = await services.run(P.assumable_by, services.db, role, max_depth=max_depth)
+    return [
+        AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
+        for r in reach
+    ]
 
 
 PolicyTarget = Annotated[User | Group | Role, strawberry.union("PolicyTarget")]
