@@ -28,13 +28,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from graphiam.api.context import Loaders, Services
+from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
 from graphiam.auth import OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
-from graphiam.store import Database, open_database
-from graphiam.store import reader as R
-from graphiam.store.schema import schema_version
+from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
@@ -170,7 +168,7 @@ def create_app(
             except AuthError:
                 return JSONResponse({"status": "ok"})
         services: Services = holder["services"]
-        accounts = await services.run(R.accounts, services.db)
+        accounts = await services.accounts()
         return JSONResponse(
             {"status": "ok", "schemaVersion": schema_version(), "accounts": [a.id for a in accounts]}
         )

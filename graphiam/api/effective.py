@@ -13,7 +13,6 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
-from graphiam.api.simulation import current_snapshot
 from graphiam.queries import effective as eff
 
 __all__ = ["AccessLevel", "ActionPermission", "EffectivePermissions", "ResourceGrant"]
@@ -177,7 +176,7 @@ class EffectivePermissions:
             return None
         from graphiam.queries.admin import is_admin
 
-        snap = await current_snapshot(info.context.services)
+        snap = await info.context.services.snapshot()
         v = await info.context.services.run(is_admin, snap, self.r.principal_arn)
         return AdminVerdict(is_admin=v.is_admin, reason=v.reason, technique=v.technique, needs=list(v.needs))
 

@@ -7,7 +7,6 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
-from graphiam.api.simulation import current_snapshot
 from graphiam.api.types import PolicyKind
 from graphiam.derive.findings.analyse import RiskFinding as RiskFindingData
 from graphiam.derive.findings.rules import RiskCategory as Category
@@ -180,8 +179,7 @@ class FindingsQuery:
         n = pg.check_first(first)
         start = pg.decode_cursor(after)
         services = info.context.services
-        snap = await current_snapshot(services)
-        index = await services.run(F.findings_index_cache(services.caches).get, services.db, snap)
+        index = await services.findings_index()
         ex = exclude or FindingsExclusions()
         exclusions = F.Exclusions(
             policies=tuple(ex.policies), principals=tuple(ex.principals), actions=tuple(ex.actions)

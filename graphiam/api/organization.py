@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphiam.api.context import Context
-from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
+from graphiam.service import ScpRow, UnitRow, governing_chain
 
 
 @strawberry.type(description="A service control policy of the organization.")
@@ -107,6 +107,5 @@ def _organization(units: list[UnitRow], scps: list[ScpRow]) -> Organization | No
 class OrganizationQuery:
     @strawberry.field(description="The stored AWS organization with its SCPs; null when none was loaded.")
     async def organization(self, info: Info[Context, None]) -> Organization | None:
-        services = info.context.services
-        units, scps = await services.run(read_organization, services.db)
+        units, scps = await info.context.services.organization()
         return _organization(units, scps)

@@ -20,7 +20,6 @@ from graphiam.api.types import (
     load_entity,
 )
 from graphiam.errors import InputError
-from graphiam.store import reader as R
 
 
 async def _connection(
@@ -28,9 +27,9 @@ async def _connection(
 ):
     n = pg.check_first(first)
     key = pg.decode_cursor(after)
-    run, db = info.context.services.run, info.context.db
-    rows = await run(R.page, db, table, first=n + 1, after=key, **filters)
-    total = await run(R.count, db, table, **filters)
+    services = info.context.services
+    rows = await services.page(table, first=n + 1, after=key, **filters)
+    total = await services.count(table, **filters)
     return pg.build(rows, n, total, after, wrap)
 
 
@@ -45,11 +44,11 @@ def _one(rows: list, what: str, name: str):
 class BrowseQuery:
     @strawberry.field(description="Every loaded account.")
     async def accounts(self, info: Info[Context, None]) -> list[Account]:
-        return [Account(row=a) for a in await info.context.services.run(R.accounts, info.context.db)]
+        return [Account(row=a) for a in await info.context.services.accounts()]
 
     @strawberry.field
     async def account(self, info: Info[Context, None], id: str) -> Account | None:
-        rows = await info.context.services.run(R.accounts, info.context.db, [id])
+        rows = await info.context.services.accounts([id])
         return Account(row=rows[0]) if rows else None
 
     @strawberry.field(description="Users, ordered by ARN; `first` at most 100.")
@@ -119,7 +118,7 @@ class BrowseQuery:
 
     @strawberry.field(description="A user or role by ARN.")
     async def principal(self, info: Info[Context, None], arn: str) -> Principal | None:
-        kinds = await info.context.services.run(R.principal_kinds, info.context.db, [arn])
+        kinds = await info.context.services.principal_kinds([arn])
         return await load_entity(info, kinds[arn], arn) if arn in kinds else None
 
     @strawberry.field(description="A user by ARN or by name (pass `account` when the name is in several).")
@@ -188,6 +187,6 @@ async def _lookup(
         }[table]
         row = await loader.load(arn)
     else:
-        rows = await info.context.services.run(R.by_name, info.context.db, table, name, account)
+        rows = await info.context.services.by_name(table, name, account)
         row = _one(rows, what, name)
     return None if row is None else wrap(row=row)

@@ -9,9 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graphiam.api.context import Context, Services
+from graphiam.api.context import Context
 from graphiam.errors import InputError
-from graphiam.graph.snapshot import Snapshot, snapshot_cache
 from graphiam.policy import Decision as EngineDecision
 from graphiam.policy import StatementMatch
 from graphiam.queries.simulate import Simulation, parse_scp_levels, simulate, simulate_custom
@@ -191,14 +190,6 @@ def context_values(entries: list[ContextEntryInput] | None) -> dict[str, Any]:
     return out
 
 
-async def current_snapshot(services: Services) -> Snapshot:
-    cache = snapshot_cache(services.caches)
-    snap = cache.current(services.db)
-    if snap is not None:  # the common case: no write since the last build, no thread hop needed
-        return snap
-    return await services.run(cache.get, services.db)
-
-
 SCPS = Annotated[
     list[list[JSON]] | None,
     strawberry.argument(
@@ -229,7 +220,7 @@ class SimulationQuery:
         permissions_boundary: JSON | None = None,
         scps: SCPS = None,
     ) -> SimulationResult:
-        snap = await current_snapshot(info.context.services)
+        snap = await info.context.services.snapshot()
         return to_result(
             simulate(
                 snap,
@@ -262,7 +253,7 @@ class SimulationQuery:
         permissions_boundary: JSON | None = None,
         scps: SCPS = None,
     ) -> SimulationResult:
-        snap = await current_snapshot(info.context.services) if caller else None
+        snap = await info.context.services.snapshot() if caller else None
         return to_result(
             simulate_custom(
                 policies=policies,
@@ -296,7 +287,7 @@ class SimulationQuery:
             raise InputError(
                 f"`actions` × `resources` is {len(actions) * len(res)} requests, at most {MAX_BATCH}"
             )
-        snap = await current_snapshot(info.context.services)
+        snap = await info.context.services.snapshot()
         ctx = context_values(context)
         levels = parse_scp_levels(scps or ()) or ()  # parsed once for the whole batch
         return [
