@@ -71,7 +71,7 @@ IDENTITY_KEY = "graphiam.identity"
 
 def _unauthenticated(message: str) -> JSONResponse:
     return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        {"data": None, "errors": [{"message": message, "extensions": {"code": AuthError.code}}]},
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="graphiam"'},
     )

@@ -14,9 +14,9 @@ from graphql import get_introspection_query
 
 from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.schema import build_schema, validation_rules
-from graphiam.api.security import mask_error
+from graphiam.api.security import client_error, mask_error
 from graphiam.app import MAX_BODY, create_app
-from graphiam.errors import StoreError
+from graphiam.errors import ArnError, GraphiamError, InputError, NotFoundError, StoreError
 from graphiam.store import reader as R
 from tests.conftest import SEEDS
 
@@ -158,6 +158,28 @@ def test_user_errors_are_shown_and_store_errors_masked():
     assert mask_error(shown).message == "query stopped: a database call ran longer than its time limit"
     hidden = mask_error(GraphQLError("x", original_error=StoreError("Binder exception: table User at /db")))
     assert hidden.message.startswith("internal error (id ")
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls] + [s for c in cls.__subclasses__() for s in _subclasses(c)]
+
+
+def test_graphiam_errors_reach_a_client_with_their_class_code(app):
+    from graphql import GraphQLError
+
+    for exc, code in ((NotFoundError("no `x`"), "NOT_FOUND"), (ArnError("bad"), "INVALID_ARN")):
+        seen = client_error(GraphQLError(str(exc), original_error=exc, path=["a"]))
+        assert (seen.message, seen.extensions, seen.path) == (str(exc), {"code": code}, ["a"])
+    body = post(
+        app,
+        {
+            "query": '{ simulate(principal: "arn:aws:iam::111111111111:user/ghost", action: "s3:x") '
+            "{ decision } }"
+        },
+    ).json()
+    assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND"}, body
+    assert {c.code for c in _subclasses(InputError)} <= {"INVALID_INPUT", "INVALID_POLICY", "INVALID_ARN"}
+    assert all(c.exit_status == 1 for c in _subclasses(GraphiamError))
 
 
 def test_operations_over_the_time_limit_are_stopped(make_db, monkeypatch):
