@@ -245,5 +245,5 @@ class AccessQuery:
             lambda: eff.effective_permissions(snap, principal=principal),
         )
         return EffectivePermissions(
-            r=full.filtered(service=service, access_level=access_level.value if access_level else None)
+            row=full.filtered(service=service, access_level=access_level.value if access_level else None)
         )

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphiam.api import convert
+from graphiam.api.convert import from_row
 from graphiam.service import records as rec
 
 __all__ = ["AttachmentType", "EntityType", "PolicyKind", "PolicyVersion"]
@@ -39,18 +40,7 @@ class EntityType(Enum):
 class PolicyVersion:
     row: strawberry.Private[rec.VersionRow]
 
-    @strawberry.field
-    def version_id(self) -> str:
-        return self.row.version_id
-
-    @strawberry.field
-    def is_default(self) -> bool:
-        return self.row.is_default
-
-    @strawberry.field
-    def create_date(self) -> str | None:
-        return self.row.create_date
-
-    @strawberry.field
-    def document(self) -> JSON | None:
-        return convert.document(self.row.document)
+    version_id = from_row("version_id", str)
+    is_default = from_row("is_default", bool)
+    create_date = from_row("create_date", str | None)
+    document = from_row("document", JSON | None, convert.document)

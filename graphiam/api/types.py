@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from graphiam.api import convert
 from graphiam.api.context import Context
+from graphiam.api.convert import from_row
 from graphiam.api.policy_types import AttachmentType, EntityType, PolicyKind, PolicyVersion
 from graphiam.queries import chains as P
 from graphiam.service import records as rec
@@ -64,21 +65,15 @@ def _tags(tags: dict[str, str]) -> list[Tag]:
 class Account:
     row: strawberry.Private[rec.AccountRow]
 
-    @strawberry.field
-    def id(self) -> str:
-        return self.row.id
-
-    @strawberry.field(description="The file the account was last loaded from.")
-    def source(self) -> str | None:
-        return self.row.source
-
-    @strawberry.field
-    def loaded_at(self) -> str | None:
-        return self.row.loaded_at
-
-    @strawberry.field(description="What the loader warned about (placeholders for omitted policies, ...).")
-    def warnings(self) -> list[str]:
-        return list(self.row.warnings)
+    id = from_row("id", str)
+    source = from_row("source", str | None, description="The file the account was last loaded from.")
+    loaded_at = from_row("loaded_at", str | None)
+    warnings = from_row(
+        "warnings",
+        list[str],
+        list,
+        description="What the loader warned about (placeholders for omitted policies, ...).",
+    )
 
     @strawberry.field(description="Users and roles of this account.")
     async def principals(self, info: Info[Context, None]) -> list[Principal]:
@@ -118,29 +113,12 @@ async def _boundary(info: Info[Context, None], target_arn: str) -> Policy | None
 class Principal:
     row: strawberry.Private[Any]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
-
-    @strawberry.field
-    def path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field
-    def create_date(self) -> str | None:
-        return self.row.create_date
-
-    @strawberry.field
-    def tags(self) -> list[Tag]:
-        return _tags(self.row.tags)
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    account = from_row("account", str)
+    path = from_row("path", str | None)
+    create_date = from_row("create_date", str | None)
+    tags = from_row("tags", list[Tag], _tags)
 
     @strawberry.field(description="The permissions boundary, if one is set.")
     async def permissions_boundary(self, info: Info[Context, None]) -> Policy | None:
@@ -181,33 +159,26 @@ class Principal:
 class User(Principal):
     row: strawberry.Private[rec.UserRow]
 
-    @strawberry.field
-    def user_id(self) -> str | None:
-        return self.row.user_id
-
-    @strawberry.field(description="From the credential report: the user can sign in to the console.")
-    def password_enabled(self) -> bool | None:
-        return self.row.password_enabled
-
-    @strawberry.field
-    def password_last_used(self) -> str | None:
-        return self.row.password_last_used
-
-    @strawberry.field(description="From the credential report: an MFA device is active.")
-    def mfa_active(self) -> bool | None:
-        return self.row.mfa_active
-
-    @strawberry.field(
-        description="From the credential report: how many access keys are active (programmatic use)."
+    user_id = from_row("user_id", str | None)
+    password_enabled = from_row(
+        "password_enabled",
+        bool | None,
+        description="From the credential report: the user can sign in to the console.",
     )
-    def access_keys_active(self) -> int | None:
-        return self.row.access_keys_active
-
-    @strawberry.field(
-        description="Whether a credential report covered this user (GAAD carries no credentials)."
+    password_last_used = from_row("password_last_used", str | None)
+    mfa_active = from_row(
+        "mfa_active", bool | None, description="From the credential report: an MFA device is active."
     )
-    def has_credential_report(self) -> bool:
-        return self.row.has_credential_report
+    access_keys_active = from_row(
+        "access_keys_active",
+        int | None,
+        description="From the credential report: how many access keys are active (programmatic use).",
+    )
+    has_credential_report = from_row(
+        "has_credential_report",
+        bool,
+        description="Whether a credential report covered this user (GAAD carries no credentials).",
+    )
 
     @strawberry.field
     async def groups(self, info: Info[Context, None]) -> list[Group]:
@@ -218,25 +189,16 @@ class User(Principal):
 class Role(Principal):
     row: strawberry.Private[rec.RoleRow]
 
-    @strawberry.field
-    def role_id(self) -> str | None:
-        return self.row.role_id
-
-    @strawberry.field(description="The trust policy (AssumeRolePolicyDocument).")
-    def trust_policy(self) -> JSON | None:
-        return convert.document(self.row.trust_policy)
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.row.description
-
-    @strawberry.field
-    def max_session_duration(self) -> int | None:
-        return self.row.max_session_duration
-
-    @strawberry.field
-    def last_used(self) -> str | None:
-        return self.row.last_used
+    role_id = from_row("role_id", str | None)
+    trust_policy = from_row(
+        "trust_policy",
+        JSON | None,
+        convert.document,
+        description="The trust policy (AssumeRolePolicyDocument).",
+    )
+    description = from_row("description", str | None)
+    max_session_duration = from_row("max_session_duration", int | None)
+    last_used = from_row("last_used", str | None)
 
     @strawberry.field
     async def instance_profiles(self, info: Info[Context, None]) -> list[InstanceProfile]:
@@ -256,25 +218,11 @@ class Role(Principal):
 class Group:
     row: strawberry.Private[rec.GroupRow]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
-
-    @strawberry.field
-    def path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field
-    def create_date(self) -> str | None:
-        return self.row.create_date
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    account = from_row("account", str)
+    path = from_row("path", str | None)
+    create_date = from_row("create_date", str | None)
 
     @strawberry.field
     async def members(self, info: Info[Context, None]) -> list[User]:
@@ -289,17 +237,9 @@ class Group:
 class InstanceProfile:
     row: strawberry.Private[rec.InstanceProfileRow]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    account = from_row("account", str)
 
     @strawberry.field
     async def roles(self, info: Info[Context, None]) -> list[Role]:
@@ -310,17 +250,9 @@ class InstanceProfile:
 class PolicyAttachment:
     row: strawberry.Private[rec.AttachmentRow]
 
-    @strawberry.field
-    def target_arn(self) -> str:
-        return self.row.target_arn
-
-    @strawberry.field
-    def target_type(self) -> EntityType:
-        return EntityType(self.row.target_type)
-
-    @strawberry.field
-    def attached_as(self) -> AttachmentType:
-        return AttachmentType(self.row.attached_as)
+    target_arn = from_row("target_arn", str)
+    target_type = from_row("target_type", EntityType, EntityType)
+    attached_as = from_row("attached_as", AttachmentType, AttachmentType)
 
     @strawberry.field(description="The user, group or role the policy is attached to.")
     async def target(self, info: Info[Context, None]) -> PolicyTarget | None:
@@ -333,59 +265,30 @@ class PolicyAttachment:
 class Policy:
     row: strawberry.Private[rec.PolicyRow]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def kind(self) -> PolicyKind:
-        return PolicyKind(self.row.kind)
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
-
-    @strawberry.field
-    def path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field
-    def policy_id(self) -> str | None:
-        return self.row.policy_id
-
-    @strawberry.field
-    def default_version_id(self) -> str | None:
-        return self.row.default_version
-
-    @strawberry.field(description="The default version's document (inline: the document).")
-    def document(self) -> JSON | None:
-        return convert.document(self.row.document)
-
-    @strawberry.field(
-        description="True for a placeholder: the export named this policy but did not include it."
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    kind = from_row("kind", PolicyKind, PolicyKind)
+    account = from_row("account", str)
+    path = from_row("path", str | None)
+    policy_id = from_row("policy_id", str | None)
+    default_version_id = from_row("default_version", str | None)
+    document = from_row(
+        "document",
+        JSON | None,
+        convert.document,
+        description="The default version's document (inline: the document).",
     )
-    def missing_document(self) -> bool:
-        return self.row.missing
-
-    @strawberry.field(description="For inline policies: the user, group or role that embeds it.")
-    def owner_arn(self) -> str | None:
-        return self.row.owner_arn
-
-    @strawberry.field
-    def attachment_count(self) -> int | None:
-        return self.row.attachment_count
-
-    @strawberry.field
-    def create_date(self) -> str | None:
-        return self.row.create_date
-
-    @strawberry.field
-    def update_date(self) -> str | None:
-        return self.row.update_date
+    missing_document = from_row(
+        "missing",
+        bool,
+        description="True for a placeholder: the export named this policy but did not include it.",
+    )
+    owner_arn = from_row(
+        "owner_arn", str | None, description="For inline policies: the user, group or role that embeds it."
+    )
+    attachment_count = from_row("attachment_count", int | None)
+    create_date = from_row("create_date", str | None)
+    update_date = from_row("update_date", str | None)
 
     @strawberry.field(description="Every stored version, default marked.")
     async def versions(self, info: Info[Context, None]) -> list[PolicyVersion]:
