@@ -47,7 +47,7 @@ def default_db_path() -> Path:
     return Path(base) / "graphiam" / "db"
 
 
-class _GraphQL(GraphQL):
+class _GraphQL(GraphQL[AppContext, None]):
     def __init__(self, schema: Any, holder: dict[str, Services], auth: Auth | None, **kw: Any) -> None:
         super().__init__(schema, **kw)
         self._holder = holder
@@ -141,7 +141,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = database is None
-        db = open_database(db_path if db_path is not None else default_db_path()) if own else database
+        path = os.fspath(db_path) if db_path is not None else default_db_path()
+        db = database if database is not None else open_database(path)
         executor = ThreadPoolExecutor(
             max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db"
         )

@@ -14,6 +14,7 @@ from strawberry.types.nodes import SelectedField
 
 from graphiam.api.context import Context
 from graphiam.api.effective import AccessLevel, EffectivePermissions
+from graphiam.api.fields import field
 from graphiam.api.simulation import (
     ContextEntryInput,
     Decision,
@@ -79,8 +80,8 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
 
 def _selects_principal(info: Info[Context, None]) -> bool:
     """Whether the query asks for `principal` (fragments: assume it does); the rows cost a store read."""
-    for field in info.selected_fields:
-        for sel in field.selections:
+    for selected in info.selected_fields:
+        for sel in selected.selections:
             if not isinstance(sel, SelectedField) or sel.name == "principal":
                 return True
     return False
@@ -175,7 +176,7 @@ def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
 
 @strawberry.type
 class AccessQuery:
-    @strawberry.field(
+    @field(
         description="Every user and role (all accounts) whose simulated decision for `action` on "
         "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
         "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
@@ -206,9 +207,7 @@ class AccessQuery:
             return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
         return [_principal_access(a, None) for a in page]
 
-    @strawberry.field(
-        description="The same question as whoCan, answered with counts (per account, users/roles)."
-    )
+    @field(description="The same question as whoCan, answered with counts (per account, users/roles).")
     async def who_can_summary(
         self,
         info: Info[Context, None],
@@ -224,7 +223,7 @@ class AccessQuery:
         )
         return _summary(w)
 
-    @strawberry.field(
+    @field(
         description="What `principal` can do: its identity policies expanded against AWS's action "
         "catalogue, capped by its permissions boundary, with denies; filter by `service` "
         "(prefix, e.g. `s3`) and `accessLevel`."

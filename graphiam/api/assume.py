@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
+from graphiam.api.fields import field
 from graphiam.api.types import AssumableRole, assumable_roles
 from graphiam.errors import InputError
 from graphiam.queries import chains as P
@@ -73,11 +74,11 @@ class AssumptionChain:
     cursor: str
     hops: list[AssumptionHop]
 
-    @strawberry.field(description="Number of hops.")
+    @field(description="Number of hops.")
     def length(self) -> int:
         return len(self.hops)
 
-    @strawberry.field(description="True when some hop needs a condition.")
+    @field(description="True when some hop needs a condition.")
     def needs_conditions(self) -> bool:
         return any(h.needs_conditions for h in self.hops)
 
@@ -191,7 +192,7 @@ _FROM = "A user or role ARN, a service principal (`ec2.amazonaws.com`) or an ext
 
 @strawberry.type
 class AssumeQuery:
-    @strawberry.field(
+    @field(
         description="Every simple chain of role assumptions from `from` (optionally ending at the "
         "role `to`), shortest first, each hop with its reasons and the conditions it "
         f"needs. At most {P.MAX_PATHS} chains are found; `first`/`after` page through "
@@ -208,7 +209,7 @@ class AssumeQuery:
     ) -> list[AssumptionChain]:
         return (await chain_page(info, from_, to, max_depth, first, after)).chains
 
-    @strawberry.field(
+    @field(
         description="`assumptionChains` with the total count, `truncated`, paging and a graph "
         "(nodes and edges) ready to draw."
     )
@@ -223,7 +224,7 @@ class AssumeQuery:
     ) -> AssumptionChainPage:
         return await chain_page(info, from_, to, max_depth, first, after)
 
-    @strawberry.field(
+    @field(
         description="Roles reachable from `from` (any principal, including service and external "
         "principals) within `maxDepth` hops, each once at its fewest hops."
     )

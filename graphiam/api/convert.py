@@ -1,45 +1,11 @@
-"""Helpers the API's types share to turn stored records into GraphQL values.
-
-Most fields of a type that wraps a record (`row: strawberry.Private[...]`) only read one of its attributes:
-`arn = from_row("arn", str)` declares such a field instead of a resolver method of three lines. It is
-declared without an annotation, as resolver methods are, so strawberry keeps the fields in the order they
-are written (annotated fields would come before every method field) and the schema does not change.
-"""
+"""Helpers the API's types share to turn stored records into GraphQL values."""
 
 from __future__ import annotations
 
 import json
-import operator
-from collections.abc import Callable
 from typing import Any
-
-import strawberry
 
 
 def document(text: str | None) -> Any:
     """A stored policy document (JSON text) as the JSON scalar's value; None stays None."""
     return None if text is None else json.loads(text)
-
-
-def from_row(
-    attr: str,
-    graphql_type: Any,
-    convert: Callable[[Any], Any] | None = None,
-    *,
-    description: str | None = None,
-) -> Any:
-    """A field whose value is `self.row.<attr>` (passed through `convert` when given), of `graphql_type`."""
-    get = operator.attrgetter(f"row.{attr}")
-    if convert is None:
-
-        def resolve(self: Any) -> Any:
-            return get(self)
-
-    else:
-        conv = convert
-
-        def resolve(self: Any) -> Any:
-            return conv(get(self))
-
-    resolve.__name__ = attr
-    return strawberry.field(resolver=resolve, graphql_type=graphql_type, description=description)

@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
-from graphiam.api.convert import from_row
+from graphiam.api.fields import field, from_row
 from graphiam.queries import admin
 from graphiam.queries import effective as eff
 
@@ -56,7 +56,7 @@ class ResourceGrant:
     excluding = from_row("excluding", list[str], list)
     also_matching = from_row("also_matching", list[str], list)
 
-    @strawberry.field(description="Conditions of the allowing (or denying) statements; all must hold.")
+    @field(description="Conditions of the allowing (or denying) statements; all must hold.")
     def conditions(self) -> list[ConditionSpec]:
         return [
             ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.row.conditions
@@ -93,15 +93,11 @@ class ActionPermission:
     def access_level(self) -> AccessLevel:
         return AccessLevel(self.e[0].access_level)
 
-    @strawberry.field(
-        description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions."
-    )
+    @field(description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions.")
     def allowed(self) -> list[ResourceGrant]:
         return [ResourceGrant(row=g) for g in self.e[1]]
 
-    @strawberry.field(
-        description="Deny statements that apply to some allowed resource (conditional ones included)."
-    )
+    @field(description="Deny statements that apply to some allowed resource (conditional ones included).")
     def denied(self) -> list[ResourceGrant]:
         return [ResourceGrant(row=g) for g in self.e[2]]
 
@@ -177,7 +173,7 @@ class EffectivePermissions:
         description="Actions an identity policy allows but the boundary, the SCPs or denies remove entirely.",
     )
 
-    @strawberry.field(description="Allowed actions per service and access level.")
+    @field(description="Allowed actions per service and access level.")
     def summary(self) -> list[AccessSummary]:
         return [
             AccessSummary(service=s, access_level=AccessLevel(lvl), count=n)
@@ -200,11 +196,11 @@ class EffectivePermissions:
             AccessLevelCount(access_level=a, count=counts[a.value]) for a in AccessLevel if counts[a.value]
         ]
 
-    @strawberry.field(description="Allowed actions, by name; `first` at most 100.")
+    @field(description="Allowed actions, by name; `first` at most 100.")
     def actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
         return _page(self.row.entries, first, after)
 
-    @strawberry.field(description="Actions removed entirely by the boundary or by denies, by name.")
+    @field(description="Actions removed entirely by the boundary or by denies, by name.")
     def blocked_actions(
         self, first: int | None = None, after: str | None = None
     ) -> pg.Connection[ActionPermission]:

@@ -13,7 +13,8 @@ import strawberry
 from strawberry.types import Info
 
 from graphiam.api.context import Context
-from graphiam.api.types import Principal, load_entity
+from graphiam.api.fields import field
+from graphiam.api.types import Principal, load_principal
 from graphiam.derive.escalation.techniques import technique as technique_by_id
 from graphiam.errors import NotFoundError
 from graphiam.queries import escalation_paths as Q
@@ -74,7 +75,7 @@ class EscalationSummaryEntry:
     @strawberry.field
     async def principal(self, info: Info[Context, None]) -> Principal | None:
         kind = "Role" if ":role/" in self.arn else "User"
-        return await load_entity(info, kind, self.arn)  # type: ignore[no-any-return]
+        return await load_principal(info, kind, self.arn)
 
 
 def _name(tid: str) -> str | None:
@@ -118,7 +119,7 @@ def _path(p: Any) -> EscalationPath:
 
 @strawberry.type
 class EscalationQuery:
-    @strawberry.field(
+    @field(
         description="Every path (assume-role and escalation steps, no principal twice) from `from` "
         "to administrator, or to `to` when given; shortest first, at most `limit`. "
         "None means none. An administrator has no path to administrator."
@@ -137,7 +138,7 @@ class EscalationQuery:
         )
         return [_path(p) for p in paths]
 
-    @strawberry.field(description="Every path from any principal to `to` (who can reach it), shortest first.")
+    @field(description="Every path from any principal to `to` (who can reach it), shortest first.")
     async def escalation_paths_to(
         self, info: Info[Context, None], to: str, max_depth: int = 5, limit: int = Q.DEFAULT_LIMIT
     ) -> list[EscalationPath]:
@@ -147,7 +148,7 @@ class EscalationQuery:
         )
         return [_path(p) for p in paths]
 
-    @strawberry.field(
+    @field(
         description="Every principal that is not administrator now but can become one, with the "
         "length and first technique of its shortest path."
     )

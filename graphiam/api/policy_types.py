@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphiam.api import convert
-from graphiam.api.convert import from_row
+from graphiam.api.fields import from_row
 from graphiam.service import records as rec
 
 __all__ = ["AttachmentType", "EntityType", "PolicyKind", "PolicyVersion"]

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
+from graphiam.api.fields import field
 from graphiam.api.types import (
     Account,
     Group,
@@ -20,7 +21,7 @@ from graphiam.api.types import (
     Principal,
     Role,
     User,
-    load_entity,
+    load_principal,
 )
 from graphiam.errors import InputError
 
@@ -109,7 +110,7 @@ def lookup(table: str, node: type, what: str, description: str) -> Any:
 
 @strawberry.type
 class BrowseQuery:
-    @strawberry.field(description="Every loaded account.")
+    @field(description="Every loaded account.")
     async def accounts(self, info: Info[Context, None]) -> list[Account]:
         return [Account(row=a) for a in await info.context.services.accounts()]
 
@@ -122,7 +123,7 @@ class BrowseQuery:
     groups = listing("IAMGroup", Group, "Groups, ordered by ARN; `first` at most 100.")
     roles = listing("Role", Role, "Roles, ordered by ARN; `first` at most 100.")
 
-    @strawberry.field(
+    @field(
         description="Policies, ordered by ARN. By default the managed policies (AWS and customer) "
         "whose document the export held; pass `kinds` to include inline policies and "
         "`includeMissing` for placeholders of policies an export named but omitted."
@@ -148,10 +149,10 @@ class BrowseQuery:
             include_missing=include_missing,
         )
 
-    @strawberry.field(description="A user or role by ARN.")
+    @field(description="A user or role by ARN.")
     async def principal(self, info: Info[Context, None], arn: str) -> Principal | None:
         kinds = await info.context.services.principal_kinds([arn])
-        return await load_entity(info, kinds[arn], arn) if arn in kinds else None
+        return await load_principal(info, kinds[arn], arn) if arn in kinds else None
 
     user = lookup(
         "User", User, "user", "A user by ARN or by name (pass `account` when the name is in several)."
@@ -160,7 +161,7 @@ class BrowseQuery:
     role = lookup("Role", Role, "role", "A role by ARN or by name.")
     policy = lookup("Policy", Policy, "policy", "A policy by ARN (inline: `<owner ARN>#<name>`) or by name.")
 
-    @strawberry.field(description="An instance profile by ARN.")
+    @field(description="An instance profile by ARN.")
     async def instance_profile(self, info: Info[Context, None], arn: str) -> InstanceProfile | None:
         row = await info.context.loaders.profile.load(arn)
         return None if row is None else InstanceProfile(row=row)

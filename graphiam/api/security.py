@@ -18,7 +18,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import strawberry
 from graphql import GraphQLError
@@ -32,6 +32,7 @@ from graphiam.auth import Auth, Identity
 from graphiam.errors import AuthError, GraphiamError, StoreError
 
 log = logging.getLogger("graphiam")
+F = TypeVar("F", bound=Callable[..., Any])
 
 ADMIN_NEEDED = "admin role needed: send `Authorization: Bearer <admin token>`"
 READER_NEEDED = "a token is needed: send `Authorization: Bearer <token>`"
@@ -69,20 +70,41 @@ class IsAdmin(BasePermission):
         return identity is not None and identity.is_admin
 
 
-def admin_mutation(resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """`strawberry.mutation` that needs the admin role: use as `@admin_mutation` or `@admin_mutation(...)`."""
-    kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
-    if resolver is not None:
-        return strawberry.mutation(resolver, **kwargs)
-    return strawberry.mutation(**kwargs)
+@overload
+def admin_mutation(resolver: F, **kwargs: Any) -> F: ...
 
 
-def admin_field(resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """`strawberry.field` readable only by admins (e.g. the token list)."""
+@overload
+def admin_mutation(resolver: None = None, **kwargs: Any) -> Callable[[F], F]: ...
+
+
+def admin_mutation(resolver: F | None = None, **kwargs: Any) -> F | Callable[[F], F]:
+    """`strawberry.mutation` that needs the admin role: use as `@admin_mutation` or `@admin_mutation(...)`
+    (typed as the resolver, so mypy keeps its signature)."""
     kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
-    if resolver is not None:
-        return strawberry.field(resolver, **kwargs)
-    return strawberry.field(**kwargs)
+
+    def decorate(fn: F) -> F:
+        return cast(F, strawberry.mutation(fn, **kwargs))
+
+    return decorate if resolver is None else decorate(resolver)
+
+
+@overload
+def admin_field(resolver: F, **kwargs: Any) -> F: ...
+
+
+@overload
+def admin_field(resolver: None = None, **kwargs: Any) -> Callable[[F], F]: ...
+
+
+def admin_field(resolver: F | None = None, **kwargs: Any) -> F | Callable[[F], F]:
+    """`strawberry.field` readable only by admins (e.g. the token list); used as `admin_mutation`."""
+    kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
+
+    def decorate(fn: F) -> F:
+        return cast(F, strawberry.field(fn, **kwargs))
+
+    return decorate if resolver is None else decorate(resolver)
 
 
 class MutationGuard(SchemaExtension):

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphiam.api.context import Context
+from graphiam.api.fields import field
 from graphiam.errors import InputError
 from graphiam.policy import Decision as EngineDecision
 from graphiam.policy import StatementMatch
@@ -161,10 +162,10 @@ def matched_statement(m: StatementMatch) -> MatchedStatement:
 def to_result(s: Simulation) -> SimulationResult:
     ev = s.evaluation
     return SimulationResult(
-        decision=_decision(ev.decision),
+        decision=Decision(ev.decision.value),
         matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
-        identity_decision=_decision(ev.identity_decision),
+        identity_decision=Decision(ev.identity_decision.value),
         boundary_decision=_decision(ev.boundary_decision),
         resource_policy_decision=_decision(ev.resource_decision),
         resource_policy_source=s.resource_policy_used,
@@ -203,7 +204,7 @@ SCPS = Annotated[
 
 @strawberry.type
 class SimulationQuery:
-    @strawberry.field(
+    @field(
         description="Can `principal` (a stored user or role ARN) do `action` on `resource`? "
         "The context is derived from the principal and overridden by `context`."
     )
@@ -236,7 +237,7 @@ class SimulationQuery:
             )
         )
 
-    @strawberry.field(
+    @field(
         description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
         "`caller` is an optional principal ARN; a stored one contributes its context."
     )
@@ -269,9 +270,7 @@ class SimulationQuery:
             )
         )
 
-    @strawberry.field(
-        description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH})."
-    )
+    @field(description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH}).")
     async def simulate_batch(
         self,
         info: Info[Context, None],

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from graphiam.api import convert
 from graphiam.api.context import Context
-from graphiam.api.convert import from_row
+from graphiam.api.fields import field, from_row
 from graphiam.api.policy_types import AttachmentType, EntityType, PolicyKind, PolicyVersion
 from graphiam.queries import chains as P
 from graphiam.service import records as rec
@@ -42,6 +42,7 @@ __all__ = [
     "assumable_by",
     "assumable_roles",
     "load_entity",
+    "load_principal",
 ]
 
 
@@ -75,7 +76,7 @@ class Account:
         description="What the loader warned about (placeholders for omitted policies, ...).",
     )
 
-    @strawberry.field(description="Users and roles of this account.")
+    @field(description="Users and roles of this account.")
     async def principals(self, info: Info[Context, None]) -> list[Principal]:
         services = info.context.services
         users = await services.page("User", first=10_000, account=self.row.id)
@@ -120,11 +121,11 @@ class Principal:
     create_date = from_row("create_date", str | None)
     tags = from_row("tags", list[Tag], _tags)
 
-    @strawberry.field(description="The permissions boundary, if one is set.")
+    @field(description="The permissions boundary, if one is set.")
     async def permissions_boundary(self, info: Info[Context, None]) -> Policy | None:
         return await _boundary(info, self.row.arn)
 
-    @strawberry.field(
+    @field(
         description="Every policy that applies: direct, inline, boundary and (users) inherited from groups."
     )
     async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
@@ -134,23 +135,21 @@ class Principal:
                 out += await _applied(info, g.arn, PolicyVia.GROUP, Group(row=g))
         return out
 
-    @strawberry.field(
+    @field(
         description="Roles this principal can assume within `maxDepth` hops (directly or through "
         "chains), each once at its fewest hops; hops needing conditions included, marked."
     )
     async def assumable_roles(self, info: Info[Context, None], max_depth: int = 5) -> list[AssumableRole]:
         return await assumable_roles(info, self.row.arn, max_depth)
 
-    @strawberry.field(
+    @field(
         description="Administrator: allowed every action on `*` after denies and the boundary, or "
         "able to make itself so in one step (graphiam.queries.admin has the rule)."
     )
     async def is_admin(self, info: Info[Context, None]) -> bool:
         return (await info.context.services.admin_verdict(self.row.arn)).is_admin
 
-    @strawberry.field(
-        description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed)."
-    )
+    @field(description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed).")
     async def admin_reason(self, info: Info[Context, None]) -> str:
         return (await info.context.services.admin_verdict(self.row.arn)).reason
 
@@ -206,7 +205,7 @@ class Role(Principal):
             InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)
         ]
 
-    @strawberry.field(
+    @field(
         description="Principals (users, roles, services, external) that can reach this role within "
         "`maxDepth` hops, each once at its fewest hops."
     )
@@ -228,7 +227,7 @@ class Group:
     async def members(self, info: Info[Context, None]) -> list[User]:
         return [User(row=u) for u in await info.context.loaders.members_of_group.load(self.row.arn)]
 
-    @strawberry.field(description="Policies attached to the group (managed and inline).")
+    @field(description="Policies attached to the group (managed and inline).")
     async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
         return await _applied(info, self.row.arn, PolicyVia.DIRECT)
 
@@ -254,7 +253,7 @@ class PolicyAttachment:
     target_type = from_row("target_type", EntityType, EntityType)
     attached_as = from_row("attached_as", AttachmentType, AttachmentType)
 
-    @strawberry.field(description="The user, group or role the policy is attached to.")
+    @field(description="The user, group or role the policy is attached to.")
     async def target(self, info: Info[Context, None]) -> PolicyTarget | None:
         return await load_entity(info, self.row.target_type, self.row.target_arn)
 
@@ -290,13 +289,11 @@ class Policy:
     create_date = from_row("create_date", str | None)
     update_date = from_row("update_date", str | None)
 
-    @strawberry.field(description="Every stored version, default marked.")
+    @field(description="Every stored version, default marked.")
     async def versions(self, info: Info[Context, None]) -> list[PolicyVersion]:
         return [PolicyVersion(row=v) for v in await info.context.loaders.versions_of.load(self.row.arn)]
 
-    @strawberry.field(
-        description="Where the policy is attached (identity, inline or as a permissions boundary)."
-    )
+    @field(description="Where the policy is attached (identity, inline or as a permissions boundary).")
     async def attachments(self, info: Info[Context, None]) -> list[PolicyAttachment]:
         return [PolicyAttachment(row=a) for a in await info.context.loaders.attachments_of.load(self.row.arn)]
 
@@ -311,7 +308,8 @@ class AssumableRole:
 
     @strawberry.field
     async def role(self, info: Info[Context, None]) -> Role | None:
-        return await load_entity(info, "Role", self.arn)  # type: ignore[no-any-return]
+        row = await info.context.loaders.role.load(self.arn)
+        return None if row is None else Role(row=row)
 
 
 @strawberry.type(description="A principal that can reach a role, at its fewest hops.")
@@ -321,11 +319,11 @@ class AssumingPrincipal:
     depth: int
     needs_conditions: bool
 
-    @strawberry.field(description="The user or role (null for service and external principals).")
+    @field(description="The user or role (null for service and external principals).")
     async def principal(self, info: Info[Context, None]) -> Principal | None:
         if self.type not in ("User", "Role"):
             return None
-        return await load_entity(info, self.type, self.id)
+        return await load_principal(info, self.type, self.id)
 
 
 async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
@@ -345,14 +343,22 @@ async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> 
 
 PolicyTarget = Annotated[User | Group | Role, strawberry.union("PolicyTarget")]
 
-_WRAP = {"User": User, "IAMGroup": Group, "Role": Role}
+
+async def load_principal(info: Info[Context, None], table: str, arn: str) -> User | Role | None:
+    """The stored user (`table` User) or role (Role) `arn`, through the request's DataLoaders; None when it is
+    not stored."""
+    if table == "User":
+        user = await info.context.loaders.user.load(arn)
+        return None if user is None else User(row=user)
+    if table == "Role":
+        role = await info.context.loaders.role.load(arn)
+        return None if role is None else Role(row=role)
+    raise ValueError(f"not a principal table: `{table}`")
 
 
-async def load_entity(info: Info[Context, None], table: str, arn: str) -> Any:
-    loader = {
-        "User": info.context.loaders.user,
-        "IAMGroup": info.context.loaders.group,
-        "Role": info.context.loaders.role,
-    }[table]
-    row = await loader.load(arn)
-    return None if row is None else _WRAP[table](row=row)
+async def load_entity(info: Info[Context, None], table: str, arn: str) -> User | Group | Role | None:
+    """As `load_principal`, or the group `arn` (`table` IAMGroup)."""
+    if table == "IAMGroup":
+        group = await info.context.loaders.group.load(arn)
+        return None if group is None else Group(row=group)
+    return await load_principal(info, table, arn)
