@@ -7,10 +7,12 @@ import asyncio
 import logging
 import re
 import time
+from typing import Any
 
 import httpx
 import pytest
 from graphql import get_introspection_query
+from starlette.applications import Starlette
 
 from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.schema import build_schema, validation_rules
@@ -26,25 +28,27 @@ def app(make_db):
     return create_app(database=make_db(SEEDS / "demo-org.json"), load_seeds=False)
 
 
-def post(app, body: dict | bytes) -> httpx.Response:
+def post(app: Starlette, body: dict[str, Any] | bytes) -> httpx.Response:
     async def go() -> httpx.Response:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-                if isinstance(body, bytes):
-                    return await c.post(
-                        "/graphql", content=body, headers={"content-type": "application/json"}
-                    )
-                return await c.post("/graphql", json=body)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
+            if isinstance(body, bytes):
+                return await c.post("/graphql", content=body, headers={"content-type": "application/json"})
+            return await c.post("/graphql", json=body)
 
     return asyncio.run(go())
 
 
-def refused(app, query: str) -> dict:
+def refused(app: Starlette, query: str) -> dict[str, Any]:
     r = post(app, {"query": query})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body.get("data") is None and body["errors"], body
-    return body["errors"][0]
+    error: dict[str, Any] = body["errors"][0]
+    return error
 
 
 def _deep(levels: int) -> str:
@@ -160,8 +164,8 @@ def test_user_errors_are_shown_and_store_errors_masked():
     assert hidden.message.startswith("internal error (id ")
 
 
-def _subclasses(cls: type) -> list[type]:
-    return [cls] + [s for c in cls.__subclasses__() for s in _subclasses(c)]
+def _subclasses(cls: type[GraphiamError]) -> list[type[GraphiamError]]:
+    return [cls, *(s for c in cls.__subclasses__() for s in _subclasses(c))]
 
 
 def test_graphiam_errors_reach_a_client_with_their_class_code(app):
@@ -207,7 +211,7 @@ def test_limit_rules_are_built_once_so_validation_stays_cached(app):
     assert validation_rules() == validation_rules()
     from strawberry.extensions.validation_cache import _get_validate_cache
 
-    cache = _get_validate_cache(512)
+    cache: Any = _get_validate_cache(512)
     query = {"query": "{ users(first: 3) { totalCount } } # cache probe"}
     post(app, query)
     before = cache.cache_info()

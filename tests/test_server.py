@@ -16,7 +16,7 @@ from tests.conftest import CONFORMANCE
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def test_serve_answers_graphql_over_http(tmp_path):
@@ -47,7 +47,7 @@ def test_serve_answers_graphql_over_http(tmp_path):
                     break
             except httpx.TransportError:
                 pass
-            assert proc.poll() is None, proc.stderr.read().decode()
+            assert proc.poll() is None, _stderr(proc)
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
         r = httpx.post(
@@ -65,7 +65,11 @@ def test_serve_answers_graphql_over_http(tmp_path):
         proc.wait(timeout=30)
 
 
-def _start(env: dict, port: int) -> subprocess.Popen:
+def _stderr(proc: subprocess.Popen[bytes]) -> str:
+    return proc.stderr.read().decode() if proc.stderr is not None else ""
+
+
+def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
         env=env,
@@ -79,7 +83,7 @@ def _start(env: dict, port: int) -> subprocess.Popen:
                 return proc
         except httpx.TransportError:
             pass
-        assert proc.poll() is None, proc.stderr.read().decode()
+        assert proc.poll() is None, _stderr(proc)
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.2)
 
