@@ -32,6 +32,7 @@ from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
 from graphiam.auth import OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
+from graphiam.changes.load import load_seeds_if_empty
 from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
@@ -148,8 +149,6 @@ def create_app(
         )
         try:
             if load_seeds and not db.read_only:
-                from graphiam.changes.load import load_seeds_if_empty
-
                 summary = load_seeds_if_empty(db)
                 if summary is not None:
                     for line in summary.lines():

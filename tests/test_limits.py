@@ -206,7 +206,8 @@ def test_operations_over_the_time_limit_are_stopped(make_db, monkeypatch):
 
 
 def test_limit_rules_are_built_once_so_validation_stays_cached(app):
-    """A rule class made per request would give every ValidationCache key a new member (ENGINE-NOTES §9)."""
+    """A rule class made per request would give every ValidationCache key a new member (it keys on the rule
+    classes), so no operation would ever be served from the cache."""
     assert limits_rule(Bounds()) is limits_rule(Bounds())
     assert validation_rules() == validation_rules()
     from strawberry.extensions.validation_cache import _get_validate_cache

@@ -1,5 +1,5 @@
 """The browsing half of `Query`: accounts, users, groups, roles, policies and lookups. Resolvers stay short:
-they check arguments, call the store through the executor and wrap records in GraphQL types."""
+they check arguments, read through `graphiam.service.Services` and wrap records in GraphQL types."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Builds the strawberry schema: Query (and Mutation) merged from their parts, with the caches and limits
-ENGINE-NOTES §6, §9, §16 measured and the security extensions of `graphiam.api.security`.
+"""Builds the strawberry schema: Query (and Mutation) merged from their parts, with parser and validation
+caches (a repeated query is neither parsed nor validated again), the token and limit rules of
+`graphiam.api.limits`, and the security extensions of `graphiam.api.security`.
 
 Extension order matters: `AddValidationRules` (the limit rules, built once so `ValidationCache` keys stay
 stable), then `ValidationCache`, then `MutationGuard` (reads the validation result), then masking.
