@@ -28,13 +28,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from graphiam.api.context import Loaders, Services
+from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
 from graphiam.auth import OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
-from graphiam.store import Database, open_database
-from graphiam.store import reader as R
-from graphiam.store.schema import schema_version
+from graphiam.changes.load import load_seeds_if_empty
+from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
@@ -49,7 +48,7 @@ def default_db_path() -> Path:
     return Path(base) / "graphiam" / "db"
 
 
-class _GraphQL(GraphQL):
+class _GraphQL(GraphQL[AppContext, None]):
     def __init__(self, schema: Any, holder: dict[str, Services], auth: Auth | None, **kw: Any) -> None:
         super().__init__(schema, **kw)
         self._holder = holder
@@ -73,7 +72,7 @@ IDENTITY_KEY = "graphiam.identity"
 
 def _unauthenticated(message: str) -> JSONResponse:
     return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        {"data": None, "errors": [{"message": message, "extensions": {"code": AuthError.code}}]},
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="graphiam"'},
     )
@@ -143,14 +142,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = database is None
-        db = open_database(db_path if db_path is not None else default_db_path()) if own else database
+        path = os.fspath(db_path) if db_path is not None else default_db_path()
+        db = database if database is not None else open_database(path)
         executor = ThreadPoolExecutor(
             max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db"
         )
         try:
             if load_seeds and not db.read_only:
-                from graphiam.changes.load import load_seeds_if_empty
-
                 summary = load_seeds_if_empty(db)
                 if summary is not None:
                     for line in summary.lines():
@@ -170,7 +168,7 @@ def create_app(
             except AuthError:
                 return JSONResponse({"status": "ok"})
         services: Services = holder["services"]
-        accounts = await services.run(R.accounts, services.db)
+        accounts = await services.accounts()
         return JSONResponse(
             {"status": "ok", "schemaVersion": schema_version(), "accounts": [a.id for a in accounts]}
         )

@@ -26,7 +26,21 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from graphiam.errors import GraphiamError, InputError, NotFoundError
+from graphiam.errors import AuthError, GraphiamError, InputError, NotFoundError
+
+__all__ = [
+    "ANONYMOUS",
+    "OPEN",
+    "Auth",
+    "AuthError",
+    "Identity",
+    "Role",
+    "TokenRecord",
+    "TokenStore",
+    "anonymous_reads_default",
+    "is_loopback",
+    "token_file_for",
+]
 
 TOKEN_PREFIX = "giam_"
 FILE_VERSION = 1
@@ -35,10 +49,6 @@ FILE_VERSION = 1
 class Role(enum.Enum):
     READER = "reader"
     ADMIN = "admin"
-
-
-class AuthError(GraphiamError):
-    """A request that carries no usable credentials (HTTP 401)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import strawberry
+from starlette.applications import Starlette
 
 from graphiam.api.schema import build_schema
 from graphiam.api.security import admin_mutation
@@ -22,20 +25,25 @@ SEED = SEEDS / "demo-org.json"
 
 
 @pytest.fixture
-def store(tmp_path) -> TokenStore:
+def store(tmp_path: Path) -> TokenStore:
     return TokenStore(tmp_path / "db.tokens.json")
 
 
-def post(app, query: str, token: str | None = None, *, path: str = "/graphql", **kw) -> httpx.Response:
+def post(
+    app: Starlette, query: str, token: str | None = None, *, path: str = "/graphql", **kw: Any
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     headers.update(kw.pop("headers", {}))
 
     async def go() -> httpx.Response:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-                if path == "/health":
-                    return await c.get(path, headers=headers)
-                return await c.post(path, json={"query": query}, headers=headers, **kw)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
+            if path == "/health":
+                return await c.get(path, headers=headers)
+            return await c.post(path, json={"query": query}, headers=headers, **kw)
 
     return asyncio.run(go())
 
@@ -134,7 +142,7 @@ def secured(make_db, store):
     _, admin = store.create("admin", "root")
     _, reader = store.create("reader", "dash")
 
-    def make(anonymous_reads: bool = False, **kw):
+    def make(anonymous_reads: bool = False, **kw: Any) -> Starlette:
         return create_app(
             database=db, load_seeds=False, auth=Auth(store=store, anonymous_reads=anonymous_reads), **kw
         )
@@ -225,7 +233,8 @@ def test_admin_mutation_carries_the_permission_itself():
 
     schema = strawberry.Schema(query=Q, mutation=_TestMutation)
     result = schema.execute_sync(
-        "mutation { touch }", context_value=AppContext(services=None, loaders=None, identity=ANONYMOUS)
+        "mutation { touch }",
+        context_value=AppContext(services=None, loaders=None, identity=ANONYMOUS),  # type: ignore[arg-type]
     )
     assert result.errors and result.errors[0].extensions == {"code": "FORBIDDEN"}
 
@@ -245,7 +254,7 @@ def test_production_switches_and_cors(secured):
     assert r.json()["data"] is None and "introspection" in r.json()["errors"][0]["message"]
     assert post(app, "{ __typename }", reader).json() == {"data": {"__typename": "Query"}}
 
-    async def go():
+    async def go() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
             page = await c.get("/graphql", headers={"accept": "text/html"})
             pre = await c.options(
@@ -277,7 +286,8 @@ def test_token_cli_create_list_revoke(tmp_path, capsys):
     assert main(["token", "create", "--role", "reader", "--name", "dash", "--db", str(db)]) == 0
     token = capsys.readouterr().out.strip()
     store = TokenStore(token_file_for(db))
-    assert store.verify(token).name == "dash"
+    found = store.verify(token)
+    assert found is not None and found.name == "dash"
     assert main(["token", "list", "--db", str(db)]) == 0
     listed = capsys.readouterr().out
     assert "dash" in listed and "reader" in listed and token not in listed

@@ -1,9 +1,9 @@
 """The real server under concurrent load: 8 clients × 500 GraphQL operations each, with mutations interleaved.
 
-Each write creates a user and its group membership in ONE mutation (`applyChanges`). Checked: zero errors (every
-response 200 without `errors`), zero lost writes (every user created is there at the end, in the group),
-reads consistent (a user is never seen without its membership; a client's counts never go backwards; its own
-write is visible to its next read; an unrelated decision never changes).
+Each write creates a user and its group membership in ONE mutation (`applyChanges`). Checked: zero errors
+(every response 200 without `errors`), zero lost writes (every user created is there at the end, in the
+group), reads consistent (a user is never seen without its membership; a client's counts never go backwards;
+its own write is visible to its next read; an unrelated decision never changes).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def test_eight_clients_with_interleaved_writes_lose_nothing_and_read_consistentl
         base = f"http://127.0.0.1:{port}"
         setup = Client(base, token, -1)
         data = setup.call(
-            'mutation { createGroup(input: {account: "%s", name: "load-test"}) { ok } }' % ACCOUNT, {}
+            f'mutation {{ createGroup(input: {{account: "{ACCOUNT}", name: "load-test"}}) {{ ok }} }}', {}
         )
         assert data == {"createGroup": {"ok": True}}, setup.problems
         clients = [Client(base, token, i) for i in range(CLIENTS)]
@@ -162,9 +162,12 @@ def test_eight_clients_with_interleaved_writes_lose_nothing_and_read_consistentl
         created = {arn for c in clients for arn in c.created}
         assert len(created) == CLIENTS * (OPERATIONS // WRITE_EVERY)
         final = Client(base, token, -2)
-        members = {m["arn"] for m in final.call(MEMBERS, {"g": GROUP})["group"]["members"]}
+        group = final.call(MEMBERS, {"g": GROUP})
+        assert group is not None, final.problems
+        members = {m["arn"] for m in group["group"]["members"]}
         assert members == created  # zero lost writes
-        assert final.call(LIST, {"acct": ACCOUNT})["users"]["totalCount"] == len(created)
+        listed = final.call(LIST, {"acct": ACCOUNT})
+        assert listed is not None and listed["users"]["totalCount"] == len(created), final.problems
         assert final.problems == []
     finally:
         proc.terminate()

@@ -1,15 +1,17 @@
-"""schemathesis against the live server: every Query and Mutation field, a bounded, seeded number of cases each.
+"""schemathesis against the live server: every Query and Mutation field, a bounded, seeded number of cases
+each.
 
 The server is the real one (`graphiam serve`, demo org, an admin token so mutations run, dry or not). Each
-operation gets `EXAMPLES` positive cases (valid queries; string arguments drawn mostly from the stored ARNs and
-names, accounts, actions and context keys, sizes (`maxDepth`, `first`, `limit`) from values in and out of range,
-JSON arguments from policy- and export-shaped documents) and `NEGATIVE` invalid ones; derandomized, so every run
-sends the same cases (`GRAPHIAM_FUZZ_EXAMPLES=100` explores further, locally: it takes minutes).
-A case fails when the answer is a 5xx, is not a GraphQL response, breaks the published schema (null in a non-null
-field), carries an error the server had to mask (`extensions.code == "INTERNAL"`: an unexpected exception; its
-traceback is in the server log under the error id, printed with the query), or ran into the per-query time limit
-(`TIMEOUT`: on the demo org every answer takes well under a second, so a timeout means an argument that should
-have been refused cheaply; the worker thread keeps computing after the answer, so the rest of the run stops).
+operation gets `EXAMPLES` positive cases (valid queries; string arguments drawn mostly from the stored ARNs
+and names, accounts, actions and context keys, sizes (`maxDepth`, `first`, `limit`) from values in and out of
+range, JSON arguments from policy- and export-shaped documents) and `NEGATIVE` invalid ones; derandomized, so
+every run sends the same cases (`GRAPHIAM_FUZZ_EXAMPLES=100` explores further, locally: it takes minutes).
+A case fails when the answer is a 5xx, is not a GraphQL response, breaks the published schema (null in a
+non-null field), carries an error the server had to mask (`extensions.code == "INTERNAL"`: an unexpected
+exception; its traceback is in the server log under the error id, printed with the query), or ran into the
+per-query time limit (`TIMEOUT`: on the demo org every answer takes well under a second, so a timeout means an
+argument that should have been refused cheaply; the worker thread keeps computing after the answer, so the
+rest of the run stops).
 schemathesis' own `not_a_server_error` check is not used: it counts every resolver error with a `path` as a
 server fault, and graphiam answers wrong input (unknown ARN, bad policy) exactly so, with a readable message.
 """
@@ -122,10 +124,11 @@ def _serve(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 def _stored_names(url: str, headers: dict[str, str]) -> dict[str, list[str]]:
     """ARNs and names of the demo org, so generated arguments hit stored things, not only random strings."""
-    q = "{ %s }" % " ".join(
+    fields = " ".join(
         f"{k}(first: 100) {{ edges {{ node {{ arn name }} }} }}"
         for k in ("users", "groups", "roles", "policies")
     )
+    q = f"{{ {fields} }}"
     data = httpx.post(url, json={"query": q}, headers=headers, timeout=30).json()["data"]
     found = {k: [e["node"] for e in data[k]["edges"]] for k in ("users", "groups", "roles", "policies")}
     principals = sorted(n["arn"] for k in ("users", "roles") for n in found[k])
@@ -250,7 +253,7 @@ _PARTNER = (SEEDS / "partner-account.json").read_text()
 @st.composite
 def _export(draw: st.DrawFn) -> dict[str, Any]:
     """The partner account's export with one part dropped or replaced (a list, an entry, a field)."""
-    doc = json.loads(_PARTNER)
+    doc: dict[str, Any] = json.loads(_PARTNER)
     key = draw(st.sampled_from(sorted(doc)))
     how = draw(st.sampled_from(["field", "entry", "list", "drop"]))
     if how == "drop":
@@ -273,7 +276,8 @@ def _is_name(key: str) -> bool:
 
 
 def _node(value: Any) -> Any:
-    """A Python JSON value as a GraphQL literal; an object with a key that is not a GraphQL name becomes JSON text."""
+    """A Python JSON value as a GraphQL literal; an object with a key that is not a GraphQL name becomes JSON
+    text."""
     if value is None:
         return nodes.Null
     if isinstance(value, bool):
@@ -324,33 +328,43 @@ def _problems(schema: Any, case: Any, response: Any) -> list[str]:
 
 def _fuzz(schema: Any, operation: Any, headers: dict[str, str], found: list[str], seen: Counter[str]) -> None:
     for mode, examples in ((GenerationMode.POSITIVE, EXAMPLES), (GenerationMode.NEGATIVE, NEGATIVE)):
+        _fuzz_mode(schema, operation, headers, found, seen, mode, examples)
 
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def run(case: Any) -> None:
-            if any(
-                "TIMEOUT" in f for f in found
-            ):  # the server is busy with a runaway query: the rest is noise
-                return
-            response = case.call(headers=headers, timeout=60)
-            seen[f"{mode.value} {response.status_code}"] += 1
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            for error in (body.get("errors") or ()) if isinstance(body, dict) else ():
-                seen[str((error.get("extensions") or {}).get("code", "no code"))] += 1
-            for problem in _problems(schema, case, response):
-                found.append(f"{operation.label} ({mode.value}): {problem}\n    query: {case.body}")
 
-        run()
+def _fuzz_mode(
+    schema: Any,
+    operation: Any,
+    headers: dict[str, str],
+    found: list[str],
+    seen: Counter[str],
+    mode: GenerationMode,
+    examples: int,
+) -> None:
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        if any("TIMEOUT" in f for f in found):  # the server is busy with a runaway query: the rest is noise
+            return
+        response = case.call(headers=headers, timeout=60)
+        seen[f"{mode.value} {response.status_code}"] += 1
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        for error in (body.get("errors") or ()) if isinstance(body, dict) else ():
+            seen[str((error.get("extensions") or {}).get("code", "no code"))] += 1
+        for problem in _problems(schema, case, response):
+            found.append(f"{operation.label} ({mode.value}): {problem}\n    query: {case.body}")
+
+    run()
 
 
 def test_schemathesis_finds_no_server_error_in_any_operation(tmp_path):
@@ -384,7 +398,7 @@ def test_schemathesis_finds_no_server_error_in_any_operation(tmp_path):
         schema = schemathesis.graphql.from_url(
             url, config=_config(_stored_names(url, headers)), headers=headers, timeout=30
         )
-        operations = [result.ok() for result in schema.get_all_operations()]
+        operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
         labels = {op.label for op in operations}
         assert {"Query.simulate", "Query.whoCan", "Mutation.putUserPolicy", "Mutation.applyChanges"} <= labels
         found: list[str] = []

@@ -7,16 +7,18 @@ import asyncio
 import logging
 import re
 import time
+from typing import Any
 
 import httpx
 import pytest
 from graphql import get_introspection_query
+from starlette.applications import Starlette
 
 from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.schema import build_schema, validation_rules
-from graphiam.api.security import mask_error
+from graphiam.api.security import client_error, mask_error
 from graphiam.app import MAX_BODY, create_app
-from graphiam.errors import StoreError
+from graphiam.errors import ArnError, GraphiamError, InputError, NotFoundError, StoreError
 from graphiam.store import reader as R
 from tests.helpers import SEEDS
 
@@ -26,25 +28,27 @@ def app(make_db):
     return create_app(database=make_db(SEEDS / "demo-org.json"), load_seeds=False)
 
 
-def post(app, body: dict | bytes) -> httpx.Response:
+def post(app: Starlette, body: dict[str, Any] | bytes) -> httpx.Response:
     async def go() -> httpx.Response:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-                if isinstance(body, bytes):
-                    return await c.post(
-                        "/graphql", content=body, headers={"content-type": "application/json"}
-                    )
-                return await c.post("/graphql", json=body)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
+            if isinstance(body, bytes):
+                return await c.post("/graphql", content=body, headers={"content-type": "application/json"})
+            return await c.post("/graphql", json=body)
 
     return asyncio.run(go())
 
 
-def refused(app, query: str) -> dict:
+def refused(app: Starlette, query: str) -> dict[str, Any]:
     r = post(app, {"query": query})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body.get("data") is None and body["errors"], body
-    return body["errors"][0]
+    error: dict[str, Any] = body["errors"][0]
+    return error
 
 
 def _deep(levels: int) -> str:
@@ -160,6 +164,28 @@ def test_user_errors_are_shown_and_store_errors_masked():
     assert hidden.message.startswith("internal error (id ")
 
 
+def _subclasses(cls: type[GraphiamError]) -> list[type[GraphiamError]]:
+    return [cls, *(s for c in cls.__subclasses__() for s in _subclasses(c))]
+
+
+def test_graphiam_errors_reach_a_client_with_their_class_code(app):
+    from graphql import GraphQLError
+
+    for exc, code in ((NotFoundError("no `x`"), "NOT_FOUND"), (ArnError("bad"), "INVALID_ARN")):
+        seen = client_error(GraphQLError(str(exc), original_error=exc, path=["a"]))
+        assert (seen.message, seen.extensions, seen.path) == (str(exc), {"code": code}, ["a"])
+    body = post(
+        app,
+        {
+            "query": '{ simulate(principal: "arn:aws:iam::111111111111:user/ghost", action: "s3:x") '
+            "{ decision } }"
+        },
+    ).json()
+    assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND"}, body
+    assert {c.code for c in _subclasses(InputError)} <= {"INVALID_INPUT", "INVALID_POLICY", "INVALID_ARN"}
+    assert all(c.exit_status == 1 for c in _subclasses(GraphiamError))
+
+
 def test_operations_over_the_time_limit_are_stopped(make_db, monkeypatch):
     def slow(*args, **kwargs):
         time.sleep(1.0)
@@ -180,12 +206,13 @@ def test_operations_over_the_time_limit_are_stopped(make_db, monkeypatch):
 
 
 def test_limit_rules_are_built_once_so_validation_stays_cached(app):
-    """A rule class made per request would give every ValidationCache key a new member (ENGINE-NOTES §9)."""
+    """A rule class made per request would give every ValidationCache key a new member (it keys on the rule
+    classes), so no operation would ever be served from the cache."""
     assert limits_rule(Bounds()) is limits_rule(Bounds())
     assert validation_rules() == validation_rules()
     from strawberry.extensions.validation_cache import _get_validate_cache
 
-    cache = _get_validate_cache(512)
+    cache: Any = _get_validate_cache(512)
     query = {"query": "{ users(first: 3) { totalCount } } # cache probe"}
     post(app, query)
     before = cache.cache_info()

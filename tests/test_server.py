@@ -40,7 +40,7 @@ def test_serve_answers_graphql_over_http(tmp_path):
                     break
             except httpx.TransportError:
                 pass
-            assert proc.poll() is None, proc.stderr.read().decode()
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
         r = httpx.post(

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -13,26 +12,23 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-from graphiam.api.context import Context, Services
+from graphiam.api.context import Context
 from graphiam.api.effective import AccessLevel, EffectivePermissions
+from graphiam.api.fields import field
 from graphiam.api.simulation import (
     ContextEntryInput,
     Decision,
     MatchedStatement,
-    _statement,
     context_values,
-    current_snapshot,
+    matched_statement,
 )
 from graphiam.api.types import Principal, Role, User
 from graphiam.errors import InputError
 from graphiam.queries import effective as eff
 from graphiam.queries.who_can import DEFAULT_CHAIN_DEPTH, Access, WhoCan, who_can
-from graphiam.store import Database
-from graphiam.store import reader as R
+from graphiam.service import Services
 
 __all__ = ["AccessLevel", "AccessQuery", "EffectivePermissions", "PrincipalAccess"]
-
-_CACHE_SIZE = 64
 
 
 @strawberry.enum(description="Users and roles are the principals whoCan answers with.")
@@ -75,7 +71,7 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
         kind=PrincipalKind(a.kind),
         account=a.account,
         decision=Decision(ev.decision.value),
-        matched_statements=[_statement(m) for m in ev.matched],
+        matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
         chain=list(a.chain) if a.chain else None,
         chain_conditions=list(a.chain_conditions),
@@ -84,45 +80,11 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
 
 def _selects_principal(info: Info[Context, None]) -> bool:
     """Whether the query asks for `principal` (fragments: assume it does); the rows cost a store read."""
-    for field in info.selected_fields:
-        for sel in field.selections:
+    for selected in info.selected_fields:
+        for sel in selected.selections:
             if not isinstance(sel, SelectedField) or sel.name == "principal":
                 return True
     return False
-
-
-def _rows(db: Database, accesses: Sequence[Access]) -> dict[str, Any]:
-    """The stored rows of the principals, two queries in all."""
-    rows: dict[str, Any] = {}
-    for kind, table in (("user", "User"), ("role", "Role")):
-        arns = [a.principal_arn for a in accesses if a.kind == kind]
-        if arns:
-            rows.update(R.by_arns(db, table, arns))
-    return rows
-
-
-class _RowCache:
-    """Stored user and role rows (frozen records) of one database generation: whoCan answers name thousands of
-    principals, and reading them back on every request cost more than deciding who is allowed."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-        self._rows: dict[str, Any] = {}
-
-    def get(self, db: Database, generation: int, accesses: Sequence[Access]) -> dict[str, Any]:
-        with self._lock:
-            if self._generation != generation:
-                self._generation, self._rows = generation, {}
-            have = self._rows
-        missing = [a for a in accesses if a.principal_arn not in have]
-        if not missing:
-            return have
-        fetched = _rows(db, missing)
-        with self._lock:  # kept only when no write committed meanwhile (the rows are then this generation's)
-            if self._generation == generation and db.generation == generation:
-                self._rows.update(fetched)
-        return {**have, **fetched}
 
 
 @strawberry.type
@@ -170,28 +132,6 @@ def _summary(w: WhoCan) -> WhoCanSummary:
     )
 
 
-class _ResultCache:
-    """The last answers per database generation (whoCan and whoCanSummary in one request share one; an
-    administrator's effectivePermissions is computed once, then paginated)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-
-    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > _CACHE_SIZE:
-                self._items.popitem(last=False)
-        return value
-
-
 def _freeze(ctx: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(sorted((k, v if isinstance(v, str) else tuple(v)) for k, v in ctx.items()))
 
@@ -205,12 +145,12 @@ async def _who_can(
     via_chains: bool,
     max_depth: int,
 ) -> WhoCan:
-    snap = await current_snapshot(services)
+    snap = await services.snapshot()
     ctx = context_values(context)
-    cache = services.caches.setdefault("who_can", _ResultCache())
-    key = (snap.generation, action, resource, _freeze(ctx), resource_owner, via_chains, max_depth)
-    return await services.run(
-        cache.get,
+    key = (action, resource, _freeze(ctx), resource_owner, via_chains, max_depth)
+    return await services.answer(
+        "who_can",
+        snap.generation,
         key,
         lambda: who_can(
             services.db,
@@ -236,7 +176,7 @@ def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
 
 @strawberry.type
 class AccessQuery:
-    @strawberry.field(
+    @field(
         description="Every user and role (all accounts) whose simulated decision for `action` on "
         "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
         "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
@@ -262,15 +202,12 @@ class AccessQuery:
         page = _after(w.allowed, after)
         page = page[:first] if first is not None else page
         if _selects_principal(info):
-            snap = await current_snapshot(services)
-            cache = services.caches.setdefault("principal_rows", _RowCache())
-            rows = await services.run(cache.get, services.db, snap.generation, page)
+            snap = await services.snapshot()
+            rows = await services.principal_rows(snap.generation, [a.principal_arn for a in page])
             return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
         return [_principal_access(a, None) for a in page]
 
-    @strawberry.field(
-        description="The same question as whoCan, answered with counts (per account, users/roles)."
-    )
+    @field(description="The same question as whoCan, answered with counts (per account, users/roles).")
     async def who_can_summary(
         self,
         info: Info[Context, None],
@@ -286,7 +223,7 @@ class AccessQuery:
         )
         return _summary(w)
 
-    @strawberry.field(
+    @field(
         description="What `principal` can do: its identity policies expanded against AWS's action "
         "catalogue, capped by its permissions boundary, with denies; filter by `service` "
         "(prefix, e.g. `s3`) and `accessLevel`."
@@ -299,13 +236,13 @@ class AccessQuery:
         access_level: AccessLevel | None = None,
     ) -> EffectivePermissions:
         services = info.context.services
-        snap = await current_snapshot(services)
-        cache = services.caches.setdefault("effective", _ResultCache())
-        full = await services.run(
-            cache.get,
-            (snap.generation, principal),
+        snap = await services.snapshot()
+        full = await services.answer(
+            "effective",
+            snap.generation,
+            principal,
             lambda: eff.effective_permissions(snap, principal=principal),
         )
         return EffectivePermissions(
-            r=full.filtered(service=service, access_level=access_level.value if access_level else None)
+            row=full.filtered(service=service, access_level=access_level.value if access_level else None)
         )

@@ -1,5 +1,6 @@
-"""`assumptionChains`, `assumptionChainPage` and the reachability fields `Principal.assumableRoles` /
-`Role.assumableBy`, over the derived CAN_ASSUME edges (graphiam.queries.chains)."""
+"""`assumptionChains`, `assumptionChainPage` and `assumableRoles`, over the derived CAN_ASSUME edges
+(graphiam.queries.chains); the reachability fields `Principal.assumableRoles` / `Role.assumableBy` and their
+types are in graphiam.api.types."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
+from graphiam.api.fields import field
+from graphiam.api.types import AssumableRole, assumable_roles
 from graphiam.errors import InputError
 from graphiam.queries import chains as P
 
@@ -71,11 +74,11 @@ class AssumptionChain:
     cursor: str
     hops: list[AssumptionHop]
 
-    @strawberry.field(description="Number of hops.")
+    @field(description="Number of hops.")
     def length(self) -> int:
         return len(self.hops)
 
-    @strawberry.field(description="True when some hop needs a condition.")
+    @field(description="True when some hop needs a condition.")
     def needs_conditions(self) -> bool:
         return any(h.needs_conditions for h in self.hops)
 
@@ -115,42 +118,8 @@ class AssumptionChainPage:
     graph: ChainGraph = strawberry.field(description="Nodes and edges of the chains on this page.")
 
 
-@strawberry.type(description="A role a principal can reach, once, at its fewest hops.")
-class AssumableRole:
-    arn: str
-    depth: int
-    needs_conditions: bool = strawberry.field(
-        description="True when every shortest path to it needs a condition."
-    )
-
-    @strawberry.field
-    async def role(
-        self, info: Info[Context, None]
-    ) -> Annotated[Role, strawberry.lazy("graphiam.api.types")] | None:
-        from graphiam.api.types import load_entity
-
-        return await load_entity(info, "Role", self.arn)
-
-
-@strawberry.type(description="A principal that can reach a role, at its fewest hops.")
-class AssumingPrincipal:
-    id: str = strawberry.field(description="ARN, or the service principal's name.")
-    type: str = strawberry.field(description="User | Role | ServicePrincipal | ExternalPrincipal")
-    depth: int
-    needs_conditions: bool
-
-    @strawberry.field(description="The user or role (null for service and external principals).")
-    async def principal(
-        self, info: Info[Context, None]
-    ) -> Annotated[Principal, strawberry.lazy("graphiam.api.types")] | None:
-        from graphiam.api.types import load_entity
-
-        if self.type not in ("User", "Role"):
-            return None
-        return await load_entity(info, self.type, self.id)
-
-
-def _hop(h: P.ChainHop) -> AssumptionHop:
+def hop(h: P.ChainHop) -> AssumptionHop:
+    """A hop of `graphiam.queries.chains` as its GraphQL type."""
     return AssumptionHop(
         from_=h.source,
         to=h.target,
@@ -203,7 +172,7 @@ async def chain_page(
     found = await services.run(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
     page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
     chains = [
-        AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[_hop(h) for h in c])
+        AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[hop(h) for h in c])
         for i, c in enumerate(page)
     ]
     types = {source: found.source_type}
@@ -218,27 +187,12 @@ async def chain_page(
     )
 
 
-async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
-    services = info.context.services
-    reach = await services.run(P.assumable_roles, services.db, principal, max_depth=max_depth)
-    return [AssumableRole(arn=r.key, depth=r.depth, needs_conditions=r.needs_conditions) for r in reach]
-
-
-async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> list[AssumingPrincipal]:
-    services = info.context.services
-    reach = await services.run(P.assumable_by, services.db, role, max_depth=max_depth)
-    return [
-        AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
-        for r in reach
-    ]
-
-
 _FROM = "A user or role ARN, a service principal (`ec2.amazonaws.com`) or an external principal ARN."
 
 
 @strawberry.type
 class AssumeQuery:
-    @strawberry.field(
+    @field(
         description="Every simple chain of role assumptions from `from` (optionally ending at the "
         "role `to`), shortest first, each hop with its reasons and the conditions it "
         f"needs. At most {P.MAX_PATHS} chains are found; `first`/`after` page through "
@@ -255,7 +209,7 @@ class AssumeQuery:
     ) -> list[AssumptionChain]:
         return (await chain_page(info, from_, to, max_depth, first, after)).chains
 
-    @strawberry.field(
+    @field(
         description="`assumptionChains` with the total count, `truncated`, paging and a graph "
         "(nodes and edges) ready to draw."
     )
@@ -270,7 +224,7 @@ class AssumeQuery:
     ) -> AssumptionChainPage:
         return await chain_page(info, from_, to, max_depth, first, after)
 
-    @strawberry.field(
+    @field(
         description="Roles reachable from `from` (any principal, including service and external "
         "principals) within `maxDepth` hops, each once at its fewest hops."
     )

@@ -1,65 +1,50 @@
-"""Per-request GraphQL context: the database handle, a thread pool for blocking kuzu calls, DataLoaders."""
+"""Per-request GraphQL context: the app's `Services` (database, executor, caches) and the request's
+DataLoaders."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from graphiam.store import Database
-from graphiam.store import reader as R
+from graphiam.service import Database, Relation, Services
 
-T = TypeVar("T")
-
-
-@dataclass
-class Services:
-    """What lives as long as the app: the database, the executor kuzu calls run on, shared caches."""
-
-    db: Database
-    executor: ThreadPoolExecutor
-    caches: dict[str, Any] = field(default_factory=dict)
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking store call off the event loop (kuzu releases the GIL while it works)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+__all__ = ["Context", "Loaders", "Services"]
 
 
 class Loaders:
     """One DataLoader per relation field: a GraphQL level costs one query per relation, not one per node."""
 
     def __init__(self, services: Services) -> None:
-        db = services.db
-
-        def batch(fn: Callable[[Database, Sequence[str]], dict[str, Any]], default: Any = None):
+        def batch(
+            fetch: Callable[[Sequence[str]], Awaitable[dict[str, Any]]], default: Any = None
+        ) -> DataLoader[str, Any]:
             async def load(keys: list[str]) -> list[Any]:
-                found = await services.run(fn, db, list(dict.fromkeys(keys)))
+                found = await fetch(list(dict.fromkeys(keys)))
                 return [found.get(k, default) for k in keys]
 
             return DataLoader(load_fn=load)
 
-        self.user = batch(partial(_by_arns, table="User"))
-        self.group = batch(partial(_by_arns, table="IAMGroup"))
-        self.role = batch(partial(_by_arns, table="Role"))
-        self.policy = batch(partial(_by_arns, table="Policy"))
-        self.profile = batch(partial(_by_arns, table="InstanceProfile"))
-        self.groups_of_user = batch(R.groups_of_users, [])
-        self.members_of_group = batch(R.members_of_groups, [])
-        self.attachments_to = batch(R.attachments_to, [])
-        self.attachments_of = batch(R.attachments_of, [])
-        self.versions_of = batch(R.versions_of, [])
-        self.profiles_of_role = batch(R.profiles_of_roles, [])
-        self.roles_of_profile = batch(R.roles_of_profiles, [])
+        def rows(table: str) -> DataLoader[str, Any]:
+            return batch(lambda arns: services.rows(table, arns))
 
+        def related(relation: Relation) -> DataLoader[str, Any]:
+            return batch(lambda keys: services.related(relation, keys), [])
 
-def _by_arns(db: Database, arns: Sequence[str], *, table: str) -> dict[str, Any]:
-    return R.by_arns(db, table, arns)
+        self.user = rows("User")
+        self.group = rows("IAMGroup")
+        self.role = rows("Role")
+        self.policy = rows("Policy")
+        self.profile = rows("InstanceProfile")
+        self.groups_of_user = related("groups_of_user")
+        self.members_of_group = related("members_of_group")
+        self.attachments_to = related("attachments_to")
+        self.attachments_of = related("attachments_of")
+        self.versions_of = related("versions_of")
+        self.profiles_of_role = related("profiles_of_role")
+        self.roles_of_profile = related("roles_of_profile")
 
 
 @dataclass

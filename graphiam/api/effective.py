@@ -1,10 +1,9 @@
-"""`effectivePermissions`' types: what a principal's identity policies allow, per catalogued action, capped by its
-boundary, with denies; summaries by service and access level, and pages of actions."""
+"""`effectivePermissions`' types: what a principal's identity policies allow, per catalogued action, capped by
+its boundary, with denies; summaries by service and access level, and pages of actions."""
 
 from __future__ import annotations
 
 import bisect
-import importlib.util
 from collections import Counter
 from enum import Enum
 
@@ -13,7 +12,8 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
-from graphiam.api.simulation import current_snapshot
+from graphiam.api.fields import field, from_row
+from graphiam.queries import admin
 from graphiam.queries import effective as eff
 
 __all__ = ["AccessLevel", "ActionPermission", "EffectivePermissions", "ResourceGrant"]
@@ -50,24 +50,16 @@ class StatementRef:
     "and matching every `alsoMatching` (boundary patterns that only overlap `pattern`)."
 )
 class ResourceGrant:
-    g: strawberry.Private[eff.ResourceGrant]
+    row: strawberry.Private[eff.ResourceGrant]
 
-    @strawberry.field
-    def pattern(self) -> str:
-        return self.g.pattern
+    pattern = from_row("pattern", str)
+    excluding = from_row("excluding", list[str], list)
+    also_matching = from_row("also_matching", list[str], list)
 
-    @strawberry.field
-    def excluding(self) -> list[str]:
-        return list(self.g.excluding)
-
-    @strawberry.field
-    def also_matching(self) -> list[str]:
-        return list(self.g.also_matching)
-
-    @strawberry.field(description="Conditions of the allowing (or denying) statements; all must hold.")
+    @field(description="Conditions of the allowing (or denying) statements; all must hold.")
     def conditions(self) -> list[ConditionSpec]:
         return [
-            ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.g.conditions
+            ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.row.conditions
         ]
 
     @strawberry.field
@@ -81,7 +73,7 @@ class ResourceGrant:
                 sid=s.sid,
                 effect=s.effect,
             )
-            for s in self.g.statements
+            for s in self.row.statements
         ]
 
 
@@ -101,17 +93,13 @@ class ActionPermission:
     def access_level(self) -> AccessLevel:
         return AccessLevel(self.e[0].access_level)
 
-    @strawberry.field(
-        description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions."
-    )
+    @field(description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions.")
     def allowed(self) -> list[ResourceGrant]:
-        return [ResourceGrant(g=g) for g in self.e[1]]
+        return [ResourceGrant(row=g) for g in self.e[1]]
 
-    @strawberry.field(
-        description="Deny statements that apply to some allowed resource (conditional ones included)."
-    )
+    @field(description="Deny statements that apply to some allowed resource (conditional ones included).")
     def denied(self) -> list[ResourceGrant]:
-        return [ResourceGrant(g=g) for g in self.e[2]]
+        return [ResourceGrant(row=g) for g in self.e[2]]
 
 
 @strawberry.type
@@ -158,74 +146,65 @@ class AdminVerdict:
     description="What a principal's identity policies allow, capped by its boundary, after denies."
 )
 class EffectivePermissions:
-    r: strawberry.Private[eff.Effective]
+    row: strawberry.Private[eff.Effective]
 
-    @strawberry.field
-    def principal(self) -> str:
-        return self.r.principal_arn
-
-    @strawberry.field(
+    principal = from_row("principal_arn", str)
+    is_admin = from_row(
+        "is_admin",
+        bool,
         description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
-        "the boundary and every SCP level allowing the same, and no unconditional Deny on `*`."
+        "the boundary and every SCP level allowing the same, and no unconditional Deny on `*`.",
     )
-    def is_admin(self) -> bool:
-        return self.r.is_admin
 
     @strawberry.field
     async def administrator(self, info: Info[Context, None]) -> AdminVerdict | None:
-        if importlib.util.find_spec("graphiam.queries.admin") is None:
-            return None
-        from graphiam.queries.admin import is_admin
-
-        snap = await current_snapshot(info.context.services)
-        v = await info.context.services.run(is_admin, snap, self.r.principal_arn)
+        snap = await info.context.services.snapshot()
+        v = await info.context.services.run(admin.is_admin, snap, self.row.principal_arn)
         return AdminVerdict(is_admin=v.is_admin, reason=v.reason, technique=v.technique, needs=list(v.needs))
 
-    @strawberry.field
-    def permissions_boundary(self) -> str | None:
-        return self.r.boundary_arn
-
-    @strawberry.field(description="Allowed actions (after the service / accessLevel filters).")
-    def action_count(self) -> int:
-        return len(self.r.entries)
-
-    @strawberry.field(
-        description="Actions an identity policy allows but the boundary, the SCPs or denies remove entirely."
+    permissions_boundary = from_row("boundary_arn", str | None)
+    action_count = from_row(
+        "entries", int, len, description="Allowed actions (after the service / accessLevel filters)."
     )
-    def blocked_action_count(self) -> int:
-        return len(self.r.blocked_entries)
+    blocked_action_count = from_row(
+        "blocked_entries",
+        int,
+        len,
+        description="Actions an identity policy allows but the boundary, the SCPs or denies remove entirely.",
+    )
 
-    @strawberry.field(description="Allowed actions per service and access level.")
+    @field(description="Allowed actions per service and access level.")
     def summary(self) -> list[AccessSummary]:
         return [
-            AccessSummary(service=s, access_level=AccessLevel(lvl), count=n) for s, lvl, n in self.r.summary()
+            AccessSummary(service=s, access_level=AccessLevel(lvl), count=n)
+            for s, lvl, n in self.row.summary()
         ]
 
     @strawberry.field
     def by_service(self) -> list[ServiceCount]:
         counts: Counter[str] = Counter()
-        for s, _lvl, n in self.r.summary():
+        for s, _lvl, n in self.row.summary():
             counts[s] += n
         return [ServiceCount(service=s, count=n) for s, n in sorted(counts.items())]
 
     @strawberry.field
     def by_access_level(self) -> list[AccessLevelCount]:
         counts: Counter[str] = Counter()
-        for _s, lvl, n in self.r.summary():
+        for _s, lvl, n in self.row.summary():
             counts[lvl] += n
         return [
             AccessLevelCount(access_level=a, count=counts[a.value]) for a in AccessLevel if counts[a.value]
         ]
 
-    @strawberry.field(description="Allowed actions, by name; `first` at most 100.")
+    @field(description="Allowed actions, by name; `first` at most 100.")
     def actions(self, first: int | None = None, after: str | None = None) -> pg.Connection[ActionPermission]:
-        return _page(self.r.entries, first, after)
+        return _page(self.row.entries, first, after)
 
-    @strawberry.field(description="Actions removed entirely by the boundary or by denies, by name.")
+    @field(description="Actions removed entirely by the boundary or by denies, by name.")
     def blocked_actions(
         self, first: int | None = None, after: str | None = None
     ) -> pg.Connection[ActionPermission]:
-        return _page(self.r.blocked_entries, first, after)
+        return _page(self.row.blocked_entries, first, after)
 
     @strawberry.field
     def unknown_actions(self) -> list[UnknownAction]:
@@ -237,12 +216,10 @@ class EffectivePermissions:
                 effect=u.effect,
                 not_action=u.not_action,
             )
-            for u in self.r.unknown_actions
+            for u in self.row.unknown_actions
         ]
 
-    @strawberry.field
-    def warnings(self) -> list[str]:
-        return list(self.r.warnings)
+    warnings = from_row("warnings", list[str], list)
 
 
 def _page(

@@ -1,7 +1,8 @@
 """`escalationPaths`, `escalationPathsTo`, `escalationSummary`, and `Principal.isAdmin`'s verdicts.
 
-Resolvers call `graphiam.queries.escalation_paths` / `graphiam.queries.admin` on the current snapshot and a
-per-generation escalation index (path graph + administrators), both built off the event loop.
+Resolvers call `graphiam.queries.escalation_paths` on the current snapshot and its escalation index (path
+graph + administrators), both built off the event loop and kept per generation by `graphiam.service.Services`,
+which also memoises `Principal.isAdmin`'s verdicts (`graphiam.queries.admin`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from graphiam.api.context import Context, Services
-from graphiam.api.simulation import current_snapshot
+from graphiam.api.context import Context
+from graphiam.api.fields import field
+from graphiam.api.types import Principal, load_principal
 from graphiam.arn import is_role_arn
 from graphiam.derive.escalation.techniques import technique as technique_by_id
 from graphiam.errors import NotFoundError
-from graphiam.graph.snapshot import Snapshot
 from graphiam.queries import escalation_paths as Q
-from graphiam.queries.admin import AdminVerdict, is_admin
 
 
 @strawberry.type(
@@ -74,13 +74,9 @@ class EscalationSummaryEntry:
     path: EscalationPath
 
     @strawberry.field
-    async def principal(
-        self, info: Info[Context, None]
-    ) -> Annotated[Principal, strawberry.lazy("graphiam.api.types")] | None:  # noqa: F821
-        from graphiam.api.types import load_entity
-
+    async def principal(self, info: Info[Context, None]) -> Principal | None:
         kind = "Role" if is_role_arn(self.arn) else "User"
-        return await load_entity(info, kind, self.arn)  # type: ignore[no-any-return]
+        return await load_principal(info, kind, self.arn)
 
 
 def _name(tid: str) -> str | None:
@@ -122,24 +118,9 @@ def _path(p: Any) -> EscalationPath:
     )
 
 
-async def current_index(services: Services) -> tuple[Snapshot, Q.EscalationIndex]:
-    snap = await current_snapshot(services)
-    index = await services.run(Q.escalation_index_cache(services.caches).get, services.db, snap)
-    return snap, index
-
-
-async def admin_verdict(info: Info[Context, None], arn: str) -> AdminVerdict:
-    """`queries.admin.is_admin`, memoised per database generation."""
-    snap, index = await current_index(info.context.services)
-    cache: dict[str, AdminVerdict] = index.verdicts
-    if arn not in cache:
-        cache[arn] = await info.context.services.run(is_admin, snap, arn, facts=index.facts)
-    return cache[arn]
-
-
 @strawberry.type
 class EscalationQuery:
-    @strawberry.field(
+    @field(
         description="Every path (assume-role and escalation steps, no principal twice) from `from` "
         "to administrator, or to `to` when given; shortest first, at most `limit`. "
         "None means none. An administrator has no path to administrator."
@@ -152,30 +133,30 @@ class EscalationQuery:
         max_depth: int = 5,
         limit: int = Q.DEFAULT_LIMIT,
     ) -> list[EscalationPath]:
-        snap, index = await current_index(info.context.services)
+        snap, index = await info.context.services.escalation_index()
         paths = await info.context.services.run(
             Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth, limit=limit
         )
         return [_path(p) for p in paths]
 
-    @strawberry.field(description="Every path from any principal to `to` (who can reach it), shortest first.")
+    @field(description="Every path from any principal to `to` (who can reach it), shortest first.")
     async def escalation_paths_to(
         self, info: Info[Context, None], to: str, max_depth: int = 5, limit: int = Q.DEFAULT_LIMIT
     ) -> list[EscalationPath]:
-        snap, index = await current_index(info.context.services)
+        snap, index = await info.context.services.escalation_index()
         paths = await info.context.services.run(
             Q.escalation_paths_to, info.context.db, snap, index, to, max_depth=max_depth, limit=limit
         )
         return [_path(p) for p in paths]
 
-    @strawberry.field(
+    @field(
         description="Every principal that is not administrator now but can become one, with the "
         "length and first technique of its shortest path."
     )
     async def escalation_summary(
         self, info: Info[Context, None], max_depth: int = 5
     ) -> list[EscalationSummaryEntry]:
-        snap, index = await current_index(info.context.services)
+        snap, index = await info.context.services.escalation_index()
         entries = await info.context.services.run(
             Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth
         )

@@ -8,8 +8,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from graphiam.api.assume import AssumptionHop, _hop
+from graphiam.api.assume import AssumptionHop, hop
 from graphiam.api.context import Context
+from graphiam.api.fields import field
 from graphiam.queries.external import external_access
 
 
@@ -45,7 +46,7 @@ class ExternalAccess:
 
 @strawberry.type
 class ExternalQuery:
-    @strawberry.field(
+    @field(
         description="Every role a principal outside the loaded accounts can assume (trust policies "
         "naming other accounts, their principals, federated providers or `*`), as the "
         "CAN_ASSUME derivation decided it; `account` keeps that account's roles. Ordered "
@@ -65,7 +66,7 @@ class ExternalQuery:
                 principal_account=r.principal_account,
                 outside_organization=r.outside_organization,
                 unconditional=not r.hop.needs_conditions,
-                hop=_hop(r.hop),
+                hop=hop(r.hop),
             )
             for r in rows
         ]

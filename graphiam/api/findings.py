@@ -1,4 +1,5 @@
-"""`policyFindings`: the Cloudsplaining-style risk report (graphiam.queries.findings), paginated by policy ARN."""
+"""`policyFindings`: the Cloudsplaining-style risk report (graphiam.queries.findings), paginated by policy
+ARN."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from strawberry.types import Info
 
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
-from graphiam.api.simulation import current_snapshot
+from graphiam.api.fields import field
 from graphiam.api.types import PolicyKind
 from graphiam.derive.findings.analyse import RiskFinding as RiskFindingData
+from graphiam.derive.findings.rules import SEVERITY
 from graphiam.derive.findings.rules import RiskCategory as Category
 from graphiam.queries import findings as F
 
@@ -116,7 +118,7 @@ class PolicyFindingsConnection:
     page_info: pg.PageInfo
     edges: list[PolicyFindingEdge]
 
-    @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
+    @field(description="The nodes of `edges`, for clients that need no cursors.")
     def nodes(self) -> list[PolicyFinding]:
         return [e.node for e in self.edges]
 
@@ -129,7 +131,7 @@ def _label(index: int, sids: dict[int, str | None]) -> str:
 def _finding(f: RiskFindingData, sids: dict[int, str | None]) -> RiskFinding:
     return RiskFinding(
         category=f.category,
-        severity=F.SEVERITY[f.category],
+        severity=SEVERITY[f.category],
         actions=list(f.actions),
         action_count=len(f.actions),
         techniques=list(f.techniques),
@@ -160,7 +162,7 @@ def _policy(r: F.PolicyReport) -> PolicyFinding:
 
 @strawberry.type
 class FindingsQuery:
-    @strawberry.field(
+    @field(
         description="Cloudsplaining-style risk report: per policy (customer-managed, inline, and "
         "attached AWS-managed), the actions it allows without resource constraints "
         "(Resource `*` or NotResource; Action wildcards and NotAction expanded against the "
@@ -180,8 +182,7 @@ class FindingsQuery:
         n = pg.check_first(first)
         start = pg.decode_cursor(after)
         services = info.context.services
-        snap = await current_snapshot(services)
-        index = await services.run(F.findings_index_cache(services.caches).get, services.db, snap)
+        index = await services.findings_index()
         ex = exclude or FindingsExclusions()
         exclusions = F.Exclusions(
             policies=tuple(ex.policies), principals=tuple(ex.principals), actions=tuple(ex.actions)

@@ -1,18 +1,19 @@
 """`graph`: the IAM graph as nodes and edges (graphiam.queries.graph_view), for dashboards and drawing tools;
-`IamGraph.export(format:)` renders the same view as DOT, GraphML, Cytoscape.js JSON or JSON (graphiam.queries.graph_formats).
+`IamGraph.export(format:)` renders the same view as DOT, GraphML, Cytoscape.js JSON or JSON
+(graphiam.queries.graph_formats).
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphiam.api.context import Context
-from graphiam.api.escalation import current_index
+from graphiam.api.fields import field
 from graphiam.queries import graph_formats as F
 from graphiam.queries import graph_view as G
 
@@ -97,7 +98,7 @@ class IamGraph:
     truncated: bool
     view: strawberry.Private[G.GraphView]
 
-    @strawberry.field(
+    @field(
         description="The same graph as a file: DOT (Graphviz), GraphML (Gephi, yEd), Cytoscape.js "
         "elements JSON or this JSON shape."
     )
@@ -114,7 +115,7 @@ def to_graph(view: G.GraphView) -> IamGraph:
                 label=n.label,
                 account=n.account,
                 is_admin=n.is_admin,
-                properties=n.properties,
+                properties=cast(JSON, n.properties),
             )
             for n in view.nodes
         ],
@@ -125,7 +126,7 @@ def to_graph(view: G.GraphView) -> IamGraph:
                 to=e.target,
                 kind=GraphEdgeKind(e.kind),
                 label=e.label,
-                properties=e.properties,
+                properties=cast(JSON, e.properties),
             )
             for e in view.edges
         ],
@@ -136,7 +137,7 @@ def to_graph(view: G.GraphView) -> IamGraph:
 
 @strawberry.type
 class GraphQuery:
-    @strawberry.field(
+    @field(
         description="The neighbourhood of `around` (users, groups, roles, policies, instance profiles, "
         "service or external principals) within `depth` hops over `edgeKinds` (all when "
         "omitted), breadth-first in both directions; without `around`, every node of "
@@ -166,7 +167,7 @@ class GraphQuery:
         ] = G.DEFAULT_MAX_EDGES,
     ) -> IamGraph:
         services = info.context.services
-        _, index = await current_index(services)
+        _, index = await services.escalation_index()
         kinds = None if edge_kinds is None else [k.value for k in edge_kinds]
         view = await services.run(
             G.graph_view,

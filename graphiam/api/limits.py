@@ -12,9 +12,9 @@ One walk over the operation measures what strawberry's separate limiters would, 
   `LIST_FACTOR` for another list field, nothing more for `edges`/`nodes` of a connection already counted.
 
 `LimitsRule` is built once per set of bounds: a rule class made per request would make every
-`ValidationCache` key new and defeat the cache (ENGINE-NOTES §9). Fragments are measured once each and
-scaled by their uses, so a "fragment bomb" costs the walk linear time; cycles are left to graphql-core's
-NoFragmentCycles rule.
+`ValidationCache` key new (the cache keys on the rule classes) and defeat it. Fragments are measured once
+each and scaled by their uses, so a "fragment bomb" costs the walk linear time; cycles are left to
+graphql-core's NoFragmentCycles rule.
 """
 
 from __future__ import annotations

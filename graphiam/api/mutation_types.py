@@ -4,7 +4,6 @@ the `ChangeSet` a dry run (or any mutation asked for `changes`) reports."""
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -13,24 +12,16 @@ from strawberry.scalars import JSON
 from graphiam.api.simulation import ContextEntryInput, Decision
 from graphiam.api.types import Group, Policy, Role, User
 from graphiam.changes import whatif as W
-from graphiam.changes.apply import Problem, Result
+from graphiam.changes.apply import Result
+from graphiam.errors import Problem, ProblemCode
 
-
-@strawberry.enum(description="Why a change was refused.")
-class ErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    ALREADY_EXISTS = "ALREADY_EXISTS"
-    INVALID_ARN = "INVALID_ARN"
-    INVALID_POLICY = "INVALID_POLICY"
-    INVALID_INPUT = "INVALID_INPUT"
-    CONFLICT = "CONFLICT"
-    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
-    UNMODIFIABLE = "UNMODIFIABLE"
+# The codes of a refused change's problems (graphiam.errors.ProblemCode), as the GraphQL enum `ErrorCode`.
+ErrorCode = strawberry.enum(ProblemCode, name="ErrorCode", description="Why a change was refused.")
 
 
 @strawberry.type(description="An expected failure: nothing was written.")
 class MutationError:
-    code: ErrorCode
+    code: ProblemCode
     message: str
     path: list[str] = strawberry.field(description='Where in the arguments, e.g. ["input", "document"].')
     json_path: str | None = strawberry.field(
@@ -311,7 +302,7 @@ class MutationPayload:
 
 def _error(p: Problem, prefix: tuple[str, ...]) -> MutationError:
     return MutationError(
-        code=ErrorCode(p.code), message=p.message, path=[*prefix, *p.path], json_path=p.json_path
+        code=ProblemCode(p.code), message=p.message, path=[*prefix, *p.path], json_path=p.json_path
     )
 
 

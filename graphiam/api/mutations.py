@@ -44,8 +44,6 @@ from graphiam.errors import InputError
 
 MAX_CHANGES = 100
 MAX_REQUESTS = 100
-DRY_RUN = "Roll back instead of committing, and report what would change."
-REQUESTS = "Requests to decide before and after the change (reported in `changes.decisions`)."
 
 
 def _requests(requests: list[SimulationRequestInput] | None) -> list[SimRequest]:
@@ -94,277 +92,107 @@ async def _run(
     return payload(result, error_prefix=() if indexed else ("input",))
 
 
-async def _one(
-    info: Info[Context, None],
-    op: str,
-    value: Any,
-    dry_run: bool,
-    requests: list[SimulationRequestInput] | None,
-) -> MutationPayload:
-    return await _run(info, [Change(op=op, args=input_args(value))], dry_run, requests)
+def operation(op: str, input_type: type, description: str) -> Any:
+    """The mutation field of the operation `op` (graphiam.changes.ops), its input as `input: input_type`
+    (plus `dryRun` and `requests`, as every mutation); admin only."""
+
+    async def resolve(
+        self: Any,
+        info: Info[Context, None],
+        input: Any,
+        dry_run: bool = False,
+        requests: list[SimulationRequestInput] | None = None,
+    ) -> MutationPayload:
+        return await _run(info, [Change(op=op, args=input_args(input))], dry_run, requests)
+
+    resolve.__annotations__ = {**resolve.__annotations__, "input": input_type}
+    resolve.__name__ = op
+    return admin_mutation(resolve, description=description)
 
 
 @strawberry.type
 class Mutation:
-    @admin_mutation(description="CreateUser: a user in `account` (ids and dates made up as IAM makes them).")
-    async def create_user(
-        self,
-        info: Info[Context, None],
-        input: CreateUserInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "createUser", input, dry_run, requests)
-
-    @admin_mutation(
-        description="DeleteUser; also removes its group memberships, attachments and inline policies."
+    create_user = operation(
+        "createUser",
+        CreateUserInput,
+        "CreateUser: a user in `account` (ids and dates made up as IAM makes them).",
     )
-    async def delete_user(
-        self,
-        info: Info[Context, None],
-        input: DeleteInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deleteUser", input, dry_run, requests)
-
-    @admin_mutation(description="CreateGroup.")
-    async def create_group(
-        self,
-        info: Info[Context, None],
-        input: CreateGroupInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "createGroup", input, dry_run, requests)
-
-    @admin_mutation(description="DeleteGroup; also removes its memberships, attachments and inline policies.")
-    async def delete_group(
-        self,
-        info: Info[Context, None],
-        input: DeleteInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deleteGroup", input, dry_run, requests)
-
-    @admin_mutation(description="CreateRole with its trust policy.")
-    async def create_role(
-        self,
-        info: Info[Context, None],
-        input: CreateRoleInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "createRole", input, dry_run, requests)
-
-    @admin_mutation(
-        description="DeleteRole; also removes its attachments, inline policies and instance-profile links."
+    delete_user = operation(
+        "deleteUser",
+        DeleteInput,
+        "DeleteUser; also removes its group memberships, attachments and inline policies.",
     )
-    async def delete_role(
-        self,
-        info: Info[Context, None],
-        input: DeleteInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deleteRole", input, dry_run, requests)
-
-    @admin_mutation(description="CreatePolicy: a customer-managed policy (version v1, default).")
-    async def create_policy(
-        self,
-        info: Info[Context, None],
-        input: CreatePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "createPolicy", input, dry_run, requests)
-
-    @admin_mutation(
-        description="DeletePolicy (customer-managed); also detaches it everywhere and deletes its versions."
+    create_group = operation("createGroup", CreateGroupInput, "CreateGroup.")
+    delete_group = operation(
+        "deleteGroup",
+        DeleteInput,
+        "DeleteGroup; also removes its memberships, attachments and inline policies.",
     )
-    async def delete_policy(
-        self,
-        info: Info[Context, None],
-        input: DeleteInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deletePolicy", input, dry_run, requests)
-
-    @admin_mutation(description="PutUserPolicy: add or replace an inline policy.")
-    async def put_user_policy(
-        self,
-        info: Info[Context, None],
-        input: PutInlinePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "putUserPolicy", input, dry_run, requests)
-
-    @admin_mutation(description="PutGroupPolicy: add or replace an inline policy.")
-    async def put_group_policy(
-        self,
-        info: Info[Context, None],
-        input: PutInlinePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "putGroupPolicy", input, dry_run, requests)
-
-    @admin_mutation(description="PutRolePolicy: add or replace an inline policy.")
-    async def put_role_policy(
-        self,
-        info: Info[Context, None],
-        input: PutInlinePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "putRolePolicy", input, dry_run, requests)
-
-    @admin_mutation(description="DeleteUserPolicy (inline).")
-    async def delete_user_policy(
-        self,
-        info: Info[Context, None],
-        input: DeleteInlinePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deleteUserPolicy", input, dry_run, requests)
-
-    @admin_mutation(description="DeleteGroupPolicy (inline).")
-    async def delete_group_policy(
-        self,
-        info: Info[Context, None],
-        input: DeleteInlinePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deleteGroupPolicy", input, dry_run, requests)
-
-    @admin_mutation(description="DeleteRolePolicy (inline).")
-    async def delete_role_policy(
-        self,
-        info: Info[Context, None],
-        input: DeleteInlinePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deleteRolePolicy", input, dry_run, requests)
-
-    @admin_mutation(
-        description="Attach{User,Group,Role}Policy: attach a managed policy to a user, group or role."
+    create_role = operation("createRole", CreateRoleInput, "CreateRole with its trust policy.")
+    delete_role = operation(
+        "deleteRole",
+        DeleteInput,
+        "DeleteRole; also removes its attachments, inline policies and instance-profile links.",
     )
-    async def attach_policy(
-        self,
-        info: Info[Context, None],
-        input: AttachPolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "attachPolicy", input, dry_run, requests)
-
-    @admin_mutation(description="Detach{User,Group,Role}Policy.")
-    async def detach_policy(
-        self,
-        info: Info[Context, None],
-        input: AttachPolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "detachPolicy", input, dry_run, requests)
-
-    @admin_mutation(description="AddUserToGroup.")
-    async def add_user_to_group(
-        self,
-        info: Info[Context, None],
-        input: GroupMembershipInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "addUserToGroup", input, dry_run, requests)
-
-    @admin_mutation(description="RemoveUserFromGroup.")
-    async def remove_user_from_group(
-        self,
-        info: Info[Context, None],
-        input: GroupMembershipInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "removeUserFromGroup", input, dry_run, requests)
-
-    @admin_mutation(description="Put{User,Role}PermissionsBoundary (replaces the current one).")
-    async def put_permissions_boundary(
-        self,
-        info: Info[Context, None],
-        input: PermissionsBoundaryInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "putPermissionsBoundary", input, dry_run, requests)
-
-    @admin_mutation(description="Delete{User,Role}PermissionsBoundary.")
-    async def delete_permissions_boundary(
-        self,
-        info: Info[Context, None],
-        input: DeletePermissionsBoundaryInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deletePermissionsBoundary", input, dry_run, requests)
-
-    @admin_mutation(description="UpdateAssumeRolePolicy: replace a role's trust policy.")
-    async def update_assume_role_policy(
-        self,
-        info: Info[Context, None],
-        input: UpdateAssumeRolePolicyInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "updateAssumeRolePolicy", input, dry_run, requests)
-
-    @admin_mutation(description="CreatePolicyVersion (at most 5 versions; optionally the new default).")
-    async def create_policy_version(
-        self,
-        info: Info[Context, None],
-        input: CreatePolicyVersionInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "createPolicyVersion", input, dry_run, requests)
-
-    @admin_mutation(description="SetDefaultPolicyVersion.")
-    async def set_default_policy_version(
-        self,
-        info: Info[Context, None],
-        input: PolicyVersionInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "setDefaultPolicyVersion", input, dry_run, requests)
-
-    @admin_mutation(description="DeletePolicyVersion (not the default one).")
-    async def delete_policy_version(
-        self,
-        info: Info[Context, None],
-        input: PolicyVersionInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "deletePolicyVersion", input, dry_run, requests)
-
-    @admin_mutation(
-        description="Load a get-account-authorization-details export, replacing its account (as `graphiam load`)."
+    create_policy = operation(
+        "createPolicy", CreatePolicyInput, "CreatePolicy: a customer-managed policy (version v1, default)."
     )
-    async def import_export(
-        self,
-        info: Info[Context, None],
-        input: ImportExportInput,
-        dry_run: bool = False,
-        requests: list[SimulationRequestInput] | None = None,
-    ) -> MutationPayload:
-        return await _one(info, "importExport", input, dry_run, requests)
+    delete_policy = operation(
+        "deletePolicy",
+        DeleteInput,
+        "DeletePolicy (customer-managed); also detaches it everywhere and deletes its versions.",
+    )
+    put_user_policy = operation(
+        "putUserPolicy", PutInlinePolicyInput, "PutUserPolicy: add or replace an inline policy."
+    )
+    put_group_policy = operation(
+        "putGroupPolicy", PutInlinePolicyInput, "PutGroupPolicy: add or replace an inline policy."
+    )
+    put_role_policy = operation(
+        "putRolePolicy", PutInlinePolicyInput, "PutRolePolicy: add or replace an inline policy."
+    )
+    delete_user_policy = operation("deleteUserPolicy", DeleteInlinePolicyInput, "DeleteUserPolicy (inline).")
+    delete_group_policy = operation(
+        "deleteGroupPolicy", DeleteInlinePolicyInput, "DeleteGroupPolicy (inline)."
+    )
+    delete_role_policy = operation("deleteRolePolicy", DeleteInlinePolicyInput, "DeleteRolePolicy (inline).")
+    attach_policy = operation(
+        "attachPolicy",
+        AttachPolicyInput,
+        "Attach{User,Group,Role}Policy: attach a managed policy to a user, group or role.",
+    )
+    detach_policy = operation("detachPolicy", AttachPolicyInput, "Detach{User,Group,Role}Policy.")
+    add_user_to_group = operation("addUserToGroup", GroupMembershipInput, "AddUserToGroup.")
+    remove_user_from_group = operation("removeUserFromGroup", GroupMembershipInput, "RemoveUserFromGroup.")
+    put_permissions_boundary = operation(
+        "putPermissionsBoundary",
+        PermissionsBoundaryInput,
+        "Put{User,Role}PermissionsBoundary (replaces the current one).",
+    )
+    delete_permissions_boundary = operation(
+        "deletePermissionsBoundary", DeletePermissionsBoundaryInput, "Delete{User,Role}PermissionsBoundary."
+    )
+    update_assume_role_policy = operation(
+        "updateAssumeRolePolicy",
+        UpdateAssumeRolePolicyInput,
+        "UpdateAssumeRolePolicy: replace a role's trust policy.",
+    )
+    create_policy_version = operation(
+        "createPolicyVersion",
+        CreatePolicyVersionInput,
+        "CreatePolicyVersion (at most 5 versions; optionally the new default).",
+    )
+    set_default_policy_version = operation(
+        "setDefaultPolicyVersion", PolicyVersionInput, "SetDefaultPolicyVersion."
+    )
+    delete_policy_version = operation(
+        "deletePolicyVersion", PolicyVersionInput, "DeletePolicyVersion (not the default one)."
+    )
+    import_export = operation(
+        "importExport",
+        ImportExportInput,
+        "Load a get-account-authorization-details export, replacing its account (as `graphiam load`).",
+    )
 
     @admin_mutation(
         description=f"Several operations in one transaction, all or nothing (at most {MAX_CHANGES}); "

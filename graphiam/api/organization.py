@@ -9,7 +9,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphiam.api.context import Context
-from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
+from graphiam.api.fields import field
+from graphiam.service import ScpRow, UnitRow, governing_chain
 
 
 @strawberry.type(description="A service control policy of the organization.")
@@ -49,7 +50,7 @@ class Organization:
 
     rows: strawberry.Private[dict[str, UnitRow]]
 
-    @strawberry.field(
+    @field(
         description="The SCP levels that govern `account` (root first, the account last): what "
         "`simulate` and `whoCan` apply to its users and roles. Null when SCPs do not "
         "apply to it (not in the organization, or the management account)."
@@ -105,8 +106,7 @@ def _organization(units: list[UnitRow], scps: list[ScpRow]) -> Organization | No
 
 @strawberry.type
 class OrganizationQuery:
-    @strawberry.field(description="The stored AWS organization with its SCPs; null when none was loaded.")
+    @field(description="The stored AWS organization with its SCPs; null when none was loaded.")
     async def organization(self, info: Info[Context, None]) -> Organization | None:
-        services = info.context.services
-        units, scps = await services.run(read_organization, services.db)
+        units, scps = await info.context.services.organization()
         return _organization(units, scps)

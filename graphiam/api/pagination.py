@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from graphiam.api.fields import field
 from graphiam.errors import InputError
 
 N = TypeVar("N")
@@ -34,7 +36,7 @@ class Connection(Generic[N]):
     page_info: PageInfo
     edges: list[Edge[N]]
 
-    @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
+    @field(description="The nodes of `edges`, for clients that need no cursors.")
     def nodes(self) -> list[N]:
         return [e.node for e in self.edges]
 
@@ -59,7 +61,18 @@ def check_first(first: int | None) -> int:
     return n
 
 
-def build(rows: list, first: int, total: int, after: str | None, convert, key=lambda r: r.arn) -> Connection:
+def _arn(row: Any) -> str:
+    return str(row.arn)
+
+
+def build(
+    rows: list[Any],
+    first: int,
+    total: int,
+    after: str | None,
+    convert: Callable[[Any], N],
+    key: Callable[[Any], str] = _arn,
+) -> Connection[N]:
     """Make a connection from `first + 1` fetched rows (the extra one only tells that a next page exists)."""
     has_next = len(rows) > first
     rows = rows[:first]

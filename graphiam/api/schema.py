@@ -1,5 +1,6 @@
-"""Builds the strawberry schema: Query (and Mutation) merged from their parts, with the caches and limits
-ENGINE-NOTES §6, §9, §16 measured and the security extensions of `graphiam.api.security`.
+"""Builds the strawberry schema: Query (and Mutation) merged from their parts, with parser and validation
+caches (a repeated query is neither parsed nor validated again), the token and limit rules of
+`graphiam.api.limits`, and the security extensions of `graphiam.api.security`.
 
 Extension order matters: `AddValidationRules` (the limit rules, built once so `ValidationCache` keys stay
 stable), then `ValidationCache`, then `MutationGuard` (reads the validation result), then masking.
@@ -14,7 +15,7 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, ValidationRule
+from graphql import ASTValidationRule, GraphQLError, ValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
@@ -35,7 +36,8 @@ from graphiam.api.viewer import ViewerQuery
 log = logging.getLogger("graphiam")
 
 MAX_TOKENS = 5000
-MAX_DEPTH = Bounds().depth
+DEFAULT_BOUNDS = Bounds()
+MAX_DEPTH = DEFAULT_BOUNDS.depth
 TIME_LIMIT_S = 10.0  # per operation; each kuzu call is also bounded (store.db.QUERY_TIMEOUT_MS)
 
 
@@ -45,7 +47,7 @@ class GraphiamSchema(strawberry.Schema):
 
     time_limit: float | None = TIME_LIMIT_S
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             async with asyncio.timeout(self.time_limit):
                 result = await super().execute(*args, **kwargs)
@@ -95,7 +97,7 @@ def query_parts() -> tuple[type, ...]:
 
 
 def validation_rules(
-    bounds: Bounds = Bounds(), *, introspection: bool = True
+    bounds: Bounds = DEFAULT_BOUNDS, *, introspection: bool = True
 ) -> tuple[type[ValidationRule], ...]:
     """The extra validation rules, the same classes on every call (so validation stays cached)."""
     rules: tuple[type[ValidationRule], ...] = (limits_rule(bounds),)
@@ -108,7 +110,7 @@ def build_schema(
     *,
     introspection: bool = True,
     time_limit: float | None = TIME_LIMIT_S,
-    bounds: Bounds = Bounds(),
+    bounds: Bounds = DEFAULT_BOUNDS,
     mutation_parts: tuple[type, ...] = (),
 ) -> strawberry.Schema:
     """The API schema. `introspection=False` for production; `mutation_parts` adds Mutation types beside
@@ -116,7 +118,7 @@ def build_schema(
     Query = merge_types("Query", query_parts())
     mutations = (*_load(MUTATION_PARTS), *mutation_parts)
     Mutation = merge_types("Mutation", mutations) if mutations else None
-    rules = list(validation_rules(bounds, introspection=introspection))
+    rules: list[type[ASTValidationRule]] = list(validation_rules(bounds, introspection=introspection))
     schema = GraphiamSchema(
         query=Query,
         mutation=Mutation,

@@ -4,9 +4,11 @@
   layer in `graphiam.app`). Mutation authors write `@admin_mutation` (or `permission_classes=[IsAdmin]`);
   `MutationGuard` additionally refuses any mutation operation from a non-admin before it executes, so a
   mutation field that forgets its permission class is still protected.
-- Error masking: a client sees graphiam's own errors (bad input, not found), validation errors and permission
-  errors as they are; anything else becomes `internal error (id 3f2a9c1e)`, and the same id is logged with
-  the traceback on the `graphiam` logger, so an operator can find the cause from a user's report.
+- Errors, in one place (`client_error`): a client sees validation, permission and limit errors as they are,
+  and graphiam's own errors (bad input, not found) with their message and their class's `code` (see
+  graphiam.errors) in `extensions.code`; anything else (an unexpected exception, or an error whose code is
+  `INTERNAL`) becomes `internal error (id 3f2a9c1e)`, and the same id is logged with the traceback on the
+  `graphiam` logger, so an operator can find the cause from a user's report.
 - `TIMEOUT_MESSAGE`: the per-operation time limit (the kuzu query timeout bounds each database call).
 """
 
@@ -16,7 +18,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import strawberry
 from graphql import GraphQLError
@@ -27,14 +29,18 @@ from strawberry.types.graphql import OperationType
 
 from graphiam.api.context import Context
 from graphiam.auth import Auth, Identity
-from graphiam.errors import GraphiamError, StoreError
+from graphiam.errors import AuthError, GraphiamError, StoreError
 
 log = logging.getLogger("graphiam")
+F = TypeVar("F", bound=Callable[..., Any])
 
 ADMIN_NEEDED = "admin role needed: send `Authorization: Bearer <admin token>`"
 READER_NEEDED = "a token is needed: send `Authorization: Bearer <token>`"
 TIMEOUT_MESSAGE = "query stopped: it ran longer than the {seconds:g} s time limit"
 DB_TIMEOUT_MESSAGE = "query stopped: a database call ran longer than its time limit"
+DB_INTERRUPTED = "Interrupted."  # the message of the StoreError kuzu's query timeout becomes
+INTERNAL = "INTERNAL"
+TIMEOUT = "TIMEOUT"
 
 
 def identity_of(context: Any) -> Identity | None:
@@ -47,7 +53,7 @@ class IsReader(BasePermission):
     """Any authenticated caller, or an anonymous one where the server allows anonymous reads."""
 
     message = READER_NEEDED
-    error_extensions = {"code": "UNAUTHENTICATED"}
+    error_extensions = {"code": AuthError.code}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return identity_of(info.context) is not None
@@ -64,20 +70,41 @@ class IsAdmin(BasePermission):
         return identity is not None and identity.is_admin
 
 
-def admin_mutation(resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """`strawberry.mutation` that needs the admin role: use as `@admin_mutation` or `@admin_mutation(...)`."""
-    kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
-    if resolver is not None:
-        return strawberry.mutation(resolver, **kwargs)
-    return strawberry.mutation(**kwargs)
+@overload
+def admin_mutation(resolver: F, **kwargs: Any) -> F: ...
 
 
-def admin_field(resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """`strawberry.field` readable only by admins (e.g. the token list)."""
+@overload
+def admin_mutation(resolver: None = None, **kwargs: Any) -> Callable[[F], F]: ...
+
+
+def admin_mutation(resolver: F | None = None, **kwargs: Any) -> F | Callable[[F], F]:
+    """`strawberry.mutation` that needs the admin role: use as `@admin_mutation` or `@admin_mutation(...)`
+    (typed as the resolver, so mypy keeps its signature)."""
     kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
-    if resolver is not None:
-        return strawberry.field(resolver, **kwargs)
-    return strawberry.field(**kwargs)
+
+    def decorate(fn: F) -> F:
+        return cast(F, strawberry.mutation(fn, **kwargs))
+
+    return decorate if resolver is None else decorate(resolver)
+
+
+@overload
+def admin_field(resolver: F, **kwargs: Any) -> F: ...
+
+
+@overload
+def admin_field(resolver: None = None, **kwargs: Any) -> Callable[[F], F]: ...
+
+
+def admin_field(resolver: F | None = None, **kwargs: Any) -> F | Callable[[F], F]:
+    """`strawberry.field` readable only by admins (e.g. the token list); used as `admin_mutation`."""
+    kwargs["permission_classes"] = [IsAdmin, *kwargs.get("permission_classes", [])]
+
+    def decorate(fn: F) -> F:
+        return cast(F, strawberry.field(fn, **kwargs))
+
+    return decorate if resolver is None else decorate(resolver)
 
 
 class MutationGuard(SchemaExtension):
@@ -103,31 +130,51 @@ class MutationGuard(SchemaExtension):
         yield
 
 
+def error_code(exc: BaseException) -> str:
+    """The `extensions.code` of an exception: its class's `code` for graphiam's own errors (`TIMEOUT` for the
+    database's time limit), `INTERNAL` for anything else."""
+    if not isinstance(exc, GraphiamError):
+        return INTERNAL
+    if isinstance(exc, StoreError) and str(exc) == DB_INTERRUPTED:
+        return TIMEOUT
+    return exc.code
+
+
 def is_client_error(error: GraphQLError) -> bool:
-    """Errors a client may read verbatim: validation/syntax (no original error), permission and limit
-    errors (GraphQLError), graphiam's own errors except engine failures (StoreError)."""
+    """Errors a client may read: validation/syntax (no original error), permission and limit errors
+    (GraphQLError), graphiam's own errors whose code is not `INTERNAL` (engine failures are)."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return True
-    return isinstance(original, GraphiamError) and not isinstance(original, StoreError)
+    return error_code(original) != INTERNAL
 
 
-def _is_db_timeout(error: GraphQLError) -> bool:
-    return isinstance(error.original_error, StoreError) and str(error.original_error) == "Interrupted."
+def client_error(error: GraphQLError) -> GraphQLError:
+    """What a client is told of `error`: the error itself when it is GraphQL's own (validation, permission,
+    limits), graphiam's error with its code (`mask_error` for an `INTERNAL` one or any other exception)."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
+    if not is_client_error(error):
+        return mask_error(error)
+    code = error_code(original)
+    return GraphQLError(
+        DB_TIMEOUT_MESSAGE if code == TIMEOUT else error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=original,
+        extensions={**(error.extensions or {}), "code": code},
+    )
 
 
 def mask_error(error: GraphQLError) -> GraphQLError:
-    """The client's view of an unexpected error: an id, logged here with the traceback."""
+    """The client's view of an unexpected error: an id, logged here with the traceback (the database's time
+    limit: a message saying so)."""
     original = error.original_error
-    if _is_db_timeout(error):
-        return GraphQLError(
-            DB_TIMEOUT_MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": "TIMEOUT"},
-        )
+    if original is not None and error_code(original) == TIMEOUT:
+        return client_error(error)
     error_id = secrets.token_hex(4)
     exc_info = (type(original), original, original.__traceback__) if original is not None else None
     log.error(
@@ -143,24 +190,32 @@ def mask_error(error: GraphQLError) -> GraphQLError:
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={"code": "INTERNAL", "errorId": error_id},
+        extensions={"code": INTERNAL, "errorId": error_id},
     )
 
 
+def raised(error: GraphQLError) -> bool:
+    """An error that carries a Python exception (not one of GraphQL's own): `client_error` rewrites it."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
 def mask_errors(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
+    """`client_error` of each error (errors already rewritten stay as they are)."""
     if not errors:
         return errors
-    return [e if is_client_error(e) else mask_error(e) for e in errors]
+    return [client_error(e) for e in errors]
 
 
 class MaskInternalErrors(MaskErrors):
-    """strawberry's MaskErrors, with an error id in the message and in the server log."""
+    """strawberry's MaskErrors, with `client_error` as the rewrite: codes, and an error id in the message and
+    in the server log for what is masked."""
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda e: not is_client_error(e))
+        super().__init__(should_mask_error=raised)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        return mask_error(error)
+        return client_error(error)
 
 
 @dataclass

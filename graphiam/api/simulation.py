@@ -9,9 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graphiam.api.context import Context, Services
+from graphiam.api.context import Context
+from graphiam.api.fields import field
 from graphiam.errors import InputError
-from graphiam.graph.snapshot import Snapshot, snapshot_cache
 from graphiam.policy import Decision as EngineDecision
 from graphiam.policy import StatementMatch
 from graphiam.queries.simulate import Simulation, parse_scp_levels, simulate, simulate_custom
@@ -126,8 +126,8 @@ class SimulationResult:
         description="`trust` (the role's trust policy) or `given`."
     )
     scp_decision: Decision | None = strawberry.field(
-        description="The service control policies' verdict: ALLOWED when every level allows, EXPLICIT_DENY when one "
-        "denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied."
+        description="The service control policies' verdict: ALLOWED when every level allows, "
+        "EXPLICIT_DENY when one denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied."
     )
     principal: str
     action: str
@@ -140,7 +140,8 @@ def _decision(d: EngineDecision | None) -> Decision | None:
     return None if d is None else Decision(d.value)
 
 
-def _statement(m: StatementMatch) -> MatchedStatement:
+def matched_statement(m: StatementMatch) -> MatchedStatement:
+    """A statement the engine matched, as its GraphQL type (with the statement's JSON)."""
     statements = m.source.document.raw.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
@@ -161,10 +162,10 @@ def _statement(m: StatementMatch) -> MatchedStatement:
 def to_result(s: Simulation) -> SimulationResult:
     ev = s.evaluation
     return SimulationResult(
-        decision=_decision(ev.decision),
-        matched_statements=[_statement(m) for m in ev.matched],
+        decision=Decision(ev.decision.value),
+        matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
-        identity_decision=_decision(ev.identity_decision),
+        identity_decision=Decision(ev.identity_decision.value),
         boundary_decision=_decision(ev.boundary_decision),
         resource_policy_decision=_decision(ev.resource_decision),
         resource_policy_source=s.resource_policy_used,
@@ -190,28 +191,20 @@ def context_values(entries: list[ContextEntryInput] | None) -> dict[str, Any]:
     return out
 
 
-async def current_snapshot(services: Services) -> Snapshot:
-    cache = snapshot_cache(services.caches)
-    snap = cache.current(services.db)
-    if snap is not None:  # the common case: no write since the last build, no thread hop needed
-        return snap
-    return await services.run(cache.get, services.db)
-
-
 SCPS = Annotated[
     list[list[JSON]] | None,
     strawberry.argument(
         name="serviceControlPolicies",
-        description="The SCPs of the principal's account, one list per level of the organization: the root, each OU "
-        "down to the account, then the account itself. Every level must allow the action; a Deny anywhere "
-        "denies. Service-linked roles are exempt (as in AWS).",
+        description="The SCPs of the principal's account, one list per level of the organization: the root, "
+        "each OU down to the account, then the account itself. Every level must allow the action; a Deny "
+        "anywhere denies. Service-linked roles are exempt (as in AWS).",
     ),
 ]
 
 
 @strawberry.type
 class SimulationQuery:
-    @strawberry.field(
+    @field(
         description="Can `principal` (a stored user or role ARN) do `action` on `resource`? "
         "The context is derived from the principal and overridden by `context`."
     )
@@ -228,7 +221,7 @@ class SimulationQuery:
         permissions_boundary: JSON | None = None,
         scps: SCPS = None,
     ) -> SimulationResult:
-        snap = await current_snapshot(info.context.services)
+        snap = await info.context.services.snapshot()
         return to_result(
             simulate(
                 snap,
@@ -244,7 +237,7 @@ class SimulationQuery:
             )
         )
 
-    @strawberry.field(
+    @field(
         description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
         "`caller` is an optional principal ARN; a stored one contributes its context."
     )
@@ -261,7 +254,7 @@ class SimulationQuery:
         permissions_boundary: JSON | None = None,
         scps: SCPS = None,
     ) -> SimulationResult:
-        snap = await current_snapshot(info.context.services) if caller else None
+        snap = await info.context.services.snapshot() if caller else None
         return to_result(
             simulate_custom(
                 policies=policies,
@@ -277,9 +270,7 @@ class SimulationQuery:
             )
         )
 
-    @strawberry.field(
-        description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH})."
-    )
+    @field(description=f"Many actions × resources for one principal in one call (at most {MAX_BATCH}).")
     async def simulate_batch(
         self,
         info: Info[Context, None],
@@ -295,7 +286,7 @@ class SimulationQuery:
             raise InputError(
                 f"`actions` × `resources` is {len(actions) * len(res)} requests, at most {MAX_BATCH}"
             )
-        snap = await current_snapshot(info.context.services)
+        snap = await info.context.services.snapshot()
         ctx = context_values(context)
         levels = parse_scp_levels(scps or ()) or ()  # parsed once for the whole batch
         return [

@@ -1,5 +1,8 @@
-"""GraphQL types for the stored graph's accounts and principals (policies: graphiam.api.policy_types). Each wraps
-a store record (`strawberry.Private`) and resolves its relations through the request's DataLoaders."""
+"""GraphQL types for the stored graph: accounts, users, groups, roles, instance profiles, policies and their
+attachments (policy enums and versions: graphiam.api.policy_types), and the roles a principal can reach
+(`Principal.assumableRoles`, `Role.assumableBy`). Each wraps a store record (`strawberry.Private`) and
+resolves its relations through the request's DataLoaders. They point to each other (a policy's attachments
+to users, a user's policies), so they live in one module."""
 
 from __future__ import annotations
 
@@ -10,21 +13,18 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graphiam.api import convert
 from graphiam.api.context import Context
-from graphiam.api.policy_types import (
-    AttachmentType,
-    EntityType,
-    Policy,
-    PolicyAttachment,
-    PolicyKind,
-    PolicyVersion,
-    _doc,
-)
-from graphiam.store import records as rec
+from graphiam.api.fields import field, from_row
+from graphiam.api.policy_types import AttachmentType, EntityType, PolicyKind, PolicyVersion
+from graphiam.queries import chains as P
+from graphiam.service import records as rec
 
 __all__ = [
     "Account",
     "AppliedPolicy",
+    "AssumableRole",
+    "AssumingPrincipal",
     "AttachmentType",
     "EntityType",
     "Group",
@@ -39,7 +39,10 @@ __all__ = [
     "Role",
     "Tag",
     "User",
+    "assumable_by",
+    "assumable_roles",
     "load_entity",
+    "load_principal",
 ]
 
 
@@ -63,35 +66,21 @@ def _tags(tags: dict[str, str]) -> list[Tag]:
 class Account:
     row: strawberry.Private[rec.AccountRow]
 
-    @strawberry.field
-    def id(self) -> str:
-        return self.row.id
+    id = from_row("id", str)
+    source = from_row("source", str | None, description="The file the account was last loaded from.")
+    loaded_at = from_row("loaded_at", str | None)
+    warnings = from_row(
+        "warnings",
+        list[str],
+        list,
+        description="What the loader warned about (placeholders for omitted policies, ...).",
+    )
 
-    @strawberry.field(description="The file the account was last loaded from.")
-    def source(self) -> str | None:
-        return self.row.source
-
-    @strawberry.field
-    def loaded_at(self) -> str | None:
-        return self.row.loaded_at
-
-    @strawberry.field(description="What the loader warned about (placeholders for omitted policies, ...).")
-    def warnings(self) -> list[str]:
-        return list(self.row.warnings)
-
-    @strawberry.field(description="Users and roles of this account.")
-    async def principals(
-        self, info: Info[Context, None]
-    ) -> list[Annotated[Principal, strawberry.lazy("graphiam.api.types")]]:
-        from graphiam.store import reader as R
-
-        db = info.context.db
-        users = await info.context.services.run(
-            R.page, db, "User", first=10_000, after=None, account=self.row.id
-        )
-        roles = await info.context.services.run(
-            R.page, db, "Role", first=10_000, after=None, account=self.row.id
-        )
+    @field(description="Users and roles of this account.")
+    async def principals(self, info: Info[Context, None]) -> list[Principal]:
+        services = info.context.services
+        users = await services.page("User", first=10_000, account=self.row.id)
+        roles = await services.page("Role", first=10_000, account=self.row.id)
         return [User(row=u) for u in users] + [Role(row=r) for r in roles]
 
 
@@ -102,7 +91,7 @@ class AppliedPolicy:
     policy: Policy
     attached_as: AttachmentType
     via: PolicyVia
-    group: Annotated[Group, strawberry.lazy("graphiam.api.types")] | None = None
+    group: Group | None = None
 
 
 async def _applied(
@@ -125,35 +114,18 @@ async def _boundary(info: Info[Context, None], target_arn: str) -> Policy | None
 class Principal:
     row: strawberry.Private[Any]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    account = from_row("account", str)
+    path = from_row("path", str | None)
+    create_date = from_row("create_date", str | None)
+    tags = from_row("tags", list[Tag], _tags)
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
-
-    @strawberry.field
-    def path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field
-    def create_date(self) -> str | None:
-        return self.row.create_date
-
-    @strawberry.field
-    def tags(self) -> list[Tag]:
-        return _tags(self.row.tags)
-
-    @strawberry.field(description="The permissions boundary, if one is set.")
+    @field(description="The permissions boundary, if one is set.")
     async def permissions_boundary(self, info: Info[Context, None]) -> Policy | None:
         return await _boundary(info, self.row.arn)
 
-    @strawberry.field(
+    @field(
         description="Every policy that applies: direct, inline, boundary and (users) inherited from groups."
     )
     async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
@@ -163,71 +135,52 @@ class Principal:
                 out += await _applied(info, g.arn, PolicyVia.GROUP, Group(row=g))
         return out
 
-    @strawberry.field(
+    @field(
         description="Roles this principal can assume within `maxDepth` hops (directly or through "
         "chains), each once at its fewest hops; hops needing conditions included, marked."
     )
-    async def assumable_roles(
-        self, info: Info[Context, None], max_depth: int = 5
-    ) -> list[Annotated[AssumableRole, strawberry.lazy("graphiam.api.assume")]]:
-        from graphiam.api.assume import assumable_roles
-
+    async def assumable_roles(self, info: Info[Context, None], max_depth: int = 5) -> list[AssumableRole]:
         return await assumable_roles(info, self.row.arn, max_depth)
 
-    @strawberry.field(
+    @field(
         description="Administrator: allowed every action on `*` after denies and the boundary, or "
         "able to make itself so in one step (graphiam.queries.admin has the rule)."
     )
     async def is_admin(self, info: Info[Context, None]) -> bool:
-        from graphiam.api.escalation import admin_verdict
+        return (await info.context.services.admin_verdict(self.row.arn)).is_admin
 
-        return (await admin_verdict(info, self.row.arn)).is_admin
-
-    @strawberry.field(
-        description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed)."
-    )
+    @field(description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed).")
     async def admin_reason(self, info: Info[Context, None]) -> str:
-        from graphiam.api.escalation import admin_verdict
-
-        return (await admin_verdict(info, self.row.arn)).reason
+        return (await info.context.services.admin_verdict(self.row.arn)).reason
 
 
 @strawberry.type(description="An IAM user.")
 class User(Principal):
     row: strawberry.Private[rec.UserRow]
 
-    @strawberry.field
-    def user_id(self) -> str | None:
-        return self.row.user_id
-
-    @strawberry.field(description="From the credential report: the user can sign in to the console.")
-    def password_enabled(self) -> bool | None:
-        return self.row.password_enabled
-
-    @strawberry.field
-    def password_last_used(self) -> str | None:
-        return self.row.password_last_used
-
-    @strawberry.field(description="From the credential report: an MFA device is active.")
-    def mfa_active(self) -> bool | None:
-        return self.row.mfa_active
-
-    @strawberry.field(
-        description="From the credential report: how many access keys are active (programmatic use)."
+    user_id = from_row("user_id", str | None)
+    password_enabled = from_row(
+        "password_enabled",
+        bool | None,
+        description="From the credential report: the user can sign in to the console.",
     )
-    def access_keys_active(self) -> int | None:
-        return self.row.access_keys_active
-
-    @strawberry.field(
-        description="Whether a credential report covered this user (GAAD carries no credentials)."
+    password_last_used = from_row("password_last_used", str | None)
+    mfa_active = from_row(
+        "mfa_active", bool | None, description="From the credential report: an MFA device is active."
     )
-    def has_credential_report(self) -> bool:
-        return self.row.has_credential_report
+    access_keys_active = from_row(
+        "access_keys_active",
+        int | None,
+        description="From the credential report: how many access keys are active (programmatic use).",
+    )
+    has_credential_report = from_row(
+        "has_credential_report",
+        bool,
+        description="Whether a credential report covered this user (GAAD carries no credentials).",
+    )
 
     @strawberry.field
-    async def groups(
-        self, info: Info[Context, None]
-    ) -> list[Annotated[Group, strawberry.lazy("graphiam.api.types")]]:
+    async def groups(self, info: Info[Context, None]) -> list[Group]:
         return [Group(row=g) for g in await info.context.loaders.groups_of_user.load(self.row.arn)]
 
 
@@ -235,43 +188,28 @@ class User(Principal):
 class Role(Principal):
     row: strawberry.Private[rec.RoleRow]
 
-    @strawberry.field
-    def role_id(self) -> str | None:
-        return self.row.role_id
-
-    @strawberry.field(description="The trust policy (AssumeRolePolicyDocument).")
-    def trust_policy(self) -> JSON | None:
-        return _doc(self.row.trust_policy)
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.row.description
-
-    @strawberry.field
-    def max_session_duration(self) -> int | None:
-        return self.row.max_session_duration
+    role_id = from_row("role_id", str | None)
+    trust_policy = from_row(
+        "trust_policy",
+        JSON | None,
+        convert.document,
+        description="The trust policy (AssumeRolePolicyDocument).",
+    )
+    description = from_row("description", str | None)
+    max_session_duration = from_row("max_session_duration", int | None)
+    last_used = from_row("last_used", str | None)
 
     @strawberry.field
-    def last_used(self) -> str | None:
-        return self.row.last_used
-
-    @strawberry.field
-    async def instance_profiles(
-        self, info: Info[Context, None]
-    ) -> list[Annotated[InstanceProfile, strawberry.lazy("graphiam.api.types")]]:
+    async def instance_profiles(self, info: Info[Context, None]) -> list[InstanceProfile]:
         return [
             InstanceProfile(row=p) for p in await info.context.loaders.profiles_of_role.load(self.row.arn)
         ]
 
-    @strawberry.field(
+    @field(
         description="Principals (users, roles, services, external) that can reach this role within "
         "`maxDepth` hops, each once at its fewest hops."
     )
-    async def assumable_by(
-        self, info: Info[Context, None], max_depth: int = 5
-    ) -> list[Annotated[AssumingPrincipal, strawberry.lazy("graphiam.api.assume")]]:
-        from graphiam.api.assume import assumable_by
-
+    async def assumable_by(self, info: Info[Context, None], max_depth: int = 5) -> list[AssumingPrincipal]:
         return await assumable_by(info, self.row.arn, max_depth)
 
 
@@ -279,31 +217,17 @@ class Role(Principal):
 class Group:
     row: strawberry.Private[rec.GroupRow]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
-
-    @strawberry.field
-    def path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field
-    def create_date(self) -> str | None:
-        return self.row.create_date
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    account = from_row("account", str)
+    path = from_row("path", str | None)
+    create_date = from_row("create_date", str | None)
 
     @strawberry.field
     async def members(self, info: Info[Context, None]) -> list[User]:
         return [User(row=u) for u in await info.context.loaders.members_of_group.load(self.row.arn)]
 
-    @strawberry.field(description="Policies attached to the group (managed and inline).")
+    @field(description="Policies attached to the group (managed and inline).")
     async def policies(self, info: Info[Context, None]) -> list[AppliedPolicy]:
         return await _applied(info, self.row.arn, PolicyVia.DIRECT)
 
@@ -312,33 +236,129 @@ class Group:
 class InstanceProfile:
     row: strawberry.Private[rec.InstanceProfileRow]
 
-    @strawberry.field
-    def arn(self) -> str:
-        return self.row.arn
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def account(self) -> str:
-        return self.row.account
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    account = from_row("account", str)
 
     @strawberry.field
     async def roles(self, info: Info[Context, None]) -> list[Role]:
         return [Role(row=r) for r in await info.context.loaders.roles_of_profile.load(self.row.arn)]
 
 
+@strawberry.type(description="A policy attached to a user, group or role.")
+class PolicyAttachment:
+    row: strawberry.Private[rec.AttachmentRow]
+
+    target_arn = from_row("target_arn", str)
+    target_type = from_row("target_type", EntityType, EntityType)
+    attached_as = from_row("attached_as", AttachmentType, AttachmentType)
+
+    @field(description="The user, group or role the policy is attached to.")
+    async def target(self, info: Info[Context, None]) -> PolicyTarget | None:
+        return await load_entity(info, self.row.target_type, self.row.target_arn)
+
+
+@strawberry.type(
+    description="A managed (AWS or customer) or inline policy. Its document is the default version's."
+)
+class Policy:
+    row: strawberry.Private[rec.PolicyRow]
+
+    arn = from_row("arn", str)
+    name = from_row("name", str)
+    kind = from_row("kind", PolicyKind, PolicyKind)
+    account = from_row("account", str)
+    path = from_row("path", str | None)
+    policy_id = from_row("policy_id", str | None)
+    default_version_id = from_row("default_version", str | None)
+    document = from_row(
+        "document",
+        JSON | None,
+        convert.document,
+        description="The default version's document (inline: the document).",
+    )
+    missing_document = from_row(
+        "missing",
+        bool,
+        description="True for a placeholder: the export named this policy but did not include it.",
+    )
+    owner_arn = from_row(
+        "owner_arn", str | None, description="For inline policies: the user, group or role that embeds it."
+    )
+    attachment_count = from_row("attachment_count", int | None)
+    create_date = from_row("create_date", str | None)
+    update_date = from_row("update_date", str | None)
+
+    @field(description="Every stored version, default marked.")
+    async def versions(self, info: Info[Context, None]) -> list[PolicyVersion]:
+        return [PolicyVersion(row=v) for v in await info.context.loaders.versions_of.load(self.row.arn)]
+
+    @field(description="Where the policy is attached (identity, inline or as a permissions boundary).")
+    async def attachments(self, info: Info[Context, None]) -> list[PolicyAttachment]:
+        return [PolicyAttachment(row=a) for a in await info.context.loaders.attachments_of.load(self.row.arn)]
+
+
+@strawberry.type(description="A role a principal can reach, once, at its fewest hops.")
+class AssumableRole:
+    arn: str
+    depth: int
+    needs_conditions: bool = strawberry.field(
+        description="True when every shortest path to it needs a condition."
+    )
+
+    @strawberry.field
+    async def role(self, info: Info[Context, None]) -> Role | None:
+        row = await info.context.loaders.role.load(self.arn)
+        return None if row is None else Role(row=row)
+
+
+@strawberry.type(description="A principal that can reach a role, at its fewest hops.")
+class AssumingPrincipal:
+    id: str = strawberry.field(description="ARN, or the service principal's name.")
+    type: str = strawberry.field(description="User | Role | ServicePrincipal | ExternalPrincipal")
+    depth: int
+    needs_conditions: bool
+
+    @field(description="The user or role (null for service and external principals).")
+    async def principal(self, info: Info[Context, None]) -> Principal | None:
+        if self.type not in ("User", "Role"):
+            return None
+        return await load_principal(info, self.type, self.id)
+
+
+async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
+    services = info.context.services
+    reach = await services.run(P.assumable_roles, services.db, principal, max_depth=max_depth)
+    return [AssumableRole(arn=r.key, depth=r.depth, needs_conditions=r.needs_conditions) for r in reach]
+
+
+async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> list[AssumingPrincipal]:
+    services = info.context.services
+    reach = await services.run(P.assumable_by, services.db, role, max_depth=max_depth)
+    return [
+        AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
+        for r in reach
+    ]
+
+
 PolicyTarget = Annotated[User | Group | Role, strawberry.union("PolicyTarget")]
 
-_WRAP = {"User": User, "IAMGroup": Group, "Role": Role}
+
+async def load_principal(info: Info[Context, None], table: str, arn: str) -> User | Role | None:
+    """The stored user (`table` User) or role (Role) `arn`, through the request's DataLoaders; None when it is
+    not stored."""
+    if table == "User":
+        user = await info.context.loaders.user.load(arn)
+        return None if user is None else User(row=user)
+    if table == "Role":
+        role = await info.context.loaders.role.load(arn)
+        return None if role is None else Role(row=role)
+    raise ValueError(f"not a principal table: `{table}`")
 
 
-async def load_entity(info: Info[Context, None], table: str, arn: str) -> Any:
-    loader = {
-        "User": info.context.loaders.user,
-        "IAMGroup": info.context.loaders.group,
-        "Role": info.context.loaders.role,
-    }[table]
-    row = await loader.load(arn)
-    return None if row is None else _WRAP[table](row=row)
+async def load_entity(info: Info[Context, None], table: str, arn: str) -> User | Group | Role | None:
+    """As `load_principal`, or the group `arn` (`table` IAMGroup)."""
+    if table == "IAMGroup":
+        group = await info.context.loaders.group.load(arn)
+        return None if group is None else Group(row=group)
+    return await load_principal(info, table, arn)

@@ -8,6 +8,7 @@ import enum
 import strawberry
 from strawberry.types import Info
 
+from graphiam.api.fields import field
 from graphiam.api.security import admin_field, identity_of
 
 
@@ -37,7 +38,7 @@ class ApiToken:
 
 @strawberry.type
 class ViewerQuery:
-    @strawberry.field(description="Who this request acts as.")
+    @field(description="Who this request acts as.")
     def viewer(self, info: Info) -> Viewer:
         identity = identity_of(info.context)
         if identity is None:  # a context made outside the HTTP layer; permissions refuse it too

@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from graphiam.arn import parse_iam_arn
-from graphiam.errors import IngestError, InputError
+from graphiam.errors import ChangeError, IngestError, Problem
+from graphiam.errors import PreflightNeeded as _Preflight
 from graphiam.model import CUSTOMER_MANAGED, INLINE, Tag
 from graphiam.policy import validate_policy
 from graphiam.policy.raw import decode_document
@@ -47,24 +48,6 @@ _NAME_MAX = {"user": 64, "role": 64, "group": 128, "policy": 128}
 _TABLE = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Policy"}
 _ID_PREFIX = {"user": "AIDA", "group": "AGPA", "role": "AROA", "policy": "ANPA"}
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Problem:
-    """One reason a change was refused. `path`: where in the input; `json_path`: where in a policy document."""
-
-    code: str  # NOT_FOUND | ALREADY_EXISTS | INVALID_ARN | INVALID_POLICY | INVALID_INPUT | CONFLICT | LIMIT_EXCEEDED | UNMODIFIABLE
-    message: str
-    path: tuple[str, ...] = ()
-    json_path: str | None = None
-
-
-class ChangeError(InputError):
-    """A change refused for a reason the caller can fix; nothing was written."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(p.message for p in self.problems[:3]))
 
 
 def fail(code: str, message: str, *path: str, json_path: str | None = None) -> ChangeError:
@@ -342,10 +325,6 @@ def apply_changes(
     if not trial.ok:
         return Result(ok=False, dry_run=False, problems=trial.problems)
     return _in_place(db, changes, want=want, requests=requests, paths=paths, indexed=indexed, settle=True)
-
-
-class _Preflight(Exception):
-    """Raised inside the transaction (before any rel COPY) to roll it back and try the batch on a copy first."""
 
 
 def _finish(db: Database, applied: list[Applied]) -> None:

@@ -69,8 +69,9 @@ def test_who_can_bad_action_is_a_one_line_error(client):
 
 
 def test_who_can_pages_by_principal_arn(client):
-    q = """query($after: String) { whoCan(action: "s3:GetObject", resource: "arn:aws:s3:::examplecorp-dev-assets/x",
-             first: 2, after: $after) { principalArn } }"""
+    q = """query($after: String) {
+             whoCan(action: "s3:GetObject", resource: "arn:aws:s3:::examplecorp-dev-assets/x", first: 2,
+                    after: $after) { principalArn } }"""
     full = [
         r["principalArn"]
         for r in client(WHO_CAN, {"a": "s3:GetObject", "r": "arn:aws:s3:::examplecorp-dev-assets/x"})[
@@ -94,7 +95,8 @@ EFFECTIVE = """query($p: String!, $s: String, $l: AccessLevel, $after: String) {
     summary { service accessLevel count } byService { service count } byAccessLevel { accessLevel count }
     actions(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor }
       nodes { action service accessLevel
-              allowed { pattern excluding alsoMatching conditions { operator key values } statements { policyName via effect } }
+              allowed { pattern excluding alsoMatching conditions { operator key values }
+                        statements { policyName via effect } }
               denied { pattern conditions { key } statements { policyArn effect } } } }
     unknownActions { action policyArn effect notAction } warnings } }"""
 

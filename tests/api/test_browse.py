@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.helpers import CONFORMANCE, GAAD_EXAMPLE
 
 COUNTS = "{ users { totalCount } groups { totalCount } roles { totalCount } policies { totalCount } }"
 
 
-def _counts(data):
+def _counts(data: dict[str, Any]) -> tuple[int, ...]:
     return tuple(data[k]["totalCount"] for k in ("users", "groups", "roles", "policies"))
 
 
@@ -23,8 +24,8 @@ def test_pagination_walks_every_user_once(gql):
     seen, after = [], None
     while True:
         d = q(
-            "query($after: String) { users(first: 7, after: $after) { totalCount pageInfo { hasNextPage endCursor } "
-            "edges { cursor node { arn } } } }",
+            "query($after: String) { users(first: 7, after: $after) { totalCount "
+            "pageInfo { hasNextPage endCursor } edges { cursor node { arn } } } }",
             {"after": after},
         )["users"]
         seen += [e["node"]["arn"] for e in d["edges"]]
@@ -41,7 +42,8 @@ def test_relations_match_the_export_both_ways(gql):
     for u in data["UserDetailList"]:
         d = q(
             "query($a: String!) { user(arn: $a) { name groups { name members { arn } } "
-            "policies { attachedAs via group { name } policy { arn name kind } } permissionsBoundary { arn } } }",
+            "policies { attachedAs via group { name } policy { arn name kind } } "
+            "permissionsBoundary { arn } } }",
             {"a": u["Arn"]},
         )["user"]
         assert sorted(g["name"] for g in d["groups"]) == sorted(set(u.get("GroupList", [])))
@@ -78,7 +80,8 @@ def test_role_trust_policy_boundary_and_policy_attachments(gql):
     q = gql(CONFORMANCE / "gaad.json")
     for r in data["RoleDetailList"]:
         d = q(
-            "query($a: String!) { principal(arn: $a) { __typename ... on Role { trustPolicy permissionsBoundary { arn } } } }",
+            "query($a: String!) { principal(arn: $a) { __typename "
+            "... on Role { trustPolicy permissionsBoundary { arn } } } }",
             {"a": r["Arn"]},
         )["principal"]
         assert d["__typename"] == "Role"
@@ -146,12 +149,13 @@ def test_health_and_graphiql(gql):
 
     q = gql(CONFORMANCE / "gaad.json")
 
-    async def go():
-        async with q.app.router.lifespan_context(q.app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=q.app), base_url="http://t") as c:
-                return (await c.get("/health")).json(), await c.get(
-                    "/graphql", headers={"accept": "text/html"}
-                )
+    async def go() -> tuple[Any, httpx.Response]:
+        transport = httpx.ASGITransport(app=q.app)
+        async with (
+            q.app.router.lifespan_context(q.app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
+            return (await c.get("/health")).json(), await c.get("/graphql", headers={"accept": "text/html"})
 
     health, page = asyncio.run(go())
     assert health["status"] == "ok" and health["accounts"] == ["123456789012"]

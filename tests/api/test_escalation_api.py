@@ -27,9 +27,8 @@ def client():
 
 
 def test_paths_from_bob_prove_each_permission(client):
-    data = client(
-        f'{{ escalationPaths(from: "{ORG}user/engineering/bob") {{ length reachesAdmin steps {{ {STEP} }} }} }}'
-    )
+    bob = f"{ORG}user/engineering/bob"
+    data = client(f'{{ escalationPaths(from: "{bob}") {{ length reachesAdmin steps {{ {STEP} }} }} }}')
     [path] = data["escalationPaths"]
     assert path["reachesAdmin"] and path["length"] == 1
     step = path["steps"][0]

@@ -6,7 +6,8 @@ import pytest
 
 from tests.helpers import GAAD_EXAMPLE
 
-QUERY = """query($first: Int, $after: String, $account: String, $kinds: [RiskCategory!], $exclude: FindingsExclusions) {
+QUERY = """query($first: Int, $after: String, $account: String, $kinds: [RiskCategory!],
+                 $exclude: FindingsExclusions) {
   policyFindings(first: $first, after: $after, account: $account, kinds: $kinds, exclude: $exclude) {
     totalCount policiesAnalysed
     summary { category severity policies actions principals }

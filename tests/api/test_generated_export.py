@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -15,7 +16,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_org import generate_org  # noqa: E402
 
 
-def _doc(d):
+def _doc(d: Any) -> Any:
     if isinstance(d, str):
         return json.loads(d if d.lstrip().startswith("{") else unquote(d))
     return d
@@ -76,8 +77,8 @@ def test_generated_export_round_trips_through_graphql(gql, exported):
         }
     for r in roles:
         d = q(
-            "query($a: String!) { role(arn: $a) { trustPolicy permissionsBoundary { arn } instanceProfiles { arn } "
-            "policies { attachedAs policy { arn } } } }",
+            "query($a: String!) { role(arn: $a) { trustPolicy permissionsBoundary { arn } "
+            "instanceProfiles { arn } policies { attachedAs policy { arn } } } }",
             {"a": r["Arn"]},
         )["role"]
         assert d["trustPolicy"] == _doc(r["AssumeRolePolicyDocument"])

@@ -14,7 +14,8 @@ BOB = "arn:aws:iam::111111111111:user/engineering/bob"
 OPS = "arn:aws:iam::111111111111:role/service-role/OpsAutomationRole"
 QUERY = """query($around: [String!], $depth: Int!, $kinds: [GraphEdgeKind!], $max: Int!) {
   graph(around: $around, depth: $depth, edgeKinds: $kinds, maxNodes: $max) {
-    nodes { id kind label account isAdmin properties } edges { id from to kind label properties } truncated } }"""
+    nodes { id kind label account isAdmin properties }
+    edges { id from to kind label properties } truncated } }"""
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +43,9 @@ def test_truncated_answers_say_so(q):
 
 def test_export_renders_the_same_graph(q):
     d = q(
-        """{ graph(around: ["%s"], depth: 2) { nodes { id } edges { id }
+        f"""{{ graph(around: ["{BOB}"], depth: 2) {{ nodes {{ id }} edges {{ id }}
              dot: export(format: DOT) graphml: export(format: GRAPHML) cy: export(format: CYTOSCAPE)
-             js: export(format: JSON) } }"""
-        % BOB
+             js: export(format: JSON) }} }}"""
     )["graph"]
     ids = [n["id"] for n in d["nodes"]]
     root = ET.fromstring(d["graphml"])
@@ -67,6 +67,6 @@ def test_export_renders_the_same_graph(q):
     ],
 )
 def test_bad_arguments_are_the_callers_errors(q, args, message):
-    body = q.raw("{ graph(%s) { truncated } }" % args)
+    body = q.raw(f"{{ graph({args}) {{ truncated }} }}")
     [err] = body["errors"]
     assert err["message"] == message and err.get("extensions", {}).get("code") != "INTERNAL"

@@ -11,7 +11,8 @@ def _examples() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("## What you can ask", 1)[1].split("\n## ", 1)[0]
     block = section.split("```graphql\n", 1)[1].split("```", 1)[0]
-    ops, current = [], []
+    ops: list[str] = []
+    current: list[str] = []
     for line in block.splitlines():
         if line.startswith("#") or not line.strip():
             if current:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -40,9 +41,10 @@ REGIONS = {
     ],
 }
 SIM = """query($p: String!, $a: String!, $l: [[JSON!]!], $c: [ContextEntryInput!], $rp: JSON) {
-  simulate(principal: $p, action: $a, resource: "arn:aws:s3:::bucket/key", serviceControlPolicies: $l, context: $c,
-           resourcePolicy: $rp) {
-    decision identityDecision scpDecision warnings matchedStatements { policyArn kind appliesVia sid effect } } }"""
+  simulate(principal: $p, action: $a, resource: "arn:aws:s3:::bucket/key", serviceControlPolicies: $l,
+           context: $c, resourcePolicy: $rp) {
+    decision identityDecision scpDecision warnings
+    matchedStatements { policyArn kind appliesVia sid effect } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +52,16 @@ def q(seeded_gql):
     return seeded_gql
 
 
-def sim(q, action, levels, context=None, resource_policy=None):
-    return q(SIM, {"p": ALICE, "a": action, "l": levels, "c": context, "rp": resource_policy})["simulate"]
+def sim(
+    q: Any,
+    action: str,
+    levels: list[list[Any]] | None,
+    context: list[dict[str, Any]] | None = None,
+    resource_policy: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    variables = {"p": ALICE, "a": action, "l": levels, "c": context, "rp": resource_policy}
+    answer: dict[str, Any] = q(SIM, variables)["simulate"]
+    return answer
 
 
 def test_without_scps_there_is_no_scp_verdict(q):
@@ -82,7 +92,9 @@ def test_a_deny_anywhere_denies_and_is_reported(q):
 
 
 def test_conditions_in_scps(q):
-    region = lambda r: [{"key": "aws:RequestedRegion", "values": [r]}]  # noqa: E731
+    def region(r: str) -> list[dict[str, Any]]:
+        return [{"key": "aws:RequestedRegion", "values": [r]}]
+
     assert sim(q, "ec2:DescribeInstances", [[FULL, REGIONS]], region("us-east-1"))["decision"] == "ALLOWED"
     assert (
         sim(q, "ec2:DescribeInstances", [[FULL, REGIONS]], region("eu-west-1"))["decision"] == "EXPLICIT_DENY"
@@ -122,9 +134,8 @@ def test_service_linked_roles_are_exempt(q):
 
 def test_batch_applies_the_scps_to_every_request(q):
     d = q(
-        """query($l: [[JSON!]!]) { simulateBatch(principal: "%s", actions: ["ec2:DescribeInstances",
-             "ec2:DescribeVpcs"], serviceControlPolicies: $l) { action decision scpDecision } }"""
-        % ALICE,
+        f"""query($l: [[JSON!]!]) {{ simulateBatch(principal: "{ALICE}", actions: ["ec2:DescribeInstances",
+             "ec2:DescribeVpcs"], serviceControlPolicies: $l) {{ action decision scpDecision }} }}""",
         {"l": [[FULL, NO_EC2]]},
     )["simulateBatch"]
     assert [x["decision"] for x in d] == ["EXPLICIT_DENY", "EXPLICIT_DENY"]
@@ -161,13 +172,12 @@ def test_bad_scps_are_named(q, levels, message):
 
 def test_cli_reads_one_file_per_level(tmp_path):
     env = {**os.environ, "GRAPHIAM_DB": str(tmp_path / "db")}
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "graphiam.cli", *a],
-        env=env,  # noqa: E731
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "graphiam.cli", *a], env=env, capture_output=True, text=True, timeout=120
+        )
+
     assert run("load", *map(str, seed_files(SEEDS))).returncode == 0
     (tmp_path / "root.json").write_text(json.dumps(FULL))
     (tmp_path / "acct.json").write_text(json.dumps([FULL, NO_EC2]))

@@ -1,10 +1,12 @@
 """Conformance through the real path: load gaad.json, ask every request of requests.jsonl through GraphQL
-`simulate`, compare with expected.jsonl (answers from an independent simulator; tests/conformance/README.md)."""
+`simulate`, compare with expected.jsonl (answers from an independent simulator;
+tests/conformance/README.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 
@@ -16,7 +18,7 @@ SIMULATE = """query($p: String!, $a: String!, $r: String!, $c: [ContextEntryInpu
 DECISIONS = {"allowed": "ALLOWED", "explicitDeny": "EXPLICIT_DENY", "implicitDeny": "IMPLICIT_DENY"}
 
 
-def _context(ctx: dict) -> list[dict]:
+def _context(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for k, v in ctx.items():
         if isinstance(v, list):
@@ -40,28 +42,29 @@ def test_all_conformance_requests_agree_through_graphql(make_db):
 
     async def run() -> list[tuple[str, str, str]]:
         wrong = []
-        async with client.app.router.lifespan_context(client.app):
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=client.app), base_url="http://t"
-            ) as c:
-                for r in requests:
-                    variables = {
-                        "p": r["principalArn"],
-                        "a": r["action"],
-                        "r": r["resourceArn"],
-                        "c": _context(r["context"]),
-                        "o": r.get("resourceAccount"),
-                    }
-                    body = (await c.post("/graphql", json={"query": SIMULATE, "variables": variables})).json()
-                    assert "errors" not in body, (r["id"], body["errors"])
-                    got = body["data"]["simulate"]
-                    want = DECISIONS[expected[r["id"]]]
-                    if got["decision"] != want:
-                        wrong.append((r["id"], got["decision"], want))
-                    if got["decision"] == "EXPLICIT_DENY":  # a deny names the statement that decided it
-                        assert any(m["effect"] == "DENY" for m in got["matchedStatements"]), r["id"]
-                    if got["decision"] == "ALLOWED":
-                        assert any(m["effect"] == "ALLOW" for m in got["matchedStatements"]), r["id"]
+        transport = httpx.ASGITransport(app=client.app)
+        async with (
+            client.app.router.lifespan_context(client.app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
+            for r in requests:
+                variables = {
+                    "p": r["principalArn"],
+                    "a": r["action"],
+                    "r": r["resourceArn"],
+                    "c": _context(r["context"]),
+                    "o": r.get("resourceAccount"),
+                }
+                body = (await c.post("/graphql", json={"query": SIMULATE, "variables": variables})).json()
+                assert "errors" not in body, (r["id"], body["errors"])
+                got = body["data"]["simulate"]
+                want = DECISIONS[expected[r["id"]]]
+                if got["decision"] != want:
+                    wrong.append((r["id"], got["decision"], want))
+                if got["decision"] == "EXPLICIT_DENY":  # a deny names the statement that decided it
+                    assert any(m["effect"] == "DENY" for m in got["matchedStatements"]), r["id"]
+                if got["decision"] == "ALLOWED":
+                    assert any(m["effect"] == "ALLOW" for m in got["matchedStatements"]), r["id"]
         return wrong
 
     wrong = asyncio.run(run())
