@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from graphiam.changes.checks import check_loaded_document
 from graphiam.errors import IngestError
 from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.organizations import is_organization, parse_organization
@@ -49,20 +50,6 @@ class LoadSummary:
             out.append(f"applied {self.credential_rows} credential-report row(s)")
         out += [f"warning: {w}" for w in self.warnings]
         return out
-
-
-def _check_document(text: str, where: str, kind: str | None = None) -> None:
-    """Parse a document with the policy engine so a broken one is refused at load time; with `kind` (identity,
-    trust) also what AWS rejects for that policy type: an identity statement without Resource/NotResource or
-    with a Principal, a trust statement without a Principal (IAM answers MalformedPolicyDocument)."""
-    from graphiam.errors import PolicyParseError
-    from graphiam.policy import parse_policy, validate_policy
-
-    parse_policy(text, where=where)
-    if kind is not None:
-        errors = [(p.path, p.message) for p in validate_policy(text, kind=kind) if p.severity == "error"]
-        if errors:
-            raise PolicyParseError(errors, where=where)
 
 
 def _credential_rows(path: Path) -> list[dict]:
@@ -110,9 +97,9 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
             continue
         data = read_json_file(path)
         if is_organization(data):
-            orgs.append(parse_organization(data, source=str(path), check_document=_check_document))
+            orgs.append(parse_organization(data, source=str(path), check_document=check_loaded_document))
         else:
-            exports.append(parse_gaad(data, source=str(path), check_document=_check_document))
+            exports.append(parse_gaad(data, source=str(path), check_document=check_loaded_document))
         del data
     step("read", len(paths), len(paths))
     if len(orgs) > 1:

@@ -281,8 +281,8 @@ def _set_trust(doc):
     ids=["identity-without-resource", "identity-with-principal", "trust-without-principal"],
 )
 def test_documents_aws_rejects_for_their_policy_type_are_refused_at_load(change, path, message):
-    from graphiam.changes.load import _check_document
+    from graphiam.changes.checks import check_loaded_document
 
     with pytest.raises(IngestError) as err:
-        parse_gaad(_changed(**change), source="x.json", check_document=_check_document)
+        parse_gaad(_changed(**change), source="x.json", check_document=check_loaded_document)
     assert f"x.json: {path}" in str(err.value) and message in str(err.value), str(err.value)
