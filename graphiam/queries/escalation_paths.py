@@ -10,7 +10,6 @@ a principal that can make itself administrator (its self-loop edge is appended a
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,6 +20,7 @@ from graphiam.derive.escalation.fanout import Part, render, use_from_json
 from graphiam.derive.escalation.paths import Fan, Path, PathGraph, Step, TargetSet
 from graphiam.derive.escalation.run import graph_facts
 from graphiam.errors import InputError, NotFoundError
+from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot
 from graphiam.store import Database
 from graphiam.store import escalation_store as S
@@ -86,21 +86,27 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
 
 
 class EscalationIndexCache:
-    """One index per database generation, built once under a lock."""
+    """The index of the snapshot's generation, kept for the newest one (a `GenerationCache`: built once, off
+    the lock; an older snapshot's index is built for its reader and not kept)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._index: EscalationIndex | None = None
+        self._cache: GenerationCache[EscalationIndex] = GenerationCache()
 
     def get(self, db: Database, snap: Snapshot) -> EscalationIndex:
-        with self._lock:
-            if self._index is None or self._index.generation != snap.generation:
-                self._index = build_index(db, snap)
-            return self._index
+        return self._cache.get(
+            snap.generation,
+            None,
+            lambda: build_index(db, snap),
+            still_current=lambda: db.generation == snap.generation,
+        )
 
 
 def escalation_index_cache(caches: dict[str, Any]) -> EscalationIndexCache:
-    return caches.setdefault("escalation-index", EscalationIndexCache())  # type: ignore[no-any-return]
+    """The escalation-index cache kept in a server's `caches`."""
+    cache = caches.get("escalation-index")
+    if cache is None:
+        cache = caches.setdefault("escalation-index", EscalationIndexCache())
+    return cache  # type: ignore[no-any-return]
 
 
 def _loads(text: str | None, default: Any) -> Any:
