@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,10 +18,16 @@ import httpx
 from graphiam.store import open_database
 from graphiam.store import reader as R
 from tests.conftest import ROOT
-from tests.test_server import _free_port
 
 GENERATOR = ROOT / "benchmarks" / "generate_org.py"
 CLI = [sys.executable, "-m", "graphiam.cli"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _generate(out: Path, users: int, roles: int, policies: int) -> Path:
@@ -207,7 +214,7 @@ def run_concurrency(tmp_path: Path, command: list[str] | None = None) -> tuple[l
         capture_output=True,
         text=True,
     )
-    port = _free_port()
+    port = free_port()
     proc = _serve(db, port, command)  # an empty database: the demo org is loaded
     problems: list[str] = []
     try:
