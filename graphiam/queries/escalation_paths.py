@@ -76,7 +76,7 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
         for r in S.fan_edges(db)
         if r["targets"] in sets
     ]
-    shared: dict[tuple[Any, ...], Any] = {}
+    shared: dict[object, Any] = {}
     return EscalationIndex(
         generation=snap.generation,
         direct=direct,
@@ -138,7 +138,7 @@ def _condition_key(item: Any) -> str:
     return str(item)
 
 
-def _step(r: dict[str, Any], shared: dict[tuple[Any, ...], Any]) -> Step:
+def _step(r: dict[str, Any], shared: dict[object, Any]) -> Step:
     """A path-graph edge. An assumption's statements are left out (`_hydrate` reads them for the paths
     returned: an organisation can hold millions of CAN_ASSUME edges); equal permission stubs are shared."""
     if r["kind"] == "CAN_ASSUME":
@@ -208,8 +208,8 @@ def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
 def edge_rows(
     db: Database, sources: Sequence[str] | None = None, wanted: set[tuple[str, str, str]] | None = None
 ) -> list[dict[str, Any]]:
-    """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded: all
-    of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
+    """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded:
+    all of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
     `sources`, or only the (source, target, technique) triples `wanted`."""
     out = [
         {

@@ -1,16 +1,17 @@
-"""The policy findings report over the stored graph: every policy's risky unconstrained actions, and whom it reaches.
+"""The policy findings report over the stored graph: every policy's risky unconstrained actions, and whom it
+reaches.
 
-Policies reported: every customer-managed policy, every inline policy, and the AWS-managed policies attached to a
-user, group or role (as identity policies; a permissions boundary grants nothing). Each finding lists the principals
-the policy reaches: the users, groups and roles it is attached to, and the members of those groups, each marked
-administrator or not (`queries.escalation.direct_admins`: allowed every probe action on `*` now, with every Deny
-and boundary applied).
+Policies reported: every customer-managed policy, every inline policy, and the AWS-managed policies attached
+to a user, group or role (as identity policies; a permissions boundary grants nothing). Each finding lists the
+principals the policy reaches: the users, groups and roles it is attached to, and the members of those groups,
+each marked administrator or not (`queries.escalation_paths.direct_admins`: allowed every probe action on `*`
+now, with every Deny and boundary applied).
 
-Exclusions (Cloudsplaining's exclusions file, as arguments): policy names or ARNs, principal names or ARNs (users,
-groups, roles; `*` wildcards, case-insensitive) and actions (IAM action patterns). An excluded principal is left out
-of the reach lists, and so is every member reached only through an excluded group; a policy attached only to excluded
-principals is not reported. An account scope keeps the policies and principals of that account (AWS-managed policies
-when they reach a principal of it).
+Exclusions (Cloudsplaining's exclusions file, as arguments): policy names or ARNs, principal names or ARNs
+(users, groups, roles; `*` wildcards, case-insensitive) and actions (IAM action patterns). An excluded
+principal is left out of the reach lists, and so is every member reached only through an excluded group; a
+policy attached only to excluded principals is not reported. An account scope keeps the policies and
+principals of that account (AWS-managed policies when they reach a principal of it).
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ class FindingsIndex:
         }
 
     def reach(self, policy_arn: str, excl: Exclusions, account: str | None) -> tuple[list[Reached], bool]:
-        """The principals the policy reaches, and whether it is attached to any principal at all (in scope)."""
+        """The principals the policy reaches, and whether it is attached to any principal at all (in
+        scope)."""
         out: dict[tuple[str, str | None], Reached] = {}
         attached = False
         for a in self.targets.get(policy_arn, ()):
