@@ -43,7 +43,7 @@ def default_document(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def account_of(export: dict[str, Any]) -> str:
-    return export["UserDetailList"][0]["Arn"].split(":")[4]
+    return str(export["UserDetailList"][0]["Arn"].split(":")[4])
 
 
 def all_documents(export: dict[str, Any]) -> Iterator[tuple[str, str | dict[str, Any]]]:
