@@ -1,20 +1,21 @@
 """CAN_ASSUME derivation and assumption-chain latency on a generated organisation of 10,000 principals.
 
-    .venv/bin/python benchmarks/bench_graph.py [--users 3000 --roles 2000 --policies 1500 --accounts 2] [--sources 50]
+    .venv/bin/python benchmarks/bench_graph.py [--users 3000 --roles 2000 --policies 1500 --accounts 2]
+        [--sources 50]
 
 Sizes are per account (default: 2 accounts, 6,000 users + 4,000 roles, 3,000 policies). The org
 (benchmarks/generate_org.py, seed 7) is written to a temporary directory and loaded with
-`graphiam.changes.load.read_files` and `graphiam.store.writer.load_exports`, as `load_files` does, into a fresh
-on-disk database. Prints:
-- load + derivation time, and derivation alone: the snapshot build and the CAN_ASSUME deriver, timed inside the
-  load's transaction (other derivers, e.g. escalation, run only with `--all-derivers`, timed separately);
+`graphiam.changes.load.read_files` and `graphiam.store.writer.load_exports`, as `load_files` does, into a
+fresh on-disk database. Prints:
+- load + derivation time, and derivation alone: the snapshot build and the CAN_ASSUME deriver, timed inside
+  the load's transaction (other derivers, e.g. escalation, run only with `--all-derivers`, timed separately);
 - CAN_ASSUME edge count (and how many need conditions);
 - `assumptionChains` at maxDepth 6 (every chain up to the cap of 1000 found, the first page of 50 described),
   median over `--sources` principals that have at least one edge, through the query functions (`chain_paths` +
   `describe`, what the resolver calls) and through the GraphQL schema (`schema.execute` in process);
 - `assumableRoles` (maxDepth 6) the same two ways;
-- baseline measured in the same run, interleaved: `{ principal(arn:) { arn } }` through GraphQL (a point lookup),
-  and the ratios to it;
+- baseline measured in the same run, interleaved: `{ principal(arn:) { arn } }` through GraphQL (a point
+  lookup), and the ratios to it;
 - peak RSS of the process (ru_maxrss).
 Targets (issue 4): derivation < 30 s; chains < 100 ms; RSS < 1 GB.
 """
@@ -123,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         cpu = spent.get("snapshot cpu", 0) + spent.get("can_assume cpu", 0)
         print(
-            f"  CPU time of the derivation {cpu:.1f} s (wall time suffers when other processes share the cores; "
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+            f"  CPU time of the derivation {cpu:.1f} s (wall time suffers when other processes share the "
+            f"cores; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
         )
         others = {
             k: v for k, v in spent.items() if k not in ("snapshot", "can_assume") and not k.endswith(" cpu")
@@ -155,27 +156,29 @@ def main(argv: list[str] | None = None) -> int:
         t: dict[str, list[float]] = {k: [] for k in ("fn", "gql", "reach_fn", "reach_gql", "lookup")}
         found, cut = [], 0
         for s in sources:  # interleaved: every measurement sees the same machine load
-            ms, res = timed(lambda: assume_paths.chain_paths(db, s, max_depth=6))
-            ms2, _ = timed(lambda: assume_paths.describe(db, res.source_type, res.paths[:50]))
+            ms, res = timed(partial(assume_paths.chain_paths, db, s, max_depth=6))
+            ms2, _ = timed(partial(assume_paths.describe, db, res.source_type, res.paths[:50]))
             t["fn"].append(ms + ms2)
             found.append(len(res.paths))
             cut += res.truncated
-            t["gql"].append(timed(lambda: gql(CHAINS, s))[0])
-            t["reach_fn"].append(timed(lambda: assume_paths.assumable_roles(db, s, max_depth=6))[0])
-            t["reach_gql"].append(timed(lambda: gql(REACH, s))[0])
-            t["lookup"].append(timed(lambda: gql(LOOKUP, s))[0])
+            t["gql"].append(timed(partial(gql, CHAINS, s))[0])
+            t["reach_fn"].append(timed(partial(assume_paths.assumable_roles, db, s, max_depth=6))[0])
+            t["reach_gql"].append(timed(partial(gql, REACH, s))[0])
+            t["lookup"].append(timed(partial(gql, LOOKUP, s))[0])
         med = {k: statistics.median(v) for k, v in t.items()}
         base = med["lookup"]
         print(
             f"assumptionChains maxDepth 6 over {len(sources)} sources (chains found: median "
-            f"{statistics.median(found):.0f}, max {max(found)}, truncated at {assume_paths.MAX_PATHS}: {cut}):"
+            f"{statistics.median(found):.0f}, max {max(found)}, "
+            f"truncated at {assume_paths.MAX_PATHS}: {cut}):"
         )
         print(
             f"  function {med['fn']:.1f} ms median (p90 {sorted(t['fn'])[int(0.9 * len(t['fn']))]:.1f}), "
             f"GraphQL (first page of 50) {med['gql']:.1f} ms median; target < 100 ms"
         )
         print(
-            f"assumableRoles maxDepth 6: function {med['reach_fn']:.1f} ms, GraphQL {med['reach_gql']:.1f} ms median"
+            f"assumableRoles maxDepth 6: function {med['reach_fn']:.1f} ms, "
+            f"GraphQL {med['reach_gql']:.1f} ms median"
         )
         print(
             f"baseline GraphQL principal lookup {base:.2f} ms median; ratios: chains(GraphQL) "
