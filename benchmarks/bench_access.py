@@ -1,14 +1,14 @@
 """whoCan and effectivePermissions latency on a generated organisation of 10,000 principals.
 
     .venv/bin/python benchmarks/bench_access.py [--users 6000 --roles 4000 --policies 3000] [--runs 7]
-
 The org (benchmarks/generate_org.py, seed 7, one account) is loaded into an on-disk database in a temporary
-directory; derived edges (CAN_ASSUME, escalation) only with `--derive` (their derivation is measured by their own
-benchmarks), which also times whoCan viaChains. Then, in process:
+directory; derived edges (CAN_ASSUME, escalation) only with `--derive` (their derivation is measured by their
+own benchmarks), which also times whoCan viaChains. Then, in process:
 - whoCan for several action/resource pairs, through the query function and through the GraphQL schema
   (`schema.execute`, the per-request result cache cleared before every run so each run computes);
 - baseline measured in the same run, interleaved with whoCan: brute force, `simulate` on every principal (what
-  whoCan would cost without the database prefilter); the ratio is printed, and the prefilter query alone (cypher);
+  whoCan would cost without the database prefilter); the ratio is printed, and the prefilter query alone
+  (cypher);
 - effectivePermissions for an AdministratorAccess principal and for typical principals, function and GraphQL;
 - peak RSS of the process (ru_maxrss).
 Prints medians. Targets (issue 4): whoCan < 300 ms; effectivePermissions of an administrator < 1 s.
@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,9 @@ from generate_org import account_of, generate_org  # noqa: E402
 from graphiam.api.context import Context, Loaders, Services  # noqa: E402
 from graphiam.api.schema import build_schema  # noqa: E402
 from graphiam.changes.load import load_files, read_files  # noqa: E402
-from graphiam.graph.snapshot import build_snapshot, snapshot_cache  # noqa: E402
+from graphiam.graph.snapshot import Snapshot, build_snapshot, snapshot_cache  # noqa: E402
 from graphiam.policy import Decision  # noqa: E402
+from graphiam.queries.effective import effective_permissions  # noqa: E402
 from graphiam.queries.simulate import simulate  # noqa: E402
 from graphiam.queries.who_can import who_can  # noqa: E402
 from graphiam.store import open_database  # noqa: E402
@@ -59,6 +61,16 @@ def median_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
         out = fn()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times), out
+
+
+def brute_force(snap: Snapshot, action: str, resource: str) -> set[str]:
+    """The principals `simulate` allows, one by one: what whoCan would cost without the database prefilter."""
+    allowed = set()
+    for a in snap.principals:
+        sim = simulate(snap, principal=a, action=action, resource=resource)
+        if sim.evaluation.decision is Decision.ALLOWED:
+            allowed.add(a)
+    return allowed
 
 
 def rss_mib() -> float:
@@ -123,27 +135,19 @@ def main() -> None:
         )  # the API's snapshot, built outside the per-operation time limit
         gql(WHO_CAN, {"a": "s3:GetObject", "r": "*"})
         print(
-            f"\n{'whoCan action / resource':<52} {'allowed':>7} {'cand.':>6} {'cypher':>7} {'fn ms':>7} {'gql ms':>7} "
-            f"{'brute ms':>9} {'speed-up':>8}"
+            f"\n{'whoCan action / resource':<52} {'allowed':>7} {'cand.':>6} {'cypher':>7} {'fn ms':>7} "
+            f"{'gql ms':>7} {'brute ms':>9} {'speed-up':>8}"
         )
         fn_all, gql_all = [], []
         for action, res in pairs:
             # interleaved runs, so that load from other processes hits the three variants alike
             fn_t, gql_t, brute_t, cy_t = [], [], [], []
             for _ in range(args.runs):
-                cy_t.append(median_ms(lambda: principals_for_service(db, action.split(":")[0]), 1)[0])
-                ms, w = median_ms(lambda: who_can(db, snap, action=action, resource=res), 1)
+                cy_t.append(median_ms(partial(principals_for_service, db, action.split(":")[0]), 1)[0])
+                ms, w = median_ms(partial(who_can, db, snap, action=action, resource=res), 1)
                 fn_t.append(ms)
-                gql_t.append(median_ms(lambda: gql(WHO_CAN, {"a": action, "r": res}), 1)[0])
-                ms, brute = median_ms(
-                    lambda: {
-                        a
-                        for a in snap.principals
-                        if simulate(snap, principal=a, action=action, resource=res).evaluation.decision
-                        is Decision.ALLOWED
-                    },
-                    1,
-                )
+                gql_t.append(median_ms(partial(gql, WHO_CAN, {"a": action, "r": res}), 1)[0])
+                ms, brute = median_ms(partial(brute_force, snap, action, res), 1)
                 brute_t.append(ms)
             fn_ms, gql_ms, brute_ms, cy_ms = (statistics.median(x) for x in (fn_t, gql_t, brute_t, cy_t))
             assert brute == {a.principal_arn for a in w.allowed}, (action, res)
@@ -151,8 +155,8 @@ def main() -> None:
             gql_all.append(gql_ms)
             label = f"{action} {res}"[:52]
             print(
-                f"{label:<52} {len(w.allowed):>7} {w.candidates:>6} {cy_ms:>7.1f} {fn_ms:>7.1f} {gql_ms:>7.1f} {brute_ms:>9.1f} "
-                f"{brute_ms / fn_ms:>7.1f}x",
+                f"{label:<52} {len(w.allowed):>7} {w.candidates:>6} {cy_ms:>7.1f} {fn_ms:>7.1f} "
+                f"{gql_ms:>7.1f} {brute_ms:>9.1f} {brute_ms / fn_ms:>7.1f}x",
                 flush=True,
             )
         print(
@@ -163,7 +167,7 @@ def main() -> None:
         if args.derive:
             for action, res in pairs[:3]:
                 ms, w = median_ms(
-                    lambda: who_can(db, snap, action=action, resource=res, via_chains=True), args.runs
+                    partial(who_can, db, snap, action=action, resource=res, via_chains=True), args.runs
                 )
                 chained = sum(1 for a in w.allowed if a.chain)
                 print(
@@ -172,23 +176,18 @@ def main() -> None:
                     flush=True,
                 )
 
-        try:
-            from graphiam.queries.effective import effective_permissions
-        except ImportError:
-            effective_permissions = None  # type: ignore[assignment]
-        if effective_permissions is not None:
-            admins = [
-                a
-                for a, p in snap.principals.items()
-                if any(s.name == "AdministratorAccess" for s in p.identity) and p.boundary is None
-            ]
-            typical = [a for a, p in snap.principals.items() if a not in admins and len(p.identity) >= 2][:3]
-            print(f"\n{'effectivePermissions principal':<70} {'actions':>7} {'fn ms':>7} {'gql ms':>7}")
-            for who in admins[:2] + typical:
-                fn_ms, e = median_ms(lambda: effective_permissions(snap, principal=who), args.runs)
-                gql_ms, _ = median_ms(lambda: gql(EFFECTIVE, {"p": who}), args.runs)
-                tag = " (admin)" if e.is_admin else ""
-                print(f"{(who + tag)[-70:]:<70} {len(e.entries):>7} {fn_ms:>7.1f} {gql_ms:>7.1f}", flush=True)
+        admins = [
+            a
+            for a, p in snap.principals.items()
+            if any(s.name == "AdministratorAccess" for s in p.identity) and p.boundary is None
+        ]
+        typical = [a for a, p in snap.principals.items() if a not in admins and len(p.identity) >= 2][:3]
+        print(f"\n{'effectivePermissions principal':<70} {'actions':>7} {'fn ms':>7} {'gql ms':>7}")
+        for who in admins[:2] + typical:
+            fn_ms, e = median_ms(partial(effective_permissions, snap, principal=who), args.runs)
+            gql_ms, _ = median_ms(partial(gql, EFFECTIVE, {"p": who}), args.runs)
+            tag = " (admin)" if e.is_admin else ""
+            print(f"{(who + tag)[-70:]:<70} {len(e.entries):>7} {fn_ms:>7.1f} {gql_ms:>7.1f}", flush=True)
         print(f"\npeak RSS {rss_mib():.0f} MiB")
         loop.close()
         services.executor.shutdown()

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without `pip install -e .`
 
-from graphiam.catalog import Catalog, arn_pattern_matches
-from graphiam.catalog.catalog import DATA_FILE
-from graphiam.catalog.patterns import arn_format_regex, compile_action_pattern, wildcard_regex
+from graphiam.catalog import Catalog, arn_pattern_matches  # noqa: E402
+from graphiam.catalog.catalog import DATA_FILE  # noqa: E402
+from graphiam.catalog.patterns import arn_format_regex, compile_action_pattern, wildcard_regex  # noqa: E402
 
 PATTERNS = [
     "s3:GetObject",

@@ -1,11 +1,11 @@
 """Decisions per second of the pure policy engine, in process, on one core.
 
-    .venv/bin/python benchmarks/bench_engine.py [--runs 7] [--shared /work/shared/conformance]
+    .venv/bin/python benchmarks/bench_engine.py [--runs 7] [--shared tests/conformance]
 
-Workloads: the 48 policy cases of tests/conformance/policy-cases.jsonl, and — when the shared
-conformance directory exists — its 2000 requests against gaad.json (policies read straight from the
-export, as in the engine's own conformance check; no store). Policies are parsed once before timing;
-each run evaluates every request once. Prints the median of the runs.
+Workloads: the 48 policy cases of tests/conformance/policy-cases.jsonl, and — when the conformance directory
+(`--shared`, default tests/conformance) holds gaad.json — its 2000 requests against gaad.json (policies read
+straight from the export, as in the engine's own conformance check; no store). Policies are parsed once before
+timing; each run evaluates every request once. Prints the median of the runs.
 """
 
 from __future__ import annotations
@@ -150,16 +150,18 @@ def measure(work: Workload, runs: int, decide: Callable[..., Any] = evaluate) ->
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--shared", type=Path, default=Path("/work/shared/conformance"))
+    parser.add_argument("--shared", type=Path, default=ROOT / "tests" / "conformance")
     args = parser.parse_args(argv)
     cases = policy_cases(ROOT / "tests" / "conformance" / "policy-cases.jsonl")
     print(
-        f"policy cases      {len(cases):5d} requests  {measure(cases, args.runs):12,.0f} decisions/s  (median of {args.runs})"
+        f"policy cases      {len(cases):5d} requests  {measure(cases, args.runs):12,.0f} decisions/s  "
+        f"(median of {args.runs})"
     )
     if (args.shared / "gaad.json").exists():
         gaad = gaad_requests(args.shared)
         print(
-            f"GAAD conformance  {len(gaad):5d} requests  {measure(gaad, args.runs):12,.0f} decisions/s  (median of {args.runs})"
+            f"GAAD conformance  {len(gaad):5d} requests  {measure(gaad, args.runs):12,.0f} decisions/s  "
+            f"(median of {args.runs})"
         )
     else:
         print(f"GAAD conformance  skipped: {args.shared} not found")

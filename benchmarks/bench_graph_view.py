@@ -4,11 +4,13 @@
 
 The org (benchmarks/generate_org.py, seed 11, one account) is loaded with the real loader (CAN_ASSUME and
 escalation edges derived) into an on-disk database in a temporary directory. The snapshot and the escalation
-index the view reads CAN_ASSUME / ESCALATES_TO from are built once (per database generation, as the API does) and
-their build time is printed apart. Then, in the same run, interleaved so load from other processes hits all alike:
+index the view reads CAN_ASSUME / ESCALATES_TO from are built once (per database generation, as the API does)
+and their build time is printed apart. Then, in the same run, interleaved so load from other processes hits
+all alike:
 - baseline: a point lookup, one user by ARN (`reader.by_arns`);
 - a depth-2 neighbourhood (every edge kind, maxNodes 500) around each of 20 principals, in turn;
-- a whole-account view (maxNodes 5000, maxEdges 20000), and the same rendered to DOT, GraphML and Cytoscape JSON.
+- a whole-account view (maxNodes 5000, maxEdges 20000), and the same rendered to DOT, GraphML and Cytoscape
+  JSON.
 Prints medians (and the max of the neighbourhoods), node and edge counts, and the ratio to the baseline.
 """
 
@@ -79,7 +81,10 @@ def main() -> None:
         step = max(1, len(principals) // 20)
         centres = principals[::step][:20]
 
-        base, hood, whole, render = [], [], [], {f: [] for f in ("dot", "graphml", "cytoscape")}
+        base: list[float] = []
+        hood: list[float] = []
+        whole: list[float] = []
+        render: dict[str, list[float]] = {f: [] for f in ("dot", "graphml", "cytoscape")}
         sizes, cut = [], 0
         view = None
         for run in range(args.runs):
@@ -114,8 +119,8 @@ def main() -> None:
         n_med = statistics.median(n for n, _ in sizes)
         e_med = statistics.median(e for _, e in sizes)
         print(
-            f"\nneighbourhoods: median {n_med:.0f} nodes / {e_med:.0f} edges, {cut} of {len(centres)} truncated "
-            f"at 500 nodes; whole account: {len(view.nodes)} nodes, {len(view.edges)} edges"
+            f"\nneighbourhoods: median {n_med:.0f} nodes / {e_med:.0f} edges, {cut} of {len(centres)} "
+            f"truncated at 500 nodes; whole account: {len(view.nodes)} nodes, {len(view.edges)} edges"
             f"{' (truncated)' if view.truncated else ''}"
         )
         print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

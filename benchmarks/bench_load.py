@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_load.py [--runs 3] [--users 2000 --roles 1000 --policies 3000]
 
 Workloads: Cloudsplaining's real example export (tests/data/gaad/cloudsplaining-example.json) and a generated
-export (benchmarks/generate_org.py, seed 7). Baseline measured in the same run: `python -c "import graphiam.cli"`
-(interpreter + importing kuzu, the store and the engine), so the load's own cost is the difference. Prints medians.
+export (benchmarks/generate_org.py, seed 7). Baseline measured in the same run:
+`python -c "import graphiam.cli"` (interpreter + importing kuzu, the store and the engine), so the load's own
+cost is the difference. Prints medians.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     if r.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{r.stderr[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", r.stderr)
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
+    if wall is None or peak is None:
+        raise SystemExit(f"/usr/bin/time -v printed no wall time or peak RSS:\n{r.stderr[-2000:]}")
     h, m, s = wall.groups()
     seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
+    rss = int(peak.group(1)) / 1024
     return seconds, rss
 
 
@@ -49,10 +53,13 @@ def main() -> None:
         gen.write_text(
             json.dumps(generate_org(users=args.users, roles=args.roles, policies=args.policies, seed=7)[0])
         )
+        generated = (
+            f"generated {args.users}u/{args.roles}r/{args.policies}p ({gen.stat().st_size / 1e6:.1f} MB)"
+        )
         workloads = {
             "baseline (import only)": None,
             "cloudsplaining-example.json": ROOT / "tests" / "data" / "gaad" / "cloudsplaining-example.json",
-            f"generated {args.users}u/{args.roles}r/{args.policies}p ({gen.stat().st_size / 1e6:.1f} MB)": gen,
+            generated: gen,
         }
         print(f"{'workload':<50} {'wall s (median)':>16} {'peak RSS MiB':>14}")
         for name, f in workloads.items():

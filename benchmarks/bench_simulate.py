@@ -1,11 +1,11 @@
-"""Decisions per second through graphiam's `simulate`: in process (query layer, over the stored graph) and over
-HTTP (a real uvicorn server, one client, sequential requests: latency percentiles).
+"""Decisions per second through graphiam's `simulate`: in process (query layer, over the stored graph) and
+over HTTP (a real uvicorn server, one client, sequential requests: latency percentiles).
 
     .venv/bin/python benchmarks/bench_simulate.py [--runs 5] [--http-requests 2000]
 
-Workload: the 2,000 conformance requests (tests/conformance) against gaad.json. Baselines measured in the same run:
-the pure engine alone on the same requests (policies pre-resolved), and `{ __typename }` over HTTP (the floor of
-the GraphQL/HTTP stack). Prints medians.
+Workload: the 2,000 conformance requests (tests/conformance) against gaad.json. Baselines measured in the same
+run: the pure engine alone on the same requests (policies pre-resolved), and `{ __typename }` over HTTP (the
+floor of the GraphQL/HTTP stack). Prints medians.
 """
 
 from __future__ import annotations
@@ -19,30 +19,36 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from graphiam.changes.load import load_files  # noqa: E402
+from graphiam.graph.context import request_context  # noqa: E402
+from graphiam.graph.snapshot import build_snapshot  # noqa: E402
+from graphiam.policy import Evaluation, Request, evaluate  # noqa: E402
+from graphiam.queries.simulate import simulate  # noqa: E402
+from graphiam.store import open_database  # noqa: E402
+
 CONF = ROOT / "tests" / "conformance"
 QUERY = """query($p: String!, $a: String!, $r: String!, $c: [ContextEntryInput!], $o: String) {
   simulate(principal: $p, action: $a, resource: $r, context: $c, resourceOwner: $o) { decision } }"""
 
 
-def _ctx(c: dict) -> list[dict]:
+def _ctx(c: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"key": k, "values": v, "type": "STRING_LIST"} if isinstance(v, list) else {"key": k, "values": [v]}
         for k, v in c.items()
     ]
 
 
-def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
-    from graphiam.changes.load import load_files
-    from graphiam.graph.context import request_context
-    from graphiam.graph.snapshot import build_snapshot
-    from graphiam.policy import Request, evaluate
-    from graphiam.queries.simulate import simulate
-    from graphiam.store import open_database
-
+def in_process(requests: list[dict[str, Any]], runs: int) -> tuple[float, float]:
     db = open_database(None)
     load_files(db, [CONF / "gaad.json"])
     snap = build_snapshot(db)
@@ -60,9 +66,10 @@ def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
             )
         rates.append(len(requests) / (time.perf_counter() - t))
     # baseline: the engine alone, policies and context resolved before timing
-    work = []
+    work: list[Callable[[], Evaluation]] = []
     for r in requests:
         p = snap.principal(r["principalArn"])
+        assert p is not None, r["principalArn"]
         trust = snap.principal(r["resourceArn"])
         rp = trust.trust if trust and r["action"].lower().startswith("sts:assumerole") else None
         req = Request(
@@ -75,29 +82,26 @@ def in_process(requests: list[dict], runs: int) -> tuple[float, float]:
             context=request_context(p, snap, r["resourceArn"], r["context"]),
         )
         work.append(
-            (
+            partial(
+                evaluate,
                 req,
-                dict(
-                    identity=p.identity,
-                    boundaries=p.boundary,
-                    resource_policy=rp,
-                    resource_policy_required=rp is not None,
-                ),
+                identity=p.identity,
+                boundaries=p.boundary,
+                resource_policy=rp,
+                resource_policy_required=rp is not None,
             )
         )
     base = []
     for _ in range(runs):
         t = time.perf_counter()
-        for req, kw in work:
-            evaluate(req, **kw)
+        for decide in work:
+            decide()
         base.append(len(work) / (time.perf_counter() - t))
     db.close()
     return statistics.median(rates), statistics.median(base)
 
 
-def over_http(requests: list[dict], n: int) -> tuple[list[float], list[float]]:
-    import httpx
-
+def over_http(requests: list[dict[str, Any]], n: int) -> tuple[list[float], list[float]]:
     with tempfile.TemporaryDirectory() as tmp, socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -124,9 +128,8 @@ def over_http(requests: list[dict], n: int) -> tuple[list[float], list[float]]:
                         break
                     except httpx.TransportError:
                         time.sleep(0.1)
-                headers = {}
-                token_file = Path(tmp) / "db" / "graphiam-tokens.json"
-                _ = token_file  # servers with auth enabled print a token; loopback reads are allowed without one
+                # no token: a server on a loopback address allows reads without one
+                headers: dict[str, str] = {}
                 body = {"query": QUERY}
                 for r in requests[:100]:  # warm up (parser/validation caches, snapshot)
                     c.post(url, json={**body, "variables": _vars(r)}, headers=headers)
@@ -148,7 +151,7 @@ def over_http(requests: list[dict], n: int) -> tuple[list[float], list[float]]:
     return lat, floor
 
 
-def _vars(r: dict) -> dict:
+def _vars(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "p": r["principalArn"],
         "a": r["action"],
@@ -176,8 +179,9 @@ def main() -> None:
     )
     lat, floor = over_http(requests, args.http_requests)
     print(
-        f"over HTTP ({args.http_requests} sequential requests, one client): simulate p50 {pct(lat, 0.5):.2f} ms, "
-        f"p90 {pct(lat, 0.9):.2f} ms, p99 {pct(lat, 0.99):.2f} ms, {1000 / statistics.mean(lat):,.0f} req/s"
+        f"over HTTP ({args.http_requests} sequential requests, one client): "
+        f"simulate p50 {pct(lat, 0.5):.2f} ms, p90 {pct(lat, 0.9):.2f} ms, p99 {pct(lat, 0.99):.2f} ms, "
+        f"{1000 / statistics.mean(lat):,.0f} req/s"
     )
     print(
         f"baseline {{ __typename }} over HTTP: p50 {pct(floor, 0.5):.2f} ms; simulate/baseline p50 = "

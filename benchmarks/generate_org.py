@@ -446,7 +446,7 @@ class _AccountGen:
         group_names = [g["GroupName"] for g in groups]
 
         users = []
-        for (path, name), arn in zip(self.user_rows, self.user_arns):
+        for (path, name), arn in zip(self.user_rows, self.user_arns, strict=True):
             user: Doc = {
                 "Path": path,
                 "UserName": name,
@@ -467,7 +467,7 @@ class _AccountGen:
             users.append(user)
 
         roles = []
-        for (path, name), arn in zip(self.role_rows, self.role_arns):
+        for (path, name), arn in zip(self.role_rows, self.role_arns, strict=True):
             trust_doc, is_ec2 = self.trust_document(arn)
             trust_value = self.maybe_encode(trust_doc)
             created = self.date()
@@ -646,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     args.out.mkdir(parents=True, exist_ok=True)
     ids = account_ids(args.accounts, args.seed)
-    for account, export in zip(ids, exports):
+    for account, export in zip(ids, exports, strict=True):
         (args.out / f"{account}.json").write_text(json.dumps(export, indent=1))
     elapsed = time.perf_counter() - started
     print(

@@ -16,6 +16,7 @@ import asyncio
 import functools
 import importlib.util
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -491,3 +492,11 @@ def graphql_decision(
             (m["policyArn"], m["statementIndex"], m["effect"].capitalize()) for m in s["matchedStatements"]
         ),
     }
+
+
+def run_cli(*args: str, db: Path | str) -> subprocess.CompletedProcess[str]:
+    """`graphiam ARGS...` in a subprocess with GRAPHIAM_DB set to `db`, its output captured as text."""
+    env = {**os.environ, "GRAPHIAM_DB": str(db)}
+    return subprocess.run(
+        [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )

@@ -8,14 +8,7 @@ import sys
 
 import pytest
 
-from tests.helpers import CONFORMANCE
-
-
-def _run(*args, db):
-    env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    return subprocess.run(
-        [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+from tests.helpers import CONFORMANCE, run_cli
 
 
 @pytest.mark.parametrize(
@@ -33,10 +26,10 @@ def _run(*args, db):
 )
 def test_load_errors_are_one_line_and_change_nothing(tmp_path, content, message):
     db = tmp_path / "db"
-    assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
+    assert run_cli("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
     bad = tmp_path / "bad.json"
     bad.write_text(content)
-    r = _run("load", str(bad), db=db)
+    r = run_cli("load", str(bad), db=db)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "bad.json" in lines[0] and message in lines[0], r.stderr
@@ -57,7 +50,7 @@ def test_load_errors_are_one_line_and_change_nothing(tmp_path, content, message)
 
 
 def test_export_schema_prints_sdl(tmp_path):
-    r = _run("export-schema", db=tmp_path / "db")
+    r = run_cli("export-schema", db=tmp_path / "db")
     assert r.returncode == 0 and "type Query" in r.stdout
 
 
@@ -69,7 +62,7 @@ def test_reading_commands_refuse_a_missing_database_and_create_nothing(tmp_path)
         ("report",),
         ("graph",),
     ):
-        r = _run(*args, db=db)
+        r = run_cli(*args, db=db)
         assert r.returncode == 1, (args, r.stderr)
         assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"no database at {db}" in r.stderr
     assert not db.exists()
@@ -77,7 +70,7 @@ def test_reading_commands_refuse_a_missing_database_and_create_nothing(tmp_path)
 
 def test_a_closed_pipe_ends_quietly(tmp_path):
     db = tmp_path / "db"
-    assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
+    assert run_cli("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphiam.cli", "report"],
@@ -86,6 +79,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline()  # read one line, then go away like `| head -1`
     proc.stdout.close()
     err = proc.stderr.read()
@@ -94,13 +88,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_loading_a_directory_says_so(tmp_path):
-    r = _run("load", str(tmp_path), db=tmp_path / "db")
+    r = run_cli("load", str(tmp_path), db=tmp_path / "db")
     assert r.returncode == 1 and "is a directory" in r.stderr
 
 
 def test_credential_rows_for_users_not_in_the_graph_are_warned_about_not_counted(tmp_path):
     db = tmp_path / "db"
-    assert _run("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
+    assert run_cli("load", str(CONFORMANCE / "gaad.json"), db=db).returncode == 0
     header = (
         "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
         "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
@@ -115,7 +109,7 @@ def test_credential_rows_for_users_not_in_the_graph_are_warned_about_not_counted
     )
     report = tmp_path / "report.csv"
     report.write_text(header + "\n" + row + "\n")
-    r = _run("load", str(report), db=db)
+    r = run_cli("load", str(report), db=db)
     assert r.returncode == 0, r.stderr
     assert "applied" not in r.stdout and "loaded 0 account" not in r.stdout
     assert "user/zed" in r.stdout and "not in the graph" in r.stdout

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,7 +48,7 @@ def _generate(out: Path, users: int, roles: int, policies: int) -> Path:
     return path
 
 
-def _content(db_path: Path) -> dict:
+def _content(db_path: Path) -> dict[str, list[str]]:
     db = open_database(db_path, buffer_pool_mb=128)
     try:
         return {
@@ -75,7 +76,10 @@ def test_a_load_killed_midway_leaves_the_previous_content(tmp_path):
     seen = bytearray()
     writing = threading.Event()
 
+    assert proc.stderr is not None
+
     def watch() -> None:  # the progress bar: stage names on stderr, `\r`-separated
+        assert proc.stderr is not None
         while chunk := os.read(proc.stderr.fileno(), 4096):
             seen.extend(chunk)
             if b"loading entities" in seen:  # the old rows are deleted, the COPYs start: mid-transaction
@@ -103,7 +107,7 @@ PER_CLIENT = 500
 WRITE_EVERY = 50  # 10 writes per client, 80 in all, interleaved with 3,920 reads
 
 
-def _serve(db: Path, port: int, command: list[str] | None = None) -> subprocess.Popen:
+def _serve(db: Path, port: int, command: list[str] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GRAPHIAM_DB": str(db)}
     proc = subprocess.Popen(
         [*(command or CLI), "serve", "--port", str(port), "--log-level", "warning"],
@@ -118,18 +122,19 @@ def _serve(db: Path, port: int, command: list[str] | None = None) -> subprocess.
                 return proc
         except httpx.TransportError:
             pass
-        assert proc.poll() is None, proc.stderr.read().decode()
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.2)
 
 
-def _stop(proc: subprocess.Popen) -> str:
+def _stop(proc: subprocess.Popen[bytes]) -> str:
     proc.terminate()
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()
+    assert isinstance(err, bytes)
     return err.decode(errors="replace")
 
 
@@ -150,13 +155,16 @@ async def _workload(base: str, token: str, problems: list[str]) -> int:
         headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits
     ) as c:
 
-        async def gql(query: str, **variables: str) -> dict:
+        async def gql(query: str, **variables: str) -> dict[str, Any]:
             r = await c.post(base, json={"query": query, "variables": variables})
-            body = r.json() if r.status_code == 200 else {"errors": [f"HTTP {r.status_code}: {r.text[:200]}"]}
+            body: dict[str, Any] = (
+                r.json() if r.status_code == 200 else {"errors": [f"HTTP {r.status_code}: {r.text[:200]}"]}
+            )
             if "errors" in body:
                 problems.append(f"{query.split('(')[0][:30]!r}: {body['errors']}")
                 return {}
-            return body["data"]
+            data: dict[str, Any] = body["data"]
+            return data
 
         initial = (await gql(COUNT))["users"]["totalCount"]
         boundary = (await gql("{ policies(first: 1) { edges { node { arn } } } }"))["policies"]["edges"][0][
@@ -195,7 +203,8 @@ async def _workload(base: str, token: str, problems: list[str]) -> int:
                     await gql(PAGE)
 
         await asyncio.gather(*(client(i) for i in range(CLIENTS)))
-        return (await gql(COUNT)).get("users", {}).get("totalCount", -1) - initial
+        added: int = (await gql(COUNT)).get("users", {}).get("totalCount", -1) - initial
+        return added
 
 
 def run_concurrency(tmp_path: Path, command: list[str] | None = None) -> tuple[list[str], int, str]:

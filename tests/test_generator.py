@@ -26,7 +26,8 @@ ARN = re.compile(
 
 @pytest.fixture(scope="module")
 def org() -> list[dict[str, Any]]:
-    return gen.generate_org(users=300, roles=150, policies=300, accounts=3, seed=11)
+    exports: list[dict[str, Any]] = gen.generate_org(users=300, roles=150, policies=300, accounts=3, seed=11)
+    return exports
 
 
 def documents(export: dict[str, Any]) -> list[str | dict[str, Any]]:

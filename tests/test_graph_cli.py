@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.helpers import SEEDS
+from tests.helpers import SEEDS, run_cli
 
 BOB = "arn:aws:iam::111111111111:user/engineering/bob"
 FACTS = json.loads((SEEDS / "facts.json").read_text())
 
 
-def _run(*args, db):
-    env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    return subprocess.run(
-        [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("graph") / "db"
-    r = _run("load", str(SEEDS / "demo-org.json"), str(SEEDS / "partner-account.json"), db=path)
+    r = run_cli("load", str(SEEDS / "demo-org.json"), str(SEEDS / "partner-account.json"), db=path)
     assert r.returncode == 0, r.stderr
     return path
 
 
 def test_whole_account_as_cytoscape_file(db, tmp_path):
     out = tmp_path / "org.json"
-    r = _run("graph", "--account", "111111111111", "--format", "cytoscape", "-o", str(out), db=db)
+    r = run_cli("graph", "--account", "111111111111", "--format", "cytoscape", "-o", str(out), db=db)
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
     nodes = {n["data"]["id"]: n for n in doc["elements"]["nodes"]}
@@ -43,7 +33,7 @@ def test_whole_account_as_cytoscape_file(db, tmp_path):
 
 
 def test_neighbourhood_as_graphml_on_stdout(db):
-    r = _run(
+    r = run_cli(
         "graph", "--around", BOB, "--depth", "1", "--edge-kind", "MEMBER_OF", "--format", "graphml", db=db
     )
     assert r.returncode == 0, r.stderr
@@ -57,7 +47,7 @@ def test_neighbourhood_as_graphml_on_stdout(db):
 
 
 def test_unknown_arns_fail_in_one_line(db):
-    r = _run("graph", "--around", BOB, "arn:aws:iam::111111111111:user/ghost", db=db)
+    r = run_cli("graph", "--around", BOB, "arn:aws:iam::111111111111:user/ghost", db=db)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.strip().splitlines() == [
         "graphiam: error: `around`: not in the graph: `arn:aws:iam::111111111111:user/ghost`"

@@ -1,12 +1,14 @@
-"""The graph writers produce files their tools can read: DOT that parses (every ARN quoted, whatever it holds),
-GraphML that xml.etree parses with typed keys, Cytoscape.js and JSON that round-trip. Over hostile names and over
-the whole of Cloudsplaining's example export."""
+"""The graph writers produce files their tools can read: DOT that parses (every ARN quoted, whatever it
+holds), GraphML that xml.etree parses with typed keys, Cytoscape.js and JSON that round-trip. Over hostile
+names and over the whole of Cloudsplaining's example export."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 
@@ -53,7 +55,7 @@ def nasty_view() -> GraphView:
             label='sts:"Assume"',
             properties={"conditions": ["aws:MultiFactorAuthPresent"], "needsConditions": True},
         )
-        for a, b in zip(NASTY, NASTY[1:])
+        for a, b in itertools.pairwise(NASTY)
     ]
     edges.append(
         GraphEdge(
@@ -170,7 +172,7 @@ def check_dot(view: GraphView) -> DotGraph:
     assert len(g.nodes) == len(view.nodes) and len(g.edges) == len(view.edges)
     by_tooltip = {dot_label(attrs["tooltip"]): tok for tok, attrs in g.nodes.items()}
     assert set(by_tooltip) == {n.id.replace("\r", "") for n in view.nodes}  # every ARN shown as it is
-    for (a, b, _), e in zip(g.edges, view.edges):
+    for (a, b, _), e in zip(g.edges, view.edges, strict=True):
         assert (a, b) == (by_tooltip[e.source], by_tooltip[e.target])  # edges name the nodes' own tokens
     admins = {by_tooltip[n.id] for n in view.nodes if n.is_admin}
     assert {t for t, attrs in g.nodes.items() if attrs.get("color") == '"#c00000"'} == admins
@@ -199,15 +201,21 @@ def check_graphml(view: GraphView) -> ET.Element:
             if typ == "boolean":
                 assert d.text in ("true", "false")
             elif typ == "int":
+                assert d.text is not None
                 int(d.text)
     admin_key = next(k for k, (t, name, _) in keys.items() if t == "node" and name == "isAdmin")
-    shown = [n.find(f"g:data[@key='{admin_key}']", NS).text == "true" for n in nodes]
+    shown = [_found(n.find(f"g:data[@key='{admin_key}']", NS)).text == "true" for n in nodes]
     assert shown == [n.is_admin for n in view.nodes]
     return root
 
 
-def check_cytoscape(view: GraphView) -> dict:
-    doc = json.loads(F.to_cytoscape(view))
+def _found(el: ET.Element | None) -> ET.Element:
+    assert el is not None
+    return el
+
+
+def check_cytoscape(view: GraphView) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(F.to_cytoscape(view))
     nodes, edges = doc["elements"]["nodes"], doc["elements"]["edges"]
     assert [n["data"]["id"] for n in nodes] == [n.id for n in view.nodes]
     ids = {n["data"]["id"] for n in nodes}
@@ -277,8 +285,8 @@ def test_cloudsplaining_example_account_in_every_format(example):
 
 
 def test_edges_cut_at_max_edges_are_the_first_of_the_full_order(example):
-    """Escalation edges are made lazily (distance by distance, source by source): the cut must be the prefix of
-    the full order, on an export where fan-out escalation edges are dense."""
+    """Escalation edges are made lazily (distance by distance, source by source): the cut must be the prefix
+    of the full order, on an export where fan-out escalation edges are dense."""
     db, index = example
     assert index.graph.fans, "the example export should hold fan-out escalation edges"
     full = graph_view(db, index, max_nodes=5000, max_edges=20000)
@@ -304,5 +312,5 @@ def test_edges_cut_at_max_edges_are_the_first_of_the_full_order(example):
         )
 
 
-def n_dist(view, key):
+def n_dist(view: GraphView, key: str) -> int:
     return next(n.distance for n in view.nodes if n.id == key)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from typing import Any
 
 import httpx
 import pytest
+from strawberry.types import get_object_definition
 
 from graphiam.api.mutations import Mutation
 from graphiam.api.security import IsAdmin
@@ -43,7 +45,7 @@ def demo(gql):
     return gql(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
 
 
-def _names(items: list[dict]) -> set[str]:
+def _names(items: list[dict[str, Any]]) -> set[str]:
     return {i["name"] for i in items}
 
 
@@ -59,7 +61,8 @@ CASES = [
             "tags": [{"key": "team", "value": "x"}],
             "permissionsBoundary": CONTRACTOR_BOUNDARY,
         },
-        "query($a: String!) { user(arn: $a) { userId createDate path tags { key value } permissionsBoundary { arn } } }",
+        "query($a: String!) { user(arn: $a) { userId createDate path tags { key value } "
+        "permissionsBoundary { arn } } }",
         {"a": A + "user/eng/zoe"},
         lambda d: (
             d["user"]["userId"].startswith("AIDA")
@@ -117,7 +120,8 @@ CASES = [
         "createPolicy",
         "CreatePolicyInput",
         {"account": "111111111111", "name": "S3Get", "document": DOC},
-        "query($a: String!) { policy(arn: $a) { kind defaultVersionId document versions { versionId isDefault } } }",
+        "query($a: String!) { policy(arn: $a) { kind defaultVersionId document "
+        "versions { versionId isDefault } } }",
         {"a": A + "policy/S3Get"},
         lambda d: (
             d["policy"]
@@ -259,7 +263,8 @@ CASES = [
         "createPolicyVersion",
         "CreatePolicyVersionInput",
         {"policyArn": DEV_ACCESS, "document": DOC, "setAsDefault": True},
-        "query($a: String!) { policy(arn: $a) { defaultVersionId document versions { versionId isDefault } } }",
+        "query($a: String!) { policy(arn: $a) { defaultVersionId document "
+        "versions { versionId isDefault } } }",
         {"a": DEV_ACCESS},
         lambda d: (
             d["policy"]["defaultVersionId"] == "v2"
@@ -497,8 +502,8 @@ def test_deleting_a_user_removes_its_memberships_attachments_and_inline_policies
     mutate(demo, "attachPolicy", "AttachPolicyInput", {"policyArn": DEV_ACCESS, "targetArn": ALICE})
     assert mutate(demo, "deleteUser", "DeleteInput", {"arn": ALICE})["ok"]
     data = demo(
-        'query($p: String!, $i: String!) { group(arn: "%s") { members { arn } } policy(arn: $p) '
-        "{ attachmentCount attachments { targetArn } } inline: policy(arn: $i) { arn } }" % DEVS,
+        'query($p: String!, $i: String!) { group(arn: "' + DEVS + '") { members { arn } } policy(arn: $p) '
+        "{ attachmentCount attachments { targetArn } } inline: policy(arn: $i) { arn } }",
         {"p": DEV_ACCESS, "i": ALICE + "#AssumePlatformEngineer"},
     )
     assert ALICE not in {m["arn"] for m in data["group"]["members"]}
@@ -573,7 +578,8 @@ def test_a_change_input_names_exactly_one_operation(demo):
 
 def test_a_batch_creating_several_relationships_derives_what_a_full_refresh_derives(demo):
     """Several attachments and memberships in one transaction (see store.mutations.settle_created_rels): the
-    derived edges committed are those a full recomputation finds, and every relationship is where it was put."""
+    derived edges committed are those a full recomputation finds, and every relationship is where it was
+    put."""
     partner_audit = A + "role/PartnerAuditRole"
     q = "mutation($c: [ChangeInput!]!) { applyChanges(changes: $c) { ok errors { code message path } } }"
     changes = [
@@ -590,9 +596,9 @@ def test_a_batch_creating_several_relationships_derives_what_a_full_refresh_deri
         e for e in graph_dump(demo.db)["edges"] if '"CAN_ASSUME"' in e or '"ESCALATES_TO"' in e
     ] == derived
     data = demo(
-        'query { grace: user(arn: "%s") { groups { arn } policies { policy { arn } } } '
-        'carol: user(arn: "%s") { groups { arn } } role(arn: "%s") { policies { policy { arn } } } }'
-        % (GRACE, CAROL, partner_audit)
+        f'query {{ grace: user(arn: "{GRACE}") {{ groups {{ arn }} policies {{ policy {{ arn }} }} }} '
+        f'carol: user(arn: "{CAROL}") {{ groups {{ arn }} }} '
+        f'role(arn: "{partner_audit}") {{ policies {{ policy {{ arn }} }} }} }}'
     )
     assert DEVS in {g["arn"] for g in data["grace"]["groups"]}
     assert DEV_ACCESS in {p["policy"]["arn"] for p in data["grace"]["policies"]}
@@ -603,7 +609,7 @@ def test_a_batch_creating_several_relationships_derives_what_a_full_refresh_deri
 def test_every_mutation_needs_the_admin_role():
     """Each field carries `IsAdmin` itself (MutationGuard refuses non-admin mutation operations too; the HTTP
     refusal is tested in tests/test_auth.py)."""
-    fields = Mutation.__strawberry_definition__.fields
+    fields = get_object_definition(Mutation, strict=True).fields
     assert len(fields) == 26
     assert [f.name for f in fields if IsAdmin not in f.permission_classes] == []
 
@@ -614,11 +620,14 @@ def test_a_reader_token_cannot_dry_run_either(make_db, tmp_path):
     db = make_db(SEEDS / "demo-org.json")
     app = create_app(database=db, load_seeds=False, auth=Auth(store=store, anonymous_reads=True))
 
-    async def go(headers: dict) -> dict:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-                q = 'mutation { deleteUser(input: {arn: "%s"}, dryRun: true) { ok } }' % ALICE
-                return (await c.post("/graphql", json={"query": q}, headers=headers)).json()
+    async def go(headers: dict[str, str]) -> dict[str, Any]:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        ):
+            q = 'mutation { deleteUser(input: {arn: "' + ALICE + '"}, dryRun: true) { ok } }'
+            body: dict[str, Any] = (await c.post("/graphql", json={"query": q}, headers=headers)).json()
+            return body
 
     before = graph_dump(db)
     for headers in ({}, {"Authorization": f"Bearer {reader}"}):

@@ -1,13 +1,15 @@
-"""A stored AWS organization: loading its description, the SCPs `simulate` and `whoCan` then apply, the API view.
+"""A stored AWS organization: loading its description, the SCPs `simulate` and `whoCan` then apply, the API
+view.
 
-AWS: SCPs govern the users and roles of member accounts — at every level from the root to the account some SCP must
-allow, a Deny anywhere denies — and not the management account nor service-linked roles.
+AWS: SCPs govern the users and roles of member accounts — at every level from the root to the account some SCP
+must allow, a Deny anywhere denies — and not the management account nor service-linked roles.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 
 from graphiam.changes.load import load_files, seed_files
 from graphiam.errors import IngestError
-from graphiam.store import open_database
+from graphiam.store import Database, open_database
 from tests.helpers import SEEDS, TESTS, GraphQLClient
 
 DEMO_ORG = TESTS / "data" / "organizations" / "demo-org.json"
@@ -92,14 +94,15 @@ def write(tmp_path: Path, data: Any, name: str = "org.json") -> Path:
     return path
 
 
-def decide(db, principal: str, action: str, **args: Any) -> dict[str, Any]:
+def decide(db: Database, principal: str, action: str, **args: Any) -> dict[str, Any]:
     q = GraphQLClient(db)
-    return q(
+    answer: dict[str, Any] = q(
         """query($p: String!, $a: String!, $l: [[JSON!]!]) { simulate(principal: $p, action: $a,
                 serviceControlPolicies: $l) { decision scpDecision identityDecision warnings
                 matchedStatements { policyArn kind appliesVia sid effect } } }""",
         {"p": principal, "a": action, "l": args.get("levels")},
     )["simulate"]
+    return answer
 
 
 def test_loaded_scps_apply_to_member_accounts(db, tmp_path):
@@ -195,7 +198,7 @@ def test_no_organization_is_null(db):
     assert GraphQLClient(db)("{ organization { id } }")["organization"] is None
 
 
-def _broken(mutate) -> dict[str, Any]:
+def _broken(mutate: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     data = copy.deepcopy(org(deny=NO_EC2))
     mutate(data)
     return data
@@ -262,7 +265,7 @@ def test_an_organization_alone_in_an_empty_database_keeps_the_seeds_out(tmp_path
         d.close()
 
 
-def _assumable(db, principal: str) -> set[str]:
+def _assumable(db: Database, principal: str) -> set[str]:
     q = GraphQLClient(db)
     rows = q("query($p: String!) { assumableRoles(from: $p, maxDepth: 1) { arn } }", {"p": principal})
     return {r["arn"] for r in rows["assumableRoles"]}
@@ -309,7 +312,9 @@ def test_can_assume_edges_follow_the_scps(db, tmp_path):
     assert _assumable(db, ALICE) == before
 
 
-def _effective(db, principal: str, service: str | None, *, every_name: bool = True) -> dict[str, Any]:
+def _effective(
+    db: Database, principal: str, service: str | None, *, every_name: bool = True
+) -> dict[str, Any]:
     q = GraphQLClient(db)
     out: dict[str, Any] = {}
     names: set[str] = set()
@@ -364,7 +369,7 @@ def test_an_administrator_capped_by_an_scp_is_not_admin(db, tmp_path):
     assert _effective(db, BREAK_GLASS, None, every_name=False)["isAdmin"] is False
 
 
-def _summary(db) -> dict[str, str]:
+def _summary(db: Database) -> dict[str, str]:
     rows = GraphQLClient(db)("{ escalationSummary { arn firstTechnique } }")["escalationSummary"]
     return {r["arn"]: r["firstTechnique"] for r in rows}
 
@@ -384,9 +389,10 @@ def test_escalation_follows_the_scps(db, tmp_path):
     # an SCP denying IAM writes to everyone but BreakGlassRole caps every other administrator
     load_files(db, [write(tmp_path, org(deny=NO_IAM_CREATE_BUT_BREAK_GLASS), "glass.json")])
     q = GraphQLClient(db)
-    admin = lambda arn: q("query($a: String!) { principal(arn: $a) { isAdmin } }", {"a": arn})["principal"][
-        "isAdmin"
-    ]  # noqa: E731
+
+    def admin(arn: str) -> Any:  # the JSON value as it is: the asserts below check it `is` True or False
+        return q("query($a: String!) { principal(arn: $a) { isAdmin } }", {"a": arn})["principal"]["isAdmin"]
+
     assert admin(BREAK_GLASS) is True
     assert admin("arn:aws:iam::111111111111:role/ProductionAdminRole") is False
     load_files(db, [write(tmp_path, org(), "open.json")])

@@ -1,10 +1,11 @@
-"""Dry runs (what-if): nothing is committed, caches are not polluted, and the report names the CAN_ASSUME edges,
-escalation paths, administrators and decisions the change would open or close."""
+"""Dry runs (what-if): nothing is committed, caches are not polluted, and the report names the CAN_ASSUME
+edges, escalation paths, administrators and decisions the change would open or close."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import kuzu
@@ -28,8 +29,10 @@ DEPLOY_MANAGER = A + "role/delivery/DeploymentManagerRole"
 FRANK = A + "user/ops/network/frank"
 CHANGES = (
     "changes { canAssumeAdded { from to action conditionKeys } canAssumeRemoved { from to } "
-    "escalationsAdded { from to technique } escalationsRemoved { from to technique } adminsAdded adminsRemoved "
-    "escalationPathsOpened { principal needs steps { from to technique } } escalationPathsClosed { principal } "
+    "escalationsAdded { from to technique } escalationsRemoved { from to technique } "
+    "adminsAdded adminsRemoved "
+    "escalationPathsOpened { principal needs steps { from to technique } } "
+    "escalationPathsClosed { principal } "
     "decisions { principal action resource before after flipped beforeError afterError } warnings }"
 )
 GRACE_TRUST = {
@@ -143,7 +146,8 @@ def test_dry_run_of_a_delete_reports_what_closes_and_undecidable_requests(demo):
 def test_dry_run_of_several_changes_and_of_a_refused_one(demo):
     before = graph_dump(demo.db)
     q = (
-        "mutation($c: [ChangeInput!]!) { applyChanges(changes: $c, dryRun: true) { ok dryRun errors { code path } "
+        "mutation($c: [ChangeInput!]!) { applyChanges(changes: $c, dryRun: true) "
+        "{ ok dryRun errors { code path } "
         "role { arn roleId } changes { canAssumeAdded { from to } adminsAdded } } }"
     )
     trust = {
@@ -188,36 +192,41 @@ def test_dry_run_import_changes_nothing(demo):
 
 
 def test_dry_runs_do_not_pollute_the_snapshot_cache(make_db):
-    """A simulate before, during-ish and after a dry run answers from the committed graph; a real change is seen."""
+    """A simulate before, during-ish and after a dry run answers from the committed graph; a real change is
+    seen."""
     db = make_db(SEEDS / "demo-org.json", SEEDS / "partner-account.json")
     app = create_app(database=db, load_seeds=False)
-    sim = 'query { simulate(principal: "%s", action: "iam:CreateUser") { decision } }' % PARTNER_AUDIT
+    sim = f'query {{ simulate(principal: "{PARTNER_AUDIT}", action: "iam:CreateUser") {{ decision }} }}'
     attach = (
-        'mutation($d: Boolean!) { attachPolicy(input: {policyArn: "%s", targetArn: "%s"}, dryRun: $d, '
-        'requests: [{principal: "%s", action: "iam:CreateUser"}]) { ok changes { decisions { after } } } }'
-        % (ADMIN_ACCESS, PARTNER_AUDIT, PARTNER_AUDIT)
+        f'mutation($d: Boolean!) {{ attachPolicy(input: {{policyArn: "{ADMIN_ACCESS}", '
+        f'targetArn: "{PARTNER_AUDIT}"}}, dryRun: $d, '
+        f'requests: [{{principal: "{PARTNER_AUDIT}", action: "iam:CreateUser"}}]) '
+        "{ ok changes { decisions { after } } } }"
     )
 
-    async def go() -> list:
+    async def go() -> list[str]:
         out = []
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        ):
 
-                async def post(q: str, v: dict | None = None) -> dict:
-                    r = await c.post("/graphql", json={"query": q, "variables": v or {}})
-                    assert "errors" not in r.json(), r.json()
-                    return r.json()["data"]
+            async def post(q: str, v: dict[str, Any] | None = None) -> dict[str, Any]:
+                r = await c.post("/graphql", json={"query": q, "variables": v or {}})
+                assert "errors" not in r.json(), r.json()
+                data: dict[str, Any] = r.json()["data"]
+                return data
 
-                out.append((await post(sim))["simulate"]["decision"])
-                cached = snapshot_cache(app.state.services.caches).current(db)
-                dry = await post(attach, {"d": True})
-                out.append(dry["attachPolicy"]["changes"]["decisions"][0]["after"])
-                assert (
-                    snapshot_cache(app.state.services.caches).current(db) is cached
-                )  # same snapshot, still current
-                out.append((await post(sim))["simulate"]["decision"])
-                await post(attach, {"d": False})
-                out.append((await post(sim))["simulate"]["decision"])
+            out.append((await post(sim))["simulate"]["decision"])
+            cached = snapshot_cache(app.state.services.caches).current(db)
+            dry = await post(attach, {"d": True})
+            out.append(dry["attachPolicy"]["changes"]["decisions"][0]["after"])
+            assert (
+                snapshot_cache(app.state.services.caches).current(db) is cached
+            )  # same snapshot, still current
+            out.append((await post(sim))["simulate"]["decision"])
+            await post(attach, {"d": False})
+            out.append((await post(sim))["simulate"]["decision"])
         return out
 
     assert asyncio.run(go()) == ["IMPLICIT_DENY", "ALLOWED", "IMPLICIT_DENY", "ALLOWED"]
@@ -237,9 +246,9 @@ def test_in_process_dry_run_leaves_generation_and_graph_alone(make_db):
 
 
 def test_engine_loses_committed_rel_rows_when_a_copy_is_rolled_back():
-    """Why dry runs insert relationships with CREATE (store/db.py `_create_rels`): in kuzu 0.11.3, rolling back a
-    transaction that COPYed into a non-empty rel table drops every committed row of that table. If this test
-    fails, kuzu has fixed it and the workaround can go."""
+    """Why dry runs insert relationships with CREATE (store/db.py `_create_rels`): in kuzu 0.11.3, rolling
+    back a transaction that COPYed into a non-empty rel table drops every committed row of that table. If this
+    test fails, kuzu has fixed it and the workaround can go."""
     db = kuzu.Database(":memory:", buffer_pool_size=64 << 20, max_db_size=1 << 30)
     c = kuzu.Connection(db)
     c.execute("CREATE NODE TABLE N(id STRING PRIMARY KEY)")
@@ -249,4 +258,6 @@ def test_engine_loses_committed_rel_rows_when_a_copy_is_rolled_back():
     c.execute("BEGIN TRANSACTION")
     c.execute("COPY R FROM $t", {"t": pa.table({"from": ["n3"], "to": ["n4"]})})
     c.execute("ROLLBACK")
-    assert c.execute("MATCH ()-[e:R]->() RETURN count(e)").get_next()[0] == 0  # 2 were committed
+    result = c.execute("MATCH ()-[e:R]->() RETURN count(e)")
+    assert isinstance(result, kuzu.QueryResult)
+    assert result.get_next() == [0]  # 2 were committed

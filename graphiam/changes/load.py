@@ -6,16 +6,23 @@ touch the database, so a bad file leaves the database exactly as it was.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from graphiam.derive.refresh import refresh_derived
 from graphiam.errors import IngestError
+from graphiam.ingest.credential_report import parse_credential_report
 from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.organizations import is_organization, parse_organization
-from graphiam.model import AccountExport, Organization
-from graphiam.store import Database
+from graphiam.ingest.reader import check_policy_document
+from graphiam.model import AccountExport, Group, Organization, Role, User
+from graphiam.store import Database, reader
+from graphiam.store.clone import clone_database
+from graphiam.store.org_store import replace_organization
 from graphiam.store.writer import load_exports
 
 Progress = Callable[[str, int, int], None]
@@ -51,23 +58,7 @@ class LoadSummary:
         return out
 
 
-def _check_document(text: str, where: str, kind: str | None = None) -> None:
-    """Parse a document with the policy engine so a broken one is refused at load time; with `kind` (identity,
-    trust) also what AWS rejects for that policy type: an identity statement without Resource/NotResource or
-    with a Principal, a trust statement without a Principal (IAM answers MalformedPolicyDocument)."""
-    from graphiam.errors import PolicyParseError
-    from graphiam.policy import parse_policy, validate_policy
-
-    parse_policy(text, where=where)
-    if kind is not None:
-        errors = [(p.path, p.message) for p in validate_policy(text, kind=kind) if p.severity == "error"]
-        if errors:
-            raise PolicyParseError(errors, where=where)
-
-
-def _credential_rows(path: Path) -> list[dict]:
-    from graphiam.ingest.credential_report import parse_credential_report
-
+def _credential_rows(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -93,13 +84,13 @@ class Inputs:
     """Everything a load will write, read and checked."""
 
     exports: list[AccountExport]
-    credentials: list[dict]
+    credentials: list[dict[str, Any]]
     organization: Organization | None = None
 
 
 def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None) -> Inputs:
-    """Read GAAD exports and an organization description (`.json`) and credential reports (`.csv`) into memory,
-    checking everything."""
+    """Read GAAD exports and an organization description (`.json`) and credential reports (`.csv`) into
+    memory, checking everything."""
     exports, creds, orgs = [], [], []
     step = progress or (lambda *_: None)
     for i, p in enumerate(paths):
@@ -110,9 +101,9 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
             continue
         data = read_json_file(path)
         if is_organization(data):
-            orgs.append(parse_organization(data, source=str(path), check_document=_check_document))
+            orgs.append(parse_organization(data, source=str(path), check_document=check_policy_document))
         else:
-            exports.append(parse_gaad(data, source=str(path), check_document=_check_document))
+            exports.append(parse_gaad(data, source=str(path), check_document=check_policy_document))
         del data
     step("read", len(paths), len(paths))
     if len(orgs) > 1:
@@ -130,6 +121,11 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
     return Inputs(exports=exports, credentials=creds, organization=orgs[0] if orgs else None)
 
 
+def _inline_policies(export: AccountExport) -> int:
+    holders: list[User | Group | Role] = [*export.users, *export.groups, *export.roles]
+    return sum(len(h.inline_policies) for h in holders)
+
+
 def load_files(
     db: Database, paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None
 ) -> LoadSummary:
@@ -138,9 +134,6 @@ def load_files(
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
     if not exports and not creds and org is None:
         raise IngestError("no files to load")
-    from graphiam.derive.refresh import refresh_derived
-    from graphiam.store import reader
-    from graphiam.store.org_store import replace_organization
 
     def apply(target: Database) -> None:
         with target.transaction():
@@ -157,12 +150,11 @@ def load_files(
             )
 
     if not reader.is_empty(db):
-        # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops their
-        # committed rows and can leave primary-key lookups broken; tests/store/test_loading.py). So a load into a
-        # database that holds data first runs, completely, on a private copy: any failure there leaves the real
-        # database untouched, and what remains to go wrong in the real run is the machine, not the data.
-        from graphiam.store.clone import clone_database
-
+        # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops
+        # their committed rows and can leave primary-key lookups broken; tests/store/test_loading.py). So a
+        # load into a database that holds data first runs, completely, on a private copy: any failure there
+        # leaves the real database untouched, and what remains to go wrong in the real run is the machine,
+        # not the data.
         copy = clone_database(db)
         try:
             apply(copy)
@@ -183,7 +175,7 @@ def load_files(
         groups=sum(len(e.groups) for e in exports),
         roles=sum(len(e.roles) for e in exports),
         managed_policies=sum(1 for e in exports for p in e.policies if not p.missing),
-        inline_policies=sum(len(x.inline_policies) for e in exports for x in (*e.users, *e.groups, *e.roles)),
+        inline_policies=sum(_inline_policies(e) for e in exports),
         credential_rows=sum(1 for c in creds if c["arn"] in stored),
         warnings=tuple(warnings)
         + tuple(
@@ -204,8 +196,6 @@ def seeds_dir() -> Path | None:
 
 
 def seed_files(directory: Path) -> list[Path]:
-    import json
-
     manifest = directory / "manifest.json"
     if manifest.exists():
         m = json.loads(manifest.read_text())
@@ -214,8 +204,6 @@ def seed_files(directory: Path) -> list[Path]:
 
 
 def load_seeds_if_empty(db: Database) -> LoadSummary | None:
-    from graphiam.store import reader
-
     if not reader.is_empty(db):
         return None
     directory = seeds_dir()

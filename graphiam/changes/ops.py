@@ -1,15 +1,20 @@
-"""The IAM write operations behind the mutations, one function each (see `graphiam.changes.apply` for the
-rules they share and where they differ from AWS). Each checks its input, then the graph (inside the open
-transaction), then writes through `graphiam.store.mutations`; input paths use the GraphQL field names."""
+"""The IAM write operations behind the mutations, one function each, and `OPS`, the table naming them (see
+`graphiam.changes.apply` for the rules they share and where they differ from AWS). Each checks its input, then
+the graph (inside the open transaction), then writes through `graphiam.store.mutations`; input paths use the
+GraphQL field names. Operations that differ only in the kind of entity (deleteUser, deleteGroup, deleteRole;
+put/delete{User,Group,Role}Policy) are one function, entered in the table once per kind."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from types import MappingProxyType
 from typing import Any
 
-from graphiam.changes.apply import (
-    SOURCE,
-    Applied,
+from graphiam.changes.checks import (
+    TABLE,
     Tx,
     absent,
     attachable,
@@ -20,15 +25,12 @@ from graphiam.changes.apply import (
     check_path,
     check_tags,
     customer_policy,
-    ensure_account,
     existing,
     fail,
-    iam_arn,
     kind_of,
-    new_id,
-    op,
 )
 from graphiam.ingest.gaad import parse_gaad
+from graphiam.ingest.reader import check_policy_document
 from graphiam.model import (
     CUSTOMER_MANAGED,
     AccountExport,
@@ -44,12 +46,40 @@ from graphiam.store import mutations as M
 from graphiam.store.writer import load_exports
 
 Args = Mapping[str, Any]
-_TABLE = {"user": "User", "group": "IAMGroup", "role": "Role"}
+SOURCE = "graphiam mutation"  # the `source` of what the operations create
+MAX_VERSIONS = 5  # IAM: a managed policy has at most five versions
 MIN_SESSION, MAX_SESSION = 3600, 43200  # CreateRole MaxSessionDuration, seconds
+_ID_PREFIX = {"user": "AIDA", "group": "AGPA", "role": "AROA", "policy": "ANPA"}
+_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
-def _done(tx: Tx, name: str, kind: str | None, arn: str | None, *accounts: str) -> Applied:
-    return Applied(op=name, kind=kind, arn=arn, accounts=set(accounts))
+@dataclass(frozen=True, kw_only=True)
+class Touched:
+    """What one operation changed: the entity it is about and the accounts whose derived edges must follow."""
+
+    kind: str | None  # user | group | role | policy
+    arn: str | None
+    accounts: frozenset[str] = field(default_factory=frozenset)
+
+
+Op = Callable[[Tx, Args], Touched]
+
+
+def _touched(kind: str | None, arn: str | None, *accounts: str) -> Touched:
+    return Touched(kind=kind, arn=arn, accounts=frozenset(accounts))
+
+
+def new_id(kind: str) -> str:
+    """A unique id shaped like IAM's (`AIDA` + 17 base-32 characters for a user …)."""
+    return _ID_PREFIX[kind] + "".join(secrets.choice(_ID_CHARS) for _ in range(17))
+
+
+def iam_arn(account: str, kind: str, path: str, name: str) -> str:
+    """The ARN IAM gives the `kind` entity `name` at `path` in `account`."""
+    return f"arn:aws:iam::{account}:{kind}{path}{name}"
+
+
+# ---- create ----
 
 
 def _boundary_arg(tx: Tx, a: Args, account: str) -> str | None:
@@ -61,7 +91,8 @@ def _boundary_arg(tx: Tx, a: Args, account: str) -> str | None:
     return str(boundary)
 
 
-def _create(tx: Tx, a: Args, kind: str) -> tuple[str, str, str, str]:
+def _new_name(tx: Tx, a: Args, kind: str) -> tuple[str, str, str, str]:
+    """(account, name, path, arn) of the entity a create operation names, checked and not yet taken."""
     account = check_account(a.get("account"), "account")
     name = check_name(a.get("name"), kind, "name")
     path = check_path(a.get("path"), "path")
@@ -69,62 +100,37 @@ def _create(tx: Tx, a: Args, kind: str) -> tuple[str, str, str, str]:
     return account, name, path, iam_arn(account, kind, path, name)
 
 
-def _export(account: str, **entities: Any) -> AccountExport:
-    return AccountExport(account_id=account, source=SOURCE, **entities)
+def _create(tx: Tx, kind: str, arn: str, account: str, **entities: Any) -> Touched:
+    """Write new entities (`users=(…,)` …) into `account`, creating the account node when it is new."""
+    M.ensure_account(tx.db, account, source=SOURCE, now=tx.now)
+    M.create_entities(tx.db, AccountExport(account_id=account, source=SOURCE, **entities))
+    return _touched(kind, arn, account)
 
 
-@op("createUser")
-def create_user(tx: Tx, a: Args) -> Applied:
-    account, name, path, arn = _create(tx, a, "user")
-    tags = check_tags(a.get("tags"), "tags")
-    boundary = _boundary_arg(tx, a, account)
-    ensure_account(tx, account)
-    M.create_entities(
-        tx.db,
-        _export(
-            account,
-            users=(
-                User(
-                    arn=arn,
-                    name=name,
-                    account=account,
-                    user_id=new_id("user"),
-                    path=path,
-                    create_date=tx.now,
-                    tags=tags,
-                    boundary_arn=boundary,
-                ),
-            ),
-        ),
+def create_user(tx: Tx, a: Args) -> Touched:
+    account, name, path, arn = _new_name(tx, a, "user")
+    user = User(
+        arn=arn,
+        name=name,
+        account=account,
+        user_id=new_id("user"),
+        path=path,
+        create_date=tx.now,
+        tags=check_tags(a.get("tags"), "tags"),
+        boundary_arn=_boundary_arg(tx, a, account),
     )
-    return _done(tx, "createUser", "user", arn, account)
+    return _create(tx, "user", arn, account, users=(user,))
 
 
-@op("createGroup")
-def create_group(tx: Tx, a: Args) -> Applied:
-    account, name, path, arn = _create(tx, a, "group")
-    ensure_account(tx, account)
-    M.create_entities(
-        tx.db,
-        _export(
-            account,
-            groups=(
-                Group(
-                    arn=arn,
-                    name=name,
-                    account=account,
-                    group_id=new_id("group"),
-                    path=path,
-                    create_date=tx.now,
-                ),
-            ),
-        ),
+def create_group(tx: Tx, a: Args) -> Touched:
+    account, name, path, arn = _new_name(tx, a, "group")
+    group = Group(
+        arn=arn, name=name, account=account, group_id=new_id("group"), path=path, create_date=tx.now
     )
-    return _done(tx, "createGroup", "group", arn, account)
+    return _create(tx, "group", arn, account, groups=(group,))
 
 
-@op("createRole")
-def create_role(tx: Tx, a: Args) -> Applied:
+def create_role(tx: Tx, a: Args) -> Touched:
     trust = check_document(a.get("trust_policy"), "trust", "trustPolicy")
     duration = a.get("max_session_duration") or MIN_SESSION
     if not isinstance(duration, int) or not MIN_SESSION <= duration <= MAX_SESSION:
@@ -133,39 +139,26 @@ def create_role(tx: Tx, a: Args) -> Applied:
             f"`maxSessionDuration` must be {MIN_SESSION}-{MAX_SESSION} seconds, got {duration}",
             "maxSessionDuration",
         )
-    account, name, path, arn = _create(tx, a, "role")
-    tags = check_tags(a.get("tags"), "tags")
-    boundary = _boundary_arg(tx, a, account)
-    ensure_account(tx, account)
-    M.create_entities(
-        tx.db,
-        _export(
-            account,
-            roles=(
-                Role(
-                    arn=arn,
-                    name=name,
-                    account=account,
-                    trust_policy=trust,
-                    role_id=new_id("role"),
-                    path=path,
-                    create_date=tx.now,
-                    description=a.get("description"),
-                    max_session_duration=duration,
-                    tags=tags,
-                    boundary_arn=boundary,
-                ),
-            ),
-        ),
+    account, name, path, arn = _new_name(tx, a, "role")
+    role = Role(
+        arn=arn,
+        name=name,
+        account=account,
+        trust_policy=trust,
+        role_id=new_id("role"),
+        path=path,
+        create_date=tx.now,
+        description=a.get("description"),
+        max_session_duration=duration,
+        tags=check_tags(a.get("tags"), "tags"),
+        boundary_arn=_boundary_arg(tx, a, account),
     )
-    return _done(tx, "createRole", "role", arn, account)
+    return _create(tx, "role", arn, account, roles=(role,))
 
 
-@op("createPolicy")
-def create_policy(tx: Tx, a: Args) -> Applied:
+def create_policy(tx: Tx, a: Args) -> Touched:
     document = check_document(a.get("document"), "identity", "document")
-    account, name, path, arn = _create(tx, a, "policy")
-    ensure_account(tx, account)
+    account, name, path, arn = _new_name(tx, a, "policy")
     policy = ManagedPolicy(
         arn=arn,
         name=name,
@@ -181,40 +174,25 @@ def create_policy(tx: Tx, a: Args) -> Applied:
         create_date=tx.now,
         update_date=tx.now,
     )
-    M.create_entities(tx.db, _export(account, policies=(policy,)))
-    return _done(tx, "createPolicy", "policy", arn, account)
+    return _create(tx, "policy", arn, account, policies=(policy,))
 
 
-def _delete_principal(tx: Tx, a: Args, kind: str, name: str) -> Applied:
+# ---- delete ----
+
+
+def delete_principal(tx: Tx, a: Args, *, kind: str) -> Touched:
+    """deleteUser, deleteGroup, deleteRole: the entity with its attachments and inline policies."""
     arn, account = check_arn(a.get("arn"), kind, "arn")
     existing(tx, kind, arn, "arn")
     for policy_arn, how, _ in M.attachments(tx.db, arn):
         if how != "inline":
             M.detach(tx.db, policy_arn, arn, how)
     M.delete_inline_policies(tx.db, arn)
-    M.delete_node(
-        tx.db, _TABLE[kind], arn
-    )  # memberships, instance-profile links and derived edges go with it
-    return _done(tx, name, kind, arn, account)
+    M.delete_node(tx.db, TABLE[kind], arn)  # memberships, instance-profile links and derived edges go with it
+    return _touched(kind, arn, account)
 
 
-@op("deleteUser")
-def delete_user(tx: Tx, a: Args) -> Applied:
-    return _delete_principal(tx, a, "user", "deleteUser")
-
-
-@op("deleteGroup")
-def delete_group(tx: Tx, a: Args) -> Applied:
-    return _delete_principal(tx, a, "group", "deleteGroup")
-
-
-@op("deleteRole")
-def delete_role(tx: Tx, a: Args) -> Applied:
-    return _delete_principal(tx, a, "role", "deleteRole")
-
-
-@op("deletePolicy")
-def delete_policy(tx: Tx, a: Args) -> Applied:
+def delete_policy(tx: Tx, a: Args) -> Touched:
     arn, account = check_arn(a.get("arn"), "policy", "arn")
     customer_policy(tx, arn, "arn")
     accounts = {account}
@@ -225,89 +203,76 @@ def delete_policy(tx: Tx, a: Args) -> Applied:
         accounts.add(target_account)
     M.delete_versions(tx.db, arn)
     M.delete_node(tx.db, "Policy", arn)
-    return _done(tx, "deletePolicy", "policy", arn, *accounts)
+    return _touched("policy", arn, *accounts)
 
 
-def _put_inline(tx: Tx, a: Args, kind: str, name: str) -> Applied:
+# ---- inline policies ----
+
+
+def _inline(a: Args, kind: str) -> tuple[str, str, str]:
+    """(owner arn, account, policy name) of the inline policy an operation names, checked as input."""
     arn, account = check_arn(a.get("arn"), kind, "arn")
     policy_name = check_name(a.get("policy_name"), "policy", "policyName")
+    return arn, account, policy_name
+
+
+def put_inline_policy(tx: Tx, a: Args, *, kind: str) -> Touched:
+    """putUserPolicy, putGroupPolicy, putRolePolicy: a policy of the same name is replaced."""
+    arn, account, policy_name = _inline(a, kind)
     document = check_document(a.get("document"), "identity", "document")
     existing(tx, kind, arn, "arn")
     pid = inline_policy_id(arn, policy_name)
-    if M.get(tx.db, "Policy", pid) is not None:  # Put*Policy replaces a policy of the same name
+    if M.get(tx.db, "Policy", pid) is not None:
         M.delete_node(tx.db, "Policy", pid)
     M.create_inline_policy(
         tx.db,
         InlinePolicy(owner_arn=arn, name=policy_name, document=document),
         account=account,
-        target_table=_TABLE[kind],
+        target_table=TABLE[kind],
     )
-    return _done(tx, name, "policy", pid, account)
+    return _touched("policy", pid, account)
 
 
-@op("putUserPolicy")
-def put_user_policy(tx: Tx, a: Args) -> Applied:
-    return _put_inline(tx, a, "user", "putUserPolicy")
-
-
-@op("putGroupPolicy")
-def put_group_policy(tx: Tx, a: Args) -> Applied:
-    return _put_inline(tx, a, "group", "putGroupPolicy")
-
-
-@op("putRolePolicy")
-def put_role_policy(tx: Tx, a: Args) -> Applied:
-    return _put_inline(tx, a, "role", "putRolePolicy")
-
-
-def _delete_inline(tx: Tx, a: Args, kind: str, name: str) -> Applied:
-    arn, account = check_arn(a.get("arn"), kind, "arn")
-    policy_name = check_name(a.get("policy_name"), "policy", "policyName")
+def delete_inline_policy(tx: Tx, a: Args, *, kind: str) -> Touched:
+    """deleteUserPolicy, deleteGroupPolicy, deleteRolePolicy."""
+    arn, account, policy_name = _inline(a, kind)
     existing(tx, kind, arn, "arn")
     pid = inline_policy_id(arn, policy_name)
     if M.get(tx.db, "Policy", pid) is None:
         raise fail("NOT_FOUND", f"{kind} `{arn}` has no inline policy named `{policy_name}`", "policyName")
     M.delete_node(tx.db, "Policy", pid)
-    return _done(tx, name, "policy", pid, account)
+    return _touched("policy", pid, account)
 
 
-@op("deleteUserPolicy")
-def delete_user_policy(tx: Tx, a: Args) -> Applied:
-    return _delete_inline(tx, a, "user", "deleteUserPolicy")
+# ---- attachments, memberships, boundaries, trust ----
 
 
-@op("deleteGroupPolicy")
-def delete_group_policy(tx: Tx, a: Args) -> Applied:
-    return _delete_inline(tx, a, "group", "deleteGroupPolicy")
-
-
-@op("deleteRolePolicy")
-def delete_role_policy(tx: Tx, a: Args) -> Applied:
-    return _delete_inline(tx, a, "role", "deleteRolePolicy")
-
-
-@op("attachPolicy")
-def attach_policy(tx: Tx, a: Args) -> Applied:
+def _attachment(tx: Tx, a: Args) -> tuple[str, str, str, str]:
+    """(kind, target arn, target account, policy arn) of an attach or detach, the target in the graph."""
     kind, target, account = kind_of(a.get("target_arn"), ("user", "group", "role"), "targetArn")
     policy_arn, _ = check_arn(a.get("policy_arn"), "policy", "policyArn")
     existing(tx, kind, target, "targetArn")
+    return kind, target, account, policy_arn
+
+
+def _attached(tx: Tx, policy_arn: str, target: str) -> bool:
+    return any(p == policy_arn and how == "identity" for p, how, _ in M.attachments(tx.db, target))
+
+
+def attach_policy(tx: Tx, a: Args) -> Touched:
+    kind, target, account, policy_arn = _attachment(tx, a)
     attachable(tx, policy_arn, account, "policyArn")
-    if not any(p == policy_arn and how == "identity" for p, how, _ in M.attachments(tx.db, target)):
-        M.attach(
-            tx.db, policy_arn, _TABLE[kind], target, "identity"
-        )  # attaching twice changes nothing, as in IAM
-    return _done(tx, "attachPolicy", kind, target, account)
+    if not _attached(tx, policy_arn, target):  # attaching twice changes nothing, as in IAM
+        M.attach(tx.db, policy_arn, TABLE[kind], target, "identity")
+    return _touched(kind, target, account)
 
 
-@op("detachPolicy")
-def detach_policy(tx: Tx, a: Args) -> Applied:
-    kind, target, account = kind_of(a.get("target_arn"), ("user", "group", "role"), "targetArn")
-    policy_arn, _ = check_arn(a.get("policy_arn"), "policy", "policyArn")
-    existing(tx, kind, target, "targetArn")
-    if not any(p == policy_arn and how == "identity" for p, how, _ in M.attachments(tx.db, target)):
+def detach_policy(tx: Tx, a: Args) -> Touched:
+    kind, target, account, policy_arn = _attachment(tx, a)
+    if not _attached(tx, policy_arn, target):
         raise fail("NOT_FOUND", f"policy `{policy_arn}` is not attached to {kind} `{target}`", "policyArn")
     M.detach(tx.db, policy_arn, target, "identity")
-    return _done(tx, "detachPolicy", kind, target, account)
+    return _touched(kind, target, account)
 
 
 def _membership(tx: Tx, a: Args) -> tuple[str, str, str]:
@@ -324,29 +289,26 @@ def _membership(tx: Tx, a: Args) -> tuple[str, str, str]:
     return user, group, account
 
 
-@op("addUserToGroup")
-def add_user_to_group(tx: Tx, a: Args) -> Applied:
+def add_user_to_group(tx: Tx, a: Args) -> Touched:
     user, group, account = _membership(tx, a)
     if not M.is_member(tx.db, user, group):  # adding a member twice changes nothing, as in IAM
         M.add_member(tx.db, user, group)
-    return _done(tx, "addUserToGroup", "user", user, account)
+    return _touched("user", user, account)
 
 
-@op("removeUserFromGroup")
-def remove_user_from_group(tx: Tx, a: Args) -> Applied:
+def remove_user_from_group(tx: Tx, a: Args) -> Touched:
     user, group, account = _membership(tx, a)
     if not M.is_member(tx.db, user, group):
         raise fail("NOT_FOUND", f"user `{user}` is not a member of `{group}`", "groupArn")
     M.remove_member(tx.db, user, group)
-    return _done(tx, "removeUserFromGroup", "user", user, account)
+    return _touched("user", user, account)
 
 
 def _current_boundary(tx: Tx, arn: str) -> str | None:
     return next((p for p, how, _ in M.attachments(tx.db, arn) if how == "boundary"), None)
 
 
-@op("putPermissionsBoundary")
-def put_permissions_boundary(tx: Tx, a: Args) -> Applied:
+def put_permissions_boundary(tx: Tx, a: Args) -> Touched:
     kind, arn, account = kind_of(a.get("arn"), ("user", "role"), "arn")
     policy_arn, _ = check_arn(a.get("policy_arn"), "policy", "policyArn")
     existing(tx, kind, arn, "arn")
@@ -354,30 +316,31 @@ def put_permissions_boundary(tx: Tx, a: Args) -> Applied:
     old = _current_boundary(tx, arn)
     if old is not None:
         M.detach(tx.db, old, arn, "boundary")
-    M.attach(tx.db, policy_arn, _TABLE[kind], arn, "boundary")
-    M.update_node(tx.db, _TABLE[kind], arn, {"boundary_arn": policy_arn})
-    return _done(tx, "putPermissionsBoundary", kind, arn, account)
+    M.attach(tx.db, policy_arn, TABLE[kind], arn, "boundary")
+    M.update_node(tx.db, TABLE[kind], arn, {"boundary_arn": policy_arn})
+    return _touched(kind, arn, account)
 
 
-@op("deletePermissionsBoundary")
-def delete_permissions_boundary(tx: Tx, a: Args) -> Applied:
+def delete_permissions_boundary(tx: Tx, a: Args) -> Touched:
     kind, arn, account = kind_of(a.get("arn"), ("user", "role"), "arn")
     existing(tx, kind, arn, "arn")
     old = _current_boundary(tx, arn)
     if old is None:
         raise fail("NOT_FOUND", f"{kind} `{arn}` has no permissions boundary", "arn")
     M.detach(tx.db, old, arn, "boundary")
-    M.update_node(tx.db, _TABLE[kind], arn, {"boundary_arn": None})
-    return _done(tx, "deletePermissionsBoundary", kind, arn, account)
+    M.update_node(tx.db, TABLE[kind], arn, {"boundary_arn": None})
+    return _touched(kind, arn, account)
 
 
-@op("updateAssumeRolePolicy")
-def update_assume_role_policy(tx: Tx, a: Args) -> Applied:
+def update_assume_role_policy(tx: Tx, a: Args) -> Touched:
     arn, account = check_arn(a.get("role_arn"), "role", "roleArn")
     document = check_document(a.get("document"), "trust", "document")
     existing(tx, "role", arn, "roleArn")
     M.update_node(tx.db, "Role", arn, {"trust_policy": document})
-    return _done(tx, "updateAssumeRolePolicy", "role", arn, account)
+    return _touched("role", arn, account)
+
+
+# ---- policy versions ----
 
 
 def _make_default(tx: Tx, row: Any, version_id: str, document: str | None) -> None:
@@ -398,13 +361,12 @@ def _version_number(version_id: str | None) -> int:
     return int(version_id[1:]) if version_id and version_id[0] == "v" and version_id[1:].isdigit() else 0
 
 
-@op("createPolicyVersion")
-def create_policy_version(tx: Tx, a: Args) -> Applied:
+def create_policy_version(tx: Tx, a: Args) -> Touched:
     arn, account = check_arn(a.get("policy_arn"), "policy", "policyArn")
     document = check_document(a.get("document"), "identity", "document")
     row = customer_policy(tx, arn, "policyArn")
     versions = M.versions(tx.db, arn)
-    if len(versions) >= 5:
+    if len(versions) >= MAX_VERSIONS:
         raise fail(
             "LIMIT_EXCEEDED",
             f"policy `{arn}` already has {len(versions)} versions, the most IAM allows: "
@@ -429,7 +391,7 @@ def create_policy_version(tx: Tx, a: Args) -> Applied:
     )
     if a.get("set_as_default"):
         _make_default(tx, row, version_id, document)
-    return _done(tx, "createPolicyVersion", "policy", arn, account)
+    return _touched("policy", arn, account)
 
 
 def _version(tx: Tx, a: Args) -> tuple[Any, Any]:
@@ -442,15 +404,13 @@ def _version(tx: Tx, a: Args) -> tuple[Any, Any]:
     return row, found
 
 
-@op("setDefaultPolicyVersion")
-def set_default_policy_version(tx: Tx, a: Args) -> Applied:
+def set_default_policy_version(tx: Tx, a: Args) -> Touched:
     row, version = _version(tx, a)
     _make_default(tx, row, version.version_id, version.document)
-    return _done(tx, "setDefaultPolicyVersion", "policy", row.arn, row.account)
+    return _touched("policy", row.arn, row.account)
 
 
-@op("deletePolicyVersion")
-def delete_policy_version(tx: Tx, a: Args) -> Applied:
+def delete_policy_version(tx: Tx, a: Args) -> Touched:
     row, version = _version(tx, a)
     if version.is_default:
         raise fail(
@@ -460,15 +420,47 @@ def delete_policy_version(tx: Tx, a: Args) -> Applied:
             "versionId",
         )
     M.delete_node(tx.db, "PolicyVersion", f"{row.arn}#{version.version_id}")
-    return _done(tx, "deletePolicyVersion", "policy", row.arn, row.account)
+    return _touched("policy", row.arn, row.account)
 
 
-@op("importExport")
-def import_export(tx: Tx, a: Args) -> Applied:
+# ---- import ----
+
+
+def import_export(tx: Tx, a: Args) -> Touched:
     """Replace one account with a GAAD export, as `graphiam load` does (same parser and writer)."""
-    from graphiam.changes.load import _check_document
-
-    export = parse_gaad(a.get("document"), source="importExport", check_document=_check_document)
+    export = parse_gaad(a.get("document"), source="importExport", check_document=check_policy_document)
     # joins the open transaction; derived edges follow in `apply_changes`, for every account the load changed
     touched = load_exports(tx.db, [export])
-    return _done(tx, "importExport", None, None, export.account_id, *sorted(touched))
+    return _touched(None, None, export.account_id, *sorted(touched))
+
+
+# The operations by name (the IAM API action, camelCase, as the GraphQL mutations name them).
+OPS: Mapping[str, Op] = MappingProxyType(
+    {
+        "createUser": create_user,
+        "createGroup": create_group,
+        "createRole": create_role,
+        "createPolicy": create_policy,
+        "deleteUser": partial(delete_principal, kind="user"),
+        "deleteGroup": partial(delete_principal, kind="group"),
+        "deleteRole": partial(delete_principal, kind="role"),
+        "deletePolicy": delete_policy,
+        "putUserPolicy": partial(put_inline_policy, kind="user"),
+        "putGroupPolicy": partial(put_inline_policy, kind="group"),
+        "putRolePolicy": partial(put_inline_policy, kind="role"),
+        "deleteUserPolicy": partial(delete_inline_policy, kind="user"),
+        "deleteGroupPolicy": partial(delete_inline_policy, kind="group"),
+        "deleteRolePolicy": partial(delete_inline_policy, kind="role"),
+        "attachPolicy": attach_policy,
+        "detachPolicy": detach_policy,
+        "addUserToGroup": add_user_to_group,
+        "removeUserFromGroup": remove_user_from_group,
+        "putPermissionsBoundary": put_permissions_boundary,
+        "deletePermissionsBoundary": delete_permissions_boundary,
+        "updateAssumeRolePolicy": update_assume_role_policy,
+        "createPolicyVersion": create_policy_version,
+        "setDefaultPolicyVersion": set_default_policy_version,
+        "deletePolicyVersion": delete_policy_version,
+        "importExport": import_export,
+    }
+)

@@ -1,4 +1,5 @@
-"""What a change does to who can do what: the graph's derived facts read before and after it, in its transaction.
+"""What a change does to who can do what: the graph's derived facts read before and after it, in its
+transaction.
 
 `capture` reads, inside the write transaction of the change (or on the private copy a dry run changes): every
 CAN_ASSUME and ESCALATES_TO edge, the administrator-equivalent principals and one shortest escalation path to
@@ -6,8 +7,8 @@ administrator per principal (`graphiam.queries.escalation_paths`), and the decis
 (`graphiam.queries.simulate` over a snapshot built in the transaction). `diff` compares two captures.
 
 Snapshots and indexes built here are never put in a cache: they see uncommitted or hypothetical states, and a
-cache keyed on a generation would serve them to readers. Each snapshot built here is stamped with generation -1,
-which matches no database generation.
+cache keyed on a generation would serve them to readers. Each snapshot built here is stamped with generation
+-1, which matches no database generation.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from graphiam.errors import GraphiamError
 from graphiam.graph.snapshot import Snapshot, build_snapshot
 from graphiam.policy import Decision
+from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.simulate import simulate
 from graphiam.store import Database
 from graphiam.store import mutations as M
@@ -153,13 +155,9 @@ def _decide(snap: Snapshot, r: SimRequest) -> Outcome:
 
 
 def _paths(db: Database, snap: Snapshot, state: State) -> None:
-    """Administrators and one shortest path to administrator per principal (`graphiam.queries.escalation_paths`'s
-    index: CAN_ASSUME and ESCALATES_TO edges as the transaction or copy holds them)."""
-    try:
-        from graphiam.queries.escalation_paths import build_index
-    except ImportError:  # the escalation analysis is optional
-        state.warnings.append("escalation paths not compared: graphiam.queries.escalation_paths is not available")
-        return
+    """Administrators and one shortest path to administrator per principal (the index of
+    `graphiam.queries.escalation_paths`: CAN_ASSUME and ESCALATES_TO edges as the transaction or copy holds
+    them)."""
     index = build_index(db, snap)
     state.admins = {arn for arn in snap.principals if index.is_admin(arn)}
     for arn in sorted(snap.principals):

@@ -1,5 +1,6 @@
-"""`graphiam graph [--around ARN ...] [--depth N] [--account ID] [--format dot|graphml|json|cytoscape] [-o FILE]`:
-the IAM graph (a neighbourhood, or a whole account) for Graphviz, Gephi/yEd, Cytoscape.js or a script.
+"""`graphiam graph [--around ARN ...] [--depth N] [--account ID] [--format dot|graphml|json|cytoscape]
+[-o FILE]`: the IAM graph (a neighbourhood, or a whole account) for Graphviz, Gephi/yEd, Cytoscape.js or a
+script.
 
     graphiam graph --around arn:aws:iam::111111111111:user/engineering/bob | dot -Tsvg > bob.svg
 """
@@ -11,22 +12,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from graphiam import service
 from graphiam.cli.common import db_arg, db_path
 from graphiam.errors import InputError
+from graphiam.queries import graph_formats as F
+from graphiam.queries import graph_view as G
+from graphiam.queries.escalation_paths import build_index
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from graphiam.graph.snapshot import build_snapshot
-    from graphiam.queries import graph_formats as F
-    from graphiam.queries import graph_view as G
-    from graphiam.queries.escalation_paths import build_index
-    from graphiam.store import open_database
-
     if args.output and not Path(args.output).parent.is_dir():
         raise InputError(f"-o: `{Path(args.output).parent}` is not a directory")
-    db = open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True))
     try:
-        index = build_index(db, build_snapshot(db))
+        index = build_index(db, service.build_snapshot(db))
         view = G.graph_view(
             db,
             index,
@@ -50,9 +49,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def add(sub: Any) -> None:
-    from graphiam.queries import graph_formats as F
-    from graphiam.queries import graph_view as G
-
     gp = sub.add_parser(
         "graph",
         help="the IAM graph around some ARNs, or a whole account, as DOT, GraphML, Cytoscape.js JSON or JSON",

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from graphiam import service
+from graphiam.changes.load import load_files
 from graphiam.cli.common import ProgressBar, db_arg, db_path
 from graphiam.errors import GraphiamError
 
@@ -14,9 +16,6 @@ LOAD_BUFFER_POOL_MB = 2048
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from graphiam.changes.load import load_files
-    from graphiam.store import open_database
-
     for f in args.files:
         if Path(f).is_dir():
             raise GraphiamError(f"{f}: is a directory; name the export files in it")
@@ -24,7 +23,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             raise GraphiamError(f"{f}: no such file")
     big = sum(Path(f).stat().st_size for f in args.files) > (1 << 20)
     bar = ProgressBar(enabled=sys.stderr.isatty() or big or args.progress)
-    db = open_database(db_path(args), buffer_pool_mb=args.buffer_pool_mb)
+    db = service.open_database(db_path(args), buffer_pool_mb=args.buffer_pool_mb)
     try:
         summary = load_files(db, args.files, progress=bar)
     finally:

@@ -1,4 +1,5 @@
-"""`graphiam COMMAND`: every command is a module of `graphiam.cli` with `add(subparsers)`; `COMMANDS` lists them."""
+"""`graphiam COMMAND`: every command is a module of `graphiam.cli` with `add(subparsers)`; `COMMANDS` lists
+them."""
 
 from __future__ import annotations
 

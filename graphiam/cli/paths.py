@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from graphiam import service
 from graphiam.cli.common import db_arg, db_path
+from graphiam.queries.escalation_paths import build_index, escalation_paths
 
 
 def render(paths: list[Any], *, source: str, to: str | None) -> list[str]:
@@ -33,13 +35,9 @@ def render(paths: list[Any], *, source: str, to: str | None) -> list[str]:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    from graphiam.graph.snapshot import build_snapshot
-    from graphiam.queries.escalation_paths import build_index, escalation_paths
-    from graphiam.store import open_database
-
-    db = open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True))
     try:
-        snap = build_snapshot(db)
+        snap = service.build_snapshot(db)
         index = build_index(db, snap)
         paths = escalation_paths(
             db, snap, index, args.source, args.to, max_depth=args.max_depth, limit=args.limit

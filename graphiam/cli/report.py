@@ -1,7 +1,8 @@
-"""`graphiam report [--account ID] [--json]`: the policy findings report, one line per finding, then the summary.
+"""`graphiam report [--account ID] [--json]`: the policy findings report, one line per finding, then the
+summary. A finding's line (shown here on two):
 
-    high   PrivilegeEscalation  arn:aws:iam::111:policy/p (customer-managed)  1 action: iam:CreatePolicyVersion \
-[techniques: iam-001]  reaches 2 (user/alice, role/r)
+    high   PrivilegeEscalation  arn:aws:iam::111:policy/p (customer-managed)  1 action: \
+iam:CreatePolicyVersion  [techniques: iam-001]  reaches 2 (user/alice, role/r)
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import json
 import sys
 from typing import Any
 
+from graphiam import service
 from graphiam.cli.common import db_arg, db_path
+from graphiam.derive.findings.rules import SEVERITY, RiskCategory
+from graphiam.queries.findings import Exclusions, build_findings_index, policy_findings
 
 SHOWN_ACTIONS = 5
 SHOWN_PRINCIPALS = 5
@@ -22,8 +26,6 @@ def _short(arn: str) -> str:
 
 
 def render(report: Any) -> list[str]:
-    from graphiam.derive.findings.rules import SEVERITY
-
     lines = []
     for p in report.policies:
         principals = sorted({_short(r.arn) + (" [admin]" if r.is_admin else "") for r in p.principals})
@@ -107,20 +109,15 @@ def as_json(report: Any) -> dict[str, Any]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from graphiam.derive.findings.rules import RiskCategory
-    from graphiam.graph.snapshot import build_snapshot
-    from graphiam.queries.findings import Exclusions, build_findings_index, policy_findings
-    from graphiam.store import open_database
-
     categories = [RiskCategory(k) for k in args.kind] if args.kind else None
     exclusions = Exclusions(
         policies=tuple(args.exclude_policy or ()),
         principals=tuple(args.exclude_principal or ()),
         actions=tuple(args.exclude_action or ()),
     )
-    db = open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True))
     try:
-        snap = build_snapshot(db)
+        snap = service.build_snapshot(db)
         index = build_findings_index(db, snap)
     finally:
         db.close()
@@ -135,8 +132,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add(sub: Any) -> None:
-    from graphiam.derive.findings.rules import RiskCategory
-
     rp = sub.add_parser(
         "report",
         help="Cloudsplaining-style risk report: per policy, the actions it allows without "

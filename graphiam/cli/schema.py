@@ -9,6 +9,7 @@ from typing import Any
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
+    # strawberry loads here, not at import: it would slow the start of every command
     from graphiam.api.schema import sdl
 
     text = sdl()

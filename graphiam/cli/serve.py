@@ -7,13 +7,15 @@ import sys
 from typing import Any
 
 from graphiam.cli.common import db_arg, db_path
+from graphiam.cli.token import serve_auth
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # uvicorn and the web application (starlette, strawberry) load here, not at import: they would double the
+    # time `graphiam --help` and every other command take to start
     import uvicorn
 
     from graphiam.app import create_app
-    from graphiam.cli.token import serve_auth
 
     auth = serve_auth(args, db_path(args))
     app = create_app(

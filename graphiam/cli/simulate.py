@@ -6,8 +6,10 @@ import argparse
 import json
 from typing import Any
 
+from graphiam import service
 from graphiam.cli.common import db_arg, db_path
 from graphiam.errors import InputError
+from graphiam.queries.simulate import simulate
 
 
 def parse_context(pairs: list[str]) -> dict[str, Any]:
@@ -73,16 +75,12 @@ def render(sim: Any) -> list[str]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from graphiam.graph.snapshot import build_snapshot
-    from graphiam.queries.simulate import simulate
-    from graphiam.store import open_database
-
     context = parse_context(args.context or [])
     scps = read_scp_levels(args.scp or [])
-    db = open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True))
     try:
         sim = simulate(
-            build_snapshot(db),
+            service.build_snapshot(db),
             principal=args.principal,
             action=args.action,
             resource=args.resource,

@@ -15,7 +15,6 @@ from graphiam.cli.common import db_arg, db_path
 
 
 def _store(args: argparse.Namespace) -> TokenStore:
-
     return TokenStore(token_file_for(db_path(args)))
 
 
@@ -77,7 +76,8 @@ def serve_auth(args: argparse.Namespace, db_path: object) -> Auth:
     if token is not None:
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(
-            f"graphiam: created the first admin token; it is stored hashed in {store.path} and shown only now:\n"
+            "graphiam: created the first admin token; it is stored hashed in "
+            f"{store.path} and shown only now:\n"
             f"\n    {token}\n\n{usage_hint(token, f'http://{host}:{args.port}/graphql')}\n"
             "  more tokens: graphiam token create --role reader",
             file=sys.stderr,

@@ -1,13 +1,15 @@
-"""Reading CAN_ASSUME: assumption chains, the roles a principal can reach, the principals that can reach a role.
+"""Reading CAN_ASSUME: assumption chains, the roles a principal can reach, the principals that can reach a
+role.
 
-A chain is a simple path (no repeated node) over CAN_ASSUME edges, so cycles (A → B → A) end a chain instead of
-looping. Chains come shortest first, depth by depth (each depth extends the previous one by one hop, one query
-per batch of last nodes), and stop at `MAX_PATHS`: in a dense graph the number of simple paths grows
+A chain is a simple path (no repeated node) over CAN_ASSUME edges, so cycles (A → B → A) end a chain instead
+of looping. Chains come shortest first, depth by depth (each depth extends the previous one by one hop, one
+query per batch of last nodes), and stop at `MAX_PATHS`: in a dense graph the number of simple paths grows
 exponentially with the depth, so the answer says when it was cut (`truncated`). kuzu's recursive `ACYCLIC`
 pattern would enumerate every path before any LIMIT (timing out at depth 3 on the 10,000-principal benchmark);
-kuzu's recursive `SHORTEST` (a BFS) prunes the search when the chains must end at a given role. Reachability (`assumable_roles`, `assumable_by`) is a BFS (`SHORTEST`): each role
-once, at its fewest hops; `needs_conditions` is False when some path of that length needs no condition (a
-second BFS over the unconditioned edges only).
+kuzu's recursive `SHORTEST` (a BFS) prunes the search when the chains must end at a given role. Reachability
+(`assumable_roles`, `assumable_by`) is a BFS (`SHORTEST`): each role once, at its fewest hops;
+`needs_conditions` is False when some path of that length needs no condition (a second BFS over the
+unconditioned edges only).
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def hop(
     trust: str | None = None,
 ) -> ChainHop:
     """One stored edge as a hop (graphiam.derive.assume.edges documents the compact form): `#trust` becomes
-    `<target ARN>#trust` (its condition values read from `trust`, the target's trust policy text), `~rest` becomes
-    `arn:aws:iam::<source's account>:rest`."""
+    `<target ARN>#trust` (its condition values read from `trust`, the target's trust policy text), `~rest`
+    becomes `arn:aws:iam::<source's account>:rest`."""
     account = account_of(source)
 
     def pol(ref: str) -> str:

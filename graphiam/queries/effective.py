@@ -1,5 +1,6 @@
-"""Effective permissions of a stored principal: every catalogued action its identity policies allow, per action
-the resource patterns allowed (after the permissions boundary) and denied, with the conditions attached.
+"""Effective permissions of a stored principal: every catalogued action its identity policies allow, per
+action the resource patterns allowed (after the permissions boundary) and denied, with the conditions
+attached.
 
 Implements IAM User Guide "Policy evaluation logic" for identity-based access: an action is allowed on a
 resource when an identity Allow statement matches it, the permissions boundary (if any) also allows it
@@ -9,10 +10,10 @@ Reference (`graphiam.catalog`); patterns that name no catalogued action are repo
 Resource patterns are wildcard patterns; the boundary's and the denies' patterns are folded in when one
 contains the other, and listed beside the allowed pattern when they only overlap (`also_matching`,
 `excluding`). Policy variables the principal defines (`${aws:username}`, `${aws:PrincipalTag/team}` …) are
-substituted; a pattern whose principal variable is undefined never matches ("IAM policy elements:
-Variables") and is left out. Resource-based policies are not part of identity permissions. The SCPs of the stored
-organization (the principal's `scps`, one list per level) narrow the grants as the boundary does, level by level,
-and their Deny statements join the denies ("Policy evaluation logic": SCPs cap identity permissions).
+substituted; a pattern whose principal variable is undefined never matches ("IAM policy elements: Variables")
+and is left out. Resource-based policies are not part of identity permissions. The SCPs of the stored
+organization (the principal's `scps`, one list per level) narrow the grants as the boundary does, level by
+level, and their Deny statements join the denies ("Policy evaluation logic": SCPs cap identity permissions).
 """
 
 from __future__ import annotations
@@ -273,21 +274,28 @@ def _grants(src: PolicySource, st: Statement, ctx: dict[str, str]) -> list[Resou
 
 def _narrow(g: ResourceGrant, b: ResourceGrant) -> ResourceGrant | None:
     """The part of grant `g` that boundary grant `b` also allows; None when they cannot overlap."""
-    merged = dict(conditions=g.conditions + b.conditions, statements=g.statements + b.statements)
     if any(covers(x, g.pattern) for x in b.excluding):
         return None
     excluding = g.excluding + tuple(x for x in b.excluding if intersects(x, g.pattern))
+
+    def grant(pattern: str, also_matching: tuple[str, ...]) -> ResourceGrant:
+        return ResourceGrant(
+            pattern=pattern,
+            excluding=excluding,
+            also_matching=also_matching,
+            conditions=g.conditions + b.conditions,
+            statements=g.statements + b.statements,
+        )
+
     if covers(b.pattern, g.pattern):
-        return ResourceGrant(pattern=g.pattern, excluding=excluding, also_matching=g.also_matching, **merged)
+        return grant(g.pattern, g.also_matching)
     if covers(g.pattern, b.pattern):
         if any(covers(x, b.pattern) for x in g.excluding):
             return None
-        return ResourceGrant(pattern=b.pattern, excluding=excluding, also_matching=g.also_matching, **merged)
+        return grant(b.pattern, g.also_matching)
     if not intersects(g.pattern, b.pattern):
         return None
-    return ResourceGrant(
-        pattern=g.pattern, excluding=excluding, also_matching=g.also_matching + (b.pattern,), **merged
-    )
+    return grant(g.pattern, g.also_matching + (b.pattern,))
 
 
 def _denied_entirely(g: ResourceGrant, d: ResourceGrant) -> bool:
@@ -364,8 +372,8 @@ def _admin_statement(st: Statement) -> bool:
 
 def is_admin_by_statements(p: PrincipalInfo) -> bool:
     """Allowed `*` on `*` after denies, boundary and SCPs: an unconditional Allow of `*` on `*` in an identity
-    policy, the boundary (if any) and every SCP level allowing the same, and no unconditional Deny that applies to
-    resource `*`."""
+    policy, the boundary (if any) and every SCP level allowing the same, and no unconditional Deny that
+    applies to resource `*`."""
     if not any(_admin_statement(st) for s in p.identity for st in s.document.statements):
         return False
     for cap in (p.boundary, *(p.scps or ())):
@@ -384,7 +392,8 @@ def _statements(sources: Iterable[PolicySource]) -> list[_Src]:
 
 
 def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | None = None) -> Effective:
-    """What `principal` (a stored user or role ARN) may do, per catalogued action (see the module docstring)."""
+    """What `principal` (a stored user or role ARN) may do, per catalogued action (see the module
+    docstring)."""
     p = snap.principal(principal)
     if p is None:
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
@@ -432,13 +441,16 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     resolver = _Resolver(ctx, p.boundary, len(levels))
     allowed: list[Entry] = []
     blocked: list[Entry] = []
-    for idx, actions in groups.items():
-        pick = [sources[i] for i in idx]
+    for group, actions in groups.items():
+        pick = [sources[i] for i in group]
         kept, against = resolver.resolve(
-            [s for i, s in zip(idx, pick) if i < n_allow],
-            [s for i, s in zip(idx, pick) if n_allow <= i < n_allow + n_bound],
-            [s for i, s in zip(idx, pick) if i >= n_capped],
-            [[s for i, s in zip(idx, pick) if starts[k] <= i < starts[k + 1]] for k in range(len(levels))],
+            [s for i, s in zip(group, pick, strict=True) if i < n_allow],
+            [s for i, s in zip(group, pick, strict=True) if n_allow <= i < n_allow + n_bound],
+            [s for i, s in zip(group, pick, strict=True) if i >= n_capped],
+            [
+                [s for i, s in zip(group, pick, strict=True) if starts[k] <= i < starts[k + 1]]
+                for k in range(len(levels))
+            ],
         )
         (allowed if kept else blocked).extend((a, kept, against) for a in actions)
     allowed.sort(key=_name)

@@ -10,7 +10,6 @@ a principal that can make itself administrator (its self-loop edge is appended a
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,6 +20,7 @@ from graphiam.derive.escalation.fanout import Part, render, use_from_json
 from graphiam.derive.escalation.paths import Fan, Path, PathGraph, Step, TargetSet
 from graphiam.derive.escalation.run import graph_facts
 from graphiam.errors import InputError, NotFoundError
+from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot
 from graphiam.store import Database
 from graphiam.store import escalation_store as S
@@ -76,7 +76,7 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
         for r in S.fan_edges(db)
         if r["targets"] in sets
     ]
-    shared: dict[tuple[Any, ...], Any] = {}
+    shared: dict[object, Any] = {}
     return EscalationIndex(
         generation=snap.generation,
         direct=direct,
@@ -86,21 +86,27 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
 
 
 class EscalationIndexCache:
-    """One index per database generation, built once under a lock."""
+    """The index of the snapshot's generation, kept for the newest one (a `GenerationCache`: built once, off
+    the lock; an older snapshot's index is built for its reader and not kept)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._index: EscalationIndex | None = None
+        self._cache: GenerationCache[EscalationIndex] = GenerationCache()
 
     def get(self, db: Database, snap: Snapshot) -> EscalationIndex:
-        with self._lock:
-            if self._index is None or self._index.generation != snap.generation:
-                self._index = build_index(db, snap)
-            return self._index
+        return self._cache.get(
+            snap.generation,
+            None,
+            lambda: build_index(db, snap),
+            still_current=lambda: db.generation == snap.generation,
+        )
 
 
 def escalation_index_cache(caches: dict[str, Any]) -> EscalationIndexCache:
-    return caches.setdefault("escalation-index", EscalationIndexCache())  # type: ignore[no-any-return]
+    """The escalation-index cache kept in a server's `caches`."""
+    cache = caches.get("escalation-index")
+    if cache is None:
+        cache = caches.setdefault("escalation-index", EscalationIndexCache())
+    return cache  # type: ignore[no-any-return]
 
 
 def _loads(text: str | None, default: Any) -> Any:
@@ -132,7 +138,7 @@ def _condition_key(item: Any) -> str:
     return str(item)
 
 
-def _step(r: dict[str, Any], shared: dict[tuple[Any, ...], Any]) -> Step:
+def _step(r: dict[str, Any], shared: dict[object, Any]) -> Step:
     """A path-graph edge. An assumption's statements are left out (`_hydrate` reads them for the paths
     returned: an organisation can hold millions of CAN_ASSUME edges); equal permission stubs are shared."""
     if r["kind"] == "CAN_ASSUME":
@@ -202,8 +208,8 @@ def _hydrate(db: Database, paths: list[Path]) -> list[Path]:
 def edge_rows(
     db: Database, sources: Sequence[str] | None = None, wanted: set[tuple[str, str, str]] | None = None
 ) -> list[dict[str, Any]]:
-    """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded: all
-    of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
+    """Escalation edges as stored rows (from, to, technique, permissions, details), fan-out edges expanded:
+    all of them (`sources` None: for tests and exports, as large as the organisation's reach), those leaving
     `sources`, or only the (source, target, technique) triples `wanted`."""
     out = [
         {

@@ -1,6 +1,6 @@
-"""Who outside the graph can get in: every role a principal of an account that is not loaded, a federated identity
-provider or anyone (`*`) can assume, as the CAN_ASSUME derivation decided it (trust policy and, for a loaded
-account, identity policies; conditions that must hold are kept with the edge).
+"""Who outside the graph can get in: every role a principal of an account that is not loaded, a federated
+identity provider or anyone (`*`) can assume, as the CAN_ASSUME derivation decided it (trust policy and, for a
+loaded account, identity policies; conditions that must hold are kept with the edge).
 
 `outside_organization` marks principals whose account is not in the stored organization (with no organization,
 every external account is outside); anyone and federated providers are always outside.
@@ -28,7 +28,8 @@ class ExternalAccess:
 
 
 def external_access(db: Database, *, account: str | None = None) -> list[ExternalAccess]:
-    """Every (external principal, role) edge, ordered by role then principal; `account` keeps that account's roles."""
+    """Every (external principal, role) edge, ordered by role then principal; `account` keeps that account's
+    roles."""
     with db.read_transaction():
         rows = S.external_edges(db)
         units, _ = read_organization(db)

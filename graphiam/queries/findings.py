@@ -1,16 +1,17 @@
-"""The policy findings report over the stored graph: every policy's risky unconstrained actions, and whom it reaches.
+"""The policy findings report over the stored graph: every policy's risky unconstrained actions, and whom it
+reaches.
 
-Policies reported: every customer-managed policy, every inline policy, and the AWS-managed policies attached to a
-user, group or role (as identity policies; a permissions boundary grants nothing). Each finding lists the principals
-the policy reaches: the users, groups and roles it is attached to, and the members of those groups, each marked
-administrator or not (`queries.escalation.direct_admins`: allowed every probe action on `*` now, with every Deny
-and boundary applied).
+Policies reported: every customer-managed policy, every inline policy, and the AWS-managed policies attached
+to a user, group or role (as identity policies; a permissions boundary grants nothing). Each finding lists the
+principals the policy reaches: the users, groups and roles it is attached to, and the members of those groups,
+each marked administrator or not (`queries.escalation_paths.direct_admins`: allowed every probe action on `*`
+now, with every Deny and boundary applied).
 
-Exclusions (Cloudsplaining's exclusions file, as arguments): policy names or ARNs, principal names or ARNs (users,
-groups, roles; `*` wildcards, case-insensitive) and actions (IAM action patterns). An excluded principal is left out
-of the reach lists, and so is every member reached only through an excluded group; a policy attached only to excluded
-principals is not reported. An account scope keeps the policies and principals of that account (AWS-managed policies
-when they reach a principal of it).
+Exclusions (Cloudsplaining's exclusions file, as arguments): policy names or ARNs, principal names or ARNs
+(users, groups, roles; `*` wildcards, case-insensitive) and actions (IAM action patterns). An excluded
+principal is left out of the reach lists, and so is every member reached only through an excluded group; a
+policy attached only to excluded principals is not reported. An account scope keeps the policies and
+principals of that account (AWS-managed policies when they reach a principal of it).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Any
 
 from graphiam.catalog import Catalog
 from graphiam.catalog.patterns import wildcard_regex
 from graphiam.derive.findings.analyse import Analyser, RiskFinding
 from graphiam.derive.findings.rules import SEVERITY, RiskCategory, default_rules
 from graphiam.errors import NotFoundError
+from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot
 from graphiam.model import AWS_MANAGED, INLINE
 from graphiam.queries.escalation_paths import direct_admins
@@ -137,7 +140,8 @@ class FindingsIndex:
         }
 
     def reach(self, policy_arn: str, excl: Exclusions, account: str | None) -> tuple[list[Reached], bool]:
-        """The principals the policy reaches, and whether it is attached to any principal at all (in scope)."""
+        """The principals the policy reaches, and whether it is attached to any principal at all (in
+        scope)."""
         out: dict[tuple[str, str | None], Reached] = {}
         attached = False
         for a in self.targets.get(policy_arn, ()):
@@ -240,23 +244,36 @@ def summarise(
 
 
 class FindingsIndexCache:
-    """One index per database generation, built once under a lock; one analyser for all of them, so a change
-    re-analyses only the documents whose text it changed."""
+    """The index of the snapshot's generation, kept for the newest one (a `GenerationCache`: built once, off
+    the lock; an older snapshot's index is built for its reader and not kept), and one analyser for all of
+    them, so a change re-analyses only the documents whose text it changed."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._index: FindingsIndex | None = None
+        self._cache: GenerationCache[FindingsIndex] = GenerationCache()
+        self._lock = threading.Lock()  # guards the creation of `analyser`
         self.analyser: Analyser | None = None
 
-    def get(self, db: Database, snap: Snapshot) -> FindingsIndex:
+    def shared_analyser(self) -> Analyser:
+        """The analyser every index of this cache uses, made on first use (the catalogue takes a while)."""
         with self._lock:
-            if self._index is None or self._index.generation != snap.generation:
-                if self.analyser is None:
-                    self.analyser = Analyser(Catalog.default(), default_rules())
-                self.analyser.forget_documents()
-                self._index = build_findings_index(db, snap, self.analyser)
-            return self._index
+            if self.analyser is None:
+                self.analyser = Analyser(Catalog.default(), default_rules())
+            return self.analyser
+
+    def get(self, db: Database, snap: Snapshot) -> FindingsIndex:
+        def build() -> FindingsIndex:
+            analyser = self.shared_analyser()
+            analyser.forget_documents()  # the per-object memo would keep older snapshots' documents alive
+            return build_findings_index(db, snap, analyser)
+
+        return self._cache.get(
+            snap.generation, None, build, still_current=lambda: db.generation == snap.generation
+        )
 
 
-def findings_index_cache(caches: dict) -> FindingsIndexCache:  # type: ignore[type-arg]
-    return caches.setdefault("findings-index", FindingsIndexCache())  # type: ignore[no-any-return]
+def findings_index_cache(caches: dict[str, Any]) -> FindingsIndexCache:
+    """The findings-index cache kept in a server's `caches`."""
+    cache = caches.get("findings-index")
+    if cache is None:
+        cache = caches.setdefault("findings-index", FindingsIndexCache())
+    return cache  # type: ignore[no-any-return]

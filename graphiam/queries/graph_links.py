@@ -1,9 +1,10 @@
-"""CAN_ASSUME and ESCALATES_TO links for the graph view, read from the escalation index (`queries.escalation`).
+"""CAN_ASSUME and ESCALATES_TO links for the graph view, read from the escalation index
+(`queries.escalation_paths`).
 
-The index holds, per database generation, every assume-role edge (technique `sts-001`, from users, roles, service
-and external principals), every escalation edge, the fan-out edges (one actor to every member of a target set)
-and the self-loops (a principal that can make itself administrator). This module is the one place the view
-reads that structure, so a change of how those edges are stored or indexed touches only this file.
+The index holds, per database generation, every assume-role edge (technique `sts-001`, from users, roles,
+service and external principals), every escalation edge, the fan-out edges (one actor to every member of a
+target set) and the self-loops (a principal that can make itself administrator). This module is the one place
+the view reads that structure, so a change of how those edges are stored or indexed touches only this file.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def assumptions_among(index: EscalationIndex, keys: Collection[str]) -> list[Lin
 
 
 def escalations_from(index: EscalationIndex, source: str, keys: Collection[str]) -> list[Link]:
-    """The ESCALATES_TO links from `source` to `keys` (its self-loops included), once each: parallel edges of one
-    technique between the same two principals are one link. Sorted by (target, technique)."""
+    """The ESCALATES_TO links from `source` to `keys` (its self-loops included), once each: parallel edges of
+    one technique between the same two principals are one link. Sorted by (target, technique)."""
     g: PathGraph = index.graph
     keyset = keys if isinstance(keys, (set, frozenset)) else set(keys)
     out: dict[tuple[str, str], Link] = {}

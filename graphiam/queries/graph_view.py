@@ -1,20 +1,20 @@
-"""The IAM graph as a graph: the neighbourhood of some nodes, or a whole account, as nodes and edges for a drawing
-tool or a dashboard (what awspx, PMapper `visualize` and Cartography show).
+"""The IAM graph as a graph: the neighbourhood of some nodes, or a whole account, as nodes and edges for a
+drawing tool or a dashboard (what awspx, PMapper `visualize` and Cartography show).
 
-Nodes: users, groups, roles, policies (managed and inline), instance profiles, service and external principals.
-Edges: MEMBER_OF (user → group), ATTACHED (policy → user/group/role, `how`: identity, inline or boundary),
-CAN_ASSUME (principal → role), ESCALATES_TO (principal → principal, a technique; a self-loop when a principal can
-make itself administrator), HAS_ROLE (instance profile → role).
+Nodes: users, groups, roles, policies (managed and inline), instance profiles, service and external
+principals. Edges: MEMBER_OF (user → group), ATTACHED (policy → user/group/role, `how`: identity, inline or
+boundary), CAN_ASSUME (principal → role), ESCALATES_TO (principal → principal, a technique; a self-loop when a
+principal can make itself administrator), HAS_ROLE (instance profile → role).
 
-- `around` given: a breadth-first search over the chosen edge kinds, in both directions, up to `depth` hops. Each
-  ring is added whole, or, when it would pass `max_nodes`, its first nodes in (kind, id) order, and the search
-  stops (`truncated`). With `account`, only nodes of that account (and nodes of no account: service principals,
-  AWS-managed policies) are entered; the `around` nodes always are.
-- `around` omitted: every node of `account` (of every loaded account when None) and the nodes one edge away from
-  them; over `max_nodes`, the account's own nodes come first, in (kind, id) order.
-Edges are those of the chosen kinds between shown nodes (the induced subgraph), nearest the centre first, at most
-`max_edges`. Output order is deterministic: nodes by (distance, kind, id), edges by (distance, kind, from, to,
-what), independent of the order of `around` and of storage order.
+- `around` given: a breadth-first search over the chosen edge kinds, in both directions, up to `depth` hops.
+  Each ring is added whole, or, when it would pass `max_nodes`, its first nodes in (kind, id) order, and the
+  search stops (`truncated`). With `account`, only nodes of that account (and nodes of no account: service
+  principals, AWS-managed policies) are entered; the `around` nodes always are.
+- `around` omitted: every node of `account` (of every loaded account when None) and the nodes one edge away
+  from them; over `max_nodes`, the account's own nodes come first, in (kind, id) order.
+Edges are those of the chosen kinds between shown nodes (the induced subgraph), nearest the centre first, at
+most `max_edges`. Output order is deterministic: nodes by (distance, kind, id), edges by (distance, kind,
+from, to, what), independent of the order of `around` and of storage order.
 """
 
 from __future__ import annotations
@@ -214,11 +214,13 @@ def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNod
 def _edges(
     db: Database, index: EscalationIndex, kinds: Sequence[str], distance: dict[str, int], max_edges: int
 ) -> tuple[list[GraphEdge], bool]:
-    """The edges of `kinds` between shown nodes, nearest the centre first, at most `max_edges` (and whether cut).
+    """The edges of `kinds` between shown nodes, nearest the centre first, at most `max_edges` (and whether
+    cut).
 
     Order: (distance of the farther end, kind, from, to, what). Escalation edges can be dense (a fan-out edge
-    reaches every principal of a set), so they are made lazily, distance by distance and source by source in that
-    order, and no longer once `max_edges` edges sort before what is left. Rows stay plain tuples until cut."""
+    reaches every principal of a set), so they are made lazily, distance by distance and source by source in
+    that order, and no longer once `max_edges` edges sort before what is left. Rows stay plain tuples until
+    cut."""
     rows: list[tuple[Any, ...]] = []
     for e in S.edges(db, kinds, sorted(distance), both=True):
         rows.append(

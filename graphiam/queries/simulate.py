@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from graphiam.arn import account_of, is_role_arn
@@ -18,6 +19,8 @@ from graphiam.errors import InputError, NotFoundError, PolicyParseError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues, request_context, scp_exempt
 from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, evaluate, parse_policy
+
+NO_CONTEXT: ContextValues = MappingProxyType({})  # the default request context: no keys given
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +83,7 @@ def simulate(
     principal: str,
     action: str,
     resource: str = "*",
-    context: ContextValues = {},
+    context: ContextValues = NO_CONTEXT,
     resource_owner: str | None = None,
     resource_policy: Any = None,
     extra_policies: Sequence[Any] = (),
@@ -162,7 +165,7 @@ def simulate_custom(
     policies: Sequence[Any],
     action: str,
     resource: str = "*",
-    context: ContextValues = {},
+    context: ContextValues = NO_CONTEXT,
     caller: str | None = None,
     resource_owner: str | None = None,
     resource_policy: Any = None,

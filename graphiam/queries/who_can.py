@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from graphiam.arn import is_account_id, is_account_root
 from graphiam.errors import InputError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Decision
-from graphiam.queries.simulate import Simulation, check_action, simulate
+from graphiam.queries.simulate import NO_CONTEXT, Simulation, check_action, simulate
 from graphiam.store import Database
 from graphiam.store import access_store as A
 
@@ -52,8 +53,9 @@ class WhoCan:
 
 @dataclass(frozen=True, kw_only=True)
 class TrustScope:
-    """Whom a role's trust policy can admit for an `sts:AssumeRole*` action: principals it names by ARN (they need
-    no identity allow), accounts it names (their principals still need one), or everyone (`*`, NotPrincipal)."""
+    """Whom a role's trust policy can admit for an `sts:AssumeRole*` action: principals it names by ARN (they
+    need no identity allow), accounts it names (their principals still need one), or everyone (`*`,
+    NotPrincipal)."""
 
     arns: frozenset[str]
     accounts: frozenset[str]
@@ -95,7 +97,8 @@ def trust_scope(snap: Snapshot, action: str, resource: str) -> TrustScope | None
 
 
 def trust_named(snap: Snapshot, action: str, resource: str) -> set[str]:
-    """Stored users and roles that `resource`'s trust policy names itself (not via an account) for `action`."""
+    """Stored users and roles that `resource`'s trust policy names itself (not via an account) for
+    `action`."""
     scope = trust_scope(snap, action, resource)
     if scope is None:
         return set()
@@ -119,7 +122,7 @@ def who_can(
     *,
     action: str,
     resource: str,
-    context: ContextValues = {},
+    context: ContextValues = NO_CONTEXT,
     resource_owner: str | None = None,
     via_chains: bool = False,
     max_depth: int = DEFAULT_CHAIN_DEPTH,
@@ -191,7 +194,7 @@ def _access(
 def _chained(db: Database, snap: Snapshot, direct: list[Access], max_depth: int) -> list[Access]:
     by_role = {a.principal_arn: a for a in direct if a.kind == "role"}
     done = {a.principal_arn for a in direct}
-    best: dict[str, dict] = {}
+    best: dict[str, dict[str, Any]] = {}
     for row in A.principals_reaching(db, by_role, max_depth=max_depth):
         src = row["source"]
         if src in done or src not in snap.principals:

@@ -1,8 +1,9 @@
-"""CAN_ASSUME derivation: the demo org's documented edges, hand-made exports for each AWS rule, and exact agreement
-with brute force (`simulate` over enumerated request contexts) on a generated two-account org."""
+"""CAN_ASSUME derivation: the demo org's documented edges, hand-made exports for each AWS rule, and exact
+agreement with brute force (`simulate` over enumerated request contexts) on a generated two-account org."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import itertools
 import json
@@ -12,11 +13,12 @@ import pytest
 
 from graphiam.derive.assume.edges import affected_roles, compute_edges
 from graphiam.errors import InputError, NotFoundError
-from graphiam.graph.snapshot import build_snapshot
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot, build_snapshot
 from graphiam.policy import Decision
 from graphiam.policy.witness import fixed_key
 from graphiam.queries.chains import assumable_by, assumable_roles, assumption_chains
 from graphiam.queries.simulate import simulate
+from graphiam.store import Database
 from graphiam.store import assume_store as S
 from tests.helpers import (
     ALLOW_ASSUME,
@@ -37,7 +39,7 @@ A = "arn:aws:iam::111111111111:"
 B = "arn:aws:iam::222222222222:"
 
 
-def edges(db) -> dict[tuple[str, str], dict[str, Any]]:
+def edges(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
     return {(e["from"], e["to"]): e for e in S.all_edges(db)}
 
 
@@ -380,16 +382,17 @@ def _values(op: str, values: tuple[str, ...]) -> list[str]:
     """Request values worth trying for one condition: its own values, an address in each range, booleans."""
     out = list(values) + ["true", "false"]
     for v in values:
-        try:
+        with contextlib.suppress(ValueError):
             out.append(str(ipaddress.ip_network(v, strict=False).network_address))
-        except ValueError:
-            pass
     return out
 
 
-def brute_force_contexts(snap, principal, target) -> list[dict[str, str]]:
+def brute_force_contexts(
+    snap: Snapshot, principal: PrincipalInfo, target: PrincipalInfo
+) -> list[dict[str, str]]:
     """Every combination (absent or one candidate value) of the free condition keys the trust, the principal's
     identity policies and its boundary test: an exhaustive search, independent of assume_witness."""
+    assert target.trust is not None  # a role
     statements = [st for st in target.trust.document.statements]
     for src in (*principal.identity, *(principal.boundary or ())):
         statements += src.document.statements_for("sts:assumerole")
@@ -402,7 +405,7 @@ def brute_force_contexts(snap, principal, target) -> list[dict[str, str]]:
     keys = sorted(choices)
     out = []
     for combo in itertools.product(*[[None, *sorted(choices[k])] for k in keys]):
-        out.append({k: v for k, v in zip(keys, combo) if v is not None})
+        out.append({k: v for k, v in zip(keys, combo, strict=True) if v is not None})
     return out
 
 
@@ -419,6 +422,7 @@ def test_edges_equal_brute_force_with_simulate_on_a_generated_org(make_db, two_a
     expected: dict[tuple[str, str], bool] = {}
     for p in principals:
         for r in roles:
+            assert r.trust is not None
             if p.arn == r.arn and r.arn not in json.dumps(r.trust.document.raw):
                 continue  # self-assumption needs the trust to name the role itself
             for i, ctx in enumerate(brute_force_contexts(snap, p, r)):

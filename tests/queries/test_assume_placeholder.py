@@ -1,5 +1,5 @@
-"""A load that fills an AWS-managed policy's placeholder changes the principals of every account attached to it:
-their derived edges are recomputed, so an incremental load ends where loading everything at once does."""
+"""A load that fills an AWS-managed policy's placeholder changes the principals of every account attached to
+it: their derived edges are recomputed, so an incremental load ends where loading everything at once does."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from graphiam.changes.apply import Change, apply_changes
 from graphiam.changes.load import load_files
+from graphiam.store import Database
 from graphiam.store import assume_store as S
 
 A = "arn:aws:iam::333333333333:"
@@ -76,7 +77,7 @@ def _write(tmp_path: Path, name: str, doc: dict[str, Any]) -> Path:
     return path
 
 
-def _edges(db) -> set[tuple[str, str, str, str]]:
+def _edges(db: Database) -> set[tuple[str, str, str, str]]:
     return {(e["from"], e["to"], e["statements"], e["conditions"]) for e in S.all_edges(db)}
 
 

@@ -1,4 +1,5 @@
-"""effectivePermissions on the demo org (seeds/README.md facts), the pattern algebra, and agreement with simulate."""
+"""effectivePermissions on the demo org (seeds/README.md facts), the pattern algebra, and agreement with
+simulate."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from graphiam.errors import NotFoundError
 from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
-from graphiam.queries.effective import covers, effective_permissions, intersects
+from graphiam.queries.effective import ActionAccess, Effective, covers, effective_permissions, intersects
 from graphiam.queries.simulate import simulate
 from tests.helpers import CONFORMANCE, SEEDS
 
@@ -30,7 +31,7 @@ def snap():
     db.close()
 
 
-def by_action(e) -> dict:
+def by_action(e: Effective) -> dict[str, ActionAccess]:
     return {a.action: a for a in e.actions}
 
 
@@ -201,7 +202,7 @@ def test_filters_and_summary(snap):
     assert sum(n for _s, _l, n in e.summary()) == len(e.entries)
 
 
-# ---- agreement with the engine ------------------------------------------------------------------------------
+# ---- agreement with the engine -----------------------------------------------------------------------------
 
 
 def _concrete(pattern: str) -> str:
@@ -210,9 +211,10 @@ def _concrete(pattern: str) -> str:
 
 @pytest.mark.parametrize("source", ["seeds", "conformance"])
 def test_agrees_with_simulate(make_db, source):
-    """Every unconditional, unqualified grant is ALLOWED by simulate on a concrete resource of the principal's account
-    (or EXPLICIT_DENY when a listed deny applies); no action outside the answer is ALLOWED on `*` or on the granted
-    resources. Trust-policy actions on stored roles are left out: a trust policy is not an identity permission."""
+    """Every unconditional, unqualified grant is ALLOWED by simulate on a concrete resource of the principal's
+    account (or EXPLICIT_DENY when a listed deny applies); no action outside the answer is ALLOWED on `*` or
+    on the granted resources. Trust-policy actions on stored roles are left out: a trust policy is not an
+    identity permission."""
     files = (
         [SEEDS / "demo-org.json", SEEDS / "partner-account.json"]
         if source == "seeds"

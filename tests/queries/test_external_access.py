@@ -1,8 +1,11 @@
-"""externalAccess: roles that principals outside the loaded accounts can assume, read against the export itself."""
+"""externalAccess: roles that principals outside the loaded accounts can assume, read against the export
+itself."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -11,11 +14,12 @@ from graphiam.changes.load import load_files
 from graphiam.store import open_database
 from tests.helpers import GAAD_EXAMPLE, GraphQLClient
 
-QUERY = """query($a: String) { externalAccess(account: $a) { role account principal principalKind principalAccount
-  outsideOrganization unconditional hop { action requiredConditions { key operator values role } } } }"""
+QUERY = """query($a: String) { externalAccess(account: $a) { role account principal principalKind
+  principalAccount outsideOrganization unconditional
+  hop { action requiredConditions { key operator values role } } } }"""
 
 
-def _trusts(path):
+def _trusts(path: Path) -> Iterator[tuple[str, str, str, bool]]:
     """(role ARN, AWS or Federated principal entries of its trust's Allow statements) from the raw export."""
     data = json.loads(path.read_text())
     for r in data["RoleDetailList"]:

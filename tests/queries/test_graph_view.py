@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from graphiam.changes.load import load_files
 from graphiam.errors import InputError, NotFoundError
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.escalation_paths import build_index
-from graphiam.queries.graph_view import graph_view
+from graphiam.queries.graph_view import GraphView, graph_view
 from graphiam.store import open_database
 from tests.helpers import SEEDS
 
@@ -37,16 +38,14 @@ def whole(seeded):
     return graph_view(db, index, max_nodes=5000, max_edges=20000)
 
 
-def _pairs(view, kind):
+def _pairs(view: GraphView, kind: str) -> set[tuple[str, str]]:
     return {(e.source, e.target) for e in view.edges if e.kind == kind}
 
 
-def _details(export, key):
-    return {
-        "user": export["UserDetailList"],
-        "group": export["GroupDetailList"],
-        "role": export["RoleDetailList"],
-    }[key]
+def _details(export: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    lists = {"user": "UserDetailList", "group": "GroupDetailList", "role": "RoleDetailList"}
+    details: list[dict[str, Any]] = export[lists[key]]
+    return details
 
 
 def test_member_of_edges_are_the_exports_group_lists(whole, seeded):
@@ -107,7 +106,9 @@ def test_can_assume_edges_and_their_conditions_are_the_facts(whole):
 
 
 def test_escalations_and_administrators_are_the_facts(whole):
-    techniques = {(e.source, e.target): set() for e in whole.edges if e.kind == "ESCALATES_TO"}
+    techniques: dict[tuple[str, str], set[str]] = {
+        (e.source, e.target): set() for e in whole.edges if e.kind == "ESCALATES_TO"
+    }
     for e in whole.edges:
         if e.kind == "ESCALATES_TO":
             techniques[(e.source, e.target)].add(e.properties["technique"])
@@ -128,7 +129,7 @@ def test_escalations_and_administrators_are_the_facts(whole):
     assert not any(n.is_admin for n in whole.nodes if n.kind not in ("USER", "ROLE"))
 
 
-def _ball(whole, centre, depth):
+def _ball(whole: GraphView, centre: list[str], depth: int) -> dict[str, int]:
     """Undirected breadth-first distances from `centre` over every edge of the whole graph."""
     adj: dict[str, set[str]] = {}
     for e in whole.edges:

@@ -11,6 +11,7 @@ import pytest
 
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
 from graphiam.graph.snapshot import build_snapshot
+from graphiam.policy import Decision
 from graphiam.queries.simulate import simulate, simulate_custom
 from tests.helpers import SEEDS
 
@@ -86,7 +87,7 @@ def test_permissions_boundary_caps_and_can_be_replaced(snap):
         permissions_boundary=open_boundary,
         context={"aws:CurrentTime": "2025-06-01T12:00:00Z"},
     )
-    assert replaced.evaluation.boundary_decision.value == "ALLOWED"
+    assert replaced.evaluation.boundary_decision is Decision.ALLOWED
 
 
 def test_extra_policies_and_resource_policy(snap):
@@ -128,7 +129,7 @@ def test_extra_policies_and_resource_policy(snap):
         resource_policy=bucket,
         resource_owner=ACCT,
     )
-    assert s.evaluation.resource_decision.value == "ALLOWED"
+    assert s.evaluation.resource_decision is Decision.ALLOWED
     assert (
         s.evaluation.decision.value == "ALLOWED"
     )  # same account, names the user: not capped by her boundary

@@ -1,4 +1,5 @@
-"""whoCan: the demo org's documented facts, and exact agreement with brute force (simulate on every principal).
+"""whoCan: the demo org's documented facts, and exact agreement with brute force (simulate on every
+principal).
 
 The brute-force checks prove the database prefilter drops nobody: for sampled (action, resource, context)
 triples on a generated two-account org and on the conformance export, `who_can` must return exactly
@@ -11,14 +12,17 @@ import json
 import random
 import re
 import sys
+from typing import Any
 
 import pytest
 
 from graphiam.errors import InputError
-from graphiam.graph.snapshot import build_snapshot
+from graphiam.graph.context import ContextValues
+from graphiam.graph.snapshot import Snapshot, build_snapshot
 from graphiam.policy import Decision
 from graphiam.queries.simulate import simulate
-from graphiam.queries.who_can import who_can
+from graphiam.queries.who_can import WhoCan, who_can
+from graphiam.store import Database
 from graphiam.store.access_store import policy_services
 from tests.helpers import CONFORMANCE, ROOT, SEEDS
 
@@ -35,7 +39,7 @@ def demo(make_db):
     return db, build_snapshot(db)
 
 
-def arns(result) -> set[str]:
+def arns(result: WhoCan) -> set[str]:
     return {a.principal_arn for a in result.allowed}
 
 
@@ -210,10 +214,12 @@ def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
     assert not set(chains) & {PROD_ADMIN, BREAK_GLASS}  # directly allowed ones are listed once, without chain
 
 
-# ---- independent check: exact equality with brute force -----------------------------------------------------
+# ---- independent check: exact equality with brute force ----------------------------------------------------
 
 
-def brute_force(snap, action, resource, context, owner=None) -> set[str]:
+def brute_force(
+    snap: Snapshot, action: str, resource: str, context: ContextValues, owner: str | None = None
+) -> set[str]:
     return {
         arn
         for arn in snap.principals
@@ -224,7 +230,7 @@ def brute_force(snap, action, resource, context, owner=None) -> set[str]:
     }
 
 
-CONTEXTS = (
+CONTEXTS: tuple[ContextValues, ...] = (
     {},
     MFA,
     {"aws:SourceIp": "203.0.113.7", "aws:MultiFactorAuthPresent": "false"},
@@ -237,7 +243,7 @@ def _concrete(resource: str, rng: random.Random) -> str:
     return text.replace("*", rng.choice(("x", "data/1", "a/b*c"))).replace("?", "q")
 
 
-def sampled_pairs(snap, rng: random.Random, n: int) -> list[tuple[str, str]]:
+def sampled_pairs(snap: Snapshot, rng: random.Random, n: int) -> list[tuple[str, str]]:
     """(action, resource) pairs drawn from the stored statements, plus sts:AssumeRole on every role."""
     pairs: set[tuple[str, str]] = set()
     roles = sorted(a for a, p in snap.principals.items() if p.kind == "role")
@@ -265,7 +271,7 @@ def sampled_pairs(snap, rng: random.Random, n: int) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def _check(db, snap, pairs, rng):
+def _check(db: Database, snap: Snapshot, pairs: list[tuple[str, str]], rng: random.Random) -> int:
     checked = 0
     for action, resource in pairs:
         ctx = rng.choice(CONTEXTS)
@@ -352,7 +358,7 @@ def test_seed_org_matches_brute_force_for_every_documented_decision(demo):
 )
 def test_trust_policy_alone_admits_principals_without_policies(make_db, tmp_path, trust, admitted):
     acct = "123456789012"
-    users = [
+    users: list[dict[str, Any]] = [
         {
             "Path": "/",
             "UserName": n,
