@@ -181,13 +181,11 @@ def test_every_top_level_part_is_on_the_map() -> None:
     assert parts <= set(RANK), f"parts missing from LAYERS (and docs/ARCHITECTURE.md): {parts - set(RANK)}"
 
 
-@pytest.mark.xfail(reason="issue 11: being fixed package by package", strict=True)
 def test_imports_follow_the_layer_rule() -> None:
     bad = [str(i) for i in layer_violations()]
     assert not bad, "imports against the layer rule:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(reason="issue 11: being fixed package by package", strict=True)
 def test_no_import_cycles() -> None:
     found = cycles()
     edges = []
@@ -197,7 +195,6 @@ def test_no_import_cycles() -> None:
     assert not found, f"import cycles: {found}\nimports inside them:\n" + "\n".join(edges)
 
 
-@pytest.mark.xfail(reason="issue 11: being fixed package by package", strict=True)
 def test_no_private_names_imported_across_modules() -> None:
     bad = []
     for module, path in MODULES.items():
