@@ -27,7 +27,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix graphiam tests benchmarks scripts
 	$(BIN)/ruff format graphiam tests benchmarks scripts
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n auto
 
 clean:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graphiam import arn as A
@@ -161,7 +163,8 @@ def _gaad_accepts(kind: str, arn: str) -> bool:
     from graphiam.errors import IngestError
     from graphiam.ingest.gaad import parse_gaad
 
-    user = {"UserName": "u", "Arn": f"arn:aws:iam::{ID}:user/u"}
+    user: dict[str, Any] = {"UserName": "u", "Arn": f"arn:aws:iam::{ID}:user/u"}
+    data: dict[str, Any]
     if kind == "user":
         data = {"UserDetailList": [{**user, "Arn": arn}]}
     elif kind == "policy":
@@ -181,7 +184,8 @@ def _gaad_accepts(kind: str, arn: str) -> bool:
 
 def _mutation_accepts(kind: str, arn: str) -> bool:
     """Whether a mutation takes `arn` as the ARN of a `kind`."""
-    from graphiam.changes.apply import ChangeError, check_arn
+    from graphiam.changes.checks import check_arn
+    from graphiam.errors import ChangeError
 
     try:
         check_arn(arn, kind)

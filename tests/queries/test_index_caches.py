@@ -11,7 +11,7 @@ from graphiam.changes.load import seed_files
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries.escalation_paths import escalation_index_cache
 from graphiam.queries.findings import findings_index_cache
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 USER = {"account": "111111111111", "name": "cache-probe"}

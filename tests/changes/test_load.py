@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.helpers import CONFORMANCE, GAAD_EXAMPLE
 TABLES = ("User", "IAMGroup", "Role", "Policy", "PolicyVersion", "InstanceProfile")
 
 
-def _snapshot(db) -> dict:
+def _snapshot(db) -> dict[str, Any]:
     out = {
         t: sorted(
             r["k"]

@@ -322,7 +322,7 @@ def test_edge_rows_for_wanted_steps_equal_the_full_expansion(make_db, tmp_path):
     parallel = collections.Counter((r["from"], r["to"], r["technique"]) for r in full)
     several = {k for k, v in parallel.items() if v > 1}
     if several:  # parallel edges (one per policy of a target) come back all, in stored order
-        got = Q.edge_rows(db, sorted({a for a, _, _ in several}), several)
-        assert sorted(json.dumps(r, sort_keys=True) for r in got) == sorted(
+        rows = Q.edge_rows(db, sorted({a for a, _, _ in several}), several)
+        assert sorted(json.dumps(r, sort_keys=True) for r in rows) == sorted(
             json.dumps(r, sort_keys=True) for r in full if (r["from"], r["to"], r["technique"]) in several
         )

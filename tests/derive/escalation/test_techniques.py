@@ -32,7 +32,7 @@ from graphiam.derive.escalation import (
 from graphiam.derive.escalation.techniques import parse_table
 from graphiam.errors import NotFoundError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PATHFINDING = REPO.parent / "shared" / "data" / "pathfinding"
 DATA = resources.files("graphiam").joinpath("data/techniques")
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")

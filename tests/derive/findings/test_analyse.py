@@ -4,6 +4,8 @@ False-positive traps (a risky action that must NOT be reported), false-negative 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graphiam.catalog import Catalog
@@ -20,21 +22,21 @@ def analyser() -> Analyser:
     return Analyser(Catalog.default(), default_rules())
 
 
-def doc(*statements: dict) -> object:
+def doc(*statements: dict[str, Any]) -> object:
     return parse_policy({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def allow(action, resource="*", **extra) -> dict:
+def allow(action, resource="*", **extra) -> dict[Any, Any]:
     key = "NotAction" if extra.pop("not_action", False) else "Action"
     res = "NotResource" if extra.pop("not_resource", False) else "Resource"
     return {"Effect": "Allow", key: action, res: resource, **extra}
 
 
-def deny(action, resource="*", **extra) -> dict:
+def deny(action, resource="*", **extra) -> dict[Any, Any]:
     return {**allow(action, resource, **extra), "Effect": "Deny"}
 
 
-def found(analyser, d, **kw) -> dict:
+def found(analyser, d, **kw) -> dict[Any, Any]:
     return {f.category: f for f in analyser.findings(d, **kw)}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -70,11 +71,11 @@ def seeds():
     db.close()
 
 
-def by_arn(report) -> dict:
+def by_arn(report) -> dict[Any, Any]:
     return {p.arn: p for p in report.policies}
 
 
-def cats(policy) -> dict:
+def cats(policy) -> dict[Any, Any]:
     return {f.category: f for f in policy.findings}
 
 
@@ -213,6 +214,7 @@ def test_a_change_reanalyses_only_the_documents_whose_text_it_changed(tmp_path):
         load_files(db, [path])
         cache = FindingsIndexCache()
         before = policy_findings(cache.get(db, build_snapshot(db)))
+        assert cache.analyser is not None
         analysed = cache.analyser.analysed
         # one customer-managed policy's default version now allows all of IAM on everything
         pol = next(p for p in data["Policies"] if ":aws:policy/" not in p["Arn"])
