@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except GraphiamError as exc:
         print(f"graphiam: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (`graphiam report | head`): stop quietly

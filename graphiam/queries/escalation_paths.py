@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphiam.derive.escalation.decide import Decider, Use
@@ -41,7 +41,6 @@ class EscalationIndex:
     direct: dict[str, Use]  # allowed * on * now
     graph: PathGraph
     facts: GraphFacts
-    verdicts: dict[str, Any] = field(default_factory=dict)  # arn -> queries.admin.AdminVerdict (API memo)
 
     def is_admin(self, arn: str) -> bool:
         return self.graph.terminal(arn)
