@@ -9,8 +9,6 @@ stable), then `ValidationCache`, then `MutationGuard` (reads the validation resu
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 from typing import Any
 
@@ -21,7 +19,15 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCa
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
+from graphiam.api.access import AccessQuery
+from graphiam.api.assume import AssumeQuery
+from graphiam.api.escalation import EscalationQuery
+from graphiam.api.external import ExternalQuery
+from graphiam.api.findings import FindingsQuery
+from graphiam.api.graph import GraphQuery
 from graphiam.api.limits import Bounds, limits_rule
+from graphiam.api.mutations import Mutation
+from graphiam.api.organization import OrganizationQuery
 from graphiam.api.queries import BrowseQuery
 from graphiam.api.security import (
     TIMEOUT_MESSAGE,
@@ -30,6 +36,7 @@ from graphiam.api.security import (
     is_client_error,
     mask_errors,
 )
+from graphiam.api.simulation import SimulationQuery
 from graphiam.api.types import Role, User
 from graphiam.api.viewer import ViewerQuery
 
@@ -64,36 +71,28 @@ class GraphiamSchema(strawberry.Schema):
                 log.debug("client error: %s", e.message)
 
 
-# Each module contributes one Query part (a strawberry type); `merge_types` joins them.
-QUERY_PARTS = (
-    "graphiam.api.simulation:SimulationQuery",
-    "graphiam.api.assume:AssumeQuery",
-    "graphiam.api.access:AccessQuery",
-    "graphiam.api.escalation:EscalationQuery",
-    "graphiam.api.organization:OrganizationQuery",
-    "graphiam.api.findings:FindingsQuery",
-    "graphiam.api.graph:GraphQuery",
-    "graphiam.api.external:ExternalQuery",
+# Each module contributes one Query part (a strawberry type); `merge_types` joins them in this order
+# (the order of the SDL's fields).
+QUERY_PARTS: tuple[type, ...] = (
+    BrowseQuery,
+    ViewerQuery,
+    SimulationQuery,
+    AssumeQuery,
+    AccessQuery,
+    EscalationQuery,
+    OrganizationQuery,
+    FindingsQuery,
+    GraphQuery,
+    ExternalQuery,
 )
-
 
 # Mutation parts, as QUERY_PARTS. Write each mutation with `graphiam.api.security.admin_mutation`;
 # `MutationGuard` also refuses any mutation operation from a non-admin caller.
-MUTATION_PARTS: tuple[str, ...] = ("graphiam.api.mutations:Mutation",)
-
-
-def _load(specs: tuple[str, ...]) -> list[type]:
-    parts: list[type] = []
-    for spec in specs:
-        module, name = spec.split(":")
-        if importlib.util.find_spec(module) is None:  # a part still being built is simply absent
-            continue
-        parts.append(getattr(importlib.import_module(module), name))
-    return parts
+MUTATION_PARTS: tuple[type, ...] = (Mutation,)
 
 
 def query_parts() -> tuple[type, ...]:
-    return (BrowseQuery, ViewerQuery, *_load(QUERY_PARTS))
+    return QUERY_PARTS
 
 
 def validation_rules(
@@ -116,12 +115,12 @@ def build_schema(
     """The API schema. `introspection=False` for production; `mutation_parts` adds Mutation types beside
     `MUTATION_PARTS` (tests of the permission machinery use it)."""
     Query = merge_types("Query", query_parts())
-    mutations = (*_load(MUTATION_PARTS), *mutation_parts)
-    Mutation = merge_types("Mutation", mutations) if mutations else None
+    mutations = (*MUTATION_PARTS, *mutation_parts)
+    mutation = merge_types("Mutation", mutations) if mutations else None
     rules: list[type[ASTValidationRule]] = list(validation_rules(bounds, introspection=introspection))
     schema = GraphiamSchema(
         query=Query,
-        mutation=Mutation,
+        mutation=mutation,
         types=[User, Role],
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
