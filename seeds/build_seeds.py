@@ -4,7 +4,7 @@ The JSON files are checked in; this script is how they were made, so a change to
 here followed by `python seeds/build_seeds.py`. tests/test_seeds.py rebuilds them and fails on drift.
 
 AWS-managed policies are copied verbatim from the real GAAD exports that Cloudsplaining publishes
-(BSD-3-Clause, see seeds/LICENSE-cloudsplaining), found at ../shared/data/gaad/ beside the repository.
+(BSD-3-Clause, see seeds/LICENSE-cloudsplaining); a copy is kept in tests/data/gaad/.
 The two that those exports lack (IAMUserChangePassword, AmazonEC2ReadOnlyAccess) are written out below
 from the documents AWS publishes for those versions.
 
@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 SEEDS = Path(__file__).resolve().parent
-DEFAULT_SHARED_GAAD = SEEDS.parent.parent / "shared" / "data" / "gaad" / "cloudsplaining-example.json"
+DEFAULT_SHARED_GAAD = SEEDS.parent / "tests" / "data" / "gaad" / "cloudsplaining-example.json"
 
 MAIN = "111111111111"
 PARTNER = "222222222222"
