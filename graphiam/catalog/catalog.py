@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from graphiam.catalog.model import ACCESS_LEVELS, ActionInfo, ResourceTypeRef, ServiceInfo
-from graphiam.catalog.patterns import ActionPattern, arn_pattern_matches, compile_action_pattern
+from graphiam.catalog.patterns import (
+    ActionPattern,
+    arn_pattern_matches,
+    compile_action_pattern,
+    has_wildcard,
+    wildcard_regex,
+)
 from graphiam.errors import InputError, NotFoundError
 
 DATA_FILE = "iam-actions.json.gz"
@@ -139,6 +145,40 @@ class Catalog:
         if actions is not None:
             return [a for a in self._all if id(a) in matched]
         return [a for a in self._all if id(a) not in matched]
+
+    def services_granted_whole(
+        self,
+        *,
+        actions: str | Iterable[str] | None = None,
+        not_actions: str | Iterable[str] | None = None,
+    ) -> list[str]:
+        """The services (lowercase prefixes, sorted) a statement's `Action` or `NotAction` names whole by
+        what it says, not by what its patterns happen to cover.
+
+        An `Action` names a service whole with a pattern whose action part is only `*` (`s3:*`; a service
+        part with wildcards, `ssm*:*`, names every service it matches) or with `*` alone; `s3:Get*` never
+        does, even for a service whose every action is a Get. A `NotAction` names whole every service none
+        of whose actions it lists (`NotAction: iam:*` leaves every other service whole).
+        """
+        if (actions is None) == (not_actions is None):
+            raise InputError("a statement needs exactly one of `Action` and `NotAction`")
+        patterns = [p.lower() for p in _as_list(actions if actions is not None else not_actions)]
+        if not_actions is not None:
+            named = {a.service.lower() for p in patterns for a in self._expand(p)}
+            return [k for k, raw in self._raw.items() if k not in named and raw["actions"]]
+        if "*" in patterns:
+            return list(self._raw)
+        whole: set[str] = set()
+        for p in patterns:
+            service, sep, name = p.partition(":")
+            if not (sep and service and name) or name.strip("*"):
+                continue
+            if has_wildcard(service):
+                rx = wildcard_regex(service)
+                whole.update(k for k in self._raw if rx.fullmatch(k))
+            elif service in self._raw:
+                whole.add(service)
+        return sorted(whole)
 
     def unknown(self, actions: str | Iterable[str]) -> list[str]:
         """The actions or patterns, as given and in order (once each), that match no known action."""

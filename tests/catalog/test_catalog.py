@@ -314,6 +314,25 @@ def test_statement_needs_exactly_one_of_action_and_not_action(kwargs: dict[str, 
         CAT.expand_statement(**kwargs)
 
 
+def test_services_granted_whole_are_what_the_statement_says_not_what_it_covers() -> None:
+    # consolidatedbilling has only a Get and a List action: ReadOnlyAccess's Get*/List* cover it, grant it
+    # no wildcard
+    assert CAT.services_granted_whole(actions=["consolidatedbilling:Get*", "consolidatedbilling:List*"]) == []
+    every_action = [a.full_name for a in CAT.actions("ssmmessages")]
+    assert CAT.services_granted_whole(actions=every_action) == []
+    assert CAT.services_granted_whole(actions=["S3:*", "iam:Get*", "ec2:**"]) == ["ec2", "s3"]
+    assert CAT.services_granted_whole(actions=["nosuch:*", "s3"]) == []
+    assert CAT.services_granted_whole(actions="*") == [s.prefix.lower() for s in CAT.services()]
+    ssm = [s.prefix.lower() for s in CAT.services() if s.prefix.lower().startswith("ssm")]
+    assert "ssmmessages" in ssm and CAT.services_granted_whole(actions=["ssm*:*"]) == ssm
+    # NotAction: every service none of whose actions it names; `iam:*` spares every other service whole,
+    # `s3:GetObject` takes s3 out too (what is left of s3 is not all of it)
+    rest = CAT.services_granted_whole(not_actions=["iam:*", "s3:GetObject"])
+    assert "iam" not in rest and "s3" not in rest and "ec2" in rest
+    assert len(rest) == len(CAT.services()) - 2
+    assert CAT.services_granted_whole(not_actions="*") == []
+
+
 # --- unknown ---------------------------------------------------------------------------------
 
 UNKNOWN_CASES = [

@@ -182,7 +182,7 @@ class Analyser:
                 cat: tuple(sorted(v.free & self._category_ids(cat), key=self.rank.__getitem__))
                 for cat in _LISTED
             }
-            full = tuple(svc for svc in sorted(v.services) if self.coverage.service_ids(svc) <= v.covered)
+            full = tuple(sorted(v.whole))
             hit = self._extras[id(v)] = (v, by_cat, full)
         return hit[1], hit[2]
 
@@ -210,15 +210,12 @@ class Analyser:
     def _wildcards(
         self, allows: list[tuple[Statement, StatementView]], denied: set[int]
     ) -> dict[str, tuple[int, ...]]:
-        services = set().union(*(v.services for _, v in allows)) if allows else set()
-        if not services:
-            return {}
-        anywhere = set().union(*(v.covered for _, v in allows))
-        full = []
-        for svc in sorted(services):
-            ids = self.coverage.service_ids(svc)
-            if ids <= anywhere and (not denied or ids.isdisjoint(denied)):
-                full.append((svc, tuple(st.index for st, v in allows if not v.covered.isdisjoint(ids))))
+        services = set().union(*(v.whole for _, v in allows)) if allows else set()
+        full = [
+            (svc, tuple(st.index for st, v in allows if svc in v.whole))
+            for svc in sorted(services)
+            if not denied or self.coverage.service_ids(svc).isdisjoint(denied)
+        ]
         return self._named_services(full)
 
     def _named_services(self, full: list[tuple[str, tuple[int, ...]]]) -> dict[str, tuple[int, ...]]:

@@ -53,7 +53,7 @@ def probes(arn_format: str) -> tuple[str, str]:
 class StatementView:
     covered: frozenset[int]  # ids of the catalogue actions the Action/NotAction names
     free: frozenset[int]  # those of them whose every resource the Resource/NotResource leaves unconstrained
-    services: frozenset[str]  # service prefixes (lowercase) of `covered`
+    whole: frozenset[str]  # services (lowercase) the Action/NotAction names whole: `s3:*`, `*`, NotAction
 
 
 class Coverage:
@@ -63,8 +63,6 @@ class Coverage:
         self.catalog = catalog
         self.everything = tuple(catalog.actions())
         self.by_id: dict[int, ActionInfo] = {id(a): a for a in self.everything}
-        self._service_of = {i: a.service.lower() for i, a in self.by_id.items()}
-        self._all_services = frozenset(self._service_of.values())
         self._all_ids = frozenset(self.by_id)
         self._views: dict[tuple[object, ...], StatementView] = {}
         self._type_covered: dict[tuple[tuple[str, ...], str], bool] = {}
@@ -91,13 +89,13 @@ class Coverage:
         key = (st.actions is not None, names, st.resources, st.not_resources)
         hit = self._views.get(key)
         if hit is None:
-            covered, services = self._covered(st.actions is not None, names)
+            covered, named_whole = self._covered(st.actions is not None, names)
             if st.not_resources is None and any(r == "*" for r in st.resources or ()):
                 free = covered
             else:
                 whole = self._whole(st, covered)
                 free = whole if st.not_resources is None else covered - whole
-            hit = StatementView(covered=covered, free=free, services=services)
+            hit = StatementView(covered=covered, free=free, whole=named_whole)
             if len(self._views) >= _CACHE_LIMIT:
                 self._views.clear()
             self._views[key] = hit
@@ -116,13 +114,12 @@ class Coverage:
         return frozenset(out) | {i for i in candidates if self.covers(st, self.by_id[i])}
 
     def _covered(self, positive: bool, names: tuple[str, ...]) -> tuple[frozenset[int], frozenset[str]]:
-        """The actions the Action (or NotAction) list covers, and their services."""
+        """The actions the Action (or NotAction) list covers, and the services it names whole (by what it
+        says: `Catalog.services_granted_whole`, never because its patterns happen to cover a service)."""
         named = frozenset(id(a) for p in names for a in self.catalog.expand(p))
-        named_services = frozenset(map(self._service_of.__getitem__, named))
         if positive:
-            return named, named_services
-        whole = {svc for svc in named_services if self.service_ids(svc) <= named}
-        return self._all_ids - named, self._all_services - whole
+            return named, frozenset(self.catalog.services_granted_whole(actions=names))
+        return self._all_ids - named, frozenset(self.catalog.services_granted_whole(not_actions=names))
 
     def covers(self, st: Statement, a: ActionInfo) -> bool:
         """Whether the statement's Resource (or NotResource) entries match every resource `a` is asked on."""

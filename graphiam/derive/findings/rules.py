@@ -13,9 +13,11 @@ own catalogue and technique table:
 - CredentialsExposure: Cloudsplaining's list of actions that return credentials, plus iam:UpdateLoginProfile.
 - InfrastructureModification: `Write`, `Tagging` and `Permissions management` actions allowed without resource
   constraints.
-- ServiceWildcard: the Allow statements name every action of a service (`s3:*`, `*`, or a NotAction that
-  spares the service), whatever their Resource (as Cloudsplaining: it flags the statement's form); a Deny of
-  one of its actions on every resource (above) removes it.
+- ServiceWildcard: an Allow statement names a service whole by its form (`s3:*`, `*`, or a NotAction that
+  names none of the service's actions), whatever its Resource (as Cloudsplaining: it flags the statement's
+  form, `graphiam.catalog.Catalog.services_granted_whole`); patterns that merely cover a small service
+  (ReadOnlyAccess's `consolidatedbilling:Get*` and `List*`) are no wildcard. A Deny of one of its actions on
+  every resource (above) removes it.
 
 The two lists come from `graphiam/data/findings/risk-actions.json` (Cloudsplaining's, BSD-3-Clause: the
 licence is beside the file), read once.

@@ -157,6 +157,27 @@ def test_service_wildcard(analyser):
     assert C.SERVICE_WILDCARD not in found(analyser, doc(allow("s3:*"), deny("s3:DeleteBucket")))
 
 
+def test_service_wildcard_is_what_a_statement_says_not_what_its_actions_cover(analyser):
+    # AWS ReadOnlyAccess: Get*/List* happen to cover consolidatedbilling (two actions), which is no wildcard
+    assert C.SERVICE_WILDCARD not in found(
+        analyser, doc(allow(["consolidatedbilling:Get*", "consolidatedbilling:List*", "s3:Get*"]))
+    )
+    # AmazonSSMManagedInstanceCore lists every ssmmessages action by name
+    every = [a.full_name for a in Catalog.default().actions("ssmmessages")]
+    assert C.SERVICE_WILDCARD not in found(analyser, doc(allow(every)))
+    # nor do two statements that together name every action of a service
+    half = len(every) // 2
+    assert C.SERVICE_WILDCARD not in found(analyser, doc(allow(every[:half]), allow(every[half:])))
+    # a whole-service pattern is reported with the statements that say it, not those that touch the service
+    got = found(analyser, doc(allow("ssmmessages:OpenDataChannel"), allow(["ssmmessages:*", "s3:GetObject"])))
+    assert got[C.SERVICE_WILDCARD].actions == ("ssmmessages:*",)
+    assert got[C.SERVICE_WILDCARD].statements == (1,)
+    # NotAction iam:* with Allow grants every other service whole
+    got = found(analyser, doc(allow("iam:*", not_action=True)))
+    assert len(got[C.SERVICE_WILDCARD].actions) == len(Catalog.default().services()) - 1
+    assert "consolidatedbilling:*" in got[C.SERVICE_WILDCARD].actions
+
+
 def test_categories_follow_the_catalogue_access_levels(analyser):
     got = found(analyser, doc(allow(["s3:PutBucketPolicy", "s3:PutObject", "s3:GetObject", "s3:ListBucket"])))
     assert got[C.RESOURCE_EXPOSURE].actions == ("s3:PutBucketPolicy",)
