@@ -130,6 +130,9 @@ class UnknownAction:
     statement_index: int
     effect: str
     not_action: bool
+    did_you_mean: str | None = strawberry.field(
+        description="The closest known action (or service prefix), when one is close: a likely typo."
+    )
 
 
 @strawberry.type(
@@ -215,6 +218,7 @@ class EffectivePermissions:
                 statement_index=u.statement_index,
                 effect=u.effect,
                 not_action=u.not_action,
+                did_you_mean=u.did_you_mean,
             )
             for u in self.row.unknown_actions
         ]

@@ -133,7 +133,11 @@ class SimulationResult:
     action: str
     resource: str
     context: list[ContextEntry]
-    warnings: list[str]
+    warnings: list[str] = strawberry.field(
+        description="What to check in the question or the data: an action or service the catalogue does not "
+        "know (`unknown action `s3:GetObjekt`: did you mean s3:GetObject?`), a resource that is not an ARN, "
+        "a role without a trust policy …"
+    )
 
 
 def _decision(d: EngineDecision | None) -> Decision | None:

@@ -16,6 +16,7 @@ from graphiam.catalog.model import (
     ActionInfo,
     ResourceTypeRef,
     ServiceInfo,
+    UnknownName,
 )
 from graphiam.catalog.patterns import arn_pattern_matches
 
@@ -26,5 +27,6 @@ __all__ = [
     "Catalog",
     "ResourceTypeRef",
     "ServiceInfo",
+    "UnknownName",
     "arn_pattern_matches",
 ]

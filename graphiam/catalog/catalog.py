@@ -8,6 +8,7 @@ prefix so that wildcard expansion only scans the services a pattern can name.
 from __future__ import annotations
 
 import bisect
+import difflib
 import gzip
 import json
 import threading
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphiam.catalog.model import ACCESS_LEVELS, ActionInfo, ResourceTypeRef, ServiceInfo
+from graphiam.arn import parse_arn
+from graphiam.catalog.model import ACCESS_LEVELS, ActionInfo, ResourceTypeRef, ServiceInfo, UnknownName
 from graphiam.catalog.patterns import (
     ActionPattern,
     arn_pattern_matches,
@@ -24,7 +26,7 @@ from graphiam.catalog.patterns import (
     has_wildcard,
     wildcard_regex,
 )
-from graphiam.errors import InputError, NotFoundError
+from graphiam.errors import ArnError, InputError, NotFoundError
 
 DATA_FILE = "iam-actions.json.gz"
 SUPPORTED_FORMAT = 1
@@ -182,14 +184,62 @@ class Catalog:
 
     def unknown(self, actions: str | Iterable[str]) -> list[str]:
         """The actions or patterns, as given and in order (once each), that match no known action."""
+        return [u.name for u in self.check_actions(actions)]
+
+    def check_actions(self, actions: str | Iterable[str]) -> list[UnknownName]:
+        """The actions or patterns, as given and in order (once each), that match no known action, each with
+        the closest known action or service (difflib) and a one-line message: `unknown action
+        `s3:GetObjekt`: did you mean s3:GetObject?`, `unknown service `lamda` in `lamda:*`: did you mean
+        lambda?`. The one check of action names: policies (effectivePermissions) and requests (simulate)."""
         seen: set[str] = set()
         out = []
         for p in _as_list(actions):
             if p not in seen:
                 seen.add(p)
                 if not self._expand(p):
-                    out.append(p)
+                    out.append(self._unknown_name(p))
         return out
+
+    def request_warnings(self, action: str, resource: str) -> list[str]:
+        """What is wrong with a request's action (`check_actions`) and resource (`*`, or an ARN)."""
+        out = [u.message for u in self.check_actions([action])]
+        if resource != "*":
+            try:
+                parse_arn(resource)
+            except ArnError as exc:
+                out.append(f"resource `{resource}`: {exc}")
+        return out
+
+    def _unknown_name(self, pattern: str) -> UnknownName:
+        written_service, sep, written_name = pattern.partition(":")
+        service, name = written_service.lower(), written_name.lower()
+        if not (sep and service and name) or ":" in name:
+            return UnknownName(
+                name=pattern, did_you_mean=None, message=f"`{pattern}` is not of the form service:Action"
+            )
+        if has_wildcard(service) or (service in self._raw and has_wildcard(name)):
+            return UnknownName(
+                name=pattern, did_you_mean=None, message=f"`{pattern}` matches no known action"
+            )
+        closest: str | None = None
+        if service in self._raw:
+            svc = self._service(service)
+            assert svc is not None
+            hit = difflib.get_close_matches(name, svc.lower_names, n=1)
+            closest = svc.by_name[hit[0]].full_name if hit else None
+            message = f"unknown action `{pattern}`"
+        else:
+            near = difflib.get_close_matches(service, list(self._raw), n=1)
+            if near:
+                closest = self._infos[near[0]].prefix
+                svc = self._service(near[0])
+                if svc is not None and not has_wildcard(name):
+                    hit = difflib.get_close_matches(name, svc.lower_names, n=1)
+                    closest = svc.by_name[hit[0]].full_name if hit else closest
+            message = f"unknown service `{written_service}` in `{pattern}`"
+        if closest is not None:
+            message += f": did you mean {closest}?"
+        return UnknownName(name=pattern, did_you_mean=closest, message=message)
 
     # resources ------------------------------------------------------------------------------
 

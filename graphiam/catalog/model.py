@@ -51,3 +51,12 @@ class ActionInfo:
     access_level: AccessLevel
     resource_types: tuple[ResourceTypeRef, ...]
     condition_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnknownName:
+    """An action (or Action/NotAction pattern) that names no known action, with the closest known one."""
+
+    name: str  # as written
+    did_you_mean: str | None  # the closest known action (`s3:GetObject`) or service prefix (`lambda`)
+    message: str  # `unknown action `s3:GetObjekt`: did you mean s3:GetObject?`

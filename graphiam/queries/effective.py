@@ -88,6 +88,7 @@ class UnknownAction:
     statement_index: int
     effect: str
     not_action: bool
+    did_you_mean: str | None = None  # the closest known action or service (`Catalog.check_actions`)
 
 
 Entry = tuple[ActionInfo, tuple[ResourceGrant, ...], tuple[ResourceGrant, ...]]  # action, allowed, denied
@@ -404,14 +405,15 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     bound = _statements(p.boundary or ())
     unknown = [
         UnknownAction(
-            action=a,
+            action=u.name,
             policy_arn=s.policy_id,
             statement_index=st.index,
             effect=st.effect,
             not_action=st.actions is None,
+            did_you_mean=u.did_you_mean,
         )
         for s, st in ident + bound
-        for a in cat.unknown(st.actions or st.not_actions or ())
+        for u in cat.check_actions(st.actions or st.not_actions or ())
     ]
     if p.boundary == ():
         warnings.append(f"permissions boundary `{p.boundary_arn}` has no document: it allows nothing")

@@ -5,6 +5,10 @@ The request context starts from what AWS derives from the principal (`aws:userna
 `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:PrincipalTag/*`) and, when the
 resource is a user or role in the graph, its tags (`aws:ResourceTag/*`); what the caller passes wins.
 `sts:AssumeRole*` on a stored role uses the role's trust policy as the resource-based policy.
+
+An action the catalogue does not know, or a resource that is neither `*` nor an ARN, is still decided (an
+unknown action is allowed by nothing but `*`-like patterns), with a warning naming the closest known action or
+service (`Catalog.request_warnings`): a typo otherwise reads as a plain IMPLICIT_DENY.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from graphiam.arn import account_of, is_role_arn
+from graphiam.catalog import Catalog
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues, request_context, scp_exempt
 from graphiam.graph.snapshot import Snapshot
@@ -96,7 +101,7 @@ def simulate(
     p = snap.principal(principal)
     if p is None:
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
-    warnings = list(p.warnings)
+    warnings = [*Catalog.default().request_warnings(action, resource), *p.warnings]
     levels = parse_scp_levels(scps)  # given SCPs replace the stored organization's
     if levels is not None and (why := scp_exempt(p.arn)) is not None:
         levels = None
@@ -193,7 +198,7 @@ def simulate_custom(
     if stored is None and caller:
         ctx.setdefault("aws:PrincipalArn", caller_arn)
     ptype = stored.principal_type if stored else ("AssumedRole" if is_role_arn(caller_arn) else "User")
-    warnings: list[str] = []
+    warnings = Catalog.default().request_warnings(action, resource)
     if levels is not None and (why := scp_exempt(caller_arn)) is not None:
         levels = None
         warnings.append(why)

@@ -70,3 +70,21 @@ def test_errors_name_the_argument_and_path(q):
         '{ simulate(principal: "arn:aws:iam::111111111111:user/ghost", action: "s3:GetObject") { decision } }'
     )
     assert "`arn:aws:iam::111111111111:user/ghost` is not in the graph" in body["errors"][0]["message"]
+
+
+def test_typos_in_simulate_get_a_warning_naming_the_closest_action(q):
+    d = q(
+        """query($p: String!) { simulate(principal: $p, action: "s3:GetObjekt") { decision warnings }
+             simulateBatch(principal: $p, actions: ["s3:GetObject", "iam:CreateUsr"]) { action warnings }
+             simulateCustom(policies: [], action: "s33:GetObject", resource: "arn:aws:s3") { warnings } }""",
+        {"p": ALICE},
+    )
+    assert d["simulate"]["decision"] == "IMPLICIT_DENY"
+    assert "unknown action `s3:GetObjekt`: did you mean s3:GetObject?" in d["simulate"]["warnings"]
+    ok, typo = d["simulateBatch"]
+    assert not [w for w in ok["warnings"] if "did you mean" in w]
+    assert "unknown action `iam:CreateUsr`: did you mean iam:CreateUser?" in typo["warnings"]
+    assert d["simulateCustom"]["warnings"][0] == (
+        "unknown service `s33` in `s33:GetObject`: did you mean s3:GetObject?"
+    )
+    assert d["simulateCustom"]["warnings"][1].startswith("resource `arn:aws:s3`: not an ARN")

@@ -354,6 +354,32 @@ def test_unknown_reports_what_matches_nothing(given: str | list[str], expected: 
     assert CAT.unknown(given) == expected
 
 
+CHECK_CASES = [
+    ("s3:GetObject", None, None),
+    ("S3:get*", None, None),
+    ("s3:GetObjekt", "s3:GetObject", "unknown action `s3:GetObjekt`: did you mean s3:GetObject?"),
+    ("s3:getobjekt", "s3:GetObject", "unknown action `s3:getobjekt`: did you mean s3:GetObject?"),
+    ("s33:GetObject", "s3:GetObject", "unknown service `s33` in `s33:GetObject`: did you mean s3:GetObject?"),
+    ("lamda:*", "lambda", "unknown service `lamda` in `lamda:*`: did you mean lambda?"),
+    ("s3:Frobnicate*", None, "`s3:Frobnicate*` matches no known action"),
+    ("zzzzzz:Qqqqqq", None, "unknown service `zzzzzz` in `zzzzzz:Qqqqqq`"),
+    ("s3", None, "`s3` is not of the form service:Action"),
+]
+
+
+@pytest.mark.parametrize(("given", "closest", "message"), CHECK_CASES)
+def test_check_actions_names_the_closest_known_action_or_service(
+    given: str, closest: str | None, message: str | None
+) -> None:
+    got = CAT.check_actions([given])
+    if message is None:
+        assert got == []
+    else:
+        assert [(u.name, u.did_you_mean, u.message) for u in got] == [(given, closest, message)]
+    # unknown() is the same check
+    assert CAT.unknown(given) == ([] if message is None else [given])
+
+
 # --- resources -------------------------------------------------------------------------------
 
 

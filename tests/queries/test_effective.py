@@ -146,7 +146,11 @@ def test_unknown_actions_are_reported(make_db, tmp_path):
     doc = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:NotARealAction", "madeup:*"], "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:NotARealAction", "madeup:*", "s3:GetObjekt"],
+                "Resource": "*",
+            },
             {"Effect": "Deny", "NotAction": "nosuchservice:Thing", "Resource": "arn:aws:s3:::secret/*"},
             {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::public/*"},
         ],
@@ -174,8 +178,11 @@ def test_unknown_actions_are_reported(make_db, tmp_path):
     assert [(u.action, u.effect, u.not_action) for u in e.unknown_actions] == [
         ("s3:NotARealAction", "Allow", False),
         ("madeup:*", "Allow", False),
+        ("s3:GetObjekt", "Allow", False),
         ("nosuchservice:Thing", "Deny", True),
     ]
+    # the catalogue check simulate uses: the closest known action, when one is close
+    assert [u.did_you_mean for u in e.unknown_actions][2] == "s3:GetObject"
     assert [a.action for a in e.actions] == ["s3:GetObject"]
     get = by_action(e)["s3:GetObject"]
     assert [g.pattern for g in get.allowed] == [

@@ -179,3 +179,22 @@ def test_bad_input_is_named(snap, kwargs, error, message):
     with pytest.raises(error) as err:
         simulate(snap, **args)
     assert message in str(err.value)
+
+
+def test_a_typo_in_the_request_is_named_with_the_closest_known_action(snap):
+    s = simulate(snap, principal=ALICE, action="s3:GetObjekt", resource="arn:aws:s3:::x/y")
+    assert s.evaluation.decision == Decision.IMPLICIT_DENY
+    assert "unknown action `s3:GetObjekt`: did you mean s3:GetObject?" in s.warnings
+    s = simulate(snap, principal=ALICE, action="s33:GetObject")
+    assert "unknown service `s33` in `s33:GetObject`: did you mean s3:GetObject?" in s.warnings
+    s = simulate(snap, principal=ALICE, action="s3:GetObject", resource="arn:aws:s3:x")
+    assert any(w.startswith("resource `arn:aws:s3:x`: not an ARN") for w in s.warnings), s.warnings
+    # a well-formed request gets none of these
+    s = simulate(snap, principal=ALICE, action="s3:GetObject", resource="arn:aws:s3:::x/y")
+    assert not [w for w in s.warnings if "unknown" in w or "ARN" in w]
+    c = simulate_custom(policies=[], action="iam:CreateUsr", resource="bucket")
+    assert c.warnings == (
+        "unknown action `iam:CreateUsr`: did you mean iam:CreateUser?",
+        "resource `bucket`: not an ARN: `bucket`: expected `arn:partition:service:region:account:resource`",
+    )
+    assert simulate_custom(policies=[], action="iam:CreateUser").warnings == ()
