@@ -27,9 +27,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from graphiam.api.body import body_problem
 from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
@@ -143,6 +144,36 @@ class SameOrigin:
         await self.app(scope, receive, send)
 
 
+class CheckedBody:
+    """ASGI wrapper: a POST whose body is not a well-formed GraphQL request (`api.body.body_problem`: content
+    type, UTF-8, nesting depth, numbers, shape) gets 400 with the reason in one line; a good body is handed on
+    as it came."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        body = await request.body()  # over MAX_BODY: starlette's limit answers 413
+        problem = body_problem(request.headers.get("content-type"), body)
+        if problem is not None:
+            await PlainTextResponse(problem, status_code=400)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 def _resolve_auth(
     auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool
 ) -> Auth | None:
@@ -243,7 +274,7 @@ def create_app(
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    endpoint = _Authenticated(graphql, auth_policy)
+    endpoint = _Authenticated(CheckedBody(graphql), auth_policy)
     return Starlette(
         routes=[Route("/graphql", endpoint, methods=["GET", "POST"]), Route("/health", health)],
         middleware=middleware,
