@@ -20,23 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from graphiam.api.body import body_problem
 from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
-from graphiam.auth import OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
+from graphiam.auth import LOOPBACK_NAMES, OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
 from graphiam.changes.load import load_seeds_if_empty
 from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
+DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def default_db_path() -> Path:
@@ -100,6 +104,76 @@ class _Authenticated:
         await self.app(scope, receive, send)
 
 
+def netloc(host: str, scheme: str) -> str:
+    """`host[:port]` lowercased, without the default port of `scheme` (`localhost:80` is `localhost`)."""
+    host = host.lower()
+    default = DEFAULT_PORTS.get(scheme)
+    return host.removesuffix(f":{default}") if default is not None else host
+
+
+class SameOrigin:
+    """ASGI wrapper: a request with an `Origin` header that is neither the server's own origin (the Host the
+    request was sent to) nor one of `allowed` gets 403, GET and POST alike: a page from another site reads
+    nothing, even where the browser would send the request without a preflight. Requests without `Origin`
+    (curl, scripts, same-origin navigation) pass, and so do CORS preflights (`OPTIONS`, which run nothing:
+    `CORSMiddleware` refuses a foreign one with 400). The scheme is not compared: behind a TLS proxy the Host
+    is the server's own while the scheme the app sees is not."""
+
+    def __init__(self, app: Any, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allow_any = "*" in allowed
+        self.allowed = frozenset(o.lower().rstrip("/") for o in allowed)
+
+    def permits(self, origin: str, host: str) -> bool:
+        """Whether a request sent to `host` from `origin` may proceed."""
+        origin = origin.lower().rstrip("/")
+        if self.allow_any or origin in self.allowed:
+            return True
+        scheme, sep, rest = origin.partition("://")
+        if not sep or not rest or "/" in rest or scheme not in DEFAULT_PORTS:
+            return False  # `null` (sandboxed pages, file://) and anything that is not an http(s) origin
+        return netloc(rest, scheme) == netloc(host, scheme)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "OPTIONS":  # preflights: the CORS rules answer
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not self.permits(origin, headers.get("host", "")):
+                await PlainTextResponse("cross-origin request refused", status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class CheckedBody:
+    """ASGI wrapper: a POST whose body is not a well-formed GraphQL request (`api.body.body_problem`: content
+    type, UTF-8, nesting depth, numbers, shape) gets 400 with the reason in one line; a good body is handed on
+    as it came."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        body = await request.body()  # over MAX_BODY: starlette's limit answers 413
+        problem = body_problem(request.headers.get("content-type"), body)
+        if problem is not None:
+            await PlainTextResponse(problem, status_code=400)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 def _resolve_auth(
     auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool
 ) -> Auth | None:
@@ -127,6 +201,7 @@ def create_app(
     auth: Auth | None | str = "auto",
     introspection: bool = True,
     schema: Any = None,
+    allowed_hosts: tuple[str, ...] | None | str = "auto",
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location).
@@ -135,9 +210,17 @@ def create_app(
     in-process tests and embedding only), or `"auto"` (the default): `None` with `database=`, else the token
     file beside the database, anonymous reads refused (`graphiam serve` decides those from its `--host`).
     `ide=False` drops GraphiQL, `introspection=False` refuses introspection; `schema` replaces the API
-    schema (tests of the permission machinery)."""
+    schema (tests of the permission machinery).
+
+    `allowed_hosts`: the Host names the app answers (others get 400: DNS rebinding), as starlette's
+    `TrustedHostMiddleware` takes them (`*.example.com` patterns, brackets around IPv6 addresses); `None`
+    answers any Host; `"auto"` (the default): `auth.LOOPBACK_NAMES` when the app opens the database itself,
+    `None` with `database=` (in-process clients; `graphiam serve` passes its bind's names). Whatever the
+    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
+    if allowed_hosts == "auto":
+        allowed_hosts = LOOPBACK_NAMES if database is None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -180,7 +263,8 @@ def create_app(
         graphql_ide="graphiql" if ide else None,
         allow_queries_via_get=False,
     )
-    middleware = []
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts, www_redirect=False)]
+    middleware.append(Middleware(SameOrigin, allowed=cors_origins))
     if cors_origins:
         middleware.append(
             Middleware(
@@ -190,7 +274,7 @@ def create_app(
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    endpoint = _Authenticated(graphql, auth_policy)
+    endpoint = _Authenticated(CheckedBody(graphql), auth_policy)
     return Starlette(
         routes=[Route("/graphql", endpoint, methods=["GET", "POST"]), Route("/health", health)],
         middleware=middleware,

@@ -181,6 +181,10 @@ class TokenStore:
         return self.create(Role.ADMIN, "initial-admin")[1]
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+"""The names a client of a loopback bind puts in its Host header (IPv6 with or without brackets)."""
+
+
 def is_loopback(host: str) -> bool:
     """`127.0.0.1`, `::1`, `localhost`: an address only this machine can reach."""
     if host == "localhost":

@@ -77,10 +77,10 @@ def free_port() -> int:
         return port
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`graphiam serve` on `port` with `env`, returned once /health answers (60 s at most)."""
+def start_server(env: dict[str, str], port: int, *args: str) -> subprocess.Popen[bytes]:
+    """`graphiam serve` on `port` with `env` and more `args`, returned once /health answers (60 s at most)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

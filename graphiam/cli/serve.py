@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any
 
+from graphiam.auth import LOOPBACK_NAMES, is_loopback
 from graphiam.cli.common import db_arg, db_path
 from graphiam.cli.token import serve_auth
+
+
+def allowed_hosts_for(bind: str, added: Sequence[str]) -> tuple[str, ...]:
+    """The Host names the server answers: a loopback bind's names (`127.0.0.1`, `localhost`, `[::1]`), else
+    the bind address itself (an IPv6 one in brackets, as it appears in a Host header), plus `added`."""
+    if is_loopback(bind):
+        own: tuple[str, ...] = LOOPBACK_NAMES
+    else:
+        own = (f"[{bind.strip('[]')}]",) if ":" in bind else (bind,)
+    return tuple(dict.fromkeys((*own, *added)))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -24,6 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         auth=auth,
         ide=not args.no_ide,
         introspection=not args.no_introspection,
+        allowed_hosts=allowed_hosts_for(args.host, args.allowed_host or ()),
     )
     print(f"graphiam: serving {db_path(args)} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
@@ -38,6 +51,13 @@ def add(sub: Any) -> None:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--cors-origin", action="append", help="allow this browser origin (repeatable)")
+    sp.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests whose Host is NAME, e.g. a DNS name or `*.example.com` (repeatable; by "
+        "default only the bind's own names: 127.0.0.1, localhost, [::1] on loopback; others get 400)",
+    )
     sp.add_argument("--log-level", default="info")
     sp.add_argument("--no-ide", action="store_true", help="do not serve GraphiQL (production)")
     sp.add_argument(
