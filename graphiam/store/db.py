@@ -1,7 +1,8 @@
-"""The one place graphiam talks to the graph engine (kuzu; LadybugDB can be swapped in here).
+"""The one place graphiam opens the graph engine's databases and connections (kuzu or LadybugDB, chosen in
+`graphiam.store.engine`).
 
-Facts of kuzu 0.11.3 this module guards (docs/ENGINE.md has them all): one `Database` per path per process
-(a second open of the same directory silently drops kuzu's file lock); one `Connection` per thread; writes
+Facts of kuzu 0.11.3 (and LadybugDB) this module guards (docs/ENGINE.md has them all): one `Database` per
+path per process (a second open of the same directory silently drops kuzu's file lock); one `Connection` per thread; writes
 serialised by one lock because a second writer fails instead of waiting; a connection whose `BEGIN` failed is
 thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's default is 80% of the
 host's RAM) and `max_db_size` (the default maps 8 TiB).
@@ -10,7 +11,6 @@ host's RAM) and `max_db_size` (the default maps 8 TiB).
 from __future__ import annotations
 
 import contextlib
-import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
 import os
 import re
 import threading
@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import kuzu
 import pyarrow as pa
 
 from graphiam.errors import StoreError
+from graphiam.store.engine import check_engine, load_engine, write_marker
 
 DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
 QUERY_TIMEOUT_MS = 3000
@@ -75,10 +75,11 @@ class _ReadWriteGate:
 
 
 class Database:
-    """A kuzu database opened once, handing out one connection per thread.
+    """A database opened once, handing out one connection per thread.
 
     `path=None` opens an in-memory database (tests). `read_only=True` is the seam for scaling reads out over
-    a copy of a database directory; graphiam's own server opens read-write.
+    a copy of a database directory; graphiam's own server opens read-write. `engine` is "kuzu" or "ladybug"
+    (None: `GRAPHIAM_ENGINE`, else kuzu); a database made by the other engine is refused in one line.
     """
 
     def __init__(
@@ -88,43 +89,49 @@ class Database:
         read_only: bool = False,
         buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
         query_timeout_ms: int = QUERY_TIMEOUT_MS,
+        engine: str | None = None,
     ) -> None:
+        self.engine = load_engine(engine)
         self.path = None if path is None else str(Path(path).resolve())
         self.read_only = read_only
         self.query_timeout_ms = query_timeout_ms
+        created = False
         if self.path is not None:
+            check_engine(self.path, self.engine.name)
+            created = not Path(self.path).exists()
             with _open_lock:
                 if self.path in _open_paths:
                     raise StoreError(f"database `{self.path}` is already open in this process")
                 _open_paths.add(self.path)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = kuzu.Database(
-                self.path or ":memory:",
-                buffer_pool_size=buffer_pool_mb << 20,
-                max_db_size=1 << 34,
-                read_only=read_only,
-            )
+            self._db = self.engine.open(self.path, buffer_pool_mb=buffer_pool_mb, read_only=read_only)
         except RuntimeError as exc:
             self._release_path()
             raise StoreError(f"cannot open database `{self.path}`: {_first_line(exc)}") from None
+        if self.path is not None and (created or not read_only):
+            with contextlib.suppress(OSError):  # a marker we cannot write: the database is still usable
+                write_marker(self.path, self.engine.name)
         self._local = threading.local()
-        self._conns: list[kuzu.Connection] = []
+        self._conns: list[Any] = []
         self.write_lock = threading.RLock()
         self.gate = _ReadWriteGate()
         self.generation = 0  # bumped after every committed write; caches key on it
         self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
 
     def _release_path(self) -> None:
+        created = False
         if self.path is not None:
+            check_engine(self.path, self.engine.name)
+            created = not Path(self.path).exists()
             with _open_lock:
                 _open_paths.discard(self.path)
 
-    def connection(self) -> kuzu.Connection:
+    def connection(self) -> Any:
+        """This thread's connection (the engine's `Connection`), opened on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = kuzu.Connection(self._db, num_threads=1)
-            conn.set_query_timeout(self.query_timeout_ms)
+            conn = self.engine.connect(self._db, query_timeout_ms=self.query_timeout_ms)
             self._local.conn = conn
             self._conns.append(conn)
         return conn
@@ -139,7 +146,7 @@ class Database:
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
 
-        def rows(result: kuzu.QueryResult) -> list[dict[str, Any]]:
+        def rows(result: Any) -> list[dict[str, Any]]:
             cols = result.get_column_names()
             return [dict(zip(cols, row, strict=True)) for row in result.get_all()]
 
@@ -153,7 +160,7 @@ class Database:
         return self._run(cypher, params, lambda result: result.get_as_arrow(chunk_size=chunk_size))
 
     def _run(
-        self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[kuzu.QueryResult], T]
+        self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[Any], T]
     ) -> T:
         params = dict(params or {})
         wanted = set(_PARAM.findall(cypher))
@@ -282,7 +289,7 @@ class Database:
         self._release_path()
 
 
-def single_result(result: kuzu.QueryResult | list[kuzu.QueryResult]) -> kuzu.QueryResult:
+def single_result(result: Any) -> Any:
     """The result of one statement: kuzu answers a string of several statements with a list of results, and
     graphiam always sends one statement at a time."""
     if isinstance(result, list):
