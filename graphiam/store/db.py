@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from graphiam.errors import StoreError
-from graphiam.store.engine import check_engine, load_engine, write_marker
+from graphiam.store.engine import check_engine, engine_name, load_engine, write_marker
 
 DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
 QUERY_TIMEOUT_MS = 3000
@@ -91,13 +91,14 @@ class Database:
         query_timeout_ms: int = QUERY_TIMEOUT_MS,
         engine: str | None = None,
     ) -> None:
-        self.engine = load_engine(engine)
         self.path = None if path is None else str(Path(path).resolve())
+        if self.path is not None:  # before the engine loads: a database of the other one fails in one line
+            check_engine(self.path, engine_name(engine))
+        self.engine = load_engine(engine)
         self.read_only = read_only
         self.query_timeout_ms = query_timeout_ms
         created = False
         if self.path is not None:
-            check_engine(self.path, self.engine.name)
             created = not Path(self.path).exists()
             with _open_lock:
                 if self.path in _open_paths:
@@ -122,7 +123,6 @@ class Database:
     def _release_path(self) -> None:
         created = False
         if self.path is not None:
-            check_engine(self.path, self.engine.name)
             created = not Path(self.path).exists()
             with _open_lock:
                 _open_paths.discard(self.path)
