@@ -2,10 +2,10 @@
 `graphiam.store.engine`).
 
 Facts of kuzu 0.11.3 (and LadybugDB) this module guards (docs/ENGINE.md has them all): one `Database` per
-path per process (a second open of the same directory silently drops kuzu's file lock); one `Connection` per thread; writes
-serialised by one lock because a second writer fails instead of waiting; a connection whose `BEGIN` failed is
-thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's default is 80% of the
-host's RAM) and `max_db_size` (the default maps 8 TiB).
+path per process (a second open of the same directory silently drops kuzu's file lock); one `Connection` per
+thread; writes serialised by one lock because a second writer fails instead of waiting; a connection whose
+`BEGIN` failed is thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's
+default is 80% of the host's RAM) and `max_db_size` (the default maps 8 TiB).
 """
 
 from __future__ import annotations
@@ -121,9 +121,7 @@ class Database:
         self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
 
     def _release_path(self) -> None:
-        created = False
         if self.path is not None:
-            created = not Path(self.path).exists()
             with _open_lock:
                 _open_paths.discard(self.path)
 
@@ -159,9 +157,7 @@ class Database:
         one Python object per value."""
         return self._run(cypher, params, lambda result: result.get_as_arrow(chunk_size=chunk_size))
 
-    def _run(
-        self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[Any], T]
-    ) -> T:
+    def _run(self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[Any], T]) -> T:
         params = dict(params or {})
         wanted = set(_PARAM.findall(cypher))
         if wanted != set(params):

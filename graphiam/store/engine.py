@@ -57,7 +57,7 @@ class Engine:
         )
 
     def connect(self, database: Any, *, query_timeout_ms: int) -> Any:
-        """A connection on one thread (`num_threads=1`: the machines are small, several requests run at once)."""
+        """A connection for one thread (`num_threads=1`: small machines, several requests at once)."""
         conn = self.module.Connection(database, num_threads=1)
         conn.set_query_timeout(query_timeout_ms)
         return conn
