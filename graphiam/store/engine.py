@@ -16,6 +16,9 @@ transaction" for a second writer). Where they differ, `Engine` says so:
 - rolling back a transaction that COPYed into a non-empty relationship table: kuzu 0.11.3 drops every
   committed row of that table; LadybugDB 0.22 keeps them (`copy_rollback_loses_rel_rows`). The store works
   on copies either way (docs/ENGINE.md), so nothing depends on the difference.
+- a node or relationship returned whole (`RETURN n`) is a dict whose engine keys are spelt `_id`, `_label`
+  in kuzu and `_ID`, `_LABEL`, `_SRC`, `_DST` in LadybugDB (`label_key`): the store reads properties by
+  name and labels with `label(...)`, never these keys.
 - `max_db_size`: kuzu requires an int, LadybugDB also takes None; both get the same bound here.
 
 The engine is chosen by argument, else by `GRAPHIAM_ENGINE`, else kuzu (`engine_name`).
@@ -46,6 +49,7 @@ class Engine:
     name: str
     module: Any
     copy_rollback_loses_rel_rows: bool
+    label_key: str  # the key of a whole node's or relationship's label in a returned dict
 
     def open(self, path: str | None, *, buffer_pool_mb: int, read_only: bool) -> Any:
         """The engine's `Database` (`None`: in memory)."""
@@ -63,7 +67,10 @@ class Engine:
         return conn
 
 
-_FACTS = {"kuzu": {"copy_rollback_loses_rel_rows": True}, "ladybug": {"copy_rollback_loses_rel_rows": False}}
+_FACTS: dict[str, dict[str, Any]] = {
+    "kuzu": {"copy_rollback_loses_rel_rows": True, "label_key": "_label"},
+    "ladybug": {"copy_rollback_loses_rel_rows": False, "label_key": "_LABEL"},
+}
 
 
 def engine_name(name: str | None = None) -> str:

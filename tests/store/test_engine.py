@@ -80,6 +80,13 @@ def test_the_engines_differ_in_what_a_rolled_back_copy_keeps():
     assert load_engine().copy_rollback_loses_rel_rows is (load_engine().name == "kuzu")
 
 
+def test_a_whole_node_names_its_label_under_the_engines_key():
+    db = open_database(None, buffer_pool_mb=64)
+    row = db.execute("MATCH (n:Meta) RETURN n, label(n) AS label")[0]
+    db.close()
+    assert row["label"] == "Meta" and row["n"][db.engine.label_key] == "Meta"
+
+
 @needs_both
 @pytest.mark.parametrize("made_by", ENGINES)
 def test_opening_a_database_with_the_other_engine_names_migrate(tmp_path, made_by):
