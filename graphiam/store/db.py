@@ -114,7 +114,8 @@ class Database:
             with contextlib.suppress(OSError):  # a marker we cannot write: the database is still usable
                 write_marker(self.path, self.engine.name)
         self._local = threading.local()
-        self._conns: list[Any] = []
+        self._conns: list[tuple[threading.Thread, Any]] = []  # every open connection and its thread
+        self._conns_lock = threading.Lock()
         self.write_lock = threading.RLock()
         self.gate = _ReadWriteGate()
         self.generation = 0  # bumped after every committed write; caches key on it
@@ -126,18 +127,29 @@ class Database:
                 _open_paths.discard(self.path)
 
     def connection(self) -> Any:
-        """This thread's connection (the engine's `Connection`), opened on first use."""
+        """This thread's connection (the engine's `Connection`), opened on first use. Connections of threads
+        that have ended are closed first: LadybugDB keeps buffer-pool memory for each until it is closed (a
+        thread pool per request would otherwise fill the pool), and kuzu's are freed the same way."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            with self._conns_lock:
+                ended = [(t, c) for t, c in self._conns if not t.is_alive()]
+                self._conns = [(t, c) for t, c in self._conns if t.is_alive()]
+            for _, c in ended:
+                with contextlib.suppress(Exception):  # its thread is gone; nothing else uses it
+                    c.close()
             conn = self.engine.connect(self._db, query_timeout_ms=self.query_timeout_ms)
             self._local.conn = conn
-            self._conns.append(conn)
+            with self._conns_lock:
+                self._conns.append((threading.current_thread(), conn))
         return conn
 
     def _drop_connection(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._conns_lock:
+                self._conns = [(t, c) for t, c in self._conns if c is not conn]
             with contextlib.suppress(Exception):  # the connection is being discarded anyway
                 conn.close()
 
@@ -276,7 +288,7 @@ class Database:
             raise StoreError(f"bulk load of {table} failed: {_first_line(exc)}") from None
 
     def close(self) -> None:
-        for conn in self._conns:
+        for _, conn in self._conns:
             with contextlib.suppress(Exception):
                 conn.close()
         self._conns.clear()

@@ -106,3 +106,27 @@ def test_opening_a_database_with_the_other_engine_names_migrate(tmp_path, made_b
     assert r.stderr.strip().count("\n") == 0, r.stderr
     assert f"made by {made_by}, not {other}" in r.stderr and "graphiam migrate" in r.stderr
     assert db.read_bytes() == before  # untouched
+
+
+def test_connections_of_ended_threads_are_closed():
+    """A thread pool per request (as the ASGI lifespan in tests makes) opens a connection per thread;
+    LadybugDB keeps buffer-pool memory for each until it is closed, so those of ended threads are closed."""
+    import threading
+
+    db = open_database(None, buffer_pool_mb=64)
+    db.execute("CREATE (:Meta {key: $k, value: $v})", {"k": "x", "v": "y" * 1000})
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            db.execute("MATCH (m:Meta) RETURN m ORDER BY m.key")
+        except BaseException as exc:
+            errors.append(exc)
+
+    for _ in range(200):
+        t = threading.Thread(target=read)
+        t.start()
+        t.join()
+    db.execute("MATCH (m:Meta) RETURN count(m) AS c")
+    assert errors == [] and len(db._conns) <= 2
+    db.close()
