@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import statistics
 import sys
@@ -79,12 +80,17 @@ def rss_mib() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--engine", choices=("kuzu", "ladybug"), help="graph engine (default: $GRAPHIAM_ENGINE, else kuzu)"
+    )
     ap.add_argument("--users", type=int, default=6000)
     ap.add_argument("--roles", type=int, default=4000)
     ap.add_argument("--policies", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--derive", action="store_true", help="derive CAN_ASSUME/escalation edges while loading")
     args = ap.parse_args()
+    if args.engine:  # the store reads it when it opens a database, here and in the processes started below
+        os.environ["GRAPHIAM_ENGINE"] = args.engine
     with tempfile.TemporaryDirectory() as tmp:
         export = generate_org(users=args.users, roles=args.roles, policies=args.policies, seed=7)[0]
         acct = account_of(export)

@@ -1,17 +1,19 @@
 """Load time and peak memory of `graphiam load`, measured with `/usr/bin/time -v` (one fresh process per run).
 
     .venv/bin/python benchmarks/bench_load.py [--runs 3] [--users 2000 --roles 1000 --policies 3000]
+        [--engine kuzu|ladybug]
 
 Workloads: Cloudsplaining's real example export (tests/data/gaad/cloudsplaining-example.json) and a generated
 export (benchmarks/generate_org.py, seed 7). Baseline measured in the same run:
-`python -c "import graphiam.cli"` (interpreter + importing kuzu, the store and the engine), so the load's own
-cost is the difference. Prints medians.
+the interpreter importing the store, the policy engine and the graph engine (kuzu or ladybug), so the load's
+own cost is the difference. Prints medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -40,11 +42,16 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--engine", choices=("kuzu", "ladybug"), help="graph engine (default: $GRAPHIAM_ENGINE, else kuzu)"
+    )
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--users", type=int, default=2000)
     ap.add_argument("--roles", type=int, default=1000)
     ap.add_argument("--policies", type=int, default=3000)
     args = ap.parse_args()
+    if args.engine:  # the store reads it when it opens a database, here and in the processes started below
+        os.environ["GRAPHIAM_ENGINE"] = args.engine
     from generate_org import generate_org
 
     py = sys.executable
@@ -67,7 +74,12 @@ def main() -> None:
             for i in range(args.runs):
                 db = Path(tmp) / f"db-{abs(hash(name))}-{i}"
                 cmd = (
-                    [py, "-c", "import graphiam.changes.load, graphiam.store, graphiam.policy, kuzu"]
+                    [
+                        py,
+                        "-c",
+                        "import graphiam.changes.load, graphiam.policy, graphiam.store.engine as e;"
+                        " e.load_engine()",
+                    ]
                     if f is None
                     else [py, "-m", "graphiam.cli", "load", str(f), "--db", str(db)]
                 )

@@ -168,9 +168,14 @@ def pct(xs: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--engine", choices=("kuzu", "ladybug"), help="graph engine (default: $GRAPHIAM_ENGINE, else kuzu)"
+    )
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--http-requests", type=int, default=2000)
     args = ap.parse_args()
+    if args.engine:  # the store reads it when it opens a database, here and in the processes started below
+        os.environ["GRAPHIAM_ENGINE"] = args.engine
     requests = [json.loads(x) for x in (CONF / "requests.jsonl").read_text().splitlines() if x.strip()]
     rate, base = in_process(requests, args.runs)
     print(

@@ -202,9 +202,11 @@ def create_app(
     introspection: bool = True,
     schema: Any = None,
     allowed_hosts: tuple[str, ...] | None | str = "auto",
+    engine: str | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
-    in the lifespan (`None`: the default location).
+    in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
+    `GRAPHIAM_ENGINE`, else kuzu).
 
     `auth`: an `Auth` (tokens + anonymous-read policy), `None` for no authentication (every caller is admin:
     in-process tests and embedding only), or `"auto"` (the default): `None` with `database=`, else the token
@@ -226,7 +228,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = database is None
         path = os.fspath(db_path) if db_path is not None else default_db_path()
-        db = database if database is not None else open_database(path)
+        db = database if database is not None else open_database(path, engine=engine)
         executor = ThreadPoolExecutor(
             max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db"
         )

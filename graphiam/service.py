@@ -27,12 +27,14 @@ from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_
 from graphiam.queries.findings import FindingsIndex, findings_index_cache
 from graphiam.store import Database, open_database, reader, records
 from graphiam.store import org_store as organization
+from graphiam.store.migrate import Migration, migrate_database
 from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
 from graphiam.store.schema import schema_version
 
 __all__ = [
     "ANSWERS",
     "Database",
+    "Migration",
     "Relation",
     "ScpRow",
     "Services",
@@ -41,6 +43,7 @@ __all__ = [
     "UnitRow",
     "build_snapshot",
     "governing_chain",
+    "migrate_database",
     "open_database",
     "organization",
     "reader",

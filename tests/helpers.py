@@ -103,10 +103,15 @@ RESULT = "ok dryRun errors { code message path jsonPath } applied { operation ar
 
 
 def graph_dump(db: Database) -> dict[str, list[str]]:
-    """Every node and edge with every property (derived edges included), as sorted JSON lines."""
+    """Every node and edge with every property (derived edges included), as sorted JSON lines. Labels come
+    from `label()`: the engine's own keys in a node or relationship value differ (`_label`, `_LABEL`)."""
     nodes = sorted(
-        json.dumps({k: v for k, v in r["n"].items() if k != "_id"}, sort_keys=True, default=str)
-        for r in db.execute("MATCH (n) RETURN n")
+        json.dumps(
+            {**{k: v for k, v in r["n"].items() if not k.startswith("_")}, "label": r["label"]},
+            sort_keys=True,
+            default=str,
+        )
+        for r in db.execute("MATCH (n) RETURN n, label(n) AS label")
     )
     edges = sorted(
         json.dumps(
@@ -114,14 +119,14 @@ def graph_dump(db: Database) -> dict[str, list[str]]:
                 "a": r["a"],
                 "b": r["b"],
                 **{k: v for k, v in r["e"].items() if not k.startswith("_")},
-                "label": r["e"]["_label"],
+                "label": r["label"],
             },
             sort_keys=True,
             default=str,
         )
         for r in db.execute(
             "MATCH (a)-[e]->(b) RETURN coalesce(a.arn, a.key, a.name, a.id) AS a, "
-            "coalesce(b.arn, b.key, b.name, b.id) AS b, e"
+            "coalesce(b.arn, b.key, b.name, b.id) AS b, e, label(e) AS label"
         )
     )
     return {"nodes": nodes, "edges": edges}

@@ -1,4 +1,4 @@
-"""What every command shares: the database path, the `--db` option, the progress bar."""
+"""What every command shares: the database path, the `--db` and `--engine` options, the progress bar."""
 
 from __future__ import annotations
 
@@ -48,4 +48,14 @@ def db_path(args: argparse.Namespace, *, must_exist: bool = False) -> Path:
 def db_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--db", help="database directory (default: $GRAPHIAM_DB, else ~/.local/share/graphiam/db)"
+    )
+    engine_arg(sp)
+
+
+def engine_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--engine",
+        choices=("kuzu", "ladybug"),
+        help="graph engine (default: $GRAPHIAM_ENGINE, else kuzu); a database made by the other one is "
+        "refused: `graphiam migrate` copies it",
     )

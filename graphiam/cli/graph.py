@@ -23,7 +23,7 @@ from graphiam.queries.escalation_paths import build_index
 def cmd_graph(args: argparse.Namespace) -> int:
     if args.output and not Path(args.output).parent.is_dir():
         raise InputError(f"-o: `{Path(args.output).parent}` is not a directory")
-    db = service.open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
     try:
         index = build_index(db, service.build_snapshot(db))
         view = G.graph_view(

@@ -23,7 +23,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             raise GraphiamError(f"{f}: no such file")
     big = sum(Path(f).stat().st_size for f in args.files) > (1 << 20)
     bar = ProgressBar(enabled=sys.stderr.isatty() or big or args.progress)
-    db = service.open_database(db_path(args), buffer_pool_mb=args.buffer_pool_mb)
+    db = service.open_database(db_path(args), buffer_pool_mb=args.buffer_pool_mb, engine=args.engine)
     try:
         summary = load_files(db, args.files, progress=bar)
     finally:

@@ -35,7 +35,7 @@ def render(paths: list[Any], *, source: str, to: str | None) -> list[str]:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    db = service.open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
     try:
         snap = service.build_snapshot(db)
         index = build_index(db, snap)

@@ -115,7 +115,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         principals=tuple(args.exclude_principal or ()),
         actions=tuple(args.exclude_action or ()),
     )
-    db = service.open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
     try:
         snap = service.build_snapshot(db)
         index = build_findings_index(db, snap)

@@ -32,6 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     auth = serve_auth(args, db_path(args))
     app = create_app(
         db_path(args),
+        engine=args.engine,
         cors_origins=tuple(args.cors_origin or ()),
         auth=auth,
         ide=not args.no_ide,

@@ -77,7 +77,7 @@ def render(sim: Any) -> list[str]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     context = parse_context(args.context or [])
     scps = read_scp_levels(args.scp or [])
-    db = service.open_database(db_path(args, must_exist=True))
+    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
     try:
         sim = simulate(
             service.build_snapshot(db),

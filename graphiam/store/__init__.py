@@ -1,5 +1,5 @@
-"""The store: the only package that talks to the graph database (kuzu today; LadybugDB could be swapped in
-`db.py`). Layers above get typed records from `reader` and write through `writer`."""
+"""The store: the only package that talks to the graph database (kuzu, or LadybugDB: `engine.py` chooses).
+Layers above get typed records from `reader` and write through `writer`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from graphiam.store.schema import ensure_schema
 
 
 def open_database(
-    path: str | Path | None, *, read_only: bool = False, buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB
+    path: str | Path | None,
+    *,
+    read_only: bool = False,
+    buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
+    engine: str | None = None,
 ) -> Database:
-    """Open (creating if needed) a graphiam database; `None` is in-memory. Checks the schema version."""
-    db = Database(path, read_only=read_only, buffer_pool_mb=buffer_pool_mb)
+    """Open (creating if needed) a graphiam database; `None` is in-memory. Checks the schema version and the
+    engine that made it (`engine`: "kuzu" or "ladybug"; None: `GRAPHIAM_ENGINE`, else kuzu)."""
+    db = Database(path, read_only=read_only, buffer_pool_mb=buffer_pool_mb, engine=engine)
     try:
         ensure_schema(db)
     except BaseException:

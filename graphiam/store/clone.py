@@ -14,6 +14,7 @@ manages a few thousand).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pyarrow as pa
 
@@ -43,36 +44,54 @@ def _arrow(db: Database, cypher: str) -> pa.Table:
         result.close()
 
 
+def table_copies(db: Database) -> Iterator[tuple[str, tuple[str, str] | None, pa.Table]]:
+    """Every row of `db` as Arrow: each node table (but `Meta`, which a new database gets from the DDL) as
+    `(table, None, rows)`, then each relationship table once per (from, to) pair as `(table, pair, rows)`
+    with the endpoints' primary keys in columns `from` and `to`. Run it inside `db.read_transaction()` for a
+    consistent view."""
+    tables = [(r["name"], r["type"]) for r in db.execute("CALL show_tables() RETURN *")]
+    nodes = sorted(_ident(n) for n, t in tables if t == "NODE" and n not in _SKIP)
+    rels = sorted(_ident(n) for n, t in tables if t == "REL")
+    for table in nodes:
+        cols = _columns(db, table)
+        yield table, None, _arrow(db, f"MATCH (n:{table}) RETURN " + ", ".join(f"n.{c} AS {c}" for c in cols))
+    for table in rels:
+        props = _columns(db, table)
+        for pair in db.execute(f"CALL show_connection('{table}') RETURN *"):
+            src, dst = _ident(pair["source table name"]), _ident(pair["destination table name"])
+            spk, dpk = _ident(pair["source table primary key"]), _ident(pair["destination table primary key"])
+            data = _arrow(
+                db,
+                f"MATCH (a:{src})-[e:{table}]->(b:{dst}) RETURN a.{spk} AS `from`, "
+                f"b.{dpk} AS `to`" + "".join(f", e.{c} AS {c}" for c in props),
+            )
+            yield table, (src, dst), data
+
+
+def row_counts(db: Database) -> dict[str, dict[str, int]]:
+    """Rows per node table (but `Meta`) under "nodes" and per relationship table under "edges": what a copy
+    must reproduce."""
+    out: dict[str, dict[str, int]] = {"nodes": {}, "edges": {}}
+    for r in db.execute("CALL show_tables() RETURN *"):
+        name, kind = _ident(r["name"]), r["type"]
+        if kind == "NODE" and name not in _SKIP:
+            out["nodes"][name] = db.execute(f"MATCH (n:{name}) RETURN count(n) AS c")[0]["c"]
+        elif kind == "REL":
+            out["edges"][name] = db.execute(f"MATCH ()-[e:{name}]->() RETURN count(e) AS c")[0]["c"]
+    return out
+
+
 def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) -> Database:
     """A new in-memory database holding a consistent copy of every node and relationship of `db`."""
     from graphiam.store import open_database
 
-    tables = [(r["name"], r["type"]) for r in db.execute("CALL show_tables() RETURN *")]
-    nodes = sorted(_ident(n) for n, t in tables if t == "NODE" and n not in _SKIP)
-    rels = sorted(_ident(n) for n, t in tables if t == "REL")
-    copy = open_database(None, buffer_pool_mb=buffer_pool_mb)
+    copy = open_database(None, buffer_pool_mb=buffer_pool_mb, engine=db.engine.name)
     try:
         # one consistent read view; it also holds back a writer's commit (see Database.gate) so kuzu's
         # checkpoint never waits on this read
         with db.read_transaction(), copy.transaction():
-            for table in nodes:
-                cols = _columns(db, table)
-                data = _arrow(db, f"MATCH (n:{table}) RETURN " + ", ".join(f"n.{c} AS {c}" for c in cols))
-                copy.copy_from(table, data)
-            for table in rels:
-                props = _columns(db, table)
-                for pair in db.execute(f"CALL show_connection('{table}') RETURN *"):
-                    src, dst = _ident(pair["source table name"]), _ident(pair["destination table name"])
-                    spk, dpk = (
-                        _ident(pair["source table primary key"]),
-                        _ident(pair["destination table primary key"]),
-                    )
-                    data = _arrow(
-                        db,
-                        f"MATCH (a:{src})-[e:{table}]->(b:{dst}) RETURN a.{spk} AS `from`, "
-                        f"b.{dpk} AS `to`" + "".join(f", e.{c} AS {c}" for c in props),
-                    )
-                    copy.copy_from(table, data, rel_pair=(src, dst))
+            for table, pair, data in table_copies(db):
+                copy.copy_from(table, data, rel_pair=pair)
     except BaseException:
         copy.close()
         raise

@@ -1,16 +1,16 @@
-"""The one place graphiam talks to the graph engine (kuzu; LadybugDB can be swapped in here).
+"""The one place graphiam opens the graph engine's databases and connections (kuzu or LadybugDB, chosen in
+`graphiam.store.engine`).
 
-Facts of kuzu 0.11.3 this module guards (docs/ENGINE.md has them all): one `Database` per path per process
-(a second open of the same directory silently drops kuzu's file lock); one `Connection` per thread; writes
-serialised by one lock because a second writer fails instead of waiting; a connection whose `BEGIN` failed is
-thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's default is 80% of the
-host's RAM) and `max_db_size` (the default maps 8 TiB).
+Facts of kuzu 0.11.3 (and LadybugDB) this module guards (docs/ENGINE.md has them all): one `Database` per
+path per process (a second open of the same directory silently drops kuzu's file lock); one `Connection` per
+thread; writes serialised by one lock because a second writer fails instead of waiting; a connection whose
+`BEGIN` failed is thrown away (the next query on it crashes the process); a bounded buffer pool (kuzu's
+default is 80% of the host's RAM) and `max_db_size` (the default maps 8 TiB).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
 import os
 import re
 import threading
@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import kuzu
 import pyarrow as pa
 
 from graphiam.errors import StoreError
+from graphiam.store.engine import check_engine, engine_name, load_engine, write_marker
 
 DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
 QUERY_TIMEOUT_MS = 3000
@@ -75,10 +75,11 @@ class _ReadWriteGate:
 
 
 class Database:
-    """A kuzu database opened once, handing out one connection per thread.
+    """A database opened once, handing out one connection per thread.
 
     `path=None` opens an in-memory database (tests). `read_only=True` is the seam for scaling reads out over
-    a copy of a database directory; graphiam's own server opens read-write.
+    a copy of a database directory; graphiam's own server opens read-write. `engine` is "kuzu" or "ladybug"
+    (None: `GRAPHIAM_ENGINE`, else kuzu); a database made by the other engine is refused in one line.
     """
 
     def __init__(
@@ -88,28 +89,33 @@ class Database:
         read_only: bool = False,
         buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
         query_timeout_ms: int = QUERY_TIMEOUT_MS,
+        engine: str | None = None,
     ) -> None:
         self.path = None if path is None else str(Path(path).resolve())
+        if self.path is not None:  # before the engine loads: a database of the other one fails in one line
+            check_engine(self.path, engine_name(engine))
+        self.engine = load_engine(engine)
         self.read_only = read_only
         self.query_timeout_ms = query_timeout_ms
+        created = False
         if self.path is not None:
+            created = not Path(self.path).exists()
             with _open_lock:
                 if self.path in _open_paths:
                     raise StoreError(f"database `{self.path}` is already open in this process")
                 _open_paths.add(self.path)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = kuzu.Database(
-                self.path or ":memory:",
-                buffer_pool_size=buffer_pool_mb << 20,
-                max_db_size=1 << 34,
-                read_only=read_only,
-            )
+            self._db = self.engine.open(self.path, buffer_pool_mb=buffer_pool_mb, read_only=read_only)
         except RuntimeError as exc:
             self._release_path()
             raise StoreError(f"cannot open database `{self.path}`: {_first_line(exc)}") from None
+        if self.path is not None and (created or not read_only):
+            with contextlib.suppress(OSError):  # a marker we cannot write: the database is still usable
+                write_marker(self.path, self.engine.name)
         self._local = threading.local()
-        self._conns: list[kuzu.Connection] = []
+        self._conns: list[tuple[threading.Thread, Any]] = []  # every open connection and its thread
+        self._conns_lock = threading.Lock()
         self.write_lock = threading.RLock()
         self.gate = _ReadWriteGate()
         self.generation = 0  # bumped after every committed write; caches key on it
@@ -120,26 +126,37 @@ class Database:
             with _open_lock:
                 _open_paths.discard(self.path)
 
-    def connection(self) -> kuzu.Connection:
+    def connection(self) -> Any:
+        """This thread's connection (the engine's `Connection`), opened on first use. Connections of threads
+        that have ended are closed first: LadybugDB keeps buffer-pool memory for each until it is closed (a
+        thread pool per request would otherwise fill the pool), and kuzu's are freed the same way."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = kuzu.Connection(self._db, num_threads=1)
-            conn.set_query_timeout(self.query_timeout_ms)
+            with self._conns_lock:
+                ended = [(t, c) for t, c in self._conns if not t.is_alive()]
+                self._conns = [(t, c) for t, c in self._conns if t.is_alive()]
+            for _, c in ended:
+                with contextlib.suppress(Exception):  # its thread is gone; nothing else uses it
+                    c.close()
+            conn = self.engine.connect(self._db, query_timeout_ms=self.query_timeout_ms)
             self._local.conn = conn
-            self._conns.append(conn)
+            with self._conns_lock:
+                self._conns.append((threading.current_thread(), conn))
         return conn
 
     def _drop_connection(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._conns_lock:
+                self._conns = [(t, c) for t, c in self._conns if c is not conn]
             with contextlib.suppress(Exception):  # the connection is being discarded anyway
                 conn.close()
 
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement with bound parameters and return its rows as dicts (the one choke point)."""
 
-        def rows(result: kuzu.QueryResult) -> list[dict[str, Any]]:
+        def rows(result: Any) -> list[dict[str, Any]]:
             cols = result.get_column_names()
             return [dict(zip(cols, row, strict=True)) for row in result.get_all()]
 
@@ -152,9 +169,7 @@ class Database:
         one Python object per value."""
         return self._run(cypher, params, lambda result: result.get_as_arrow(chunk_size=chunk_size))
 
-    def _run(
-        self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[kuzu.QueryResult], T]
-    ) -> T:
+    def _run(self, cypher: str, params: Mapping[str, Any] | None, fetch: Callable[[Any], T]) -> T:
         params = dict(params or {})
         wanted = set(_PARAM.findall(cypher))
         if wanted != set(params):
@@ -273,7 +288,7 @@ class Database:
             raise StoreError(f"bulk load of {table} failed: {_first_line(exc)}") from None
 
     def close(self) -> None:
-        for conn in self._conns:
+        for _, conn in self._conns:
             with contextlib.suppress(Exception):
                 conn.close()
         self._conns.clear()
@@ -282,7 +297,7 @@ class Database:
         self._release_path()
 
 
-def single_result(result: kuzu.QueryResult | list[kuzu.QueryResult]) -> kuzu.QueryResult:
+def single_result(result: Any) -> Any:
     """The result of one statement: kuzu answers a string of several statements with a list of results, and
     graphiam always sends one statement at a time."""
     if isinstance(result, list):
