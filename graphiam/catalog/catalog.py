@@ -57,6 +57,8 @@ class Catalog:
             raise InputError(f"unknown access levels in action catalogue: `{levels}`")
         self._levels = levels
         self.source: Mapping[str, str] = dict(data.get("source", {}))
+        # request_warnings' verdicts (simulate asks on every call); bounded against hostile input
+        self._request_warnings: dict[tuple[str, str], tuple[str, ...]] = {}
         # Services are decoded into ActionInfo objects on first use: building all 20k frozen
         # dataclasses costs ~100 ms, and most callers touch a handful of services.
         self._raw: dict[str, Mapping[str, Any]] = {}
@@ -202,13 +204,19 @@ class Catalog:
 
     def request_warnings(self, action: str, resource: str) -> list[str]:
         """What is wrong with a request's action (`check_actions`) and resource (`*`, or an ARN)."""
-        out = [u.message for u in self.check_actions([action])]
-        if resource != "*":
-            try:
-                parse_arn(resource)
-            except ArnError as exc:
-                out.append(f"resource `{resource}`: {exc}")
-        return out
+        key = (action, resource)
+        known = self._request_warnings.get(key)
+        if known is None:
+            found = [u.message for u in self.check_actions([action])]
+            if resource != "*":
+                try:
+                    parse_arn(resource)
+                except ArnError as exc:
+                    found.append(f"resource `{resource}`: {exc}")
+            known = tuple(found)
+            if len(self._request_warnings) < 10_000:
+                self._request_warnings[key] = known
+        return list(known)
 
     def _unknown_name(self, pattern: str) -> UnknownName:
         written_service, sep, written_name = pattern.partition(":")
