@@ -77,22 +77,28 @@ def free_port() -> int:
         return port
 
 
-def start_server(env: dict[str, str], port: int, *args: str) -> subprocess.Popen[bytes]:
-    """`graphiam serve` on `port` with `env` and more `args`, returned once /health answers (60 s at most)."""
+def start_server(
+    env: dict[str, str], port: int, *args: str, command: list[str] | None = None, timeout: float = 60
+) -> subprocess.Popen[bytes]:
+    """`graphiam serve` on `port` with `env` and more `args` (`command`: how to run graphiam, default this
+    interpreter's `-m graphiam.cli`), returned once /health answers (`timeout` seconds at most)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "graphiam.cli", "serve", "--port", str(port), "--log-level", "warning", *args],
+        [
+            *(command or [sys.executable, "-m", "graphiam.cli"]),
+            *("serve", "--port", str(port), "--log-level", "warning", *args),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                 return proc
         except httpx.TransportError:
             pass
-        assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.2)
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import httpx
 
 from graphiam.store import open_database
 from graphiam.store import reader as R
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, free_port, start_server
 
 GENERATOR = ROOT / "benchmarks" / "generate_org.py"
 CLI = [sys.executable, "-m", "graphiam.cli"]
@@ -108,23 +107,7 @@ WRITE_EVERY = 50  # 10 writes per client, 80 in all, interleaved with 3,920 read
 
 
 def _serve(db: Path, port: int, command: list[str] | None = None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GRAPHIAM_DB": str(db)}
-    proc = subprocess.Popen(
-        [*(command or CLI), "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.2)
+    return start_server({**os.environ, "GRAPHIAM_DB": str(db)}, port, command=command, timeout=90)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> str:
