@@ -302,6 +302,27 @@ def export(
     }
 
 
+def one_user_export(user_arn: str, document: dict[str, Any]) -> dict[str, Any]:
+    """A GAAD export of one user (`user_arn`, named from the ARN) with `document` as its inline policy `p`."""
+    return {
+        "UserDetailList": [
+            {
+                "Path": "/",
+                "UserName": user_arn.rsplit("/", 1)[-1],
+                "UserId": "AIDA" + user_arn.rsplit("/", 1)[-1].upper(),
+                "Arn": user_arn,
+                "CreateDate": "2024-01-01T00:00:00Z",
+                "GroupList": [],
+                "AttachedManagedPolicies": [],
+                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": document}],
+            }
+        ],
+        "GroupDetailList": [],
+        "RoleDetailList": [],
+        "Policies": [],
+    }
+
+
 # ---- GAAD exports in account X: one policy document per principal, written to a file ----------------------
 
 X = "arn:aws:iam::333333333333:"

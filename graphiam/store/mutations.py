@@ -28,6 +28,9 @@ _NAME = re.compile(r"[a-z_]+")
 
 
 def _table(table: str, allowed: Sequence[str] = TABLES) -> str:
+    """`table` if it is one of `allowed`. Cypher cannot take a label or a property name as a parameter, so the
+    few queries here that name them in the text use only names checked against these fixed lists (`_table`,
+    `_names`); every value is still a parameter."""
     if table not in allowed:
         raise StoreError(f"bad table `{table}`")
     return table

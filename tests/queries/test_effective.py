@@ -15,7 +15,7 @@ from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
 from graphiam.queries.effective import ActionAccess, Effective, covers, effective_permissions, intersects
 from graphiam.queries.simulate import simulate
-from tests.helpers import CONFORMANCE, SEEDS
+from tests.helpers import CONFORMANCE, SEEDS, one_user_export
 
 A = "arn:aws:iam::111111111111:"
 
@@ -155,23 +155,7 @@ def test_unknown_actions_are_reported(make_db, tmp_path):
             {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::public/*"},
         ],
     }
-    gaad = {
-        "UserDetailList": [
-            {
-                "Path": "/",
-                "UserName": "pat",
-                "UserId": "AIDAPAT",
-                "Arn": user,
-                "CreateDate": "2024-01-01T00:00:00Z",
-                "GroupList": [],
-                "AttachedManagedPolicies": [],
-                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}],
-            }
-        ],
-        "GroupDetailList": [],
-        "RoleDetailList": [],
-        "Policies": [],
-    }
+    gaad = one_user_export(user, doc)
     (tmp_path / "pat.json").write_text(json.dumps(gaad))
     snap = build_snapshot(make_db(tmp_path / "pat.json"))
     e = effective_permissions(snap, principal=user)

@@ -24,7 +24,7 @@ from graphiam.queries.simulate import simulate
 from graphiam.queries.who_can import WhoCan, who_can
 from graphiam.store import Database
 from graphiam.store.access_store import policy_services
-from tests.helpers import CONFORMANCE, ROOT, SEEDS
+from tests.helpers import CONFORMANCE, ROOT, SEEDS, one_user_export
 
 A = "arn:aws:iam::111111111111:"
 PROD_ADMIN = A + "role/ProductionAdminRole"
@@ -156,23 +156,7 @@ def test_missing_context_keys_are_reported_for_allowed_principals(make_db, tmp_p
             },
         ],
     }
-    gaad = {
-        "UserDetailList": [
-            {
-                "Path": "/",
-                "UserName": "pat",
-                "UserId": "AIDAPAT",
-                "Arn": user,
-                "CreateDate": "2024-01-01T00:00:00Z",
-                "GroupList": [],
-                "AttachedManagedPolicies": [],
-                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}],
-            }
-        ],
-        "GroupDetailList": [],
-        "RoleDetailList": [],
-        "Policies": [],
-    }
+    gaad = one_user_export(user, doc)
     path = tmp_path / "pat.json"
     path.write_text(json.dumps(gaad))
     db = make_db(path)
