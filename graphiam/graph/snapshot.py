@@ -14,7 +14,8 @@ from typing import Any
 
 from graphiam.arn import is_service_linked_role
 from graphiam.graph.cache import GenerationCache
-from graphiam.policy import PolicyDocument, PolicySource, parse_policy
+from graphiam.policy import PolicyDocument, PolicySource
+from graphiam.policy.document import parse_stored
 from graphiam.store import Database
 from graphiam.store import reader as R
 from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
@@ -103,7 +104,7 @@ def build_snapshot(db: Database) -> Snapshot:
         if p.document is not None:
             doc = by_text.get(p.document)
             if doc is None:
-                doc = by_text[p.document] = parse_policy(p.document, where=p.arn)
+                doc = by_text[p.document] = parse_stored(p.document, where=p.arn)
             docs[p.arn] = doc
     attached: dict[str, list[tuple[str, str]]] = defaultdict(list)  # target -> [(policy, how)]
     for a in attachments:
@@ -165,7 +166,7 @@ def build_snapshot(db: Database) -> Snapshot:
         boundary, barn, warn = boundary_of(r.arn)
         trust = None
         if r.trust_policy:
-            doc = by_text.get(r.trust_policy) or parse_policy(r.trust_policy, where=f"{r.arn} trust policy")
+            doc = by_text.get(r.trust_policy) or parse_stored(r.trust_policy, where=f"{r.arn} trust policy")
             trust = PolicySource(
                 document=doc,
                 policy_id=f"{r.arn}#trust",
@@ -209,7 +210,7 @@ def _scp_levels(
     attached: dict[str, list[PolicySource]] = defaultdict(list)
     for p in scps:
         src = PolicySource(
-            document=parse_policy(p.document, where=f"SCP {p.id}"),
+            document=parse_stored(p.document, where=f"SCP {p.id}"),
             policy_id=p.id,
             name=p.name,
             kind="scp",

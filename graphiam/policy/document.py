@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from graphiam.errors import PolicyParseError
@@ -102,6 +103,23 @@ def parse_policy(doc: Mapping[str, Any] | str, *, where: str | None = None) -> P
     variables = version == "2012-10-17"
     statements = tuple(_statement(i, st, variables) for i, st in enumerate(as_list(raw["Statement"])))
     return PolicyDocument(version=version, statements=statements, raw=raw, id=raw.get("Id"))
+
+
+@lru_cache(maxsize=8192)
+def _parse_text(text: str) -> PolicyDocument:
+    return parse_policy(text)
+
+
+def parse_stored(text: str, *, where: str | None = None) -> PolicyDocument:
+    """`parse_policy` for a document as the store keeps it (JSON text), parsed once per process: each new
+    snapshot (one per write) and each derivation reuse the same `PolicyDocument`, with the statements it has
+    already matched per action (`statements_for`), instead of parsing every document again. Documents are
+    immutable once parsed, so sharing them across snapshots and threads is safe. A document that does not
+    parse is not remembered; the error names `where`."""
+    try:
+        return _parse_text(text)
+    except PolicyParseError:
+        return parse_policy(text, where=where)
 
 
 def _strings(st: Mapping[str, Any], name: str) -> tuple[str, ...] | None:

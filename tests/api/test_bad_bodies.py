@@ -30,7 +30,7 @@ SIMULATE = 'query($p: [JSON!]!) { simulateCustom(policies: $p, action: "s3:GetOb
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Starlette]:
-    db = open_database(None, buffer_pool_mb=64)
+    db = open_database(None, buffer_pool_mb=128)  # LadybugDB needs more than 64 MiB for the demo org
     load_files(db, [SEEDS / "demo-org.json"])
     yield create_app(database=db, load_seeds=False)
     db.close()

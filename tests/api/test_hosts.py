@@ -24,7 +24,7 @@ QUERY = {"query": "{ users { totalCount } }"}
 
 @pytest.fixture(scope="module")
 def db() -> Iterator[object]:
-    database = open_database(None, buffer_pool_mb=64)
+    database = open_database(None, buffer_pool_mb=128)  # LadybugDB needs more than 64 MiB for the demo org
     load_files(database, [SEEDS / "demo-org.json"])
     yield database
     database.close()

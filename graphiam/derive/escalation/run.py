@@ -12,7 +12,8 @@ from graphiam.derive.escalation.derive import derive as derive_all
 from graphiam.derive.escalation.edges import DeriveOptions, GraphFacts, GroupFacts
 from graphiam.derive.escalation.fanout import FanEdge, FanSet
 from graphiam.graph.snapshot import Snapshot
-from graphiam.policy import PolicySource, parse_policy
+from graphiam.policy import PolicySource
+from graphiam.policy.document import parse_stored
 from graphiam.store import Database
 from graphiam.store import escalation_store as S
 
@@ -45,7 +46,7 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
     versions: dict[str, list[tuple[str, PolicySource]]] = {}
     for v in S.non_default_versions(db):
         row = snap.policies.get(v["policy"])
-        doc = parse_policy(v["document"], where=f"{v['policy']} {v['version']}")
+        doc = parse_stored(v["document"], where=f"{v['policy']} {v['version']}")
         src = PolicySource(
             document=doc,
             policy_id=f"{v['policy']}#{v['version']}",
