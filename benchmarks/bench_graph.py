@@ -1,7 +1,7 @@
 """CAN_ASSUME derivation and assumption-chain latency on a generated organisation of 10,000 principals.
 
     .venv/bin/python benchmarks/bench_graph.py [--users 3000 --roles 2000 --policies 1500 --accounts 2]
-        [--sources 50]
+        [--sources 50] [--engine kuzu|ladybug]
 
 Sizes are per account (default: 2 accounts, 6,000 users + 4,000 roles, 3,000 policies). The org
 (benchmarks/generate_org.py, seed 7) is written to a temporary directory and loaded with
@@ -100,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--all-derivers", action="store_true", help="also run the other derivers (escalation) in the load"
     )
+    ap.add_argument(
+        "--engine", choices=("kuzu", "ladybug"), help="graph engine (default: $GRAPHIAM_ENGINE, else kuzu)"
+    )
     args = ap.parse_args(argv)
+    if args.engine:  # the store reads it when it opens a database
+        os.environ["GRAPHIAM_ENGINE"] = args.engine
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for d in generate_org(
