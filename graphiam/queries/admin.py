@@ -82,6 +82,17 @@ def admin_facts(index: EscalationIndex, principal_arn: str, *, explain: bool = T
     )
 
 
+def administrators(index: EscalationIndex) -> set[str]:
+    """Every stored principal whose `is_admin` is True (without computing the other facts)."""
+    return {a for a in index.direct if _admin_now(index.snap.principals[a])}
+
+
+def _admin_now(p: PrincipalInfo) -> bool:
+    """For a principal the engine allows every probe (`index.direct`): True unless a missing identity
+    document may deny one."""
+    return not p.missing_identity
+
+
 def all_admin_facts(index: EscalationIndex) -> dict[str, AdminFacts]:
     """`admin_facts` of every stored principal (without naming techniques)."""
     return {arn: admin_facts(index, arn, explain=False) for arn in sorted(index.snap.principals)}
@@ -97,7 +108,7 @@ def _now(
     """(is_admin, why, conditions, statements, the missing documents a None rests on)."""
     proof = index.direct.get(p.arn)
     missing = p.incomplete
-    if proof is not None and p.missing_identity:
+    if proof is not None and not _admin_now(p):
         return (
             None,
             f"allowed every action on `*` by the policies in the graph, but {_docs(p.missing_identity)} "
