@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 from graphiam.arn import is_role_arn, is_user_arn
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
-from graphiam.queries.admin import AdminVerdict, is_admin
+from graphiam.queries.admin import AdminFacts, admin_facts
 from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache
 from graphiam.queries.findings import FindingsIndex, findings_index_cache
 from graphiam.store import Database, open_database, reader, records
@@ -118,16 +118,15 @@ class Services:
         return snap, index
 
     async def findings_index(self) -> FindingsIndex:
-        """The findings index of the current snapshot."""
-        snap = await self.snapshot()
-        return await self.run(findings_index_cache(self.caches).get, self.db, snap)
-
-    async def admin_verdict(self, arn: str) -> AdminVerdict:
-        """`queries.admin.is_admin` of a stored user or role, once per principal and generation."""
+        """The findings index of the current snapshot (built with its escalation index)."""
         snap, index = await self.escalation_index()
-        return await self.answer(
-            "admin", snap.generation, arn, lambda: is_admin(snap, arn, facts=index.facts)
-        )
+        return await self.run(findings_index_cache(self.caches).get, self.db, snap, index)
+
+    async def admin_facts(self, arn: str) -> AdminFacts:
+        """`queries.admin.admin_facts` of a stored user or role (isAdmin, canBecomeAdmin, why, what is
+        missing), once per principal and generation."""
+        snap, index = await self.escalation_index()
+        return await self.answer("admin", snap.generation, arn, lambda: admin_facts(index, arn))
 
     def answers(self, kind: str) -> GenerationCache[Any]:
         """The cache of the answers of `kind` (a name of `_BOUNDS`); dropping it from `caches` empties it."""

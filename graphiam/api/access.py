@@ -61,6 +61,18 @@ class PrincipalAccess:
     chain_conditions: list[str] = strawberry.field(
         description="viaChains: condition keys the chain's hops need (e.g. aws:MultiFactorAuthPresent)."
     )
+    unknown: bool = strawberry.field(
+        default=False,
+        description="The decision rests on a policy without a document in the graph (`incomplete`): the "
+        "principal is allowed if that document allows it, and not otherwise. `decision` is the engine's "
+        "with the documents it has (IMPLICIT_DENY under a missing boundary). Unknown principals come after "
+        "the others, sorted by ARN.",
+    )
+    incomplete: list[str] = strawberry.field(
+        default_factory=list,
+        description="unknown: the policies without a document (an export named them and omitted them) "
+        "the decision rests on.",
+    )
 
 
 def _principal_access(a: Access, row: Any) -> PrincipalAccess:
@@ -75,6 +87,8 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
         missing_context_keys=list(ev.missing_context_keys),
         chain=list(a.chain) if a.chain else None,
         chain_conditions=list(a.chain_conditions),
+        unknown=bool(a.incomplete),
+        incomplete=list(a.incomplete),
     )
 
 
@@ -107,6 +121,11 @@ class WhoCanSummary:
     by_account: list[AccountCount]
     candidates: int = strawberry.field(description="Principals the database prefilter handed to the engine.")
     principals: int = strawberry.field(description="Users and roles in the graph.")
+    unknown: int = strawberry.field(
+        default=0,
+        description="Principals whoCan lists as `unknown` (their decision rests on a policy without a "
+        "document); not counted in `total` and the other counts.",
+    )
 
 
 def _summary(w: WhoCan) -> WhoCanSummary:
@@ -129,6 +148,7 @@ def _summary(w: WhoCan) -> WhoCanSummary:
         ],
         candidates=w.candidates,
         principals=w.principals,
+        unknown=len(w.unknown),
     )
 
 
@@ -180,6 +200,7 @@ class AccessQuery:
         description="Every user and role (all accounts) whose simulated decision for `action` on "
         "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
         "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
+        "Last, marked `unknown`, principals whose decision rests on a policy without a document. "
         "`first`/`after` (a principalArn of the previous page) page through long answers; "
         "whoCanSummary gives the counts."
     )
@@ -199,7 +220,7 @@ class AccessQuery:
         w = await _who_can(services, action, resource, context, resource_owner, via_chains, max_depth)
         if first is not None and first < 0:
             raise InputError(f"`first` must not be negative, got {first}")
-        page = _after(w.allowed, after)
+        page = _after((*w.allowed, *w.unknown), after)
         page = page[:first] if first is not None else page
         if _selects_principal(info):
             snap = await services.snapshot()

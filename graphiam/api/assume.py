@@ -73,6 +73,11 @@ class AssumptionHop:
 class AssumptionChain:
     cursor: str
     hops: list[AssumptionHop]
+    incomplete: list[str] = strawberry.field(
+        default_factory=list,
+        description="Policies without a document in the graph (an export named them and omitted them) held "
+        "by a hop's source: the hop rests on them (one may deny it). Empty when every hop is complete.",
+    )
 
     @field(description="Number of hops.")
     def length(self) -> int:
@@ -116,6 +121,11 @@ class AssumptionChainPage:
     has_next_page: bool
     end_cursor: str | None
     graph: ChainGraph = strawberry.field(description="Nodes and edges of the chains on this page.")
+    warnings: list[str] = strawberry.field(
+        default_factory=list,
+        description="`from` and the principals of this page's chains whose policies lack a document: hops "
+        "from them rest on those documents, and chains they would allow may be missing.",
+    )
 
 
 def hop(h: P.ChainHop) -> AssumptionHop:
@@ -171,8 +181,13 @@ async def chain_page(
     services = info.context.services
     found = await services.run(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
     page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
+    snap = await services.snapshot()
     chains = [
-        AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[hop(h) for h in c])
+        AssumptionChain(
+            cursor=pg.encode_cursor(str(start + i)),
+            hops=[hop(h) for h in c],
+            incomplete=list(P.missing_documents(snap, (h.source for h in c))),
+        )
         for i, c in enumerate(page)
     ]
     types = {source: found.source_type}
@@ -184,6 +199,7 @@ async def chain_page(
         has_next_page=start + n < len(found.paths),
         end_cursor=chains[-1].cursor if chains else None,
         graph=ChainGraph(nodes=[GraphNode(**x) for x in nodes], edges=[GraphEdge(**x) for x in edges]),
+        warnings=P.missing_warnings(snap, [source, *(h.source for c in page for h in c)]),
     )
 
 

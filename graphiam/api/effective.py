@@ -13,6 +13,7 @@ from strawberry.types import Info
 from graphiam.api import pagination as pg
 from graphiam.api.context import Context
 from graphiam.api.fields import field, from_row
+from graphiam.api.types import ADMIN_CONDITIONS, CAN_BECOME_ADMIN, INCOMPLETE, IS_ADMIN
 from graphiam.queries import admin
 from graphiam.queries import effective as eff
 
@@ -136,13 +137,31 @@ class UnknownAction:
 
 
 @strawberry.type(
-    description="graphiam.queries.admin's verdict: administrator now, or in one self-escalation step."
+    description="Is the principal administrator (graphiam.queries.admin: the facts `Principal.isAdmin` and "
+    "`canBecomeAdmin` show), and why."
 )
 class AdminVerdict:
-    is_admin: bool
+    is_admin: bool | None = strawberry.field(description=IS_ADMIN)
+    can_become_admin: bool | None = strawberry.field(description=CAN_BECOME_ADMIN)
+    conditions: list[str] = strawberry.field(description=ADMIN_CONDITIONS)
+    incomplete: list[str] = strawberry.field(description=INCOMPLETE)
     reason: str
-    technique: str | None
-    needs: list[str]
+    technique: str | None = strawberry.field(
+        description="The first technique of a shortest escalation path to administrator, when one is found."
+    )
+    needs: list[str] = strawberry.field(deprecation_reason="Use `conditions` (the same keys).")
+
+
+def admin_verdict(f: admin.AdminFacts) -> AdminVerdict:
+    return AdminVerdict(
+        is_admin=f.is_admin,
+        can_become_admin=f.can_become_admin,
+        conditions=list(f.conditions),
+        incomplete=list(f.incomplete),
+        reason=f.reason,
+        technique=f.technique,
+        needs=list(f.conditions),
+    )
 
 
 @strawberry.type(
@@ -152,18 +171,27 @@ class EffectivePermissions:
     row: strawberry.Private[eff.Effective]
 
     principal = from_row("principal_arn", str)
-    is_admin = from_row(
-        "is_admin",
-        bool,
-        description="Allowed `*` on `*`: an unconditional Allow of every action on every resource, "
-        "the boundary and every SCP level allowing the same, and no unconditional Deny on `*`.",
+
+    @field(description=IS_ADMIN)
+    async def is_admin(self, info: Info[Context, None]) -> bool | None:
+        return (await info.context.services.admin_facts(self.row.principal_arn)).is_admin
+
+    @field(description=CAN_BECOME_ADMIN)
+    async def can_become_admin(self, info: Info[Context, None]) -> bool | None:
+        return (await info.context.services.admin_facts(self.row.principal_arn)).can_become_admin
+
+    @field(
+        description="The principal's policies without a document in the graph (an export named them and "
+        "omitted them): the actions below leave them out, so the principal may be allowed more or less; "
+        "with those that made `isAdmin`/`canBecomeAdmin` null. Empty when the answer is complete."
     )
+    async def incomplete(self, info: Info[Context, None]) -> list[str]:
+        f = await info.context.services.admin_facts(self.row.principal_arn)
+        return list(dict.fromkeys((*self.row.incomplete, *f.incomplete)))
 
     @strawberry.field
-    async def administrator(self, info: Info[Context, None]) -> AdminVerdict | None:
-        snap = await info.context.services.snapshot()
-        v = await info.context.services.run(admin.is_admin, snap, self.row.principal_arn)
-        return AdminVerdict(is_admin=v.is_admin, reason=v.reason, technique=v.technique, needs=list(v.needs))
+    async def administrator(self, info: Info[Context, None]) -> AdminVerdict:
+        return admin_verdict(await info.context.services.admin_facts(self.row.principal_arn))
 
     permissions_boundary = from_row("boundary_arn", str | None)
     action_count = from_row(

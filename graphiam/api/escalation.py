@@ -1,8 +1,8 @@
-"""`escalationPaths`, `escalationPathsTo`, `escalationSummary`, and `Principal.isAdmin`'s verdicts.
+"""`escalationPaths`, `escalationPathsTo` and `escalationSummary`.
 
 Resolvers call `graphiam.queries.escalation_paths` on the current snapshot and its escalation index (path
-graph + administrators), both built off the event loop and kept per generation by `graphiam.service.Services`,
-which also memoises `Principal.isAdmin`'s verdicts (`graphiam.queries.admin`).
+graph + administrators), both built off the event loop and kept per generation by `graphiam.service.Services`
+(which also memoises `Principal.isAdmin`/`canBecomeAdmin`, `graphiam.queries.admin`).
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class EscalationPath:
     length: int
     reaches_admin: bool
     conditions: list[str] = strawberry.field(description="Every condition key some step needs.")
+    incomplete: list[str] = strawberry.field(
+        description="Policies without a document in the graph (an export named them and omitted them) "
+        "held by a step's actor or by the principal the path ends at: the path rests on them (one may "
+        "deny a step). Empty when every decision on the way is complete."
+    )
 
 
 @strawberry.type(description="A principal that is not administrator now but can become one.")
@@ -109,12 +114,13 @@ def _step(s: Any) -> EscalationStep:
     )
 
 
-def _path(p: Any) -> EscalationPath:
+def _path(p: Any, snap: Any) -> EscalationPath:
     return EscalationPath(
         steps=[_step(s) for s in p.steps],
         length=len(p.steps),
         reaches_admin=p.reaches_admin,
         conditions=list(p.needs),
+        incomplete=list(Q.path_incomplete(snap, p)),
     )
 
 
@@ -137,7 +143,7 @@ class EscalationQuery:
         paths = await info.context.services.run(
             Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth, limit=limit
         )
-        return [_path(p) for p in paths]
+        return [_path(p, snap) for p in paths]
 
     @field(description="Every path from any principal to `to` (who can reach it), shortest first.")
     async def escalation_paths_to(
@@ -147,7 +153,7 @@ class EscalationQuery:
         paths = await info.context.services.run(
             Q.escalation_paths_to, info.context.db, snap, index, to, max_depth=max_depth, limit=limit
         )
-        return [_path(p) for p in paths]
+        return [_path(p, snap) for p in paths]
 
     @field(
         description="Every principal that is not administrator now but can become one, with the "
@@ -166,7 +172,7 @@ class EscalationQuery:
                 self_escalation=e.self_escalation,
                 shortest_path_length=e.shortest,
                 first_technique=e.first_technique,
-                path=_path(e.path),
+                path=_path(e.path, snap),
             )
             for e in entries
         ]

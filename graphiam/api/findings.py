@@ -71,7 +71,12 @@ class ReachedPrincipal:
         description="The group a user gets the policy through; null when direct."
     )
     is_admin: bool | None = strawberry.field(
-        description="Allowed every action on `*` now (denies and boundary applied); null for a group."
+        description="`Principal.isAdmin`: administrator now; null for a group, or when unknown (a policy "
+        "without a document)."
+    )
+    can_become_admin: bool | None = strawberry.field(
+        description="`Principal.canBecomeAdmin`: an escalation path leads to administrator; null for a "
+        "group, or when unknown."
     )
 
 
@@ -84,7 +89,9 @@ class PolicyFinding:
     owner: str | None = strawberry.field(description="Inline policies: the user, group or role holding it.")
     findings: list[RiskFinding]
     principals: list[ReachedPrincipal]
-    reaches_admin: bool = strawberry.field(description="Some principal it reaches is administrator.")
+    reaches_admin: bool = strawberry.field(
+        description="Some principal it reaches is administrator now (`isAdmin` true)."
+    )
     boundary_of: list[str] = strawberry.field(
         description="Principals it is the permissions boundary of (a boundary "
         "grants nothing: they are not in `principals`)."
@@ -117,6 +124,10 @@ class PolicyFindingsConnection:
     summary: list[RiskSummary]
     page_info: pg.PageInfo
     edges: list[PolicyFindingEdge]
+    warnings: list[str] = strawberry.field(
+        description="Policies in scope without a document in the graph (an export named them and omitted "
+        "them): they are not analysed, and the principals they apply to may have unknown `isAdmin`."
+    )
 
     @field(description="The nodes of `edges`, for clients that need no cursors.")
     def nodes(self) -> list[PolicyFinding]:
@@ -151,7 +162,13 @@ def _policy(r: F.PolicyReport) -> PolicyFinding:
         findings=[_finding(f, r.sids) for f in r.findings],
         principals=[
             ReachedPrincipal(
-                arn=p.arn, kind=p.kind, name=p.name, account=p.account, via=p.via, is_admin=p.is_admin
+                arn=p.arn,
+                kind=p.kind,
+                name=p.name,
+                account=p.account,
+                via=p.via,
+                is_admin=p.is_admin,
+                can_become_admin=p.can_become_admin,
             )
             for p in r.principals
         ],
@@ -201,6 +218,7 @@ class FindingsQuery:
             policies_analysed=report.analysed,
             page_info=page.page_info,
             edges=[PolicyFindingEdge(cursor=e.cursor, node=e.node) for e in page.edges],
+            warnings=list(report.warnings),
             summary=[
                 RiskSummary(
                     category=s.category,

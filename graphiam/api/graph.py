@@ -65,14 +65,18 @@ class IamNode:
     account: str | None = strawberry.field(
         description="The account id; `aws` for AWS-managed policies; null for service principals."
     )
-    is_admin: bool = strawberry.field(
-        description="Administrator now, or able to make itself administrator in one "
-        "step (`Principal.isAdmin`); false for what is not a user or role."
+    is_admin: bool | None = strawberry.field(
+        description="`Principal.isAdmin` (administrator now; null: unknown, see `properties.incomplete`); "
+        "false for what is not a user or role."
+    )
+    can_become_admin: bool | None = strawberry.field(
+        description="`Principal.canBecomeAdmin` (an escalation path leads to administrator; null: unknown); "
+        "false for what is not a user or role."
     )
     properties: JSON = strawberry.field(
         description="path, boundaryArn, policyKind, missingDocument, externalKind, "
-        "adminNow (allowed every action now), distance (hops from "
-        "`around`), as they apply."
+        "adminConditions (`Principal.adminConditions`), incomplete (`Principal.incomplete`), distance (hops "
+        "from `around`), as they apply."
     )
 
 
@@ -115,6 +119,7 @@ def to_graph(view: G.GraphView) -> IamGraph:
                 label=n.label,
                 account=n.account,
                 is_admin=n.is_admin,
+                can_become_admin=n.can_become_admin,
                 properties=cast(JSON, n.properties),
             )
             for n in view.nodes

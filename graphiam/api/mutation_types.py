@@ -263,8 +263,13 @@ class ChangeSet:
     can_assume_removed: list[AssumeEdgeChange]
     escalations_added: list[EscalationEdgeChange]
     escalations_removed: list[EscalationEdgeChange]
-    admins_added: list[str] = strawberry.field(description="Principals that become administrator-equivalent.")
-    admins_removed: list[str]
+    admins_added: list[str] = strawberry.field(
+        description="Principals that become administrator (`Principal.isAdmin` true); those that can now "
+        "become one through an escalation path are in `escalationPathsOpened`."
+    )
+    admins_removed: list[str] = strawberry.field(
+        description="Principals that are administrator (`isAdmin`) before and not after."
+    )
     escalation_paths_opened: list[AdminPathChange] = strawberry.field(
         description="Principals that could not reach administrator and now can (with one shortest path)."
     )

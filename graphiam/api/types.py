@@ -46,6 +46,28 @@ __all__ = [
 ]
 
 
+IS_ADMIN = (
+    "Administrator now: allowed every action on `*` (identity policies, groups, the permissions boundary, "
+    "every Deny and the organization's SCPs applied), unconditionally or under conditions its requests can "
+    "carry (MFA, source IP …: `adminConditions`); conditions no request can meet now do not count. Null when "
+    "that rests on a policy without a document in the graph (`incomplete` names it)."
+)
+CAN_BECOME_ADMIN = (
+    "Not administrator now, but can become one: an escalation path leads to administrator "
+    "(`escalationPaths` shows it). False for an administrator. Null when that rests on a policy without a "
+    "document (`incomplete`)."
+)
+ADMIN_CONDITIONS = (
+    "isAdmin: the condition keys (MFA, source IP …) its requests must carry to be allowed every action on "
+    "`*`; empty when it is administrator unconditionally (or not at all)."
+)
+INCOMPLETE = (
+    "The policies without a document in the graph (an export named them and omitted them) that made "
+    "`isAdmin` or `canBecomeAdmin` null: its own, or those of principals it can reach. Empty when both are "
+    "known."
+)
+
+
 @strawberry.enum(description="Whether a principal's policy is its own or inherited from a group.")
 class PolicyVia(Enum):
     DIRECT = "direct"
@@ -142,16 +164,28 @@ class Principal:
     async def assumable_roles(self, info: Info[Context, None], max_depth: int = 5) -> list[AssumableRole]:
         return await assumable_roles(info, self.row.arn, max_depth)
 
-    @field(
-        description="Administrator: allowed every action on `*` after denies and the boundary, or "
-        "able to make itself so in one step (graphiam.queries.admin has the rule)."
-    )
-    async def is_admin(self, info: Info[Context, None]) -> bool:
-        return (await info.context.services.admin_verdict(self.row.arn)).is_admin
+    @field(description=IS_ADMIN)
+    async def is_admin(self, info: Info[Context, None]) -> bool | None:
+        return (await info.context.services.admin_facts(self.row.arn)).is_admin
 
-    @field(description="Why `isAdmin` is what it is (the self-escalation technique, the conditions needed).")
+    @field(description=CAN_BECOME_ADMIN)
+    async def can_become_admin(self, info: Info[Context, None]) -> bool | None:
+        return (await info.context.services.admin_facts(self.row.arn)).can_become_admin
+
+    @field(description=ADMIN_CONDITIONS)
+    async def admin_conditions(self, info: Info[Context, None]) -> list[str]:
+        return list((await info.context.services.admin_facts(self.row.arn)).conditions)
+
+    @field(description=INCOMPLETE)
+    async def incomplete(self, info: Info[Context, None]) -> list[str]:
+        return list((await info.context.services.admin_facts(self.row.arn)).incomplete)
+
+    @field(
+        description="Why `isAdmin` and `canBecomeAdmin` are what they are (the first technique of an "
+        "escalation path, the conditions needed, the documents missing)."
+    )
     async def admin_reason(self, info: Info[Context, None]) -> str:
-        return (await info.context.services.admin_verdict(self.row.arn)).reason
+        return (await info.context.services.admin_facts(self.row.arn)).reason
 
 
 @strawberry.type(description="An IAM user.")

@@ -2,8 +2,9 @@
 transaction.
 
 `capture` reads, inside the write transaction of the change (or on the private copy a dry run changes): every
-CAN_ASSUME and ESCALATES_TO edge, the administrator-equivalent principals and one shortest escalation path to
-administrator per principal (`graphiam.queries.escalation_paths`), and the decision for each given request
+CAN_ASSUME and ESCALATES_TO edge, the administrators (`isAdmin`, `graphiam.queries.admin`) and one shortest
+escalation path to administrator per principal that is not one (`graphiam.queries.escalation_paths`: those
+that can become administrator), and the decision for each given request
 (`graphiam.queries.simulate` over a snapshot built in the transaction). `diff` compares two captures.
 
 Snapshots and indexes built here are never put in a cache: they see uncommitted or hypothetical states, and a
@@ -21,6 +22,7 @@ from typing import Any
 from graphiam.errors import GraphiamError
 from graphiam.graph.snapshot import Snapshot, build_snapshot
 from graphiam.policy import Decision
+from graphiam.queries.admin import administrators
 from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.simulate import simulate
 from graphiam.store import Database
@@ -159,7 +161,7 @@ def _paths(db: Database, snap: Snapshot, state: State) -> None:
     `graphiam.queries.escalation_paths`: CAN_ASSUME and ESCALATES_TO edges as the transaction or copy holds
     them)."""
     index = build_index(db, snap)
-    state.admins = {arn for arn in snap.principals if index.is_admin(arn)}
+    state.admins = administrators(index)
     for arn in sorted(snap.principals):
         if arn in index.direct:
             continue

@@ -2,7 +2,12 @@
 summary. A finding's line (shown here on two):
 
     high   PrivilegeEscalation  arn:aws:iam::111:policy/p (customer-managed)  1 action: \
-iam:CreatePolicyVersion  [techniques: iam-001]  reaches 2 (user/alice, role/r)
+iam:CreatePolicyVersion  [techniques: iam-001]  reaches 2 (user/alice [can become admin], role/r [admin])
+
+Each user or role reached is tagged with `queries.admin`'s facts: `[admin]` (administrator now), `[can become
+admin]` (an escalation path leads there), `[admin unknown]` (a policy without a document decides). Policies in
+scope without a document are listed last as warnings (not analysed); `--json` has `isAdmin`, `canBecomeAdmin`
+per principal and `warnings`.
 """
 
 from __future__ import annotations
@@ -25,10 +30,23 @@ def _short(arn: str) -> str:
     return arn.split(":", 5)[-1]
 
 
+def _mark(r: Any) -> str:
+    """A reached principal's administrator facts (`queries.admin`) as a tag: admin, can become, unknown."""
+    if r.kind == "group":
+        return ""
+    if r.is_admin:
+        return " [admin]"
+    if r.can_become_admin:
+        return " [can become admin]"
+    if r.is_admin is None or r.can_become_admin is None:
+        return " [admin unknown]"
+    return ""
+
+
 def render(report: Any) -> list[str]:
     lines = []
     for p in report.policies:
-        principals = sorted({_short(r.arn) + (" [admin]" if r.is_admin else "") for r in p.principals})
+        principals = sorted({_short(r.arn) + _mark(r) for r in p.principals})
         reach = f"reaches {len(principals)}"
         if principals:
             more = f", +{len(principals) - SHOWN_PRINCIPALS}" if len(principals) > SHOWN_PRINCIPALS else ""
@@ -53,6 +71,7 @@ def render(report: Any) -> list[str]:
             f"  {s.category.value:<26} {s.severity:<6} {s.policies} policies, {s.actions} actions, "
             f"{s.principals} principals"
         )
+    lines += [f"warning: {w}" for w in report.warnings]
     return lines
 
 
@@ -86,6 +105,7 @@ def as_json(report: Any) -> dict[str, Any]:
                         "account": r.account,
                         "via": r.via,
                         "isAdmin": r.is_admin,
+                        "canBecomeAdmin": r.can_become_admin,
                     }
                     for r in p.principals
                 ],
@@ -105,6 +125,7 @@ def as_json(report: Any) -> dict[str, Any]:
             }
             for p in report.policies
         ],
+        "warnings": list(report.warnings),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphiam.arn import is_service_linked_role
@@ -41,6 +41,30 @@ class PrincipalInfo:
     # the SCPs of the principal's account, one tuple per organization level (root first); None when no stored
     # organization governs it (not a member account, the management account, or a service-linked role)
     scps: tuple[tuple[PolicySource, ...], ...] | None = None
+    # identity policies (its own or its groups') attached but without a document in the graph (placeholders:
+    # an export named them and omitted them); not in `identity`: what they allow or deny is unknown
+    missing_identity: tuple[str, ...] = ()
+
+    @property
+    def incomplete(self) -> tuple[str, ...]:
+        """Every policy of this principal without a document: the missing identity policies, then the
+        permissions boundary when its document is missing. Any decision about the principal rests on them."""
+        if self.boundary == () and self.boundary_arn is not None:
+            return (*self.missing_identity, self.boundary_arn)
+        return self.missing_identity
+
+    def assuming_missing_allow(self) -> PrincipalInfo:
+        """The principal as it would be if every missing document allowed everything: each missing identity
+        policy an Allow of `*` on `*` (`missing_stand_in`), a missing boundary no boundary. What this one is
+        denied, the real one is denied too, whatever the missing documents say (they can add Allows and
+        Denies, and a boundary only narrows)."""
+        if not self.incomplete:
+            return self
+        return replace(
+            self,
+            identity=self.identity + tuple(missing_stand_in(a) for a in self.missing_identity),
+            boundary=None if self.boundary == () else self.boundary,
+        )
 
     @property
     def principal_type(self) -> str:
@@ -80,6 +104,37 @@ class Snapshot:
 
 
 _KIND_VIA = {"User": "user", "IAMGroup": "group", "Role": "role"}
+_ALLOW_ALL = parse_policy(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+def missing_stand_in(policy_arn: str) -> PolicySource:
+    """An Allow of `*` on `*` standing for the policy `policy_arn`, whose document the graph lacks (the most a
+    missing identity policy could allow): `PrincipalInfo.assuming_missing_allow`."""
+    return PolicySource(
+        document=_ALLOW_ALL,
+        policy_id=policy_arn,
+        name=f"{policy_arn.rsplit('/', 1)[-1]} (no document: assumed to allow everything)",
+        kind="missing",
+        via="missing",
+    )
+
+
+def missing_identity_warning(policy_arn: str) -> str:
+    """The warning every answer about a principal carries for an identity policy without a document."""
+    return (
+        f"policy `{policy_arn}` has no document in the graph (the export named it but did not include it): "
+        "what it allows or denies is unknown, and decisions leave it out"
+    )
+
+
+def missing_boundary_warning(policy_arn: str) -> str:
+    """The warning every answer about a principal carries for a permissions boundary without a document."""
+    return (
+        f"permissions boundary `{policy_arn}` has no document in the graph (the export named it but did not "
+        "include it): what it allows is unknown, and decisions treat it as allowing nothing"
+    )
 
 
 def _source(policy: PolicyRow, doc: PolicyDocument, via: str, via_name: str | None = None) -> PolicySource:
@@ -114,11 +169,17 @@ def build_snapshot(db: Database) -> Snapshot:
         member_of[user_arn].append(group_arn)
     group_name = {g.arn: g.name for g in groups}
 
-    def identity_of(arn: str, via: str, via_name: str | None = None) -> list[PolicySource]:
+    def identity_of(
+        arn: str, via: str, via_name: str | None = None, missing: list[str] | None = None
+    ) -> list[PolicySource]:
         out = []
         for parn, how in attached.get(arn, ()):
-            if how != "boundary" and parn in docs:
+            if how == "boundary":
+                continue
+            if parn in docs:
                 out.append(_source(policies[parn], docs[parn], via, via_name))
+            elif missing is not None and parn not in missing:
+                missing.append(parn)
         return out
 
     def boundary_of(arn: str) -> tuple[tuple[PolicySource, ...] | None, str | None, list[str]]:
@@ -126,14 +187,7 @@ def build_snapshot(db: Database) -> Snapshot:
             if how == "boundary":
                 if parn in docs:
                     return (_source(policies[parn], docs[parn], "boundary"),), parn, []
-                return (
-                    (),
-                    parn,
-                    [
-                        f"permissions boundary `{parn}` has no document in the graph: "
-                        "treated as allowing nothing"
-                    ],
-                )
+                return (), parn, [missing_boundary_warning(parn)]
         return None, None, []
 
     levels_of = _scp_levels(org_units, org_scps)
@@ -143,11 +197,13 @@ def build_snapshot(db: Database) -> Snapshot:
 
     principals: dict[str, PrincipalInfo] = {}
     for u in users:
-        ident = identity_of(u.arn, "user")
+        lacking: list[str] = []
+        ident = identity_of(u.arn, "user", missing=lacking)
         gs = sorted(member_of.get(u.arn, ()))
         for g in gs:
-            ident += identity_of(g, "group", group_name.get(g))
+            ident += identity_of(g, "group", group_name.get(g), missing=lacking)
         boundary, barn, warn = boundary_of(u.arn)
+        warn = [*map(missing_identity_warning, lacking), *warn]
         principals[u.arn] = PrincipalInfo(
             arn=u.arn,
             kind="user",
@@ -161,9 +217,13 @@ def build_snapshot(db: Database) -> Snapshot:
             groups=tuple(gs),
             warnings=tuple(warn),
             scps=scps_of(u.account, u.arn),
+            missing_identity=tuple(lacking),
         )
     for r in roles:
+        lacking = []
+        ident = identity_of(r.arn, "role", missing=lacking)
         boundary, barn, warn = boundary_of(r.arn)
+        warn = [*map(missing_identity_warning, lacking), *warn]
         trust = None
         if r.trust_policy:
             doc = by_text.get(r.trust_policy) or parse_stored(r.trust_policy, where=f"{r.arn} trust policy")
@@ -182,12 +242,13 @@ def build_snapshot(db: Database) -> Snapshot:
             account=r.account,
             unique_id=r.role_id,
             tags=r.tags,
-            identity=tuple(identity_of(r.arn, "role")),
+            identity=tuple(ident),
             boundary=boundary,
             boundary_arn=barn,
             trust=trust,
             warnings=tuple(warn),
             scps=scps_of(r.account, r.arn),
+            missing_identity=tuple(lacking),
         )
     profiles: dict[str, list[str]] = defaultdict(list)
     for ip, role_arn in profile_rows:

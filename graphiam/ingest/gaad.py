@@ -273,7 +273,8 @@ def _resolve(export: AccountExport, r: ExportReader) -> AccountExport:
                 )
                 warnings.append(
                     f"{export.source}: {kind} `{e.arn}` names {how} `{arn}`, which the export omits: "
-                    f"kept as a placeholder without a document (it grants nothing{shared})"
+                    f"kept as a placeholder without a document{shared}: what it allows is unknown, and "
+                    "answers that rest on it say so (isAdmin null, whoCan unknown, warnings)"
                 )
     if not placeholders:
         return export

@@ -15,11 +15,13 @@ unconditioned edges only).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from graphiam.arn import account_of
 from graphiam.errors import InputError, NotFoundError
+from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import PolicyDocument, parse_policy
 from graphiam.store import Database
 from graphiam.store import assume_store as S
@@ -73,6 +75,26 @@ class Reach:
     table: str  # User | Role | ServicePrincipal | ExternalPrincipal
     depth: int
     needs_conditions: bool
+
+
+def missing_documents(snap: Snapshot, arns: Iterable[str]) -> tuple[str, ...]:
+    """The policies without a document (placeholders) of the stored users and roles among `arns`, in order,
+    once each: a hop from one of them rests on them (its identity policies and boundary decide the hop)."""
+    return tuple(dict.fromkeys(d for a in arns if (p := snap.principal(a)) is not None for d in p.incomplete))
+
+
+def missing_warnings(snap: Snapshot, arns: Iterable[str]) -> list[str]:
+    """One warning per stored principal among `arns` with policies without a document."""
+    out = []
+    for a in dict.fromkeys(arns):
+        p = snap.principal(a)
+        if p is not None and p.incomplete:
+            docs = ", ".join(f"`{d}`" for d in p.incomplete)
+            out.append(
+                f"`{a}` has policies without a document in the graph ({docs}): the roles it may assume "
+                "rest on them (hops from it may be missing, or denied in AWS)"
+            )
+    return out
 
 
 def hop(

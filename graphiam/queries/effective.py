@@ -27,7 +27,7 @@ from typing import Any
 from graphiam.catalog import Catalog
 from graphiam.catalog.model import ActionInfo
 from graphiam.errors import NotFoundError
-from graphiam.graph.snapshot import PrincipalInfo, Snapshot
+from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import PolicySource, Statement
 from graphiam.policy.wildcard import Lit, Var, Wild, tokenize
 
@@ -106,12 +106,12 @@ class Effective:
     """The answer; `entries` are materialised as `ActionAccess` on demand (an administrator has ~20k)."""
 
     principal_arn: str
-    is_admin: bool
     boundary_arn: str | None
     entries: tuple[Entry, ...]  # allowed on some resource, sorted by action name
     blocked_entries: tuple[Entry, ...]  # an identity Allow matches, but the boundary or denies leave nothing
     unknown_actions: tuple[UnknownAction, ...]
     warnings: tuple[str, ...] = field(default=())
+    incomplete: tuple[str, ...] = ()  # the principal's policies without a document: left out of the answer
 
     @property
     def actions(self) -> list[ActionAccess]:
@@ -138,12 +138,12 @@ class Effective:
 
         return Effective(
             principal_arn=self.principal_arn,
-            is_admin=self.is_admin,
             boundary_arn=self.boundary_arn,
             entries=tuple(filter(keep, self.entries)),
             blocked_entries=tuple(filter(keep, self.blocked_entries)),
             unknown_actions=self.unknown_actions,
             warnings=self.warnings,
+            incomplete=self.incomplete,
         )
 
 
@@ -360,34 +360,6 @@ class _Resolver:
         return kept, relevant
 
 
-def _admin_statement(st: Statement) -> bool:
-    return (
-        st.effect == "Allow"
-        and not st.conditions
-        and st.actions is not None
-        and any(a in ("*", "*:*") for a in st.actions)
-        and st.resources is not None
-        and "*" in st.resources
-    )
-
-
-def is_admin_by_statements(p: PrincipalInfo) -> bool:
-    """Allowed `*` on `*` after denies, boundary and SCPs: an unconditional Allow of `*` on `*` in an identity
-    policy, the boundary (if any) and every SCP level allowing the same, and no unconditional Deny that
-    applies to resource `*`."""
-    if not any(_admin_statement(st) for s in p.identity for st in s.document.statements):
-        return False
-    for cap in (p.boundary, *(p.scps or ())):
-        if cap is not None and not any(_admin_statement(st) for s in cap for st in s.document.statements):
-            return False
-    every = list(p.identity) + list(p.boundary or ()) + [s for level in p.scps or () for s in level]
-    return not any(
-        st.effect == "Deny" and not st.conditions and st.matches_resource("*", {})
-        for s in every
-        for st in s.document.statements
-    )
-
-
 def _statements(sources: Iterable[PolicySource]) -> list[_Src]:
     return [(s, st) for s in sources for st in s.document.statements]
 
@@ -415,8 +387,6 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
         for s, st in ident + bound
         for u in cat.check_actions(st.actions or st.not_actions or ())
     ]
-    if p.boundary == ():
-        warnings.append(f"permissions boundary `{p.boundary_arn}` has no document: it allows nothing")
     # per action, the indices (into `sources`) of the statements matching it: allows, boundary allows, denies
     levels = [_statements(level) for level in p.scps or ()]  # the organization's SCPs, root first
     allows = [s for s in ident if s[1].effect == "Allow"]
@@ -459,12 +429,12 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     blocked.sort(key=_name)
     return Effective(
         principal_arn=p.arn,
-        is_admin=is_admin_by_statements(p),
         boundary_arn=p.boundary_arn,
         entries=tuple(allowed),
         blocked_entries=tuple(blocked),
         unknown_actions=tuple(unknown),
         warnings=tuple(warnings),
+        incomplete=p.incomplete,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphiam.derive.escalation.decide import Decider, Use
@@ -37,13 +37,35 @@ _ADMIN_TECHNIQUES = admin_techniques()  # their edges exist only when the step m
 
 @dataclass(kw_only=True)
 class EscalationIndex:
+    snap: Snapshot  # the snapshot it was built from
     generation: int
-    direct: dict[str, Use]  # allowed * on * now
+    direct: dict[str, Use]  # allowed * on * now (perhaps once it meets the conditions in `needs`)
     graph: PathGraph
     facts: GraphFacts
+    # principal -> the policies without a document of the principals it can reach over the path graph (itself
+    # included): whether it can become administrator rests on them (`missing_reach`); only principals that
+    # reach one are keys
+    unknown_reach: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def is_admin(self, arn: str) -> bool:
+        """A goal of path search: allowed every action on `*` (perhaps under conditions), or able to make
+        itself administrator in one step. `queries.admin` has the user-facing facts (`isAdmin`,
+        `canBecomeAdmin`)."""
         return self.graph.terminal(arn)
+
+
+def missing_reach(snap: Snapshot, graph: PathGraph) -> dict[str, tuple[str, ...]]:
+    """For every principal that can reach (over `graph`, itself included) a principal with a policy without a
+    document, those policies (sorted). One reverse search per missing document."""
+    holders: dict[str, list[str]] = {}
+    for p in snap.principals.values():
+        for doc in p.incomplete:
+            holders.setdefault(doc, []).append(p.arn)
+    out: dict[str, set[str]] = {}
+    for doc, arns in holders.items():
+        for a in graph.reaching(arns):
+            out.setdefault(a, set()).add(doc)
+    return {a: tuple(sorted(docs)) for a, docs in out.items()}
 
 
 def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, Use]:
@@ -76,11 +98,14 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
         if r["targets"] in sets
     ]
     shared: dict[object, Any] = {}
+    graph = PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans)
     return EscalationIndex(
+        snap=snap,
         generation=snap.generation,
         direct=direct,
-        graph=PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans),
+        graph=graph,
         facts=graph_facts(db, snap),
+        unknown_reach=missing_reach(snap, graph),
     )
 
 
@@ -261,6 +286,13 @@ def _parts_of(text: str, targets: set[str]) -> list[Part]:
                 found.append((at, Part.from_json(_DECODER.raw_decode(text, at)[0])))
             at = text.find(needle, at + 1)
     return [p for _, p in sorted(found, key=lambda x: x[0])]
+
+
+def path_incomplete(snap: Snapshot, path: Path) -> tuple[str, ...]:
+    """The policies without a document that the path rests on: those of each step's actor (its permissions
+    decide the step) and of the principal it ends at (its permissions decide whether it is administrator)."""
+    arns = [*(s.source for s in path.steps), *(path.steps[-1:] and [path.steps[-1].target])]
+    return tuple(dict.fromkeys(d for a in arns if (p := snap.principal(a)) is not None for d in p.incomplete))
 
 
 def _check(snap: Snapshot, arn: str, max_depth: int, limit: int) -> None:

@@ -4,8 +4,9 @@ reaches.
 Policies reported: every customer-managed policy, every inline policy, and the AWS-managed policies attached
 to a user, group or role (as identity policies; a permissions boundary grants nothing). Each finding lists the
 principals the policy reaches: the users, groups and roles it is attached to, and the members of those groups,
-each marked administrator or not (`queries.escalation_paths.direct_admins`: allowed every probe action on `*`
-now, with every Deny and boundary applied).
+each with `queries.admin`'s facts (administrator now; can become administrator; None when unknown). A policy
+without a document (a placeholder for one an export omitted) cannot be analysed: the report's `warnings` name
+each one that applies to a principal in scope.
 
 Exclusions (Cloudsplaining's exclusions file, as arguments): policy names or ARNs, principal names or ARNs
 (users, groups, roles; `*` wildcards, case-insensitive) and actions (IAM action patterns). An excluded
@@ -32,7 +33,8 @@ from graphiam.errors import NotFoundError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot
 from graphiam.model import AWS_MANAGED, INLINE
-from graphiam.queries.escalation_paths import direct_admins
+from graphiam.queries.admin import AdminFacts, all_admin_facts
+from graphiam.queries.escalation_paths import EscalationIndex, build_index
 from graphiam.store import Database
 from graphiam.store import reader as R
 from graphiam.store.records import AttachmentRow, PolicyRow
@@ -47,7 +49,8 @@ class Reached:
     name: str
     account: str
     via: str | None = None  # the group a user is reached through
-    is_admin: bool | None = None  # None for a group
+    is_admin: bool | None = None  # `queries.admin`: None for a group, or when unknown
+    can_become_admin: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +67,7 @@ class PolicyReport:
 
     @property
     def reaches_admin(self) -> bool:
+        """Some user or role it reaches is administrator now."""
         return any(p.is_admin for p in self.principals)
 
 
@@ -81,6 +85,7 @@ class Report:
     policies: list[PolicyReport]
     summary: list[SummaryRow]
     analysed: int  # policies considered (after scope and exclusions)
+    warnings: tuple[str, ...] = ()  # policies in scope without a document: not analysed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +122,9 @@ class FindingsIndex:
         attachments: Sequence[AttachmentRow],
         catalog: Catalog | None = None,
         analyser: Analyser | None = None,
+        admin: dict[str, AdminFacts] | None = None,
     ) -> None:
+        """`admin`: `queries.admin.all_admin_facts` of the snapshot (None: no principal is marked)."""
         self.snap = snap
         self.generation = snap.generation
         self.analyser = analyser or Analyser(catalog or Catalog.default(), default_rules())
@@ -134,7 +141,7 @@ class FindingsIndex:
         for p in snap.principals.values():
             for g in p.groups:
                 self.members[g].append(p.arn)
-        self.admins = frozenset(direct_admins(snap))
+        self.admin = admin or {}
         self.accounts = {p.account for p in snap.principals.values()} | {
             p.account for p in snap.policies.values() if p.kind != AWS_MANAGED
         }
@@ -168,13 +175,27 @@ class FindingsIndex:
         p = self.snap.principals.get(arn)
         if p is None or excl.principal(arn, p.name):
             return
+        facts = self.admin.get(arn)
         out[(arn, via)] = Reached(
-            arn=arn, kind=p.kind, name=p.name, account=p.account, via=via, is_admin=arn in self.admins
+            arn=arn,
+            kind=p.kind,
+            name=p.name,
+            account=p.account,
+            via=via,
+            is_admin=facts.is_admin if facts else None,
+            can_become_admin=facts.can_become_admin if facts else None,
         )
 
 
-def build_findings_index(db: Database, snap: Snapshot, analyser: Analyser | None = None) -> FindingsIndex:
-    return FindingsIndex(snap, R.all_attachments(db), analyser=analyser)
+def build_findings_index(
+    db: Database,
+    snap: Snapshot,
+    analyser: Analyser | None = None,
+    escalation: EscalationIndex | None = None,
+) -> FindingsIndex:
+    """The index of `snap`; `escalation` is its escalation index (built here when not given)."""
+    esc = escalation if escalation is not None else build_index(db, snap)
+    return FindingsIndex(snap, R.all_attachments(db), analyser=analyser, admin=all_admin_facts(esc))
 
 
 def policy_findings(
@@ -191,11 +212,15 @@ def policy_findings(
     patterns = exclusions.action_patterns()
     snap = index.snap
     reports: list[PolicyReport] = []
+    warnings: list[str] = []
     analysed = 0
     for arn in sorted(snap.policies):
         p = snap.policies[arn]
         doc = snap.documents.get(arn)
-        if doc is None or exclusions.policy(p):
+        if exclusions.policy(p):
+            continue
+        if doc is None:
+            warnings += _unanalysed(index, arn, exclusions, account)
             continue
         if account is not None and p.kind != AWS_MANAGED and p.account != account:
             continue
@@ -222,7 +247,23 @@ def policy_findings(
                 sids=dict(index.analyser.document(doc).sids),
             )
         )
-    return Report(policies=reports, summary=summarise(reports, cats), analysed=analysed)
+    return Report(
+        policies=reports, summary=summarise(reports, cats), analysed=analysed, warnings=tuple(warnings)
+    )
+
+
+def _unanalysed(index: FindingsIndex, arn: str, exclusions: Exclusions, account: str | None) -> list[str]:
+    """The warning for a policy without a document that applies to a principal in scope (else none)."""
+    reached, _ = index.reach(arn, exclusions, account)
+    bounded = [b for b in index.boundaries.get(arn, ()) if account is None or _account_of(b) == account]
+    if not reached and not bounded:
+        return []
+    whom = [f"{len(reached)} principal(s)"] if reached else []
+    whom += [f"the permissions boundary of {len(bounded)} principal(s)"] if bounded else []
+    return [
+        f"policy `{arn}` has no document in the graph (the export named it but did not include it): not "
+        f"analysed; it applies to {' and '.join(whom)}, whose administrator facts may be unknown"
+    ]
 
 
 def summarise(
@@ -260,11 +301,11 @@ class FindingsIndexCache:
                 self.analyser = Analyser(Catalog.default(), default_rules())
             return self.analyser
 
-    def get(self, db: Database, snap: Snapshot) -> FindingsIndex:
+    def get(self, db: Database, snap: Snapshot, escalation: EscalationIndex | None = None) -> FindingsIndex:
         def build() -> FindingsIndex:
             analyser = self.shared_analyser()
             analyser.forget_documents()  # the per-object memo would keep older snapshots' documents alive
-            return build_findings_index(db, snap, analyser)
+            return build_findings_index(db, snap, analyser, escalation)
 
         return self._cache.get(
             snap.generation, None, build, still_current=lambda: db.generation == snap.generation

@@ -1,12 +1,14 @@
 """A graph view (`graphiam.queries.graph_view.GraphView`) written for other tools. Pure: text in, text out.
 
-- `dot`: Graphviz (`dot -Tsvg`), PMapper style: administrators filled red and bold, one cluster per account,
+- `dot`: Graphviz (`dot -Tsvg`), PMapper style: administrators filled red and bold, principals that can become
+  administrator outlined orange, those whose facts are unknown (a policy without a document) outlined grey and
+  dashed, one cluster per account,
   escalation edges red and dashed, assume-role edges blue (dashed when the hop needs conditions). Every ID and
   label is a quoted string (DOT quoting: `\\` and `"` escaped, newlines as `\\n`), so any ARN is safe.
 - `graphml`: GraphML for Gephi and yEd, written with xml.etree (escaping is the library's); properties become
   typed `data` keys (lists joined with `,`), characters XML 1.0 forbids are dropped.
 - `cytoscape`: Cytoscape.js elements JSON (`cy.add(json.elements)`): `data` per node and edge, `classes` for
-  styling (the kind, `admin`).
+  styling (the kind, `admin`, `can-become-admin`, `admin-unknown`).
 - `json`: the GraphQL shape (`nodes`, `edges` with `from`/`to`, `truncated`).
 """
 
@@ -73,10 +75,16 @@ def _dot_node(n: GraphNode) -> str:
         f"fillcolor={dot_quote(_FILL[n.kind])}",
         f"tooltip={dot_quote(n.id)}",
     ]
-    if n.kind == "ROLE":
-        attrs.append('style="filled,rounded"')
+    style = ["filled", "rounded"] if n.kind == "ROLE" else []
     if n.is_admin:
         attrs += ['fillcolor="#f8cecc"', 'color="#c00000"', "penwidth=3", 'fontname="Helvetica-Bold"']
+    elif n.can_become_admin:
+        attrs += ['color="#e69500"', "penwidth=3"]
+    elif n.is_admin is None or n.can_become_admin is None:
+        attrs += ['color="#7f7f7f"', "penwidth=2"]
+        style = [*(style or ["filled"]), "dashed"]
+    if style:
+        attrs.append(f"style={dot_quote(','.join(style))}")
     return f"{dot_quote(n.id)} [{', '.join(attrs)}];"
 
 
@@ -140,7 +148,14 @@ def _attr_type(values: list[Any]) -> str:
 
 
 def _node_data(n: GraphNode) -> dict[str, Any]:
-    return {"label": n.label, "kind": n.kind, "account": n.account, "isAdmin": n.is_admin, **n.properties}
+    return {
+        "label": n.label,
+        "kind": n.kind,
+        "account": n.account,
+        "isAdmin": n.is_admin,
+        "canBecomeAdmin": n.can_become_admin,
+        **n.properties,
+    }
 
 
 def _edge_data(e: GraphEdge) -> dict[str, Any]:
@@ -204,6 +219,7 @@ def as_dict(view: GraphView) -> dict[str, Any]:
                 "label": n.label,
                 "account": n.account,
                 "isAdmin": n.is_admin,
+                "canBecomeAdmin": n.can_become_admin,
                 "properties": n.properties,
             }
             for n in view.nodes
@@ -231,7 +247,7 @@ def cytoscape(view: GraphView) -> dict[str, Any]:
     nodes = [
         {
             "data": {"id": n.id, **_node_data(n)},
-            "classes": " ".join([n.kind.lower()] + (["admin"] if n.is_admin else [])),
+            "classes": " ".join([n.kind.lower(), *_admin_classes(n)]),
         }
         for n in view.nodes
     ]
@@ -243,6 +259,16 @@ def cytoscape(view: GraphView) -> dict[str, Any]:
         for e in view.edges
     ]
     return {"elements": {"nodes": nodes, "edges": edges}, "data": {"truncated": view.truncated}}
+
+
+def _admin_classes(n: GraphNode) -> list[str]:
+    if n.is_admin:
+        return ["admin"]
+    if n.can_become_admin:
+        return ["can-become-admin"]
+    if n.is_admin is None or n.can_become_admin is None:
+        return ["admin-unknown"]
+    return []
 
 
 def to_cytoscape(view: GraphView) -> str:

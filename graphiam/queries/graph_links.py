@@ -99,13 +99,3 @@ def escalations_from(index: EscalationIndex, source: str, keys: Collection[str])
             if b != source:
                 out.setdefault((b, f.technique), Link(source, b, ESCALATES_TO, f.technique, (), f.admin))
     return [out[k] for k in sorted(out)]
-
-
-def is_admin(index: EscalationIndex, arn: str) -> bool:
-    """Administrator now, or able to make itself administrator in one step (`Principal.isAdmin`'s rule)."""
-    return index.is_admin(arn)
-
-
-def admin_now(index: EscalationIndex, arn: str) -> bool:
-    """Allowed every action on `*` now."""
-    return arn in index.direct

@@ -25,6 +25,7 @@ from typing import Any
 
 from graphiam.errors import InputError, NotFoundError
 from graphiam.queries import graph_links as L
+from graphiam.queries.admin import admin_facts
 from graphiam.queries.escalation_paths import EscalationIndex
 from graphiam.store import Database
 from graphiam.store import graph_view_store as S
@@ -63,8 +64,9 @@ class GraphNode:
     kind: str
     label: str
     account: str | None
-    is_admin: bool
+    is_admin: bool | None  # `queries.admin`'s facts; False for what is not a user or role, None: unknown
     distance: int
+    can_become_admin: bool | None = False
     properties: dict[str, Any] = field(default_factory=dict)
 
 
@@ -196,9 +198,15 @@ def graph_view(
 
 def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNode:
     props: dict[str, Any] = {_PROPS[k]: v for k, v in sorted(r.properties.items()) if k in _PROPS}
-    principal = r.table in ("User", "Role")
-    if principal:
-        props["adminNow"] = L.admin_now(index, r.key)
+    now: bool | None = False
+    become: bool | None = False
+    if r.table in ("User", "Role") and r.key in index.snap.principals:
+        facts = admin_facts(index, r.key, explain=False)
+        now, become = facts.is_admin, facts.can_become_admin
+        if facts.conditions:
+            props["adminConditions"] = list(facts.conditions)
+        if facts.incomplete:
+            props["incomplete"] = list(facts.incomplete)
     props["distance"] = distance
     return GraphNode(
         id=r.key,
@@ -206,7 +214,8 @@ def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNod
         label=r.label,
         account=r.account,
         distance=distance,
-        is_admin=principal and L.is_admin(index, r.key),
+        is_admin=now,
+        can_become_admin=become,
         properties=props,
     )
 

@@ -9,13 +9,20 @@ that the prefilter dropped. Then the engine decides each candidate exactly as `s
 
 With `via_chains`, principals that reach an allowed role through CAN_ASSUME edges (the derived edges of the
 role-assumption issue) are added with the shortest chain.
+
+Principals whose decision rests on a policy without a document (a placeholder for a policy an export named
+and omitted: `PrincipalInfo.incomplete`) are neither dropped nor counted as allowed: `with_unknown` lists them
+in `unknown`, each with the missing documents — those the engine allows with the documents it has (a missing
+identity policy may deny), and those it allows once every missing identity policy allowed `*` and a missing
+boundary allowed everything (what the real documents might say). The others are denied whatever the missing
+documents say, and left out.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphiam.arn import is_account_id, is_account_root
@@ -40,6 +47,7 @@ class Access:
     simulation: Simulation  # the decision for the principal itself, or for the role the chain reaches
     chain: tuple[str, ...] = ()  # principal first, the allowed role last
     chain_conditions: tuple[str, ...] = ()  # condition keys the chain's hops need (MFA, ExternalId …)
+    incomplete: tuple[str, ...] = ()  # unknown: the policies without a document the decision rests on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +57,7 @@ class WhoCan:
     allowed: tuple[Access, ...]
     candidates: int  # principals the prefilter handed to the engine
     principals: int  # principals in the graph
+    unknown: tuple[Access, ...] = ()  # may be allowed: the decision rests on missing documents
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,13 +164,55 @@ def who_can(
             allowed.append(_access(snap.principals[arn], sim))
     if via_chains and allowed:
         allowed += _chained(db, snap, allowed, max_depth)
-    return WhoCan(
+    answer = WhoCan(
         action=action,
         resource=resource,
         allowed=tuple(allowed),
         candidates=len(found),
         principals=len(snap.principals),
     )
+    return with_unknown(snap, answer, context=context, resource_owner=resource_owner)
+
+
+_ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def with_unknown(
+    snap: Snapshot, answer: WhoCan, *, context: ContextValues = NO_CONTEXT, resource_owner: str | None = None
+) -> WhoCan:
+    """`answer` with the principals whose decision rests on a policy without a document moved or added to
+    `unknown` (module docstring), sorted by ARN."""
+    incomplete = {arn: p for arn, p in snap.principals.items() if p.incomplete}
+    if not incomplete:
+        return answer
+    allowed: list[Access] = []
+    unknown: dict[str, Access] = {}
+    for a in answer.allowed:
+        p = incomplete.get(a.principal_arn)
+        if p is not None and not a.chain and p.missing_identity:
+            unknown[a.principal_arn] = replace(a, incomplete=p.missing_identity)
+        else:
+            allowed.append(a)
+    direct = {a.principal_arn for a in answer.allowed if not a.chain}
+    for arn, p in sorted(incomplete.items()):
+        if arn in direct:
+            continue
+        ask: dict[str, Any] = {
+            "principal": arn,
+            "action": answer.action,
+            "resource": answer.resource,
+            "context": context,
+            "resource_owner": resource_owner,
+        }
+        hopeful = simulate(
+            snap,
+            **ask,
+            extra_policies=[_ALLOW_ALL] if p.missing_identity else (),
+            permissions_boundary=_ALLOW_ALL if p.boundary == () else None,
+        )
+        if hopeful.evaluation.decision is Decision.ALLOWED:
+            unknown[arn] = _access(p, simulate(snap, **ask), incomplete=p.incomplete)
+    return replace(answer, allowed=tuple(allowed), unknown=tuple(unknown[k] for k in sorted(unknown)))
 
 
 def _identity_may_allow(p: PrincipalInfo, action: str, resource: str) -> bool:
@@ -179,7 +230,11 @@ def _identity_may_allow(p: PrincipalInfo, action: str, resource: str) -> bool:
 
 
 def _access(
-    p: PrincipalInfo, sim: Simulation, chain: tuple[str, ...] = (), conditions: tuple[str, ...] = ()
+    p: PrincipalInfo,
+    sim: Simulation,
+    chain: tuple[str, ...] = (),
+    conditions: tuple[str, ...] = (),
+    incomplete: tuple[str, ...] = (),
 ) -> Access:
     return Access(
         principal_arn=p.arn,
@@ -188,6 +243,7 @@ def _access(
         simulation=sim,
         chain=chain,
         chain_conditions=conditions,
+        incomplete=incomplete,
     )
 
 

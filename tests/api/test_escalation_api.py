@@ -58,18 +58,27 @@ def test_multi_hop_path_with_conditions_and_to(client):
     assert data["c"] == []  # three hops are needed
 
 
+FACTS = "isAdmin canBecomeAdmin adminConditions incomplete adminReason"
+
+
 def test_self_escalation_and_is_admin(client):
     data = client(
         f'{{ escalationPaths(from: "{ORG}user/ops/dba/carol") {{ steps {{ from to technique makesAdmin }} }}'
-        f'  carol: principal(arn: "{ORG}user/ops/dba/carol") {{ isAdmin adminReason }}'
-        f'  erin: principal(arn: "{ORG}user/security/erin") {{ isAdmin adminReason }}'
-        f'  frank: principal(arn: "{ORG}user/ops/network/frank") {{ isAdmin adminReason }} }}'
+        f'  carol: principal(arn: "{ORG}user/ops/dba/carol") {{ {FACTS} }}'
+        f'  erin: principal(arn: "{ORG}user/security/erin") {{ {FACTS} }}'
+        f'  frank: principal(arn: "{ORG}user/ops/network/frank") {{ {FACTS} }} }}'
     )
     [step] = data["escalationPaths"][0]["steps"]
     assert step["from"] == step["to"] and step["technique"] == "iam-001" and step["makesAdmin"]
-    assert data["carol"]["isAdmin"] and "iam-001" in data["carol"]["adminReason"]
-    assert data["erin"]["isAdmin"] and "aws:MultiFactorAuthPresent" in data["erin"]["adminReason"]
-    assert not data["frank"]["isAdmin"]
+    carol, erin, frank = data["carol"], data["erin"], data["frank"]
+    # carol is not administrator now, and can make herself one (a new version of her own policy)
+    assert carol["isAdmin"] is False and carol["canBecomeAdmin"] is True and "iam-001" in carol["adminReason"]
+    # erin is administrator when she uses MFA (a Deny without it)
+    assert erin["isAdmin"] is True and erin["canBecomeAdmin"] is False
+    assert erin["adminConditions"] == ["aws:MultiFactorAuthPresent"]
+    assert "aws:MultiFactorAuthPresent" in erin["adminReason"]
+    assert frank["isAdmin"] is False and frank["canBecomeAdmin"] is False
+    assert carol["incomplete"] == erin["incomplete"] == frank["incomplete"] == []
 
 
 def test_reverse_and_summary(client):

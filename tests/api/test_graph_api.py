@@ -14,7 +14,7 @@ BOB = "arn:aws:iam::111111111111:user/engineering/bob"
 OPS = "arn:aws:iam::111111111111:role/service-role/OpsAutomationRole"
 QUERY = """query($around: [String!], $depth: Int!, $kinds: [GraphEdgeKind!], $max: Int!) {
   graph(around: $around, depth: $depth, edgeKinds: $kinds, maxNodes: $max) {
-    nodes { id kind label account isAdmin properties }
+    nodes { id kind label account isAdmin canBecomeAdmin properties }
     edges { id from to kind label properties } truncated } }"""
 
 
@@ -31,8 +31,9 @@ def test_bobs_escalation_to_an_administrator_role(q):
         e["kind"] == "ESCALATES_TO" for e in g["edges"]
     )
     nodes = {n["id"]: n for n in g["nodes"]}
-    assert nodes[OPS]["isAdmin"] and nodes[OPS]["kind"] == "ROLE" and nodes[OPS]["properties"]["adminNow"]
-    assert nodes[BOB]["properties"]["distance"] == 0 and not nodes[BOB]["isAdmin"]
+    assert nodes[OPS]["isAdmin"] is True and nodes[OPS]["kind"] == "ROLE" and not nodes[OPS]["canBecomeAdmin"]
+    assert nodes[BOB]["properties"]["distance"] == 0 and nodes[BOB]["isAdmin"] is False
+    assert nodes[BOB]["canBecomeAdmin"] is True  # PassRole + RunInstances to OpsAutomationRole
     assert {e["from"] for e in g["edges"]} | {e["to"] for e in g["edges"]} <= set(nodes)
 
 

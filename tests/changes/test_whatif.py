@@ -117,7 +117,10 @@ def test_dry_run_reports_new_escalation_edges(demo):
     assert [e for e in changes["escalationsAdded"] if e["from"] == FRANK] == [
         {"from": FRANK, "to": FRANK, "technique": "iam-008"}
     ]
-    assert FRANK in changes["adminsAdded"]
+    # frank is not administrator yet: he can make himself one (canBecomeAdmin), a path opened
+    assert FRANK not in changes["adminsAdded"]
+    [opened] = [p for p in changes["escalationPathsOpened"] if p["principal"] == FRANK]
+    assert opened["steps"] == [{"from": FRANK, "to": FRANK, "technique": "iam-008"}]
     assert changes["canAssumeAdded"] == [] and changes["escalationsRemoved"] == []
 
 

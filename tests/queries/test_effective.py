@@ -13,7 +13,9 @@ from graphiam.errors import NotFoundError
 from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.policy import Decision
+from graphiam.queries.admin import admin_facts
 from graphiam.queries.effective import ActionAccess, Effective, covers, effective_permissions, intersects
+from graphiam.queries.escalation_paths import build_index
 from graphiam.queries.simulate import simulate
 from tests.helpers import CONFORMANCE, SEEDS, one_user_export
 
@@ -21,14 +23,25 @@ A = "arn:aws:iam::111111111111:"
 
 
 @pytest.fixture(scope="module")
-def snap():
+def loaded():
     from graphiam.changes.load import load_files
     from graphiam.store import open_database
 
     db = open_database(None, buffer_pool_mb=256)
     load_files(db, [SEEDS / "demo-org.json", SEEDS / "partner-account.json"])
-    yield build_snapshot(db)
+    snap = build_snapshot(db)
+    yield snap, build_index(db, snap)
     db.close()
+
+
+@pytest.fixture(scope="module")
+def snap(loaded):
+    return loaded[0]
+
+
+@pytest.fixture(scope="module")
+def index(loaded):
+    return loaded[1]
 
 
 def by_action(e: Effective) -> dict[str, ActionAccess]:
@@ -54,10 +67,10 @@ def test_pattern_algebra(a, b, covered, overlap):
     assert intersects(a, b) is overlap and intersects(b, a) is overlap
 
 
-def test_administrator_has_every_service(snap):
+def test_administrator_has_every_service(snap, index):
     e = effective_permissions(snap, principal=A + "role/ProductionAdminRole")
     catalog = Catalog.default()
-    assert e.is_admin
+    assert admin_facts(index, A + "role/ProductionAdminRole").is_admin is True
     assert {a.service for a in e.actions} == {
         s.prefix for s in catalog.services() if catalog.actions(s.prefix)
     }
@@ -65,9 +78,10 @@ def test_administrator_has_every_service(snap):
     assert all(len(a.allowed) == 1 and a.allowed[0].pattern == "*" and not a.denied for a in e.actions)
 
 
-def test_conditional_deny_is_reported_and_does_not_remove_admin(snap):
+def test_conditional_deny_is_reported_and_does_not_remove_admin(snap, index):
     e = effective_permissions(snap, principal=A + "user/security/erin")
-    assert e.is_admin  # DenyWithoutMFA only applies without MFA (BoolIfExists)
+    facts = admin_facts(index, A + "user/security/erin")  # DenyWithoutMFA applies without MFA (BoolIfExists)
+    assert facts.is_admin is True and facts.conditions == ("aws:MultiFactorAuthPresent",)
     create = by_action(e)["iam:CreateUser"]
     (deny,) = create.denied
     assert deny.pattern == "*" and deny.conditions[0].key == "aws:MultiFactorAuthPresent"
@@ -84,8 +98,8 @@ def test_conditional_deny_is_reported_and_does_not_remove_admin(snap):
         "user/engineering/dave",
     ],
 )
-def test_not_admin(snap, who):
-    assert not effective_permissions(snap, principal=A + who).is_admin
+def test_not_admin(index, who):
+    assert admin_facts(index, A + who).is_admin is False
 
 
 def test_boundary_caps_read_only_access(snap):

@@ -124,9 +124,11 @@ def test_escalations_and_administrators_are_the_facts(whole):
                 assert f["technique"] in {e.properties["technique"] for e in loops}
             selfish.add(f["from"])
     principals = [n for n in whole.nodes if n.kind in ("USER", "ROLE")]
-    assert {n.id for n in principals if n.properties["adminNow"]} == set(FACTS["admin_equivalent"])
-    assert {n.id for n in principals if n.is_admin} == set(FACTS["admin_equivalent"]) | selfish
-    assert not any(n.is_admin for n in whole.nodes if n.kind not in ("USER", "ROLE"))
+    assert {n.id for n in principals if n.is_admin} == set(FACTS["admin_equivalent"])
+    assert selfish <= {n.id for n in principals if n.can_become_admin}
+    assert not {n.id for n in principals if n.is_admin and n.can_become_admin}
+    others = [n for n in whole.nodes if n.kind not in ("USER", "ROLE")]
+    assert not any(n.is_admin or n.can_become_admin for n in others)
 
 
 def _ball(whole: GraphView, centre: list[str], depth: int) -> dict[str, int]:

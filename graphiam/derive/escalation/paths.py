@@ -254,6 +254,20 @@ class PathGraph:
                     queue.append(a)
         return dist
 
+    def reaching(self, targets: Iterable[str]) -> set[str]:
+        """Every principal with a path (any length, through administrators too) to one of `targets`; the
+        targets themselves included."""
+        seen = set(targets)
+        queue = deque(sorted(seen))
+        done: set[str] = set()
+        while queue:
+            b = queue.popleft()
+            for a in self._reverse(b, done, admin_ok=True):
+                if a not in seen:
+                    seen.add(a)
+                    queue.append(a)
+        return seen
+
     def to_admin(self, source: str, *, max_depth: int, limit: int) -> list[Path]:
         if source in self.direct:
             return []

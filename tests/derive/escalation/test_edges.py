@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from graphiam.graph.snapshot import build_snapshot
-from graphiam.queries.admin import is_admin
+from graphiam.queries.admin import admin_facts
+from graphiam.queries.escalation_paths import build_index
 from graphiam.store import escalation_store as S
 from tests.helpers import (
     ACCT,
@@ -423,24 +424,25 @@ def test_reloading_replaces_the_edges_of_the_account(make_db, tmp_path):
     assert not stored_edges(db)
 
 
+# (is_admin, can_become_admin, conditions): `queries.admin`'s two facts
 ADMIN_CASES = [
-    ("allow * on *", export(user("u", allow("*"))), True),
-    ("allow * with a deny of iam:*", export(user("u", allow("*"), deny("iam:*"))), False),
+    ("allow * on *", export(user("u", allow("*"))), (True, False, ())),
+    ("allow * with a deny of iam:*", export(user("u", allow("*"), deny("iam:*"))), (False, False, ())),
     (
         "allow * capped by a boundary",
         export(
             user("u", allow("*"), boundary=cm("b")), policies=(managed_policy(cm("b"), doc(allow("s3:*"))),)
         ),
-        False,
+        (False, False, ()),
     ),
     (
         "NotAction sparing IAM is not admin (PowerUser)",
         export(user("u", {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})),
-        False,
+        (False, False, ()),
     ),
-    ("iam:* makes itself admin in one step", export(user("u", allow("iam:*"))), True),
+    ("iam:* makes itself admin in one step", export(user("u", allow("iam:*"))), (False, True, ())),
     (
-        "admin once MFA is used",
+        "admin when MFA is used: administrator, under that condition",
         export(
             user(
                 "u",
@@ -448,15 +450,15 @@ ADMIN_CASES = [
                 deny("*", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}),
             )
         ),
-        True,
+        (True, False, ("aws:MultiFactorAuthPresent",)),
     ),
-    ("nothing", export(user("u", allow("s3:GetObject"))), False),
+    ("nothing", export(user("u", allow("s3:GetObject"))), (False, False, ())),
 ]
 
 
 @pytest.mark.parametrize("data,expected", [c[1:] for c in ADMIN_CASES], ids=[c[0] for c in ADMIN_CASES])
-def test_is_admin(make_db, tmp_path, data, expected):
-    snap = build_snapshot(load(make_db, tmp_path, data))
-    verdict = is_admin(snap, arn("user", "u"))
-    assert verdict.is_admin is expected, verdict.reason
-    assert verdict.reason
+def test_admin_facts(make_db, tmp_path, data, expected):
+    db = load(make_db, tmp_path, data)
+    facts = admin_facts(build_index(db, build_snapshot(db)), arn("user", "u"))
+    assert (facts.is_admin, facts.can_become_admin, facts.conditions) == expected, facts.reason
+    assert facts.reason and facts.incomplete == ()
