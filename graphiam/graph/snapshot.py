@@ -14,7 +14,7 @@ from typing import Any
 
 from graphiam.arn import is_service_linked_role
 from graphiam.graph.cache import GenerationCache
-from graphiam.policy import PolicyDocument, PolicySource
+from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.policy.document import parse_stored
 from graphiam.store import Database
 from graphiam.store import reader as R
