@@ -66,6 +66,10 @@ class Engine:
         conn.set_query_timeout(query_timeout_ms)
         return conn
 
+    def set_timeout(self, conn: Any, query_timeout_ms: int) -> None:
+        """Bound each statement of `conn` to `query_timeout_ms` (0: no bound, on both engines)."""
+        conn.set_query_timeout(query_timeout_ms)
+
 
 _FACTS: dict[str, dict[str, Any]] = {
     "kuzu": {"copy_rollback_loses_rel_rows": True, "label_key": "_label"},

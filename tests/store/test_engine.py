@@ -12,6 +12,7 @@ import pytest
 
 from graphiam.errors import StoreError
 from graphiam.store import open_database
+from graphiam.store.db import Database
 from graphiam.store.engine import (
     DEFAULT_ENGINE,
     ENGINES,
@@ -130,3 +131,21 @@ def test_connections_of_ended_threads_are_closed():
     db.execute("MATCH (m:Meta) RETURN count(m) AS c")
     assert errors == [] and len(db._conns) <= 2
     db.close()
+
+
+SLOW = "UNWIND RANGE(1, 20000) AS x UNWIND RANGE(1, 2000) AS y RETURN COUNT(x + y) AS n"
+
+
+def test_a_write_transaction_is_not_cut_by_the_per_statement_bound():
+    # reads keep the bound; the statements (and the COMMIT) of a write do not: a large load's commit that
+    # passed the bound used to throw the whole load away once its work was done
+    db = Database(None, buffer_pool_mb=64, query_timeout_ms=20)
+    try:
+        with pytest.raises(StoreError, match="Interrupted"):
+            db.execute(SLOW)
+        with db.transaction():
+            assert db.execute(SLOW) == [{"n": 40_000_000}]
+        with pytest.raises(StoreError, match="Interrupted"):  # the bound is back after the write
+            db.execute(SLOW)
+    finally:
+        db.close()
