@@ -36,6 +36,7 @@ from graphiam.api.mutation_types import (
     SimulationRequestInput,
     UpdateAssumeRolePolicyInput,
     change_of,
+    client_args,
     input_args,
     payload,
 )
@@ -94,9 +95,9 @@ async def _run(
             services.db, changes(), dry_run=dry_run, requests=sims, diff=diff, indexed=indexed
         )
 
-    audit_args = {"input" if not indexed else "changes": arguments, "requests": input_args(requests)}
-    if not requests:
-        del audit_args["requests"]
+    audit_args = {"changes" if indexed else "input": arguments}
+    if requests:
+        audit_args["requests"] = client_args(requests)
     result = await services.run(audited(info.context, operation, audit_args, dry_run, work))
     return payload(result, error_prefix=() if indexed else ("input",))
 
@@ -113,7 +114,7 @@ def operation(op: str, input_type: type, description: str) -> Any:
         requests: list[SimulationRequestInput] | None = None,
     ) -> MutationPayload:
         args = input_args(input)
-        return await _run(info, op, args, lambda: [Change(op=op, args=args)], dry_run, requests)
+        return await _run(info, op, client_args(input), lambda: [Change(op=op, args=args)], dry_run, requests)
 
     resolve.__annotations__ = {**resolve.__annotations__, "input": input_type}
     resolve.__name__ = op
@@ -222,5 +223,5 @@ class Mutation:
                 raise InputError(f"`changes`: at most {MAX_CHANGES}, got {len(listed)}")
             return [Change(op=op, args=args) for op, args in listed]
 
-        summary = [{op: args} for op, args in listed]
+        summary = client_args(changes)
         return await _run(info, "applyChanges", summary, checked, dry_run, requests, indexed=True)
