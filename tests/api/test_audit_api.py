@@ -201,3 +201,35 @@ def test_the_server_keeps_the_log_beside_the_database_and_the_cli_reads_it_while
     assert audit_file_for(db).exists()
     nothing = run_cli("audit", "--outcome", "failed", db=db)
     assert nothing.returncode == 0 and nothing.stdout == "" and "matches" in nothing.stderr
+
+
+def test_the_outcome_is_recorded_by_the_thread_doing_the_work_whatever_it_raises(tmp_path):
+    """`audited` writes the end line when the work ends (a request that timed out meanwhile included), and
+    tells graphiam's refusals from unexpected failures."""
+    from types import SimpleNamespace
+
+    from graphiam.api.audit import audited
+    from graphiam.auth import Identity, Role
+    from graphiam.errors import InputError, StoreError
+
+    log = AuditLog(tmp_path / "a.jsonl")
+    context = SimpleNamespace(audit=log, identity=Identity(role=Role.ADMIN, name="ops", token_id="0a1b2c3d"))
+
+    def raising(exc: BaseException) -> Any:
+        def work() -> Any:
+            assert [e.outcome.value for e in log.entries()][-1] == "unfinished"  # begun before the work
+            raise exc
+
+        return work
+
+    for exc in (InputError("`changes`: at most 100"), StoreError("disk full"), RuntimeError("bug")):
+        with pytest.raises(type(exc)):
+            audited(context, "createUser", {"input": {}}, False, raising(exc))()
+    assert [(e.outcome.value, e.detail) for e in log.entries()] == [
+        ("refused", "INVALID_INPUT: `changes`: at most 100"),
+        ("failed", "INTERNAL: disk full"),
+        ("failed", "RuntimeError: bug"),
+    ]
+    assert {(e.who, e.token_id, e.role) for e in log.entries()} == {("ops", "0a1b2c3d", "admin")}
+    plain = SimpleNamespace(identity=None)  # a context without a log: the work runs unrecorded
+    assert audited(plain, "createUser", {}, False, lambda: 7)() == 7
