@@ -6,11 +6,15 @@
 - `record_refused(context, document, operation_name, variables, reason)`: every mutation field of an
   operation refused before it ran (a caller without the admin role), one line each.
 
+A mutation whose begin line cannot be written does not run (it fails as an internal error: no change goes
+unrecorded); a refusal that cannot be recorded is still refused, with a warning in the server log.
+
 The log is the request context's `audit` (`None`: this app keeps none, e.g. in-process tests).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -21,6 +25,7 @@ from graphiam.audit import AuditLog, Outcome
 from graphiam.auth import Identity
 from graphiam.errors import GraphiamError
 
+logger = logging.getLogger("graphiam")
 T = TypeVar("T")
 NO_IDENTITY = "none (no identity)"
 
@@ -93,13 +98,17 @@ def record_refused(
         if not isinstance(selection, FieldNode) or selection.name.value.startswith("__"):
             continue
         arguments = {a.name.value: _value(a.value, variables) for a in selection.arguments or ()}
-        log.refused(
-            operation=selection.name.value,
-            arguments=arguments,
-            dry_run=arguments.get("dryRun") is True,
-            detail=reason,
-            **who,
-        )
+        try:
+            log.refused(
+                operation=selection.name.value,
+                arguments=arguments,
+                dry_run=arguments.get("dryRun") is True,
+                detail=reason,
+                **who,
+            )
+        except OSError as exc:  # the refusal stands; only its record is lost
+            logger.warning("audit log: could not record a refused mutation: %s", exc)
+            return
 
 
 def _value(node: Any, variables: Mapping[str, Any] | None) -> Any:

@@ -233,3 +233,24 @@ def test_the_outcome_is_recorded_by_the_thread_doing_the_work_whatever_it_raises
     assert {(e.who, e.token_id, e.role) for e in log.entries()} == {("ops", "0a1b2c3d", "admin")}
     plain = SimpleNamespace(identity=None)  # a context without a log: the work runs unrecorded
     assert audited(plain, "createUser", {}, False, lambda: 7)() == 7
+
+
+def test_an_unwritable_log_stops_mutations_but_not_refusals(make_db, tmp_path):
+    """No change goes unrecorded: when the log cannot be written the mutation does not run; a refusal still
+    refuses (and is no internal error)."""
+    store = TokenStore(token_file_for(tmp_path / "db"))
+    _, admin = store.create("admin", "root")
+    _, reader = store.create("reader", "dash")
+    blocked = tmp_path / "log-is-a-directory"
+    blocked.mkdir()
+    app = create_app(
+        database=make_db(SEEDS / "demo-org.json"),
+        load_seeds=False,
+        auth=Auth(store=store),
+        audit=AuditLog(blocked),
+    )
+    create = f'mutation {{ createGroup(input: {{account: "{ACCOUNT}", name: "unrecorded"}}) {{ ok }} }}'
+    assert post(app, create, reader)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = post(app, create, admin)
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert post(app, '{ group(name: "unrecorded") { arn } }', admin)["data"]["group"] is None
