@@ -4,12 +4,15 @@ It is a file of JSON lines beside the database (`<db>.audit.jsonl`, mode 0600), 
 the database itself: `graphiam audit` reads it while a server holds the database open, and neither a refused
 nor a dry-run mutation (which write nothing to the database) needs a write transaction to be recorded.
 
-A mutation that runs writes two lines, each with one `write` on a file opened for appending and then fsync'd:
-a `begin` line before its transaction starts (who, when, the operation, a summary of its arguments, dry run
-or not) and an `end` line once it is over (`ok`, `refused` with the reasons, or `failed`). So every change
-that can have committed was recorded before it did; one whose `end` line is missing (the server was killed
-while it ran) reads as `unfinished`: the database holds either all of it or none of it, and the graph tells
-which. A mutation refused before it runs (no admin token) writes a single line, outcome `refused`.
+A mutation that runs writes two lines, each with one `write` on a file opened for appending: a `begin` line
+before its transaction starts (who, when, the operation, a summary of its arguments, dry run or not), synced
+to the disk (`fdatasync`) before the transaction may start, and an `end` line once it is over (`ok`, `refused`
+with the reasons, or `failed`). So every change that can have committed was recorded, on disk, before it
+did. The `end` line is not synced on its own (one sync per mutation, beside the database's own): a killed
+process loses nothing it wrote, and the next mutation's sync carries it to the disk; only a power loss right
+after it can lose it. A mutation without its `end` line reads as `unfinished`: the database holds either all
+of it or none of it, and the graph tells which. A mutation refused before it runs (no admin token) writes a
+single line, outcome `refused`, unsynced.
 
 A line cut short by a crash has no newline: the next append starts on a new line, and readers skip any line
 that is not a whole JSON object. Entries are read back folded (the begin line completed by its end line), in
@@ -135,7 +138,7 @@ class AuditLog:
         arguments: Any,
         dry_run: bool,
     ) -> str:
-        """Record that a mutation starts; returns the id `end` takes. Durable (fsync'd) when it returns."""
+        """Record that a mutation starts; returns the id `end` takes. On the disk when it returns."""
         entry_id = secrets.token_hex(8)
         self._append(
             {
@@ -154,11 +157,11 @@ class AuditLog:
         return entry_id
 
     def end(self, entry_id: str, outcome: Outcome, detail: str | None = None) -> None:
-        """Record how the mutation `entry_id` ended."""
+        """Record how the mutation `entry_id` ended (written, not synced: see the module's docstring)."""
         line = {"id": entry_id, "finished": now_text(), "outcome": outcome.value}
         if detail:
             line["detail"] = _clip(detail, DETAIL_LIMIT)
-        self._append(line, durable=True)
+        self._append(line, durable=False)
 
     def refused(
         self,
@@ -171,7 +174,7 @@ class AuditLog:
         dry_run: bool,
         detail: str,
     ) -> None:
-        """Record a mutation refused before it ran (one line; not fsync'd: it changed nothing, and a caller
+        """Record a mutation refused before it ran (one line; not synced: it changed nothing, and a caller
         without permission must not be able to make the server wait on the disk)."""
         at = now_text()
         self._append(
@@ -204,7 +207,7 @@ class AuditLog:
                 if written != len(data):
                     raise OSError(f"{self.path}: short write to the audit log")
                 if durable:
-                    os.fsync(fd)
+                    os.fdatasync(fd)  # the data and the size it needs: an append's metadata
             finally:
                 os.close(fd)
 
