@@ -34,6 +34,7 @@ from graphiam.api.body import body_problem
 from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
+from graphiam.audit import AuditLog, audit_file_for
 from graphiam.auth import LOOPBACK_NAMES, OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
 from graphiam.changes.load import load_seeds_if_empty
 from graphiam.service import Database, Services, open_database, schema_version
@@ -53,10 +54,13 @@ def default_db_path() -> Path:
 
 
 class _GraphQL(GraphQL[AppContext, None]):
-    def __init__(self, schema: Any, holder: dict[str, Services], auth: Auth | None, **kw: Any) -> None:
+    def __init__(
+        self, schema: Any, holder: dict[str, Services], auth: Auth | None, audit: AuditLog | None, **kw: Any
+    ) -> None:
         super().__init__(schema, **kw)
         self._holder = holder
         self._auth = auth
+        self._audit = audit
 
     async def get_context(self, request: Any, response: Any = None) -> AppContext:
         services = self._holder["services"]
@@ -68,6 +72,7 @@ class _GraphQL(GraphQL[AppContext, None]):
             response=response,
             identity=identity,
             auth=self._auth,
+            audit=self._audit,
         )
 
 
@@ -203,6 +208,7 @@ def create_app(
     schema: Any = None,
     allowed_hosts: tuple[str, ...] | None | str = "auto",
     engine: str | None = None,
+    audit: AuditLog | None | str = "auto",
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -218,9 +224,16 @@ def create_app(
     `TrustedHostMiddleware` takes them (`*.example.com` patterns, brackets around IPv6 addresses); `None`
     answers any Host; `"auto"` (the default): `auth.LOOPBACK_NAMES` when the app opens the database itself,
     `None` with `database=` (in-process clients; `graphiam serve` passes its bind's names). Whatever the
-    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403."""
+    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403.
+
+    `audit`: the log every mutation is recorded in (`graphiam.audit`); `"auto"` (the default): the one beside
+    the database when the app opens it itself, none with `database=` unless one is passed."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
+    if audit == "auto":
+        own_path = db_path if db_path is not None else default_db_path()
+        audit = AuditLog(audit_file_for(own_path)) if database is None else None
+    audit_log = audit if isinstance(audit, AuditLog) else None
     if allowed_hosts == "auto":
         allowed_hosts = LOOPBACK_NAMES if database is None else None
 
@@ -243,6 +256,8 @@ def create_app(
             yield
         finally:
             executor.shutdown(wait=True)
+            if auth_policy is not None:
+                auth_policy.store.flush_used()  # the last uses of the final minute
             if own:
                 db.close()
 
@@ -262,6 +277,7 @@ def create_app(
         schema if schema is not None else build_schema(introspection=introspection),
         holder,
         auth_policy,
+        audit_log,
         graphql_ide="graphiql" if ide else None,
         allow_queries_via_get=False,
     )

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("derive",),
     ("queries",),
     ("changes",),
-    ("auth",),
+    ("auth", "audit"),
     ("service",),
     ("api",),
     ("app",),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,15 @@ from starlette.applications import Starlette
 from graphiam.api.schema import build_schema
 from graphiam.api.security import admin_mutation
 from graphiam.app import create_app
-from graphiam.auth import Auth, AuthError, Role, TokenStore, anonymous_reads_default, token_file_for
+from graphiam.auth import (
+    Auth,
+    AuthError,
+    Role,
+    TokenStore,
+    anonymous_reads_default,
+    expiry_from,
+    token_file_for,
+)
 from graphiam.cli import main
 from graphiam.errors import InputError, NotFoundError
 from tests.helpers import SEEDS
@@ -313,3 +323,139 @@ def test_real_mutations_need_an_admin_token_and_change_nothing_otherwise(secured
         "user": {"arn": "arn:aws:iam::111111111111:user/intruder"},
     }
     assert post(app, count, reader).json()["data"]["users"]["totalCount"] == 10
+
+
+# --- tokens that end, and their last use ------------------------------------------------------------
+
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("30d", datetime(2026, 3, 31, 12, 0, 0, tzinfo=UTC)),
+        ("12h", datetime(2026, 3, 2, 0, 0, 0, tzinfo=UTC)),
+        ("45m", datetime(2026, 3, 1, 12, 45, 0, tzinfo=UTC)),
+        (" 2W ", datetime(2026, 3, 15, 12, 0, 0, tzinfo=UTC)),
+        ("2027-01-31", datetime(2027, 1, 31, 0, 0, 0, tzinfo=UTC)),
+        ("2027-01-31T18:30:00Z", datetime(2027, 1, 31, 18, 30, 0, tzinfo=UTC)),
+        ("2027-01-31T18:30:00", datetime(2027, 1, 31, 18, 30, 0, tzinfo=UTC)),  # no offset: UTC
+        ("2027-01-31T18:30:00+02:00", datetime(2027, 1, 31, 16, 30, 0, tzinfo=UTC)),
+    ],
+)
+def test_expiry_forms(text, expected):
+    assert expiry_from(text, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0d", "`0d` is no time at all"),
+        ("-3d", "`-3d` is not a duration"),
+        ("30", "`30` is not a duration"),
+        ("30y", "`30y` is not a duration"),
+        ("soon", "`soon` is not a duration"),
+        ("999999999d", "`999999999d` is not a duration"),  # past the last date Python can hold
+        ("2026-02-30", "`2026-02-30` is not a duration"),
+        ("2026-03-01", "2026-03-01T00:00:00Z is already past (now 2026-03-01T12:00:00Z)"),
+        ("2026-03-01T12:00:00Z", "is already past"),
+    ],
+)
+def test_expiry_refuses_what_is_not_a_future_time(text, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        expiry_from(text, NOW)
+
+
+def test_an_expired_token_is_refused_saying_it_expired_and_when(store):
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    record, token = store.create("admin", "ci", expires=past)
+    _, live = store.create("reader", "dash", expires=datetime.now(UTC) + timedelta(days=1))
+    assert record.expires == past.strftime("%Y-%m-%dT%H:%M:%SZ") and record.expired()
+    auth = Auth(store=store)
+    with pytest.raises(AuthError, match=rf"token `ci` \(id {record.id}\) expired at {record.expires}"):
+        auth.authenticate({"authorization": f"Bearer {token}"})
+    identity = auth.authenticate({"authorization": f"Bearer {live}"})
+    assert identity is not None and identity.name == "dash"
+    # the file keeps the expiry; another process (the CLI, a restarted server) reads it back
+    assert TokenStore(store.path).records()[0].expires == record.expires
+
+
+def test_an_expired_token_gets_401_over_http_even_with_anonymous_reads(make_db, store):
+    _, token = store.create("admin", "old", expires=datetime.now(UTC) - timedelta(seconds=1))
+    app = create_app(database=make_db(SEED), load_seeds=False, auth=Auth(store=store, anonymous_reads=True))
+    r = post(app, READ, token)
+    assert r.status_code == 401
+    assert re.fullmatch(
+        r"token `old` \(id \w+\) expired at \S+Z: ask an admin for a new one \(`graphiam token create`\)",
+        r.json()["errors"][0]["message"],
+    )
+
+
+def test_last_use_is_written_at_most_once_a_minute_and_at_flush(store):
+    record, token = store.create("reader", "dash")
+    other = TokenStore(store.path)  # what `graphiam token list` sees, from another process
+    assert other.last_used() == {}
+    t0 = 1_800_000_000.0
+    store.mark_used(record, now=t0)  # first use: on disk at once
+    assert other.last_used() == {record.id: "2027-01-15T08:00:00Z"}
+    written = store.used_path.read_text()
+    store.mark_used(record, now=t0 + 30)  # within the minute: memory only
+    assert store.used_path.read_text() == written
+    assert store.last_used()[record.id] == "2027-01-15T08:00:30Z"  # the server itself knows
+    store.flush_used()  # at shutdown
+    assert other.last_used() == {record.id: "2027-01-15T08:00:30Z"}
+    store.mark_used(record, now=t0 + 90)  # a minute after the last write: on disk again
+    assert other.last_used() == {record.id: "2027-01-15T08:01:30Z"}
+    assert stat.S_IMODE(store.used_path.stat().st_mode) == 0o600
+    assert "sha256" not in written and token not in written
+
+
+def test_authenticating_records_the_use_and_api_tokens_shows_expiry_and_last_use(make_db, store):
+    _, admin = store.create("admin", "root")
+    store.create("reader", "idle", expires=datetime(2031, 1, 2, tzinfo=UTC))
+    store.create("reader", "gone", expires=datetime.now(UTC) - timedelta(days=1))
+    app = create_app(database=make_db(SEED), load_seeds=False, auth=Auth(store=store))
+    tokens = post(app, "{ apiTokens { name expires expired lastUsed } }", admin).json()["data"]["apiTokens"]
+    by_name = {t["name"]: t for t in tokens}
+    assert by_name["idle"] == {
+        "name": "idle",
+        "expires": "2031-01-02T00:00:00Z",
+        "expired": False,
+        "lastUsed": None,
+    }
+    assert by_name["gone"]["expired"] is True and by_name["gone"]["lastUsed"] is None
+    used = by_name["root"]["lastUsed"]
+    assert by_name["root"]["expires"] is None and used is not None
+    assert abs(datetime.fromisoformat(used) - datetime.now(UTC)) < timedelta(minutes=2)
+
+
+def test_token_cli_expires_and_list_columns(tmp_path, capsys):
+    db = tmp_path / "db"
+    assert (
+        main(["token", "create", "--role", "reader", "--name", "ci", "--expires", "30d", "--db", str(db)])
+        == 0
+    )
+    out = capsys.readouterr()
+    token = out.out.strip()
+    store = TokenStore(token_file_for(db))
+    record = store.verify(token)
+    assert record is not None and record.expires is not None and f"valid until {record.expires}" in out.err
+    left = datetime.fromisoformat(record.expires) - datetime.now(UTC)
+    assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
+    assert main(["token", "create", "--role", "admin", "--name", "forever", "--db", str(db)]) == 0
+    capsys.readouterr()
+    Auth(store=store).authenticate({"authorization": f"Bearer {token}"})  # a server saw it used
+    assert main(["token", "list", "--db", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ID", "ROLE", "NAME", "CREATED", "EXPIRES", "LAST", "USED"]
+    ci = next(line.split() for line in lines if " ci " in line)
+    assert ci[:2] == [record.id, "reader"] and ci[4] == record.expires
+    assert abs(datetime.fromisoformat(ci[5]) - datetime.now(UTC)) < timedelta(minutes=2)
+    forever = next(line.split() for line in lines if " forever " in line)
+    assert forever[4:] == ["never", "never"]
+    for bad, message in (("30x", "`30x` is not a duration"), ("2001-01-01", "is already past")):
+        assert main(["token", "create", "--role", "reader", "--expires", bad, "--db", str(db)]) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert len(store.records()) == 2  # the refused ones made no token

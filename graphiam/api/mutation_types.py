@@ -202,6 +202,20 @@ def input_args(value: Any) -> Any:
     return value
 
 
+def client_args(value: Any) -> Any:
+    """A strawberry input as the client named it (GraphQL field names, unset and null fields left out): what
+    the audit log shows. JSON values as given."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            camel(f.name): client_args(v)
+            for f in dataclasses.fields(value)
+            if (v := getattr(value, f.name)) is not strawberry.UNSET and v is not None
+        }
+    if isinstance(value, list):
+        return [client_args(v) for v in value]
+    return value
+
+
 def change_of(change: ChangeInput) -> tuple[str, Any]:
     """(operation name, its input) of a one-of ChangeInput."""
     for f in dataclasses.fields(change):

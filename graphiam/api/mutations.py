@@ -2,16 +2,19 @@
 
 Every field needs the admin role (`graphiam.api.security.admin_mutation`), runs in one write transaction
 (`graphiam.changes.apply.apply_changes`) and takes `dryRun` (roll back, report what would change) and
-`requests` (decisions to compare before and after). Expected failures come back in `errors`, typed.
+`requests` (decisions to compare before and after). Expected failures come back in `errors`, typed. Each
+field's run, refusals included, is recorded in the audit log (`graphiam.api.audit.audited`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graphiam.api.audit import audited
 from graphiam.api.context import Context
 from graphiam.api.mutation_types import (
     AttachPolicyInput,
@@ -33,12 +36,13 @@ from graphiam.api.mutation_types import (
     SimulationRequestInput,
     UpdateAssumeRolePolicyInput,
     change_of,
+    client_args,
     input_args,
     payload,
 )
 from graphiam.api.security import admin_mutation
 from graphiam.api.simulation import context_values
-from graphiam.changes.apply import Change, apply_changes
+from graphiam.changes.apply import Change, Result, apply_changes
 from graphiam.changes.whatif import SimRequest
 from graphiam.errors import InputError
 
@@ -72,23 +76,29 @@ def _wants_changes(info: Info[Context, None]) -> bool:
 
 async def _run(
     info: Info[Context, None],
-    changes: list[Change],
+    operation: str,
+    arguments: Any,
+    changes: Callable[[], list[Change]],
     dry_run: bool,
     requests: list[SimulationRequestInput] | None,
     *,
     indexed: bool = False,
 ) -> MutationPayload:
+    """Check and apply the `changes` of the mutation field `operation` (called with `arguments`), recorded in
+    the audit log, refusals included."""
     services = info.context.services
-    sims = _requests(requests)
-    result = await services.run(
-        apply_changes,
-        services.db,
-        changes,
-        dry_run=dry_run,
-        requests=sims,
-        diff=_wants_changes(info),
-        indexed=indexed,
-    )
+    diff = _wants_changes(info)
+
+    def work() -> Result:
+        sims = _requests(requests)
+        return apply_changes(
+            services.db, changes(), dry_run=dry_run, requests=sims, diff=diff, indexed=indexed
+        )
+
+    audit_args = {"changes" if indexed else "input": arguments}
+    if requests:
+        audit_args["requests"] = client_args(requests)
+    result = await services.run(audited(info.context, operation, audit_args, dry_run, work))
     return payload(result, error_prefix=() if indexed else ("input",))
 
 
@@ -103,7 +113,8 @@ def operation(op: str, input_type: type, description: str) -> Any:
         dry_run: bool = False,
         requests: list[SimulationRequestInput] | None = None,
     ) -> MutationPayload:
-        return await _run(info, [Change(op=op, args=input_args(input))], dry_run, requests)
+        args = input_args(input)
+        return await _run(info, op, client_args(input), lambda: [Change(op=op, args=args)], dry_run, requests)
 
     resolve.__annotations__ = {**resolve.__annotations__, "input": input_type}
     resolve.__name__ = op
@@ -205,9 +216,12 @@ class Mutation:
         dry_run: bool = False,
         requests: list[SimulationRequestInput] | None = None,
     ) -> MutationPayload:
-        if len(changes) > MAX_CHANGES:
-            raise InputError(f"`changes`: at most {MAX_CHANGES}, got {len(changes)}")
-        ops = [change_of(c) for c in changes]
-        return await _run(
-            info, [Change(op=op, args=input_args(v)) for op, v in ops], dry_run, requests, indexed=True
-        )
+        listed = [(op, input_args(v)) for op, v in map(change_of, changes)]
+
+        def checked() -> list[Change]:
+            if len(listed) > MAX_CHANGES:
+                raise InputError(f"`changes`: at most {MAX_CHANGES}, got {len(listed)}")
+            return [Change(op=op, args=args) for op, args in listed]
+
+        summary = client_args(changes)
+        return await _run(info, "applyChanges", summary, checked, dry_run, requests, indexed=True)

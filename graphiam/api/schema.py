@@ -21,6 +21,7 @@ from strawberry.types import ExecutionResult
 
 from graphiam.api.access import AccessQuery
 from graphiam.api.assume import AssumeQuery
+from graphiam.api.audit_log import AuditQuery
 from graphiam.api.escalation import EscalationQuery
 from graphiam.api.external import ExternalQuery
 from graphiam.api.findings import FindingsQuery
@@ -76,6 +77,7 @@ class GraphiamSchema(strawberry.Schema):
 QUERY_PARTS: tuple[type, ...] = (
     BrowseQuery,
     ViewerQuery,
+    AuditQuery,
     SimulationQuery,
     AssumeQuery,
     AccessQuery,

@@ -3,7 +3,7 @@
 - `IsReader` / `IsAdmin`: strawberry permission classes reading the caller's `Identity` (set by the HTTP
   layer in `graphiam.app`). Mutation authors write `@admin_mutation` (or `permission_classes=[IsAdmin]`);
   `MutationGuard` additionally refuses any mutation operation from a non-admin before it executes, so a
-  mutation field that forgets its permission class is still protected.
+  mutation field that forgets its permission class is still protected; what it refuses goes to the audit log.
 - Errors, in one place (`client_error`): a client sees validation, permission and limit errors as they are,
   and graphiam's own errors (bad input, not found) with their message and their class's `code` (see
   graphiam.errors) in `extensions.code`; anything else (an unexpected exception, or an error whose code is
@@ -27,7 +27,9 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
+from graphiam.api.audit import record_refused
 from graphiam.api.context import Context
+from graphiam.audit import AuditLog
 from graphiam.auth import Auth, Identity
 from graphiam.errors import AuthError, GraphiamError, StoreError
 
@@ -124,9 +126,12 @@ class MutationGuard(SchemaExtension):
                 op = OperationType.QUERY
             identity = identity_of(ctx.context)
             if op is not OperationType.QUERY and (identity is None or not identity.is_admin):
-                ctx.pre_execution_errors = [
-                    GraphQLError(f"{op.value} operations: {ADMIN_NEEDED}", extensions={"code": "FORBIDDEN"})
-                ]
+                message = f"{op.value} operations: {ADMIN_NEEDED}"
+                ctx.pre_execution_errors = [GraphQLError(message, extensions={"code": "FORBIDDEN"})]
+                if op is OperationType.MUTATION:
+                    record_refused(
+                        ctx.context, ctx.graphql_document, ctx.operation_name, ctx.variables, message
+                    )
         yield
 
 
@@ -221,7 +226,9 @@ class MaskInternalErrors(MaskErrors):
 @dataclass
 class AppContext(Context):
     """The request context with the caller: `identity` (set by the HTTP layer; `None` is refused by every
-    permission) and the server's `auth` policy (`None`: the app runs without authentication)."""
+    permission), the server's `auth` policy (`None`: the app runs without authentication) and its `audit`
+    log of mutations (`None`: it keeps none)."""
 
     identity: Identity | None = None
     auth: Auth | None = None
+    audit: AuditLog | None = None

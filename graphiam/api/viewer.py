@@ -1,5 +1,6 @@
 """`viewer` (who am I: a dashboard shows it and hides admin actions for readers) and `apiTokens`
-(admins only: the tokens that can reach this server, never the tokens themselves)."""
+(admins only: the tokens that can reach this server, with their expiry and last use, never the tokens
+themselves)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ class ApiToken:
     name: str
     role: ApiRole
     created: str = strawberry.field(description="UTC, ISO 8601.")
+    expires: str | None = strawberry.field(description="When it stops working (UTC, ISO 8601); null: never.")
+    expired: bool = strawberry.field(description="Whether `expires` has passed: the token is refused.")
+    last_used: str | None = strawberry.field(
+        description="When it last authenticated a request (UTC, to the minute on disk; null: never)."
+    )
 
 
 @strawberry.type
@@ -57,7 +63,16 @@ class ViewerQuery:
         auth = getattr(info.context, "auth", None)
         if auth is None:
             return []
+        used = auth.store.last_used()
         return [
-            ApiToken(id=r.id, name=r.name, role=ApiRole(r.role), created=r.created)
+            ApiToken(
+                id=r.id,
+                name=r.name,
+                role=ApiRole(r.role),
+                created=r.created,
+                expires=r.expires,
+                expired=r.expired(),
+                last_used=used.get(r.id),
+            )
             for r in auth.store.records()
         ]

@@ -2,7 +2,8 @@
 
 The source is read with the engine that made it (recorded beside it); DST must not exist. All or nothing: DST
 is removed when the copy fails or a table's row count differs. The token file beside SRC
-(`<db>.tokens.json`) is copied beside DST, so the same tokens keep working.
+(`<db>.tokens.json`, with its last-use record) is copied beside DST, so the same tokens keep working, and so
+is the audit log (`<db>.audit.jsonl`).
 """
 
 from __future__ import annotations
@@ -10,25 +11,35 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from graphiam import service
-from graphiam.auth import token_file_for
+from graphiam.audit import audit_file_for
+from graphiam.auth import TokenStore, token_file_for
 from graphiam.errors import GraphiamError
+
+
+def _used_file_for(db: Path) -> Path:
+    return TokenStore(token_file_for(db)).used_path
+
+
+# the files kept beside a database that come along: tokens, their last use, the audit log
+_BESIDE: tuple[Callable[[Path], Path], ...] = (token_file_for, _used_file_for, audit_file_for)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     src, dst = Path(args.source), Path(args.target)
     if not src.exists():
         raise GraphiamError(f"no database at {src}")
-    tokens_dst = token_file_for(dst)
-    if tokens_dst.exists():
-        raise GraphiamError(f"{tokens_dst} already exists: migrate writes a new database")
+    for file_of in _BESIDE:
+        if file_of(dst).exists():
+            raise GraphiamError(f"{file_of(dst)} already exists: migrate writes a new database")
     done = service.migrate_database(src, dst, to=args.to)
-    tokens_src = token_file_for(src)
-    if tokens_src.exists():
-        shutil.copy2(tokens_src, tokens_dst)
+    for file_of in _BESIDE:
+        if file_of(src).exists():
+            shutil.copy2(file_of(src), file_of(dst))
     print(
         f"migrated {src} ({done.source_engine}) -> {dst} ({done.target_engine}): "
         f"{done.nodes} nodes, {done.edges} edges; every table's row count matches",

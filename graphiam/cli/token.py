@@ -1,5 +1,8 @@
 """`graphiam token create|list|revoke`, and what `graphiam serve` prints and decides about tokens.
 
+`token create --expires 30d` (or 12h, 45m, 2w, a UTC date or time) makes a token that stops working then;
+`token list` shows when each was created, when it expires and when a server last saw it used.
+
 The token commands edit only the token file beside the database (`<db>.tokens.json`), never the database,
 so they work while a server holds the database open; a running server sees the change at its next request.
 """
@@ -10,7 +13,16 @@ import argparse
 import sys
 from typing import Any
 
-from graphiam.auth import Auth, Role, TokenStore, anonymous_reads_default, is_loopback, token_file_for
+from graphiam.auth import (
+    EXPIRES_FORMS,
+    Auth,
+    Role,
+    TokenStore,
+    anonymous_reads_default,
+    expiry_from,
+    is_loopback,
+    token_file_for,
+)
 from graphiam.cli.common import db_arg, db_path
 
 
@@ -32,11 +44,13 @@ def usage_hint(token: str, url: str) -> str:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     store = _store(args)
-    record, token = store.create(Role(args.role), args.name)
+    expires = expiry_from(args.expires) if args.expires is not None else None
+    record, token = store.create(Role(args.role), args.name, expires=expires)
     print(token)
+    until = f"valid until {record.expires}" if record.expires else "valid until revoked"
     print(
-        f"created {record.role} token `{record.name}` (id {record.id}) in {store.path}; it is shown only "
-        "this once",
+        f"created {record.role} token `{record.name}` (id {record.id}, {until}) in {store.path}; it is shown "
+        "only this once",
         file=sys.stderr,
     )
     return 0
@@ -48,9 +62,14 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     if not records:
         print(f"no tokens in {store.path}", file=sys.stderr)
         return 0
-    width = max(len(r.name) for r in records)
+    used = store.last_used()
+    rows = [("ID", "ROLE", "NAME", "CREATED", "EXPIRES", "LAST USED")]
     for r in records:
-        print(f"{r.id}  {r.role:<6}  {r.name:<{width}}  {r.created}")
+        expires = "never" if r.expires is None else r.expires + (" (expired)" if r.expired() else "")
+        rows.append((r.id, r.role, r.name, r.created, expires, used.get(r.id, "never")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
     return 0
 
 
@@ -93,9 +112,14 @@ def add(sub: Any) -> None:
     cp = tsub.add_parser("create", help="make a token and print it (once)")
     cp.add_argument("--role", choices=[r.value for r in Role], required=True)
     cp.add_argument("--name", help="a unique name (default: <role>-<id>)")
+    cp.add_argument(
+        "--expires", metavar="WHEN", help=f"when the token stops working: {EXPIRES_FORMS} (default: never)"
+    )
     db_arg(cp)
     cp.set_defaults(func=cmd_token_create)
-    lp = tsub.add_parser("list", help="list tokens (ids, roles, names; never the secrets)")
+    lp = tsub.add_parser(
+        "list", help="list tokens (ids, roles, names, created, expires, last used; never the secrets)"
+    )
     db_arg(lp)
     lp.set_defaults(func=cmd_token_list)
     rp = tsub.add_parser("revoke", help="revoke a token by name or id")

@@ -4,7 +4,9 @@ each.
 The server is the real one (`graphiam serve`, demo org, an admin token so mutations run, dry or not). Each
 operation gets `EXAMPLES` positive cases (valid queries; string arguments drawn mostly from the stored ARNs
 and names, accounts, actions and context keys, sizes (`maxDepth`, `first`, `limit`) from values in and out of
-range, JSON arguments from policy- and export-shaped documents) and `NEGATIVE` invalid ones; derandomized, so
+range, JSON arguments from policy- and export-shaped documents, well-formed or broken one way: wrong
+types, missing or unknown keys, nesting past the limit, oversize strings, cut JSON text) and `NEGATIVE`
+invalid ones; derandomized, so
 every run sends the same cases (`GRAPHIAM_FUZZ_EXAMPLES=100` explores further, locally: it takes minutes).
 A case fails when the answer is a 5xx, is not a GraphQL response, breaks the published schema (null in a
 non-null field), carries an error the server had to mask (`extensions.code == "INTERNAL"`: an unexpected
@@ -297,7 +299,77 @@ def _node(value: Any) -> Any:
     return nodes.String(json.dumps(value))
 
 
-_document = st.one_of(_export(), _policy, _json)
+# Broken policy documents: a policy that is wrong in one way, as a client might send by mistake or on purpose:
+# a field of the wrong type, a required one missing, an unknown key, nesting past the limit (64), strings past
+# AWS's sizes, JSON text cut short or with a key twice.
+_WRONG = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", " ", "\x00", "Allow\n", "*" * 3]),
+    st.lists(st.one_of(st.integers(), st.none()), max_size=2),
+    st.dictionaries(_text, _text, max_size=2),
+)
+BROKEN_KINDS = ("type", "missing", "key", "deep", "deep-text", "long", "cut", "twice", "shape")
+
+
+def _deep(depth: int, leaf: Any) -> Any:
+    """`leaf` inside `depth` levels of alternating lists and objects (built without recursion)."""
+    value = leaf
+    for i in range(depth):
+        value = [value] if i % 2 else {"a": value}
+    return value
+
+
+@st.composite
+def _broken_policy(draw: st.DrawFn, kind: str | None = None) -> Any:
+    """A policy document broken one way (`kind`, else one drawn from BROKEN_KINDS): a dict, or JSON text."""
+    doc: dict[str, Any] = draw(_policy)
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    if not statements:
+        statements = doc["Statement"] = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    statement = statements[0]
+    kind = kind or draw(st.sampled_from(BROKEN_KINDS))
+    if kind == "type":
+        where = draw(
+            st.sampled_from(
+                ["Version", "Statement", "Effect", "Action", "Resource", "Principal", "Condition", "Sid"]
+            )
+        )
+        (doc if where in ("Version", "Statement") else statement)[where] = draw(_WRONG)
+    elif kind == "missing":
+        where = draw(st.sampled_from(["Statement", "Effect"]))
+        if where == "Statement":
+            del doc["Statement"]
+        else:
+            for st_ in statements:
+                st_.pop("Effect", None)
+    elif kind == "key":
+        (doc if draw(st.booleans()) else statement)[
+            draw(st.sampled_from(["Statment", "effect", "", "$x", "a b"]))
+        ] = "x"
+    elif kind == "deep":  # as an object (a GraphQL literal or JSON text) past the 64-level limit
+        statement["Condition"] = {
+            "StringEquals": {"aws:username": _deep(draw(st.sampled_from([63, 65, 100])), "x")}
+        }
+    elif kind == "deep-text":  # deeper than a Python recursion limit: only ever as text
+        depth = draw(st.sampled_from([500, 5_000, 50_000]))
+        return '{"Version":"2012-10-17","Statement":' + "[" * depth + "]" * depth + "}"
+    elif kind == "long":  # AWS allows 2,048 to 10,240 characters per policy (whitespace not counted)
+        size = draw(st.sampled_from([2_049, 10_241, 200_000]))
+        statement["Action"] = ["s3:" + "A" * size]
+    elif kind == "cut":
+        text = json.dumps(doc)
+        return text[: draw(st.integers(0, len(text) - 1))]
+    elif kind == "twice":
+        return '{"Version":"2012-10-17","Version":"2008-10-17",' + json.dumps(doc)[1:]
+    elif kind == "shape":
+        return draw(st.sampled_from([[doc], "Allow", 17, None, [], {}]))
+    return doc
+
+
+_document = st.one_of(_export(), _policy, _broken_policy(), _json)
 JSON_SCALAR = st.one_of(_document.map(_node), _document.map(json.dumps).map(nodes.String))
 
 
@@ -428,3 +500,44 @@ def test_escalation_summary_refuses_a_depth_out_of_bounds(gql, depth):
     )
     assert body["data"] is None
     assert [e["message"] for e in body["errors"]] == [f"`maxDepth`: {depth} is not from 1 to 10"]
+
+
+REFUSED_KINDS = {"missing", "deep", "deep-text", "cut", "shape"}  # no reading of these is a policy
+
+
+@pytest.mark.parametrize("kind", BROKEN_KINDS)
+def test_broken_policy_documents_are_answered_never_internal(gql, kind):
+    """Each way of breaking a policy document, sent as JSON text (a variable nested past 64 levels is the body
+    check's, tested in test_bad_bodies) to a mutation and to a query: a typed refusal or an answer, never a
+    5xx or `INTERNAL`; the kinds no reading can make a policy of are refused."""
+    client = gql(SEEDS / "demo-org.json")
+    bob = "arn:aws:iam::111111111111:user/engineering/bob"
+    put = (
+        'mutation($d: JSON!) { putUserPolicy(input: {arn: $a, policyName: "p", document: $d}) '
+        "{ ok errors { code message } } }"
+    ).replace("$a", json.dumps(bob))
+    ask = (
+        'query($d: JSON!) { simulate(principal: $a, action: "s3:GetObject", extraPolicies: [$d]) '
+        "{ decision } }"
+    ).replace("$a", json.dumps(bob))
+
+    @settings(max_examples=6, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
+    @given(doc=_broken_policy(kind))
+    def run(doc: Any) -> None:
+        text = doc if isinstance(doc, str) else json.dumps(doc)
+        body = client.raw(put, {"d": text})
+        codes = [(e.get("extensions") or {}).get("code") for e in body.get("errors") or ()]
+        assert "INTERNAL" not in codes, body
+        answer = (body.get("data") or {}).get("putUserPolicy")
+        if kind in REFUSED_KINDS:
+            assert answer is not None and answer["ok"] is False, (text[:200], body)
+            assert {e["code"] for e in answer["errors"]} <= {"INVALID_POLICY", "INVALID_INPUT"}, answer
+        asked = client.raw(ask, {"d": text})
+        codes = [(e.get("extensions") or {}).get("code") for e in asked.get("errors") or ()]
+        assert "INTERNAL" not in codes, asked
+        if kind in REFUSED_KINDS:
+            assert asked["data"] is None and codes and set(codes) <= {"INVALID_POLICY", "INVALID_INPUT"}, (
+                asked
+            )
+
+    run()

@@ -43,12 +43,16 @@ def test_migrate_there_and_back_keeps_every_row_and_answer(tmp_path, start):
     other = next(e for e in ENGINES if e != start)
     src, there, back = tmp_path / "src", tmp_path / "there", tmp_path / "back"
     _load(src, start)
+    beside = (".tokens.json", ".tokens-used.json", ".audit.jsonl")  # tokens, their last use, the audit log
     (Path(f"{src}.tokens.json")).write_text(json.dumps({"tokens": []}))
+    (Path(f"{src}.tokens-used.json")).write_text(json.dumps({"lastUsed": {}}))
+    (Path(f"{src}.audit.jsonl")).write_text(json.dumps({"id": "1", "operation": "createUser"}) + "\n")
     r = run_cli("migrate", "--to", other, str(src), str(there), db=src)
     assert r.returncode == 0, r.stderr
     assert f"({start}) -> {there} ({other})" in r.stderr and "row count matches" in r.stderr
     assert marker_path(there).read_text().strip() == other
-    assert Path(f"{there}.tokens.json").read_text() == Path(f"{src}.tokens.json").read_text()
+    for suffix in beside:
+        assert Path(f"{there}{suffix}").read_text() == Path(f"{src}{suffix}").read_text()
     assert _answers(there, other) == _answers(src, start)
     r = run_cli("migrate", "--to", start, str(there), str(back), db=there)
     assert r.returncode == 0, r.stderr
