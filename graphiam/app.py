@@ -35,7 +35,7 @@ from graphiam.api.context import Loaders
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
 from graphiam.auth import LOOPBACK_NAMES, OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
-from graphiam.changes.load import load_seeds_if_empty
+from graphiam.changes.load import is_empty, load_seeds_if_empty, seeds_refused
 from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
@@ -238,6 +238,11 @@ def create_app(
                 if summary is not None:
                     for line in summary.lines():
                         log.info("seeds: %s", line)
+                elif seeds_refused(db) and is_empty(db):
+                    log.warning(
+                        "%s is empty and was made by `graphiam load`: serving it empty, without the demo org",
+                        path,
+                    )
             holder["services"] = Services(db=db, executor=executor)
             app.state.services = holder["services"]
             yield
