@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,8 @@ def create_app(
     schema: Any = None,
     allowed_hosts: tuple[str, ...] | None | str = "auto",
     engine: str | None = None,
+    on_open: Callable[[], object] | None = None,
+    on_close: Callable[[], object] | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -218,7 +220,10 @@ def create_app(
     `TrustedHostMiddleware` takes them (`*.example.com` patterns, brackets around IPv6 addresses); `None`
     answers any Host; `"auto"` (the default): `auth.LOOPBACK_NAMES` when the app opens the database itself,
     `None` with `database=` (in-process clients; `graphiam serve` passes its bind's names). Whatever the
-    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403."""
+    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403.
+
+    `on_open` runs once the database is open and ready, `on_close` when the app stops (before the database is
+    closed): `graphiam serve` leaves its lock file beside the database in between."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
     if allowed_hosts == "auto":
@@ -245,8 +250,12 @@ def create_app(
                     )
             holder["services"] = Services(db=db, executor=executor)
             app.state.services = holder["services"]
+            if on_open is not None:
+                on_open()
             yield
         finally:
+            if on_close is not None:
+                on_close()
             executor.shutdown(wait=True)
             if own:
                 db.close()

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from graphiam.auth import LOOPBACK_NAMES, is_loopback
@@ -41,6 +42,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         path,
         engine=args.engine,
         load_seeds=not no_seeds,
+        # the lock file, while the server holds the database (uvicorn ends the process with the signal that
+        # stopped it, after the app's shutdown: a `finally` around `uvicorn.run` would not run)
+        on_open=partial(write_lock, path, client_url(args.host, args.port)),
+        on_close=partial(remove_lock, path),
         cors_origins=tuple(args.cors_origin or ()),
         auth=auth,
         ide=not args.no_ide,
@@ -48,8 +53,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allowed_hosts=allowed_hosts_for(args.host, args.allowed_host or ()),
     )
     print(f"graphiam: serving {path} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    # beside the database while the server holds it: the reading commands ask the server instead
-    write_lock(path, client_url(args.host, args.port))
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
     finally:

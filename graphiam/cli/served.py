@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from graphiam.errors import GraphiamError, InputError, StoreError
 LOCK_SUFFIX = ".server.json"
 TOKEN_ENV = "GRAPHIAM_TOKEN"
 TIMEOUT_S = 120.0
+CONNECT_ATTEMPTS = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,9 +125,16 @@ class Server:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         held = f"database `{self.db}` is held by {self.who()}"
+        payload = {"query": query, "variables": variables or {}}
         try:
-            payload = {"query": query, "variables": variables or {}}
-            r = httpx.post(self.url, json=payload, headers=headers, timeout=TIMEOUT_S)
+            for attempt in range(CONNECT_ATTEMPTS):  # a server writes its lock just before it listens
+                try:
+                    r = httpx.post(self.url, json=payload, headers=headers, timeout=TIMEOUT_S)
+                    break
+                except httpx.ConnectError:
+                    if self.lock is None or attempt == CONNECT_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.5)
         except httpx.HTTPError as exc:
             raise StoreError(
                 f"{held}, which did not answer ({type(exc).__name__}): pass --url with its address, or stop "
