@@ -112,8 +112,10 @@ class Server:
         self.db = db
 
     def who(self) -> str:
-        pid = f" (pid {self.lock.pid})" if self.lock is not None else ""
-        return f"graphiam serve{pid} at {self.url}"
+        """What the server is to the user: the one holding the database, or the one `--url` names."""
+        if self.lock is not None:
+            return f"database `{self.db}` is held by graphiam serve (pid {self.lock.pid}) at {self.url}"
+        return f"the graphiam server at {self.url} (--url)"
 
     def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The `data` of a GraphQL answer; one-line errors for a server that cannot be reached, a refused
@@ -124,7 +126,7 @@ class Server:
         token = os.environ.get(TOKEN_ENV)
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        held = f"database `{self.db}` is held by {self.who()}"
+        held = self.who()
         payload = {"query": query, "variables": variables or {}}
         try:
             for attempt in range(CONNECT_ATTEMPTS):  # a server writes its lock just before it listens
@@ -137,8 +139,8 @@ class Server:
                     time.sleep(0.5)
         except httpx.HTTPError as exc:
             raise StoreError(
-                f"{held}, which did not answer ({type(exc).__name__}): pass --url with its address, or stop "
-                "it"
+                f"{held}, which did not answer ({type(exc).__name__}): pass --url with the address of a "
+                "running graphiam server"
             ) from None
         if r.status_code == 401:
             raise StoreError(
