@@ -290,10 +290,6 @@ class Batch:
             )
             self.has_role += [{"from": ip.arn, "to": r} for r in ip.role_arns]
 
-    def keys(self) -> list[str]:
-        """The ARNs (a policy version: its key) of every node the batch defines."""
-        return [r["key" if t == "PolicyVersion" else "arn"] for t in _NODE_TABLES for r in self.nodes[t]]
-
     def add_versions(self, p: ManagedPolicy, export: str) -> None:
         """The PolicyVersion rows of `p` and their HAS_VERSION edges."""
         for v in p.versions:
@@ -334,7 +330,7 @@ def load_exports(
         step("removing previous data", 0, total)
         # ARNs another account's load defined earlier: the newest load wins (`moved_arns` lets the caller
         # refuse that first); what other accounts' principals say about them is kept
-        moved = moved_arns(db, exports)
+        moved = moved_arns(db, exports, placeholders=True)
         kept = foreign_edges(db, accounts, [m.arn for m in moved])
         _delete(db, accounts, batch)
         filled = _merge_aws_managed(db, batch)
@@ -390,9 +386,10 @@ class Moved:
     path: str | None  # where that file defines it
 
 
-def moved_arns(db: Database, exports: Sequence[AccountExport]) -> list[Moved]:
+def moved_arns(db: Database, exports: Sequence[AccountExport], *, placeholders: bool = False) -> list[Moved]:
     """The ARNs `exports` define that the graph holds from the load of an account not among theirs
-    (placeholders, which nobody defined, and AWS-managed policies, which every account shares, excepted)."""
+    (AWS-managed policies, which every account shares, excepted; placeholders, which nobody defined, only
+    with `placeholders`)."""
     accounts = sorted({e.account_id for e in exports})
     defined: dict[str, AccountExport] = {}
     for e in exports:
@@ -402,7 +399,7 @@ def moved_arns(db: Database, exports: Sequence[AccountExport]) -> list[Moved]:
         return []
     found: dict[str, str] = {}
     for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile"):
-        missing = "AND NOT coalesce(n.missing, false) " if table == "Policy" else ""
+        missing = "AND NOT coalesce(n.missing, false) " if table == "Policy" and not placeholders else ""
         rows = db.execute(
             f"MATCH (n:{table}) WHERE n.arn IN $arns AND NOT n.export IN $accounts AND n.export <> 'aws' "
             f"{missing}RETURN n.arn AS arn, n.export AS export",

@@ -145,6 +145,22 @@ def test_a_policy_one_file_omits_and_another_defines_loads_once(make_db, tmp_pat
     assert rows == [{"m": False, "u": arn("user", "alice", A)}]
 
 
+def test_a_later_load_fills_a_placeholder_another_account_attached(make_db, tmp_path):
+    """The same, in two loads: the placeholder A's load made is not a definition, so B's load fills it without
+    --replace, and alice keeps her attachment."""
+    foreign = cm("Shared", B)
+    a = _file(tmp_path, "a.json", export(user("alice", managed=(foreign,), account=A), account=A))
+    db = make_db(a)
+    summary = load_files(db, [_b_with(tmp_path, policies=(managed_policy(foreign, doc(allow("ec2:*"))),))])
+    assert summary.moved == ()
+    rows = db.execute(
+        "MATCH (p:Policy {arn: $p}) OPTIONAL MATCH (p)-[:ATTACHED_TO]->(u:User) "
+        "RETURN p.missing AS m, p.export AS x, u.arn AS u",
+        {"p": foreign},
+    )
+    assert rows == [{"m": False, "x": B, "u": arn("user", "alice", A)}]
+
+
 def test_the_foreign_arn_warning_counts_every_arn_it_names():
     data = export(
         user("alice"),
