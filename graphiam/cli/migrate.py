@@ -15,6 +15,7 @@ from typing import Any
 
 from graphiam import service
 from graphiam.auth import token_file_for
+from graphiam.cli.served import refuse_if_served
 from graphiam.errors import GraphiamError
 
 
@@ -22,6 +23,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     src, dst = Path(args.source), Path(args.target)
     if not src.exists():
         raise GraphiamError(f"no database at {src}")
+    refuse_if_served(src, "migrate it")
     tokens_dst = token_file_for(dst)
     if tokens_dst.exists():
         raise GraphiamError(f"{tokens_dst} already exists: migrate writes a new database")
