@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
 from graphiam.audit import AuditLog, audit_file_for
 from graphiam.auth import LOOPBACK_NAMES, OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
-from graphiam.changes.load import load_seeds_if_empty
+from graphiam.changes.load import is_empty, load_seeds_if_empty, seeds_refused
 from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
@@ -209,6 +209,8 @@ def create_app(
     allowed_hosts: tuple[str, ...] | None | str = "auto",
     engine: str | None = None,
     audit: AuditLog | None | str = "auto",
+    on_open: Callable[[], object] | None = None,
+    on_close: Callable[[], object] | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -227,7 +229,10 @@ def create_app(
     Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403.
 
     `audit`: the log every mutation is recorded in (`graphiam.audit`); `"auto"` (the default): the one beside
-    the database when the app opens it itself, none with `database=` unless one is passed."""
+    the database when the app opens it itself, none with `database=` unless one is passed.
+
+    `on_open` runs once the database is open and ready, `on_close` when the app stops (before the database is
+    closed): `graphiam serve` leaves its lock file beside the database in between."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
     if audit == "auto":
@@ -251,10 +256,19 @@ def create_app(
                 if summary is not None:
                     for line in summary.lines():
                         log.info("seeds: %s", line)
+                elif seeds_refused(db) and is_empty(db):
+                    log.warning(
+                        "%s is empty and was made by `graphiam load`: serving it empty, without the demo org",
+                        path,
+                    )
             holder["services"] = Services(db=db, executor=executor)
             app.state.services = holder["services"]
+            if on_open is not None:
+                on_open()
             yield
         finally:
+            if on_close is not None:
+                on_close()
             executor.shutdown(wait=True)
             if auth_policy is not None:
                 auth_policy.store.flush_used()  # the last uses of the final minute

@@ -6,6 +6,7 @@ URL-decoded); the policy engine parses them, the store keeps them verbatim.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 AWS_MANAGED = "aws-managed"
@@ -138,6 +139,9 @@ class AccountExport:
     policies: tuple[ManagedPolicy, ...] = ()
     instance_profiles: tuple[InstanceProfile, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    # where the file defines each ARN (users, groups, roles, policies, instance profiles): its JSON path, so
+    # that a load can name both places when two files define the same ARN
+    locations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,6 +41,7 @@ __all__ = [
     "Snapshot",
     "SnapshotCache",
     "UnitRow",
+    "account_facts",
     "build_snapshot",
     "governing_chain",
     "migrate_database",
@@ -63,6 +64,7 @@ _BOUNDS: dict[str, int | None] = {
     "effective": ANSWERS,
     "admin": None,  # one verdict per principal: a page of principals asks for up to 100 at once
     "principal_rows": None,
+    "account_facts": 1,
 }
 
 Relation = Literal[
@@ -187,6 +189,11 @@ class Services:
         """The loaded accounts (those of `ids` when given)."""
         return await self.run(reader.accounts, self.db, ids)
 
+    async def account_facts(self) -> tuple[dict[str, str], dict[str, records.AccountCounts]]:
+        """The organization's names of the accounts and what each account's loads made, by account id."""
+        generation = self.db.generation
+        return await self.answer("account_facts", generation, "all", partial(account_facts, self.db))
+
     async def page(self, table: str, *, first: int, after: str | None = None, **filters: Any) -> list[Any]:
         """`first` records of `table` with ARN > `after`, in ARN order (`reader.page`'s filters)."""
         return await self.run(reader.page, self.db, table, first=first, after=after, **filters)
@@ -214,6 +221,11 @@ class Services:
     async def organization(self) -> tuple[list[UnitRow], list[ScpRow]]:
         """The stored AWS organization: its units (roots, OUs, accounts) and SCPs; empty when none."""
         return await self.run(read_organization, self.db)
+
+
+def account_facts(db: Database) -> tuple[dict[str, str], dict[str, records.AccountCounts]]:
+    """The organization's names of the accounts, and `reader.account_counts`."""
+    return reader.account_names(db), reader.account_counts(db)
 
 
 def _same(value: V) -> V:

@@ -145,6 +145,20 @@ class EscalationQuery:
         )
         return [_path(p, snap) for p in paths]
 
+    @field(
+        description="How many paths `escalationPaths` finds without a `limit` (counted up to 1001: 1001 "
+        "means more than 1000), to say how many a limited answer shows of how many."
+    )
+    async def escalation_path_count(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[str, strawberry.argument(name="from")],
+        to: str | None = None,
+        max_depth: int = 5,
+    ) -> int:
+        snap, index = await info.context.services.escalation_index()
+        return await info.context.services.run(Q.count_paths, snap, index, from_, to, max_depth=max_depth)
+
     @field(description="Every path from any principal to `to` (who can reach it), shortest first.")
     async def escalation_paths_to(
         self, info: Info[Context, None], to: str, max_depth: int = 5, limit: int = Q.DEFAULT_LIMIT

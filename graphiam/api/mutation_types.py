@@ -142,6 +142,11 @@ class PolicyVersionInput:
 @strawberry.input(description="A get-account-authorization-details export (JSON): replaces that account.")
 class ImportExportInput:
     document: JSON
+    replace: bool = strawberry.field(
+        default=False,
+        description="Move ARNs the graph holds from another account's import to this one (refused "
+        "otherwise).",
+    )
 
 
 @strawberry.input(

@@ -22,6 +22,7 @@ from graphiam.service import records as rec
 
 __all__ = [
     "Account",
+    "AccountCounts",
     "AppliedPolicy",
     "AssumableRole",
     "AssumingPrincipal",
@@ -84,6 +85,15 @@ def _tags(tags: dict[str, str]) -> list[Tag]:
     return [Tag(key=k, value=v) for k, v in sorted(tags.items())]
 
 
+@strawberry.type(description="What the loads of one account (and mutations in it) put in the graph.")
+class AccountCounts:
+    users: int
+    groups: int
+    roles: int
+    policies: int = strawberry.field(description="Customer-managed policies with a document.")
+    inline_policies: int
+
+
 @strawberry.type(description="An AWS account whose export was loaded.")
 class Account:
     row: strawberry.Private[rec.AccountRow]
@@ -97,6 +107,23 @@ class Account:
         list,
         description="What the loader warned about (placeholders for omitted policies, ...).",
     )
+
+    @field(description="The name the loaded organization gives this account; null without one.")
+    async def name(self, info: Info[Context, None]) -> str | None:
+        names, _ = await info.context.services.account_facts()
+        return names.get(self.row.id)
+
+    @field(description="How many users, groups, roles and policies its loads (and mutations) made.")
+    async def counts(self, info: Info[Context, None]) -> AccountCounts:
+        _, counts = await info.context.services.account_facts()
+        c = counts.get(self.row.id) or rec.AccountCounts()
+        return AccountCounts(
+            users=c.users,
+            groups=c.groups,
+            roles=c.roles,
+            policies=c.policies,
+            inline_policies=c.inline_policies,
+        )
 
     @field(description="Users and roles of this account.")
     async def principals(self, info: Info[Context, None]) -> list[Principal]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphiam.arn import account_of
 from graphiam.derive.refresh import refresh_derived
 from graphiam.errors import IngestError
 from graphiam.ingest.credential_report import parse_credential_report
@@ -23,7 +24,8 @@ from graphiam.model import AccountExport, Group, Organization, Role, User
 from graphiam.store import Database, reader
 from graphiam.store.clone import clone_database
 from graphiam.store.org_store import replace_organization
-from graphiam.store.writer import load_exports
+from graphiam.store.schema import meta, set_meta
+from graphiam.store.writer import Moved, load_exports, moved_arns
 
 Progress = Callable[[str, int, int], None]
 
@@ -39,6 +41,7 @@ class LoadSummary:
     credential_rows: int
     warnings: tuple[str, ...]
     organization: str | None = None  # "o-…: N accounts, M OUs, K SCPs" when an organization was loaded
+    moved: tuple[Moved, ...] = ()  # ARNs that moved from another account's load (`replace`)
 
     def lines(self) -> list[str]:
         out = (
@@ -54,6 +57,10 @@ class LoadSummary:
             out.append(f"loaded organization {self.organization}")
         if self.credential_rows:
             out.append(f"applied {self.credential_rows} credential-report row(s)")
+        moves: dict[tuple[str, str], int] = {}
+        for m in self.moved:
+            moves[(m.loaded_with, m.account)] = moves.get((m.loaded_with, m.account), 0) + 1
+        out += [f"moved {n} ARN(s) from account {a} to account {b}" for (a, b), n in sorted(moves.items())]
         out += [f"warning: {w}" for w in self.warnings]
         return out
 
@@ -118,7 +125,26 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
                 source=e.source,
             )
         seen[e.account_id] = e.source
+    _check_defined_once(exports)
     return Inputs(exports=exports, credentials=creds, organization=orgs[0] if orgs else None)
+
+
+def _check_defined_once(exports: Sequence[AccountExport]) -> None:
+    """Two files of one load must not define the same ARN (AWS-managed policies excepted: every account's
+    export holds the ones it uses, and the graph keeps one copy); the error names both places."""
+    defined: dict[str, tuple[str, str]] = {}
+    for e in exports:
+        for arn, where in e.locations.items():
+            if account_of(arn) == "aws":
+                continue
+            first = defined.setdefault(arn, (e.source, where))
+            if first[0] != e.source:
+                raise IngestError(
+                    f"`{arn}` is also defined in `{first[0]}` at {first[1]}: an ARN may be defined by one "
+                    "file of a load (remove it from one of them)",
+                    source=e.source,
+                    path=where,
+                )
 
 
 def _inline_policies(export: AccountExport) -> int:
@@ -126,14 +152,38 @@ def _inline_policies(export: AccountExport) -> int:
     return sum(len(h.inline_policies) for h in holders)
 
 
+def refuse_moves(moved: Sequence[Moved], *, option: str) -> None:
+    """`IngestError` naming the first of `moved` (where the load defines it and which account's load holds
+    it) and how many there are; `option` is how the caller says "move them anyway"."""
+    if not moved:
+        return
+    m = moved[0]
+    held = f"account `{m.loaded_with}`" + (f" (from `{m.source}`)" if m.source else "")
+    more = f" (and {len(moved) - 1} more ARN{'s' if len(moved) != 2 else ''})" if len(moved) > 1 else ""
+    raise IngestError(
+        f"`{m.arn}` is already loaded with {held}: loading it with account `{m.account}` would move it"
+        f"{more}; {option} to move it, or leave it out of one of the files",
+        source=m.new_source,
+        path=m.path,
+    )
+
+
 def load_files(
-    db: Database, paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None
+    db: Database,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    progress: Progress | None = None,
+    replace: bool = False,
 ) -> LoadSummary:
-    """Read, check and load files in one transaction. Raises `IngestError` with nothing written."""
+    """Read, check and load files in one transaction. Raises `IngestError` with nothing written. An ARN the
+    graph holds from another account's load is refused unless `replace` (then it moves to the new one)."""
     inputs = read_files(paths, progress=progress)
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
     if not exports and not creds and org is None:
         raise IngestError("no files to load")
+    moved = moved_arns(db, exports) if exports else []
+    if not replace:
+        refuse_moves(moved, option="pass --replace")
 
     def apply(target: Database) -> None:
         with target.transaction():
@@ -174,9 +224,10 @@ def load_files(
         users=sum(len(e.users) for e in exports),
         groups=sum(len(e.groups) for e in exports),
         roles=sum(len(e.roles) for e in exports),
-        managed_policies=sum(1 for e in exports for p in e.policies if not p.missing),
+        managed_policies=len({p.arn for e in exports for p in e.policies if not p.missing}),
         inline_policies=sum(_inline_policies(e) for e in exports),
         credential_rows=sum(1 for c in creds if c["arn"] in stored),
+        moved=tuple(moved),
         warnings=tuple(warnings)
         + tuple(
             f"credential report names user `{c['arn']}`, not in the graph: row skipped"
@@ -203,8 +254,28 @@ def seed_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.json")) + sorted(directory.glob("*.csv"))
 
 
+NO_SEEDS = ("seeds", "never")  # the Meta entry of a database `graphiam load` made: never seeded
+
+
+def never_seed(db: Database) -> None:
+    """Mark `db` as one the demo organisation never goes into (a database `graphiam load` made: emptied by a
+    failed load or by removing its accounts, it stays empty)."""
+    set_meta(db, *NO_SEEDS)
+
+
+def is_empty(db: Database) -> bool:
+    """No account and no organization loaded."""
+    return reader.is_empty(db)
+
+
+def seeds_refused(db: Database) -> bool:
+    """Whether `db` is marked by `never_seed`."""
+    return meta(db, NO_SEEDS[0]) == NO_SEEDS[1]
+
+
 def load_seeds_if_empty(db: Database) -> LoadSummary | None:
-    if not reader.is_empty(db):
+    """The demo organisation, loaded when `db` is empty and not marked by `never_seed`."""
+    if not reader.is_empty(db) or seeds_refused(db):
         return None
     directory = seeds_dir()
     if directory is None:

@@ -43,7 +43,7 @@ from graphiam.model import (
     inline_policy_id,
 )
 from graphiam.store import mutations as M
-from graphiam.store.writer import load_exports
+from graphiam.store.writer import load_exports, moved_arns
 
 Args = Mapping[str, Any]
 SOURCE = "graphiam mutation"  # the `source` of what the operations create
@@ -429,9 +429,30 @@ def delete_policy_version(tx: Tx, a: Args) -> Touched:
 def import_export(tx: Tx, a: Args) -> Touched:
     """Replace one account with a GAAD export, as `graphiam load` does (same parser and writer)."""
     export = parse_gaad(a.get("document"), source="importExport", check_document=check_policy_document)
+    moved = moved_arns(tx.db, [export])
+    if moved and not a.get("replace"):
+        m = moved[0]
+        more = f" (and {len(moved) - 1} more)" if len(moved) > 1 else ""
+        raise fail(
+            "CONFLICT",
+            f"`{m.arn}` is already loaded with account `{m.loaded_with}`: importing it with account "
+            f"`{m.account}` would move it{more}; pass `replace: true` to move it",
+            "document",
+            json_path=m.path,
+        )
     # joins the open transaction; derived edges follow in `apply_changes`, for every account the load changed
     touched = load_exports(tx.db, [export])
     return _touched(None, None, export.account_id, *sorted(touched))
+
+
+def remove_account(tx: Tx, a: Args) -> Touched:
+    """Remove one account and everything its loads (and mutations in it) made; the derived facts of every
+    account that remains follow (`apply_changes` refreshes the accounts returned)."""
+    account = check_account(a.get("account"), "account")
+    if not M.account_exists(tx.db, account):
+        raise fail("NOT_FOUND", f"account `{account}` is not loaded", "account")
+    M.remove_account(tx.db, account)
+    return _touched(None, None, account, *sorted(M.principal_accounts(tx.db)))
 
 
 # The operations by name (the IAM API action, camelCase, as the GraphQL mutations name them).
@@ -462,5 +483,6 @@ OPS: Mapping[str, Op] = MappingProxyType(
         "setDefaultPolicyVersion": set_default_policy_version,
         "deletePolicyVersion": delete_policy_version,
         "importExport": import_export,
+        "removeAccount": remove_account,
     }
 )

@@ -6,8 +6,9 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from graphiam.errors import GraphiamError
+from graphiam.errors import GraphiamError, StoreError
 
 
 class ProgressBar:
@@ -59,3 +60,19 @@ def engine_arg(sp: argparse.ArgumentParser) -> None:
         help="graph engine (default: $GRAPHIAM_ENGINE, else kuzu); a database made by the other one is "
         "refused: `graphiam migrate` copies it",
     )
+
+
+def open_database(path: Path, *, engine: str | None, **options: Any) -> Any:
+    """`service.open_database`, with one line that says what to do when another process holds the database
+    (the engine refuses a second process, even a reading one)."""
+    from graphiam import service
+
+    try:
+        return service.open_database(path, engine=engine, **options)
+    except StoreError as exc:
+        if "set lock" not in str(exc):
+            raise
+        raise StoreError(
+            f"database `{path}` is open in another process (a `graphiam serve` or `graphiam load`): wait for "
+            "it or stop it; a server without a lock file beside the database can be asked with --url"
+        ) from None

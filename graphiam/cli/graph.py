@@ -13,17 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from graphiam import service
-from graphiam.cli.common import db_arg, db_path
+from graphiam.cli.common import db_arg, db_path, open_database
+from graphiam.cli.served import Server, server_for, url_arg
 from graphiam.errors import InputError
 from graphiam.queries import graph_formats as F
 from graphiam.queries import graph_view as G
 from graphiam.queries.escalation_paths import build_index
 
+GRAPH_QUERY = """query ($around: [String!], $depth: Int!, $edgeKinds: [GraphEdgeKind!], $account: String,
+  $maxNodes: Int!, $maxEdges: Int!, $format: GraphFormat!) {
+  graph(around: $around, depth: $depth, edgeKinds: $edgeKinds, account: $account, maxNodes: $maxNodes,
+        maxEdges: $maxEdges) { truncated nodes { id } edges { id } export(format: $format) } }"""
 
-def cmd_graph(args: argparse.Namespace) -> int:
-    if args.output and not Path(args.output).parent.is_dir():
-        raise InputError(f"-o: `{Path(args.output).parent}` is not a directory")
-    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
+
+def _local(args: argparse.Namespace, path: Path) -> tuple[str, int, int, bool]:
+    db = open_database(path, engine=args.engine)
     try:
         index = build_index(db, service.build_snapshot(db))
         view = G.graph_view(
@@ -38,13 +42,43 @@ def cmd_graph(args: argparse.Namespace) -> int:
         )
     finally:
         db.close()
-    text = F.render(view, args.format)
+    return F.render(view, args.format), len(view.nodes), len(view.edges), view.truncated
+
+
+def _remote(args: argparse.Namespace, server: Server) -> tuple[str, int, int, bool]:
+    g = server.query(
+        GRAPH_QUERY,
+        {
+            "around": args.around,
+            "depth": args.depth,
+            "edgeKinds": args.edge_kind,
+            "account": args.account,
+            "maxNodes": args.max_nodes,
+            "maxEdges": args.max_edges,
+            "format": args.format.upper(),
+        },
+    )["graph"]
+    return g["export"], len(g["nodes"]), len(g["edges"]), bool(g["truncated"])
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    if args.output and not Path(args.output).parent.is_dir():
+        raise InputError(f"-o: `{Path(args.output).parent}` is not a directory")
+    path = db_path(args, must_exist=not args.url)
+    server = server_for(args, path)
+    text, nodes, edges, truncated = _remote(args, server) if server else _local(args, path)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    cut = " (truncated: raise --max-nodes/--max-edges or narrow --around/--depth)" if view.truncated else ""
-    print(f"graphiam: {len(view.nodes)} nodes, {len(view.edges)} edges{cut}", file=sys.stderr)
+    cut = (
+        f" shown: the graph was cut at --max-nodes {args.max_nodes} / --max-edges {args.max_edges} (and "
+        f"has more); raise them (at most {G.MAX_NODES} / {G.MAX_EDGES}) or narrow --around/--depth to see "
+        "the rest"
+        if truncated
+        else ""
+    )
+    print(f"graphiam: {nodes} nodes, {edges} edges{cut}", file=sys.stderr)
     return 0
 
 
@@ -95,4 +129,5 @@ def add(sub: Any) -> None:
     )
     gp.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     db_arg(gp)
+    url_arg(gp)
     gp.set_defaults(func=cmd_graph)

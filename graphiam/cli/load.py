@@ -1,18 +1,55 @@
-"""`graphiam load FILE...`: GAAD exports, credential reports and organization descriptions, all or nothing."""
+"""`graphiam load FILE...`: GAAD exports, credential reports and organization descriptions, all or nothing.
+
+A load into a new path that fails leaves nothing there: the database, its write-ahead log and its engine
+marker are removed (and the directories the load created for them).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from graphiam import service
-from graphiam.changes.load import load_files
-from graphiam.cli.common import ProgressBar, db_arg, db_path
+from graphiam.changes.load import load_files, never_seed
+from graphiam.cli.common import ProgressBar, db_arg, db_path, open_database
+from graphiam.cli.served import refuse_if_served
 from graphiam.errors import GraphiamError
 
 LOAD_BUFFER_POOL_MB = 2048
+
+
+def database_files(path: Path) -> set[Path]:
+    """What exists of the database at `path`: itself and its siblings `<name>.*` (the `.wal`, the engine
+    marker, the token file)."""
+    if not path.parent.is_dir():
+        return set()
+    return {p for p in path.parent.iterdir() if p.name == path.name or p.name.startswith(path.name + ".")}
+
+
+def missing_dirs(path: Path) -> list[Path]:
+    """The directories above `path` that do not exist yet, deepest first."""
+    out = []
+    for parent in path.parents:
+        if parent.exists():
+            break
+        out.append(parent)
+    return out
+
+
+def remove_new(path: Path, before: set[Path], dirs: list[Path]) -> None:
+    """Remove what exists of the database at `path` now and did not before, then the empty `dirs`."""
+    for p in sorted(database_files(path) - before):
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -21,13 +58,24 @@ def cmd_load(args: argparse.Namespace) -> int:
             raise GraphiamError(f"{f}: is a directory; name the export files in it")
         if not Path(f).is_file():
             raise GraphiamError(f"{f}: no such file")
+    path = db_path(args)
+    refuse_if_served(path, "load")
     big = sum(Path(f).stat().st_size for f in args.files) > (1 << 20)
     bar = ProgressBar(enabled=sys.stderr.isatty() or big or args.progress)
-    db = service.open_database(db_path(args), buffer_pool_mb=args.buffer_pool_mb, engine=args.engine)
+    before, dirs = database_files(path), missing_dirs(path)
+    created = not path.exists()
     try:
-        summary = load_files(db, args.files, progress=bar)
-    finally:
-        db.close()
+        db = open_database(path, buffer_pool_mb=args.buffer_pool_mb, engine=args.engine)
+        try:
+            if created:  # committed first: should the load die without cleaning up, `serve` will not seed
+                never_seed(db)
+            summary = load_files(db, args.files, progress=bar, replace=args.replace)
+        finally:
+            db.close()
+    except BaseException:
+        if created:
+            remove_new(path, before, dirs)
+        raise
     for line in summary.lines():
         print(line)
     return 0
@@ -37,6 +85,12 @@ def add(sub: Any) -> None:
     lp = sub.add_parser("load", help="load GAAD exports (.json) and credential reports (.csv)")
     lp.add_argument("files", nargs="+")
     db_arg(lp)
+    lp.add_argument(
+        "--replace",
+        action="store_true",
+        help="an ARN already loaded with another account moves to the account of the file that defines it "
+        "now (refused without this)",
+    )
     lp.add_argument(
         "--buffer-pool-mb",
         type=int,

@@ -7,10 +7,36 @@ import argparse
 import os
 import sys
 
-from graphiam.cli import audit, graph, load, migrate, paths, report, schema, serve, simulate, token
+from graphiam.cli import (
+    accounts,
+    audit,
+    graph,
+    load,
+    migrate,
+    paths,
+    remove_account,
+    report,
+    schema,
+    serve,
+    simulate,
+    token,
+)
 from graphiam.errors import GraphiamError
 
-COMMANDS = (load, serve, schema, simulate, paths, report, graph, token, audit, migrate)
+COMMANDS = (
+    load,
+    accounts,
+    remove_account,
+    serve,
+    schema,
+    simulate,
+    paths,
+    report,
+    graph,
+    token,
+    audit,
+    migrate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from typing import Any
 from graphiam import service
 from graphiam.audit import audit_file_for
 from graphiam.auth import TokenStore, token_file_for
+from graphiam.cli.served import refuse_if_served
 from graphiam.errors import GraphiamError
 
 
@@ -33,6 +34,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     src, dst = Path(args.source), Path(args.target)
     if not src.exists():
         raise GraphiamError(f"no database at {src}")
+    refuse_if_served(src, "migrate it")
     for file_of in _BESIDE:
         if file_of(dst).exists():
             raise GraphiamError(f"{file_of(dst)} already exists: migrate writes a new database")

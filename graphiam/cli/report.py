@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from graphiam import service
-from graphiam.cli.common import db_arg, db_path
+from graphiam.cli.common import db_arg, db_path, open_database
+from graphiam.cli.served import Server, server_for, url_arg
 from graphiam.derive.findings.rules import SEVERITY, RiskCategory
 from graphiam.queries.findings import Exclusions, build_findings_index, policy_findings
 
@@ -43,19 +48,24 @@ def _mark(r: Any) -> str:
     return ""
 
 
-def render(report: Any) -> list[str]:
+def _cut(items: Sequence[str], shown: int | None) -> str:
+    """`items` joined, the first `shown` of them (all when None) and how many of how many that is."""
+    if shown is None or len(items) <= shown:
+        return ", ".join(items)
+    return f"{', '.join(items[:shown])}; {shown} of {len(items)} shown, --full shows all"
+
+
+def render(report: Any, *, full: bool = False) -> list[str]:
+    """One line per finding; lists of actions and principals cut at a few unless `full`."""
     lines = []
     for p in report.policies:
         principals = sorted({_short(r.arn) + _mark(r) for r in p.principals})
         reach = f"reaches {len(principals)}"
         if principals:
-            more = f", +{len(principals) - SHOWN_PRINCIPALS}" if len(principals) > SHOWN_PRINCIPALS else ""
-            reach += f" ({', '.join(principals[:SHOWN_PRINCIPALS])}{more})"
+            reach += f" ({_cut(principals, None if full else SHOWN_PRINCIPALS)})"
         for f in p.findings:
             n = len(f.actions)
-            shown = ", ".join(f.actions[:SHOWN_ACTIONS]) + (
-                f", +{n - SHOWN_ACTIONS}" if n > SHOWN_ACTIONS else ""
-            )
+            shown = _cut(list(f.actions), None if full else SHOWN_ACTIONS)
             line = (
                 f"{SEVERITY[f.category]:<6} {f.category.value:<26} {p.arn} ({p.kind})  "
                 f"{n} action{'s' if n != 1 else ''}: {shown}"
@@ -129,6 +139,109 @@ def as_json(report: Any) -> dict[str, Any]:
     }
 
 
+REPORT_QUERY = """query ($account: String, $kinds: [RiskCategory!], $exclude: FindingsExclusions,
+  $after: String) {
+  policyFindings(account: $account, kinds: $kinds, exclude: $exclude, first: 100, after: $after) {
+    policiesAnalysed warnings summary { category severity policies actions principals }
+    pageInfo { hasNextPage endCursor }
+    edges { node { policyArn policyName policyKind account owner boundaryOf
+      principals { arn kind name account via isAdmin canBecomeAdmin }
+      findings { category actions techniques statements conditional conditions } } } } }"""
+_STATEMENT = re.compile(r"#(\d+)(?: \((.*)\))?")
+
+
+def _local(args: argparse.Namespace, path: Path, categories: Any, exclusions: Exclusions) -> Any:
+    db = open_database(path, engine=args.engine)
+    try:
+        snap = service.build_snapshot(db)
+        index = build_findings_index(db, snap)
+    finally:
+        db.close()
+    return policy_findings(index, account=args.account, categories=categories, exclusions=exclusions)
+
+
+def _remote_policy(node: dict[str, Any]) -> Any:
+    sids: dict[int, str | None] = {}
+    findings = []
+    for f in node["findings"]:
+        indexes = []
+        for label in f["statements"]:
+            m = _STATEMENT.fullmatch(label)
+            if m:
+                indexes.append(int(m.group(1)))
+                sids[int(m.group(1))] = m.group(2)
+        findings.append(
+            SimpleNamespace(
+                category=RiskCategory[f["category"]],
+                actions=tuple(f["actions"]),
+                techniques=tuple(f["techniques"]),
+                statements=tuple(indexes),
+                conditional=f["conditional"],
+                conditions=tuple(f["conditions"]),
+            )
+        )
+    return SimpleNamespace(
+        arn=node["policyArn"],
+        name=node["policyName"],
+        kind=node["policyKind"].lower().replace("_", "-"),
+        account=node["account"],
+        owner=node["owner"],
+        findings=findings,
+        principals=[
+            SimpleNamespace(
+                arn=r["arn"],
+                kind=r["kind"],
+                name=r["name"],
+                account=r["account"],
+                via=r["via"],
+                is_admin=r["isAdmin"],
+                can_become_admin=r["canBecomeAdmin"],
+            )
+            for r in node["principals"]
+        ],
+        boundary_of=tuple(node["boundaryOf"]),
+        reaches_admin=any(r["isAdmin"] for r in node["principals"]),
+        sids=sids,
+    )
+
+
+def _remote(server: Server, args: argparse.Namespace, categories: Any, exclusions: Exclusions) -> Any:
+    """The server's report (every page of it), shaped as `render` and `as_json` read a report."""
+    variables: dict[str, Any] = {
+        "account": args.account,
+        "kinds": [c.name for c in categories] if categories else None,
+        "exclude": {
+            "policies": list(exclusions.policies),
+            "principals": list(exclusions.principals),
+            "actions": list(exclusions.actions),
+        },
+        "after": None,
+    }
+    policies = []
+    while True:
+        page = server.query(REPORT_QUERY, variables)["policyFindings"]
+        policies += [_remote_policy(e["node"]) for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = page["pageInfo"]["endCursor"]
+    summary = [
+        SimpleNamespace(
+            category=RiskCategory[s["category"]],
+            severity=s["severity"],
+            policies=s["policies"],
+            actions=s["actions"],
+            principals=s["principals"],
+        )
+        for s in page["summary"]
+    ]
+    return SimpleNamespace(
+        policies=policies,
+        summary=summary,
+        analysed=page["policiesAnalysed"],
+        warnings=tuple(page["warnings"]),
+    )
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     categories = [RiskCategory(k) for k in args.kind] if args.kind else None
     exclusions = Exclusions(
@@ -136,18 +249,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         principals=tuple(args.exclude_principal or ()),
         actions=tuple(args.exclude_action or ()),
     )
-    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
-    try:
-        snap = service.build_snapshot(db)
-        index = build_findings_index(db, snap)
-    finally:
-        db.close()
-    report = policy_findings(index, account=args.account, categories=categories, exclusions=exclusions)
+    path = db_path(args, must_exist=not args.url)
+    server = server_for(args, path)
+    if server:
+        report = _remote(server, args, categories, exclusions)
+    else:
+        report = _local(args, path, categories, exclusions)
     if args.json:
         json.dump(as_json(report), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        for line in render(report):
+        for line in render(report, full=args.full):
             print(line)
     return 0
 
@@ -176,5 +288,12 @@ def add(sub: Any) -> None:
         help="leave out users, groups or roles (`*` wildcards)",
     )
     rp.add_argument("--exclude-action", action="append", metavar="PATTERN", help="never report these actions")
+    rp.add_argument(
+        "--full",
+        action="store_true",
+        help=f"every action and principal of a finding (by default the first {SHOWN_ACTIONS} actions and "
+        f"{SHOWN_PRINCIPALS} principals, saying how many there are)",
+    )
     db_arg(rp)
+    url_arg(rp)
     rp.set_defaults(func=cmd_report)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from graphiam.auth import LOOPBACK_NAMES, is_loopback
 from graphiam.cli.common import db_arg, db_path
+from graphiam.cli.served import client_url, refuse_if_served, remove_lock, write_lock
 from graphiam.cli.token import serve_auth
+
+NO_SEEDS_ENV = "GRAPHIAM_NO_SEEDS"
 
 
 def allowed_hosts_for(bind: str, added: Sequence[str]) -> tuple[str, ...]:
@@ -29,24 +34,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from graphiam.app import create_app
 
-    auth = serve_auth(args, db_path(args))
+    path = db_path(args)
+    refuse_if_served(path, "serve it again")
+    auth = serve_auth(args, path)
+    no_seeds = args.no_seeds or os.environ.get(NO_SEEDS_ENV, "") not in ("", "0")
     app = create_app(
-        db_path(args),
+        path,
         engine=args.engine,
+        load_seeds=not no_seeds,
+        # the lock file, while the server holds the database (uvicorn ends the process with the signal that
+        # stopped it, after the app's shutdown: a `finally` around `uvicorn.run` would not run)
+        on_open=partial(write_lock, path, client_url(args.host, args.port)),
+        on_close=partial(remove_lock, path),
         cors_origins=tuple(args.cors_origin or ()),
         auth=auth,
         ide=not args.no_ide,
         introspection=not args.no_introspection,
         allowed_hosts=allowed_hosts_for(args.host, args.allowed_host or ()),
     )
-    print(f"graphiam: serving {db_path(args)} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    print(f"graphiam: serving {path} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    finally:
+        remove_lock(path)
     return 0
 
 
 def add(sub: Any) -> None:
     sp = sub.add_parser(
-        "serve", help="serve GraphQL (GraphiQL at /graphql); an empty database gets the demo org"
+        "serve",
+        help="serve GraphQL (GraphiQL at /graphql); an empty database gets the demo org unless --no-seeds "
+        "(or it was made by `graphiam load`)",
     )
     db_arg(sp)
     sp.add_argument("--host", default="127.0.0.1")
@@ -60,6 +78,12 @@ def add(sub: Any) -> None:
         "default only the bind's own names: 127.0.0.1, localhost, [::1] on loopback; others get 400)",
     )
     sp.add_argument("--log-level", default="info")
+    sp.add_argument(
+        "--no-seeds",
+        action="store_true",
+        help="serve an empty database empty instead of loading the demo org into it (also: "
+        f"{NO_SEEDS_ENV}=1)",
+    )
     sp.add_argument("--no-ide", action="store_true", help="do not serve GraphiQL (production)")
     sp.add_argument(
         "--no-introspection", action="store_true", help="refuse introspection queries (production)"

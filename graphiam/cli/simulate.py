@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from graphiam import service
-from graphiam.cli.common import db_arg, db_path
+from graphiam.cli.common import db_arg, db_path, open_database
+from graphiam.cli.served import Server, server_for, url_arg
 from graphiam.errors import InputError
+from graphiam.policy import Decision
 from graphiam.queries.simulate import simulate
 
 
@@ -74,12 +78,19 @@ def render(sim: Any) -> list[str]:
     return lines
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    context = parse_context(args.context or [])
-    scps = read_scp_levels(args.scp or [])
-    db = service.open_database(db_path(args, must_exist=True), engine=args.engine)
+SIMULATE_QUERY = """query ($principal: String!, $action: String!, $resource: String!,
+  $context: [ContextEntryInput!], $resourceOwner: String, $scps: [[JSON!]!]) {
+  simulate(principal: $principal, action: $action, resource: $resource, context: $context,
+           resourceOwner: $resourceOwner, serviceControlPolicies: $scps) {
+    decision identityDecision boundaryDecision resourcePolicyDecision resourcePolicySource scpDecision
+    missingContextKeys warnings principal action resource
+    matchedStatements { policyArn kind appliesVia viaName statementIndex sid effect } } }"""
+
+
+def _local(args: argparse.Namespace, path: Path, context: dict[str, Any], scps: list[list[Any]]) -> Any:
+    db = open_database(path, engine=args.engine)
     try:
-        sim = simulate(
+        return simulate(
             service.build_snapshot(db),
             principal=args.principal,
             action=args.action,
@@ -90,6 +101,68 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     finally:
         db.close()
+
+
+def _decision(value: str | None) -> Decision | None:
+    return None if value is None else Decision(value)
+
+
+def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], scps: list[list[Any]]) -> Any:
+    """The server's answer, shaped as `render` and the JSON output read a simulation."""
+    entries = [
+        {"key": k, "values": v, "type": "STRING_LIST"} if isinstance(v, list) else {"key": k, "values": [v]}
+        for k, v in context.items()
+    ]
+    r = server.query(
+        SIMULATE_QUERY,
+        {
+            "principal": args.principal,
+            "action": args.action,
+            "resource": args.resource,
+            "context": entries,
+            "resourceOwner": args.resource_owner,
+            "scps": scps or None,
+        },
+    )["simulate"]
+    matched = [
+        SimpleNamespace(
+            effect=m["effect"].capitalize(),
+            index=m["statementIndex"],
+            sid=m["sid"],
+            source=SimpleNamespace(
+                policy_id=m["policyArn"],
+                kind=m["kind"].lower().replace("_", "-"),
+                via=m["appliesVia"].lower(),
+                via_name=m["viaName"],
+            ),
+        )
+        for m in r["matchedStatements"]
+    ]
+    evaluation = SimpleNamespace(
+        decision=Decision(r["decision"]),
+        matched=matched,
+        identity_decision=Decision(r["identityDecision"]),
+        boundary_decision=_decision(r["boundaryDecision"]),
+        resource_decision=_decision(r["resourcePolicyDecision"]),
+        scp_decision=_decision(r["scpDecision"]),
+        missing_context_keys=tuple(r["missingContextKeys"]),
+    )
+    return SimpleNamespace(
+        evaluation=evaluation,
+        principal_arn=r["principal"],
+        action=r["action"],
+        resource=r["resource"],
+        resource_policy_used=r["resourcePolicySource"],
+        warnings=tuple(r["warnings"]),
+    )
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    context = parse_context(args.context or [])
+    scps = read_scp_levels(args.scp or [])
+    path = db_path(args, must_exist=not args.url)
+    server = server_for(args, path)
+    sim = _remote(server, args, context, scps) if server else _local(args, path, context, scps)
     if args.json:
         ev = sim.evaluation
         print(
@@ -133,4 +206,5 @@ def add(sub: Any) -> None:
     )
     sp.add_argument("--json", action="store_true", help="print JSON")
     db_arg(sp)
+    url_arg(sp)
     sp.set_defaults(func=cmd_simulate)

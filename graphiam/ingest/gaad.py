@@ -53,11 +53,13 @@ def parse_gaad(
     roles: list[Role] = []
     policies: list[ManagedPolicy] = []
     profiles: dict[str, InstanceProfile] = {}
-    accounts: dict[str, int] = {}
+    accounts: dict[str, int] = {}  # users, groups and roles per account: which account the file is for
+    locations: dict[str, str] = {}  # every ARN the file defines -> the JSON path of its `Arn`
 
     def note_account(arn: str, path: str) -> str:
         acct = _account_of(arn)
         accounts[acct] = accounts.get(acct, 0) + 1
+        locations[arn] = f"{path}.Arn"
         return acct
 
     for i, u in enumerate(r.opt_list(data, "UserDetailList", "$")):
@@ -127,6 +129,7 @@ def parse_gaad(
                 r.arn(x, "Arn", f"{ipp}.Roles[{k}]", "role")
                 for k, x in enumerate(r.opt_list(ip, "Roles", ipp))
             ]
+            locations.setdefault(ip_arn, f"{ipp}.Arn")
             prev = profiles.get(ip_arn)
             merged = tuple(dict.fromkeys((prev.role_arns if prev else ()) + tuple(role_arns) + (arn,)))
             profiles[ip_arn] = InstanceProfile(
@@ -142,6 +145,7 @@ def parse_gaad(
         p = f"$.Policies[{i}]"
         arn = r.unique(r.arn(pol, "Arn", p, "policy"), f"{p}.Arn")
         owner = _account_of(arn)
+        locations[arn] = f"{p}.Arn"
         versions = []
         for j, v in enumerate(r.opt_list(pol, "PolicyVersionList", p)):
             vp = f"{p}.PolicyVersionList[{j}]"
@@ -205,11 +209,7 @@ def parse_gaad(
     # One file is one account: the account most of its ARNs name. Real exports (Cloudsplaining's samples)
     # carry a few ARNs of other accounts; they keep their own ARN and load with this file's account.
     account = max(sorted(accounts), key=lambda a: accounts[a])
-    warnings = tuple(
-        f"{source}: {n} ARN(s) name account `{a}`, not the export's account `{account}`"
-        for a, n in sorted(accounts.items())
-        if a != account
-    )
+    warnings = _foreign_arns(source, account, locations)
     if data.get("IsTruncated") is True or data.get("NextToken") or data.get("Marker"):
         warnings += (
             f"{source}: the export is one page of a truncated answer (IsTruncated/NextToken/Marker): "
@@ -225,9 +225,40 @@ def parse_gaad(
             policies=tuple(_own(p, account) for p in policies),
             instance_profiles=tuple(profiles.values()),
             warnings=warnings,
+            locations=locations,
         ),
         r,
     )
+
+
+_KINDS = {  # ARN resource type -> (one, several)
+    "user": ("user", "users"),
+    "group": ("group", "groups"),
+    "role": ("role", "roles"),
+    "policy": ("policy", "policies"),
+    "instance-profile": ("instance profile", "instance profiles"),
+}
+
+
+def _foreign_arns(source: str, account: str, locations: dict[str, str]) -> tuple[str, ...]:
+    """One warning per other account the file's ARNs name, counting every ARN it defines, by kind."""
+    counts: dict[str, dict[str, int]] = {}
+    for arn in locations:
+        parsed = parse_arn(arn)
+        if parsed.account in (account, "aws"):
+            continue
+        kind = parsed.resource.split("/", 1)[0]
+        per_kind = counts.setdefault(parsed.account, {})
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+    out = []
+    for other, per_kind in sorted(counts.items()):
+        n = sum(per_kind.values())
+        what = ", ".join(f"{per_kind[k]} {_KINDS[k][per_kind[k] != 1]}" for k in _KINDS if k in per_kind)
+        out.append(
+            f"{source}: {n} ARN{'s' if n != 1 else ''} ({what}) name account `{other}`, not the export's "
+            f"account `{account}`: they load with this file's account"
+        )
+    return tuple(out)
 
 
 def _own(p: ManagedPolicy, account: str) -> ManagedPolicy:

@@ -322,6 +322,18 @@ def escalation_paths(
     return _hydrate(db, index.graph.to_admin(source, max_depth=max_depth, limit=limit))
 
 
+def count_paths(
+    snap: Snapshot, index: EscalationIndex, source: str, to: str | None = None, *, max_depth: int = 5
+) -> int:
+    """How many paths `escalation_paths` finds without a limit, counted up to `MAX_LIMIT + 1` (which means
+    more than `MAX_LIMIT`): what a cut answer says it was cut from."""
+    _check(snap, source, max_depth, MAX_LIMIT)
+    if to is not None:
+        _check(snap, to, max_depth, MAX_LIMIT)
+        return len(index.graph.between(source, to, max_depth=max_depth, limit=MAX_LIMIT + 1))
+    return len(index.graph.to_admin(source, max_depth=max_depth, limit=MAX_LIMIT + 1))
+
+
 def escalation_paths_to(
     db: Database,
     snap: Snapshot,

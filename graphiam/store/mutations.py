@@ -199,6 +199,41 @@ def ensure_account(db: Database, account: str, *, source: str, now: str) -> None
     )
 
 
+def principal_accounts(db: Database) -> frozenset[str]:
+    """The accounts the stored users and roles name, and every account loaded."""
+    out = {
+        r["a"] for t in ("User", "Role") for r in db.execute(f"MATCH (n:{t}) RETURN DISTINCT n.account AS a")
+    }
+    out |= {r["a"] for r in db.execute("MATCH (a:Account) RETURN a.id AS a")}
+    return frozenset(a for a in out if a)
+
+
+def remove_account(db: Database, account: str) -> frozenset[str]:
+    """Delete what the loads of `account` (and mutations in it) made, and its Account node, inside the
+    caller's transaction; derived edges of deleted nodes go with them. What other accounts' principals say
+    stays: an attachment to a policy of `account` now names a placeholder, as a load of their own export
+    alone would. Returns the accounts of those principals."""
+    kept = writer.foreign_edges(db, [account], [])
+    for table in TABLES:
+        db.execute(f"MATCH (n:{table}) WHERE n.export = $a DETACH DELETE n", {"a": account})
+    db.execute("MATCH (a:Account) WHERE a.id = $a DELETE a", {"a": account})
+    made: set[str] = set()
+    for k in kept:
+        if k.rel != "ATTACHED_TO":
+            continue  # the group or instance profile is gone, and so is what its members held through it
+        if k.replaced not in made and get(db, "Policy", k.replaced) is None:
+            create_node(db, "Policy", writer.managed_row(writer.placeholder(k.replaced), k.export))
+            made.add(k.replaced)
+        how = k.attached_as or "identity"
+        db.execute(  # the attachment as it was: GAAD's usage counters do not move
+            f"MATCH (p:Policy), (t:{_table(k.table, TARGET_TABLES)}) WHERE p.arn = $p AND t.arn = $t "
+            "CREATE (p)-[:ATTACHED_TO {attached_as: $how}]->(t)",
+            {"p": k.replaced, "t": k.staying, "how": how},
+        )
+        _log("ATTACHED_TO", ("Policy", k.table), k.replaced, k.staying, {"attached_as": how})
+    return frozenset(k.account for k in kept if k.account)
+
+
 def add_member(db: Database, user_arn: str, group_arn: str) -> None:
     db.execute(
         "MATCH (u:User), (g:IAMGroup) WHERE u.arn = $u AND g.arn = $g CREATE (u)-[:MEMBER_OF]->(g)",

@@ -218,6 +218,36 @@ def accounts(db: Database, ids: Sequence[str] | None = None) -> list[rec.Account
     return [rec.account(r["a"]) for r in rows]
 
 
+_COUNTS = (
+    ("users", "MATCH (n:User) RETURN n.export AS x, count(*) AS n"),
+    ("groups", "MATCH (n:IAMGroup) RETURN n.export AS x, count(*) AS n"),
+    ("roles", "MATCH (n:Role) RETURN n.export AS x, count(*) AS n"),
+    (
+        "policies",
+        "MATCH (n:Policy) WHERE n.kind = 'customer-managed' AND NOT coalesce(n.missing, false) "
+        "RETURN n.export AS x, count(*) AS n",
+    ),
+    ("inline_policies", "MATCH (n:Policy) WHERE n.kind = 'inline' RETURN n.export AS x, count(*) AS n"),
+)
+
+
+def account_counts(db: Database) -> dict[str, rec.AccountCounts]:
+    """Users, groups, roles, customer-managed and inline policies per account (the account whose load or
+    mutation made them, which is not always the account an ARN names)."""
+    counts: dict[str, dict[str, int]] = {}
+    with db.read_transaction():
+        for what, query in _COUNTS:
+            for r in db.execute(query):
+                counts.setdefault(r["x"], {})[what] = int(r["n"])
+    return {x: rec.AccountCounts(**c) for x, c in counts.items() if x is not None}
+
+
+def account_names(db: Database) -> dict[str, str]:
+    """The names the stored organization gives its accounts, by id."""
+    rows = db.execute("MATCH (u:OrgUnit) WHERE u.kind = 'account' RETURN u.id AS id, u.name AS name")
+    return {r["id"]: r["name"] for r in rows if r["name"]}
+
+
 def is_empty(db: Database) -> bool:
     """No account and no organization loaded."""
     return not (

@@ -22,6 +22,17 @@ class AccountRow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccountCounts:
+    """What one account's loads (and mutations) put in the graph."""
+
+    users: int = 0
+    groups: int = 0
+    roles: int = 0
+    policies: int = 0  # customer-managed policies with a document (placeholders are not counted)
+    inline_policies: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserRow:
     arn: str
     account: str

@@ -48,3 +48,15 @@ def ensure_schema(db: Database) -> None:
         for stmt in statements():
             db.execute(stmt)
         db.execute("CREATE (:Meta {key: $k, value: $v})", {"k": "schema_version", "v": want})
+
+
+def meta(db: Database, key: str) -> str | None:
+    """A value of the Meta table (the schema version, `seeds`), None when not set."""
+    rows = db.execute("MATCH (m:Meta {key: $k}) RETURN m.value AS v", {"k": key})
+    return rows[0]["v"] if rows else None
+
+
+def set_meta(db: Database, key: str, value: str) -> None:
+    """Set a value of the Meta table (in its own transaction unless inside one)."""
+    with db.transaction():
+        db.execute("MERGE (m:Meta {key: $k}) SET m.value = $v", {"k": key, "v": value})

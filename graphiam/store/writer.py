@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from graphiam.model import AWS_MANAGED, INLINE, AccountExport, InlinePolicy, ManagedPolicy
+from graphiam.arn import account_of
+from graphiam.model import AWS_MANAGED, CUSTOMER_MANAGED, INLINE, AccountExport, InlinePolicy, ManagedPolicy
 from graphiam.store.access_store import policy_services
 from graphiam.store.db import Database
 
@@ -194,6 +196,10 @@ class Batch:
         self.has_version: list[dict[str, Any]] = []
         self.has_role: list[dict[str, Any]] = []
         self.aws_managed: dict[str, ManagedPolicy] = {}
+        # customer-managed policies an export names but omits, by ARN, with the export that names them first:
+        # written only when no export of the batch defines the policy and the graph does not hold it
+        self.placeholders: dict[str, tuple[ManagedPolicy, str]] = {}
+        self.kept_roles: set[str] = set()  # roles outside the batch that keep an instance profile of it
 
     def add(self, e: AccountExport) -> None:
         """Gather the rows of one export (its AWS-managed policies are merged when the batch is written)."""
@@ -265,6 +271,9 @@ class Batch:
                 if prev is None or (prev.missing and not p.missing):
                     self.aws_managed[p.arn] = p
                 continue
+            if p.missing:
+                self.placeholders.setdefault(p.arn, (p, x))
+                continue
             self.nodes["Policy"].append(managed_row(p, x))
             self.add_versions(p, x)
         for ip in e.instance_profiles:
@@ -319,25 +328,25 @@ def load_exports(
     total = 4
     with db.transaction():
         step("removing previous data", 0, total)
-        for table in _NODE_TABLES:
-            key = "key" if table == "PolicyVersion" else "arn"
-            db.execute(
-                f"MATCH (n:{table}) WHERE n.export IN $accounts DETACH DELETE n", {"accounts": accounts}
-            )
-            incoming = [r[key] for r in batch.nodes[table]]
-            if incoming:  # the same ARN loaded earlier from another file: the newest load wins
-                db.execute(f"MATCH (n:{table}) WHERE n.{key} IN $keys DETACH DELETE n", {"keys": incoming})
+        # ARNs another account's load defined earlier: the newest load wins (`moved_arns` lets the caller
+        # refuse that first); what other accounts' principals say about them is kept
+        moved = moved_arns(db, exports, placeholders=True)
+        kept = foreign_edges(db, accounts, [m.arn for m in moved])
+        _delete(db, accounts, batch)
         filled = _merge_aws_managed(db, batch)
-        touched = frozenset(accounts) | _attached_accounts(db, filled)
+        _add_placeholders(db, batch)
+        kept_accounts = _restore(db, batch, kept)
+        touched = (
+            frozenset(accounts)
+            | _attached_accounts(db, filled)
+            | {m.loaded_with for m in moved}
+            | kept_accounts
+        )
         step("loading entities", 1, total)
         for table in _NODE_TABLES:
             db.copy_from(table, _table(batch.nodes[table], _SCHEMAS[table]))
         step("loading relationships", 2, total)
-        db.copy_from("MEMBER_OF", _table(batch.member_of, _REL))
-        for table, rows in batch.attached.items():
-            db.copy_from("ATTACHED_TO", _table(rows, _ATTACH), rel_pair=("Policy", table))
-        db.copy_from("HAS_VERSION", _table(batch.has_version, _REL))
-        db.copy_from("HAS_ROLE", _table([r for r in batch.has_role if r["to"] in _role_arns(batch)], _REL))
+        _copy_edges(db, batch)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for e in exports:
             db.execute(
@@ -353,8 +362,193 @@ def load_exports(
     return touched
 
 
+def _copy_edges(db: Database, batch: Batch) -> None:
+    db.copy_from("MEMBER_OF", _table(batch.member_of, _REL))
+    for table, rows in batch.attached.items():
+        db.copy_from("ATTACHED_TO", _table(rows, _ATTACH), rel_pair=("Policy", table))
+    db.copy_from("HAS_VERSION", _table(batch.has_version, _REL))
+    db.copy_from("HAS_ROLE", _table([r for r in batch.has_role if r["to"] in _role_arns(batch)], _REL))
+
+
 def _role_arns(batch: Batch) -> set[str]:
-    return {r["arn"] for r in batch.nodes["Role"]}
+    return {r["arn"] for r in batch.nodes["Role"]} | batch.kept_roles
+
+
+@dataclass(frozen=True, kw_only=True)
+class Moved:
+    """An ARN a load defines that the graph holds from another account's load."""
+
+    arn: str
+    loaded_with: str  # the account whose load defined it
+    source: str | None  # that load's file
+    account: str  # the account of the load that defines it now
+    new_source: str  # that load's file
+    path: str | None  # where that file defines it
+
+
+def moved_arns(db: Database, exports: Sequence[AccountExport], *, placeholders: bool = False) -> list[Moved]:
+    """The ARNs `exports` define that the graph holds from the load of an account not among theirs
+    (AWS-managed policies, which every account shares, excepted; placeholders, which nobody defined, only
+    with `placeholders`)."""
+    accounts = sorted({e.account_id for e in exports})
+    defined: dict[str, AccountExport] = {}
+    for e in exports:
+        for arn in e.locations:
+            defined.setdefault(arn, e)
+    if not defined:
+        return []
+    found: dict[str, str] = {}
+    for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile"):
+        missing = "AND NOT coalesce(n.missing, false) " if table == "Policy" and not placeholders else ""
+        rows = db.execute(
+            f"MATCH (n:{table}) WHERE n.arn IN $arns AND NOT n.export IN $accounts AND n.export <> 'aws' "
+            f"{missing}RETURN n.arn AS arn, n.export AS export",
+            {"arns": list(defined), "accounts": accounts},
+        )
+        found.update((r["arn"], r["export"]) for r in rows)
+    sources = {
+        r["id"]: r["source"]
+        for r in db.execute(
+            "MATCH (a:Account) WHERE a.id IN $ids RETURN a.id AS id, a.source AS source",
+            {"ids": sorted(set(found.values()))},
+        )
+    }
+    return [
+        Moved(
+            arn=arn,
+            loaded_with=export,
+            source=sources.get(export),
+            account=defined[arn].account_id,
+            new_source=defined[arn].source,
+            path=defined[arn].locations.get(arn),
+        )
+        for arn, export in sorted(found.items())
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Kept:
+    """An edge that a principal (or instance profile) staying in the graph holds to a node being replaced."""
+
+    rel: str  # ATTACHED_TO | MEMBER_OF | HAS_ROLE
+    replaced: str  # the ARN of the node being replaced (a policy, a group, an instance profile)
+    staying: str  # the ARN of the principal the edge belongs to
+    table: str  # the staying node's table
+    account: str | None  # the staying node's account
+    export: str  # the account whose load (or mutation) made the staying node
+    attached_as: str | None = None
+
+
+def foreign_edges(db: Database, accounts: Sequence[str], moved: Sequence[str]) -> list[Kept]:
+    """The edges from nodes that stay to nodes about to be replaced (those of `accounts`, and the `moved`
+    ARNs), of the kinds the staying side's own export states: a principal's policy attachments (its
+    `AttachedManagedPolicies`, its boundary), a user's groups, a role's instance profiles."""
+    doomed = "(d.export IN $accounts OR d.arn IN $moved)"
+    staying = "NOT (s.export IN $accounts OR s.arn IN $moved)"
+    params = {"accounts": list(accounts), "moved": list(moved)}
+    kept = [
+        Kept(
+            rel="ATTACHED_TO",
+            replaced=r["d"],
+            staying=r["s"],
+            table=r["t"],
+            account=r["a"],
+            export=r["x"],
+            attached_as=r["how"],
+        )
+        for r in db.execute(
+            f"MATCH (d:Policy)-[e:ATTACHED_TO]->(s) WHERE {doomed} AND d.kind <> 'inline' AND {staying} "
+            "RETURN d.arn AS d, s.arn AS s, label(s) AS t, s.account AS a, s.export AS x, "
+            "e.attached_as AS how",
+            params,
+        )
+    ]
+    kept += [
+        Kept(rel="MEMBER_OF", replaced=r["d"], staying=r["s"], table="User", account=r["a"], export=r["x"])
+        for r in db.execute(
+            f"MATCH (s:User)-[:MEMBER_OF]->(d:IAMGroup) WHERE {doomed} AND {staying} "
+            "RETURN d.arn AS d, s.arn AS s, s.account AS a, s.export AS x",
+            params,
+        )
+    ]
+    kept += [
+        Kept(rel="HAS_ROLE", replaced=r["d"], staying=r["s"], table="Role", account=r["a"], export=r["x"])
+        for r in db.execute(
+            f"MATCH (d:InstanceProfile)-[:HAS_ROLE]->(s:Role) WHERE {doomed} AND {staying} "
+            "RETURN d.arn AS d, s.arn AS s, s.account AS a, s.export AS x",
+            params,
+        )
+    ]
+    return kept
+
+
+def _delete(db: Database, accounts: Sequence[str], batch: Batch) -> None:
+    """Delete what the loads of `accounts` left, and every node with a key the batch defines."""
+    for table in _NODE_TABLES:
+        key = "key" if table == "PolicyVersion" else "arn"
+        db.execute(f"MATCH (n:{table}) WHERE n.export IN $accounts DETACH DELETE n", {"accounts": accounts})
+        incoming = [r[key] for r in batch.nodes[table]]
+        if incoming:
+            db.execute(f"MATCH (n:{table}) WHERE n.{key} IN $keys DETACH DELETE n", {"keys": incoming})
+
+
+def _add_placeholders(db: Database, batch: Batch) -> None:
+    """The placeholders of the batch that no export of it defines and the graph does not hold."""
+    defined = {r["arn"] for r in batch.nodes["Policy"]}
+    wanted = [a for a in batch.placeholders if a not in defined]
+    if not wanted:
+        return
+    held = {
+        r["arn"]
+        for r in db.execute("MATCH (p:Policy) WHERE p.arn IN $arns RETURN p.arn AS arn", {"arns": wanted})
+    }
+    for arn in wanted:
+        if arn not in held:
+            p, export = batch.placeholders[arn]
+            batch.nodes["Policy"].append(managed_row(p, export))
+
+
+def placeholder(arn: str) -> ManagedPolicy:
+    """A policy named but not held: no document, grants nothing (as ingest makes them)."""
+    owner = account_of(arn) or ""
+    return ManagedPolicy(
+        arn=arn,
+        name=arn.rsplit("/", 1)[-1],
+        kind=AWS_MANAGED if owner == "aws" else CUSTOMER_MANAGED,
+        account=owner,
+        missing=True,
+    )
+
+
+def _restore(db: Database, batch: Batch, kept: Sequence[Kept]) -> frozenset[str]:
+    """Add the `kept` edges to the batch: to the node the batch (or the graph) holds under the replaced ARN;
+    a policy nobody holds any more becomes a placeholder, as a load of the staying principal's export alone
+    would make it. Returns the accounts of the staying principals."""
+    if not kept:
+        return frozenset()
+    new = {t: {r["key" if t == "PolicyVersion" else "arn"] for r in batch.nodes[t]} for t in _NODE_TABLES}
+    tables = {"ATTACHED_TO": "Policy", "MEMBER_OF": "IAMGroup", "HAS_ROLE": "InstanceProfile"}
+    held: dict[str, set[str]] = {}
+    for rel, table in tables.items():
+        arns = sorted({k.replaced for k in kept if k.rel == rel} - new[table])
+        held[table] = {
+            r["arn"]
+            for r in db.execute(f"MATCH (n:{table}) WHERE n.arn IN $arns RETURN n.arn AS arn", {"arns": arns})
+        }
+    for k in kept:
+        there = k.replaced in new[tables[k.rel]] or k.replaced in held[tables[k.rel]]
+        if k.rel == "ATTACHED_TO":
+            if not there:
+                batch.nodes["Policy"].append(managed_row(placeholder(k.replaced), k.export))
+                new["Policy"].add(k.replaced)
+            edge = {"from": k.replaced, "to": k.staying, "attached_as": k.attached_as}
+            batch.attached[k.table].append(edge)
+        elif there and k.rel == "MEMBER_OF":
+            batch.member_of.append({"from": k.staying, "to": k.replaced})
+        elif there:
+            batch.has_role.append({"from": k.replaced, "to": k.staying})
+            batch.kept_roles.add(k.staying)
+    return frozenset(k.account for k in kept if k.account)
 
 
 def _attached_accounts(db: Database, policy_arns: Sequence[str]) -> frozenset[str]:
