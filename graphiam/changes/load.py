@@ -6,10 +6,12 @@ touch the database, so a bad file leaves the database exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,10 @@ from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.organizations import is_organization, parse_organization
 from graphiam.ingest.reader import check_policy_document
 from graphiam.model import AccountExport, Group, Organization, Role, User
+from graphiam.queries import history
+from graphiam.queries.summary import Summary, counts, encode, summarise
 from graphiam.store import Database, reader
+from graphiam.store import history_store as H
 from graphiam.store.clone import clone_database
 from graphiam.store.org_store import replace_organization
 from graphiam.store.writer import load_exports
@@ -126,14 +131,51 @@ def _inline_policies(export: AccountExport) -> int:
     return sum(len(h.inline_policies) for h in holders)
 
 
+def file_facts(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """What an import record keeps of each file: its name as given, its size and SHA-256."""
+    out = []
+    for p in paths:
+        digest = hashlib.sha256()
+        try:
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise IngestError(f"cannot read file: {exc}", source=str(p)) from None
+        out.append({"name": str(p), "bytes": os.path.getsize(p), "sha256": digest.hexdigest()})
+    return out
+
+
 def load_files(
     db: Database, paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None
 ) -> LoadSummary:
-    """Read, check and load files in one transaction. Raises `IngestError` with nothing written."""
+    """Read, check and load files in one transaction, recording the import (`graphiam.queries.history`)
+    with its security summary in the same transaction. Raises `IngestError` with nothing written."""
     inputs = read_files(paths, progress=progress)
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
     if not exports and not creds and org is None:
         raise IngestError("no files to load")
+    files = file_facts(paths)
+    previous = history.latest(db)  # its summary spares re-analysing what did not change
+    step = progress or (lambda *_: None)
+    computed: list[Summary] = []  # the summary, computed once (on the copy, when there is one)
+
+    def record(target: Database) -> None:
+        if not computed:
+            step("summarising for the import history", 0, 1)
+            computed.append(summarise(target, previous=previous[1] if previous else None))
+            step("done", 1, 1)
+        summary = computed[0]
+        H.write_import(
+            target,
+            id=H.next_import_id(target),
+            at=datetime.now(UTC).isoformat(timespec="seconds"),
+            files=json.dumps(files),
+            accounts=[e.account_id for e in exports],
+            counts=json.dumps(counts(summary), sort_keys=True),
+            warnings=[w for e in exports for w in e.warnings] + list(org.warnings if org else ()),
+            summary=encode(summary),
+        )
 
     def apply(target: Database) -> None:
         with target.transaction():
@@ -148,6 +190,7 @@ def load_files(
                 progress=progress,
                 after=lambda tx, touched: refresh_derived(tx, touched | extra),
             )
+            record(target)
 
     if not reader.is_empty(db):
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops
