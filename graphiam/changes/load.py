@@ -147,23 +147,30 @@ def file_facts(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
 
 
 def load_files(
-    db: Database, paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None
+    db: Database,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    progress: Progress | None = None,
+    reuse: Summary | None = None,
 ) -> LoadSummary:
     """Read, check and load files in one transaction, recording the import (`graphiam.queries.history`)
-    with its security summary in the same transaction. Raises `IngestError` with nothing written."""
+    with its security summary in the same transaction. Raises `IngestError` with nothing written.
+
+    The newest import's summary (else `reuse`, another database's) spares re-analysing what did not change."""
     inputs = read_files(paths, progress=progress)
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
     if not exports and not creds and org is None:
         raise IngestError("no files to load")
     files = file_facts(paths)
-    previous = history.latest(db)  # its summary spares re-analysing what did not change
+    newest = history.latest(db)
+    previous = newest[1] if newest is not None else reuse
     step = progress or (lambda *_: None)
     computed: list[Summary] = []  # the summary, computed once (on the copy, when there is one)
 
     def record(target: Database) -> None:
         if not computed:
             step("summarising for the import history", 0, 1)
-            computed.append(summarise(target, previous=previous[1] if previous else None))
+            computed.append(summarise(target, previous=previous))
             step("done", 1, 1)
         summary = computed[0]
         H.write_import(

@@ -7,10 +7,10 @@ import argparse
 import os
 import sys
 
-from graphiam.cli import graph, load, migrate, paths, report, schema, serve, simulate, token
+from graphiam.cli import diff, graph, history, load, migrate, paths, report, schema, serve, simulate, token
 from graphiam.errors import GraphiamError
 
-COMMANDS = (load, serve, schema, simulate, paths, report, graph, token, migrate)
+COMMANDS = (load, serve, schema, simulate, paths, report, graph, token, migrate, diff, history)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,6 +47,11 @@ def imports(db: Database) -> list[ImportInfo]:
     return [_info(r) for r in H.imports(db)]
 
 
+def changed_after_latest(db: Database) -> str | None:
+    """When a mutation first changed the graph after the newest import (None: it is as that load left it)."""
+    return H.changed_after_import(db)
+
+
 def resolve(db: Database, ref: str | int) -> ImportInfo:
     """The import `ref` names: an id, `LATEST` or `PREVIOUS` (case-insensitive)."""
     rows = H.imports(db)
