@@ -585,8 +585,16 @@ def drift_exports() -> tuple[dict[str, Any], dict[str, Any]]:
     app_new = {
         **app,
         "AssumeRolePolicyDocument": doc(
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"},
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OUTSIDE}:root"}, "Action": "sts:AssumeRole"},
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{OUTSIDE}:root"},
+                "Action": "sts:AssumeRole",
+            },
         ),
     }
     old = export(
