@@ -105,23 +105,9 @@ def _side(
 def _since(args: argparse.Namespace, specs: Sequence[SensitiveSpec]) -> Drift:
     db = service.open_database(db_path(args, must_exist=True), read_only=True, engine=args.engine)
     try:
-        imp = history.resolve(db, args.since)
-        old = history.stored_summary(db, imp.id)
-        new, newest = history.current_summary(db, sensitive=specs)
+        return history.changes_since(db, args.since, sensitive=specs)
     finally:
         db.close()
-    name = str(db.path)
-    return compare(
-        old,
-        new,
-        old_side=Side(kind="import", name=name, import_id=imp.id, at=imp.at),
-        new_side=Side(
-            kind="import" if newest is not None else "database",
-            name=name,
-            import_id=newest.id if newest else None,
-            at=newest.at if newest else None,
-        ),
-    )
 
 
 def drift_of(args: argparse.Namespace) -> Drift:

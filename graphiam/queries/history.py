@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphiam.errors import InputError, NotFoundError
+from graphiam.queries.drift import Drift, Side, compare
 from graphiam.queries.summary import DEFAULT_SENSITIVE, SensitiveSpec, Summary, decode, summarise
 from graphiam.store import Database
 from graphiam.store import history_store as H
@@ -99,3 +100,25 @@ def current_summary(
     if newest is not None and changed is None and tuple(sensitive) == DEFAULT_SENSITIVE:
         return newest[1], newest[0]
     return summarise(db, previous=newest[1] if newest else None, sensitive=sensitive), None
+
+
+def changes_since(
+    db: Database, ref: str | int = PREVIOUS, *, sensitive: Sequence[SensitiveSpec] = DEFAULT_SENSITIVE
+) -> Drift:
+    """What changed from import `ref` (an id, PREVIOUS, LATEST) to the database now."""
+    with db.read_transaction():
+        imp = resolve(db, ref)
+        old = stored_summary(db, imp.id)
+    new, newest = current_summary(db, sensitive=sensitive)
+    name = db.path or "(in memory)"
+    return compare(
+        old,
+        new,
+        old_side=Side(kind="import", name=name, import_id=imp.id, at=imp.at),
+        new_side=Side(
+            kind="import" if newest is not None else "database",
+            name=name,
+            import_id=newest.id if newest else None,
+            at=newest.at if newest else None,
+        ),
+    )
