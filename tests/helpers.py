@@ -534,7 +534,7 @@ def run_cli(*args: str, db: Path | str) -> subprocess.CompletedProcess[str]:
     )
 
 
-# ---- two versions of one export, for `graphiam diff` (tests/queries/test_drift.py, tests/cli/test_diff.py) ----
+# ---- two versions of one export, for `graphiam diff` (tests/queries/test_drift.py and others) -------------
 
 OUTSIDE = "999999999999"
 REORDERED = cm("reordered")

@@ -30,9 +30,11 @@ CSV_COLUMNS = (
     "subject",
     "kind",
     "title",
+    "action_count",
     "actions",
     "principals",
 )
+CSV_ACTIONS = 100  # actions listed in a cell (a wildcard finding holds thousands; spreadsheets cap cells)
 _DESCRIPTIONS = {
     RiskCategory.PRIVILEGE_ESCALATION: "allows every action of a privilege-escalation technique without "
     "resource constraints",
@@ -62,8 +64,14 @@ def _reach(p: PolicyReport) -> list[str]:
 # ---- CSV ----
 
 
+def _capped(actions: Sequence[str]) -> str:
+    more = len(actions) - CSV_ACTIONS
+    return ";".join(actions[:CSV_ACTIONS]) + (f";… +{more}" if more > 0 else "")
+
+
 def csv_text(report: Report, drift: Drift | None = None) -> str:
-    """One row per finding (`record` finding) and, with a drift, one per change (`record` change)."""
+    """One row per finding (`record` finding) and, with a drift, one per change (`record` change); at most
+    `CSV_ACTIONS` actions per cell (`action_count` has them all)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -79,7 +87,8 @@ def csv_text(report: Report, drift: Drift | None = None) -> str:
                     p.arn,
                     p.kind,
                     f"{len(f.actions)} action(s)" + (" (conditional)" if f.conditional else ""),
-                    ";".join(f.actions),
+                    len(f.actions),
+                    _capped(f.actions),
                     reach,
                 )
             )
@@ -94,7 +103,8 @@ def csv_text(report: Report, drift: Drift | None = None) -> str:
                 i.subject,
                 d.get("kind", ""),
                 i.title,
-                ";".join(d.get("actions", ())),
+                d.get("actionCount", len(d.get("actions", ()))),
+                _capped(d.get("actions", ())),
                 ";".join(d.get("principals", ())),
             )
         )

@@ -124,7 +124,8 @@ def test_encode_round_trip_and_bad_text():
 def test_sensitive_actions_files(tmp_path):
     y = tmp_path / "s.yml"
     y.write_text(
-        "sensitive-actions:\n  - kms:Decrypt\n  - action: iam:*\n    access-levels: [Permissions management]\n"
+        "sensitive-actions:\n  - kms:Decrypt\n"
+        "  - action: iam:*\n    access-levels: [Permissions management]\n"
     )
     specs = S.read_sensitive(y)
     assert specs == (
@@ -132,7 +133,8 @@ def test_sensitive_actions_files(tmp_path):
         S.SensitiveSpec(action="iam:*", access_levels=("Permissions management",)),
     )
     acts = S.sensitive_actions(specs)
-    assert "kms:Decrypt" in acts and "iam:AttachUserPolicy" in acts and "iam:UpdateAccountName" not in acts  # Write
+    assert "kms:Decrypt" in acts and "iam:AttachUserPolicy" in acts
+    assert "iam:UpdateAccountName" not in acts  # Write, not Permissions management
     j = tmp_path / "s.json"
     j.write_text('["sts:AssumeRole"]')
     assert S.sensitive_actions(S.read_sensitive(j)) == ["sts:AssumeRole"]
