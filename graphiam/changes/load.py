@@ -17,6 +17,7 @@ from typing import Any
 
 from graphiam.derive.refresh import refresh_derived
 from graphiam.errors import IngestError
+from graphiam.graph.snapshot import Snapshot
 from graphiam.ingest.credential_report import parse_credential_report
 from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.organizations import is_organization, parse_organization
@@ -166,11 +167,15 @@ def load_files(
     previous = newest[1] if newest is not None else reuse
     step = progress or (lambda *_: None)
     computed: list[Summary] = []  # the summary, computed once (on the copy, when there is one)
+    snaps: list[Snapshot] = []  # the snapshot the derivers built, which the summary reuses
+
+    def derive(tx: Database, touched: frozenset[str], extra: set[str]) -> None:
+        snaps[:] = [refresh_derived(tx, touched | extra)]
 
     def record(target: Database) -> None:
         if not computed:
             step("summarising for the import history", 0, 1)
-            computed.append(summarise(target, previous=previous))
+            computed.append(summarise(target, snap=snaps[0] if snaps else None, previous=previous))
             step("done", 1, 1)
         summary = computed[0]
         H.write_import(
@@ -195,7 +200,7 @@ def load_files(
                 exports,
                 credential_facts=creds,
                 progress=progress,
-                after=lambda tx, touched: refresh_derived(tx, touched | extra),
+                after=lambda tx, touched: derive(tx, touched, extra),
             )
             record(target)
 

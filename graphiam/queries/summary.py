@@ -505,6 +505,8 @@ class _Sensitive:
         if not self.decider.may_allow(p, action, "*"):
             return False
         identity = [s for s in p.identity if s.document.statements_for(low)]
+        if p.boundary is None and p.scps is None and _plainly_allowed(identity, low):
+            return True
         boundary = None if p.boundary is None else [s for s in p.boundary if s.document.statements_for(low)]
         everything = [*identity, *(boundary or ()), *(s for level in p.scps or () for s in level)]
         if not self._blind(everything, low):
@@ -520,6 +522,19 @@ class _Sensitive:
         if hit is None:
             hit = self.memo[key] = self.decider.allowed(p, action, "*") is not None
         return hit
+
+
+def _plainly_allowed(identity: Sequence[PolicySource], low: str) -> bool:
+    """Allowed without asking the engine: an unconditional Allow of the action on every resource and no Deny
+    of it (with no boundary and no SCP, the caller's part): no statement can take it away ("Policy
+    evaluation logic": an explicit deny or a missing allow is all that denies an identity-only request)."""
+    statements = [st for s in identity for st in s.document.statements_for(low)]
+    if any(st.effect != "Allow" for st in statements):
+        return False
+    return any(
+        not st.compiled_conditions and st.not_resources is None and st.matches_resource("*", {})
+        for st in statements
+    )
 
 
 def _sensitive(
