@@ -37,7 +37,7 @@ from graphiam.queries.drift import (
     failing,
     parse_categories,
 )
-from graphiam.queries.drift_formats import sarif, text_lines
+from graphiam.queries.drift_formats import PER_CATEGORY, sarif, text_lines
 from graphiam.queries.summary import DEFAULT_SENSITIVE, SensitiveSpec, Summary, read_sensitive
 
 INPUT_SUFFIXES = (".json", ".csv")
@@ -141,7 +141,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         elif args.sarif:
             _write(json.dumps(sarif(drift), indent=2) + "\n", args.output)
         else:
-            _write("\n".join(text_lines(drift, details=not args.brief)) + "\n", args.output)
+            text = text_lines(drift, details=not args.brief, per_category=args.limit)
+            _write("\n".join(text) + "\n", args.output)
     except GraphiamError as exc:
         print(f"graphiam: error: {exc}", file=sys.stderr)
         return 2
@@ -182,6 +183,13 @@ def add(sub: Any) -> None:
     out.add_argument("--sarif", action="store_true", help="SARIF 2.1.0, for code-scanning tools")
     dp.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     dp.add_argument("--brief", action="store_true", help="text: one line per change, without the details")
+    dp.add_argument(
+        "--limit",
+        type=int,
+        default=PER_CATEGORY,
+        metavar="N",
+        help=f"text: at most N changes of a category (default {PER_CATEGORY}; 0: all)",
+    )
     dp.add_argument(
         "--fail-on",
         action="append",

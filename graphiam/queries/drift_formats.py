@@ -9,6 +9,7 @@ from graphiam.queries.drift import CATEGORIES, SEVERITIES, Drift, Item, Side
 from graphiam.queries.sarif import Result, Rule, sarif_log
 
 DETAIL_LINES = 10  # statements or names shown under one item
+PER_CATEGORY = 100  # changes of one category printed (0: all); the JSON has every one
 
 
 def _side(s: Side) -> str:
@@ -49,9 +50,10 @@ def _detail_lines(item: Item) -> list[str]:
     return out
 
 
-def text_lines(drift: Drift, *, details: bool = True) -> list[str]:
+def text_lines(drift: Drift, *, details: bool = True, per_category: int = PER_CATEGORY) -> list[str]:
     """The drift for a terminal: a header, the items grouped by severity then category (most severe first),
-    each with a few lines of what to look at, then a one-line total."""
+    each with a few lines of what to look at (at most `per_category` of a category; 0: all), then a one-line
+    total."""
     lines = [f"old: {_side(drift.old)}", f"new: {_side(drift.new)}"]
     oc, nc = drift.old.counts, drift.new.counts
     lines.append(
@@ -75,10 +77,15 @@ def text_lines(drift: Drift, *, details: bool = True) -> list[str]:
             if not these:
                 continue
             lines.append(f"  {c.name} ({len(these)}): {c.description}")
-            for i in these:
+            shown = these[:per_category] if per_category else these
+            for i in shown:
                 lines.append(f"    {i.title}")
                 if details:
                     lines += [f"        {x}" for x in _detail_lines(i)]
+            if len(shown) < len(these):
+                lines.append(
+                    f"    … and {len(these) - len(shown)} more (--limit 0 or --json shows every one)"
+                )
     by = {s: sum(1 for i in drift.items if i.severity == s) for s in SEVERITIES}
     lines.append("")
     lines.append(f"{len(drift.items)} change(s): " + ", ".join(f"{n} {s}" for s, n in by.items() if n))

@@ -178,3 +178,11 @@ def test_directories_and_database_sides(env, cli, tmp_path):
         "new-admin",
     )
     assert r.returncode == 1
+
+
+def test_text_limits_each_category(env, cli):
+    r = cli("diff", "--db", str(env["db"]), "--since", "PREVIOUS", "--limit", "1", "--brief")
+    lines = r.stdout.splitlines()
+    at = lines.index(next(ln for ln in lines if ln.strip().startswith("new-assume (4)")))
+    assert lines[at + 2].strip() == "… and 3 more (--limit 0 or --json shows every one)"
+    assert sum(1 for ln in lines if ln.startswith("    ") and "more (--limit 0" not in ln) < 20
