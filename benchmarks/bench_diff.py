@@ -87,13 +87,13 @@ def timed(cmd: list[str]) -> tuple[float, float, float, str]:
 
 def summary_seconds(progress: str) -> float | None:
     """The time the load spent summarising, from its progress bar (stage names and elapsed seconds)."""
-    marks = re.findall(r"\d+/\d+ (.{40}) +([\d.]+)s", progress)
-    start = next((float(t) for stage, t in marks if stage.startswith("summarising")), None)
-    if start is None:
+    marks = [(stage, float(t)) for stage, t in re.findall(r"\d+/\d+ (.{40}) +([\d.]+)s", progress)]
+    at = next((i for i, (stage, _) in enumerate(marks) if stage.startswith("summarising")), None)
+    if at is None:
         return None
-    after = [float(t) for stage, t in marks if stage.startswith("done")]
-    end = min((t for t in after if t >= start), default=None)  # the summary's own "done"
-    return None if end is None else end - start
+    # the summary's own "done" is the next mark after it
+    end = next((t for stage, t in marks[at + 1 :] if stage.startswith("done")), None)
+    return None if end is None else end - marks[at][1]
 
 
 def main() -> None:
@@ -120,41 +120,26 @@ def main() -> None:
             f"{facts['touched']} touched ({args.change:.0%}); old.json {mb:.1f} MB"
         )
         db = str(t / "db")
+        cli = [py, "-m", "graphiam.cli"]
         rows = []
-        w, r, _, err = timed(
-            [py, "-m", "graphiam.cli", "load", str(t / "old.json"), "--db", db, "--progress"]
-        )
+        w, c, r, err = timed([*cli, "load", str(t / "old.json"), "--db", db, "--progress"])
         base = w
-        rows.append(("1 load OLD (import 1, summary from scratch)", w, r, summary_seconds(err)))
-        w, r, _, err = timed(
-            [py, "-m", "graphiam.cli", "load", str(t / "new.json"), "--db", db, "--progress"]
-        )
-        rows.append(("2 load NEW on top (import 2, summary reusing 1)", w, r, summary_seconds(err)))
+        rows.append(("1 load OLD (import 1, summary from scratch)", w, c, r, summary_seconds(err)))
+        w, c, r, err = timed([*cli, "load", str(t / "new.json"), "--db", db, "--progress"])
+        rows.append(("2 load NEW on top (import 2, summary reusing 1)", w, c, r, summary_seconds(err)))
         out = t / "since.json"
-        w, c, r, _ = timed(
-            [py, "-m", "graphiam.cli", "diff", "--since", "PREVIOUS", "--db", db, "--json", "-o", str(out)]
-        )
+        w, c, r, _ = timed([*cli, "diff", "--since", "PREVIOUS", "--db", db, "--json", "-o", str(out)])
         doc = json.loads(out.read_text())
         rows.append(("3 diff --since PREVIOUS --json", w, c, r, None))
         out2 = t / "files.json"
-        w, r, _, _ = timed(
-            [
-                py,
-                "-m",
-                "graphiam.cli",
-                "diff",
-                str(t / "old.json"),
-                str(t / "new.json"),
-                "--json",
-                "-o",
-                str(out2),
-            ]
+        w, c, r, _ = timed(
+            [*cli, "diff", str(t / "old.json"), str(t / "new.json"), "--json", "-o", str(out2)]
         )
-        rows.append(("4 diff OLD.json NEW.json --json (two temporary loads)", w, r, None))
-        print(f"{'step':<58} {'wall s':>8} {'x load':>7} {'peak RSS MiB':>13} {'summary s':>10}")
-        for name, wall, rss, summ in rows:
-            s = f"{summ:10.1f}" if summ is not None else f"{'-':>10}"
-            print(f"{name:<58} {wall:8.1f} {wall / base:7.2f} {rss:13.0f} {s}")
+        rows.append(("4 diff OLD.json NEW.json --json (two temporary loads)", w, c, r, None))
+        print(f"{'step':<56} {'wall s':>7} {'x load':>6} {'CPU s':>7} {'peak RSS MiB':>12} {'summary s':>9}")
+        for name, wall, cpu, rss, summ in rows:
+            col = f"{summ:9.1f}" if summ is not None else f"{'-':>9}"
+            print(f"{name:<56} {wall:7.1f} {wall / base:6.2f} {cpu:7.1f} {rss:12.0f} {col}")
         by_cat: dict[str, int] = {}
         for item in doc["items"]:
             by_cat[item["category"]] = by_cat.get(item["category"], 0) + 1
