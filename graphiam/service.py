@@ -65,6 +65,7 @@ _BOUNDS: dict[str, int | None] = {
     "admin": None,  # one verdict per principal: a page of principals asks for up to 100 at once
     "principal_rows": None,
     "account_facts": 1,
+    "changes": 8,  # changes since an import (a summary computed from the graph when a mutation followed it)
 }
 
 Relation = Literal[

@@ -532,3 +532,94 @@ def run_cli(*args: str, db: Path | str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "graphiam.cli", *args], env=env, capture_output=True, text=True, timeout=120
     )
+
+
+# ---- two versions of one export, for `graphiam diff` (tests/queries/test_drift.py and others) -------------
+
+OUTSIDE = "999999999999"
+REORDERED = cm("reordered")
+APP_POLICY = cm("app-policy")
+RISKY = cm("risky")
+
+
+def drift_exports() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(old, new): between them an administrator added (dave), a user removed (carol), a new policy version
+    made default (app-policy v2), a trust to an outside account added (role App), a role anyone can assume
+    (Public), bob newly allowed to assume the administrators' role Ops and to create access keys (policy
+    `risky`), and a policy rewritten without a change of meaning (reordered: statements and keys in another
+    order, strings for lists of one)."""
+    ops = role("Ops", {"AWS": f"arn:aws:iam::{ACCT}:root"}, managed=(ADMIN_ARN,))
+    reordered_old = managed_policy(
+        REORDERED,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "A", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"},
+                {
+                    "Sid": "B",
+                    "Effect": "Allow",
+                    "Action": ["ec2:DescribeInstances", "ec2:DescribeImages"],
+                    "Resource": "*",
+                },
+            ],
+        },
+    )
+    reordered_new = managed_policy(
+        REORDERED,
+        {
+            "Statement": [
+                {
+                    "Resource": ["*"],
+                    "Action": ["ec2:DescribeImages", "ec2:DescribeInstances"],
+                    "Effect": "Allow",
+                    "Sid": "B",
+                },
+                {"Resource": ["arn:aws:s3:::x/*"], "Effect": "Allow", "Sid": "A", "Action": ["s3:GetObject"]},
+            ],
+            "Version": "2012-10-17",
+        },
+    )
+    app_v1 = doc(allow("s3:ListBucket", "arn:aws:s3:::app"))
+    app_v2 = doc(allow("s3:ListBucket", "arn:aws:s3:::app"), allow("s3:PutObject", "arn:aws:s3:::app/*"))
+    app = role("App", {"AWS": f"arn:aws:iam::{ACCT}:root"}, managed=(APP_POLICY,))
+    app_new = {
+        **app,
+        "AssumeRolePolicyDocument": doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{OUTSIDE}:root"},
+                "Action": "sts:AssumeRole",
+            },
+        ),
+    }
+    old = export(
+        user("alice", managed=(REORDERED,)),
+        user("bob", groups=("devs",)),
+        user("carol", allow("ec2:Describe*")),
+        groups=(group("devs", allow("ec2:Describe*")),),
+        roles=(ops, app),
+        policies=(reordered_old, managed_policy(APP_POLICY, app_v1)),
+    )
+    new = export(
+        user("alice", managed=(REORDERED,)),
+        user(
+            "bob",
+            allow("sts:AssumeRole", arn("role", "Ops")),
+            groups=("devs",),
+            managed=(RISKY,),
+        ),
+        user("dave", managed=(ADMIN_ARN,)),
+        groups=(group("devs", allow("ec2:Describe*")),),
+        roles=(ops, app_new, role("Public", {"AWS": "*"})),
+        policies=(
+            reordered_new,
+            managed_policy(APP_POLICY, app_v1, app_v2, default=1),
+            managed_policy(RISKY, doc(allow("iam:CreateAccessKey"))),
+        ),
+    )
+    return old, new

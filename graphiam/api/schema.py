@@ -26,6 +26,7 @@ from graphiam.api.escalation import EscalationQuery
 from graphiam.api.external import ExternalQuery
 from graphiam.api.findings import FindingsQuery
 from graphiam.api.graph import GraphQuery
+from graphiam.api.history import HistoryQuery
 from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.mutations import Mutation
 from graphiam.api.organization import OrganizationQuery
@@ -86,6 +87,7 @@ QUERY_PARTS: tuple[type, ...] = (
     FindingsQuery,
     GraphQuery,
     ExternalQuery,
+    HistoryQuery,
 )
 
 # Mutation parts, as QUERY_PARTS. Write each mutation with `graphiam.api.security.admin_mutation`;

@@ -33,6 +33,7 @@ from graphiam.changes.ops import OPS
 from graphiam.derive.refresh import refresh_derived
 from graphiam.errors import ChangeError, IngestError, PreflightNeeded, Problem
 from graphiam.store import Database
+from graphiam.store import history_store as H
 from graphiam.store import mutations as M
 from graphiam.store.clone import clone_database
 
@@ -176,6 +177,7 @@ def _in_place(
                     raise PreflightNeeded  # nothing COPYed yet: this rollback is safe
                 M.settle_created_rels(db)  # every change went through: no expected failure can follow
             refresh_derived(db, set().union(*(a.accounts for a in applied)))
+            H.mark_changed(db, now_text())  # the newest import's summary no longer describes the graph
             _finish(db, applied)
             after = whatif.capture(db, requests, paths=paths) if want else None
     except ChangeError as exc:

@@ -6,22 +6,28 @@ touch the database, so a bad file leaves the database exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from graphiam.arn import account_of
 from graphiam.derive.refresh import refresh_derived
 from graphiam.errors import IngestError
+from graphiam.graph.snapshot import Snapshot
 from graphiam.ingest.credential_report import parse_credential_report
 from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.organizations import is_organization, parse_organization
 from graphiam.ingest.reader import check_policy_document
 from graphiam.model import AccountExport, Group, Organization, Role, User
+from graphiam.queries import history
+from graphiam.queries.summary import Summary, counts, encode, summarise
 from graphiam.store import Database, reader
+from graphiam.store import history_store as H
 from graphiam.store.clone import clone_database
 from graphiam.store.org_store import replace_organization
 from graphiam.store.schema import meta, set_meta
@@ -168,15 +174,34 @@ def refuse_moves(moved: Sequence[Moved], *, option: str) -> None:
     )
 
 
+def file_facts(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """What an import record keeps of each file: its name as given, its size and SHA-256."""
+    out = []
+    for p in paths:
+        digest = hashlib.sha256()
+        try:
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise IngestError(f"cannot read file: {exc}", source=str(p)) from None
+        out.append({"name": str(p), "bytes": os.path.getsize(p), "sha256": digest.hexdigest()})
+    return out
+
+
 def load_files(
     db: Database,
     paths: Sequence[str | os.PathLike[str]],
     *,
     progress: Progress | None = None,
     replace: bool = False,
+    reuse: Summary | None = None,
 ) -> LoadSummary:
-    """Read, check and load files in one transaction. Raises `IngestError` with nothing written. An ARN the
-    graph holds from another account's load is refused unless `replace` (then it moves to the new one)."""
+    """Read, check and load files in one transaction, recording the import (`graphiam.queries.history`)
+    with its security summary in the same transaction. Raises `IngestError` with nothing written. An ARN the
+    graph holds from another account's load is refused unless `replace` (then it moves to the new one).
+
+    The newest import's summary (else `reuse`, another database's) spares re-analysing what did not change."""
     inputs = read_files(paths, progress=progress)
     exports, creds, org = inputs.exports, inputs.credentials, inputs.organization
     if not exports and not creds and org is None:
@@ -184,6 +209,32 @@ def load_files(
     moved = moved_arns(db, exports) if exports else []
     if not replace:
         refuse_moves(moved, option="pass --replace")
+    files = file_facts(paths)
+    newest = history.latest(db)
+    previous = newest[1] if newest is not None else reuse
+    step = progress or (lambda *_: None)
+    computed: list[Summary] = []  # the summary, computed once (on the copy, when there is one)
+    snaps: list[Snapshot] = []  # the snapshot the derivers built, which the summary reuses
+
+    def derive(tx: Database, touched: frozenset[str], extra: set[str]) -> None:
+        snaps[:] = [refresh_derived(tx, touched | extra)]
+
+    def record(target: Database) -> None:
+        if not computed:
+            step("summarising for the import history", 0, 1)
+            computed.append(summarise(target, snap=snaps[0] if snaps else None, previous=previous))
+            step("done", 1, 1)
+        summary = computed[0]
+        H.write_import(
+            target,
+            id=H.next_import_id(target),
+            at=datetime.now(UTC).isoformat(timespec="seconds"),
+            files=json.dumps(files),
+            accounts=[e.account_id for e in exports],
+            counts=json.dumps(counts(summary), sort_keys=True),
+            warnings=[w for e in exports for w in e.warnings] + list(org.warnings if org else ()),
+            summary=encode(summary),
+        )
 
     def apply(target: Database) -> None:
         with target.transaction():
@@ -196,8 +247,9 @@ def load_files(
                 exports,
                 credential_facts=creds,
                 progress=progress,
-                after=lambda tx, touched: refresh_derived(tx, touched | extra),
+                after=lambda tx, touched: derive(tx, touched, extra),
             )
+            record(target)
 
     if not reader.is_empty(db):
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops

@@ -10,7 +10,9 @@ import sys
 from graphiam.cli import (
     accounts,
     audit,
+    diff,
     graph,
+    history,
     load,
     migrate,
     paths,
@@ -36,6 +38,8 @@ COMMANDS = (
     token,
     audit,
     migrate,
+    diff,
+    history,
 )
 
 

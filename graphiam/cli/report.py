@@ -1,5 +1,5 @@
-"""`graphiam report [--account ID] [--json]`: the policy findings report, one line per finding, then the
-summary. A finding's line (shown here on two):
+"""`graphiam report [--account ID] [--format text|json|html|sarif|csv]`: the policy findings report, one line
+per finding, then the summary. A finding's line (shown here on two):
 
     high   PrivilegeEscalation  arn:aws:iam::111:policy/p (customer-managed)  1 action: \
 iam:CreatePolicyVersion  [techniques: iam-001]  reaches 2 (user/alice [can become admin], role/r [admin])
@@ -8,6 +8,10 @@ Each user or role reached is tagged with `queries.admin`'s facts: `[admin]` (adm
 admin]` (an escalation path leads there), `[admin unknown]` (a policy without a document decides). Policies in
 scope without a document are listed last as warnings (not analysed); `--json` has `isAdmin`, `canBecomeAdmin`
 per principal and `warnings`.
+
+`--since PREVIOUS|ID` adds what changed since that import (`graphiam diff --since`); `--exclusions FILE` reads
+Cloudsplaining's exclusions file (YAML or JSON); `--fail-on-severity LEVEL` exits 1 when a finding (or change)
+of that severity or more is reported. Exit status: 0, 1 (the gate), 2 a usage or input error.
 """
 
 from __future__ import annotations
@@ -25,7 +29,22 @@ from graphiam import service
 from graphiam.cli.common import db_arg, db_path, open_database
 from graphiam.cli.served import Server, server_for, url_arg
 from graphiam.derive.findings.rules import SEVERITY, RiskCategory
-from graphiam.queries.findings import Exclusions, build_findings_index, policy_findings
+from graphiam.errors import GraphiamError, InputError
+from graphiam.queries import history
+from graphiam.queries.drift import Drift, check_severity
+from graphiam.queries.drift import as_json as drift_json
+from graphiam.queries.drift_formats import text_lines
+from graphiam.queries.findings import (
+    Exclusions,
+    Report,
+    build_findings_index,
+    exclusions_from,
+    merge,
+    policy_findings,
+)
+from graphiam.queries.report_formats import csv_text, failing_count, html_pages
+from graphiam.queries.report_formats import sarif as report_sarif
+from graphiam.queries.summary import read_config
 
 SHOWN_ACTIONS = 5
 SHOWN_PRINCIPALS = 5
@@ -150,14 +169,18 @@ REPORT_QUERY = """query ($account: String, $kinds: [RiskCategory!], $exclude: Fi
 _STATEMENT = re.compile(r"#(\d+)(?: \((.*)\))?")
 
 
-def _local(args: argparse.Namespace, path: Path, categories: Any, exclusions: Exclusions) -> Any:
+def _local(
+    args: argparse.Namespace, path: Path, categories: Any, exclusions: Exclusions
+) -> tuple[Report, Drift | None]:
     db = open_database(path, engine=args.engine)
     try:
         snap = service.build_snapshot(db)
         index = build_findings_index(db, snap)
+        drift = history.changes_since(db, args.since) if args.since is not None else None
     finally:
         db.close()
-    return policy_findings(index, account=args.account, categories=categories, exclusions=exclusions)
+    report = policy_findings(index, account=args.account, categories=categories, exclusions=exclusions)
+    return report, drift
 
 
 def _remote_policy(node: dict[str, Any]) -> Any:
@@ -242,25 +265,88 @@ def _remote(server: Server, args: argparse.Namespace, categories: Any, exclusion
     )
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    categories = [RiskCategory(k) for k in args.kind] if args.kind else None
-    exclusions = Exclusions(
+def _exclusions(args: argparse.Namespace) -> Exclusions:
+    given = Exclusions(
         policies=tuple(args.exclude_policy or ()),
         principals=tuple(args.exclude_principal or ()),
         actions=tuple(args.exclude_action or ()),
     )
+    if not args.exclusions:
+        return given
+    return merge(exclusions_from(read_config(args.exclusions), source=args.exclusions), given)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc}") from None
+
+
+def _write_html(pages: dict[str, str], output: str) -> None:
+    out = Path(output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            (out / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write the HTML report: {exc}") from None
+
+
+def _produce(args: argparse.Namespace) -> tuple[Report, Drift | None]:
+    fmt = "json" if args.json else args.format
+    if fmt == "html" and not args.output:
+        raise InputError("--format html writes a directory of pages: name it with -o DIR")
+    if args.fail_on_severity:
+        check_severity(args.fail_on_severity)
+    categories = [RiskCategory(k) for k in args.kind] if args.kind else None
+    exclusions = _exclusions(args)
     path = db_path(args, must_exist=not args.url)
     server = server_for(args, path)
+    report: Any
+    drift: Drift | None = None
     if server:
+        if args.since is not None:
+            raise InputError(
+                f"--since reads the import history inside the database, which the server at {server.url} "
+                "holds: ask it with the GraphQL field `changes(since: …)`, or stop it first"
+            )
         report = _remote(server, args, categories, exclusions)
     else:
-        report = _local(args, path, categories, exclusions)
-    if args.json:
-        json.dump(as_json(report), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        report, drift = _local(args, path, categories, exclusions)
+    if fmt == "json":
+        doc = as_json(report)
+        if drift is not None:
+            doc["changes"] = drift_json(drift)
+        _write(json.dumps(doc, indent=2) + "\n", args.output)
+    elif fmt == "sarif":
+        _write(json.dumps(report_sarif(report, drift), indent=2) + "\n", args.output)
+    elif fmt == "csv":
+        _write(csv_text(report, drift), args.output)
+    elif fmt == "html":
+        _write_html(html_pages(report, drift), args.output)
     else:
-        for line in render(report, full=args.full):
-            print(line)
+        lines = render(report, full=args.full)
+        if drift is not None:
+            lines += ["", "what changed:", *text_lines(drift)]
+        _write("\n".join(lines) + "\n", args.output)
+    return report, drift
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        report, drift = _produce(args)
+    except GraphiamError as exc:
+        print(f"graphiam: error: {exc}", file=sys.stderr)
+        return 2
+    if args.fail_on_severity:
+        n = failing_count(report, drift, args.fail_on_severity)
+        if n:
+            print(f"graphiam: {n} finding(s) of severity {args.fail_on_severity} or more", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -271,7 +357,31 @@ def add(sub: Any) -> None:
         "resource constraints, by risk category, and whom it reaches",
     )
     rp.add_argument("--account", help="only this account's policies and principals")
-    rp.add_argument("--json", action="store_true", help="the whole report as JSON")
+    rp.add_argument("--json", action="store_true", help="the whole report as JSON (= --format json)")
+    rp.add_argument(
+        "--format",
+        choices=("text", "json", "html", "sarif", "csv"),
+        default="text",
+        help="html: a directory of offline pages, one set per account (-o DIR); sarif: SARIF 2.1.0",
+    )
+    rp.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout (html: a directory)")
+    rp.add_argument(
+        "--since",
+        metavar="PREVIOUS|ID",
+        help="add what changed since this import (as `graphiam diff --since`)",
+    )
+    rp.add_argument(
+        "--fail-on-severity",
+        metavar="LEVEL",
+        help="exit 1 when a finding (or change) of this severity or more is reported "
+        "(critical, high, medium, low, info)",
+    )
+    rp.add_argument(
+        "--exclusions",
+        metavar="FILE",
+        help="Cloudsplaining's exclusions file (YAML or JSON): policies, roles, users, groups, "
+        "include-actions, exclude-actions",
+    )
     rp.add_argument(
         "--kind",
         action="append",

@@ -1,6 +1,6 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
-// schema_version: 5
+// schema_version: 6
 // Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);
@@ -38,3 +38,7 @@ CREATE NODE TABLE IF NOT EXISTS OrgUnit(id STRING PRIMARY KEY, org STRING, kind 
 CREATE NODE TABLE IF NOT EXISTS ServiceControlPolicy(id STRING PRIMARY KEY, org STRING, name STRING, description STRING, aws_managed BOOLEAN, document STRING);
 CREATE REL TABLE IF NOT EXISTS CHILD_OF(FROM OrgUnit TO OrgUnit);
 CREATE REL TABLE IF NOT EXISTS SCP_ATTACHED(FROM ServiceControlPolicy TO OrgUnit);
+// Import history (`graphiam history`, `graphiam diff --since`): one row per `graphiam load`, written in the load's
+// transaction. files: JSON list of {name, bytes, sha256}; counts: JSON object; summary: the compact security
+// summary `graphiam.queries.summary` computes (gzip, then base64), which `diff` compares; not a copy of the data.
+CREATE NODE TABLE IF NOT EXISTS Import(id INT64 PRIMARY KEY, at STRING, files STRING, accounts STRING[], counts STRING, warnings STRING[], summary STRING);

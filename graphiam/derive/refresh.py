@@ -22,9 +22,11 @@ DERIVERS: tuple[tuple[str, Deriver], ...] = (
 )
 
 
-def refresh_derived(db: Database, touched_accounts: Iterable[str]) -> None:
-    """Recompute derived edges for what touched `touched_accounts`; call inside a write transaction."""
+def refresh_derived(db: Database, touched_accounts: Iterable[str]) -> Snapshot:
+    """Recompute derived edges for what touched `touched_accounts`; call inside a write transaction. Returns
+    the snapshot the derivers ran on (the transaction's policies; derived edges are not in a snapshot)."""
     snap = build_snapshot(db)
     touched = frozenset(touched_accounts)
     for _name, fn in DERIVERS:
         fn(db, snap, touched)
+    return snap

@@ -8,11 +8,13 @@ each with `queries.admin`'s facts (administrator now; can become administrator; 
 without a document (a placeholder for one an export omitted) cannot be analysed: the report's `warnings` name
 each one that applies to a principal in scope.
 
-Exclusions (Cloudsplaining's exclusions file, as arguments): policy names or ARNs, principal names or ARNs
-(users, groups, roles; `*` wildcards, case-insensitive) and actions (IAM action patterns). An excluded
-principal is left out of the reach lists, and so is every member reached only through an excluded group; a
-policy attached only to excluded principals is not reported. An account scope keeps the policies and
-principals of that account (AWS-managed policies when they reach a principal of it).
+Exclusions (Cloudsplaining's exclusions file, as arguments or read by `exclusions_from`): policy names,
+paths or ARNs, principal names, paths or ARNs (any kind, or users, groups and roles apart; `*` wildcards,
+case-insensitive) and actions (IAM action patterns; `include_actions` are never excluded, as
+Cloudsplaining's include-actions). An excluded principal is left out of the reach lists, and so is every
+member reached only through an excluded group; a policy attached only to excluded principals is not
+reported. An account scope keeps the policies and principals of that account (AWS-managed policies when they
+reach a principal of it).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from graphiam.catalog import Catalog
 from graphiam.catalog.patterns import wildcard_regex
 from graphiam.derive.findings.analyse import Analyser, RiskFinding
 from graphiam.derive.findings.rules import SEVERITY, RiskCategory, default_rules
-from graphiam.errors import NotFoundError
+from graphiam.errors import InputError, NotFoundError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot
 from graphiam.model import AWS_MANAGED, INLINE
@@ -91,17 +93,91 @@ class Report:
 @dataclass(frozen=True, kw_only=True)
 class Exclusions:
     policies: tuple[str, ...] = ()
-    principals: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()  # users, groups and roles alike
     actions: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    include_actions: tuple[str, ...] = ()  # never excluded by `actions`
 
     def policy(self, p: PolicyRow) -> bool:
-        return _glob(self.policies, p.name, p.arn)
+        return _glob(self.policies, p.name, p.arn, *_paths(p.path))
 
-    def principal(self, arn: str, name: str) -> bool:
-        return _glob(self.principals, name, arn)
+    def principal(self, arn: str, name: str, kind: str | None = None) -> bool:
+        own = {"user": self.users, "group": self.groups, "role": self.roles}.get(kind or "", ())
+        return _glob((*self.principals, *own), name, arn, *_paths(_arn_path(arn)))
 
     def action_patterns(self) -> list[re.Pattern[str]]:
-        return [wildcard_regex(a) for a in self.actions if a]
+        keep = "|".join(wildcard_regex(a).pattern for a in self.include_actions if a)
+        out = []
+        for a in self.actions:
+            if not a:
+                continue
+            p = wildcard_regex(a)
+            out.append(re.compile(f"(?!(?:{keep})$)(?:{p.pattern})", p.flags) if keep else p)
+        return out
+
+
+EXCLUSION_KEYS = ("policies", "roles", "users", "groups", "include-actions", "exclude-actions")
+
+
+def exclusions_from(data: Any, *, source: str) -> Exclusions:
+    """Cloudsplaining's exclusions file (decoded YAML or JSON): `policies`, `roles`, `users`, `groups`,
+    `include-actions`, `exclude-actions`, each a list of names or patterns (empty strings are ignored, as
+    Cloudsplaining's own template holds them)."""
+    if data is None:
+        return Exclusions()
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a mapping with {', '.join(EXCLUSION_KEYS)}")
+    for key in data:
+        if key not in EXCLUSION_KEYS:
+            raise InputError(f"{source}: unknown key `{key}` (expected {', '.join(EXCLUSION_KEYS)})")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in EXCLUSION_KEYS:
+        value = data.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{source}: `{key}` must be a list of strings")
+        lists[key] = tuple(v for v in value if v)
+    return Exclusions(
+        policies=lists["policies"],
+        roles=lists["roles"],
+        users=lists["users"],
+        groups=lists["groups"],
+        include_actions=lists["include-actions"],
+        actions=lists["exclude-actions"],
+    )
+
+
+def merge(a: Exclusions, b: Exclusions) -> Exclusions:
+    """Both sets of exclusions."""
+    return Exclusions(
+        policies=a.policies + b.policies,
+        principals=a.principals + b.principals,
+        actions=a.actions + b.actions,
+        users=a.users + b.users,
+        groups=a.groups + b.groups,
+        roles=a.roles + b.roles,
+        include_actions=a.include_actions + b.include_actions,
+    )
+
+
+def _paths(path: str | None) -> tuple[str, ...]:
+    """A path as written (`/service-role/`) and without its leading slash (`service-role/`): Cloudsplaining's
+    own exclusions name paths both ways."""
+    if not path or path == "/":
+        return ()
+    return (path, path.lstrip("/"))
+
+
+def _arn_path(arn: str) -> str | None:
+    """The path of an IAM user, group or role ARN (`…:role/service-role/x` -> `/service-role/`)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or "/" not in parts[5]:
+        return None
+    inner = parts[5].split("/")[1:-1]
+    return "/" + "/".join(inner) + "/" if inner else "/"
 
 
 def _glob(patterns: Iterable[str], *values: str) -> bool:
@@ -157,7 +233,7 @@ class FindingsIndex:
             attached = True
             kind = _KINDS.get(a.target_type, a.target_type.lower())
             name = a.target_arn.rsplit("/", 1)[-1]
-            if excl.principal(a.target_arn, name):
+            if excl.principal(a.target_arn, name, kind):
                 continue
             if kind == "group":
                 out[(a.target_arn, None)] = Reached(
@@ -173,7 +249,7 @@ class FindingsIndex:
         self, out: dict[tuple[str, str | None], Reached], arn: str, via: str | None, excl: Exclusions
     ) -> None:
         p = self.snap.principals.get(arn)
-        if p is None or excl.principal(arn, p.name):
+        if p is None or excl.principal(arn, p.name, p.kind):
             return
         facts = self.admin.get(arn)
         out[(arn, via)] = Reached(

@@ -24,6 +24,8 @@ from graphiam.store.db import Database, single_result
 CLONE_BUFFER_POOL_MB = 256
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SKIP = frozenset({"Meta"})  # the copy gets its own from the DDL
+# a what-if or load copy needs the graph, not the import history (its summaries grow with every load)
+CLONE_SKIP = _SKIP | {"Import"}
 
 
 def _ident(name: str) -> str:
@@ -44,13 +46,15 @@ def _arrow(db: Database, cypher: str) -> pa.Table:
         result.close()
 
 
-def table_copies(db: Database) -> Iterator[tuple[str, tuple[str, str] | None, pa.Table]]:
-    """Every row of `db` as Arrow: each node table (but `Meta`, which a new database gets from the DDL) as
-    `(table, None, rows)`, then each relationship table once per (from, to) pair as `(table, pair, rows)`
-    with the endpoints' primary keys in columns `from` and `to`. Run it inside `db.read_transaction()` for a
-    consistent view."""
+def table_copies(
+    db: Database, skip: frozenset[str] = _SKIP
+) -> Iterator[tuple[str, tuple[str, str] | None, pa.Table]]:
+    """Every row of `db` as Arrow: each node table (but those of `skip`: `Meta`, which a new database gets
+    from the DDL) as `(table, None, rows)`, then each relationship table once per (from, to) pair as
+    `(table, pair, rows)` with the endpoints' primary keys in columns `from` and `to`. Run it inside
+    `db.read_transaction()` for a consistent view."""
     tables = [(r["name"], r["type"]) for r in db.execute("CALL show_tables() RETURN *")]
-    nodes = sorted(_ident(n) for n, t in tables if t == "NODE" and n not in _SKIP)
+    nodes = sorted(_ident(n) for n, t in tables if t == "NODE" and n not in skip)
     rels = sorted(_ident(n) for n, t in tables if t == "REL")
     for table in nodes:
         cols = _columns(db, table)
@@ -82,7 +86,8 @@ def row_counts(db: Database) -> dict[str, dict[str, int]]:
 
 
 def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) -> Database:
-    """A new in-memory database holding a consistent copy of every node and relationship of `db`."""
+    """A new in-memory database holding a consistent copy of every node and relationship of `db` (but the
+    import history: `CLONE_SKIP`)."""
     from graphiam.store import open_database
 
     copy = open_database(None, buffer_pool_mb=buffer_pool_mb, engine=db.engine.name)
@@ -90,7 +95,7 @@ def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) 
         # one consistent read view; it also holds back a writer's commit (see Database.gate) so kuzu's
         # checkpoint never waits on this read
         with db.read_transaction(), copy.transaction():
-            for table, pair, data in table_copies(db):
+            for table, pair, data in table_copies(db, CLONE_SKIP):
                 copy.copy_from(table, data, rel_pair=pair)
     except BaseException:
         copy.close()

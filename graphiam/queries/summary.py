@@ -1,0 +1,639 @@
+"""The compact security summary of a database state: what `graphiam diff` compares, kept with every import.
+
+It is not a copy of the data. It holds, as plain JSON:
+
+- `entities`: every account, user, group, role, policy (managed and inline), instance profile, organization
+  unit and SCP, each as a few facets: `attributes` (scalars: path, boundary, default version, credential
+  facts …) and lists (groups, attached policies, inline policies, tags, versions, statements); policy and
+  trust statements by digest (`graphiam.policy.normal`: key order, a string against a list of one and the
+  like are not changes), their text once in `statements`;
+- `admins` (administrator now: allowed every action on `*`, or can make itself so in one step) and
+  `escalations` (not administrator, can become one: one shortest path, at most `PATH_DEPTH` steps);
+- `assume`: every CAN_ASSUME edge, per role (sources by index into `nodes`, grouped by the AssumeReason that
+  holds the deciding statements and conditions; `reasons` holds those), and `externals`: the kind and account
+  of every principal outside the loaded accounts that can assume a role;
+- `findings`: per policy and risk category, the severity, the number of actions and the first few;
+- `sensitive`: for each action of the sensitive list (`DEFAULT_SENSITIVE`; configurable), who may do it on
+  `*` (as the escalation deriver decides: conditions the principal can meet count).
+
+`summarise(db)` computes it from the database as it is (inside the caller's transaction, if any);
+`encode`/`decode` turn it into the text the `Import` table keeps (gzip, then base64).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import graphiam
+from graphiam.catalog import Catalog
+from graphiam.derive.escalation.decide import Decider
+from graphiam.derive.escalation.probes import blind_statement, pack_ids
+from graphiam.derive.findings.analyse import Analyser
+from graphiam.derive.findings.rules import SEVERITY, default_rules
+from graphiam.errors import InputError
+from graphiam.graph.snapshot import PrincipalInfo, Snapshot, build_snapshot
+from graphiam.model import AWS_MANAGED, INLINE
+from graphiam.policy import PolicySource, Statement
+from graphiam.policy.normal import normalised_statements, statements_of
+from graphiam.queries.escalation_paths import EscalationIndex, build_index
+from graphiam.store import Database, reader
+from graphiam.store import history_store as H
+from graphiam.store.assume_store import read_reasons
+from graphiam.store.org_store import read_organization
+
+FORMAT = 1
+PATH_DEPTH = 5  # as whatif's paths: one shortest path to administrator of at most this many steps
+FINDING_SAMPLE = 10  # actions kept per finding (with their number)
+
+Summary = dict[str, Any]
+
+
+# ---- the sensitive actions ----
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensitiveSpec:
+    """Actions matching `action` (wildcards expanded against the catalogue), of these access levels (None:
+    any); each is decided on resource `*` ("on everything")."""
+
+    action: str
+    access_levels: tuple[str, ...] | None = None
+
+
+DEFAULT_SENSITIVE: tuple[SensitiveSpec, ...] = (
+    SensitiveSpec(action="iam:*", access_levels=("Write", "Permissions management")),
+    SensitiveSpec(action="sts:AssumeRole"),
+    SensitiveSpec(action="kms:Decrypt"),
+    SensitiveSpec(action="s3:*", access_levels=("Write", "Permissions management")),
+)
+
+
+def sensitive_actions(specs: Sequence[SensitiveSpec], catalog: Catalog | None = None) -> list[str]:
+    """The actions the specs name, in catalogue spelling, sorted (resource `*` for every one)."""
+    cat = catalog or Catalog.default()
+    found: set[str] = set()
+    for spec in specs:
+        matches = cat.expand(spec.action)
+        if not matches:
+            raise InputError(f"sensitive actions: `{spec.action}` names no known action")
+        found.update(
+            a.full_name for a in matches if spec.access_levels is None or a.access_level in spec.access_levels
+        )
+    return sorted(found)
+
+
+def parse_sensitive(data: Any, *, source: str) -> tuple[SensitiveSpec, ...]:
+    """The sensitive-actions list of a file: a list whose items are action patterns (`kms:Decrypt`) or objects
+    `{action, access-levels?}` (or the list under a `sensitive-actions` key)."""
+    if isinstance(data, Mapping) and "sensitive-actions" in data:
+        data = data["sensitive-actions"]
+    if not isinstance(data, list) or not data:
+        raise InputError(f"{source}: expected a non-empty list of actions (or `sensitive-actions: [...]`)")
+    out = []
+    for i, item in enumerate(data):
+        where = f"{source}: item {i}"
+        if isinstance(item, str):
+            out.append(SensitiveSpec(action=item))
+            continue
+        if not isinstance(item, Mapping) or not isinstance(item.get("action"), str):
+            raise InputError(f"{where}: expected an action pattern or an object with `action`")
+        unknown = set(item) - {"action", "access-levels"}
+        if unknown:
+            raise InputError(f"{where}: unknown key `{sorted(unknown)[0]}` (action, access-levels)")
+        levels = item.get("access-levels")
+        if levels is not None and (
+            not isinstance(levels, list) or not all(isinstance(x, str) for x in levels)
+        ):
+            raise InputError(f"{where}: `access-levels` must be a list of access levels")
+        out.append(
+            SensitiveSpec(action=item["action"], access_levels=None if levels is None else tuple(levels))
+        )
+    return tuple(out)
+
+
+def read_sensitive(path: str | Path) -> tuple[SensitiveSpec, ...]:
+    """A sensitive-actions file: JSON, or YAML (`.yml`/`.yaml`)."""
+    return parse_sensitive(read_config(path), source=str(path))
+
+
+def read_config(path: str | Path) -> Any:
+    """A small configuration file as data: YAML for `.yml`/`.yaml`, else JSON. Errors name the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read: {exc}") from None
+    if p.suffix.lower() in (".yml", ".yaml"):
+        import yaml  # only here: a command that reads no YAML file never loads it
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{p}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+# ---- administrators ----
+
+
+def administrators(db: Database, snap: Snapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Who is administrator now, and who can become one with one shortest path: the one place the summary
+    asks what administrator means (`queries.escalation_paths`' index, as `isAdmin`, `escalationSummary` and
+    what-if use it)."""
+    index: EscalationIndex = build_index(db, snap)
+    admins: dict[str, Any] = {}
+    for arn in sorted(snap.principals):
+        use = index.direct.get(arn)
+        if use is not None:
+            admins[arn] = {
+                "reason": "allowed every action on `*`",
+                "statements": list(use.statements),
+                "needs": list(use.needs),
+            }
+        elif arn in index.graph.loops:
+            step = index.graph.loops[arn][0]
+            admins[arn] = {
+                "reason": f"can make itself administrator with {step.technique}",
+                "statements": [],
+                "needs": list(step.needs),
+            }
+    escalations: dict[str, Any] = {}
+    for arn in sorted(snap.principals):
+        if arn in admins or index.graph.admin_dist.get(arn, 1 << 30) > PATH_DEPTH:
+            continue
+        found = index.graph.to_admin(arn, max_depth=PATH_DEPTH, limit=1)
+        if found:
+            escalations[arn] = {
+                "steps": [[s.source, s.target, s.technique] for s in found[0].steps],
+                "needs": list(found[0].needs),
+            }
+    return admins, escalations
+
+
+# ---- the summary ----
+
+
+def _digest(items: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.entities: dict[str, Any] = {}
+        self.statements: dict[str, Any] = {}
+
+    def digests(self, document: Any) -> list[str]:
+        found = normalised_statements(document)
+        self.statements.update(found)
+        return list(found)
+
+    def add(
+        self, key: str, kind: str, account: str | None, attributes: Mapping[str, Any], **lists: Any
+    ) -> None:
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "account": account,
+            "attributes": dict(sorted(attributes.items())),
+        }
+        for name, values in lists.items():
+            entry[name] = sorted(set(values))
+        self.entities[key] = entry
+
+
+def _tags(tags: Mapping[str, str]) -> list[str]:
+    return [f"{k}={v}" for k, v in tags.items()]
+
+
+def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
+    b = _Builder()
+    for a in reader.accounts(db):
+        b.add(f"account:{a.id}", "account", a.id, {})
+    users, roles, groups = reader.all_principal_rows(db)
+    policies = reader.all_policies(db)
+    attached: dict[str, list[str]] = {}
+    inline: dict[str, list[str]] = {}
+    for p in policies:
+        if p.kind == INLINE and p.owner_arn:
+            inline.setdefault(p.owner_arn, []).append(p.arn)
+    for at in reader.all_attachments(db):
+        if at.attached_as != "boundary" and at.attached_as != INLINE:
+            attached.setdefault(at.target_arn, []).append(at.policy_arn)
+    member: dict[str, list[str]] = {}
+    for user_arn, group_arn in reader.all_memberships(db):
+        member.setdefault(user_arn, []).append(group_arn)
+    for u in users:
+        attrs: dict[str, Any] = {"path": u.path, "id": u.user_id, "boundary": u.boundary_arn}
+        if u.has_credential_report:
+            attrs |= {
+                "passwordEnabled": u.password_enabled,
+                "mfaActive": u.mfa_active,
+                "accessKeysActive": u.access_keys_active,
+            }
+        b.add(
+            u.arn,
+            "user",
+            u.account,
+            attrs,
+            groups=member.get(u.arn, ()),
+            attached=attached.get(u.arn, ()),
+            inline=inline.get(u.arn, ()),
+            tags=_tags(u.tags),
+        )
+    for g in groups:
+        b.add(
+            g.arn,
+            "group",
+            g.account,
+            {"path": g.path, "id": g.group_id},
+            attached=attached.get(g.arn, ()),
+            inline=inline.get(g.arn, ()),
+        )
+    for r in roles:
+        b.add(
+            r.arn,
+            "role",
+            r.account,
+            {
+                "path": r.path,
+                "id": r.role_id,
+                "boundary": r.boundary_arn,
+                "maxSessionDuration": r.max_session_duration,
+                "description": r.description,
+            },
+            trust=b.digests(r.trust_policy),
+            attached=attached.get(r.arn, ()),
+            inline=inline.get(r.arn, ()),
+            tags=_tags(r.tags),
+        )
+    versions: dict[str, list[str]] = {}
+    for policy_arn, version_id, _default in H.version_ids(db):
+        versions.setdefault(policy_arn, []).append(version_id)
+    for p in policies:
+        language, _ = statements_of(p.document)
+        attrs = {"kind": p.kind, "path": p.path, "missing": p.missing, "language": language}
+        if p.kind != INLINE:
+            attrs |= {"id": p.policy_id, "defaultVersion": p.default_version}
+        b.add(
+            p.arn,
+            "policy",
+            p.account,
+            attrs,
+            statements=b.digests(p.document),
+            versions=versions.get(p.arn, ()),
+        )
+    for profile, role_arn in reader.all_profiles(db):
+        key = profile.arn
+        have = b.entities.get(key)
+        b.add(
+            key,
+            "instance-profile",
+            profile.account,
+            {"path": profile.path, "id": profile.profile_id},
+            roles=[*(have["roles"] if have else ()), role_arn],
+        )
+    units, scps = read_organization(db)
+    for unit in units:
+        b.add(
+            f"org-unit:{unit.id}",
+            "org-unit",
+            unit.id if unit.kind == "account" else None,
+            {"kind": unit.kind, "name": unit.name, "parent": unit.parent, "management": unit.management},
+        )
+    for scp in scps:
+        b.add(
+            f"scp:{scp.id}",
+            "scp",
+            None,
+            {"name": scp.name, "awsManaged": scp.aws_managed},
+            statements=b.digests(scp.document),
+            targets=scp.targets,
+        )
+    return dict(sorted(b.entities.items())), dict(sorted(b.statements.items()))
+
+
+def _assume(db: Database) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """CAN_ASSUME per role: `{"nodes": [...], "roles": {role: {"digest", "groups": [[reason, action,
+    [source index deltas]], ...]}}}`, the reasons they name and the external principals among the sources.
+    Read as Arrow and dictionary-encoded: at 10,000 principals there are over a million edges."""
+    columns = H.assume_edges(db)
+    src, src_names = columns["source"].index, columns["source"].values
+    tables, table_names = columns["source_table"].index, columns["source_table"].values
+    dst, dst_names = columns["target"].index, columns["target"].values
+    act, act_names = columns["action"].index, columns["action"].values
+    why, why_names = columns["reason"].index, columns["reason"].values
+    del columns
+    nodes = sorted(src_names)
+    where = {n: i for i, n in enumerate(nodes)}
+    position = [where[n] for n in src_names]
+    by_role: dict[int, dict[tuple[int, int], list[int]]] = {}
+    external: set[int] = set()
+    for s_i, t_i, d_i, a_i, r_i in zip(src, tables, dst, act, why, strict=True):
+        by_role.setdefault(d_i, {}).setdefault((r_i, a_i), []).append(position[s_i])
+        if table_names[t_i] == "ExternalPrincipal":
+            external.add(s_i)
+    del src, tables, dst, act, why
+    roles: dict[str, Any] = {}
+    for d_i in sorted(by_role, key=lambda i: dst_names[i]):
+        groups = []
+        lines = []
+        for (r_i, a_i), sources in sorted(
+            by_role[d_i].items(), key=lambda kv: (why_names[kv[0][0]] or "", act_names[kv[0][1]] or "")
+        ):
+            reason, action = why_names[r_i] or "", act_names[a_i] or ""
+            sources.sort()
+            deltas = [sources[0]] + [b - a for a, b in zip(sources, sources[1:], strict=False)]
+            groups.append([reason, action, deltas])
+            lines += [f"{nodes[i]}\t{action}\t{reason}" for i in sources]
+        lines.sort()
+        roles[dst_names[d_i]] = {"digest": _digest(lines), "groups": groups}
+    reasons = {
+        rid: [statements, conditions] for rid, (statements, conditions) in sorted(read_reasons(db).items())
+    }
+    members = {u.id for u in read_organization(db)[0] if u.kind == "account"}
+    seen = {src_names[i] for i in external}
+    externals = {}
+    for arn, (kind, account) in sorted(H.external_principals(db).items()):
+        if arn not in seen:
+            continue
+        outside = kind in ("everyone", "federated") or account is None or account not in members
+        externals[arn] = {"kind": kind, "account": account, "outsideOrganization": outside}
+    return {"nodes": nodes, "roles": roles}, reasons, externals
+
+
+def rules_fingerprint() -> str:
+    """What the findings of a document depend on besides its text: graphiam's version, its risk rules and the
+    size of the action catalogue. Findings are reused from an earlier summary only under the same one."""
+    rules = default_rules()
+    parts = [
+        f"graphiam {graphiam.__version__} format {FORMAT} catalog {len(Catalog.default())}",
+        *sorted(rules.data_exfiltration),
+        "--",
+        *sorted(rules.credentials_exposure),
+        "--",
+        *(f"{tid}:{','.join(sorted(acts))}" for tid, acts in sorted(rules.techniques)),
+    ]
+    return _digest(parts)
+
+
+def _document_key(entity: Mapping[str, Any]) -> str:
+    """A policy's document as the summary knows it: language version and statement digests."""
+    return f"{entity['attributes'].get('language')}|{','.join(entity.get('statements', ()))}"
+
+
+def _findings(
+    db: Database, snap: Snapshot, entities: Mapping[str, Any], previous: Summary | None
+) -> tuple[dict[str, Any], str]:
+    """policy ARN -> {risk category -> {severity, count, actions (the first few), digest}} for every policy
+    the report analyses (`queries.findings`: customer-managed, inline, and AWS-managed ones attached as
+    identity policies); a policy without findings has `{}`. The findings of a document depend on its text
+    alone (Cloudsplaining judges one policy at a time), so a document `previous` analysed under the same
+    rules is not analysed again."""
+    fingerprint = rules_fingerprint()
+    known: dict[str, Any] = {}
+    if previous is not None and previous.get("rules") == fingerprint:
+        old = previous["entities"]
+        for arn, found in previous["findings"].items():
+            if arn in old:
+                known[_document_key(old[arn])] = found
+    attached = {a.policy_arn for a in reader.all_attachments(db) if a.attached_as != "boundary"}
+    analyser: Analyser | None = None
+    out: dict[str, Any] = {}
+    for arn in sorted(snap.policies):
+        p = snap.policies[arn]
+        doc = snap.documents.get(arn)
+        if doc is None or arn not in entities or (p.kind == AWS_MANAGED and arn not in attached):
+            continue
+        key = _document_key(entities[arn])
+        found = known.get(key)
+        if found is None:
+            analyser = analyser or Analyser(Catalog.default(), default_rules())
+            found = known[key] = {
+                f.category.value: {
+                    "severity": SEVERITY[f.category],
+                    "count": len(f.actions),
+                    "actions": list(f.actions[:FINDING_SAMPLE]),
+                    "digest": _digest(f.actions),
+                }
+                for f in analyser.findings(doc)
+            }
+        out[arn] = found
+    return out, fingerprint
+
+
+class _Sensitive:
+    """Who may do each sensitive action on `*`, decided by `Decider.allowed` (as escalation steps are:
+    conditions the principal can meet count).
+
+    Three savings. An action is asked only when an identity Allow statement can name it (each document
+    scanned once, statements naming another service skipped). Principals whose statements for an action read
+    nothing of the principal (`blind_statement`) and who hold the same policies for it get one decision. A
+    principal whose policies, boundary, SCPs and tags are those an earlier summary saw (`fingerprint`) keeps
+    that summary's answer."""
+
+    def __init__(self, snap: Snapshot, actions: Sequence[str]) -> None:
+        self.decider = Decider(snap)
+        self.actions = list(actions)
+        self.lows = [a.lower() for a in actions]
+        self.by_service: dict[str, list[int]] = {}
+        for i, low in enumerate(self.lows):
+            self.by_service.setdefault(low.split(":", 1)[0], []).append(i)
+        self.memo: dict[tuple[Any, ...], bool] = {}
+        self.blind: dict[int, bool] = {}
+        self.allows: dict[int, frozenset[int]] = {}  # document id -> the actions it has an Allow for
+        self.texts: dict[int, str] = {}  # document id -> digest of its text
+
+    def _statement_actions(self, st: Statement) -> set[int]:
+        everything = range(len(self.lows))
+        if st.actions is None:  # NotAction: whatever it spares
+            return {i for i in everything if st.may_match_action(self.lows[i])}
+        found: set[int] = set()
+        for raw, pattern in zip(st.actions, st.action_patterns, strict=True):
+            service = raw.lower().split(":", 1)[0]
+            maybe = everything if "*" in service or "?" in service else self.by_service.get(service, ())
+            found.update(i for i in maybe if pattern.matches(self.lows[i], {}))
+        return found
+
+    def candidates(self, p: PrincipalInfo) -> list[int]:
+        """The actions an identity policy of `p` has an Allow statement for."""
+        found: set[int] = set()
+        for src in p.identity:
+            doc = src.document
+            hit = self.allows.get(id(doc))
+            if hit is None:
+                acts: set[int] = set()
+                for st in doc.statements:
+                    if st.effect == "Allow":
+                        acts |= self._statement_actions(st)
+                hit = self.allows[id(doc)] = frozenset(acts)
+            found |= hit
+        return sorted(found)
+
+    def _text(self, src: PolicySource) -> str:
+        doc = src.document
+        hit = self.texts.get(id(doc))
+        if hit is None:
+            raw = json.dumps(doc.raw, sort_keys=True, separators=(",", ":"))
+            hit = self.texts[id(doc)] = hashlib.sha256(raw.encode()).hexdigest()[:16]
+        return f"{src.policy_id}|{src.via}|{src.via_name}|{hit}"
+
+    def fingerprint(self, p: PrincipalInfo) -> str:
+        """Everything the answers for `p` depend on besides the rules: its policies and boundary (texts),
+        its SCP levels, its tags."""
+        parts = [p.kind, *sorted(f"{k}={v}" for k, v in p.tags.items()), "identity"]
+        parts += sorted(self._text(s) for s in p.identity)
+        parts.append("boundary" if p.boundary is not None else "no boundary")
+        parts += sorted(self._text(s) for s in p.boundary or ())
+        for level in p.scps or ():
+            parts.append("scp level")
+            parts += sorted(self._text(s) for s in level)
+        return _digest(parts)
+
+    def _blind(self, sources: Iterable[PolicySource], low: str) -> bool:
+        for src in sources:
+            for st in src.document.statements_for(low):
+                hit = self.blind.get(id(st))
+                if hit is None:
+                    hit = self.blind[id(st)] = blind_statement(st)
+                if not hit:
+                    return False
+        return True
+
+    def allowed(self, p: PrincipalInfo, i: int) -> bool:
+        action, low = self.actions[i], self.lows[i]
+        if not self.decider.may_allow(p, action, "*"):
+            return False
+        identity = [s for s in p.identity if s.document.statements_for(low)]
+        if p.boundary is None and p.scps is None and _plainly_allowed(identity, low):
+            return True
+        boundary = None if p.boundary is None else [s for s in p.boundary if s.document.statements_for(low)]
+        everything = [*identity, *(boundary or ()), *(s for level in p.scps or () for s in level)]
+        if not self._blind(everything, low):
+            return self.decider.allowed(p, action, "*") is not None
+        key = (
+            low,
+            p.principal_type,
+            pack_ids(identity),
+            None if boundary is None else pack_ids(boundary),
+            None if p.scps is None else tuple(pack_ids(level) for level in p.scps),
+        )
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = self.decider.allowed(p, action, "*") is not None
+        return hit
+
+
+def _plainly_allowed(identity: Sequence[PolicySource], low: str) -> bool:
+    """Allowed without asking the engine: an unconditional Allow of the action on every resource and no Deny
+    of it (with no boundary and no SCP, the caller's part): no statement can take it away ("Policy
+    evaluation logic": an explicit deny or a missing allow is all that denies an identity-only request)."""
+    statements = [st for s in identity for st in s.document.statements_for(low)]
+    if any(st.effect != "Allow" for st in statements):
+        return False
+    return any(
+        not st.compiled_conditions and st.not_resources is None and st.matches_resource("*", {})
+        for st in statements
+    )
+
+
+def _sensitive(
+    snap: Snapshot, specs: Sequence[SensitiveSpec], rules: str, previous: Summary | None
+) -> dict[str, Any]:
+    """`{"actions": [...], "allowed": {principal: [action index, ...]}, "fingerprints": {principal: ...}}`."""
+    actions = sensitive_actions(specs)
+    decide = _Sensitive(snap, actions)
+    old: Mapping[str, Any] = {}
+    if previous is not None and previous.get("rules") == rules:
+        before = previous["sensitive"]
+        if before["actions"] == actions:
+            old = before
+    allowed: dict[str, list[int]] = {}
+    prints: dict[str, str] = {}
+    for arn in sorted(snap.principals):
+        p = snap.principals[arn]
+        prints[arn] = mark = decide.fingerprint(p)
+        if old and old["fingerprints"].get(arn) == mark:
+            hits = old["allowed"].get(arn, [])
+        else:
+            hits = [i for i in decide.candidates(p) if decide.allowed(p, i)]
+        if hits:
+            allowed[arn] = hits
+    return {"actions": actions, "allowed": allowed, "fingerprints": prints}
+
+
+def summarise(
+    db: Database,
+    *,
+    snap: Snapshot | None = None,
+    previous: Summary | None = None,
+    sensitive: Sequence[SensitiveSpec] = DEFAULT_SENSITIVE,
+) -> Summary:
+    """The security summary of the database as the caller's transaction (or one read view) sees it;
+    `previous` (an earlier summary) spares the analysis of the policy documents it already analysed."""
+    with db.read_transaction():
+        snap = snap or build_snapshot(db)
+        entities, statements = _entities(db)
+        admins, escalations = administrators(db, snap)
+        assume, reasons, externals = _assume(db)
+        findings, rules = _findings(db, snap, entities, previous)
+    return {
+        "format": FORMAT,
+        "rules": rules,
+        "accounts": sorted(e["account"] for e in entities.values() if e["kind"] == "account"),
+        "entities": entities,
+        "statements": statements,
+        "admins": admins,
+        "escalations": escalations,
+        "assume": assume,
+        "reasons": reasons,
+        "externals": externals,
+        "findings": findings,
+        "sensitive": _sensitive(snap, sensitive, rules, previous),
+    }
+
+
+def counts(summary: Summary) -> dict[str, int]:
+    """What `graphiam history` shows of a summary."""
+    kinds: dict[str, int] = {}
+    for e in summary["entities"].values():
+        kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+    edges = sum(len(g[2]) for role in summary["assume"]["roles"].values() for g in role["groups"])
+    return {
+        "accounts": kinds.get("account", 0),
+        "users": kinds.get("user", 0),
+        "groups": kinds.get("group", 0),
+        "roles": kinds.get("role", 0),
+        "policies": kinds.get("policy", 0),
+        "admins": len(summary["admins"]),
+        "canBecomeAdmin": len(summary["escalations"]),
+        "assumeEdges": edges,
+        "externalPrincipals": len(summary["externals"]),
+        "findings": sum(len(f) for f in summary["findings"].values()),
+    }
+
+
+def encode(summary: Summary) -> str:
+    text = json.dumps(summary, sort_keys=True, separators=(",", ":"))
+    return base64.b64encode(gzip.compress(text.encode(), compresslevel=6, mtime=0)).decode("ascii")
+
+
+def decode(text: str) -> Summary:
+    try:
+        data = json.loads(gzip.decompress(base64.b64decode(text)))
+    except (ValueError, OSError) as exc:
+        raise InputError(f"a stored import summary cannot be read: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(
+            f"a stored import summary has format {data.get('format') if isinstance(data, dict) else '?'}, "
+            f"this graphiam reads {FORMAT}"
+        )
+    return data
