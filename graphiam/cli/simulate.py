@@ -70,8 +70,17 @@ def render(sim: Any) -> list[str]:
     lines.append("  " + ", ".join(extra))
     if ev.missing_context_keys:
         lines.append("  missing context keys: " + ", ".join(ev.missing_context_keys))
+    if sim.conditional:
+        lines.append("  ALLOWED IF the request carries:")
+        lines += [f"    {describe_condition(c)}" for c in sim.required_conditions]
     lines += [f"  warning: {w}" for w in sim.warnings]
     return lines
+
+
+def describe_condition(c: Any) -> str:
+    """One required condition for a person: what must hold (or, for a Deny, must not) and where it is from."""
+    what = "must hold" if c.effect == "Allow" else "must not hold (a Deny)"
+    return f"{c.operator} {c.key} {list(c.values)} {what}  [{c.policy_arn} statement {c.statement_index}]"
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -101,6 +110,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                         for m in ev.matched
                     ],
                     "missingContextKeys": list(ev.missing_context_keys),
+                    "conditional": sim.conditional,
+                    "requiredConditions": [
+                        {
+                            "key": c.key,
+                            "operator": c.operator,
+                            "values": list(c.values),
+                            "role": "REQUIRED" if c.effect == "Allow" else "AVOIDED",
+                            "policyArn": c.policy_arn,
+                            "statementIndex": c.statement_index,
+                        }
+                        for c in sim.required_conditions
+                    ],
                     "scpDecision": ev.scp_decision.value if ev.scp_decision is not None else None,
                 },
                 indent=2,
@@ -115,7 +136,8 @@ def add(sub: Any) -> None:
     sp = sub.add_parser(
         "simulate",
         help="decide one request for a stored principal, with the deciding statements",
-        description="Exit status: 0 allowed, 3 denied, 1 error.",
+        description="Exit status: 0 allowed, 3 denied (also when it would be allowed only if the request "
+        "carried more keys: the output says ALLOWED IF), 1 error.",
     )
     sp.add_argument("--principal", required=True, help="user or role ARN")
     sp.add_argument("--action", required=True, help="service:Action")
