@@ -24,7 +24,8 @@ User Guide "AWS global condition context keys", each key's "Availability"):
   be satisfied; `aws:MultiFactorAuthPresent` is `true`/`false` (a role session) or also absent (a user's
   access key); `aws:SecureTransport` and `aws:ViaAWSService` are always present, `true` or `false`.
 
-What the caller passes always wins (keys are case-insensitive) and is never varied.
+What the caller passes always wins (keys are case-insensitive) and is never varied. The README's "Request
+context" table says the same per way of calling (long-term access key, temporary credentials, role session).
 """
 
 from __future__ import annotations
@@ -72,105 +73,6 @@ _PRINCIPAL_KEYS = frozenset(
 )
 _CLOCK_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 _RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CredentialRow:
-    """One row of the README's request-context table: what each way of calling carries for `key`."""
-
-    key: str
-    access_key: str  # an IAM user calling with its long-term access key
-    temporary: str  # an IAM user with temporary credentials (console sign-in, sts:GetSessionToken)
-    role_session: str  # a role session (sts:AssumeRole*)
-    default: str  # what graphiam puts in the request when the caller gives nothing
-
-
-CREDENTIAL_TABLE: tuple[CredentialRow, ...] = (
-    CredentialRow(
-        key="aws:CurrentTime, aws:EpochTime",
-        access_key="now",
-        temporary="now",
-        role_session="now",
-        default="now (a given `aws:CurrentTime` or `aws:EpochTime` sets both)",
-    ),
-    CredentialRow(
-        key="aws:TokenIssueTime",
-        access_key="absent",
-        temporary="when the credentials were issued",
-        role_session="when the session was issued",
-        default="roles: now; users: absent, and a condition on it is met only with credentials issued now",
-    ),
-    CredentialRow(
-        key="aws:MultiFactorAuthPresent",
-        access_key="absent",
-        temporary="`true` or `false`",
-        role_session="`true` or `false`",
-        default="absent: a condition on it makes the answer conditional",
-    ),
-    CredentialRow(
-        key="aws:MultiFactorAuthAge",
-        access_key="absent",
-        temporary="seconds since the MFA sign-in (only with MFA)",
-        role_session="same",
-        default="absent: the caller's",
-    ),
-    CredentialRow(
-        key="aws:SecureTransport",
-        access_key="`true` (HTTPS) or `false`",
-        temporary="same",
-        role_session="same",
-        default="absent: `true` or `false` make a condition on it conditional",
-    ),
-    CredentialRow(
-        key="aws:ViaAWSService",
-        access_key="`false` (a direct call); `true` when a service calls with the principal's credentials",
-        temporary="same",
-        role_session="same",
-        default="`false`; a statement needing `true` makes the answer conditional",
-    ),
-    CredentialRow(
-        key="aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:PrincipalTag/*",
-        access_key="the user's (type `User`)",
-        temporary="the user's",
-        role_session="the role's (type `AssumedRole`)",
-        default="from the principal; a tag it lacks stays absent",
-    ),
-    CredentialRow(
-        key="aws:username, aws:userid",
-        access_key="the user's name and id",
-        temporary="the user's",
-        role_session="no `aws:username`",
-        default="from the principal",
-    ),
-    CredentialRow(
-        key="aws:PrincipalIsAWSService",
-        access_key="`false`",
-        temporary="`false`",
-        role_session="`false`",
-        default="`false`",
-    ),
-    CredentialRow(
-        key="aws:ResourceTag/*, iam:ResourceTag/*",
-        access_key="the resource's tags",
-        temporary="same",
-        role_session="same",
-        default="a user or role of the graph: its tags (fixed); any other resource: unknown (conditional)",
-    ),
-    CredentialRow(
-        key="aws:SourceAccount, aws:SourceArn, aws:SourceOrgID, aws:PrincipalServiceName",
-        access_key="absent (a service's request on a resource's behalf carries them)",
-        temporary="absent",
-        role_session="absent",
-        default="absent, fixed",
-    ),
-    CredentialRow(
-        key="anything else (aws:SourceIp, aws:RequestedRegion, aws:RequestTag/*, iam:PassedToService …)",
-        access_key="what the request carries",
-        temporary="same",
-        role_session="same",
-        default="absent unless given: a condition on it makes the answer conditional",
-    ),
-)
 
 
 def scp_exempt(principal_arn: str) -> str | None:
