@@ -25,8 +25,8 @@ OFFICE = {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
 NULL_CONTRADICTION = {"Null": {"aws:SourceIp": "true"}, "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
 
 
-def get(action: str = "s3:GetObject", **condition: Any) -> dict[str, Any]:
-    return allow(action, "*", Condition=condition) if condition else allow(action)
+def get(condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    return allow("s3:GetObject", "*", Condition=condition) if condition else allow("s3:GetObject")
 
 
 USERS = {
@@ -118,11 +118,11 @@ def test_simulate_time_is_now_unless_given(org):
 
 def test_simulate_custom_is_three_valued_too():
     s = simulate_custom(
-        policies=[{"Version": "2012-10-17", "Statement": [get(**OFFICE)]}], action="s3:GetObject"
+        policies=[{"Version": "2012-10-17", "Statement": [get(OFFICE)]}], action="s3:GetObject"
     )
     assert s.conditional and [c.policy_arn for c in s.required_conditions] == ["policies[0]"]
     s = simulate_custom(
-        policies=[{"Version": "2012-10-17", "Statement": [get(**PAST)]}], action="s3:GetObject"
+        policies=[{"Version": "2012-10-17", "Statement": [get(PAST)]}], action="s3:GetObject"
     )
     assert not s.conditional and s.evaluation.decision is Decision.IMPLICIT_DENY
 

@@ -230,7 +230,7 @@ def brute_force(
         sim = simulate(
             snap, principal=arn, action=action, resource=resource, context=context, resource_owner=owner
         )
-        if (sim.conditional if conditional else sim.evaluation.decision is Decision.ALLOWED):
+        if sim.conditional if conditional else sim.evaluation.decision is Decision.ALLOWED:
             out.add(arn)
     return out
 
