@@ -121,9 +121,7 @@ def test_simulate_custom_is_three_valued_too():
         policies=[{"Version": "2012-10-17", "Statement": [get(OFFICE)]}], action="s3:GetObject"
     )
     assert s.conditional and [c.policy_arn for c in s.required_conditions] == ["policies[0]"]
-    s = simulate_custom(
-        policies=[{"Version": "2012-10-17", "Statement": [get(PAST)]}], action="s3:GetObject"
-    )
+    s = simulate_custom(policies=[{"Version": "2012-10-17", "Statement": [get(PAST)]}], action="s3:GetObject")
     assert not s.conditional and s.evaluation.decision is Decision.IMPLICIT_DENY
 
 
