@@ -173,6 +173,7 @@ def build_context(
     if principal is not None and principal.kind == "role":
         if "aws:tokenissuetime" not in given_keys:
             ctx["aws:TokenIssueTime"] = now  # a role session's credentials: issued now
+            lowered["aws:tokenissuetime"] = "aws:TokenIssueTime"
         if "aws:multifactorauthpresent" not in given_keys:
             choices["aws:multifactorauthpresent"] = ("true", "false")
     else:
@@ -187,7 +188,7 @@ def build_context(
         choices=choices,
         principal_known=principal is not None,
         resource_known=target is not None,
-        keys=frozenset(k.lower() for k in ctx),
+        keys=frozenset(lowered),  # every key of `ctx`, lower-cased
     )
 
 

@@ -59,7 +59,7 @@ import ipaddress
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -424,9 +424,9 @@ def satisfiable(
         by_key.setdefault(c.key_lower, []).append(c)
         needed.append(c)
     for key, conds in by_key.items():
-        options = choices.get(key)
+        options: Iterable[Any] | None = choices.get(key)
         if options is None:
-            options = (_ABSENT, *dict.fromkeys(v for c in conds for v in _candidates(c, ctx)))
+            options = itertools.chain((_ABSENT,), *(_candidates(c, ctx) for c in conds))
         if not any(all(c.test(_with(ctx, key, v)) for c in conds) for v in options):
             return False, ()
     return True, tuple(needed)
@@ -489,7 +489,7 @@ def _pick(cond: Condition, ctx: dict[str, Any], *, want: bool, choices: Choices 
     """A value for `cond.key` (or `_ABSENT`) under which `cond` tests `want`; None if there is none. A key
     listed in `choices` takes only the values listed there."""
     options = choices.get(cond.key_lower)
-    for value in options if options is not None else (_ABSENT, *_candidates(cond, ctx)):
+    for value in options if options is not None else itertools.chain((_ABSENT,), _candidates(cond, ctx)):
         if cond.test(_with(ctx, cond.key_lower, value)) == want:
             return value
     return None
@@ -509,33 +509,39 @@ def _resolve(text: str, ctx: Mapping[str, Any]) -> str:
     return _VAR.sub(sub, text)
 
 
-def _candidates(cond: Condition, ctx: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
+def _candidates(cond: Condition, ctx: Mapping[str, Any]) -> Iterator[str]:
+    """Values to try for `cond.key`, each once, most likely first; lazy: `_pick` stops at the first that
+    works."""
+    seen: set[str] = set()
+    for value in _candidate_stream(cond, ctx):
+        if value not in seen:
+            seen.add(value)
+            yield value
+
+
+def _candidate_stream(cond: Condition, ctx: Mapping[str, Any]) -> Iterator[str]:
     for raw in cond.values:
         v = _resolve(raw, ctx)
-        out += [v, v.replace("*", "x").replace("?", "x"), v.replace("*", "").replace("?", "x")]
+        yield from (v, v.replace("*", "x").replace("?", "x"), v.replace("*", "").replace("?", "x"))
         try:
             net = ipaddress.ip_network(v.strip(), strict=False)
-            out += [str(net.network_address), str(net[-1])]
+            yield from (str(net.network_address), str(net[-1]))
         except ValueError:
             pass
         try:
             n = float(v)
-            out += [str(int(n) + 1), str(int(n) - 1), str(n)]
-        except ValueError:
+            yield from (str(int(n) + 1), str(int(n) - 1), str(n))
+        except (ValueError, OverflowError):
             pass
         try:
             d = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
             if d.tzinfo is None:
                 d = d.replace(tzinfo=UTC)
-            out += [
-                (d + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
-                for delta in (timedelta(days=1), -timedelta(days=1))
-            ]
-        except ValueError:
+            for delta in (timedelta(days=1), -timedelta(days=1)):
+                yield (d + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (ValueError, OverflowError):
             pass
-    out += ["true", "false", "graphiam-witness", "0.0.0.0", "::1", "0"]
-    return list(dict.fromkeys(out))
+    yield from ("true", "false", "graphiam-witness", "0.0.0.0", "::1", "0")
 
 
 def _describe(cond: Condition, src: PolicySource, st: Statement, effect: str) -> dict[str, Any]:
@@ -583,8 +589,18 @@ def allowed_if(
     free key is chosen (a statement whose conditions are all on fixed keys already holds or never will).
     Denies with conditions on free keys are switched off, first from the request as it is, then by `search`.
     """
-    ctx = normalise_context(request.context)
     action = request.action.lower()
+    every = (
+        *identity,
+        *(boundaries or ()),
+        *((resource_policy,) if resource_policy else ()),
+        *(s for level in scps or () for s in level),
+    )
+    if not any(
+        free(c) for src in every for st in src.document.statements_for(action) for c in st.compiled_conditions
+    ):
+        return None  # nothing the caller controls takes part: the answer is the engine's as it is
+    ctx = normalise_context(request.context)
     principal = (request.principal_arn, request.effective_principal_account, request.principal_type)
 
     def conditional(
@@ -604,22 +620,25 @@ def allowed_if(
         parts.append((conditional(level), True))
     denies_free = any(
         free(c)
-        for src in (
-            *identity,
-            *(boundaries or ()),
-            *((resource_policy,) if resource_policy else ()),
-            *(s for level in scps or () for s in level),
-        )
+        for src in every
         for st in src.document.statements_for(action)
         if st.effect == "Deny"
         for c in st.compiled_conditions
     )
     if not any(stmts for stmts, _ in parts) and not denies_free:
-        return None  # nothing the caller controls takes part: the answer is the engine's as it is
+        return None  # no statement that could apply to this request tests a key the caller controls
 
     def run(witness: Mapping[str, Any]) -> Evaluation:
         return evaluate(
-            replace(request, context={**request.context, **witness}),
+            Request(
+                action=request.action,
+                resource=request.resource,
+                principal_arn=request.principal_arn,
+                principal_account=request.principal_account,
+                principal_type=request.principal_type,
+                resource_account=request.resource_account,
+                context={**request.context, **witness},
+            ),
             identity=identity,
             boundaries=boundaries,
             resource_policy=resource_policy,

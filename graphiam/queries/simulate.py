@@ -18,7 +18,7 @@ service (`Catalog.request_warnings`): a typo otherwise reads as a plain IMPLICIT
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -104,9 +104,11 @@ def simulate(
     extra_policies: Sequence[Any] = (),
     permissions_boundary: Any = None,
     scps: Sequence[Sequence[Any]] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Simulation:
     """Decide whether a stored principal may do `action` on `resource`. SCPs: those of the stored organization
-    for the principal's account, unless `scps` (levels, root first) are given."""
+    for the principal's account, unless `scps` (levels, root first) are given. `env`: the clock
+    (`graph.context.environment`), for a question that decides many requests at one moment."""
     check_action(action)
     p = snap.principal(principal)
     if p is None:
@@ -141,7 +143,7 @@ def simulate(
                 warnings.append(f"role `{resource}` has no trust policy in the graph")
     if used == "trust" or (used == "given" and action.lower() in TRUST_ACTIONS and snap.principal(resource)):
         required = True
-    built = build_context(p, snap, resource, context)
+    built = build_context(p, snap, resource, context, env=env)
     req = Request(
         action=action,
         resource=resource,

@@ -24,7 +24,7 @@ from typing import Any
 
 from graphiam.arn import is_account_id, is_account_root
 from graphiam.errors import InputError
-from graphiam.graph.context import TRUST_ACTIONS, ContextValues
+from graphiam.graph.context import TRUST_ACTIONS, ContextValues, environment
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Decision
 from graphiam.queries.chains import HopCondition
@@ -157,6 +157,7 @@ def who_can(
         found = {arn for arn in found if scope.admits(snap.principals[arn])}
     lowered = action.lower()
     allowed: list[Access] = []
+    env = environment()  # one clock for every principal of the answer
     for arn in sorted(found):
         if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
             continue
@@ -167,6 +168,7 @@ def who_can(
             resource=resource,
             context=context,
             resource_owner=resource_owner,
+            env=env,
         )
         if sim.evaluation.decision is Decision.ALLOWED or sim.conditional:
             allowed.append(_access(snap.principals[arn], sim))
