@@ -106,6 +106,7 @@ class Decider:
         self._exact: dict[tuple[Any, ...], Use | None] = {}
         self._probes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
         self._ctx0: dict[str, tuple[dict[str, Any], Any]] = {}
+        self._choices: dict[str, Any] = {}
         self._last_failed: dict[str, int] = {}
         self._fails: dict[tuple[Any, ...], int] = {}
         self._touch_docs: dict[int, int] = {}
@@ -250,7 +251,9 @@ class Decider:
         # the request context every question uses (graph.context: the clock read once per Decider, a role
         # session's aws:TokenIssueTime, the target's tags as aws:/iam:ResourceTag), plus the technique's keys
         base: dict[str, Any] = {**self.env, **(fixed or {})}
-        choices = build_context(p, self.snap, resource, base, env=self.env).choices
+        choices = self._choices.get(p.kind)  # they depend on the kind of principal only (graph.context)
+        if choices is None:
+            choices = self._choices[p.kind] = build_context(p, self.snap, "*", {}, env=self.env).choices
         sources: list[PolicySource] = [*p.identity, *(p.boundary or ())]
         trust = None
         if target is not None and target.kind == "role" and action.lower() in TRUST_ACTIONS:
