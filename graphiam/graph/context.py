@@ -30,8 +30,9 @@ context" table says the same per way of calling (long-term access key, temporary
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,8 +85,15 @@ def scp_exempt(principal_arn: str) -> str | None:
 
 def environment(now: datetime | None = None) -> dict[str, str]:
     """The clock keys AWS puts in every request: `aws:CurrentTime` and `aws:EpochTime` (now by default)."""
-    moment = now if now is not None else datetime.now(UTC)
-    return {"aws:CurrentTime": moment.strftime(TIME_FORMAT), "aws:EpochTime": str(int(moment.timestamp()))}
+    second = int((now if now is not None else datetime.now(UTC)).timestamp())
+    return dict(_clock(second))
+
+
+@functools.lru_cache(maxsize=2)
+def _clock(second: int) -> tuple[tuple[str, str], ...]:
+    """The clock keys at `second` (epoch): a pure function, memoised because simulate asks every time."""
+    moment = datetime.fromtimestamp(second, UTC)
+    return (("aws:CurrentTime", moment.strftime(TIME_FORMAT)), ("aws:EpochTime", str(second)))
 
 
 def _moment(value: Any, *, epoch: bool) -> datetime | None:
@@ -110,11 +118,22 @@ class RequestContext:
     choices: Choices
     principal_known: bool
     resource_known: bool
-    keys: frozenset[str]  # the keys of `values`, lower-cased
+    _fixed: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)  # memo of `fixed`
+
+    @functools.cached_property
+    def keys(self) -> frozenset[str]:
+        """The keys of `values`, lower-cased."""
+        return frozenset(k.lower() for k in self.values)
 
     def fixed(self, key: str) -> bool:
         """Whether AWS determines `key` for this request: a condition on it is decided, never "allowed if"."""
         k = key.lower()
+        hit = self._fixed.get(k)
+        if hit is None:
+            hit = self._fixed[k] = self._is_fixed(k)
+        return hit
+
+    def _is_fixed(self, k: str) -> bool:
         if k in self.choices:
             return False
         if k in _CLOCK_KEYS or k in self.keys:
@@ -125,7 +144,19 @@ class RequestContext:
 
     def free(self, cond: Condition) -> bool:
         """A condition the caller's request could still satisfy (or not): its key is not fixed."""
-        return not self.fixed(cond.key)
+        k = cond.key_lower
+        hit = self._fixed.get(k)
+        if hit is None:
+            hit = self._fixed[k] = self._is_fixed(k)
+        return not hit
+
+
+_ROLE_CHOICES: Choices = {
+    "aws:viaawsservice": ("false", "true"),
+    "aws:securetransport": ("true", "false"),
+    "aws:multifactorauthpresent": ("true", "false"),
+}
+_CHOICE_KEYS = (*_ROLE_CHOICES, "aws:tokenissuetime")
 
 
 def build_context(
@@ -139,7 +170,8 @@ def build_context(
     """The context of `principal` calling on `resource` (see the module docstring); `env` (from `environment`)
     lets a question that builds many contexts read the clock once."""
     ctx: dict[str, Any] = dict(env if env is not None else environment())
-    target = snap.principal(resource) if snap is not None else None
+    target = snap.principals.get(resource) if snap is not None else None
+    role = principal is not None and principal.kind == "role"
     if principal is not None:
         ctx.update(principal.derived_context())
         ctx["aws:PrincipalIsAWSService"] = "false"
@@ -148,47 +180,49 @@ def build_context(
         for tag, value in target.tags.items():
             ctx[f"aws:ResourceTag/{tag}"] = value
             ctx[f"iam:ResourceTag/{tag}"] = value
-    lowered = {k.lower(): k for k in ctx}
-    given_keys = {key.lower() for key in given}
-    # what the caller passes overrides what was derived (keys are case-insensitive)
-    for key, given_value in given.items():
-        old = lowered.get(key.lower())
-        if old is not None:
-            del ctx[old]
-        ctx[key] = given_value
-        lowered[key.lower()] = key
-    # a given time moves the clock: the other time keys follow it
-    if "aws:currenttime" in given_keys and "aws:epochtime" not in given_keys:
-        moment = _moment(ctx[lowered["aws:currenttime"]], epoch=False)
-        if moment is not None:
-            ctx["aws:EpochTime"] = str(int(moment.timestamp()))
-    elif "aws:epochtime" in given_keys and "aws:currenttime" not in given_keys:
-        moment = _moment(ctx[lowered["aws:epochtime"]], epoch=True)
-        if moment is not None:
-            ctx["aws:CurrentTime"] = moment.strftime(TIME_FORMAT)
-    now = ctx[lowered.get("aws:currenttime", "aws:CurrentTime")]
-    choices: dict[str, tuple[Any, ...]] = {"aws:viaawsservice": ("false", "true")}
-    if "aws:securetransport" not in given_keys:
-        choices["aws:securetransport"] = ("true", "false")
-    if principal is not None and principal.kind == "role":
+    given_keys: set[str] = set()
+    if given:
+        lowered = {k.lower(): k for k in ctx}
+        # what the caller passes overrides what was derived (keys are case-insensitive)
+        for key, given_value in given.items():
+            low = key.lower()
+            given_keys.add(low)
+            old = lowered.get(low)
+            if old is not None:
+                del ctx[old]
+            ctx[key] = given_value
+            lowered[low] = key
+        # a given time moves the clock: the other time keys follow it
+        if "aws:currenttime" in given_keys and "aws:epochtime" not in given_keys:
+            moment = _moment(ctx[lowered["aws:currenttime"]], epoch=False)
+            if moment is not None:
+                ctx["aws:EpochTime"] = str(int(moment.timestamp()))
+        elif "aws:epochtime" in given_keys and "aws:currenttime" not in given_keys:
+            moment = _moment(ctx[lowered["aws:epochtime"]], epoch=True)
+            if moment is not None:
+                ctx["aws:CurrentTime"] = moment.strftime(TIME_FORMAT)
+        now = ctx[lowered.get("aws:currenttime", "aws:CurrentTime")]
+    else:
+        now = ctx["aws:CurrentTime"]
+    if role:
         if "aws:tokenissuetime" not in given_keys:
             ctx["aws:TokenIssueTime"] = now  # a role session's credentials: issued now
-            lowered["aws:tokenissuetime"] = "aws:TokenIssueTime"
-        if "aws:multifactorauthpresent" not in given_keys:
-            choices["aws:multifactorauthpresent"] = ("true", "false")
+        choices: dict[str, tuple[Any, ...]] = dict(_ROLE_CHOICES)
     else:
-        if "aws:tokenissuetime" not in given_keys:
-            choices["aws:tokenissuetime"] = (ABSENT, now)  # long-term key, or credentials issued now
-        if "aws:multifactorauthpresent" not in given_keys:
-            choices["aws:multifactorauthpresent"] = (ABSENT, "true", "false")
-    if "aws:viaawsservice" in given_keys:
-        del choices["aws:viaawsservice"]
+        choices = {
+            "aws:viaawsservice": ("false", "true"),
+            "aws:securetransport": ("true", "false"),
+            # a user's long-term key carries no MFA key and no token; temporary credentials carry both
+            "aws:multifactorauthpresent": (ABSENT, "true", "false"),
+            "aws:tokenissuetime": (ABSENT, now),
+        }
+    for key in given_keys.intersection(_CHOICE_KEYS):
+        choices.pop(key, None)  # what the caller gives is never varied
     return RequestContext(
         values=ctx,
         choices=choices,
         principal_known=principal is not None,
         resource_known=target is not None,
-        keys=frozenset(lowered),  # every key of `ctx`, lower-cased
     )
 
 
