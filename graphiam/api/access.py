@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
+from graphiam.api.conditions import HopCondition, hop_conditions
 from graphiam.api.context import Context
 from graphiam.api.effective import AccessLevel, EffectivePermissions
 from graphiam.api.fields import field
@@ -39,7 +40,8 @@ class PrincipalKind(Enum):
 
 @strawberry.type(
     description="A principal allowed the action: directly, or (whoCan viaChains) by assuming a role "
-    "that is allowed; then `chain` lists the hops and the decision is that role's."
+    "that is allowed; then `chain` lists the hops and the decision is that role's. `conditional` ones are "
+    "allowed only if the request carries keys it does not (`requiredConditions`)."
 )
 class PrincipalAccess:
     # plain fields, filled once: thousands of rows resolve much faster than through per-field resolvers
@@ -47,7 +49,16 @@ class PrincipalAccess:
     principal_arn: str
     kind: PrincipalKind
     account: str
-    decision: Decision
+    decision: Decision = strawberry.field(
+        description="The decision on the request as given (not ALLOWED when `conditional`)."
+    )
+    conditional: bool = strawberry.field(
+        description="False: allowed as the request is. True: allowed only if the request carries the "
+        "`requiredConditions` (or, via a chain, what its hops need: `chainConditions`)."
+    )
+    required_conditions: list[HopCondition] = strawberry.field(
+        description="The conditions that decide a conditional answer, each with its statement."
+    )
     matched_statements: list[MatchedStatement] = strawberry.field(
         description="The statements that allowed it (for a chain: those that allow the last role)."
     )
@@ -83,6 +94,8 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
         kind=PrincipalKind(a.kind),
         account=a.account,
         decision=Decision(ev.decision.value),
+        conditional=a.conditional,
+        required_conditions=hop_conditions(a.required_conditions),
         matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
         chain=list(a.chain) if a.chain else None,
@@ -115,6 +128,7 @@ class WhoCanSummary:
     resource: str
     total: int
     direct: int = strawberry.field(description="Principals allowed themselves.")
+    conditional: int = strawberry.field(description="Principals allowed only under conditions (in `total`).")
     via_chains: int = strawberry.field(description="Principals allowed only by assuming an allowed role.")
     users: int
     roles: int
@@ -139,6 +153,7 @@ def _summary(w: WhoCan) -> WhoCanSummary:
         resource=w.resource,
         total=len(w.allowed),
         direct=len(w.allowed) - chained,
+        conditional=sum(1 for a in w.allowed if a.conditional),
         via_chains=chained,
         users=kinds["user"],
         roles=kinds["role"],
@@ -164,10 +179,11 @@ async def _who_can(
     resource_owner: str | None,
     via_chains: bool,
     max_depth: int,
+    conditional: bool | None = None,
 ) -> WhoCan:
     snap = await services.snapshot()
     ctx = context_values(context)
-    key = (action, resource, _freeze(ctx), resource_owner, via_chains, max_depth)
+    key = (action, resource, _freeze(ctx), resource_owner, via_chains, max_depth, conditional)
     return await services.answer(
         "who_can",
         snap.generation,
@@ -181,6 +197,7 @@ async def _who_can(
             resource_owner=resource_owner,
             via_chains=via_chains,
             max_depth=max_depth,
+            conditional=conditional,
         ),
     )
 
@@ -198,7 +215,10 @@ def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
 class AccessQuery:
     @field(
         description="Every user and role (all accounts) whose simulated decision for `action` on "
-        "`resource` is ALLOWED, sorted by ARN. With `viaChains`, also principals that reach "
+        "`resource` is ALLOWED (`conditional: false`), or who would be allowed if the request carried "
+        "keys it does not (`conditional: true`, with `requiredConditions`), sorted by ARN. Principals whose "
+        "Allow no request can satisfy (a date already past, a Null contradiction) are not listed. "
+        "`conditional` keeps one kind (default: both). With `viaChains`, also principals that reach "
         "an allowed role through CAN_ASSUME edges (at most `maxDepth` hops), shortest first. "
         "Last, marked `unknown`, principals whose decision rests on a policy without a document. "
         "`first`/`after` (a principalArn of the previous page) page through long answers; "
@@ -215,9 +235,12 @@ class AccessQuery:
         max_depth: int = DEFAULT_CHAIN_DEPTH,
         first: int | None = None,
         after: str | None = None,
+        conditional: bool | None = None,
     ) -> list[PrincipalAccess]:
         services = info.context.services
-        w = await _who_can(services, action, resource, context, resource_owner, via_chains, max_depth)
+        w = await _who_can(
+            services, action, resource, context, resource_owner, via_chains, max_depth, conditional
+        )
         if first is not None and first < 0:
             raise InputError(f"`first` must not be negative, got {first}")
         page = _after((*w.allowed, *w.unknown), after)
@@ -238,9 +261,17 @@ class AccessQuery:
         resource_owner: str | None = None,
         via_chains: bool = False,
         max_depth: int = DEFAULT_CHAIN_DEPTH,
+        conditional: bool | None = None,
     ) -> WhoCanSummary:
         w = await _who_can(
-            info.context.services, action, resource, context, resource_owner, via_chains, max_depth
+            info.context.services,
+            action,
+            resource,
+            context,
+            resource_owner,
+            via_chains,
+            max_depth,
+            conditional,
         )
         return _summary(w)
 

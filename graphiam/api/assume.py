@@ -4,13 +4,13 @@ types are in graphiam.api.types."""
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from graphiam.api import pagination as pg
+from graphiam.api.conditions import HopCondition, hop_conditions
 from graphiam.api.context import Context
 from graphiam.api.fields import field
 from graphiam.api.types import AssumableRole, assumable_roles
@@ -30,27 +30,6 @@ class HopStatement:
     effect: str
     sid: str | None
     applies_via: str = strawberry.field(description="trust | user | group | role | boundary | custom")
-
-
-@strawberry.enum(
-    description="REQUIRED: the condition must hold for the hop; AVOIDED: a Deny statement with this "
-    "condition must not apply (the hop is denied when it does)."
-)
-class ConditionRole(Enum):
-    REQUIRED = "Allow"
-    AVOIDED = "Deny"
-
-
-@strawberry.type(
-    description="A condition the hop still needs from the caller (MFA, source IP, external ID, ...)."
-)
-class HopCondition:
-    key: str
-    operator: str
-    values: list[str]
-    role: ConditionRole
-    policy_arn: str
-    statement_index: int
 
 
 @strawberry.type(description="One assume-role step: `from` may assume the role `to`.")
@@ -145,17 +124,7 @@ def hop(h: P.ChainHop) -> AssumptionHop:
             )
             for s in h.statements
         ],
-        required_conditions=[
-            HopCondition(
-                key=c.key,
-                operator=c.operator,
-                values=list(c.values),
-                role=ConditionRole(c.effect),
-                policy_arn=c.policy_arn,
-                statement_index=c.statement_index,
-            )
-            for c in h.conditions
-        ],
+        required_conditions=hop_conditions(h.conditions),
     )
 
 

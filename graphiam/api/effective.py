@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphiam.api import pagination as pg
+from graphiam.api.conditions import HopCondition, hop_conditions
 from graphiam.api.context import Context
 from graphiam.api.fields import field, from_row
 from graphiam.api.types import ADMIN_CONDITIONS, CAN_BECOME_ADMIN, INCOMPLETE, IS_ADMIN
@@ -57,11 +58,24 @@ class ResourceGrant:
     excluding = from_row("excluding", list[str], list)
     also_matching = from_row("also_matching", list[str], list)
 
-    @field(description="Conditions of the allowing (or denying) statements; all must hold.")
+    @field(description="Conditions of the allowing (or denying) statements, as written; all must hold.")
     def conditions(self) -> list[ConditionSpec]:
         return [
             ConditionSpec(operator=c.operator, key=c.key, values=list(c.values)) for c in self.row.conditions
         ]
+
+    @field(
+        description="Allowed: true when the grant holds only if the request carries keys it does not (MFA, a "
+        "source IP ...; `requiredConditions`). Denied: true when the deny applies only under conditions the "
+        "caller controls (it can be avoided). Conditions on keys AWS sets (the principal's tags, the clock) "
+        "are judged now: a statement no request can satisfy is left out."
+    )
+    def conditional(self) -> bool:
+        return self.row.conditional
+
+    @field(description="The conditions behind `conditional`, each with its statement.")
+    def required_conditions(self) -> list[HopCondition]:
+        return hop_conditions(self.row.required)
 
     @strawberry.field
     def statements(self) -> list[StatementRef]:
@@ -93,6 +107,13 @@ class ActionPermission:
     @strawberry.field
     def access_level(self) -> AccessLevel:
         return AccessLevel(self.e[0].access_level)
+
+    @field(
+        description="True when every allowed grant is conditional: the action is allowed only if the request "
+        "carries keys it does not (see each grant's `requiredConditions`)."
+    )
+    def conditional(self) -> bool:
+        return all(g.conditional for g in self.e[1])
 
     @field(description="Resource patterns allowed (identity allow ∩ boundary), each with its conditions.")
     def allowed(self) -> list[ResourceGrant]:

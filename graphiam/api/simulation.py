@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graphiam.api.conditions import HopCondition, hop_conditions
 from graphiam.api.context import Context
 from graphiam.api.fields import field
 from graphiam.errors import InputError
@@ -108,12 +109,26 @@ class ContextEntry:
     values: list[str]
 
 
-@strawberry.type
+@strawberry.type(
+    description="The engine's decision on the request as given, and whether a request carrying more keys "
+    "would be allowed: allowed (`decision` ALLOWED), allowed if (`conditional`: `requiredConditions`), or "
+    "denied (neither)."
+)
 class SimulationResult:
-    decision: Decision
+    decision: Decision = strawberry.field(description="The decision on the request exactly as given.")
+    conditional: bool = strawberry.field(
+        description="True when the request as given is denied but would be allowed if it carried some keys "
+        "the caller controls (MFA, a source IP, iam:PassedToService ...): `requiredConditions` says which. "
+        "Conditions no request can satisfy (a date already past, a tag the principal lacks) leave it false."
+    )
+    required_conditions: list[HopCondition] = strawberry.field(
+        description="When `conditional`: the conditions that decide it, each with its statement (REQUIRED: "
+        "an Allow's condition to meet; AVOIDED: a Deny's condition to stay out of). One sufficient set."
+    )
     matched_statements: list[MatchedStatement]
     missing_context_keys: list[str] = strawberry.field(
-        description="Condition keys that a statement otherwise matching needed and the request lacked."
+        description="Condition keys that a statement otherwise matching needed and the request lacked "
+        "(kept for compatibility: `requiredConditions` lists the conditions that would decide)."
     )
     identity_decision: Decision
     boundary_decision: Decision | None = strawberry.field(
@@ -167,6 +182,8 @@ def to_result(s: Simulation) -> SimulationResult:
     ev = s.evaluation
     return SimulationResult(
         decision=Decision(ev.decision.value),
+        conditional=s.conditional,
+        required_conditions=hop_conditions(s.required_conditions),
         matched_statements=[matched_statement(m) for m in ev.matched],
         missing_context_keys=list(ev.missing_context_keys),
         identity_decision=Decision(ev.identity_decision.value),

@@ -74,8 +74,17 @@ def render(sim: Any) -> list[str]:
     lines.append("  " + ", ".join(extra))
     if ev.missing_context_keys:
         lines.append("  missing context keys: " + ", ".join(ev.missing_context_keys))
+    if sim.conditional:
+        lines.append("  ALLOWED IF the request carries:")
+        lines += [f"    {describe_condition(c)}" for c in sim.required_conditions]
     lines += [f"  warning: {w}" for w in sim.warnings]
     return lines
+
+
+def describe_condition(c: Any) -> str:
+    """One required condition for a person: what must hold (or, for a Deny, must not) and where it is from."""
+    what = "must hold" if c.effect == "Allow" else "must not hold (a Deny)"
+    return f"{c.operator} {c.key} {list(c.values)} {what}  [{c.policy_arn} statement {c.statement_index}]"
 
 
 SIMULATE_QUERY = """query ($principal: String!, $action: String!, $resource: String!,
@@ -83,7 +92,8 @@ SIMULATE_QUERY = """query ($principal: String!, $action: String!, $resource: Str
   simulate(principal: $principal, action: $action, resource: $resource, context: $context,
            resourceOwner: $resourceOwner, serviceControlPolicies: $scps) {
     decision identityDecision boundaryDecision resourcePolicyDecision resourcePolicySource scpDecision
-    missingContextKeys warnings principal action resource
+    missingContextKeys warnings principal action resource conditional
+    requiredConditions { key operator values role policyArn statementIndex }
     matchedStatements { policyArn kind appliesVia viaName statementIndex sid effect } } }"""
 
 
@@ -154,6 +164,18 @@ def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], s
         resource=r["resource"],
         resource_policy_used=r["resourcePolicySource"],
         warnings=tuple(r["warnings"]),
+        conditional=r["conditional"],
+        required_conditions=[
+            SimpleNamespace(
+                key=c["key"],
+                operator=c["operator"],
+                values=tuple(c["values"]),
+                effect="Allow" if c["role"] == "REQUIRED" else "Deny",
+                policy_arn=c["policyArn"],
+                statement_index=c["statementIndex"],
+            )
+            for c in r["requiredConditions"]
+        ],
     )
 
 
@@ -174,6 +196,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                         for m in ev.matched
                     ],
                     "missingContextKeys": list(ev.missing_context_keys),
+                    "conditional": sim.conditional,
+                    "requiredConditions": [
+                        {
+                            "key": c.key,
+                            "operator": c.operator,
+                            "values": list(c.values),
+                            "role": "REQUIRED" if c.effect == "Allow" else "AVOIDED",
+                            "policyArn": c.policy_arn,
+                            "statementIndex": c.statement_index,
+                        }
+                        for c in sim.required_conditions
+                    ],
                     "scpDecision": ev.scp_decision.value if ev.scp_decision is not None else None,
                 },
                 indent=2,
@@ -188,7 +222,8 @@ def add(sub: Any) -> None:
     sp = sub.add_parser(
         "simulate",
         help="decide one request for a stored principal, with the deciding statements",
-        description="Exit status: 0 allowed, 3 denied, 1 error.",
+        description="Exit status: 0 allowed, 3 denied (also when it would be allowed only if the request "
+        "carried more keys: the output says ALLOWED IF), 1 error.",
     )
     sp.add_argument("--principal", required=True, help="user or role ARN")
     sp.add_argument("--action", required=True, help="service:Action")

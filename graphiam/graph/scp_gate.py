@@ -2,20 +2,21 @@
 the SCPs certainly deny are not drawn.
 
 "Certainly": the engine decides the SCP levels alone (the identity side taken as allowing everything) on the
-request with what the graph knows of the principal and the target; denied with no condition key left unknown
-means no request context can pass. When an SCP condition reads a key the graph cannot know
-(aws:RequestedRegion, aws:SourceIp, …) the edge stays: the SCP may or may not stop it, and the hop's own
-conditions are the reader's to check. Principals without SCPs (no organization, its management account,
-service-linked roles) are never gated.
+request context every question uses (`graph.context`: the principal's keys, the target's tags, the clock);
+denied, and still denied whatever the caller's keys (`policy.witness.allowed_if`), means no request context
+can pass. When an SCP condition reads a key the caller controls (aws:RequestedRegion, aws:SourceIp, …) and
+some value lets the request through, the edge stays: the hop's own conditions are the reader's to check.
+Principals without SCPs (no organization, its management account, service-linked roles) are never gated.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from graphiam.graph.context import build_context, environment
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Decision, PolicySource, Request, evaluate, parse_policy
-from graphiam.policy.witness import fixed_key
+from graphiam.policy.witness import allowed_if
 
 _EVERYTHING = PolicySource(
     document=parse_policy(
@@ -34,6 +35,7 @@ class ScpGate:
 
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
+        self.env = environment()  # the clock, read once
         self._plain: dict[int, bool] = {}
         self._memo: dict[tuple[Any, ...], bool] = {}
 
@@ -53,9 +55,7 @@ class ScpGate:
         if key is not None and key in self._memo:
             return self._memo[key]
         target = self.snap.principal(resource)
-        ctx = dict(p.derived_context())
-        if target is not None:
-            ctx.update({f"aws:ResourceTag/{k}": v for k, v in target.tags.items()})
+        built = build_context(p, self.snap, resource, {}, env=self.env)
         req = Request(
             action=action,
             resource=resource,
@@ -63,11 +63,14 @@ class ScpGate:
             principal_account=p.account,
             principal_type=p.principal_type,
             resource_account=target.account if target else None,
-            context=ctx,
+            context=built.values,
         )
-        ev = evaluate(req, identity=(_EVERYTHING,), scps=[list(level) for level in levels])
-        ok = ev.scp_decision is Decision.ALLOWED or any(
-            not fixed_key(k, principal_known=True) for k in ev.missing_context_keys
+        scps = [list(level) for level in levels]
+        ev = evaluate(req, identity=(_EVERYTHING,), scps=scps)
+        ok = (
+            ev.scp_decision is Decision.ALLOWED
+            or allowed_if(req, identity=(_EVERYTHING,), scps=scps, free=built.free, choices=built.choices)
+            is not None
         )
         if key is not None:
             self._memo[key] = ok

@@ -56,13 +56,14 @@ statements constraining one key with different values are covered by trying each
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from graphiam.policy import Decision, Evaluation, PolicySource, Statement, StatementMatch
+from graphiam.policy import Decision, Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
 from graphiam.policy.conditions import Condition
 from graphiam.policy.principals import match_principal
 from graphiam.policy.request import normalise_context
@@ -97,7 +98,13 @@ FAVOURABLE: Mapping[str, str] = {
     "aws:viaawsservice": "false",
 }
 _VAR = re.compile(r"\$\{([^}]*)\}")
-_ABSENT = object()
+ABSENT: Any = object()  # in a `Choices` tuple: the request may leave the key out
+_ABSENT = ABSENT
+# keys (lower-cased) a request can carry only with some values (ABSENT: or leave out): the way the caller
+# signs in decides them (graphiam.graph.context), e.g. aws:TokenIssueTime of an IAM user: absent with a
+# long-term access key, now with temporary credentials
+Choices = Mapping[str, tuple[Any, ...]]
+NO_CHOICES: Choices = {}
 
 
 def fixed_key(key: str, *, principal_known: bool) -> bool:
@@ -144,18 +151,34 @@ def settle(
     sources: Iterable[PolicySource],
     action: str,
     resource: str,
+    choices: Choices = NO_CHOICES,
 ) -> Settled | None:
     """Allowed with `base`, or with `base` plus witnesses for the missing keys; else None. `run(ctx)`
     evaluates the request with context `ctx`; `sources` are the policies whose conditions witnesses are read
-    from."""
+    from. A key listed in `choices` (aws:TokenIssueTime of a user: temporary credentials issued now) may be
+    supplied even when AWS sets it, and only with a value listed there."""
     first = run(base)
     if first.decision is Decision.ALLOWED:
         return Settled(evaluation=first, needs=())
     present = {k.lower() for k in base}
-    missing = [k for k in first.missing_context_keys if k.lower() not in present and not set_by_aws(k)]
+    missing = [
+        k
+        for k in first.missing_context_keys
+        if k.lower() not in present and (k.lower() in choices or not set_by_aws(k))
+    ]
     if not missing:
         return None
     filled = witnesses(missing, sources, action.lower(), resource)
+    for key in missing:
+        options = choices.get(key.lower())
+        if options is None:
+            continue
+        allowed = [v for v in options if v is not _ABSENT]
+        if filled.get(key) not in allowed:
+            if allowed:
+                filled[key] = allowed[0]
+            else:
+                filled.pop(key, None)
     if not filled:
         return None
     second = run({**base, **filled})
@@ -280,13 +303,19 @@ def candidate_statements(
 
 
 def decide(
-    run: Run, parts_of: Callable[[], Parts], base: Mapping[str, Any], *, principal_known: bool
+    run: Run,
+    parts_of: Callable[[], Parts],
+    base: Mapping[str, Any],
+    *,
+    principal_known: bool,
+    choices: Choices = NO_CHOICES,
 ) -> Hop | None:
     """An edge if some context allows the hop (see the module docstring), else None.
 
     `run(witness)` evaluates the request with `base` (the fixed keys) plus `witness`; `parts_of()` gives the
     statements to draw witnesses from (only called when the fixed keys alone do not allow); `principal_known`
-    says whether the principal's own keys (tags, ARN, user name) are known, i.e. fixed even when absent.
+    says whether the principal's own keys (tags, ARN, user name) are known, i.e. fixed even when absent;
+    `choices` limits the values of the keys the way of signing in decides.
     """
     first = run({})
     if first.decision is Decision.ALLOWED:
@@ -299,10 +328,38 @@ def decide(
     def free(cond: Condition) -> bool:
         return cond.key_lower not in base_keys and not fixed_key(cond.key, principal_known=principal_known)
 
+    return search(
+        run,
+        ((parts.trust, False), (parts.identity, True), (parts.boundary, True)),
+        base,
+        free=free,
+        choices=choices,
+    )
+
+
+Part = tuple[tuple[tuple[PolicySource, Statement], ...], bool]  # candidate statements, may none be chosen
+
+
+def search(
+    run: Run,
+    parts: Sequence[Part],
+    base: Mapping[str, Any],
+    *,
+    free: Callable[[Condition], bool],
+    choices: Choices = NO_CHOICES,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> Hop | None:
+    """A witness context under which `run` ALLOWS, with the conditions it needs; None when none is found.
+
+    One statement is chosen per part (none, for an optional part), fewest demands first; for each condition of
+    the chosen statements on a `free` key a value is picked that satisfies it (within `choices` for the keys
+    listed there), consistently across the statements; then conditional Denies the engine reports are switched
+    off the same way. Every answer is an ALLOWED evaluation of a concrete context.
+    """
     attempts = 0
     for chosen in _combinations(parts):
         attempts += 1
-        if attempts > MAX_ATTEMPTS:
+        if attempts > max_attempts:
             return None
         witness: dict[str, Any] = {}
         pinned: set[str] = set()
@@ -318,12 +375,12 @@ def decide(
                 ):  # another chosen statement set the key: it must suit this one too
                     ok = cond.test(ctx)
                 else:
-                    value = _pick(cond, ctx, want=True)
-                    ok = value is not None
-                    if value is None or value is _ABSENT:  # unsatisfiable, or holds with the key absent
-                        if not ok:
-                            break
-                        continue
+                    value = _pick(cond, ctx, want=True, choices=choices)
+                    if value is None:  # unsatisfiable
+                        ok = False
+                        break
+                    if value is _ABSENT or ctx.get(cond.key_lower, _ABSENT) == value:
+                        continue  # holds as the request is (the key absent, or the value it has)
                     witness[cond.key] = value
                     pinned.add(cond.key_lower)
                 if not ok:
@@ -337,7 +394,7 @@ def decide(
         for _ in range(DENY_ROUNDS):
             if ev.decision is not Decision.EXPLICIT_DENY:
                 break
-            switched = _switch_off_denies(ev.matched, base, witness, pinned, free, required)
+            switched = _switch_off_denies(ev.matched, base, witness, pinned, free, required, choices)
             if not switched:
                 break
             ev = run(witness)
@@ -346,14 +403,53 @@ def decide(
     return None
 
 
-def _combinations(parts: Parts) -> Iterator[tuple[tuple[PolicySource, Statement], ...]]:
-    """One trust statement, then optionally one identity and one boundary statement: fewest demands first."""
-    idents: list[tuple[PolicySource, Statement] | None] = [None, *parts.identity]
-    bounds: list[tuple[PolicySource, Statement] | None] = [None, *parts.boundary]
-    for t in parts.trust:
-        for i in idents:
-            for b in bounds:
-                yield tuple(x for x in (t, i, b) if x is not None)
+def satisfiable(
+    conditions: Iterable[Condition],
+    ctx: Mapping[str, Any],
+    *,
+    free: Callable[[Condition], bool],
+    choices: Choices = NO_CHOICES,
+) -> tuple[bool, tuple[Condition, ...]]:
+    """Can one request satisfy all `conditions` (a statement's, AND-ed) given the keys of `ctx` (normalised)?
+    Conditions on keys that are not `free` are tested against `ctx` as they are; the free ones need a value
+    per key that satisfies every condition on it (`Null` true with a value test on the same key cannot).
+    Returns the verdict and the conditions on free keys (what a request must still carry)."""
+    by_key: dict[str, list[Condition]] = {}
+    needed: list[Condition] = []
+    for c in conditions:
+        if not free(c):
+            if not c.test(ctx):
+                return False, ()
+            continue
+        by_key.setdefault(c.key_lower, []).append(c)
+        needed.append(c)
+    for key, conds in by_key.items():
+        options: Iterable[Any] | None = choices.get(key)
+        if options is None:
+            options = itertools.chain((_ABSENT,), *(_candidates(c, ctx) for c in conds))
+        if not any(all(c.test(_with(ctx, key, v)) for c in conds) for v in options):
+            return False, ()
+    return True, tuple(needed)
+
+
+def _with(ctx: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
+    trial = dict(ctx)
+    if value is _ABSENT:
+        trial.pop(key, None)
+    else:
+        trial[key] = value
+    return trial
+
+
+def _combinations(parts: Sequence[Part]) -> Iterator[tuple[tuple[PolicySource, Statement], ...]]:
+    """One statement per part (or none for an optional part), in order: for CAN_ASSUME one trust statement,
+    then optionally one identity and one boundary statement: fewest demands first. The choice of no statement
+    at all is skipped (that is the request as it is)."""
+    options = [([None] if optional else []) + list(stmts) for stmts, optional in parts]
+    for combo in itertools.product(*options):
+        chosen = tuple(x for x in combo if x is not None)
+        if chosen:
+            yield chosen
 
 
 def _switch_off_denies(
@@ -363,6 +459,7 @@ def _switch_off_denies(
     pinned: set[str],
     free: Callable[[Condition], bool],
     required: list[dict[str, Any]],
+    choices: Choices = NO_CHOICES,
 ) -> bool:
     switched = False
     for m in matched:
@@ -373,7 +470,7 @@ def _switch_off_denies(
             if not free(cond) or cond.key_lower in pinned:
                 continue
             ctx = normalise_context({**base, **witness})
-            value = _pick(cond, ctx, want=False)
+            value = _pick(cond, ctx, want=False, choices=choices)
             if value is None:
                 continue
             if value is _ABSENT:
@@ -388,15 +485,12 @@ def _switch_off_denies(
     return switched
 
 
-def _pick(cond: Condition, ctx: dict[str, Any], *, want: bool) -> Any:
-    """A value for `cond.key` (or `_ABSENT`) under which `cond` tests `want`; None if there is none."""
-    for value in (_ABSENT, *_candidates(cond, ctx)):
-        trial = dict(ctx)
-        if value is _ABSENT:
-            trial.pop(cond.key_lower, None)
-        else:
-            trial[cond.key_lower] = value
-        if cond.test(trial) == want:
+def _pick(cond: Condition, ctx: dict[str, Any], *, want: bool, choices: Choices = NO_CHOICES) -> Any:
+    """A value for `cond.key` (or `_ABSENT`) under which `cond` tests `want`; None if there is none. A key
+    listed in `choices` takes only the values listed there."""
+    options = choices.get(cond.key_lower)
+    for value in options if options is not None else itertools.chain((_ABSENT,), _candidates(cond, ctx)):
+        if cond.test(_with(ctx, cond.key_lower, value)) == want:
             return value
     return None
 
@@ -415,33 +509,39 @@ def _resolve(text: str, ctx: Mapping[str, Any]) -> str:
     return _VAR.sub(sub, text)
 
 
-def _candidates(cond: Condition, ctx: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
+def _candidates(cond: Condition, ctx: Mapping[str, Any]) -> Iterator[str]:
+    """Values to try for `cond.key`, each once, most likely first; lazy: `_pick` stops at the first that
+    works."""
+    seen: set[str] = set()
+    for value in _candidate_stream(cond, ctx):
+        if value not in seen:
+            seen.add(value)
+            yield value
+
+
+def _candidate_stream(cond: Condition, ctx: Mapping[str, Any]) -> Iterator[str]:
     for raw in cond.values:
         v = _resolve(raw, ctx)
-        out += [v, v.replace("*", "x").replace("?", "x"), v.replace("*", "").replace("?", "x")]
+        yield from (v, v.replace("*", "x").replace("?", "x"), v.replace("*", "").replace("?", "x"))
         try:
             net = ipaddress.ip_network(v.strip(), strict=False)
-            out += [str(net.network_address), str(net[-1])]
+            yield from (str(net.network_address), str(net[-1]))
         except ValueError:
             pass
         try:
             n = float(v)
-            out += [str(int(n) + 1), str(int(n) - 1), str(n)]
-        except ValueError:
+            yield from (str(int(n) + 1), str(int(n) - 1), str(n))
+        except (ValueError, OverflowError):
             pass
         try:
             d = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
             if d.tzinfo is None:
                 d = d.replace(tzinfo=UTC)
-            out += [
-                (d + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
-                for delta in (timedelta(days=1), -timedelta(days=1))
-            ]
-        except ValueError:
+            for delta in (timedelta(days=1), -timedelta(days=1)):
+                yield (d + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (ValueError, OverflowError):
             pass
-    out += ["true", "false", "graphiam-witness", "0.0.0.0", "::1", "0"]
-    return list(dict.fromkeys(out))
+    yield from ("true", "false", "graphiam-witness", "0.0.0.0", "::1", "0")
 
 
 def _describe(cond: Condition, src: PolicySource, st: Statement, effect: str) -> dict[str, Any]:
@@ -464,3 +564,99 @@ def _dedupe(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             seen.add(k)
             out.append(d)
     return out
+
+
+# ---- allowed_if: the three-valued answer of a question (simulate, whoCan) ----
+
+
+def allowed_if(
+    request: Request,
+    *,
+    identity: Sequence[PolicySource],
+    boundaries: Sequence[PolicySource] | None = None,
+    resource_policy: PolicySource | None = None,
+    resource_policy_required: bool = False,
+    scps: Sequence[Sequence[PolicySource]] | None = None,
+    free: Callable[[Condition], bool],
+    choices: Choices = NO_CHOICES,
+) -> Hop | None:
+    """For a request the engine does not allow as it is: a context, differing only in keys the caller still
+    controls (`free`, within `choices`), under which it is allowed, with the conditions that decide it;
+    None when there is none (the request is denied whatever the caller does).
+
+    The parts are those of `evaluate`: the identity policies, the boundary, the resource policy (statements
+    naming the principal) and each SCP level; from each, at most one Allow statement with a condition on a
+    free key is chosen (a statement whose conditions are all on fixed keys already holds or never will).
+    Denies with conditions on free keys are switched off, first from the request as it is, then by `search`.
+    """
+    action = request.action.lower()
+    every = (
+        *identity,
+        *(boundaries or ()),
+        *((resource_policy,) if resource_policy else ()),
+        *(s for level in scps or () for s in level),
+    )
+    if not any(
+        free(c) for src in every for st in src.document.statements_for(action) for c in st.compiled_conditions
+    ):
+        return None  # nothing the caller controls takes part: the answer is the engine's as it is
+    ctx = normalise_context(request.context)
+    principal = (request.principal_arn, request.effective_principal_account, request.principal_type)
+
+    def conditional(
+        sources: Sequence[PolicySource], *, named: bool = False
+    ) -> tuple[tuple[PolicySource, Statement], ...]:
+        found = candidate_statements(
+            sources, action, request.resource, ctx, principal=principal if named else None
+        )
+        return tuple((src, st) for src, st in found if any(free(c) for c in st.compiled_conditions))
+
+    parts: list[Part] = [(conditional(identity), True)]
+    if boundaries is not None:
+        parts.append((conditional(boundaries), True))
+    if resource_policy is not None:
+        parts.append((conditional((resource_policy,), named=True), True))
+    for level in scps or ():
+        parts.append((conditional(level), True))
+    denies_free = any(
+        free(c)
+        for src in every
+        for st in src.document.statements_for(action)
+        if st.effect == "Deny"
+        for c in st.compiled_conditions
+    )
+    if not any(stmts for stmts, _ in parts) and not denies_free:
+        return None  # no statement that could apply to this request tests a key the caller controls
+
+    def run(witness: Mapping[str, Any]) -> Evaluation:
+        return evaluate(
+            Request(
+                action=request.action,
+                resource=request.resource,
+                principal_arn=request.principal_arn,
+                principal_account=request.principal_account,
+                principal_type=request.principal_type,
+                resource_account=request.resource_account,
+                context={**request.context, **witness},
+            ),
+            identity=identity,
+            boundaries=boundaries,
+            resource_policy=resource_policy,
+            resource_policy_required=resource_policy_required,
+            scps=scps,
+        )
+
+    if denies_free:
+        # first from the request as it is: only a conditional Deny may stand in the way
+        ev = run({})
+        witness: dict[str, Any] = {}
+        required: list[dict[str, Any]] = []
+        for _ in range(DENY_ROUNDS):
+            if ev.decision is not Decision.EXPLICIT_DENY:
+                break
+            if not _switch_off_denies(ev.matched, request.context, witness, set(), free, required, choices):
+                break
+            ev = run(witness)
+        if ev.decision is Decision.ALLOWED:
+            return Hop(evaluation=ev, context=witness, conditions=tuple(_dedupe(required)))
+    return search(run, parts, request.context, free=free, choices=choices)

@@ -14,6 +14,12 @@ substituted; a pattern whose principal variable is undefined never matches ("IAM
 and is left out. Resource-based policies are not part of identity permissions. The SCPs of the stored
 organization (the principal's `scps`, one list per level) narrow the grants as the boundary does, level by
 level, and their Deny statements join the denies ("Policy evaluation logic": SCPs cap identity permissions).
+
+Conditions are judged with the request context every question uses (`graphiam.graph.context`, resource `*`):
+a statement whose conditions no request can satisfy now (a date already past on `aws:CurrentTime`, a tag the
+principal lacks, a `Null` contradiction) is left out, Allow or Deny; an Allow that needs keys the request does
+not carry (MFA, a source IP, `iam:PassedToService` …) is a conditional grant (`required`, `conditional`); a
+Deny whose conditions all hold for the principal whatever the request is an unconditional deny.
 """
 
 from __future__ import annotations
@@ -27,9 +33,13 @@ from typing import Any
 from graphiam.catalog import Catalog
 from graphiam.catalog.model import ActionInfo
 from graphiam.errors import NotFoundError
+from graphiam.graph.context import RequestContext, build_context
 from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import PolicySource, Statement
+from graphiam.policy.request import normalise_context
 from graphiam.policy.wildcard import Lit, Var, Wild, tokenize
+from graphiam.policy.witness import satisfiable
+from graphiam.queries.chains import HopCondition
 
 PRINCIPAL_KEYS = (
     "aws:username",
@@ -66,10 +76,18 @@ class ResourceGrant:
     also_matching: tuple[str, ...] = ()
     conditions: tuple[ConditionSpec, ...] = ()
     statements: tuple[StatementRef, ...] = ()
+    # the conditions on keys the request does not carry: an Allow's that fail as the request is (the grant
+    # holds only if the caller meets them); a Deny's on keys the caller controls (it can be avoided)
+    required: tuple[HopCondition, ...] = ()
+
+    @property
+    def conditional(self) -> bool:
+        """Allowed (or, for a deny, denying) only under conditions the request does not carry."""
+        return bool(self.required)
 
     @property
     def unconditional(self) -> bool:
-        return not self.conditions
+        return not self.required
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,19 +276,63 @@ def _substitute(text: str, ctx: dict[str, str], variables: bool) -> str | None:
     return "".join(out)
 
 
-def _grants(src: PolicySource, st: Statement, ctx: dict[str, str]) -> list[ResourceGrant]:
+def _grants(
+    src: PolicySource, st: Statement, ctx: dict[str, str], required: tuple[HopCondition, ...] = ()
+) -> list[ResourceGrant]:
     """The statement's resource side as grants: one per Resource entry, or `*` excluding its NotResource."""
     var = src.document.variables_enabled
     conds, refs = _conditions(st), (_ref(src, st),)
     if st.not_resources is not None:
         excl = tuple(x for x in (_substitute(r, ctx, var) for r in st.not_resources) if x is not None)
-        return [ResourceGrant(pattern="*", excluding=excl, conditions=conds, statements=refs)]
+        return [
+            ResourceGrant(pattern="*", excluding=excl, conditions=conds, statements=refs, required=required)
+        ]
     pats = [_substitute(r, ctx, var) for r in (st.resources or ("*",))]
     return [
-        ResourceGrant(pattern=p, conditions=conds, statements=refs)
+        ResourceGrant(pattern=p, conditions=conds, statements=refs, required=required)
         for p in dict.fromkeys(pats)
         if p is not None
     ]
+
+
+class _Judge:
+    """Per-principal verdicts on statements' conditions, with the request context of `graph.context`."""
+
+    def __init__(self, built: RequestContext) -> None:
+        self.built = built
+        self.ctx = normalise_context(built.values)
+        self._memo: dict[int, tuple[bool, tuple[HopCondition, ...]]] = {}
+
+    def judge(self, s: _Src) -> tuple[bool, tuple[HopCondition, ...]]:
+        """(can some request satisfy the statement's conditions now, the conditions a request must still meet:
+        for an Allow those that fail as the request is, for a Deny every one on a key the caller controls)."""
+        src, st = s
+        hit = self._memo.get(id(st))
+        if hit is None:
+            if not st.compiled_conditions:
+                hit = (True, ())
+            else:
+                ok, free = satisfiable(
+                    st.compiled_conditions, self.ctx, free=self.built.free, choices=self.built.choices
+                )
+                if st.effect == "Allow":
+                    free = tuple(c for c in free if not c.test(self.ctx))
+                hit = (
+                    ok,
+                    tuple(
+                        HopCondition(
+                            key=c.key,
+                            operator=c.operator,
+                            values=c.values,
+                            effect=st.effect,
+                            policy_arn=src.policy_id,
+                            statement_index=st.index,
+                        )
+                        for c in free
+                    ),
+                )
+            self._memo[id(st)] = hit
+        return hit
 
 
 def _narrow(g: ResourceGrant, b: ResourceGrant) -> ResourceGrant | None:
@@ -286,6 +348,7 @@ def _narrow(g: ResourceGrant, b: ResourceGrant) -> ResourceGrant | None:
             also_matching=also_matching,
             conditions=g.conditions + b.conditions,
             statements=g.statements + b.statements,
+            required=g.required + b.required,
         )
 
     if covers(b.pattern, g.pattern):
@@ -300,8 +363,8 @@ def _narrow(g: ResourceGrant, b: ResourceGrant) -> ResourceGrant | None:
 
 
 def _denied_entirely(g: ResourceGrant, d: ResourceGrant) -> bool:
-    """An unconditional deny covering every resource of `g`."""
-    if d.conditions or d.also_matching:
+    """An unconditional deny (no condition the request could escape) covering every resource of `g`."""
+    if d.required or d.also_matching:
         return False
     if not covers(d.pattern, g.pattern):
         return False
@@ -315,8 +378,15 @@ def _overlaps(d: ResourceGrant, g: ResourceGrant) -> bool:
 class _Resolver:
     """Per-principal memo: grants depend only on which statements match an action, shared across actions."""
 
-    def __init__(self, ctx: dict[str, str], boundary: Sequence[PolicySource] | None, levels: int = 0) -> None:
+    def __init__(
+        self,
+        ctx: dict[str, str],
+        boundary: Sequence[PolicySource] | None,
+        levels: int = 0,
+        judge: _Judge | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.judge = judge
         self.boundary = boundary
         self.levels = levels  # SCP levels: each one narrows the grants as a boundary does
         self._grants: dict[int, list[ResourceGrant]] = {}
@@ -325,7 +395,8 @@ class _Resolver:
     def grants(self, s: _Src) -> list[ResourceGrant]:
         hit = self._grants.get(id(s[1]))
         if hit is None:
-            hit = self._grants[id(s[1])] = _grants(s[0], s[1], self.ctx)
+            required = self.judge.judge(s)[1] if self.judge is not None else ()
+            hit = self._grants[id(s[1])] = _grants(s[0], s[1], self.ctx, required)
         return hit
 
     def resolve(
@@ -372,7 +443,8 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
     cat = catalog or Catalog.default()
     warnings = list(p.warnings)
-    ctx = {k.lower(): v for k, v in p.derived_context().items()}
+    ctx = {k.lower(): v for k, v in p.derived_context().items()}  # resolves the principal's variables
+    judge = _Judge(build_context(p, snap, "*", {}))
     ident = _statements(p.identity)
     bound = _statements(p.boundary or ())
     unknown = [
@@ -389,6 +461,12 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     ]
     # per action, the indices (into `sources`) of the statements matching it: allows, boundary allows, denies
     levels = [_statements(level) for level in p.scps or ()]  # the organization's SCPs, root first
+
+    def now(sts: list[_Src]) -> list[_Src]:
+        """The statements some request can still satisfy (conditions judged now, `_Judge`)."""
+        return [s for s in sts if judge.judge(s)[0]]
+
+    ident, bound, levels = now(ident), now(bound), [now(level) for level in levels]
     allows = [s for s in ident if s[1].effect == "Allow"]
     bound_allows = [s for s in bound if s[1].effect == "Allow"]
     scp_allows = [[s for s in level if s[1].effect == "Allow"] for level in levels]
@@ -410,7 +488,7 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     groups: dict[tuple[int, ...], list[ActionInfo]] = {}
     for key, idx in matching.items():
         groups.setdefault(tuple(idx), []).append(infos[key])
-    resolver = _Resolver(ctx, p.boundary, len(levels))
+    resolver = _Resolver(ctx, p.boundary, len(levels), judge)
     allowed: list[Entry] = []
     blocked: list[Entry] = []
     for group, actions in groups.items():

@@ -1,10 +1,15 @@
 """Ask the engine one question about a stored principal (SimulatePrincipalPolicy's job), or about
 documents that are not in the graph at all (SimulateCustomPolicy's job).
 
-The request context starts from what AWS derives from the principal (`aws:username`, `aws:userid`,
-`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:PrincipalTag/*`) and, when the
-resource is a user or role in the graph, its tags (`aws:ResourceTag/*`); what the caller passes wins.
+The request context is `graphiam.graph.context`'s (the one builder every question uses: the principal's keys,
+the clock, a role session's `aws:TokenIssueTime`, a stored resource's tags); what the caller passes wins.
 `sts:AssumeRole*` on a stored role uses the role's trust policy as the resource-based policy.
+
+Three answers, not two: when the request as given is not allowed but a request carrying some keys the caller
+controls would be (MFA, a source IP, `iam:PassedToService` …), the simulation is `conditional` and
+`required_conditions` lists the conditions that decide it (`policy.witness.allowed_if`: the engine allows a
+concrete such request). Conditions no request can satisfy (a date already past on `aws:CurrentTime`, `Null`
+contradictions) leave the answer denied.
 
 An action the catalogue does not know, or a resource that is neither `*` nor an ARN, is still decided (an
 unknown action is allowed by nothing but `*`-like patterns), with a warning naming the closest known action or
@@ -13,7 +18,7 @@ service (`Catalog.request_warnings`): a typo otherwise reads as a plain IMPLICIT
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -21,9 +26,11 @@ from typing import Any
 from graphiam.arn import account_of, is_role_arn
 from graphiam.catalog import Catalog
 from graphiam.errors import InputError, NotFoundError, PolicyParseError
-from graphiam.graph.context import TRUST_ACTIONS, ContextValues, request_context, scp_exempt
+from graphiam.graph.context import TRUST_ACTIONS, ContextValues, RequestContext, build_context, scp_exempt
 from graphiam.graph.snapshot import Snapshot
-from graphiam.policy import Evaluation, PolicySource, Request, evaluate, parse_policy
+from graphiam.policy import Decision, Evaluation, PolicySource, Request, evaluate, parse_policy
+from graphiam.policy.witness import allowed_if
+from graphiam.queries.chains import HopCondition
 
 NO_CONTEXT: ContextValues = MappingProxyType({})  # the default request context: no keys given
 
@@ -39,6 +46,9 @@ class Simulation:
     context: dict[str, Any]
     resource_policy_used: str | None  # "trust" | "given" | None
     warnings: tuple[str, ...] = field(default=())
+    # not allowed as asked, but allowed under `required_conditions` (keys the caller controls)
+    conditional: bool = False
+    required_conditions: tuple[HopCondition, ...] = ()
 
 
 def parse_input_policy(doc: Any, where: str, *, kind: str = "custom", via: str = "custom") -> PolicySource:
@@ -94,9 +104,11 @@ def simulate(
     extra_policies: Sequence[Any] = (),
     permissions_boundary: Any = None,
     scps: Sequence[Sequence[Any]] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Simulation:
     """Decide whether a stored principal may do `action` on `resource`. SCPs: those of the stored organization
-    for the principal's account, unless `scps` (levels, root first) are given."""
+    for the principal's account, unless `scps` (levels, root first) are given. `env`: the clock
+    (`graph.context.environment`), for a question that decides many requests at one moment."""
     check_action(action)
     p = snap.principal(principal)
     if p is None:
@@ -131,7 +143,7 @@ def simulate(
                 warnings.append(f"role `{resource}` has no trust policy in the graph")
     if used == "trust" or (used == "given" and action.lower() in TRUST_ACTIONS and snap.principal(resource)):
         required = True
-    ctx = request_context(p, snap, resource, context)
+    built = build_context(p, snap, resource, context, env=env)
     req = Request(
         action=action,
         resource=resource,
@@ -139,8 +151,25 @@ def simulate(
         principal_account=p.account,
         principal_type=p.principal_type,
         resource_account=resource_owner or _owner(snap, resource),
-        context=ctx,
+        context=built.values,
     )
+    return _decide(req, built, identity, boundary, rp, required, levels, used=used, warnings=tuple(warnings))
+
+
+def _decide(
+    req: Request,
+    built: RequestContext,
+    identity: Sequence[PolicySource],
+    boundary: Sequence[PolicySource] | None,
+    rp: PolicySource | None,
+    required: bool,
+    levels: Sequence[Sequence[PolicySource]] | None,
+    *,
+    used: str | None,
+    warnings: tuple[str, ...],
+) -> Simulation:
+    """The engine's decision on `req` and, when it is not ALLOWED, whether keys the caller controls would
+    make it so (`allowed_if`)."""
     ev = evaluate(
         req,
         identity=identity,
@@ -149,14 +178,43 @@ def simulate(
         resource_policy_required=required,
         scps=levels,
     )
+    hop = None
+    if ev.decision is not Decision.ALLOWED:
+        hop = allowed_if(
+            req,
+            identity=identity,
+            boundaries=boundary,
+            resource_policy=rp,
+            resource_policy_required=required,
+            scps=levels,
+            free=built.free,
+            choices=built.choices,
+        )
     return Simulation(
         evaluation=ev,
-        principal_arn=p.arn,
-        action=action,
-        resource=resource,
-        context=ctx,
+        principal_arn=req.principal_arn,
+        action=req.action,
+        resource=req.resource,
+        context=built.values,
         resource_policy_used=used,
-        warnings=tuple(warnings),
+        warnings=warnings,
+        conditional=hop is not None,
+        required_conditions=() if hop is None else required_conditions(hop.conditions),
+    )
+
+
+def required_conditions(described: Sequence[dict[str, Any]]) -> tuple[HopCondition, ...]:
+    """`policy.witness`'s condition descriptions as `HopCondition`s (the shape assumption chains use)."""
+    return tuple(
+        HopCondition(
+            key=d["key"],
+            operator=d["operator"],
+            values=tuple(d["values"]),
+            effect=d["effect"],
+            policy_arn=d["policy"],
+            statement_index=d["statement"],
+        )
+        for d in described
     )
 
 
@@ -194,7 +252,8 @@ def simulate_custom(
     )
     caller_arn = caller or "arn:aws:iam::123456789012:user/simulated-caller"
     stored = snap.principal(caller_arn) if snap is not None and caller else None
-    ctx = request_context(stored, snap, resource, context)
+    built = build_context(stored, snap, resource, context)
+    ctx = built.values
     if stored is None and caller:
         ctx.setdefault("aws:PrincipalArn", caller_arn)
     ptype = stored.principal_type if stored else ("AssumedRole" if is_role_arn(caller_arn) else "User")
@@ -211,20 +270,14 @@ def simulate_custom(
         resource_account=resource_owner,
         context=ctx,
     )
-    ev = evaluate(
+    return _decide(
         req,
-        identity=identity,
-        boundaries=boundary,
-        resource_policy=rp,
-        resource_policy_required=bool(rp) and action.lower() in TRUST_ACTIONS,
-        scps=levels,
-    )
-    return Simulation(
-        evaluation=ev,
-        principal_arn=caller_arn,
-        action=action,
-        resource=resource,
-        context=ctx,
-        resource_policy_used="given" if rp else None,
+        built,
+        identity,
+        boundary,
+        rp,
+        bool(rp) and action.lower() in TRUST_ACTIONS,
+        levels,
+        used="given" if rp else None,
         warnings=tuple(warnings),
     )

@@ -1,4 +1,8 @@
-"""Who can do `action` on `resource`: every stored user and role whose `simulate` decision is ALLOWED.
+"""Who can do `action` on `resource`: every stored user and role whose `simulate` decision is ALLOWED, and
+every one that is allowed only if the request carries some keys it does not (`conditional`, with the
+`required_conditions` that decide it: `iam:PassedToService`, MFA, a source IP …). A principal whose Allow can
+never be satisfied (a date already past, a `Null` contradiction) is not listed. `conditional` (None: both)
+filters.
 
 Two steps. The database prefilter (store/access_store.py) keeps the principals that have an identity policy
 whose Allow statements can name the action's service; for `sts:AssumeRole*` on a stored role the principals
@@ -27,9 +31,10 @@ from typing import Any
 
 from graphiam.arn import is_account_id, is_account_root
 from graphiam.errors import InputError
-from graphiam.graph.context import TRUST_ACTIONS, ContextValues
+from graphiam.graph.context import TRUST_ACTIONS, ContextValues, environment
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Decision
+from graphiam.queries.chains import HopCondition
 from graphiam.queries.simulate import NO_CONTEXT, Simulation, check_action, simulate
 from graphiam.store import Database
 from graphiam.store import access_store as A
@@ -48,6 +53,16 @@ class Access:
     chain: tuple[str, ...] = ()  # principal first, the allowed role last
     chain_conditions: tuple[str, ...] = ()  # condition keys the chain's hops need (MFA, ExternalId …)
     incomplete: tuple[str, ...] = ()  # unknown: the policies without a document the decision rests on
+
+    @property
+    def conditional(self) -> bool:
+        """Allowed only under conditions the request does not carry (the decision's, or a hop's)."""
+        return self.simulation.conditional or bool(self.chain_conditions)
+
+    @property
+    def required_conditions(self) -> tuple[HopCondition, ...]:
+        """The conditions that decide the principal's (or the chain's last role's) access."""
+        return self.simulation.required_conditions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,8 +150,10 @@ def who_can(
     resource_owner: str | None = None,
     via_chains: bool = False,
     max_depth: int = DEFAULT_CHAIN_DEPTH,
+    conditional: bool | None = None,
 ) -> WhoCan:
-    """Every principal allowed `action` on `resource` (sorted by ARN; chained ones after, shortest first)."""
+    """Every principal allowed `action` on `resource`, unconditionally or under conditions the request does
+    not carry (sorted by ARN; chained ones after, shortest first); `conditional` keeps only one kind."""
     check_action(action)
     if not resource:
         raise InputError("`resource` is empty: pass an ARN or `*`")
@@ -149,6 +166,7 @@ def who_can(
         found = {arn for arn in found if scope.admits(snap.principals[arn])}
     lowered = action.lower()
     allowed: list[Access] = []
+    env = environment()  # one clock for every principal of the answer
     for arn in sorted(found):
         if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
             continue
@@ -159,11 +177,14 @@ def who_can(
             resource=resource,
             context=context,
             resource_owner=resource_owner,
+            env=env,
         )
-        if sim.evaluation.decision is Decision.ALLOWED:
+        if sim.evaluation.decision is Decision.ALLOWED or sim.conditional:
             allowed.append(_access(snap.principals[arn], sim))
     if via_chains and allowed:
         allowed += _chained(db, snap, allowed, max_depth)
+    if conditional is not None:
+        allowed = [a for a in allowed if a.conditional is conditional]
     answer = WhoCan(
         action=action,
         resource=resource,

@@ -7,9 +7,10 @@ import pytest
 from tests.helpers import SEEDS
 
 A = "arn:aws:iam::111111111111:"
-WHO_CAN = """query($a: String!, $r: String!, $c: [ContextEntryInput!], $chains: Boolean) {
-  whoCan(action: $a, resource: $r, context: $c, viaChains: $chains) {
-    principal { __typename arn account } principalArn kind account decision
+WHO_CAN = """query($a: String!, $r: String!, $c: [ContextEntryInput!], $chains: Boolean, $cond: Boolean) {
+  whoCan(action: $a, resource: $r, context: $c, viaChains: $chains, conditional: $cond) {
+    principal { __typename arn account } principalArn kind account decision conditional
+    requiredConditions { key operator values role policyArn statementIndex }
     matchedStatements { policyArn effect sid kind appliesVia } missingContextKeys chain chainConditions } }"""
 SUMMARY = """query($a: String!, $r: String!) { whoCanSummary(action: $a, resource: $r) {
   total direct viaChains users roles candidates principals byAccount { account users roles total } } }"""
@@ -43,14 +44,56 @@ def test_who_can_assume_production_admin(client):
 
 def test_who_can_with_context(client):
     query = {"a": "iam:CreateUser", "r": "*"}
-    without = {r["principalArn"] for r in client(WHO_CAN, query)["whoCan"]}
+    without = {r["principalArn"] for r in client(WHO_CAN, {**query, "cond": False})["whoCan"]}
     with_mfa = client(WHO_CAN, {**query, "c": [{"key": "aws:MultiFactorAuthPresent", "values": ["true"]}]})[
         "whoCan"
     ]
     assert A + "user/security/erin" not in without
     erin = next(r for r in with_mfa if r["principalArn"] == A + "user/security/erin")
     assert erin["principal"]["__typename"] == "User" and erin["kind"] == "USER"
+    assert erin["decision"] == "ALLOWED" and erin["conditional"] is False and erin["requiredConditions"] == []
     assert {m["appliesVia"] for m in erin["matchedStatements"]} == {"GROUP"}
+    # without MFA in the request she is allowed if the Admins group's deny (BoolIfExists MFA false) is avoided
+    (cond,) = client(WHO_CAN, {**query, "cond": True})["whoCan"]
+    assert cond["principalArn"] == A + "user/security/erin" and cond["decision"] == "EXPLICIT_DENY"
+    assert [(c["key"], c["operator"], c["values"], c["role"]) for c in cond["requiredConditions"]] == [
+        ("aws:MultiFactorAuthPresent", "BoolIfExists", ["false"], "AVOIDED")
+    ]
+
+
+def test_who_can_pass_role_lists_bob_as_conditional(client):
+    """Demo org: bob may iam:PassRole only with iam:PassedToService ec2.amazonaws.com (issue 12 §1)."""
+    role = A + "role/service-role/OpsAutomationRole"
+    rows = client(WHO_CAN, {"a": "iam:PassRole", "r": role})["whoCan"]
+    bob = next(r for r in rows if r["principalArn"] == A + "user/engineering/bob")
+    assert bob["conditional"] is True and bob["decision"] == "IMPLICIT_DENY"
+    assert bob["requiredConditions"] == [
+        {
+            "key": "iam:PassedToService",
+            "operator": "StringEquals",
+            "values": ["ec2.amazonaws.com"],
+            "role": "REQUIRED",
+            "policyArn": A + "user/engineering/bob#LaunchAppInstances",
+            "statementIndex": 1,
+        }
+    ]
+    assert all(r["conditional"] is (r["decision"] != "ALLOWED") for r in rows)
+    unconditional = {
+        r["principalArn"] for r in client(WHO_CAN, {"a": "iam:PassRole", "r": role, "cond": False})["whoCan"]
+    }
+    conditional = {
+        r["principalArn"] for r in client(WHO_CAN, {"a": "iam:PassRole", "r": role, "cond": True})["whoCan"]
+    }
+    assert A + "user/engineering/bob" in conditional and A + "user/engineering/bob" not in unconditional
+    assert unconditional | conditional == {r["principalArn"] for r in rows}
+    # the key given: bob is allowed outright; the wrong service: he is not listed at all
+    given = [{"key": "iam:PassedToService", "values": ["ec2.amazonaws.com"]}]
+    rows = client(WHO_CAN, {"a": "iam:PassRole", "r": role, "c": given})["whoCan"]
+    bob = next(r for r in rows if r["principalArn"] == A + "user/engineering/bob")
+    assert bob["decision"] == "ALLOWED" and bob["conditional"] is False
+    wrong = [{"key": "iam:PassedToService", "values": ["lambda.amazonaws.com"]}]
+    rows = client(WHO_CAN, {"a": "iam:PassRole", "r": role, "c": wrong})["whoCan"]
+    assert A + "user/engineering/bob" not in {r["principalArn"] for r in rows}
 
 
 def test_who_can_summary_counts_by_account(client):

@@ -3,7 +3,8 @@ principal).
 
 The brute-force checks prove the database prefilter drops nobody: for sampled (action, resource, context)
 triples on a generated two-account org and on the conformance export, `who_can` must return exactly
-{p : simulate(p, a, r).decision == ALLOWED} over all users and roles.
+{p : simulate(p, a, r).decision == ALLOWED} over all users and roles as its unconditional answers, and
+{p : simulate(p, a, r).conditional} as its conditional ones.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ def demo(make_db):
 
 
 def arns(result: WhoCan) -> set[str]:
-    return {a.principal_arn for a in result.allowed}
+    """The principals allowed as the request is (not those allowed only under further conditions)."""
+    return {a.principal_arn for a in result.allowed if not a.conditional}
+
+
+def conditional_arns(result: WhoCan) -> set[str]:
+    return {a.principal_arn for a in result.allowed if a.conditional}
 
 
 @pytest.mark.parametrize(
@@ -85,11 +91,18 @@ def test_unreadable_document_counts_as_every_service():
 def test_who_can_create_user_is_the_unbounded_administrators(demo):
     db, snap = demo
     # erin is an administrator, but the Admins group's BoolIfExists deny applies without MFA context
-    assert arns(who_can(db, snap, action="iam:CreateUser", resource="*")) == {
+    result = who_can(db, snap, action="iam:CreateUser", resource="*")
+    assert arns(result) == {
         PROD_ADMIN,
         BREAK_GLASS,
         A + "role/service-role/OpsAutomationRole",
     }
+    # ... so she is listed as allowed if MFA is present (the deny avoided)
+    (erin,) = [a for a in result.allowed if a.conditional]
+    assert erin.principal_arn == A + "user/security/erin"
+    assert [(c.key, c.operator, c.values, c.effect) for c in erin.required_conditions] == [
+        ("aws:MultiFactorAuthPresent", "BoolIfExists", ("false",), "Deny")
+    ]
     with_mfa = who_can(db, snap, action="iam:CreateUser", resource="*", context=MFA)
     assert A + "user/security/erin" in arns(with_mfa)
     # DeploymentManagerRole's policy grants iam:* but its boundary removes it
@@ -192,7 +205,9 @@ def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
         A + "role/delivery/DeploymentManagerRole",
         PROD_ADMIN,
     )
-    assert chains[A + "user/security/erin"] == (A + "user/security/erin", BREAK_GLASS)
+    # erin is listed herself, allowed if MFA is present: no chain for her
+    erin = next(a for a in result.allowed if a.principal_arn == A + "user/security/erin")
+    assert erin.conditional and not erin.chain
     alice = next(a for a in result.allowed if a.principal_arn == A + "user/engineering/alice")
     assert any("multifactor" in k.lower() for k in alice.chain_conditions)
     assert not set(chains) & {PROD_ADMIN, BREAK_GLASS}  # directly allowed ones are listed once, without chain
@@ -202,16 +217,22 @@ def test_via_chains_adds_principals_reaching_an_allowed_role(demo):
 
 
 def brute_force(
-    snap: Snapshot, action: str, resource: str, context: ContextValues, owner: str | None = None
+    snap: Snapshot,
+    action: str,
+    resource: str,
+    context: ContextValues,
+    owner: str | None = None,
+    *,
+    conditional: bool = False,
 ) -> set[str]:
-    return {
-        arn
-        for arn in snap.principals
-        if simulate(
+    out = set()
+    for arn in snap.principals:
+        sim = simulate(
             snap, principal=arn, action=action, resource=resource, context=context, resource_owner=owner
-        ).evaluation.decision
-        is Decision.ALLOWED
-    }
+        )
+        if sim.conditional if conditional else sim.evaluation.decision is Decision.ALLOWED:
+            out.add(arn)
+    return out
 
 
 CONTEXTS: tuple[ContextValues, ...] = (
@@ -259,8 +280,13 @@ def _check(db: Database, snap: Snapshot, pairs: list[tuple[str, str]], rng: rand
     checked = 0
     for action, resource in pairs:
         ctx = rng.choice(CONTEXTS)
-        got = arns(who_can(db, snap, action=action, resource=resource, context=ctx))
-        assert got == brute_force(snap, action, resource, ctx), (action, resource, ctx)
+        w = who_can(db, snap, action=action, resource=resource, context=ctx)
+        assert arns(w) == brute_force(snap, action, resource, ctx), (action, resource, ctx)
+        assert conditional_arns(w) == brute_force(snap, action, resource, ctx, conditional=True), (
+            action,
+            resource,
+            ctx,
+        )
         checked += 1
     return checked
 
@@ -297,12 +323,13 @@ def test_matches_brute_force_on_the_conformance_export(make_db):
     for req in picked:
         ctx = req["context"]
         owner = req.get("resourceAccount")
-        got = arns(
-            who_can(
-                db, snap, action=req["action"], resource=req["resourceArn"], context=ctx, resource_owner=owner
-            )
+        w = who_can(
+            db, snap, action=req["action"], resource=req["resourceArn"], context=ctx, resource_owner=owner
         )
-        assert got == brute_force(snap, req["action"], req["resourceArn"], ctx, owner), req["id"]
+        assert arns(w) == brute_force(snap, req["action"], req["resourceArn"], ctx, owner), req["id"]
+        assert conditional_arns(w) == brute_force(
+            snap, req["action"], req["resourceArn"], ctx, owner, conditional=True
+        ), req["id"]
     assert _check(db, snap, sampled_pairs(snap, rng, 40), rng) > 40
 
 

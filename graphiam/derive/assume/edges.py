@@ -48,12 +48,12 @@ from graphiam.derive.assume.candidates import (
     candidates,
     stored,
 )
-from graphiam.graph.context import request_context
+from graphiam.graph.context import build_context, environment
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import PolicySource, Request, evaluate, parse_policy
 from graphiam.policy.request import normalise_context
-from graphiam.policy.witness import Hop, Parts, candidate_statements, decide
+from graphiam.policy.witness import NO_CHOICES, Hop, Parts, candidate_statements, decide
 from graphiam.store import Database
 from graphiam.store import assume_store as S
 
@@ -189,19 +189,32 @@ def to_verdict(hop: Hop, role: PrincipalInfo, account: str | None) -> Verdict:
     )
 
 
-def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | None:
-    """The engine's verdict on `source` assuming `role`, searching for a context when one is needed."""
+def decide_hop(
+    snap: Snapshot, source: Source, role: PrincipalInfo, env: Mapping[str, str] | None = None
+) -> Hop | None:
+    """The engine's verdict on `source` assuming `role`, searching for a context when one is needed. The
+    context is `graph.context`'s (the clock `env`, read once per derivation): time conditions are judged
+    against now, and an IAM user's `aws:TokenIssueTime` can only be now (temporary credentials) or absent."""
     trust = role.trust
     if trust is None:
         return None
     p = source.info
     account: str | None
+    built = build_context(p, snap, role.arn, {}, env=env)
     if p is not None:
-        base = request_context(p, snap, role.arn, {})
+        base = built.values
         identity, boundary = p.identity, p.boundary
         arn, account, ptype = p.arn, p.account, p.principal_type
     else:
-        base = {f"aws:ResourceTag/{k}": v for k, v in role.tags.items()}
+        # a principal outside the graph: its own keys are free; the clock and the role's tags are not
+        base = {**(env if env is not None else environment())}
+        base.update(
+            {
+                k: v
+                for k, v in built.values.items()
+                if k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/"))
+            }
+        )
         arn, account = source.id, source.account
         if source.kind == "federated":
             ptype = "SAML" if source.action == WITH_SAML else "WebIdentity"
@@ -238,7 +251,7 @@ def decide_hop(snap: Snapshot, source: Source, role: PrincipalInfo) -> Hop | Non
             boundary=candidate_statements(boundary or (), lowered, role.arn, ctx),
         )
 
-    return decide(run, parts, base, principal_known=p is not None)
+    return decide(run, parts, base, principal_known=p is not None, choices=built.choices if p else NO_CHOICES)
 
 
 Cache = dict[tuple[Any, ...], "Verdict | None"]
@@ -253,6 +266,7 @@ class Deriver:
         self.cache: Cache | None = {} if share else None
         self.out = EdgeRows()
         self.gate = ScpGate(snap)
+        self.env = environment()  # the clock, read once: every hop is judged at the same moment
 
     def add(self, src: Source, role: PrincipalInfo, verdict: Verdict) -> None:
         """Draw the edge unless the source's SCPs certainly deny the call."""
@@ -262,7 +276,7 @@ class Deriver:
     def verdict(self, role: PrincipalInfo, src: Source, key: tuple[Any, ...] | None) -> Verdict | None:
         if key is not None and self.cache is not None and key in self.cache:
             return self.cache[key]
-        hop = decide_hop(self.snap, src, role)
+        hop = decide_hop(self.snap, src, role, self.env)
         verdict = None if hop is None else to_verdict(hop, role, src.account)
         if key is not None and self.cache is not None:
             self.cache[key] = verdict

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from graphiam.arn import account_of
@@ -34,7 +33,7 @@ from graphiam.derive.escalation.probes import (
     pack_ids,
     probe_masks,
 )
-from graphiam.graph.context import TRUST_ACTIONS, request_context
+from graphiam.graph.context import TRUST_ACTIONS, build_context, environment, request_context
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
@@ -61,16 +60,6 @@ def names(st: Statement, p: PrincipalInfo) -> bool:
     """The statement of a resource policy applies to `p` as far as Principal / NotPrincipal go (as
     `policy.statement.scan` with `principal=True` reads them; without either it applies to nobody)."""
     return names_principal(st, arn=p.arn, account=p.account, ptype=p.principal_type)
-
-
-def environment() -> dict[str, str]:
-    """The request-time keys AWS always sets: now (a session token issued now, too)."""
-    now = datetime.now(UTC)
-    return {
-        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now.timestamp())),
-        "aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
 
 
 def statement_label(m: StatementMatch) -> str:
@@ -116,7 +105,8 @@ class Decider:
         self._same: dict[tuple[Any, ...], Use | None] = {}
         self._exact: dict[tuple[Any, ...], Use | None] = {}
         self._probes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
-        self._ctx0: dict[str, dict[str, Any]] = {}
+        self._ctx0: dict[str, tuple[dict[str, Any], Any]] = {}
+        self._choices: dict[str, Any] = {}
         self._last_failed: dict[str, int] = {}
         self._fails: dict[tuple[Any, ...], int] = {}
         self._touch_docs: dict[int, int] = {}
@@ -258,11 +248,12 @@ class Decider:
         target: PrincipalInfo | None,
         owner: str | None,
     ) -> Use | None:
+        # the request context every question uses (graph.context: the clock read once per Decider, a role
+        # session's aws:TokenIssueTime, the target's tags as aws:/iam:ResourceTag), plus the technique's keys
         base: dict[str, Any] = {**self.env, **(fixed or {})}
-        for k, v in self.snap.resource_tags(
-            resource
-        ).items():  # IAM resources: iam:ResourceTag = aws:ResourceTag
-            base.setdefault(f"iam:ResourceTag/{k}", v)
+        choices = self._choices.get(p.kind)  # they depend on the kind of principal only (graph.context)
+        if choices is None:
+            choices = self._choices[p.kind] = build_context(p, self.snap, "*", {}, env=self.env).choices
         sources: list[PolicySource] = [*p.identity, *(p.boundary or ())]
         trust = None
         if target is not None and target.kind == "role" and action.lower() in TRUST_ACTIONS:
@@ -279,7 +270,7 @@ class Decider:
                 principal_account=p.account,
                 principal_type=p.principal_type,
                 resource_account=owner,
-                context=request_context(p, self.snap, resource, ctx),
+                context=request_context(p, self.snap, resource, ctx, env=self.env),
             )
             return evaluate(
                 req,
@@ -289,7 +280,7 @@ class Decider:
                 resource_policy_required=trust is not None,
             )
 
-        s = settle(run, base, sources, action, resource)
+        s = settle(run, base, sources, action, resource, choices)
         return None if s is None else _use(action, resource, s.evaluation, s.needs)
 
     def trusts_service(self, role: PrincipalInfo, service: str) -> Use | None:
@@ -506,9 +497,11 @@ class Decider:
             key = (p.arn, low, pack_ids(idr), None if bdr is None else pack_ids(bdr))
         if key in self._probes:
             return self._probes[key]
-        ctx0 = self._ctx0.get(p.arn)
-        if ctx0 is None:
-            ctx0 = self._ctx0[p.arn] = request_context(p, self.snap, "*", self.env)
+        hit0 = self._ctx0.get(p.arn)
+        if hit0 is None:
+            built = build_context(p, self.snap, "*", {}, env=self.env)
+            hit0 = self._ctx0[p.arn] = (built.values, built.choices)
+        ctx0, choices = hit0
 
         def run(ctx: Mapping[str, Any]) -> Evaluation:
             req = Request(
@@ -522,7 +515,7 @@ class Decider:
             )
             return evaluate(req, identity=idr, boundaries=bdr)
 
-        s = settle(run, ctx0, [*idr, *(bdr or ())], action, "*")
+        s = settle(run, ctx0, [*idr, *(bdr or ())], action, "*", choices)
         out = None if s is None else (_use("*", "*", s.evaluation, s.needs).statements, s.needs)
         self._probes[key] = out
         return out

@@ -8,7 +8,12 @@
   `iam:*` on `arn:aws:s3:::*` grants nothing);
 - `Action` patterns and `NotAction` (the complement: every catalogue action the list does not name) are both
   expanded against the catalogue, so `iam:*`, `iam:Create*` and a NotAction sparing iam all count;
-- a statement with a Condition still counts: its conditions are reported beside the action (`conditional`);
+- a statement with a Condition still counts: its conditions are reported beside the action (`conditional`),
+  unless no request can satisfy them now: conditions are judged with the request context every question uses
+  (`graphiam.graph.context`, for a principal not known: a date already past on `aws:CurrentTime`, or on
+  `aws:TokenIssueTime` (credentials are issued now, or absent), a `Null` contradiction), and such an Allow
+  statement grants nothing (IAM Vulnerable's fp5). Judged when the document is analysed for a database
+  generation (`Analyser.document`);
 - a Deny statement of the same policy without a Condition removes the actions whose every resource it covers
   (same rules); with `NotResource` it removes them unless the listed entries cover them all (what it leaves
   allowed lies inside the listed resources: constrained). A Deny on named resources, or with a Condition,
@@ -29,7 +34,10 @@ from dataclasses import dataclass, field
 from graphiam.catalog import Catalog
 from graphiam.derive.findings.resources import Coverage, StatementView
 from graphiam.derive.findings.rules import MODIFY_LEVELS, PERMISSIONS_MANAGEMENT, RiskCategory, Rules
+from graphiam.graph.context import build_context
 from graphiam.policy import PolicyDocument, Statement
+from graphiam.policy.request import normalise_context
+from graphiam.policy.witness import satisfiable
 
 _LISTED = (
     RiskCategory.RESOURCE_EXPOSURE,
@@ -77,6 +85,22 @@ class DocumentFindings:
     )  # every category, no exclusion (filled on first use)
 
 
+def never_satisfiable(doc: PolicyDocument) -> frozenset[int]:
+    """Indices of the Allow statements whose conditions no request can satisfy now, whoever the principal:
+    keys AWS sets from the clock are judged against now, the principal's own keys are left open (unknown),
+    the keys a caller chooses may take any value (`graph.context`, `policy.witness.satisfiable`)."""
+    conditional = [st for st in doc.statements if st.effect == "Allow" and st.compiled_conditions]
+    if not conditional:
+        return frozenset()
+    built = build_context(None, None, "*", {})
+    ctx = normalise_context(built.values)
+    return frozenset(
+        st.index
+        for st in conditional
+        if not satisfiable(st.compiled_conditions, ctx, free=built.free, choices=built.choices)[0]
+    )
+
+
 def render_conditions(st: Statement) -> tuple[str, ...]:
     return tuple(
         f"#{st.index}: {op} {key} {list(values)}"
@@ -111,7 +135,7 @@ class Analyser:
             int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]
         ] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
-        self._by_text: dict[str, DocumentFindings] = {}
+        self._by_text: dict[tuple[str, frozenset[int]], DocumentFindings] = {}
         self.analysed = 0  # documents analysed (not found in a memo)
         self._n_services = len(catalog.services())
 
@@ -119,11 +143,13 @@ class Analyser:
         hit = self._by_doc.get(id(doc))
         if hit is not None and hit[0] is doc:
             return hit[1]
-        # by content too: a database change rebuilds every document object, but most keep the same text
-        key = json.dumps(doc.raw, sort_keys=True, separators=(",", ":"))
+        # by content too: a database change rebuilds every document object, but most keep the same text; and
+        # by the statements no request can satisfy now (judged again for each new document object)
+        never = never_satisfiable(doc)
+        key = (json.dumps(doc.raw, sort_keys=True, separators=(",", ":")), never)
         found = self._by_text.get(key)
         if found is None:
-            found = self._by_text[key] = self._analyse(doc)
+            found = self._by_text[key] = self._analyse(doc, never)
             self.analysed += 1
         self._by_doc[id(doc)] = (doc, found)
         return found
@@ -132,14 +158,16 @@ class Analyser:
         """Drop the per-object memo (it keeps document objects alive); the per-content one stays."""
         self._by_doc.clear()
 
-    def _analyse(self, doc: PolicyDocument) -> DocumentFindings:
+    def _analyse(self, doc: PolicyDocument, never: frozenset[int] = frozenset()) -> DocumentFindings:
         cov = self.coverage
         denied: set[int] = set()
         for st in doc.statements:
             if st.effect == "Deny" and not st.compiled_conditions:
                 # a Deny on NotResource leaves allowed only what lies inside the listed resources: constrained
                 denied |= cov.view(st).free
-        allows = [(st, cov.view(st)) for st in doc.statements if st.effect == "Allow"]
+        allows = [
+            (st, cov.view(st)) for st in doc.statements if st.effect == "Allow" and st.index not in never
+        ]
         by_index = {st.index: st for st in doc.statements}
         sids = {st.index: st.sid for st in doc.statements}
         if len(allows) == 1 and not denied:  # the common shape: one view says it all, memoised per view

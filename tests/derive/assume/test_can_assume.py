@@ -233,6 +233,13 @@ def test_trust_naming_the_user_is_not_capped_by_its_boundary_but_naming_a_role_i
             False,
             None,
         ),  # contradictory: no context satisfies both
+        # time is the clock's, not the caller's (graph.context): judged against now
+        ({"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}, False, None),  # already past
+        ({"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}, True, set()),  # holds now
+        # a user's credentials: a long-term key (no aws:TokenIssueTime) or temporary ones issued now
+        ({"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}, False, None),
+        ({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}, True, {"aws:TokenIssueTime"}),
+        ({"Null": {"aws:SourceIp": "true"}, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, False, None),
     ],
 )
 def test_trust_conditions_are_needed_or_impossible(make_db, tmp_path, condition, edge, needs):

@@ -233,3 +233,34 @@ def test_bucket_actions_need_bucket_arns(analyser):
 def test_probes_fill_every_placeholder():
     first, second = probes("arn:${Partition}:s3:::${BucketName}/${ObjectName}")
     assert first.startswith("arn:aws:s3:::") and "${" not in first + second and first != second
+
+
+@pytest.mark.parametrize(
+    ("condition", "reported"),
+    [
+        ({"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}, False),  # already past
+        ({"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}, False),  # IAM Vulnerable's fp5
+        ({"NumericLessThan": {"aws:EpochTime": "1577836800"}}, False),  # 2020-01-01 in epoch seconds
+        ({"Null": {"aws:SourceIp": "true"}, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, False),
+        (
+            {"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}},
+            True,
+        ),  # fn3: credentials of now
+        ({"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}, True),
+        ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, True),  # the caller's to meet
+        ({"StringEquals": {"aws:PrincipalTag/team": "x"}}, True),  # whoever holds the policy may have it
+    ],
+)
+def test_a_statement_no_request_satisfies_now_is_not_reported(analyser, condition, reported):
+    d = doc(allow("iam:CreatePolicyVersion", Condition=condition))
+    got = found(analyser, d)
+    assert (C.PRIVILEGE_ESCALATION in got) is reported
+    if reported:
+        assert got[C.PRIVILEGE_ESCALATION].conditional
+
+
+def test_an_impossible_statement_does_not_hide_a_possible_one(analyser):
+    past = {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
+    d = doc(allow("iam:CreatePolicyVersion", Condition=past), allow("iam:CreatePolicyVersion"))
+    f = found(analyser, d)[C.PRIVILEGE_ESCALATION]
+    assert f.statements == (1,) and not f.conditional

@@ -105,8 +105,9 @@ def test_the_example_false_negative_traps(example):
     pe = cats(got[EX + "fn3-exploitableConditionConstraint"])[C.PRIVILEGE_ESCALATION]
     assert pe.techniques == ("iam-001",) and pe.conditional
     assert pe.conditions == ("#0: DateGreaterThan aws:TokenIssueTime ['2020-01-01T00:00:01Z']",)
-    # its mirror fp5 (a date already past) is reported the same way: the report does not judge conditions
-    assert cats(got[EX + "fp5-nonExploitableConditionConstraint"])[C.PRIVILEGE_ESCALATION].conditional
+    # its mirror fp5 (credentials issued before 2020) grants nothing now: conditions on the clock are judged,
+    # and it is not reported
+    assert EX + "fp5-nonExploitableConditionConstraint" not in got
     fn4 = cats(got[EX + "fn4-exploitableNotAction"])[C.PRIVILEGE_ESCALATION]
     assert {"iam-005", "iam-007", "iam-011", "iam-013"} <= set(fn4.techniques)  # Put*Policy, AddUserToGroup
     assert not {"iam-001", "iam-002", "iam-008"} & set(fn4.techniques)  # Create*, Attach* are excluded
