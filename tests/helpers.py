@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -136,6 +137,58 @@ def graph_dump(db: Database) -> dict[str, list[str]]:
         )
     )
     return {"nodes": nodes, "edges": edges}
+
+
+VOLATILE = (("Account", "loaded_at"),)  # the load's own clock: differs between two loads of the same files
+
+
+def graph_fingerprint(db: Database, *, ignore: tuple[tuple[str, str], ...] = VOLATILE) -> dict[str, str]:
+    """Every row of every node table (but Meta) and of every relationship table per (from, to) pair, as
+    `"<rows>:<sha256 of the sorted rows>"` per table, read as Arrow in one read transaction (fast on a
+    generated org, where `graph_dump` would time out). Columns in `ignore` ((table, column) pairs) are left
+    out. Two databases with the same fingerprint hold the same nodes, edges and properties."""
+    from graphiam.store.clone import table_copies
+
+    out: dict[str, str] = {}
+    with db.read_transaction():
+        for table, pair, data in table_copies(db):
+            drop = [c for t, c in ignore if t == table and c in data.column_names]
+            rows = sorted(
+                json.dumps(r, sort_keys=True, default=str) for r in data.drop_columns(drop).to_pylist()
+            )
+            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+            out[table if pair is None else f"{table}({pair[0]}->{pair[1]})"] = f"{len(rows)}:{digest}"
+    return out
+
+
+FINGERPRINT = """
+import json, sys
+from graphiam.store import Database
+from tests.helpers import graph_fingerprint
+try:
+    db = Database(sys.argv[1], query_timeout_ms=600_000, buffer_pool_mb=512)
+except Exception as exc:
+    print(json.dumps({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}))
+    raise SystemExit(0)
+try:
+    print(json.dumps(graph_fingerprint(db)))
+finally:
+    db.close()
+"""
+
+
+def fingerprint_file(path: Path | str) -> dict[str, str]:
+    """`graph_fingerprint` of the database at `path`, opened read-write as the server opens it (replaying
+    its write-ahead log) in a child process, so that a damaged database cannot crash the caller. A database
+    that does not open gives `{"error": reason}`; a child that dies gives `{"error": "exit N: ..."}`."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run(
+        [sys.executable, "-c", FINGERPRINT, str(path)], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    if r.returncode != 0:
+        return {"error": f"exit {r.returncode}: {r.stderr.strip().splitlines()[-1:]}"}
+    result: dict[str, str] = json.loads(r.stdout.strip().splitlines()[-1])
+    return result
 
 
 def mutate(

@@ -1,0 +1,182 @@
+"""Kill `graphiam load` with SIGKILL at random moments; the database must reopen exactly as it was before the
+load or exactly as the load leaves it, never anything in between.
+
+    .venv/bin/python scripts/crash_loop.py [--kills 50] [--users 2000 --roles 1000 --policies 3000]
+        [--accounts 2] [--drop 500] [--after-wal SECONDS] [--workdir DIR] [--seed 1]
+
+A generated organisation (benchmarks/generate_org.py, seed 7) is loaded into a database ("old"). An edited
+copy of its first account (`--drop` users removed) is then loaded over it: once without interruption, on a
+copy of the database ("new", timed), then `--kills` times on fresh copies, each load killed at a moment drawn
+uniformly from the uninterrupted load's duration (while it reads, writes, derives, commits or cleans up).
+With `--after-wal S` the moment is instead 0-S seconds after a `.wal` file appears beside the database (how
+issue 13 found the defect). After each kill the database is opened as the server opens it and fingerprinted
+(every row of every table: tests/helpers.graph_fingerprint); the tally counts "old", "new", "neither" (with
+the tables that differ from both) and "unopenable".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import fingerprint_file  # noqa: E402
+
+CLI = [sys.executable, "-m", "graphiam.cli"]
+
+
+def database_files(db: Path) -> list[Path]:
+    """The database and the files beside it that belong to it (or to a load in progress)."""
+    return sorted(p for p in db.parent.iterdir() if p.name == db.name or p.name.startswith(db.name + "."))
+
+
+def copy_database(src: Path, dst: Path) -> None:
+    for p in database_files(dst) if dst.parent.exists() else []:
+        p.unlink()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    for p in database_files(src):
+        shutil.copyfile(p, dst.parent / (dst.name + p.name[len(src.name) :]))
+
+
+def generate(out: Path, users: int, roles: int, policies: int, accounts: int) -> list[Path]:
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "generate_org.py"),
+            *("--users", str(users), "--roles", str(roles), "--policies", str(policies)),
+            *("--accounts", str(accounts), "--seed", "7", "-o", str(out)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return sorted(out.glob("*.json"))
+
+
+def edited_copy(export: Path, out: Path, drop: int, seed: int) -> Path:
+    """`export` with `drop` users removed (chosen by `seed`)."""
+    data = json.loads(export.read_text())
+    users = data["UserDetailList"]
+    gone = set(random.Random(seed).sample(range(len(users)), min(drop, len(users))))
+    data["UserDetailList"] = [u for i, u in enumerate(users) if i not in gone]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / export.name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def load(files: list[Path], db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "load", *map(str, files), "--db", str(db)], capture_output=True, text=True)
+
+
+def wait_for_wal(db: Path, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.name.endswith(".wal") for p in database_files(db)):
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def kill_load(files: list[Path], db: Path, *, delay: float, after_wal: bool) -> str:
+    """Start the load, SIGKILL it `delay` seconds after its start (or after a `.wal` appears); returns how it
+    ended: "killed", or "finished" when it was over before the kill."""
+    proc = subprocess.Popen(
+        [*CLI, "load", *map(str, files), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if after_wal:
+            wait_for_wal(db, proc, timeout=3600)
+        time.sleep(delay)
+        if proc.poll() is not None:
+            return "finished" if proc.returncode == 0 else f"failed ({proc.returncode})"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return "killed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def classify(found: dict[str, str], old: dict[str, str], new: dict[str, str]) -> tuple[str, str]:
+    if "error" in found:
+        return "unopenable", found["error"]
+    if found == old:
+        return "old", ""
+    if found == new:
+        return "new", ""
+    differ = sorted(t for t in set(found) | set(old) if found.get(t) not in (old.get(t), new.get(t)))
+    mixed = sorted(
+        t for t in set(found) | set(old) if found.get(t) != old.get(t) and found.get(t) == new.get(t)
+    )
+    return "neither", f"differs from both in {differ}; like new in {mixed}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kills", type=int, default=50)
+    ap.add_argument("--users", type=int, default=2000)
+    ap.add_argument("--roles", type=int, default=1000)
+    ap.add_argument("--policies", type=int, default=3000)
+    ap.add_argument("--accounts", type=int, default=2)
+    ap.add_argument("--drop", type=int, default=500, help="users removed from the first account")
+    ap.add_argument("--after-wal", type=float, default=None, metavar="SECONDS")
+    ap.add_argument("--workdir", type=Path, default=None, help="kept afterwards (default: a temporary one)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="graphiam-crash-"))
+    rng = random.Random(args.seed)
+
+    org = generate(work / "org", args.users, args.roles, args.policies, args.accounts)
+    edited = [edited_copy(org[0], work / "edited", args.drop, args.seed)]
+    base = work / "base" / "db"
+    if not base.exists():
+        r = load(org, base)
+        if r.returncode != 0:
+            raise SystemExit(f"the first load failed: {r.stderr[-2000:]}")
+    old = fingerprint_file(base)
+    reference = work / "reference" / "db"
+    copy_database(base, reference)
+    started = time.monotonic()
+    r = load(edited, reference)
+    duration = time.monotonic() - started
+    if r.returncode != 0:
+        raise SystemExit(f"the reference load failed: {r.stderr[-2000:]}")
+    new = fingerprint_file(reference)
+    if old == new or "error" in old or "error" in new:
+        raise SystemExit(f"old and new must be two different, readable states: {old} / {new}")
+    print(f"workdir {work}; uninterrupted load {duration:.1f}s", flush=True)
+
+    tally: Counter[str] = Counter()
+    trial = work / "trial" / "db"
+    for i in range(args.kills):
+        copy_database(base, trial)
+        delay = rng.uniform(0, args.after_wal) if args.after_wal is not None else rng.uniform(0, duration)
+        ended = kill_load(edited, trial, delay=delay, after_wal=args.after_wal is not None)
+        state, detail = classify(fingerprint_file(trial), old, new)
+        tally[state] += 1
+        print(f"kill {i + 1:>3} at {delay:6.2f}s ({ended}): {state} {detail}".rstrip(), flush=True)
+    good = tally["old"] + tally["new"]
+    print(
+        f"{good} of {args.kills} kills left exactly the old or the new database ("
+        + ", ".join(f"{k} {tally[k]}" for k in ("old", "new", "neither", "unopenable"))
+        + ")"
+    )
+    return 0 if good == args.kills else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
