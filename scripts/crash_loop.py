@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,22 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import fingerprint_file  # noqa: E402
+from tests.helpers import copy_database, fingerprint_file, wait_for_wal  # noqa: E402
 
 CLI = [sys.executable, "-m", "graphiam.cli"]
-
-
-def database_files(db: Path) -> list[Path]:
-    """The database and the files beside it that belong to it (or to a load in progress)."""
-    return sorted(p for p in db.parent.iterdir() if p.name == db.name or p.name.startswith(db.name + "."))
-
-
-def copy_database(src: Path, dst: Path) -> None:
-    for p in database_files(dst) if dst.parent.exists() else []:
-        p.unlink()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    for p in database_files(src):
-        shutil.copyfile(p, dst.parent / (dst.name + p.name[len(src.name) :]))
 
 
 def generate(out: Path, users: int, roles: int, policies: int, accounts: int) -> list[Path]:
@@ -77,15 +63,6 @@ def edited_copy(export: Path, out: Path, drop: int, seed: int) -> Path:
 
 def load(files: list[Path], db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, "load", *map(str, files), "--db", str(db)], capture_output=True, text=True)
-
-
-def wait_for_wal(db: Path, proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any(p.name.endswith(".wal") for p in database_files(db)):
-            return True
-        time.sleep(0.002)
-    return False
 
 
 def kill_load(files: list[Path], db: Path, *, delay: float, after_wal: bool) -> str:

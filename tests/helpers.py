@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +29,6 @@ from typing import Any
 
 import httpx
 
-from graphiam.app import create_app
 from graphiam.store import Database
 
 TESTS = Path(__file__).resolve().parent
@@ -45,6 +45,8 @@ class GraphQLClient:
     """Runs GraphQL documents against the ASGI app (lifespan included) and returns `data`."""
 
     def __init__(self, db: Database) -> None:
+        from graphiam.app import create_app  # here: a child process that imports these helpers stays light
+
         self.db = db
         self.app = create_app(database=db, load_seeds=False)
 
@@ -189,6 +191,33 @@ def fingerprint_file(path: Path | str) -> dict[str, str]:
         return {"error": f"exit {r.returncode}: {r.stderr.strip().splitlines()[-1:]}"}
     result: dict[str, str] = json.loads(r.stdout.strip().splitlines()[-1])
     return result
+
+
+def database_files(db: Path) -> list[Path]:
+    """The database file at `db` and every file beside it named after it (`<db>.wal`, `<db>.engine` …)."""
+    if not db.parent.is_dir():
+        return []
+    return sorted(p for p in db.parent.iterdir() if p.name == db.name or p.name.startswith(db.name + "."))
+
+
+def copy_database(src: Path, dst: Path) -> None:
+    """A closed database and the files named after it, copied to `dst` (whatever was at `dst` goes)."""
+    for p in database_files(dst):
+        p.unlink()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    for p in database_files(src):
+        shutil.copyfile(p, dst.parent / (dst.name + p.name[len(src.name) :]))
+
+
+def wait_for_wal(db: Path, proc: subprocess.Popen[bytes], timeout: float) -> float | None:
+    """Wait until a write-ahead log (`*.wal`) appears beside `db` (the engine writes it when a transaction
+    commits) or `proc` ends; the time it appeared (`time.monotonic()`), None when it did not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.name.endswith(".wal") for p in database_files(db)):
+            return time.monotonic()
+        time.sleep(0.001)
+    return None
 
 
 def mutate(
