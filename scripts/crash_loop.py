@@ -7,11 +7,12 @@ load or exactly as the load leaves it, never anything in between.
 A generated organisation (benchmarks/generate_org.py, seed 7) is loaded into a database ("old"). An edited
 copy of its first account (`--drop` users removed) is then loaded over it: once without interruption, on a
 copy of the database ("new", timed), then `--kills` times on fresh copies, each load killed at a moment drawn
-uniformly from the uninterrupted load's duration (while it reads, writes, derives, commits or cleans up).
-With `--after-wal S` the moment is instead 0-S seconds after a `.wal` file appears beside the database (how
-issue 13 found the defect). After each kill the database is opened as the server opens it and fingerprinted
-(every row of every table: tests/helpers.graph_fingerprint); the tally counts "old", "new", "neither" (with
-the tables that differ from both) and "unopenable".
+from the uninterrupted load: every other kill anywhere in its run, the others within its write (0 to T
+seconds after its write-ahead log appears beside the database, T being how long the write then ran: the
+commit, the checkpoint and what follows). With `--after-wal S` every kill lands 0-S seconds after the log
+appears (how issue 13 found the defect). After each kill the database is opened as the server opens it and
+fingerprinted (every row of every table: tests/helpers.graph_fingerprint); the tally counts "old", "new",
+"neither" (with the tables that differ from both) and "unopenable".
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import copy_database, fingerprint_file, wait_for_wal  # noqa: E402
+from tests.helpers import copy_database, database_files, fingerprint_file, wait_for_wal  # noqa: E402
 
 CLI = [sys.executable, "-m", "graphiam.cli"]
 
@@ -61,27 +62,42 @@ def edited_copy(export: Path, out: Path, drop: int, seed: int) -> Path:
     return path
 
 
-def load(files: list[Path], db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "load", *map(str, files), "--db", str(db)], capture_output=True, text=True)
+def start_load(files: list[Path], db: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, "load", *map(str, files), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def timed_load(files: list[Path], db: Path) -> tuple[float, float]:
+    """Run the load to its end: (seconds until the write-ahead log appeared, seconds in all)."""
+    started = time.monotonic()
+    proc = start_load(files, db)
+    logged = wait_for_wal(db, proc, timeout=3600)
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"the load failed: {err.decode(errors='replace')[-2000:]}")
+    if logged is None:
+        raise SystemExit("the load wrote no write-ahead log")
+    return logged - started, time.monotonic() - started
 
 
 def kill_load(files: list[Path], db: Path, *, delay: float, after_wal: bool) -> str:
-    """Start the load, SIGKILL it `delay` seconds after its start (or after a `.wal` appears); returns how it
-    ended: "killed", or "finished" when it was over before the kill."""
-    proc = subprocess.Popen(
-        [*CLI, "load", *map(str, files), "--db", str(db)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Start the load and SIGKILL it `delay` seconds after its start (or after a `.wal` appears); returns
+    what it was doing: "mid-write" (the previous generation `<db>.prev` or a log was beside the database),
+    "outside the write", or "finished" when it was over before the kill."""
+    proc = start_load(files, db)
     try:
         if after_wal:
             wait_for_wal(db, proc, timeout=3600)
         time.sleep(delay)
         if proc.poll() is not None:
             return "finished" if proc.returncode == 0 else f"failed ({proc.returncode})"
+        names = {p.name[len(db.name) :] for p in database_files(db)}
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        return "killed"
+        return "mid-write" if names & {".prev", ".prev.partial", ".wal"} else "outside the write"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -121,31 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     edited = [edited_copy(org[0], work / "edited", args.drop, args.seed)]
     base = work / "base" / "db"
     if not base.exists():
-        r = load(org, base)
-        if r.returncode != 0:
-            raise SystemExit(f"the first load failed: {r.stderr[-2000:]}")
+        timed_load(org, base)
     old = fingerprint_file(base)
     reference = work / "reference" / "db"
     copy_database(base, reference)
-    started = time.monotonic()
-    r = load(edited, reference)
-    duration = time.monotonic() - started
-    if r.returncode != 0:
-        raise SystemExit(f"the reference load failed: {r.stderr[-2000:]}")
+    logged, duration = timed_load(edited, reference)
     new = fingerprint_file(reference)
     if old == new or "error" in old or "error" in new:
         raise SystemExit(f"old and new must be two different, readable states: {old} / {new}")
-    print(f"workdir {work}; uninterrupted load {duration:.1f}s", flush=True)
+    print(
+        f"workdir {work}; uninterrupted load {duration:.1f}s, its write-ahead log from {logged:.1f}s",
+        flush=True,
+    )
 
     tally: Counter[str] = Counter()
     trial = work / "trial" / "db"
     for i in range(args.kills):
         copy_database(base, trial)
-        delay = rng.uniform(0, args.after_wal) if args.after_wal is not None else rng.uniform(0, duration)
-        ended = kill_load(edited, trial, delay=delay, after_wal=args.after_wal is not None)
+        if args.after_wal is not None:
+            after_wal, delay = True, rng.uniform(0, args.after_wal)
+        elif i % 2:  # every other kill within the write: from the log appearing to the end
+            after_wal, delay = True, rng.uniform(0, duration - logged)
+        else:
+            after_wal, delay = False, rng.uniform(0, duration)
+        doing = kill_load(edited, trial, delay=delay, after_wal=after_wal)
         state, detail = classify(fingerprint_file(trial), old, new)
         tally[state] += 1
-        print(f"kill {i + 1:>3} at {delay:6.2f}s ({ended}): {state} {detail}".rstrip(), flush=True)
+        where = f"{delay:6.2f}s after the log" if after_wal else f"{delay:6.2f}s after the start"
+        print(f"kill {i + 1:>3} {where} ({doing}): {state} {detail}".rstrip(), flush=True)
     good = tally["old"] + tally["new"]
     print(
         f"{good} of {args.kills} kills left exactly the old or the new database ("
