@@ -104,6 +104,23 @@ def is_member(db: Database, user_arn: str, group_arn: str) -> bool:
     )
 
 
+def group_count(db: Database, user_arn: str) -> int:
+    """How many groups the user is a member of."""
+    rows = db.execute(
+        "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn = $u RETURN count(g) AS n", {"u": user_arn}
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
+def inline_documents(db: Database, owner_arn: str) -> dict[str, str]:
+    """The documents of a user's, group's or role's inline policies, by policy id."""
+    rows = db.execute(
+        "MATCH (p:Policy) WHERE p.kind = 'inline' AND p.owner_arn = $o RETURN p.arn AS arn, p.document AS d",
+        {"o": owner_arn},
+    )
+    return {r["arn"]: r["d"] for r in rows if r["d"]}
+
+
 def versions(db: Database, policy_arn: str) -> list[rec.VersionRow]:
     rows = db.execute(
         "MATCH (v:PolicyVersion) WHERE v.policy_arn = $p RETURN v ORDER BY v.key", {"p": policy_arn}
