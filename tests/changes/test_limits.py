@@ -28,7 +28,10 @@ def demo(gql):
 def document(size: int, *, action: str = "s3:GetObject") -> dict[str, Any]:
     """An identity policy of exactly `size` characters as AWS counts them (it has no white space, so its
     compact JSON is what counts), padded in the resource name."""
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": ""}]}
+    doc: dict[str, Any] = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": ""}],
+    }
     base = len(json.dumps(doc, separators=(",", ":")))
     assert size >= base + 14
     doc["Statement"][0]["Resource"] = "arn:aws:s3:::" + "b" * (size - base - 13)
