@@ -97,7 +97,11 @@ def kill_load(files: list[Path], db: Path, *, delay: float, after_wal: bool) -> 
         names = {p.name[len(db.name) :] for p in database_files(db)}
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        return "mid-write" if names & {".prev", ".prev.partial", ".wal"} else "outside the write"
+        return (
+            "mid-write"
+            if names & {".prev", ".prev.partial", ".wal", ".wal.checkpoint"}
+            else "outside the write"
+        )
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -21,8 +21,9 @@ opens the file (a half-committed file is never read) and only under `lock`, grap
 database (`<db>.lock`): a `.prev` is only stale when no other process has the database open.
 
 The engine keeps a database as one file; while it is open, and while it checkpoints, it also keeps `<db>.wal`
-and `<db>.shadow` beside it. The engine marker `<db>.engine` (store/engine.py) names the engine of the file at
-`<db>`, which neither step changes.
+and `<db>.shadow` beside it (LadybugDB also `<db>.wal.checkpoint` and `<db>.checkpoint.*.lock`): all of them
+go before a previous file is put back. The engine marker `<db>.engine` (store/engine.py) names the engine
+of the file at `<db>`, which neither step changes.
 """
 
 from __future__ import annotations
@@ -38,12 +39,24 @@ from graphiam.errors import StoreError
 PREVIOUS = ".prev"
 PARTIAL = ".prev.partial"
 LOCK = ".lock"
-ENGINE_LOG = (".wal", ".shadow")  # what the engine keeps beside the file while it is open or checkpointing
+# what the engine keeps beside the file while it is open or checkpointing, by the start of the name after
+# `<db>`: `.wal` and `.shadow` (kuzu), also `.wal.checkpoint` and `.checkpoint.*.lock` (LadybugDB)
+ENGINE_LOG = (".wal", ".shadow", ".checkpoint")
 
 
 def previous_path(path: str | Path) -> Path:
     """Where the previous generation of the database at `path` is kept while a write runs."""
     return Path(f"{path}{PREVIOUS}")
+
+
+def engine_log(path: str | Path) -> list[Path]:
+    """The engine's files beside the database at `path`: write-ahead log, shadow pages, checkpoint locks."""
+    db = Path(path)
+    return sorted(
+        p
+        for p in db.parent.iterdir()
+        if p.name.startswith(db.name) and p.name[len(db.name) :].startswith(ENGINE_LOG)
+    )
 
 
 def pending_log(path: str | Path) -> bool:
@@ -113,8 +126,8 @@ def restore_previous(path: str | Path) -> bool:
     previous = previous_path(path)
     if not previous.exists():
         return False
-    for suffix in ENGINE_LOG:  # first: a log left beside the restored file would replay onto it
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for p in engine_log(path):  # first: a log left beside the restored file would replay onto it
+        p.unlink(missing_ok=True)
     os.replace(previous, path)
     flush_directory(Path(path).parent)
     return True

@@ -99,3 +99,19 @@ def test_the_previous_generation_of_a_database_another_process_writes_is_left_al
         holder.kill()
         holder.wait()
     assert _accounts(db) == ["111111111111"]
+
+
+def test_undoing_a_write_removes_the_engine_log_of_that_write_and_nothing_else(tmp_path):
+    """The log of the unfinished write would replay onto the restored file: kuzu's `.wal` and `.shadow`, and
+    LadybugDB's `.wal.checkpoint` and checkpoint locks (a killed checkpoint leaves them) all go."""
+    db = tmp_path / "db"
+    _add_account(db, "111111111111")
+    _add_account(db, "222222222222", finish=False)
+    log = [Path(f"{db}{s}") for s in (".wal", ".shadow", ".wal.checkpoint", ".checkpoint.apply.lock")]
+    for p in log:
+        p.write_bytes(b"not ours to replay")
+    kept = Path(f"{db}.tokens.json")
+    kept.write_text("{}")
+    assert _accounts(db) == ["111111111111"]
+    assert [p.name for p in log if p.exists()] == []
+    assert kept.exists() and Path(f"{db}.engine").exists()
