@@ -129,7 +129,7 @@ class Database:
         self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
 
     @staticmethod
-    def _take_lock(path: str, read_only: bool) -> int:
+    def _take_lock(path: str, read_only: bool) -> int | None:
         """graphiam's lock on the database (exclusive to write, shared to read, as the engine's), after which
         a write that a killed process left unfinished is undone (`durability.restore_previous`) before the
         engine reads the file."""
@@ -137,6 +137,8 @@ class Database:
             Path(f"{path}{durability.PREVIOUS}").exists() or Path(f"{path}{durability.PARTIAL}").exists()
         )
         fd = durability.lock(path, exclusive=not read_only or unfinished)
+        if fd is None:
+            return None
         try:
             if unfinished or not read_only:
                 durability.restore_previous(path)

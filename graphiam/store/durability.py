@@ -65,11 +65,22 @@ def pending_log(path: str | Path) -> bool:
     return wal.exists() and wal.stat().st_size > 0
 
 
-def lock(path: str | Path, *, exclusive: bool) -> int:
+def lock(path: str | Path, *, exclusive: bool) -> int | None:
     """Take graphiam's lock on the database at `path` (`<db>.lock`; exclusive for a read-write open, shared
     for a read-only one, as the engine's own lock) without waiting; returns the descriptor that holds it
-    (`unlock` releases it). `StoreError` when another process holds it in a way that excludes this one."""
-    fd = os.open(f"{path}{LOCK}", os.O_RDWR | os.O_CREAT, 0o644)
+    (`unlock` releases it), or None for a read-only open where the lock file can be neither made nor read
+    (a read-only copy: nobody writes there). `StoreError` when another process holds the lock in a way that
+    excludes this one, or when a read-write open cannot make the lock file."""
+    name = f"{path}{LOCK}"
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exclusive:
+            raise StoreError(f"cannot open database `{path}`: cannot make `{name}`: {exc.strerror}") from None
+        try:
+            fd = os.open(name, os.O_RDONLY)
+        except OSError:
+            return None
     try:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:
