@@ -196,7 +196,7 @@ def existing(tx: Tx, kind: str, arn: str, *path: str) -> Any:
 
 def absent(tx: Tx, kind: str, account: str, name: str, *path: str) -> None:
     """ALREADY_EXISTS when a `kind` entity of that name is in the account (names are unique whatever the
-    path)."""
+    path, and user, group and role names whatever the case: "IAM name requirements")."""
     found = M.find_by_name(tx.db, TABLE[kind], account, name)
     if found:
         raise fail(

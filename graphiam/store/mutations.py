@@ -65,11 +65,15 @@ def get(db: Database, table: str, arn: str) -> Any:
 
 def find_by_name(db: Database, table: str, account: str, name: str) -> list[str]:
     """ARNs of `table` entities named `name` in `account` (IAM names are unique per account, whatever the
-    path; for policies: customer-managed ones)."""
-    extra = " AND n.kind = 'customer-managed'" if table == "Policy" else ""
+    path, and users, groups and roles whatever the case too; for policies: customer-managed ones)."""
+    same = (
+        "n.name = $name AND n.kind = 'customer-managed'"
+        if table == "Policy"
+        else "lower(n.name) = lower($name)"
+    )
     rows = db.execute(
-        f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) "
-        f"WHERE n.account = $account AND n.name = $name{extra} RETURN n.arn AS arn",
+        f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) WHERE n.account = $account AND {same} "
+        "RETURN n.arn AS arn",
         {"account": account, "name": name},
     )
     return [r["arn"] for r in rows]

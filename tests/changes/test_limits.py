@@ -148,6 +148,14 @@ BEYOND = [
         ("U+4E2D", "U+0020-U+00FF"),
         ["input", "document"],
     ),
+    (  # names are unique whatever their case ("IAM name requirements")
+        "createUser",
+        "CreateUserInput",
+        {"account": "111111111111", "name": "ALICE"},
+        "ALREADY_EXISTS",
+        ("`" + ALICE + "`",),
+        ["input", "name"],
+    ),
     (  # issue 13: an empty path was taken for `/`
         "createGroup",
         "CreateGroupInput",
