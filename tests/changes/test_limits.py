@@ -325,3 +325,14 @@ def test_real_and_generated_exports_are_within_the_limits(tmp_path):
 
     for path in [GAAD_EXAMPLE, SEEDS / "demo-org.json", *generated_exports(tmp_path, 300, seed=3)]:
         assert limits.export_warnings(read_gaad_file(path)) == [], path
+
+
+def test_an_import_through_the_api_beyond_the_limits_loads_and_its_account_carries_the_warning(demo):
+    user = "arn:aws:iam::123456789012:user/big"
+    result = mutate(
+        demo, "importExport", "ImportExportInput", {"document": one_user_export(user, document(3000))}
+    )
+    assert result["ok"], result["errors"]
+    accounts = demo("{ accounts { id warnings } }")["accounts"]
+    (warnings,) = [a["warnings"] for a in accounts if a["id"] == "123456789012"]
+    assert any("3,000 characters" in w and "2,048" in w for w in warnings), warnings
