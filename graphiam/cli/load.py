@@ -13,7 +13,6 @@ from graphiam.cli.common import ProgressBar, db_arg, db_path
 from graphiam.errors import GraphiamError
 
 LOAD_BUFFER_POOL_MB = 2048
-LOAD_QUERY_TIMEOUT_MS = 600_000  # a query of a load (deleting an account's previous rows) may take long
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -24,12 +23,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             raise GraphiamError(f"{f}: no such file")
     big = sum(Path(f).stat().st_size for f in args.files) > (1 << 20)
     bar = ProgressBar(enabled=sys.stderr.isatty() or big or args.progress)
-    db = service.open_database(
-        db_path(args),
-        buffer_pool_mb=args.buffer_pool_mb,
-        engine=args.engine,
-        query_timeout_ms=LOAD_QUERY_TIMEOUT_MS,
-    )
+    db = service.open_database(db_path(args), buffer_pool_mb=args.buffer_pool_mb, engine=args.engine)
     try:
         summary = load_files(db, args.files, progress=bar)
     finally:

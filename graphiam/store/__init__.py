@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphiam.store.db import DEFAULT_BUFFER_POOL_MB, QUERY_TIMEOUT_MS, Database
+from graphiam.store.db import DEFAULT_BUFFER_POOL_MB, Database
 from graphiam.store.schema import ensure_schema
 
 
@@ -15,18 +15,10 @@ def open_database(
     read_only: bool = False,
     buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
     engine: str | None = None,
-    query_timeout_ms: int = QUERY_TIMEOUT_MS,
 ) -> Database:
     """Open (creating if needed) a graphiam database; `None` is in-memory. Checks the schema version and the
-    engine that made it (`engine`: "kuzu" or "ladybug"; None: `GRAPHIAM_ENGINE`, else kuzu).
-    `query_timeout_ms` bounds every query (the server's default; a batch load takes longer ones)."""
-    db = Database(
-        path,
-        read_only=read_only,
-        buffer_pool_mb=buffer_pool_mb,
-        engine=engine,
-        query_timeout_ms=query_timeout_ms,
-    )
+    engine that made it (`engine`: "kuzu" or "ladybug"; None: `GRAPHIAM_ENGINE`, else kuzu)."""
+    db = Database(path, read_only=read_only, buffer_pool_mb=buffer_pool_mb, engine=engine)
     try:
         ensure_schema(db)
     except BaseException:

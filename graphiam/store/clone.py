@@ -85,9 +85,7 @@ def clone_database(db: Database, *, buffer_pool_mb: int = CLONE_BUFFER_POOL_MB) 
     """A new in-memory database holding a consistent copy of every node and relationship of `db`."""
     from graphiam.store import open_database
 
-    copy = open_database(
-        None, buffer_pool_mb=buffer_pool_mb, engine=db.engine.name, query_timeout_ms=db.query_timeout_ms
-    )
+    copy = open_database(None, buffer_pool_mb=buffer_pool_mb, engine=db.engine.name)
     try:
         # one consistent read view; it also holds back a writer's commit (see Database.gate) so kuzu's
         # checkpoint never waits on this read
