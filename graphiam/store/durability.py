@@ -85,9 +85,9 @@ def lock(path: str | Path, *, exclusive: bool) -> int | None:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise StoreError(
-            f"cannot open database `{path}`: another process has it open "
-            f"({'graphiam serve, or a graphiam command' if exclusive else 'for writing'})"
+        raise StoreError(  # "set lock" as the engine says it: the command line recognises both by it
+            f"cannot open database `{path}`: could not set lock on `{path}{LOCK}`: another process has it "
+            f"open{'' if exclusive else ' for writing'}"
         ) from None
     except BaseException:
         os.close(fd)
