@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +29,6 @@ from typing import Any
 
 import httpx
 
-from graphiam.app import create_app
 from graphiam.store import Database
 
 TESTS = Path(__file__).resolve().parent
@@ -44,6 +45,8 @@ class GraphQLClient:
     """Runs GraphQL documents against the ASGI app (lifespan included) and returns `data`."""
 
     def __init__(self, db: Database) -> None:
+        from graphiam.app import create_app  # here: a child process that imports these helpers stays light
+
         self.db = db
         self.app = create_app(database=db, load_seeds=False)
 
@@ -136,6 +139,85 @@ def graph_dump(db: Database) -> dict[str, list[str]]:
         )
     )
     return {"nodes": nodes, "edges": edges}
+
+
+VOLATILE = (("Account", "loaded_at"),)  # the load's own clock: differs between two loads of the same files
+
+
+def graph_fingerprint(db: Database, *, ignore: tuple[tuple[str, str], ...] = VOLATILE) -> dict[str, str]:
+    """Every row of every node table (but Meta) and of every relationship table per (from, to) pair, as
+    `"<rows>:<sha256 of the sorted rows>"` per table, read as Arrow in one read transaction (fast on a
+    generated org, where `graph_dump` would time out). Columns in `ignore` ((table, column) pairs) are left
+    out. Two databases with the same fingerprint hold the same nodes, edges and properties."""
+    from graphiam.store.clone import table_copies
+
+    out: dict[str, str] = {}
+    with db.read_transaction():
+        for table, pair, data in table_copies(db):
+            drop = [c for t, c in ignore if t == table and c in data.column_names]
+            rows = sorted(
+                json.dumps(r, sort_keys=True, default=str) for r in data.drop_columns(drop).to_pylist()
+            )
+            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+            out[table if pair is None else f"{table}({pair[0]}->{pair[1]})"] = f"{len(rows)}:{digest}"
+    return out
+
+
+FINGERPRINT = """
+import json, sys
+from graphiam.store import Database
+from tests.helpers import graph_fingerprint
+try:
+    db = Database(sys.argv[1], query_timeout_ms=600_000, buffer_pool_mb=512)
+except Exception as exc:
+    print(json.dumps({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}))
+    raise SystemExit(0)
+try:
+    print(json.dumps(graph_fingerprint(db)))
+finally:
+    db.close()
+"""
+
+
+def fingerprint_file(path: Path | str) -> dict[str, str]:
+    """`graph_fingerprint` of the database at `path`, opened read-write as the server opens it (replaying
+    its write-ahead log) in a child process, so that a damaged database cannot crash the caller. A database
+    that does not open gives `{"error": reason}`; a child that dies gives `{"error": "exit N: ..."}`."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run(
+        [sys.executable, "-c", FINGERPRINT, str(path)], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    if r.returncode != 0:
+        return {"error": f"exit {r.returncode}: {r.stderr.strip().splitlines()[-1:]}"}
+    result: dict[str, str] = json.loads(r.stdout.strip().splitlines()[-1])
+    return result
+
+
+def database_files(db: Path) -> list[Path]:
+    """The database file at `db` and every file beside it named after it (`<db>.wal`, `<db>.engine` …)."""
+    if not db.parent.is_dir():
+        return []
+    return sorted(p for p in db.parent.iterdir() if p.name == db.name or p.name.startswith(db.name + "."))
+
+
+def copy_database(src: Path, dst: Path) -> None:
+    """A closed database and the files named after it, copied to `dst` (whatever was at `dst` goes)."""
+    for p in database_files(dst):
+        p.unlink()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    for p in database_files(src):
+        shutil.copyfile(p, dst.parent / (dst.name + p.name[len(src.name) :]))
+
+
+def wait_for_wal(db: Path, proc: subprocess.Popen[bytes], timeout: float) -> float | None:
+    """Wait until a write-ahead log (`*.wal`) appears beside `db` (the engine writes it when a transaction
+    commits) or `proc` ends; the time it appeared (`time.monotonic()`), None when it did not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.name.endswith(".wal") for p in database_files(db)):
+            return time.monotonic()
+        time.sleep(0.001)
+    return None
 
 
 def mutate(

@@ -1,8 +1,10 @@
 """The checks the write operations (`graphiam.changes.ops`) and the loader (`graphiam.changes.load`) share.
 
-Input checks are pure: an ARN, a name, a path, an account id, a policy document, tags. Existence checks read
-the graph inside the open transaction (`Tx`). A refusal is a `ChangeError` carrying `Problem`s (code, message,
-input path, JSON path inside a policy document); `graphiam.changes.apply` returns them as values.
+Input checks are pure: an ARN, a name, a path, an account id, a policy document, tags, a description, and
+IAM's limits on them (`graphiam.ingest.limits`: document sizes, the characters a document may hold, tag and
+description lengths). Existence checks read the graph inside the open transaction (`Tx`). A refusal is a
+`ChangeError` carrying `Problem`s (code, message, input path, JSON path inside a policy document);
+`graphiam.changes.apply` returns them as values.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from graphiam.arn import parse_iam_arn
 from graphiam.errors import ChangeError, Problem
+from graphiam.ingest import limits
 from graphiam.model import CUSTOMER_MANAGED, INLINE, Tag
 from graphiam.policy import validate_policy
 from graphiam.policy.raw import decode_document
@@ -25,6 +28,7 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 KINDS = ("user", "group", "role", "policy")
 _NAME = re.compile(r"[\w+=,.@-]+")
 _PATH = re.compile(r"/|/[\x21-\x7e]*/")
+_DESCRIPTION = re.compile(rf"[\t\n\r\x20-\x7e\xa1-\xff]{{0,{limits.DESCRIPTION_CHARS}}}")
 _NAME_MAX = {"user": 64, "role": 64, "group": 128, "policy": 128}
 TABLE = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Policy"}  # kind -> node table
 
@@ -78,10 +82,31 @@ def check_name(value: Any, kind: str, *path: str) -> str:
 
 
 def check_path(value: Any, *path: str) -> str:
-    """A valid IAM path (`/` when none is given); INVALID_INPUT otherwise."""
-    value = value or "/"
-    if not isinstance(value, str) or not _PATH.fullmatch(value) or len(value) > 512:
-        raise fail("INVALID_INPUT", f"`{value}` is not a valid IAM path: it starts and ends with `/`", *path)
+    """A valid IAM path (`/` when none is given); INVALID_INPUT otherwise (an empty one included)."""
+    if value is None:
+        return "/"
+    if not isinstance(value, str) or not _PATH.fullmatch(value) or len(value) > limits.PATH_CHARS:
+        raise fail(
+            "INVALID_INPUT",
+            f"`{value}` is not a valid IAM path: it starts and ends with `/` and holds 1-{limits.PATH_CHARS} "
+            "printable ASCII characters",
+            *path,
+        )
+    return value
+
+
+def check_description(value: Any, *path: str) -> str | None:
+    """A role's or a managed policy's description (None when none is given): at most 1,000 characters of
+    tab, line breaks and printable Latin-1 (IAM's pattern); INVALID_INPUT otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DESCRIPTION.fullmatch(value):
+        raise fail(
+            "INVALID_INPUT",
+            f"a description holds at most {limits.DESCRIPTION_CHARS:,} characters: tab, line breaks and "
+            "printable Latin-1",
+            *path,
+        )
     return value
 
 
@@ -92,9 +117,10 @@ def check_account(value: Any, *path: str) -> str:
     return value
 
 
-def check_document(doc: Any, kind: str, *path: str) -> str:
+def check_document(doc: Any, kind: str, *path: str, limit: tuple[int, str] | None = None) -> str:
     """The document as canonical JSON text; INVALID_POLICY with the JSON path of every error
-    (`graphiam.policy.validate_policy`; kind `identity` or `trust`)."""
+    (`graphiam.policy.validate_policy`; kind `identity` or `trust`) and for a character IAM does not allow
+    in a document; LIMIT_EXCEEDED when it is larger than `limit` ((characters, whose limit it is))."""
     problems = [p for p in validate_policy(doc, kind=kind) if p.severity == "error"]
     if problems:
         raise ChangeError(
@@ -108,18 +134,50 @@ def check_document(doc: Any, kind: str, *path: str) -> str:
                 for p in problems
             ]
         )
-    return json.dumps(decode_document(doc), separators=(",", ":"))
+    text = json.dumps(decode_document(doc), separators=(",", ":"))
+    bad = limits.bad_character(text)
+    if bad is not None:
+        raise fail(
+            "INVALID_POLICY",
+            f"the document contains {bad}: IAM allows tab, line feed, carriage return and U+0020-U+00FF only",
+            *path,
+        )
+    if limit is not None:
+        check_size([text], *limit, *path)
+    return text
+
+
+def check_size(
+    documents: Sequence[str], limit: int, whose: str, *path: str, what: str = "the document"
+) -> None:
+    """LIMIT_EXCEEDED when `documents` together are larger (without white space) than `limit`, IAM's limit
+    for `whose` ("a managed policy" …)."""
+    size = limits.oversize(documents, limit)
+    if size is not None:
+        raise fail("LIMIT_EXCEEDED", limits.size_message(what, size, limit, whose), *path)
 
 
 def check_tags(values: Any, *path: str) -> tuple[Tag, ...]:
     """Tags given as `{key, value}` objects; INVALID_INPUT for a missing or too long key, or a value that is
     not a string."""
     out = []
-    for i, t in enumerate(values or ()):
+    values = list(values or ())
+    if len(values) > limits.TAGS:
+        raise fail("LIMIT_EXCEEDED", f"{len(values)} tags: AWS allows {limits.TAGS} on a user or role", *path)
+    for i, t in enumerate(values):
         key, value = (t.get("key"), t.get("value", "")) if isinstance(t, Mapping) else (None, None)
-        if not isinstance(key, str) or not 1 <= len(key) <= 128 or not isinstance(value, str):
+        if (
+            not isinstance(key, str)
+            or not 1 <= len(key) <= limits.TAG_KEY_CHARS
+            or not isinstance(value, str)
+            or len(value) > limits.TAG_VALUE_CHARS
+        ):
             raise fail(
-                "INVALID_INPUT", "a tag needs a key of 1-128 characters and a string value", *path, str(i)
+                "INVALID_INPUT",
+                f"a tag needs a key of 1-{limits.TAG_KEY_CHARS} characters and a string value of at most "
+                f"{limits.TAG_VALUE_CHARS}",
+                *path,
+                str(i),
             )
         out.append(Tag(key=key, value=value))
     return tuple(out)
@@ -138,7 +196,7 @@ def existing(tx: Tx, kind: str, arn: str, *path: str) -> Any:
 
 def absent(tx: Tx, kind: str, account: str, name: str, *path: str) -> None:
     """ALREADY_EXISTS when a `kind` entity of that name is in the account (names are unique whatever the
-    path)."""
+    path, and user, group and role names whatever the case: "IAM name requirements")."""
     found = M.find_by_name(tx.db, TABLE[kind], account, name)
     if found:
         raise fail(

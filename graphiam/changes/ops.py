@@ -20,15 +20,18 @@ from graphiam.changes.checks import (
     attachable,
     check_account,
     check_arn,
+    check_description,
     check_document,
     check_name,
     check_path,
+    check_size,
     check_tags,
     customer_policy,
     existing,
     fail,
     kind_of,
 )
+from graphiam.ingest import limits
 from graphiam.ingest.gaad import parse_gaad
 from graphiam.ingest.reader import check_policy_document
 from graphiam.model import (
@@ -47,7 +50,7 @@ from graphiam.store.writer import load_exports, moved_arns
 
 Args = Mapping[str, Any]
 SOURCE = "graphiam mutation"  # the `source` of what the operations create
-MAX_VERSIONS = 5  # IAM: a managed policy has at most five versions
+MAX_VERSIONS = limits.VERSIONS  # IAM: a managed policy has at most five versions
 MIN_SESSION, MAX_SESSION = 3600, 43200  # CreateRole MaxSessionDuration, seconds
 _ID_PREFIX = {"user": "AIDA", "group": "AGPA", "role": "AROA", "policy": "ANPA"}
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -130,8 +133,12 @@ def create_group(tx: Tx, a: Args) -> Touched:
     return _create(tx, "group", arn, account, groups=(group,))
 
 
+_TRUST_LIMIT = (limits.TRUST_CHARS, "a role's trust policy (the default quota)")
+_MANAGED_LIMIT = (limits.MANAGED_CHARS, "a managed policy")
+
+
 def create_role(tx: Tx, a: Args) -> Touched:
-    trust = check_document(a.get("trust_policy"), "trust", "trustPolicy")
+    trust = check_document(a.get("trust_policy"), "trust", "trustPolicy", limit=_TRUST_LIMIT)
     duration = a.get("max_session_duration") or MIN_SESSION
     if not isinstance(duration, int) or not MIN_SESSION <= duration <= MAX_SESSION:
         raise fail(
@@ -148,7 +155,7 @@ def create_role(tx: Tx, a: Args) -> Touched:
         role_id=new_id("role"),
         path=path,
         create_date=tx.now,
-        description=a.get("description"),
+        description=check_description(a.get("description"), "description"),
         max_session_duration=duration,
         tags=check_tags(a.get("tags"), "tags"),
         boundary_arn=_boundary_arg(tx, a, account),
@@ -157,7 +164,7 @@ def create_role(tx: Tx, a: Args) -> Touched:
 
 
 def create_policy(tx: Tx, a: Args) -> Touched:
-    document = check_document(a.get("document"), "identity", "document")
+    document = check_document(a.get("document"), "identity", "document", limit=_MANAGED_LIMIT)
     account, name, path, arn = _new_name(tx, a, "policy")
     policy = ManagedPolicy(
         arn=arn,
@@ -170,7 +177,7 @@ def create_policy(tx: Tx, a: Args) -> Touched:
         attachment_count=0,
         boundary_usage_count=0,
         versions=(PolicyVersion(version_id="v1", is_default=True, document=document, create_date=tx.now),),
-        description=a.get("description"),
+        description=check_description(a.get("description"), "description"),
         create_date=tx.now,
         update_date=tx.now,
     )
@@ -222,6 +229,14 @@ def put_inline_policy(tx: Tx, a: Args, *, kind: str) -> Touched:
     document = check_document(a.get("document"), "identity", "document")
     existing(tx, kind, arn, "arn")
     pid = inline_policy_id(arn, policy_name)
+    others = [d for p, d in M.inline_documents(tx.db, arn).items() if p != pid]
+    check_size(
+        [*others, document],
+        limits.INLINE_CHARS[kind],
+        f"a {kind}'s inline policies together",
+        "document",
+        what=f"{kind} `{arn}`'s inline policies with this one" if others else "the document",
+    )
     if M.get(tx.db, "Policy", pid) is not None:
         M.delete_node(tx.db, "Policy", pid)
     M.create_inline_policy(
@@ -263,6 +278,14 @@ def attach_policy(tx: Tx, a: Args) -> Touched:
     kind, target, account, policy_arn = _attachment(tx, a)
     attachable(tx, policy_arn, account, "policyArn")
     if not _attached(tx, policy_arn, target):  # attaching twice changes nothing, as in IAM
+        attached = sum(how == "identity" for _, how, _ in M.attachments(tx.db, target))
+        if attached >= limits.ATTACHED_MANAGED:
+            raise fail(
+                "LIMIT_EXCEEDED",
+                f"{kind} `{target}` already has {attached} managed policies attached, the most AWS allows "
+                f"(the default quota): detach one first",
+                "policyArn",
+            )
         M.attach(tx.db, policy_arn, TABLE[kind], target, "identity")
     return _touched(kind, target, account)
 
@@ -292,6 +315,13 @@ def _membership(tx: Tx, a: Args) -> tuple[str, str, str]:
 def add_user_to_group(tx: Tx, a: Args) -> Touched:
     user, group, account = _membership(tx, a)
     if not M.is_member(tx.db, user, group):  # adding a member twice changes nothing, as in IAM
+        groups = M.group_count(tx.db, user)
+        if groups >= limits.GROUPS_PER_USER:
+            raise fail(
+                "LIMIT_EXCEEDED",
+                f"user `{user}` is already in {groups} groups, the most AWS allows: remove it from one first",
+                "groupArn",
+            )
         M.add_member(tx.db, user, group)
     return _touched("user", user, account)
 
@@ -334,7 +364,7 @@ def delete_permissions_boundary(tx: Tx, a: Args) -> Touched:
 
 def update_assume_role_policy(tx: Tx, a: Args) -> Touched:
     arn, account = check_arn(a.get("role_arn"), "role", "roleArn")
-    document = check_document(a.get("document"), "trust", "document")
+    document = check_document(a.get("document"), "trust", "document", limit=_TRUST_LIMIT)
     existing(tx, "role", arn, "roleArn")
     M.update_node(tx.db, "Role", arn, {"trust_policy": document})
     return _touched("role", arn, account)
@@ -363,7 +393,7 @@ def _version_number(version_id: str | None) -> int:
 
 def create_policy_version(tx: Tx, a: Args) -> Touched:
     arn, account = check_arn(a.get("policy_arn"), "policy", "policyArn")
-    document = check_document(a.get("document"), "identity", "document")
+    document = check_document(a.get("document"), "identity", "document", limit=_MANAGED_LIMIT)
     row = customer_policy(tx, arn, "policyArn")
     versions = M.versions(tx.db, arn)
     if len(versions) >= MAX_VERSIONS:

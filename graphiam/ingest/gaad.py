@@ -14,6 +14,7 @@ from typing import Any
 
 from graphiam.arn import parse_arn
 from graphiam.errors import IngestError
+from graphiam.ingest.limits import export_warnings
 from graphiam.ingest.reader import DocumentCheck, ExportReader
 from graphiam.model import (
     AWS_MANAGED,
@@ -215,7 +216,7 @@ def parse_gaad(
             f"{source}: the export is one page of a truncated answer (IsTruncated/NextToken/Marker): "
             "what later pages hold is missing; export without --max-items (the CLI then pages for you)",
         )
-    return _resolve(
+    export = _resolve(
         AccountExport(
             account_id=account,
             source=source,
@@ -228,6 +229,12 @@ def parse_gaad(
             locations=locations,
         ),
         r,
+    )
+    beyond = export_warnings(export)  # IAM would not have let these be made: loaded, with a warning
+    return (
+        AccountExport(**{**export.__dict__, "warnings": export.warnings + tuple(beyond)})
+        if beyond
+        else export
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from graphiam.errors import StoreError
+from graphiam.store import durability
 from graphiam.store.engine import check_engine, engine_name, load_engine, write_marker
 
 DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
@@ -98,13 +99,19 @@ class Database:
         self.read_only = read_only
         self.query_timeout_ms = query_timeout_ms
         created = False
+        self._lock: int | None = None  # graphiam's lock on the file (store/durability.py)
         if self.path is not None:
-            created = not Path(self.path).exists()
             with _open_lock:
                 if self.path in _open_paths:
                     raise StoreError(f"database `{self.path}` is already open in this process")
                 _open_paths.add(self.path)
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                self._lock = self._take_lock(self.path, read_only)
+            except BaseException:
+                self._release_path()
+                raise
+            created = not Path(self.path).exists()
         try:
             self._db = self.engine.open(self.path, buffer_pool_mb=buffer_pool_mb, read_only=read_only)
         except RuntimeError as exc:
@@ -121,7 +128,31 @@ class Database:
         self.generation = 0  # bumped after every committed write; caches key on it
         self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
 
+    @staticmethod
+    def _take_lock(path: str, read_only: bool) -> int | None:
+        """graphiam's lock on the database (exclusive to write, shared to read, as the engine's), after which
+        a write that a killed process left unfinished is undone (`durability.restore_previous`) before the
+        engine reads the file."""
+        unfinished = (
+            Path(f"{path}{durability.PREVIOUS}").exists() or Path(f"{path}{durability.PARTIAL}").exists()
+        )
+        fd = durability.lock(path, exclusive=not read_only or unfinished)
+        if fd is None:
+            return None
+        try:
+            if unfinished or not read_only:
+                durability.restore_previous(path)
+            if read_only and unfinished:
+                durability.relock(fd, exclusive=False)
+        except BaseException:
+            durability.unlock(fd)
+            raise
+        return fd
+
     def _release_path(self) -> None:
+        if self._lock is not None:
+            durability.unlock(self._lock)
+            self._lock = None
         if self.path is not None:
             with _open_lock:
                 _open_paths.discard(self.path)
@@ -204,6 +235,11 @@ class Database:
         transaction come back with wrong endpoints from non-anchored scans inside it (they are right once
         committed). So a "dry run" is not a rolled-back transaction here: `graphiam.store.clone` copies the
         graph instead.
+
+        The per-statement bound is for reads a client asks for. A write runs graphiam's own statements, and
+        its COMMIT and checkpoints write the file: on a large load (10,000 principals on a busy machine) the
+        COMMIT alone passed 3 s, and an interrupted COMMIT threw the whole load away after its work was done.
+        So the write's statements run unbounded.
         """
         if self.read_only:
             raise StoreError("database is open read-only")
@@ -211,35 +247,57 @@ class Database:
             yield self
             return
         with self.write_lock:
-            conn = self.connection()
+            if self.path is not None:  # crash-atomic: the file as it is now stays beside it until the end
+                self._checkpoint()
+                durability.keep_previous(self.path)
             try:
-                conn.execute("BEGIN TRANSACTION")
-            except RuntimeError as exc:
-                self._drop_connection()  # never reuse a connection whose BEGIN failed
-                raise StoreError(f"cannot start a write: {_first_line(exc)}") from None
-            self._local.in_tx = True
-            # The per-statement bound is for reads a client asks for. A write runs graphiam's own statements
-            # and its COMMIT checkpoints: on a large load (10,000 principals on a busy machine) the COMMIT
-            # alone passed 3 s, and an interrupted COMMIT threw the whole load away after its work was done.
-            self.engine.set_timeout(conn, 0)
-            try:
+                conn = self.connection()
                 try:
-                    yield self
-                except BaseException:
-                    with contextlib.suppress(RuntimeError):  # a failed COPY has already rolled it back
-                        conn.execute("ROLLBACK")
-                    raise
-                try:
-                    with self.gate.exclusive():  # no read transaction open while kuzu checkpoints
-                        conn.execute("COMMIT")
+                    conn.execute("BEGIN TRANSACTION")
                 except RuntimeError as exc:
-                    self._drop_connection()
-                    raise StoreError(f"commit failed: {_first_line(exc)}") from None
+                    self._drop_connection()  # never reuse a connection whose BEGIN failed
+                    raise StoreError(f"cannot start a write: {_first_line(exc)}") from None
+                self._local.in_tx = True
+                self.engine.set_timeout(conn, 0)
+                try:
+                    try:
+                        yield self
+                    except BaseException:
+                        with contextlib.suppress(RuntimeError):  # a failed COPY has already rolled it back
+                            conn.execute("ROLLBACK")
+                        raise
+                    try:
+                        with self.gate.exclusive():  # no read transaction open while kuzu checkpoints
+                            conn.execute("COMMIT")
+                    except RuntimeError as exc:
+                        self._drop_connection()
+                        raise StoreError(f"commit failed: {_first_line(exc)}") from None
+                    finally:
+                        self.generation += 1
                 finally:
-                    self.generation += 1
+                    self._local.in_tx = False
+                    if getattr(self._local, "conn", None) is conn:  # not dropped after a failed commit
+                        with contextlib.suppress(RuntimeError):
+                            self.engine.set_timeout(conn, self.query_timeout_ms)
             finally:
-                self._local.in_tx = False
-                if getattr(self._local, "conn", None) is conn:  # not dropped after a failed commit
+                if self.path is not None:  # the file alone holds the outcome: the previous one can go
+                    self._checkpoint()
+                    durability.drop_previous(self.path)
+
+    def _checkpoint(self) -> None:
+        """Move what the engine's write-ahead log holds into the database file (no read open meanwhile: a
+        checkpoint waits for them, see `gate`), unbounded as the write's own statements are. Nothing to do
+        after a COMMIT that COPYed (kuzu checkpoints then)."""
+        assert self.path is not None
+        if durability.pending_log(self.path):
+            with self.gate.exclusive():
+                conn = self.connection()
+                self.engine.set_timeout(conn, 0)
+                try:
+                    conn.execute("CHECKPOINT")
+                except RuntimeError as exc:
+                    raise StoreError(f"checkpoint failed: {_first_line(exc)}") from None
+                finally:
                     with contextlib.suppress(RuntimeError):
                         self.engine.set_timeout(conn, self.query_timeout_ms)
 

@@ -65,11 +65,15 @@ def get(db: Database, table: str, arn: str) -> Any:
 
 def find_by_name(db: Database, table: str, account: str, name: str) -> list[str]:
     """ARNs of `table` entities named `name` in `account` (IAM names are unique per account, whatever the
-    path; for policies: customer-managed ones)."""
-    extra = " AND n.kind = 'customer-managed'" if table == "Policy" else ""
+    path, and users, groups and roles whatever the case too; for policies: customer-managed ones)."""
+    same = (
+        "n.name = $name AND n.kind = 'customer-managed'"
+        if table == "Policy"
+        else "lower(n.name) = lower($name)"
+    )
     rows = db.execute(
-        f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) "
-        f"WHERE n.account = $account AND n.name = $name{extra} RETURN n.arn AS arn",
+        f"MATCH (n:{_table(table, (*TARGET_TABLES, 'Policy'))}) WHERE n.account = $account AND {same} "
+        "RETURN n.arn AS arn",
         {"account": account, "name": name},
     )
     return [r["arn"] for r in rows]
@@ -102,6 +106,23 @@ def is_member(db: Database, user_arn: str, group_arn: str) -> bool:
             {"u": user_arn, "g": group_arn},
         )
     )
+
+
+def group_count(db: Database, user_arn: str) -> int:
+    """How many groups the user is a member of."""
+    rows = db.execute(
+        "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn = $u RETURN count(g) AS n", {"u": user_arn}
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
+def inline_documents(db: Database, owner_arn: str) -> dict[str, str]:
+    """The documents of a user's, group's or role's inline policies, by policy id."""
+    rows = db.execute(
+        "MATCH (p:Policy) WHERE p.kind = 'inline' AND p.owner_arn = $o RETURN p.arn AS arn, p.document AS d",
+        {"o": owner_arn},
+    )
+    return {r["arn"]: r["d"] for r in rows if r["d"]}
 
 
 def versions(db: Database, policy_arn: str) -> list[rec.VersionRow]:
