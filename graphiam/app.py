@@ -40,6 +40,15 @@ from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
+
+
+def default_workers() -> tuple[int, int]:
+    """(workers for cheap reads, workers for heavy computations): the heavy pool is at most half the cores,
+    so cheap reads always find a worker (and a core) while heavy ones queue."""
+    cores = os.cpu_count() or 1
+    return max(2, 2 * cores), max(1, cores // 2)
+
+
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
@@ -203,6 +212,7 @@ def create_app(
     schema: Any = None,
     allowed_hosts: tuple[str, ...] | None | str = "auto",
     engine: str | None = None,
+    heavy_workers: int | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -218,7 +228,10 @@ def create_app(
     `TrustedHostMiddleware` takes them (`*.example.com` patterns, brackets around IPv6 addresses); `None`
     answers any Host; `"auto"` (the default): `auth.LOOPBACK_NAMES` when the app opens the database itself,
     `None` with `database=` (in-process clients; `graphiam serve` passes its bind's names). Whatever the
-    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403."""
+    Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403.
+
+    `heavy_workers`: threads for heavy computations (whoCan, escalation, findings, graph views; see
+    `graphiam.service.Services.heavy`), apart from the ones cheap reads use; None: `default_workers()`."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
     if allowed_hosts == "auto":
@@ -229,8 +242,10 @@ def create_app(
         own = database is None
         path = os.fspath(db_path) if db_path is not None else default_db_path()
         db = database if database is not None else open_database(path, engine=engine)
-        executor = ThreadPoolExecutor(
-            max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db"
+        cheap, heavy = default_workers()
+        executor = ThreadPoolExecutor(max_workers=cheap, thread_name_prefix="graphiam-db")
+        heavy_executor = ThreadPoolExecutor(
+            max_workers=heavy_workers or heavy, thread_name_prefix="graphiam-heavy"
         )
         try:
             if load_seeds and not db.read_only:
@@ -238,10 +253,11 @@ def create_app(
                 if summary is not None:
                     for line in summary.lines():
                         log.info("seeds: %s", line)
-            holder["services"] = Services(db=db, executor=executor)
+            holder["services"] = Services(db=db, executor=executor, heavy_executor=heavy_executor)
             app.state.services = holder["services"]
             yield
         finally:
+            heavy_executor.shutdown(wait=True, cancel_futures=True)
             executor.shutdown(wait=True)
             if own:
                 db.close()

@@ -3,16 +3,23 @@
 They never import `store/` or `graph/` themselves: opening a database, its stored rows and records, and the
 snapshot of its current generation come from here, so the engine behind `store/` can change without them.
 
-`Services` is what lives as long as the app: the open database, the thread pool its blocking calls run on, and
-the caches of what was computed from it. Every cache holds values of one database generation (the counter a
-committed write bumps): a `graphiam.graph.cache.GenerationCache`, or, for the snapshot and the escalation and
-findings indexes, the cache type of the module that builds them. The API's resolvers ask `Services` for the
+`Services` is what lives as long as the app: the open database, the thread pools its blocking calls run
+on, and the caches of what was computed from it. Heavy work (whoCan, effective permissions, escalation paths,
+findings, graph views: seconds of CPU each on a large graph) runs on its own small pool through
+`Services.heavy`, so a flood of it never takes the workers cheap reads (a page of users, a count) need; each
+heavy call gets a `graphiam.cancel.Cancel` token, cancelled when the request stops waiting for it, and stops
+at its next check.
+
+Every cache holds values of one database generation (the counter a committed write bumps): a
+`graphiam.graph.cache.GenerationCache`, or, for the snapshot and the escalation and findings indexes, the
+cache type of the module that builds them. The API's resolvers ask `Services` for the
 current snapshot, stored rows and cached answers, and call `queries`/`changes` functions with `db`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +27,8 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from graphiam.arn import is_role_arn, is_user_arn
+from graphiam.cancel import Cancel
+from graphiam.errors import Cancelled
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminVerdict, is_admin
@@ -33,6 +42,7 @@ from graphiam.store.schema import schema_version
 
 __all__ = [
     "ANSWERS",
+    "HeavyStats",
     "Database",
     "Migration",
     "Relation",
@@ -86,20 +96,72 @@ _RELATIONS: dict[str, Callable[[Database, Sequence[str]], dict[str, Any]]] = {
 
 
 @dataclass
-class Services:
-    """What lives as long as the app: the database, the executor its calls run on, the caches by name.
+class HeavyStats:
+    """What the heavy pool is doing: calls running now, finished, and stopped by their token."""
 
-    Methods that may block (a database read, a build) run on the executor and are awaited; what a cache
-    already holds is answered on the event loop."""
+    running: int = 0
+    finished: int = 0
+    cancelled: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+@dataclass
+class Services:
+    """What lives as long as the app: the database, the executors its calls run on, the caches by name.
+
+    Methods that may block (a database read, a build) run on `executor` and are awaited; what a cache
+    already holds is answered on the event loop. Heavy computations run on `heavy_executor` (`executor` when
+    None: tests and benchmarks that use one pool), see `heavy`."""
 
     db: Database
     executor: ThreadPoolExecutor
     caches: dict[str, Any] = field(default_factory=dict)
+    heavy_executor: ThreadPoolExecutor | None = None
+    heavy_stats: HeavyStats = field(default_factory=HeavyStats)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking call off the event loop (kuzu releases the GIL while it works)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+    async def heavy(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(*args, cancel=token, **kwargs)` on the heavy pool, its database queries interruptible by the
+        token. When the awaiting request stops waiting (its time limit, or it was dropped), the token is
+        cancelled: a call still queued never starts, a running one raises `Cancelled` at its next check and
+        its running query is interrupted, so the worker is free again within milliseconds."""
+        token = Cancel()
+        loop = asyncio.get_running_loop()
+        pool = self.heavy_executor or self.executor
+        future = loop.run_in_executor(pool, partial(self._heavy_call, token, fn, args, kwargs))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
+
+    def _heavy_call(self, token: Cancel, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+        stats = self.heavy_stats
+        with stats.lock:
+            stats.running += 1
+        stopped = False
+        try:
+            token.check()  # cancelled between being picked up and starting
+            with self.db.interruptible(token):
+                return fn(*args, cancel=token, **kwargs)
+        except Cancelled:
+            stopped = True
+            raise
+        finally:
+            with stats.lock:
+                stats.running -= 1
+                stats.finished += 1
+                stats.cancelled += stopped
+
+    async def _build(self, fn: Callable[..., T], *args: Any) -> T:
+        """A per-generation build (an index every later request shares) on the heavy pool, never cancelled:
+        the work is kept for the next request even when the one that started it gave up."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.heavy_executor or self.executor, partial(fn, *args))
 
     # ---- computed per generation ----
 
@@ -114,13 +176,18 @@ class Services:
     async def escalation_index(self) -> tuple[Snapshot, EscalationIndex]:
         """The current snapshot and its escalation index (path graph, administrators)."""
         snap = await self.snapshot()
-        index = await self.run(escalation_index_cache(self.caches).get, self.db, snap)
+        cache = escalation_index_cache(self.caches)
+        index = cache.peek(snap.generation)
+        if index is None:
+            index = await self._build(cache.get, self.db, snap)
         return snap, index
 
     async def findings_index(self) -> FindingsIndex:
         """The findings index of the current snapshot."""
         snap = await self.snapshot()
-        return await self.run(findings_index_cache(self.caches).get, self.db, snap)
+        cache = findings_index_cache(self.caches)
+        index = cache.peek(snap.generation)
+        return index if index is not None else await self._build(cache.get, self.db, snap)
 
     async def admin_verdict(self, arn: str) -> AdminVerdict:
         """`queries.admin.is_admin` of a stored user or role, once per principal and generation."""
@@ -146,6 +213,26 @@ class Services:
         return await self.run(
             cache.get, generation, key, compute, still_current=lambda: self.db.generation == generation
         )
+
+    async def heavy_answer(
+        self, kind: str, generation: int, key: Hashable, compute: Callable[[Cancel], V]
+    ) -> V:
+        """As `answer`, computed on the heavy pool as `compute(cancel)` (see `heavy`); a cancelled
+        computation is not cached, and a request waiting for the same key computes it anew."""
+        cache = self.answers(kind)
+        hit = cache.peek(generation, key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+
+        def get(cancel: Cancel) -> V:
+            return cache.get(  # type: ignore[no-any-return]
+                generation,
+                key,
+                partial(compute, cancel),
+                still_current=lambda: self.db.generation == generation,
+            )
+
+        return await self.heavy(get)
 
     async def principal_rows(self, generation: int, arns: Sequence[str]) -> dict[str, Any]:
         """The stored records of the users and roles `arns`, by ARN (an ARN not stored is left out).

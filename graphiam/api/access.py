@@ -148,11 +148,11 @@ async def _who_can(
     snap = await services.snapshot()
     ctx = context_values(context)
     key = (action, resource, _freeze(ctx), resource_owner, via_chains, max_depth)
-    return await services.answer(
+    return await services.heavy_answer(
         "who_can",
         snap.generation,
         key,
-        lambda: who_can(
+        lambda cancel: who_can(
             services.db,
             snap,
             action=action,
@@ -161,6 +161,7 @@ async def _who_can(
             resource_owner=resource_owner,
             via_chains=via_chains,
             max_depth=max_depth,
+            cancel=cancel,
         ),
     )
 
@@ -237,11 +238,11 @@ class AccessQuery:
     ) -> EffectivePermissions:
         services = info.context.services
         snap = await services.snapshot()
-        full = await services.answer(
+        full = await services.heavy_answer(
             "effective",
             snap.generation,
             principal,
-            lambda: eff.effective_permissions(snap, principal=principal),
+            lambda cancel: eff.effective_permissions(snap, principal=principal, cancel=cancel),
         )
         return EffectivePermissions(
             row=full.filtered(service=service, access_level=access_level.value if access_level else None)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from graphiam.cancel import NEVER, Cancel
 from graphiam.catalog import Catalog
 from graphiam.catalog.patterns import wildcard_regex
 from graphiam.derive.findings.analyse import Analyser, RiskFinding
@@ -183,8 +184,10 @@ def policy_findings(
     account: str | None = None,
     categories: Iterable[RiskCategory] | None = None,
     exclusions: Exclusions = Exclusions(),
+    cancel: Cancel = NEVER,
 ) -> Report:
-    """The whole report (see the module docstring), policies sorted by ARN."""
+    """The whole report (see the module docstring), policies sorted by ARN; `cancel` is checked per
+    policy."""
     if account is not None and account not in index.accounts:
         raise NotFoundError(f"account `{account}` is not in the graph")
     cats = list(categories) if categories is not None else None
@@ -193,6 +196,7 @@ def policy_findings(
     reports: list[PolicyReport] = []
     analysed = 0
     for arn in sorted(snap.policies):
+        cancel.check()
         p = snap.policies[arn]
         doc = snap.documents.get(arn)
         if doc is None or exclusions.policy(p):
@@ -259,6 +263,10 @@ class FindingsIndexCache:
             if self.analyser is None:
                 self.analyser = Analyser(Catalog.default(), default_rules())
             return self.analyser
+
+    def peek(self, generation: int) -> FindingsIndex | None:
+        """The index of `generation` when it is built already (never builds: safe on an event loop)."""
+        return self._cache.peek(generation)
 
     def get(self, db: Database, snap: Snapshot) -> FindingsIndex:
         def build() -> FindingsIndex:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphiam.arn import is_account_id, is_account_root
+from graphiam.cancel import NEVER, Cancel
 from graphiam.errors import InputError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
@@ -126,8 +127,10 @@ def who_can(
     resource_owner: str | None = None,
     via_chains: bool = False,
     max_depth: int = DEFAULT_CHAIN_DEPTH,
+    cancel: Cancel = NEVER,
 ) -> WhoCan:
-    """Every principal allowed `action` on `resource` (sorted by ARN; chained ones after, shortest first)."""
+    """Every principal allowed `action` on `resource` (sorted by ARN; chained ones after, shortest first).
+    `cancel` is checked once per candidate (and the chain query stops with it: `Database.interruptible`)."""
     check_action(action)
     if not resource:
         raise InputError("`resource` is empty: pass an ARN or `*`")
@@ -141,6 +144,7 @@ def who_can(
     lowered = action.lower()
     allowed: list[Access] = []
     for arn in sorted(found):
+        cancel.check()
         if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
             continue
         sim = simulate(
@@ -154,7 +158,8 @@ def who_can(
         if sim.evaluation.decision is Decision.ALLOWED:
             allowed.append(_access(snap.principals[arn], sim))
     if via_chains and allowed:
-        allowed += _chained(db, snap, allowed, max_depth)
+        with db.interruptible(cancel):
+            allowed += _chained(db, snap, allowed, max_depth)
     return WhoCan(
         action=action,
         resource=resource,
