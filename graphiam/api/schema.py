@@ -111,10 +111,12 @@ def build_schema(
     time_limit: float | None = TIME_LIMIT_S,
     bounds: Bounds = DEFAULT_BOUNDS,
     mutation_parts: tuple[type, ...] = (),
+    extra_query_parts: tuple[type, ...] = (),
 ) -> strawberry.Schema:
     """The API schema. `introspection=False` for production; `mutation_parts` adds Mutation types beside
-    `MUTATION_PARTS` (tests of the permission machinery use it)."""
-    Query = merge_types("Query", query_parts())
+    `MUTATION_PARTS` (tests of the permission machinery use it), `extra_query_parts` Query types beside
+    `QUERY_PARTS` (tests of the scheduling of heavy work)."""
+    Query = merge_types("Query", (*query_parts(), *extra_query_parts))
     mutations = (*MUTATION_PARTS, *mutation_parts)
     mutation = merge_types("Mutation", mutations) if mutations else None
     rules: list[type[ASTValidationRule]] = list(validation_rules(bounds, introspection=introspection))

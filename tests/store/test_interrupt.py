@@ -31,7 +31,7 @@ def scratch_db(make_db: Any) -> Database:
 class CancelOnCallback(Cancel):
     """Cancels itself from another thread once the database has registered its interrupt."""
 
-    def on_cancel(self, fn: Any) -> Any:  # type: ignore[override]
+    def on_cancel(self, fn: Any) -> Any:
         cm = super().on_cancel(fn)
         threading.Timer(0.2, self.cancel).start()
         return cm
