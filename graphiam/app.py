@@ -73,6 +73,7 @@ class _GraphQL(GraphQL[AppContext, None]):
         return AppContext(
             services=services,
             loaders=Loaders(services),
+            turn=services.turn(),
             request=request,
             response=response,
             identity=identity,
@@ -253,7 +254,12 @@ def create_app(
                 if summary is not None:
                     for line in summary.lines():
                         log.info("seeds: %s", line)
-            holder["services"] = Services(db=db, executor=executor, heavy_executor=heavy_executor)
+            holder["services"] = Services(
+                db=db,
+                executor=executor,
+                heavy_executor=heavy_executor,
+                heavy_slots=heavy_workers or heavy,
+            )
             app.state.services = holder["services"]
             yield
         finally:

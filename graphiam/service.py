@@ -8,7 +8,9 @@ on, and the caches of what was computed from it. Heavy work (whoCan, effective p
 findings, graph views: seconds of CPU each on a large graph) runs on its own small pool through
 `Services.heavy`, so a flood of it never takes the workers cheap reads (a page of users, a count) need; each
 heavy call gets a `graphiam.cancel.Cancel` token, cancelled when the request stops waiting for it, and stops
-at its next check.
+at its next check. Requests take turns on that pool (`Turn`): at most `heavy_slots` requests have heavy calls
+queued or running, the others wait for a turn in arrival order, so the admitted ones finish instead of every
+request's calls being interleaved until all of them time out.
 
 Every cache holds values of one database generation (the counter a committed write bumps): a
 `graphiam.graph.cache.GenerationCache`, or, for the snapshot and the escalation and findings indexes, the
@@ -19,6 +21,7 @@ current snapshot, stored rows and cached answers, and call `queries`/`changes` f
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +46,7 @@ from graphiam.store.schema import schema_version
 __all__ = [
     "ANSWERS",
     "HeavyStats",
+    "Turn",
     "Database",
     "Migration",
     "Relation",
@@ -105,6 +109,30 @@ class HeavyStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
+class Turn:
+    """One request's turn on the heavy pool: taken by its first heavy call (waiting while `slots` other
+    requests hold theirs), kept for its other heavy calls, given back when the request ends
+    (`give_back`, called by the API's schema once the operation is over, answered or not)."""
+
+    def __init__(self, gate: asyncio.Semaphore | None) -> None:
+        self._gate = gate
+        self._held = False
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        if self._gate is None or self._held:
+            return
+        async with self._lock:
+            if not self._held:
+                await self._gate.acquire()
+                self._held = True
+
+    def give_back(self) -> None:
+        if self._held and self._gate is not None:
+            self._held = False
+            self._gate.release()
+
+
 @dataclass
 class Services:
     """What lives as long as the app: the database, the executors its calls run on, the caches by name.
@@ -117,18 +145,30 @@ class Services:
     executor: ThreadPoolExecutor
     caches: dict[str, Any] = field(default_factory=dict)
     heavy_executor: ThreadPoolExecutor | None = None
+    heavy_slots: int | None = None  # requests with heavy calls at once (None: no limit)
     heavy_stats: HeavyStats = field(default_factory=HeavyStats)
+    _gate: asyncio.Semaphore | None = field(default=None, repr=False)
+    _pending: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, repr=False)
+
+    def turn(self) -> Turn:
+        """A request's turn on the heavy pool (see `Turn`); make one per request, on the event loop."""
+        if self._gate is None and self.heavy_slots is not None:
+            self._gate = asyncio.Semaphore(self.heavy_slots)
+        return Turn(self._gate)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking call off the event loop (kuzu releases the GIL while it works)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
 
-    async def heavy(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def heavy(self, fn: Callable[..., T], *args: Any, turn: Turn | None = None, **kwargs: Any) -> T:
         """`fn(*args, cancel=token, **kwargs)` on the heavy pool, its database queries interruptible by the
-        token. When the awaiting request stops waiting (its time limit, or it was dropped), the token is
-        cancelled: a call still queued never starts, a running one raises `Cancelled` at its next check and
-        its running query is interrupted, so the worker is free again within milliseconds."""
+        token, once the request's `turn` is taken. When the awaiting request stops waiting (its time limit,
+        or it was dropped), the token is cancelled: a call still queued never starts, a running one raises
+        `Cancelled` at its next check and its running query is interrupted, so the worker is free again
+        within milliseconds."""
+        if turn is not None:
+            await turn.take()
         token = Cancel()
         loop = asyncio.get_running_loop()
         pool = self.heavy_executor or self.executor
@@ -157,11 +197,25 @@ class Services:
                 stats.finished += 1
                 stats.cancelled += stopped
 
-    async def _build(self, fn: Callable[..., T], *args: Any) -> T:
-        """A per-generation build (an index every later request shares) on the heavy pool, never cancelled:
-        the work is kept for the next request even when the one that started it gave up."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.heavy_executor or self.executor, partial(fn, *args))
+    async def _once(self, key: Hashable, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on `pool`, one call shared by every request asking for `key` while it runs: a build
+        of the snapshot or an index takes one worker, not one per waiting request (they wait on the event
+        loop). Never cancelled by a waiter that gives up: the work is kept for the next request."""
+        future = self._pending.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().run_in_executor(pool, partial(_frozen, fn, *args))
+            self._pending[key] = future
+
+            def forget(done: asyncio.Future[Any]) -> None:
+                if self._pending.get(key) is done:
+                    del self._pending[key]
+
+            future.add_done_callback(forget)
+        return await asyncio.shield(future)
+
+    async def _build(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
+        """A per-generation build (an index every later request shares) on the heavy pool (`_once`)."""
+        return await self._once(key, self.heavy_executor or self.executor, fn, *args)
 
     # ---- computed per generation ----
 
@@ -171,7 +225,7 @@ class Services:
         snap = cache.current(self.db)
         if snap is not None:  # the common case: no write since the last build, no thread hop needed
             return snap
-        return await self.run(cache.get, self.db)
+        return await self._once(("snapshot", self.db.generation), self.executor, cache.get, self.db)
 
     async def escalation_index(self) -> tuple[Snapshot, EscalationIndex]:
         """The current snapshot and its escalation index (path graph, administrators)."""
@@ -179,7 +233,7 @@ class Services:
         cache = escalation_index_cache(self.caches)
         index = cache.peek(snap.generation)
         if index is None:
-            index = await self._build(cache.get, self.db, snap)
+            index = await self._build(("escalation-index", snap.generation), cache.get, self.db, snap)
         return snap, index
 
     async def findings_index(self) -> FindingsIndex:
@@ -187,7 +241,9 @@ class Services:
         snap = await self.snapshot()
         cache = findings_index_cache(self.caches)
         index = cache.peek(snap.generation)
-        return index if index is not None else await self._build(cache.get, self.db, snap)
+        if index is None:
+            index = await self._build(("findings-index", snap.generation), cache.get, self.db, snap)
+        return index
 
     async def admin_verdict(self, arn: str) -> AdminVerdict:
         """`queries.admin.is_admin` of a stored user or role, once per principal and generation."""
@@ -215,7 +271,12 @@ class Services:
         )
 
     async def heavy_answer(
-        self, kind: str, generation: int, key: Hashable, compute: Callable[[Cancel], V]
+        self,
+        kind: str,
+        generation: int,
+        key: Hashable,
+        compute: Callable[[Cancel], V],
+        turn: Turn | None = None,
     ) -> V:
         """As `answer`, computed on the heavy pool as `compute(cancel)` (see `heavy`); a cancelled
         computation is not cached, and a request waiting for the same key computes it anew."""
@@ -232,7 +293,7 @@ class Services:
                 still_current=lambda: self.db.generation == generation,
             )
 
-        return await self.heavy(get)
+        return await self.heavy(get, turn=turn)
 
     async def principal_rows(self, generation: int, arns: Sequence[str]) -> dict[str, Any]:
         """The stored records of the users and roles `arns`, by ARN (an ARN not stored is left out).
@@ -302,6 +363,19 @@ class Services:
     async def organization(self) -> tuple[list[UnitRow], list[ScpRow]]:
         """The stored AWS organization: its units (roots, OUs, accounts) and SCPs; empty when none."""
         return await self.run(read_organization, self.db)
+
+
+def _frozen(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, then everything alive moved out of the cyclic collector's sight (`gc.freeze`).
+
+    A snapshot or an index is millions of objects that live for a whole database generation; a full
+    collection walks every tracked object while holding the GIL, so with them tracked it paused every thread,
+    the event loop included, for 0.5-2 s at 3,000 principals (benchmarks/bench_flood.py), over and over
+    during heavy work. Frozen objects are still freed by reference counting when the generation is dropped
+    (they hold no reference cycles: tests/test_service.py)."""
+    value = fn(*args)
+    gc.freeze()
+    return value
 
 
 def _same(value: V) -> V:

@@ -26,7 +26,6 @@ from graphiam.api.types import Principal, Role, User
 from graphiam.errors import InputError
 from graphiam.queries import effective as eff
 from graphiam.queries.who_can import DEFAULT_CHAIN_DEPTH, Access, WhoCan, who_can
-from graphiam.service import Services
 
 __all__ = ["AccessLevel", "AccessQuery", "EffectivePermissions", "PrincipalAccess"]
 
@@ -137,18 +136,19 @@ def _freeze(ctx: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def _who_can(
-    services: Services,
+    context: Context,
     action: str,
     resource: str,
-    context: list[ContextEntryInput] | None,
+    context_entries: list[ContextEntryInput] | None,
     resource_owner: str | None,
     via_chains: bool,
     max_depth: int,
 ) -> WhoCan:
+    services = context.services
     snap = await services.snapshot()
-    ctx = context_values(context)
+    ctx = context_values(context_entries)
     key = (action, resource, _freeze(ctx), resource_owner, via_chains, max_depth)
-    return await services.heavy_answer(
+    return await context.heavy_answer(
         "who_can",
         snap.generation,
         key,
@@ -197,7 +197,7 @@ class AccessQuery:
         after: str | None = None,
     ) -> list[PrincipalAccess]:
         services = info.context.services
-        w = await _who_can(services, action, resource, context, resource_owner, via_chains, max_depth)
+        w = await _who_can(info.context, action, resource, context, resource_owner, via_chains, max_depth)
         if first is not None and first < 0:
             raise InputError(f"`first` must not be negative, got {first}")
         page = _after(w.allowed, after)
@@ -219,9 +219,7 @@ class AccessQuery:
         via_chains: bool = False,
         max_depth: int = DEFAULT_CHAIN_DEPTH,
     ) -> WhoCanSummary:
-        w = await _who_can(
-            info.context.services, action, resource, context, resource_owner, via_chains, max_depth
-        )
+        w = await _who_can(info.context, action, resource, context, resource_owner, via_chains, max_depth)
         return _summary(w)
 
     @field(
@@ -238,7 +236,7 @@ class AccessQuery:
     ) -> EffectivePermissions:
         services = info.context.services
         snap = await services.snapshot()
-        full = await services.heavy_answer(
+        full = await info.context.heavy_answer(
             "effective",
             snap.generation,
             principal,

@@ -169,7 +169,7 @@ async def chain_page(
     n = pg.check_first(first)
     start = _offset(after)
     services = info.context.services
-    found = await services.heavy(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
+    found = await info.context.heavy(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
     page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
     chains = [
         AssumptionChain(cursor=pg.encode_cursor(str(start + i)), hops=[hop(h) for h in c])

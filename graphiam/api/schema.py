@@ -49,12 +49,14 @@ TIME_LIMIT_S = 10.0  # per operation; each kuzu call is also bounded (store.db.Q
 
 
 class GraphiamSchema(strawberry.Schema):
-    """Adds the per-operation time limit and a last masking pass (for errors raised outside execution, which
-    strawberry's MaskErrors does not see). Internal errors are logged once, with their id, by the masker."""
+    """Adds the per-operation time limit, the end of the request's turn on the heavy pool once the operation
+    is over, and a last masking pass (for errors raised outside execution, which strawberry's MaskErrors does
+    not see). Internal errors are logged once, with their id, by the masker."""
 
     time_limit: float | None = TIME_LIMIT_S
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        turn = getattr(kwargs.get("context_value"), "turn", None)
         try:
             async with asyncio.timeout(self.time_limit):
                 result = await super().execute(*args, **kwargs)
@@ -62,6 +64,9 @@ class GraphiamSchema(strawberry.Schema):
             message = TIMEOUT_MESSAGE.format(seconds=self.time_limit)
             log.warning("%s", message)
             return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})])
+        finally:
+            if turn is not None:  # the operation is over: the next request may use the heavy pool
+                turn.give_back()
         result.errors = mask_errors(result.errors)
         return result
 
