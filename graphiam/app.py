@@ -12,6 +12,7 @@ The GraphiQL page itself (a GET) is served without a token: it holds no data, an
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -40,6 +41,15 @@ from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
+
+
+# The cyclic collector's thresholds while the app serves its own database (`gc.set_threshold`; Python's
+# default is (700, 10, 10)). Heavy requests allocate hundreds of thousands of containers each; with the
+# default a full collection, which walks every object the process keeps (caches, the catalogue) holding the
+# GIL, ran several times a second during heavy work and paused every thread, the event loop included, for
+# 0.25-0.45 s each (benchmarks/bench_flood.py). The snapshot and indexes are frozen out of its sight
+# (graphiam.service).
+GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def default_workers() -> tuple[int, int]:
@@ -243,6 +253,9 @@ def create_app(
         own = database is None
         path = os.fspath(db_path) if db_path is not None else default_db_path()
         db = database if database is not None else open_database(path, engine=engine)
+        thresholds = gc.get_threshold()
+        if own:
+            gc.set_threshold(*GC_THRESHOLDS)
         cheap, heavy = default_workers()
         executor = ThreadPoolExecutor(max_workers=cheap, thread_name_prefix="graphiam-db")
         heavy_executor = ThreadPoolExecutor(
@@ -265,6 +278,7 @@ def create_app(
         finally:
             heavy_executor.shutdown(wait=True, cancel_futures=True)
             executor.shutdown(wait=True)
+            gc.set_threshold(*thresholds)
             if own:
                 db.close()
 
