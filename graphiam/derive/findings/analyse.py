@@ -106,6 +106,7 @@ class Analyser:
             if all(a in by_name for a in acts)
         )
         self._by_category: dict[RiskCategory, int] = {}
+        self._exclusions: dict[tuple[tuple[str, int], ...], int] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
         self._by_text: dict[str, DocumentFindings] = {}
         self.analysed = 0  # documents analysed (not found in a memo)
@@ -168,6 +169,20 @@ class Analyser:
             sids=sids,
         )
 
+    def _excluded(self, excl: tuple[re.Pattern[str], ...]) -> int:
+        """The catalogue actions some pattern of `excl` matches (a report asks once per document)."""
+        if not excl:
+            return 0
+        key = tuple((p.pattern, p.flags) for p in excl)
+        hit = self._exclusions.get(key)
+        if hit is None:
+            if len(self._exclusions) >= 64:
+                self._exclusions.clear()
+            hit = self._exclusions[key] = self.coverage.mask(
+                i for i, name in enumerate(self.key_of) if any(p.fullmatch(name) for p in excl)
+            )
+        return hit
+
     def _category_ids(self, cat: RiskCategory) -> int:
         hit = self._by_category.get(cat)
         if hit is None:
@@ -223,17 +238,10 @@ class Analyser:
         return [f for f in self._findings(found, excl) if f.category in wanted]
 
     def _findings(self, found: DocumentFindings, excl: tuple[re.Pattern[str], ...]) -> list[RiskFinding]:
-        memo: dict[int, bool] = {}
-
-        def kept(i: int) -> bool:
-            hit = memo.get(i)
-            if hit is None:
-                key = self.key_of[i]
-                hit = memo[i] = not any(p.fullmatch(key) for p in excl)
-            return hit
+        dropped = self._excluded(excl)
 
         def keep(mask: int) -> int:
-            return self.coverage.mask(i for i in bits(mask) if kept(i)) if excl and mask else mask
+            return mask & ~dropped
 
         out: list[RiskFinding] = []
         for cat in RiskCategory:
@@ -242,7 +250,7 @@ class Analyser:
                 hits = [
                     (tid, acts)
                     for tid, acts in self.techniques
-                    if not acts & ~found.granted and (not excl or keep(acts) == acts)
+                    if not acts & ~found.granted and not acts & dropped
                 ]
                 techniques = tuple(tid for tid, _ in hits)
                 ids = 0
