@@ -60,10 +60,10 @@ def kinds(user: str, role: str, admin: str) -> list[tuple[str, str]]:
         ("escalationSummary", "{ escalationSummary { arn shortestPathLength } }"),
         (
             "policyFindings",
-            "{ policyFindings(first: 100) { totalCount policiesAnalysed edges { node { arn "
+            "{ policyFindings(first: 100) { totalCount policiesAnalysed edges { node { policyArn "
             "findings { category actions } } } } }",
         ),
-        ("graph", "{ graph { nodes { id } edges { source target } truncated } }"),
+        ("graph", "{ graph { nodes { id } edges { from to } truncated } }"),
         ("assumptionChains", f'{{ assumptionChains(from: "{user}", maxDepth: 5) {{ hops {{ to }} }} }}'),
         ("assumableRoles", f'{{ assumableRoles(from: "{user}") {{ arn depth }} }}'),
         ("assumableBy", f'{{ role(arn: "{role}") {{ assumableBy {{ id }} }} }}'),
@@ -103,14 +103,17 @@ def soak(server: Server, rounds: int) -> tuple[float, float]:
     with httpx.Client(timeout=600) as http:
         first = http.post(
             server.url,
-            json={
-                "query": "{ users(first: 1) { nodes { arn } } roles(first: 200) { nodes { arn isAdmin } } }"
-            },
+            json={"query": "{ users(first: 1) { nodes { arn } } roles(first: 1) { nodes { arn } } }"},
         ).json()["data"]
         user = first["users"]["nodes"][0]["arn"]
-        roles = first["roles"]["nodes"]
-        admin = next((r["arn"] for r in roles if r["isAdmin"]), roles[0]["arn"])
-        role = roles[-1]["arn"]
+        role = first["roles"]["nodes"][0]["arn"]
+        broad = http.post(  # a principal with broad rights, for the large effective-permissions answer
+            server.url,
+            json={
+                "query": '{ whoCan(action: "iam:PutRolePolicy", resource: "*", first: 1) { principalArn } }'
+            },
+        ).json()["data"]
+        admin = broad["whoCan"][0]["principalArn"] if broad and broad["whoCan"] else user
         print(f"{'start (after a first page)':32s} {'':>9s} RSS {rss_mb(pid):7.0f} MB")
         for n in range(rounds):
             for name, query in kinds(user, role, admin):
