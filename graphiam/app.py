@@ -11,10 +11,12 @@ The GraphiQL page itself (a GET) is served without a token: it holds no data, an
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -194,6 +196,18 @@ class CheckedBody:
         await self.app(scope, replay, send)
 
 
+async def _analyse_ahead(services: Services) -> None:
+    """`Services.analyse_findings_ahead`, logged (a failure only means the first report does the work)."""
+    try:
+        start = time.perf_counter()
+        n = await services.analyse_findings_ahead()
+        log.info("findings: %d policy documents analysed ahead in %.1f s", n, time.perf_counter() - start)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - logged; the report analyses what is left itself
+        log.warning("findings: analysing ahead failed", exc_info=True)
+
+
 def _resolve_auth(
     auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool
 ) -> Auth | None:
@@ -224,6 +238,7 @@ def create_app(
     allowed_hosts: tuple[str, ...] | None | str = "auto",
     engine: str | None = None,
     heavy_workers: int | None = None,
+    analyse_ahead: bool | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -242,7 +257,9 @@ def create_app(
     Host, a request with an `Origin` that is neither the server's own nor in `cors_origins` gets 403.
 
     `heavy_workers`: threads for heavy computations (whoCan, escalation, findings, graph views; see
-    `graphiam.service.Services.heavy`), apart from the ones cheap reads use; None: `default_workers()`."""
+    `graphiam.service.Services.heavy`), apart from the ones cheap reads use; None: `default_workers()`.
+    `analyse_ahead`: analyse every policy for the findings report in the background once the database is open
+    (`Services.analyse_findings_ahead`); None: when the app opens the database itself (a server)."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
     if allowed_hosts == "auto":
@@ -257,6 +274,7 @@ def create_app(
         if own:
             gc.set_threshold(*GC_THRESHOLDS)
         cheap, heavy = default_workers()
+        ahead: asyncio.Task[None] | None = None
         executor = ThreadPoolExecutor(max_workers=cheap, thread_name_prefix="graphiam-db")
         heavy_executor = ThreadPoolExecutor(
             max_workers=heavy_workers or heavy, thread_name_prefix="graphiam-heavy"
@@ -274,8 +292,12 @@ def create_app(
                 heavy_slots=heavy_workers or heavy,
             )
             app.state.services = holder["services"]
+            if own if analyse_ahead is None else analyse_ahead:
+                ahead = asyncio.create_task(_analyse_ahead(holder["services"]))
             yield
         finally:
+            if ahead is not None:
+                ahead.cancel()
             heavy_executor.shutdown(wait=True, cancel_futures=True)
             executor.shutdown(wait=True)
             gc.set_threshold(*thresholds)

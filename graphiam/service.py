@@ -36,7 +36,7 @@ from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminVerdict, is_admin
 from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache
-from graphiam.queries.findings import FindingsIndex, findings_index_cache
+from graphiam.queries.findings import FindingsIndex, analyse_ahead, findings_index_cache
 from graphiam.store import Database, open_database, reader, records
 from graphiam.store import org_store as organization
 from graphiam.store.migrate import Migration, migrate_database
@@ -244,6 +244,22 @@ class Services:
         if index is None:
             index = await self._build(("findings-index", snap.generation), cache.get, self.db, snap)
         return index
+
+    async def analyse_findings_ahead(self, batch: int = 50) -> int:
+        """Analyse every policy document for the findings report in the background, `batch` documents per
+        call on the heavy pool (a heavy request waits for one batch at most), so the first `policyFindings`
+        finds them done; the number of documents. The server starts it with the database
+        (`create_app(analyse_ahead=)`)."""
+        snap = await self.snapshot()
+        cache = findings_index_cache(self.caches)
+        pool = self.heavy_executor or self.executor
+        loop = asyncio.get_running_loop()
+        done = 0
+        while True:
+            n = await loop.run_in_executor(pool, analyse_ahead, cache, snap, done, batch)
+            done += n
+            if n < batch:
+                return done
 
     async def admin_verdict(self, arn: str) -> AdminVerdict:
         """`queries.admin.is_admin` of a stored user or role, once per principal and generation."""

@@ -76,3 +76,27 @@ def test_turns_admit_requests_in_arrival_order_up_to_the_slots() -> None:
         return order
 
     assert asyncio.run(go()) == ["second", "third"]
+
+
+def test_documents_analysed_ahead_are_not_analysed_again_by_the_report(
+    make_db: Any, two_account_org: list[Path]
+) -> None:
+    from graphiam.queries.findings import findings_index_cache
+
+    db = make_db(*two_account_org)
+    with ThreadPoolExecutor(2) as pool:
+        services = Services(db=db, executor=pool)
+
+        async def go() -> tuple[int, int, int]:
+            n = await services.analyse_findings_ahead(batch=7)  # several batches
+            analyser = findings_index_cache(services.caches).shared_analyser()
+            ahead = analyser.analysed
+            index = await services.findings_index()
+            policy_findings(index)
+            return n, ahead, analyser.analysed
+
+        n, ahead, after = asyncio.run(go())
+    snap = build_snapshot(db)
+    assert n == len(snap.documents) > 7
+    assert ahead > 0 and after == ahead  # the report found every document analysed
+    gc.unfreeze()

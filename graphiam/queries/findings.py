@@ -279,6 +279,16 @@ class FindingsIndexCache:
         )
 
 
+def analyse_ahead(cache: FindingsIndexCache, snap: Snapshot, start: int, count: int) -> int:
+    """Analyse `count` of the snapshot's documents (in ARN order, from `start`) ahead of the first report,
+    with the analyser of `cache` (it keeps each document's analysis by its text); the number analysed."""
+    analyser = cache.shared_analyser()
+    arns = sorted(snap.documents)[start : start + count]
+    for arn in arns:
+        analyser.findings(snap.documents[arn])
+    return len(arns)
+
+
 def findings_index_cache(caches: dict[str, Any]) -> FindingsIndexCache:
     """The findings-index cache kept in a server's `caches`."""
     cache = caches.get("findings-index")
