@@ -11,9 +11,12 @@ The GraphiQL page itself (a GET) is served without a token: it holds no data, an
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +44,24 @@ from graphiam.service import Database, Services, open_database, schema_version
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
+
+
+# The cyclic collector's thresholds while the app serves its own database (`gc.set_threshold`; Python's
+# default is (700, 10, 10)). Heavy requests allocate hundreds of thousands of containers each; with the
+# default a full collection, which walks every object the process keeps (caches, the catalogue) holding the
+# GIL, ran several times a second during heavy work and paused every thread, the event loop included, for
+# 0.25-0.45 s each (benchmarks/bench_flood.py). The snapshot and indexes are frozen out of its sight
+# (graphiam.service).
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def default_workers() -> tuple[int, int]:
+    """(workers for cheap reads, workers for heavy computations): the heavy pool is at most half the cores,
+    so cheap reads always find a worker (and a core) while heavy ones queue."""
+    cores = os.cpu_count() or 1
+    return max(2, 2 * cores), max(1, cores // 2)
+
+
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
@@ -68,6 +89,7 @@ class _GraphQL(GraphQL[AppContext, None]):
         return AppContext(
             services=services,
             loaders=Loaders(services),
+            turn=services.turn(),
             request=request,
             response=response,
             identity=identity,
@@ -179,6 +201,18 @@ class CheckedBody:
         await self.app(scope, replay, send)
 
 
+async def _analyse_ahead(services: Services) -> None:
+    """`Services.analyse_findings_ahead`, logged (a failure only means the first report does the work)."""
+    try:
+        start = time.perf_counter()
+        n = await services.analyse_findings_ahead()
+        log.info("findings: %d policy documents analysed ahead in %.1f s", n, time.perf_counter() - start)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - logged; the report analyses what is left itself
+        log.warning("findings: analysing ahead failed", exc_info=True)
+
+
 def _resolve_auth(
     auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool
 ) -> Auth | None:
@@ -211,6 +245,8 @@ def create_app(
     audit: AuditLog | None | str = "auto",
     on_open: Callable[[], object] | None = None,
     on_close: Callable[[], object] | None = None,
+    heavy_workers: int | None = None,
+    analyse_ahead: bool | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -232,7 +268,12 @@ def create_app(
     the database when the app opens it itself, none with `database=` unless one is passed.
 
     `on_open` runs once the database is open and ready, `on_close` when the app stops (before the database is
-    closed): `graphiam serve` leaves its lock file beside the database in between."""
+    closed): `graphiam serve` leaves its lock file beside the database in between.
+
+    `heavy_workers`: threads for heavy computations (whoCan, escalation, findings, graph views; see
+    `graphiam.service.Services.heavy`), apart from the ones cheap reads use; None: `default_workers()`.
+    `analyse_ahead`: analyse every policy for the findings report in the background once the database is open
+    (`Services.analyse_findings_ahead`); None: when the app opens the database itself (a server)."""
     holder: dict[str, Services] = {}
     auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
     if audit == "auto":
@@ -247,8 +288,14 @@ def create_app(
         own = database is None
         path = os.fspath(db_path) if db_path is not None else default_db_path()
         db = database if database is not None else open_database(path, engine=engine)
-        executor = ThreadPoolExecutor(
-            max_workers=max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="graphiam-db"
+        thresholds = gc.get_threshold()
+        if own:
+            gc.set_threshold(*GC_THRESHOLDS)
+        cheap, heavy = default_workers()
+        ahead: asyncio.Task[None] | None = None
+        executor = ThreadPoolExecutor(max_workers=cheap, thread_name_prefix="graphiam-db")
+        heavy_executor = ThreadPoolExecutor(
+            max_workers=heavy_workers or heavy, thread_name_prefix="graphiam-heavy"
         )
         try:
             if load_seeds and not db.read_only:
@@ -261,15 +308,26 @@ def create_app(
                         "%s is empty and was made by `graphiam load`: serving it empty, without the demo org",
                         path,
                     )
-            holder["services"] = Services(db=db, executor=executor)
+            holder["services"] = Services(
+                db=db,
+                executor=executor,
+                heavy_executor=heavy_executor,
+                heavy_slots=heavy_workers or heavy,
+            )
             app.state.services = holder["services"]
+            if own if analyse_ahead is None else analyse_ahead:
+                ahead = asyncio.create_task(_analyse_ahead(holder["services"]))
             if on_open is not None:
                 on_open()
             yield
         finally:
             if on_close is not None:
                 on_close()
+            if ahead is not None:
+                ahead.cancel()
+            heavy_executor.shutdown(wait=True, cancel_futures=True)
             executor.shutdown(wait=True)
+            gc.set_threshold(*thresholds)
             if auth_policy is not None:
                 auth_policy.store.flush_used()  # the last uses of the final minute
             if own:

@@ -10,6 +10,8 @@
     │                                            carries its own code (a `ProblemCode`)
     ├── NotFoundError           NOT_FOUND        a principal, policy or other entity not in the graph
     ├── AuthError               UNAUTHENTICATED  a request without usable credentials (HTTP 401)
+    ├── Cancelled               TIMEOUT          work stopped by its `graphiam.cancel.Cancel` token (the
+    │                                            request ran out of time or went away)
     └── StoreError              INTERNAL         the database cannot be used (schema version, lock, engine)
         └── SchemaVersionError  INTERNAL         the database was made by another graphiam schema version
 
@@ -88,6 +90,12 @@ class AuthError(GraphiamError):
     """A request that carries no usable credentials (HTTP 401)."""
 
     code = "UNAUTHENTICATED"
+
+
+class Cancelled(GraphiamError):
+    """Work stopped because its cancellation token was cancelled (graphiam.cancel)."""
+
+    code = "TIMEOUT"
 
 
 class StoreError(GraphiamError):

@@ -3,16 +3,26 @@
 They never import `store/` or `graph/` themselves: opening a database, its stored rows and records, and the
 snapshot of its current generation come from here, so the engine behind `store/` can change without them.
 
-`Services` is what lives as long as the app: the open database, the thread pool its blocking calls run on, and
-the caches of what was computed from it. Every cache holds values of one database generation (the counter a
-committed write bumps): a `graphiam.graph.cache.GenerationCache`, or, for the snapshot and the escalation and
-findings indexes, the cache type of the module that builds them. The API's resolvers ask `Services` for the
+`Services` is what lives as long as the app: the open database, the thread pools its blocking calls run
+on, and the caches of what was computed from it. Heavy work (whoCan, effective permissions, escalation paths,
+findings, graph views: seconds of CPU each on a large graph) runs on its own small pool through
+`Services.heavy`, so a flood of it never takes the workers cheap reads (a page of users, a count) need; each
+heavy call gets a `graphiam.cancel.Cancel` token, cancelled when the request stops waiting for it, and stops
+at its next check. Requests take turns on that pool (`Turn`): at most `heavy_slots` requests have heavy calls
+queued or running, the others wait for a turn in arrival order, so the admitted ones finish instead of every
+request's calls being interleaved until all of them time out.
+
+Every cache holds values of one database generation (the counter a committed write bumps): a
+`graphiam.graph.cache.GenerationCache`, or, for the snapshot and the escalation and findings indexes, the
+cache type of the module that builds them. The API's resolvers ask `Services` for the
 current snapshot, stored rows and cached answers, and call `queries`/`changes` functions with `db`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,11 +30,13 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from graphiam.arn import is_role_arn, is_user_arn
+from graphiam.cancel import Cancel
+from graphiam.errors import Cancelled
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminFacts, admin_facts
 from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache
-from graphiam.queries.findings import FindingsIndex, findings_index_cache
+from graphiam.queries.findings import FindingsIndex, analyse_ahead, findings_index_cache
 from graphiam.store import Database, open_database, reader, records
 from graphiam.store import org_store as organization
 from graphiam.store.migrate import Migration, migrate_database
@@ -33,6 +45,8 @@ from graphiam.store.schema import schema_version
 
 __all__ = [
     "ANSWERS",
+    "HeavyStats",
+    "Turn",
     "Database",
     "Migration",
     "Relation",
@@ -89,20 +103,122 @@ _RELATIONS: dict[str, Callable[[Database, Sequence[str]], dict[str, Any]]] = {
 
 
 @dataclass
-class Services:
-    """What lives as long as the app: the database, the executor its calls run on, the caches by name.
+class HeavyStats:
+    """What the heavy pool is doing: calls running now, finished, and stopped by their token."""
 
-    Methods that may block (a database read, a build) run on the executor and are awaited; what a cache
-    already holds is answered on the event loop."""
+    running: int = 0
+    finished: int = 0
+    cancelled: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+class Turn:
+    """One request's turn on the heavy pool: taken by its first heavy call (waiting while `slots` other
+    requests hold theirs), kept for its other heavy calls, given back when the request ends
+    (`give_back`, called by the API's schema once the operation is over, answered or not)."""
+
+    def __init__(self, gate: asyncio.Semaphore | None) -> None:
+        self._gate = gate
+        self._held = False
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        if self._gate is None or self._held:
+            return
+        async with self._lock:
+            if not self._held:
+                await self._gate.acquire()
+                self._held = True
+
+    def give_back(self) -> None:
+        if self._held and self._gate is not None:
+            self._held = False
+            self._gate.release()
+
+
+@dataclass
+class Services:
+    """What lives as long as the app: the database, the executors its calls run on, the caches by name.
+
+    Methods that may block (a database read, a build) run on `executor` and are awaited; what a cache
+    already holds is answered on the event loop. Heavy computations run on `heavy_executor` (`executor` when
+    None: tests and benchmarks that use one pool), see `heavy`."""
 
     db: Database
     executor: ThreadPoolExecutor
     caches: dict[str, Any] = field(default_factory=dict)
+    heavy_executor: ThreadPoolExecutor | None = None
+    heavy_slots: int | None = None  # requests with heavy calls at once (None: no limit)
+    heavy_stats: HeavyStats = field(default_factory=HeavyStats)
+    _gate: asyncio.Semaphore | None = field(default=None, repr=False)
+    _pending: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, repr=False)
+
+    def turn(self) -> Turn:
+        """A request's turn on the heavy pool (see `Turn`); make one per request, on the event loop."""
+        if self._gate is None and self.heavy_slots is not None:
+            self._gate = asyncio.Semaphore(self.heavy_slots)
+        return Turn(self._gate)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking call off the event loop (kuzu releases the GIL while it works)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+    async def heavy(self, fn: Callable[..., T], *args: Any, turn: Turn | None = None, **kwargs: Any) -> T:
+        """`fn(*args, cancel=token, **kwargs)` on the heavy pool, its database queries interruptible by the
+        token, once the request's `turn` is taken. When the awaiting request stops waiting (its time limit,
+        or it was dropped), the token is cancelled: a call still queued never starts, a running one raises
+        `Cancelled` at its next check and its running query is interrupted, so the worker is free again
+        within milliseconds."""
+        if turn is not None:
+            await turn.take()
+        token = Cancel()
+        loop = asyncio.get_running_loop()
+        pool = self.heavy_executor or self.executor
+        future = loop.run_in_executor(pool, partial(self._heavy_call, token, fn, args, kwargs))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
+
+    def _heavy_call(self, token: Cancel, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+        stats = self.heavy_stats
+        with stats.lock:
+            stats.running += 1
+        stopped = False
+        try:
+            token.check()  # cancelled between being picked up and starting
+            with self.db.interruptible(token):
+                return fn(*args, cancel=token, **kwargs)
+        except Cancelled:
+            stopped = True
+            raise
+        finally:
+            with stats.lock:
+                stats.running -= 1
+                stats.finished += 1
+                stats.cancelled += stopped
+
+    async def _once(self, key: Hashable, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on `pool`, one call shared by every request asking for `key` while it runs: a build
+        of the snapshot or an index takes one worker, not one per waiting request (they wait on the event
+        loop). Never cancelled by a waiter that gives up: the work is kept for the next request."""
+        future = self._pending.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().run_in_executor(pool, partial(_frozen, fn, *args))
+            self._pending[key] = future
+
+            def forget(done: asyncio.Future[Any]) -> None:
+                if self._pending.get(key) is done:
+                    del self._pending[key]
+
+            future.add_done_callback(forget)
+        return await asyncio.shield(future)
+
+    async def _build(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
+        """A per-generation build (an index every later request shares) on the heavy pool (`_once`)."""
+        return await self._once(key, self.heavy_executor or self.executor, fn, *args)
 
     # ---- computed per generation ----
 
@@ -112,18 +228,43 @@ class Services:
         snap = cache.current(self.db)
         if snap is not None:  # the common case: no write since the last build, no thread hop needed
             return snap
-        return await self.run(cache.get, self.db)
+        return await self._once(("snapshot", self.db.generation), self.executor, cache.get, self.db)
 
     async def escalation_index(self) -> tuple[Snapshot, EscalationIndex]:
         """The current snapshot and its escalation index (path graph, administrators)."""
         snap = await self.snapshot()
-        index = await self.run(escalation_index_cache(self.caches).get, self.db, snap)
+        cache = escalation_index_cache(self.caches)
+        index = cache.peek(snap.generation)
+        if index is None:
+            index = await self._build(("escalation-index", snap.generation), cache.get, self.db, snap)
         return snap, index
 
     async def findings_index(self) -> FindingsIndex:
         """The findings index of the current snapshot (built with its escalation index)."""
-        snap, index = await self.escalation_index()
-        return await self.run(findings_index_cache(self.caches).get, self.db, snap, index)
+        snap, escalation = await self.escalation_index()
+        cache = findings_index_cache(self.caches)
+        index = cache.peek(snap.generation)
+        if index is None:
+            index = await self._build(
+                ("findings-index", snap.generation), cache.get, self.db, snap, escalation
+            )
+        return index
+
+    async def analyse_findings_ahead(self, batch: int = 50) -> int:
+        """Analyse every policy document for the findings report in the background, `batch` documents per
+        call on the heavy pool (a heavy request waits for one batch at most), so the first `policyFindings`
+        finds them done; the number of documents. The server starts it with the database
+        (`create_app(analyse_ahead=)`)."""
+        snap = await self.snapshot()
+        cache = findings_index_cache(self.caches)
+        pool = self.heavy_executor or self.executor
+        loop = asyncio.get_running_loop()
+        done = 0
+        while True:
+            n = await loop.run_in_executor(pool, analyse_ahead, cache, snap, done, batch)
+            done += n
+            if n < batch:
+                return done
 
     async def admin_facts(self, arn: str) -> AdminFacts:
         """`queries.admin.admin_facts` of a stored user or role (isAdmin, canBecomeAdmin, why, what is
@@ -148,6 +289,31 @@ class Services:
         return await self.run(
             cache.get, generation, key, compute, still_current=lambda: self.db.generation == generation
         )
+
+    async def heavy_answer(
+        self,
+        kind: str,
+        generation: int,
+        key: Hashable,
+        compute: Callable[[Cancel], V],
+        turn: Turn | None = None,
+    ) -> V:
+        """As `answer`, computed on the heavy pool as `compute(cancel)` (see `heavy`); a cancelled
+        computation is not cached, and a request waiting for the same key computes it anew."""
+        cache = self.answers(kind)
+        hit = cache.peek(generation, key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+
+        def get(cancel: Cancel) -> V:
+            return cache.get(  # type: ignore[no-any-return]
+                generation,
+                key,
+                partial(compute, cancel),
+                still_current=lambda: self.db.generation == generation,
+            )
+
+        return await self.heavy(get, turn=turn)
 
     async def principal_rows(self, generation: int, arns: Sequence[str]) -> dict[str, Any]:
         """The stored records of the users and roles `arns`, by ARN (an ARN not stored is left out).
@@ -227,6 +393,19 @@ class Services:
 def account_facts(db: Database) -> tuple[dict[str, str], dict[str, records.AccountCounts]]:
     """The organization's names of the accounts, and `reader.account_counts`."""
     return reader.account_names(db), reader.account_counts(db)
+
+
+def _frozen(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, then everything alive moved out of the cyclic collector's sight (`gc.freeze`).
+
+    A snapshot or an index is millions of objects that live for a whole database generation; a full
+    collection walks every tracked object while holding the GIL, so with them tracked it paused every thread,
+    the event loop included, for 0.5-2 s at 3,000 principals (benchmarks/bench_flood.py), over and over
+    during heavy work. Frozen objects are still freed by reference counting when the generation is dropped
+    (they hold no reference cycles: tests/test_service.py)."""
+    value = fn(*args)
+    gc.freeze()
+    return value
 
 
 def _same(value: V) -> V:

@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "graphiam"
 # Parts on one row do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
+    ("cancel",),
     ("arn",),
     ("model",),
     ("policy", "catalog"),

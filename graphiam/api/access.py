@@ -27,7 +27,6 @@ from graphiam.api.types import Principal, Role, User
 from graphiam.errors import InputError
 from graphiam.queries import effective as eff
 from graphiam.queries.who_can import DEFAULT_CHAIN_DEPTH, Access, WhoCan, who_can
-from graphiam.service import Services
 
 __all__ = ["AccessLevel", "AccessQuery", "EffectivePermissions", "PrincipalAccess"]
 
@@ -172,23 +171,24 @@ def _freeze(ctx: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def _who_can(
-    services: Services,
+    context: Context,
     action: str,
     resource: str,
-    context: list[ContextEntryInput] | None,
+    context_entries: list[ContextEntryInput] | None,
     resource_owner: str | None,
     via_chains: bool,
     max_depth: int,
     conditional: bool | None = None,
 ) -> WhoCan:
+    services = context.services
     snap = await services.snapshot()
-    ctx = context_values(context)
+    ctx = context_values(context_entries)
     key = (action, resource, _freeze(ctx), resource_owner, via_chains, max_depth, conditional)
-    return await services.answer(
+    return await context.heavy_answer(
         "who_can",
         snap.generation,
         key,
-        lambda: who_can(
+        lambda cancel: who_can(
             services.db,
             snap,
             action=action,
@@ -198,6 +198,7 @@ async def _who_can(
             via_chains=via_chains,
             max_depth=max_depth,
             conditional=conditional,
+            cancel=cancel,
         ),
     )
 
@@ -239,7 +240,7 @@ class AccessQuery:
     ) -> list[PrincipalAccess]:
         services = info.context.services
         w = await _who_can(
-            services, action, resource, context, resource_owner, via_chains, max_depth, conditional
+            info.context, action, resource, context, resource_owner, via_chains, max_depth, conditional
         )
         if first is not None and first < 0:
             raise InputError(f"`first` must not be negative, got {first}")
@@ -264,14 +265,7 @@ class AccessQuery:
         conditional: bool | None = None,
     ) -> WhoCanSummary:
         w = await _who_can(
-            info.context.services,
-            action,
-            resource,
-            context,
-            resource_owner,
-            via_chains,
-            max_depth,
-            conditional,
+            info.context, action, resource, context, resource_owner, via_chains, max_depth, conditional
         )
         return _summary(w)
 
@@ -289,11 +283,11 @@ class AccessQuery:
     ) -> EffectivePermissions:
         services = info.context.services
         snap = await services.snapshot()
-        full = await services.answer(
+        full = await info.context.heavy_answer(
             "effective",
             snap.generation,
             principal,
-            lambda: eff.effective_permissions(snap, principal=principal),
+            lambda cancel: eff.effective_permissions(snap, principal=principal, cancel=cancel),
         )
         return EffectivePermissions(
             row=full.filtered(service=service, access_level=access_level.value if access_level else None)

@@ -148,7 +148,7 @@ async def chain_page(
     n = pg.check_first(first)
     start = _offset(after)
     services = info.context.services
-    found = await services.run(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
+    found = await info.context.heavy(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
     page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
     snap = await services.snapshot()
     chains = [

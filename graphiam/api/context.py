@@ -1,15 +1,16 @@
-"""Per-request GraphQL context: the app's `Services` (database, executor, caches) and the request's
-DataLoaders."""
+"""Per-request GraphQL context: the app's `Services` (database, executors, caches), the request's DataLoaders
+and its turn on the heavy pool (`heavy`: what resolvers call for heavy computations)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from graphiam.service import Database, Relation, Services
+from graphiam.cancel import Cancel
+from graphiam.service import Database, Relation, Services, Turn
 
 __all__ = ["Context", "Loaders", "Services"]
 
@@ -47,13 +48,27 @@ class Loaders:
         self.roles_of_profile = related("roles_of_profile")
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Context:
     services: Services
     loaders: Loaders
     request: Any = None
     response: Any = None
+    turn: Turn | None = None  # the request's turn on the heavy pool (None: calls do not take turns)
 
     @property
     def db(self) -> Database:
         return self.services.db
+
+    async def heavy(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`Services.heavy` in this request's turn."""
+        return await self.services.heavy(fn, *args, turn=self.turn, **kwargs)
+
+    async def heavy_answer(
+        self, kind: str, generation: int, key: Hashable, compute: Callable[[Cancel], T]
+    ) -> T:
+        """`Services.heavy_answer` in this request's turn."""
+        return await self.services.heavy_answer(kind, generation, key, compute, turn=self.turn)

@@ -140,7 +140,7 @@ class EscalationQuery:
         limit: int = Q.DEFAULT_LIMIT,
     ) -> list[EscalationPath]:
         snap, index = await info.context.services.escalation_index()
-        paths = await info.context.services.run(
+        paths = await info.context.heavy(
             Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth, limit=limit
         )
         return [_path(p, snap) for p in paths]
@@ -164,7 +164,7 @@ class EscalationQuery:
         self, info: Info[Context, None], to: str, max_depth: int = 5, limit: int = Q.DEFAULT_LIMIT
     ) -> list[EscalationPath]:
         snap, index = await info.context.services.escalation_index()
-        paths = await info.context.services.run(
+        paths = await info.context.heavy(
             Q.escalation_paths_to, info.context.db, snap, index, to, max_depth=max_depth, limit=limit
         )
         return [_path(p, snap) for p in paths]
@@ -177,7 +177,7 @@ class EscalationQuery:
         self, info: Info[Context, None], max_depth: int = 5
     ) -> list[EscalationSummaryEntry]:
         snap, index = await info.context.services.escalation_index()
-        entries = await info.context.services.run(
+        entries = await info.context.heavy(
             Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth
         )
         return [

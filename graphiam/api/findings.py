@@ -204,7 +204,7 @@ class FindingsQuery:
         exclusions = F.Exclusions(
             policies=tuple(ex.policies), principals=tuple(ex.principals), actions=tuple(ex.actions)
         )
-        report = await services.run(
+        report = await info.context.heavy(
             F.policy_findings,
             index,
             account=account,

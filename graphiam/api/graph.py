@@ -174,7 +174,7 @@ class GraphQuery:
         services = info.context.services
         _, index = await services.escalation_index()
         kinds = None if edge_kinds is None else [k.value for k in edge_kinds]
-        view = await services.run(
+        view = await info.context.heavy(
             G.graph_view,
             services.db,
             index,

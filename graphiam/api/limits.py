@@ -9,7 +9,13 @@ One walk over the operation measures what strawberry's separate limiters would, 
 - cost: the number of objects the answer may hold. An object field costs the product of the list sizes
   above it (leaves are free: aliases bound those):
   `first` (a variable counts as the maximum page, absent as the default page) for a field that takes it,
-  `LIST_FACTOR` for another list field, nothing more for `edges`/`nodes` of a connection already counted.
+  `LIST_FACTOR` for another list field, nothing more for `edges`/`nodes` of a connection already counted;
+- work: what the operation will compute. The fields that compute their answer rather than read it (whoCan,
+  effectivePermissions, escalation paths, findings, graph views, assumption chains: `WORK`) cost work units
+  (one unit is about 0.1 s of one worker on a graph of 3,000 principals), times the list sizes above them as
+  for `cost`; whoCan `viaChains` adds `CHAIN_WORK_PER_HOP` per hop of `maxDepth`. An argument given as a
+  variable counts at its worst (the validation does not see variables). Over `Bounds.work` the operation is
+  refused before anything runs: a few such requests would otherwise hold the heavy workers for minutes.
 
 `LimitsRule` is built once per set of bounds: a rule class made per request would make every
 `ValidationCache` key new (the cache keys on the rule classes) and defeat it. Fragments are measured once
@@ -20,9 +26,11 @@ graphql-core's NoFragmentCycles rule.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from dataclasses import dataclass, field
 
 from graphql import (
+    BooleanValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -46,6 +54,32 @@ from graphiam.api.pagination import DEFAULT_PAGE, MAX_PAGE
 
 LIST_FACTOR = 10
 
+# Work units of one call of the fields that compute their answer, by (type, field) (the type as it appears in
+# the query: an interface's field is listed under the interface and each type implementing it).
+WORK: dict[tuple[str, str], int] = {
+    ("Query", "whoCan"): 2,
+    ("Query", "whoCanSummary"): 2,
+    ("Query", "effectivePermissions"): 5,
+    ("Query", "escalationPaths"): 2,
+    ("Query", "escalationPathsTo"): 2,
+    ("Query", "escalationSummary"): 10,
+    ("Query", "policyFindings"): 5,
+    ("Query", "graph"): 3,
+    ("Query", "assumptionChains"): 2,
+    ("Query", "assumptionChainPage"): 2,
+    ("Query", "assumableRoles"): 1,
+    ("Principal", "assumableRoles"): 1,
+    ("User", "assumableRoles"): 1,
+    ("Role", "assumableRoles"): 1,
+    ("Role", "assumableBy"): 1,
+}
+CHAIN_FIELDS = frozenset({"whoCan", "whoCanSummary"})  # take viaChains / maxDepth
+CHAIN_WORK_PER_HOP = 2
+DEFAULT_CHAIN_DEPTH = (
+    5  # graphiam.queries.who_can.DEFAULT_CHAIN_DEPTH (api/ reads queries only through service)
+)
+MAX_CHAIN_DEPTH = 10  # a variable `maxDepth` counts as this (the store's bound)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Bounds:
@@ -54,6 +88,7 @@ class Bounds:
     aliases: int = 50
     cost: int = 50_000
     page: int = MAX_PAGE
+    work: int = 100
 
 
 @dataclass
@@ -63,6 +98,31 @@ class _Measure:
     aliases: int = 0
     cost: int = 0
     big_pages: list[int] = field(default_factory=list)
+    work: int = 0
+    work_by: Counter[str] = field(default_factory=Counter)  # work per field kind (`whoCan (viaChains …)`)
+
+
+def field_work(parent: str, node: FieldNode) -> tuple[str, int] | None:
+    """What one call of the field `node` of type `parent` costs in work units, and how it is named in a
+    refusal; None for a field that reads rather than computes."""
+    name = node.name.value
+    base = WORK.get((parent, name))
+    if base is None:
+        return None
+    if name not in CHAIN_FIELDS:
+        return name, base
+    args = {a.name.value: a.value for a in node.arguments or ()}
+    chains = args.get("viaChains")
+    if chains is None or (isinstance(chains, BooleanValueNode) and not chains.value):
+        return name, base
+    depth_arg = args.get("maxDepth")
+    if depth_arg is None:
+        depth = DEFAULT_CHAIN_DEPTH
+    elif isinstance(depth_arg, IntValueNode):
+        depth = max(1, min(MAX_CHAIN_DEPTH, int(depth_arg.value)))
+    else:
+        depth = MAX_CHAIN_DEPTH
+    return f"{name} (viaChains, maxDepth {depth})", base + CHAIN_WORK_PER_HOP * depth
 
 
 class _Walker:
@@ -75,6 +135,7 @@ class _Walker:
         self.memo: dict[str, _Measure] = {}
         self.active: set[str] = set()
         self.cap = bounds.cost * 10 + 1  # costs are clamped so a bomb does not build huge integers
+        self.work_cap = bounds.work * 100 + 1
         self.depth_cap = max(bounds.depth, bounds.introspection_depth) + 1
 
     def fragment(self, name: str) -> _Measure:
@@ -111,6 +172,8 @@ class _Walker:
                     aliases=f.aliases,
                     cost=f.cost,
                     big_pages=f.big_pages,
+                    work=f.work,
+                    work_by=f.work_by,
                 )
             else:  # pragma: no cover - graphql-core has no other selection kinds
                 continue
@@ -119,6 +182,8 @@ class _Walker:
             total.aliases += m.aliases
             total.cost = min(self.cap, total.cost + m.cost)
             total.big_pages.extend(m.big_pages)
+            total.work = min(self.work_cap, total.work + m.work)
+            total.work_by.update(m.work_by)
         return total
 
     def field(
@@ -157,6 +222,10 @@ class _Walker:
         elif is_list and not (parent is not None and parent.name.endswith("Connection")):
             factor = LIST_FACTOR
         m = _Measure(aliases=1 if node.alias else 0)  # a leaf costs nothing: its object was paid for
+        own = field_work(parent.name, node) if parent is not None else None
+        if own is not None:
+            m.work = own[1]
+            m.work_by[own[0]] = own[1]
         if in_introspection:
             m.introspection_depth = depth
         else:
@@ -170,12 +239,25 @@ class _Walker:
             m.aliases += inner.aliases
             m.cost = min(self.cap, 1 + factor * inner.cost)
             m.big_pages.extend(inner.big_pages)
+            m.work = min(self.work_cap, m.work + factor * inner.work)
+            for kind, units in inner.work_by.items():
+                m.work_by[kind] += min(self.work_cap, factor * units)
         return m
 
 
 def measure(ctx: ValidationContext, op: OperationDefinitionNode, bounds: Bounds) -> _Measure:
     root = ctx.schema.get_root_type(op.operation)
     return _Walker(ctx, bounds).selections(op.selection_set, root, 0, False)
+
+
+def work_message(m: _Measure, bounds: Bounds) -> str:
+    """The refusal of an operation over the work budget, naming the budget and what spends it."""
+    shown = f"more than {bounds.work * 100}" if m.work >= bounds.work * 100 + 1 else str(m.work)
+    top = ", ".join(f"{kind}: {units}" for kind, units in m.work_by.most_common(3))
+    return (
+        f"estimated work {shown} exceeds the per-request budget of {bounds.work} units ({top}); "
+        "ask for fewer of these fields per request (fewer aliases, smaller maxDepth, smaller pages)"
+    )
 
 
 @functools.cache
@@ -217,6 +299,8 @@ def limits_rule(bounds: Bounds = Bounds()) -> type[ValidationRule]:
                         "(ask for smaller pages or fewer nested lists)",
                     )
                 )
+            if m.work > bounds.work:
+                problems.append(("WORK_LIMIT", work_message(m, bounds)))
             for code, message in problems:
                 self.report_error(GraphQLError(message, nodes=[node], extensions={"code": code}))
 

@@ -51,12 +51,14 @@ TIME_LIMIT_S = 10.0  # per operation; each kuzu call is also bounded (store.db.Q
 
 
 class GraphiamSchema(strawberry.Schema):
-    """Adds the per-operation time limit and a last masking pass (for errors raised outside execution, which
-    strawberry's MaskErrors does not see). Internal errors are logged once, with their id, by the masker."""
+    """Adds the per-operation time limit, the end of the request's turn on the heavy pool once the operation
+    is over, and a last masking pass (for errors raised outside execution, which strawberry's MaskErrors does
+    not see). Internal errors are logged once, with their id, by the masker."""
 
     time_limit: float | None = TIME_LIMIT_S
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        turn = getattr(kwargs.get("context_value"), "turn", None)
         try:
             async with asyncio.timeout(self.time_limit):
                 result = await super().execute(*args, **kwargs)
@@ -64,6 +66,9 @@ class GraphiamSchema(strawberry.Schema):
             message = TIMEOUT_MESSAGE.format(seconds=self.time_limit)
             log.warning("%s", message)
             return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})])
+        finally:
+            if turn is not None:  # the operation is over: the next request may use the heavy pool
+                turn.give_back()
         result.errors = mask_errors(result.errors)
         return result
 
@@ -115,10 +120,12 @@ def build_schema(
     time_limit: float | None = TIME_LIMIT_S,
     bounds: Bounds = DEFAULT_BOUNDS,
     mutation_parts: tuple[type, ...] = (),
+    extra_query_parts: tuple[type, ...] = (),
 ) -> strawberry.Schema:
     """The API schema. `introspection=False` for production; `mutation_parts` adds Mutation types beside
-    `MUTATION_PARTS` (tests of the permission machinery use it)."""
-    Query = merge_types("Query", query_parts())
+    `MUTATION_PARTS` (tests of the permission machinery use it), `extra_query_parts` Query types beside
+    `QUERY_PARTS` (tests of the scheduling of heavy work)."""
+    Query = merge_types("Query", (*query_parts(), *extra_query_parts))
     mutations = (*MUTATION_PARTS, *mutation_parts)
     mutation = merge_types("Mutation", mutations) if mutations else None
     rules: list[type[ASTValidationRule]] = list(validation_rules(bounds, introspection=introspection))

@@ -164,7 +164,7 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return mask_error(error)
     code = error_code(original)
     return GraphQLError(
-        DB_TIMEOUT_MESSAGE if code == TIMEOUT else error.message,
+        DB_TIMEOUT_MESSAGE if code == TIMEOUT and isinstance(original, StoreError) else error.message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -389,13 +389,13 @@ class AssumingPrincipal:
 
 async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
     services = info.context.services
-    reach = await services.run(P.assumable_roles, services.db, principal, max_depth=max_depth)
+    reach = await info.context.heavy(P.assumable_roles, services.db, principal, max_depth=max_depth)
     return [AssumableRole(arn=r.key, depth=r.depth, needs_conditions=r.needs_conditions) for r in reach]
 
 
 async def assumable_by(info: Info[Context, None], role: str, max_depth: int) -> list[AssumingPrincipal]:
     services = info.context.services
-    reach = await services.run(P.assumable_by, services.db, role, max_depth=max_depth)
+    reach = await info.context.heavy(P.assumable_by, services.db, role, max_depth=max_depth)
     return [
         AssumingPrincipal(id=r.key, type=r.table, depth=r.depth, needs_conditions=r.needs_conditions)
         for r in reach

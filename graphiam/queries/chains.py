@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphiam.arn import account_of
+from graphiam.cancel import NEVER, Cancel
 from graphiam.errors import InputError, NotFoundError
 from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import PolicyDocument, parse_policy
@@ -174,13 +175,20 @@ class PathSet:
 
 
 def chain_paths(
-    db: Database, source: str, *, to: str | None = None, max_depth: int = 5, limit: int = MAX_PATHS
+    db: Database,
+    source: str,
+    *,
+    to: str | None = None,
+    max_depth: int = 5,
+    limit: int = MAX_PATHS,
+    cancel: Cancel = NEVER,
 ) -> PathSet:
     """Every simple chain from `source` (optionally ending at role `to`), shortest first, at most `limit`.
 
     Depth by depth: the chains of depth d extend those of depth d-1 by one stored edge (one query per batch of
     last nodes), skipping nodes already on the chain. With `to`, a chain is only extended towards nodes from
     which `to` is still reachable in the hops left (a reverse BFS, kuzu `SHORTEST`), and stops at `to`.
+    `cancel` is checked per batch (and stops the batch's query: `Database.interruptible`).
     """
     n = S.depth_bound(max_depth)
     if type(limit) is not int or not 1 <= limit <= MAX_PATHS:
@@ -208,7 +216,10 @@ def chain_paths(
             batch = lasts[start : start + size]
             start, size = start + size, min(2 * size, _BATCH)
             adjacency: dict[str, list[str]] = {}
-            for r in S.out_edges(db, table if depth == 1 else "Role", batch):
+            cancel.check()
+            with db.interruptible(cancel):
+                out = S.out_edges(db, table if depth == 1 else "Role", batch)
+            for r in out:
                 adjacency.setdefault(r["src"], []).append(r["dst"])
             for chain in (c for a in batch for c in by_last[a]):
                 for b in adjacency.get(chain[-1], ()):
@@ -259,23 +270,29 @@ def assumption_chains(
     )
 
 
-def assumable_roles(db: Database, principal: str, *, max_depth: int = 5) -> list[Reach]:
-    """Each role `principal` can reach within `max_depth` hops, once, at its fewest hops."""
+def assumable_roles(
+    db: Database, principal: str, *, max_depth: int = 5, cancel: Cancel = NEVER
+) -> list[Reach]:
+    """Each role `principal` can reach within `max_depth` hops, once, at its fewest hops (its two queries
+    stop with `cancel`)."""
     table = source_table(db, principal)
-    depth = S.reachable_roles(db, table, principal, max_depth=max_depth)
-    free = S.reachable_roles(db, table, principal, max_depth=max_depth, unconditional=True)
+    with db.interruptible(cancel):
+        depth = S.reachable_roles(db, table, principal, max_depth=max_depth)
+        free = S.reachable_roles(db, table, principal, max_depth=max_depth, unconditional=True)
     return sorted(
         (Reach(key=r, table="Role", depth=d, needs_conditions=free.get(r) != d) for r, d in depth.items()),
         key=lambda x: (x.depth, x.key),
     )
 
 
-def assumable_by(db: Database, role: str, *, max_depth: int = 5) -> list[Reach]:
-    """Each principal that can reach `role` within `max_depth` hops, once, at its fewest hops."""
+def assumable_by(db: Database, role: str, *, max_depth: int = 5, cancel: Cancel = NEVER) -> list[Reach]:
+    """Each principal that can reach `role` within `max_depth` hops, once, at its fewest hops (its two queries
+    stop with `cancel`)."""
     if S.source_table(db, role) != "Role":
         raise NotFoundError(f"`{role}` is not a role in the graph")
-    depth = S.reaching_principals(db, role, max_depth=max_depth)
-    free = S.reaching_principals(db, role, max_depth=max_depth, unconditional=True)
+    with db.interruptible(cancel):
+        depth = S.reaching_principals(db, role, max_depth=max_depth)
+        free = S.reaching_principals(db, role, max_depth=max_depth, unconditional=True)
     return sorted(
         (
             Reach(key=k, table=t, depth=d, needs_conditions=free.get((t, k)) != d)

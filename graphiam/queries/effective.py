@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphiam.cancel import NEVER, Cancel
 from graphiam.catalog import Catalog
 from graphiam.catalog.model import ActionInfo
 from graphiam.errors import NotFoundError
@@ -435,9 +436,11 @@ def _statements(sources: Iterable[PolicySource]) -> list[_Src]:
     return [(s, st) for s in sources for st in s.document.statements]
 
 
-def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | None = None) -> Effective:
+def effective_permissions(
+    snap: Snapshot, *, principal: str, catalog: Catalog | None = None, cancel: Cancel = NEVER
+) -> Effective:
     """What `principal` (a stored user or role ARN) may do, per catalogued action (see the module
-    docstring)."""
+    docstring); `cancel` is checked per statement and per group of actions."""
     p = snap.principal(principal)
     if p is None:
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
@@ -478,6 +481,7 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     matching: dict[int, list[int]] = {}
     infos: dict[int, ActionInfo] = {}
     for i, src in enumerate(sources):
+        cancel.check()
         for a in _expand(cat, src[1]):
             hit = matching.get(id(a))
             if hit is not None:
@@ -492,6 +496,7 @@ def effective_permissions(snap: Snapshot, *, principal: str, catalog: Catalog | 
     allowed: list[Entry] = []
     blocked: list[Entry] = []
     for group, actions in groups.items():
+        cancel.check()
         pick = [sources[i] for i in group]
         kept, against = resolver.resolve(
             [s for i, s in zip(group, pick, strict=True) if i < n_allow],

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from graphiam.cancel import NEVER, Cancel
 from graphiam.derive.escalation.decide import Decider, Use
 from graphiam.derive.escalation.edges import GraphFacts, admin_techniques
 from graphiam.derive.escalation.fanout import Part, render, use_from_json
@@ -115,6 +116,10 @@ class EscalationIndexCache:
 
     def __init__(self) -> None:
         self._cache: GenerationCache[EscalationIndex] = GenerationCache()
+
+    def peek(self, generation: int) -> EscalationIndex | None:
+        """The index of `generation` when it is built already (never builds: safe on an event loop)."""
+        return self._cache.peek(generation)
 
     def get(self, db: Database, snap: Snapshot) -> EscalationIndex:
         return self._cache.get(
@@ -313,13 +318,16 @@ def escalation_paths(
     *,
     max_depth: int = 5,
     limit: int = DEFAULT_LIMIT,
+    cancel: Cancel = NEVER,
 ) -> list[Path]:
     """Every simple path from `source` to administrator (or to `to`), shortest first, at most `limit`."""
     _check(snap, source, max_depth, limit)
     if to is not None:
         _check(snap, to, max_depth, limit)
-        return _hydrate(db, index.graph.between(source, to, max_depth=max_depth, limit=limit))
-    return _hydrate(db, index.graph.to_admin(source, max_depth=max_depth, limit=limit))
+        found = index.graph.between(source, to, max_depth=max_depth, limit=limit, cancel=cancel)
+    else:
+        found = index.graph.to_admin(source, max_depth=max_depth, limit=limit, cancel=cancel)
+    return _hydrate(db, found)
 
 
 def count_paths(
@@ -342,10 +350,11 @@ def escalation_paths_to(
     *,
     max_depth: int = 5,
     limit: int = DEFAULT_LIMIT,
+    cancel: Cancel = NEVER,
 ) -> list[Path]:
     """Every simple path from any principal to `target`, shortest first, at most `limit`."""
     _check(snap, target, max_depth, limit)
-    return _hydrate(db, index.graph.into(target, max_depth=max_depth, limit=limit))
+    return _hydrate(db, index.graph.into(target, max_depth=max_depth, limit=limit, cancel=cancel))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +367,7 @@ class SummaryEntry:
 
 
 def escalation_summary(
-    db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5
+    db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5, cancel: Cancel = NEVER
 ) -> list[SummaryEntry]:
     """Every stored principal not administrator now that can become one, with one shortest path."""
     if (
@@ -367,11 +376,12 @@ def escalation_summary(
         raise InputError(f"`maxDepth`: {max_depth} is not from 1 to {MAX_DEPTH}")
     out = []
     for arn in sorted(snap.principals):
+        cancel.check()
         if arn in index.direct or (
             arn not in index.graph.loops and index.graph.admin_dist.get(arn, 1 << 30) > max_depth
         ):
             continue
-        paths = index.graph.to_admin(arn, max_depth=max_depth, limit=20)
+        paths = index.graph.to_admin(arn, max_depth=max_depth, limit=20, cancel=cancel)
         if paths:
             best = paths[0]
             out.append(

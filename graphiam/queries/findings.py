@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from graphiam.cancel import NEVER, Cancel
 from graphiam.catalog import Catalog
 from graphiam.catalog.patterns import wildcard_regex
 from graphiam.derive.findings.analyse import Analyser, RiskFinding
@@ -280,8 +281,10 @@ def policy_findings(
     account: str | None = None,
     categories: Iterable[RiskCategory] | None = None,
     exclusions: Exclusions = Exclusions(),
+    cancel: Cancel = NEVER,
 ) -> Report:
-    """The whole report (see the module docstring), policies sorted by ARN."""
+    """The whole report (see the module docstring), policies sorted by ARN; `cancel` is checked per
+    policy."""
     if account is not None and account not in index.accounts:
         raise NotFoundError(f"account `{account}` is not in the graph")
     cats = list(categories) if categories is not None else None
@@ -291,6 +294,7 @@ def policy_findings(
     warnings: list[str] = []
     analysed = 0
     for arn in sorted(snap.policies):
+        cancel.check()
         p = snap.policies[arn]
         doc = snap.documents.get(arn)
         if exclusions.policy(p):
@@ -377,6 +381,10 @@ class FindingsIndexCache:
                 self.analyser = Analyser(Catalog.default(), default_rules())
             return self.analyser
 
+    def peek(self, generation: int) -> FindingsIndex | None:
+        """The index of `generation` when it is built already (never builds: safe on an event loop)."""
+        return self._cache.peek(generation)
+
     def get(self, db: Database, snap: Snapshot, escalation: EscalationIndex | None = None) -> FindingsIndex:
         def build() -> FindingsIndex:
             analyser = self.shared_analyser()
@@ -386,6 +394,16 @@ class FindingsIndexCache:
         return self._cache.get(
             snap.generation, None, build, still_current=lambda: db.generation == snap.generation
         )
+
+
+def analyse_ahead(cache: FindingsIndexCache, snap: Snapshot, start: int, count: int) -> int:
+    """Analyse `count` of the snapshot's documents (in ARN order, from `start`) ahead of the first report,
+    with the analyser of `cache` (it keeps each document's analysis by its text); the number analysed."""
+    analyser = cache.shared_analyser()
+    arns = sorted(snap.documents)[start : start + count]
+    for arn in arns:
+        analyser.findings(snap.documents[arn])
+    return len(arns)
 
 
 def findings_index_cache(caches: dict[str, Any]) -> FindingsIndexCache:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphiam.cancel import NEVER, Cancel
 from graphiam.errors import InputError, NotFoundError
 from graphiam.queries import graph_links as L
 from graphiam.queries.admin import admin_facts
@@ -148,8 +149,10 @@ def graph_view(
     account: str | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     max_edges: int = DEFAULT_MAX_EDGES,
+    cancel: Cancel = NEVER,
 ) -> GraphView:
-    """The view (module docstring). `index` is the escalation index of the database's current generation."""
+    """The view (module docstring). `index` is the escalation index of the database's current generation;
+    `cancel` is checked per ring and per escalation source."""
     kinds = check(around=around, depth=depth, edge_kinds=edge_kinds, max_nodes=max_nodes, max_edges=max_edges)
     if account is not None and not S.has_account(db, account):
         raise NotFoundError(f"`account`: `{account}` is not a loaded account")
@@ -171,6 +174,7 @@ def graph_view(
             rings[0], truncated = rings[0][:max_nodes], True
         nodes = {r.key: r for r in rings[0]}
         for _ in range(rounds if not truncated else 0):
+            cancel.check()
             frontier = {r.key for r in rings[-1]}
             new = S.nodes_by_keys(db, sorted(_neighbours(db, index, kinds, frontier) - set(nodes)))
             ring = _order(r for r in new.values() if account is None or r.account in (account, None, "aws"))
@@ -184,7 +188,7 @@ def graph_view(
             if truncated:
                 break
         distance = {r.key: d for d, ring in enumerate(rings) for r in ring}
-        edges, cut = _edges(db, index, kinds, distance, max_edges)
+        edges, cut = _edges(db, index, kinds, distance, max_edges, cancel)
     truncated = truncated or cut
     out_nodes = [_graph_node(index, r, d) for d, ring in enumerate(rings) for r in ring]
     return GraphView(
@@ -221,7 +225,12 @@ def _graph_node(index: EscalationIndex, r: S.NodeRow, distance: int) -> GraphNod
 
 
 def _edges(
-    db: Database, index: EscalationIndex, kinds: Sequence[str], distance: dict[str, int], max_edges: int
+    db: Database,
+    index: EscalationIndex,
+    kinds: Sequence[str],
+    distance: dict[str, int],
+    max_edges: int,
+    cancel: Cancel = NEVER,
 ) -> tuple[list[GraphEdge], bool]:
     """The edges of `kinds` between shown nodes, nearest the centre first, at most `max_edges` (and whether
     cut).
@@ -254,14 +263,19 @@ def _edges(
                     link,
                 )
             )
+    cancel.check()
     rows.sort(key=lambda r: r[:5])
     if L.ESCALATES_TO in kinds:
-        rows = _with_escalations(index, rows, distance, max_edges)
+        rows = _with_escalations(index, rows, distance, max_edges, cancel)
     return [_edge(*r[2:]) for r in rows[:max_edges]], len(rows) > max_edges
 
 
 def _with_escalations(
-    index: EscalationIndex, rows: list[tuple[Any, ...]], distance: dict[str, int], max_edges: int
+    index: EscalationIndex,
+    rows: list[tuple[Any, ...]],
+    distance: dict[str, int],
+    max_edges: int,
+    cancel: Cancel = NEVER,
 ) -> list[tuple[Any, ...]]:
     rank = _EDGE_RANK[L.ESCALATES_TO]
     escalations: list[tuple[Any, ...]] = []
@@ -271,6 +285,7 @@ def _with_escalations(
             break
         upto = {k for k, d in distance.items() if d <= level}
         for source in sorted(upto):
+            cancel.check()
             for link in L.escalations_from(index, source, upto):
                 if max(distance[source], distance[link.target]) == level:
                     escalations.append((level, rank, source, link.target, link.tag, link))

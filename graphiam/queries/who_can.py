@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from graphiam.arn import is_account_id, is_account_root
+from graphiam.cancel import NEVER, Cancel
 from graphiam.errors import InputError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues, environment
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
@@ -151,9 +152,11 @@ def who_can(
     via_chains: bool = False,
     max_depth: int = DEFAULT_CHAIN_DEPTH,
     conditional: bool | None = None,
+    cancel: Cancel = NEVER,
 ) -> WhoCan:
     """Every principal allowed `action` on `resource`, unconditionally or under conditions the request does
-    not carry (sorted by ARN; chained ones after, shortest first); `conditional` keeps only one kind."""
+    not carry (sorted by ARN; chained ones after, shortest first); `conditional` keeps only one kind.
+    `cancel` is checked once per candidate (and the chain query stops with it: `Database.interruptible`)."""
     check_action(action)
     if not resource:
         raise InputError("`resource` is empty: pass an ARN or `*`")
@@ -168,6 +171,7 @@ def who_can(
     allowed: list[Access] = []
     env = environment()  # one clock for every principal of the answer
     for arn in sorted(found):
+        cancel.check()
         if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
             continue
         sim = simulate(
@@ -182,7 +186,8 @@ def who_can(
         if sim.evaluation.decision is Decision.ALLOWED or sim.conditional:
             allowed.append(_access(snap.principals[arn], sim))
     if via_chains and allowed:
-        allowed += _chained(db, snap, allowed, max_depth)
+        with db.interruptible(cancel):
+            allowed += _chained(db, snap, allowed, max_depth)
     if conditional is not None:
         allowed = [a for a in allowed if a.conditional is conditional]
     answer = WhoCan(

@@ -16,17 +16,20 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from graphiam.cancel import NEVER, Cancel
 from graphiam.errors import StoreError
 from graphiam.store import durability
 from graphiam.store.engine import check_engine, engine_name, load_engine, write_marker
 
 DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
 QUERY_TIMEOUT_MS = 3000
+FETCH_CHECK_ROWS = 4096  # rows fetched between two checks of the cancellation token
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _open_paths: set[str] = set()
 _open_lock = threading.Lock()
@@ -189,7 +192,15 @@ class Database:
 
         def rows(result: Any) -> list[dict[str, Any]]:
             cols = result.get_column_names()
-            return [dict(zip(cols, row, strict=True)) for row in result.get_all()]
+            cancel = self._cancel()
+            if cancel is NEVER:
+                return [dict(zip(cols, row, strict=True)) for row in result.get_all()]
+            out = []
+            while result.has_next():  # a large answer is fetched in Python: check between batches
+                out.append(dict(zip(cols, result.get_next(), strict=True)))
+                if len(out) % FETCH_CHECK_ROWS == 0:
+                    cancel.check()
+            return out
 
         return self._run(cypher, params, rows)
 
@@ -207,6 +218,8 @@ class Database:
             # kuzu misbehaves on mismatched parameter names; catch it before the engine sees it
             raise StoreError(f"query parameters {sorted(params)} do not match the query's {sorted(wanted)}")
         self.queries_executed += 1
+        cancel = self._cancel()
+        cancel.check()
         gated = not (self.in_transaction or getattr(self._local, "in_read", False))
         if gated:
             self.gate.acquire_read()
@@ -214,6 +227,7 @@ class Database:
             try:
                 result = single_result(self.connection().execute(cypher, params))
             except RuntimeError as exc:
+                cancel.check()  # interrupted by `interruptible`: say why
                 raise StoreError(_first_line(exc)) from None
             try:
                 return fetch(result)
@@ -222,6 +236,36 @@ class Database:
         finally:
             if gated:
                 self.gate.release_read()
+
+    def _cancel(self) -> Cancel:
+        """The token of the `interruptible` block this thread is in (`NEVER` outside one)."""
+        return getattr(self._local, "cancel", None) or NEVER
+
+    @contextmanager
+    def interruptible(self, cancel: Cancel) -> Iterator[Database]:
+        """Within the block, this thread's queries stop when `cancel` is cancelled: one that is running is
+        interrupted (the engine's `Connection.interrupt`), a large answer stops being fetched, and the next
+        one does not start; each raises `Cancelled`. A token with a deadline also bounds each query's time
+        by what is left of it. Blocks nest (the inner token rules until it ends)."""
+        if cancel is NEVER:
+            yield self
+            return
+        outer = getattr(self._local, "cancel", None)
+        conn = self.connection()
+        self._local.cancel = cancel
+        try:
+            with cancel.on_cancel(partial(_interrupt, conn)):
+                left = cancel.remaining()
+                if left is None:
+                    yield self
+                    return
+                conn.set_query_timeout(max(1, min(self.query_timeout_ms, int(left * 1000))))
+                try:
+                    yield self
+                finally:
+                    conn.set_query_timeout(self.query_timeout_ms)
+        finally:
+            self._local.cancel = outer
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -370,6 +414,12 @@ def single_result(result: Any) -> Any:
             r.close()
         raise StoreError(f"expected one statement, got {len(result)}")
     return result
+
+
+def _interrupt(conn: Any) -> None:
+    """Stop the query running on `conn` (called from another thread; nothing when none runs)."""
+    with contextlib.suppress(Exception):  # a connection closed meanwhile has nothing to stop
+        conn.interrupt()
 
 
 def _first_line(exc: BaseException) -> str:

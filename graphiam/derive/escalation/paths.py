@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
 
+from graphiam.cancel import NEVER, Cancel
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
@@ -268,7 +270,7 @@ class PathGraph:
                     queue.append(a)
         return seen
 
-    def to_admin(self, source: str, *, max_depth: int, limit: int) -> list[Path]:
+    def to_admin(self, source: str, *, max_depth: int, limit: int, cancel: Cancel = NEVER) -> list[Path]:
         if source in self.direct:
             return []
         found = [Path(steps=(s,), reaches_admin=True) for s in self.loops.get(source, ())]
@@ -276,7 +278,7 @@ class PathGraph:
         for depth in range(start, max_depth + 1):
             if len(found) >= limit:
                 break
-            for steps in self._walk(source, depth, self._admin_within, stop_at_goal=True):
+            for steps in self._walk(source, depth, self._admin_within, stop_at_goal=True, cancel=cancel):
                 last = steps[-1]
                 if last.admin or last.target in self.direct:
                     found.append(Path(steps=steps, reaches_admin=True))
@@ -286,13 +288,15 @@ class PathGraph:
                     break
         return sorted(found, key=Path.sort_key)[:limit]
 
-    def between(self, source: str, target: str, *, max_depth: int, limit: int) -> list[Path]:
+    def between(
+        self, source: str, target: str, *, max_depth: int, limit: int, cancel: Cancel = NEVER
+    ) -> list[Path]:
         if source == target:
             return []
         within = _Within(self._distances_to(target))
         found: list[Path] = []
         for depth in range(within.dist.get(source, _INF), max_depth + 1):
-            for steps in self._walk(source, depth, within, stop_at_goal=False, target=target):
+            for steps in self._walk(source, depth, within, stop_at_goal=False, target=target, cancel=cancel):
                 found.append(Path(steps=steps, reaches_admin=self.terminal(target) or steps[-1].admin))
                 if len(found) >= limit:
                     return sorted(found, key=Path.sort_key)
@@ -319,14 +323,23 @@ class PathGraph:
         return iter(parts[0]) if len(parts) == 1 else heapq.merge(*parts, key=_out_key)
 
     def _walk(
-        self, source: str, depth: int, within: _Within, *, stop_at_goal: bool, target: str | None = None
+        self,
+        source: str,
+        depth: int,
+        within: _Within,
+        *,
+        stop_at_goal: bool,
+        target: str | None = None,
+        cancel: Cancel = NEVER,
     ) -> Iterator[tuple[Step, ...]]:
-        """Simple paths of exactly `depth` edges from `source` ending at a goal (or at `target`)."""
+        """Simple paths of exactly `depth` edges from `source` ending at a goal (or at `target`); `cancel` is
+        checked at every principal the walk enters."""
         visited = {source}
         stack: list[Step] = []
         dist = within.dist
 
         def go(node: str) -> Iterator[tuple[Step, ...]]:
+            cancel.check()
             left = depth - len(stack)
             for s in self._next(node, left, within, stop_at_goal, target):
                 b = s.target
@@ -353,13 +366,14 @@ class PathGraph:
         extra = [s for f in fans for s in _fan_steps(f, (head,))]
         return sorted([*self.into_.get(head, ()), *extra], key=_in_key)
 
-    def into(self, target: str, *, max_depth: int, limit: int) -> list[Path]:
+    def into(self, target: str, *, max_depth: int, limit: int, cancel: Cancel = NEVER) -> list[Path]:
         """Simple paths of 1..max_depth edges from anyone to `target`, shortest first."""
         found: list[Path] = []
         frontier: list[tuple[tuple[Step, ...], frozenset[str]]] = [((), frozenset({target}))]
         for _ in range(max_depth):
             nxt = []
             for steps, seen in frontier:
+                cancel.check()
                 head = steps[0].source if steps else target
                 for s in self._into(head):
                     if s.source in seen:

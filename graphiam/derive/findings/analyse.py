@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from graphiam.catalog import Catalog
-from graphiam.derive.findings.resources import Coverage, StatementView
+from graphiam.derive.findings.resources import Coverage, StatementView, bits
 from graphiam.derive.findings.rules import MODIFY_LEVELS, PERMISSIONS_MANAGEMENT, RiskCategory, Rules
 from graphiam.graph.context import build_context
 from graphiam.policy import PolicyDocument, Statement
@@ -71,11 +71,12 @@ class Signature:
 
 @dataclass(frozen=True, kw_only=True)
 class DocumentFindings:
-    grants: Mapping[
-        int, tuple[int, ...]
-    ]  # action id (Coverage.by_id) -> the Allow statements granting it unconstrained
+    """One document's analysis. Sets of actions are bit sets over `Coverage.actions` (name order)."""
+
+    grants: tuple[tuple[int, tuple[int, ...]], ...]  # (actions, the Allow statements granting them), disjoint
+    granted: int  # every action some Allow statement grants unconstrained (the union of `grants`)
     signatures: Mapping[tuple[int, ...], Signature]  # those statements -> what they say
-    by_category: Mapping[RiskCategory, tuple[int, ...]]  # the listed categories' actions, sorted by name
+    by_category: Mapping[RiskCategory, int]  # the listed categories' actions
     wildcards: Mapping[
         str, tuple[int, ...]
     ]  # `svc:*` (or `*`) -> the Allow statements naming the service whole
@@ -109,31 +110,27 @@ def render_conditions(st: Statement) -> tuple[str, ...]:
     )
 
 
+def _lowest(mask: int) -> int:
+    return (mask & -mask).bit_length()
+
+
 class Analyser:
     """Analyses documents against one catalogue and rule set; memoised per document and statement shape."""
 
     def __init__(self, catalog: Catalog, rules: Rules, coverage: Coverage | None = None) -> None:
         self.rules = rules
         self.coverage = coverage or Coverage(catalog)
-        by_name = {a.full_name.lower(): i for i, a in self.coverage.by_id.items()}
-        self.rank = {
-            i: n
-            for n, (_, i) in enumerate(
-                sorted((a.full_name.lower(), i) for i, a in self.coverage.by_id.items())
-            )
-        }
-        self.name_of = {i: a.full_name for i, a in self.coverage.by_id.items()}
-        self.key_of = {i: a.full_name.lower() for i, a in self.coverage.by_id.items()}
+        actions = self.coverage.actions
+        self.name_of = tuple(a.full_name for a in actions)
+        self.key_of = tuple(a.full_name.lower() for a in actions)
+        by_name = {k: i for i, k in enumerate(self.key_of)}
         self.techniques = tuple(
-            (tid, frozenset(by_name[a] for a in acts))
+            (tid, self.coverage.mask(by_name[a] for a in acts))
             for tid, acts in rules.techniques
             if all(a in by_name for a in acts)
         )
-        self._flags: dict[int, tuple[bool, ...]] = {}
-        self._by_category: dict[RiskCategory, frozenset[int]] = {}
-        self._extras: dict[
-            int, tuple[StatementView, dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]
-        ] = {}
+        self._by_category: dict[RiskCategory, int] = {}
+        self._exclusions: dict[tuple[tuple[str, int], ...], int] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
         self._by_text: dict[tuple[str, frozenset[int]], DocumentFindings] = {}
         self.analysed = 0  # documents analysed (not found in a memo)
@@ -160,7 +157,7 @@ class Analyser:
 
     def _analyse(self, doc: PolicyDocument, never: frozenset[int] = frozenset()) -> DocumentFindings:
         cov = self.coverage
-        denied: set[int] = set()
+        denied = 0
         for st in doc.statements:
             if st.effect == "Deny" and not st.compiled_conditions:
                 # a Deny on NotResource leaves allowed only what lies inside the listed resources: constrained
@@ -170,79 +167,78 @@ class Analyser:
         ]
         by_index = {st.index: st for st in doc.statements}
         sids = {st.index: st.sid for st in doc.statements}
-        if len(allows) == 1 and not denied:  # the common shape: one view says it all, memoised per view
-            st, v = allows[0]
-            by_cat, full = self._view_extras(v)
-            idx = (st.index,)
-            return DocumentFindings(
-                grants=dict.fromkeys(v.free, idx),
-                signatures={idx: _signature([st])},
-                by_category=by_cat,
-                wildcards=self._named_services([(s, idx) for s in full]),
-                sids=sids,
-            )
-        granting: dict[int, tuple[int, ...]] = {}
+        # refine a partition of the granted actions by which Allow statements grant them (statement order)
+        groups: list[tuple[int, tuple[int, ...]]] = []
+        granted = 0
         for st, v in allows:
-            free = v.free - denied if denied else v.free
-            if not granting:
-                granting = dict.fromkeys(free, (st.index,))
-            else:
-                for i in free:
-                    granting[i] = granting.get(i, ()) + (st.index,)
-        sigs = {idx: _signature([by_index[j] for j in idx]) for idx in set(granting.values())}
-        keys = granting.keys()
-        by_category = {
-            cat: tuple(sorted(keys & self._category_ids(cat), key=self.rank.__getitem__)) for cat in _LISTED
-        }
+            free = v.free & ~denied
+            if not free:
+                continue
+            refined: list[tuple[int, tuple[int, ...]]] = []
+            for mask, idx in groups:
+                both = mask & free
+                if both:
+                    refined.append((both, (*idx, st.index)))
+                    if mask & ~free:
+                        refined.append((mask & ~free, idx))
+                else:
+                    refined.append((mask, idx))
+            if free & ~granted:
+                refined.append((free & ~granted, (st.index,)))
+            groups = refined
+            granted |= free
+        sigs = {idx: _signature([by_index[j] for j in idx]) for _, idx in groups}
         return DocumentFindings(
-            grants=granting,
+            grants=tuple(groups),
+            granted=granted,
             signatures=sigs,
-            by_category=by_category,
+            by_category={cat: granted & self._category_ids(cat) for cat in _LISTED},
             wildcards=self._wildcards(allows, denied),
             sids=sids,
         )
 
-    def _view_extras(self, v: StatementView) -> tuple[dict[RiskCategory, tuple[int, ...]], tuple[str, ...]]:
-        """A view's actions per listed category (sorted) and the services it names whole."""
-        hit = self._extras.get(id(v))
-        if hit is None or hit[0] is not v:
-            by_cat = {
-                cat: tuple(sorted(v.free & self._category_ids(cat), key=self.rank.__getitem__))
-                for cat in _LISTED
-            }
-            full = tuple(sorted(v.whole))
-            hit = self._extras[id(v)] = (v, by_cat, full)
-        return hit[1], hit[2]
-
-    def _category_ids(self, cat: RiskCategory) -> frozenset[int]:
-        hit = self._by_category.get(cat)
+    def _excluded(self, excl: tuple[re.Pattern[str], ...]) -> int:
+        """The catalogue actions some pattern of `excl` matches (a report asks once per document)."""
+        if not excl:
+            return 0
+        key = tuple((p.pattern, p.flags) for p in excl)
+        hit = self._exclusions.get(key)
         if hit is None:
-            n = _LISTED.index(cat)
-            hit = self._by_category[cat] = frozenset(i for i in self.coverage.by_id if self._categories(i)[n])
-        return hit
-
-    def _categories(self, i: int) -> tuple[bool, ...]:
-        hit = self._flags.get(i)
-        if hit is None:
-            a = self.coverage.by_id[i]
-            key = self.key_of[i]
-            scoped = a.access_level in MODIFY_LEVELS and bool(a.resource_types)
-            hit = self._flags[i] = (
-                scoped and a.access_level == PERMISSIONS_MANAGEMENT,
-                key in self.rules.data_exfiltration,
-                key in self.rules.credentials_exposure,
-                scoped,
+            if len(self._exclusions) >= 64:
+                self._exclusions.clear()
+            hit = self._exclusions[key] = self.coverage.mask(
+                i for i, name in enumerate(self.key_of) if any(p.fullmatch(name) for p in excl)
             )
         return hit
 
+    def _category_ids(self, cat: RiskCategory) -> int:
+        hit = self._by_category.get(cat)
+        if hit is None:
+            n = _LISTED.index(cat)
+            hit = self._by_category[cat] = self.coverage.mask(
+                i for i in range(self.coverage.size) if self._categories(i)[n]
+            )
+        return hit
+
+    def _categories(self, i: int) -> tuple[bool, ...]:
+        a = self.coverage.actions[i]
+        key = self.key_of[i]
+        scoped = a.access_level in MODIFY_LEVELS and bool(a.resource_types)
+        return (
+            scoped and a.access_level == PERMISSIONS_MANAGEMENT,
+            key in self.rules.data_exfiltration,
+            key in self.rules.credentials_exposure,
+            scoped,
+        )
+
     def _wildcards(
-        self, allows: list[tuple[Statement, StatementView]], denied: set[int]
+        self, allows: list[tuple[Statement, StatementView]], denied: int
     ) -> dict[str, tuple[int, ...]]:
         services = set().union(*(v.whole for _, v in allows)) if allows else set()
         full = [
             (svc, tuple(st.index for st, v in allows if svc in v.whole))
             for svc in sorted(services)
-            if not denied or self.coverage.service_ids(svc).isdisjoint(denied)
+            if not denied or not self.coverage.service_ids(svc) & denied
         ]
         return self._named_services(full)
 
@@ -270,14 +266,10 @@ class Analyser:
         return [f for f in self._findings(found, excl) if f.category in wanted]
 
     def _findings(self, found: DocumentFindings, excl: tuple[re.Pattern[str], ...]) -> list[RiskFinding]:
-        memo: dict[int, bool] = {}
+        dropped = self._excluded(excl)
 
-        def kept(i: int) -> bool:
-            hit = memo.get(i)
-            if hit is None:
-                key = self.key_of[i]
-                hit = memo[i] = not any(p.fullmatch(key) for p in excl)
-            return hit
+        def keep(mask: int) -> int:
+            return mask & ~dropped
 
         out: list[RiskFinding] = []
         for cat in RiskCategory:
@@ -286,14 +278,12 @@ class Analyser:
                 hits = [
                     (tid, acts)
                     for tid, acts in self.techniques
-                    if acts <= found.grants.keys() and (not excl or all(kept(a) for a in acts))
+                    if not acts & ~found.granted and not acts & dropped
                 ]
                 techniques = tuple(tid for tid, _ in hits)
-                ids = (
-                    sorted(set().union(*(acts for _, acts in hits)), key=self.rank.__getitem__)
-                    if hits
-                    else []
-                )
+                ids = 0
+                for _, acts in hits:
+                    ids |= acts
             elif cat is RiskCategory.SERVICE_WILDCARD:
                 items = {w: s for w, s in found.wildcards.items() if not any(p.fullmatch(w) for p in excl)}
                 if items:
@@ -306,14 +296,16 @@ class Analyser:
                     )
                 continue
             else:
-                ids = [i for i in found.by_category[cat] if kept(i)] if excl else list(found.by_category[cat])
+                ids = keep(found.by_category[cat])
             if not ids:
                 continue
-            sigs = [found.signatures[idx] for idx in dict.fromkeys(map(found.grants.__getitem__, ids))]
+            # the granting statement sets in the order their first action (by name) appears
+            touched = sorted((_lowest(mask & ids), idx) for mask, idx in found.grants if mask & ids)
+            sigs = [found.signatures[idx] for _, idx in touched]
             out.append(
                 RiskFinding(
                     category=cat,
-                    actions=tuple(self.name_of[i] for i in ids),
+                    actions=tuple(self.name_of[i] for i in bits(ids)),
                     techniques=techniques,
                     statements=tuple(sorted({j for s in sigs for j in s.statements})),
                     conditions=tuple(dict.fromkeys(c for s in sigs for c in s.conditions)),

@@ -16,7 +16,7 @@ real accounts repeat statements across many policies.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from graphiam.catalog import ActionInfo, Catalog
@@ -49,37 +49,73 @@ def probes(arn_format: str) -> tuple[str, str]:
     return one(0), one(1)
 
 
+def mask_of(indices: Iterable[int], size: int) -> int:
+    """The bit set (an int, bit i for index i) of `indices`, all below `size`: built as bytes, since setting
+    thousands of bits one by one on a growing int is quadratic."""
+    buf = bytearray((size + 7) // 8)
+    for i in indices:
+        buf[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buf, "little")
+
+
+def bits(mask: int) -> list[int]:
+    """The indices of the set bits of `mask`, ascending."""
+    text = format(mask, "b")[::-1]
+    out = []
+    i = text.find("1")
+    while i >= 0:
+        out.append(i)
+        i = text.find("1", i + 1)
+    return out
+
+
 @dataclass(frozen=True)
 class StatementView:
-    covered: frozenset[int]  # ids of the catalogue actions the Action/NotAction names
-    free: frozenset[int]  # those of them whose every resource the Resource/NotResource leaves unconstrained
+    """Bit sets over `Coverage.actions` (bit i: the catalogue action of index i, in name order): a few
+    kilobytes for a statement naming every action, where sets of action ids took hundreds."""
+
+    covered: int  # the catalogue actions the Action/NotAction names
+    free: int  # those of them whose every resource the Resource/NotResource leaves unconstrained
     whole: frozenset[str]  # services (lowercase) the Action/NotAction names whole: `s3:*`, `*`, NotAction
 
 
 class Coverage:
-    """Statement views over one catalogue, memoised."""
+    """Statement views over one catalogue, memoised. Actions are numbered in lowercase-name order
+    (`actions`, `index`), and sets of them are bit sets (`mask_of`, `bits`)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.everything = tuple(catalog.actions())
-        self.by_id: dict[int, ActionInfo] = {id(a): a for a in self.everything}
-        self._all_ids = frozenset(self.by_id)
+        self.actions: tuple[ActionInfo, ...] = tuple(
+            sorted(catalog.actions(), key=lambda a: (a.full_name.lower(), a.full_name))
+        )
+        self.size = len(self.actions)
+        self.index: dict[int, int] = {id(a): i for i, a in enumerate(self.actions)}  # id(ActionInfo) -> bit
+        self.all = (1 << self.size) - 1
         self._views: dict[tuple[object, ...], StatementView] = {}
+        self._patterns: dict[str, int] = {}
         self._type_covered: dict[tuple[tuple[str, ...], str], bool] = {}
-        self._services: dict[str, frozenset[int]] = {}
+        self._services: dict[str, int] = {}
         self._entries: dict[tuple[str, ...], tuple[frozenset[str] | None, bool]] = {}
         self._arn_services: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-        self._wildcard_only = frozenset(i for i, a in self.by_id.items() if not a.resource_types)
-        by_service: dict[str, set[int]] = {}
-        for i, a in self.by_id.items():
+        self.wildcard_only = self.mask(i for i, a in enumerate(self.actions) if not a.resource_types)
+        by_service: dict[str, list[int]] = {}
+        for i, a in enumerate(self.actions):
             for rt in a.resource_types:
-                by_service.setdefault(_arn_service(rt.arn_pattern), set()).add(i)
-        self._by_arn_service = {k: frozenset(v) for k, v in by_service.items()}
+                by_service.setdefault(_arn_service(rt.arn_pattern), []).append(i)
+        self._by_arn_service = {k: self.mask(v) for k, v in by_service.items()}
 
-    def service_ids(self, service: str) -> frozenset[int]:
+    def mask(self, indices: Iterable[int]) -> int:
+        return mask_of(indices, self.size)
+
+    def of_actions(self, actions: Iterable[ActionInfo]) -> int:
+        """The bit set of catalogue actions."""
+        return self.mask(self.index[id(a)] for a in actions)
+
+    def service_ids(self, service: str) -> int:
+        """The bit set of one service's actions."""
         hit = self._services.get(service)
         if hit is None:
-            hit = self._services[service] = frozenset(id(a) for a in self.catalog.actions(service))
+            hit = self._services[service] = self.of_actions(self.catalog.actions(service))
         return hit
 
     def view(self, st: Statement) -> StatementView:
@@ -94,32 +130,45 @@ class Coverage:
                 free = covered
             else:
                 whole = self._whole(st, covered)
-                free = whole if st.not_resources is None else covered - whole
+                free = whole if st.not_resources is None else covered & ~whole
             hit = StatementView(covered=covered, free=free, whole=named_whole)
             if len(self._views) >= _CACHE_LIMIT:
                 self._views.clear()
             self._views[key] = hit
         return hit
 
-    def _whole(self, st: Statement, covered: frozenset[int]) -> frozenset[int]:
+    def _whole(self, st: Statement, covered: int) -> int:
         """The actions of `covered` whose every resource the statement's (Not)Resource entries match."""
         pats = st.resource_patterns or ()
         key = tuple(p.source for p in pats)
         services, star = self._entry_facts(key, pats)
-        out = covered & self._wildcard_only if star else set()
-        candidates = covered - self._wildcard_only
+        out = covered & self.wildcard_only if star else 0
+        candidates = covered & ~self.wildcard_only
         if services is not None:
-            near = frozenset().union(*(self._by_arn_service.get(s, frozenset()) for s in services))
-            candidates = candidates & near
-        return frozenset(out) | {i for i in candidates if self.covers(st, self.by_id[i])}
+            near = 0
+            for s in services:
+                near |= self._by_arn_service.get(s, 0)
+            candidates &= near
+        return out | self.mask(i for i in bits(candidates) if self.covers(st, self.actions[i]))
 
-    def _covered(self, positive: bool, names: tuple[str, ...]) -> tuple[frozenset[int], frozenset[str]]:
+    def _pattern(self, pattern: str) -> int:
+        hit = self._patterns.get(pattern)
+        if hit is None:
+            hit = self.of_actions(self.catalog.expand(pattern))
+            if len(self._patterns) >= _CACHE_LIMIT:
+                self._patterns.clear()
+            self._patterns[pattern] = hit
+        return hit
+
+    def _covered(self, positive: bool, names: tuple[str, ...]) -> tuple[int, frozenset[str]]:
         """The actions the Action (or NotAction) list covers, and the services it names whole (by what it
         says: `Catalog.services_granted_whole`, never because its patterns happen to cover a service)."""
-        named = frozenset(id(a) for p in names for a in self.catalog.expand(p))
+        named = 0
+        for p in names:
+            named |= self._pattern(p)
         if positive:
             return named, frozenset(self.catalog.services_granted_whole(actions=names))
-        return self._all_ids - named, frozenset(self.catalog.services_granted_whole(not_actions=names))
+        return self.all & ~named, frozenset(self.catalog.services_granted_whole(not_actions=names))
 
     def covers(self, st: Statement, a: ActionInfo) -> bool:
         """Whether the statement's Resource (or NotResource) entries match every resource `a` is asked on."""
