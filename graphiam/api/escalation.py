@@ -1,4 +1,5 @@
-"""`escalationPaths`, `escalationPathsTo`, `escalationSummary`, and `Principal.isAdmin`'s verdicts.
+"""`escalationPaths`, `escalationPathsTo`, `escalationSummary`, `administrators`, and `Principal.isAdmin`'s
+verdicts.
 
 Resolvers call `graphiam.queries.escalation_paths` on the current snapshot and its escalation index (path
 graph + administrators), both built off the event loop and kept per generation by `graphiam.service.Services`,
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from graphiam.api.access import PrincipalKind
 from graphiam.api.context import Context
 from graphiam.api.fields import field
 from graphiam.api.types import Principal, load_principal
@@ -77,6 +79,21 @@ class EscalationSummaryEntry:
     async def principal(self, info: Info[Context, None]) -> Principal | None:
         kind = "Role" if is_role_arn(self.arn) else "User"
         return await load_principal(info, kind, self.arn)
+
+
+@strawberry.type(description="A user or role that is administrator (`Principal.isAdmin`).")
+class Administrator:
+    arn: str
+    account: str
+    kind: PrincipalKind
+    now: bool = strawberry.field(
+        description="Allowed every action on `*` now (denies and boundary applied); false: it can make "
+        "itself administrator in one step (`Principal.adminReason` says how)."
+    )
+
+    @strawberry.field
+    async def principal(self, info: Info[Context, None]) -> Principal | None:
+        return await load_principal(info, "Role" if self.kind is PrincipalKind.ROLE else "User", self.arn)
 
 
 def _name(tid: str) -> str | None:
@@ -169,4 +186,18 @@ class EscalationQuery:
                 path=_path(e.path),
             )
             for e in entries
+        ]
+
+    @field(
+        description="Every user and role that is administrator (`Principal.isAdmin`): allowed every "
+        "action on `*` now, or able to make itself so in one step; in `account` when given, by ARN. "
+        "From the escalation index the paths use (kept per database generation)."
+    )
+    async def administrators(
+        self, info: Info[Context, None], account: str | None = None
+    ) -> list[Administrator]:
+        snap, index = await info.context.services.escalation_index()
+        return [
+            Administrator(arn=a.principal, account=a.account, kind=PrincipalKind(a.kind), now=a.now)
+            for a in Q.administrators(snap, index, account=account)
         ]

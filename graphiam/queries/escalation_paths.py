@@ -313,6 +313,24 @@ class SummaryEntry:
     path: Path
 
 
+@dataclass(frozen=True, kw_only=True)
+class AdminEntry:
+    principal: str
+    account: str
+    kind: str  # user | role
+    now: bool  # allowed every action on `*` now; else it can make itself administrator in one step
+
+
+def administrators(snap: Snapshot, index: EscalationIndex, *, account: str | None = None) -> list[AdminEntry]:
+    """Every stored user and role that is administrator (`EscalationIndex.is_admin`: allowed every action on
+    `*` now, or able to make itself so in one step), in `account` when given, by ARN."""
+    return [
+        AdminEntry(principal=arn, account=p.account, kind=p.kind, now=arn in index.direct)
+        for arn, p in sorted(snap.principals.items())
+        if (account is None or p.account == account) and index.is_admin(arn)
+    ]
+
+
 def escalation_summary(
     db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5
 ) -> list[SummaryEntry]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graphiam.changes.load import seed_files
@@ -109,3 +111,27 @@ def test_reverse_and_summary(client):
 def test_errors_are_one_line_messages(client, query, message):
     body = client.raw(query)
     assert message in body["errors"][0]["message"]
+
+
+def test_administrators_are_exactly_the_principals_whose_is_admin_holds(client):
+    every: list[dict[str, Any]] = []
+    for kind in ("users", "roles"):
+        page = client(
+            f"{{ {kind}(first: 100) {{ totalCount nodes {{ arn account isAdmin adminReason }} }} }}"
+        )[kind]
+        assert page["totalCount"] == len(page["nodes"])
+        every += page["nodes"]
+    data = client("{ administrators { arn account kind now principal { arn isAdmin adminReason } } }")
+    admins = data["administrators"]
+    assert [a["arn"] for a in admins] == sorted(p["arn"] for p in every if p["isAdmin"])
+    assert len(admins) >= 2 and {a["kind"] for a in admins} == {"USER", "ROLE"}
+    for a in admins:
+        assert a["principal"]["arn"] == a["arn"] and a["principal"]["isAdmin"]
+        assert a["kind"] == ("ROLE" if ":role/" in a["arn"] else "USER")
+        # `now`: allowed everything; otherwise the verdict is a self-escalation
+        assert a["now"] == a["principal"]["adminReason"].startswith("allowed every action"), a
+    assert any(not a["now"] for a in admins), "the demo org has a self-escalating administrator"
+    partner = client('{ administrators(account: "222222222222") { arn account } }')["administrators"]
+    assert partner == [
+        {"arn": a["arn"], "account": a["account"]} for a in admins if a["account"] == "222222222222"
+    ]
