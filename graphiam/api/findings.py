@@ -168,7 +168,8 @@ class FindingsQuery:
         "(Resource `*` or NotResource; Action wildcards and NotAction expanded against the "
         "catalogue; an unconditional Deny of the same policy on `*` subtracts; conditional "
         "grants count, with their conditions), by risk category, with the principals it "
-        "reaches. `kinds` keeps some categories; `account` scopes to one account."
+        "reaches. `kinds` keeps some categories; `account` scopes to one account; `policies` keeps "
+        "the policies of these ARNs (inline: `<owner ARN>#<name>`)."
     )
     async def policy_findings(
         self,
@@ -178,6 +179,7 @@ class FindingsQuery:
         exclude: FindingsExclusions | None = None,
         first: int | None = None,
         after: str | None = None,
+        policies: list[str] | None = None,
     ) -> PolicyFindingsConnection:
         n = pg.check_first(first)
         start = pg.decode_cursor(after)
@@ -193,6 +195,7 @@ class FindingsQuery:
             account=account,
             categories=list(dict.fromkeys(kinds)) if kinds is not None else None,
             exclusions=exclusions,
+            policies=policies,
         )
         rows = [r for r in report.policies if start is None or r.arn > start][: n + 1]
         page = pg.build(rows, n, len(report.policies), after, _policy)

@@ -183,8 +183,10 @@ def policy_findings(
     account: str | None = None,
     categories: Iterable[RiskCategory] | None = None,
     exclusions: Exclusions = Exclusions(),
+    policies: Iterable[str] | None = None,
 ) -> Report:
-    """The whole report (see the module docstring), policies sorted by ARN."""
+    """The whole report (see the module docstring), policies sorted by ARN; only the policies of the ARNs
+    `policies` when given."""
     if account is not None and account not in index.accounts:
         raise NotFoundError(f"account `{account}` is not in the graph")
     cats = list(categories) if categories is not None else None
@@ -192,7 +194,7 @@ def policy_findings(
     snap = index.snap
     reports: list[PolicyReport] = []
     analysed = 0
-    for arn in sorted(snap.policies):
+    for arn in sorted(snap.policies) if policies is None else sorted(set(policies) & snap.policies.keys()):
         p = snap.policies[arn]
         doc = snap.documents.get(arn)
         if doc is None or exclusions.policy(p):
