@@ -121,10 +121,14 @@ class Tab:
     def goto(self, path: str) -> None:
         self.page.goto(self.base + path)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, *, selector: str | None = None, full_page: bool = True) -> Path:
+        """A screenshot in ARTIFACTS: the whole page, or the element `selector` finds."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         out = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(out))
+        if selector is None:
+            self.page.screenshot(path=str(out), full_page=full_page)
+        else:
+            self.page.locator(selector).screenshot(path=str(out))
         return out
 
 

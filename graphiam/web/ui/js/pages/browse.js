@@ -78,6 +78,7 @@ export async function browsePage(main, route, { setParams }) {
   const which = LISTS[route.arg] ? route.arg : "users";
   const account = route.params.get("account") || "";
   const list = LISTS[which];
+  const size = Math.min(100, Math.max(1, Number(route.params.get("size")) || 50));
   put(main, 
     h("h1", {}, list.title),
     h("nav", { class: "tabs", "aria-label": "What to browse" },
@@ -90,14 +91,14 @@ export async function browsePage(main, route, { setParams }) {
     window.location.hash = `/browse/${which}${input.value.trim() ? `?account=${encodeURIComponent(input.value.trim())}` : ""}`;
   });
   put(main, form);
-  if (account) setParams({ account });
+  if (account || route.params.get("size")) setParams({ account, size: route.params.get("size") || "" });
   pagedTable(main, {
     title: `${list.title}${account ? ` of ${account}` : ""}`,
     id: `browse-${which}`,
     name: which,
     query: list.query,
     variables: { account: account || null },
-    pageSize: 50,
+    pageSize: size,
     pick: (d) => ({
       total: d[list.field].totalCount,
       rows: d[list.field].nodes,
