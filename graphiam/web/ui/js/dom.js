@@ -89,7 +89,10 @@ export function track(promise) {
     if (pending === 0) {
       clearTimeout(settleTimer);
       settleTimer = setTimeout(() => {
-        if (pending === 0) main.dataset.state = "ready";
+        if (pending === 0) {
+          main.dataset.state = "ready";
+          main.dataset.readyMs = String(Math.round(performance.now())); // since the page's navigation began
+        }
       }, 0);
     }
   };
@@ -139,9 +142,11 @@ export function panel(parent, { title, query, variables = {}, render, id, wide =
     queryDetails(query, variables)
   );
   parent.append(section);
+  const started = performance.now();
   const result = track(
     gql(query, variables).then(
       (data) => {
+        section.dataset.answerMs = String(Math.round(performance.now() - started)); // the API's answer
         body.replaceChildren();
         body.removeAttribute("aria-busy");
         try {
@@ -150,6 +155,7 @@ export function panel(parent, { title, query, variables = {}, render, id, wide =
           body.append(errorBox(e));
           console.warn(e);
         }
+        section.dataset.ms = String(Math.round(performance.now() - started)); // answered and drawn
         return data;
       },
       (err) => {
