@@ -41,6 +41,20 @@ def open_page(tab: Tab, route: str) -> None:
     )
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button, a[href], [role=img]')]
+    .filter(e => e.offsetParent !== null || e.getAttribute('role') === 'img')
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                 && !e.getAttribute('aria-labelledby') && !(e.textContent || '').trim()
+                 && !e.getAttribute('title'))
+    .map(e => e.outerHTML.slice(0, 120))"""
+
+
+def unlabelled(tab: Tab) -> list[str]:
+    """Controls, links and drawings on the page without an accessible name (label, text, aria-label …)."""
+    names: list[str] = tab.page.evaluate(UNLABELLED)
+    return names
+
+
 def stat(tab: Tab, key: str) -> int:
     return int(tab.page.locator(f'[data-stat="{key}"]').inner_text().replace(",", ""))
 
@@ -85,6 +99,7 @@ def test_overview_shows_the_demo_orgs_numbers(signed_in: Tab, server: Server):
     assert "users(first: 0) { totalCount }" in shown
     link = tab.page.locator('[data-panel="counts"] > details.query a').first.get_attribute("href") or ""
     assert link.startswith("../graphql#query=")
+    assert unlabelled(tab) == []
     tab.shot("dashboard-overview")
     tab.shot("dashboard-overview-top", full_page=False)
 
@@ -244,6 +259,7 @@ def test_every_page_renders_its_answer(signed_in: Tab, server: Server, route: st
     page = tab.page
     assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
     assert page.locator("h1").inner_text()
+    assert unlabelled(tab) == []
     if name == "whatif":  # dry run: what it opens, drawn before and after; nothing written
         admins = int(page.locator('[data-stat="admins-added"]').inner_text())
         assert admins == 1

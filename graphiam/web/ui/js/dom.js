@@ -191,8 +191,8 @@ export function download(name, text, type) {
 }
 
 function exportButtons(name, columns, getRows, label = "") {
-  const csv = h("button", { type: "button", class: "small" }, `CSV${label}`);
-  const json = h("button", { type: "button", class: "small" }, `JSON${label}`);
+  const csv = h("button", { type: "button", class: "small", title: `${name}.csv` }, `CSV${label}`);
+  const json = h("button", { type: "button", class: "small", title: `${name}.json` }, `JSON${label}`);
   csv.addEventListener("click", async () => download(`${name}.csv`, toCsv(columns, await getRows()), "text/csv"));
   json.addEventListener("click", async () =>
     download(`${name}.json`, JSON.stringify(await getRows(), null, 2) + "\n", "application/json")
