@@ -202,19 +202,21 @@ function exportButtons(name, columns, getRows, label = "") {
 
 /**
  * A table of `rows` (objects); `columns`: [{key, label, value?(row) for exports, cell?(row) → node}].
- * Export buttons write what the table holds.
+ * At most `limit` rows are shown (a big answer stays quick to draw); the exports write every row.
  */
-export function table({ columns, rows, caption, name = "table", empty = "None.", testid = null }) {
+export function table({ columns, rows, caption, name = "table", empty = "None.", testid = null, limit = 200 }) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
+  const shown = rows.slice(0, limit);
+  const cut = shown.length < rows.length ? `The first ${fmt(shown.length)} of ${fmt(rows.length)} (the exports hold all).` : null;
   const t = h(
     "table",
     { dataset: testid ? { table: testid } : {} },
-    caption ? h("caption", {}, caption) : null,
+    caption || cut ? h("caption", {}, [caption, cut].filter(Boolean).join(" ")) : null,
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
     h(
       "tbody",
       {},
-      rows.map((r) =>
+      shown.map((r) =>
         h(
           "tr",
           {},

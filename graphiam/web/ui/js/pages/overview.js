@@ -119,6 +119,7 @@ export async function overview(main) {
         table({
           name: "administrators",
           testid: "admins",
+          limit: 50,
           rows: all,
           columns: [
             { key: "arn", label: "Principal", cell: (r) => entity(r.arn) },
@@ -149,8 +150,8 @@ export async function overview(main) {
         table({
           name: "can-become-administrator",
           testid: "can-become",
-          rows: rows.slice(0, 10),
-          caption: rows.length > 10 ? `The 10 nearest of ${fmt(rows.length)} (Export: these 10)` : null,
+          rows,
+          limit: 10,
           columns: [
             { key: "arn", label: "Principal", cell: (r) => h("a", { href: `#/paths?from=${encodeURIComponent(r.arn)}`, title: r.arn }, shortName(r.arn)) },
             { key: "shortestPathLength", label: "Steps" },
@@ -183,6 +184,7 @@ export async function overview(main) {
         table({
           name: "external-access",
           testid: "external",
+          limit: 50,
           rows,
           columns: [
             { key: "role", label: "Role", cell: (r) => entity(r.role) },
