@@ -62,6 +62,7 @@ _BOUNDS: dict[str, int | None] = {
     "who_can": ANSWERS,
     "effective": ANSWERS,
     "admin": None,  # one verdict per principal: a page of principals asks for up to 100 at once
+    "escalation_summary": 8,  # one per maxDepth: the dashboard's overview asks it on every visit
     "principal_rows": None,
 }
 

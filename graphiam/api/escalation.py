@@ -173,9 +173,13 @@ class EscalationQuery:
     async def escalation_summary(
         self, info: Info[Context, None], max_depth: int = 5
     ) -> list[EscalationSummaryEntry]:
-        snap, index = await info.context.services.escalation_index()
-        entries = await info.context.services.run(
-            Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth
+        services = info.context.services
+        snap, index = await services.escalation_index()
+        entries = await services.answer(  # every principal's shortest path: kept per generation
+            "escalation_summary",
+            snap.generation,
+            max_depth,
+            lambda: Q.escalation_summary(services.db, snap, index, max_depth=max_depth),
         )
         return [
             EscalationSummaryEntry(

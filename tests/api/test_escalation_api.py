@@ -135,3 +135,23 @@ def test_administrators_are_exactly_the_principals_whose_is_admin_holds(client):
     assert partner == [
         {"arn": a["arn"], "account": a["account"]} for a in admins if a["account"] == "222222222222"
     ]
+
+
+def test_the_escalation_summary_is_computed_once_per_generation_and_depth(client, monkeypatch):
+    from graphiam.queries import escalation_paths
+
+    calls: list[int] = []
+    real = escalation_paths.escalation_summary
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["max_depth"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(escalation_paths, "escalation_summary", counted)
+    data = client(
+        "{ a: escalationSummary { arn shortestPathLength } b: escalationSummary { arn shortestPathLength } "
+        "c: escalationSummary(maxDepth: 1) { arn shortestPathLength } }"
+    )
+    assert sorted(calls) == [1, 5]
+    assert data["a"] == data["b"] and data["a"]
+    assert data["c"] == [e for e in data["a"] if e["shortestPathLength"] <= 1]
