@@ -23,6 +23,7 @@ const NAV = [
   ["#/simulate", "Simulator"],
   ["#/paths", "Path finder"],
   ["#/whatif", "What-if"],
+  ["../graphql", "GraphiQL"],
 ];
 
 const ROUTES = {
