@@ -194,14 +194,15 @@ class EscalationQuery:
 
     @field(
         description="Every user and role that is administrator (`Principal.isAdmin`): allowed every "
-        "action on `*` now, or able to make itself so in one step; in `account` when given, by ARN. "
-        "From the escalation index the paths use (kept per database generation)."
+        "action on `*` now, or able to make itself so in one step; in `account` when given, among "
+        "`arns` when given (which of these are administrators?), by ARN. From the escalation index "
+        "the paths use (kept per database generation)."
     )
     async def administrators(
-        self, info: Info[Context, None], account: str | None = None
+        self, info: Info[Context, None], account: str | None = None, arns: list[str] | None = None
     ) -> list[Administrator]:
         snap, index = await info.context.services.escalation_index()
         return [
             Administrator(arn=a.principal, account=a.account, kind=PrincipalKind(a.kind), now=a.now)
-            for a in Q.administrators(snap, index, account=account)
+            for a in Q.administrators(snap, index, account=account, arns=arns)
         ]

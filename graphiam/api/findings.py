@@ -189,13 +189,15 @@ class FindingsQuery:
         exclusions = F.Exclusions(
             policies=tuple(ex.policies), principals=tuple(ex.principals), actions=tuple(ex.actions)
         )
-        report = await services.run(
-            F.policy_findings,
-            index,
-            account=account,
-            categories=list(dict.fromkeys(kinds)) if kinds is not None else None,
-            exclusions=exclusions,
-            policies=policies,
+        categories = tuple(dict.fromkeys(kinds)) if kinds is not None else None
+        only = tuple(sorted(set(policies))) if policies is not None else None
+        report = await services.answer(  # the whole report: kept per generation, each page reads it
+            "findings_report",
+            index.snap.generation,
+            (account, categories, exclusions, only),
+            lambda: F.policy_findings(
+                index, account=account, categories=categories, exclusions=exclusions, policies=only
+            ),
         )
         rows = [r for r in report.policies if start is None or r.arn > start][: n + 1]
         page = pg.build(rows, n, len(report.policies), after, _policy)

@@ -321,12 +321,19 @@ class AdminEntry:
     now: bool  # allowed every action on `*` now; else it can make itself administrator in one step
 
 
-def administrators(snap: Snapshot, index: EscalationIndex, *, account: str | None = None) -> list[AdminEntry]:
+def administrators(
+    snap: Snapshot, index: EscalationIndex, *, account: str | None = None, arns: Sequence[str] | None = None
+) -> list[AdminEntry]:
     """Every stored user and role that is administrator (`EscalationIndex.is_admin`: allowed every action on
-    `*` now, or able to make itself so in one step), in `account` when given, by ARN."""
+    `*` now, or able to make itself so in one step), in `account` when given, among `arns` when given (ARNs
+    that name no stored principal are left out), by ARN."""
+    if arns is not None:
+        chosen = sorted((a, snap.principals[a]) for a in set(arns) if a in snap.principals)
+    else:
+        chosen = sorted(snap.principals.items())
     return [
         AdminEntry(principal=arn, account=p.account, kind=p.kind, now=arn in index.direct)
-        for arn, p in sorted(snap.principals.items())
+        for arn, p in chosen
         if (account is None or p.account == account) and index.is_admin(arn)
     ]
 

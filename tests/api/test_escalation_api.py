@@ -155,3 +155,14 @@ def test_the_escalation_summary_is_computed_once_per_generation_and_depth(client
     assert sorted(calls) == [1, 5]
     assert data["a"] == data["b"] and data["a"]
     assert data["c"] == [e for e in data["a"] if e["shortestPathLength"] <= 1]
+
+
+def test_administrators_among_some_arns(client):
+    every = [a["arn"] for a in client("{ administrators { arn } }")["administrators"]]
+    others = [u["arn"] for u in client("{ users(first: 3) { nodes { arn } } }")["users"]["nodes"]]
+    asked = [every[-1], *others, every[0], "arn:aws:iam::111111111111:user/nobody", "ec2.amazonaws.com"]
+    data = client("query($a: [String!]) { administrators(arns: $a) { arn } }", {"a": asked})
+    assert [a["arn"] for a in data["administrators"]] == sorted(
+        {every[0], every[-1], *(o for o in others if o in every)}
+    )
+    assert client("{ administrators(arns: []) { arn } }")["administrators"] == []

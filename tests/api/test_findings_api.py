@@ -95,3 +95,25 @@ def test_policies_keeps_the_entries_of_those_policies(client):
         len(n["findings"]) for n in (nodes[0], nodes[-1])
     )
     assert client(q, {"first": 100, "policies": []})["policyFindings"]["totalCount"] == 0
+
+
+def test_the_report_is_computed_once_per_generation_and_filters(client, monkeypatch):
+    from graphiam.queries import findings
+
+    calls: list[object] = []
+    real = findings.policy_findings
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("categories"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(findings, "policy_findings", counted)
+    data = client(
+        "{ a: policyFindings(first: 2) { totalCount edges { node { policyArn } } } "
+        "b: policyFindings(first: 5) { totalCount edges { node { policyArn } } } "
+        "c: policyFindings(first: 5, kinds: [DATA_EXFILTRATION]) { totalCount } }"
+    )
+    assert len(calls) == 2  # a and b share one report; c has its own
+    assert data["a"]["totalCount"] == data["b"]["totalCount"]
+    assert data["a"]["edges"] == data["b"]["edges"][:2]
+    assert data["c"]["totalCount"] <= data["a"]["totalCount"]
