@@ -125,6 +125,28 @@ export function queryDetails(query, variables) {
   );
 }
 
+export const RETRIES = 6;
+
+/**
+ * `gql`, asked again (up to RETRIES times) when the server stops the operation at its time limit: on a big
+ * graph the first questions after a change build the server's indexes, which it keeps building and then
+ * reuses. `status` (an element) says so meanwhile.
+ */
+export async function askPatiently(query, variables, status = null) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await gql(query, variables);
+    } catch (e) {
+      if (e.code !== "TIMEOUT" || attempt >= RETRIES) throw e;
+      if (status) {
+        status.replaceChildren(
+          h("p", { class: "loading" }, `Still computing (the server builds its indexes once after each change; try ${attempt + 1} of ${RETRIES})…`)
+        );
+      }
+    }
+  }
+}
+
 /**
  * A titled section whose body comes from one GraphQL operation: "Loading…" until it answers, then
  * `render(body, data)`; an error shows the server's message. Returns {section, body, result} (result: a
@@ -144,7 +166,7 @@ export function panel(parent, { title, query, variables = {}, render, id, wide =
   parent.append(section);
   const started = performance.now();
   const result = track(
-    gql(query, variables).then(
+    askPatiently(query, variables, body).then(
       (data) => {
         section.dataset.answerMs = String(Math.round(performance.now() - started)); // the API's answer
         body.replaceChildren();
@@ -267,7 +289,7 @@ export function pagedTable(parent, { title, id, query, variables = {}, pick, col
     holder.replaceChildren(h("p", { class: "loading" }, "Loading…"));
     holder.setAttribute("aria-busy", "true");
     return track(
-      gql(query, { ...variables, first: pageSize, after: cursors[index] }).then(
+      askPatiently(query, { ...variables, first: pageSize, after: cursors[index] }, holder).then(
         (data) => {
           const page = pick(data);
           holder.removeAttribute("aria-busy");

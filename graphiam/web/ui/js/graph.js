@@ -245,8 +245,19 @@ export function drawGraph(parent, graph, opts = {}) {
     box.style.cursor = "default";
   });
 
+  /** Marks the nodes of `admins` (a Set of ids) as administrators. */
+  function markAdmins(admins) {
+    cy.nodes().forEach((n) => {
+      if (admins.has(n.id()) && !n.data("admin")) {
+        n.data("admin", true);
+        n.data("label", `★ ${n.data("label")}`);
+      }
+    });
+    refresh();
+  }
+
   add(graph);
-  return { cy, add };
+  return { cy, add, markAdmins };
 }
 
 function edgeTable(cy, opts, expandNode) {
@@ -305,7 +316,30 @@ function edgeTable(cy, opts, expandNode) {
 
 // ---- from API answers to drawings ---------------------------------------------------------------------------
 
-/** The `graph` field's answer ({nodes, edges, truncated}) as drawGraph takes it. */
+/**
+ * Parallel edges of one kind (a principal that can escalate to another by several techniques) as one edge
+ * labelled with the first reason and how many more: a big neighbourhood stays drawable.
+ */
+export function mergeParallel(edges) {
+  const groups = new Map();
+  for (const e of edges) {
+    const key = `${e.kind}|${e.source}|${e.target}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(e);
+  }
+  return [...groups.values()].map((list) => {
+    if (list.length === 1) return list[0];
+    const labels = [...new Set(list.map((e) => e.label).filter(Boolean))].sort();
+    return {
+      ...list[0],
+      id: `${list[0].kind}:${list[0].source}->${list[0].target}#merged`,
+      label: labels.length > 1 ? `${labels[0]} +${labels.length - 1}` : labels[0] || "",
+      conditional: list.every((e) => e.conditional),
+    };
+  });
+}
+
+/** The `graph` field's answer ({nodes, edges, truncated}) as drawGraph takes it (parallel edges merged). */
 export function fromIamGraph(g, focus = []) {
   const focusSet = new Set(focus);
   return {
@@ -317,14 +351,14 @@ export function fromIamGraph(g, focus = []) {
       admin: n.isAdmin,
       focus: focusSet.has(n.id),
     })),
-    edges: g.edges.map((e) => ({
+    edges: mergeParallel(g.edges.map((e) => ({
       id: e.id,
       source: e.from,
       target: e.to,
       kind: e.kind,
       label: edgeLabel(e),
       conditional: !!(e.properties && (e.properties.needsConditions || (e.properties.conditions || []).length)),
-    })),
+    }))),
   };
 }
 
@@ -336,7 +370,10 @@ function edgeLabel(e) {
   return e.label && e.label !== e.kind ? e.label : "";
 }
 
-/** Escalation paths (escalationPaths' steps) and assumption chains (assumptionChainPage.graph) as one graph. */
+/**
+ * Escalation paths (escalationPaths' steps) and assumption chains (assumptionChainPage.graph) as one graph;
+ * `admins` marks administrators (the last node of a path that reaches administrator is one anyway).
+ */
 export function fromPaths({ paths = [], chains = null, admins = new Set(), focus = [] }) {
   const nodes = new Map();
   const edges = [];

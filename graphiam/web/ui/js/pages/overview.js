@@ -5,7 +5,7 @@ import { gql } from "../api.js";
 import { h, put, panel, pagedTable, bars, stat, table, entity, fmt, badge, shortName, track } from "../dom.js";
 
 const COUNTS = `query OverviewCounts {
-  accounts { id source loadedAt warnings }
+  accounts { id source loadedAt }
   users(first: 0) { totalCount }
   groups(first: 0) { totalCount }
   roles(first: 0) { totalCount }
@@ -93,13 +93,24 @@ export async function overview(main) {
           (e) => chart.replaceChildren(h("p", { class: "error" }, e.message))
         )
       );
-      const warned = d.accounts.filter((a) => a.warnings.length);
-      if (warned.length) {
-        put(body, 
-          h("details", {}, h("summary", {}, `Load warnings (${fmt(warned.reduce((n, a) => n + a.warnings.length, 0))})`),
-            h("ul", {}, warned.flatMap((a) => a.warnings.map((w) => h("li", {}, `${a.id}: ${w}`)))))
+      // what the loader warned about: asked only when wanted (a big export has thousands of lines)
+      const warnings = h("div", {});
+      const ask = h("button", { type: "button", class: "small" }, "Show the load warnings");
+      ask.addEventListener("click", () => {
+        ask.disabled = true;
+        gql("{ accounts { id warnings } }").then(
+          (w) => {
+            const lines = w.accounts.flatMap((a) => a.warnings.map((x) => `${a.id}: ${x}`));
+            warnings.replaceChildren(
+              lines.length
+                ? table({ name: "load-warnings", rows: lines.map((l) => ({ l })), columns: [{ key: "l", label: `Load warnings (${fmt(lines.length)})` }] })
+                : h("p", { class: "empty" }, "No load warnings.")
+            );
+          },
+          (e) => warnings.replaceChildren(h("p", { class: "error" }, e.message))
         );
-      }
+      });
+      put(body, h("p", {}, ask), warnings);
     },
   });
 

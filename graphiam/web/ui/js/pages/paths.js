@@ -3,6 +3,7 @@
 
 import { h, put, panel, field, entity, badge, fmt, kindOf } from "../dom.js";
 import { drawGraph, fromPaths } from "../graph.js";
+import { markAdministrators } from "./principal.js";
 
 const PATHS = `query Paths($from: String!, $to: String, $maxDepth: Int!) {
   escalationPaths(from: $from, to: $to, maxDepth: $maxDepth, limit: 50) {
@@ -14,7 +15,6 @@ const PATHS = `query Paths($from: String!, $to: String, $maxDepth: Int!) {
     chains { length needsConditions hops { from to action needsConditions requiredConditions { key operator values role } } }
     graph { nodes { id label type } edges { source target label needsConditions } }
   }
-  administrators { arn }
 }`;
 
 function hopConditions(hop) {
@@ -48,12 +48,12 @@ export async function pathsPage(main, route) {
       query: PATHS,
       variables: vars,
       render(body, d) {
-        const admins = new Set(d.administrators.map((a) => a.arn));
         const chains = d.assumptionChainPage;
-        const g = fromPaths({ paths: d.escalationPaths, chains: chains.graph, admins, focus: [vars.from, vars.to].filter(Boolean) });
-        if (!g.nodes.length) g.nodes.push({ id: vars.from, kind: kindOf(vars.from), admin: admins.has(vars.from), focus: true });
-        drawGraph(body, g, { title: "Paths", testid: "paths", truncated: chains.truncated, limitText: "1,000 chains",
+        const g = fromPaths({ paths: d.escalationPaths, chains: chains.graph, focus: [vars.from, vars.to].filter(Boolean) });
+        if (!g.nodes.length) g.nodes.push({ id: vars.from, kind: kindOf(vars.from), focus: true });
+        const drawing = drawGraph(body, g, { title: "Paths", testid: "paths", truncated: chains.truncated, limitText: "1,000 chains",
           note: chains.hasNextPage ? `The first 50 of ${fmt(chains.totalCount)} chains are drawn.` : "" });
+        markAdministrators(drawing, g.nodes.map((n) => n.id), body);
         put(body, 
           h("h3", {}, `Escalation paths (${fmt(d.escalationPaths.length)})`),
           d.escalationPaths.length

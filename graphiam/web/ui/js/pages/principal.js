@@ -4,7 +4,7 @@
 // assume it (directly and through chains), drawn.
 
 import { gql } from "../api.js";
-import { h, put, panel, table, entity, fmt, badge, kindOf, shortName, stat, jsonBlock, errorBox, bars, track } from "../dom.js";
+import { h, put, panel, queryDetails, table, entity, fmt, badge, kindOf, shortName, stat, jsonBlock, errorBox, bars, track } from "../dom.js";
 import { drawGraph, fromPaths, fromIamGraph } from "../graph.js";
 
 // The administrator facts asked of a principal. When the API has `canBecomeAdmin` (issue 12), add it here:
@@ -37,8 +37,8 @@ const ACCESS_GRAPH = `query AccessGraph($arn: String!, $limit: Int!, $first: Int
     totalCount truncated hasNextPage
     graph { nodes { id label type } edges { source target label needsConditions } }
   }
-  administrators { arn }
 }`;
+export const ADMINS_AMONG = `query AdministratorsAmong($arns: [String!]!) { administrators(arns: $arns) { arn } }`;
 const ASSUMABLE = `query Assumable($arn: String!) {
   principal(arn: $arn) { assumableRoles(maxDepth: 5) { arn depth needsConditions } }
 }`;
@@ -48,8 +48,8 @@ const WHO_ASSUMES = `query WhoCanAssume($arn: String!) {
     truncated nodes { id kind label account isAdmin } edges { id from to kind label properties }
   }
 }`;
-export const NEIGHBOURHOOD = `query Neighbourhood($around: [String!]!, $depth: Int!, $maxNodes: Int!) {
-  graph(around: $around, depth: $depth, maxNodes: $maxNodes) {
+export const NEIGHBOURHOOD = `query Neighbourhood($around: [String!]!, $depth: Int!, $maxNodes: Int!, $maxEdges: Int!) {
+  graph(around: $around, depth: $depth, maxNodes: $maxNodes, maxEdges: $maxEdges) {
     truncated nodes { id kind label account isAdmin } edges { id from to kind label properties }
   }
 }`;
@@ -192,17 +192,17 @@ export async function principalPage(main, route) {
     variables: { arn, limit: pathLimit, first: CHAIN_PAGE },
     help: "Every escalation path to administrator (each step proven by the engine) and every chain of role assumptions, drawn as one graph.",
     render(body, d) {
-      const admins = new Set(d.administrators.map((a) => a.arn));
       const paths = d.escalationPaths;
       const chains = d.assumptionChainPage;
-      const g = fromPaths({ paths, chains: chains.graph, admins, focus: [arn] });
-      if (!g.nodes.length) g.nodes.push({ id: arn, kind: kindOf(arn), admin: admins.has(arn), focus: true });
+      const g = fromPaths({ paths, chains: chains.graph, focus: [arn] });
+      if (!g.nodes.length) g.nodes.push({ id: arn, kind: kindOf(arn), focus: true });
       canBecome.replaceChildren();
-      put(canBecome, admins.has(arn) ? "already administrator" : paths.some((p) => p.reachesAdmin) ? [badge("yes", "danger"), ` ${fmt(paths.filter((p) => p.reachesAdmin).length)} path(s) below`] : "no path found");
+      put(canBecome, paths.some((p) => p.reachesAdmin) ? [badge("yes", "danger"), ` ${fmt(paths.filter((p) => p.reachesAdmin).length)} path(s) below`] : "no path found (or already administrator)");
       const notes = [];
       if (paths.length >= pathLimit) notes.push(`At most ${pathLimit} escalation paths are shown.`);
       if (chains.hasNextPage || chains.truncated) notes.push(`${fmt(Math.min(CHAIN_PAGE, chains.totalCount))} of ${fmt(chains.totalCount)}${chains.truncated ? "+" : ""} assumption chains are drawn.`);
-      drawGraph(body, g, { title: "Access graph", testid: "access", note: notes.join(" "), truncated: chains.truncated, limitText: "1,000 chains" });
+      const drawing = drawGraph(body, g, { title: "Access graph", testid: "access", note: notes.join(" "), truncated: chains.truncated, limitText: "1,000 chains" });
+      markAdministrators(drawing, g.nodes.map((n) => n.id), body);
       put(body, 
         h("h3", {}, `Escalation paths (${fmt(paths.length)})`),
         paths.length
@@ -275,9 +275,19 @@ export async function principalPage(main, route) {
   neighbourhood(grid, [arn]);
 }
 
+/** Rings the drawn administrators: which of the drawing's nodes are, asked of the API (its query shown). */
+export function markAdministrators(drawing, ids, body) {
+  if (!drawing.cy || !ids.length) return;
+  body.append(queryDetails(ADMINS_AMONG, { arns: ids }));
+  track(gql(ADMINS_AMONG, { arns: ids }).then(
+    (d) => drawing.markAdmins(new Set(d.administrators.map((a) => a.arn))),
+    (e) => console.warn(e)
+  ));
+}
+
 /** The `graph` around `around` (one hop), with "expand" on any node (one more hop around it). */
-export function neighbourhood(parent, around, { maxNodes = 80, depth = 1 } = {}) {
-  const vars = { around, depth, maxNodes };
+export function neighbourhood(parent, around, { maxNodes = 80, depth = 1, maxEdges = 600 } = {}) {
+  const vars = { around, depth, maxNodes, maxEdges };
   panel(parent, {
     title: "Neighbourhood",
     id: "neighbourhood",
@@ -290,9 +300,10 @@ export function neighbourhood(parent, around, { maxNodes = 80, depth = 1 } = {})
         title: "Neighbourhood",
         testid: "neighbourhood",
         truncated: d.graph.truncated,
-        limitText: `maxNodes ${maxNodes}`,
+        limitText: `maxNodes ${maxNodes}, maxEdges ${maxEdges}`,
+        note: "Parallel edges of one kind are drawn once (“+N”: N more reasons).",
         expand: (id) =>
-          track(gql(NEIGHBOURHOOD, { around: [id], depth: 1, maxNodes })).then((x) => fromIamGraph(x.graph)),
+          track(gql(NEIGHBOURHOOD, { around: [id], depth: 1, maxNodes, maxEdges })).then((x) => fromIamGraph(x.graph)),
       });
     },
   });
