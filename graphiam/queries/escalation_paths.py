@@ -338,6 +338,35 @@ def administrators(
     ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class AdminCounts:
+    administrators: int  # `EscalationIndex.is_admin` holds
+    now: int  # of them, allowed every action on `*` now
+    can_become: int  # escalation_summary's entries
+    by_length: tuple[tuple[int, int], ...]  # (shortest path length, principals), by length
+    by_account: tuple[tuple[str, int, int], ...]  # (account, administrators, can become), by account
+
+
+def admin_counts(snap: Snapshot, index: EscalationIndex, summary: Sequence[SummaryEntry]) -> AdminCounts:
+    """`administrators` and `escalation_summary` (its answer, `summary`) in numbers."""
+    admins = administrators(snap, index)
+    lengths: dict[int, int] = {}
+    for e in summary:
+        lengths[e.shortest] = lengths.get(e.shortest, 0) + 1
+    accounts: dict[str, list[int]] = {}
+    for a in admins:
+        accounts.setdefault(a.account, [0, 0])[0] += 1
+    for e in summary:
+        accounts.setdefault(snap.principals[e.principal].account, [0, 0])[1] += 1
+    return AdminCounts(
+        administrators=len(admins),
+        now=sum(a.now for a in admins),
+        can_become=len(summary),
+        by_length=tuple(sorted(lengths.items())),
+        by_account=tuple((acct, n[0], n[1]) for acct, n in sorted(accounts.items())),
+    )
+
+
 def escalation_summary(
     db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5
 ) -> list[SummaryEntry]:

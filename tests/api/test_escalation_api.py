@@ -166,3 +166,35 @@ def test_administrators_among_some_arns(client):
         {every[0], every[-1], *(o for o in others if o in every)}
     )
     assert client("{ administrators(arns: []) { arn } }")["administrators"] == []
+
+
+def test_admin_summary_counts_the_lists_and_first_cuts_them(client):
+    data = client(
+        "{ administrators { arn account now } "
+        "escalationSummary { arn shortestPathLength principal { account } } "
+        "adminSummary { administrators allowedEverythingNow canBecomeAdmin "
+        "byPathLength { length principals } "
+        "byAccount { account administrators canBecomeAdmin } } "
+        "a2: administrators(first: 2) { arn } s3: escalationSummary(first: 3) { arn } "
+        "s0: escalationSummary(first: 0) { arn } }"
+    )
+    admins, summary, counts = data["administrators"], data["escalationSummary"], data["adminSummary"]
+    assert counts["administrators"] == len(admins) and counts["canBecomeAdmin"] == len(summary) > 0
+    assert counts["allowedEverythingNow"] == sum(a["now"] for a in admins)
+    lengths: dict[int, int] = {}
+    for e in summary:
+        lengths[e["shortestPathLength"]] = lengths.get(e["shortestPathLength"], 0) + 1
+    assert counts["byPathLength"] == [{"length": n, "principals": k} for n, k in sorted(lengths.items())]
+    accounts = sorted({a["account"] for a in admins} | {e["principal"]["account"] for e in summary})
+    assert counts["byAccount"] == [
+        {
+            "account": acct,
+            "administrators": sum(a["account"] == acct for a in admins),
+            "canBecomeAdmin": sum(e["principal"]["account"] == acct for e in summary),
+        }
+        for acct in accounts
+    ]
+    assert data["a2"] == [{"arn": a["arn"]} for a in admins[:2]]
+    assert data["s3"] == [{"arn": e["arn"]} for e in summary[:3]] and data["s0"] == []
+    body = client.raw("{ administrators(first: -1) { arn } }")
+    assert body["errors"][0]["message"] == "`first` must be 0 or more, got -1"
