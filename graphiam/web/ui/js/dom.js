@@ -224,12 +224,14 @@ function exportButtons(name, columns, getRows, label = "") {
 
 /**
  * A table of `rows` (objects); `columns`: [{key, label, value?(row) for exports, cell?(row) → node}].
- * At most `limit` rows are shown (a big answer stays quick to draw); the exports write every row.
+ * At most `limit` rows are shown (a big answer stays quick to draw); the exports write every row: `rows`, or
+ * what `fetchAll()` resolves to when the API sent only the first of `total` rows.
  */
-export function table({ columns, rows, caption, name = "table", empty = "None.", testid = null, limit = 200 }) {
+export function table({ columns, rows, caption, name = "table", empty = "None.", testid = null, limit = 200, total = null, fetchAll = null }) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   const shown = rows.slice(0, limit);
-  const cut = shown.length < rows.length ? `The first ${fmt(shown.length)} of ${fmt(rows.length)} (the exports hold all).` : null;
+  const all = total ?? rows.length;
+  const cut = shown.length < all ? `The first ${fmt(shown.length)} of ${fmt(all)} (the exports hold all).` : null;
   const t = h(
     "table",
     { dataset: testid ? { table: testid } : {} },
@@ -251,7 +253,7 @@ export function table({ columns, rows, caption, name = "table", empty = "None.",
     "div",
     { class: "table-wrap" },
     h("div", { class: "scroll" }, t),
-    h("div", { class: "exports" }, "Export: ", exportButtons(name, columns, async () => rows))
+    h("div", { class: "exports" }, "Export: ", exportButtons(name, columns, fetchAll || (async () => rows)))
   );
 }
 

@@ -11,10 +11,16 @@ const COUNTS = `query OverviewCounts {
   roles(first: 0) { totalCount }
   policies(first: 0, kinds: [AWS_MANAGED, CUSTOMER_MANAGED, INLINE]) { totalCount }
 }`;
-const ADMINS = `query Administrators { administrators { arn account kind now } }`;
-const CAN_BECOME = `query CanBecomeAdmin {
-  escalationSummary { arn shortestPathLength firstTechnique selfEscalation }
+const ADMINS = `query Administrators {
+  adminSummary { administrators allowedEverythingNow byAccount { account administrators } }
+  administrators(first: 50) { arn account kind now }
 }`;
+const ALL_ADMINS = `query AllAdministrators { administrators { arn account kind now } }`;
+const CAN_BECOME = `query CanBecomeAdmin {
+  adminSummary { canBecomeAdmin byPathLength { length principals } byAccount { account canBecomeAdmin } }
+  escalationSummary(first: 10) { arn shortestPathLength firstTechnique selfEscalation }
+}`;
+const ALL_CAN_BECOME = `query AllCanBecomeAdmin { escalationSummary { arn shortestPathLength firstTechnique selfEscalation } }`;
 const EXTERNAL = `query ExternalAccess {
   externalAccess { role account principal principalKind outsideOrganization unconditional }
 }`;
@@ -120,18 +126,19 @@ export async function overview(main) {
     query: ADMINS,
     help: "Allowed every action on * now, or able to make itself administrator in one step.",
     render(body, d) {
-      const all = d.administrators;
-      const now = all.filter((a) => a.now).length;
-      put(body, 
+      const c = d.adminSummary;
+      put(body,
         h("div", { class: "stats" },
-          stat("administrators", all.length, { stat: "admins" }),
-          stat("allowed * now", now, { stat: "admins-now" }),
-          stat("by self-escalation", all.length - now, { stat: "admins-self" })),
+          stat("administrators", c.administrators, { stat: "admins" }),
+          stat("allowed * now", c.allowedEverythingNow, { stat: "admins-now" }),
+          stat("by self-escalation", c.administrators - c.allowedEverythingNow, { stat: "admins-self" })),
+        c.byAccount.length > 1 ? bars(c.byAccount.map((a) => ({ key: a.account, label: a.account, value: a.administrators, cls: "danger" })), { testid: "admins-by-account" }) : null,
         table({
           name: "administrators",
           testid: "admins",
-          limit: 50,
-          rows: all,
+          total: c.administrators,
+          fetchAll: () => gql(ALL_ADMINS).then((x) => x.administrators),
+          rows: d.administrators,
           columns: [
             { key: "arn", label: "Principal", cell: (r) => entity(r.arn) },
             { key: "kind", label: "Kind", value: (r) => r.kind.toLowerCase() },
@@ -149,20 +156,20 @@ export async function overview(main) {
     query: CAN_BECOME,
     help: "Principals not allowed everything now with an escalation path to administrator (escalationPaths shows each).",
     render(body, d) {
-      const rows = d.escalationSummary;
-      const byLength = new Map();
-      rows.forEach((r) => byLength.set(r.shortestPathLength, (byLength.get(r.shortestPathLength) || 0) + 1));
-      put(body, 
-        h("div", { class: "stats" }, stat("can become administrator", rows.length, { stat: "can-become-admin" })),
-        rows.length ? h("h3", {}, "By shortest path length") : null,
-        rows.length
-          ? bars([...byLength.entries()].sort((a, b) => a[0] - b[0]).map(([n, c]) => ({ key: String(n), label: `${n} step${n > 1 ? "s" : ""}`, value: c, cls: "danger" })), { testid: "path-lengths" })
+      const c = d.adminSummary;
+      put(body,
+        h("div", { class: "stats" }, stat("can become administrator", c.canBecomeAdmin, { stat: "can-become-admin" })),
+        c.byPathLength.length ? h("h3", {}, "By shortest path length") : null,
+        c.byPathLength.length
+          ? bars(c.byPathLength.map((x) => ({ key: String(x.length), label: `${x.length} step${x.length > 1 ? "s" : ""}`, value: x.principals, cls: "danger" })), { testid: "path-lengths" })
           : null,
+        h("h3", {}, "The nearest"),
         table({
           name: "can-become-administrator",
           testid: "can-become",
-          rows,
-          limit: 10,
+          rows: d.escalationSummary,
+          total: c.canBecomeAdmin,
+          fetchAll: () => gql(ALL_CAN_BECOME).then((x) => x.escalationSummary),
           columns: [
             { key: "arn", label: "Principal", cell: (r) => h("a", { href: `#/paths?from=${encodeURIComponent(r.arn)}`, title: r.arn }, shortName(r.arn)) },
             { key: "shortestPathLength", label: "Steps" },
