@@ -17,7 +17,7 @@ const ADMINS = `query Administrators {
 }`;
 const ALL_ADMINS = `query AllAdministrators { administrators { arn account kind now } }`;
 const CAN_BECOME = `query CanBecomeAdmin {
-  adminSummary { canBecomeAdmin byPathLength { length principals } byAccount { account canBecomeAdmin } }
+  adminSummary { canBecomeAdmin byPathLength { length principals } }
   escalationSummary(first: 10) { arn shortestPathLength firstTechnique selfEscalation }
 }`;
 const ALL_CAN_BECOME = `query AllCanBecomeAdmin { escalationSummary { arn shortestPathLength firstTechnique selfEscalation } }`;
