@@ -15,7 +15,9 @@ A load's time is from the start of the navigation to the moment every panel has 
 - the overview (counts, administrators, can-become-administrator, external access, findings, a page of the
   findings table);
 - a principal page: the user with the longest escalation path to administrator (who, policies, effective
-  permissions, roles it can assume and escalation paths drawn, neighbourhood drawn).
+  permissions, roles it can assume and escalation paths drawn, neighbourhood drawn);
+- the same with escalation edges in its neighbourhood too (`?hood=all`: the page's default until the
+  neighbourhood left them to the access graph).
 Prints medians (and min/max), the ratio to the baseline, and the panels that showed an error.
 """
 
@@ -156,6 +158,7 @@ def main() -> None:
                 "baseline (no query)": f"{base}/ui/#/search",
                 "overview": f"{base}/ui/#/",
                 "principal page": f"{base}/ui/#/user/{quote(who, safe='')}",
+                "principal, hood=all": f"{base}/ui/#/user/{quote(who, safe='')}?hood=all",
             }
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)

@@ -55,5 +55,5 @@ export async function groupPage(main, route) {
       );
     },
   });
-  neighbourhood(grid, [arn], { depth: 2 });
+  neighbourhood(grid, [arn], { depth: 2, escalations: route.params.get("hood") === "all" });
 }

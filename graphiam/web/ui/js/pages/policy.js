@@ -117,5 +117,5 @@ export async function policyPage(main, route) {
       );
     },
   });
-  neighbourhood(grid, [arn], { depth: 2 });
+  neighbourhood(grid, [arn], { depth: 2, escalations: route.params.get("hood") === "all" });
 }

@@ -48,8 +48,8 @@ const WHO_ASSUMES = `query WhoCanAssume($arn: String!) {
     truncated nodes { id kind label account isAdmin } edges { id from to kind label properties }
   }
 }`;
-export const NEIGHBOURHOOD = `query Neighbourhood($around: [String!]!, $depth: Int!, $maxNodes: Int!, $maxEdges: Int!) {
-  graph(around: $around, depth: $depth, maxNodes: $maxNodes, maxEdges: $maxEdges) {
+export const NEIGHBOURHOOD = `query Neighbourhood($around: [String!]!, $depth: Int!, $maxNodes: Int!, $maxEdges: Int!, $edgeKinds: [GraphEdgeKind!]) {
+  graph(around: $around, depth: $depth, maxNodes: $maxNodes, maxEdges: $maxEdges, edgeKinds: $edgeKinds) {
     truncated nodes { id kind label account isAdmin } edges { id from to kind label properties }
   }
 }`;
@@ -272,7 +272,7 @@ export async function principalPage(main, route) {
     });
   }
 
-  neighbourhood(grid, [arn]);
+  neighbourhood(grid, [arn], { escalations: route.params.get("hood") === "all" });
 }
 
 /** Rings the drawn administrators: which of the drawing's nodes are, asked of the API (its query shown). */
@@ -285,17 +285,29 @@ export function markAdministrators(drawing, ids, body) {
   ));
 }
 
-/** The `graph` around `around` (one hop), with "expand" on any node (one more hop around it). */
-export function neighbourhood(parent, around, { maxNodes = 80, depth = 1, maxEdges = 600 } = {}) {
-  const vars = { around, depth, maxNodes, maxEdges };
+// The neighbourhood's edges unless asked for every kind: escalation edges are the access graph's (above), and
+// a principal that can escalate to thousands of others would fill the drawing with them.
+const STRUCTURE = ["MEMBER_OF", "ATTACHED", "CAN_ASSUME", "HAS_ROLE"];
+
+/**
+ * The `graph` around `around` (`depth` hops) with "expand" on any node (one more hop around it); escalation
+ * edges only with `escalations` (the URL's `hood=all`, which a button sets).
+ */
+export function neighbourhood(parent, around, { maxNodes = 80, depth = 1, maxEdges = 600, escalations = false } = {}) {
+  const edgeKinds = escalations ? null : STRUCTURE;
+  const vars = { around, depth, maxNodes, maxEdges, edgeKinds };
+  const route = window.location.hash.split("?")[0];
   panel(parent, {
     title: "Neighbourhood",
     id: "neighbourhood",
     wide: true,
     query: NEIGHBOURHOOD,
     variables: vars,
-    help: `Groups, policies (with how they are attached), roles and escalations ${depth === 1 ? "one edge" : `${depth} edges`} away. Expand a node to go further.`,
+    help: `Groups, policies (with how they are attached), roles${escalations ? " and escalations" : ""} ${depth === 1 ? "one edge" : `${depth} edges`} away. Expand a node to go further.`,
     render(body, d) {
+      put(body, h("p", {}, escalations
+        ? h("a", { href: route }, "Leave out escalation edges")
+        : h("a", { href: `${route}?hood=all` }, "Also draw escalation edges")));
       drawGraph(body, fromIamGraph(d.graph, around), {
         title: "Neighbourhood",
         testid: "neighbourhood",
@@ -303,7 +315,7 @@ export function neighbourhood(parent, around, { maxNodes = 80, depth = 1, maxEdg
         limitText: `maxNodes ${maxNodes}, maxEdges ${maxEdges}`,
         note: "Parallel edges of one kind are drawn once (“+N”: N more reasons).",
         expand: (id) =>
-          track(gql(NEIGHBOURHOOD, { around: [id], depth: 1, maxNodes, maxEdges })).then((x) => fromIamGraph(x.graph)),
+          track(gql(NEIGHBOURHOOD, { ...vars, around: [id], depth: 1 })).then((x) => fromIamGraph(x.graph)),
       });
     },
   });
