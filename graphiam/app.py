@@ -1,4 +1,5 @@
-"""The HTTP face: Starlette with GraphQL (and GraphiQL) at /graphql and a health check at /health.
+"""The HTTP face: Starlette with GraphQL (and GraphiQL) at /graphql, the dashboard at /ui/ and a health check
+at /health.
 
 The lifespan opens the database once per process (kuzu allows one read-write handle), loads the demo
 organisation into an empty database, and closes everything on shutdown. Run one worker per database.
@@ -7,6 +8,11 @@ Authentication (`graphiam.auth`) happens here, before GraphQL sees the request: 
 token gets 401 (JSON body in GraphQL's error shape, `WWW-Authenticate: Bearer`), unless anonymous reads are
 allowed; the caller's `Identity` rides in the context for the permission classes of `graphiam.api.security`.
 The GraphiQL page itself (a GET) is served without a token: it holds no data, and GET runs no operations.
+
+The browser side is served from the package (`graphiam/web/`), never from a CDN, so it works offline: GraphiQL
+(our own page at GET /graphql, its libraries in `web/vendor/`) and the dashboard (`web/ui/`, plain ES
+modules, a client of the same GraphQL API with the same token rules). Every response carries a
+Content-Security-Policy that lets a page load scripts, styles and data only from this server.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
@@ -63,6 +70,22 @@ def default_workers() -> tuple[int, int]:
 
 
 DEFAULT_PORTS = {"http": "80", "https": "443"}
+WEB = Path(__file__).resolve().parent / "web"  # the browser side: GraphiQL, the dashboard, vendored libraries
+
+# What the pages may load: scripts, styles, fonts, images and GraphQL requests from this server only
+# (GraphiQL's editor and the graph library set inline styles; fonts and icons come as data: URLs from their
+# CSS). No page may frame this one, and no inline script runs.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
 
 
 def default_db_path() -> Path:
@@ -82,6 +105,11 @@ class _GraphQL(GraphQL[AppContext, None]):
         self._holder = holder
         self._auth = auth
         self._audit = audit
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        """Our GraphiQL page (`web/graphiql/index.html`): its scripts and styles come from this server, with
+        the README's examples a click away; strawberry's own page loads them from a CDN."""
+        return HTMLResponse((WEB / "graphiql" / "index.html").read_text(encoding="utf-8"))
 
     async def get_context(self, request: Any, response: Any = None) -> AppContext:
         services = self._holder["services"]
@@ -171,6 +199,48 @@ class SameOrigin:
         await self.app(scope, receive, send)
 
 
+class SecurityHeaders:
+    """ASGI wrapper: every HTTP response gets `SECURITY_HEADERS` (the CSP above, no MIME sniffing, no
+    referrer, no framing) unless the handler set its own value."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def web_routes(*, ide: bool, dashboard: bool) -> list[BaseRoute]:
+    """The browser side's routes: `/ui/` the dashboard (and `/` sends browsers there), `/ui/graphiql/` the
+    GraphiQL page's script and examples, `/ui/vendor/` the libraries both use. None of them holds data."""
+    routes: list[BaseRoute] = []
+    if dashboard:
+
+        async def home(request: Request) -> Response:
+            return RedirectResponse("ui/", status_code=307)
+
+        routes.append(Route("/", home, methods=["GET", "HEAD"]))
+    if ide:
+        routes.append(Mount("/ui/graphiql", StaticFiles(directory=WEB / "graphiql")))
+    if ide or dashboard:
+        routes.append(Mount("/ui/vendor", StaticFiles(directory=WEB / "vendor")))
+    if dashboard:
+        routes.append(Mount("/ui", StaticFiles(directory=WEB / "ui", html=True)))
+    return routes
+
+
 class CheckedBody:
     """ASGI wrapper: a POST whose body is not a well-formed GraphQL request (`api.body.body_problem`: content
     type, UTF-8, nesting depth, numbers, shape) gets 400 with the reason in one line; a good body is handed on
@@ -237,6 +307,7 @@ def create_app(
     load_seeds: bool = True,
     cors_origins: tuple[str, ...] = (),
     ide: bool = True,
+    dashboard: bool = True,
     auth: Auth | None | str = "auto",
     introspection: bool = True,
     schema: Any = None,
@@ -255,8 +326,8 @@ def create_app(
     `auth`: an `Auth` (tokens + anonymous-read policy), `None` for no authentication (every caller is admin:
     in-process tests and embedding only), or `"auto"` (the default): `None` with `database=`, else the token
     file beside the database, anonymous reads refused (`graphiam serve` decides those from its `--host`).
-    `ide=False` drops GraphiQL, `introspection=False` refuses introspection; `schema` replaces the API
-    schema (tests of the permission machinery).
+    `ide=False` drops GraphiQL, `dashboard=False` the dashboard at /ui/, `introspection=False` refuses
+    introspection; `schema` replaces the API schema (tests of the permission machinery).
 
     `allowed_hosts`: the Host names the app answers (others get 400: DNS rebinding), as starlette's
     `TrustedHostMiddleware` takes them (`*.example.com` patterns, brackets around IPv6 addresses); `None`
@@ -353,7 +424,10 @@ def create_app(
         graphql_ide="graphiql" if ide else None,
         allow_queries_via_get=False,
     )
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts, www_redirect=False)]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts, www_redirect=False),
+    ]
     middleware.append(Middleware(SameOrigin, allowed=cors_origins))
     if cors_origins:
         middleware.append(
@@ -366,7 +440,11 @@ def create_app(
         )
     endpoint = _Authenticated(CheckedBody(graphql), auth_policy)
     return Starlette(
-        routes=[Route("/graphql", endpoint, methods=["GET", "POST"]), Route("/health", health)],
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/health", health),
+            *web_routes(ide=ide, dashboard=dashboard),
+        ],
         middleware=middleware,
         lifespan=lifespan,
         max_body_size=MAX_BODY,

@@ -77,6 +77,8 @@ _BOUNDS: dict[str, int | None] = {
     "who_can": ANSWERS,
     "effective": ANSWERS,
     "admin": None,  # one verdict per principal: a page of principals asks for up to 100 at once
+    "escalation_summary": 8,  # one per maxDepth: the dashboard's overview asks it on every visit
+    "findings_report": 16,  # policyFindings' whole report per scope and filters: each page reads it
     "principal_rows": None,
     "account_facts": 1,
     "changes": 8,  # changes since an import (a summary computed from the graph when a mutation followed it)

@@ -1,4 +1,5 @@
-"""`escalationPaths`, `escalationPathsTo` and `escalationSummary`.
+"""`escalationPaths`, `escalationPathsTo`, `escalationSummary`, `administrators`, and `Principal.isAdmin`'s
+verdicts.
 
 Resolvers call `graphiam.queries.escalation_paths` on the current snapshot and its escalation index (path
 graph + administrators), both built off the event loop and kept per generation by `graphiam.service.Services`
@@ -12,12 +13,13 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from graphiam.api.access import PrincipalKind
 from graphiam.api.context import Context
 from graphiam.api.fields import field
 from graphiam.api.types import Principal, load_principal
 from graphiam.arn import is_role_arn
 from graphiam.derive.escalation.techniques import technique as technique_by_id
-from graphiam.errors import NotFoundError
+from graphiam.errors import InputError, NotFoundError
 from graphiam.queries import escalation_paths as Q
 
 
@@ -82,6 +84,60 @@ class EscalationSummaryEntry:
     async def principal(self, info: Info[Context, None]) -> Principal | None:
         kind = "Role" if is_role_arn(self.arn) else "User"
         return await load_principal(info, kind, self.arn)
+
+
+@strawberry.type(description="A user or role that is administrator (`Principal.isAdmin`).")
+class Administrator:
+    arn: str
+    account: str
+    kind: PrincipalKind
+    now: bool = strawberry.field(
+        description="Allowed every action on `*` now (denies and boundary applied); false: it can make "
+        "itself administrator in one step (`Principal.adminReason` says how)."
+    )
+
+    @strawberry.field
+    async def principal(self, info: Info[Context, None]) -> Principal | None:
+        return await load_principal(info, "Role" if self.kind is PrincipalKind.ROLE else "User", self.arn)
+
+
+@strawberry.type
+class PathLengthCount:
+    length: int
+    principals: int
+
+
+@strawberry.type
+class AdminAccountCount:
+    account: str
+    administrators: int
+    can_become_admin: int
+
+
+@strawberry.type(description="`administrators` and `escalationSummary` in numbers.")
+class AdminSummary:
+    administrators: int = strawberry.field(description="Principals `Principal.isAdmin` holds for.")
+    allowed_everything_now: int = strawberry.field(description="Of them, allowed every action on `*` now.")
+    can_become_admin: int = strawberry.field(
+        description="Principals not administrator now with a path to administrator (`escalationSummary`)."
+    )
+    by_path_length: list[PathLengthCount] = strawberry.field(
+        description="`canBecomeAdmin` by the length of the shortest path."
+    )
+    by_account: list[AdminAccountCount]
+
+
+async def _summary(info: Info[Context, None], max_depth: int) -> tuple[Any, Any, list[Any]]:
+    """The snapshot, its escalation index and `escalation_summary`'s answer (kept per generation, depth)."""
+    services = info.context.services
+    snap, index = await services.escalation_index()
+    entries = await info.context.heavy_answer(
+        "escalation_summary",
+        snap.generation,
+        max_depth,
+        lambda cancel: Q.escalation_summary(services.db, snap, index, max_depth=max_depth, cancel=cancel),
+    )
+    return snap, index, entries
 
 
 def _name(tid: str) -> str | None:
@@ -171,15 +227,15 @@ class EscalationQuery:
 
     @field(
         description="Every principal that is not administrator now but can become one, with the "
-        "length and first technique of its shortest path."
+        "length and first technique of its shortest path; nearest first (then by ARN), the first "
+        "`first` when given (`adminSummary` counts them). Kept per database generation."
     )
     async def escalation_summary(
-        self, info: Info[Context, None], max_depth: int = 5
+        self, info: Info[Context, None], max_depth: int = 5, first: int | None = None
     ) -> list[EscalationSummaryEntry]:
-        snap, index = await info.context.services.escalation_index()
-        entries = await info.context.heavy(
-            Q.escalation_summary, info.context.db, snap, index, max_depth=max_depth
-        )
+        if first is not None and first < 0:
+            raise InputError(f"`first` must be 0 or more, got {first}")
+        snap, _, entries = await _summary(info, max_depth)
         return [
             EscalationSummaryEntry(
                 arn=e.principal,
@@ -188,5 +244,45 @@ class EscalationQuery:
                 first_technique=e.first_technique,
                 path=_path(e.path, snap),
             )
-            for e in entries
+            for e in entries[:first]
+        ]
+
+    @field(
+        description="`administrators` and `escalationSummary` in numbers, for dashboards: how many are "
+        "administrator (and allowed everything now), how many can become one within `maxDepth` steps, by "
+        "shortest path length and by account."
+    )
+    async def admin_summary(self, info: Info[Context, None], max_depth: int = 5) -> AdminSummary:
+        snap, index, entries = await _summary(info, max_depth)
+        c = Q.admin_counts(snap, index, entries)
+        return AdminSummary(
+            administrators=c.administrators,
+            allowed_everything_now=c.now,
+            can_become_admin=c.can_become,
+            by_path_length=[PathLengthCount(length=n, principals=k) for n, k in c.by_length],
+            by_account=[
+                AdminAccountCount(account=a, administrators=n, can_become_admin=k) for a, n, k in c.by_account
+            ],
+        )
+
+    @field(
+        description="Every user and role that is administrator (`Principal.isAdmin`): allowed every "
+        "action on `*` now, or able to make itself so in one step; in `account` when given, among "
+        "`arns` when given (which of these are administrators?), by ARN, the first `first` when given "
+        "(`adminSummary` counts them). From the escalation index the paths use (kept per database "
+        "generation)."
+    )
+    async def administrators(
+        self,
+        info: Info[Context, None],
+        account: str | None = None,
+        arns: list[str] | None = None,
+        first: int | None = None,
+    ) -> list[Administrator]:
+        if first is not None and first < 0:
+            raise InputError(f"`first` must be 0 or more, got {first}")
+        snap, index = await info.context.services.escalation_index()
+        return [
+            Administrator(arn=a.principal, account=a.account, kind=PrincipalKind(a.kind), now=a.now)
+            for a in Q.administrators(snap, index, account=account, arns=arns)[:first]
         ]

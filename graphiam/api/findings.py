@@ -185,7 +185,8 @@ class FindingsQuery:
         "(Resource `*` or NotResource; Action wildcards and NotAction expanded against the "
         "catalogue; an unconditional Deny of the same policy on `*` subtracts; conditional "
         "grants count, with their conditions), by risk category, with the principals it "
-        "reaches. `kinds` keeps some categories; `account` scopes to one account."
+        "reaches. `kinds` keeps some categories; `account` scopes to one account; `policies` keeps "
+        "the policies of these ARNs (inline: `<owner ARN>#<name>`)."
     )
     async def policy_findings(
         self,
@@ -195,6 +196,7 @@ class FindingsQuery:
         exclude: FindingsExclusions | None = None,
         first: int | None = None,
         after: str | None = None,
+        policies: list[str] | None = None,
     ) -> PolicyFindingsConnection:
         n = pg.check_first(first)
         start = pg.decode_cursor(after)
@@ -204,12 +206,20 @@ class FindingsQuery:
         exclusions = F.Exclusions(
             policies=tuple(ex.policies), principals=tuple(ex.principals), actions=tuple(ex.actions)
         )
-        report = await info.context.heavy(
-            F.policy_findings,
-            index,
-            account=account,
-            categories=list(dict.fromkeys(kinds)) if kinds is not None else None,
-            exclusions=exclusions,
+        categories = tuple(dict.fromkeys(kinds)) if kinds is not None else None
+        only = tuple(sorted(set(policies))) if policies is not None else None
+        report = await info.context.heavy_answer(  # the whole report: kept per generation, each page reads it
+            "findings_report",
+            index.snap.generation,
+            (account, categories, exclusions, only),
+            lambda cancel: F.policy_findings(
+                index,
+                account=account,
+                categories=categories,
+                exclusions=exclusions,
+                policies=only,
+                cancel=cancel,
+            ),
         )
         rows = [r for r in report.policies if start is None or r.arn > start][: n + 1]
         page = pg.build(rows, n, len(report.policies), after, _policy)

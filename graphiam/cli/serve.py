@@ -1,4 +1,4 @@
-"""`graphiam serve`: the GraphQL API (GraphiQL at /graphql) over one database."""
+"""`graphiam serve`: the GraphQL API (GraphiQL at /graphql, the dashboard at /ui/) over one database."""
 
 from __future__ import annotations
 
@@ -49,10 +49,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin or ()),
         auth=auth,
         ide=not args.no_ide,
+        dashboard=not args.no_dashboard,
         introspection=not args.no_introspection,
         allowed_hosts=allowed_hosts_for(args.host, args.allowed_host or ()),
     )
-    print(f"graphiam: serving {path} at http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    base = f"http://{args.host}:{args.port}"
+    pages = "" if args.no_dashboard else f" (dashboard: {base}/ui/)"
+    print(f"graphiam: serving {path} at {base}/graphql{pages}", file=sys.stderr)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
     finally:
@@ -63,8 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def add(sub: Any) -> None:
     sp = sub.add_parser(
         "serve",
-        help="serve GraphQL (GraphiQL at /graphql); an empty database gets the demo org unless --no-seeds "
-        "(or it was made by `graphiam load`)",
+        help="serve GraphQL (GraphiQL at /graphql, a dashboard at /ui/); an empty database gets the demo org "
+        "unless --no-seeds (or it was made by `graphiam load`)",
     )
     db_arg(sp)
     sp.add_argument("--host", default="127.0.0.1")
@@ -85,6 +88,7 @@ def add(sub: Any) -> None:
         f"{NO_SEEDS_ENV}=1)",
     )
     sp.add_argument("--no-ide", action="store_true", help="do not serve GraphiQL (production)")
+    sp.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard at /ui/")
     sp.add_argument(
         "--no-introspection", action="store_true", help="refuse introspection queries (production)"
     )

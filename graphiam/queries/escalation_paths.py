@@ -366,6 +366,60 @@ class SummaryEntry:
     path: Path
 
 
+@dataclass(frozen=True, kw_only=True)
+class AdminEntry:
+    principal: str
+    account: str
+    kind: str  # user | role
+    now: bool  # allowed every action on `*` now; else it can make itself administrator in one step
+
+
+def administrators(
+    snap: Snapshot, index: EscalationIndex, *, account: str | None = None, arns: Sequence[str] | None = None
+) -> list[AdminEntry]:
+    """Every stored user and role that is administrator (`EscalationIndex.is_admin`: allowed every action on
+    `*` now, or able to make itself so in one step), in `account` when given, among `arns` when given (ARNs
+    that name no stored principal are left out), by ARN."""
+    if arns is not None:
+        chosen = sorted((a, snap.principals[a]) for a in set(arns) if a in snap.principals)
+    else:
+        chosen = sorted(snap.principals.items())
+    return [
+        AdminEntry(principal=arn, account=p.account, kind=p.kind, now=arn in index.direct)
+        for arn, p in chosen
+        if (account is None or p.account == account) and index.is_admin(arn)
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdminCounts:
+    administrators: int  # `EscalationIndex.is_admin` holds
+    now: int  # of them, allowed every action on `*` now
+    can_become: int  # escalation_summary's entries
+    by_length: tuple[tuple[int, int], ...]  # (shortest path length, principals), by length
+    by_account: tuple[tuple[str, int, int], ...]  # (account, administrators, can become), by account
+
+
+def admin_counts(snap: Snapshot, index: EscalationIndex, summary: Sequence[SummaryEntry]) -> AdminCounts:
+    """`administrators` and `escalation_summary` (its answer, `summary`) in numbers."""
+    admins = administrators(snap, index)
+    lengths: dict[int, int] = {}
+    for e in summary:
+        lengths[e.shortest] = lengths.get(e.shortest, 0) + 1
+    accounts: dict[str, list[int]] = {}
+    for a in admins:
+        accounts.setdefault(a.account, [0, 0])[0] += 1
+    for e in summary:
+        accounts.setdefault(snap.principals[e.principal].account, [0, 0])[1] += 1
+    return AdminCounts(
+        administrators=len(admins),
+        now=sum(a.now for a in admins),
+        can_become=len(summary),
+        by_length=tuple(sorted(lengths.items())),
+        by_account=tuple((acct, n[0], n[1]) for acct, n in sorted(accounts.items())),
+    )
+
+
 def escalation_summary(
     db: Database, snap: Snapshot, index: EscalationIndex, *, max_depth: int = 5, cancel: Cancel = NEVER
 ) -> list[SummaryEntry]:

@@ -281,10 +281,11 @@ def policy_findings(
     account: str | None = None,
     categories: Iterable[RiskCategory] | None = None,
     exclusions: Exclusions = Exclusions(),
+    policies: Iterable[str] | None = None,
     cancel: Cancel = NEVER,
 ) -> Report:
-    """The whole report (see the module docstring), policies sorted by ARN; `cancel` is checked per
-    policy."""
+    """The whole report (see the module docstring), policies sorted by ARN; only the policies of the ARNs
+    `policies` when given; `cancel` is checked per policy."""
     if account is not None and account not in index.accounts:
         raise NotFoundError(f"account `{account}` is not in the graph")
     cats = list(categories) if categories is not None else None
@@ -293,7 +294,7 @@ def policy_findings(
     reports: list[PolicyReport] = []
     warnings: list[str] = []
     analysed = 0
-    for arn in sorted(snap.policies):
+    for arn in sorted(snap.policies) if policies is None else sorted(set(policies) & snap.policies.keys()):
         cancel.check()
         p = snap.policies[arn]
         doc = snap.documents.get(arn)

@@ -103,6 +103,42 @@ def by_name(db: Database, table: str, name: str, account: str | None = None) -> 
     return [_CONVERT[table](r["n"]) for r in db.execute(q, params)]
 
 
+SEARCH_TABLES = ("User", "IAMGroup", "Role", "Policy")
+
+
+def search(db: Database, table: str, text: str, *, account: str | None, limit: int) -> list[rec.SearchRow]:
+    """The `limit` best records of `table` whose name or ARN contains `text` (compared in lower case; pass it
+    lower-cased): the name equal to it first, then names starting with it, names containing it, ARNs
+    containing it; ties in ARN order."""
+    if table not in SEARCH_TABLES:
+        raise ValueError(f"not a searchable table: `{table}`")
+    where = "(contains(lower(n.name), $text) OR contains(lower(n.arn), $text))"
+    params: dict[str, Any] = {"text": text}
+    if account is not None:
+        where += " AND n.account = $account"
+        params["account"] = account
+    kind = "n.kind" if table == "Policy" else "NULL"
+    q = (
+        f"MATCH (n:{table}) WHERE {where} "
+        "WITH n, CASE WHEN lower(n.name) = $text THEN 0 WHEN starts_with(lower(n.name), $text) THEN 1 "
+        "WHEN contains(lower(n.name), $text) THEN 2 ELSE 3 END AS rank "
+        f"RETURN n.arn AS arn, n.name AS name, n.account AS account, n.path AS path, {kind} AS kind, rank "
+        f"ORDER BY rank, arn LIMIT {int(limit)}"
+    )
+    return [
+        rec.SearchRow(
+            table=table,
+            arn=r["arn"],
+            name=r["name"],
+            account=r["account"],
+            path=r["path"],
+            policy_kind=r["kind"],
+            rank=int(r["rank"]),
+        )
+        for r in db.execute(q, params)
+    ]
+
+
 def principal_kinds(db: Database, arns: Sequence[str]) -> dict[str, str]:
     """Which table each ARN lives in (User or Role), for `principal(arn:)`."""
     rows = db.execute(

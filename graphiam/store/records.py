@@ -14,6 +14,20 @@ Row = TypeVar("Row", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, kw_only=True)
+class SearchRow:
+    """A user, group, role or policy whose name or ARN matched a search, and how well (`rank`: 0 the name
+    is the text, 1 it starts with it, 2 it contains it, 3 only the ARN contains it)."""
+
+    table: str
+    arn: str
+    name: str
+    account: str
+    path: str | None
+    policy_kind: str | None
+    rank: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AccountRow:
     id: str
     source: str | None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graphiam.changes.load import seed_files
@@ -118,3 +120,90 @@ def test_reverse_and_summary(client):
 def test_errors_are_one_line_messages(client, query, message):
     body = client.raw(query)
     assert message in body["errors"][0]["message"]
+
+
+def test_administrators_are_exactly_the_principals_whose_is_admin_holds(client):
+    every: list[dict[str, Any]] = []
+    for kind in ("users", "roles"):
+        page = client(
+            f"{{ {kind}(first: 100) {{ totalCount nodes {{ arn account isAdmin adminReason }} }} }}"
+        )[kind]
+        assert page["totalCount"] == len(page["nodes"])
+        every += page["nodes"]
+    data = client("{ administrators { arn account kind now principal { arn isAdmin adminReason } } }")
+    admins = data["administrators"]
+    assert [a["arn"] for a in admins] == sorted(p["arn"] for p in every if p["isAdmin"])
+    assert len(admins) >= 2 and {a["kind"] for a in admins} == {"USER", "ROLE"}
+    for a in admins:
+        assert a["principal"]["arn"] == a["arn"] and a["principal"]["isAdmin"]
+        assert a["kind"] == ("ROLE" if ":role/" in a["arn"] else "USER")
+        # `now`: allowed everything; otherwise the verdict is a self-escalation
+        assert a["now"] == a["principal"]["adminReason"].startswith("allowed every action"), a
+    assert any(not a["now"] for a in admins), "the demo org has a self-escalating administrator"
+    partner = client('{ administrators(account: "222222222222") { arn account } }')["administrators"]
+    assert partner == [
+        {"arn": a["arn"], "account": a["account"]} for a in admins if a["account"] == "222222222222"
+    ]
+
+
+def test_the_escalation_summary_is_computed_once_per_generation_and_depth(client, monkeypatch):
+    from graphiam.queries import escalation_paths
+
+    calls: list[int] = []
+    real = escalation_paths.escalation_summary
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["max_depth"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(escalation_paths, "escalation_summary", counted)
+    data = client(
+        "{ a: escalationSummary { arn shortestPathLength } b: escalationSummary { arn shortestPathLength } "
+        "c: escalationSummary(maxDepth: 1) { arn shortestPathLength } }"
+    )
+    assert sorted(calls) == [1, 5]
+    assert data["a"] == data["b"] and data["a"]
+    assert data["c"] == [e for e in data["a"] if e["shortestPathLength"] <= 1]
+
+
+def test_administrators_among_some_arns(client):
+    every = [a["arn"] for a in client("{ administrators { arn } }")["administrators"]]
+    others = [u["arn"] for u in client("{ users(first: 3) { nodes { arn } } }")["users"]["nodes"]]
+    asked = [every[-1], *others, every[0], "arn:aws:iam::111111111111:user/nobody", "ec2.amazonaws.com"]
+    data = client("query($a: [String!]) { administrators(arns: $a) { arn } }", {"a": asked})
+    assert [a["arn"] for a in data["administrators"]] == sorted(
+        {every[0], every[-1], *(o for o in others if o in every)}
+    )
+    assert client("{ administrators(arns: []) { arn } }")["administrators"] == []
+
+
+def test_admin_summary_counts_the_lists_and_first_cuts_them(client):
+    data = client(
+        "{ administrators { arn account now } "
+        "escalationSummary { arn shortestPathLength principal { account } } "
+        "adminSummary { administrators allowedEverythingNow canBecomeAdmin "
+        "byPathLength { length principals } "
+        "byAccount { account administrators canBecomeAdmin } } "
+        "a2: administrators(first: 2) { arn } s3: escalationSummary(first: 3) { arn } "
+        "s0: escalationSummary(first: 0) { arn } }"
+    )
+    admins, summary, counts = data["administrators"], data["escalationSummary"], data["adminSummary"]
+    assert counts["administrators"] == len(admins) and counts["canBecomeAdmin"] == len(summary) > 0
+    assert counts["allowedEverythingNow"] == sum(a["now"] for a in admins)
+    lengths: dict[int, int] = {}
+    for e in summary:
+        lengths[e["shortestPathLength"]] = lengths.get(e["shortestPathLength"], 0) + 1
+    assert counts["byPathLength"] == [{"length": n, "principals": k} for n, k in sorted(lengths.items())]
+    accounts = sorted({a["account"] for a in admins} | {e["principal"]["account"] for e in summary})
+    assert counts["byAccount"] == [
+        {
+            "account": acct,
+            "administrators": sum(a["account"] == acct for a in admins),
+            "canBecomeAdmin": sum(e["principal"]["account"] == acct for e in summary),
+        }
+        for acct in accounts
+    ]
+    assert data["a2"] == [{"arn": a["arn"]} for a in admins[:2]]
+    assert data["s3"] == [{"arn": e["arn"]} for e in summary[:3]] and data["s0"] == []
+    body = client.raw("{ administrators(first: -1) { arn } }")
+    assert body["errors"][0]["message"] == "`first` must be 0 or more, got -1"

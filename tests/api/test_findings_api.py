@@ -79,3 +79,41 @@ def test_exclusions_and_account(client):
 def test_unknown_account_is_an_error(client):
     body = client.raw(QUERY, {"account": "999999999999"})
     assert "not in the graph" in body["errors"][0]["message"]
+
+
+def test_policies_keeps_the_entries_of_those_policies(client):
+    everything = client(QUERY, {"first": 100})["policyFindings"]
+    nodes = [e["node"] for e in everything["edges"]]
+    assert len(nodes) >= 3
+    picked = [nodes[0]["policyArn"], nodes[-1]["policyArn"], "arn:aws:iam::123456789012:policy/NoSuchPolicy"]
+    q = QUERY.replace("$exclude: FindingsExclusions)", "$exclude: FindingsExclusions, $policies: [String!])")
+    q = q.replace("exclude: $exclude)", "exclude: $exclude, policies: $policies)")
+    page = client(q, {"first": 100, "policies": picked})["policyFindings"]
+    assert [e["node"] for e in page["edges"]] == [nodes[0], nodes[-1]]
+    assert page["totalCount"] == 2 and page["policiesAnalysed"] == 2
+    assert sum(s["policies"] for s in page["summary"]) == sum(
+        len(n["findings"]) for n in (nodes[0], nodes[-1])
+    )
+    assert client(q, {"first": 100, "policies": []})["policyFindings"]["totalCount"] == 0
+
+
+def test_the_report_is_computed_once_per_generation_and_filters(client, monkeypatch):
+    from graphiam.queries import findings
+
+    calls: list[object] = []
+    real = findings.policy_findings
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("categories"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(findings, "policy_findings", counted)
+    data = client(
+        "{ a: policyFindings(first: 2) { totalCount edges { node { policyArn } } } "
+        "b: policyFindings(first: 5) { totalCount edges { node { policyArn } } } "
+        "c: policyFindings(first: 5, kinds: [DATA_EXFILTRATION]) { totalCount } }"
+    )
+    assert len(calls) == 2  # a and b share one report; c has its own
+    assert data["a"]["totalCount"] == data["b"]["totalCount"]
+    assert data["a"]["edges"] == data["b"]["edges"][:2]
+    assert data["c"]["totalCount"] <= data["a"]["totalCount"]
