@@ -20,6 +20,7 @@ from graphiam.api.types import Principal, load_principal
 from graphiam.arn import is_role_arn
 from graphiam.derive.escalation.techniques import technique as technique_by_id
 from graphiam.errors import InputError, NotFoundError
+from graphiam.queries import admin as A
 from graphiam.queries import escalation_paths as Q
 
 
@@ -92,8 +93,8 @@ class Administrator:
     account: str
     kind: PrincipalKind
     now: bool = strawberry.field(
-        description="Allowed every action on `*` now (denies and boundary applied); false: it can make "
-        "itself administrator in one step (`Principal.adminReason` says how)."
+        description="Allowed every action on `*` now (denies and boundary applied): always true since "
+        "`isAdmin` means exactly that (one that can make itself administrator is `canBecomeAdmin`)."
     )
 
     @strawberry.field
@@ -254,7 +255,7 @@ class EscalationQuery:
     )
     async def admin_summary(self, info: Info[Context, None], max_depth: int = 5) -> AdminSummary:
         snap, index, entries = await _summary(info, max_depth)
-        c = Q.admin_counts(snap, index, entries)
+        c = Q.admin_counts(snap, A.administrators(index), entries)
         return AdminSummary(
             administrators=c.administrators,
             allowed_everything_now=c.now,
@@ -266,8 +267,8 @@ class EscalationQuery:
         )
 
     @field(
-        description="Every user and role that is administrator (`Principal.isAdmin`): allowed every "
-        "action on `*` now, or able to make itself so in one step; in `account` when given, among "
+        description="Every user and role that is administrator (`Principal.isAdmin` true: allowed every "
+        "action on `*` now); in `account` when given, among "
         "`arns` when given (which of these are administrators?), by ARN, the first `first` when given "
         "(`adminSummary` counts them). From the escalation index the paths use (kept per database "
         "generation)."
@@ -284,5 +285,5 @@ class EscalationQuery:
         snap, index = await info.context.services.escalation_index()
         return [
             Administrator(arn=a.principal, account=a.account, kind=PrincipalKind(a.kind), now=a.now)
-            for a in Q.administrators(snap, index, account=account, arns=arns)[:first]
+            for a in Q.administrators(snap, A.administrators(index), account=account, arns=arns)[:first]
         ]

@@ -10,7 +10,7 @@ a principal that can make itself administrator (its self-loop edge is appended a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -375,19 +375,23 @@ class AdminEntry:
 
 
 def administrators(
-    snap: Snapshot, index: EscalationIndex, *, account: str | None = None, arns: Sequence[str] | None = None
+    snap: Snapshot,
+    admins: Collection[str],
+    *,
+    account: str | None = None,
+    arns: Sequence[str] | None = None,
 ) -> list[AdminEntry]:
-    """Every stored user and role that is administrator (`EscalationIndex.is_admin`: allowed every action on
-    `*` now, or able to make itself so in one step), in `account` when given, among `arns` when given (ARNs
-    that name no stored principal are left out), by ARN."""
+    """The stored users and roles of `admins` (those whose `isAdmin` holds: `queries.admin.administrators`,
+    which imports this module), in `account` when given, among `arns` when given (ARNs that name no stored
+    principal are left out), by ARN."""
     if arns is not None:
         chosen = sorted((a, snap.principals[a]) for a in set(arns) if a in snap.principals)
     else:
         chosen = sorted(snap.principals.items())
     return [
-        AdminEntry(principal=arn, account=p.account, kind=p.kind, now=arn in index.direct)
+        AdminEntry(principal=arn, account=p.account, kind=p.kind, now=True)
         for arn, p in chosen
-        if (account is None or p.account == account) and index.is_admin(arn)
+        if (account is None or p.account == account) and arn in admins
     ]
 
 
@@ -400,9 +404,9 @@ class AdminCounts:
     by_account: tuple[tuple[str, int, int], ...]  # (account, administrators, can become), by account
 
 
-def admin_counts(snap: Snapshot, index: EscalationIndex, summary: Sequence[SummaryEntry]) -> AdminCounts:
-    """`administrators` and `escalation_summary` (its answer, `summary`) in numbers."""
-    admins = administrators(snap, index)
+def admin_counts(snap: Snapshot, admin_arns: Collection[str], summary: Sequence[SummaryEntry]) -> AdminCounts:
+    """`administrators` (of `admin_arns`) and `escalation_summary` (its answer, `summary`) in numbers."""
+    admins = administrators(snap, admin_arns)
     lengths: dict[int, int] = {}
     for e in summary:
         lengths[e.shortest] = lengths.get(e.shortest, 0) + 1
