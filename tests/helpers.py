@@ -144,16 +144,21 @@ def graph_dump(db: Database) -> dict[str, list[str]]:
 VOLATILE = (("Account", "loaded_at"),)  # the load's own clock: differs between two loads of the same files
 
 
-def graph_fingerprint(db: Database, *, ignore: tuple[tuple[str, str], ...] = VOLATILE) -> dict[str, str]:
+def graph_fingerprint(
+    db: Database, *, ignore: tuple[tuple[str, str], ...] = VOLATILE, skip: tuple[str, ...] = ("Import",)
+) -> dict[str, str]:
     """Every row of every node table (but Meta) and of every relationship table per (from, to) pair, as
     `"<rows>:<sha256 of the sorted rows>"` per table, read as Arrow in one read transaction (fast on a
     generated org, where `graph_dump` would time out). Columns in `ignore` ((table, column) pairs) are left
-    out. Two databases with the same fingerprint hold the same nodes, edges and properties."""
+    out, and the tables of `skip` (the import history: each load records its own clock and id). Two databases
+    with the same fingerprint hold the same nodes, edges and properties."""
     from graphiam.store.clone import table_copies
 
     out: dict[str, str] = {}
     with db.read_transaction():
         for table, pair, data in table_copies(db):
+            if table in skip:
+                continue
             drop = [c for t, c in ignore if t == table and c in data.column_names]
             rows = sorted(
                 json.dumps(r, sort_keys=True, default=str) for r in data.drop_columns(drop).to_pylist()
