@@ -26,6 +26,8 @@ def signed_in(tab: Tab, server: Server) -> Iterator[Tab]:
     """A tab whose session holds the admin token (as the Token dialog leaves it)."""
     tab.goto("/ui/")
     tab.page.evaluate("t => sessionStorage.setItem('graphiam.token', t)", server.admin_token)
+    tab.page.reload()
+    tab.page.wait_for_selector('#token-button[data-role="ADMIN"]')  # the page acts with the token
     yield tab
     assert tab.offsite == [], "the dashboard tried to reach the network"
     assert tab.errors == [], "the page logged errors"
