@@ -183,13 +183,25 @@ def assume_statements(db: Database, sources: Sequence[str], targets: Sequence[st
     )
 
 
-def escalation_details(db: Database, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The escalation edges leaving `sources` (all when None), with their permissions and details JSON."""
-    where = "" if sources is None else "WHERE a.arn IN $sources "
+def escalation_details(
+    db: Database, sources: Sequence[str] | None = None, targets: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The escalation edges leaving `sources` (all when None), and reaching `targets` when given, with their
+    permissions and details JSON."""
+    params: dict[str, Any] = {}
+    where = []
+    if sources is not None:
+        where.append("a.arn IN $sources")
+        params["sources"] = list(sources)
+    if targets is not None:
+        where.append("b.arn IN $targets")
+        params["targets"] = list(targets)
     return db.execute(
-        "MATCH (a)-[e:ESCALATES_TO]->(b) " + where + "RETURN a.arn AS source, b.arn AS target, "
+        "MATCH (a)-[e:ESCALATES_TO]->(b) "
+        + ("WHERE " + " AND ".join(where) + " " if where else "")
+        + "RETURN a.arn AS source, b.arn AS target, "
         "e.technique AS technique, e.permissions AS permissions, e.details AS details",
-        None if sources is None else {"sources": list(sources)},
+        params or None,
     )
 
 
