@@ -214,3 +214,51 @@ def principal_type_of(arn: str) -> str:
     if is_account_root(arn):
         return "Account"
     raise ArnError(f"not an IAM user, role or account root ARN: `{arn}`")
+
+
+# how a caller that is not an IAM entity of an account is written (IAM User Guide, "AWS JSON policy elements:
+# Principal"): a service principal `<name>.amazonaws.com`, a web identity provider, anonymous
+_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?")
+WEB_IDENTITY_PROVIDERS = (
+    "cognito-identity.amazonaws.com",
+    "www.amazon.com",
+    "graph.facebook.com",
+    "accounts.google.com",
+)
+ANONYMOUS = ("*", "anonymous")
+
+
+def caller_type(text: str) -> str:
+    """The `Request.principal_type` of any caller, the one place a caller's kind is read from how it is written:
+
+    ``arn:aws:iam::ID:user/…`` `User`; ``…:role/…`` and ``arn:aws:sts::ID:assumed-role/R/S`` `AssumedRole`;
+    ``arn:aws:iam::ID:root`` `Account`; ``arn:aws:sts::ID:federated-user/N`` `FederatedUser`;
+    ``…:saml-provider/N`` `SAML`; ``…:oidc-provider/…`` or a web identity provider name `WebIdentity`;
+    ``events.amazonaws.com`` (a service principal) `Service`; ``*`` or ``anonymous`` `Anonymous`.
+    Anything else raises `ArnError` naming the forms accepted.
+
+    >>> caller_type("events.amazonaws.com"), caller_type("arn:aws:sts::123456789012:assumed-role/r/s")
+    ('Service', 'AssumedRole')
+    """
+    if text in ANONYMOUS:
+        return "Anonymous"
+    if text in WEB_IDENTITY_PROVIDERS:
+        return "WebIdentity"
+    if _SERVICE_PRINCIPAL.fullmatch(text):
+        return "Service"
+    iam = _iam_resource(text, "iam")
+    if iam is not None and iam.startswith("saml-provider/"):
+        return "SAML"
+    if iam is not None and iam.startswith("oidc-provider/"):
+        return "WebIdentity"
+    sts = _iam_resource(text, "sts")
+    if sts is not None and sts.startswith("federated-user/"):
+        return "FederatedUser"
+    try:
+        return principal_type_of(text)
+    except ArnError:
+        raise ArnError(
+            f"unknown caller `{text}`: expected an IAM user, role or account root ARN, an assumed-role session "
+            "(arn:aws:sts::ID:assumed-role/ROLE/SESSION), a federated user, a SAML or OIDC provider, a service "
+            "principal (events.amazonaws.com) or `anonymous`"
+        ) from None

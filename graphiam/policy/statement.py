@@ -6,14 +6,21 @@ Principal/NotPrincipal (resource-based policies only) and every Condition match.
 operators and keys are AND-ed ("Condition element": "If you have multiple condition operators, or
 multiple keys attached to a single condition operator, the conditions are evaluated using a
 logical AND").
+
+NotPrincipal (IAM User Guide "AWS JSON policy elements: NotPrincipal"): a Deny with NotPrincipal denies
+every principal except the one it names, and AWS checks each identity of the caller (account, role,
+session) in turn, so a caller named only through its account or its role is denied: only naming the
+caller's own ARN exempts it. A Deny with NotPrincipal "will always deny any IAM principal that has a
+permissions boundary policy attached, regardless of the values specified in the NotPrincipal element"
+(`bounded=True`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from graphiam.policy.principals import EVERYONE, match_principal
+from graphiam.policy.principals import EVERYONE, NAMED, match_principal
 from graphiam.policy.request import Request
 from graphiam.policy.source import PolicySource
 from graphiam.policy.wildcard import Context
@@ -39,13 +46,35 @@ class PartResult:
     missing: list[str] = field(default_factory=list)
 
 
+def names_exactly(principals: Mapping[str, tuple[str, ...]], request: Request) -> bool:
+    """Whether a NotPrincipal element names the requester by its own ARN (or service name), which alone exempts
+    it: naming only its account, or the role behind a session, does not."""
+    how = match_principal(
+        principals,
+        arn=request.principal_arn,
+        account=request.effective_principal_account,
+        ptype=request.principal_type,
+    )
+    if how in (NAMED, EVERYONE):
+        return True
+    # a role given by its role ARN (as SimulatePrincipalPolicy takes it) is named exactly by that ARN
+    return how is not None and request.principal_arn in principals.get("AWS", ())
+
+
 def scan(
-    sources: Iterable[PolicySource], request: Request, action: str, ctx: Context, *, principal: bool = False
+    sources: Iterable[PolicySource],
+    request: Request,
+    action: str,
+    ctx: Context,
+    *,
+    principal: bool = False,
+    bounded: bool = False,
 ) -> PartResult:
     """Every applicable Allow and Deny statement in `sources`; `action` is lower-cased.
 
     With `principal=True` (resource-based policies) a statement must also name the requester, and
-    a statement without Principal/NotPrincipal applies to nobody.
+    a statement without Principal/NotPrincipal applies to nobody. `bounded`: the requester has a
+    permissions boundary, so a Deny with NotPrincipal applies to it whatever it names.
     """
     result = PartResult()
     resource = request.resource
@@ -66,7 +95,10 @@ def scan(
                     if how is None:
                         continue
                 elif st.not_principals is not None:
-                    if (
+                    if st.effect == "Deny":
+                        if not bounded and names_exactly(st.not_principals, request):
+                            continue
+                    elif (
                         match_principal(
                             st.not_principals,
                             arn=request.principal_arn,
