@@ -229,7 +229,7 @@ ANONYMOUS = ("*", "anonymous")
 
 
 def caller_type(text: str) -> str:
-    """The `Request.principal_type` of any caller, the one place a caller's kind is read from how it is written:
+    """The `Request.principal_type` of any caller: the one place a caller's kind is read from its spelling.
 
     ``arn:aws:iam::ID:user/…`` `User`; ``…:role/…`` and ``arn:aws:sts::ID:assumed-role/R/S`` `AssumedRole`;
     ``arn:aws:iam::ID:root`` `Account`; ``arn:aws:sts::ID:federated-user/N`` `FederatedUser`;
@@ -258,7 +258,7 @@ def caller_type(text: str) -> str:
         return principal_type_of(text)
     except ArnError:
         raise ArnError(
-            f"unknown caller `{text}`: expected an IAM user, role or account root ARN, an assumed-role session "
-            "(arn:aws:sts::ID:assumed-role/ROLE/SESSION), a federated user, a SAML or OIDC provider, a service "
-            "principal (events.amazonaws.com) or `anonymous`"
+            f"unknown caller `{text}`: expected an IAM user, role or account root ARN, an assumed-role "
+            "session (arn:aws:sts::ID:assumed-role/ROLE/SESSION), a federated user, a SAML or OIDC "
+            "provider, a service principal (events.amazonaws.com) or `anonymous`"
         ) from None

@@ -33,7 +33,12 @@ Organizations User Guide "Resource control policies (RCPs)" / "RCP evaluation" a
    policies: "Role trust policies" / "Default key policy": the resource policy must allow even in
    the same account) path (c) also needs the resource policy to allow, by naming either the
    principal or its account. The conformance data (S39–S41, the `assume` requests) follows this.
-   Service, federated and anonymous principals are decided by the resource-based policy alone.
+   Service, federated and anonymous principals are decided by the resource-based policy alone (a
+   service principal's `aws:SourceArn`/`aws:SourceAccount` are ordinary context keys).
+   The account root user (`principal_type="Account"`) has every permission in its own account
+   (IAM User Guide, "AWS account root user": identity policies cannot be attached to it), so its
+   identity side always allows; SCPs, RCPs, resource-policy Denies and required resource
+   policies (KMS key policies) still apply.
 6. Cross account: the identity side (identity ∧ boundary ∧ session) AND the resource-based policy
    must allow; a resource policy naming the principal's account counts here.
 """
@@ -49,7 +54,6 @@ from graphiam.policy.principals import ACCOUNT, ACCOUNTLESS_TYPES, EVERYONE, ROL
 from graphiam.policy.request import Request, normalise_context
 from graphiam.policy.source import PolicySource
 from graphiam.policy.statement import PartResult, StatementMatch, scan
-
 
 # Services whose resources RCPs restrict (AWS Organizations User Guide, "List of AWS services that support
 # RCPs", as of early 2026); an action of any other service is not subject to RCPs.
@@ -208,7 +212,7 @@ def evaluate(
     # what caps the session's own permissions: the boundary and the session policy
     caps_ok = boundary_ok and session_ok
     caps_allows = [*boundary_allows, *session_allows]
-    identity_ok = bool(ident.allows) and caps_ok
+    identity_ok = (bool(ident.allows) or request.principal_type == "Account") and caps_ok
     resource_allows = res.allows if res is not None else []
     # services, federated and anonymous principals have no identity side: only the resource policy
     # can allow them, by naming them, which the same-account rules below express

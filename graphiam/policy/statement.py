@@ -47,8 +47,8 @@ class PartResult:
 
 
 def names_exactly(principals: Mapping[str, tuple[str, ...]], request: Request) -> bool:
-    """Whether a NotPrincipal element names the requester by its own ARN (or service name), which alone exempts
-    it: naming only its account, or the role behind a session, does not."""
+    """Whether a NotPrincipal element names the requester by its own ARN (or service name), which alone
+    exempts it: naming only its account, or the role behind a session, does not."""
     how = match_principal(
         principals,
         arn=request.principal_arn,

@@ -88,6 +88,33 @@ def test_principal_type_of_rejects_services() -> None:
         A.principal_type_of("ec2.amazonaws.com")
 
 
+@pytest.mark.parametrize(
+    ("text", "ptype"),
+    [
+        ("arn:aws:iam::123456789012:user/dev/bob", "User"),
+        ("arn:aws:iam::123456789012:role/app", "AssumedRole"),
+        ("arn:aws:sts::123456789012:assumed-role/app/s1", "AssumedRole"),
+        ("arn:aws:iam::123456789012:root", "Account"),
+        ("arn:aws:sts::123456789012:federated-user/jane", "FederatedUser"),
+        ("arn:aws:iam::123456789012:saml-provider/okta", "SAML"),
+        ("arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com", "WebIdentity"),
+        ("cognito-identity.amazonaws.com", "WebIdentity"),
+        ("events.amazonaws.com", "Service"),
+        ("logging.s3.amazonaws.com", "Service"),
+        ("*", "Anonymous"),
+        ("anonymous", "Anonymous"),
+    ],
+)
+def test_caller_type_reads_every_caller_form(text: str, ptype: str) -> None:
+    assert A.caller_type(text) == ptype
+
+
+@pytest.mark.parametrize("text", ["bob", "arn:aws:s3:::bucket", "Events.Amazonaws.com", ""])
+def test_caller_type_names_the_forms_it_accepts(text: str) -> None:
+    with pytest.raises(ArnError, match="unknown caller .*service principal"):
+        A.caller_type(text)
+
+
 # -- IAM entity ARNs: one parser, two acceptance rules (the GAAD importer's and the mutations') -----------
 
 ID = "123456789012"

@@ -1,13 +1,13 @@
 """The 2,000 resource-policy / RCP / SCP / session-policy cases (tests/conformance/resource/) run through the
 pure `evaluate`, with each case's documents given inline.
 
-`expected.jsonl` holds an independent simulator's answers; its README names the cases (`meta.doubt`) where that
-simulator departs from AWS's documentation. Those are held to `documented.jsonl`: the answer AWS's documentation
-gives, each checked by hand against the rule its `doubt` names —
+`expected.jsonl` holds an independent simulator's answers; its README names the cases (`meta.doubt`) where
+that simulator departs from AWS's documentation. Those are held to `documented.jsonl`: the answer AWS's
+documentation gives, each checked by hand against the rule its `doubt` names —
 - `session-arn-grant`: a resource policy naming the session ARN itself is not limited by the session policy
   (IAM User Guide, "Session policies");
-- `notprincipal-partial`: a Deny with NotPrincipal naming the caller only through its account or its role denies
-  it (IAM User Guide, "AWS JSON policy elements: NotPrincipal");
+- `notprincipal-partial`: a Deny with NotPrincipal naming the caller only through its account or its role
+  denies it (IAM User Guide, "AWS JSON policy elements: NotPrincipal");
 - `star-boundary`: undocumented, either `allowed` or `implicitDeny` is accepted.
 Every other case must agree with the simulator.
 """
@@ -133,8 +133,8 @@ def test_doubtful_cases_are_decided_as_documented(answers: dict[str, str], doubt
 
 
 def test_documented_answers_differ_from_the_simulator_only_where_the_documentation_says() -> None:
-    """The hand-checked answers depart from the simulator in the direction the rule predicts: a session-ARN grant
-    the simulator capped is allowed; a partial NotPrincipal the simulator exempted denies."""
+    """The hand-checked answers depart from the simulator in the direction the rule predicts: a session-ARN
+    grant the simulator capped is allowed; a partial NotPrincipal the simulator exempted denies."""
     for case in CASES:
         documented = DOCUMENTED.get(case["id"])
         if documented is None or EXPECTED[case["id"]] in documented["decisions"]:
