@@ -62,12 +62,15 @@ class PolicySourceKind(Enum):
     TRUST = "trust"
     CUSTOM = "custom"
     SCP = "scp"
+    RCP = "rcp"
+    SESSION = "session"
 
 
 @strawberry.enum(
     description="How a policy applies to the request: the principal's own (user or role), through "
-    "a group, as the permissions boundary, as the resource-based policy, or as a "
-    "service control policy of the principal's organization."
+    "a group, as the permissions boundary, as the resource-based policy, as a "
+    "service control policy of the principal's organization, as a resource control policy of the "
+    "resource's organization, or as the session policy."
 )
 class AppliesVia(Enum):
     USER = "user"
@@ -77,6 +80,8 @@ class AppliesVia(Enum):
     RESOURCE = "resource"
     CUSTOM = "custom"
     SCP = "scp"
+    RCP = "rcp"
+    SESSION = "session"
 
 
 @strawberry.enum
@@ -144,6 +149,15 @@ class SimulationResult:
         description="The service control policies' verdict: ALLOWED when every level allows, "
         "EXPLICIT_DENY when one denies, IMPLICIT_DENY when a level allows nothing. Null when no SCPs applied."
     )
+    rcp_decision: Decision | None = strawberry.field(
+        description="The resource control policies' verdict: EXPLICIT_DENY when one denies, else ALLOWED "
+        "(RCPFullAWSAccess sits at every level). Null when none were given or they do not apply: a service "
+        "that does not support RCPs, or a service-linked role."
+    )
+    session_decision: Decision | None = strawberry.field(
+        description="The session policy's verdict. Null when none was given or the caller is not a role "
+        "session or federated user."
+    )
     principal: str
     action: str
     resource: str
@@ -191,6 +205,8 @@ def to_result(s: Simulation) -> SimulationResult:
         resource_policy_decision=_decision(ev.resource_decision),
         resource_policy_source=s.resource_policy_used,
         scp_decision=_decision(ev.scp_decision),
+        rcp_decision=_decision(ev.rcp_decision),
+        session_decision=_decision(ev.session_decision),
         principal=s.principal_arn,
         action=s.action,
         resource=s.resource,
@@ -222,6 +238,25 @@ SCPS = Annotated[
     ),
 ]
 
+RCPS = Annotated[
+    list[list[JSON]] | None,
+    strawberry.argument(
+        name="resourceControlPolicies",
+        description="The RCPs of the resource's account, one list per level of its organization: the root, "
+        "each OU, then the account (RCPFullAWSAccess is implied at every level, so a level may be empty). A "
+        "Deny anywhere denies. They apply only to the services that support RCPs (S3, STS, KMS, SQS, Secrets "
+        "Manager, ECR, OpenSearch Serverless, Cognito, CloudWatch Logs), never to service-linked roles.",
+    ),
+]
+SESSION_POLICY = Annotated[
+    JSON | None,
+    strawberry.argument(
+        name="sessionPolicy",
+        description="The session policy the role session or federated user was created with: it caps the "
+        "identity policies and resource-policy grants to the role, not grants naming the session ARN itself.",
+    ),
+]
+
 
 @strawberry.type
 class SimulationQuery:
@@ -241,6 +276,8 @@ class SimulationQuery:
         extra_policies: list[JSON] | None = None,
         permissions_boundary: JSON | None = None,
         scps: SCPS = None,
+        rcps: RCPS = None,
+        session_policy: SESSION_POLICY = None,
     ) -> SimulationResult:
         snap = await info.context.services.snapshot()
         return to_result(
@@ -255,12 +292,16 @@ class SimulationQuery:
                 extra_policies=extra_policies or (),
                 permissions_boundary=permissions_boundary,
                 scps=scps or (),
+                rcps=rcps or (),
+                session_policy=session_policy,
             )
         )
 
     @field(
-        description="Decide against policy documents not in the graph (SimulateCustomPolicy). "
-        "`caller` is an optional principal ARN; a stored one contributes its context."
+        description="Decide against policy documents not in the graph (SimulateCustomPolicy). `caller`: "
+        "a user, role or account-root ARN, an assumed-role session "
+        "(arn:aws:sts::ID:assumed-role/ROLE/SESSION), a federated user, a SAML or OIDC provider, a service "
+        "principal (events.amazonaws.com) or `anonymous`; a stored one contributes its context."
     )
     async def simulate_custom(
         self,
@@ -274,6 +315,8 @@ class SimulationQuery:
         resource_policy: JSON | None = None,
         permissions_boundary: JSON | None = None,
         scps: SCPS = None,
+        rcps: RCPS = None,
+        session_policy: SESSION_POLICY = None,
     ) -> SimulationResult:
         snap = await info.context.services.snapshot() if caller else None
         return to_result(
@@ -288,6 +331,8 @@ class SimulationQuery:
                 permissions_boundary=permissions_boundary,
                 snap=snap,
                 scps=scps or (),
+                rcps=rcps or (),
+                session_policy=session_policy,
             )
         )
 

@@ -577,6 +577,8 @@ def allowed_if(
     resource_policy: PolicySource | None = None,
     resource_policy_required: bool = False,
     scps: Sequence[Sequence[PolicySource]] | None = None,
+    rcps: Sequence[Sequence[PolicySource]] | None = None,
+    session_policies: Sequence[PolicySource] | None = None,
     free: Callable[[Condition], bool],
     choices: Choices = NO_CHOICES,
 ) -> Hop | None:
@@ -584,8 +586,8 @@ def allowed_if(
     controls (`free`, within `choices`), under which it is allowed, with the conditions that decide it;
     None when there is none (the request is denied whatever the caller does).
 
-    The parts are those of `evaluate`: the identity policies, the boundary, the resource policy (statements
-    naming the principal) and each SCP level; from each, at most one Allow statement with a condition on a
+    The parts are those of `evaluate`: the identity policies, the boundary, the session policy, the resource
+    policy (statements naming the principal) and each SCP level (RCPs only ever deny); from each, at most one Allow statement with a condition on a
     free key is chosen (a statement whose conditions are all on fixed keys already holds or never will).
     Denies with conditions on free keys are switched off, first from the request as it is, then by `search`.
     """
@@ -593,8 +595,10 @@ def allowed_if(
     every = (
         *identity,
         *(boundaries or ()),
+        *(session_policies or ()),
         *((resource_policy,) if resource_policy else ()),
         *(s for level in scps or () for s in level),
+        *(s for level in rcps or () for s in level),
     )
     if not any(
         free(c) for src in every for st in src.document.statements_for(action) for c in st.compiled_conditions
@@ -614,6 +618,8 @@ def allowed_if(
     parts: list[Part] = [(conditional(identity), True)]
     if boundaries is not None:
         parts.append((conditional(boundaries), True))
+    if session_policies is not None:
+        parts.append((conditional(session_policies), True))
     if resource_policy is not None:
         parts.append((conditional((resource_policy,), named=True), True))
     for level in scps or ():
@@ -644,6 +650,8 @@ def allowed_if(
             resource_policy=resource_policy,
             resource_policy_required=resource_policy_required,
             scps=scps,
+            rcps=rcps,
+            session_policies=session_policies,
         )
 
     if denies_free:

@@ -11,6 +11,18 @@ controls would be (MFA, a source IP, `iam:PassedToService` …), the simulation 
 concrete such request). Conditions no request can satisfy (a date already past on `aws:CurrentTime`, `Null`
 contradictions) leave the answer denied.
 
+Beyond identity policies and boundaries: the SCPs of the caller's account and the RCPs of the resource's
+(`serviceControlPolicies` / `resourceControlPolicies`, one list per level, root first), a session policy
+(role sessions and federated users), and a resource-based policy. A KMS key's policy is required
+(`key_policy_required`: IAM policies alone grant nothing on a key unless its key policy allows the account or
+the principal); without the key policy the answer assumes it does, and says so in a warning. A layer given
+but not applying to the request (RCPs on a service that does not support them, SCPs for a service principal,
+a session policy for a user) is named in a warning and its decision is null.
+
+`simulate_custom`'s caller can be any principal (`arn.caller_type`): a user, role or assumed-role session, an
+account root, a federated user, a SAML/OIDC provider, a service principal (`events.amazonaws.com`) or
+`anonymous`; the context keys AWS derives from it are filled in unless given.
+
 An action the catalogue does not know, or a resource that is neither `*` nor an ARN, is still decided (an
 unknown action is allowed by nothing but `*`-like patterns), with a warning naming the closest known action or
 service (`Catalog.request_warnings`): a typo otherwise reads as a plain IMPLICIT_DENY.
@@ -23,9 +35,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from graphiam.arn import account_of, is_role_arn
+from graphiam.arn import (
+    account_of,
+    caller_type,
+    is_assumed_role_arn,
+    parse_arn,
+    role_arn_of_session,
+)
 from graphiam.catalog import Catalog
-from graphiam.errors import InputError, NotFoundError, PolicyParseError
+from graphiam.errors import ArnError, InputError, NotFoundError, PolicyParseError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues, RequestContext, build_context, scp_exempt
 from graphiam.graph.snapshot import Snapshot
 from graphiam.policy import Decision, Evaluation, PolicySource, Request, evaluate, parse_policy
@@ -60,6 +78,43 @@ def parse_input_policy(doc: Any, where: str, *, kind: str = "custom", via: str =
     except (TypeError, ValueError) as exc:
         raise InputError(f"{where}: not a policy document: {exc}") from None
     return PolicySource(document=parsed, policy_id=where, name=where, kind=kind, via=via)
+
+
+def key_policy_required(resource: str) -> bool:
+    """Whether `resource`'s own policy must allow a request even in its account: a KMS key's key policy
+    (AWS KMS Developer Guide, "Key policies": "Unless the key policy explicitly allows it, you cannot use IAM
+    policies to allow access to a KMS key")."""
+    try:
+        arn = parse_arn(resource)
+    except ArnError:
+        return False
+    return arn.service == "kms" and arn.resource.startswith("key/")
+
+
+def parse_rcp_levels(levels: Sequence[Sequence[Any]]) -> list[list[PolicySource]] | None:
+    """`resourceControlPolicies`: one list of RCP documents per level of the resource owner's organization
+    (root, OUs, account). AWS attaches `RCPFullAWSAccess` to every level and it cannot be detached, so a level
+    lists only the RCPs added to it and may be empty."""
+    out: list[list[PolicySource]] = []
+    for i, level in enumerate(levels):
+        if isinstance(level, (str, bytes)) or not isinstance(level, Sequence):
+            raise InputError(f"resourceControlPolicies[{i}]: a level is a list of RCP documents")
+        out.append(
+            [
+                d
+                if isinstance(d, PolicySource)
+                else parse_input_policy(d, f"resourceControlPolicies[{i}][{j}]", kind="rcp", via="rcp")
+                for j, d in enumerate(level)
+            ]
+        )
+    return out or None
+
+
+def parse_session_policy(doc: Any) -> tuple[PolicySource, ...] | None:
+    """`sessionPolicy`: the policy passed when the session was created (AssumeRole* or GetFederationToken)."""
+    if doc is None:
+        return None
+    return (parse_input_policy(doc, "sessionPolicy", kind="session", via="session"),)
 
 
 def parse_scp_levels(levels: Sequence[Sequence[Any]]) -> list[list[PolicySource]] | None:
@@ -104,6 +159,8 @@ def simulate(
     extra_policies: Sequence[Any] = (),
     permissions_boundary: Any = None,
     scps: Sequence[Sequence[Any]] = (),
+    rcps: Sequence[Sequence[Any]] = (),
+    session_policy: Any = None,
     env: Mapping[str, str] | None = None,
 ) -> Simulation:
     """Decide whether a stored principal may do `action` on `resource`. SCPs: those of the stored organization
@@ -115,6 +172,8 @@ def simulate(
         raise NotFoundError(f"principal `{principal}` is not in the graph (users and roles are principals)")
     warnings = [*Catalog.default().request_warnings(action, resource), *p.warnings]
     levels = parse_scp_levels(scps)  # given SCPs replace the stored organization's
+    rcp_levels = parse_rcp_levels(rcps)
+    session = parse_session_policy(session_policy)
     if levels is not None and (why := scp_exempt(p.arn)) is not None:
         levels = None
         warnings.append(why)
@@ -143,6 +202,7 @@ def simulate(
                 warnings.append(f"role `{resource}` has no trust policy in the graph")
     if used == "trust" or (used == "given" and action.lower() in TRUST_ACTIONS and snap.principal(resource)):
         required = True
+    required = required or _key_policy(rp, resource, warnings)
     built = build_context(p, snap, resource, context, env=env)
     req = Request(
         action=action,
@@ -153,17 +213,63 @@ def simulate(
         resource_account=resource_owner or _owner(snap, resource),
         context=built.values,
     )
-    return _decide(req, built, identity, boundary, rp, required, levels, used=used, warnings=tuple(warnings))
+    return _decide(
+        req,
+        built,
+        Layers(identity, boundary, rp, required, levels, rcp_levels, session),
+        used=used,
+        warnings=tuple(warnings),
+    )
+
+
+def _key_policy(rp: PolicySource | None, resource: str, warnings: list[str]) -> bool:
+    """Whether the resource policy is required (a KMS key's); warns when that policy was not given."""
+    if not key_policy_required(resource):
+        return False
+    if rp is None:
+        warnings.append(
+            f"`{resource}` is a KMS key: its key policy must allow the request too; pass it as "
+            "`resourcePolicy` (without it the answer assumes the key policy allows the account)"
+        )
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Every policy taking part in one decision, as `evaluate` takes them."""
+
+    identity: Sequence[PolicySource]
+    boundary: Sequence[PolicySource] | None
+    resource_policy: PolicySource | None
+    required: bool
+    scps: Sequence[Sequence[PolicySource]] | None
+    rcps: Sequence[Sequence[PolicySource]] | None = None
+    session: Sequence[PolicySource] | None = None
+
+
+def _unapplied(layers: Layers, ev: Evaluation, req: Request) -> list[str]:
+    """Warnings for the layers given that do not apply to this request (their decisions are null)."""
+    out = []
+    if layers.scps is not None and ev.scp_decision is None:
+        out.append(f"SCPs do not restrict `{req.principal_arn}` ({req.principal_type}): ignored")
+    if layers.rcps is not None and ev.rcp_decision is None:
+        out.append(
+            f"RCPs do not apply to `{req.action}` by `{req.principal_arn}` (only to the services that "
+            "support them, never to service-linked roles): ignored"
+        )
+    if layers.session is not None and ev.session_decision is None:
+        out.append(
+            f"a session policy caps role sessions and federated users, not `{req.principal_arn}` "
+            f"({req.principal_type}): ignored"
+        )
+    return out
 
 
 def _decide(
     req: Request,
     built: RequestContext,
-    identity: Sequence[PolicySource],
-    boundary: Sequence[PolicySource] | None,
-    rp: PolicySource | None,
-    required: bool,
-    levels: Sequence[Sequence[PolicySource]] | None,
+    layers: Layers,
     *,
     used: str | None,
     warnings: tuple[str, ...],
@@ -172,21 +278,26 @@ def _decide(
     make it so (`allowed_if`)."""
     ev = evaluate(
         req,
-        identity=identity,
-        boundaries=boundary,
-        resource_policy=rp,
-        resource_policy_required=required,
-        scps=levels,
+        identity=layers.identity,
+        boundaries=layers.boundary,
+        resource_policy=layers.resource_policy,
+        resource_policy_required=layers.required,
+        scps=layers.scps,
+        rcps=layers.rcps,
+        session_policies=layers.session,
     )
+    warnings = (*warnings, *_unapplied(layers, ev, req))
     hop = None
     if ev.decision is not Decision.ALLOWED:
         hop = allowed_if(
             req,
-            identity=identity,
-            boundaries=boundary,
-            resource_policy=rp,
-            resource_policy_required=required,
-            scps=levels,
+            identity=layers.identity,
+            boundaries=layers.boundary,
+            resource_policy=layers.resource_policy,
+            resource_policy_required=layers.required,
+            scps=layers.scps,
+            rcps=layers.rcps,
+            session_policies=layers.session,
             free=built.free,
             choices=built.choices,
         )
@@ -235,10 +346,14 @@ def simulate_custom(
     permissions_boundary: Any = None,
     snap: Snapshot | None = None,
     scps: Sequence[Sequence[Any]] = (),
+    rcps: Sequence[Sequence[Any]] = (),
+    session_policy: Any = None,
 ) -> Simulation:
     """Decide a request against documents that are not (or not yet) in the graph."""
     check_action(action)
     levels = parse_scp_levels(scps)
+    rcp_levels = parse_rcp_levels(rcps)
+    session = parse_session_policy(session_policy)
     identity = [parse_input_policy(d, f"policies[{i}]") for i, d in enumerate(policies)]
     boundary = (
         (parse_input_policy(permissions_boundary, "permissionsBoundary", via="boundary"),)
@@ -251,16 +366,24 @@ def simulate_custom(
         else None
     )
     caller_arn = caller or "arn:aws:iam::123456789012:user/simulated-caller"
+    try:
+        ptype = caller_type(caller_arn)
+    except ArnError as exc:
+        raise InputError(f"`caller`: {exc}") from None
+    if ptype == "Anonymous":
+        caller_arn = "anonymous"
     stored = snap.principal(caller_arn) if snap is not None and caller else None
     built = build_context(stored, snap, resource, context)
     ctx = built.values
     if stored is None and caller:
-        ctx.setdefault("aws:PrincipalArn", caller_arn)
-    ptype = stored.principal_type if stored else ("AssumedRole" if is_role_arn(caller_arn) else "User")
+        _caller_keys(ctx, caller_arn, ptype)
+    if stored is not None:
+        ptype = stored.principal_type
     warnings = Catalog.default().request_warnings(action, resource)
     if levels is not None and (why := scp_exempt(caller_arn)) is not None:
         levels = None
         warnings.append(why)
+    required = (bool(rp) and action.lower() in TRUST_ACTIONS) or _key_policy(rp, resource, warnings)
     req = Request(
         action=action,
         resource=resource,
@@ -273,11 +396,29 @@ def simulate_custom(
     return _decide(
         req,
         built,
-        identity,
-        boundary,
-        rp,
-        bool(rp) and action.lower() in TRUST_ACTIONS,
-        levels,
+        Layers(identity, boundary, rp, required, levels, rcp_levels, session),
         used="given" if rp else None,
         warnings=tuple(warnings),
     )
+
+
+def _caller_keys(ctx: dict[str, Any], caller: str, ptype: str) -> None:
+    """The keys AWS derives from a caller that is not in the graph (IAM User Guide, "AWS global condition
+    context keys"), each set unless the request gave it: a session's `aws:PrincipalArn` is its role's ARN (the
+    path, not in the session ARN, taken as `/`); a service principal has `aws:PrincipalServiceName` and
+    `aws:PrincipalIsAWSService`; an anonymous caller has none."""
+    given = {k.lower() for k in ctx}
+    derived: dict[str, str] = {}
+    if ptype == "Service":
+        derived = {"aws:PrincipalServiceName": caller, "aws:PrincipalIsAWSService": "true"}
+    elif ptype in ("User", "AssumedRole", "Account", "FederatedUser"):
+        account = account_of(caller)
+        derived = {
+            "aws:PrincipalArn": role_arn_of_session(caller) if is_assumed_role_arn(caller) else caller,
+            "aws:PrincipalType": ptype,
+            "aws:PrincipalIsAWSService": "false",
+            **({"aws:PrincipalAccount": account} if account else {}),
+        }
+    for key, value in derived.items():
+        if key.lower() not in given:
+            ctx[key] = value
