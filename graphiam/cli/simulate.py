@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -37,18 +38,23 @@ def parse_context(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def read_scp_levels(paths: list[str]) -> list[list[Any]]:
-    """`--scp FILE`, one per level of the organization (root first): a file holds one SCP document or a JSON
-    list of the SCPs attached at that level."""
+def read_json(path: str, option: str) -> Any:
+    """The JSON in `path`, or an `InputError` naming the option and the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{option} {path}: not JSON: {exc}") from None
+
+
+def read_scp_levels(paths: list[str], option: str = "--scp") -> list[list[Any]]:
+    """`--scp FILE` (or `--rcp FILE`), one per level of the organization (root first): a file holds one
+    document or a JSON list of the documents attached at that level (`[]`: none but the full-access one)."""
     levels: list[list[Any]] = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                doc = json.load(fh)
-        except OSError as exc:
-            raise InputError(f"--scp {path}: cannot read: {exc.strerror}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"--scp {path}: not JSON: {exc}") from None
+        doc = read_json(path, option)
         levels.append(doc if isinstance(doc, list) else [doc])
     return levels
 
@@ -71,6 +77,10 @@ def render(sim: Any) -> list[str]:
         extra.append(f"resource policy ({sim.resource_policy_used}): {ev.resource_decision.value}")
     if ev.scp_decision is not None:
         extra.append(f"SCPs: {ev.scp_decision.value}")
+    if ev.rcp_decision is not None:
+        extra.append(f"RCPs: {ev.rcp_decision.value}")
+    if ev.session_decision is not None:
+        extra.append(f"session policy: {ev.session_decision.value}")
     lines.append("  " + ", ".join(extra))
     if ev.missing_context_keys:
         lines.append("  missing context keys: " + ", ".join(ev.missing_context_keys))
@@ -88,16 +98,19 @@ def describe_condition(c: Any) -> str:
 
 
 SIMULATE_QUERY = """query ($principal: String!, $action: String!, $resource: String!,
-  $context: [ContextEntryInput!], $resourceOwner: String, $scps: [[JSON!]!]) {
+  $context: [ContextEntryInput!], $resourceOwner: String, $scps: [[JSON!]!], $rcps: [[JSON!]!],
+  $session: JSON) {
   simulate(principal: $principal, action: $action, resource: $resource, context: $context,
-           resourceOwner: $resourceOwner, serviceControlPolicies: $scps) {
+           resourceOwner: $resourceOwner, serviceControlPolicies: $scps, resourceControlPolicies: $rcps,
+           sessionPolicy: $session) {
     decision identityDecision boundaryDecision resourcePolicyDecision resourcePolicySource scpDecision
+    rcpDecision sessionDecision
     missingContextKeys warnings principal action resource conditional
     requiredConditions { key operator values role policyArn statementIndex }
     matchedStatements { policyArn kind appliesVia viaName statementIndex sid effect } } }"""
 
 
-def _local(args: argparse.Namespace, path: Path, context: dict[str, Any], scps: list[list[Any]]) -> Any:
+def _local(args: argparse.Namespace, path: Path, context: dict[str, Any], layers: Layers) -> Any:
     db = open_database(path, engine=args.engine)
     try:
         return simulate(
@@ -107,17 +120,28 @@ def _local(args: argparse.Namespace, path: Path, context: dict[str, Any], scps: 
             resource=args.resource,
             context=context,
             resource_owner=args.resource_owner,
-            scps=scps,
+            scps=layers.scps,
+            rcps=layers.rcps,
+            session_policy=layers.session_policy,
         )
     finally:
         db.close()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layers:
+    """The organization and session policies given on the command line."""
+
+    scps: list[list[Any]]
+    rcps: list[list[Any]]
+    session_policy: Any
 
 
 def _decision(value: str | None) -> Decision | None:
     return None if value is None else Decision(value)
 
 
-def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], scps: list[list[Any]]) -> Any:
+def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], layers: Layers) -> Any:
     """The server's answer, shaped as `render` and the JSON output read a simulation."""
     entries = [
         {"key": k, "values": v, "type": "STRING_LIST"} if isinstance(v, list) else {"key": k, "values": [v]}
@@ -131,7 +155,9 @@ def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], s
             "resource": args.resource,
             "context": entries,
             "resourceOwner": args.resource_owner,
-            "scps": scps or None,
+            "scps": layers.scps or None,
+            "rcps": layers.rcps or None,
+            "session": layers.session_policy,
         },
     )["simulate"]
     matched = [
@@ -155,6 +181,8 @@ def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], s
         boundary_decision=_decision(r["boundaryDecision"]),
         resource_decision=_decision(r["resourcePolicyDecision"]),
         scp_decision=_decision(r["scpDecision"]),
+        rcp_decision=_decision(r["rcpDecision"]),
+        session_decision=_decision(r["sessionDecision"]),
         missing_context_keys=tuple(r["missingContextKeys"]),
     )
     return SimpleNamespace(
@@ -181,10 +209,14 @@ def _remote(server: Server, args: argparse.Namespace, context: dict[str, Any], s
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     context = parse_context(args.context or [])
-    scps = read_scp_levels(args.scp or [])
+    layers = Layers(
+        scps=read_scp_levels(args.scp or []),
+        rcps=read_scp_levels(args.rcp or [], "--rcp"),
+        session_policy=read_json(args.session_policy, "--session-policy") if args.session_policy else None,
+    )
     path = db_path(args, must_exist=not args.url)
     server = server_for(args, path)
-    sim = _remote(server, args, context, scps) if server else _local(args, path, context, scps)
+    sim = _remote(server, args, context, layers) if server else _local(args, path, context, layers)
     if args.json:
         ev = sim.evaluation
         print(
@@ -209,6 +241,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                         for c in sim.required_conditions
                     ],
                     "scpDecision": ev.scp_decision.value if ev.scp_decision is not None else None,
+                    "rcpDecision": ev.rcp_decision.value if ev.rcp_decision is not None else None,
+                    "sessionDecision": ev.session_decision.value if ev.session_decision is not None else None,
                 },
                 indent=2,
             )
@@ -238,6 +272,18 @@ def add(sub: Any) -> None:
         metavar="FILE",
         help="the SCPs of one level of the organization, root first (repeatable): a JSON document, "
         "or a JSON list of the documents attached at that level",
+    )
+    sp.add_argument(
+        "--rcp",
+        action="append",
+        metavar="FILE",
+        help="the RCPs of one level of the resource's organization, root first (repeatable): a JSON "
+        "document, or a JSON list of the documents attached at that level (`[]` for none)",
+    )
+    sp.add_argument(
+        "--session-policy",
+        metavar="FILE",
+        help="the session policy of the role's session (a JSON document): it caps what the session may do",
     )
     sp.add_argument("--json", action="store_true", help="print JSON")
     db_arg(sp)

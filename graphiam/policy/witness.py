@@ -587,8 +587,9 @@ def allowed_if(
     None when there is none (the request is denied whatever the caller does).
 
     The parts are those of `evaluate`: the identity policies, the boundary, the session policy, the resource
-    policy (statements naming the principal) and each SCP level (RCPs only ever deny); from each, at most one Allow statement with a condition on a
-    free key is chosen (a statement whose conditions are all on fixed keys already holds or never will).
+    policy (statements naming the principal) and each SCP level (RCPs only ever deny); from each, at most
+    one Allow statement with a condition on a free key is chosen (a statement whose conditions are all on
+    fixed keys already holds or never will).
     Denies with conditions on free keys are switched off, first from the request as it is, then by `search`.
     """
     action = request.action.lower()

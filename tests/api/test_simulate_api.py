@@ -88,3 +88,93 @@ def test_typos_in_simulate_get_a_warning_naming_the_closest_action(q):
         "unknown service `s33` in `s33:GetObject`: did you mean s3:GetObject?"
     )
     assert d["simulateCustom"]["warnings"][1].startswith("resource `arn:aws:s3`: not an ARN")
+
+
+LAYERS = """query($rp: JSON, $rcps: [[JSON!]!], $sp: JSON, $caller: String, $a: String!, $r: String!,
+    $c: [ContextEntryInput!]) {
+  simulateCustom(policies: [], action: $a, resource: $r, caller: $caller, resourcePolicy: $rp,
+                 resourceControlPolicies: $rcps, sessionPolicy: $sp, context: $c) {
+    decision rcpDecision sessionDecision resourcePolicyDecision scpDecision warnings
+    matchedStatements { policyArn kind appliesVia effect } } }"""
+TOPIC_QUEUE = "arn:aws:sqs:us-east-1:111111111111:events"
+
+
+def test_simulate_custom_with_a_service_principal_an_rcp_and_a_session_policy(q):
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": TOPIC_QUEUE,
+                "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:events:*:111111111111:rule/*"}},
+            }
+        ],
+    }
+    confused_deputy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:SourceAccount": "111111111111"}},
+            }
+        ],
+    }
+    variables = {
+        "rp": grant,
+        "caller": "events.amazonaws.com",
+        "a": "sqs:SendMessage",
+        "r": TOPIC_QUEUE,
+        "c": [
+            {"key": "aws:SourceArn", "values": ["arn:aws:events:us-east-1:111111111111:rule/nightly"]},
+            {"key": "aws:SourceAccount", "values": ["111111111111"]},
+        ],
+    }
+    d = q(LAYERS, {**variables, "rcps": [[confused_deputy]]})["simulateCustom"]
+    assert (d["decision"], d["rcpDecision"], d["resourcePolicyDecision"]) == ("ALLOWED", "ALLOWED", "ALLOWED")
+    assert d["sessionDecision"] is None and d["scpDecision"] is None
+    variables["c"][1]["values"] = ["999988887777"]
+    d = q(LAYERS, {**variables, "rcps": [[], [confused_deputy]]})["simulateCustom"]
+    assert (d["decision"], d["rcpDecision"]) == ("EXPLICIT_DENY", "EXPLICIT_DENY")
+    assert [m for m in d["matchedStatements"] if m["effect"] == "DENY"] == [
+        {
+            "policyArn": "resourceControlPolicies[1][0]",
+            "kind": "RCP",
+            "appliesVia": "RCP",
+            "effect": "DENY",
+        }
+    ]
+    session = "arn:aws:sts::111111111111:assumed-role/worker/job-7"
+    d = q(
+        LAYERS,
+        {
+            "rp": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": session}, "Action": "sqs:*", "Resource": "*"}
+                ],
+            },
+            "sp": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            },
+            "caller": session,
+            "a": "sqs:SendMessage",
+            "r": TOPIC_QUEUE,
+        },
+    )["simulateCustom"]
+    assert (d["decision"], d["sessionDecision"]) == ("ALLOWED", "IMPLICIT_DENY")
+
+
+def test_layer_errors_name_the_argument(q):
+    common = {"a": "sqs:SendMessage", "r": TOPIC_QUEUE}
+    body = q.raw(LAYERS, {**common, "caller": "not-a-principal"})
+    assert body["errors"][0]["message"].startswith("`caller`: unknown caller `not-a-principal`")
+    body = q.raw(LAYERS, {**common, "sp": "{oops"})
+    assert "sessionPolicy" in body["errors"][0]["message"]
+    body = q.raw(LAYERS, {**common, "rcps": [[{"Statement": [{"Effect": "Nope"}]}]]})
+    assert "resourceControlPolicies[0][0]" in body["errors"][0]["message"]
