@@ -2,7 +2,9 @@
 at /health.
 
 The lifespan opens the database once per process (kuzu allows one read-write handle), loads the demo
-organisation into an empty database, and closes everything on shutdown. Run one worker per database.
+organisation into an empty database, and closes everything on shutdown. One process holds a database
+read-write; `create_app(read_only=, follow=, publish=, forward_to=)` are the parts of serving reads from other
+processes (docs/DEPLOYMENT.md).
 
 Authentication (`graphiam.auth`) happens here, before GraphQL sees the request: a POST without a usable
 token gets 401 (JSON body in GraphQL's error shape, `WWW-Authenticate: Bearer`), unless anonymous reads are
