@@ -485,6 +485,7 @@ class Generations:
         self._make = make
         self._switch: asyncio.Lock | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._retired: list[Lease] = []  # replaced, not closed yet
         number, db = open_published(self.root, open_db)
         self.current = Lease(number, make(db))
 
@@ -496,17 +497,25 @@ class Generations:
                 self._switch = asyncio.Lock()
             async with self._switch:
                 if newest > self.current.number:
-                    loop = asyncio.get_running_loop()
-                    number, db = await loop.run_in_executor(None, open_published, self.root, self._open_db)
-                    if number > self.current.number:
-                        old, self.current = self.current, Lease(number, self._make(db))
-                        old.retired = True
-                        self._retire_if_idle(old)
-                    else:
-                        db.close()
+                    await self._open_newest()
         lease = self.current
         lease.users += 1
         return lease
+
+    async def _open_newest(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            number, db = await loop.run_in_executor(None, open_published, self.root, self._open_db)
+        except StoreError:  # answer from the generation at hand; the next request tries again
+            log.warning("could not open the newest generation of %s", self.root, exc_info=True)
+            return
+        if number <= self.current.number:
+            db.close()
+            return
+        old, self.current = self.current, Lease(number, self._make(db))
+        old.retired = True
+        self._retired.append(old)
+        self._retire_if_idle(old)
 
     async def follow(self, interval: float = FOLLOW_INTERVAL_S) -> None:
         """Pick up new generations while no request comes (so that an idle process does not keep an old one
@@ -531,11 +540,15 @@ class Generations:
     async def _close_later(self, lease: Lease) -> None:
         await asyncio.sleep(RETIRE_DELAY_S)
         await lease.services.settle()
-        await asyncio.get_running_loop().run_in_executor(None, lease.services.db.close)
+        if lease in self._retired:
+            self._retired.remove(lease)
+            await asyncio.get_running_loop().run_in_executor(None, lease.services.db.close)
 
     async def close(self) -> None:
         """Close every generation still open (the app stops)."""
         for task in list(self._closing):
             task.cancel()
-        await self.current.services.settle()
-        self.current.services.db.close()
+        for lease in [*self._retired, self.current]:
+            await lease.services.settle()
+            lease.services.db.close()
+        self._retired.clear()

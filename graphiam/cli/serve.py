@@ -228,7 +228,7 @@ def start_writer(args: argparse.Namespace, path: Path) -> tuple[subprocess.Popen
         command.append("--no-seeds")
     if args.no_introspection:
         command.append("--no-introspection")
-    proc = subprocess.Popen(command)
+    proc = subprocess.Popen(command, start_new_session=True)  # Ctrl-C stops the readers; they stop it
     deadline = time.monotonic() + WRITER_START_S
     while True:
         if proc.poll() is not None:
