@@ -51,7 +51,7 @@ def test_each_request_is_answered_from_the_newest_published_generation(tmp_path:
     app = create_app(path, follow=True, forward_to=writer, auth=None, allowed_hosts=None)
 
     async def steps(c: httpx.AsyncClient) -> list[Any]:
-        out = []
+        out: list[Any] = []
         r = await c.post("/graphql", json={"query": COUNT})
         out.append((r.headers["x-graphiam-generation"], r.json()))
         await asyncio.to_thread(_write_account, path, "111111111111", publisher)
