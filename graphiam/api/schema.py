@@ -40,6 +40,7 @@ from graphiam.api.security import (
     mask_errors,
 )
 from graphiam.api.simulation import SimulationQuery
+from graphiam.api.snapshot import SnapshotMutation
 from graphiam.api.types import Role, User
 from graphiam.api.viewer import ViewerQuery
 
@@ -99,7 +100,7 @@ QUERY_PARTS: tuple[type, ...] = (
 
 # Mutation parts, as QUERY_PARTS. Write each mutation with `graphiam.api.security.admin_mutation`;
 # `MutationGuard` also refuses any mutation operation from a non-admin caller.
-MUTATION_PARTS: tuple[type, ...] = (Mutation,)
+MUTATION_PARTS: tuple[type, ...] = (Mutation, SnapshotMutation)
 
 
 def query_parts() -> tuple[type, ...]:
