@@ -166,6 +166,10 @@ class AccountExport:
     # instance profiles) and/or "resources" (resources with their policies). A GAAD holds only IAM, an AWS
     # Config snapshot only resources; two exports of one account merge when they hold different parts.
     parts: frozenset[str] = frozenset({"iam"})
+    # the input format: "gaad", "iam-collect" or "aws-config". When a GAAD (or an iam-collect store) and an
+    # AWS Config snapshot of one account are loaded together, the Config snapshot's IAM (which Config records
+    # only in part) gives way to the other's.
+    format: str = "gaad"
     # where the file defines each ARN (users, groups, roles, policies, instance profiles): its JSON path, so
     # that a load can name both places when two files define the same ARN
     locations: Mapping[str, str] = field(default_factory=dict)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from graphiam.arn import is_service_linked_role
+from graphiam.arn import bucket_of, is_service_linked_role
 from graphiam.graph.cache import GenerationCache
-from graphiam.graph.resources import ResourceInfo, bucket_of
+from graphiam.graph.resources import ResourceInfo
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.policy.document import parse_stored
 from graphiam.store import Database
