@@ -382,7 +382,11 @@ def seed_files(directory: Path) -> list[Path]:
     manifest = directory / "manifest.json"
     if manifest.exists():
         m = json.loads(manifest.read_text())
-        return [directory / f for f in (*m.get("exports", []), *m.get("credential_reports", []))]
+        return [
+            directory / f
+            for key in ("exports", "config_snapshots", "organizations", "credential_reports")
+            for f in m.get(key, [])
+        ]
     return sorted(directory.glob("*.json")) + sorted(directory.glob("*.csv"))
 
 
