@@ -136,7 +136,7 @@ def test_accounts_count_resources_and_search_finds_them(gql: GraphQLClient) -> N
 
 def test_simulate_on_a_stored_object_uses_its_bucket_policy(gql: GraphQLClient) -> None:
     q = (
-        "query($p: String!, $r: String!) { simulate(principal: $p, action: \"s3:GetObject\", resource: $r) "
+        'query($p: String!, $r: String!) { simulate(principal: $p, action: "s3:GetObject", resource: $r) '
         "{ decision resourcePolicySource resourcePolicyDecision } }"
     )
     bob = f"arn:aws:iam::{COLLECT_B}:user/bob"
