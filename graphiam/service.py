@@ -114,6 +114,7 @@ Relation = Literal[
     "versions_of",
     "profiles_of_role",
     "roles_of_profile",
+    "names_of_resource",
 ]
 _RELATIONS: dict[str, Callable[[Database, Sequence[str]], dict[str, Any]]] = {
     "groups_of_user": reader.groups_of_users,
@@ -123,6 +124,7 @@ _RELATIONS: dict[str, Callable[[Database, Sequence[str]], dict[str, Any]]] = {
     "versions_of": reader.versions_of,
     "profiles_of_role": reader.profiles_of_roles,
     "roles_of_profile": reader.roles_of_profiles,
+    "names_of_resource": reader.names_of,
 }
 
 

@@ -31,6 +31,7 @@ from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.mutations import Mutation
 from graphiam.api.organization import OrganizationQuery
 from graphiam.api.queries import BrowseQuery
+from graphiam.api.resources import ResourceQuery
 from graphiam.api.search import SearchQuery
 from graphiam.api.security import (
     TIMEOUT_MESSAGE,
@@ -96,6 +97,7 @@ QUERY_PARTS: tuple[type, ...] = (
     ExternalQuery,
     HistoryQuery,
     SearchQuery,
+    ResourceQuery,
 )
 
 # Mutation parts, as QUERY_PARTS. Write each mutation with `graphiam.api.security.admin_mutation`;
