@@ -41,12 +41,14 @@ def page_queries(page: str) -> dict[str, str]:
 def principal_questions(arn: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, query, variables) as principal.js asks them on a user's first load."""
     q = page_queries("principal")
+    text = (PAGES / "principal.js").read_text()
+    limit = int(re.search(r"const PATH_LIMIT = (\d+);", text).group(1))  # type: ignore[union-attr]
     # the variables principal.js sends: one place to keep in step with the page
     first = {"arn": arn}
     out = [
         ("Principal (Who)", q["PRINCIPAL"], first),
         ("Effective", q["EFFECTIVE"], first),
-        ("AccessGraph", q["ACCESS_GRAPH"], {"arn": arn, "limit": 50, "first": 50}),
+        ("AccessGraph", q["ACCESS_GRAPH"], {"arn": arn, "limit": limit, "first": 50}),
         ("Assumable", q["ASSUMABLE"], first),
         (
             "Neighbourhood",
