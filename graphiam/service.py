@@ -87,6 +87,7 @@ _BOUNDS: dict[str, int | None] = {
     "escalation_paths": ANSWERS,
     "chain_paths": ANSWERS,
     "assumable_roles": ANSWERS,
+    "graph_view": 16,  # `graph` by its arguments (a neighbourhood; an account's view can be 5,000 nodes)
 }
 
 Relation = Literal[
