@@ -173,7 +173,7 @@ class GraphQuery:
     ) -> IamGraph:
         services = info.context.services
         snap, index = await services.escalation_index()
-        kinds = None if edge_kinds is None else [k.value for k in edge_kinds]
+        kinds = None if edge_kinds is None else [k.name for k in edge_kinds]  # names are the values
         key = (
             None if around is None else tuple(sorted(set(around))),
             depth,
