@@ -24,7 +24,7 @@ const PRINCIPAL = `query Principal($arn: String!) {
 const EFFECTIVE = `query Effective($arn: String!) {
   effectivePermissions(principal: $arn) {
     isAdmin actionCount blockedActionCount permissionsBoundary
-    byService { service count } byAccessLevel { accessLevel count } summary { service accessLevel count }
+    byAccessLevel { accessLevel count } summary { service accessLevel count }
     warnings
   }
 }`;
