@@ -1,7 +1,7 @@
 """Dashboard page loads in Chromium on a generated organisation, with a warm server.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--users 6000 --roles 4000 --policies 3000] [--runs 5]
-                                                  [--db DIR]
+                                                  [--db DIR] [--principal ARN]
 
 The org (benchmarks/generate_org.py, seed 7, one account) is loaded in process with the real loader (every
 derived edge) into DIR (kept, and reused when it already holds a database) or a temporary directory; then
@@ -130,6 +130,11 @@ def main() -> None:
     ap.add_argument("--policies", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--db", type=Path, help="keep the loaded database here (reused when it exists)")
+    ap.add_argument("--url", help="a running `graphiam serve` to measure instead of loading and starting one")
+    ap.add_argument(
+        "--pages", default="baseline,overview,principal,hood-all", help="which pages (comma-separated)"
+    )
+    ap.add_argument("--principal", help="the principal page's ARN (default: the longest path's user)")
     args = ap.parse_args()
     path = chromium_path()
     if path is None:
@@ -137,29 +142,34 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = args.db or Path(tmp) / "db"
-        if not db_path.exists():
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-            load_org(db_path, args.users, args.roles, args.policies)
+        proc = None
+        if args.url:
+            base = args.url.rstrip("/")
         else:
-            print(f"reusing the database in {db_path}", flush=True)
-        from tests.helpers import free_port
+            db_path = args.db or Path(tmp) / "db"
+            if not db_path.exists():
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+                load_org(db_path, args.users, args.roles, args.policies)
+            else:
+                print(f"reusing the database in {db_path}", flush=True)
+            from tests.helpers import free_port
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        t = time.perf_counter()
-        proc = serve(db_path, port)
-        print(f"server up in {time.perf_counter() - t:.1f} s", flush=True)
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            t = time.perf_counter()
+            proc = serve(db_path, port)
+            print(f"server up in {time.perf_counter() - t:.1f} s", flush=True)
         try:
             t = time.perf_counter()
-            who = pick_principal(base)
+            who = args.principal or pick_principal(base)
             print(f"principal: {who} (escalation summary answered after {time.perf_counter() - t:.1f} s)")
-            pages = {
-                "baseline (no query)": f"{base}/ui/#/search",
-                "overview": f"{base}/ui/#/",
-                "principal page": f"{base}/ui/#/user/{quote(who, safe='')}",
-                "principal, hood=all": f"{base}/ui/#/user/{quote(who, safe='')}?hood=all",
+            every = {
+                "baseline": ("baseline (no query)", f"{base}/ui/#/search"),
+                "overview": ("overview", f"{base}/ui/#/"),
+                "principal": ("principal page", f"{base}/ui/#/user/{quote(who, safe='')}"),
+                "hood-all": ("principal, hood=all", f"{base}/ui/#/user/{quote(who, safe='')}?hood=all"),
             }
+            pages = dict(every[k.strip()] for k in args.pages.split(","))
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1360, "height": 900})
@@ -183,9 +193,10 @@ def main() -> None:
                             panels[name].setdefault(panel, []).append(pair)
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
-    base_ms = statistics.median(times["baseline (no query)"])
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=60)
+    base_ms = statistics.median(times.get("baseline (no query)", [float("nan")]))
     print(f"\n{'page (warm server)':<24} {'median ms':>10} {'min':>8} {'max':>8} {'× baseline':>11}  errors")
     for name, ts in times.items():
         m = statistics.median(ts)

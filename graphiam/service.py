@@ -104,6 +104,12 @@ _BOUNDS: dict[str, int | None] = {
     "principal_rows": None,
     "account_facts": 1,
     "changes": 8,  # changes since an import (a summary computed from the graph when a mutation followed it)
+    # per principal, for its dashboard page and whoever goes back to it: (from, to, maxDepth, limit) and
+    # (from, to, maxDepth) and (from, maxDepth)
+    "escalation_paths": ANSWERS,
+    "chain_paths": ANSWERS,
+    "assumable_roles": ANSWERS,
+    "graph_view": 16,  # `graph` by its arguments (a neighbourhood; an account's view can be 5,000 nodes)
 }
 
 Relation = Literal[

@@ -148,9 +148,14 @@ async def chain_page(
     n = pg.check_first(first)
     start = _offset(after)
     services = info.context.services
-    found = await info.context.heavy(P.chain_paths, services.db, source, to=to, max_depth=max_depth)
-    page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
     snap = await services.snapshot()
+    found = await info.context.heavy_answer(
+        "chain_paths",
+        snap.generation,
+        (source, to, max_depth),
+        lambda cancel: P.chain_paths(services.db, source, to=to, max_depth=max_depth, cancel=cancel),
+    )
+    page = await services.run(P.describe, services.db, found.source_type, found.paths[start : start + n])
     chains = [
         AssumptionChain(
             cursor=pg.encode_cursor(str(start + i)),

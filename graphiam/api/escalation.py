@@ -197,8 +197,13 @@ class EscalationQuery:
         limit: int = Q.DEFAULT_LIMIT,
     ) -> list[EscalationPath]:
         snap, index = await info.context.services.escalation_index()
-        paths = await info.context.heavy(
-            Q.escalation_paths, info.context.db, snap, index, from_, to, max_depth=max_depth, limit=limit
+        paths = await info.context.heavy_answer(
+            "escalation_paths",
+            snap.generation,
+            (from_, to, max_depth, limit),
+            lambda cancel: Q.escalation_paths(
+                info.context.db, snap, index, from_, to, max_depth=max_depth, limit=limit, cancel=cancel
+            ),
         )
         return [_path(p, snap) for p in paths]
 

@@ -172,17 +172,30 @@ class GraphQuery:
         ] = G.DEFAULT_MAX_EDGES,
     ) -> IamGraph:
         services = info.context.services
-        _, index = await services.escalation_index()
-        kinds = None if edge_kinds is None else [k.value for k in edge_kinds]
-        view = await info.context.heavy(
-            G.graph_view,
-            services.db,
-            index,
-            around=around,
-            depth=depth,
-            edge_kinds=kinds,
-            account=account,
-            max_nodes=max_nodes,
-            max_edges=max_edges,
+        snap, index = await services.escalation_index()
+        kinds = None if edge_kinds is None else [k.name for k in edge_kinds]  # names are the values
+        key = (
+            None if around is None else tuple(sorted(set(around))),
+            depth,
+            None if kinds is None else tuple(sorted(set(kinds))),
+            account,
+            max_nodes,
+            max_edges,
+        )
+        view = await info.context.heavy_answer(
+            "graph_view",
+            snap.generation,
+            key,
+            lambda cancel: G.graph_view(
+                services.db,
+                index,
+                around=around,
+                depth=depth,
+                edge_kinds=kinds,
+                account=account,
+                max_nodes=max_nodes,
+                max_edges=max_edges,
+                cancel=cancel,
+            ),
         )
         return to_graph(view)

@@ -393,7 +393,12 @@ class AssumingPrincipal:
 
 async def assumable_roles(info: Info[Context, None], principal: str, max_depth: int) -> list[AssumableRole]:
     services = info.context.services
-    reach = await info.context.heavy(P.assumable_roles, services.db, principal, max_depth=max_depth)
+    reach = await info.context.heavy_answer(
+        "assumable_roles",
+        services.db.generation,
+        (principal, max_depth),
+        lambda cancel: P.assumable_roles(services.db, principal, max_depth=max_depth, cancel=cancel),
+    )
     return [AssumableRole(arn=r.key, depth=r.depth, needs_conditions=r.needs_conditions) for r in reach]
 
 

@@ -262,11 +262,12 @@ def edge_rows(
     if wanted is None:
         parts = {r["id"]: [Part.from_json(p) for p in _loads(r["parts"], [])] for r in rows}
     else:  # a set can hold thousands of parts: decode only those of the targets asked for
+        into: dict[tuple[str, str], set[str]] = {}  # (source, technique) -> targets wanted
+        for a, b, t in wanted:
+            into.setdefault((a, t), set()).add(b)
         asked: dict[str, set[str]] = {}
-        for f in fans:
-            asked.setdefault(f["targets"], set()).update(
-                b for a, b, t in wanted if a == f["source"] and t == f["technique"]
-            )
+        for f in fans:  # (scanning `wanted` per fan took 47 of the summary's 58 s at 10,000 principals)
+            asked.setdefault(f["targets"], set()).update(into.get((f["source"], f["technique"]), ()))
         parts = {r["id"]: _parts_of(r["parts"] or "", asked.get(r["id"], set())) for r in rows}
     for f in fans:
         uses = tuple(use_from_json(u) for u in _loads(f["permissions"], []))

@@ -205,3 +205,39 @@ def test_admin_summary_counts_the_lists_and_first_cuts_them(client):
     assert data["s3"] == [{"arn": e["arn"]} for e in summary[:3]] and data["s0"] == []
     body = client.raw("{ administrators(first: -1) { arn } }")
     assert body["errors"][0]["message"] == "`first` must be 0 or more, got -1"
+
+
+def test_a_principals_paths_chains_and_assumable_roles_are_computed_once_per_generation(client, monkeypatch):
+    """The dashboard's principal page asks them on every visit: computed once per arguments and generation."""
+    from graphiam.queries import chains, escalation_paths
+
+    calls: list[tuple[str, Any]] = []
+
+    def counted(name: str, real: Any, key: str) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            calls.append((name, kwargs[key]))
+            return real(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(
+        escalation_paths, "escalation_paths", counted("paths", escalation_paths.escalation_paths, "limit")
+    )
+    monkeypatch.setattr(chains, "chain_paths", counted("chains", chains.chain_paths, "max_depth"))
+    monkeypatch.setattr(chains, "assumable_roles", counted("assumable", chains.assumable_roles, "max_depth"))
+    bot = f"{ORG}user/automation/ci-bot"
+    data = client(
+        "query($a: String!) { "
+        "p1: escalationPaths(from: $a, limit: 2) { length steps { from to technique } } "
+        "p2: escalationPaths(from: $a, limit: 2) { length steps { from to technique } } "
+        "p3: escalationPaths(from: $a, limit: 50) { length steps { from to technique } } "
+        "c1: assumptionChainPage(from: $a, first: 1) { totalCount graph { nodes { id } } } "
+        "c2: assumptionChainPage(from: $a, first: 50) { totalCount graph { nodes { id } } } "
+        "r1: assumableRoles(from: $a) { arn depth } "
+        "r2: principal(arn: $a) { assumableRoles { arn depth } } }",
+        {"a": bot},
+    )
+    assert sorted(calls) == [("assumable", 5), ("chains", 5), ("paths", 2), ("paths", 50)]
+    assert data["p1"] == data["p2"] == data["p3"][:2] and len(data["p3"]) > 2  # ci-bot has more paths
+    assert data["c1"]["totalCount"] == data["c2"]["totalCount"] > 0
+    assert data["r1"] == data["r2"]["assumableRoles"]

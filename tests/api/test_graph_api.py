@@ -71,3 +71,27 @@ def test_bad_arguments_are_the_callers_errors(q, args, message):
     body = q.raw(f"{{ graph({args}) {{ truncated }} }}")
     [err] = body["errors"]
     assert err["message"] == message and err.get("extensions", {}).get("code") != "INTERNAL"
+
+
+def test_one_view_is_computed_once_per_generation_whatever_the_order_of_its_arguments(q, monkeypatch):
+    """A dashboard page's neighbourhood, asked on every visit: kept per generation by its arguments."""
+    from graphiam.queries import graph_view
+
+    calls: list[tuple[str, ...]] = []
+    real = graph_view.graph_view
+
+    def counted(*args, **kwargs):
+        calls.append(tuple(kwargs["around"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(graph_view, "graph_view", counted)
+    fields = "nodes { id } edges { id } truncated"
+    data = q(
+        "query($a: String!, $b: String!) { "
+        f"x: graph(around: [$a, $b], depth: 1, edgeKinds: [ATTACHED, MEMBER_OF]) {{ {fields} }} "
+        f"y: graph(around: [$b, $a, $a], depth: 1, edgeKinds: [MEMBER_OF, ATTACHED]) {{ {fields} }} "
+        f"z: graph(around: [$a, $b], depth: 1, edgeKinds: [MEMBER_OF]) {{ {fields} }} }}",
+        {"a": BOB, "b": OPS},
+    )
+    assert len(calls) == 2  # x and y are one view; z another
+    assert data["x"] == data["y"] != data["z"] and data["x"]["nodes"]

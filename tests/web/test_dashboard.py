@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -299,3 +300,49 @@ def test_a_node_expands_into_its_neighbours(signed_in: Tab, server: Server):
     after = set(page.evaluate(f"() => document.querySelector('{box}').cy.nodes().map(n => n.id())"))
     members = server.graphql("query($g: String!) { group(arn: $g) { members { arn } } }", {"g": group})
     assert {m["arn"] for m in members["group"]["members"]} <= after
+
+
+def test_the_access_graph_draws_the_shortest_paths_and_more_on_request(signed_in: Tab, server: Server):
+    tab = signed_in
+    page = tab.page
+    bot = f"{ORG}user/automation/ci-bot"
+    route = f"/user/{quote(bot, safe='')}"
+    q = "query($a: String!, $n: Int!) { escalationPaths(from: $a, limit: $n) "
+    q += "{ steps { from to technique } } }"
+    every = server.graphql(q, {"a": bot, "n": 50})["escalationPaths"]
+    assert len(every) > 2, "ci-bot has several escalation paths in the demo org"
+
+    def drawn_paths() -> int:
+        return int(page.locator('[data-panel="access-graph"] ol[data-list="paths"] > li').count())
+
+    def drawn_escalations() -> set[tuple[str, str, str]]:
+        edges = page.evaluate(
+            """() => document.querySelector('[data-graph="access"]').cy.edges('[kind = "ESCALATES_TO"]')
+            .map(e => [e.source().id(), e.target().id(), e.data('label')])"""
+        )
+        return {(a, b, t) for a, b, t in edges}
+
+    def escalations(paths: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+        return {
+            (s["from"], s["to"], s["technique"])
+            for p in paths
+            for s in p["steps"]
+            if s["technique"] != "sts-001"
+        }
+
+    open_page(tab, f"{route}?paths=2")  # a shared link with its own limit
+    first = server.graphql(q, {"a": bot, "n": 2})["escalationPaths"]
+    assert drawn_paths() == 2
+    assert drawn_escalations() == escalations(first) != escalations(every)
+    # the neighbourhood's link keeps the view's other parameters
+    hood = page.get_by_role("link", name="Also draw escalation edges").get_attribute("href") or ""
+    assert "paths=2" in hood and "hood=all" in hood
+    page.locator('[data-more="paths"]').click()
+    page.wait_for_function(
+        "() => location.hash.includes('paths=50') "
+        "&& document.querySelector('#main').dataset.state === 'ready'"
+        ' && document.querySelectorAll(\'[data-panel="access-graph"] ol[data-list="paths"] > li\').length > 2'
+    )
+    assert drawn_paths() == len(every)
+    assert drawn_escalations() == escalations(every)
+    assert page.locator('[data-more="paths"]').count() == 0  # all of them are drawn

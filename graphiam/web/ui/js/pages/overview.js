@@ -124,14 +124,13 @@ export async function overview(main) {
     title: "Administrators",
     id: "admins",
     query: ADMINS,
-    help: "Allowed every action on * now, or able to make itself administrator in one step.",
+    help: "Allowed every action on * now (isAdmin: identity policies, boundary, denies and SCPs applied). One that can make itself administrator is under “Can become administrator”.",
     render(body, d) {
       const c = d.adminSummary;
       put(body,
         h("div", { class: "stats" },
           stat("administrators", c.administrators, { stat: "admins" }),
-          stat("allowed * now", c.allowedEverythingNow, { stat: "admins-now" }),
-          stat("by self-escalation", c.administrators - c.allowedEverythingNow, { stat: "admins-self" })),
+          stat("allowed * now", c.allowedEverythingNow, { stat: "admins-now" })),
         c.byAccount.length > 1 ? bars(c.byAccount.map((a) => ({ key: a.account, label: a.account, value: a.administrators, cls: "danger" })), { testid: "admins-by-account" }) : null,
         table({
           name: "administrators",
@@ -143,7 +142,6 @@ export async function overview(main) {
             { key: "arn", label: "Principal", cell: (r) => entity(r.arn) },
             { key: "kind", label: "Kind", value: (r) => r.kind.toLowerCase() },
             { key: "account", label: "Account" },
-            { key: "now", label: "How", value: (r) => (r.now ? "allowed * now" : "self-escalation") },
           ],
         })
       );

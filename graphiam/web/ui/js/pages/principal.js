@@ -24,7 +24,7 @@ const PRINCIPAL = `query Principal($arn: String!) {
 const EFFECTIVE = `query Effective($arn: String!) {
   effectivePermissions(principal: $arn) {
     isAdmin actionCount blockedActionCount permissionsBoundary
-    byService { service count } byAccessLevel { accessLevel count } summary { service accessLevel count }
+    byAccessLevel { accessLevel count } summary { service accessLevel count }
     warnings
   }
 }`;
@@ -54,7 +54,10 @@ export const NEIGHBOURHOOD = `query Neighbourhood($around: [String!]!, $depth: I
   }
 }`;
 
-const PATH_LIMIT = 50;
+// The escalation paths drawn first: the shortest few (a principal that can escalate through a common fan-out
+// has hundreds, each a drawing of its own); "more" asks again with MORE_PATHS (the URL's `paths=`).
+export const PATH_LIMIT = 10;
+export const MORE_PATHS = 50;
 const CHAIN_PAGE = 50;
 const LEVELS = ["LIST", "READ", "WRITE", "TAGGING", "PERMISSIONS_MANAGEMENT"];
 
@@ -183,7 +186,7 @@ export async function principalPage(main, route) {
     },
   });
 
-  let pathLimit = PATH_LIMIT;
+  const pathLimit = Math.min(1000, Math.max(1, Number(route.params.get("paths")) || PATH_LIMIT));
   const graphPanel = panel(grid, {
     title: "Roles it can assume and escalation paths",
     id: "access-graph",
@@ -199,12 +202,15 @@ export async function principalPage(main, route) {
       canBecome.replaceChildren();
       put(canBecome, paths.some((p) => p.reachesAdmin) ? [badge("yes", "danger"), ` ${fmt(paths.filter((p) => p.reachesAdmin).length)} path(s) below`] : "no path found (or already administrator)");
       const notes = [];
-      if (paths.length >= pathLimit) notes.push(`At most ${pathLimit} escalation paths are shown.`);
+      if (paths.length >= pathLimit) notes.push(`The ${fmt(pathLimit)} shortest escalation paths are drawn.`);
       if (chains.hasNextPage || chains.truncated) notes.push(`${fmt(Math.min(CHAIN_PAGE, chains.totalCount))} of ${fmt(chains.totalCount)}${chains.truncated ? "+" : ""} assumption chains are drawn.`);
       const drawing = drawGraph(body, g, { title: "Access graph", testid: "access", note: notes.join(" "), truncated: chains.truncated, limitText: "1,000 chains" });
       markAdministrators(drawing, g.nodes.map((n) => n.id), body);
-      put(body, 
-        h("h3", {}, `Escalation paths (${fmt(paths.length)})`),
+      put(body,
+        h("h3", {}, `Escalation paths (${fmt(paths.length)}${paths.length >= pathLimit ? ", the shortest" : ""})`),
+        paths.length >= pathLimit && pathLimit < MORE_PATHS
+          ? h("p", {}, h("a", { href: hrefWith({ paths: MORE_PATHS }), dataset: { more: "paths" } }, `Show up to ${fmt(MORE_PATHS)} paths`))
+          : null,
         paths.length
           ? h("ol", { class: "paths", dataset: { list: "paths" } }, paths.map((p) =>
               h("li", {},
@@ -275,6 +281,19 @@ export async function principalPage(main, route) {
   neighbourhood(grid, [arn], { escalations: route.params.get("hood") === "all" });
 }
 
+/** The current view's URL with `params` set (null: removed), the others kept: a shareable link. */
+export function hrefWith(params) {
+  const hash = window.location.hash || "#/";
+  const q = hash.indexOf("?");
+  const kept = new URLSearchParams(q >= 0 ? hash.slice(q + 1) : "");
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null || v === undefined) kept.delete(k);
+    else kept.set(k, String(v));
+  }
+  const base = q >= 0 ? hash.slice(0, q) : hash;
+  return kept.toString() ? `${base}?${kept}` : base;
+}
+
 /** Rings the drawn administrators: which of the drawing's nodes are, asked of the API (its query shown). */
 export function markAdministrators(drawing, ids, body) {
   if (!drawing.cy || !ids.length) return;
@@ -296,7 +315,6 @@ const STRUCTURE = ["MEMBER_OF", "ATTACHED", "CAN_ASSUME", "HAS_ROLE"];
 export function neighbourhood(parent, around, { maxNodes = 80, depth = 1, maxEdges = 600, escalations = false } = {}) {
   const edgeKinds = escalations ? null : STRUCTURE;
   const vars = { around, depth, maxNodes, maxEdges, edgeKinds };
-  const route = window.location.hash.split("?")[0];
   panel(parent, {
     title: "Neighbourhood",
     id: "neighbourhood",
@@ -306,8 +324,8 @@ export function neighbourhood(parent, around, { maxNodes = 80, depth = 1, maxEdg
     help: `Groups, policies (with how they are attached), roles${escalations ? " and escalations" : ""} ${depth === 1 ? "one edge" : `${depth} edges`} away. Expand a node to go further.`,
     render(body, d) {
       put(body, h("p", {}, escalations
-        ? h("a", { href: route }, "Leave out escalation edges")
-        : h("a", { href: `${route}?hood=all` }, "Also draw escalation edges")));
+        ? h("a", { href: hrefWith({ hood: null }) }, "Leave out escalation edges")
+        : h("a", { href: hrefWith({ hood: "all" }) }, "Also draw escalation edges")));
       drawGraph(body, fromIamGraph(d.graph, around), {
         title: "Neighbourhood",
         testid: "neighbourhood",
