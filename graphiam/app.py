@@ -349,15 +349,21 @@ class ForwardWrites:
 
 
 async def _analyse_ahead(services: Services) -> None:
-    """`Services.analyse_findings_ahead`, logged (a failure only means the first report does the work)."""
+    """`Services.analyse_findings_ahead`, then `Services.summarise_escalation_ahead`, logged (a failure only
+    means the first request does the work)."""
     try:
         start = time.perf_counter()
         n = await services.analyse_findings_ahead()
         log.info("findings: %d policy documents analysed ahead in %.1f s", n, time.perf_counter() - start)
+        start = time.perf_counter()
+        n = await services.summarise_escalation_ahead()
+        log.info(
+            "escalation summary: %d principals summarised ahead in %.1f s", n, time.perf_counter() - start
+        )
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001 - logged; the report analyses what is left itself
-        log.warning("findings: analysing ahead failed", exc_info=True)
+    except Exception:  # noqa: BLE001 - logged; the first request does the work itself
+        log.warning("findings/escalation summary: computing ahead failed", exc_info=True)
 
 
 def _resolve_auth(

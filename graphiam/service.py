@@ -39,7 +39,7 @@ from graphiam.errors import Cancelled, StoreError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminFacts, admin_facts
-from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache
+from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache, escalation_summary
 from graphiam.queries.findings import FindingsIndex, analyse_ahead, findings_index_cache
 from graphiam.store import Database, open_database, reader, records
 from graphiam.store import org_store as organization
@@ -302,6 +302,34 @@ class Services:
             done += n
             if n < batch:
                 return done
+
+    async def summarise_escalation_ahead(self, max_depth: int = 5) -> int:
+        """`escalationSummary`'s answer at `max_depth` (the dashboard overview's first question, tens of
+        seconds at 10,000 principals: longer than a request may run) computed in the background and kept for
+        the generation, on a thread of its own so heavy requests keep their pool; the number of entries. A
+        request asking meanwhile waits for this computation instead of starting its own. The server runs it
+        after analysing the findings ahead."""
+        snap, index = await self.escalation_index()
+        cache = self.answers("escalation_summary")
+        generation = snap.generation
+        cancel = Cancel()
+        compute = partial(escalation_summary, self.db, snap, index, max_depth=max_depth, cancel=cancel)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="graphiam-ahead")
+        try:
+            entries = await asyncio.get_running_loop().run_in_executor(
+                pool,
+                partial(
+                    cache.get,
+                    generation,
+                    max_depth,
+                    compute,
+                    still_current=lambda: self.db.generation == generation,
+                ),
+            )
+        finally:
+            cancel.cancel()  # stops the computation when the server stops first (a no-op once it is done)
+            pool.shutdown(wait=False)
+        return len(entries)
 
     async def admin_facts(self, arn: str) -> AdminFacts:
         """`queries.admin.admin_facts` of a stored user or role (isAdmin, canBecomeAdmin, why, what is

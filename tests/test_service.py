@@ -100,3 +100,25 @@ def test_documents_analysed_ahead_are_not_analysed_again_by_the_report(
     assert n == len(snap.documents) > 7
     assert ahead > 0 and after == ahead  # the report found every document analysed
     gc.unfreeze()
+
+
+def test_the_escalation_summary_computed_ahead_is_the_one_a_request_gets(
+    make_db: Any, two_account_org: list[Path]
+) -> None:
+    from graphiam.queries.escalation_paths import escalation_summary
+
+    db = make_db(*two_account_org)
+    with ThreadPoolExecutor(2) as pool:
+        services = Services(db=db, executor=pool)
+
+        async def go() -> tuple[int, list[Any]]:
+            n = await services.summarise_escalation_ahead()
+            snap, index = await services.escalation_index()
+            kept = services.answers("escalation_summary").peek(snap.generation, 5)
+            return n, kept
+
+        n, kept = asyncio.run(go())
+    snap = build_snapshot(db)
+    expected = escalation_summary(db, snap, build_index(db, snap))
+    assert kept is not None and [e.principal for e in kept] == [e.principal for e in expected]
+    assert n == len(expected) > 0
