@@ -111,7 +111,7 @@ def test_the_escalation_summary_computed_ahead_is_the_one_a_request_gets(
     with ThreadPoolExecutor(2) as pool:
         services = Services(db=db, executor=pool)
 
-        async def go() -> tuple[int, list[Any]]:
+        async def go() -> tuple[int, list[Any] | None]:
             n = await services.summarise_escalation_ahead()
             snap, index = await services.escalation_index()
             kept = services.answers("escalation_summary").peek(snap.generation, 5)
