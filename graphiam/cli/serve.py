@@ -32,10 +32,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # time `graphiam --help` and every other command take to start
     import uvicorn
 
+    from graphiam import service
     from graphiam.app import create_app
 
     path = db_path(args)
     refuse_if_served(path, "serve it again")
+    # the app opens the database only once uvicorn starts it, where a refusal is a traceback: a database made
+    # by the other engine is refused here, in one line, before a token is made for it
+    service.check_engine(path, args.engine)
     auth = serve_auth(args, path)
     no_seeds = args.no_seeds or os.environ.get(NO_SEEDS_ENV, "") not in ("", "0")
     app = create_app(
