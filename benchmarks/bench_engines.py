@@ -129,7 +129,8 @@ def main() -> None:
             if out.returncode != 0:
                 raise SystemExit(f"{engine} at {size}: {out.stderr.strip()[-500:]}")
             got[engine] = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"\n{size:,} principals     {'kuzu 0.11.3':>12} {'LadybugDB 0.22':>15} {'ratio':>6}")
+        print(f"\n{size:,} principals (load average {os.getloadavg()[0]:.1f} after it)")
+        print(f"{'':<36} {'kuzu 0.11.3':>12} {'LadybugDB 0.22':>15} {'ratio':>6}")
         for label, key in rows:
             k, lb = got["kuzu"][key], got["ladybug"][key]
             print(f"{label:<36} {k:>12.1f} {lb:>15.1f} {lb / k:>6.2f}", flush=True)
