@@ -41,7 +41,7 @@ from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, sna
 from graphiam.queries.admin import AdminFacts, admin_facts
 from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache, escalation_summary
 from graphiam.queries.findings import FindingsIndex, analyse_ahead, findings_index_cache
-from graphiam.store import Database, open_database, reader, records
+from graphiam.store import Database, check_engine, open_database, reader, records
 from graphiam.store import org_store as organization
 from graphiam.store.migrate import Migration, migrate_database
 from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
@@ -75,6 +75,7 @@ __all__ = [
     "UnitRow",
     "account_facts",
     "build_snapshot",
+    "check_engine",
     "governing_chain",
     "migrate_database",
     "open_database",

@@ -51,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # time `graphiam --help` and every other command take to start
     import uvicorn
 
+    from graphiam import service
     from graphiam.app import create_app
 
     if args.workers < 1:
@@ -61,6 +62,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.writer:
         return serve_writer(args, path)
     refuse_if_served(path, "serve it again")
+    # the app opens the database only once uvicorn starts it, where a refusal is a traceback: a database made
+    # by the other engine is refused here, in one line, before a token is made for it
+    service.check_engine(path, args.engine)
     auth = serve_auth(args, path)
     if args.workers > 1:
         return serve_workers(args, path, auth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from graphiam.store import engine as _engine
 from graphiam.store.db import DEFAULT_BUFFER_POOL_MB, Database
 from graphiam.store.schema import ensure_schema
 
@@ -27,4 +28,11 @@ def open_database(
     return db
 
 
-__all__ = ["Database", "open_database"]
+def check_engine(path: str | Path, engine: str | None = None) -> None:
+    """Refuse, in one line naming `graphiam migrate`, a database at `path` made by another engine than
+    `engine` (None: `GRAPHIAM_ENGINE`, else kuzu); nothing is opened. For a command that must fail before it
+    does anything else (`graphiam serve` opens the database only once the server starts)."""
+    _engine.check_engine(path, _engine.engine_name(engine))
+
+
+__all__ = ["Database", "check_engine", "open_database"]

@@ -22,7 +22,7 @@ from graphiam.store.engine import (
     marker_path,
     recorded_engine,
 )
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 HAS_LADYBUG = importlib.util.find_spec("ladybug") is not None
 needs_both = pytest.mark.skipif(
@@ -98,15 +98,21 @@ def test_opening_a_database_with_the_other_engine_names_migrate(tmp_path, made_b
     r = subprocess.run([*load, "--db", str(db), "--engine", made_by], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     before = db.read_bytes()
-    r = subprocess.run(
-        [sys.executable, "-m", "graphiam.cli", "report", "--db", str(db), "--engine", other],
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode != 0
-    assert r.stderr.strip().count("\n") == 0, r.stderr
-    assert f"made by {made_by}, not {other}" in r.stderr and "graphiam migrate" in r.stderr
-    assert db.read_bytes() == before  # untouched
+    beside = sorted(p.name for p in tmp_path.iterdir())
+    # a reading command, and `serve` (which opens the database only once the server starts: the refusal must
+    # come before, in one line, not as the server's startup traceback, and before it makes an admin token)
+    for command in (["report"], ["serve", "--port", str(free_port())]):
+        r = subprocess.run(
+            [sys.executable, "-m", "graphiam.cli", *command, "--db", str(db), "--engine", other],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode != 0, command
+        assert r.stderr.strip().count("\n") == 0, r.stderr
+        assert f"made by {made_by}, not {other}" in r.stderr and "graphiam migrate" in r.stderr
+        assert db.read_bytes() == before  # untouched
+        assert sorted(p.name for p in tmp_path.iterdir()) == beside  # no token, lock or log made
 
 
 def test_connections_of_ended_threads_are_closed():
