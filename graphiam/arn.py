@@ -262,3 +262,32 @@ def caller_type(text: str) -> str:
             "session (arn:aws:sts::ID:assumed-role/ROLE/SESSION), a federated user, a SAML or OIDC "
             "provider, a service principal (events.amazonaws.com) or `anonymous`"
         ) from None
+
+
+def resource_type(arn: str) -> str:
+    """`service:kind` from an ARN: `arn:aws:s3:::b` → s3:bucket, `arn:aws:sqs:r:a:q` → sqs:queue,
+    `arn:aws:kms:r:a:key/id` → kms:key, `arn:aws:lambda:r:a:function:f` → lambda:function."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return "unknown"
+    service, rest = parts[2], parts[5]
+    if service == "s3":
+        if parts[4] == "" and "/" not in rest:
+            return "s3:bucket"
+        if parts[4] == "" and "/" in rest:
+            return "s3:object"
+    implicit = {"sqs": "queue", "sns": "topic"}
+    if service in implicit and "/" not in rest and ":" not in rest:
+        return f"{service}:{implicit[service]}"
+    for sep in ("/", ":"):
+        if sep in rest:
+            return f"{service}:{rest.split(sep, 1)[0]}"
+    return service
+
+
+def bucket_of(arn: str) -> str | None:
+    """The bucket ARN an S3 object ARN (`arn:aws:s3:::bucket/key`) is in, else None."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "s3" and parts[3] == "" and parts[4] == "" and "/" in parts[5]:
+        return ":".join(parts[:5]) + ":" + parts[5].split("/", 1)[0]
+    return None

@@ -128,6 +128,28 @@ class InstanceProfile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Resource:
+    """An AWS resource and its resource-based policy (bucket policy, key policy, queue policy…).
+
+    `type` is `service:kind` as the ARN names it (`s3:bucket`, `kms:key`, `sqs:queue`, `sns:topic`,
+    `lambda:function`, `secretsmanager:secret`, `ecr:repository`…); `account` the owner (an S3 ARN names none,
+    so it comes from where the collector found it); `policy` canonical JSON, or None when it has none."""
+
+    arn: str
+    type: str
+    account: str
+    region: str | None = None
+    name: str | None = None
+    tags: tuple[Tag, ...] = ()
+    policy: str | None = None
+    source: str | None = None  # the file (or directory) it was read from
+
+
+IAM_PART = "iam"
+RESOURCES_PART = "resources"
+
+
+@dataclass(frozen=True, kw_only=True)
 class AccountExport:
     """One account's worth of IAM, as read from one GAAD file."""
 
@@ -139,6 +161,15 @@ class AccountExport:
     policies: tuple[ManagedPolicy, ...] = ()
     instance_profiles: tuple[InstanceProfile, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    resources: tuple[Resource, ...] = ()
+    # what the export holds of the account, which a load replaces: "iam" (users, groups, roles, policies,
+    # instance profiles) and/or "resources" (resources with their policies). A GAAD holds only IAM, an AWS
+    # Config snapshot only resources; two exports of one account merge when they hold different parts.
+    parts: frozenset[str] = frozenset({"iam"})
+    # the input format: "gaad", "iam-collect" or "aws-config". When a GAAD (or an iam-collect store) and an
+    # AWS Config snapshot of one account are loaded together, the Config snapshot's IAM (which Config records
+    # only in part) gives way to the other's.
+    format: str = "gaad"
     # where the file defines each ARN (users, groups, roles, policies, instance profiles): its JSON path, so
     # that a load can name both places when two files define the same ARN
     locations: Mapping[str, str] = field(default_factory=dict)
@@ -165,12 +196,18 @@ class ServiceControlPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResourceControlPolicy(ServiceControlPolicy):
+    """An RCP: the same shape as an SCP (id, name, document, targets), attached along the same tree."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Organization:
-    """An AWS organization: its tree (roots → OUs → accounts) and the SCPs attached along it."""
+    """An AWS organization: its tree (roots → OUs → accounts) and the SCPs and RCPs attached along it."""
 
     id: str
     management_account: str | None
     source: str
     units: tuple[OrgUnit, ...] = ()
     policies: tuple[ServiceControlPolicy, ...] = ()
+    rcps: tuple[ResourceControlPolicy, ...] = ()
     warnings: tuple[str, ...] = field(default=())

@@ -710,3 +710,276 @@ def drift_exports() -> tuple[dict[str, Any], dict[str, Any]]:
         ),
     )
     return old, new
+
+
+# ---- an iam-collect file store, written the way iam-collect lays it out ----
+
+COLLECT_A, COLLECT_B, COLLECT_M = "111111111111", "222222222222", "999999999999"
+COLLECT_ORG = "o-abcdefghij"
+COLLECT_ROOT_OU = "r-ab12"
+COLLECT_PROD_OU, COLLECT_DEV_OU = "ou-ab12-prod1111", "ou-ab12-dev22222"
+SCP_FULL = "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
+SCP_NO_LEAVE = f"arn:aws:organizations::{COLLECT_M}:policy/{COLLECT_ORG}/service_control_policy/p-noleave1"
+RCP_FULL = "arn:aws:organizations::aws:policy/resource_control_policy/p-RCPFullAWSAccess"
+RCP_ORG_ONLY = f"arn:aws:organizations::{COLLECT_M}:policy/{COLLECT_ORG}/resource_control_policy/p-orgonly1"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+COLLECT_RESOURCES = {  # ARN -> type, in account A
+    "arn:aws:s3:::shared-data": "s3:bucket",
+    "arn:aws:s3:::public-site": "s3:bucket",
+    "arn:aws:s3:::no-policy": "s3:bucket",
+    f"arn:aws:kms:us-east-1:{COLLECT_A}:key/{KEY_ID}": "kms:key",
+    f"arn:aws:sqs:us-east-1:{COLLECT_A}:jobs": "sqs:queue",
+    f"arn:aws:sns:us-east-1:{COLLECT_A}:alerts": "sns:topic",
+    f"arn:aws:lambda:us-east-1:{COLLECT_A}:function:process": "lambda:function",
+    f"arn:aws:secretsmanager:us-east-1:{COLLECT_A}:secret:db-AbCdEf": "secretsmanager:secret",
+    f"arn:aws:ecr:us-east-1:{COLLECT_A}:repository/app": "ecr:repository",
+}
+
+
+def _collect_folder(account_dir: Path, arn: str) -> Path:
+    """iam-collect's folder for a resource: service/[region]/[aws]/[type]/url-encoded id, lower-cased."""
+    from urllib.parse import quote
+
+    _, _, service, region, account, resource = arn.split(":", 5)
+    rtype, rid = "", resource
+    for sep in ("/", ":"):
+        if sep in resource and service not in ("s3",):
+            rtype, rid = resource.split(sep, 1)
+            break
+    parts = [service, region, "aws" if account == "aws" else "", rtype, quote(rid, safe="")]
+    return account_dir.joinpath(*[p.lower() for p in parts if p])
+
+
+def _put(folder: Path, **facts: Any) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, value in facts.items():
+        if value is not None:
+            (folder / f"{name.replace('_', '-')}.json").write_text(json.dumps(value, indent=2))
+
+
+def write_iam_collect_store(root: Path) -> Path:
+    """Two accounts (A: IAM and nine resources, B: IAM), an organization (root → prod OU → A, dev OU → B,
+    management account M) with SCPs and RCPs at each level. Returns the store's root."""
+    a, b, m = COLLECT_A, COLLECT_B, COLLECT_M
+    part = root / "aws" / "aws"
+    acc_a, acc_b = part / "accounts" / a, part / "accounts" / b
+    alice, devs = f"arn:aws:iam::{a}:user/team/Alice", f"arn:aws:iam::{a}:group/devs"
+    app_role, profile = f"arn:aws:iam::{a}:role/app-role", f"arn:aws:iam::{a}:instance-profile/app-profile"
+    read_s3, boundary = f"arn:aws:iam::{a}:policy/ReadS3", f"arn:aws:iam::{a}:policy/Boundary"
+    ro = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    bob, reader = f"arn:aws:iam::{b}:user/bob", f"arn:aws:iam::{b}:role/reader"
+    s3_read = doc(allow(["s3:GetObject", "s3:ListBucket"], "*"))
+    _put(
+        _collect_folder(acc_a, alice),
+        metadata={
+            "arn": alice,
+            "path": "/team/",
+            "id": "AIDAALICE",
+            "name": "Alice",
+            "created": "2024-01-01T00:00:00Z",
+        },
+        groups=[devs],
+        managed_policies=[read_s3],
+        inline_policies=[{"PolicyName": "kms-use", "PolicyDocument": doc(allow("kms:Decrypt", "*"))}],
+        tags={"team": "data"},
+    )
+    _put(
+        _collect_folder(acc_a, devs),
+        metadata={"arn": devs, "path": "/", "name": "devs", "id": "AGPADEVS"},
+        managed_policies=[ro],
+    )
+    _put(
+        _collect_folder(acc_a, app_role),
+        metadata={
+            "arn": app_role,
+            "name": "app-role",
+            "id": "AROAAPP",
+            "path": "/",
+            "permissionBoundary": boundary,
+        },
+        trust_policy=doc(
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ),
+        managed_policies=[read_s3],
+        instance_profiles=[profile],
+        tags={"env": "prod"},
+    )
+    _put(
+        _collect_folder(acc_a, profile),
+        metadata={"arn": profile, "name": "/", "id": "AIPAAPP", "path": "/", "roles": [app_role]},
+    )
+    for arn, name, document in ((read_s3, "ReadS3", s3_read), (boundary, "Boundary", doc(allow("*", "*")))):
+        _put(
+            _collect_folder(acc_a, arn),
+            metadata={
+                "arn": arn,
+                "name": name,
+                "id": f"ANPA{name.upper()}",
+                "defaultVersionId": "v2",
+                "path": "/",
+            },
+            current_policy=document,
+        )
+    _put(
+        _collect_folder(acc_a, ro),
+        metadata={"arn": ro, "name": "ReadOnlyAccess", "defaultVersionId": "v99", "path": "/"},
+        current_policy=doc(allow(["s3:Get*", "s3:List*", "kms:Describe*"], "*")),
+    )
+    shared = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{b}:root"},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"],
+        }
+    )
+    public = doc(
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::public-site/*",
+        }
+    )
+    key = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{a}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {"Effect": "Allow", "Principal": {"AWS": reader}, "Action": "kms:Decrypt", "Resource": "*"},
+    )
+    queue = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": f"arn:aws:sqs:us-east-1:{a}:jobs",
+            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:sns:us-east-1:{a}:alerts"}},
+        }
+    )
+    topic = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "sns:Publish",
+            "Resource": f"arn:aws:sns:us-east-1:{a}:alerts",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": COLLECT_ORG}},
+        }
+    )
+    function = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": f"arn:aws:lambda:us-east-1:{a}:function:process",
+            "Condition": {"StringEquals": {"AWS:SourceAccount": a}},
+        }
+    )
+    secret = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": reader},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        }
+    )
+    repo = doc({"Sid": "pull", "Effect": "Allow", "Principal": {"AWS": b}, "Action": ["ecr:BatchGetImage"]})
+    policies = dict(
+        zip(COLLECT_RESOURCES, (shared, public, None, key, queue, topic, function, secret, repo), strict=True)
+    )
+    for arn, policy in policies.items():
+        name = arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+        meta: dict[str, Any] = {"arn": arn, "name": name}
+        if arn.startswith("arn:aws:s3"):
+            meta["region"] = "us-east-1"
+        _put(
+            _collect_folder(acc_a, arn),
+            metadata=meta,
+            policy=policy,
+            tags={"owner": "data"} if "s3" in arn else None,
+        )
+    (acc_a / "organization.json").write_text(json.dumps({"organizationId": COLLECT_ORG}))
+    _put(
+        _collect_folder(acc_b, bob),
+        metadata={"arn": bob, "path": "/", "id": "AIDABOB", "name": "bob"},
+        inline_policies=[
+            {"PolicyName": "read", "PolicyDocument": doc(allow(["s3:GetObject", "kms:Decrypt"], "*"))}
+        ],
+    )
+    _put(
+        _collect_folder(acc_b, reader),
+        metadata={"arn": reader, "name": "reader", "id": "AROAREADER", "path": "/"},
+        trust_policy=doc(
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b}:root"}, "Action": "sts:AssumeRole"}
+        ),
+        inline_policies=[{"PolicyName": "all", "PolicyDocument": doc(allow("*", "*"))}],
+    )
+    org = part / "organizations" / COLLECT_ORG
+    _put(
+        org,
+        metadata={
+            "id": COLLECT_ORG,
+            "arn": f"arn:aws:organizations::{m}:organization/{COLLECT_ORG}",
+            "rootOu": COLLECT_ROOT_OU,
+            "rootAccountArn": f"arn:aws:organizations::{m}:account/{COLLECT_ORG}/{m}",
+            "rootAccountId": m,
+            "features": {"SERVICE_CONTROL_POLICY": True, "RESOURCE_CONTROL_POLICY": True},
+        },
+        structure={COLLECT_ROOT_OU: {"children": {COLLECT_PROD_OU: {}, COLLECT_DEV_OU: {}}, "accounts": []}},
+        ous={
+            COLLECT_ROOT_OU: {"scps": [SCP_FULL], "rcps": [RCP_FULL, RCP_ORG_ONLY], "s3Policies": []},
+            COLLECT_PROD_OU: {
+                "parent": COLLECT_ROOT_OU,
+                "scps": [SCP_FULL, SCP_NO_LEAVE],
+                "rcps": [RCP_FULL],
+                "s3Policies": [],
+            },
+            COLLECT_DEV_OU: {
+                "parent": COLLECT_ROOT_OU,
+                "scps": [SCP_FULL],
+                "rcps": [RCP_FULL],
+                "s3Policies": [],
+            },
+        },
+        accounts={
+            a: {"ou": COLLECT_PROD_OU, "scps": [SCP_FULL], "rcps": [RCP_FULL], "s3Policies": [], "tags": {}},
+            b: {"ou": COLLECT_DEV_OU, "scps": [SCP_FULL], "rcps": [RCP_FULL], "s3Policies": [], "tags": {}},
+            m: {"ou": COLLECT_ROOT_OU, "scps": [SCP_FULL], "rcps": [RCP_FULL], "s3Policies": [], "tags": {}},
+        },
+    )
+    for ou, name in ((COLLECT_ROOT_OU, "Root"), (COLLECT_PROD_OU, "Prod"), (COLLECT_DEV_OU, "Dev")):
+        _put(
+            org / "ous" / ou,
+            metadata={"arn": f"arn:aws:organizations::{m}:ou/{COLLECT_ORG}/{ou}", "name": name},
+            tags={},
+        )
+    everything = doc(allow("*", "*"))
+    no_leave = doc(deny("organizations:LeaveOrganization"))
+    org_only = doc(
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:*", "sqs:*", "kms:*", "secretsmanager:*", "sts:*"],
+            "Resource": "*",
+            "Condition": {
+                "StringNotEqualsIfExists": {"aws:PrincipalOrgID": COLLECT_ORG},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        }
+    )
+    for kind, arn, name, document in (
+        ("scps", SCP_FULL, "FullAWSAccess", everything),
+        ("scps", SCP_NO_LEAVE, "no-leave", no_leave),
+        ("rcps", RCP_FULL, "RCPFullAWSAccess", everything),
+        ("rcps", RCP_ORG_ONLY, "org-only", org_only),
+    ):
+        pid = arn.rsplit("/", 1)[-1]
+        _put(
+            org / kind / pid.lower(),
+            metadata={"arn": arn, "name": name, "description": None, "awsManaged": ":aws:" in arn},
+            policy=document,
+            tags={},
+        )
+    return root

@@ -1,4 +1,5 @@
-"""Loading files into the graph: GAAD exports and credential reports, all or nothing.
+"""Loading files into the graph: GAAD exports, credential reports, organization descriptions, iam-collect
+stores (directories) and AWS Config snapshots, all or nothing.
 
 Everything is read and checked in memory first (pure ingest); only then does one write transaction
 touch the database, so a bad file leaves the database exactly as it was.
@@ -21,9 +22,10 @@ from graphiam.errors import IngestError
 from graphiam.graph.snapshot import Snapshot
 from graphiam.ingest.credential_report import parse_credential_report
 from graphiam.ingest.gaad import parse_gaad, read_json_file
+from graphiam.ingest.iam_collect import is_iam_collect_store, read_store
 from graphiam.ingest.organizations import is_organization, parse_organization
 from graphiam.ingest.reader import check_policy_document
-from graphiam.model import AccountExport, Group, Organization, Role, User
+from graphiam.model import IAM_PART, AccountExport, Group, Organization, Role, User
 from graphiam.queries import history
 from graphiam.queries.summary import Summary, counts, encode, summarise
 from graphiam.store import Database, reader
@@ -46,6 +48,7 @@ class LoadSummary:
     inline_policies: int
     credential_rows: int
     warnings: tuple[str, ...]
+    resources: int = 0
     organization: str | None = None  # "o-…: N accounts, M OUs, K SCPs" when an organization was loaded
     moved: tuple[Moved, ...] = ()  # ARNs that moved from another account's load (`replace`)
 
@@ -55,6 +58,7 @@ class LoadSummary:
                 f"loaded {len(self.accounts)} account(s) {', '.join(self.accounts)}: {self.users} users, "
                 f"{self.groups} groups, {self.roles} roles, {self.managed_policies} managed policies, "
                 f"{self.inline_policies} inline policies"
+                + (f", {self.resources} resources" if self.resources else "")
             ]
             if self.accounts
             else []
@@ -104,11 +108,23 @@ class Inputs:
 def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | None = None) -> Inputs:
     """Read GAAD exports and an organization description (`.json`) and credential reports (`.csv`) into
     memory, checking everything."""
-    exports, creds, orgs = [], [], []
+    exports: list[AccountExport] = []
+    creds: list[dict[str, Any]] = []
+    orgs: list[Organization] = []
     step = progress or (lambda *_: None)
     for i, p in enumerate(paths):
         path = Path(p)
         step(f"reading {path.name}", i, len(paths))
+        if path.is_dir():
+            if not is_iam_collect_store(path):
+                raise IngestError(
+                    "a directory must be an iam-collect store (its root, or aws/<partition>)",
+                    source=str(path),
+                )
+            store = read_store(path, check_document=check_policy_document, progress=progress)
+            exports += store.exports
+            orgs += [store.organization] if store.organization is not None else []
+            continue
         if path.suffix.lower() == ".csv":
             creds += _credential_rows(path)
             continue
@@ -123,16 +139,64 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
         raise IngestError(
             f"one organization per load; `{orgs[0].source}` also describes one", source=orgs[1].source
         )
-    seen: dict[str, str] = {}
-    for e in exports:
-        if e.account_id in seen:
-            raise IngestError(
-                f"account `{e.account_id}` is also in `{seen[e.account_id]}`: load one file per account",
-                source=e.source,
-            )
-        seen[e.account_id] = e.source
+    exports = merge_exports(exports)
     _check_defined_once(exports)
     return Inputs(exports=exports, credentials=creds, organization=orgs[0] if orgs else None)
+
+
+def merge_exports(exports: Sequence[AccountExport]) -> list[AccountExport]:
+    """One export per account: exports of one account merge when they hold different parts of it (a GAAD's
+    IAM and an AWS Config snapshot's resources); an AWS Config snapshot's IAM gives way to a GAAD's or an
+    iam-collect store's (with a warning); two that hold the same part of an account are refused."""
+    merged: dict[str, AccountExport] = {}
+    for e in exports:
+        prev = merged.get(e.account_id)
+        merged[e.account_id] = e if prev is None else _merge(prev, e)
+    return list(merged.values())
+
+
+def _merge(a: AccountExport, b: AccountExport) -> AccountExport:
+    warnings: list[str] = []
+    if IAM_PART in a.parts and IAM_PART in b.parts:
+        if (a.format == "aws-config") == (b.format == "aws-config"):
+            raise IngestError(
+                f"account `{a.account_id}` is also in `{a.source}`: load one file per account",
+                source=b.source,
+            )
+        config, full = (a, b) if a.format == "aws-config" else (b, a)
+        warnings.append(
+            f"{config.source}: the IAM of account `{a.account_id}` comes from `{full.source}`; the AWS "
+            "Config snapshot's IAM items are left out"
+        )
+        iam = full
+    else:
+        iam = a if IAM_PART in a.parts else b
+    dup = {r.arn for r in a.resources} & {r.arn for r in b.resources}
+    if dup:
+        raise IngestError(
+            f"resource `{sorted(dup)[0]}` of account `{a.account_id}` is also in `{a.source}`: load it once",
+            source=b.source,
+        )
+    iam_arns = set(iam.locations) - {r.arn for r in (*a.resources, *b.resources)}
+    locations = {
+        **{k: v for k, v in a.locations.items() if k not in iam_arns},
+        **{k: v for k, v in b.locations.items() if k not in iam_arns},
+        **{k: iam.locations[k] for k in iam_arns},
+    }
+    return AccountExport(
+        account_id=a.account_id,
+        source=f"{a.source} + {b.source}",
+        users=iam.users,
+        groups=iam.groups,
+        roles=iam.roles,
+        policies=iam.policies,
+        instance_profiles=iam.instance_profiles,
+        warnings=a.warnings + b.warnings + tuple(warnings),
+        resources=a.resources + b.resources,
+        parts=a.parts | b.parts,
+        format=iam.format if IAM_PART in iam.parts else a.format,
+        locations=locations,
+    )
 
 
 def _check_defined_once(exports: Sequence[AccountExport]) -> None:
@@ -174,18 +238,29 @@ def refuse_moves(moved: Sequence[Moved], *, option: str) -> None:
     )
 
 
+def _digest_file(digest: Any, path: Path) -> None:
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+
+
 def file_facts(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
     """What an import record keeps of each file: its name as given, its size and SHA-256."""
     out = []
     for p in paths:
         digest = hashlib.sha256()
+        # a directory (an iam-collect store): every file under it, by relative path, in one digest
+        members = sorted(f for f in Path(p).rglob("*") if f.is_file()) if Path(p).is_dir() else [Path(p)]
+        size = 0
         try:
-            with open(p, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
+            for m in members:
+                if Path(p).is_dir():
+                    digest.update(str(m.relative_to(p)).encode() + b"\0")
+                _digest_file(digest, m)
+                size += m.stat().st_size
         except OSError as exc:
             raise IngestError(f"cannot read file: {exc}", source=str(p)) from None
-        out.append({"name": str(p), "bytes": os.path.getsize(p), "sha256": digest.hexdigest()})
+        out.append({"name": str(p), "bytes": size, "sha256": digest.hexdigest()})
     return out
 
 
@@ -271,6 +346,7 @@ def load_files(
         else (
             f"{org.id}: {sum(u.kind == 'account' for u in org.units)} accounts, "
             f"{sum(u.kind == 'ou' for u in org.units)} OUs, {len(org.policies)} SCPs"
+            + (f", {len(org.rcps)} RCPs" if org.rcps else "")
         ),
         accounts=tuple(e.account_id for e in exports),
         users=sum(len(e.users) for e in exports),
@@ -278,6 +354,7 @@ def load_files(
         roles=sum(len(e.roles) for e in exports),
         managed_policies=len({p.arn for e in exports for p in e.policies if not p.missing}),
         inline_policies=sum(_inline_policies(e) for e in exports),
+        resources=sum(len(e.resources) for e in exports),
         credential_rows=sum(1 for c in creds if c["arn"] in stored),
         moved=tuple(moved),
         warnings=tuple(warnings)

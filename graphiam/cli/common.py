@@ -18,10 +18,12 @@ class ProgressBar:
         self.enabled = enabled
         self.width = width
         self.start = time.monotonic()
+        self.drawn = False  # a line is drawn and not ended yet
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled or total <= 0:
             return
+        self.drawn = not (done >= total and stage == "done")
         filled = int(self.width * done / total)
         bar = "#" * filled + "-" * (self.width - filled)
         sys.stderr.write(f"\r[{bar}] {done}/{total} {stage:<40.40} {time.monotonic() - self.start:5.1f}s")

@@ -17,6 +17,7 @@ from graphiam.changes.load import load_files, never_seed
 from graphiam.cli.common import ProgressBar, db_arg, db_path, open_database
 from graphiam.cli.served import refuse_if_served
 from graphiam.errors import GraphiamError
+from graphiam.ingest.iam_collect import is_iam_collect_store
 
 LOAD_BUFFER_POOL_MB = 2048
 
@@ -52,15 +53,25 @@ def remove_new(path: Path, before: set[Path], dirs: list[Path]) -> None:
             d.rmdir()
 
 
+def _size(path: Path) -> int:
+    """A file's size, or a directory's (an iam-collect store): the sum of its files'."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     for f in args.files:
         if Path(f).is_dir():
-            raise GraphiamError(f"{f}: is a directory; name the export files in it")
-        if not Path(f).is_file():
+            if not is_iam_collect_store(f):
+                raise GraphiamError(
+                    f"{f}: is a directory and not an iam-collect store; name the export files in it"
+                )
+        elif not Path(f).is_file():
             raise GraphiamError(f"{f}: no such file")
     path = db_path(args)
     refuse_if_served(path, "load")
-    big = sum(Path(f).stat().st_size for f in args.files) > (1 << 20)
+    big = sum(_size(Path(f)) for f in args.files) > (1 << 20)
     bar = ProgressBar(enabled=sys.stderr.isatty() or big or args.progress)
     before, dirs = database_files(path), missing_dirs(path)
     created = not path.exists()
@@ -73,6 +84,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         finally:
             db.close()
     except BaseException:
+        if bar.drawn:
+            sys.stderr.write("\n")  # the error on a line of its own
         if created:
             remove_new(path, before, dirs)
         raise
@@ -82,7 +95,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def add(sub: Any) -> None:
-    lp = sub.add_parser("load", help="load GAAD exports (.json) and credential reports (.csv)")
+    lp = sub.add_parser(
+        "load",
+        help="load GAAD exports and AWS Config snapshots (.json, .json.gz), organization descriptions, "
+        "credential reports (.csv) and iam-collect stores (directories)",
+    )
     lp.add_argument("files", nargs="+")
     db_arg(lp)
     lp.add_argument(

@@ -1,6 +1,6 @@
 // graphiam graph schema (kuzu DDL). Applied by graphiam.store.schema when a database is opened.
 // The version below is stored in the Meta table; a database made by another version is refused.
-// schema_version: 6
+// schema_version: 7
 // Policy.services / allow_services: lower-cased service prefixes the statements (the Allow ones) can name, `*` = any (store/access_store.py).
 CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, value STRING);
 CREATE NODE TABLE IF NOT EXISTS Account(id STRING PRIMARY KEY, source STRING, loaded_at STRING, warnings STRING[]);
@@ -38,6 +38,20 @@ CREATE NODE TABLE IF NOT EXISTS OrgUnit(id STRING PRIMARY KEY, org STRING, kind 
 CREATE NODE TABLE IF NOT EXISTS ServiceControlPolicy(id STRING PRIMARY KEY, org STRING, name STRING, description STRING, aws_managed BOOLEAN, document STRING);
 CREATE REL TABLE IF NOT EXISTS CHILD_OF(FROM OrgUnit TO OrgUnit);
 CREATE REL TABLE IF NOT EXISTS SCP_ATTACHED(FROM ServiceControlPolicy TO OrgUnit);
+// Resource control policies: the same shape as SCPs, attached along the same tree.
+CREATE NODE TABLE IF NOT EXISTS ResourceControlPolicy(id STRING PRIMARY KEY, org STRING, name STRING, description STRING, aws_managed BOOLEAN, document STRING);
+CREATE REL TABLE IF NOT EXISTS RCP_ATTACHED(FROM ResourceControlPolicy TO OrgUnit);
+// Resources with their resource-based policies (bucket, key, queue, topic, function, secret, repository policies…),
+// replaced with their account's load (`export`). type: `service:kind` (s3:bucket, kms:key…); tags: JSON object;
+// policy: canonical JSON or null; source: the file or directory it was read from.
+CREATE NODE TABLE IF NOT EXISTS Resource(arn STRING PRIMARY KEY, export STRING, account STRING, type STRING, region STRING, name STRING, tags STRING, policy STRING, source STRING);
+// What a resource's policy names (derived from the stored policies by graphiam/derive/resources.py): a user or
+// role of the graph, else a Named node (key `kind:value`; kind: account | service | federated | canonical-user |
+// everyone | principal (an ARN not in the graph) | organization | org-path (aws:PrincipalOrgID/OrgPaths)).
+// effect: Allow | Deny; conditional: the statement has a Condition; principal_kind: AWS | Service | Federated |
+// CanonicalUser | condition (named by a condition key, not the Principal element); not_principal: NotPrincipal.
+CREATE NODE TABLE IF NOT EXISTS Named(key STRING PRIMARY KEY, kind STRING, value STRING);
+CREATE REL TABLE IF NOT EXISTS NAMES(FROM Resource TO User, FROM Resource TO Role, FROM Resource TO Named, effect STRING, conditional BOOLEAN, principal_kind STRING, not_principal BOOLEAN);
 // Import history (`graphiam history`, `graphiam diff --since`): one row per `graphiam load`, written in the load's
 // transaction. files: JSON list of {name, bytes, sha256}; counts: JSON object; summary: the compact security
 // summary `graphiam.queries.summary` computes (gzip, then base64), which `diff` compares; not a copy of the data.

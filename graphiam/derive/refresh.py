@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 from graphiam.derive.assume.edges import derive_can_assume
 from graphiam.derive.escalation.run import derive as derive_escalation
+from graphiam.derive.resources import derive_names
 from graphiam.graph.snapshot import Snapshot, build_snapshot
 from graphiam.store import Database
 
@@ -19,6 +20,7 @@ Deriver = Callable[[Database, Snapshot, frozenset[str]], None]
 DERIVERS: tuple[tuple[str, Deriver], ...] = (
     ("can_assume", derive_can_assume),
     ("escalation", derive_escalation),
+    ("resource_names", derive_names),
 )
 
 

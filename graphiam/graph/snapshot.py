@@ -12,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from graphiam.arn import is_service_linked_role
+from graphiam.arn import bucket_of, is_service_linked_role
 from graphiam.graph.cache import GenerationCache
+from graphiam.graph.resources import ResourceInfo
 from graphiam.policy import PolicyDocument, PolicySource, parse_policy
 from graphiam.policy.document import parse_stored
 from graphiam.store import Database
 from graphiam.store import reader as R
-from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
-from graphiam.store.records import PolicyRow
+from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization, read_rcps
+from graphiam.store.records import PolicyRow, ResourceRow
+
+Levels = tuple[tuple[PolicySource, ...], ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,13 +97,51 @@ class Snapshot:
     policies: dict[str, PolicyRow]
     documents: dict[str, PolicyDocument] = field(default_factory=dict)
     profiles: dict[str, list[str]] = field(default_factory=dict)  # role arn -> instance profile arns
+    resources: dict[str, ResourceInfo] = field(default_factory=dict)  # stored resources by ARN
+    # account id -> its SCPs / RCPs per organization level (root first), None when none govern it
+    scp_levels_of: Callable[[str], Levels | None] = field(default=lambda _account: None, repr=False)
+    rcp_levels_of: Callable[[str], Levels | None] = field(default=lambda _account: None, repr=False)
 
     def principal(self, arn: str) -> PrincipalInfo | None:
         return self.principals.get(arn)
 
     def resource_tags(self, arn: str) -> dict[str, str]:
         p = self.principals.get(arn)
-        return dict(p.tags) if p else {}
+        if p is not None:
+            return dict(p.tags)
+        r = self.resources.get(arn)
+        return dict(r.tags) if r else {}
+
+    def resource(self, arn: str) -> ResourceInfo | None:
+        """The stored resource `arn`."""
+        return self.resources.get(arn)
+
+    def governing_resource(self, arn: str) -> ResourceInfo | None:
+        """The stored resource whose policy governs a request on `arn`: the resource itself, or for an S3
+        object (`arn:aws:s3:::bucket/key`) its bucket."""
+        found = self.resources.get(arn)
+        if found is not None:
+            return found
+        bucket = bucket_of(arn)
+        return self.resources.get(bucket) if bucket else None
+
+    def resources_of(self, *, type: str | None = None, account: str | None = None) -> list[ResourceInfo]:
+        """Stored resources of a type and/or account, in ARN order."""
+        return [
+            r
+            for arn, r in sorted(self.resources.items())
+            if (type is None or r.type == type) and (account is None or r.account == account)
+        ]
+
+    def scp_levels(self, account: str) -> Levels | None:
+        """The SCPs governing principals of `account`, one tuple per level (root first, the account last);
+        None when no stored organization governs it (not a member, or its management account)."""
+        return self.scp_levels_of(account)
+
+    def rcp_levels(self, account: str) -> Levels | None:
+        """The RCPs governing resources of `account`, one tuple per level (root first, the account last), as
+        `scp_levels`; None when no stored organization governs it or the organization has no RCPs."""
+        return self.rcp_levels_of(account)
 
 
 _KIND_VIA = {"User": "user", "IAMGroup": "group", "Role": "role"}
@@ -153,6 +194,8 @@ def build_snapshot(db: Database) -> Snapshot:
         memberships = R.all_memberships(db)
         profile_rows = R.all_profiles(db)
         org_units, org_scps = read_organization(db)
+        org_rcps = read_rcps(db)
+        resource_rows = R.all_resources(db)
     docs: dict[str, PolicyDocument] = {}
     by_text: dict[str, PolicyDocument] = {}
     for p in policies.values():
@@ -191,6 +234,7 @@ def build_snapshot(db: Database) -> Snapshot:
         return None, None, []
 
     levels_of = _scp_levels(org_units, org_scps)
+    rcp_levels_of = _scp_levels(org_units, org_rcps, kind="rcp") if org_rcps else (lambda _account: None)
 
     def scps_of(account: str, arn: str) -> tuple[tuple[PolicySource, ...], ...] | None:
         return None if is_service_linked_role(arn) else levels_of(account)
@@ -259,29 +303,57 @@ def build_snapshot(db: Database) -> Snapshot:
         policies=policies,
         documents=docs,
         profiles=dict(profiles),
+        resources={r.arn: _resource(r, by_text) for r in resource_rows},
+        scp_levels_of=levels_of,
+        rcp_levels_of=rcp_levels_of,
+    )
+
+
+def _resource(r: ResourceRow, by_text: dict[str, PolicyDocument]) -> ResourceInfo:
+    source = None
+    if r.policy:
+        doc = by_text.get(r.policy) or parse_stored(r.policy, where=f"{r.arn} resource policy")
+        source = PolicySource(
+            document=doc,
+            policy_id=f"{r.arn}#policy",
+            name=f"{r.type} policy",
+            kind="resource",
+            via="resource",
+            via_name=r.name,
+        )
+    return ResourceInfo(
+        arn=r.arn,
+        type=r.type,
+        account=r.account,
+        region=r.region,
+        name=r.name,
+        tags=r.tags,
+        policy=source,
+        policy_text=r.policy,
+        source=r.source,
     )
 
 
 def _scp_levels(
-    units: list[UnitRow],
-    scps: list[ScpRow],
-) -> Callable[[str], tuple[tuple[PolicySource, ...], ...] | None]:
-    """account id -> its SCPs per level (root first, the account last), or None when SCPs do not govern it."""
+    units: list[UnitRow], scps: list[ScpRow], *, kind: str = "scp"
+) -> Callable[[str], Levels | None]:
+    """account id -> its SCPs (or RCPs: `kind`) per level (root first, the account last), or None when they
+    do not govern it."""
     by_id = {u.id: u for u in units}
     attached: dict[str, list[PolicySource]] = defaultdict(list)
     for p in scps:
         src = PolicySource(
-            document=parse_stored(p.document, where=f"SCP {p.id}"),
+            document=parse_stored(p.document, where=f"{kind.upper()} {p.id}"),
             policy_id=p.id,
             name=p.name,
-            kind="scp",
-            via="scp",
+            kind=kind,
+            via=kind,
         )
         for t in p.targets:
             attached[t].append(src)
-    cache: dict[str, tuple[tuple[PolicySource, ...], ...] | None] = {}
+    cache: dict[str, Levels | None] = {}
 
-    def levels(account: str) -> tuple[tuple[PolicySource, ...], ...] | None:
+    def levels(account: str) -> Levels | None:
         if account not in cache:
             chain = governing_chain(by_id, account)
             cache[account] = None if chain is None else tuple(tuple(attached[u]) for u in chain)

@@ -1,4 +1,4 @@
-"""An AWS Organizations description (the tree and its service control policies) → `Organization`.
+"""An AWS Organizations description (the tree, its service and resource control policies) → `Organization`.
 
 GAAD carries no SCPs, so graphiam reads them from a small JSON file assembled from the Organizations API
 (the key names are the API's):
@@ -12,8 +12,9 @@ GAAD carries no SCPs, so graphiam reads them from a small JSON file assembled fr
 
 Organization comes from describe-organization, Roots from list-roots, OrganizationalUnits from
 list-organizational-units-for-parent, Accounts from list-accounts (or list-accounts-for-parent), Policies from
-describe-policy and their Targets from list-targets-for-policy. `Type` on a policy, when present, must be
-SERVICE_CONTROL_POLICY (other policy types are skipped with a warning).
+describe-policy and their Targets from list-targets-for-policy. `Type` on a policy (describe-policy's
+`PolicySummary.Type`) says what it is: SERVICE_CONTROL_POLICY (the default when absent) or
+RESOURCE_CONTROL_POLICY (an RCP, attached along the same tree); other policy types are skipped with a warning.
 Every problem raises `IngestError` with the JSON path; nothing touches the database here.
 """
 
@@ -24,13 +25,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphiam.ingest.reader import DocumentCheck, ExportReader
-from graphiam.model import Organization, OrgUnit, ServiceControlPolicy
+from graphiam.model import Organization, OrgUnit, ResourceControlPolicy, ServiceControlPolicy
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROOT = re.compile(r"^r-[0-9a-z]{4,32}$")
 _OU = re.compile(r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 SCP_TYPE = "SERVICE_CONTROL_POLICY"
+RCP_TYPE = "RESOURCE_CONTROL_POLICY"
 
 
 def is_organization(data: Any) -> bool:
@@ -93,13 +95,14 @@ def parse_organization(
         )
 
     policies: list[ServiceControlPolicy] = []
+    rcps: list[ResourceControlPolicy] = []
     warnings: list[str] = []
     for i, p in enumerate(r.req(data, "Policies", "$", list)):
         path = f"$.Policies[{i}]"
         pid = r.req(p, "Id", path)
         kind = r.opt(p, "Type", path)
-        if kind is not None and kind != SCP_TYPE:
-            warnings.append(f"{source}: {path} is a {kind}, not an SCP: skipped")
+        if kind is not None and kind not in (SCP_TYPE, RCP_TYPE):
+            warnings.append(f"{source}: {path} is a {kind}, not an SCP or RCP: skipped")
             continue
         if "Content" not in p:
             raise r.fail(f"{path}.Content", "missing required key")
@@ -110,16 +113,18 @@ def parse_organization(
             if not isinstance(tid, str) or tid not in units:
                 raise r.fail(f"{path}.Targets[{j}]", f"`{tid}` is not a root, OU or account of this file")
             targets.append(tid)
-        policies.append(
-            ServiceControlPolicy(
-                id=pid,
-                name=r.opt(p, "Name", path) or pid,
-                document=r.document(p["Content"], f"{path}.Content", None),
-                targets=tuple(dict.fromkeys(targets)),
-                description=r.opt(p, "Description", path),
-                aws_managed=bool(r.opt(p, "AwsManaged", path, bool, False)),
-            )
+        made = (ResourceControlPolicy if kind == RCP_TYPE else ServiceControlPolicy)(
+            id=pid,
+            name=r.opt(p, "Name", path) or pid,
+            document=r.document(p["Content"], f"{path}.Content", None),
+            targets=tuple(dict.fromkeys(targets)),
+            description=r.opt(p, "Description", path),
+            aws_managed=bool(r.opt(p, "AwsManaged", path, bool, False)),
         )
+        if isinstance(made, ResourceControlPolicy):
+            rcps.append(made)
+        else:
+            policies.append(made)
     covered = {t for p in policies for t in p.targets}
     for uid, u in units.items():
         if uid not in covered and uid != management:
@@ -127,7 +132,7 @@ def parse_organization(
                 f"{source}: {where[uid]} ({u.kind} `{uid}`) has no SCP attached: AWS keeps at least one "
                 "on every root, OU and account, so every action below it is denied"
             )
-    ids = [p.id for p in policies]
+    ids = [p.id for p in (*policies, *rcps)]
     if len(set(ids)) != len(ids):
         dup = next(x for x in ids if ids.count(x) > 1)
         raise r.fail("$.Policies", f"policy id `{dup}` appears twice")
@@ -137,5 +142,6 @@ def parse_organization(
         source=source,
         units=tuple(units.values()),
         policies=tuple(policies),
+        rcps=tuple(rcps),
         warnings=tuple(warnings),
     )

@@ -237,6 +237,7 @@ def remove_account(db: Database, account: str) -> frozenset[str]:
     kept = writer.foreign_edges(db, [account], [])
     for table in TABLES:
         db.execute(f"MATCH (n:{table}) WHERE n.export = $a DETACH DELETE n", {"a": account})
+    db.execute("MATCH (n:Resource) WHERE n.export = $a DETACH DELETE n", {"a": account})
     db.execute("MATCH (a:Account) WHERE a.id = $a DELETE a", {"a": account})
     made: set[str] = set()
     for k in kept:

@@ -1,4 +1,5 @@
-"""The organization tree and its service control policies: replaced as a whole, read as a whole."""
+"""The organization tree and its service and resource control policies: replaced as a whole, read as a
+whole."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def replace_organization(db: Database, org: Organization) -> None:
     with db.transaction():
         db.execute("MATCH (u:OrgUnit) DETACH DELETE u")
         db.execute("MATCH (p:ServiceControlPolicy) DETACH DELETE p")
+        db.execute("MATCH (p:ResourceControlPolicy) DETACH DELETE p")
         db.copy_from(
             "OrgUnit",
             pa.Table.from_pylist(
@@ -85,35 +87,37 @@ def replace_organization(db: Database, org: Organization) -> None:
                 schema=_UNIT,
             ),
         )
-        db.copy_from(
-            "ServiceControlPolicy",
-            pa.Table.from_pylist(
-                [
-                    {
-                        "id": p.id,
-                        "org": org.id,
-                        "name": p.name,
-                        "description": p.description,
-                        "aws_managed": p.aws_managed,
-                        "document": p.document,
-                    }
-                    for p in org.policies
-                ],
-                schema=_SCP,
-            ),
-        )
+        for table, policies in (("ServiceControlPolicy", org.policies), ("ResourceControlPolicy", org.rcps)):
+            db.copy_from(
+                table,
+                pa.Table.from_pylist(
+                    [
+                        {
+                            "id": p.id,
+                            "org": org.id,
+                            "name": p.name,
+                            "description": p.description,
+                            "aws_managed": p.aws_managed,
+                            "document": p.document,
+                        }
+                        for p in policies
+                    ],
+                    schema=_SCP,
+                ),
+            )
         db.copy_from(
             "CHILD_OF",
             pa.Table.from_pylist(
                 [{"from": u.id, "to": u.parent_id} for u in org.units if u.parent_id], schema=_REL
             ),
         )
-        db.copy_from(
-            "SCP_ATTACHED",
-            pa.Table.from_pylist(
-                [{"from": p.id, "to": t} for p in org.policies for t in p.targets], schema=_REL
-            ),
-        )
+        for rel, policies in (("SCP_ATTACHED", org.policies), ("RCP_ATTACHED", org.rcps)):
+            db.copy_from(
+                rel,
+                pa.Table.from_pylist(
+                    [{"from": p.id, "to": t} for p in policies for t in p.targets], schema=_REL
+                ),
+            )
 
 
 def read_organization(db: Database) -> tuple[list[UnitRow], list[ScpRow]]:
@@ -139,3 +143,21 @@ def read_organization(db: Database) -> tuple[list[UnitRow], list[ScpRow]]:
         )
     ]
     return units, scps
+
+
+def read_rcps(db: Database) -> list[ScpRow]:
+    """Every resource control policy (with the ids of the units it is attached to), ordered by id: the same
+    rows as SCPs."""
+    targets: dict[str, list[str]] = {}
+    for r in db.execute(
+        "MATCH (p:ResourceControlPolicy)-[:RCP_ATTACHED]->(u:OrgUnit) RETURN p.id AS pid, u.id AS uid "
+        "ORDER BY pid, uid"
+    ):
+        targets.setdefault(r["pid"], []).append(r["uid"])
+    return [
+        ScpRow(**r, targets=tuple(targets.get(r["id"], ())))
+        for r in db.execute(
+            "MATCH (p:ResourceControlPolicy) RETURN p.id AS id, p.org AS org, p.name AS name, "
+            "p.description AS description, p.aws_managed AS aws_managed, p.document AS document ORDER BY id"
+        )
+    ]

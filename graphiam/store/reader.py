@@ -18,6 +18,7 @@ ENTITY_TABLES = {
     "role": "Role",
     "policy": "Policy",
     "instance-profile": "InstanceProfile",
+    "resource": "Resource",
 }
 MANAGED_KINDS = ["aws-managed", "customer-managed"]
 _CONVERT = {
@@ -26,6 +27,7 @@ _CONVERT = {
     "Role": rec.role,
     "Policy": rec.policy,
     "InstanceProfile": rec.profile,
+    "Resource": rec.resource,
 }
 
 
@@ -35,9 +37,13 @@ def _filters(
     kinds: Sequence[str] | None,
     include_missing: bool,
     path_prefix: str | None,
+    types: Sequence[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     where: list[str] = []
     params: dict[str, Any] = {}
+    if types is not None:  # resources: their `service:kind` types
+        where.append("n.type IN $types")
+        params["types"] = list(types)
     if account is not None:
         where.append("n.account = $account")
         params["account"] = account
@@ -60,8 +66,9 @@ def count(
     kinds: Sequence[str] | None = None,
     include_missing: bool = False,
     path_prefix: str | None = None,
+    types: Sequence[str] | None = None,
 ) -> int:
-    where, params = _filters(table, account, kinds, include_missing, path_prefix)
+    where, params = _filters(table, account, kinds, include_missing, path_prefix, types)
     q = f"MATCH (n:{table}) {'WHERE ' + where if where else ''} RETURN count(n) AS c"
     return int(db.execute(q, params)[0]["c"])
 
@@ -76,9 +83,10 @@ def page(
     kinds: Sequence[str] | None = None,
     include_missing: bool = False,
     path_prefix: str | None = None,
+    types: Sequence[str] | None = None,
 ) -> list[Any]:
     """`first` rows with arn > `after`, in arn order (callers ask for one extra to learn hasNextPage)."""
-    where, params = _filters(table, account, kinds, include_missing, path_prefix)
+    where, params = _filters(table, account, kinds, include_missing, path_prefix, types)
     if after is not None:
         where = " AND ".join(x for x in (where, "n.arn > $after") if x)
         params["after"] = after
@@ -103,7 +111,7 @@ def by_name(db: Database, table: str, name: str, account: str | None = None) -> 
     return [_CONVERT[table](r["n"]) for r in db.execute(q, params)]
 
 
-SEARCH_TABLES = ("User", "IAMGroup", "Role", "Policy")
+SEARCH_TABLES = ("User", "IAMGroup", "Role", "Policy", "Resource")
 
 
 def search(db: Database, table: str, text: str, *, account: str | None, limit: int) -> list[rec.SearchRow]:
@@ -117,12 +125,13 @@ def search(db: Database, table: str, text: str, *, account: str | None, limit: i
     if account is not None:
         where += " AND n.account = $account"
         params["account"] = account
-    kind = "n.kind" if table == "Policy" else "NULL"
+    kind = {"Policy": "n.kind", "Resource": "n.type"}.get(table, "NULL")
+    path = "NULL" if table == "Resource" else "n.path"
     q = (
         f"MATCH (n:{table}) WHERE {where} "
         "WITH n, CASE WHEN lower(n.name) = $text THEN 0 WHEN starts_with(lower(n.name), $text) THEN 1 "
         "WHEN contains(lower(n.name), $text) THEN 2 ELSE 3 END AS rank "
-        f"RETURN n.arn AS arn, n.name AS name, n.account AS account, n.path AS path, {kind} AS kind, rank "
+        f"RETURN n.arn AS arn, n.name AS name, n.account AS account, {path} AS path, {kind} AS kind, rank "
         f"ORDER BY rank, arn LIMIT {int(limit)}"
     )
     return [
@@ -264,12 +273,13 @@ _COUNTS = (
         "RETURN n.export AS x, count(*) AS n",
     ),
     ("inline_policies", "MATCH (n:Policy) WHERE n.kind = 'inline' RETURN n.export AS x, count(*) AS n"),
+    ("resources", "MATCH (n:Resource) RETURN n.export AS x, count(*) AS n"),
 )
 
 
 def account_counts(db: Database) -> dict[str, rec.AccountCounts]:
-    """Users, groups, roles, customer-managed and inline policies per account (the account whose load or
-    mutation made them, which is not always the account an ARN names)."""
+    """Users, groups, roles, customer-managed and inline policies, resources per account (the account whose
+    load or mutation made them, which is not always the account an ARN names)."""
     counts: dict[str, dict[str, int]] = {}
     with db.read_transaction():
         for what, query in _COUNTS:
@@ -329,3 +339,36 @@ def all_memberships(db: Database) -> list[tuple[str, str]]:
 def all_profiles(db: Database) -> list[tuple[rec.InstanceProfileRow, str]]:
     rows = db.execute("MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) RETURN i, r.arn AS r")
     return [(rec.profile(r["i"]), r["r"]) for r in rows]
+
+
+def all_resources(db: Database) -> list[rec.ResourceRow]:
+    return [rec.resource(r["n"]) for r in db.execute("MATCH (n:Resource) RETURN n")]
+
+
+def names_of(db: Database, resource_arns: Sequence[str]) -> dict[str, list[rec.NamedRow]]:
+    """What the policies of `resource_arns` name (the NAMES edges), each resource's in a stable order."""
+    out: dict[str, list[rec.NamedRow]] = {a: [] for a in resource_arns}
+    rows = db.execute(
+        "MATCH (r:Resource)-[e:NAMES]->(t) WHERE r.arn IN $arns "
+        "RETURN r.arn AS resource, label(t) AS tt, t.kind AS kind, t.value AS value, t.arn AS arn, "
+        "e.effect AS effect, e.conditional AS conditional, e.principal_kind AS pk, e.not_principal AS np",
+        {"arns": list(resource_arns)},
+    )
+    for r in rows:
+        table = r["tt"]
+        named = table == "Named"
+        out[r["resource"]].append(
+            rec.NamedRow(
+                resource=r["resource"],
+                table=table,
+                kind=r["kind"] if named else table.lower(),
+                value=r["value"] if named else r["arn"],
+                effect=r["effect"],
+                conditional=bool(r["conditional"]),
+                principal_kind=r["pk"],
+                not_principal=bool(r["np"]),
+            )
+        )
+    for rows_of in out.values():
+        rows_of.sort(key=lambda n: (n.effect, n.principal_kind, n.kind, n.value, n.conditional))
+    return out

@@ -44,6 +44,7 @@ class AccountCounts:
     roles: int = 0
     policies: int = 0  # customer-managed policies with a document (placeholders are not counted)
     inline_policies: int = 0
+    resources: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +139,36 @@ class InstanceProfileRow:
     create_date: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ResourceRow:
+    """A stored resource (`graphiam.model.Resource`): its policy as canonical JSON, or None."""
+
+    arn: str
+    account: str
+    type: str
+    region: str | None
+    name: str | None
+    tags: dict[str, str]
+    policy: str | None
+    source: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedRow:
+    """What a statement of a resource's policy names: a user or role of the graph (`table` User or Role,
+    `value` its ARN) or something else (`table` Named: `kind` account, service, federated, canonical-user,
+    everyone, principal, organization, org-path)."""
+
+    resource: str
+    table: str
+    kind: str
+    value: str
+    effect: str
+    conditional: bool
+    principal_kind: str
+    not_principal: bool
+
+
 def _tags(raw: Any) -> dict[str, str]:
     return json.loads(raw) if raw else {}
 
@@ -180,3 +211,7 @@ def profile(d: dict[str, Any]) -> InstanceProfileRow:
 
 def account(d: dict[str, Any]) -> AccountRow:
     return _pick(AccountRow, d, warnings=tuple(d.get("warnings") or ()))
+
+
+def resource(d: dict[str, Any]) -> ResourceRow:
+    return _pick(ResourceRow, d, tags=_tags(d.get("tags")))

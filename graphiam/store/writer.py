@@ -17,7 +17,17 @@ from typing import Any
 import pyarrow as pa
 
 from graphiam.arn import account_of
-from graphiam.model import AWS_MANAGED, CUSTOMER_MANAGED, INLINE, AccountExport, InlinePolicy, ManagedPolicy
+from graphiam.model import (
+    AWS_MANAGED,
+    CUSTOMER_MANAGED,
+    IAM_PART,
+    INLINE,
+    RESOURCES_PART,
+    AccountExport,
+    InlinePolicy,
+    ManagedPolicy,
+    Resource,
+)
 from graphiam.store.access_store import policy_services
 from graphiam.store.db import Database
 
@@ -127,6 +137,19 @@ _SCHEMAS = {
             ("create_date", S),
         ]
     ),
+    "Resource": pa.schema(
+        [
+            ("arn", S),
+            ("export", S),
+            ("account", S),
+            ("type", S),
+            ("region", S),
+            ("name", S),
+            ("tags", S),
+            ("policy", S),
+            ("source", S),
+        ]
+    ),
 }
 _REL = pa.schema([("from", S), ("to", S)])
 _ATTACH = pa.schema([("from", S), ("to", S), ("attached_as", S)])
@@ -180,6 +203,20 @@ def inline_row(p: InlinePolicy, account: str, export: str) -> dict[str, Any]:
     }
 
 
+def resource_row(r: Resource, export: str) -> dict[str, Any]:
+    return {
+        "arn": r.arn,
+        "export": export,
+        "account": r.account,
+        "type": r.type,
+        "region": r.region,
+        "name": r.name,
+        "tags": _tags(r.tags),
+        "policy": r.policy,
+        "source": r.source,
+    }
+
+
 def _services(document: str | None) -> dict[str, list[str]]:
     """The whoCan prefilter columns (store/access_store.py)."""
     services, allow = policy_services(document)
@@ -200,10 +237,12 @@ class Batch:
         # written only when no export of the batch defines the policy and the graph does not hold it
         self.placeholders: dict[str, tuple[ManagedPolicy, str]] = {}
         self.kept_roles: set[str] = set()  # roles outside the batch that keep an instance profile of it
+        self.resources: list[dict[str, Any]] = []
 
     def add(self, e: AccountExport) -> None:
         """Gather the rows of one export (its AWS-managed policies are merged when the batch is written)."""
         x = e.account_id
+        self.resources += [resource_row(r, x) for r in e.resources]
         group_arn = {g.name: g.arn for g in e.groups}
         for u in e.users:
             self.nodes["User"].append(
@@ -324,6 +363,9 @@ def load_exports(
     for e in exports:
         batch.add(e)
     accounts = sorted({e.account_id for e in exports})
+    # what each export replaces of its account: its IAM, its resources, or both
+    iam_accounts = sorted({e.account_id for e in exports if IAM_PART in e.parts})
+    resource_accounts = sorted({e.account_id for e in exports if RESOURCES_PART in e.parts})
     step = progress or (lambda _stage, _done, _total: None)
     total = 4
     with db.transaction():
@@ -331,8 +373,9 @@ def load_exports(
         # ARNs another account's load defined earlier: the newest load wins (`moved_arns` lets the caller
         # refuse that first); what other accounts' principals say about them is kept
         moved = moved_arns(db, exports, placeholders=True)
-        kept = foreign_edges(db, accounts, [m.arn for m in moved])
-        _delete(db, accounts, batch)
+        kept = foreign_edges(db, iam_accounts, [m.arn for m in moved])
+        _delete(db, iam_accounts, batch)
+        _delete_resources(db, resource_accounts, batch)
         filled = _merge_aws_managed(db, batch)
         _add_placeholders(db, batch)
         kept_accounts = _restore(db, batch, kept)
@@ -345,6 +388,7 @@ def load_exports(
         step("loading entities", 1, total)
         for table in _NODE_TABLES:
             db.copy_from(table, _table(batch.nodes[table], _SCHEMAS[table]))
+        db.copy_from("Resource", _table(batch.resources, _SCHEMAS["Resource"]))
         step("loading relationships", 2, total)
         _copy_edges(db, batch)
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -398,7 +442,7 @@ def moved_arns(db: Database, exports: Sequence[AccountExport], *, placeholders: 
     if not defined:
         return []
     found: dict[str, str] = {}
-    for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile"):
+    for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile", "Resource"):
         missing = "AND NOT coalesce(n.missing, false) " if table == "Policy" and not placeholders else ""
         rows = db.execute(
             f"MATCH (n:{table}) WHERE n.arn IN $arns AND NOT n.export IN $accounts AND n.export <> 'aws' "
@@ -490,6 +534,14 @@ def _delete(db: Database, accounts: Sequence[str], batch: Batch) -> None:
         incoming = [r[key] for r in batch.nodes[table]]
         if incoming:
             db.execute(f"MATCH (n:{table}) WHERE n.{key} IN $keys DETACH DELETE n", {"keys": incoming})
+
+
+def _delete_resources(db: Database, accounts: Sequence[str], batch: Batch) -> None:
+    """Delete the resources the loads of `accounts` left, and every resource the batch defines."""
+    db.execute("MATCH (n:Resource) WHERE n.export IN $accounts DETACH DELETE n", {"accounts": list(accounts)})
+    incoming = [r["arn"] for r in batch.resources]
+    if incoming:
+        db.execute("MATCH (n:Resource) WHERE n.arn IN $keys DETACH DELETE n", {"keys": incoming})
 
 
 def _add_placeholders(db: Database, batch: Batch) -> None:
