@@ -105,8 +105,12 @@ def governing(snap: Snapshot, action: str, resource: str) -> Governing | None:
     if snap.principal(resource) is not None:
         return None
     res = snap.governing_resource(resource)
-    if res is None:
-        return None
+    return None if res is None else of_resource(snap, res, resource)
+
+
+def of_resource(snap: Snapshot, res: ResourceInfo, resource: str | None = None) -> Governing:
+    """The layers `res` brings to a request on `resource` (by default `res` itself)."""
+    resource = resource or res.arn
     return Governing(
         resource=res,
         policy=res.policy,
@@ -393,39 +397,63 @@ def _everyone(
         evaluation=None,
         outside_organization=not inside,
         public=any(id(st) in open_ for st in statements),
-        rcp_denied=_rcp_denies_outsiders(gov, action=action, resource=resource),
+        rcp_denied=rcp_denied(snap, gov, kind="everyone", value="*", actions=(action,), resource=resource),
         organizations=tuple(orgs),
     )
 
 
-def _rcp_denies_outsiders(gov: Governing, *, action: str, resource: str) -> bool:
-    """Whether the RCPs of the resource's account deny both an anonymous caller and a caller of an account
-    outside the organization (no organization id), the request carrying no other key."""
-    if not gov.rcps:
+def _probes(snap: Snapshot, kind: str, value: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
+    """Callers standing for a grant when asking the RCPs: (ARN, account, type, context)."""
+    if kind == "everyone":  # anonymous, and a caller of an account outside the organization
+        outsider = {"aws:PrincipalAccount": OUTSIDER_ACCOUNT, "aws:PrincipalIsAWSService": "false"}
+        return [
+            ("anonymous", None, "Anonymous", {}),
+            (account_root(OUTSIDER_ACCOUNT), OUTSIDER_ACCOUNT, "Account", outsider),
+        ]
+    if kind == "account":
+        arn, ptype, account = account_root(value), "Account", value
+    elif kind == "service":
+        arn, ptype, account = value, "Service", None
+    else:
+        try:
+            ptype = caller_type(value)
+        except ArnError:
+            return []
+        arn, account = value, account_of(value)
+    ctx: dict[str, Any] = {}
+    caller_keys(ctx, arn, ptype)
+    if account is not None and snap.organization is not None and snap.org_member(account):
+        ctx["aws:PrincipalOrgID"] = snap.organization
+        ctx["aws:PrincipalOrgPaths"] = [snap.org_paths[account]]
+    return [(arn, account, ptype, ctx)]
+
+
+def rcp_denied(
+    snap: Snapshot, gov: Governing, *, kind: str, value: str, actions: Sequence[str], resource: str
+) -> bool:
+    """Whether the RCPs of the resource's account deny a caller standing for the grant (`kind`, `value`;
+    everyone: both anonymous and a caller of an account outside the organization) every one of `actions`,
+    the request carrying no other key."""
+    if not gov.rcps or not actions:
         return False
-    probes: tuple[tuple[str, str | None, str, dict[str, str]], ...] = (
-        ("anonymous", None, "Anonymous", {}),
-        (
-            account_root(OUTSIDER_ACCOUNT),
-            OUTSIDER_ACCOUNT,
-            "Account",
-            {"aws:PrincipalAccount": OUTSIDER_ACCOUNT, "aws:PrincipalIsAWSService": "false"},
-        ),
-    )
-    for arn, account, ptype, ctx in probes:
-        ev = evaluate(
-            Request(
-                action=action,
-                resource=resource,
-                principal_arn=arn,
-                principal_account=account,
-                principal_type=ptype,
-                resource_account=gov.resource.account,
-                context=ctx,
-            ),
-            identity=[],
-            rcps=gov.rcps,
-        )
-        if ev.rcp_decision is not Decision.EXPLICIT_DENY:
-            return False
+    probes = _probes(snap, kind, value)
+    if not probes:
+        return False
+    for action in actions:
+        for arn, account, ptype, ctx in probes:
+            ev = evaluate(
+                Request(
+                    action=action,
+                    resource=resource,
+                    principal_arn=arn,
+                    principal_account=account,
+                    principal_type=ptype,
+                    resource_account=gov.resource.account,
+                    context=ctx,
+                ),
+                identity=[],
+                rcps=gov.rcps,
+            )
+            if ev.rcp_decision is not Decision.EXPLICIT_DENY:
+                return False
     return True

@@ -1,0 +1,106 @@
+"""`resourceAccess`: who holds each access level (read, write, list, permissions management, tagging) on a
+stored resource (graphiam.queries.resource_access)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from graphiam.api.access import AccessVia, PrincipalKind
+from graphiam.api.conditions import HopCondition, hop_conditions
+from graphiam.api.context import Context
+from graphiam.api.fields import field
+from graphiam.queries.resource_access import DEFAULT_FIRST, LevelAccess, LevelEntry, resource_access
+
+
+@strawberry.type(description="A principal (or what a resource policy grants beyond them) holding a level.")
+class ResourceLevelEntry:
+    principal_arn: str = strawberry.field(
+        description="A user's or role's ARN, or an account id, another ARN, a service, or `*`."
+    )
+    kind: PrincipalKind
+    account: str | None
+    via: AccessVia = strawberry.field(
+        description="Which side allows (BOTH also when different actions are allowed by different sides)."
+    )
+    conditional: bool = strawberry.field(
+        description="Allowed only under conditions the request does not carry, for every action it holds."
+    )
+    actions: list[str] = strawberry.field(description="The level's actions it is allowed.")
+    required_conditions: list[HopCondition]
+    public: bool = strawberry.field(description="EVERYONE with no condition limiting the caller.")
+    outside_organization: bool | None = strawberry.field(
+        description="Not a stored user or role: whether it lies outside the stored organization."
+    )
+
+
+@strawberry.type(description="One access level on a resource and who holds it.")
+class ResourceLevel:
+    level: str = strawberry.field(
+        description="Read, Write, List, Permissions management or Tagging (AWS's access levels)."
+    )
+    actions: list[str] = strawberry.field(
+        description="The actions asked for this level (an S3 object action as `action on arn:aws:s3:::b/*`)."
+    )
+    principals: list[ResourceLevelEntry] = strawberry.field(description="At most `first`, by ARN.")
+    total: int = strawberry.field(description="How many hold the level.")
+
+
+@strawberry.type(description="Who can read, write, list, manage permissions on and tag a stored resource.")
+class ResourceAccessAnswer:
+    arn: str
+    type: str
+    account: str
+    has_policy: bool
+    levels: list[ResourceLevel]
+
+
+def _entry(e: LevelEntry) -> ResourceLevelEntry:
+    return ResourceLevelEntry(
+        principal_arn=e.principal,
+        kind=PrincipalKind(e.kind),
+        account=e.account,
+        via=AccessVia(e.via),
+        conditional=e.conditional,
+        actions=list(e.actions),
+        required_conditions=hop_conditions(e.required_conditions),
+        public=e.public,
+        outside_organization=e.outside_organization,
+    )
+
+
+def _level(lv: LevelAccess) -> ResourceLevel:
+    return ResourceLevel(
+        level=lv.level,
+        actions=list(lv.actions),
+        principals=[_entry(e) for e in lv.entries],
+        total=lv.total,
+    )
+
+
+@strawberry.type
+class ResourceAccessQuery:
+    @field(
+        description="Who can read, write, list, manage permissions on and tag the stored resource `arn`, "
+        "by AWS access level: each level asked with a representative set of the resource type's actions "
+        "(whoCan's decisions: the resource's policy, RCPs, a KMS key policy, SCPs, identity policies); a "
+        "principal holds a level when it is allowed one of them. At most `first` principals per level."
+    )
+    async def resource_access(
+        self, info: Info[Context, None], arn: str, first: int = DEFAULT_FIRST
+    ) -> ResourceAccessAnswer:
+        services = info.context.services
+        snap = await services.snapshot()
+        r = await info.context.heavy_answer(
+            "resource_access",
+            snap.generation,
+            (arn, first),
+            lambda cancel: resource_access(services.db, snap, arn=arn, first=first, cancel=cancel),
+        )
+        return ResourceAccessAnswer(
+            arn=r.arn,
+            type=r.type,
+            account=r.account,
+            has_policy=r.has_policy,
+            levels=[_level(lv) for lv in r.levels],
+        )
