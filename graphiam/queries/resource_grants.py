@@ -84,7 +84,7 @@ _THEIR_OWN = PolicySource(
     ),
     policy_id="(their own policies)",
     name="their own policies (assumed to allow)",
-    kind="assumed",
+    kind="custom",
     via="custom",
 )
 
