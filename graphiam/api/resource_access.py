@@ -1,7 +1,10 @@
 """`resourceAccess`: who holds each access level (read, write, list, permissions management, tagging) on a
-stored resource (graphiam.queries.resource_access)."""
+stored resource (graphiam.queries.resource_access); `resourceRisks`: what resource policies let principals do
+beyond using a resource (graphiam.queries.resource_risks)."""
 
 from __future__ import annotations
+
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +14,52 @@ from graphiam.api.conditions import HopCondition, hop_conditions
 from graphiam.api.context import Context
 from graphiam.api.fields import field
 from graphiam.queries.resource_access import DEFAULT_FIRST, LevelAccess, LevelEntry, resource_access
+from graphiam.queries.resource_risks import ResourceRisk as Risk
+from graphiam.queries.resource_risks import resource_risks
+
+
+@strawberry.enum(
+    description="KEY_POLICY_CONTROL: allowed kms:PutKeyPolicy or kms:CreateGrant on a key (can give itself "
+    "every use of it); INVOKE_ADMIN_FUNCTION / UPDATE_ADMIN_FUNCTION: allowed to invoke, or to replace the "
+    "code of, a function whose execution role is administrator."
+)
+class ResourceRiskKind(Enum):
+    KEY_POLICY_CONTROL = "key-policy-control"
+    INVOKE_ADMIN_FUNCTION = "invoke-admin-function"
+    UPDATE_ADMIN_FUNCTION = "update-admin-function"
+
+
+@strawberry.type(description="A principal a resource policy lets do more than use the resource.")
+class ResourceRisk:
+    resource: str
+    type: str
+    account: str
+    risk: ResourceRiskKind
+    principal_arn: str
+    kind: PrincipalKind
+    principal_account: str | None
+    via: AccessVia
+    conditional: bool
+    actions: list[str]
+    required_conditions: list[HopCondition]
+    role: str | None = strawberry.field(description="A function's execution role (administrator).")
+
+
+def _risk(r: Risk) -> ResourceRisk:
+    return ResourceRisk(
+        resource=r.resource,
+        type=r.type,
+        account=r.account,
+        risk=ResourceRiskKind(r.risk),
+        principal_arn=r.principal,
+        kind=PrincipalKind(r.kind),
+        principal_account=r.principal_account,
+        via=AccessVia(r.via),
+        conditional=r.conditional,
+        actions=list(r.actions),
+        required_conditions=hop_conditions(r.required_conditions),
+        role=r.role,
+    )
 
 
 @strawberry.type(description="A principal (or what a resource policy grants beyond them) holding a level.")
@@ -104,3 +153,21 @@ class ResourceAccessQuery:
             has_policy=r.has_policy,
             levels=[_level(lv) for lv in r.levels],
         )
+
+    @field(
+        description="What stored resource policies let principals do beyond using a resource: change a KMS "
+        "key's policy or create grants on it (administrators left out), invoke or replace the code of a "
+        "function whose execution role is administrator; `account` keeps that account's resources."
+    )
+    async def resource_risks(
+        self, info: Info[Context, None], account: str | None = None
+    ) -> list[ResourceRisk]:
+        services = info.context.services
+        snap = await services.snapshot()
+        found = await info.context.heavy_answer(
+            "resource_risks",
+            snap.generation,
+            account,
+            lambda cancel: resource_risks(services.db, snap, account=account, cancel=cancel),
+        )
+        return [_risk(r) for r in found]
