@@ -992,7 +992,8 @@ def write_collect(
     org: dict[str, Any] | None = None,
 ) -> Path:
     """A small iam-collect store: per account `users` {name: [statement, ...]} (one inline policy),
-    `roles` {name: (trust document, [statement, ...])}, `resources` {arn: policy document or None}; `org`
+    `roles` {name: (trust document, [statement, ...])}, `resources` {arn: policy document or None},
+    `resource_roles` {arn: the role it runs as (iam-collect's Lambda metadata `role`)}; `org`
     (optional) {"id", "management", "members": [account, ...], "rcps": [document, ...]} puts every member
     under the root, the RCPs attached to the root. Returns the store's root."""
     part = root / "aws" / "aws"
@@ -1022,6 +1023,8 @@ def write_collect(
             meta: dict[str, Any] = {"arn": res_arn, "name": res_arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
             if res_arn.startswith("arn:aws:s3"):
                 meta["region"] = "us-east-1"
+            if res_arn in spec.get("resource_roles", {}):
+                meta["role"] = spec["resource_roles"][res_arn]
             _put(_collect_folder(acc, res_arn), metadata=meta, policy=policy)
         if org is not None and account in org["members"]:
             (acc / "organization.json").write_text(json.dumps({"organizationId": org["id"]}))

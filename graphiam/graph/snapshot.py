@@ -358,6 +358,7 @@ def _resource(r: ResourceRow, by_text: dict[str, PolicyDocument]) -> ResourceInf
         policy=source,
         policy_text=r.policy,
         source=r.source,
+        role=r.role,
     )
 
 

@@ -75,8 +75,8 @@ def resource_risks(
             out += _risks(
                 db, snap, res.arn, res.type, res.account, "key-policy-control", KEY_CONTROL, is_admin
             )
-        role = getattr(res, "role", None)
-        if res.type == "lambda:function" and isinstance(role, str) and is_admin(role):
+        role = res.role
+        if res.type == "lambda:function" and role is not None and is_admin(role):
             for action, risk in FUNCTION_RISKS:
                 out += _risks(db, snap, res.arn, res.type, res.account, risk, (action,), is_admin, role=role)
     return out

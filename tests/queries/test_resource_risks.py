@@ -65,3 +65,41 @@ def test_a_key_policy_letting_principals_change_it_or_grant(tmp_path: Path, make
         ("KEY_POLICY_CONTROL", f"arn:aws:iam::{RES_B}:user/ops", "USER", "BOTH"),
     ]
     assert rows[0]["resource"] == KEY and rows[0]["role"] is None
+
+
+def test_a_function_running_as_an_administrator(tmp_path: Path, make_db: Any) -> None:
+    function = f"arn:aws:lambda:us-east-1:{RES_A}:function:ops"
+    admin_role, dev = f"arn:aws:iam::{RES_A}:role/fn-admin", f"arn:aws:iam::{RES_B}:user/dev"
+    deployer = f"arn:aws:iam::{RES_A}:user/deployer"
+    lambda_trust = doc(
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    )
+    root = write_collect(
+        tmp_path,
+        {
+            RES_A: {
+                "users": {"deployer": []},
+                "roles": {"fn-admin": (lambda_trust, [allow("*", "*")])},
+                "resources": {
+                    function: doc(
+                        {**_grant({"AWS": dev}, "lambda:InvokeFunction"), "Resource": function},
+                        {**_grant({"AWS": deployer}, "lambda:UpdateFunctionCode"), "Resource": function},
+                    )
+                },
+                "resource_roles": {function: admin_role},
+            },
+            RES_B: {"users": {"dev": [allow("lambda:InvokeFunction", "*")]}},
+        },
+    )
+    db = make_db()
+    load_files(db, [root])
+    snap = build_snapshot(db)
+    fn = snap.resource(function)
+    assert fn is not None and fn.role == admin_role
+    got = [(r.risk, r.principal, r.via, r.role) for r in resource_risks(db, snap)]
+    assert got == [
+        # B's dev: the function policy names it and its own policy allows (both needed across accounts)
+        ("invoke-admin-function", dev, "both", admin_role),
+        # deployer: named by the function policy in its own account, no identity allow needed
+        ("update-admin-function", deployer, "resource", admin_role),
+    ]
