@@ -384,7 +384,7 @@ def _resource(
 
 
 def _role(meta: Mapping[str, Any]) -> str | None:
-    """The execution role iam-collect records in a Lambda function's metadata (`role`), when it is a role ARN."""
+    """The execution role iam-collect records in a Lambda function's metadata (`role`), if a role ARN."""
     role = meta.get("role")
     return role if isinstance(role, str) and is_role_arn(role) else None
 
