@@ -5,8 +5,10 @@ bucket's object actions on `bucket/*`; for a type not listed, the first few acti
 catalogue scopes to the resource's ARN). The level each action belongs to is the catalogue's (AWS's Service
 Authorization Reference: `kms:Decrypt` is Write, `sqs:ReceiveMessage` Read). Every action is a whoCan
 question (the resource's own policy, its account's RCPs, a KMS key policy, the callers' SCPs and identity
-policies: `queries.who_can`), and a principal holds a level when it is allowed at least one of the level's
-actions; the entry names those actions, conditional only when every one of them is, `via` the side that
+policies: `queries.who_can`), asked in order, and a principal holds a level when it is allowed at least one of
+the level's actions: one decision per principal and level, so a principal allowed an action unconditionally
+is not asked the level's next ones. The entry names the actions that decided it (those allowed only under
+conditions, then the first allowed outright), conditional only when every one of them is, `via` the side that
 allows (`both` when different actions are allowed by different sides). What the resource's policy grants
 beyond the stored users and roles (accounts not loaded, services, everyone) is merged the same way.
 Principals are sorted by ARN, at most `first` per level (`total` says how many there are).
@@ -186,11 +188,13 @@ def resource_access(
     for level, pairs in level_actions(rtype, arn).items():
         merged: dict[str, _Merge] = {}
         for action, on in pairs:
-            w = who_can(db, snap, action=action, resource=on, cancel=cancel)
+            held = frozenset(k for k, m in merged.items() if m.unconditional)
+            w = who_can(db, snap, action=action, resource=on, cancel=cancel, exclude=held)
             for a in w.allowed:
                 merged.setdefault(a.principal_arn, _Merge.of_access(a)).add(a, action)
             for o in w.outside:
-                merged.setdefault(o.principal, _Merge.of_outside(o)).add(o, action)
+                if o.principal not in held:
+                    merged.setdefault(o.principal, _Merge.of_outside(o)).add(o, action)
         entries = [merged[k].entry() for k in sorted(merged)]
         levels.append(
             LevelAccess(

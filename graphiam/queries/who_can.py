@@ -173,10 +173,12 @@ def who_can(
     max_depth: int = DEFAULT_CHAIN_DEPTH,
     conditional: bool | None = None,
     cancel: Cancel = NEVER,
+    exclude: frozenset[str] = frozenset(),
 ) -> WhoCan:
     """Every principal allowed `action` on `resource`, unconditionally or under conditions the request does
     not carry (sorted by ARN; chained ones after, shortest first); `conditional` keeps only one kind.
-    `cancel` is checked once per candidate (and the chain query stops with it: `Database.interruptible`)."""
+    `cancel` is checked once per candidate (and the chain query stops with it: `Database.interruptible`).
+    `exclude`: principals not to decide (resourceAccess: those a level already holds)."""
     check_action(action)
     if not resource:
         raise InputError("`resource` is empty: pass an ARN or `*`")
@@ -194,7 +196,7 @@ def who_can(
     lowered = action.lower()
     allowed: list[Access] = []
     env = environment()  # one clock for every principal of the answer
-    for arn in sorted(found):
+    for arn in sorted(found - exclude):
         cancel.check()
         p = snap.principals[arn]
         if arn not in named and not _identity_may_allow(p, lowered, resource):
