@@ -5,7 +5,8 @@ decisions: permission on a resource, service trust, administrator), `probes` (th
 `edges` (the data a derivation shares) + `families` (one function per family of techniques), `classes` +
 `fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out edges),
 `functions` (takeovers of stored Lambda functions their policies allow), `derive` (runs every technique's
-family for every actor), `run` (the deriver that writes the edges), `paths` (path search over assumption, escalation and fan-out edges).
+family for every actor), `run` (the deriver that writes the edges), `paths` (path search over assumption,
+escalation and fan-out edges).
 """
 
 from graphiam.derive.escalation import (
