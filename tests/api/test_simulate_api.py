@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 ALICE = "arn:aws:iam::111111111111:user/engineering/alice"
@@ -124,7 +126,7 @@ def test_simulate_custom_with_a_service_principal_an_rcp_and_a_session_policy(q)
             }
         ],
     }
-    variables = {
+    variables: dict[str, Any] = {
         "rp": grant,
         "caller": "events.amazonaws.com",
         "a": "sqs:SendMessage",
@@ -171,7 +173,7 @@ def test_simulate_custom_with_a_service_principal_an_rcp_and_a_session_policy(q)
 
 
 def test_layer_errors_name_the_argument(q):
-    common = {"a": "sqs:SendMessage", "r": TOPIC_QUEUE}
+    common: dict[str, Any] = {"a": "sqs:SendMessage", "r": TOPIC_QUEUE}
     body = q.raw(LAYERS, {**common, "caller": "not-a-principal"})
     assert body["errors"][0]["message"].startswith("`caller`: unknown caller `not-a-principal`")
     body = q.raw(LAYERS, {**common, "sp": "{oops"})

@@ -89,7 +89,11 @@ ORG_ONLY = doc(
 
 
 def test_an_rcp_denies_a_stored_role_outside_the_organization(snap):
-    args = {"principal": PLATFORM, "action": "s3:GetObject", "resource": "arn:aws:s3:::data/x"}
+    args: dict[str, Any] = {
+        "principal": PLATFORM,
+        "action": "s3:GetObject",
+        "resource": "arn:aws:s3:::data/x",
+    }
     s = simulate(snap, **args, rcps=[[ORG_ONLY], []])
     assert (
         s.evaluation.decision is Decision.EXPLICIT_DENY
@@ -128,7 +132,12 @@ def test_a_key_policy_must_allow_even_in_the_keys_account():
     caller = f"arn:aws:iam::{ACCT}:user/bob"
     other = doc(st("Allow", "kms:*", Principal={"AWS": f"arn:aws:iam::{OUTSIDE}:root"}))
     account = doc(st("Allow", "kms:*", Principal={"AWS": f"arn:aws:iam::{ACCT}:root"}))
-    common = {"policies": identity, "action": "kms:Decrypt", "resource": KEY, "caller": caller}
+    common: dict[str, Any] = {
+        "policies": identity,
+        "action": "kms:Decrypt",
+        "resource": KEY,
+        "caller": caller,
+    }
     assert simulate_custom(**common, resource_policy=other).evaluation.decision is Decision.IMPLICIT_DENY
     assert simulate_custom(**common, resource_policy=account).evaluation.decision is Decision.ALLOWED
     without = simulate_custom(**common)
@@ -149,7 +158,12 @@ def test_a_service_principal_is_granted_by_the_resource_policy_with_its_source_k
             Condition={"StringEquals": {"aws:SourceAccount": ACCT}},
         )
     )
-    common = {"policies": [], "action": "sqs:SendMessage", "resource": QUEUE, "resource_policy": rp}
+    common: dict[str, Any] = {
+        "policies": [],
+        "action": "sqs:SendMessage",
+        "resource": QUEUE,
+        "resource_policy": rp,
+    }
     s = simulate_custom(**common, caller="events.amazonaws.com", context={"aws:SourceAccount": ACCT})
     assert s.evaluation.decision is Decision.ALLOWED
     assert s.context["aws:PrincipalServiceName"] == "events.amazonaws.com"
@@ -169,7 +183,12 @@ def test_a_service_principal_is_granted_by_the_resource_policy_with_its_source_k
 def test_an_assumed_role_session_caller_and_its_session_policy():
     session = f"arn:aws:sts::{ACCT}:assumed-role/app/s1"
     role = f"arn:aws:iam::{ACCT}:role/app"
-    common = {"policies": [], "action": "sqs:SendMessage", "resource": QUEUE, "caller": session}
+    common: dict[str, Any] = {
+        "policies": [],
+        "action": "sqs:SendMessage",
+        "resource": QUEUE,
+        "caller": session,
+    }
     cap = doc(st("Allow", "s3:*"))
     by_session = doc(st("Allow", "sqs:SendMessage", QUEUE, Principal={"AWS": session}))
     by_role = doc(st("Allow", "sqs:SendMessage", QUEUE, Principal={"AWS": role}))
