@@ -2,7 +2,9 @@
 at /health.
 
 The lifespan opens the database once per process (kuzu allows one read-write handle), loads the demo
-organisation into an empty database, and closes everything on shutdown. Run one worker per database.
+organisation into an empty database, and closes everything on shutdown. One process holds a database
+read-write; `create_app(read_only=, follow=, publish=, forward_to=)` are the parts of serving reads from other
+processes (docs/DEPLOYMENT.md).
 
 Authentication (`graphiam.auth`) happens here, before GraphQL sees the request: a POST without a usable
 token gets 401 (JSON body in GraphQL's error shape, `WWW-Authenticate: Bearer`), unless anonymous reads are
@@ -25,6 +27,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +45,20 @@ from strawberry.asgi import GraphQL
 
 from graphiam.api.body import body_problem
 from graphiam.api.context import Loaders
+from graphiam.api.forward import FORWARD_TIMEOUT_S, forwarded_headers, is_mutation, unavailable
 from graphiam.api.schema import build_schema
 from graphiam.api.security import AppContext
 from graphiam.audit import AuditLog, audit_file_for
 from graphiam.auth import LOOPBACK_NAMES, OPEN, Auth, AuthError, Identity, TokenStore, token_file_for
 from graphiam.changes.load import is_empty, load_seeds_if_empty, seeds_refused
-from graphiam.service import Database, Services, open_database, schema_version
+from graphiam.service import (
+    Database,
+    Generations,
+    Publisher,
+    Services,
+    open_database,
+    schema_version,
+)
 
 log = logging.getLogger("graphiam")
 MAX_BODY = 1 << 20
@@ -99,7 +110,7 @@ def default_db_path() -> Path:
 
 class _GraphQL(GraphQL[AppContext, None]):
     def __init__(
-        self, schema: Any, holder: dict[str, Services], auth: Auth | None, audit: AuditLog | None, **kw: Any
+        self, schema: Any, holder: dict[str, Any], auth: Auth | None, audit: AuditLog | None, **kw: Any
     ) -> None:
         super().__init__(schema, **kw)
         self._holder = holder
@@ -112,7 +123,7 @@ class _GraphQL(GraphQL[AppContext, None]):
         return HTMLResponse((WEB / "graphiql" / "index.html").read_text(encoding="utf-8"))
 
     async def get_context(self, request: Any, response: Any = None) -> AppContext:
-        services = self._holder["services"]
+        services = request.scope.get(SERVICES_KEY) or self._holder["services"]
         identity = request.scope.get(IDENTITY_KEY) if self._auth is not None else OPEN
         return AppContext(
             services=services,
@@ -127,6 +138,8 @@ class _GraphQL(GraphQL[AppContext, None]):
 
 
 IDENTITY_KEY = "graphiam.identity"
+SERVICES_KEY = "graphiam.services"  # a reader process's request: the Services of the generation it leased
+GENERATION_HEADER = b"x-graphiam-generation"
 
 
 def _unauthenticated(message: str) -> JSONResponse:
@@ -259,16 +272,80 @@ class CheckedBody:
         if problem is not None:
             await PlainTextResponse(problem, status_code=400)(scope, receive, send)
             return
-        replayed = False
+        await self.app(scope, replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands on `body` (already read) once, then what `receive` gives."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class Leased:
+    """ASGI wrapper of a reader process (`create_app(follow=True)`): each request is answered from one
+    published generation, leased for the whole request (`service.Generations`), whose number the response
+    carries in `X-Graphiam-Generation`."""
+
+    def __init__(self, app: Any, holder: dict[str, Any]) -> None:
+        self.app = app
+        self.holder = holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        generations: Generations | None = self.holder.get("generations")
+        if generations is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lease = await generations.acquire()
+        scope[SERVICES_KEY] = lease.services
+        number = str(lease.number).encode()
+
+        async def send_with_generation(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), (GENERATION_HEADER, number)]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_generation)
+        finally:
+            generations.release(lease)
+
+
+class ForwardWrites:
+    """ASGI wrapper of a reader process: a POST asking for a mutation goes to the writer at `url`
+    (`api.forward`); everything else to `app`."""
+
+    def __init__(self, app: Any, url: str) -> None:
+        self.app = app
+        self.url = url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        body = await request.body()
+        if not is_mutation(body):
+            await self.app(scope, replaying(body, receive), send)
+            return
+        import httpx  # only a reader process forwards
+
+        try:
+            async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT_S) as client:
+                answer = await client.post(self.url, content=body, headers=forwarded_headers(request.headers))
+        except httpx.HTTPError as exc:
+            response = Response(unavailable(self.url, type(exc).__name__), 503, media_type="application/json")
+            await response(scope, receive, send)
+            return
+        kept = {k: v for k, v in answer.headers.items() if k.lower() in ("content-type", "www-authenticate")}
+        await Response(answer.content, answer.status_code, headers=kept)(scope, receive, send)
 
 
 async def _analyse_ahead(services: Services) -> None:
@@ -284,16 +361,20 @@ async def _analyse_ahead(services: Services) -> None:
 
 
 def _resolve_auth(
-    auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool
+    auth: Auth | None | str, db_path: str | os.PathLike[str] | None, opens_own: bool, read_only: bool = False
 ) -> Auth | None:
     """`"auto"`: token auth from the database's token file when the app opens the database itself (a first
     admin token is made and logged if there is none; no anonymous reads: the app does not know its bind
-    address, `graphiam serve` does), no auth when it is handed an open `database`."""
+    address, `graphiam serve` does), no auth when it is handed an open `database`. `read_only`: the token
+    file is only read (no first token, no last-use times)."""
     if auth != "auto":
         return auth  # type: ignore[return-value]
     if not opens_own:
         return None
-    store = TokenStore(token_file_for(db_path if db_path is not None else default_db_path()))
+    path = token_file_for(db_path if db_path is not None else default_db_path())
+    store = TokenStore(path, record_use=not read_only)
+    if read_only:
+        return Auth(store=store, anonymous_reads=False)
     token = store.ensure_admin()
     if token is not None:
         log.warning("created the first admin token (shown once; stored hashed in %s): %s", store.path, token)
@@ -318,6 +399,10 @@ def create_app(
     on_close: Callable[[], object] | None = None,
     heavy_workers: int | None = None,
     analyse_ahead: bool | None = None,
+    read_only: bool = False,
+    follow: bool = False,
+    publish: bool = False,
+    forward_to: str | None = None,
 ) -> Starlette:
     """Build the ASGI app. Pass `database` to serve an already-open one (tests); else `db_path` is opened
     in the lifespan (`None`: the default location) with `engine` ("kuzu" or "ladybug"; None:
@@ -344,12 +429,20 @@ def create_app(
     `heavy_workers`: threads for heavy computations (whoCan, escalation, findings, graph views; see
     `graphiam.service.Services.heavy`), apart from the ones cheap reads use; None: `default_workers()`.
     `analyse_ahead`: analyse every policy for the findings report in the background once the database is open
-    (`Services.analyse_findings_ahead`); None: when the app opens the database itself (a server)."""
-    holder: dict[str, Services] = {}
-    auth_policy = _resolve_auth(auth, db_path, opens_own=database is None)
+    (`Services.analyse_findings_ahead`); None: when the app opens the database itself (a server).
+
+    Scaling reads out (docs/DEPLOYMENT.md): `read_only` opens the database read-only (no seeds, mutations
+    refused with `READ_ONLY`, nothing written beside it: no first token, no last-use times, no audit log).
+    `publish` (the writer of `graphiam serve --workers N`) publishes the database as a generation read-only
+    processes open, at the start and after every write (`store/publish.py`). `follow` (a reader process)
+    serves the newest published generation of `db_path`, one generation per request (`service.Generations`,
+    `Leased`), and `forward_to` sends mutations to the writer's GraphQL URL (`ForwardWrites`)."""
+    holder: dict[str, Any] = {}
+    read_only = read_only or follow
+    auth_policy = _resolve_auth(auth, db_path, opens_own=database is None, read_only=read_only)
     if audit == "auto":
         own_path = db_path if db_path is not None else default_db_path()
-        audit = AuditLog(audit_file_for(own_path)) if database is None else None
+        audit = AuditLog(audit_file_for(own_path)) if database is None and not read_only else None
     audit_log = audit if isinstance(audit, AuditLog) else None
     if allowed_hosts == "auto":
         allowed_hosts = LOOPBACK_NAMES if database is None else None
@@ -358,16 +451,39 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = database is None
         path = os.fspath(db_path) if db_path is not None else default_db_path()
-        db = database if database is not None else open_database(path, engine=engine)
-        thresholds = gc.get_threshold()
-        if own:
-            gc.set_threshold(*GC_THRESHOLDS)
         cheap, heavy = default_workers()
-        ahead: asyncio.Task[None] | None = None
         executor = ThreadPoolExecutor(max_workers=cheap, thread_name_prefix="graphiam-db")
         heavy_executor = ThreadPoolExecutor(
             max_workers=heavy_workers or heavy, thread_name_prefix="graphiam-heavy"
         )
+
+        def services_of(db: Database) -> Services:
+            return Services(
+                db=db, executor=executor, heavy_executor=heavy_executor, heavy_slots=heavy_workers or heavy
+            )
+
+        generations: Generations | None = None
+        try:
+            if follow:
+                generations = Generations(
+                    str(path), partial(open_database, engine=engine, read_only=True), services_of
+                )
+                db = generations.current.services.db
+            else:
+                db = (
+                    database
+                    if database is not None
+                    else open_database(path, engine=engine, read_only=read_only)
+                )
+        except BaseException:
+            executor.shutdown(wait=False)
+            heavy_executor.shutdown(wait=False)
+            raise
+        thresholds = gc.get_threshold()
+        if own:
+            gc.set_threshold(*GC_THRESHOLDS)
+        ahead: asyncio.Task[None] | None = None
+        following: asyncio.Task[None] | None = None
         try:
             if load_seeds and not db.read_only:
                 summary = load_seeds_if_empty(db)
@@ -379,14 +495,18 @@ def create_app(
                         "%s is empty and was made by `graphiam load`: serving it empty, without the demo org",
                         path,
                     )
-            holder["services"] = Services(
-                db=db,
-                executor=executor,
-                heavy_executor=heavy_executor,
-                heavy_slots=heavy_workers or heavy,
-            )
+            if publish:  # the first generation now, the next after each write (before it is answered)
+                publisher = Publisher(path)
+                publisher.publish(db)
+                db.after_write.append(publisher.after_write)
+            if generations is not None:
+                holder["generations"] = generations
+                holder["services"] = generations.current.services
+                following = asyncio.create_task(generations.follow())
+            else:
+                holder["services"] = services_of(db)
             app.state.services = holder["services"]
-            if own if analyse_ahead is None else analyse_ahead:
+            if (own and not follow) if analyse_ahead is None else analyse_ahead:
                 ahead = asyncio.create_task(_analyse_ahead(holder["services"]))
             if on_open is not None:
                 on_open()
@@ -401,7 +521,11 @@ def create_app(
             gc.set_threshold(*thresholds)
             if auth_policy is not None:
                 auth_policy.store.flush_used()  # the last uses of the final minute
-            if own:
+            if following is not None:
+                following.cancel()
+            if generations is not None:
+                await generations.close()
+            elif own:
                 db.close()
 
     async def health(request: Request) -> JSONResponse:
@@ -410,11 +534,22 @@ def create_app(
                 auth_policy.identify(request.headers)
             except AuthError:
                 return JSONResponse({"status": "ok"})
-        services: Services = holder["services"]
-        accounts = await services.accounts()
-        return JSONResponse(
-            {"status": "ok", "schemaVersion": schema_version(), "accounts": [a.id for a in accounts]}
-        )
+        generations: Generations | None = holder.get("generations")
+        lease = await generations.acquire() if generations is not None else None
+        try:
+            services: Services = holder["services"] if lease is None else lease.services
+            accounts = await services.accounts()
+        finally:
+            if lease is not None and generations is not None:
+                generations.release(lease)
+        body: dict[str, Any] = {
+            "status": "ok",
+            "schemaVersion": schema_version(),
+            "accounts": [a.id for a in accounts],
+        }
+        if lease is not None:
+            body["generation"] = lease.number
+        return JSONResponse(body)
 
     graphql = _GraphQL(
         schema if schema is not None else build_schema(introspection=introspection),
@@ -438,7 +573,10 @@ def create_app(
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    endpoint = _Authenticated(CheckedBody(graphql), auth_policy)
+    inner: Any = Leased(graphql, holder) if follow else graphql
+    if forward_to is not None:
+        inner = ForwardWrites(inner, forward_to)
+    endpoint = _Authenticated(CheckedBody(inner), auth_policy)
     return Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),

@@ -151,8 +151,9 @@ class TokenStore:
     """The token file: create, list, revoke, verify; and when each token was last used. Writes are atomic
     (temp file + rename, mode 0600)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, record_use: bool = True) -> None:
         self.path = Path(path)
+        self.record_use = record_use  # False: never write `used_path` (a server of a read-only copy)
         self.used_path = self.path.with_name(self.path.name.removesuffix(".json") + "-used.json")
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
@@ -231,6 +232,8 @@ class TokenStore:
 
     def mark_used(self, record: TokenRecord, now: float | None = None) -> None:
         """Note that `record`'s token was just used; on disk when the stored time is a minute old or more."""
+        if not self.record_use:
+            return
         now = time.time() if now is None else now
         with self._lock:
             self._used[record.id] = now

@@ -12,6 +12,8 @@
     ├── AuthError               UNAUTHENTICATED  a request without usable credentials (HTTP 401)
     ├── Cancelled               TIMEOUT          work stopped by its `graphiam.cancel.Cancel` token (the
     │                                            request ran out of time or went away)
+    ├── ReadOnlyError           READ_ONLY        a mutation sent to a server of a read-only copy
+    │                                            (`graphiam serve --read-only`)
     └── StoreError              INTERNAL         the database cannot be used (schema version, lock, engine)
         └── SchemaVersionError  INTERNAL         the database was made by another graphiam schema version
 
@@ -96,6 +98,12 @@ class Cancelled(GraphiamError):
     """Work stopped because its cancellation token was cancelled (graphiam.cancel)."""
 
     code = "TIMEOUT"
+
+
+class ReadOnlyError(GraphiamError):
+    """A write asked of a server that serves a read-only copy of the database."""
+
+    code = "READ_ONLY"
 
 
 class StoreError(GraphiamError):

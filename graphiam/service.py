@@ -22,16 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import secrets
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from graphiam.arn import is_role_arn, is_user_arn
 from graphiam.cancel import Cancel
-from graphiam.errors import Cancelled
+from graphiam.errors import Cancelled, StoreError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminFacts, admin_facts
@@ -41,10 +45,24 @@ from graphiam.store import Database, open_database, reader, records
 from graphiam.store import org_store as organization
 from graphiam.store.migrate import Migration, migrate_database
 from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization
+from graphiam.store.publish import (
+    DB_NAME,
+    Publisher,
+    copy_database,
+    generations_dir,
+    open_published,
+    read_current,
+)
 from graphiam.store.schema import schema_version
 
 __all__ = [
     "ANSWERS",
+    "DB_NAME",
+    "Generations",
+    "Lease",
+    "Publisher",
+    "copy_database",
+    "generations_dir",
     "HeavyStats",
     "Turn",
     "Database",
@@ -69,7 +87,11 @@ __all__ = [
 
 T = TypeVar("T")
 V = TypeVar("V")
+log = logging.getLogger("graphiam")
 
+SNAPSHOTS = (
+    ".snapshots"  # where the server writes the copies `graphiam snapshot` asks for, beside the database
+)
 ANSWERS = 64  # answers of one kind kept per generation (whoCan, effectivePermissions); least recently used go
 
 # The answer caches by name (in `Services.caches`), with their bound: None keeps every value of a generation.
@@ -94,6 +116,7 @@ Relation = Literal[
     "versions_of",
     "profiles_of_role",
     "roles_of_profile",
+    "names_of_resource",
 ]
 _RELATIONS: dict[str, Callable[[Database, Sequence[str]], dict[str, Any]]] = {
     "groups_of_user": reader.groups_of_users,
@@ -103,6 +126,7 @@ _RELATIONS: dict[str, Callable[[Database, Sequence[str]], dict[str, Any]]] = {
     "versions_of": reader.versions_of,
     "profiles_of_role": reader.profiles_of_roles,
     "roles_of_profile": reader.roles_of_profiles,
+    "names_of_resource": reader.names_of,
 }
 
 
@@ -203,6 +227,11 @@ class Services:
                 stats.running -= 1
                 stats.finished += 1
                 stats.cancelled += stopped
+
+    async def settle(self) -> None:
+        """Wait for the shared builds still running (`_once`): a generation's database is closed after."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
 
     async def _once(self, key: Hashable, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` on `pool`, one call shared by every request asking for `key` while it runs: a build
@@ -354,6 +383,16 @@ class Services:
             rows[arn] = cache.get(generation, arn, partial(_same, row), still_current=still_current)
         return rows
 
+    def write_copy(self) -> Path:
+        """A consistent copy of the database beside it, `<db>.snapshots/<UTC time>-<id>/db` (with its engine
+        marker): the database file of the copy (`graphiam snapshot` moves its directory where it is asked)."""
+        if self.db.path is None:
+            raise StoreError("an in-memory database has no file to copy")
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        directory = Path(f"{self.db.path}{SNAPSHOTS}", f"{stamp}-{secrets.token_hex(4)}")
+        directory.mkdir(parents=True)
+        return copy_database(self.db, directory / DB_NAME)
+
     # ---- stored rows ----
 
     async def accounts(self, ids: Sequence[str] | None = None) -> list[records.AccountRow]:
@@ -414,3 +453,106 @@ def _frozen(fn: Callable[..., T], *args: Any) -> T:
 
 def _same(value: V) -> V:
     return value
+
+
+# ---- a reader process's generations (`graphiam serve --workers N`) ----
+
+FOLLOW_INTERVAL_S = 1.0  # an idle reader process looks for a new generation this often
+RETIRE_DELAY_S = 10.0  # a replaced generation is closed this long after its last request (a cancelled
+# heavy call stops within its database call's time limit, 3 s)
+
+
+@dataclass
+class Lease:
+    """One published generation a reader process serves: its number, its `Services`, the requests using it."""
+
+    number: int
+    services: Services
+    users: int = 0
+    retired: bool = False
+
+
+class Generations:
+    """The generations a writer publishes (`store/publish.py`), as a reader process follows them.
+
+    Every request takes a `Lease` on the newest generation (`acquire`) and gives it back when it is answered
+    (`release`): all of one request is answered from one generation. When `current` names a newer one, the
+    first request to see it opens it read-only (`open_db`, off the event loop) and the newer one serves the
+    requests that start from then on; the replaced one is closed once its last request is over (and
+    `RETIRE_DELAY_S` later, so that work its requests gave up on has stopped)."""
+
+    def __init__(
+        self, db_path: str, open_db: Callable[[Any], Database], make: Callable[[Database], Services]
+    ):
+        self.root = generations_dir(db_path)
+        self._open_db = open_db
+        self._make = make
+        self._switch: asyncio.Lock | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._retired: list[Lease] = []  # replaced, not closed yet
+        number, db = open_published(self.root, open_db)
+        self.current = Lease(number, make(db))
+
+    async def acquire(self) -> Lease:
+        """A lease on the newest published generation (opened first when it is new)."""
+        newest = read_current(self.root)
+        if newest is not None and newest > self.current.number:
+            if self._switch is None:
+                self._switch = asyncio.Lock()
+            async with self._switch:
+                if newest > self.current.number:
+                    await self._open_newest()
+        lease = self.current
+        lease.users += 1
+        return lease
+
+    async def _open_newest(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            number, db = await loop.run_in_executor(None, open_published, self.root, self._open_db)
+        except StoreError:  # answer from the generation at hand; the next request tries again
+            log.warning("could not open the newest generation of %s", self.root, exc_info=True)
+            return
+        if number <= self.current.number:
+            db.close()
+            return
+        old, self.current = self.current, Lease(number, self._make(db))
+        old.retired = True
+        self._retired.append(old)
+        self._retire_if_idle(old)
+
+    async def follow(self, interval: float = FOLLOW_INTERVAL_S) -> None:
+        """Pick up new generations while no request comes (so that an idle process does not keep an old one
+        open, which the writer could not remove); runs until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.release(await self.acquire())
+            except StoreError:
+                log.warning("could not open the newest generation", exc_info=True)
+
+    def release(self, lease: Lease) -> None:
+        lease.users -= 1
+        self._retire_if_idle(lease)
+
+    def _retire_if_idle(self, lease: Lease) -> None:
+        if lease.retired and lease.users == 0:
+            task = asyncio.get_running_loop().create_task(self._close_later(lease))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _close_later(self, lease: Lease) -> None:
+        await asyncio.sleep(RETIRE_DELAY_S)
+        await lease.services.settle()
+        if lease in self._retired:
+            self._retired.remove(lease)
+            await asyncio.get_running_loop().run_in_executor(None, lease.services.db.close)
+
+    async def close(self) -> None:
+        """Close every generation still open (the app stops)."""
+        for task in list(self._closing):
+            task.cancel()
+        for lease in [*self._retired, self.current]:
+            await lease.services.settle()
+            lease.services.db.close()
+        self._retired.clear()

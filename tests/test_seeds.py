@@ -79,7 +79,12 @@ def entities(export: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def test_manifest_lists_existing_files() -> None:
-    for name in (*MANIFEST["exports"], *MANIFEST["credential_reports"]):
+    for name in (
+        *MANIFEST["exports"],
+        *MANIFEST["config_snapshots"],
+        *MANIFEST["organizations"],
+        *MANIFEST["credential_reports"],
+    ):
         assert (SEEDS / name).is_file(), name
     assert MANIFEST["exports"][0] == "demo-org.json"
 
@@ -509,3 +514,30 @@ def test_aws_managed_documents_are_the_real_ones() -> None:
     assert {p["PolicyName"] for p in copied} >= {"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess"}
     for policy in copied:
         assert policy["PolicyVersionList"] == real[policy["Arn"]]["PolicyVersionList"]
+
+
+def test_the_demo_org_holds_resources_and_an_rcp_blocking_the_public_bucket() -> None:
+    from graphiam.changes.load import load_files, seed_files
+    from graphiam.graph.snapshot import build_snapshot
+    from graphiam.queries.resources import is_public
+    from graphiam.store import open_database, reader
+
+    db = open_database(None, buffer_pool_mb=256)
+    load_files(db, seed_files(SEEDS))
+    snap = build_snapshot(db)
+    assert {r.arn: r.type for r in snap.resources.values()} == {
+        "arn:aws:s3:::example-corp-partner-share": "s3:bucket",
+        "arn:aws:s3:::example-corp-public-site": "s3:bucket",
+        "arn:aws:kms:us-east-1:111111111111:key/3f1c9a2e-5b7d-4e8f-9a10-2b3c4d5e6f70": "kms:key",
+    }
+    assert reader.account_counts(db)["111111111111"].resources == 3
+    assert is_public(snap.resources["arn:aws:s3:::example-corp-public-site"].policy_text)
+    assert not is_public(snap.resources["arn:aws:s3:::example-corp-partner-share"].policy_text)
+    names = reader.names_of(db, ["arn:aws:s3:::example-corp-partner-share"])[
+        "arn:aws:s3:::example-corp-partner-share"
+    ]
+    assert any(n.kind == "account" and n.value == "222222222222" and n.effect == "Allow" for n in names)
+    levels = snap.rcp_levels("111111111111")
+    assert levels is not None and "DenyPublicS3" in [p.name for p in levels[0]]
+    assert snap.rcp_levels("222222222222") is None  # the partner is outside the organization
+    db.close()

@@ -32,6 +32,7 @@ from graphiam.api.mutations import Mutation
 from graphiam.api.organization import OrganizationQuery
 from graphiam.api.queries import BrowseQuery
 from graphiam.api.resource_access import ResourceAccessQuery
+from graphiam.api.resources import ResourceQuery
 from graphiam.api.search import SearchQuery
 from graphiam.api.security import (
     TIMEOUT_MESSAGE,
@@ -41,6 +42,7 @@ from graphiam.api.security import (
     mask_errors,
 )
 from graphiam.api.simulation import SimulationQuery
+from graphiam.api.snapshot import SnapshotMutation
 from graphiam.api.types import Role, User
 from graphiam.api.viewer import ViewerQuery
 
@@ -97,11 +99,12 @@ QUERY_PARTS: tuple[type, ...] = (
     ExternalQuery,
     HistoryQuery,
     SearchQuery,
+    ResourceQuery,
 )
 
 # Mutation parts, as QUERY_PARTS. Write each mutation with `graphiam.api.security.admin_mutation`;
 # `MutationGuard` also refuses any mutation operation from a non-admin caller.
-MUTATION_PARTS: tuple[type, ...] = (Mutation,)
+MUTATION_PARTS: tuple[type, ...] = (Mutation, SnapshotMutation)
 
 
 def query_parts() -> tuple[type, ...]:

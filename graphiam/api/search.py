@@ -20,6 +20,7 @@ class SearchKind(Enum):
     GROUP = "group"
     ROLE = "role"
     POLICY = "policy"
+    RESOURCE = "resource"
 
 
 _KIND = {
@@ -27,6 +28,7 @@ _KIND = {
     "IAMGroup": SearchKind.GROUP,
     "Role": SearchKind.ROLE,
     "Policy": SearchKind.POLICY,
+    "Resource": SearchKind.RESOURCE,
 }
 
 
@@ -36,19 +38,21 @@ _KIND = {
 class SearchHit:
     kind: SearchKind
     arn: str = strawberry.field(description="Inline policies: `<owner ARN>#<name>`.")
-    name: str
+    name: str = strawberry.field(description="Resources without a name: their ARN.")
     account: str = strawberry.field(description="The account id; `aws` for AWS-managed policies.")
     path: str | None
     policy_kind: PolicyKind | None = strawberry.field(description="Policies: managed or inline.")
+    resource_type: str | None = strawberry.field(description="Resources: s3:bucket, kms:key, …")
     name_match: bool = strawberry.field(description="The name contains the text (else only the ARN does).")
 
 
 @strawberry.type
 class SearchQuery:
     @field(
-        description="Users, groups, roles and policies whose name or ARN contains `text` (case ignored): "
-        "the name equal to it first, then names starting with it, names containing it, ARNs containing "
-        "it; ties by kind and ARN. `kinds` keeps some kinds, `account` one account; `first` at most 100."
+        description="Users, groups, roles, policies and resources whose name or ARN contains `text` (case "
+        "ignored): the name equal to it first, then names starting with it, names containing it, ARNs "
+        "containing it; ties by kind and ARN. `kinds` keeps some kinds, `account` one account; `first` at "
+        "most 100."
     )
     async def search(
         self,
@@ -72,10 +76,11 @@ class SearchQuery:
             SearchHit(
                 kind=_KIND[r.table],
                 arn=r.arn,
-                name=r.name,
+                name=r.name or r.arn,
                 account=r.account,
                 path=r.path,
-                policy_kind=PolicyKind(r.policy_kind) if r.policy_kind else None,
+                policy_kind=PolicyKind(r.policy_kind) if r.policy_kind and r.table == "Policy" else None,
+                resource_type=r.policy_kind if r.table == "Resource" else None,
                 name_match=r.rank < 3,
             )
             for r in rows

@@ -4,6 +4,8 @@
   layer in `graphiam.app`). Mutation authors write `@admin_mutation` (or `permission_classes=[IsAdmin]`);
   `MutationGuard` additionally refuses any mutation operation from a non-admin before it executes, so a
   mutation field that forgets its permission class is still protected; what it refuses goes to the audit log.
+  On a server of a read-only database it refuses every mutation operation with `READ_ONLY` (not audited:
+  such a server writes nothing).
 - Errors, in one place (`client_error`): a client sees validation, permission and limit errors as they are,
   and graphiam's own errors (bad input, not found) with their message and their class's `code` (see
   graphiam.errors) in `extensions.code`; anything else (an unexpected exception, or an error whose code is
@@ -31,12 +33,16 @@ from graphiam.api.audit import record_refused
 from graphiam.api.context import Context
 from graphiam.audit import AuditLog
 from graphiam.auth import Auth, Identity
-from graphiam.errors import AuthError, GraphiamError, StoreError
+from graphiam.errors import AuthError, GraphiamError, ReadOnlyError, StoreError
 
 log = logging.getLogger("graphiam")
 F = TypeVar("F", bound=Callable[..., Any])
 
 ADMIN_NEEDED = "admin role needed: send `Authorization: Bearer <admin token>`"
+READ_ONLY = (
+    "mutations are refused: this server serves a read-only copy of the database (graphiam serve "
+    "--read-only); send them to the server that loads it, and take a new snapshot"
+)
 READER_NEEDED = "a token is needed: send `Authorization: Bearer <token>`"
 TIMEOUT_MESSAGE = "query stopped: it ran longer than the {seconds:g} s time limit"
 DB_TIMEOUT_MESSAGE = "query stopped: a database call ran longer than its time limit"
@@ -125,7 +131,10 @@ class MutationGuard(SchemaExtension):
             except RuntimeError:  # no operation by that name: strawberry reports it
                 op = OperationType.QUERY
             identity = identity_of(ctx.context)
-            if op is not OperationType.QUERY and (identity is None or not identity.is_admin):
+            services = getattr(ctx.context, "services", None)
+            if op is OperationType.MUTATION and services is not None and services.db.read_only:
+                ctx.pre_execution_errors = [GraphQLError(READ_ONLY, extensions={"code": ReadOnlyError.code})]
+            elif op is not OperationType.QUERY and (identity is None or not identity.is_admin):
                 message = f"{op.value} operations: {ADMIN_NEEDED}"
                 ctx.pre_execution_errors = [GraphQLError(message, extensions={"code": "FORBIDDEN"})]
                 if op is OperationType.MUTATION:

@@ -143,7 +143,8 @@ class SimulationResult:
         description="Null when no resource-based policy applied."
     )
     resource_policy_source: str | None = strawberry.field(
-        description="`trust` (the role's trust policy) or `given`."
+        description="`trust` (the role's trust policy), `stored` (the stored resource's own policy; an S3 "
+        "object's is its bucket's) or `given`."
     )
     scp_decision: Decision | None = strawberry.field(
         description="The service control policies' verdict: ALLOWED when every level allows, "

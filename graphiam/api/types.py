@@ -92,6 +92,9 @@ class AccountCounts:
     roles: int
     policies: int = strawberry.field(description="Customer-managed policies with a document.")
     inline_policies: int
+    resources: int = strawberry.field(
+        default=0, description="Resources with their policies (buckets, keys…)."
+    )
 
 
 @strawberry.type(description="An AWS account whose export was loaded.")
@@ -123,6 +126,7 @@ class Account:
             roles=c.roles,
             policies=c.policies,
             inline_policies=c.inline_policies,
+            resources=c.resources,
         )
 
     @field(description="Users and roles of this account.")

@@ -20,6 +20,7 @@ from graphiam.arn import account_of
 from graphiam.derive.refresh import refresh_derived
 from graphiam.errors import IngestError
 from graphiam.graph.snapshot import Snapshot
+from graphiam.ingest.aws_config import is_config_items, parse_config
 from graphiam.ingest.credential_report import parse_credential_report
 from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.iam_collect import is_iam_collect_store, read_store
@@ -129,7 +130,9 @@ def read_files(paths: Sequence[str | os.PathLike[str]], *, progress: Progress | 
             creds += _credential_rows(path)
             continue
         data = read_json_file(path)
-        if is_organization(data):
+        if is_config_items(data):
+            exports += parse_config(data, source=str(path), check_document=check_policy_document)
+        elif is_organization(data):
             orgs.append(parse_organization(data, source=str(path), check_document=check_policy_document))
         else:
             exports.append(parse_gaad(data, source=str(path), check_document=check_policy_document))
@@ -379,7 +382,11 @@ def seed_files(directory: Path) -> list[Path]:
     manifest = directory / "manifest.json"
     if manifest.exists():
         m = json.loads(manifest.read_text())
-        return [directory / f for f in (*m.get("exports", []), *m.get("credential_reports", []))]
+        return [
+            directory / f
+            for key in ("exports", "config_snapshots", "organizations", "credential_reports")
+            for f in m.get(key, [])
+        ]
     return sorted(directory.glob("*.json")) + sorted(directory.glob("*.csv"))
 
 

@@ -33,13 +33,16 @@ class ProgressBar:
 
 
 def db_path(args: argparse.Namespace, *, must_exist: bool = False) -> Path:
-    """`--db`, else GRAPHIAM_DB, else the default; `must_exist` (commands that only read): a missing database
-    is an error instead of a new empty one (a mistyped path would otherwise answer "not in the graph")."""
+    """`--db`, else GRAPHIAM_DB, else the default; a directory made by `graphiam snapshot` stands for the
+    database file `db` in it. `must_exist` (commands that only read): a missing database is an error instead
+    of a new empty one (a mistyped path would otherwise answer "not in the graph")."""
     # the web application (starlette, strawberry) loads here, not at import: it would slow the start of every
     # command
     from graphiam.app import default_db_path
 
     path = Path(args.db) if args.db else default_db_path()
+    if path.is_dir() and (path / "db").is_file():  # a `graphiam snapshot` directory: the database in it
+        path = path / "db"
     if must_exist and not path.exists():
         raise GraphiamError(
             f"no database at {path}: load one first (graphiam load FILE --db {path}), "

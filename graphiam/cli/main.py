@@ -21,6 +21,7 @@ from graphiam.cli import (
     schema,
     serve,
     simulate,
+    snapshot,
     token,
 )
 from graphiam.errors import GraphiamError
@@ -40,6 +41,7 @@ COMMANDS = (
     migrate,
     diff,
     history,
+    snapshot,
 )
 
 

@@ -79,9 +79,10 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_auth(args: argparse.Namespace, db_path: object) -> Auth:
-    """The server's Auth from `serve` flags; makes and prints the first admin token if there is none."""
-    store = TokenStore(token_file_for(db_path))  # type: ignore[arg-type]
+def serve_auth(args: argparse.Namespace, db_path: object, *, read_only: bool = False) -> Auth:
+    """The server's Auth from `serve` flags; makes and prints the first admin token if there is none
+    (`read_only`: the token file is only read, and a copy without one serves anonymous reads only)."""
+    store = TokenStore(token_file_for(db_path), record_use=not read_only)  # type: ignore[arg-type]
     anonymous = args.allow_anonymous_reads
     if anonymous is None:
         anonymous = anonymous_reads_default(args.host)
@@ -91,7 +92,13 @@ def serve_auth(args: argparse.Namespace, db_path: object) -> Auth:
             "token (--allow-anonymous-reads)",
             file=sys.stderr,
         )
-    token = store.ensure_admin()
+    token = None if read_only else store.ensure_admin()
+    if read_only and not store.records():
+        print(
+            f"graphiam: no tokens in {store.path}: only anonymous reads are answered "
+            "(graphiam snapshot copies the token file beside the copy)",
+            file=sys.stderr,
+        )
     if token is not None:
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(

@@ -8,6 +8,7 @@ JSON strings. Nothing here touches the database: a file either parses completely
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -331,14 +332,20 @@ def read_gaad_file(path: str | Path, *, check_document: DocumentCheck | None = N
 
 
 def read_json_file(path: str | Path) -> Any:
-    """A file's JSON value; `IngestError` naming the file when it cannot be read or is not JSON."""
+    """A file's JSON value (a `.gz` file is decompressed first); `IngestError` naming the file when it cannot
+    be read or is not JSON."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IngestError(f"cannot read file: {exc.strerror or exc}", source=source) from None
-    except UnicodeDecodeError:
-        raise IngestError("file is not UTF-8 text", source=source) from None
+        raw = Path(path).read_bytes()
+        if source.lower().endswith(".gz"):
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
+    except OSError as exc:  # gzip.BadGzipFile is one
+        raise IngestError(
+            f"cannot read file: {getattr(exc, 'strerror', None) or exc}", source=source
+        ) from None
+    except (UnicodeDecodeError, EOFError):
+        raise IngestError("file is not UTF-8 text (or not complete gzip)", source=source) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,4 +1,5 @@
-"""`search`: users, groups, roles and policies whose name or ARN contains a text, best matches first.
+"""`search`: users, groups, roles, policies and resources whose name or ARN contains a text, best matches
+first.
 
 For a search box: the name equal to the text comes first, then names starting with it, names containing it,
 and last records whose ARN only contains it (a path, an account id, a whole ARN pasted); ties by kind (users,
@@ -13,7 +14,7 @@ from graphiam.errors import InputError
 from graphiam.store import Database, reader
 from graphiam.store.records import SearchRow
 
-KINDS = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Policy"}
+KINDS = {"user": "User", "group": "IAMGroup", "role": "Role", "policy": "Policy", "resource": "Resource"}
 MAX_TEXT = 512
 
 
@@ -25,8 +26,8 @@ def search(
     account: str | None = None,
     first: int = 20,
 ) -> list[SearchRow]:
-    """The `first` best matches of `text` among the records of `kinds` (`user`, `group`, `role`, `policy`;
-    all when None), in `account` when given."""
+    """The `first` best matches of `text` among the records of `kinds` (`user`, `group`, `role`, `policy`,
+    `resource`; all when None), in `account` when given."""
     needle = text.strip().lower()
     if not needle:
         raise InputError("`text`: give at least one character to search for")

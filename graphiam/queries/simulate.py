@@ -3,7 +3,9 @@ documents that are not in the graph at all (SimulateCustomPolicy's job).
 
 The request context is `graphiam.graph.context`'s (the one builder every question uses: the principal's keys,
 the clock, a role session's `aws:TokenIssueTime`, a stored resource's tags); what the caller passes wins.
-`sts:AssumeRole*` on a stored role uses the role's trust policy as the resource-based policy.
+`sts:AssumeRole*` on a stored role uses the role's trust policy as the resource-based policy; a request on a
+stored resource uses its own policy (`stored`; an S3 object ARN its bucket's), required for a KMS key (a key
+policy must allow), and the resource's account as the resource owner.
 
 Three answers, not two: when the request as given is not allowed but a request carrying some keys the caller
 controls would be (MFA, a source IP, `iam:PassedToService` …), the simulation is `conditional` and
@@ -204,6 +206,9 @@ def simulate(
             rp, used = target.trust, "trust"
             if rp is None:
                 warnings.append(f"role `{resource}` has no trust policy in the graph")
+    stored = snap.governing_resource(resource)  # a stored resource (an S3 object: its bucket)
+    if rp is None and stored is not None and stored.policy is not None:
+        rp, used = stored.policy, "stored"
     if used == "trust" or (used == "given" and action.lower() in TRUST_ACTIONS and snap.principal(resource)):
         required = True
     required = required or _key_policy(rp, resource, warnings)
@@ -335,8 +340,13 @@ def required_conditions(described: Sequence[dict[str, Any]]) -> tuple[HopConditi
 
 
 def _owner(snap: Snapshot, resource: str) -> str | None:
+    """The account owning `resource`: a stored principal's, or a stored resource's (an S3 ARN names no
+    account, an object's is its bucket's)."""
     target = snap.principal(resource)
-    return target.account if target is not None else None
+    if target is not None:
+        return target.account
+    stored = snap.governing_resource(resource)
+    return stored.account if stored is not None else None
 
 
 def simulate_custom(

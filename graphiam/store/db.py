@@ -129,6 +129,10 @@ class Database:
         self.write_lock = threading.RLock()
         self.gate = _ReadWriteGate()
         self.generation = 0  # bumped after every committed write; caches key on it
+        # called (with this database) after each committed write, still holding `write_lock`, once the file
+        # alone holds it (a file database): `store/publish.py` publishes the generation to reader processes.
+        # A hook must not raise: the write is already committed.
+        self.after_write: list[Callable[[Database], None]] = []
         self.queries_executed = 0  # counted for tests that bound round trips (DataLoaders)
 
     @staticmethod
@@ -291,6 +295,7 @@ class Database:
             yield self
             return
         with self.write_lock:
+            before = self.generation
             if self.path is not None:  # crash-atomic: the file as it is now stays beside it until the end
                 self._checkpoint()
                 durability.keep_previous(self.path)
@@ -327,6 +332,17 @@ class Database:
                 if self.path is not None:  # the file alone holds the outcome: the previous one can go
                     self._checkpoint()
                     durability.drop_previous(self.path)
+            if self.generation != before:
+                for hook in self.after_write:
+                    hook(self)
+
+    def checkpoint(self) -> None:
+        """Move what the write-ahead log holds into the file, between writes (holding `write_lock`): after
+        it, a copy of the file is a copy of the database (`store/publish.py`)."""
+        if self.read_only or self.path is None:
+            raise StoreError("only a database file open read-write can be checkpointed")
+        with self.write_lock:
+            self._checkpoint()
 
     def _checkpoint(self) -> None:
         """Move what the engine's write-ahead log holds into the database file (no read open meanwhile: a

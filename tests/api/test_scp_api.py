@@ -65,8 +65,15 @@ def sim(
 
 
 def test_without_scps_there_is_no_scp_verdict(q):
+    # the demo organization governs alice's account with FullAWSAccess at every level
     d = sim(q, "ec2:DescribeInstances", None)
-    assert d["decision"] == "ALLOWED" and d["scpDecision"] is None
+    assert d["decision"] == "ALLOWED" and d["scpDecision"] == "ALLOWED"
+    # the partner account is in no stored organization: no SCP verdict
+    partner = q(
+        'query { simulate(principal: "arn:aws:iam::222222222222:user/auditor", action: "sts:AssumeRole", '
+        'resource: "arn:aws:iam::111111111111:role/PartnerAuditRole") { decision scpDecision } }'
+    )["simulate"]
+    assert partner["scpDecision"] is None
 
 
 def test_every_level_must_allow(q):

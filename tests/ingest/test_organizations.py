@@ -194,8 +194,11 @@ def test_organization_view(db):
     assert d["management"] is None and d["stranger"] is None
 
 
-def test_no_organization_is_null(db):
-    assert GraphQLClient(db)("{ organization { id } }")["organization"] is None
+def test_no_organization_is_null():
+    d = open_database(None, buffer_pool_mb=256)
+    load_files(d, [SEEDS / "demo-org.json", SEEDS / "partner-account.json"])  # the exports, no organization
+    assert GraphQLClient(d)("{ organization { id } }")["organization"] is None
+    d.close()
 
 
 def _broken(mutate: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
@@ -397,3 +400,63 @@ def test_escalation_follows_the_scps(db, tmp_path):
     assert admin("arn:aws:iam::111111111111:role/ProductionAdminRole") is False
     load_files(db, [write(tmp_path, org(), "open.json")])
     assert _summary(db) == before
+
+
+def test_rcps_load_along_the_tree_beside_the_scps(tmp_path: Path) -> None:
+    from graphiam.graph.snapshot import build_snapshot
+    from graphiam.ingest.organizations import parse_organization
+
+    data = org()
+    deny_public = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-exampleorg1"}},
+            }
+        ],
+    }
+    data["Policies"] += [
+        {
+            "Id": "p-RCPFullAWSAccess",
+            "Name": "RCPFullAWSAccess",
+            "Type": "RESOURCE_CONTROL_POLICY",
+            "AwsManaged": True,
+            "Content": FULL,
+            "Targets": ["r-ex12", "ou-ex12-members1", "111111111111"],
+        },
+        {
+            "Id": "p-rcpdata1",
+            "Name": "DataPerimeter",
+            "Type": "RESOURCE_CONTROL_POLICY",
+            "Content": json.dumps(deny_public),
+            "Targets": [{"TargetId": "ou-ex12-members1"}],
+        },
+        {"Id": "p-tags1", "Type": "TAG_POLICY", "Content": {}, "Targets": []},
+    ]
+    parsed = parse_organization(data, source="org.json")
+    assert [p.id for p in parsed.policies] == ["p-FullAWSAccess"]
+    assert [p.id for p in parsed.rcps] == ["p-RCPFullAWSAccess", "p-rcpdata1"]
+    assert any("TAG_POLICY, not an SCP or RCP" in w for w in parsed.warnings)
+    path = tmp_path / "org.json"
+    path.write_text(json.dumps(data))
+    db = open_database(None)
+    summary = load_files(db, [path])
+    assert "1 SCPs, 2 RCPs" in (summary.organization or "")
+    snap = build_snapshot(db)
+    levels = snap.rcp_levels("111111111111")
+    assert levels is not None
+    assert [[p.policy_id for p in level] for level in levels] == [
+        ["p-RCPFullAWSAccess"],
+        ["p-RCPFullAWSAccess", "p-rcpdata1"],
+        ["p-RCPFullAWSAccess"],
+    ]
+    assert levels[1][1].document.statements[0].effect == "Deny"
+    assert snap.rcp_levels("999999999999") is None  # the management account
+    # the SCP levels are unchanged by the RCPs
+    assert [[p.policy_id for p in level] for level in snap.scp_levels("111111111111") or ()] == [
+        ["p-FullAWSAccess"]
+    ] * 3

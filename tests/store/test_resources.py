@@ -159,3 +159,14 @@ def test_a_resources_only_export_keeps_the_accounts_iam() -> None:
     # the NAMES edge to alice came back after her account's IAM was reloaded
     names = reader.names_of(db, ["arn:aws:s3:::two"])["arn:aws:s3:::two"]
     assert any(n.table == "User" and n.value == ALICE for n in names)
+
+
+def test_removing_an_account_removes_its_resources() -> None:
+    from graphiam.store.mutations import remove_account
+
+    db = open_database(None)
+    _load(db, _export(resources=(_bucket("one"),)))
+    with db.transaction():
+        remove_account(db, A)
+    assert reader.all_resources(db) == []
+    assert reader.names_of(db, ["arn:aws:s3:::one"]) == {"arn:aws:s3:::one": []}
