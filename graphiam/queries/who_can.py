@@ -228,7 +228,7 @@ def who_can(
         outside=tuple(outside),
         governed_by=gov.resource.arn if gov is not None else None,
     )
-    return with_unknown(snap, answer, context=context, resource_owner=resource_owner, gov=gov)
+    return with_unknown(snap, answer, context=context, resource_owner=resource_owner, gov=gov, env=env)
 
 
 def _simulate(
@@ -279,9 +279,11 @@ def with_unknown(
     context: ContextValues = NO_CONTEXT,
     resource_owner: str | None = None,
     gov: Governing | None = None,
+    env: dict[str, str] | None = None,
 ) -> WhoCan:
     """`answer` with the principals whose decision rests on a policy without a document moved or added to
-    `unknown` (module docstring), sorted by ARN."""
+    `unknown` (module docstring), sorted by ARN; `env`: the answer's clock (one for every principal)."""
+    env = env if env is not None else environment()
     incomplete = {arn: p for arn, p in snap.principals.items() if p.incomplete}
     if not incomplete:
         return answer
@@ -297,7 +299,7 @@ def with_unknown(
     for arn, p in sorted(incomplete.items()):
         if arn in direct:
             continue
-        ask = (snap, gov, arn, answer.action, answer.resource, context, resource_owner)
+        ask = (snap, gov, arn, answer.action, answer.resource, context, resource_owner, env)
         hopeful = _simulate(
             *ask,
             extra_policies=[_ALLOW_ALL] if p.missing_identity else (),
