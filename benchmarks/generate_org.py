@@ -11,6 +11,13 @@ always contain `MISSING_BOUNDARY_MARK`, and every other attachment names a polic
 
 CLI: python benchmarks/generate_org.py --users 2000 --roles 1000 --policies 3000 --accounts 1 --seed 7 -o out/
 writes one `<account-id>.json` per account.
+
+Resources (off by default, so the GAAD files and every figure taken from them stay as they were):
+`generate_resources(exports, resources=5000, seed=7)` spreads S3 buckets, KMS keys and SQS queues over the
+accounts, with policies naming roles and users of the same and other accounts, whole accounts, a service bound
+by aws:SourceArn, or everyone limited by aws:PrincipalOrgID (a few buckets public, a few without a policy);
+`write_resource_store(root, resources)` writes them as an iam-collect file store (resources only: `graphiam
+load` merges them with the GAAD files by part). CLI: `--resources N` writes the store to `<out>/resources`.
 """
 
 from __future__ import annotations
@@ -612,6 +619,84 @@ def generate_org(
     return out
 
 
+RESOURCE_REGION = "us-east-1"
+ORG_ID = "o-generated01"
+
+
+def generate_resources(exports: Sequence[Doc], *, resources: int, seed: int = 0) -> dict[str, dict[str, Doc]]:
+    """`resources` resources over the accounts of `exports` (round robin): account -> ARN -> {"type",
+    "policy"} (policy None: none). See the module docstring."""
+    if resources < 0:
+        raise ValueError("`resources` must be non-negative")
+    rng = random.Random(f"graphiam-resources-{seed}")
+    accounts = [account_of(e) for e in exports]
+    roles = {a: [r["Arn"] for r in e["RoleDetailList"]] for a, e in zip(accounts, exports, strict=True)}
+    users = {a: [u["Arn"] for u in e["UserDetailList"]] for a, e in zip(accounts, exports, strict=True)}
+    out: dict[str, dict[str, Doc]] = {a: {} for a in accounts}
+    for i in range(resources):
+        account = accounts[i % len(accounts)]
+        others = [a for a in accounts if a != account] or [account]
+        kind = ("bucket", "key", "queue")[i % 3]
+        if kind == "bucket":
+            arn = f"arn:aws:s3:::gen-{account}-bucket-{i:05d}"
+            actions: Any = rng.choice((["s3:GetObject"], ["s3:GetObject", "s3:PutObject"], "s3:*"))
+            target: Any = f"{arn}/*"
+        elif kind == "key":
+            arn = f"arn:aws:kms:{RESOURCE_REGION}:{account}:key/gen-{i:05d}"
+            actions, target = rng.choice((["kms:Decrypt"], ["kms:Decrypt", "kms:Encrypt"], "kms:*")), "*"
+        else:
+            arn = f"arn:aws:sqs:{RESOURCE_REGION}:{account}:gen-queue-{i:05d}"
+            actions, target = rng.choice((["sqs:SendMessage"], ["sqs:ReceiveMessage"], "sqs:*")), arn
+        statements: list[Doc] = []
+        if kind == "key":  # a key policy names its own account (the default key policy)
+            own = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*"}
+            statements.append({**own, "Resource": "*"})
+        shape = rng.random()
+        pool = roles[account] + roles[rng.choice(others)] + users[account]
+        if shape < 0.05 and kind == "bucket":
+            principal: Any = "*"  # public
+            condition = None
+        elif shape < 0.15:
+            principal, condition = "*", {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
+        elif shape < 0.3:
+            principal, condition = {"AWS": rng.choice(others)}, None  # a whole account
+        elif shape < 0.4 and kind == "queue":
+            principal = {"Service": "sns.amazonaws.com"}
+            condition = {"ArnEquals": {"aws:SourceArn": f"arn:aws:sns:{RESOURCE_REGION}:{account}:t-{i}"}}
+        elif shape < 0.95 and pool:
+            picked = sorted(rng.sample(pool, min(len(pool), rng.randint(1, 4))))
+            principal, condition = {"AWS": picked if len(picked) > 1 else picked[0]}, None
+        else:
+            out[account][arn] = {"type": kind, "policy": None if not statements else _policy(statements)}
+            continue
+        st: Doc = {"Effect": "Allow", "Principal": principal, "Action": actions, "Resource": target}
+        if condition:
+            st["Condition"] = condition
+        out[account][arn] = {"type": kind, "policy": _policy([*statements, st])}
+    return out
+
+
+def _policy(statements: list[Doc]) -> Doc:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def write_resource_store(root: Path, resources: dict[str, dict[str, Doc]]) -> Path:
+    """`generate_resources`' answer as an iam-collect file store under `root` (returned): one folder per
+    resource holding `metadata.json` and `policy.json`."""
+    for account, found in resources.items():
+        base = root / "aws" / "aws" / "accounts" / account
+        for n, (arn, spec) in enumerate(found.items()):
+            folder = base / spec["type"] / f"{n:05d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            meta = {"arn": arn, "name": arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
+            if spec["type"] == "bucket":
+                meta["region"] = RESOURCE_REGION
+            (folder / "metadata.json").write_text(json.dumps(meta))
+            if spec["policy"] is not None:
+                (folder / "policy.json").write_text(json.dumps(spec["policy"]))
+    return root
+
+
 def account_of(export: Doc) -> str:
     for key in ("UserDetailList", "RoleDetailList", "GroupDetailList"):
         if export[key]:
@@ -630,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=None, help="default: users / 20")
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resources", type=int, default=0, help="resources with policies (default none)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="directory for <account-id>.json files")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -648,6 +734,10 @@ def main(argv: list[str] | None = None) -> int:
     ids = account_ids(args.accounts, args.seed)
     for account, export in zip(ids, exports, strict=True):
         (args.out / f"{account}.json").write_text(json.dumps(export, indent=1))
+    if args.resources:
+        write_resource_store(
+            args.out / "resources", generate_resources(exports, resources=args.resources, seed=args.seed)
+        )
     elapsed = time.perf_counter() - started
     print(
         f"wrote {len(exports)} account(s) to {args.out} in {elapsed:.2f}s: {', '.join(ids)}", file=sys.stderr

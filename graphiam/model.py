@@ -143,6 +143,7 @@ class Resource:
     tags: tuple[Tag, ...] = ()
     policy: str | None = None
     source: str | None = None  # the file (or directory) it was read from
+    role: str | None = None  # the IAM role it runs as (a Lambda function's execution role), when known
 
 
 IAM_PART = "iam"

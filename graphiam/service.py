@@ -98,6 +98,8 @@ ANSWERS = 64  # answers of one kind kept per generation (whoCan, effectivePermis
 # The answer caches by name (in `Services.caches`), with their bound: None keeps every value of a generation.
 _BOUNDS: dict[str, int | None] = {
     "who_can": ANSWERS,
+    "resource_access": 16,  # resourceAccess: one whoCan per action of each level
+    "resource_risks": 4,  # resourceRisks per account filter
     "effective": ANSWERS,
     "admin": None,  # one verdict per principal: a page of principals asks for up to 100 at once
     "escalation_summary": 8,  # one per maxDepth: the dashboard's overview asks it on every visit

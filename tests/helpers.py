@@ -983,3 +983,184 @@ def write_iam_collect_store(root: Path) -> Path:
             tags={},
         )
     return root
+
+
+def write_collect(
+    root: Path,
+    accounts: dict[str, dict[str, Any]],
+    *,
+    org: dict[str, Any] | None = None,
+) -> Path:
+    """A small iam-collect store: per account `users` {name: [statement, ...]} (one inline policy),
+    `roles` {name: (trust document, [statement, ...])}, `resources` {arn: policy document or None},
+    `resource_roles` {arn: the role it runs as (iam-collect's Lambda metadata `role`)}; `org`
+    (optional) {"id", "management", "members": [account, ...], "rcps": [document, ...]} puts every member
+    under the root, the RCPs attached to the root. Returns the store's root."""
+    part = root / "aws" / "aws"
+    for account, spec in accounts.items():
+        acc = part / "accounts" / account
+        acc.mkdir(parents=True, exist_ok=True)
+        for name, statements in spec.get("users", {}).items():
+            user_arn = f"arn:aws:iam::{account}:user/{name}"
+            _put(
+                _collect_folder(acc, user_arn),
+                metadata={"arn": user_arn, "path": "/", "id": f"AIDA{name.upper()}", "name": name},
+                inline_policies=[{"PolicyName": "p", "PolicyDocument": doc(*statements)}]
+                if statements
+                else None,
+            )
+        for name, (trust_doc, statements) in spec.get("roles", {}).items():
+            role_arn = f"arn:aws:iam::{account}:role/{name}"
+            _put(
+                _collect_folder(acc, role_arn),
+                metadata={"arn": role_arn, "name": name, "id": f"AROA{name.upper()}", "path": "/"},
+                trust_policy=trust_doc,
+                inline_policies=[{"PolicyName": "p", "PolicyDocument": doc(*statements)}]
+                if statements
+                else None,
+            )
+        for res_arn, policy in spec.get("resources", {}).items():
+            meta: dict[str, Any] = {"arn": res_arn, "name": res_arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
+            if res_arn.startswith("arn:aws:s3"):
+                meta["region"] = "us-east-1"
+            if res_arn in spec.get("resource_roles", {}):
+                meta["role"] = spec["resource_roles"][res_arn]
+            _put(_collect_folder(acc, res_arn), metadata=meta, policy=policy)
+        if org is not None and account in org["members"]:
+            (acc / "organization.json").write_text(json.dumps({"organizationId": org["id"]}))
+    if org is None:
+        return root
+    oid, m, root_ou = org["id"], org["management"], "r-test"
+    base = part / "organizations" / oid
+    rcp_arns = [RCP_FULL] + [
+        f"arn:aws:organizations::{m}:policy/{oid}/resource_control_policy/p-rcp{i}"
+        for i in range(len(org.get("rcps", ())))
+    ]
+    _put(
+        base,
+        metadata={
+            "id": oid,
+            "arn": f"arn:aws:organizations::{m}:organization/{oid}",
+            "rootOu": root_ou,
+            "rootAccountArn": f"arn:aws:organizations::{m}:account/{oid}/{m}",
+            "rootAccountId": m,
+            "features": {"SERVICE_CONTROL_POLICY": True, "RESOURCE_CONTROL_POLICY": True},
+        },
+        structure={root_ou: {"children": {}, "accounts": []}},
+        ous={root_ou: {"scps": [SCP_FULL], "rcps": rcp_arns, "s3Policies": []}},
+        accounts={
+            a: {"ou": root_ou, "scps": [SCP_FULL], "rcps": [RCP_FULL], "s3Policies": [], "tags": {}}
+            for a in {*org["members"], m}
+        },
+    )
+    _put(
+        base / "ous" / root_ou,
+        metadata={"arn": f"arn:aws:organizations::{m}:ou/{oid}/{root_ou}", "name": "Root"},
+    )
+    everything = doc(allow("*", "*"))
+    for kind, arn, document in (
+        ("scps", SCP_FULL, everything),
+        ("rcps", RCP_FULL, everything),
+        *(("rcps", a, d) for a, d in zip(rcp_arns[1:], org.get("rcps", ()), strict=True)),
+    ):
+        pid = arn.rsplit("/", 1)[-1]
+        _put(
+            base / kind / pid.lower(),
+            metadata={"arn": arn, "name": pid, "description": None, "awsManaged": ":aws:" in arn},
+            policy=document,
+        )
+    return root
+
+
+# ---- resources with policies (issue 14 §3): A owns them, B is loaded, X is neither loaded nor a member ----
+
+RES_A, RES_B, RES_X, RES_M, RES_ORG = (
+    "111111111111",
+    "222222222222",
+    "333333333333",
+    "999999999999",
+    "o-testorg123",
+)
+SHARED_BUCKET, PUBLIC_BUCKET, ORG_BUCKET = (
+    "arn:aws:s3:::shared",
+    "arn:aws:s3:::public",
+    "arn:aws:s3:::orgonly",
+)
+RES_KEY = f"arn:aws:kms:us-east-1:{RES_A}:key/k-1"
+RES_QUEUE = f"arn:aws:sqs:us-east-1:{RES_A}:jobs"
+RES_TOPIC = f"arn:aws:sns:us-east-1:{RES_A}:alerts"
+RES_FUNCTION = f"arn:aws:lambda:us-east-1:{RES_A}:function:process"
+
+
+def _grant(principal: Any, action: Any, resource: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": resource, **extra}
+
+
+def write_resource_store(root: Path, *, with_org: bool) -> Path:
+    """Account A: users alice (s3:GetObject, kms:Decrypt, sqs:SendMessage on `*`) and carol (no policy), role
+    app (s3:* on shared/*); resources: bucket `shared` (its policy names B's roles `reader` and `noperm` and
+    the whole account X for s3:GetObject), bucket `public` (`*`), bucket `orgonly` (`*` with
+    aws:PrincipalOrgID of the organization), a KMS key whose policy names only account B, a queue granting SNS
+    with aws:SourceArn, a function invocable by B's role `reader`. Account B: user bob (s3:GetObject,
+    kms:Decrypt), roles reader (s3:GetObject) and noperm (nothing). `with_org`: an organization (A and B
+    members) whose root RCP denies S3/KMS/SQS to principals outside it."""
+    a, b, x = RES_A, RES_B, RES_X
+    ec2 = doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    b_trust = doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b}:root"}, "Action": "sts:AssumeRole"}
+    )
+    reader, noperm = f"arn:aws:iam::{b}:role/reader", f"arn:aws:iam::{b}:role/noperm"
+    accounts = {
+        a: {
+            "users": {
+                "alice": [allow(["s3:GetObject", "kms:Decrypt", "sqs:SendMessage"], "*")],
+                "carol": [],
+            },
+            "roles": {"app": (ec2, [allow("s3:*", f"{SHARED_BUCKET}/*")])},
+            "resources": {
+                SHARED_BUCKET: doc(
+                    _grant({"AWS": [reader, noperm, x]}, "s3:GetObject", f"{SHARED_BUCKET}/*"),
+                ),
+                PUBLIC_BUCKET: doc(_grant("*", "s3:GetObject", f"{PUBLIC_BUCKET}/*")),
+                ORG_BUCKET: doc(
+                    _grant(
+                        "*",
+                        "s3:GetObject",
+                        f"{ORG_BUCKET}/*",
+                        Condition={"StringEquals": {"aws:PrincipalOrgID": RES_ORG}},
+                    )
+                ),
+                RES_KEY: doc(_grant({"AWS": f"arn:aws:iam::{b}:root"}, "kms:*", "*")),
+                RES_QUEUE: doc(
+                    _grant(
+                        {"Service": "sns.amazonaws.com"},
+                        "sqs:SendMessage",
+                        RES_QUEUE,
+                        Condition={"ArnEquals": {"aws:SourceArn": RES_TOPIC}},
+                    )
+                ),
+                RES_FUNCTION: doc(_grant({"AWS": reader}, "lambda:InvokeFunction", RES_FUNCTION)),
+            },
+        },
+        b: {
+            "users": {"bob": [allow(["s3:GetObject", "kms:Decrypt"], "*")]},
+            "roles": {
+                "reader": (b_trust, [allow(["s3:GetObject", "lambda:InvokeFunction"], "*")]),
+                "noperm": (b_trust, []),
+            },
+        },
+    }
+    org = None
+    if with_org:
+        outside = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:*", "kms:*", "sqs:*"],
+            "Resource": "*",
+            "Condition": {
+                "StringNotEqualsIfExists": {"aws:PrincipalOrgID": RES_ORG},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        }
+        org = {"id": RES_ORG, "management": RES_M, "members": [a, b], "rcps": [doc(outside)]}
+    return write_collect(root, accounts, org=org)

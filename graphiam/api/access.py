@@ -26,15 +26,37 @@ from graphiam.api.simulation import (
 from graphiam.api.types import Principal, Role, User
 from graphiam.errors import InputError
 from graphiam.queries import effective as eff
+from graphiam.queries.resource_grants import OutsideGrant
 from graphiam.queries.who_can import DEFAULT_CHAIN_DEPTH, Access, WhoCan, who_can
 
 __all__ = ["AccessLevel", "AccessQuery", "EffectivePermissions", "PrincipalAccess"]
 
 
-@strawberry.enum(description="Users and roles are the principals whoCan answers with.")
+@strawberry.enum(
+    description="Users and roles of the graph; on a stored resource also what its policy grants that is not "
+    "one: a whole account not loaded (`ACCOUNT`: any of its principals that its own policies allow), a "
+    "named principal of another account (`PRINCIPAL`), a service, a federated provider, a canonical user, "
+    "or everyone (`*`)."
+)
 class PrincipalKind(Enum):
     USER = "user"
     ROLE = "role"
+    ACCOUNT = "account"
+    PRINCIPAL = "principal"
+    SERVICE = "service"
+    FEDERATED = "federated"
+    CANONICAL_USER = "canonical-user"
+    EVERYONE = "everyone"
+
+
+@strawberry.enum(
+    description="Which policies allow: the principal's identity policies, the resource's own policy "
+    "(it names the principal, or its account from another account, or a KMS key policy), or both."
+)
+class AccessVia(Enum):
+    IDENTITY = "identity"
+    RESOURCE = "resource"
+    BOTH = "both"
 
 
 @strawberry.type(
@@ -44,10 +66,18 @@ class PrincipalKind(Enum):
 )
 class PrincipalAccess:
     # plain fields, filled once: thousands of rows resolve much faster than through per-field resolvers
-    principal: Principal
-    principal_arn: str
+    principal: Principal | None
+    principal_arn: str = strawberry.field(
+        description="The user's or role's ARN; for what a resource policy grants beyond them: the account "
+        "id, the named ARN, the service or provider name, the canonical user id, or `*`."
+    )
     kind: PrincipalKind
-    account: str
+    account: str | None = strawberry.field(
+        description="The principal's account (null for services, providers and everyone)."
+    )
+    via: AccessVia = strawberry.field(
+        description="Which side allows: IDENTITY, RESOURCE (the resource's policy alone) or BOTH."
+    )
     decision: Decision = strawberry.field(
         description="The decision on the request as given (not ALLOWED when `conditional`)."
     )
@@ -83,15 +113,30 @@ class PrincipalAccess:
         description="unknown: the policies without a document (an export named them and omitted them) "
         "the decision rests on.",
     )
+    outside_organization: bool | None = strawberry.field(
+        default=None,
+        description="Granted by the resource's policy to someone not stored: whether it lies outside the "
+        "stored organization (EVERYONE: false only when every statement admitting it requires the stored "
+        "organization's aws:PrincipalOrgID). Null for stored users and roles.",
+    )
+    public: bool = strawberry.field(
+        default=False,
+        description="EVERYONE: a statement admits anyone with no condition limiting the caller.",
+    )
+    rcp_denied: bool = strawberry.field(
+        default=False,
+        description="EVERYONE: the RCPs of the resource's account deny callers outside the organization.",
+    )
 
 
 def _principal_access(a: Access, row: Any) -> PrincipalAccess:
     ev = a.simulation.evaluation
     return PrincipalAccess(
-        principal=(User if a.kind == "user" else Role)(row=row) if row is not None else None,  # type: ignore[arg-type]
+        principal=(User if a.kind == "user" else Role)(row=row) if row is not None else None,
         principal_arn=a.principal_arn,
         kind=PrincipalKind(a.kind),
         account=a.account,
+        via=AccessVia(a.via),
         decision=Decision(ev.decision.value),
         conditional=a.conditional,
         required_conditions=hop_conditions(a.required_conditions),
@@ -101,6 +146,27 @@ def _principal_access(a: Access, row: Any) -> PrincipalAccess:
         chain_conditions=list(a.chain_conditions),
         unknown=bool(a.incomplete),
         incomplete=list(a.incomplete),
+    )
+
+
+def _outside_access(o: OutsideGrant) -> PrincipalAccess:
+    ev = o.evaluation
+    return PrincipalAccess(
+        principal=None,
+        principal_arn=o.principal,
+        kind=PrincipalKind(o.kind),
+        account=o.account,
+        via=AccessVia.RESOURCE,
+        decision=Decision.IMPLICIT_DENY if o.conditional else Decision.ALLOWED,
+        conditional=o.conditional,
+        required_conditions=hop_conditions(o.required_conditions),
+        matched_statements=[matched_statement(m) for m in ev.matched] if ev is not None else [],
+        missing_context_keys=[],
+        chain=None,
+        chain_conditions=[],
+        outside_organization=o.outside_organization,
+        public=o.public,
+        rcp_denied=o.rcp_denied,
     )
 
 
@@ -132,6 +198,11 @@ class WhoCanSummary:
     users: int
     roles: int
     by_account: list[AccountCount]
+    outside: int = strawberry.field(
+        default=0,
+        description="Entries a stored resource's policy grants beyond the stored users and roles (accounts "
+        "not loaded, other principals, services, everyone); not counted in `total`.",
+    )
     candidates: int = strawberry.field(description="Principals the database prefilter handed to the engine.")
     principals: int = strawberry.field(description="Users and roles in the graph.")
     unknown: int = strawberry.field(
@@ -163,6 +234,7 @@ def _summary(w: WhoCan) -> WhoCanSummary:
         candidates=w.candidates,
         principals=w.principals,
         unknown=len(w.unknown),
+        outside=len(w.outside),
     )
 
 
@@ -203,11 +275,11 @@ async def _who_can(
     )
 
 
-def _after(allowed: Sequence[Access], after: str | None) -> list[Access]:
+def _after(allowed: Sequence[Access | OutsideGrant], after: str | None) -> list[Access | OutsideGrant]:
     if after is None:
         return list(allowed)
     for i, a in enumerate(allowed):
-        if a.principal_arn == after:
+        if (a.principal if isinstance(a, OutsideGrant) else a.principal_arn) == after:
             return list(allowed[i + 1 :])
     raise InputError(f"`after`: `{after}` is not a principalArn of this answer")
 
@@ -244,13 +316,20 @@ class AccessQuery:
         )
         if first is not None and first < 0:
             raise InputError(f"`first` must not be negative, got {first}")
-        page = _after((*w.allowed, *w.unknown), after)
+        page = _after((*w.allowed, *w.outside, *w.unknown), after)
         page = page[:first] if first is not None else page
+        stored = [a for a in page if isinstance(a, Access)]
+        rows: dict[str, Any] | None = None
         if _selects_principal(info):
             snap = await services.snapshot()
-            rows = await services.principal_rows(snap.generation, [a.principal_arn for a in page])
-            return [_principal_access(a, rows[a.principal_arn]) for a in page if a.principal_arn in rows]
-        return [_principal_access(a, None) for a in page]
+            rows = await services.principal_rows(snap.generation, [a.principal_arn for a in stored])
+        return [
+            _outside_access(a)
+            if isinstance(a, OutsideGrant)
+            else _principal_access(a, rows.get(a.principal_arn) if rows is not None else None)
+            for a in page
+            if isinstance(a, OutsideGrant) or rows is None or a.principal_arn in rows
+        ]
 
     @field(description="The same question as whoCan, answered with counts (per account, users/roles).")
     async def who_can_summary(

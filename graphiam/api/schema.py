@@ -31,6 +31,7 @@ from graphiam.api.limits import Bounds, limits_rule
 from graphiam.api.mutations import Mutation
 from graphiam.api.organization import OrganizationQuery
 from graphiam.api.queries import BrowseQuery
+from graphiam.api.resource_access import ResourceAccessQuery
 from graphiam.api.resources import ResourceQuery
 from graphiam.api.search import SearchQuery
 from graphiam.api.security import (
@@ -90,6 +91,7 @@ QUERY_PARTS: tuple[type, ...] = (
     SimulationQuery,
     AssumeQuery,
     AccessQuery,
+    ResourceAccessQuery,
     EscalationQuery,
     OrganizationQuery,
     FindingsQuery,

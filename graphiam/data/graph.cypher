@@ -44,7 +44,7 @@ CREATE REL TABLE IF NOT EXISTS RCP_ATTACHED(FROM ResourceControlPolicy TO OrgUni
 // Resources with their resource-based policies (bucket, key, queue, topic, function, secret, repository policies…),
 // replaced with their account's load (`export`). type: `service:kind` (s3:bucket, kms:key…); tags: JSON object;
 // policy: canonical JSON or null; source: the file or directory it was read from.
-CREATE NODE TABLE IF NOT EXISTS Resource(arn STRING PRIMARY KEY, export STRING, account STRING, type STRING, region STRING, name STRING, tags STRING, policy STRING, source STRING);
+CREATE NODE TABLE IF NOT EXISTS Resource(arn STRING PRIMARY KEY, export STRING, account STRING, type STRING, region STRING, name STRING, tags STRING, policy STRING, source STRING, role STRING);
 // What a resource's policy names (derived from the stored policies by graphiam/derive/resources.py): a user or
 // role of the graph, else a Named node (key `kind:value`; kind: account | service | federated | canonical-user |
 // everyone | principal (an ARN not in the graph) | organization | org-path (aws:PrincipalOrgID/OrgPaths)).

@@ -10,8 +10,10 @@ User Guide "AWS global condition context keys", each key's "Availability"):
   other time keys with it), `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
   `aws:PrincipalTag/*`, `aws:username` and `aws:userid` (users), `aws:PrincipalIsAWSService` (`false`: a user
   or a role is not a service), `aws:TokenIssueTime` for a role (a role session's credentials are temporary:
-  issued now), `aws:ViaAWSService` (`false`: the principal calls directly), and, when the resource is a user
-  or role of the graph, its tags as `aws:ResourceTag/*` and `iam:ResourceTag/*`.
+  issued now), `aws:ViaAWSService` (`false`: the principal calls directly), `aws:PrincipalOrgID` and
+  `aws:PrincipalOrgPaths` when an organization is stored and the principal's account belongs to it (with an
+  organization stored, absent and fixed for any other account; with none, the caller's), and, when the
+  resource is a user or role of the graph, its tags as `aws:ResourceTag/*` and `iam:ResourceTag/*`.
 - FIXED but absent: keys AWS would set from the principal that the principal does not have (a tag it lacks,
   `aws:username` of a role), and keys only a service calling on a resource's behalf carries
   (`aws:SourceAccount`, `aws:SourceArn` …). A condition on one is decided now; no request can change it.
@@ -72,6 +74,7 @@ _PRINCIPAL_KEYS = frozenset(
         "aws:sourceorgpaths",
     }
 )
+_ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
 _CLOCK_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 _RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
 
@@ -118,6 +121,9 @@ class RequestContext:
     choices: Choices
     principal_known: bool
     resource_known: bool
+    # a stored organization says which accounts belong to it: the principal's aws:PrincipalOrgID and
+    # aws:PrincipalOrgPaths are then AWS's (present for a member, absent otherwise), never the caller's
+    org_known: bool = False
     _fixed: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)  # memo of `fixed`
 
     @functools.cached_property
@@ -139,6 +145,8 @@ class RequestContext:
         if k in _CLOCK_KEYS or k in self.keys:
             return True
         if self.resource_known and k.startswith(_RESOURCE_TAG_PREFIXES):
+            return True
+        if self.org_known and k in _ORG_KEYS:
             return True
         return self.principal_known and (k in _PRINCIPAL_KEYS or k.startswith("aws:principaltag/"))
 
@@ -175,6 +183,10 @@ def build_context(
     if principal is not None:
         ctx.update(principal.derived_context())
         ctx["aws:PrincipalIsAWSService"] = "false"
+        path = snap.org_paths.get(principal.account) if snap is not None else None
+        if snap is not None and snap.organization is not None and path is not None:
+            ctx["aws:PrincipalOrgID"] = snap.organization
+            ctx["aws:PrincipalOrgPaths"] = [path]
     ctx["aws:ViaAWSService"] = "false"
     if target is not None:
         for tag, value in target.tags.items():
@@ -223,6 +235,7 @@ def build_context(
         choices=choices,
         principal_known=principal is not None,
         resource_known=target is not None,
+        org_known=principal is not None and snap is not None and snap.organization is not None,
     )
 
 

@@ -30,6 +30,7 @@ class ResourceInfo:
     policy: PolicySource | None
     policy_text: str | None
     source: str | None
+    role: str | None = None  # the IAM role it runs as (a Lambda function's execution role), when known
 
 
 @dataclass(frozen=True, kw_only=True)

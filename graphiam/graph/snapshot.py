@@ -101,6 +101,14 @@ class Snapshot:
     # account id -> its SCPs / RCPs per organization level (root first), None when none govern it
     scp_levels_of: Callable[[str], Levels | None] = field(default=lambda _account: None, repr=False)
     rcp_levels_of: Callable[[str], Levels | None] = field(default=lambda _account: None, repr=False)
+    # the stored organization's id (None: no organization loaded) and, per member account, its
+    # aws:PrincipalOrgPaths entry (`o-id/r-root/ou-…/`, the path to the account's parent)
+    organization: str | None = None
+    org_paths: dict[str, str] = field(default_factory=dict)
+
+    def org_member(self, account: str | None) -> bool:
+        """Whether `account` is a member (or the management account) of the stored organization."""
+        return account is not None and account in self.org_paths
 
     def principal(self, arn: str) -> PrincipalInfo | None:
         return self.principals.get(arn)
@@ -306,7 +314,26 @@ def build_snapshot(db: Database) -> Snapshot:
         resources={r.arn: _resource(r, by_text) for r in resource_rows},
         scp_levels_of=levels_of,
         rcp_levels_of=rcp_levels_of,
+        organization=org_units[0].org if org_units else None,
+        org_paths=_org_paths(org_units),
     )
+
+
+def _org_paths(units: list[UnitRow]) -> dict[str, str]:
+    """Each account's aws:PrincipalOrgPaths value: the organization id, then the ids from the root down to
+    the account's parent, each followed by `/` (IAM User Guide, "aws:PrincipalOrgPaths")."""
+    by_id = {u.id: u for u in units}
+    out: dict[str, str] = {}
+    for u in units:
+        if u.kind != "account":
+            continue
+        chain: list[str] = []
+        parent = by_id.get(u.parent) if u.parent else None
+        while parent is not None and len(chain) < len(units):
+            chain.append(parent.id)
+            parent = by_id.get(parent.parent) if parent.parent else None
+        out[u.id] = "/".join([u.org, *reversed(chain)]) + "/"
+    return out
 
 
 def _resource(r: ResourceRow, by_text: dict[str, PolicyDocument]) -> ResourceInfo:
@@ -331,6 +358,7 @@ def _resource(r: ResourceRow, by_text: dict[str, PolicyDocument]) -> ResourceInf
         policy=source,
         policy_text=r.policy,
         source=r.source,
+        role=r.role,
     )
 
 

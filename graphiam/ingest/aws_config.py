@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from graphiam.arn import is_account_id, resource_type
+from graphiam.arn import is_account_id, is_role_arn, resource_type
 from graphiam.errors import IngestError
 from graphiam.ingest.gaad import parse_gaad
 from graphiam.ingest.reader import DocumentCheck, ExportReader
@@ -168,6 +168,11 @@ def parse_config(
                 break
         region = item.get("awsRegion")
         name = item.get("resourceName") or item.get("resourceId")
+        role = None
+        if kind == "AWS::Lambda::Function":  # the execution role, `configuration.role`
+            config = _json(item.get("configuration"), f"{path}.configuration", r)
+            found = config.get("role") if isinstance(config, Mapping) else None
+            role = found if isinstance(found, str) and is_role_arn(found) else None
         resources.setdefault(account, []).append(
             Resource(
                 arn=arn,
@@ -178,6 +183,7 @@ def parse_config(
                 tags=_tags(item.get("tags"), f"{path}.tags", r),
                 policy=policy,
                 source=source,
+                role=role,
             )
         )
     out = []

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from graphiam.arn import is_account_id, resource_type
+from graphiam.arn import is_account_id, is_role_arn, resource_type
 from graphiam.errors import IngestError
 from graphiam.ingest.gaad import parse_gaad, read_json_file
 from graphiam.ingest.iam_collect_org import read_organization_dir
@@ -379,7 +379,14 @@ def _resource(
         tags=tags,
         policy=files.document(folder, "policy.json", None),
         source=str(folder),
+        role=_role(meta),
     )
+
+
+def _role(meta: Mapping[str, Any]) -> str | None:
+    """The execution role iam-collect records in a Lambda function's metadata (`role`), if a role ARN."""
+    role = meta.get("role")
+    return role if isinstance(role, str) and is_role_arn(role) else None
 
 
 def _arn_of(meta: Any, where: Path) -> str:

@@ -64,11 +64,13 @@ class Simulation:
     action: str
     resource: str
     context: dict[str, Any]
-    resource_policy_used: str | None  # "trust" | "given" | None
+    resource_policy_used: str | None  # "trust" | "given" | "stored" | None
     warnings: tuple[str, ...] = field(default=())
     # not allowed as asked, but allowed under `required_conditions` (keys the caller controls)
     conditional: bool = False
     required_conditions: tuple[HopCondition, ...] = ()
+    # conditional: the engine's evaluation of the request carrying the required conditions (ALLOWED)
+    allowed_evaluation: Evaluation | None = None
 
 
 def parse_input_policy(doc: Any, where: str, *, kind: str = "custom", via: str = "custom") -> PolicySource:
@@ -191,7 +193,9 @@ def simulate(
     rp: PolicySource | None = None
     used = None
     required = False
-    if resource_policy is not None:
+    if isinstance(resource_policy, PolicySource):  # a stored resource's policy (whoCan, resourceAccess)
+        rp, used = resource_policy, "stored"
+    elif resource_policy is not None:
         rp, used = (
             parse_input_policy(resource_policy, "resourcePolicy", kind="resource", via="resource"),
             "given",
@@ -316,6 +320,7 @@ def _decide(
         warnings=warnings,
         conditional=hop is not None,
         required_conditions=() if hop is None else required_conditions(hop.conditions),
+        allowed_evaluation=None if hop is None else hop.evaluation,
     )
 
 
@@ -386,7 +391,7 @@ def simulate_custom(
     built = build_context(stored, snap, resource, context)
     ctx = built.values
     if stored is None and caller:
-        _caller_keys(ctx, caller_arn, ptype)
+        caller_keys(ctx, caller_arn, ptype)
     if stored is not None:
         ptype = stored.principal_type
     warnings = Catalog.default().request_warnings(action, resource)
@@ -412,7 +417,7 @@ def simulate_custom(
     )
 
 
-def _caller_keys(ctx: dict[str, Any], caller: str, ptype: str) -> None:
+def caller_keys(ctx: dict[str, Any], caller: str, ptype: str) -> None:
     """The keys AWS derives from a caller that is not in the graph (IAM User Guide, "AWS global condition
     context keys"), each set unless the request gave it: a session's `aws:PrincipalArn` is its role's ARN (the
     path, not in the session ARN, taken as `/`); a service principal has `aws:PrincipalServiceName` and

@@ -8,8 +8,16 @@ Two steps. The database prefilter (store/access_store.py) keeps the principals t
 whose Allow statements can name the action's service; for `sts:AssumeRole*` on a stored role the principals
 its trust policy names directly are added, since a trust policy naming a user or role ARN allows without
 any identity allow ("Policy evaluation logic": same-account resource-based policies that name the principal
-grant access on their own). No other resource-based policy is stored, so nothing else can allow a principal
-that the prefilter dropped. Then the engine decides each candidate exactly as `simulate` does.
+grant access on their own). On a stored resource with a policy (an S3 object: its bucket's,
+`queries.resource_grants`), the principals its Allow statements name by ARN are added the same way, and every
+principal when one admits everyone (`*`, NotPrincipal): nothing else in the graph can allow a principal the
+prefilter dropped. Then the engine decides each candidate as `simulate` does, with the resource's policy
+(required for a KMS key), the RCPs of the resource's account and the SCPs of the caller's.
+
+Each principal says `via` which side allows (`identity`, `resource`, `both`: `resource_grants.access_via`).
+On a stored resource, `outside` lists what its policy grants beyond the stored users and roles: whole accounts
+not loaded, named principals of other accounts, services, federated providers, everyone
+(`resource_grants.outside_grants`), each conditional or not.
 
 With `via_chains`, principals that reach an allowed role through CAN_ASSUME edges (the derived edges of the
 role-assumption issue) are added with the shortest chain.
@@ -29,13 +37,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from graphiam.arn import is_account_id, is_account_root
+from graphiam.arn import account_of, is_account_id, is_account_root
 from graphiam.cancel import NEVER, Cancel
 from graphiam.errors import InputError
 from graphiam.graph.context import TRUST_ACTIONS, ContextValues, environment
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Decision
 from graphiam.queries.chains import HopCondition
+from graphiam.queries.resource_grants import (
+    VIA_IDENTITY,
+    Governing,
+    OutsideGrant,
+    access_via,
+    governing,
+    outside_grants,
+    policy_named,
+)
 from graphiam.queries.simulate import NO_CONTEXT, Simulation, check_action, simulate
 from graphiam.store import Database
 from graphiam.store import access_store as A
@@ -54,6 +71,7 @@ class Access:
     chain: tuple[str, ...] = ()  # principal first, the allowed role last
     chain_conditions: tuple[str, ...] = ()  # condition keys the chain's hops need (MFA, ExternalId …)
     incomplete: tuple[str, ...] = ()  # unknown: the policies without a document the decision rests on
+    via: str = VIA_IDENTITY  # identity | resource | both: which side allows (resource_grants.access_via)
 
     @property
     def conditional(self) -> bool:
@@ -74,6 +92,8 @@ class WhoCan:
     candidates: int  # principals the prefilter handed to the engine
     principals: int  # principals in the graph
     unknown: tuple[Access, ...] = ()  # may be allowed: the decision rests on missing documents
+    outside: tuple[OutsideGrant, ...] = ()  # granted by the resource's policy, not stored users or roles
+    governed_by: str | None = None  # the stored resource whose policy took part (an object's bucket)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,61 +173,117 @@ def who_can(
     max_depth: int = DEFAULT_CHAIN_DEPTH,
     conditional: bool | None = None,
     cancel: Cancel = NEVER,
+    exclude: frozenset[str] = frozenset(),
 ) -> WhoCan:
     """Every principal allowed `action` on `resource`, unconditionally or under conditions the request does
     not carry (sorted by ARN; chained ones after, shortest first); `conditional` keeps only one kind.
-    `cancel` is checked once per candidate (and the chain query stops with it: `Database.interruptible`)."""
+    `cancel` is checked once per candidate (and the chain query stops with it: `Database.interruptible`).
+    `exclude`: principals not to decide (resourceAccess: those a level already holds)."""
     check_action(action)
     if not resource:
         raise InputError("`resource` is empty: pass an ARN or `*`")
     if not 1 <= max_depth <= A.MAX_CHAIN_DEPTH:
         raise InputError(f"`maxDepth` must be between 1 and {A.MAX_CHAIN_DEPTH}, got {max_depth}")
     scope = trust_scope(snap, action, resource)
+    gov = governing(snap, action, resource) if scope is None else None
     named = set() if scope is None else set(snap.principals) if scope.everyone else set(scope.arns)
+    if gov is not None:
+        named |= policy_named(snap, gov.policy, action, resource)
+        resource_owner = resource_owner or gov.resource.account
     found = candidates(db, snap, action, resource, named)
     if scope is not None:
         found = {arn for arn in found if scope.admits(snap.principals[arn])}
     lowered = action.lower()
     allowed: list[Access] = []
     env = environment()  # one clock for every principal of the answer
-    for arn in sorted(found):
+    for arn in sorted(found - exclude):
         cancel.check()
-        if arn not in named and not _identity_may_allow(snap.principals[arn], lowered, resource):
+        p = snap.principals[arn]
+        if arn not in named and not _identity_may_allow(p, lowered, resource):
             continue
-        sim = simulate(
-            snap,
-            principal=arn,
-            action=action,
-            resource=resource,
-            context=context,
-            resource_owner=resource_owner,
-            env=env,
-        )
+        sim = _simulate(snap, gov, arn, action, resource, context, resource_owner, env)
         if sim.evaluation.decision is Decision.ALLOWED or sim.conditional:
-            allowed.append(_access(snap.principals[arn], sim))
+            owner = resource_owner or _resource_account(snap, resource) or p.account
+            via = access_via(
+                sim,
+                cross_account=owner != p.account,
+                required=gov.required if gov else sim.resource_policy_used == "trust",
+            )
+            allowed.append(replace(_access(p, sim), via=via))
+    outside: list[OutsideGrant] = []
+    if gov is not None:
+        outside = outside_grants(snap, gov, action=action, resource=resource, context=context, env=env)
     if via_chains and allowed:
         with db.interruptible(cancel):
             allowed += _chained(db, snap, allowed, max_depth)
     if conditional is not None:
         allowed = [a for a in allowed if a.conditional is conditional]
+        outside = [o for o in outside if o.conditional is conditional]
     answer = WhoCan(
         action=action,
         resource=resource,
         allowed=tuple(allowed),
         candidates=len(found),
         principals=len(snap.principals),
+        outside=tuple(outside),
+        governed_by=gov.resource.arn if gov is not None else None,
     )
-    return with_unknown(snap, answer, context=context, resource_owner=resource_owner)
+    return with_unknown(snap, answer, context=context, resource_owner=resource_owner, gov=gov, env=env)
+
+
+def _simulate(
+    snap: Snapshot,
+    gov: Governing | None,
+    principal: str,
+    action: str,
+    resource: str,
+    context: ContextValues,
+    resource_owner: str | None,
+    env: dict[str, str] | None = None,
+    **extra: Any,
+) -> Simulation:
+    """`simulate`, with the governing resource's policy and RCPs when there is one."""
+    layers: dict[str, Any] = {}
+    if gov is not None:
+        if gov.policy is not None:
+            layers["resource_policy"] = gov.policy
+        if gov.rcps:
+            layers["rcps"] = [list(level) for level in gov.rcps]
+    return simulate(
+        snap,
+        principal=principal,
+        action=action,
+        resource=resource,
+        context=context,
+        resource_owner=resource_owner,
+        env=env,
+        **layers,
+        **extra,
+    )
+
+
+def _resource_account(snap: Snapshot, resource: str) -> str | None:
+    target = snap.principal(resource)
+    if target is not None:
+        return target.account
+    return account_of(resource)
 
 
 _ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def with_unknown(
-    snap: Snapshot, answer: WhoCan, *, context: ContextValues = NO_CONTEXT, resource_owner: str | None = None
+    snap: Snapshot,
+    answer: WhoCan,
+    *,
+    context: ContextValues = NO_CONTEXT,
+    resource_owner: str | None = None,
+    gov: Governing | None = None,
+    env: dict[str, str] | None = None,
 ) -> WhoCan:
     """`answer` with the principals whose decision rests on a policy without a document moved or added to
-    `unknown` (module docstring), sorted by ARN."""
+    `unknown` (module docstring), sorted by ARN; `env`: the answer's clock (one for every principal)."""
+    env = env if env is not None else environment()
     incomplete = {arn: p for arn, p in snap.principals.items() if p.incomplete}
     if not incomplete:
         return answer
@@ -223,21 +299,14 @@ def with_unknown(
     for arn, p in sorted(incomplete.items()):
         if arn in direct:
             continue
-        ask: dict[str, Any] = {
-            "principal": arn,
-            "action": answer.action,
-            "resource": answer.resource,
-            "context": context,
-            "resource_owner": resource_owner,
-        }
-        hopeful = simulate(
-            snap,
-            **ask,
+        ask = (snap, gov, arn, answer.action, answer.resource, context, resource_owner, env)
+        hopeful = _simulate(
+            *ask,
             extra_policies=[_ALLOW_ALL] if p.missing_identity else (),
             permissions_boundary=_ALLOW_ALL if p.boundary == () else None,
         )
         if hopeful.evaluation.decision is Decision.ALLOWED:
-            unknown[arn] = _access(p, simulate(snap, **ask), incomplete=p.incomplete)
+            unknown[arn] = _access(p, _simulate(*ask), incomplete=p.incomplete)
     return replace(answer, allowed=tuple(allowed), unknown=tuple(unknown[k] for k in sorted(unknown)))
 
 
@@ -287,9 +356,11 @@ def _chained(db: Database, snap: Snapshot, direct: list[Access], max_depth: int)
     out = []
     for src, row in best.items():
         hops = tuple(row["hops"])
+        last = by_role[hops[-1]]
         out.append(
-            _access(
-                snap.principals[src], by_role[hops[-1]].simulation, hops, _hop_conditions(row["conditions"])
+            replace(
+                _access(snap.principals[src], last.simulation, hops, _hop_conditions(row["conditions"])),
+                via=last.via,
             )
         )
     return sorted(out, key=lambda a: (len(a.chain), a.principal_arn))

@@ -151,6 +151,7 @@ class ResourceRow:
     tags: dict[str, str]
     policy: str | None
     source: str | None
+    role: str | None = None  # the role it runs as (a Lambda function's execution role)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -148,6 +148,7 @@ _SCHEMAS = {
             ("tags", S),
             ("policy", S),
             ("source", S),
+            ("role", S),
         ]
     ),
 }
@@ -214,6 +215,7 @@ def resource_row(r: Resource, export: str) -> dict[str, Any]:
         "tags": _tags(r.tags),
         "policy": r.policy,
         "source": r.source,
+        "role": r.role,
     }
 
 

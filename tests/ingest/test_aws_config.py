@@ -128,6 +128,7 @@ def _snapshot() -> dict[str, Any]:
                 "AWS::Lambda::Function",
                 FUNCTION,
                 "resize",
+                configuration={"functionName": "resize", "role": ROLE},
                 supplementaryConfiguration={"Policy": json.dumps(function_policy)},
             ),
             _item("AWS::EC2::Instance", f"arn:aws:ec2:eu-west-1:{A}:instance/i-1", "i-1"),
@@ -189,6 +190,8 @@ def test_a_snapshot_gives_resources_with_their_policies_and_the_iam_roles(
     assert snap.resource("arn:aws:s3:::logs").policy is None  # type: ignore[union-attr]
     for arn in (KEY, QUEUE, TOPIC, FUNCTION):
         assert snap.resource(arn).policy is not None, arn  # type: ignore[union-attr]
+    assert snap.resource(FUNCTION).role == ROLE  # type: ignore[union-attr]  # its execution role
+    assert snap.resource(KEY).role is None  # type: ignore[union-attr]
     role = snap.principal(ROLE)
     assert role is not None and role.trust is not None and role.tags == {"owner": "data"}
     assert [p.name for p in role.identity] == ["read"]

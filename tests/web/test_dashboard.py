@@ -69,7 +69,7 @@ def test_overview_shows_the_demo_orgs_numbers(signed_in: Tab, server: Server):
         "{ accounts { id } users(first: 0) { totalCount } groups(first: 0) { totalCount } "
         "roles(first: 0) { totalCount } policies(first: 0, kinds: [AWS_MANAGED, CUSTOMER_MANAGED, INLINE]) "
         "{ totalCount } administrators { now } escalationSummary { arn } "
-        "externalAccess { role unconditional } "
+        "externalAccess(targets: [ROLE]) { role unconditional } "
         "policyFindings(first: 0) { totalCount summary { category policies } } }"
     )
     assert stat(tab, "accounts") == len(api["accounts"]) == 2

@@ -4,8 +4,9 @@ Submodules: `techniques` (the table as data), `decide` (engine
 decisions: permission on a resource, service trust, administrator), `probes` (the administrator probes),
 `edges` (the data a derivation shares) + `families` (one function per family of techniques), `classes` +
 `fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out edges),
-`derive` (runs every technique's family for every actor), `run` (the deriver that writes the edges), `paths`
-(path search over assumption, escalation and fan-out edges).
+`functions` (takeovers of stored Lambda functions their policies allow), `derive` (runs every technique's
+family for every actor), `run` (the deriver that writes the edges), `paths` (path search over assumption,
+escalation and fan-out edges).
 """
 
 from graphiam.derive.escalation import (
@@ -15,6 +16,7 @@ from graphiam.derive.escalation import (
     edges,
     families,
     fanout,
+    functions,
     paths,
     probes,
     reach,
@@ -54,6 +56,7 @@ __all__ = [
     "edges",
     "families",
     "fanout",
+    "functions",
     "load_techniques",
     "paths",
     "probes",

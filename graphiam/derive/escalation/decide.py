@@ -34,6 +34,7 @@ from graphiam.derive.escalation.probes import (
     probe_masks,
 )
 from graphiam.graph.context import TRUST_ACTIONS, build_context, environment, request_context
+from graphiam.graph.resources import ResourceInfo
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
@@ -104,6 +105,7 @@ class Decider:
         self._trust: dict[tuple[str, str], Use | None] = {}
         self._same: dict[tuple[Any, ...], Use | None] = {}
         self._exact: dict[tuple[Any, ...], Use | None] = {}
+        self._on_resource: dict[tuple[Any, ...], Use | None] = {}
         self._probes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
         self._ctx0: dict[str, tuple[dict[str, Any], Any]] = {}
         self._choices: dict[str, Any] = {}
@@ -247,6 +249,7 @@ class Decider:
         fixed: Mapping[str, Any] | None,
         target: PrincipalInfo | None,
         owner: str | None,
+        res: ResourceInfo | None = None,
     ) -> Use | None:
         # the request context every question uses (graph.context: the clock read once per Decider, a role
         # session's aws:TokenIssueTime, the target's tags as aws:/iam:ResourceTag), plus the technique's keys
@@ -261,6 +264,13 @@ class Decider:
             if trust is None:
                 return None
             sources.append(trust)
+        rp, required, rcps = trust, trust is not None, None
+        if res is not None:  # a stored resource: its policy (a KMS key's is required), its account's RCPs
+            rp, required, rcps = res.policy, res.policy is not None and res.type == "kms:key", None
+            levels = self.snap.rcp_levels(res.account)
+            rcps = [list(level) for level in levels] if levels else None
+            if res.policy is not None:
+                sources.append(res.policy)
 
         def run(ctx: Mapping[str, Any]) -> Evaluation:
             req = Request(
@@ -276,12 +286,26 @@ class Decider:
                 req,
                 identity=p.identity,
                 boundaries=p.boundary,
-                resource_policy=trust,
-                resource_policy_required=trust is not None,
+                resource_policy=rp,
+                resource_policy_required=required,
+                rcps=rcps,
             )
 
         s = settle(run, base, sources, action, resource, choices)
         return None if s is None else _use(action, resource, s.evaluation, s.needs)
+
+    def allowed_on_resource(
+        self, p: PrincipalInfo, action: str, res: ResourceInfo, fixed: Mapping[str, Any] | None = None
+    ) -> Use | None:
+        """The principal may do `action` on the stored resource `res` (perhaps under some conditions): its
+        identity policies, boundary and SCPs as `allowed`, and the resource's own policy (a KMS key's
+        required), the RCPs of its account, the resource's account as owner. Decided per resource (a class of
+        resources would mix different policies)."""
+        key = (p.arn, action, res.arn, tuple(sorted((fixed or {}).items())))
+        if key not in self._on_resource:
+            use = self._allowed(p, action, res.arn, fixed, None, res.account, res=res)
+            self._on_resource[key] = use if use is None or self.gate.allows(p, action, res.arn) else None
+        return self._on_resource[key]
 
     def trusts_service(self, role: PrincipalInfo, service: str) -> Use | None:
         """The role's trust policy lets `service` assume it (`aws:SourceAccount`: the role's account)."""

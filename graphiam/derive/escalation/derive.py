@@ -18,6 +18,7 @@ from graphiam.derive.escalation.decide import Decider
 from graphiam.derive.escalation.edges import SKIPPED, Derivation, DeriveOptions, Edge, GraphFacts
 from graphiam.derive.escalation.families import other_principal, self_change
 from graphiam.derive.escalation.fanout import FanEdge
+from graphiam.derive.escalation.functions import function_edges
 from graphiam.derive.escalation.reach import fan_out as fan_handler
 from graphiam.derive.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
@@ -97,6 +98,10 @@ def derive(
             if any(e.target == e.source for e in found):
                 selfish.add(arn)
         d.timings[t.id] = time.perf_counter() - start
+    # stored Lambda functions whose policy grants the takeover permissions (none in a GAAD export)
+    done = {(e.source, e.target, e.technique) for e in edges}
+    done |= {(f.source, p.target, f.technique) for f in fans for p in f.targets.parts}
+    edges.extend(function_edges(d, wanted=wanted, done=done, selfish=selfish))
     return Derived(edges=edges, fans=fans, timings=d.timings)
 
 

@@ -22,7 +22,7 @@ const CAN_BECOME = `query CanBecomeAdmin {
 }`;
 const ALL_CAN_BECOME = `query AllCanBecomeAdmin { escalationSummary { arn shortestPathLength firstTechnique selfEscalation } }`;
 const EXTERNAL = `query ExternalAccess {
-  externalAccess { role account principal principalKind outsideOrganization unconditional }
+  externalAccess(targets: [ROLE]) { role account principal principalKind outsideOrganization unconditional }
 }`;
 const FINDINGS = `query FindingsSummary {
   policyFindings(first: 0) { totalCount policiesAnalysed summary { category severity policies actions principals } }
