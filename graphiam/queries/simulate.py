@@ -168,7 +168,8 @@ def simulate(
     env: Mapping[str, str] | None = None,
 ) -> Simulation:
     """Decide whether a stored principal may do `action` on `resource`. SCPs: those of the stored organization
-    for the principal's account, unless `scps` (levels, root first) are given. `env`: the clock
+    for the principal's account, unless `scps` (levels, root first) are given; RCPs: those of the stored
+    organization for the resource's account, unless `rcps` are given. `env`: the clock
     (`graph.context.environment`), for a question that decides many requests at one moment."""
     check_action(action)
     p = snap.principal(principal)
@@ -222,10 +223,14 @@ def simulate(
         resource_account=resource_owner or _owner(snap, resource),
         context=built.values,
     )
+    given_rcps = rcp_levels is not None
+    if not given_rcps and (owner := req.effective_resource_account) is not None:
+        stored_rcps = snap.rcp_levels(owner)  # given RCPs replace the stored organization's
+        rcp_levels = [list(level) for level in stored_rcps] if stored_rcps is not None else None
     return _decide(
         req,
         built,
-        Layers(identity, boundary, rp, required, levels, rcp_levels, session),
+        Layers(identity, boundary, rp, required, levels, rcp_levels, session, rcps_given=given_rcps),
         used=used,
         warnings=tuple(warnings),
     )
@@ -255,6 +260,9 @@ class Layers:
     scps: Sequence[Sequence[PolicySource]] | None
     rcps: Sequence[Sequence[PolicySource]] | None = None
     session: Sequence[PolicySource] | None = None
+    rcps_given: bool = (
+        True  # False: the stored organization's RCPs, which warn nothing when they do not apply
+    )
 
 
 def _unapplied(layers: Layers, ev: Evaluation, req: Request) -> list[str]:
@@ -262,7 +270,7 @@ def _unapplied(layers: Layers, ev: Evaluation, req: Request) -> list[str]:
     out = []
     if layers.scps is not None and ev.scp_decision is None:
         out.append(f"SCPs do not restrict `{req.principal_arn}` ({req.principal_type}): ignored")
-    if layers.rcps is not None and ev.rcp_decision is None:
+    if layers.rcps is not None and layers.rcps_given and ev.rcp_decision is None:
         out.append(
             f"RCPs do not apply to `{req.action}` by `{req.principal_arn}` (only to the services that "
             "support them, never to service-linked roles): ignored"

@@ -209,3 +209,33 @@ def test_public_is_an_allow_to_anyone_without_a_limiting_condition(
     assert is_public(_one(statement)) is public
     assert public_statement_indexes(_one(statement)) == ([0] if public else [])
     assert not is_public(None)
+
+
+def test_simulate_applies_the_stored_rcps_of_the_resources_account(tmp_path: Path) -> None:
+    # a user of an account outside the stored organization, allowed s3:GetObject everywhere; the public
+    # bucket's policy allows anyone, and the root's RCP denies S3 to callers outside the organization
+    outsider = "arn:aws:iam::777777777777:user/outsider"
+    export = tmp_path / "outsider.json"
+    export.write_text(json.dumps(one_user_export(outsider, doc(allow("s3:GetObject", "*")))))
+    db = open_database(None)
+    try:
+        load_files(db, [write_iam_collect_store(tmp_path / "collect"), export])
+        snap = build_snapshot(db)
+        obj = "arn:aws:s3:::public-site/index.html"
+        stored = simulate(snap, principal=outsider, action="s3:GetObject", resource=obj)
+        assert stored.evaluation.decision is Decision.EXPLICIT_DENY
+        assert stored.evaluation.rcp_decision is Decision.EXPLICIT_DENY
+        assert any(m.source.via == "rcp" for m in stored.evaluation.matched)
+        # RCPs given replace the stored ones (here: none that deny)
+        given = simulate(snap, principal=outsider, action="s3:GetObject", resource=obj, rcps=[[]])
+        assert given.evaluation.decision is Decision.ALLOWED
+        # a member of the organization is not denied by it
+        member = simulate(snap, principal=BOB, action="s3:GetObject", resource=obj)
+        assert member.evaluation.decision is Decision.ALLOWED
+        assert member.evaluation.rcp_decision is Decision.ALLOWED
+        # RCPs do not apply to IAM: no decision and, since nobody gave them, no warning
+        iam = simulate(snap, principal=BOB, action="iam:ListUsers", resource="*")
+        assert iam.evaluation.rcp_decision is None
+        assert not any("RCPs" in w for w in iam.warnings)
+    finally:
+        db.close()
