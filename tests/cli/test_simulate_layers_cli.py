@@ -40,10 +40,11 @@ def test_cli_reads_rcp_levels_and_a_session_policy(tmp_path):
     r = run_cli(*base, "--session-policy", str(tmp_path / "session.json"), "--json", db=db)
     assert r.returncode == 3, r.stderr
     out = json.loads(r.stdout)
+    # no --rcp: the demo organization's stored RCPs for the resource's account apply, and allow
     assert (out["decision"], out["sessionDecision"], out["rcpDecision"]) == (
         "IMPLICIT_DENY",
         "IMPLICIT_DENY",
-        None,
+        "ALLOWED",
     )
     (tmp_path / "bad.json").write_text("{nope")
     r = run_cli(*base, "--session-policy", str(tmp_path / "bad.json"), db=db)
