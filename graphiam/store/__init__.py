@@ -14,7 +14,7 @@ def open_database(
     path: str | Path | None,
     *,
     read_only: bool = False,
-    buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
+    buffer_pool_mb: int | None = DEFAULT_BUFFER_POOL_MB,
     engine: str | None = None,
 ) -> Database:
     """Open (creating if needed) a graphiam database; `None` is in-memory. Checks the schema version and the

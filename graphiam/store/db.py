@@ -27,7 +27,10 @@ from graphiam.errors import StoreError
 from graphiam.store import durability
 from graphiam.store.engine import check_engine, engine_name, load_engine, write_marker
 
-DEFAULT_BUFFER_POOL_MB = int(os.environ.get("GRAPHIAM_BUFFER_POOL_MB", "512"))
+# GRAPHIAM_BUFFER_POOL_MB, else None: the engine's own default (`Engine.default_buffer_pool_mb`)
+DEFAULT_BUFFER_POOL_MB: int | None = (
+    int(os.environ["GRAPHIAM_BUFFER_POOL_MB"]) if os.environ.get("GRAPHIAM_BUFFER_POOL_MB") else None
+)
 QUERY_TIMEOUT_MS = 3000
 FETCH_CHECK_ROWS = 4096  # rows fetched between two checks of the cancellation token
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -91,7 +94,7 @@ class Database:
         path: str | Path | None,
         *,
         read_only: bool = False,
-        buffer_pool_mb: int = DEFAULT_BUFFER_POOL_MB,
+        buffer_pool_mb: int | None = DEFAULT_BUFFER_POOL_MB,
         query_timeout_ms: int = QUERY_TIMEOUT_MS,
         engine: str | None = None,
     ) -> None:
@@ -99,6 +102,7 @@ class Database:
         if self.path is not None:  # before the engine loads: a database of the other one fails in one line
             check_engine(self.path, engine_name(engine))
         self.engine = load_engine(engine)
+        self.buffer_pool_mb = self.engine.default_buffer_pool_mb if buffer_pool_mb is None else buffer_pool_mb
         self.read_only = read_only
         self.query_timeout_ms = query_timeout_ms
         created = False
@@ -116,7 +120,7 @@ class Database:
                 raise
             created = not Path(self.path).exists()
         try:
-            self._db = self.engine.open(self.path, buffer_pool_mb=buffer_pool_mb, read_only=read_only)
+            self._db = self.engine.open(self.path, buffer_pool_mb=self.buffer_pool_mb, read_only=read_only)
         except RuntimeError as exc:
             self._release_path()
             raise StoreError(f"cannot open database `{self.path}`: {_first_line(exc)}") from None

@@ -50,6 +50,9 @@ class Engine:
     module: Any
     copy_rollback_loses_rel_rows: bool
     label_key: str  # the key of a whole node's or relationship's label in a returned dict
+    # the buffer pool a database gets when neither the caller nor GRAPHIAM_BUFFER_POOL_MB names one: LadybugDB
+    # needs about twice kuzu's for the same graph (docs/ENGINE.md: 512 MiB failed a 10,000-principal load)
+    default_buffer_pool_mb: int
 
     def open(self, path: str | None, *, buffer_pool_mb: int, read_only: bool) -> Any:
         """The engine's `Database` (`None`: in memory)."""
@@ -72,8 +75,8 @@ class Engine:
 
 
 _FACTS: dict[str, dict[str, Any]] = {
-    "kuzu": {"copy_rollback_loses_rel_rows": True, "label_key": "_label"},
-    "ladybug": {"copy_rollback_loses_rel_rows": False, "label_key": "_LABEL"},
+    "kuzu": {"copy_rollback_loses_rel_rows": True, "label_key": "_label", "default_buffer_pool_mb": 512},
+    "ladybug": {"copy_rollback_loses_rel_rows": False, "label_key": "_LABEL", "default_buffer_pool_mb": 1024},
 }
 
 

@@ -81,6 +81,20 @@ def test_the_engines_differ_in_what_a_rolled_back_copy_keeps():
     assert load_engine().copy_rollback_loses_rel_rows is (load_engine().name == "kuzu")
 
 
+def test_each_engine_gets_its_own_default_buffer_pool_and_a_given_size_as_given():
+    # LadybugDB needs about twice kuzu's pool for the same graph (docs/ENGINE.md); an explicit size is kept
+    db = Database(None, buffer_pool_mb=None)
+    given = Database(None, buffer_pool_mb=96)
+    try:
+        expected = {"kuzu": 512, "ladybug": 1024}[db.engine.name]
+        assert db.buffer_pool_mb == db.engine.default_buffer_pool_mb == expected
+        assert given.buffer_pool_mb == 96
+        assert db.execute("RETURN 1 AS one")[0]["one"] == 1  # the database opened with it
+    finally:
+        db.close()
+        given.close()
+
+
 def test_a_whole_node_names_its_label_under_the_engines_key():
     db = open_database(None, buffer_pool_mb=64)
     row = db.execute("MATCH (n:Meta) RETURN n, label(n) AS label")[0]
