@@ -12,6 +12,13 @@ always contain `MISSING_BOUNDARY_MARK`, and every other attachment names a polic
 CLI: python benchmarks/generate_org.py --users 2000 --roles 1000 --policies 3000 --accounts 1 --seed 7 -o out/
 writes one `<account-id>.json` per account.
 
+Shapes (`shape=`, `--shape`): "default" (the output above, unchanged for every existing argument) and
+"wide", an org of another shape for the same sizes, so figures do not depend on one generator's habits: few
+large groups (users / 30 groups, the first holding about half the users), most statements conditional,
+permissions boundaries on about half the users and roles, broad trust (other accounts' roots, the
+organization, ARN patterns) and identity permissions to assume roles anywhere; meant for many small accounts
+(issue 16: 20 accounts of 300 users, 200 roles and 150 policies). `iter_org` yields accounts one at a time.
+
 Resources (off by default, so the GAAD files and every figure taken from them stay as they were):
 `generate_resources(exports, resources=5000, seed=7)` spreads S3 buckets, KMS keys and SQS queues over the
 accounts, with policies naming roles and users of the same and other accounts, whole accounts, a service bound
@@ -27,7 +34,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -260,7 +267,15 @@ def account_ids(count: int, seed: int) -> list[str]:
 
 
 class _AccountGen:
-    """Generates one account; `peers` are the other generated accounts (for cross-account trust)."""
+    """Generates one account; `peers` are the other generated accounts (for cross-account trust). The class
+    attributes are the default shape's habits; `_WideAccountGen` changes them."""
+
+    CONDITIONS: tuple[Doc, ...] = CONDITIONS
+    CONDITION_CHANCE = 0.3  # an identity statement has a Condition
+    ASSUME_CHANCE = 0.2  # an identity document also allows sts:AssumeRole
+    USER_BOUNDARY = 0.1  # a user has a permissions boundary
+    ROLE_BOUNDARY = 0.08
+    MISSING_BOUNDARY = 0.3  # a boundary names a policy the export leaves out
 
     def __init__(
         self,
@@ -318,8 +333,8 @@ class _AccountGen:
         stmt["NotAction" if rng.random() < 0.05 else "Action"] = picked[0] if len(picked) == 1 else picked
         res = [rng.choice(resources).format(**fill) for _ in range(rng.randint(1, 2))]
         stmt["NotResource" if rng.random() < 0.04 else "Resource"] = res[0] if len(res) == 1 else res
-        if rng.random() < 0.3:
-            stmt["Condition"] = rng.choice(CONDITIONS)
+        if rng.random() < self.CONDITION_CHANCE:
+            stmt["Condition"] = rng.choice(self.CONDITIONS)
         return stmt
 
     def assume_statement(self) -> Doc:
@@ -342,7 +357,7 @@ class _AccountGen:
             statements = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
         else:
             statements = [self.statement() for _ in range(self.rng.randint(1, 4))]
-            if self.rng.random() < 0.2:
+            if self.rng.random() < self.ASSUME_CHANCE:
                 statements.append(self.assume_statement())
         return {"Version": "2012-10-17", "Statement": statements}
 
@@ -419,7 +434,7 @@ class _AccountGen:
         def boundary(chance: float) -> dict[str, str] | None:
             if rng.random() >= chance:
                 return None
-            if not boundary_arns or rng.random() < 0.3:
+            if not boundary_arns or rng.random() < self.MISSING_BOUNDARY:
                 # Real GAAD omits policies used only as boundaries when they are filtered out: keep some.
                 missing = self.arn("policy", MISSING_BOUNDARY_MARK, f"boundary-{rng.randrange(1000)}")
                 return {
@@ -464,10 +479,9 @@ class _AccountGen:
             policies_inline = inline(2)
             if policies_inline:
                 user["UserPolicyList"] = policies_inline
-            k = min(len(group_names), rng.choices((0, 1, 2, 3, 4), weights=(15, 40, 25, 12, 8))[0])
-            user["GroupList"] = rng.sample(group_names, k=k)
+            user["GroupList"] = self.memberships(group_names)
             user["AttachedManagedPolicies"] = attach(2)
-            b = boundary(0.1)
+            b = boundary(self.USER_BOUNDARY)
             if b:
                 user["PermissionsBoundary"] = b
             user["Tags"] = self.tags()
@@ -512,7 +526,7 @@ class _AccountGen:
             role["InstanceProfileList"] = profiles
             role["RolePolicyList"] = inline(2)
             role["AttachedManagedPolicies"] = attach(3)
-            b = boundary(0.08)
+            b = boundary(self.ROLE_BOUNDARY)
             if b:
                 role["PermissionsBoundary"] = b
             role["Tags"] = self.tags()
@@ -528,6 +542,15 @@ class _AccountGen:
             "RoleDetailList": roles,
             "Policies": policies,
         }
+
+    def memberships(self, group_names: list[str]) -> list[str]:
+        """The groups of one user (a user in 0 to 4 groups, any group as likely as another)."""
+        k = min(len(group_names), self.rng.choices((0, 1, 2, 3, 4), weights=(15, 40, 25, 12, 8))[0])
+        return self.rng.sample(group_names, k=k)
+
+    def policy_document(self, *, boundary: bool) -> Doc:
+        """A managed policy's document (a boundary's too: here, as random as any other)."""
+        return self.document(admin_chance=0.0 if boundary else 0.01)
 
     def user_name(self, i: int) -> str:
         if self.rng.random() < 0.15:
@@ -565,7 +588,7 @@ class _AccountGen:
         default = n_versions if rng.random() < 0.8 else rng.randint(1, n_versions)
         versions = [
             {
-                "Document": self.maybe_encode(self.document(admin_chance=0.0 if boundary else 0.01)),
+                "Document": self.maybe_encode(self.policy_document(boundary=boundary)),
                 "VersionId": f"v{v}",
                 "IsDefaultVersion": v == default,
                 "CreateDate": dates[v - 1],
@@ -597,26 +620,215 @@ class _AccountGen:
                 by_arn[boundary["PermissionsBoundaryArn"]]["PermissionsBoundaryUsageCount"] += 1
 
 
+WIDE_CONDITIONS: tuple[Doc, ...] = (
+    *(c for c in CONDITIONS if "DateLessThan" not in c),
+    {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}},
+    {"StringEquals": {"aws:PrincipalTag/team": ["platform", "security"]}},
+    {"StringNotEquals": {"aws:PrincipalTag/env": "prod"}},
+    {"Null": {"aws:PrincipalTag/team": "false"}},
+    {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
+    {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/delivery/*"}},
+    {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "ec2.amazonaws.com"]}},
+    {"StringLike": {"iam:PolicyARN": "arn:aws:iam::*:policy/team/*"}},
+    {"StringEqualsIfExists": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}},
+    {"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "env", "cost-center"]}},
+    {"StringEquals": {"aws:PrincipalOrgID": "o-generated01"}},
+)
+BOUNDARY_ACTIONS = (
+    "s3:*",
+    "dynamodb:*",
+    "ec2:*",
+    "lambda:*",
+    "logs:*",
+    "kms:Decrypt",
+    "secretsmanager:GetSecretValue",
+    "sts:AssumeRole",
+    "iam:PassRole",
+    "iam:Get*",
+    "iam:List*",
+    "iam:CreateAccessKey",
+    "iam:AddUserToGroup",
+    "iam:UpdateAssumeRolePolicy",
+)
+GUARDED_ACTIONS = (
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+)
+
+
+class _WideAccountGen(_AccountGen):
+    """The `wide` shape (see `generate_org`): most statements conditional, permissions boundaries on about
+    half the users and roles (policies of a few services, guarded IAM writes), few groups holding most users,
+    broad identity permissions to assume roles anywhere, and trust policies that name other accounts' roots,
+    the whole organization or ARN patterns."""
+
+    CONDITIONS = WIDE_CONDITIONS
+    CONDITION_CHANCE = 0.7
+    ASSUME_CHANCE = 0.35
+    USER_BOUNDARY = 0.55
+    ROLE_BOUNDARY = 0.45
+    MISSING_BOUNDARY = 0.05
+
+    def memberships(self, group_names: list[str]) -> list[str]:
+        """One to three groups, the first groups far likelier (group-0 holds about half the users)."""
+        if not group_names:
+            return []
+        weights = [1 / (i + 1) ** 1.2 for i in range(len(group_names))]
+        k = min(len(group_names), self.rng.choices((1, 2, 3), weights=(50, 35, 15))[0])
+        picked: list[str] = []
+        while len(picked) < k:
+            name = self.rng.choices(group_names, weights=weights)[0]
+            if name not in picked:
+                picked.append(name)
+        return picked
+
+    def policy_document(self, *, boundary: bool) -> Doc:
+        if not boundary:
+            return self.document(admin_chance=0.01)
+        rng = self.rng
+        allowed = sorted(rng.sample(BOUNDARY_ACTIONS, k=rng.randint(4, len(BOUNDARY_ACTIONS))))
+        statements: list[Doc] = [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]
+        if rng.random() < 0.6:
+            statements.append(
+                {
+                    "Effect": "Deny",
+                    "Action": sorted(rng.sample(GUARDED_ACTIONS, k=rng.randint(2, len(GUARDED_ACTIONS)))),
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "security"}},
+                }
+            )
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    def assume_statement(self) -> Doc:
+        rng = self.rng
+        pick = rng.random()
+        if pick < 0.25:
+            target = "arn:aws:iam::*:role/*"
+        elif pick < 0.6 and self.peers and self.n_roles:
+            account, index = rng.choice(self.peers), rng.randrange(self.n_roles)
+            target = f"arn:aws:iam::{account}:role{role_path(index)}role-{index}"
+        elif pick < 0.7 and self.peers:
+            target = f"arn:aws:iam::{rng.choice(self.peers)}:role/*"
+        else:
+            target = rng.choice(self.role_arns) if self.role_arns else "*"
+        stmt: Doc = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": target}
+        if rng.random() < 0.4:
+            stmt["Condition"] = rng.choice(self.CONDITIONS)
+        return stmt
+
+    def trust_document(self, role_arn: str) -> tuple[Doc, bool]:
+        rng = self.rng
+        statements: list[Doc] = []
+        is_ec2 = False
+        for _ in range(rng.choices((1, 2, 3), weights=(5, 3, 1))[0]):
+            kind = rng.choices(
+                ("service", "peer-roots", "own-root", "peer-role", "user", "org", "pattern"),
+                weights=(20, 25 if self.peers else 0, 20, 12 if self.peers else 0, 10, 3, 5),
+            )[0]
+            stmt: Doc = {"Effect": "Allow"}
+            if kind == "service":
+                service = SERVICES[0] if rng.random() < 0.4 else rng.choice(SERVICES)
+                is_ec2 = is_ec2 or service == "ec2.amazonaws.com"
+                stmt["Principal"] = {"Service": service}
+            elif kind == "peer-roots":
+                peers = rng.sample(self.peers, k=min(len(self.peers), rng.randint(1, 4)))
+                roots = [f"arn:aws:iam::{p}:root" for p in peers]
+                stmt["Principal"] = {"AWS": roots[0] if len(roots) == 1 else roots}
+                if rng.random() < 0.5:
+                    stmt["Condition"] = rng.choice(
+                        (
+                            {"StringEquals": {"sts:ExternalId": f"ext-{rng.randrange(10**6)}"}},
+                            {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+                            {"StringEquals": {"aws:PrincipalTag/team": rng.choice(TEAMS)}},
+                        )
+                    )
+            elif kind == "own-root":
+                stmt["Principal"] = {"AWS": f"arn:aws:iam::{self.account}:root"}
+                if rng.random() < 0.3:
+                    stmt["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+            elif kind == "peer-role":
+                index = rng.randrange(self.n_roles)
+                peer = rng.choice(self.peers)
+                stmt["Principal"] = {"AWS": f"arn:aws:iam::{peer}:role{role_path(index)}role-{index}"}
+            elif kind == "user" and self.user_arns:
+                picked = rng.sample(self.user_arns, k=min(len(self.user_arns), rng.randint(1, 5)))
+                stmt["Principal"] = {"AWS": picked[0] if len(picked) == 1 else picked}
+            elif kind == "org":
+                stmt["Principal"] = {"AWS": "*"}
+                stmt["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
+            else:  # "pattern", or "user" in an account without users
+                stmt["Principal"] = {"AWS": "*"}
+                stmt["Condition"] = {
+                    "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/delivery/role-{rng.randrange(10)}*"}
+                }
+            stmt["Action"] = "sts:AssumeRole"
+            statements.append(stmt)
+        return {"Version": "2012-10-17", "Statement": statements}, is_ec2
+
+
+SHAPES = ("default", "wide")
+
+
 def generate_org(
-    *, users: int, roles: int, policies: int, groups: int | None = None, accounts: int = 1, seed: int = 0
+    *,
+    users: int,
+    roles: int,
+    policies: int,
+    groups: int | None = None,
+    accounts: int = 1,
+    seed: int = 0,
+    shape: str = "default",
 ) -> list[Doc]:
-    """One GAAD dict per account; every account has `users` users, `roles` roles, `policies` policies."""
+    """One GAAD dict per account; every account has `users` users, `roles` roles, `policies` policies.
+
+    `shape` "default" is the generator's usual org (`groups` default users / 20, each user in 0 to 4 of them,
+    a few boundaries, 30 % of statements conditional). "wide" is an org of another shape for the same sizes
+    (`_WideAccountGen`): `groups` default users / 30, group-0 holding about half the users; 70 % of statements
+    conditional; boundaries on about half the principals; broad trust between the accounts (meant for many
+    small accounts: e.g. 20 accounts of 300 users, 200 roles, 150 policies)."""
+    return list(
+        iter_org(
+            users=users,
+            roles=roles,
+            policies=policies,
+            groups=groups,
+            accounts=accounts,
+            seed=seed,
+            shape=shape,
+        )
+    )
+
+
+def iter_org(
+    *,
+    users: int,
+    roles: int,
+    policies: int,
+    groups: int | None = None,
+    accounts: int = 1,
+    seed: int = 0,
+    shape: str = "default",
+) -> Iterator[Doc]:
+    """`generate_org`'s accounts one at a time (an org of 200 accounts need not be held at once). The sizes
+    are checked when the first account is asked for."""
     for label, value in (("users", users), ("roles", roles), ("policies", policies), ("accounts", accounts)):
         if value < 0 or (label == "accounts" and value < 1):
             raise ValueError(f"`{label}` must be {'at least 1' if label == 'accounts' else 'non-negative'}")
+    if shape not in SHAPES:
+        raise ValueError(f"`shape` must be one of {', '.join(SHAPES)}, got `{shape}`")
+    wide = shape == "wide"
     if groups is None:
-        groups = max(1, users // 20) if users else 0
+        groups = max(1, users // (30 if wide else 20)) if users else 0
     ids = account_ids(accounts, seed)
-    out = []
     for index, account in enumerate(ids):
-        rng = random.Random(f"graphiam-org-{seed}-{index}")
+        rng = random.Random(f"graphiam-org-wide-{seed}-{index}" if wide else f"graphiam-org-{seed}-{index}")
         peers = [other for other in ids if other != account]
-        out.append(
-            _AccountGen(
-                rng, account, peers, users=users, roles=roles, policies=policies, groups=groups
-            ).build()
-        )
-    return out
+        make = _WideAccountGen if wide else _AccountGen
+        yield make(rng, account, peers, users=users, roles=roles, policies=policies, groups=groups).build()
 
 
 RESOURCE_REGION = "us-east-1"
@@ -716,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resources", type=int, default=0, help="resources with policies (default none)")
+    parser.add_argument("--shape", choices=SHAPES, default="default", help="the org's shape (generate_org)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="directory for <account-id>.json files")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -727,6 +940,7 @@ def main(argv: list[str] | None = None) -> int:
             groups=args.groups,
             accounts=args.accounts,
             seed=args.seed,
+            shape=args.shape,
         )
     except ValueError as exc:
         parser.error(str(exc))

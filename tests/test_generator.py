@@ -227,3 +227,110 @@ def test_bad_sizes_are_rejected(kwargs: dict[str, int]) -> None:
     base = {"users": 1, "roles": 1, "policies": 1, "accounts": 1} | kwargs
     with pytest.raises(ValueError):
         gen.generate_org(**base)
+
+
+# ---- the `wide` shape ----
+
+
+@pytest.fixture(scope="module")
+def wide() -> list[dict[str, Any]]:
+    exports: list[dict[str, Any]] = gen.generate_org(
+        users=300, roles=200, policies=150, accounts=4, seed=5, shape="wide"
+    )
+    return exports
+
+
+def identity_statements(export: dict[str, Any]) -> list[dict[str, Any]]:
+    boundaries = {
+        p["PermissionsBoundary"]["PermissionsBoundaryArn"]
+        for p in export["UserDetailList"] + export["RoleDetailList"]
+        if "PermissionsBoundary" in p
+    }
+    docs = [p["PolicyDocument"] for u in export["UserDetailList"] for p in u.get("UserPolicyList", [])]
+    docs += [p["PolicyDocument"] for g in export["GroupDetailList"] for p in g["GroupPolicyList"]]
+    docs += [p["PolicyDocument"] for r in export["RoleDetailList"] for p in r["RolePolicyList"]]
+    docs += [
+        v["Document"]
+        for p in export["Policies"]
+        if p["Arn"] not in boundaries and not p["Arn"].startswith("arn:aws:iam::aws:")
+        for v in p["PolicyVersionList"]
+    ]
+    return [s for d in docs for s in decoded(d)["Statement"]]
+
+
+def test_the_wide_shape_is_deterministic_and_not_the_default() -> None:
+    kwargs: dict[str, Any] = {"users": 60, "roles": 30, "policies": 40, "accounts": 3, "seed": 3}
+    first = json.dumps(gen.generate_org(**kwargs, shape="wide"))
+    assert json.dumps(gen.generate_org(**kwargs, shape="wide")) == first
+    assert json.dumps(gen.generate_org(**{**kwargs, "seed": 4}, shape="wide")) != first
+    assert json.dumps(gen.generate_org(**kwargs)) != first
+    with pytest.raises(ValueError, match="shape"):
+        gen.generate_org(**kwargs, shape="tall")
+
+
+def test_the_wide_shape_has_the_asked_sizes_and_few_groups(wide: list[dict[str, Any]]) -> None:
+    assert [gen.account_of(e) for e in wide] == gen.account_ids(4, 5)
+    for export in wide:
+        assert len(export["UserDetailList"]) == 300 and len(export["RoleDetailList"]) == 200
+        assert len(export["Policies"]) == 150 and len(export["GroupDetailList"]) == 10
+        groups = [g["GroupName"] for g in export["GroupDetailList"]]
+        members = {g: 0 for g in groups}
+        for user in export["UserDetailList"]:
+            assert 1 <= len(user["GroupList"]) <= 3 and len(set(user["GroupList"])) == len(user["GroupList"])
+            for g in user["GroupList"]:
+                members[g] += 1
+        assert members[groups[0]] >= 0.4 * 300  # one large group holds a good share of the users
+        assert sorted(members.values(), reverse=True)[:2] == [members[groups[0]], members[groups[1]]]
+
+
+def test_the_wide_shape_is_heavy_on_conditions_and_boundaries(wide: list[dict[str, Any]]) -> None:
+    for export in wide:
+        statements = identity_statements(export)
+        share = sum("Condition" in s for s in statements) / len(statements)
+        assert share > 0.55, share
+        for key, low in (("UserDetailList", 0.45), ("RoleDetailList", 0.35)):
+            bounded = sum("PermissionsBoundary" in p for p in export[key]) / len(export[key])
+            assert bounded > low, (key, bounded)
+        policies = {p["Arn"]: p for p in export["Policies"]}
+        boundary = next(
+            policies[u["PermissionsBoundary"]["PermissionsBoundaryArn"]]
+            for u in export["UserDetailList"]
+            if u.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") in policies
+        )
+        doc = decoded(boundary["PolicyVersionList"][0]["Document"])
+        assert doc["Statement"][0]["Effect"] == "Allow" and doc["Statement"][0]["Resource"] == "*"
+
+
+def test_the_wide_shape_trusts_broadly_across_its_accounts(wide: list[dict[str, Any]]) -> None:
+    ids = [gen.account_of(e) for e in wide]
+    for export in wide:
+        account = gen.account_of(export)
+        trusts = [decoded(r["AssumeRolePolicyDocument"]) for r in export["RoleDetailList"]]
+        principals = [s["Principal"] for t in trusts for s in t["Statement"]]
+        aws = [
+            a for p in principals for a in ([p["AWS"]] if isinstance(p.get("AWS"), str) else p.get("AWS", []))
+        ]
+        peer_roots = {a.split(":")[4] for a in aws if a.endswith(":root") and a.split(":")[4] != account}
+        assert peer_roots <= set(ids) and len(peer_roots) == len(ids) - 1
+        assert "*" in aws  # the whole organization, or an ARN pattern, by condition
+        assert f"arn:aws:iam::{account}:root" in aws
+        assert len(aws) > len(export["RoleDetailList"]) / 2  # most roles trust principals, not only services
+        allowed = [s for s in identity_statements(export) if s.get("Action") == "sts:AssumeRole"]
+        assert any(s["Resource"] == "arn:aws:iam::*:role/*" for s in allowed)
+
+
+def test_graphiam_loads_a_wide_org(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    out = tmp_path / "org"
+    assert (
+        gen.main(
+            ["--users", "30", "--roles", "20", "--policies", "20", "--accounts", "3"]
+            + ["--seed", "2", "--shape", "wide", "-o", str(out)]
+        )
+        == 0
+    )
+    files = sorted(str(p) for p in out.iterdir())
+    r = run_cli("load", *files, db=tmp_path / "db")
+    assert r.returncode == 0, r.stderr
+    assert "loaded 3 account(s)" in r.stdout + r.stderr
