@@ -60,12 +60,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from graphiam.store import Database, open_database  # noqa: E402
+from graphiam.store import Database  # noqa: E402
+from graphiam.store.schema import ensure_schema  # noqa: E402
 
 CLOCK = datetime(2026, 6, 1, tzinfo=UTC)
 PER_KEY = 64  # parts with at most this many keys keep a digest per key in a golden; larger ones per bucket
 HASH = 16  # hex digits of a part's digest
 GROUP_HASH = 10  # hex digits of a group's or bucket's digest
+QUERY_TIMEOUT_MS = 3_600_000  # a 10,000-principal load or digest: no query is cut short
 ESCALATION_BATCH = 200  # sources per read of expanded escalation edges (bounded memory at 10,000 principals)
 
 
@@ -534,13 +536,15 @@ def write_org(spec: OrgSpec, out: Path) -> list[Path]:
     }
     if spec.shape != "default":
         kwargs["shape"] = spec.shape
-    exports = gen.generate_org(**kwargs)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    for export in exports:
+    exports = []
+    for export in gen.iter_org(**kwargs):
         path = out / f"{gen.account_of(export)}.json"
         path.write_text(json.dumps(export))
         files.append(path)
+        if spec.resources:  # resources are spread over every account: keep them
+            exports.append(export)
     if spec.resources:
         store = gen.write_resource_store(
             out / "resources", gen.generate_resources(exports, resources=spec.resources, seed=spec.seed)
@@ -558,7 +562,7 @@ def load_and_digest(
 
     with tempfile.TemporaryDirectory() as tmp, pinned_clock(clock):
         files = write_org(spec, Path(tmp) / "org")
-        db = open_database(Path(tmp) / "db", engine="kuzu")
+        db = open_db(Path(tmp) / "db")
         try:
             started = time.perf_counter()
             load_files(db, files)
@@ -568,10 +572,22 @@ def load_and_digest(
             db.close()
 
 
-def commit() -> str:
+def open_db(path: Path) -> Database:
+    """The database at `path` (kuzu), opened as `graphiam load` opens it, with no practical query timeout."""
+    db = Database(path, engine="kuzu", query_timeout_ms=QUERY_TIMEOUT_MS)
+    try:
+        ensure_schema(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def commit(*paths: str) -> str:
+    """The newest commit (short hash) of the checkout, or the newest that changed `paths`."""
     try:
         return subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", *paths],
             capture_output=True,
             text=True,
             check=True,
@@ -587,6 +603,7 @@ def golden_of(spec: OrgSpec, got: Digest, seconds: float, command: str) -> dict[
             "principals": spec.principals,
             "clock": CLOCK.isoformat(),
             "commit": commit(),
+            "graphiam_commit": commit("graphiam"),  # the last change to the code whose results these are
             "engine": "kuzu",
             "command": command,
             "load_seconds": round(seconds, 1),
@@ -614,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.command == "digest":
         golden = json.loads(args.golden.read_text()) if args.golden else None
-        db = open_database(args.db)
+        db = open_db(args.db)
         try:
             with pinned_clock():
                 got = digest(db, golden["questions"] if golden else None)
