@@ -368,16 +368,16 @@ def choose_questions(
 
 def _chain_ends(row: dict[str, Any]) -> dict[str, Any]:
     """A whoCan row with a chain (viaChains), without what depends on WHICH shortest chain it shows: main
-    takes one shortest chain per (principal, role) pair from kuzu's `SHORTEST`, and when several chains are
-    equally short the one returned follows the order the CAN_ASSUME edges were written in (which differs
-    between two loads of the same files run with different PYTHONHASHSEED). Kept: the principal, the chain's
-    length and last role (the allowed one), the decision and statements of that role."""
+    takes one shortest chain per (principal, allowed role) pair from kuzu's `SHORTEST`, and when several
+    chains are equally short the one returned follows the order the CAN_ASSUME edges were written in, which
+    differs between two loads of the same files run with different PYTHONHASHSEED; the chain kept is then the
+    least by its ARNs, so its middle, its last role and that role's decision, statements and conditions can
+    all change. Kept: the principal, that it is reached by a chain, and the chain's length."""
     chain = row.get("chain")
     if not chain:
         return row
-    out = {k: v for k, v in row.items() if k not in ("chain", "chainConditions", "conditional")}
-    out["chain"] = [chain[0], len(chain), chain[-1]]
-    return out
+    kept = ("principalArn", "kind", "account", "unknown", "incomplete", "outsideOrganization", "public")
+    return {**{k: row.get(k) for k in kept}, "chainLength": len(chain), "chainFrom": chain[0]}
 
 
 def answer_parts(db: Database, questions: dict[str, Any], keep: bool) -> list[Part]:
@@ -554,19 +554,29 @@ def write_org(spec: OrgSpec, out: Path) -> list[Path]:
 
 
 def load_and_digest(
-    spec: OrgSpec, questions: dict[str, Any] | None = None, *, keep: bool = False, clock: datetime = CLOCK
-) -> tuple[Digest, float]:
+    spec: OrgSpec,
+    questions: dict[str, Any] | None = None,
+    *,
+    keep: bool = False,
+    clock: datetime = CLOCK,
+    db_path: Path | None = None,
+) -> tuple[Digest, float | None]:
     """Generate `spec`, load it into a temporary database (kuzu, a file) at `clock`, digest it; and the
-    load's seconds."""
+    load's seconds. `db_path`: load into this database and keep it, or, when it exists, only digest it (the
+    seconds are then None)."""
     from graphiam.changes.load import load_files
 
     with tempfile.TemporaryDirectory() as tmp, pinned_clock(clock):
-        files = write_org(spec, Path(tmp) / "org")
-        db = open_db(Path(tmp) / "db")
+        path = db_path or Path(tmp) / "db"
+        loaded = path.exists()
+        db = open_db(path)
         try:
-            started = time.perf_counter()
-            load_files(db, files)
-            seconds = time.perf_counter() - started
+            seconds = None
+            if not loaded:
+                files = write_org(spec, Path(tmp) / "org")
+                started = time.perf_counter()
+                load_files(db, files)
+                seconds = time.perf_counter() - started
             return digest(db, questions, keep=keep), seconds
         finally:
             db.close()
@@ -596,7 +606,7 @@ def commit(*paths: str) -> str:
         return "unknown"
 
 
-def golden_of(spec: OrgSpec, got: Digest, seconds: float, command: str) -> dict[str, Any]:
+def golden_of(spec: OrgSpec, got: Digest, seconds: float | None, command: str) -> dict[str, Any]:
     return {
         "made": {
             "org": spec.as_json(),
@@ -606,7 +616,7 @@ def golden_of(spec: OrgSpec, got: Digest, seconds: float, command: str) -> dict[
             "graphiam_commit": commit("graphiam"),  # the last change to the code whose results these are
             "engine": "kuzu",
             "command": command,
-            "load_seconds": round(seconds, 1),
+            "load_seconds": None if seconds is None else round(seconds, 1),
         },
         "questions": got.questions,
         "digest": got.parts,
@@ -624,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("record", help="generate an org, load it at the pinned clock, write its golden")
     r.add_argument("spec", help="users=600,roles=400,policies=300,accounts=1,seed=7[,resources=N][,shape=S]")
     r.add_argument("-o", "--out", type=Path, required=True)
+    r.add_argument("--db", type=Path, help="load into this database and keep it (when it exists: digest it)")
     c = sub.add_parser(
         "check", help="regenerate and load each golden's org, compare (exit 1 on a difference)"
     )
@@ -646,13 +657,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "record":
         spec = OrgSpec.parse(args.spec)
-        got, seconds = load_and_digest(spec)
+        got, seconds = load_and_digest(spec, db_path=args.db)
         command = f"python benchmarks/results_digest.py record {args.spec} -o {args.out}"
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
             json.dumps(golden_of(spec, got, seconds, command), indent=1, sort_keys=True) + "\n"
         )
-        print(f"{args.out}: {spec.principals} principals, load {seconds:.1f} s", file=sys.stderr)
+        took = "" if seconds is None else f", load {seconds:.1f} s"
+        print(f"{args.out}: {spec.principals} principals{took}", file=sys.stderr)
         return 0
     status = 0
     for path in args.golden:
@@ -660,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = OrgSpec(**golden["made"]["org"])
         got, seconds = load_and_digest(spec, golden["questions"], keep=spec.principals <= 5000)
         problems = compare(golden, got)
-        print(f"{path}: {'same' if not problems else 'DIFFERENT'} (load {seconds:.1f} s)")
+        print(f"{path}: {'same' if not problems else 'DIFFERENT'} (load {seconds or 0:.1f} s)")
         for p in problems:
             print("  " + p)
         status |= bool(problems)

@@ -45,8 +45,8 @@ def goldens() -> list[Path]:
 
 def test_there_are_goldens_of_several_shapes() -> None:
     made = [json.loads(p.read_text())["made"] for p in goldens()]
-    assert len(made) >= 2
-    assert {m["org"].get("shape", "default") for m in made} >= {"default"}
+    assert len(made) >= 3
+    assert {m["org"].get("shape", "default") for m in made} >= {"default", "wide"}
     assert any(m["org"]["accounts"] > 1 for m in made)
     assert all(m["clock"] == digest_module().CLOCK.isoformat() for m in made)
 
