@@ -452,7 +452,7 @@ class _AccountGen:
                 for j in range(rng.choices(range(limit + 1), weights=[5] + [2] * limit)[0])
             ]
 
-        groups = []
+        groups: list[Doc] = []
         for path, name in group_rows:
             groups.append(
                 {
@@ -465,7 +465,7 @@ class _AccountGen:
                     "AttachedManagedPolicies": attach(3),
                 }
             )
-        group_names = [g["GroupName"] for g in groups]
+        group_names: list[str] = [g["GroupName"] for g in groups]
 
         users = []
         for (path, name), arn in zip(self.user_rows, self.user_arns, strict=True):
