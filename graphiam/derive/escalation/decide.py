@@ -30,7 +30,6 @@ from graphiam.derive.escalation.probes import (
     PROBES,
     blind_statement,
     may_be_admin,
-    pack_ids,
     probe_masks,
 )
 from graphiam.graph.context import TRUST_ACTIONS, build_context, environment, request_context
@@ -55,6 +54,8 @@ __all__ = [
 ]
 
 _MISS = object()
+# the statements a resource class is read from (each with: its Resource is static) and the tags they test
+_ClassStatements = tuple[tuple[tuple[Statement, bool], ...], frozenset[str]]
 
 
 def names(st: Statement, p: PrincipalInfo) -> bool:
@@ -120,6 +121,14 @@ class Decider:
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._ctx: dict[str, Any] = {}
         self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
+        # memo keys name policies by a small int per (document, policy id) (`_source_key`), the sources kept
+        # alive so that their ids stay theirs; per (source, action): has statements, key, blind
+        self._source_keys: dict[int, tuple[PolicySource, int]] = {}
+        self._doc_keys: dict[tuple[int, str], int] = {}
+        self._source_action: dict[tuple[int, str], tuple[bool, int, bool]] = {}
+        self._source_probes: dict[int, tuple[bool, int, bool]] = {}
+        self._class_memo: dict[tuple[Any, ...], _ClassStatements | None] = {}
+        self._gated: dict[tuple[str, int], bool] = {}
 
     def allowed(
         self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None = None
@@ -142,20 +151,28 @@ class Decider:
         owner = target.account if target is not None else None
         low = action.lower()
         # only sources with statements for the action take part in the decision (a group joined, a policy
-        # added that says nothing about the action leave it as it was)
+        # added that says nothing about the action leave it as it was); when none of their statements reads
+        # anything of the principal (`blind_statement`), every principal of the account and type with those
+        # sources gets the same decision (up to the resource ARN): it is shared (`share_blind`), else the key
+        # names the principal
+        ik, iblind = self._relevant(p.identity, low)
+        bk, bblind = (None, True) if p.boundary is None else self._relevant(p.boundary, low)
+        shared = self.share_blind and iblind and bblind and low not in TRUST_ACTIONS
         who = (
-            p.arn,
-            self._relevant(p.identity, low),
-            None if p.boundary is None else self._relevant(p.boundary, low),
+            p.account if shared else p.arn,
+            p.kind,
+            ik,
+            bk,
             action,
-            tuple(sorted((fixed or {}).items())),
+            tuple(sorted(fixed.items())) if fixed else (),
         )
-        cls = self._resource_class(p, low, resource, target)
+        cls = self._resource_class(p, low, resource, target, (shared, *who[:4]))
         if cls is not None:
             key = (*who, owner, account_of(resource), cls)
-            if key not in self._same:
-                self._same[key] = self._allowed(p, action, resource, fixed, target, owner)
-            hit = self._same[key]
+            if key in self._same:
+                hit = self._same[key]
+            else:
+                hit = self._same[key] = self._allowed(p, action, resource, fixed, target, owner)
             if hit is None or hit.resource == resource:
                 return hit
             return replace(hit, resource=resource)
@@ -165,16 +182,41 @@ class Decider:
         return self._exact[exact]
 
     def _resource_class(
-        self, p: PrincipalInfo, low: str, resource: str, target: PrincipalInfo | None
+        self,
+        p: PrincipalInfo,
+        low: str,
+        resource: str,
+        target: PrincipalInfo | None,
+        memo: tuple[Any, ...],
     ) -> tuple[Any, ...] | None:
         """What the principal's statements for the action see of `resource` (see `escalation.classes`): each
         Resource/NotResource match, with variables resolved from the principal and unresolved (as
         `policy.witness.witnesses` reads them), and the tags the statements test. None (decide on its own) for
-        a trust action or a Resource interpolating a key the request might define."""
+        a trust action or a Resource interpolating a key the request might define. `memo`: what the
+        statements taking part depend on (their sources' keys, and the principal unless they are blind)."""
         if low in TRUST_ACTIONS:
             return None
+        if memo in self._class_memo:
+            found = self._class_memo[memo]
+        else:
+            found = self._class_memo[memo] = self._class_statements(p, low)
+        if found is None:
+            return None
+        stmts, refs = found
         ctx = self._context(p)
         bits: list[bool] = []
+        for st, static in stmts:
+            bits.append(st.matches_resource(resource, ctx))
+            if not static:
+                bits.append(st.matches_resource(resource, {}))
+        tags = tag_signature(target.tags, refs) if refs and target is not None else ()
+        return tuple(bits), tags
+
+    def _class_statements(self, p: PrincipalInfo, low: str) -> _ClassStatements | None:
+        """The statements `_resource_class` matches (each with: its Resource is static) and the tags they
+        test; None when a Resource interpolates a key the principal does not define."""
+        ctx = self._context(p)
+        stmts: list[tuple[Statement, bool]] = []
         refs: frozenset[str] = frozenset()
         for src in (*p.identity, *(p.boundary or ())):
             for st in src.document.statements_for(low):
@@ -187,11 +229,8 @@ class Decider:
                     for k in pat.variable_keys
                 ):
                     return None
-                bits.append(st.matches_resource(resource, ctx))
-                if any(not pat.is_static for pat in st.resource_patterns):
-                    bits.append(st.matches_resource(resource, {}))
-        tags = tag_signature(target.tags, refs) if refs and target is not None else ()
-        return tuple(bits), tags
+                stmts.append((st, all(pat.is_static for pat in st.resource_patterns)))
+        return tuple(stmts), refs
 
     def _tag_refs(self, st: Statement) -> frozenset[str]:
         hit = self._tag_ref_memo.get(id(st))
@@ -205,20 +244,40 @@ class Decider:
             ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
         return ctx
 
-    @staticmethod
-    def _relevant(sources: Sequence[PolicySource], low: str) -> bytes:
-        return pack_ids(s for s in sources if s.document.statements_for(low))
+    def _source_key(self, src: PolicySource) -> int:
+        """A small int naming the source's (document, policy id): statement labels name the policy id."""
+        hit = self._source_keys.get(id(src))
+        if hit is None:
+            k = self._doc_keys.setdefault((id(src.document), src.policy_id), len(self._doc_keys))
+            hit = self._source_keys[id(src)] = (src, k)
+        return hit[1]
+
+    def _relevant(self, sources: Sequence[PolicySource], low: str) -> tuple[tuple[int, ...], bool]:
+        """The keys of the sources with statements for the action, and whether all those are blind."""
+        keys: list[int] = []
+        blind = True
+        memo = self._source_action
+        for src in sources:
+            hit = memo.get((id(src), low))
+            if hit is None:
+                stmts = src.document.statements_for(low)
+                k = self._source_key(src)  # keeps `src` alive: its id stays its own
+                hit = memo[(id(src), low)] = (bool(stmts), k, all(blind_statement(st) for st in stmts))
+            if hit[0]:
+                keys.append(hit[1])
+                blind = blind and hit[2]
+        return tuple(keys), blind
 
     def may_allow(self, p: PrincipalInfo, action: str, resource: str) -> bool:
         """Cheap necessary condition for `allowed`: an identity Allow statement for the action whose Resource
         admits `resource` (variables resolved from the principal). Conditions and denies are left to the
         engine. Not for `sts:AssumeRole*`: a trust policy naming the principal needs no identity Allow."""
-        if action.lower() in TRUST_ACTIONS:
+        low = action.lower()
+        if low in TRUST_ACTIONS:
             return True
-        key = (p.arn, pack_ids(p.identity), action)
+        key = (self._relevant(p.identity, low)[0], low)
         stmts = self._allows.get(key)
         if stmts is None:
-            low = action.lower()
             stmts = self._allows[key] = tuple(
                 st for src in p.identity for st in src.document.statements_for(low) if st.effect == "Allow"
             )
@@ -356,9 +415,18 @@ class Decider:
             hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
             if hit is None:
                 self._fails[key] = self._last_failed[p.arn]
-        if hit is not None and not all(self.gate.allows(p, a, "*") for a in PROBES):
+        if hit is not None and p.scps is not None and not self._gate_admin(p):
             return None  # an SCP of the principal's organization denies a probe: capped below administrator
         return hit  # type: ignore[return-value]
+
+    def _gate_admin(self, p: PrincipalInfo) -> bool:
+        """The stored organization's SCPs let the principal make every probe (they read the principal's keys,
+        not its policies: a changed principal shares the stored one's answer)."""
+        key = (p.arn, id(p.scps))
+        hit = self._gated.get(key)
+        if hit is None:
+            hit = self._gated[key] = all(self.gate.allows(p, a, "*") for a in PROBES)
+        return hit
 
     def has_allows(self, sources: Sequence[PolicySource], action: str) -> bool:
         """Some source has an Allow statement whose Action/NotAction admits `action`: without one, an identity
@@ -378,11 +446,28 @@ class Decider:
     def _admin_key(
         self, p: PrincipalInfo, ident: Sequence[PolicySource], bound: Sequence[PolicySource] | None
     ) -> tuple[Any, ...]:
-        return (
-            p.arn,
-            pack_ids(s for s in ident if self._probed(s)),
-            None if bound is None else pack_ids(s for s in bound if self._probed(s)),
-        )
+        """The sources with statements for a probe (by `_source_key`), and the principal's account and type
+        when all of them are blind (`share_blind`: every principal of the account and type gets the same
+        verdict and proof, `_probe_one`), else its ARN."""
+        ik, iblind = self._probed_keys(ident)
+        bk, bblind = (None, True) if bound is None else self._probed_keys(bound)
+        shared = self.share_blind and iblind and bblind
+        return (p.account if shared else p.arn, p.kind, ik, bk)
+
+    def _probed_keys(self, sources: Sequence[PolicySource]) -> tuple[tuple[int, ...], bool]:
+        keys: list[int] = []
+        blind = True
+        memo = self._source_probes
+        for src in sources:
+            hit = memo.get(id(src))
+            if hit is None:
+                k = self._source_key(src)  # keeps `src` alive
+                stmts = [st for a in PROBES for st in src.document.statements_for(a.lower())]
+                hit = memo[id(src)] = (bool(stmts), k, all(blind_statement(st) for st in stmts))
+            if hit[0]:
+                keys.append(hit[1])
+                blind = blind and hit[2]
+        return tuple(keys), blind
 
     def failed_probe(self, p: PrincipalInfo) -> int | None:
         """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
@@ -419,14 +504,6 @@ class Decider:
                 )
             mask |= hit
         return mask
-
-    def _probed(self, src: PolicySource) -> bool:
-        hit = self._probe_docs.get(id(src.document))
-        if hit is None:
-            hit = self._probe_docs[id(src.document)] = any(
-                src.document.statements_for(a.lower()) for a in PROBES
-            )
-        return hit
 
     def _denies(self, src: PolicySource) -> int:
         """Bit i set: the source has a Deny statement for `PROBES[i]`."""
@@ -518,7 +595,12 @@ class Decider:
                 None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr),
             )
         else:
-            key = (p.arn, low, pack_ids(idr), None if bdr is None else pack_ids(bdr))
+            key = (
+                p.arn,
+                low,
+                tuple(map(self._source_key, idr)),
+                None if bdr is None else tuple(map(self._source_key, bdr)),
+            )
         if key in self._probes:
             return self._probes[key]
         hit0 = self._ctx0.get(p.arn)
