@@ -129,6 +129,10 @@ class Decider:
         self._source_probes: dict[int, tuple[bool, int, bool]] = {}
         self._class_memo: dict[tuple[Any, ...], _ClassStatements | None] = {}
         self._gated: dict[tuple[str, int], bool] = {}
+        # the stored principals' identity and boundary tuples live as long as the snapshot: memo keys by id
+        self._stable = {id(t) for p in snap.principals.values() for t in (p.identity, p.boundary) if t}
+        self._relevant_memo: dict[tuple[int, str], tuple[tuple[int, ...], bool]] = {}
+        self._probed_memo: dict[int, tuple[tuple[int, ...], bool]] = {}
 
     def allowed(
         self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None = None
@@ -244,6 +248,21 @@ class Decider:
             ctx = self._ctx[p.arn] = normalise_context(p.derived_context())
         return ctx
 
+    def signature(self, p: PrincipalInfo, actions: Sequence[str]) -> tuple[Any, ...]:
+        """A key such that principals with equal keys get the same `allowed` and `may_allow` answers for these
+        actions on every resource (up to the resource ARN in the proof): the sources with statements for each
+        action, the account and type, the SCP levels; and the principal's ARN unless every statement taking
+        part is blind and the SCPs read nothing of the principal (`share_blind`), or for a trust action."""
+        shared = self.share_blind and self.gate.shared(p)
+        parts = []
+        for action in actions:
+            low = action.lower()
+            ik, iblind = self._relevant(p.identity, low)
+            bk, bblind = (None, True) if p.boundary is None else self._relevant(p.boundary, low)
+            shared = shared and iblind and bblind and low not in TRUST_ACTIONS
+            parts.append((ik, bk))
+        return (p.account if shared else p.arn, p.kind, None if p.scps is None else id(p.scps), tuple(parts))
+
     def _source_key(self, src: PolicySource) -> int:
         """A small int naming the source's (document, policy id): statement labels name the policy id."""
         hit = self._source_keys.get(id(src))
@@ -253,7 +272,16 @@ class Decider:
         return hit[1]
 
     def _relevant(self, sources: Sequence[PolicySource], low: str) -> tuple[tuple[int, ...], bool]:
-        """The keys of the sources with statements for the action, and whether all those are blind."""
+        """The keys of the sources with statements for the action, and whether all those are blind; memoised
+        for the stored principals' own tuples (they live as long as the snapshot)."""
+        if id(sources) in self._stable:
+            hit = self._relevant_memo.get((id(sources), low))
+            if hit is None:
+                hit = self._relevant_memo[(id(sources), low)] = self._relevant_of(sources, low)
+            return hit
+        return self._relevant_of(sources, low)
+
+    def _relevant_of(self, sources: Sequence[PolicySource], low: str) -> tuple[tuple[int, ...], bool]:
         keys: list[int] = []
         blind = True
         memo = self._source_action
@@ -455,6 +483,14 @@ class Decider:
         return (p.account if shared else p.arn, p.kind, ik, bk)
 
     def _probed_keys(self, sources: Sequence[PolicySource]) -> tuple[tuple[int, ...], bool]:
+        if id(sources) in self._stable:
+            hit = self._probed_memo.get(id(sources))
+            if hit is None:
+                hit = self._probed_memo[id(sources)] = self._probed_keys_of(sources)
+            return hit
+        return self._probed_keys_of(sources)
+
+    def _probed_keys_of(self, sources: Sequence[PolicySource]) -> tuple[tuple[int, ...], bool]:
         keys: list[int] = []
         blind = True
         memo = self._source_probes

@@ -148,11 +148,7 @@ class Derivation:
         """Principals with an identity Allow statement whose Action/NotAction admits `action` (prefilter)."""
         hit = self._candidates.get(action)
         if hit is None:
-            low = action.lower()
-            hit = frozenset(
-                p.arn
-                for p in self.snap.principals.values()
-                if any(st.effect == "Allow" for s in p.identity for st in s.document.statements_for(low))
-            )
+            has = self.decider.has_allows  # memoised per document and action
+            hit = frozenset(p.arn for p in self.snap.principals.values() if has(p.identity, action))
             self._candidates[action] = hit
         return hit
