@@ -29,33 +29,92 @@ def trust_blocks(
     cache = d.cache.setdefault("trust-blocks", {})
     part = cache.get((actor.arn, action, uni.key))
     if part is None:
-        everyone, named, mentioned = _trust_index(d, uni, action)
-        by_arn = mentioned.get(actor.arn, frozenset())  # trusts whose verdict can be the actor's own
-        cand = everyone | named.get(actor.arn, frozenset()) | named.get(actor.account, frozenset())
-        keys = _condition_keys(actor, action)
-        shared = d.cache.setdefault("trust-key-shared", {})
-        groups: dict[object, list[str]] = {}
-        for arn in sorted(cand):
-            if arn == actor.arn:
-                continue
-            if arn in by_arn:
-                key = _trust_key(d, actor, keys, arn, action)
-            else:  # named through its account or `*` only: the key is the same for every actor of the account
-                memo = (arn, action, actor.account, actor.principal_type, keys)
-                key = shared.get(memo)
-                if key is None:
-                    key = shared[memo] = _trust_key(d, actor, keys, arn, action)
-            groups.setdefault(key, []).append(arn)
-        same = d.cache.setdefault(
-            "trust-parts", {}
-        )  # actors of an account mostly get equal classes: one copy
-        part = cache[(actor.arn, action, uni.key)] = [
-            same.setdefault(b, b) for b in map(frozenset, groups.values())
-        ]
+        part = cache[(actor.arn, action, uni.key)] = _trust_part(d, actor, action, uni)
     if not part:
         return []
     ident = d.partitioner.blocks(actor, action, uni, identity_only=True)
     return None if ident is None else refine([part, ident], uni, d.partitioner.intern)
+
+
+def _trust_part(d: Derivation, actor: PrincipalInfo, action: str, uni: Universe) -> list[Block]:
+    everyone, named, mentioned = _trust_index(d, uni, action)
+    by_arn = mentioned.get(actor.arn, frozenset())  # trusts whose verdict can be the actor's own
+    own = named.get(actor.arn, frozenset())
+    keys = _condition_keys(actor, action)
+    same = d.cache.setdefault("trust-parts", {})  # actors of an account mostly get equal classes: one copy
+    roles = _account_roles(d, uni, action, actor.account)
+    if not own and not any(a in roles for a in by_arn):
+        # only roles named through the actor's account or `*`, none mentioning the actor: their classes are
+        # the account's, less the actor (each class in the order of its first member but the actor)
+        common = _common_groups(d, actor, keys, action, uni, roles)
+        if actor.arn not in roles:
+            return [same.setdefault(b, b) for b, _ in common]
+        groups = [
+            (b - {actor.arn}, min(b - {actor.arn}, default="")) if actor.arn in b else (b, f)
+            for b, f in common
+        ]
+        groups.sort(key=lambda g: g[1])
+        return [same.setdefault(b, b) for b, _ in groups if b]
+    cand = everyone | own | named.get(actor.account, frozenset())
+    shared = d.cache.setdefault("trust-key-shared", {})
+    found: dict[object, list[str]] = {}
+    for arn in sorted(cand):
+        if arn == actor.arn:
+            continue
+        if arn in by_arn:
+            key = _trust_key(d, actor, keys, arn, action)
+        else:  # named through its account or `*` only: the key is the same for every actor of the account
+            key = _shared_key(d, shared, actor, keys, arn, action)
+        found.setdefault(key, []).append(arn)
+    return [same.setdefault(b, b) for b in map(frozenset, found.values())]
+
+
+def _shared_key(
+    d: Derivation,
+    shared: dict[Any, Any],
+    actor: PrincipalInfo,
+    keys: frozenset[str],
+    arn: str,
+    action: str,
+) -> object:
+    memo = (arn, action, actor.account, actor.principal_type, keys)
+    key = shared.get(memo)
+    if key is None:
+        key = shared[memo] = _trust_key(d, actor, keys, arn, action)
+    return key
+
+
+def _account_roles(d: Derivation, uni: Universe, action: str, account: str) -> frozenset[str]:
+    """The roles whose trust names everyone, or `account`, for `action`."""
+    cache = d.cache.setdefault("trust-roles", {})
+    hit = cache.get((uni.key, action, account))
+    if hit is None:
+        everyone, named, _ = _trust_index(d, uni, action)
+        hit = cache[(uni.key, action, account)] = everyone | named.get(account, frozenset())
+    return hit
+
+
+def _common_groups(
+    d: Derivation,
+    actor: PrincipalInfo,
+    keys: frozenset[str],
+    action: str,
+    uni: Universe,
+    roles: frozenset[str],
+) -> list[tuple[Block, str]]:
+    """`roles` (`_account_roles`) grouped by `_shared_key` (each group with its first member), in the order of
+    their first members: the same for every actor of the account and type whose statements test the same
+    keys and that none of the roles mentions (the caller's case)."""
+    cache = d.cache.setdefault("trust-common", {})
+    memo = (uni.key, action, actor.account, actor.principal_type, keys)
+    hit: list[tuple[Block, str]] | None = cache.get(memo)
+    if hit is None:
+        shared = d.cache.setdefault("trust-key-shared", {})
+        found: dict[object, list[str]] = {}
+        for arn in sorted(roles):
+            found.setdefault(_shared_key(d, shared, actor, keys, arn, action), []).append(arn)
+        hit = cache[memo] = [(frozenset(arns), arns[0]) for arns in found.values()]
+    return hit
 
 
 def _trust_index(
