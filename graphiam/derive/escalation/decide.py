@@ -126,13 +126,14 @@ class Decider:
         self._source_keys: dict[int, tuple[PolicySource, int]] = {}
         self._doc_keys: dict[tuple[int, str], int] = {}
         self._source_action: dict[tuple[int, str], tuple[bool, int, bool]] = {}
-        self._source_probes: dict[int, tuple[bool, int, bool]] = {}
+        self._source_probes: dict[int, tuple[bool, int, bool, int, int, bool]] = {}
         self._class_memo: dict[tuple[Any, ...], _ClassStatements | None] = {}
         self._gated: dict[tuple[str, int], bool] = {}
         # the stored principals' identity and boundary tuples live as long as the snapshot: memo keys by id
         self._stable = {id(t) for p in snap.principals.values() for t in (p.identity, p.boundary) if t}
         self._relevant_memo: dict[tuple[int, str], tuple[tuple[int, ...], bool]] = {}
         self._probed_memo: dict[int, tuple[tuple[int, ...], bool]] = {}
+        self._admin_facts_memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], bool]] = {}
 
     def allowed(
         self, p: PrincipalInfo, action: str, resource: str, fixed: Mapping[str, Any] | None = None
@@ -434,10 +435,10 @@ class Decider:
         bound = p.boundary if boundary is True else boundary
         # only sources with statements for a probe take part (a group joined that says nothing about them
         # leaves the verdict and its proof as they were); `may_be_admin` reads those sources only, too
-        key = self._admin_key(p, ident, bound)
+        key, possible = self._admin_facts(p, ident, bound)
         hit = self._admin.get(key, _MISS)
         if hit is _MISS:
-            if not may_be_admin(ident):
+            if not possible:
                 self._admin[key] = None
                 return None
             hit = self._admin[key] = self._probe(p, ident, bound)  # type: ignore[arg-type]
@@ -474,13 +475,65 @@ class Decider:
     def _admin_key(
         self, p: PrincipalInfo, ident: Sequence[PolicySource], bound: Sequence[PolicySource] | None
     ) -> tuple[Any, ...]:
-        """The sources with statements for a probe (by `_source_key`), and the principal's account and type
-        when all of them are blind (`share_blind`: every principal of the account and type gets the same
-        verdict and proof, `_probe_one`), else its ARN."""
-        ik, iblind = self._probed_keys(ident)
+        return self._admin_facts(p, tuple(ident), bound)[0]
+
+    def _admin_facts(
+        self, p: PrincipalInfo, ident: tuple[PolicySource, ...], bound: Sequence[PolicySource] | None
+    ) -> tuple[tuple[Any, ...], bool]:
+        """The memo key of `admin_with` and `may_be_admin(ident)`. The key: the sources with statements for a
+        probe (by `_source_key`), and the principal's account and type when all of them are blind
+        (`share_blind`: every principal of the account and type gets the same verdict and proof,
+        `_probe_one`), else its ARN. With `ALLOW_ALL` in the identity and no boundary, only the sources
+        `_probe` evaluates take part: those with a statement for the first probe, a Deny or a condition for a
+        probe (an unconditional Allow adds nothing to `*` on `*`)."""
+        stored = id(ident) in self._stable and (bound is None or id(bound) in self._stable)
+        stable = (id(ident), None if bound is None else id(bound), p.arn, p.kind)
+        if stored:
+            hit = self._admin_facts_memo.get(stable)
+            if hit is not None:
+                return hit
+        every = bound is None and any(s is ALLOW_ALL for s in ident)
+        keys: list[int] = []
+        blind = True
+        allow = deny = 0
+        memo = self._source_probes
+        for src in ident:
+            info = memo.get(id(src))
+            if info is None:
+                info = self._probe_info(src)
+            allow |= info[3]
+            deny |= info[4]
+            if info[0] and (not every or info[5]):
+                keys.append(info[1])
+                blind = blind and info[2]
         bk, bblind = (None, True) if bound is None else self._probed_keys(bound)
-        shared = self.share_blind and iblind and bblind
-        return (p.account if shared else p.arn, p.kind, ik, bk)
+        shared = self.share_blind and blind and bblind
+        out = (
+            (p.account if shared else p.arn, p.kind, every, tuple(keys), bk),
+            allow == ALL_PROBES and not deny,
+        )
+        if stored:
+            self._admin_facts_memo[stable] = out
+        return out
+
+    def _probe_info(self, src: PolicySource) -> tuple[bool, int, bool, int, int, bool]:
+        """Of a source's statements for the probes: has some, its key, all blind, its `probe_masks`, and has
+        one `_probe` evaluates next to `ALLOW_ALL` (a statement for the first probe, a Deny, a condition)."""
+        k = self._source_key(src)  # keeps `src` alive
+        stmts = [st for a in PROBES for st in src.document.statements_for(a.lower())]
+        allow, deny = probe_masks((src,))
+        taking_part = bool(src.document.statements_for(PROBES[0].lower())) or any(
+            st.effect == "Deny" or st.compiled_conditions for st in stmts
+        )
+        hit = self._source_probes[id(src)] = (
+            bool(stmts),
+            k,
+            all(blind_statement(st) for st in stmts),
+            allow,
+            deny,
+            taking_part,
+        )
+        return hit
 
     def _probed_keys(self, sources: Sequence[PolicySource]) -> tuple[tuple[int, ...], bool]:
         if id(sources) in self._stable:
@@ -497,9 +550,7 @@ class Decider:
         for src in sources:
             hit = memo.get(id(src))
             if hit is None:
-                k = self._source_key(src)  # keeps `src` alive
-                stmts = [st for a in PROBES for st in src.document.statements_for(a.lower())]
-                hit = memo[id(src)] = (bool(stmts), k, all(blind_statement(st) for st in stmts))
+                hit = self._probe_info(src)
             if hit[0]:
                 keys.append(hit[1])
                 blind = blind and hit[2]
@@ -509,9 +560,10 @@ class Decider:
         """The index in `PROBES` of a probe the engine refuses the principal as it is (its own identity and
         boundary); None when it is administrator or when no probe was evaluated (`may_be_admin` failed). More
         identity policies without statements for that probe cannot make it administrator."""
-        if self.admin_with(p) is not None or not may_be_admin(p.identity):
+        if self.admin_with(p) is not None:
             return None
-        return self._fails.get(self._admin_key(p, p.identity, p.boundary))
+        key, possible = self._admin_facts(p, p.identity, p.boundary)
+        return self._fails.get(key) if possible else None
 
     def refusal(self, p: PrincipalInfo, identity: Sequence[PolicySource]) -> int | None:
         """Why `admin_with(p, identity)` (the principal's own boundary) is None: the index in `PROBES` of a
@@ -581,7 +633,7 @@ class Decider:
         # with an unconditional Allow * and no boundary, a probe no Deny statement names is allowed as is (no
         # keys needed): only the first probe (for its statements) and the denied ones are evaluated
         denied = -1
-        if bound is None and ALLOW_ALL in ident:
+        if bound is None and any(s is ALLOW_ALL for s in ident):
             denied = 1
             for src in ident:
                 denied |= self._denies(src)
