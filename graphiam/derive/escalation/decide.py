@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 _MISS = object()
+# a source's facts about the probes (`Decider._probe_info`)
+_ProbeInfo = tuple[bool, int, bool, int, int, bool, int, int, int, int]
 # the statements a resource class is read from (each with: its Resource is static) and the tags they test
 _ClassStatements = tuple[tuple[tuple[Statement, bool], ...], frozenset[str]]
 
@@ -112,12 +114,7 @@ class Decider:
         self._choices: dict[str, Any] = {}
         self._last_failed: dict[str, int] = {}
         self._fails: dict[tuple[Any, ...], int] = {}
-        self._touch_docs: dict[int, int] = {}
-        self._cond_docs: dict[tuple[int, str], bool] = {}
-        self._probe_docs: dict[int, bool] = {}  # documents live as long as the snapshot: ids stay theirs
-        self._deny_docs: dict[int, int] = {}
         self._allow_docs: dict[tuple[int, str], bool] = {}
-        self._blind_docs: dict[tuple[int, str], bool] = {}
         self._allows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._ctx: dict[str, Any] = {}
         self._tag_ref_memo: dict[int, frozenset[str]] = {}  # statements live as long as the snapshot
@@ -126,7 +123,7 @@ class Decider:
         self._source_keys: dict[int, tuple[PolicySource, int]] = {}
         self._doc_keys: dict[tuple[int, str], int] = {}
         self._source_action: dict[tuple[int, str], tuple[bool, int, bool]] = {}
-        self._source_probes: dict[int, tuple[bool, int, bool, int, int, bool]] = {}
+        self._source_probes: dict[int, _ProbeInfo] = {}
         self._class_memo: dict[tuple[Any, ...], _ClassStatements | None] = {}
         self._gated: dict[tuple[str, int], bool] = {}
         # the stored principals' identity and boundary tuples live as long as the snapshot: memo keys by id
@@ -516,15 +513,27 @@ class Decider:
             self._admin_facts_memo[stable] = out
         return out
 
-    def _probe_info(self, src: PolicySource) -> tuple[bool, int, bool, int, int, bool]:
+    def _probe_info(self, src: PolicySource) -> _ProbeInfo:
         """Of a source's statements for the probes: has some, its key, all blind, its `probe_masks`, and has
-        one `_probe` evaluates next to `ALLOW_ALL` (a statement for the first probe, a Deny, a condition)."""
+        one `_probe` evaluates next to `ALLOW_ALL` (a statement for the first probe, a Deny, a condition);
+        then per probe (bit i for `PROBES[i]`): has statements, a Deny or a conditional one (`_probe_one`'s
+        `needs_only`), all blind, a Deny."""
         k = self._source_key(src)  # keeps `src` alive
-        stmts = [st for a in PROBES for st in src.document.statements_for(a.lower())]
+        per = [src.document.statements_for(a.lower()) for a in PROBES]
+        stmts = [st for group in per for st in group]
         allow, deny = probe_masks((src,))
-        taking_part = bool(src.document.statements_for(PROBES[0].lower())) or any(
-            st.effect == "Deny" or st.compiled_conditions for st in stmts
-        )
+        taking_part = bool(per[0]) or any(st.effect == "Deny" or st.compiled_conditions for st in stmts)
+        has = cond = blind = denies = 0
+        for i, group in enumerate(per):
+            bit = 1 << i
+            if group:
+                has |= bit
+            if any(st.effect == "Deny" or st.compiled_conditions for st in group):
+                cond |= bit
+            if all(blind_statement(st) for st in group):
+                blind |= bit
+            if any(st.effect == "Deny" for st in group):
+                denies |= bit
         hit = self._source_probes[id(src)] = (
             bool(stmts),
             k,
@@ -532,8 +541,24 @@ class Decider:
             allow,
             deny,
             taking_part,
+            has,
+            cond,
+            blind,
+            denies,
         )
         return hit
+
+    def _infos(self, sources: Sequence[PolicySource]) -> list[_ProbeInfo]:
+        memo = self._source_probes
+        return [memo.get(id(src)) or self._probe_info(src) for src in sources]
+
+    def masks(self, sources: Sequence[PolicySource]) -> tuple[int, int]:
+        """`probes.probe_masks(sources)`, from the per-source facts."""
+        allow = deny = 0
+        for info in self._infos(sources):
+            allow |= info[3]
+            deny |= info[4]
+        return allow, deny
 
     def _probed_keys(self, sources: Sequence[PolicySource]) -> tuple[tuple[int, ...], bool]:
         if id(sources) in self._stable:
@@ -574,7 +599,7 @@ class Decider:
         ident = tuple(identity)
         if self.admin_with(p, ident) is not None:
             return None
-        allow, deny = probe_masks(ident)
+        allow, deny = self.masks(ident)
         if deny:
             return -1
         if allow != ALL_PROBES:
@@ -584,66 +609,31 @@ class Decider:
     def touched_probes(self, sources: Sequence[PolicySource]) -> int:
         """Bit i set: a source has a statement (Allow or Deny) for `PROBES[i]`."""
         mask = 0
-        for src in sources:
-            hit = self._touch_docs.get(id(src.document))
-            if hit is None:
-                hit = self._touch_docs[id(src.document)] = sum(
-                    1 << i for i, a in enumerate(PROBES) if src.document.statements_for(a.lower())
-                )
-            mask |= hit
+        for info in self._infos(sources):
+            mask |= info[6]
         return mask
-
-    def _denies(self, src: PolicySource) -> int:
-        """Bit i set: the source has a Deny statement for `PROBES[i]`."""
-        hit = self._deny_docs.get(id(src.document))
-        if hit is None:
-            hit = self._deny_docs[id(src.document)] = sum(
-                1 << i
-                for i, a in enumerate(PROBES)
-                if any(st.effect == "Deny" for st in src.document.statements_for(a.lower()))
-            )
-        return hit
-
-    def _blind(self, src: PolicySource, low: str) -> bool:
-        """The source's statements for the action read nothing of the principal: no Principal/NotPrincipal, no
-        policy variable (Resource, NotResource or a condition value) and no condition on a key the principal
-        defines (`PRINCIPAL_KEYS`: aws:PrincipalArn/Account/Type/Tag…, aws:username, aws:userid). Evaluated on
-        resource `*`, two principals of one account and type then get the same verdict, proof and needs."""
-        key = (id(src.document), low)
-        hit = self._blind_docs.get(key)
-        if hit is None:
-            hit = self._blind_docs[key] = all(blind_statement(st) for st in src.document.statements_for(low))
-        return hit
-
-    def _conditional(self, src: PolicySource, low: str) -> bool:
-        """The source has a Deny, or an Allow with a condition, for the action."""
-        key = (id(src.document), low)
-        hit = self._cond_docs.get(key)
-        if hit is None:
-            hit = self._cond_docs[key] = any(
-                st.effect == "Deny" or st.compiled_conditions for st in src.document.statements_for(low)
-            )
-        return hit
 
     def _probe(
         self, p: PrincipalInfo, ident: tuple[PolicySource, ...], bound: tuple[PolicySource, ...] | None
     ) -> Use | None:
         first: tuple[str, ...] | None = None
         needs: set[str] = set()
+        infos = self._infos(ident)
+        binfos = None if bound is None else self._infos(bound)
         # with an unconditional Allow * and no boundary, a probe no Deny statement names is allowed as is (no
         # keys needed): only the first probe (for its statements) and the denied ones are evaluated
         denied = -1
         if bound is None and any(s is ALLOW_ALL for s in ident):
             denied = 1
-            for src in ident:
-                denied |= self._denies(src)
+            for info in infos:
+                denied |= info[9]
         # the probe that failed last for this principal goes first (a changed principal usually fails it too;
         # the verdict does not depend on the order)
         last = self._last_failed.get(p.arn, 0)
         for i in (last, *(j for j in range(len(PROBES)) if j != last)):
             if not denied >> i & 1:
                 continue
-            hit = self._probe_one(p, PROBES[i], ident, bound, needs_only=denied != -1 and i != 0)
+            hit = self._probe_one(p, i, ident, infos, bound, binfos, needs_only=denied != -1 and i != 0)
             if hit is None:
                 self._last_failed[p.arn] = i
                 return None
@@ -656,41 +646,45 @@ class Decider:
     def _probe_one(
         self,
         p: PrincipalInfo,
-        action: str,
+        i: int,
         ident: tuple[PolicySource, ...],
+        infos: list[_ProbeInfo],
         bound: tuple[PolicySource, ...] | None,
+        binfos: list[_ProbeInfo] | None,
         *,
         needs_only: bool = False,
     ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        """One probe (allowed statements, needed keys), decided on the sources with statements for it only:
-        the others take no part in the evaluation, so changed principals that differ only there share it.
+        """Probe `PROBES[i]` (allowed statements, needed keys), decided on the sources with statements for
+        it only: the others take no part in the evaluation, so changed principals that differ only there share
+        it.
         `needs_only` (the identity holds `ALLOW_ALL`, there is no boundary, and only the verdict and needed
         keys are used): sources whose statements for the probe are all unconditional Allows are left out too —
         with an unconditional Allow * already there they change neither the verdict nor the keys missing."""
+        action = PROBES[i]
         low = action.lower()
+        bit = 1 << i
         if needs_only:
-            idr = tuple(src for src in ident if src is ALLOW_ALL or self._conditional(src, low))
+            ix = [k for k, src in enumerate(ident) if src is ALLOW_ALL or infos[k][7] & bit]
         else:
-            idr = tuple(src for src in ident if src.document.statements_for(low))
-        bdr = None if bound is None else tuple(src for src in bound if src.document.statements_for(low))
+            ix = [k for k, info in enumerate(infos) if info[6] & bit]
+        bx = None if binfos is None else [k for k, info in enumerate(binfos) if info[6] & bit]
         # statements that cannot tell principals apart give every principal of the account and type the same
         # evaluation, whichever principal's copy of the policies (labels name the policy, not the copy)
-        if self.share_blind and all(self._blind(src, low) for src in (*idr, *(bdr or ()))):
-            key: tuple[Any, ...] = (
-                (p.account, p.principal_type),
-                low,
-                tuple((id(s.document), s.policy_id) for s in idr),
-                None if bdr is None else tuple((id(s.document), s.policy_id) for s in bdr),
-            )
-        else:
-            key = (
-                p.arn,
-                low,
-                tuple(map(self._source_key, idr)),
-                None if bdr is None else tuple(map(self._source_key, bdr)),
-            )
+        shared = (
+            self.share_blind
+            and all(infos[k][8] & bit for k in ix)
+            and (binfos is None or bx is None or all(binfos[k][8] & bit for k in bx))
+        )
+        key: tuple[Any, ...] = (
+            (p.account, p.principal_type) if shared else p.arn,
+            low,
+            tuple(infos[k][1] for k in ix),
+            None if binfos is None or bx is None else tuple(binfos[k][1] for k in bx),
+        )
         if key in self._probes:
             return self._probes[key]
+        idr = tuple(ident[k] for k in ix)
+        bdr = None if bound is None or bx is None else tuple(bound[k] for k in bx)
         hit0 = self._ctx0.get(p.arn)
         if hit0 is None:
             built = build_context(p, self.snap, "*", {}, env=self.env)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from graphiam.derive.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use, probe_masks
+from graphiam.derive.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use
 from graphiam.derive.escalation.edges import Derivation, Edge, GroupFacts
 from graphiam.derive.escalation.fanout import Part
 from graphiam.derive.escalation.techniques import Precondition as P
@@ -235,7 +235,7 @@ def self_change(
             return
     else:
         groups = [g for g in _joinable(d, actor.account) if g.arn not in actor.groups]
-    masks = probe_masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
+    masks = d.decider.masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
     failed = d.decider.failed_probe(actor) if masks is not None else None
     for g in groups:
         extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
@@ -298,7 +298,7 @@ def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
     cache = d.cache.setdefault("group-masks", {})
     hit = cache.get(g.arn)
     if hit is None:
-        hit = cache[g.arn] = probe_masks(g.policies)
+        hit = cache[g.arn] = d.decider.masks(g.policies)
     return hit
 
 
