@@ -21,13 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from graphiam.arn import account_of
+from graphiam.arn import account_of, is_account_id, is_account_root
 from graphiam.derive.escalation.classes import PRINCIPAL_KEYS, tag_refs, tag_signature
 from graphiam.derive.escalation.probes import (
     ADMIN_POLICY_ARN,
     ALL_PROBES,
     ALLOW_ALL,
     PROBES,
+    blind_otherwise,
     blind_statement,
     may_be_admin,
     probe_masks,
@@ -126,6 +127,7 @@ class Decider:
         self._source_probes: dict[int, _ProbeInfo] = {}
         self._class_memo: dict[tuple[Any, ...], _ClassStatements | None] = {}
         self._gated: dict[tuple[str, int], bool] = {}
+        self._trust_docs: dict[tuple[int, str], bool] = {}  # documents live as long as the snapshot
         # the stored principals' identity and boundary tuples live as long as the snapshot: memo keys by id
         self._stable = {id(t) for p in snap.principals.values() for t in (p.identity, p.boundary) if t}
         self._relevant_memo: dict[tuple[int, str], tuple[tuple[int, ...], bool]] = {}
@@ -159,7 +161,11 @@ class Decider:
         # names the principal
         ik, iblind = self._relevant(p.identity, low)
         bk, bblind = (None, True) if p.boundary is None else self._relevant(p.boundary, low)
-        shared = self.share_blind and iblind and bblind and low not in TRUST_ACTIONS
+        shared = self.share_blind and iblind and bblind
+        if (
+            shared and low in TRUST_ACTIONS
+        ):  # the role's trust policy decides too: shared if it names accounts
+            shared = target is not None and target.kind == "role" and self._trust_by_account(target, low)
         who = (
             p.account if shared else p.arn,
             p.kind,
@@ -182,6 +188,27 @@ class Decider:
         if exact not in self._exact:
             self._exact[exact] = self._allowed(p, action, resource, fixed, target, owner)
         return self._exact[exact]
+
+    def _trust_by_account(self, role: PrincipalInfo, low: str) -> bool:
+        """The role's trust statements for the action name principals only as everyone (`*`) or an account,
+        and read nothing else of the principal (`probes.blind_otherwise`): every principal of an account and
+        type gets the same decision on it."""
+        trust = role.trust
+        if trust is None:
+            return True
+        key = (id(trust.document), low)
+        hit = self._trust_docs.get(key)
+        if hit is None:
+            hit = self._trust_docs[key] = all(
+                st.not_principals is None
+                and all(
+                    e == "*" or is_account_id(e) or is_account_root(e)
+                    for e in (st.principals or {}).get("AWS", ())
+                )
+                and blind_otherwise(st)
+                for st in trust.document.statements_for(low)
+            )
+        return hit
 
     def _resource_class(
         self,

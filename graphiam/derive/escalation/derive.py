@@ -91,7 +91,7 @@ def derive(
             actor = snap.principals[arn]
             if (wanted is not None and actor.account not in wanted) or (arn in selfish and not loop):
                 continue
-            if not loop and not all(d.decider.has_allows(actor.identity, a) for a in needed):
+            if not loop and not d.allows_all(actor, needed):
                 continue
             if d.decider.admin_with(actor) is not None:
                 continue  # administrator already: an escalation edge from it adds nothing

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from graphiam.derive.escalation.classes import Partitioner
@@ -143,12 +144,51 @@ class Derivation:
     partitioner: Partitioner = field(default_factory=Partitioner)
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-run memos of `fanout` / `reach`
     _candidates: dict[str, frozenset[str]] = field(default_factory=dict)
+    _masks: dict[str, int] = field(default_factory=dict)  # principal -> `allows` bits
+    _doc_masks: dict[int, int] = field(default_factory=dict)  # id(document) -> `allows` bits
 
     def candidates(self, action: str) -> frozenset[str]:
         """Principals with an identity Allow statement whose Action/NotAction admits `action` (prefilter)."""
         hit = self._candidates.get(action)
         if hit is None:
-            has = self.decider.has_allows  # memoised per document and action
-            hit = frozenset(p.arn for p in self.snap.principals.values() if has(p.identity, action))
+            bit = action_bits().get(action.lower())
+            if bit is None:
+                has = self.decider.has_allows  # memoised per document and action
+                hit = frozenset(p.arn for p in self.snap.principals.values() if has(p.identity, action))
+            else:
+                hit = frozenset(p.arn for p in self.snap.principals.values() if self.allows(p) & bit)
             self._candidates[action] = hit
         return hit
+
+    def allows(self, p: PrincipalInfo) -> int:
+        """Bit `action_bits()[a]` set: an identity Allow statement of the stored principal `p` admits action
+        `a` (every action a technique requires), read once per document."""
+        hit = self._masks.get(p.arn)
+        if hit is None:
+            hit = 0
+            for src in p.identity:
+                doc = src.document
+                m = self._doc_masks.get(id(doc))
+                if m is None:  # documents live as long as the snapshot
+                    m = self._doc_masks[id(doc)] = sum(
+                        b
+                        for a, b in action_bits().items()
+                        if any(st.effect == "Allow" for st in doc.statements_for(a))
+                    )
+                hit |= m
+            self._masks[p.arn] = hit
+        return hit
+
+    def allows_all(self, p: PrincipalInfo, actions: list[str]) -> bool:
+        """`p` has an identity Allow statement for every action of `actions` (technique actions)."""
+        need = 0
+        for a in actions:
+            need |= action_bits()[a.lower()]
+        return self.allows(p) & need == need
+
+
+@cache
+def action_bits() -> dict[str, int]:
+    """Every action a technique names (lower-cased) -> its bit in `Derivation.allows`."""
+    actions = sorted({p.action.lower() for t in load_techniques() for p in t.permissions})
+    return {a: 1 << i for i, a in enumerate(actions)}
