@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from graphiam.arn import account_of, is_account_id, is_account_root
@@ -131,6 +131,7 @@ class Decider:
         # the stored principals' identity and boundary tuples live as long as the snapshot: memo keys by id
         self._stable = {id(t) for p in snap.principals.values() for t in (p.identity, p.boundary) if t}
         self._relevant_memo: dict[tuple[int, str], tuple[tuple[int, ...], bool]] = {}
+        self._last_relevant: tuple[Any, str, tuple[tuple[int, ...], bool]] = (None, "", ((), True))
         self._probed_memo: dict[int, tuple[tuple[int, ...], bool]] = {}
         self._admin_facts_memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], bool]] = {}
 
@@ -183,7 +184,7 @@ class Decider:
                 hit = self._same[key] = self._allowed(p, action, resource, fixed, target, owner)
             if hit is None or hit.resource == resource:
                 return hit
-            return replace(hit, resource=resource)
+            return Use(action=hit.action, resource=resource, statements=hit.statements, needs=hit.needs)
         exact = (*who, resource)
         if exact not in self._exact:
             self._exact[exact] = self._allowed(p, action, resource, fixed, target, owner)
@@ -304,7 +305,12 @@ class Decider:
             if hit is None:
                 hit = self._relevant_memo[(id(sources), low)] = self._relevant_of(sources, low)
             return hit
-        return self._relevant_of(sources, low)
+        last = self._last_relevant  # `may_allow` then `_decided` ask the same changed principal in turn
+        if last[0] is sources and last[1] == low:
+            return last[2]
+        out = self._relevant_of(sources, low)
+        self._last_relevant = (sources, low, out)
+        return out
 
     def _relevant_of(self, sources: Sequence[PolicySource], low: str) -> tuple[tuple[int, ...], bool]:
         keys: list[int] = []
