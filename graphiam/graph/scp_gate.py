@@ -43,14 +43,7 @@ class ScpGate:
         if p is None or p.scps is None:
             return True
         levels = p.scps
-        plain = self._plain.get(id(levels))
-        if plain is None:
-            plain = self._plain[id(levels)] = not any(
-                st.compiled_conditions or any("${" in r for r in (st.resources or st.not_resources or ()))
-                for level in levels
-                for src in level
-                for st in src.document.statements
-            )
+        plain = self._is_plain(levels)
         key = (id(levels), action.lower(), resource) if plain else None
         if key is not None and key in self._memo:
             return self._memo[key]
@@ -75,3 +68,19 @@ class ScpGate:
         if key is not None:
             self._memo[key] = ok
         return ok
+
+    def shared(self, p: PrincipalInfo) -> bool:
+        """`allows(p, …)` is the same for every principal its SCP levels govern: none govern it, or their
+        statements read neither a condition key nor a policy variable."""
+        return p.scps is None or self._is_plain(p.scps)
+
+    def _is_plain(self, levels: tuple[tuple[PolicySource, ...], ...]) -> bool:
+        plain = self._plain.get(id(levels))
+        if plain is None:
+            plain = self._plain[id(levels)] = not any(
+                st.compiled_conditions or any("${" in r for r in (st.resources or st.not_resources or ()))
+                for level in levels
+                for src in level
+                for st in src.document.statements
+            )
+        return plain

@@ -164,6 +164,20 @@ class Pattern:
             matcher = _compile(resolved, self.ignore_case)
         return bool(matcher(value))
 
+    def bound(self, ctx: Context) -> Callable[[str], bool] | None:
+        """`matches` with the variables resolved once from `ctx`, for matching many values; None when one
+        cannot be resolved (the pattern then matches nothing)."""
+        matcher = self._matcher
+        if matcher is None:
+            resolved = self.resolve(ctx)
+            if resolved is None:
+                return None
+            matcher = _compile(resolved, self.ignore_case)
+        m = matcher
+        if self.ignore_case:
+            return lambda value: bool(m(value.lower()))
+        return lambda value: bool(m(value))
+
     def resolve(self, ctx: Context) -> tuple[Token, ...] | None:
         """Replace each variable by a literal token; None when one cannot be resolved."""
         out: list[Token] = []

@@ -3,10 +3,10 @@
 Submodules: `techniques` (the table as data), `decide` (engine
 decisions: permission on a resource, service trust, administrator), `probes` (the administrator probes),
 `edges` (the data a derivation shares) + `families` (one function per family of techniques), `classes` +
-`fanout` + `reach` (edges to many targets derived once per class of targets and stored as fan-out edges),
-`functions` (takeovers of stored Lambda functions their policies allow), `derive` (runs every technique's
-family for every actor), `run` (the deriver that writes the edges), `paths` (path search over assumption,
-escalation and fan-out edges).
+`fanout` + `reach` + `trust` (edges to many targets derived once per class of targets and stored as fan-out
+edges), `functions` (takeovers of stored Lambda functions their policies allow), `derive` (runs every
+technique's family for every actor), `run` (the deriver that writes the edges), `paths` (path search over
+assumption, escalation and fan-out edges).
 """
 
 from graphiam.derive.escalation import (
@@ -21,6 +21,7 @@ from graphiam.derive.escalation import (
     probes,
     reach,
     run,
+    trust,
 )
 from graphiam.derive.escalation.techniques import (
     CATEGORIES,
@@ -63,4 +64,5 @@ __all__ = [
     "reach",
     "run",
     "technique",
+    "trust",
 ]

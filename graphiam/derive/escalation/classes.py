@@ -43,6 +43,15 @@ class Universe:
 
     def __post_init__(self) -> None:
         self.all = frozenset(self.arns)
+        self._by_name: dict[str, list[str]] | None = None
+
+    def by_name(self) -> dict[str, list[str]]:
+        """The ARNs by their last `/` segment (built on first use)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for a in self.arns:
+                self._by_name.setdefault(a.rsplit("/", 1)[-1], []).append(a)
+        return self._by_name
 
 
 def tag_refs(st: Statement) -> frozenset[str]:
@@ -143,7 +152,8 @@ class Partitioner:
             key = (universe.key, p.source, tuple(ctx.get(k) for k in p.variable_keys))
         hit = self._matches.get(key)
         if hit is None:
-            found = frozenset(a for a in universe.arns if p.matches(a, ctx))
+            match = p.bound(ctx)
+            found = frozenset() if match is None else frozenset(filter(match, _candidates(p, ctx, universe)))
             hit = self._matches[key] = self._same.setdefault(
                 found, found
             )  # many patterns match the same ARNs
@@ -157,6 +167,16 @@ class Partitioner:
                 groups.setdefault(tag_signature(universe.tags.get(a, {}), refs), []).append(a)
             hit = self._by_tags[(universe.key, refs)] = [frozenset(g) for g in groups.values()]
         return hit
+
+
+def _candidates(p: Pattern, ctx: Mapping[str, Any], universe: Universe) -> Sequence[str]:
+    """The ARNs of `universe` the pattern may match: when, resolved, it ends with a literal holding a `/`,
+    only those whose last `/` segment is the literal's (a user name resolved from `${aws:username}` …)."""
+    resolved = None if p.is_static or p.ignore_case else p.resolve(ctx)
+    last = resolved[-1] if resolved else None
+    if isinstance(last, Lit) and "/" in last.text:
+        return universe.by_name().get(last.text.rsplit("/", 1)[1], ())
+    return universe.arns
 
 
 def refine(

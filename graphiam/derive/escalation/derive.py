@@ -21,6 +21,7 @@ from graphiam.derive.escalation.fanout import FanEdge
 from graphiam.derive.escalation.functions import function_edges
 from graphiam.derive.escalation.reach import fan_out as fan_handler
 from graphiam.derive.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
+from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 
 Handler = Callable[[Derivation, Technique, PrincipalInfo], Iterator[Edge]]
@@ -83,9 +84,14 @@ def derive(
         start = time.perf_counter()
         loop = t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP)
         fanned = fan_out and handler is other_principal
+        # a permission decided without a resource policy needs an identity Allow statement for its action
+        # (`Decider.may_allow`): actors without one for every action of the technique are skipped
+        needed = [p.action for p in t.required if p.action.lower() not in TRUST_ACTIONS]
         for arn in sorted(d.candidates(t.required[0].action)):
             actor = snap.principals[arn]
             if (wanted is not None and actor.account not in wanted) or (arn in selfish and not loop):
+                continue
+            if not loop and not d.allows_all(actor, needed):
                 continue
             if d.decider.admin_with(actor) is not None:
                 continue  # administrator already: an escalation edge from it adds nothing
@@ -99,9 +105,7 @@ def derive(
                 selfish.add(arn)
         d.timings[t.id] = time.perf_counter() - start
     # stored Lambda functions whose policy grants the takeover permissions (none in a GAAD export)
-    done = {(e.source, e.target, e.technique) for e in edges}
-    done |= {(f.source, p.target, f.technique) for f in fans for p in f.targets.parts}
-    edges.extend(function_edges(d, wanted=wanted, done=done, selfish=selfish))
+    edges.extend(function_edges(d, wanted=wanted, edges=edges, fans=fans, selfish=selfish))
     return Derived(edges=edges, fans=fans, timings=d.timings)
 
 

@@ -38,13 +38,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from graphiam.derive.escalation.classes import Partitioner
 from graphiam.derive.escalation.decide import Decider, Use
-from graphiam.derive.escalation.techniques import TargetKind, YieldKind, load_techniques
+from graphiam.derive.escalation.techniques import TargetKind, Technique, YieldKind, load_techniques
+from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
-from graphiam.policy import PolicySource
+from graphiam.policy import PolicyDocument, PolicySource
 
 SKIPPED = frozenset({"sts-001"})  # assuming a role is a CAN_ASSUME edge
 
@@ -143,16 +145,78 @@ class Derivation:
     partitioner: Partitioner = field(default_factory=Partitioner)
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-run memos of `fanout` / `reach`
     _candidates: dict[str, frozenset[str]] = field(default_factory=dict)
+    _masks: dict[str, int] = field(default_factory=dict)  # principal -> `allows` bits
+    _doc_masks: dict[int, int] = field(default_factory=dict)  # id(document) -> `allows` bits
+    _docs: list[PolicyDocument] = field(default_factory=list)  # keeps them alive: their ids stay theirs
+    _last_identity: tuple[tuple[PolicySource, ...], int] | None = None
 
     def candidates(self, action: str) -> frozenset[str]:
         """Principals with an identity Allow statement whose Action/NotAction admits `action` (prefilter)."""
         hit = self._candidates.get(action)
         if hit is None:
-            low = action.lower()
-            hit = frozenset(
-                p.arn
-                for p in self.snap.principals.values()
-                if any(st.effect == "Allow" for s in p.identity for st in s.document.statements_for(low))
-            )
+            bit = action_bits().get(action.lower())
+            if bit is None:
+                has = self.decider.has_allows  # memoised per document and action
+                hit = frozenset(p.arn for p in self.snap.principals.values() if has(p.identity, action))
+            else:
+                hit = frozenset(p.arn for p in self.snap.principals.values() if self.allows(p) & bit)
             self._candidates[action] = hit
         return hit
+
+    def allows(self, p: PrincipalInfo) -> int:
+        """Bit `action_bits()[a]` set: an identity Allow statement of the stored principal `p` admits action
+        `a` (every action a technique requires), read once per document."""
+        hit = self._masks.get(p.arn)
+        if hit is None:
+            hit = 0
+            for src in p.identity:
+                hit |= self._doc_mask(src.document)
+            self._masks[p.arn] = hit
+        return hit
+
+    def _doc_mask(self, doc: PolicyDocument) -> int:
+        m = self._doc_masks.get(id(doc))
+        if m is None:  # documents live as long as the snapshot (or the source holding them)
+            m = self._doc_masks[id(doc)] = sum(
+                b
+                for a, b in action_bits().items()
+                if any(st.effect == "Allow" for st in doc.statements_for(a))
+            )
+            self._docs.append(doc)
+        return m
+
+    def identity_allows_all(self, identity: tuple[PolicySource, ...], t: Technique) -> bool:
+        """Some source of `identity` has an Allow statement for each non-trust action `t` requires (without
+        one an identity-only evaluation never allows it); the identity of the last call is remembered (the
+        self-escalation techniques ask one changed principal in turn)."""
+        last = self._last_identity
+        if last is not None and last[0] is identity:
+            mask = last[1]
+        else:
+            mask = 0
+            for src in identity:
+                mask |= self._doc_mask(src.document)
+            self._last_identity = (identity, mask)
+        need = _needed(t)
+        return mask & need == need
+
+    def allows_all(self, p: PrincipalInfo, actions: list[str]) -> bool:
+        """`p` has an identity Allow statement for every action of `actions` (technique actions)."""
+        need = 0
+        for a in actions:
+            need |= action_bits()[a.lower()]
+        return self.allows(p) & need == need
+
+
+@cache
+def _needed(t: Technique) -> int:
+    """The `action_bits` of the non-trust actions `t` requires."""
+    bits = action_bits()
+    return sum({bits[p.action.lower()] for p in t.required if p.action.lower() not in TRUST_ACTIONS})
+
+
+@cache
+def action_bits() -> dict[str, int]:
+    """Every action a technique names (lower-cased) -> its bit in `Derivation.allows`."""
+    actions = sorted({p.action.lower() for t in load_techniques() for p in t.permissions})
+    return {a: 1 << i for i, a in enumerate(actions)}

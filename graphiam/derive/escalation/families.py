@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from graphiam.derive.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use, probe_masks
+from graphiam.derive.escalation.decide import ADMIN_POLICY_ARN, ALL_PROBES, ALLOW_ALL, Use
 from graphiam.derive.escalation.edges import Derivation, Edge, GroupFacts
 from graphiam.derive.escalation.fanout import Part
 from graphiam.derive.escalation.techniques import Precondition as P
@@ -177,14 +177,7 @@ def self_change(
     """Self-escalation: a policy put on / attached to the actor or its group, a version of an attached
     policy, a boundary removed, a group joined. A self-loop, kept when the changed actor would be
     administrator (for a bounded change, also when it could then make itself administrator)."""
-    if (
-        not _kind_ok(t, actor)
-        or d.options.prefilter
-        and not all(
-            p.action.lower() in TRUST_ACTIONS or d.decider.has_allows(actor.identity, p.action)
-            for p in t.required
-        )
-    ):
+    if not _kind_ok(t, actor) or d.options.prefilter and not d.identity_allows_all(actor.identity, t):
         return  # a permission decided without a resource policy needs an identity Allow statement
     if not not_admin and d.decider.admin_with(actor) is not None:  # `not_admin`: the caller knows it is not
         return
@@ -235,17 +228,19 @@ def self_change(
             return
     else:
         groups = [g for g in _joinable(d, actor.account) if g.arn not in actor.groups]
-    masks = probe_masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
-    failed = d.decider.failed_probe(actor) if masks is not None else None
+    masks = d.decider.masks(actor.identity) if depth <= 0 and not y.arbitrary_policy else None
+    if masks is not None:
+        if masks[1]:
+            return  # an unconditional Deny of a probe: no group makes it administrator
+        # `becomes_admin` is then `admin_with` alone: only groups that grant the probes the actor lacks and
+        # deny none can make it (cheaper first)
+        lacking = ALL_PROBES & ~masks[0]
+        groups = [g for g in groups if _can_complete(d, g, lacking)]
+    failed = d.decider.failed_probe(actor) if masks is not None and groups else None
     for g in groups:
         extra = (ALLOW_ALL,) if y.arbitrary_policy else g.policies
-        if masks is not None:
-            # `becomes_admin` is then `admin_with` alone: skip when it cannot hold (cheaper first)
-            allow, deny = _group_masks(d, g)
-            if masks[0] | allow != ALL_PROBES or masks[1] | deny:
-                continue
-            if failed is not None and not d.decider.touched_probes(g.policies) >> failed & 1:
-                continue  # the probe the actor fails stays refused: the group says nothing about it
+        if failed is not None and not d.decider.touched_probes(g.policies) >> failed & 1:
+            continue  # the probe the actor fails stays refused: the group says nothing about it
         uses = permissions(d, t, actor, {Target.TARGET_GROUP: g.arn}, only=frozenset({Target.TARGET_GROUP}))
         if uses is None:
             continue
@@ -294,12 +289,13 @@ def _joinable(d: Derivation, account: str) -> list[GroupFacts]:
     return hit
 
 
-def _group_masks(d: Derivation, g: GroupFacts) -> tuple[int, int]:
+def _can_complete(d: Derivation, g: GroupFacts, lacking: int) -> bool:
+    """The group's policies may grant every probe of `lacking` and unconditionally deny none."""
     cache = d.cache.setdefault("group-masks", {})
     hit = cache.get(g.arn)
     if hit is None:
-        hit = cache[g.arn] = probe_masks(g.policies)
-    return hit
+        hit = cache[g.arn] = d.decider.masks(g.policies)
+    return hit[0] & lacking == lacking and not hit[1]
 
 
 def _assumptions_for_user(d: Derivation, t: Technique, user: str) -> tuple[str, ...] | None:

@@ -17,10 +17,11 @@ not repeated. Without stored functions (a GAAD export) nothing changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from graphiam.derive.escalation.edges import SKIPPED, Derivation, Edge
 from graphiam.derive.escalation.families import permissions
+from graphiam.derive.escalation.fanout import FanEdge
 from graphiam.derive.escalation.techniques import Target, Technique, YieldKind, load_techniques
 from graphiam.graph.resources import ResourceInfo
 
@@ -61,15 +62,22 @@ def _named(d: Derivation, fn: ResourceInfo, actions: Iterable[str]) -> set[str]:
 
 
 def function_edges(
-    d: Derivation, *, wanted: frozenset[str] | None, done: set[tuple[str, str, str]], selfish: set[str]
+    d: Derivation,
+    *,
+    wanted: frozenset[str] | None,
+    edges: Sequence[Edge],
+    fans: Sequence[FanEdge],
+    selfish: set[str],
 ) -> list[Edge]:
-    """The edges of the module docstring; `done`: (source, target, technique) already derived."""
+    """The edges of the module docstring; `edges` and `fans`: those already derived (not repeated)."""
     functions = sorted(
         (r for r in d.snap.resources.values() if r.type == FUNCTION and r.role in d.snap.principals),
         key=lambda r: r.arn,
     )
     if not functions:
         return []
+    done = {(e.source, e.target, e.technique) for e in edges}
+    done |= {(f.source, p.target, f.technique) for f in fans for p in f.targets.parts}
     techniques = existing_function_techniques()
     out: list[Edge] = []
     for fn in functions:

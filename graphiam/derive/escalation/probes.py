@@ -94,6 +94,12 @@ def blind_statement(st: Statement) -> bool:
     NotResource or a condition value), no condition on a key the principal defines (`PRINCIPAL_KEYS`)."""
     if st.principals is not None or st.not_principals is not None:
         return False
+    return blind_otherwise(st)
+
+
+def blind_otherwise(st: Statement) -> bool:
+    """`blind_statement` but for its Principal/NotPrincipal: no policy variable, no condition on a key the
+    principal defines."""
     if any(not pat.is_static for pat in st.resource_patterns or ()):
         return False
     if any(c.key_lower.startswith(PRINCIPAL_KEYS) for c in st.compiled_conditions):

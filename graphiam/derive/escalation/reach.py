@@ -11,18 +11,17 @@ check that an Allow statement of the trust can name the actor at all (`Decider.t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from graphiam.arn import is_account_root
-from graphiam.derive.escalation.classes import Universe, refine, tag_refs, tag_signature
-from graphiam.derive.escalation.decide import Use, names
+from graphiam.derive.escalation.classes import Universe, refine
+from graphiam.derive.escalation.decide import Use
 from graphiam.derive.escalation.edges import Derivation, Edge
 from graphiam.derive.escalation.families import ACTOR_ONLY, entries, key_of, permissions
 from graphiam.derive.escalation.fanout import POLICY, TARGET, FanEdge, FanSet, Part, expand, render
 from graphiam.derive.escalation.techniques import RequiredPermission, Target, Technique, YieldKind
+from graphiam.derive.escalation.trust import trust_blocks
 from graphiam.graph.context import TRUST_ACTIONS
 from graphiam.graph.snapshot import PrincipalInfo
 
@@ -30,7 +29,11 @@ Block = frozenset[str]
 
 
 def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edge], list[FanEdge]]:
-    """The actor's edges of technique `t` to other principals: small ones explicit, the rest as fans."""
+    """The actor's edges of technique `t` to other principals: small ones explicit, the rest as fans.
+
+    What the actor's permissions on the targets decide (the classes of targets, the decision on each class's
+    representative) is computed once per technique and `Decider.signature`: actors with the same policies for
+    those actions (and blind statements) share it; only which targets are the actor itself is its own."""
     y = t.yields
     if y.kind is YieldKind.PASS_ROLE_TO_SERVICE and y.service is None:
         return [], []
@@ -44,9 +47,13 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     key = key_of(t)
     mpv = y.kind is YieldKind.MODIFY_POLICY_VERSION
     ordered = [p for p in t.required if p.target is key or (mpv and p.target is Target.TARGET_POLICY)]
+    memo = d.cache.setdefault("actor-classes", {}).setdefault(
+        (t.id, d.decider.signature(actor, [p.action for p in ordered])), {}
+    )
     key_perms = [p for p in ordered if p.target is key]
     uni = universe(d, actor.account, "user" if key is Target.TARGET_USER else "role")
-    allowed_t = _allowed_blocks(d, t, actor, key, _partition(d, actor, key_perms, uni, relevant), relevant)
+    blocks = _partition(d, actor, key_perms, uni, relevant, memo)
+    allowed_t = _allowed_blocks(d, t, actor, key, blocks, relevant, memo)
     if not allowed_t:
         return [], []
     admin = y.kind in (YieldKind.GAIN_POLICY, YieldKind.MODIFY_POLICY_VERSION)
@@ -54,8 +61,8 @@ def fan_out(d: Derivation, t: Technique, actor: PrincipalInfo) -> tuple[list[Edg
     if mpv:
         pol_perms = [p for p in ordered if p.target is Target.TARGET_POLICY]
         puni = _policy_universe(d, t, actor.account, parts)
-        blocks = _partition(d, actor, pol_perms, puni, puni.all)
-        allowed_p = list(_allowed_blocks(d, t, actor, Target.TARGET_POLICY, blocks, puni.all))
+        pblocks = _partition(d, actor, pol_perms, puni, puni.all, memo)
+        allowed_p = list(_allowed_blocks(d, t, actor, Target.TARGET_POLICY, pblocks, puni.all, memo))
         if len(allowed_p) > 1:
             return _explicit(d, t, actor, parts, ordered, base, allowed_t, allowed_p, admin), []
     edges: list[Edge] = []
@@ -112,155 +119,40 @@ def _partition(
     perms: Sequence[RequiredPermission],
     uni: Universe,
     relevant: frozenset[str],
+    memo: dict[Any, Any],
 ) -> list[Block]:
-    """Classes for all of `perms` together; every relevant target its own class when one cannot be classed."""
+    """Classes for all of `perms` together; every relevant target its own class when one cannot be classed.
+    `memo`: the actor's class (`fan_out`)."""
+    mk = ("partition", uni.key, tuple(p.action for p in perms))
+    if mk in memo:
+        found = memo[mk]
+    else:
+        found = memo[mk] = _classes(d, actor, perms, uni, relevant)
+    return [frozenset({a}) for a in sorted(relevant) if a != actor.arn] if found is None else found
+
+
+def _classes(
+    d: Derivation,
+    actor: PrincipalInfo,
+    perms: Sequence[RequiredPermission],
+    uni: Universe,
+    relevant: frozenset[str],
+) -> list[Block] | None:
     found = []
     for perm in perms:
         if perm.action.lower() in TRUST_ACTIONS:
-            blocks = _trust_blocks(d, actor, perm.action, uni, relevant)
-        else:
-            blocks = d.partitioner.blocks(actor, perm.action, uni)
+            blocks = trust_blocks(d, actor, perm.action, uni, relevant)
+        else:  # the same for every actor with the same statements for the action (`Decider.signature`)
+            shared = d.cache.setdefault("blocks", {})
+            key = (d.decider.signature(actor, [perm.action]), uni.key)
+            if key in shared:
+                blocks = shared[key]
+            else:
+                blocks = shared[key] = d.partitioner.blocks(actor, perm.action, uni)
         if blocks is None:
-            return [frozenset({a}) for a in sorted(relevant) if a != actor.arn]
+            return None
         found.append(blocks)
     return refine(found, uni, d.partitioner.intern)
-
-
-def _trust_blocks(
-    d: Derivation, actor: PrincipalInfo, action: str, uni: Universe, relevant: frozenset[str]
-) -> list[Block] | None:
-    """Classes for a trust action: only roles whose trust can name the actor (the rest are denied), grouped by
-    what of their trust can matter to this actor (`_trust_key`), then split by the actor's own statements."""
-    cache = d.cache.setdefault("trust-blocks", {})
-    part = cache.get((actor.arn, action, uni.key))
-    if part is None:
-        everyone, named, mentioned = _trust_index(d, uni, action)
-        by_arn = mentioned.get(actor.arn, frozenset())  # trusts whose verdict can be the actor's own
-        cand = everyone | named.get(actor.arn, frozenset()) | named.get(actor.account, frozenset())
-        keys = _condition_keys(actor, action)
-        shared = d.cache.setdefault("trust-key-shared", {})
-        groups: dict[object, list[str]] = {}
-        for arn in sorted(cand):
-            if arn == actor.arn:
-                continue
-            if arn in by_arn:
-                key = _trust_key(d, actor, keys, arn, action)
-            else:  # named through its account or `*` only: the key is the same for every actor of the account
-                memo = (arn, action, actor.account, actor.principal_type, keys)
-                key = shared.get(memo)
-                if key is None:
-                    key = shared[memo] = _trust_key(d, actor, keys, arn, action)
-            groups.setdefault(key, []).append(arn)
-        same = d.cache.setdefault(
-            "trust-parts", {}
-        )  # actors of an account mostly get equal classes: one copy
-        part = cache[(actor.arn, action, uni.key)] = [
-            same.setdefault(b, b) for b in map(frozenset, groups.values())
-        ]
-    if not part:
-        return []
-    ident = d.partitioner.blocks(actor, action, uni, identity_only=True)
-    return None if ident is None else refine([part, ident], uni, d.partitioner.intern)
-
-
-def _trust_index(
-    d: Derivation, uni: Universe, action: str
-) -> tuple[frozenset[str], dict[str, frozenset[str]], dict[str, frozenset[str]]]:
-    """Roles whose trust has an Allow for `action` naming everyone (`*`, NotPrincipal), and by ARN / account
-    (`policy.principals`: a user or role ARN names itself, an account id or root its account); and the roles
-    whose trust mentions an ARN anywhere (Principal or NotPrincipal, any statement)."""
-    cache = d.cache.setdefault("trust-index", {})
-    hit = cache.get((uni.key, action))
-    if hit is None:
-        everyone: set[str] = set()
-        named: dict[str, set[str]] = {}
-        mentioned: dict[str, set[str]] = {}
-        for arn in uni.arns:
-            trust = d.snap.principals[arn].trust
-            for st in trust.document.statements_for(action.lower()) if trust is not None else ():
-                for entry in (
-                    *(st.principals or {}).get("AWS", ()),
-                    *(st.not_principals or {}).get("AWS", ()),
-                ):
-                    mentioned.setdefault(entry, set()).add(arn)
-                if st.effect != "Allow":
-                    continue
-                if st.principals is None:
-                    if st.not_principals is not None:
-                        everyone.add(arn)
-                    continue
-                for entry in st.principals.get("AWS", ()):
-                    if entry == "*":
-                        everyone.add(arn)
-                    else:
-                        key = entry.split(":")[4] if is_account_root(entry) else entry
-                        named.setdefault(key, set()).add(arn)
-        hit = cache[(uni.key, action)] = (
-            frozenset(everyone),
-            {k: frozenset(v) for k, v in named.items()},
-            {k: frozenset(v) for k, v in mentioned.items()},
-        )
-    return hit
-
-
-def _condition_keys(actor: PrincipalInfo, action: str) -> frozenset[str]:
-    low = action.lower()
-    return frozenset(
-        c.key_lower
-        for src in (*actor.identity, *(actor.boundary or ()))
-        for st in src.document.statements_for(low)
-        for c in st.compiled_conditions
-    )
-
-
-def _trust_key(
-    d: Derivation, actor: PrincipalInfo, keys: frozenset[str], role_arn: str, action: str
-) -> object:
-    """For this actor, roles with the same key get the same verdict and proof (up to the role's ARN in it):
-    the trust's statements for the action that name the actor, and those that test a key one of them (or the
-    actor's own statements) tests — `policy.witness.witnesses` reads values there —, at the same positions,
-    under the same policy Version; no Resource; the same tags where a statement looks at them. Else its own
-    class."""
-    info = _trust_info(d, role_arn, action)
-    if info is None:
-        return ("own", role_arn)
-    version, stmts, tags = info
-    naming = [(i, raw, ck) for i, st, raw, ck in stmts if names(st, actor)]
-    wanted = keys.union(*(ck for _, _, ck in naming))
-    kept = sorted({(i, raw) for i, raw, _ in naming} | {(i, raw) for i, st, raw, ck in stmts if ck & wanted})
-    return version, tuple(kept), tags
-
-
-def _trust_info(d: Derivation, role_arn: str, action: str) -> tuple[Any, ...] | None:
-    """The role's trust statements for `action` (index, statement, canonical JSON, condition keys), its
-    Version and the tags its statements can see; None without a trust policy or with a Resource in it."""
-    cache = d.cache.setdefault("trust-info", {})
-    if (role_arn, action) in cache:
-        known: tuple[Any, ...] | None = cache[(role_arn, action)]
-        return known
-    role = d.snap.principals[role_arn]
-    trust = role.trust
-    stmts = trust.document.statements_for(action.lower()) if trust is not None else ()
-    hit = None
-    if trust is not None and not any(st.resource_patterns is not None for st in stmts):
-        raw = trust.document.raw.get("Statement")
-        raws = raw if isinstance(raw, list) else [raw]
-        refs = frozenset().union(*(tag_refs(st) for st in stmts))
-        hit = (
-            trust.document.version,
-            [
-                (
-                    st.index,
-                    st,
-                    json.dumps(raws[st.index], sort_keys=True),
-                    frozenset(c.key_lower for c in st.compiled_conditions),
-                )
-                for st in stmts
-            ],
-            tag_signature(role.tags, refs) if refs else (),
-        )
-    cache[(role_arn, action)] = hit
-    return hit
 
 
 def _allowed_blocks(
@@ -270,15 +162,23 @@ def _allowed_blocks(
     key: Target,
     blocks: list[Block],
     relevant: frozenset[str],
+    memo: dict[Any, Any],
 ) -> list[tuple[Block, list[Use], str]]:
     """The blocks on whose representative the actor is allowed the permissions `t` needs on `key` (decided as
-    `families.permissions` decides them, with the trust prefilter), each with those permissions."""
+    `families.permissions` decides them, with the trust prefilter), each with those permissions. `memo`: the
+    actor's class (`fan_out`): the decision on a representative is the class's."""
     out = []
     for b in blocks:
         if not _useful(b, relevant, actor.arn):
             continue
         rep = _representative(d, b, actor.arn)
-        uses = permissions(d, t, actor, {key: rep}, only=frozenset({key}), trust_prefilter=True)
+        mk = (key, rep)
+        if mk in memo:
+            uses = memo[mk]
+        else:
+            uses = memo[mk] = permissions(
+                d, t, actor, {key: rep}, only=frozenset({key}), trust_prefilter=True
+            )
         if uses is not None:
             out.append((b, uses, rep))
     return out
