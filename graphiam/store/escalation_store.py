@@ -170,95 +170,127 @@ class PathEdgeColumns:
     marked: list[tuple[int, int]]
 
 
+_NODES = (("User", "arn"), ("Role", "arn"), ("ServicePrincipal", "name"), ("ExternalPrincipal", "arn"))
+_ASSUME_PAIRS = (
+    ("User", "Role"),
+    ("Role", "Role"),
+    ("ServicePrincipal", "Role"),
+    ("ExternalPrincipal", "Role"),
+)
+_ASSUME = "sts:AssumeRole"  # nearly every CAN_ASSUME edge's action: read as null (no string per edge)
+
+
 def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeColumns:
     """The edges path search walks, read as Arrow and numbered, sorted and grouped there (no Python object
     per edge: 1.6 million CAN_ASSUME edges at 10,000 principals took 10 s as row dicts and 19 s more as
-    objects). `marked`: techniques whose edges are listed in `marked` too."""
-    nodes = db.execute_arrow(
-        "MATCH (a:User:Role:ServicePrincipal:ExternalPrincipal) RETURN id(a) AS id, "
-        "coalesce(a.arn, a.name) AS name"
-    )
-    keys = _key_column(nodes.column("id"))
+    objects). Each (source table, target table) pair is read on its own, nodes by their offset in their
+    table. `marked`: techniques whose edges are listed in `marked` too."""
+    tables: dict[str, tuple[Any, Any]] = {}  # table -> (offsets, names)
+    for table, key in _NODES:
+        t = db.execute_arrow(f"MATCH (a:{table}) RETURN offset(id(a)) AS o, a.{key} AS name")
+        tables[table] = (_flat(t.column("o")).cast(pa.int64()), _flat(t.column("name")))
     # numbered in name order (edges sorted by number are sorted by ARN); nodes of one name are one
-    name_col = nodes.column("name").combine_chunks()
-    unique = pc.unique(name_col)
+    unique = pc.unique(pa.concat_arrays([names for _, names in tables.values()]))
     unique = unique.take(pc.sort_indices(unique))
-    number_of_row = pc.index_in(name_col, value_set=unique).cast(pa.int32())
     names = [str(x) for x in unique.to_pylist()]
+    number: dict[str, Any] = {}  # table -> node number by offset
+    for table, (offsets, tnames) in tables.items():
+        size = int(pc.max(offsets).as_py()) + 1 if len(offsets) else 0
+        numbers = pc.index_in(tnames, value_set=unique).cast(pa.int32())
+        number[table] = (
+            numbers.take(pc.sort_indices(offsets))
+            if len(offsets) == size
+            else _scatter(offsets, numbers, size)
+        )
     reasons = {
         r["id"]: r["conditions"]
         for r in db.execute("MATCH (r:AssumeReason) RETURN r.id AS id, r.conditions AS conditions")
     }
-    assume = db.execute_arrow(
-        "MATCH (a)-[e:CAN_ASSUME]->(b) RETURN id(a) AS source, id(b) AS target, "
-        "e.action AS action, e.reason AS reason"
-    )
-    escalate = db.execute_arrow(
-        "MATCH (a)-[e:ESCALATES_TO]->(b) RETURN id(a) AS source, id(b) AS target, e.technique AS technique"
-    )
     labels: list[tuple[str, str | None, str | None, str | None]] = []
-    sources, targets, label_cols = [], [], []
-    if assume.num_rows:
-        pair = pc.binary_join_element_wise(
-            pc.fill_null(assume.column("action"), ""), pc.fill_null(assume.column("reason"), ""), "\x00"
+    sources, targets, label_cols, parts = [], [], [], []
+    for src, dst in _ASSUME_PAIRS:
+        t = db.execute_arrow(
+            f"MATCH (a:{src})-[e:CAN_ASSUME]->(b:{dst}) RETURN offset(id(a)) AS s, offset(id(b)) AS t, "
+            "CASE WHEN e.action = $assume THEN NULL ELSE e.action END AS action, e.reason AS reason",
+            {"assume": _ASSUME},
         )
-        enc = pc.dictionary_encode(pair).combine_chunks()
-        for text in enc.dictionary.to_pylist():
-            action, reason = text.split("\x00", 1)
-            labels.append(("CAN_ASSUME", None, action or None, reasons.get(reason) if reason else None))
-        sources.append(_numbers(assume.column("source"), keys, number_of_row))
-        targets.append(_numbers(assume.column("target"), keys, number_of_row))
+        if t.num_rows:
+            parts.append(t)
+            sources.append(number[src].take(_flat(t.column("s"))))
+            targets.append(number[dst].take(_flat(t.column("t"))))
+    if parts:
+        both = pa.concat_tables(parts)
+        action = pc.dictionary_encode(_flat(both.column("action")))
+        reason = pc.dictionary_encode(_flat(both.column("reason")))
+        # an (action, reason) pair as one number: its positions in the two dictionaries (null: the last)
+        width = len(reason.dictionary) + 1
+        a_idx = pc.fill_null(action.indices.cast(pa.int64()), len(action.dictionary))
+        r_idx = pc.fill_null(reason.indices.cast(pa.int64()), len(reason.dictionary))
+        enc = pc.dictionary_encode(pc.add(pc.multiply(a_idx, pa.scalar(width, pa.int64())), r_idx))
+        actions = [*action.dictionary.to_pylist(), None]
+        reason_ids = [*reason.dictionary.to_pylist(), None]
+        for code in enc.dictionary.to_pylist():
+            act, rid = actions[code // width], reason_ids[code % width]
+            labels.append(("CAN_ASSUME", None, act or _ASSUME, reasons.get(rid) if rid else None))
         label_cols.append(enc.indices.cast(pa.int32()))
     marked_pairs: list[tuple[int, int]] = []
-    if escalate.num_rows:
-        enc = pc.dictionary_encode(escalate.column("technique")).combine_chunks()
+    escalated = []
+    for src, dst in _PAIRS:
+        t = db.execute_arrow(
+            f"MATCH (a:{src})-[e:ESCALATES_TO]->(b:{dst}) RETURN offset(id(a)) AS s, offset(id(b)) AS t, "
+            "e.technique AS technique"
+        )
+        if t.num_rows:
+            escalated.append(
+                (number[src].take(_flat(t.column("s"))), number[dst].take(_flat(t.column("t"))), t)
+            )
+    if escalated:
+        technique = pa.concat_arrays([_flat(t.column("technique")) for _, _, t in escalated])
+        src_all = pa.concat_arrays([x for x, _, _ in escalated])
+        dst_all = pa.concat_arrays([y for _, y, _ in escalated])
+        enc = pc.dictionary_encode(technique)
         base = len(labels)
         labels += [("ESCALATES_TO", t, None, None) for t in enc.dictionary.to_pylist()]
-        src, dst = (
-            _numbers(escalate.column("source"), keys, number_of_row),
-            _numbers(escalate.column("target"), keys, number_of_row),
-        )
-        sources.append(src)
-        targets.append(dst)
+        sources.append(src_all)
+        targets.append(dst_all)
         label_cols.append(pc.add(enc.indices.cast(pa.int32()), pa.scalar(base, pa.int32())))
         if marked:
-            hit = pc.is_in(escalate.column("technique"), value_set=pa.array(sorted(marked), pa.string()))
+            hit = pc.is_in(technique, value_set=pa.array(sorted(marked), pa.string()))
             marked_pairs = list(
-                zip(pc.filter(src, hit).to_pylist(), pc.filter(dst, hit).to_pylist(), strict=True)
+                zip(pc.filter(src_all, hit).to_pylist(), pc.filter(dst_all, hit).to_pylist(), strict=True)
             )
-    edges = pa.table(
-        {
-            "source": pa.concat_arrays(sources) if sources else pa.array([], pa.int32()),
-            "target": pa.concat_arrays(targets) if targets else pa.array([], pa.int32()),
-            "label": pa.concat_arrays(label_cols) if label_cols else pa.array([], pa.int32()),
-        }
-    )
-    del assume, escalate
-    out = edges.take(pc.sort_indices(edges, [("source", "ascending"), ("target", "ascending")]))
-    into = edges.take(pc.sort_indices(edges, [("target", "ascending"), ("source", "ascending")]))
+    source = pa.concat_arrays(sources) if sources else pa.array([], pa.int32())
+    target = pa.concat_arrays(targets) if targets else pa.array([], pa.int32())
+    label = pa.concat_arrays(label_cols) if label_cols else pa.array([], pa.int32())
+    # one sort key per order: the two numbers as one int64 (source then target, or target then source)
+    wide_s, wide_t = source.cast(pa.int64()), target.cast(pa.int64())
+    by_source = pc.sort_indices(pc.add(pc.shift_left(wide_s, pa.scalar(32, pa.int64())), wide_t))
+    by_target = pc.sort_indices(pc.add(pc.shift_left(wide_t, pa.scalar(32, pa.int64())), wide_s))
     return PathEdgeColumns(
         names=names,
         labels=labels,
-        out_start=_starts(out.column("source"), len(names)),
-        out_target=_ints(out.column("target")),
-        out_label=_ints(out.column("label")),
-        in_start=_starts(into.column("target"), len(names)),
-        in_source=_ints(into.column("source")),
-        in_label=_ints(into.column("label")),
+        out_start=_starts(source.take(by_source), len(names)),
+        out_target=_ints(target.take(by_source)),
+        out_label=_ints(label.take(by_source)),
+        in_start=_starts(target.take(by_target), len(names)),
+        in_source=_ints(source.take(by_target)),
+        in_label=_ints(label.take(by_target)),
         marked=marked_pairs,
     )
 
 
-def _key_column(ids: Any) -> pa.Array:
-    """Kuzu node ids (struct of table and offset) as one int64 per node."""
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    table = pc.shift_left(ids.field("table").cast(pa.int64()), pa.scalar(40, pa.int64()))
-    return pc.add(table, ids.field("offset").cast(pa.int64()))
+def _flat(column: Any) -> Any:
+    """A column as one array."""
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _numbers(ids: Any, keys: pa.Array, number_of_row: pa.Array) -> pa.Array:
-    """Node ids as node numbers: `number_of_row` at their positions in `keys` (int32)."""
-    return number_of_row.take(pc.index_in(_key_column(ids), value_set=keys))
+def _scatter(offsets: Any, numbers: Any, size: int) -> Any:
+    """`size` values where offset o holds the number of the node at o (-1 where no node is: a table whose
+    node offsets have holes)."""
+    out = array("i", [-1]) * size
+    for o, n in zip(offsets.to_pylist(), numbers.to_pylist(), strict=True):
+        out[o] = n
+    return pa.array(out, pa.int32())
 
 
 def _ints(column: Any) -> array[int]:
