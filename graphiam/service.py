@@ -187,6 +187,7 @@ class Services:
     heavy_stats: HeavyStats = field(default_factory=HeavyStats)
     _gate: asyncio.Semaphore | None = field(default=None, repr=False)
     _pending: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, repr=False)
+    _busy: int = field(default=0, repr=False)  # requests' heavy calls and index builds being awaited
 
     def turn(self) -> Turn:
         """A request's turn on the heavy pool (see `Turn`); make one per request, on the event loop."""
@@ -211,11 +212,14 @@ class Services:
         loop = asyncio.get_running_loop()
         pool = self.heavy_executor or self.executor
         future = loop.run_in_executor(pool, partial(self._heavy_call, token, fn, args, kwargs))
+        self._busy += 1
         try:
             return await future
         except asyncio.CancelledError:
             token.cancel()
             raise
+        finally:
+            self._busy -= 1
 
     def _heavy_call(self, token: Cancel, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
         stats = self.heavy_stats
@@ -258,7 +262,17 @@ class Services:
 
     async def _build(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
         """A per-generation build (an index every later request shares) on the heavy pool (`_once`)."""
-        return await self._once(key, self.heavy_executor or self.executor, fn, *args)
+        self._busy += 1
+        try:
+            return await self._once(key, self.heavy_executor or self.executor, fn, *args)
+        finally:
+            self._busy -= 1
+
+    async def _idle(self) -> None:
+        """Wait while requests await heavy work: work done ahead (analysing policies) shares the interpreter
+        with theirs, so it pauses between batches rather than halving their speed."""
+        while self._busy:
+            await asyncio.sleep(0.02)
 
     # ---- computed per generation ----
 
@@ -292,15 +306,16 @@ class Services:
 
     async def analyse_findings_ahead(self, batch: int = 50) -> int:
         """Analyse every policy document for the findings report in the background, `batch` documents per
-        call on the heavy pool (a heavy request waits for one batch at most), so the first `policyFindings`
-        finds them done; the number of documents. The server starts it with the database
-        (`create_app(analyse_ahead=)`)."""
+        call on the heavy pool (a heavy request waits for one batch at most; batches pause while requests
+        await heavy work), so the first `policyFindings` finds them done; the number of documents. The server
+        starts it with the database (`create_app(analyse_ahead=)`)."""
         snap = await self.snapshot()
         cache = findings_index_cache(self.caches)
         pool = self.heavy_executor or self.executor
         loop = asyncio.get_running_loop()
         done = 0
         while True:
+            await self._idle()
             n = await loop.run_in_executor(pool, analyse_ahead, cache, snap, done, batch)
             done += n
             if n < batch:
