@@ -262,10 +262,11 @@ def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeCol
     source = pa.concat_arrays(sources) if sources else pa.array([], pa.int32())
     target = pa.concat_arrays(targets) if targets else pa.array([], pa.int32())
     label = pa.concat_arrays(label_cols) if label_cols else pa.array([], pa.int32())
-    # one sort key per order: the two numbers as one int64 (source then target, or target then source)
+    # by source then target: the two numbers as one int64 key (edges come mostly grouped by source already);
+    # by target then source: a stable sort of the targets in that order (one small-range integer sort)
     wide_s, wide_t = source.cast(pa.int64()), target.cast(pa.int64())
     by_source = pc.sort_indices(pc.add(pc.shift_left(wide_s, pa.scalar(32, pa.int64())), wide_t))
-    by_target = pc.sort_indices(pc.add(pc.shift_left(wide_t, pa.scalar(32, pa.int64())), wide_s))
+    by_target = by_source.take(pc.sort_indices(target.take(by_source)))
     return PathEdgeColumns(
         names=names,
         labels=labels,
