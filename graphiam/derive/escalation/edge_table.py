@@ -12,7 +12,7 @@ numbered in ARN order, so edges sorted by number are sorted by ARN.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -181,9 +181,11 @@ class _Steps(Mapping[str, list[Step]]):
             pairs = zip(t.in_source[lo:hi], t.in_label[lo:hi], strict=True)
             return _numbered([step(a, i, x) for a, x in pairs if a != i], attrgetter("source", "technique"))
         lo, hi = t.out_start[i], t.out_start[i + 1]
+        if self._mode == "loop":  # edges out are sorted by target: the self-loops are one run
+            lo = bisect_left(t.out_target, i, lo, hi)
+            hi = bisect_right(t.out_target, i, lo, hi)
+            return _numbered([step(i, i, x) for x in t.out_label[lo:hi]], attrgetter("technique"))
         pairs = zip(t.out_target[lo:hi], t.out_label[lo:hi], strict=True)
-        if self._mode == "loop":
-            return _numbered([step(i, i, x) for b, x in pairs if b == i], attrgetter("technique"))
         return _numbered([step(i, b, x) for b, x in pairs if b != i], attrgetter("target", "technique"))
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -172,6 +172,7 @@ class PathGraph:
             [(f.source, f.targets.id, f.admin) for fs in self.fans_of_set.values() for f in fs],
         )
         self.direct = frozenset(direct_admins)
+        self._terminal = self.direct | frozenset(self.loops)
         self._terminal_members: dict[str, list[str]] = {}
         self.admin_dist = self._admin_distances()
         self._ids = ids
@@ -189,7 +190,7 @@ class PathGraph:
 
     def terminal(self, arn: str) -> bool:
         """Administrator now, or can make itself administrator in one step."""
-        return arn in self.direct or arn in self.loops
+        return arn in self._terminal
 
     def _goal(self, s: Step) -> bool:
         return s.admin or self.terminal(s.target)
@@ -206,7 +207,7 @@ class PathGraph:
 
     def _admin_distances(self) -> dict[str, int]:
         """Fewest edges from a principal to a goal edge, through principals that are not administrator."""
-        terminal = self.direct | self.loops.keys()
+        terminal = self._terminal
         # an explicit edge to a principal that is administrator (or can make itself one), an edge that makes
         # its target administrator, a fan with such a member
         first = self.numbers.sources_into(sorted(terminal)) | self.numbers.marked_sources()
@@ -229,7 +230,9 @@ class PathGraph:
     def to_admin(self, source: str, *, max_depth: int, limit: int, cancel: Cancel = NEVER) -> list[Path]:
         if source in self.direct:
             return []
-        found = [Path(steps=(s,), reaches_admin=True) for s in self.loops.get(source, ())]
+        # a principal's self-loops come in (technique, ordinal) order, so the paths they end are sorted: of
+        # each run of them only the first `limit` can be kept (and more than `limit` stop the search as well)
+        found = [Path(steps=(s,), reaches_admin=True) for s in self.loops.get(source, ())[:limit]]
         start = self.admin_dist.get(source, _INF)
         for depth in range(start, max_depth + 1):
             if len(found) >= limit:
@@ -239,7 +242,8 @@ class PathGraph:
                 if last.admin or last.target in self.direct:
                     found.append(Path(steps=steps, reaches_admin=True))
                 else:
-                    found += [Path(steps=(*steps, s), reaches_admin=True) for s in self.loops[last.target]]
+                    ends = self.loops[last.target][:limit]
+                    found += [Path(steps=(*steps, s), reaches_admin=True) for s in ends]
                 if len(found) >= limit:
                     break
         return sorted(found, key=Path.sort_key)[:limit]
