@@ -35,11 +35,17 @@ from typing import Any, Literal, TypeVar
 
 from graphiam.arn import is_role_arn, is_user_arn
 from graphiam.cancel import Cancel
+from graphiam.derive.escalation.edge_table import EdgeTable
 from graphiam.errors import Cancelled, StoreError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminFacts, admin_facts
-from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache, escalation_summary
+from graphiam.queries.escalation_paths import (
+    EscalationIndex,
+    edge_table,
+    escalation_index_cache,
+    escalation_summary,
+)
 from graphiam.queries.findings import FindingsIndex, analyse_ahead, findings_index_cache
 from graphiam.store import Database, check_engine, open_database, reader, records
 from graphiam.store import org_store as organization
@@ -285,12 +291,26 @@ class Services:
         return await self._once(("snapshot", self.db.generation), self.executor, cache.get, self.db)
 
     async def escalation_index(self) -> tuple[Snapshot, EscalationIndex]:
-        """The current snapshot and its escalation index (path graph, administrators)."""
-        snap = await self.snapshot()
+        """The current snapshot and its escalation index (path graph, administrators). When neither is built,
+        the index's edges are read while the snapshot is built (the database works outside the
+        interpreter's lock while the snapshot parses documents)."""
         cache = escalation_index_cache(self.caches)
+        generation = self.db.generation
+        edges: asyncio.Future[EdgeTable | None] | None = None
+        if cache.peek(generation) is None and snapshot_cache(self.caches).current(self.db) is None:
+            edges = asyncio.ensure_future(
+                self._once(("edges", generation), self.executor, _edges_of, self.db, generation)
+            )
+        snap = await self.snapshot()
         index = cache.peek(snap.generation)
+        table = None
+        if edges is not None:
+            if index is None and snap.generation == generation:
+                table = await edges
+            else:
+                edges.cancel()  # not needed: this waiter goes (the shared read itself ends on its own)
         if index is None:
-            index = await self._build(("escalation-index", snap.generation), cache.get, self.db, snap)
+            index = await self._build(("escalation-index", snap.generation), cache.get, self.db, snap, table)
         return snap, index
 
     async def findings_index(self) -> FindingsIndex:
@@ -481,6 +501,14 @@ class Services:
     async def organization(self) -> tuple[list[UnitRow], list[ScpRow]]:
         """The stored AWS organization: its units (roots, OUs, accounts) and SCPs; empty when none."""
         return await self.run(read_organization, self.db)
+
+
+def _edges_of(db: Database, generation: int) -> EdgeTable | None:
+    """The escalation index's edges when they are those of `generation` (None when a write moved it)."""
+    if db.generation != generation:
+        return None
+    edges = edge_table(db)
+    return edges if db.generation == generation else None
 
 
 def account_facts(db: Database) -> tuple[dict[str, str], dict[str, records.AccountCounts]]:

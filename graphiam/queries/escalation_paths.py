@@ -127,7 +127,8 @@ def edge_table(db: Database) -> EdgeTable:
     )
 
 
-def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
+def build_index(db: Database, snap: Snapshot, edges: EdgeTable | None = None) -> EscalationIndex:
+    """The index of `snap`; `edges`: its `edge_table`, when read already (else read here)."""
     direct = direct_admins(snap)
     sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
     fans = [
@@ -140,7 +141,7 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
         for r in S.fan_edges(db)
         if r["targets"] in sets
     ]
-    graph = PathGraph(edge_table(db), direct, fans)
+    graph = PathGraph(edges if edges is not None else edge_table(db), direct, fans)
     return EscalationIndex(snap=snap, generation=snap.generation, direct=direct, graph=graph)
 
 
@@ -155,11 +156,12 @@ class EscalationIndexCache:
         """The index of `generation` when it is built already (never builds: safe on an event loop)."""
         return self._cache.peek(generation)
 
-    def get(self, db: Database, snap: Snapshot) -> EscalationIndex:
+    def get(self, db: Database, snap: Snapshot, edges: EdgeTable | None = None) -> EscalationIndex:
+        """`edges`: the snapshot's `edge_table`, when read already."""
         return self._cache.get(
             snap.generation,
             None,
-            lambda: build_index(db, snap),
+            lambda: build_index(db, snap, edges),
             still_current=lambda: db.generation == snap.generation,
         )
 
