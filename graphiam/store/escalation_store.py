@@ -207,21 +207,21 @@ def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeCol
         for r in db.execute("MATCH (r:AssumeReason) RETURN r.id AS id, r.conditions AS conditions")
     }
     labels: list[tuple[str, str | None, str | None, str | None]] = []
-    sources, targets, label_cols, parts = [], [], [], []
-    for src, dst in _ASSUME_PAIRS:
+    label_of: dict[tuple[str | None, str | None], int] = {}  # (action, reason id) -> label number
+    sources, targets, label_cols = [], [], []
+    for src, dst in _ASSUME_PAIRS:  # one pair's rows held at a time (their reason strings are most of it)
         t = db.execute_arrow(
             f"MATCH (a:{src})-[e:CAN_ASSUME]->(b:{dst}) RETURN offset(id(a)) AS s, offset(id(b)) AS t, "
             "CASE WHEN e.action = $assume THEN NULL ELSE e.action END AS action, e.reason AS reason",
             {"assume": _ASSUME},
         )
-        if t.num_rows:
-            parts.append(t)
-            sources.append(number[src].take(_flat(t.column("s"))))
-            targets.append(number[dst].take(_flat(t.column("t"))))
-    if parts:
-        both = pa.concat_tables(parts)
-        action = pc.dictionary_encode(_flat(both.column("action")))
-        reason = pc.dictionary_encode(_flat(both.column("reason")))
+        if not t.num_rows:
+            continue
+        sources.append(number[src].take(_flat(t.column("s"))))
+        targets.append(number[dst].take(_flat(t.column("t"))))
+        action = pc.dictionary_encode(_flat(t.column("action")))
+        reason = pc.dictionary_encode(_flat(t.column("reason")))
+        del t
         # an (action, reason) pair as one number: its positions in the two dictionaries (null: the last)
         width = len(reason.dictionary) + 1
         a_idx = pc.fill_null(action.indices.cast(pa.int64()), len(action.dictionary))
@@ -229,10 +229,15 @@ def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeCol
         enc = pc.dictionary_encode(pc.add(pc.multiply(a_idx, pa.scalar(width, pa.int64())), r_idx))
         actions = [*action.dictionary.to_pylist(), None]
         reason_ids = [*reason.dictionary.to_pylist(), None]
+        local = []
         for code in enc.dictionary.to_pylist():
             act, rid = actions[code // width], reason_ids[code % width]
-            labels.append(("CAN_ASSUME", None, act or _ASSUME, reasons.get(rid) if rid else None))
-        label_cols.append(enc.indices.cast(pa.int32()))
+            n = label_of.get((act, rid))
+            if n is None:
+                n = label_of[(act, rid)] = len(labels)
+                labels.append(("CAN_ASSUME", None, act or _ASSUME, reasons.get(rid) if rid else None))
+            local.append(n)
+        label_cols.append(pa.array(local, pa.int32()).take(enc.indices))
     marked_pairs: list[tuple[int, int]] = []
     escalated = []
     for src, dst in _PAIRS:
