@@ -35,11 +35,17 @@ from typing import Any, Literal, TypeVar
 
 from graphiam.arn import is_role_arn, is_user_arn
 from graphiam.cancel import Cancel
+from graphiam.derive.escalation.edge_table import EdgeTable
 from graphiam.errors import Cancelled, StoreError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, snapshot_cache
 from graphiam.queries.admin import AdminFacts, admin_facts
-from graphiam.queries.escalation_paths import EscalationIndex, escalation_index_cache, escalation_summary
+from graphiam.queries.escalation_paths import (
+    EscalationIndex,
+    edge_table,
+    escalation_index_cache,
+    escalation_summary,
+)
 from graphiam.queries.findings import FindingsIndex, analyse_ahead, findings_index_cache
 from graphiam.store import Database, check_engine, open_database, reader, records
 from graphiam.store import org_store as organization
@@ -187,6 +193,7 @@ class Services:
     heavy_stats: HeavyStats = field(default_factory=HeavyStats)
     _gate: asyncio.Semaphore | None = field(default=None, repr=False)
     _pending: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, repr=False)
+    _busy: int = field(default=0, repr=False)  # requests' heavy calls and index builds being awaited
 
     def turn(self) -> Turn:
         """A request's turn on the heavy pool (see `Turn`); make one per request, on the event loop."""
@@ -211,11 +218,14 @@ class Services:
         loop = asyncio.get_running_loop()
         pool = self.heavy_executor or self.executor
         future = loop.run_in_executor(pool, partial(self._heavy_call, token, fn, args, kwargs))
+        self._busy += 1
         try:
             return await future
         except asyncio.CancelledError:
             token.cancel()
             raise
+        finally:
+            self._busy -= 1
 
     def _heavy_call(self, token: Cancel, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
         stats = self.heavy_stats
@@ -258,7 +268,17 @@ class Services:
 
     async def _build(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
         """A per-generation build (an index every later request shares) on the heavy pool (`_once`)."""
-        return await self._once(key, self.heavy_executor or self.executor, fn, *args)
+        self._busy += 1
+        try:
+            return await self._once(key, self.heavy_executor or self.executor, fn, *args)
+        finally:
+            self._busy -= 1
+
+    async def _idle(self) -> None:
+        """Wait while requests await heavy work: work done ahead (analysing policies) shares the interpreter
+        with theirs, so it pauses between batches rather than halving their speed."""
+        while self._busy:
+            await asyncio.sleep(0.02)
 
     # ---- computed per generation ----
 
@@ -271,12 +291,26 @@ class Services:
         return await self._once(("snapshot", self.db.generation), self.executor, cache.get, self.db)
 
     async def escalation_index(self) -> tuple[Snapshot, EscalationIndex]:
-        """The current snapshot and its escalation index (path graph, administrators)."""
-        snap = await self.snapshot()
+        """The current snapshot and its escalation index (path graph, administrators). When neither is built,
+        the index's edges are read while the snapshot is built (the database works outside the
+        interpreter's lock while the snapshot parses documents)."""
         cache = escalation_index_cache(self.caches)
+        generation = self.db.generation
+        edges: asyncio.Future[EdgeTable | None] | None = None
+        if cache.peek(generation) is None and snapshot_cache(self.caches).current(self.db) is None:
+            edges = asyncio.ensure_future(
+                self._once(("edges", generation), self.executor, _edges_of, self.db, generation)
+            )
+        snap = await self.snapshot()
         index = cache.peek(snap.generation)
+        table = None
+        if edges is not None:
+            if index is None and snap.generation == generation:
+                table = await edges
+            else:
+                edges.cancel()  # not needed: this waiter goes (the shared read itself ends on its own)
         if index is None:
-            index = await self._build(("escalation-index", snap.generation), cache.get, self.db, snap)
+            index = await self._build(("escalation-index", snap.generation), cache.get, self.db, snap, table)
         return snap, index
 
     async def findings_index(self) -> FindingsIndex:
@@ -292,15 +326,16 @@ class Services:
 
     async def analyse_findings_ahead(self, batch: int = 50) -> int:
         """Analyse every policy document for the findings report in the background, `batch` documents per
-        call on the heavy pool (a heavy request waits for one batch at most), so the first `policyFindings`
-        finds them done; the number of documents. The server starts it with the database
-        (`create_app(analyse_ahead=)`)."""
+        call on the heavy pool (a heavy request waits for one batch at most; batches pause while requests
+        await heavy work), so the first `policyFindings` finds them done; the number of documents. The server
+        starts it with the database (`create_app(analyse_ahead=)`)."""
         snap = await self.snapshot()
         cache = findings_index_cache(self.caches)
         pool = self.heavy_executor or self.executor
         loop = asyncio.get_running_loop()
         done = 0
         while True:
+            await self._idle()
             n = await loop.run_in_executor(pool, analyse_ahead, cache, snap, done, batch)
             done += n
             if n < batch:
@@ -466,6 +501,14 @@ class Services:
     async def organization(self) -> tuple[list[UnitRow], list[ScpRow]]:
         """The stored AWS organization: its units (roots, OUs, accounts) and SCPs; empty when none."""
         return await self.run(read_organization, self.db)
+
+
+def _edges_of(db: Database, generation: int) -> EdgeTable | None:
+    """The escalation index's edges when they are those of `generation` (None when a write moved it)."""
+    if db.generation != generation:
+        return None
+    edges = edge_table(db)
+    return edges if db.generation == generation else None
 
 
 def account_facts(db: Database) -> tuple[dict[str, str], dict[str, records.AccountCounts]]:

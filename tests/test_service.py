@@ -122,3 +122,39 @@ def test_the_escalation_summary_computed_ahead_is_the_one_a_request_gets(
     expected = escalation_summary(db, snap, build_index(db, snap))
     assert kept is not None and [e.principal for e in kept] == [e.principal for e in expected]
     assert n == len(expected) > 0
+
+
+def test_analysis_ahead_pauses_while_a_request_awaits_heavy_work(
+    make_db: Any, two_account_org: list[Path]
+) -> None:
+    """Work done ahead shares the interpreter with requests: no batch starts while a heavy call is awaited."""
+    import threading
+
+    from graphiam.cancel import Cancel
+    from graphiam.queries.findings import findings_index_cache
+
+    db = make_db(*two_account_org)
+    release = threading.Event()
+
+    def request(cancel: Cancel) -> int:
+        release.wait(10)
+        return findings_index_cache(services.caches).shared_analyser().analysed
+
+    with ThreadPoolExecutor(2) as pool:
+        services = Services(db=db, executor=pool)
+
+        async def go() -> tuple[int, int, int]:
+            await services.snapshot()
+            heavy = asyncio.ensure_future(services.heavy(request))
+            await asyncio.sleep(0)  # the request's heavy call is awaited from here on
+            ahead = asyncio.ensure_future(services.analyse_findings_ahead(batch=3))
+            await asyncio.sleep(0.5)
+            during = findings_index_cache(services.caches).shared_analyser().analysed
+            release.set()
+            seen_by_request = await heavy
+            return during, seen_by_request, await ahead
+
+        during, seen_by_request, n = asyncio.run(go())
+    assert during == 0 and seen_by_request == 0  # nothing analysed while the request waited
+    assert n == len(build_snapshot(db).documents) > 3  # then every document, once it was done
+    gc.unfreeze()

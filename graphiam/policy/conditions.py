@@ -28,6 +28,7 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from graphiam.policy.wildcard import Context, Pattern
@@ -73,6 +74,7 @@ def _epoch(text: str) -> float | None:
     return moment.timestamp()
 
 
+@lru_cache(maxsize=4096)
 def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
@@ -96,7 +98,7 @@ class _ArnPattern:
     def __init__(self, text: str, variables: bool) -> None:
         parts = text.split(":", 5)
         # a value with fewer than six fields (e.g. `*`) is matched as one field
-        self.fields = tuple(Pattern(p, wildcards=True, variables=variables) for p in parts)
+        self.fields = tuple(Pattern.of(p, wildcards=True, variables=variables) for p in parts)
 
     def matches(self, value: str, ctx: Context) -> bool:
         fields = self.fields
@@ -112,7 +114,7 @@ class _ArnPattern:
 
 
 def _string(*, wildcards: bool, ignore_case: bool = False) -> Compile:
-    return lambda text, variables: Pattern(
+    return lambda text, variables: Pattern.of(
         text, wildcards=wildcards, variables=variables, ignore_case=ignore_case
     )
 

@@ -105,7 +105,7 @@ def parse_policy(doc: Mapping[str, Any] | str, *, where: str | None = None) -> P
     return PolicyDocument(version=version, statements=statements, raw=raw, id=raw.get("Id"))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 16)  # above an organisation's distinct documents: a snapshot reads each in turn
 def _parse_text(text: str) -> PolicyDocument:
     return parse_policy(text)
 
@@ -151,9 +151,9 @@ def _statement(index: int, st: Mapping[str, Any], variables: bool) -> Statement:
         principals=normalise_principal(st["Principal"]) if "Principal" in st else None,
         not_principals=normalise_principal(st["NotPrincipal"]) if "NotPrincipal" in st else None,
         conditions=conditions,
-        action_patterns=tuple(Pattern(a.lower(), wildcards=True, variables=False) for a in action_list),
+        action_patterns=tuple(Pattern.of(a.lower(), wildcards=True, variables=False) for a in action_list),
         resource_patterns=None
         if resource_list is None
-        else tuple(Pattern(r, wildcards=True, variables=variables) for r in resource_list),
+        else tuple(Pattern.of(r, wildcards=True, variables=variables) for r in resource_list),
         compiled_conditions=tuple(compiled),
     )

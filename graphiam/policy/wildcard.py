@@ -57,8 +57,19 @@ def _parse_variable(body: str) -> Var | None:
     return Var(key=m.group(1).lower(), default=m.group(2), raw="${" + body + "}")
 
 
+_WILDCARDS = re.compile(r"([*?])")
+
+
 def tokenize(text: str, *, wildcards: bool, variables: bool) -> tuple[Token, ...]:
     """Split a policy string into literal, `*`, `?` and `${…}` tokens (adjacent literals merged)."""
+    if not variables or "${" not in text:  # no variable: split on the wildcards without a loop per character
+        if not wildcards or ("*" not in text and "?" not in text):
+            return (Lit(text),) if text else ()
+        return tuple(
+            STAR if part == "*" else QUESTION if part == "?" else Lit(part)
+            for part in _WILDCARDS.split(text)
+            if part
+        )
     tokens: list[Token] = []
     buf: list[str] = []
 
@@ -146,6 +157,13 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self.source!r})"
+
+    @staticmethod
+    @lru_cache(maxsize=1 << 16)
+    def of(source: str, *, wildcards: bool, variables: bool, ignore_case: bool = False) -> Pattern:
+        """`Pattern(...)`, one object per distinct string and options (a pattern never changes once made,
+        and organisations repeat the same actions and resources across thousands of documents)."""
+        return Pattern(source, wildcards=wildcards, variables=variables, ignore_case=ignore_case)
 
     @property
     def is_static(self) -> bool:

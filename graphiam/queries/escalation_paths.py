@@ -10,19 +10,20 @@ a principal that can make itself administrator (its self-loop edge is appended a
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphiam.cancel import NEVER, Cancel
 from graphiam.derive.escalation.decide import Decider, Use
-from graphiam.derive.escalation.edges import GraphFacts, admin_techniques
+from graphiam.derive.escalation.edges import admin_techniques
 from graphiam.derive.escalation.fanout import Part, render, use_from_json
-from graphiam.derive.escalation.paths import Fan, Path, PathGraph, Step, TargetSet
-from graphiam.derive.escalation.run import graph_facts
+from graphiam.derive.escalation.paths import EdgeTable, Fan, Label, Path, PathGraph, Step, TargetSet
 from graphiam.errors import InputError, NotFoundError
 from graphiam.graph.cache import GenerationCache
 from graphiam.graph.snapshot import Snapshot
+from graphiam.policy import PolicyDocument
 from graphiam.store import Database
 from graphiam.store import escalation_store as S
 
@@ -42,11 +43,20 @@ class EscalationIndex:
     generation: int
     direct: dict[str, Use]  # allowed * on * now (perhaps once it meets the conditions in `needs`)
     graph: PathGraph
-    facts: GraphFacts
-    # principal -> the policies without a document of the principals it can reach over the path graph (itself
-    # included): whether it can become administrator rests on them (`missing_reach`); only principals that
-    # reach one are keys
-    unknown_reach: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _unknown_reach: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def unknown_reach(self) -> dict[str, tuple[str, ...]]:
+        """Principal -> the policies without a document of the principals it can reach over the path graph
+        (itself included): whether it can become administrator rests on them (`missing_reach`); only
+        principals that reach one are keys. Computed when first asked for (isAdmin/canBecomeAdmin need it,
+        a path search does not)."""
+        if self._unknown_reach is None:
+            with self._lock:
+                if self._unknown_reach is None:
+                    self._unknown_reach = missing_reach(self.snap, self.graph)
+        return self._unknown_reach
 
     def is_admin(self, arn: str) -> bool:
         """A goal of path search: allowed every action on `*` (perhaps under conditions), or able to make
@@ -57,35 +67,68 @@ class EscalationIndex:
 
 def missing_reach(snap: Snapshot, graph: PathGraph) -> dict[str, tuple[str, ...]]:
     """For every principal that can reach (over `graph`, itself included) a principal with a policy without a
-    document, those policies (sorted). One reverse search per missing document."""
+    document, those policies (sorted). One pass over the graph for all of them (`PathGraph.reaching_each`)."""
     holders: dict[str, list[str]] = {}
     for p in snap.principals.values():
         for doc in p.incomplete:
             holders.setdefault(doc, []).append(p.arn)
-    out: dict[str, set[str]] = {}
-    for doc, arns in holders.items():
-        for a in graph.reaching(arns):
-            out.setdefault(a, set()).add(doc)
-    return {a: tuple(sorted(docs)) for a, docs in out.items()}
+    if not holders:
+        return {}
+    return {a: tuple(sorted(docs)) for a, docs in graph.reaching_each(holders).items()}
 
 
 def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, Use]:
     """Every principal allowed every action on `*` now (prefiltered: an Allow statement `*` could match)."""
     d = decider or Decider(snap)
     out: dict[str, Use] = {}
+    allows: dict[int, bool] = {}  # per document (principals share most of theirs)
+
+    def allows_any(doc: PolicyDocument) -> bool:
+        hit = allows.get(id(doc))
+        if hit is None:
+            hit = allows[id(doc)] = any(
+                st.effect == "Allow" for st in doc.statements_for("graphiam:anyotheraction")
+            )
+        return hit
+
     for p in snap.principals.values():
-        if any(
-            st.effect == "Allow"
-            for s in p.identity
-            for st in s.document.statements_for("graphiam:anyotheraction")
-        ):
+        if any(allows_any(s.document) for s in p.identity):
             proof = d.admin_with(p)
             if proof is not None:
                 out[p.arn] = proof
     return out
 
 
-def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
+def edge_table(db: Database) -> EdgeTable:
+    """The explicit edges of the path graph (CAN_ASSUME as technique `sts-001`, ESCALATES_TO), as columns."""
+    cols = S.path_edge_columns(db, _ADMIN_TECHNIQUES)
+    needs_of: dict[str | None, tuple[str, ...]] = {}
+    labels = []
+    for kind, technique, action, conditions in cols.labels:
+        if kind == "CAN_ASSUME":
+            needs = needs_of.get(conditions)
+            if needs is None:
+                needs = needs_of[conditions] = tuple(
+                    dict.fromkeys(_condition_key(k) for k in _loads(conditions, []))
+                )
+            labels.append(Label(technique=ASSUME_TECHNIQUE, needs=needs, action=action or "sts:AssumeRole"))
+        else:
+            labels.append(Label(technique=str(technique), admin=technique in _ADMIN_TECHNIQUES))
+    return EdgeTable(
+        names=cols.names,
+        labels=labels,
+        out_start=cols.out_start,
+        out_target=cols.out_target,
+        out_label=cols.out_label,
+        in_start=cols.in_start,
+        in_source=cols.in_source,
+        in_label=cols.in_label,
+        marked=cols.marked,
+    )
+
+
+def build_index(db: Database, snap: Snapshot, edges: EdgeTable | None = None) -> EscalationIndex:
+    """The index of `snap`; `edges`: its `edge_table`, when read already (else read here)."""
     direct = direct_admins(snap)
     sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
     fans = [
@@ -98,16 +141,8 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
         for r in S.fan_edges(db)
         if r["targets"] in sets
     ]
-    shared: dict[object, Any] = {}
-    graph = PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans)
-    return EscalationIndex(
-        snap=snap,
-        generation=snap.generation,
-        direct=direct,
-        graph=graph,
-        facts=graph_facts(db, snap),
-        unknown_reach=missing_reach(snap, graph),
-    )
+    graph = PathGraph(edges if edges is not None else edge_table(db), direct, fans)
+    return EscalationIndex(snap=snap, generation=snap.generation, direct=direct, graph=graph)
 
 
 class EscalationIndexCache:
@@ -121,11 +156,12 @@ class EscalationIndexCache:
         """The index of `generation` when it is built already (never builds: safe on an event loop)."""
         return self._cache.peek(generation)
 
-    def get(self, db: Database, snap: Snapshot) -> EscalationIndex:
+    def get(self, db: Database, snap: Snapshot, edges: EdgeTable | None = None) -> EscalationIndex:
+        """`edges`: the snapshot's `edge_table`, when read already."""
         return self._cache.get(
             snap.generation,
             None,
-            lambda: build_index(db, snap),
+            lambda: build_index(db, snap, edges),
             still_current=lambda: db.generation == snap.generation,
         )
 
@@ -165,33 +201,6 @@ def _condition_key(item: Any) -> str:
     if isinstance(item, list) and item:
         return str(item[0])
     return str(item)
-
-
-def _step(r: dict[str, Any], shared: dict[object, Any]) -> Step:
-    """A path-graph edge. An assumption's statements are left out (`_hydrate` reads them for the paths
-    returned: an organisation can hold millions of CAN_ASSUME edges); equal permission stubs are shared."""
-    if r["kind"] == "CAN_ASSUME":
-        text = r["conditions"] or ""
-        needs = shared.get(text)
-        if needs is None:
-            needs = shared[text] = tuple(dict.fromkeys(_condition_key(k) for k in _loads(text, [])))
-        action = r["action"] or "sts:AssumeRole"
-        key = (action, r["target"], needs)
-        perms = shared.get(key)
-        if perms is None:
-            perms = shared[key] = (
-                {"action": action, "resource": r["target"], "statements": [], "needs": list(needs)},
-            )
-        return Step(
-            source=r["source"], target=r["target"], technique=ASSUME_TECHNIQUE, permissions=perms, needs=needs
-        )
-    return Step(
-        source=r["source"],
-        target=r["target"],
-        technique=r["technique"],
-        permissions=(),
-        admin=r["technique"] in _ADMIN_TECHNIQUES,
-    )
 
 
 def _hydrate(db: Database, paths: list[Path]) -> list[Path]:

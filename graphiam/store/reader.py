@@ -7,10 +7,14 @@ List reads are keyset-paginated on the primary key (`arn > $after ORDER BY arn`)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from graphiam.store import records as rec
 from graphiam.store.db import Database
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ENTITY_TABLES = {
     "user": "User",
@@ -305,22 +309,34 @@ def is_empty(db: Database) -> bool:
 # ---- bulk reads for the analysis layer (policy engine over the whole graph) ----
 
 
+def _node_rows(db: Database, table: str, row: type[DataclassInstance]) -> list[dict[str, Any]]:
+    """Every node of `table` as a dict of the properties `row` has, read as Arrow columns: reading whole nodes
+    row by row took 2.7 s of a 10,000-principal snapshot, most of it in properties nothing reads."""
+    kinds = db.execute_arrow(f"MATCH (n:{table}) RETURN n LIMIT 0").schema.field("n").type
+    have = {kinds.field(i).name for i in range(kinds.num_fields)}
+    wanted = [f.name for f in fields(row) if f.name in have]
+    out: list[dict[str, Any]] = db.execute_arrow(
+        f"MATCH (n:{table}) RETURN " + ", ".join(f"n.{k} AS {k}" for k in wanted)
+    ).to_pylist()
+    return out
+
+
 def all_principal_rows(db: Database) -> tuple[list[rec.UserRow], list[rec.RoleRow], list[rec.GroupRow]]:
-    users = [rec.user(r["n"]) for r in db.execute("MATCH (n:User) RETURN n")]
-    roles = [rec.role(r["n"]) for r in db.execute("MATCH (n:Role) RETURN n")]
-    groups = [rec.group(r["n"]) for r in db.execute("MATCH (n:IAMGroup) RETURN n")]
+    users = [rec.user(r) for r in _node_rows(db, "User", rec.UserRow)]
+    roles = [rec.role(r) for r in _node_rows(db, "Role", rec.RoleRow)]
+    groups = [rec.group(r) for r in _node_rows(db, "IAMGroup", rec.GroupRow)]
     return users, roles, groups
 
 
 def all_policies(db: Database) -> list[rec.PolicyRow]:
-    return [rec.policy(r["n"]) for r in db.execute("MATCH (n:Policy) RETURN n")]
+    return [rec.policy(r) for r in _node_rows(db, "Policy", rec.PolicyRow)]
 
 
 def all_attachments(db: Database) -> list[rec.AttachmentRow]:
-    rows = db.execute(
+    rows = db.execute_arrow(
         "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) "
         "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt"
-    )
+    ).to_pylist()
     return [
         rec.AttachmentRow(
             policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"], attached_as=r["how"]
@@ -330,10 +346,8 @@ def all_attachments(db: Database) -> list[rec.AttachmentRow]:
 
 
 def all_memberships(db: Database) -> list[tuple[str, str]]:
-    return [
-        (r["u"], r["g"])
-        for r in db.execute("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) RETURN u.arn AS u, g.arn AS g")
-    ]
+    rows = db.execute_arrow("MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) RETURN u.arn AS u, g.arn AS g")
+    return list(zip(rows.column("u").to_pylist(), rows.column("g").to_pylist(), strict=True))
 
 
 def all_profiles(db: Database) -> list[tuple[rec.InstanceProfileRow, str]]:
@@ -342,7 +356,7 @@ def all_profiles(db: Database) -> list[tuple[rec.InstanceProfileRow, str]]:
 
 
 def all_resources(db: Database) -> list[rec.ResourceRow]:
-    return [rec.resource(r["n"]) for r in db.execute("MATCH (n:Resource) RETURN n")]
+    return [rec.resource(r) for r in _node_rows(db, "Resource", rec.ResourceRow)]
 
 
 def names_of(db: Database, resource_arns: Sequence[str]) -> dict[str, list[rec.NamedRow]]:

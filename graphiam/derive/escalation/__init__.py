@@ -6,17 +6,20 @@ decisions: permission on a resource, service trust, administrator), `probes` (th
 `fanout` + `reach` + `trust` (edges to many targets derived once per class of targets and stored as fan-out
 edges), `functions` (takeovers of stored Lambda functions their policies allow), `derive` (runs every
 technique's family for every actor), `run` (the deriver that writes the edges), `paths` (path search over
-assumption, escalation and fan-out edges).
+assumption, escalation and fan-out edges) with `edge_table` (the stored edges as columns) and `numbered`
+(whole-graph traversals over node numbers).
 """
 
 from graphiam.derive.escalation import (
     classes,
     decide,
     derive,
+    edge_table,
     edges,
     families,
     fanout,
     functions,
+    numbered,
     paths,
     probes,
     reach,
@@ -54,10 +57,12 @@ __all__ = [
     "classes",
     "decide",
     "derive",
+    "edge_table",
     "edges",
     "families",
     "fanout",
     "functions",
+    "numbered",
     "load_techniques",
     "paths",
     "probes",

@@ -19,29 +19,24 @@ order: within one length, the paths kept are the first ones by target names.
 from __future__ import annotations
 
 import heapq
-from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from graphiam.cancel import NEVER, Cancel
+from graphiam.derive.escalation.edge_table import (
+    EdgeTable,
+    Label,
+    Step,
+    StepMaker,
+    loops,
+    steps_in,
+    steps_out,
+)
+from graphiam.derive.escalation.numbered import NumberedGraph
 
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Step:
-    source: str
-    target: str
-    technique: str
-    permissions: tuple[dict[str, Any], ...]
-    needs: tuple[str, ...] = ()
-    assumptions: tuple[str, ...] = ()
-    admin: bool = False  # this step makes `target` administrator
-    ordinal: int = 0  # among parallel edges of one technique between the same two principals
-
-    @property
-    def statements(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(s for p in self.permissions for s in p.get("statements", ())))
+__all__ = ["EdgeTable", "Fan", "Label", "Path", "PathGraph", "Step", "TargetSet"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,10 +109,17 @@ def _fan_steps(f: Fan, arns: Iterable[str], skip: str | None = None) -> Iterator
 
 
 class _Within:
-    """Members of target sets at distance <= bound, per distance map (memoised per set and bound)."""
+    """Members of target sets at distance <= bound, per distance map (memoised per set and bound); `by_id`:
+    the distances by node number (`_INF` for none)."""
 
-    def __init__(self, dist: dict[str, int]) -> None:
+    def __init__(self, dist: dict[str, int], ids: Mapping[str, int] | None = None, n: int = 0) -> None:
         self.dist = dist
+        self.by_id = [_INF] * n
+        if ids is not None:
+            for a, d in dist.items():
+                i = ids.get(a)
+                if i is not None and i < n:
+                    self.by_id[i] = d
         self._upto: dict[int, list[str]] = {}
         self._memo: dict[tuple[str, int], list[str]] = {}
 
@@ -141,40 +143,17 @@ class _Within:
 
 
 class PathGraph:
-    def __init__(self, steps: Iterable[Step], direct_admins: Iterable[str], fans: Iterable[Fan] = ()) -> None:
-        # in (source, target, technique) order, parallel edges by their permissions, numbered (`ordinal`):
-        # then each principal's edges out come in `_out_key` order and edges in in `_in_key` order as appended
-        ordered = sorted(steps, key=attrgetter("source", "target", "technique"))
-        self.out: dict[str, list[Step]] = {}
-        self.into_: dict[str, list[Step]] = {}
-        self.loops: dict[str, list[Step]] = {}
-        i = 0
-        while i < len(ordered):
-            s = ordered[i]
-            j = i + 1
-            while (
-                j < len(ordered)
-                and ordered[j].source == s.source
-                and ordered[j].target == s.target
-                and ordered[j].technique == s.technique
-            ):
-                j += 1
-            run = (
-                ordered[i:j]
-                if j - i == 1
-                else [
-                    x if n == 0 else replace(x, ordinal=n)
-                    for n, x in enumerate(sorted(ordered[i:j], key=lambda x: repr(x.permissions)))
-                ]
-            )
-            for x in run:
-                if x.source == x.target:
-                    self.loops.setdefault(x.source, []).append(x)
-                else:
-                    self.out.setdefault(x.source, []).append(x)
-                    self.into_.setdefault(x.target, []).append(x)
-            i = j
-        del ordered
+    def __init__(
+        self, edges: EdgeTable | Iterable[Step], direct_admins: Iterable[str], fans: Iterable[Fan] = ()
+    ) -> None:
+        """`edges`: the explicit edges (a table, or `Step`s: their permissions then come from labels)."""
+        table = edges if isinstance(edges, EdgeTable) else EdgeTable.of_steps(edges)
+        self.table = table
+        ids = {a: i for i, a in enumerate(table.names)}  # grows with principals only fans name
+        # each principal's edges (in `_out_key` / `_in_key` order), made when a search first enters it
+        self.out = steps_out(table, ids)
+        self.into_ = steps_in(table, ids)
+        self.loops = loops(table, ids)
         self.fans: dict[str, list[Fan]] = {}
         self.fans_of_set: dict[str, list[Fan]] = {}
         self.sets: dict[str, TargetSet] = {}
@@ -186,14 +165,32 @@ class PathGraph:
         for sid, ts in sorted(self.sets.items()):
             for a in ts.members:
                 self.sets_of.setdefault(a, []).append(sid)
+        self.numbers = NumberedGraph(
+            table,
+            ids,
+            {sid: ts.members for sid, ts in self.sets.items()},
+            [(f.source, f.targets.id, f.admin) for fs in self.fans_of_set.values() for f in fs],
+        )
         self.direct = frozenset(direct_admins)
+        self._terminal = self.direct | frozenset(self.loops)
         self._terminal_members: dict[str, list[str]] = {}
         self.admin_dist = self._admin_distances()
-        self._admin_within = _Within(self.admin_dist)
+        self._ids = ids
+        self._maker = StepMaker(table)
+        self._admin_within = self._within(self.admin_dist)
+        terminal = bytearray(len(table.names))
+        for arn in (*self.direct, *self.loops):
+            i = ids.get(arn)
+            if i is not None and i < len(terminal):
+                terminal[i] = 1
+        self._terminal_ids = bytes(terminal)
+
+    def _within(self, dist: dict[str, int]) -> _Within:
+        return _Within(dist, self._ids, len(self.table.names))
 
     def terminal(self, arn: str) -> bool:
         """Administrator now, or can make itself administrator in one step."""
-        return arn in self.direct or arn in self.loops
+        return arn in self._terminal
 
     def _goal(self, s: Step) -> bool:
         return s.admin or self.terminal(s.target)
@@ -208,72 +205,34 @@ class PathGraph:
         arns = f.targets.members if f.admin else self.terminal_members(f.targets)
         return any(a != f.source for a in arns)
 
-    def _reverse(self, b: str, done: set[str], *, admin_ok: bool) -> Iterator[str]:
-        """Sources of edges into `b` (explicit, then fans over sets holding `b`, each set once)."""
-        for s in self.into_.get(b, ()):
-            if admin_ok or not s.admin:
-                yield s.source
-        for sid in self.sets_of.get(b, ()):
-            key = f"{sid}|{admin_ok}"
-            if key in done:
-                continue
-            done.add(key)
-            for f in self.fans_of_set[sid]:
-                if admin_ok or not f.admin:
-                    yield f.source
-
     def _admin_distances(self) -> dict[str, int]:
         """Fewest edges from a principal to a goal edge, through principals that are not administrator."""
-        dist: dict[str, int] = {}
-        queue: deque[str] = deque()
-        sources = set(self.out) | set(self.fans)
-        for src in sorted(sources):
-            if any(self._goal(s) for s in self.out.get(src, ())) or any(
-                self._fan_has_goal(f) for f in self.fans.get(src, ())
-            ):
-                dist[src] = 1
-                queue.append(src)
-        done: set[str] = set()
-        while queue:
-            b = queue.popleft()
-            if self.terminal(b):
-                continue  # a path does not go on through an administrator
-            for a in self._reverse(b, done, admin_ok=False):
-                if a not in dist:
-                    dist[a] = dist[b] + 1
-                    queue.append(a)
-        return dist
+        terminal = self._terminal
+        # an explicit edge to a principal that is administrator (or can make itself one), an edge that makes
+        # its target administrator, a fan with such a member
+        first = self.numbers.sources_into(sorted(terminal)) | self.numbers.marked_sources()
+        first.update(src for src, fs in self.fans.items() if any(self._fan_has_goal(f) for f in fs))
+        return self.numbers.distances(dict.fromkeys(first, 1), admin_ok=False, stop=terminal)
 
     def _distances_to(self, target: str) -> dict[str, int]:
-        dist = {target: 0}
-        queue = deque([target])
-        done: set[str] = set()
-        while queue:
-            b = queue.popleft()
-            for a in self._reverse(b, done, admin_ok=True):
-                if a not in dist:
-                    dist[a] = dist[b] + 1
-                    queue.append(a)
-        return dist
+        return self.numbers.distances({target: 0}, admin_ok=True)
 
     def reaching(self, targets: Iterable[str]) -> set[str]:
         """Every principal with a path (any length, through administrators too) to one of `targets`; the
         targets themselves included."""
-        seen = set(targets)
-        queue = deque(sorted(seen))
-        done: set[str] = set()
-        while queue:
-            b = queue.popleft()
-            for a in self._reverse(b, done, admin_ok=True):
-                if a not in seen:
-                    seen.add(a)
-                    queue.append(a)
-        return seen
+        return set(self.numbers.distances(dict.fromkeys(targets, 0), admin_ok=True))
+
+    def reaching_each(self, targets: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+        """`reaching` of each group of `targets` (key -> principals), in one pass: principal -> the keys of
+        the groups it reaches."""
+        return self.numbers.reaching_each(targets)
 
     def to_admin(self, source: str, *, max_depth: int, limit: int, cancel: Cancel = NEVER) -> list[Path]:
         if source in self.direct:
             return []
-        found = [Path(steps=(s,), reaches_admin=True) for s in self.loops.get(source, ())]
+        # a principal's self-loops come in (technique, ordinal) order, so the paths they end are sorted: of
+        # each run of them only the first `limit` can be kept (and more than `limit` stop the search as well)
+        found = [Path(steps=(s,), reaches_admin=True) for s in self.loops.get(source, ())[:limit]]
         start = self.admin_dist.get(source, _INF)
         for depth in range(start, max_depth + 1):
             if len(found) >= limit:
@@ -283,7 +242,8 @@ class PathGraph:
                 if last.admin or last.target in self.direct:
                     found.append(Path(steps=steps, reaches_admin=True))
                 else:
-                    found += [Path(steps=(*steps, s), reaches_admin=True) for s in self.loops[last.target]]
+                    ends = self.loops[last.target][:limit]
+                    found += [Path(steps=(*steps, s), reaches_admin=True) for s in ends]
                 if len(found) >= limit:
                     break
         return sorted(found, key=Path.sort_key)[:limit]
@@ -293,7 +253,7 @@ class PathGraph:
     ) -> list[Path]:
         if source == target:
             return []
-        within = _Within(self._distances_to(target))
+        within = self._within(self._distances_to(target))
         found: list[Path] = []
         for depth in range(within.dist.get(source, _INF), max_depth + 1):
             for steps in self._walk(source, depth, within, stop_at_goal=False, target=target, cancel=cancel):
@@ -305,10 +265,13 @@ class PathGraph:
     def _next(
         self, node: str, left: int, within: _Within, stop_at_goal: bool, target: str | None
     ) -> Iterator[Step]:
-        """Edges leaving `node` that can matter with `left` hops to go, in canonical order. Explicit edges are
-        all offered; a fan offers only members that are goals (last hop) or within reach of one (earlier
-        hops)."""
-        parts: list[Iterable[Step]] = [self.out.get(node, ())]
+        """Edges leaving `node` that can matter with `left` hops to go, in canonical order: to a goal (last
+        hop), or not to a goal and within reach of one (earlier hops). A `Step` is made only for an edge the
+        walk gets to."""
+        take = self._take(left, within, stop_at_goal, target)
+        i = self._ids.get(node)
+        runs = self._maker.out_runs(i, take) if i is not None else iter(())
+        parts: list[Iterable[Step]] = [chain.from_iterable(runs)]
         for f in self.fans.get(node, ()):
             if left == 1:
                 if stop_at_goal:
@@ -321,6 +284,30 @@ class PathGraph:
                 arns = within.members(f.targets, left - 1)
             parts.append(_fan_steps(f, arns))
         return iter(parts[0]) if len(parts) == 1 else heapq.merge(*parts, key=_out_key)
+
+    def _take(
+        self, left: int, within: _Within, stop_at_goal: bool, target: str | None
+    ) -> Callable[[int, int], bool]:
+        """Which explicit edges (target number, label) `_walk` can use with `left` hops to go: as it decides
+        them, on the numbers, before any `Step` is made."""
+        admin, near, bound, term = self.table.admin_labels, within.by_id, left - 1, self._terminal_ids
+        goal = self._ids.get(target, -1) if target is not None else -1
+
+        def last_to_admin(b: int, x: int) -> bool:
+            return bool(admin[x] or term[b])
+
+        def toward_admin(b: int, x: int) -> bool:
+            return not admin[x] and not term[b] and near[b] <= bound
+
+        def last_to_target(b: int, x: int) -> bool:
+            return b == goal
+
+        def toward_target(b: int, x: int) -> bool:
+            return b != goal and near[b] <= bound
+
+        if stop_at_goal:
+            return last_to_admin if left == 1 else toward_admin
+        return last_to_target if left == 1 else toward_target
 
     def _walk(
         self,
