@@ -23,12 +23,21 @@ The engine's verdict on one (principal, role) pair and the rows edges are writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from graphiam.arn import account_of
-from graphiam.derive.assume.candidates import ASSUME_ROLE, Index, Match, Profile, Source, candidates, stored
+from graphiam.derive.assume.candidates import (
+    Index,
+    Match,
+    Profile,
+    Source,
+    candidates,
+    stored,
+)
+from graphiam.derive.assume.groups import Members
 from graphiam.derive.assume.hops import EdgeRows, Verdict, decide_hop, to_verdict
+from graphiam.derive.assume.shared import RoleEdges, Shared
 from graphiam.graph.context import environment
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
@@ -49,6 +58,7 @@ class Deriver:
         self.out = EdgeRows()
         self.gate = ScpGate(snap)
         self.env = environment()  # the clock, read once: every hop is judged at the same moment
+        self.bulk = Shared(self)  # the per-class path of accounts named as a whole
 
     def add(self, src: Source, role: PrincipalInfo, verdict: Verdict) -> None:
         """Draw the edge unless the source's SCPs certainly deny the call."""
@@ -84,40 +94,47 @@ class Deriver:
                     self.shared(role, prof, match)
         per_member = role.trust is not None and self.index.trust_tests_principal(role.trust)
         for account in cand.accounts:
-            singles, classes, hits = self.index.account_candidates(account, role)
-            for prof, match in singles:
-                if prof.info.arn not in cand.named:
-                    self.shared(role, prof, match)
-            for members in classes:
-                todo = [
-                    m
-                    for m in members
-                    if m.info.arn not in hits and m.info.arn != role.arn and m.info.arn not in cand.named
-                ]
-                if not todo:
-                    continue
-                if per_member or self.cache is None:  # the trust looks at each principal's own keys
-                    for prof in todo:
-                        self.shared(role, prof, prof.static)
-                    continue
-                rep = todo[0]
-                key = self.index.share_key(role, rep, rep.static)
-                if key is None:
-                    for prof in todo:
-                        self.shared(role, prof, prof.static)
-                    continue
-                verdict = self.verdict(role, stored(rep.info), key)
-                if verdict is not None:
-                    for kind in ("user", "role"):
-                        ids = [
-                            m.info.arn
-                            for m in todo
-                            if m.info.kind == kind and self.gate.allows(m.info, ASSUME_ROLE, role.arn)
-                        ]
-                        if ids:
-                            self.out.add_many(
-                                "User" if kind == "user" else "Role", ASSUME_ROLE, ids, role, verdict
-                            )
+            if per_member or self.cache is None or role.trust is None:
+                self.account_alone(role, account, cand.named, per_member=per_member)
+            else:
+                self.bulk.edges(role, account, cand.named)
+
+    def account_alone(
+        self, role: PrincipalInfo, account: str, named: Mapping[str, Source], *, per_member: bool
+    ) -> None:
+        """Add the edges from the principals of `account` (named as a whole by the trust) into `role`, each
+        principal on its own (the trust looks at each principal's own keys, or sharing is off)."""
+        singles, classes, hits = self.index.account_candidates(account, role)
+        for prof, match in singles:
+            if prof.info.arn not in named:
+                self.shared(role, prof, match)
+        for members in classes:
+            todo = [
+                m
+                for m in members
+                if m.info.arn not in hits and m.info.arn != role.arn and m.info.arn not in named
+            ]
+            if not todo:
+                continue
+            if per_member or self.cache is None:
+                for prof in todo:
+                    self.shared(role, prof, prof.static)
+                continue
+            rep = todo[0]
+            key = self.index.share_key(role, rep, rep.static)
+            if key is None:
+                for prof in todo:
+                    self.shared(role, prof, prof.static)
+                continue
+            verdict = self.verdict(role, stored(rep.info), key)
+            if verdict is not None:
+                self.add_members(role, todo, verdict)
+
+    def add_members(self, role: PrincipalInfo, members: Sequence[Profile], verdict: Verdict) -> None:
+        """Edges from `members` into `role` with one verdict, but for those the SCPs certainly deny."""
+        out = RoleEdges(self, role)
+        out.add(Members(members), verdict, None)
+        out.flush()
 
 
 def affected_roles(snap: Snapshot, touched: frozenset[str]) -> list[PrincipalInfo]:

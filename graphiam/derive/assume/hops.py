@@ -83,7 +83,7 @@ class EdgeRows:
         self.columns: dict[str, dict[str, list[Any]]] = {}
         self.nodes: dict[str, tuple[str, str, str | None]] = {}  # id -> (table, kind, account)
         self.reasons: dict[str, tuple[str, str]] = {}  # reason id -> (statements, conditions)
-        self._ids: dict[Verdict, str] = {}
+        self._ids: dict[int, tuple[Verdict, str]] = {}  # id(verdict) -> (verdict, its reason id)
 
     def add(self, source: Source, role: PrincipalInfo, verdict: Verdict) -> None:
         self.add_many(source.table, source.action, (source.id,), role, verdict)
@@ -96,18 +96,39 @@ class EdgeRows:
         cols = self.columns.get(table)
         if cols is None:
             cols = self.columns[table] = {c: [] for c in self.COLUMNS}
-        rid = self._ids.get(verdict)
-        if rid is None:
-            rid = self._ids[verdict] = verdict.reason
-            content = (verdict.statements, verdict.conditions)
-            if self.reasons.setdefault(rid, content) != content:
-                raise ValueError(f"edge reason id `{rid}` names two contents (digest collision)")
+        rid = self.reason_of(verdict)
         n = len(ids)
         cols["from"] += ids
         cols["to"] += [role.arn] * n
         cols["action"] += [action] * n
         cols["reason"] += [rid] * n
         cols["needs_conditions"] += [verdict.needs_conditions] * n
+
+    def reason_of(self, verdict: Verdict) -> str:
+        """The AssumeReason id of `verdict`, its content recorded."""
+        hit = self._ids.get(id(verdict))
+        if hit is not None and hit[0] is verdict:
+            return hit[1]
+        rid = verdict.reason
+        content = (verdict.statements, verdict.conditions)
+        if self.reasons.setdefault(rid, content) != content:
+            raise ValueError(f"edge reason id `{rid}` names two contents (digest collision)")
+        self._ids[id(verdict)] = (verdict, rid)  # the verdict kept: its id stays its own
+        return rid
+
+    def add_columns(
+        self, table: str, action: str, ids: list[str], target: str, reasons: list[str], needs: list[bool]
+    ) -> None:
+        """Edges from `ids` into `target`, each with its reason id (`reason_of`) and `needs_conditions`."""
+        cols = self.columns.get(table)
+        if cols is None:
+            cols = self.columns[table] = {c: [] for c in self.COLUMNS}
+        n = len(ids)
+        cols["from"] += ids
+        cols["to"] += [target] * n
+        cols["action"] += [action] * n
+        cols["reason"] += reasons
+        cols["needs_conditions"] += needs
 
     def all(self) -> list[dict[str, Any]]:
         """Every edge as a row, its reason expanded to `statements` and `conditions` (tests)."""
