@@ -107,7 +107,7 @@ def hop(
     needs: bool,
     trust: str | None = None,
 ) -> ChainHop:
-    """One stored edge as a hop (graphiam.derive.assume.edges documents the compact form): `#trust` becomes
+    """One stored edge as a hop (graphiam.derive.assume.hops documents the compact form): `#trust` becomes
     `<target ARN>#trust` (its condition values read from `trust`, the target's trust policy text), `~rest`
     becomes `arn:aws:iam::<source's account>:rest`."""
     account = account_of(source)

@@ -27,22 +27,24 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import graphiam
 from graphiam.catalog import Catalog
-from graphiam.derive.escalation.decide import Decider
-from graphiam.derive.escalation.probes import blind_statement, pack_ids
 from graphiam.derive.findings.analyse import Analyser
 from graphiam.derive.findings.rules import SEVERITY, default_rules
 from graphiam.errors import InputError
-from graphiam.graph.snapshot import PrincipalInfo, Snapshot, build_snapshot
+from graphiam.graph.snapshot import Snapshot, build_snapshot
 from graphiam.model import AWS_MANAGED, INLINE
-from graphiam.policy import PolicySource, Statement
 from graphiam.policy.normal import normalised_statements, statements_of
 from graphiam.queries.escalation_paths import EscalationIndex, build_index
+from graphiam.queries.sensitive import DEFAULT_SENSITIVE as DEFAULT_SENSITIVE
+from graphiam.queries.sensitive import SensitiveSpec as SensitiveSpec
+from graphiam.queries.sensitive import parse_sensitive as parse_sensitive
+from graphiam.queries.sensitive import read_config as read_config
+from graphiam.queries.sensitive import read_sensitive as read_sensitive
+from graphiam.queries.sensitive import sensitive_actions as sensitive_actions
+from graphiam.queries.sensitive import sensitive_section
 from graphiam.store import Database, reader
 from graphiam.store import history_store as H
 from graphiam.store.assume_store import read_reasons
@@ -53,94 +55,6 @@ PATH_DEPTH = 5  # as whatif's paths: one shortest path to administrator of at mo
 FINDING_SAMPLE = 10  # actions kept per finding (with their number)
 
 Summary = dict[str, Any]
-
-
-# ---- the sensitive actions ----
-
-
-@dataclass(frozen=True, kw_only=True)
-class SensitiveSpec:
-    """Actions matching `action` (wildcards expanded against the catalogue), of these access levels (None:
-    any); each is decided on resource `*` ("on everything")."""
-
-    action: str
-    access_levels: tuple[str, ...] | None = None
-
-
-DEFAULT_SENSITIVE: tuple[SensitiveSpec, ...] = (
-    SensitiveSpec(action="iam:*", access_levels=("Write", "Permissions management")),
-    SensitiveSpec(action="sts:AssumeRole"),
-    SensitiveSpec(action="kms:Decrypt"),
-    SensitiveSpec(action="s3:*", access_levels=("Write", "Permissions management")),
-)
-
-
-def sensitive_actions(specs: Sequence[SensitiveSpec], catalog: Catalog | None = None) -> list[str]:
-    """The actions the specs name, in catalogue spelling, sorted (resource `*` for every one)."""
-    cat = catalog or Catalog.default()
-    found: set[str] = set()
-    for spec in specs:
-        matches = cat.expand(spec.action)
-        if not matches:
-            raise InputError(f"sensitive actions: `{spec.action}` names no known action")
-        found.update(
-            a.full_name for a in matches if spec.access_levels is None or a.access_level in spec.access_levels
-        )
-    return sorted(found)
-
-
-def parse_sensitive(data: Any, *, source: str) -> tuple[SensitiveSpec, ...]:
-    """The sensitive-actions list of a file: a list whose items are action patterns (`kms:Decrypt`) or objects
-    `{action, access-levels?}` (or the list under a `sensitive-actions` key)."""
-    if isinstance(data, Mapping) and "sensitive-actions" in data:
-        data = data["sensitive-actions"]
-    if not isinstance(data, list) or not data:
-        raise InputError(f"{source}: expected a non-empty list of actions (or `sensitive-actions: [...]`)")
-    out = []
-    for i, item in enumerate(data):
-        where = f"{source}: item {i}"
-        if isinstance(item, str):
-            out.append(SensitiveSpec(action=item))
-            continue
-        if not isinstance(item, Mapping) or not isinstance(item.get("action"), str):
-            raise InputError(f"{where}: expected an action pattern or an object with `action`")
-        unknown = set(item) - {"action", "access-levels"}
-        if unknown:
-            raise InputError(f"{where}: unknown key `{sorted(unknown)[0]}` (action, access-levels)")
-        levels = item.get("access-levels")
-        if levels is not None and (
-            not isinstance(levels, list) or not all(isinstance(x, str) for x in levels)
-        ):
-            raise InputError(f"{where}: `access-levels` must be a list of access levels")
-        out.append(
-            SensitiveSpec(action=item["action"], access_levels=None if levels is None else tuple(levels))
-        )
-    return tuple(out)
-
-
-def read_sensitive(path: str | Path) -> tuple[SensitiveSpec, ...]:
-    """A sensitive-actions file: JSON, or YAML (`.yml`/`.yaml`)."""
-    return parse_sensitive(read_config(path), source=str(path))
-
-
-def read_config(path: str | Path) -> Any:
-    """A small configuration file as data: YAML for `.yml`/`.yaml`, else JSON. Errors name the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read: {exc}") from None
-    if p.suffix.lower() in (".yml", ".yaml"):
-        import yaml  # only here: a command that reads no YAML file never loads it
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{p}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
 # ---- administrators ----
@@ -430,146 +344,6 @@ def _findings(
     return out, fingerprint
 
 
-class _Sensitive:
-    """Who may do each sensitive action on `*`, decided by `Decider.allowed` (as escalation steps are:
-    conditions the principal can meet count).
-
-    Three savings. An action is asked only when an identity Allow statement can name it (each document
-    scanned once, statements naming another service skipped). Principals whose statements for an action read
-    nothing of the principal (`blind_statement`) and who hold the same policies for it get one decision. A
-    principal whose policies, boundary, SCPs and tags are those an earlier summary saw (`fingerprint`) keeps
-    that summary's answer."""
-
-    def __init__(self, snap: Snapshot, actions: Sequence[str]) -> None:
-        self.decider = Decider(snap)
-        self.actions = list(actions)
-        self.lows = [a.lower() for a in actions]
-        self.by_service: dict[str, list[int]] = {}
-        for i, low in enumerate(self.lows):
-            self.by_service.setdefault(low.split(":", 1)[0], []).append(i)
-        self.memo: dict[tuple[Any, ...], bool] = {}
-        self.blind: dict[int, bool] = {}
-        self.allows: dict[int, frozenset[int]] = {}  # document id -> the actions it has an Allow for
-        self.texts: dict[int, str] = {}  # document id -> digest of its text
-
-    def _statement_actions(self, st: Statement) -> set[int]:
-        everything = range(len(self.lows))
-        if st.actions is None:  # NotAction: whatever it spares
-            return {i for i in everything if st.may_match_action(self.lows[i])}
-        found: set[int] = set()
-        for raw, pattern in zip(st.actions, st.action_patterns, strict=True):
-            service = raw.lower().split(":", 1)[0]
-            maybe = everything if "*" in service or "?" in service else self.by_service.get(service, ())
-            found.update(i for i in maybe if pattern.matches(self.lows[i], {}))
-        return found
-
-    def candidates(self, p: PrincipalInfo) -> list[int]:
-        """The actions an identity policy of `p` has an Allow statement for."""
-        found: set[int] = set()
-        for src in p.identity:
-            doc = src.document
-            hit = self.allows.get(id(doc))
-            if hit is None:
-                acts: set[int] = set()
-                for st in doc.statements:
-                    if st.effect == "Allow":
-                        acts |= self._statement_actions(st)
-                hit = self.allows[id(doc)] = frozenset(acts)
-            found |= hit
-        return sorted(found)
-
-    def _text(self, src: PolicySource) -> str:
-        doc = src.document
-        hit = self.texts.get(id(doc))
-        if hit is None:
-            raw = json.dumps(doc.raw, sort_keys=True, separators=(",", ":"))
-            hit = self.texts[id(doc)] = hashlib.sha256(raw.encode()).hexdigest()[:16]
-        return f"{src.policy_id}|{src.via}|{src.via_name}|{hit}"
-
-    def fingerprint(self, p: PrincipalInfo) -> str:
-        """Everything the answers for `p` depend on besides the rules: its policies and boundary (texts),
-        its SCP levels, its tags."""
-        parts = [p.kind, *sorted(f"{k}={v}" for k, v in p.tags.items()), "identity"]
-        parts += sorted(self._text(s) for s in p.identity)
-        parts.append("boundary" if p.boundary is not None else "no boundary")
-        parts += sorted(self._text(s) for s in p.boundary or ())
-        for level in p.scps or ():
-            parts.append("scp level")
-            parts += sorted(self._text(s) for s in level)
-        return _digest(parts)
-
-    def _blind(self, sources: Iterable[PolicySource], low: str) -> bool:
-        for src in sources:
-            for st in src.document.statements_for(low):
-                hit = self.blind.get(id(st))
-                if hit is None:
-                    hit = self.blind[id(st)] = blind_statement(st)
-                if not hit:
-                    return False
-        return True
-
-    def allowed(self, p: PrincipalInfo, i: int) -> bool:
-        action, low = self.actions[i], self.lows[i]
-        if not self.decider.may_allow(p, action, "*"):
-            return False
-        identity = [s for s in p.identity if s.document.statements_for(low)]
-        if p.boundary is None and p.scps is None and _plainly_allowed(identity, low):
-            return True
-        boundary = None if p.boundary is None else [s for s in p.boundary if s.document.statements_for(low)]
-        everything = [*identity, *(boundary or ()), *(s for level in p.scps or () for s in level)]
-        if not self._blind(everything, low):
-            return self.decider.allowed(p, action, "*") is not None
-        key = (
-            low,
-            p.principal_type,
-            pack_ids(identity),
-            None if boundary is None else pack_ids(boundary),
-            None if p.scps is None else tuple(pack_ids(level) for level in p.scps),
-        )
-        hit = self.memo.get(key)
-        if hit is None:
-            hit = self.memo[key] = self.decider.allowed(p, action, "*") is not None
-        return hit
-
-
-def _plainly_allowed(identity: Sequence[PolicySource], low: str) -> bool:
-    """Allowed without asking the engine: an unconditional Allow of the action on every resource and no Deny
-    of it (with no boundary and no SCP, the caller's part): no statement can take it away ("Policy
-    evaluation logic": an explicit deny or a missing allow is all that denies an identity-only request)."""
-    statements = [st for s in identity for st in s.document.statements_for(low)]
-    if any(st.effect != "Allow" for st in statements):
-        return False
-    return any(
-        not st.compiled_conditions and st.not_resources is None and st.matches_resource("*", {})
-        for st in statements
-    )
-
-
-def _sensitive(
-    snap: Snapshot, specs: Sequence[SensitiveSpec], rules: str, previous: Summary | None
-) -> dict[str, Any]:
-    """`{"actions": [...], "allowed": {principal: [action index, ...]}, "fingerprints": {principal: ...}}`."""
-    actions = sensitive_actions(specs)
-    decide = _Sensitive(snap, actions)
-    old: Mapping[str, Any] = {}
-    if previous is not None and previous.get("rules") == rules:
-        before = previous["sensitive"]
-        if before["actions"] == actions:
-            old = before
-    allowed: dict[str, list[int]] = {}
-    prints: dict[str, str] = {}
-    for arn in sorted(snap.principals):
-        p = snap.principals[arn]
-        prints[arn] = mark = decide.fingerprint(p)
-        if old and old["fingerprints"].get(arn) == mark:
-            hits = old["allowed"].get(arn, [])
-        else:
-            hits = [i for i in decide.candidates(p) if decide.allowed(p, i)]
-        if hits:
-            allowed[arn] = hits
-    return {"actions": actions, "allowed": allowed, "fingerprints": prints}
-
-
 def summarise(
     db: Database,
     *,
@@ -597,7 +371,7 @@ def summarise(
         "reasons": reasons,
         "externals": externals,
         "findings": findings,
-        "sensitive": _sensitive(snap, sensitive, rules, previous),
+        "sensitive": sensitive_section(snap, sensitive, rules, previous),
     }
 
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from graphiam.changes.load import load_files
-from graphiam.derive.assume.edges import compute_edges, reason_id
+from graphiam.derive.assume.edges import compute_edges
+from graphiam.derive.assume.hops import reason_id
 from graphiam.errors import StoreError
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.store import assume_store as S

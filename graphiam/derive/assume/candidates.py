@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +76,11 @@ class Profile:
         "info",
         "ctx",
         "star",
+        "star_at",
         "star_allow",
         "star_refs",
         "varying",
+        "varying_at",
         "head",
         "allows",
         "static",
@@ -93,14 +95,20 @@ class Profile:
             (src, st) for src in (p.boundary or ()) for st in src.document.statements_for("sts:assumerole")
         ]
         self.allows = any(st.effect == "Allow" and src.via != "boundary" for src, st in relevant)
-        star = [(src, st) for src, st in relevant if _any_resource(st)]
-        self.star = tuple(_ref(src, st) for src, st in star)
-        self.star_allow = any(st.effect == "Allow" and src.via != "boundary" for src, st in star)
-        self.star_refs = frozenset(r for _, st in star for r in statement_refs(st))
+        star = [(at, src, st) for at, (src, st) in enumerate(relevant) if _any_resource(st)]
+        self.star = tuple(_ref(src, st) for _, src, st in star)
+        # where each statement of `star` / `varying` stands among the relevant ones: a verdict lists the
+        # statements it matched in that order (identity policies as the principal holds them, then boundary)
+        self.star_at = tuple(at for at, _, _ in star)
+        self.star_allow = any(st.effect == "Allow" and src.via != "boundary" for _, src, st in star)
+        self.star_refs = frozenset(r for _, _, st in star for r in statement_refs(st))
         self.varying = tuple(
             (st, _ref(src, st), st.effect == "Allow" and src.via != "boundary", frozenset(statement_refs(st)))
             for src, st in relevant
             if not _any_resource(st) and may_match_a_role(st)
+        )
+        self.varying_at = tuple(
+            at for at, (_, st) in enumerate(relevant) if not _any_resource(st) and may_match_a_role(st)
         )
         # a missing boundary and a boundary with no statement for sts:AssumeRole decide differently
         self.head = (p.account, p.kind, p.boundary is None)
@@ -118,15 +126,24 @@ class Profile:
 
     def match(self, role_arn: str) -> Match:
         """Which relevant statements apply to `role_arn` (Resource matched with the principal's context)."""
-        ids = list(self.star)
+        return self.match_at(
+            {i for i, (st, *_) in enumerate(self.varying) if st.matches_resource(role_arn, self.ctx)}
+        )
+
+    def match_at(self, matched: Container[int]) -> Match:
+        """The `Match` of a role the statements of `varying` at positions `matched` apply to: ids in the
+        order the statements stand (two principals holding the same statements in another order get other
+        verdicts: a verdict lists its statements in order)."""
+        found = list(zip(self.star_at, self.star, strict=True))
         refs = self.star_refs
         allow = self.star_allow
-        for st, ref, is_allow, st_refs in self.varying:
-            if st.matches_resource(role_arn, self.ctx):
-                ids.append(ref)
+        for i, (_, ref, is_allow, st_refs) in enumerate(self.varying):
+            if i in matched:
+                found.append((self.varying_at[i], ref))
                 refs = refs | st_refs
                 allow = allow or is_allow
-        return Match(ids=tuple(ids), refs=refs, identity_allow=allow)
+        found.sort(key=lambda x: x[0])
+        return Match(ids=tuple(ref for _, ref in found), refs=refs, identity_allow=allow)
 
     def key(self, match: Match, role: PrincipalInfo, trust_refs: frozenset[str]) -> tuple[Any, ...]:
         """The verdict-sharing key for this principal on `role` (see the module docstring)."""
@@ -150,6 +167,22 @@ class Match:
 
 
 _ROLE_ARN_HEAD = "arn:aws:iam::"
+
+
+def tag_keys(refs: Iterable[str]) -> frozenset[str]:
+    """The context keys (lower case) among `refs` that name a tag of the target (`aws:ResourceTag/…`,
+    `iam:ResourceTag/…`): a verdict depends on the role's tags through these alone."""
+    return frozenset(k for k in refs if k.startswith(_TAGS))
+
+
+def tag_values(tags: Mapping[str, str], keys: Iterable[str]) -> tuple[tuple[str, str | None], ...]:
+    """The values of the target tag keys `keys` (`tag_keys`) for a role with `tags`, as the request context
+    holds them (keys case-insensitive)."""
+    by_key: dict[str, str] = {}
+    for tag, value in tags.items():
+        by_key[f"aws:resourcetag/{tag}".lower()] = value
+        by_key[f"iam:resourcetag/{tag}".lower()] = value
+    return tuple((k, by_key.get(k)) for k in sorted(keys))
 
 
 def may_match_a_role(st: Statement) -> bool:
@@ -212,6 +245,8 @@ class Index:
             for prof in profs:
                 if prof.star_allow:
                     self.classes[account][prof.group].append(prof)
+        self._tag_keys: dict[str, frozenset[str]] = {}
+        self._refs: dict[str, frozenset[str]] = {}
         self._trust_refs: dict[int, frozenset[str]] = {}
         self._sigs: dict[tuple[Any, ...], Any] = {}
         self._free: dict[frozenset[str], frozenset[str]] = {}
@@ -224,6 +259,35 @@ class Index:
                 r for st in trust.document.statements for r in statement_refs(st)
             )
         return refs
+
+    def account_refs(self, account: str) -> frozenset[str]:
+        """The context keys the statements for sts:AssumeRole of `account`'s principals read."""
+        hit = self._refs.get(account)
+        if hit is None:
+            hit = self._refs[account] = frozenset(
+                k
+                for prof in self.by_account.get(account, ())
+                for k in (*prof.star_refs, *(r for *_, refs in prof.varying for r in refs))
+            )
+        return hit
+
+    def trust_family(self, trust: PolicySource, account: str) -> tuple[Any, ...] | None:
+        """What the trust policy says to any principal of `account` it names through the account: its
+        `trust_signature` for users and for roles with every free key a statement of the account reads kept.
+        Two trusts alike here give every principal of the account the same signature (`share_key`): a
+        signature keeps more values the more free keys it keeps. None when the trust singles principals out
+        (a Deny, NotPrincipal)."""
+        free = frozenset(k for k in self.account_refs(account) if not fixed_key(k, principal_known=True))
+        users = trust_signature(trust.document, account, "User", free)
+        roles = trust_signature(trust.document, account, "AssumedRole", free)
+        return None if users is None or roles is None else (users, roles)
+
+    def account_tag_keys(self, account: str) -> frozenset[str]:
+        """The target tag keys (`tag_keys`) among `account_refs`."""
+        hit = self._tag_keys.get(account)
+        if hit is None:
+            hit = self._tag_keys[account] = tag_keys(self.account_refs(account))
+        return hit
 
     def trust_tests_principal(self, trust: PolicySource) -> bool:
         """Whether the trust tests or interpolates a key derived from the principal (tags, ARN, user name)."""

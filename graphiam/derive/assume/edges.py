@@ -18,29 +18,16 @@ Conditions: see `policy.witness.decide` (a hop needing MFA is an edge marked `ne
 Candidates are prefiltered and principals admitted through their account share verdicts when nothing a
 statement looks at differs (`assume_candidates`); every verdict is the engine's.
 
-Edge reasons (JSON, compact), stored once per distinct content as an AssumeReason that edges name by id (a
-digest of the content): a 10,000-principal org has ~900k edges but ~7k distinct reasons, and the load
-transaction holds every string it COPYs in memory.
-`statements` = [[policy ref, statement index, via(, sid)], ...], all Allow statements (the decision is
-ALLOWED); `conditions` = [[key, operator, values, effect, policy ref, statement index], ...] (effect Allow =
-must hold, Deny = a deny that must not apply). A policy ref is `#trust` (the target role's trust policy; the
-condition's values are then null: read them from that trust policy), `~<rest>` for
-`arn:aws:iam::<source's account>:<rest>`, or the policy ARN. graphiam.queries.chains.hop expands them.
+The engine's verdict on one (principal, role) pair and the rows edges are written as: `hops`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from graphiam.arn import account_of
 from graphiam.derive.assume.candidates import (
-    ASSUME_ROLE,
-    WITH_SAML,
     Index,
     Match,
     Profile,
@@ -48,211 +35,15 @@ from graphiam.derive.assume.candidates import (
     candidates,
     stored,
 )
-from graphiam.graph.context import build_context, environment
+from graphiam.derive.assume.groups import Members
+from graphiam.derive.assume.hops import EdgeRows, Verdict, decide_hop, to_verdict
+from graphiam.derive.assume.shared import RoleEdges, Shared
+from graphiam.graph.context import environment
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
-from graphiam.policy import PolicySource, Request, evaluate, parse_policy
-from graphiam.policy.request import normalise_context
-from graphiam.policy.witness import NO_CHOICES, Hop, Parts, candidate_statements, decide
+from graphiam.policy import PolicySource
 from graphiam.store import Database
 from graphiam.store import assume_store as S
-
-TRUST_REF = "#trust"
-# The identity side of a principal in an account that is not loaded: unknown, so assumed to allow.
-UNKNOWN_IDENTITY = PolicySource(
-    document=parse_policy(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole*", "Resource": "*"}],
-        }
-    ),
-    policy_id="external-identity",
-    name="identity policies of an account not loaded (assumed to allow)",
-    kind="custom",
-    via="custom",
-)
-_PTYPE = {
-    "account": "Account",
-    "everyone": "Anonymous",
-    "service": "Service",
-    "role": "AssumedRole",
-    "session": "AssumedRole",
-    "principal": "User",
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    """An edge's properties, the same whichever role of equivalent trust it points to (module docstring)."""
-
-    statements: str
-    conditions: str
-    needs_conditions: bool
-
-    @property
-    def reason(self) -> str:
-        return reason_id(self.statements, self.conditions)
-
-
-def reason_id(statements: str, conditions: str) -> str:
-    """The AssumeReason id of this content: 12 characters (kuzu stores strings up to 12 bytes inline) of a
-    72-bit BLAKE2b digest; the store refuses an id already stored with other content."""
-    digest = hashlib.blake2b(f"{len(statements)}:{statements}{conditions}".encode(), digest_size=9).digest()
-    return base64.urlsafe_b64encode(digest).decode()
-
-
-class EdgeRows:
-    """Edge columns per source table, ready for COPY, and the service/external nodes they start from. Rows
-    share their verdict's strings (columns of references, not one dict per edge: ~900k edges on 10k
-    principals)."""
-
-    COLUMNS = ("from", "to", "action", "reason", "needs_conditions")
-
-    def __init__(self) -> None:
-        self.columns: dict[str, dict[str, list[Any]]] = {}
-        self.nodes: dict[str, tuple[str, str, str | None]] = {}  # id -> (table, kind, account)
-        self.reasons: dict[str, tuple[str, str]] = {}  # reason id -> (statements, conditions)
-        self._ids: dict[Verdict, str] = {}
-
-    def add(self, source: Source, role: PrincipalInfo, verdict: Verdict) -> None:
-        self.add_many(source.table, source.action, (source.id,), role, verdict)
-        if source.info is None:
-            self.nodes[source.id] = (source.table, source.kind, source.account)
-
-    def add_many(
-        self, table: str, action: str, ids: Sequence[str], role: PrincipalInfo, verdict: Verdict
-    ) -> None:
-        cols = self.columns.get(table)
-        if cols is None:
-            cols = self.columns[table] = {c: [] for c in self.COLUMNS}
-        rid = self._ids.get(verdict)
-        if rid is None:
-            rid = self._ids[verdict] = verdict.reason
-            content = (verdict.statements, verdict.conditions)
-            if self.reasons.setdefault(rid, content) != content:
-                raise ValueError(f"edge reason id `{rid}` names two contents (digest collision)")
-        n = len(ids)
-        cols["from"] += ids
-        cols["to"] += [role.arn] * n
-        cols["action"] += [action] * n
-        cols["reason"] += [rid] * n
-        cols["needs_conditions"] += [verdict.needs_conditions] * n
-
-    def all(self) -> list[dict[str, Any]]:
-        """Every edge as a row, its reason expanded to `statements` and `conditions` (tests)."""
-        out = []
-        for cols in self.columns.values():
-            for values in zip(*(cols[c] for c in self.COLUMNS), strict=True):
-                row = dict(zip(self.COLUMNS, values, strict=True))
-                row["statements"], row["conditions"] = self.reasons[row.pop("reason")]
-                out.append(row)
-        return out
-
-    def __len__(self) -> int:
-        return sum(len(c["from"]) for c in self.columns.values())
-
-
-def compact_ref(policy_id: str, trust_id: str | None, account: str | None) -> str:
-    """`#trust` for the target's trust policy; `~rest` for `arn:aws:iam::<source account>:rest`."""
-    if policy_id == trust_id:
-        return TRUST_REF
-    head = f"arn:aws:iam::{account}:"
-    return "~" + policy_id[len(head) :] if account and policy_id.startswith(head) else policy_id
-
-
-def to_verdict(hop: Hop, role: PrincipalInfo, account: str | None) -> Verdict:
-    """The stored form (module docstring): an ALLOWED decision's statements are all Allow statements."""
-    trust_id = role.trust.policy_id if role.trust is not None else None
-    ms = []
-    for m in hop.evaluation.matched:
-        entry: list[Any] = [compact_ref(m.source.policy_id, trust_id, account), m.index, m.source.via]
-        if m.sid is not None:
-            entry.append(m.sid)
-        ms.append(entry)
-    cs = []
-    for c in hop.conditions:
-        ref = compact_ref(c["policy"], trust_id, account)
-        cs.append(
-            [
-                c["key"],
-                c["operator"],
-                None if ref == TRUST_REF else c["values"],
-                c["effect"],
-                ref,
-                c["statement"],
-            ]
-        )
-    return Verdict(
-        statements=json.dumps(ms, separators=(",", ":")),
-        conditions=json.dumps(cs, separators=(",", ":")),
-        needs_conditions=hop.needs_conditions,
-    )
-
-
-def decide_hop(
-    snap: Snapshot, source: Source, role: PrincipalInfo, env: Mapping[str, str] | None = None
-) -> Hop | None:
-    """The engine's verdict on `source` assuming `role`, searching for a context when one is needed. The
-    context is `graph.context`'s (the clock `env`, read once per derivation): time conditions are judged
-    against now, and an IAM user's `aws:TokenIssueTime` can only be now (temporary credentials) or absent."""
-    trust = role.trust
-    if trust is None:
-        return None
-    p = source.info
-    account: str | None
-    built = build_context(p, snap, role.arn, {}, env=env)
-    if p is not None:
-        base = built.values
-        identity, boundary = p.identity, p.boundary
-        arn, account, ptype = p.arn, p.account, p.principal_type
-    else:
-        # a principal outside the graph: its own keys are free; the clock and the role's tags are not
-        base = {**(env if env is not None else environment())}
-        base.update(
-            {
-                k: v
-                for k, v in built.values.items()
-                if k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/"))
-            }
-        )
-        arn, account = source.id, source.account
-        if source.kind == "federated":
-            ptype = "SAML" if source.action == WITH_SAML else "WebIdentity"
-        else:
-            ptype = _PTYPE[source.kind]
-        identity = (UNKNOWN_IDENTITY,) if source.kind in ("account", "role", "session", "principal") else ()
-        boundary = None
-        if source.kind in ("role", "session", "principal"):
-            base.update({"aws:PrincipalArn": arn, "aws:PrincipalAccount": account or account_of(arn) or ""})
-        elif source.kind == "account" and account:
-            base["aws:PrincipalAccount"] = account
-    action = source.action
-
-    def run(witness: Mapping[str, Any]) -> Any:
-        req = Request(
-            action=action,
-            resource=role.arn,
-            principal_arn=arn,
-            principal_account=account,
-            principal_type=ptype,
-            resource_account=role.account,
-            context={**base, **witness},
-        )
-        return evaluate(
-            req, identity=identity, boundaries=boundary, resource_policy=trust, resource_policy_required=True
-        )
-
-    def parts() -> Parts:
-        ctx = normalise_context(base)
-        lowered = action.lower()
-        return Parts(
-            trust=candidate_statements((trust,), lowered, role.arn, ctx, principal=(arn, account, ptype)),
-            identity=candidate_statements(identity, lowered, role.arn, ctx),
-            boundary=candidate_statements(boundary or (), lowered, role.arn, ctx),
-        )
-
-    return decide(run, parts, base, principal_known=p is not None, choices=built.choices if p else NO_CHOICES)
-
 
 Cache = dict[tuple[Any, ...], "Verdict | None"]
 
@@ -267,6 +58,7 @@ class Deriver:
         self.out = EdgeRows()
         self.gate = ScpGate(snap)
         self.env = environment()  # the clock, read once: every hop is judged at the same moment
+        self.bulk = Shared(self)  # the per-class path of accounts named as a whole
 
     def add(self, src: Source, role: PrincipalInfo, verdict: Verdict) -> None:
         """Draw the edge unless the source's SCPs certainly deny the call."""
@@ -302,40 +94,47 @@ class Deriver:
                     self.shared(role, prof, match)
         per_member = role.trust is not None and self.index.trust_tests_principal(role.trust)
         for account in cand.accounts:
-            singles, classes, hits = self.index.account_candidates(account, role)
-            for prof, match in singles:
-                if prof.info.arn not in cand.named:
-                    self.shared(role, prof, match)
-            for members in classes:
-                todo = [
-                    m
-                    for m in members
-                    if m.info.arn not in hits and m.info.arn != role.arn and m.info.arn not in cand.named
-                ]
-                if not todo:
-                    continue
-                if per_member or self.cache is None:  # the trust looks at each principal's own keys
-                    for prof in todo:
-                        self.shared(role, prof, prof.static)
-                    continue
-                rep = todo[0]
-                key = self.index.share_key(role, rep, rep.static)
-                if key is None:
-                    for prof in todo:
-                        self.shared(role, prof, prof.static)
-                    continue
-                verdict = self.verdict(role, stored(rep.info), key)
-                if verdict is not None:
-                    for kind in ("user", "role"):
-                        ids = [
-                            m.info.arn
-                            for m in todo
-                            if m.info.kind == kind and self.gate.allows(m.info, ASSUME_ROLE, role.arn)
-                        ]
-                        if ids:
-                            self.out.add_many(
-                                "User" if kind == "user" else "Role", ASSUME_ROLE, ids, role, verdict
-                            )
+            if per_member or self.cache is None or role.trust is None:
+                self.account_alone(role, account, cand.named, per_member=per_member)
+            else:
+                self.bulk.edges(role, account, cand.named)
+
+    def account_alone(
+        self, role: PrincipalInfo, account: str, named: Mapping[str, Source], *, per_member: bool
+    ) -> None:
+        """Add the edges from the principals of `account` (named as a whole by the trust) into `role`, each
+        principal on its own (the trust looks at each principal's own keys, or sharing is off)."""
+        singles, classes, hits = self.index.account_candidates(account, role)
+        for prof, match in singles:
+            if prof.info.arn not in named:
+                self.shared(role, prof, match)
+        for members in classes:
+            todo = [
+                m
+                for m in members
+                if m.info.arn not in hits and m.info.arn != role.arn and m.info.arn not in named
+            ]
+            if not todo:
+                continue
+            if per_member or self.cache is None:
+                for prof in todo:
+                    self.shared(role, prof, prof.static)
+                continue
+            rep = todo[0]
+            key = self.index.share_key(role, rep, rep.static)
+            if key is None:
+                for prof in todo:
+                    self.shared(role, prof, prof.static)
+                continue
+            verdict = self.verdict(role, stored(rep.info), key)
+            if verdict is not None:
+                self.add_members(role, todo, verdict)
+
+    def add_members(self, role: PrincipalInfo, members: Sequence[Profile], verdict: Verdict) -> None:
+        """Edges from `members` into `role` with one verdict, but for those the SCPs certainly deny."""
+        out = RoleEdges(self, role)
+        out.add(Members(members), verdict, None)
+        out.flush()
 
 
 def affected_roles(snap: Snapshot, touched: frozenset[str]) -> list[PrincipalInfo]:
