@@ -1,0 +1,212 @@
+"""Re-loading one account of a multi-account organisation gives the graph (derived edges included) and the
+import summary that a fresh load of the same final files gives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from graphiam.changes.load import load_files
+from graphiam.queries import history
+from graphiam.store import Database, open_database
+from tests.helpers import generator_module, graph_fingerprint
+
+Doc = dict[str, Any]
+ORG = {"users": 30, "roles": 24, "policies": 30, "accounts": 3, "seed": 11}
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Doc]:
+    """account id -> its GAAD export (three accounts that trust each other's accounts)."""
+    gen = generator_module()
+    return {gen.account_of(d): d for d in gen.generate_org(**ORG)}
+
+
+def _write(directory: Path, exports: dict[str, Doc]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for account, export in sorted(exports.items()):
+        path = directory / f"{account}.json"
+        path.write_text(json.dumps(export))
+        out.append(path)
+    return out
+
+
+def _document(value: Any) -> Doc:
+    return json.loads(unquote(value)) if isinstance(value, str) else json.loads(json.dumps(value))
+
+
+def _statements(doc: Doc) -> list[Doc]:
+    st = doc.get("Statement", [])
+    return [st] if isinstance(st, dict) else list(st)
+
+
+def _names_peer(statement: Doc, account: str) -> bool:
+    aws = (
+        statement.get("Principal", {}).get("AWS", []) if isinstance(statement.get("Principal"), dict) else []
+    )
+    aws = [aws] if isinstance(aws, str) else aws
+    return any(account not in a for a in aws)
+
+
+# ---- changes to one account's export: (the export, its account, the other accounts) -> None ----
+
+
+def _policies_changed(e: Doc, account: str, peers: list[str]) -> None:
+    used = {
+        a["PolicyArn"]
+        for x in e["UserDetailList"] + e["RoleDetailList"]
+        for a in x["AttachedManagedPolicies"]
+    }
+    policy = next(p for p in e["Policies"] if p["Arn"] in used and f":{account}:" in p["Arn"])
+    for v in policy["PolicyVersionList"]:
+        if v["IsDefaultVersion"]:
+            v["Document"] = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+    user = e["UserDetailList"][1]
+    user["UserPolicyList"] = [
+        {
+            "PolicyName": "reach-peers",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{p}:role/*"}
+                    for p in peers
+                ]
+                + [{"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}],
+            },
+        }
+    ]
+
+
+def _principal_added(e: Doc, account: str, peers: list[str]) -> None:
+    e["UserDetailList"].append(
+        {
+            "Path": "/",
+            "UserName": "newcomer",
+            "UserId": "AIDANEWCOMER000000001",
+            "Arn": f"arn:aws:iam::{account}:user/newcomer",
+            "CreateDate": "2024-01-01T00:00:00+00:00",
+            "GroupList": [e["GroupDetailList"][0]["GroupName"]] if e["GroupDetailList"] else [],
+            "AttachedManagedPolicies": [],
+            "UserPolicyList": [
+                {
+                    "PolicyName": "everything",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["sts:AssumeRole", "iam:PassRole"], "Resource": "*"}
+                        ],
+                    },
+                }
+            ],
+            "Tags": [],
+        }
+    )
+    e["RoleDetailList"].append(
+        {
+            "Path": "/",
+            "RoleName": "shared-with-peers",
+            "RoleId": "AROANEWROLE0000000001",
+            "Arn": f"arn:aws:iam::{account}:role/shared-with-peers",
+            "CreateDate": "2024-01-01T00:00:00+00:00",
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{p}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                    for p in peers
+                ],
+            },
+            "InstanceProfileList": [],
+            "RolePolicyList": [],
+            "AttachedManagedPolicies": [],
+            "Tags": [],
+        }
+    )
+
+
+def _principal_removed(e: Doc, account: str, peers: list[str]) -> None:
+    trusted = [
+        r
+        for r in e["RoleDetailList"]
+        if any(_names_peer(s, account) for s in _statements(_document(r["AssumeRolePolicyDocument"])))
+    ]
+    assert trusted, "the generated account has a role another account may assume"
+    gone = {trusted[0]["Arn"], e["UserDetailList"][0]["Arn"]}
+    e["RoleDetailList"] = [r for r in e["RoleDetailList"] if r["Arn"] not in gone]
+    e["UserDetailList"] = [u for u in e["UserDetailList"] if u["Arn"] not in gone]
+
+
+def _trust_added(e: Doc, account: str, peers: list[str]) -> None:
+    for role in e["RoleDetailList"][:3]:
+        doc = _document(role["AssumeRolePolicyDocument"])
+        doc["Statement"] = _statements(doc) + [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{peers[0]}:root"},
+                "Action": "sts:AssumeRole",
+            },
+            {"Effect": "Allow", "Principal": {"AWS": peers[1]}, "Action": "sts:AssumeRole"},
+        ]
+        role["AssumeRolePolicyDocument"] = doc
+
+
+def _trust_removed(e: Doc, account: str, peers: list[str]) -> None:
+    removed = 0
+    for role in e["RoleDetailList"]:
+        doc = _document(role["AssumeRolePolicyDocument"])
+        kept = [s for s in _statements(doc) if not _names_peer(s, account)]
+        removed += len(_statements(doc)) - len(kept)
+        doc["Statement"] = kept or [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+        role["AssumeRolePolicyDocument"] = doc
+    assert removed, "the generated account trusts another account"
+
+
+CHANGES: dict[str, Callable[[Doc, str, list[str]], None]] = {
+    "policies-changed": _policies_changed,
+    "principal-added": _principal_added,
+    "principal-removed": _principal_removed,
+    "trust-added": _trust_added,
+    "trust-removed": _trust_removed,
+}
+
+
+def _state(db: Database) -> tuple[dict[str, str], dict[str, Any]]:
+    newest = history.latest(db)
+    assert newest is not None
+    return graph_fingerprint(db), newest[1]
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_reloading_one_account_equals_a_full_load_of_the_final_files(org, tmp_path, change):
+    accounts = sorted(org)
+    target, peers = accounts[1], [accounts[0], accounts[2]]
+    db = open_database(None, buffer_pool_mb=256)
+    fresh = open_database(None, buffer_pool_mb=256)
+    try:
+        files = _write(tmp_path, org)
+        load_files(db, files)
+        final = json.loads(json.dumps(org))
+        CHANGES[change](final[target], target, peers)
+        _write(tmp_path, {target: final[target]})  # the same file, changed
+        load_files(db, [tmp_path / f"{target}.json"])
+        load_files(fresh, files)
+        got, want = _state(db), _state(fresh)
+        assert got[0] == want[0]
+        assert got[1] == want[1]
+    finally:
+        db.close()
+        fresh.close()
