@@ -38,7 +38,8 @@ def _write(directory: Path, exports: dict[str, Doc]) -> list[Path]:
 
 
 def _document(value: Any) -> Doc:
-    return json.loads(unquote(value)) if isinstance(value, str) else json.loads(json.dumps(value))
+    doc: Doc = json.loads(unquote(value) if isinstance(value, str) else json.dumps(value))
+    return doc
 
 
 def _statements(doc: Doc) -> list[Doc]:
