@@ -295,12 +295,13 @@ def load_files(
     snaps: list[Snapshot] = []  # the snapshot the derivers built, which the summary reuses
 
     def derive(tx: Database, touched: frozenset[str], extra: set[str]) -> None:
-        snaps[:] = [refresh_derived(tx, touched | extra)]
+        snaps[:] = [refresh_derived(tx, touched | extra, scoped=True)]
 
     def record(target: Database) -> None:
         if not computed:
             step("summarising for the import history", 0, 1)
-            computed.append(summarise(target, snap=snaps[0] if snaps else None, previous=previous))
+            snap = snaps[0] if snaps and snaps[0].complete else None  # the summary reads every principal
+            computed.append(summarise(target, snap=snap, previous=previous))
             step("done", 1, 1)
         summary = computed[0]
         H.write_import(
@@ -329,12 +330,13 @@ def load_files(
             )
             record(target)
 
-    if not reader.is_empty(db):
+    if not reader.is_empty(db) and not db.rollback_restores:
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops
-        # their committed rows and can leave primary-key lookups broken; tests/store/test_loading.py). So a
-        # load into a database that holds data first runs, completely, on a private copy: any failure there
-        # leaves the real database untouched, and what remains to go wrong in the real run is the machine,
-        # not the data.
+        # their committed rows and can leave primary-key lookups broken; tests/changes/test_load.py). A
+        # database file is put back as it was when a write fails (`Database.rollback_restores`); a load into
+        # an in-memory kuzu database that holds data first runs, completely, on a private copy: any failure
+        # there leaves the real database untouched, and what remains to go wrong in the real run is the
+        # machine, not the data.
         copy = clone_database(db)
         try:
             apply(copy)

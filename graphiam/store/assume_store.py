@@ -51,6 +51,19 @@ def delete_edges(db: Database, *, role_arns: Sequence[str], accounts: Sequence[s
         )
 
 
+def delete_edges_from(db: Database, *, role_arns: Sequence[str], accounts: Sequence[str]) -> None:
+    """Remove the edges into `role_arns` from a user, role or external principal of `accounts`."""
+    params = {"roles": list(role_arns), "accounts": list(accounts)}
+    if not role_arns:
+        return
+    for table in ("User", "Role", "ExternalPrincipal"):
+        db.execute(
+            f"MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role) WHERE r.arn IN $roles AND s.account IN $accounts "
+            "DELETE e",
+            params,
+        )
+
+
 def write_reasons(db: Database, reasons: Mapping[str, tuple[str, str]]) -> None:
     """Create the AssumeReason nodes of `reasons` (id -> (statements, conditions)) not stored yet. An id is a
     digest of its content, so a stored one must hold the same content: anything else is refused."""

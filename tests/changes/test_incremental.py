@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import pytest
 
 from graphiam.changes.load import load_files
+from graphiam.derive import refresh
 from graphiam.queries import history
 from graphiam.store import Database, open_database
 from tests.helpers import generator_module, graph_fingerprint
@@ -185,25 +186,45 @@ CHANGES: dict[str, Callable[[Doc, str, list[str]], None]] = {
 }
 
 
+def _principals(export: Doc) -> int:
+    return len(export["UserDetailList"]) + len(export["RoleDetailList"])
+
+
 def _state(db: Database) -> tuple[dict[str, str], dict[str, Any]]:
     newest = history.latest(db)
     assert newest is not None
     return graph_fingerprint(db), newest[1]
 
 
-@pytest.mark.parametrize("change", sorted(CHANGES))
-def test_reloading_one_account_equals_a_full_load_of_the_final_files(org, tmp_path, change):
+@pytest.mark.parametrize(
+    ("change", "where"), [*((c, "file") for c in sorted(CHANGES)), ("policies-changed", "memory")]
+)
+def test_reloading_one_account_equals_a_full_load_of_the_final_files(
+    org, tmp_path, monkeypatch, change, where
+):
+    """On a database file (a failed write puts the file back) and in memory (rehearsed on a copy). The reload
+    derives from a snapshot of part of the graph (the account and the principals it can reach)."""
+    partial: list[int] = []
+    build = getattr(refresh, "build_partial_snapshot")  # noqa: B009 (what refresh.py calls, spied on)
+
+    def spy(db: Database, **scope: Any) -> Any:
+        snap = build(db, **scope)
+        partial.append(len(snap.principals))
+        return snap
+
+    monkeypatch.setattr(refresh, "build_partial_snapshot", spy)
     accounts = sorted(org)
     target, peers = accounts[1], [accounts[0], accounts[2]]
-    db = open_database(None, buffer_pool_mb=256)
+    db = open_database(tmp_path / "db" if where == "file" else None, buffer_pool_mb=256)
     fresh = open_database(None, buffer_pool_mb=256)
     try:
-        files = _write(tmp_path, org)
+        files = _write(tmp_path / "org", org)
         load_files(db, files)
         final = json.loads(json.dumps(org))
         CHANGES[change](final[target], target, peers)
-        _write(tmp_path, {target: final[target]})  # the same file, changed
-        load_files(db, [tmp_path / f"{target}.json"])
+        _write(tmp_path / "org", {target: final[target]})  # the same file, changed
+        load_files(db, [tmp_path / "org" / f"{target}.json"])
+        assert partial and all(n < sum(map(_principals, final.values())) for n in partial)
         load_files(fresh, files)
         got, want = _state(db), _state(fresh)
         assert got[0] == want[0]

@@ -45,6 +45,8 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
         facts.groups[g["arn"]] = GroupFacts(arn=g["arn"], account=g["account"], name=g["name"], policies=srcs)
     versions: dict[str, list[tuple[str, PolicySource]]] = {}
     for v in S.non_default_versions(db):
+        if v["policy"] not in snap.policies:
+            continue  # attached to no principal of the snapshot (of part of the graph: `graph.partial`)
         row = snap.policies.get(v["policy"])
         doc = parse_stored(v["document"], where=f"{v['policy']} {v['version']}")
         src = PolicySource(

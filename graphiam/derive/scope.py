@@ -1,0 +1,68 @@
+"""Which principals a derivation for a change to some accounts must see.
+
+A change to the touched accounts alters (derive/refresh.py): the escalation edges leaving their principals
+(escalation is account-local), the CAN_ASSUME edges into their roles, and the CAN_ASSUME edges from their
+principals (and from the external principal standing for the account) into roles elsewhere whose trust policy
+names a touched account, one of its principals, `*` or NotPrincipal (`assume.edges.affected_roles`). Deciding
+those needs:
+
+- every user and role of the touched accounts;
+- the roles elsewhere whose trust policy names them (`affected_roles` picks them from the snapshot);
+- what the trust policies of the touched accounts' roles can admit: each user or role named by ARN, and of
+  each loaded account named as a whole, its principals that have an identity policy that may allow
+  `sts:AssumeRole` (`store.partial.may_assume`: delegation needs an identity Allow). A trust that names `*`
+  or uses NotPrincipal can admit anyone: then the derivation sees the whole graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from graphiam.arn import account_of, is_account_id, is_account_root
+from graphiam.derive.assume.edges import trust_mentions
+from graphiam.policy.document import parse_stored
+from graphiam.store import Database
+from graphiam.store import partial as P
+from graphiam.store.assume_store import loaded_accounts
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scope:
+    accounts: frozenset[str]  # the touched accounts: every user and role of them
+    arns: frozenset[str]  # other users and roles the derivation reads
+    whole: bool  # the derivation needs every principal of the graph
+
+
+def scope_of(db: Database, touched: Iterable[str]) -> Scope:
+    """The principals a derivation for `touched` accounts reads (module docstring)."""
+    accounts = frozenset(touched)
+    loaded = set(loaded_accounts(db))
+    if loaded <= accounts:
+        return Scope(accounts=accounts, arns=frozenset(), whole=True)
+    arns: set[str] = set()
+    for role in P.roles_maybe_naming(db, sorted(accounts)):
+        if role.account in accounts or role.trust_policy is None:
+            continue
+        if trust_mentions(parse_stored(role.trust_policy, where=f"{role.arn} trust policy"), accounts):
+            arns.add(role.arn)
+    _users, roles = P.principal_rows(db, accounts=sorted(accounts), arns=[])
+    named_accounts: set[str] = set()
+    for role in roles:
+        if role.trust_policy is None:
+            continue
+        doc = parse_stored(role.trust_policy, where=f"{role.arn} trust policy")
+        for st in doc.statements:
+            if st.not_principals is not None:
+                return Scope(accounts=accounts, arns=frozenset(), whole=True)
+            for entry in (st.principals or {}).get("AWS", ()):
+                if entry == "*":
+                    return Scope(accounts=accounts, arns=frozenset(), whole=True)
+                if is_account_id(entry) or is_account_root(entry):
+                    named_accounts.add(entry if is_account_id(entry) else entry.split(":")[4])
+                elif account_of(entry) is not None:
+                    arns.add(entry)
+    others = sorted((named_accounts & loaded) - accounts)
+    if others:
+        arns.update(P.may_assume(db, others))
+    return Scope(accounts=accounts, arns=frozenset(arns), whole=False)

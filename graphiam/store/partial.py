@@ -1,0 +1,119 @@
+"""Reads of a part of the graph: the principals a change to some accounts can reach, and what the policy
+engine needs of them (`graph.partial.build_partial_snapshot`; `derive.scope` decides which principals).
+
+Each read filters in the query (`IN $accounts`, `IN $arns`), so that re-deriving one account of a large
+organisation reads that account and its neighbours, not the whole graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graphiam.store import records as rec
+from graphiam.store.db import Database
+
+# an identity policy can allow `sts:AssumeRole` only when it lists `sts` or `*` among its Allow statements'
+# services (store/access_store.py)
+_MAY_ASSUME = "(list_contains(p.allow_services, 'sts') OR list_contains(p.allow_services, '*'))"
+
+
+def principal_rows(
+    db: Database, *, accounts: Sequence[str], arns: Sequence[str]
+) -> tuple[list[rec.UserRow], list[rec.RoleRow]]:
+    """The users and roles of `accounts`, and those of `arns`."""
+    params = {"accounts": list(accounts), "arns": list(arns)}
+    where = "WHERE n.account IN $accounts OR n.arn IN $arns RETURN n"
+    users = [rec.user(r["n"]) for r in db.execute(f"MATCH (n:User) {where}", params)]
+    roles = [rec.role(r["n"]) for r in db.execute(f"MATCH (n:Role) {where}", params)]
+    return users, roles
+
+
+def memberships(db: Database, user_arns: Sequence[str]) -> list[tuple[str, str]]:
+    """(user, group) for every group of `user_arns`."""
+    rows = db.execute(
+        "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn IN $arns RETURN u.arn AS u, g.arn AS g",
+        {"arns": list(user_arns)},
+    )
+    return [(r["u"], r["g"]) for r in rows]
+
+
+def groups(db: Database, *, accounts: Sequence[str], arns: Sequence[str]) -> list[rec.GroupRow]:
+    """The groups of `accounts` (members or not: a principal may join one), and those of `arns`."""
+    return [
+        rec.group(r["n"])
+        for r in db.execute(
+            "MATCH (n:IAMGroup) WHERE n.account IN $accounts OR n.arn IN $arns RETURN n",
+            {"accounts": list(accounts), "arns": list(arns)},
+        )
+    ]
+
+
+def attachments(db: Database, target_arns: Sequence[str]) -> list[rec.AttachmentRow]:
+    """Every policy attached to `target_arns` (users, groups, roles): identity, inline and boundary."""
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE t.arn IN $arns "
+        "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt",
+        {"arns": list(target_arns)},
+    )
+    return [
+        rec.AttachmentRow(
+            policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"], attached_as=r["how"]
+        )
+        for r in rows
+    ]
+
+
+def policies(db: Database, arns: Sequence[str]) -> list[rec.PolicyRow]:
+    return [
+        rec.policy(r["n"])
+        for r in db.execute("MATCH (n:Policy) WHERE n.arn IN $arns RETURN n", {"arns": list(arns)})
+    ]
+
+
+def profiles(db: Database, role_arns: Sequence[str]) -> list[tuple[rec.InstanceProfileRow, str]]:
+    """(instance profile, role) for every instance profile of `role_arns`."""
+    rows = db.execute(
+        "MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE r.arn IN $arns RETURN i, r.arn AS r",
+        {"arns": list(role_arns)},
+    )
+    return [(rec.profile(r["i"]), r["r"]) for r in rows]
+
+
+def roles_maybe_naming(db: Database, accounts: Sequence[str]) -> list[rec.RoleRow]:
+    """A superset of the roles whose trust policy names one of `accounts` (as an account or through an ARN of
+    it), `*` or NotPrincipal: those whose trust policy's text contains an account id of `accounts`, a `*` or
+    `notprincipal` (in any case). The caller parses them to decide."""
+    rows = db.execute(
+        "MATCH (n:Role) WHERE n.trust_policy IS NOT NULL AND (n.trust_policy CONTAINS '*' "
+        "OR lower(n.trust_policy) CONTAINS 'notprincipal' "
+        "OR any(a IN $accounts WHERE n.trust_policy CONTAINS a)) RETURN n",
+        {"accounts": list(accounts)},
+    )
+    return [rec.role(r["n"]) for r in rows]
+
+
+def may_assume(db: Database, accounts: Sequence[str]) -> list[str]:
+    """The users and roles of `accounts` with an identity policy (their own or a group's) that may allow
+    `sts:AssumeRole`: the only ones a trust policy naming their account can admit ("Cross-account policy
+    evaluation logic": delegation needs an identity Allow)."""
+    params = {"accounts": list(accounts)}
+    found: set[str] = set()
+    for table in ("User", "Role"):
+        found.update(
+            r["arn"]
+            for r in db.execute(
+                f"MATCH (p:Policy)-[a:ATTACHED_TO]->(n:{table}) WHERE n.account IN $accounts "
+                f"AND a.attached_as <> 'boundary' AND {_MAY_ASSUME} RETURN DISTINCT n.arn AS arn",
+                params,
+            )
+        )
+    found.update(
+        r["arn"]
+        for r in db.execute(
+            "MATCH (p:Policy)-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(n:User) "
+            f"WHERE n.account IN $accounts AND a.attached_as <> 'boundary' AND {_MAY_ASSUME} "
+            "RETURN DISTINCT n.arn AS arn",
+            params,
+        )
+    )
+    return sorted(found)
