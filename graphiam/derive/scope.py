@@ -9,18 +9,20 @@ those needs:
 - every user and role of the touched accounts;
 - the roles elsewhere whose trust policy names them (`affected_roles` picks them from the snapshot);
 - what the trust policies of the touched accounts' roles can admit: each user or role named by ARN, and of
-  each loaded account named as a whole, its principals that have an identity policy that may allow
-  `sts:AssumeRole` (`store.partial.may_assume`: delegation needs an identity Allow). A trust that names `*`
-  or uses NotPrincipal can admit anyone: then the derivation sees the whole graph.
+  each loaded account named as a whole, its principals that hold an identity policy with an Allow statement
+  for `sts:AssumeRole` whose Resource may match one of these roles (`may_admit`: delegation needs an identity
+  Allow). A trust that names `*` or uses NotPrincipal can admit anyone: then the derivation sees the whole
+  graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from graphiam.arn import account_of, is_account_id, is_account_root
 from graphiam.derive.assume.edges import trust_mentions
+from graphiam.policy import PolicyDocument
 from graphiam.policy.document import parse_stored
 from graphiam.store import Database
 from graphiam.store import partial as P
@@ -47,6 +49,7 @@ def scope_of(db: Database, touched: Iterable[str]) -> Scope:
         if trust_mentions(parse_stored(role.trust_policy, where=f"{role.arn} trust policy"), accounts):
             arns.add(role.arn)
     _users, roles = P.principal_rows(db, accounts=sorted(accounts), arns=[])
+    role_arns = [r.arn for r in roles]
     named_accounts: set[str] = set()
     for role in roles:
         if role.trust_policy is None:
@@ -64,5 +67,23 @@ def scope_of(db: Database, touched: Iterable[str]) -> Scope:
                     arns.add(entry)
     others = sorted((named_accounts & loaded) - accounts)
     if others:
-        arns.update(P.may_assume(db, others))
+        policies = P.assume_policies(db, others)
+        admitting = [
+            arn for arn, text in policies.items() if may_admit(parse_stored(text, where=arn), role_arns)
+        ]
+        arns.update(P.holders(db, sorted(admitting), others))
     return Scope(accounts=accounts, arns=frozenset(arns), whole=False)
+
+
+def may_admit(doc: PolicyDocument, role_arns: Sequence[str]) -> bool:
+    """Whether an identity policy has an Allow statement for `sts:AssumeRole` whose Resource may match one of
+    `role_arns` (one with a policy variable, or a NotResource, may): only then can a trust policy naming the
+    holder's account admit the holder (`assume.candidates`: a candidate needs such a statement)."""
+    for st in doc.statements_for("sts:assumerole"):
+        if st.effect != "Allow":
+            continue
+        if st.resources is None or any("$" in r for r in st.resources):
+            return True
+        if any(st.matches_resource(arn, {}) for arn in role_arns):
+            return True
+    return False

@@ -85,8 +85,9 @@ def direct_admins(snap: Snapshot, decider: Decider | None = None) -> dict[str, U
     return out
 
 
-def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
-    direct = direct_admins(snap)
+def path_graph(db: Database, direct: Collection[str]) -> PathGraph:
+    """The path graph of every stored CAN_ASSUME, ESCALATES_TO and fan-out edge, with `direct` (the principals
+    allowed every action now) as goals."""
     sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
     fans = [
         Fan(
@@ -99,7 +100,12 @@ def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
         if r["targets"] in sets
     ]
     shared: dict[object, Any] = {}
-    graph = PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans)
+    return PathGraph((_step(r, shared) for r in S.iter_path_edges(db)), direct, fans)
+
+
+def build_index(db: Database, snap: Snapshot) -> EscalationIndex:
+    direct = direct_admins(snap)
+    graph = path_graph(db, direct)
     return EscalationIndex(
         snap=snap,
         generation=snap.generation,

@@ -92,28 +92,88 @@ def roles_maybe_naming(db: Database, accounts: Sequence[str]) -> list[rec.RoleRo
     return [rec.role(r["n"]) for r in rows]
 
 
-def may_assume(db: Database, accounts: Sequence[str]) -> list[str]:
-    """The users and roles of `accounts` with an identity policy (their own or a group's) that may allow
-    `sts:AssumeRole`: the only ones a trust policy naming their account can admit ("Cross-account policy
-    evaluation logic": delegation needs an identity Allow)."""
-    params = {"accounts": list(accounts)}
+def assume_policies(db: Database, accounts: Sequence[str]) -> dict[str, str]:
+    """ARN -> document of each identity policy of a user, group or role of `accounts` (not as a permissions
+    boundary) that may allow `sts:AssumeRole`: only those let a trust policy naming the account admit one
+    of them ("Cross-account policy evaluation logic": delegation needs an identity Allow)."""
+    out: dict[str, str] = {}
+    for table in ("User", "Role", "IAMGroup"):
+        rows = db.execute(
+            f"MATCH (p:Policy)-[a:ATTACHED_TO]->(n:{table}) WHERE n.account IN $accounts "
+            f"AND a.attached_as <> 'boundary' AND {_MAY_ASSUME} AND p.document IS NOT NULL "
+            "RETURN DISTINCT p.arn AS arn, p.document AS document",
+            {"accounts": list(accounts)},
+        )
+        out.update((r["arn"], r["document"]) for r in rows)
+    return out
+
+
+def holders(db: Database, policy_arns: Sequence[str], accounts: Sequence[str]) -> list[str]:
+    """The users and roles of `accounts` that hold one of `policy_arns` as an identity policy, their own or a
+    group's."""
+    if not policy_arns:
+        return []
+    params = {"arns": list(policy_arns), "accounts": list(accounts)}
+    held = "p.arn IN $arns AND n.account IN $accounts AND a.attached_as <> 'boundary'"
     found: set[str] = set()
     for table in ("User", "Role"):
-        found.update(
-            r["arn"]
-            for r in db.execute(
-                f"MATCH (p:Policy)-[a:ATTACHED_TO]->(n:{table}) WHERE n.account IN $accounts "
-                f"AND a.attached_as <> 'boundary' AND {_MAY_ASSUME} RETURN DISTINCT n.arn AS arn",
-                params,
-            )
+        rows = db.execute(
+            f"MATCH (p:Policy)-[a:ATTACHED_TO]->(n:{table}) WHERE {held} RETURN DISTINCT n.arn AS arn", params
         )
-    found.update(
-        r["arn"]
-        for r in db.execute(
-            "MATCH (p:Policy)-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(n:User) "
-            f"WHERE n.account IN $accounts AND a.attached_as <> 'boundary' AND {_MAY_ASSUME} "
-            "RETURN DISTINCT n.arn AS arn",
-            params,
-        )
+        found.update(r["arn"] for r in rows)
+    rows = db.execute(
+        f"MATCH (p:Policy)-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(n:User) WHERE {held} "
+        "RETURN DISTINCT n.arn AS arn",
+        params,
     )
+    found.update(r["arn"] for r in rows)
     return sorted(found)
+
+
+# ---- for the import summary of a load (`queries.summary.summarise` with `changed`) ----
+
+
+def policies_of(db: Database, accounts: Sequence[str]) -> list[rec.PolicyRow]:
+    """The policies (managed, inline, placeholders) of `accounts`."""
+    rows = db.execute("MATCH (n:Policy) WHERE n.account IN $accounts RETURN n", {"accounts": list(accounts)})
+    return [rec.policy(r["n"]) for r in rows]
+
+
+def version_ids(db: Database, policy_arns: Sequence[str]) -> list[tuple[str, str, bool]]:
+    """(policy ARN, version id, is default) of the stored versions of `policy_arns`."""
+    rows = db.execute(
+        "MATCH (v:PolicyVersion) WHERE v.policy_arn IN $arns RETURN v.policy_arn AS p, v.version_id AS vid, "
+        "v.is_default AS d ORDER BY p, vid",
+        {"arns": list(policy_arns)},
+    )
+    return [(r["p"], r["vid"], bool(r["d"])) for r in rows]
+
+
+def profiles_of(db: Database, accounts: Sequence[str]) -> list[tuple[rec.InstanceProfileRow, str]]:
+    """(instance profile, role) for every role of every instance profile of `accounts`."""
+    rows = db.execute(
+        "MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE i.account IN $accounts RETURN i, r.arn AS r",
+        {"accounts": list(accounts)},
+    )
+    return [(rec.profile(r["i"]), r["r"]) for r in rows]
+
+
+def accounts_of_exports(db: Database, exports: Sequence[str]) -> set[str]:
+    """The accounts of the nodes the loads of `exports` made (a load replaces them)."""
+    found: set[str] = set()
+    for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile", "Resource"):
+        rows = db.execute(
+            f"MATCH (n:{table}) WHERE n.export IN $exports RETURN DISTINCT n.account AS a",
+            {"exports": list(exports)},
+        )
+        found.update(r["a"] for r in rows if r["a"])
+    return found
+
+
+def attached_aws_managed(db: Database) -> set[str]:
+    """The AWS-managed policies attached to a user, group or role other than as its permissions boundary."""
+    rows = db.execute(
+        "MATCH (p:Policy)-[a:ATTACHED_TO]->() WHERE p.kind = 'aws-managed' AND a.attached_as <> 'boundary' "
+        "RETURN DISTINCT p.arn AS arn"
+    )
+    return {r["arn"] for r in rows}

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from graphiam.changes import load as loading
 from graphiam.changes.load import load_files
 from graphiam.derive import refresh
 from graphiam.queries import history
@@ -177,7 +178,21 @@ def _trust_removed(e: Doc, account: str, peers: list[str]) -> None:
     assert removed, "the generated account trusts another account"
 
 
+def _aws_managed_attached(e: Doc, account: str, peers: list[str]) -> None:
+    """Every AWS-managed policy of the export attached to a role (its findings count once attached), and one
+    detached from every user."""
+    aws = [p for p in e["Policies"] if ":aws:policy/" in p["Arn"]]
+    assert aws, "the generated export holds AWS-managed policies"
+    role = e["RoleDetailList"][0]
+    role["AttachedManagedPolicies"] += [{"PolicyName": p["PolicyName"], "PolicyArn": p["Arn"]} for p in aws]
+    for user in e["UserDetailList"]:
+        user["AttachedManagedPolicies"] = [
+            a for a in user["AttachedManagedPolicies"] if a["PolicyArn"] != aws[0]["Arn"]
+        ]
+
+
 CHANGES: dict[str, Callable[[Doc, str, list[str]], None]] = {
+    "aws-managed-attached": _aws_managed_attached,
     "policies-changed": _policies_changed,
     "principal-added": _principal_added,
     "principal-removed": _principal_removed,
@@ -213,6 +228,14 @@ def test_reloading_one_account_equals_a_full_load_of_the_final_files(
         return snap
 
     monkeypatch.setattr(refresh, "build_partial_snapshot", spy)
+    updated: list[frozenset[str] | None] = []
+    summarise = getattr(loading, "summarise")  # noqa: B009 (what load.py calls, spied on)
+
+    def summary_spy(db: Database, **kw: Any) -> Any:
+        updated.append(kw.get("changed"))
+        return summarise(db, **kw)
+
+    monkeypatch.setattr(loading, "summarise", summary_spy)
     accounts = sorted(org)
     target, peers = accounts[1], [accounts[0], accounts[2]]
     db = open_database(tmp_path / "db" if where == "file" else None, buffer_pool_mb=256)
@@ -225,6 +248,28 @@ def test_reloading_one_account_equals_a_full_load_of_the_final_files(
         _write(tmp_path / "org", {target: final[target]})  # the same file, changed
         load_files(db, [tmp_path / "org" / f"{target}.json"])
         assert partial and all(n < sum(map(_principals, final.values())) for n in partial)
+        assert updated[-1] is not None and target in updated[-1]  # the summary is updated, not made anew
+        load_files(fresh, files)
+        got, want = _state(db), _state(fresh)
+        assert got[0] == want[0]
+        assert got[1] == want[1]
+    finally:
+        db.close()
+        fresh.close()
+
+
+def test_loading_a_new_account_into_an_organisation_equals_a_full_load(tmp_path):
+    """The other accounts' roles that trusted the new account's root trusted an external principal; now its
+    principals assume them."""
+    gen = generator_module()
+    exports = {gen.account_of(d): d for d in gen.generate_org(**{**ORG, "accounts": 4})}
+    files = _write(tmp_path / "org", exports)
+    newcomer = files[2]
+    db = open_database(tmp_path / "db", buffer_pool_mb=256)
+    fresh = open_database(None, buffer_pool_mb=256)
+    try:
+        load_files(db, [f for f in files if f != newcomer])
+        load_files(db, [newcomer])
         load_files(fresh, files)
         got, want = _state(db), _state(fresh)
         assert got[0] == want[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphiam.derive.escalation.derive import derive as derive_all
@@ -66,8 +66,10 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
 
 def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     """Recompute the ESCALATES_TO edges leaving principals of the touched accounts (inside the load), with the
-    default options: the deriver `refresh.DERIVERS` runs."""
-    derive_with(db, snap, touched)
+    default options: the deriver `refresh.DERIVERS` runs. Escalation is account-local (an actor's targets are
+    principals of its account), so it reads the touched accounts' principals only."""
+    mine = {a: p for a, p in snap.principals.items() if p.account in touched}
+    derive_with(db, snap if len(mine) == len(snap.principals) else replace(snap, principals=mine), touched)
 
 
 def derive_with(
