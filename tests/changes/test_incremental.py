@@ -277,3 +277,48 @@ def test_loading_a_new_account_into_an_organisation_equals_a_full_load(tmp_path)
     finally:
         db.close()
         fresh.close()
+
+
+def _everyone(e: Doc, index: int) -> None:
+    """Role `index` of the export trusts every AWS principal whose account is one of the organisation's."""
+    role = e["RoleDetailList"][index]
+    role["AssumeRolePolicyDocument"] = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+
+
+@pytest.mark.parametrize("whose", ["another account's role", "the account's own role"])
+def test_a_trust_naming_everyone_is_re_derived_for_the_reloaded_account(org, tmp_path, whose):
+    """Another account's role trusting `*`: the reloaded account's principals are re-decided against it (and
+    nobody else is). The reloaded account's own role trusting `*`: every principal may assume it, so the
+    derivation reads the whole graph."""
+    accounts = sorted(org)
+    target, peers = accounts[1], [accounts[0], accounts[2]]
+    before = json.loads(json.dumps(org))
+    _everyone(before[peers[0]] if whose.startswith("another") else before[target], 0)
+    after = json.loads(json.dumps(before))
+    _policies_changed(after[target], target, peers)
+    db = open_database(tmp_path / "db", buffer_pool_mb=256)
+    fresh = open_database(None, buffer_pool_mb=256)
+    try:
+        files = _write(tmp_path / "org", before)
+        load_files(db, files)
+        _write(tmp_path / "org", {target: after[target]})
+        load_files(db, [tmp_path / "org" / f"{target}.json"])
+        load_files(fresh, files)
+        got, want = _state(db), _state(fresh)
+        assert got[0] == want[0]
+        assert got[1] == want[1]
+        star = db.execute(
+            "MATCH (s)-[:CAN_ASSUME]->(r:Role) WHERE r.arn = $r RETURN count(DISTINCT s.account) AS n",
+            {
+                "r": (after[peers[0]] if whose.startswith("another") else after[target])["RoleDetailList"][0][
+                    "Arn"
+                ]
+            },
+        )
+        assert star[0]["n"] >= 2  # principals of more than one account assume the role trusting `*`
+    finally:
+        db.close()
+        fresh.close()
