@@ -271,7 +271,8 @@ class Database:
                 try:
                     yield self
                 finally:
-                    conn.set_query_timeout(self.query_timeout_ms)
+                    with contextlib.suppress(RuntimeError):  # closed meanwhile (`_put_back_previous`)
+                        conn.set_query_timeout(self.query_timeout_ms)
         finally:
             self._local.cancel = outer
 

@@ -174,3 +174,45 @@ def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monke
     finally:
         if where == "file":
             db.close()
+
+
+def test_readers_keep_reading_while_a_failed_load_puts_the_file_back(tmp_path, monkeypatch):
+    """The engine is closed and opened again when a failed write puts its file back: reads that run meanwhile
+    wait for it and then answer from the file as it was."""
+    import threading
+
+    from graphiam.changes.load import seed_files
+    from graphiam.derive import refresh as derived
+    from tests.helpers import SEEDS
+
+    db = open_database(tmp_path / "db")
+    try:
+        load_files(db, seed_files(SEEDS))
+        users = R.count(db, "User")
+        answers: list[object] = []
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                try:
+                    answers.append(R.count(db, "User"))
+                except Exception as exc:  # every answer is checked below
+                    answers.append(exc)
+
+        def boom(_db, _snap, _touched):
+            raise RuntimeError("deriver failed")
+
+        monkeypatch.setattr(derived, "DERIVERS", [*derived.DERIVERS, ("boom", boom)])
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for _ in range(2):
+                with pytest.raises(RuntimeError, match="deriver failed"):
+                    load_files(db, [SEEDS / "demo-org.json"])
+        finally:
+            stop.set()
+            reader.join()
+        assert answers and all(a == users for a in answers), [a for a in answers if a != users][:3]
+        assert R.count(db, "User") == users
+    finally:
+        db.close()
