@@ -40,6 +40,8 @@ class Scope:
 def scope_of(db: Database, touched: Iterable[str]) -> Scope:
     """The principals a derivation for `touched` accounts reads (module docstring)."""
     accounts = frozenset(touched)
+    if not accounts:
+        return Scope(accounts=accounts, arns=frozenset(), whole=False)
     loaded = set(loaded_accounts(db))
     if loaded <= accounts:
         return Scope(accounts=accounts, arns=frozenset(), whole=True)

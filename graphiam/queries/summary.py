@@ -622,7 +622,9 @@ def summarise(
     who is administrator now, the sensitive actions, the findings of their policies) is computed for them
     alone and taken from `previous` for the others (`_update`)."""
     if changed is not None and previous is not None and snap is not None and _updatable(previous, sensitive):
-        return _update(db, snap, previous, sensitive, changed)
+        updated = _update(db, snap, previous, sensitive, changed)
+        if updated is not None:
+            return updated
     with db.read_transaction():
         snap = snap or build_snapshot(db)
         entities, statements = _entities(db)
@@ -659,8 +661,12 @@ _PER_ACCOUNT = frozenset({"account", "user", "group", "role", "policy", "instanc
 
 def _update(
     db: Database, snap: Snapshot, previous: Summary, specs: Sequence[SensitiveSpec], changed: frozenset[str]
-) -> Summary:
-    """`summarise` after a write that changed only what belongs to the `changed` accounts (see there)."""
+) -> Summary | None:
+    """`summarise` after a write that changed only what belongs to the `changed` accounts (see there): the
+    entities and findings of those accounts are read again; who is administrator now and the sensitive
+    actions are decided again for the principals of the snapshot of those accounts (those of other accounts,
+    and those of changed accounts the snapshot does not hold, whose policies the write left alone, keep their
+    answers). None when `previous` lacks a principal it should hold (the caller then summarises anew)."""
 
     def kept(entity: Mapping[str, Any]) -> bool:
         return entity["kind"] not in _PER_ACCOUNT or entity["account"] not in changed
@@ -673,12 +679,11 @@ def _update(
         statements = {d: texts[d] for d in sorted(used)}
         principals = sorted(a for a, e in entities.items() if e["kind"] in ("user", "role"))
         own = replace(snap, principals={a: p for a, p in snap.principals.items() if p.account in changed})
+        others = [a for a in principals if a not in own.principals]
+        if any(a not in previous["sensitive"]["fingerprints"] for a in others):
+            return None
         direct = {a: _direct_entry(use) for a, use in direct_admins(own).items()}
-        direct |= {
-            a: e
-            for a, e in previous["admins"].items()
-            if e["reason"] == DIRECT_ADMIN and a in entities and kept(entities[a])
-        }
+        direct |= {a: e for a in others if (e := previous["admins"].get(a)) and e["reason"] == DIRECT_ADMIN}
         admins, escalations = _admins(path_graph(db, direct), principals, direct)
         assume, reasons, externals = _assume(db)
         rows = {p.arn: p for p in P.policies_of(db, sorted(changed))}
@@ -689,7 +694,6 @@ def _update(
     findings = dict(sorted((findings | found).items()))
     theirs = _sensitive(own, specs, rules, previous)
     before = previous["sensitive"]
-    others = [a for a in principals if kept(entities[a])]
     allowed = {a: before["allowed"][a] for a in others if a in before["allowed"]} | theirs["allowed"]
     prints = {a: before["fingerprints"][a] for a in others} | theirs["fingerprints"]
     return {

@@ -360,8 +360,9 @@ def load_exports(
     after: Callable[[Database, frozenset[str]], None] | None = None,
 ) -> frozenset[str]:
     """Replace the accounts of `exports` (and apply credential-report rows) in one transaction; on any
-    error nothing changes. Returns the accounts whose principals the load changed: the loaded ones, and those
-    attached to an AWS-managed policy whose placeholder the load filled (its statements now apply there too);
+    error nothing changes. Returns the accounts whose principals the load changed: the loaded ones, those
+    attached to an AWS-managed policy whose placeholder the load filled (its statements now apply there too),
+    and those of the credential-report rows;
     `after(db, those accounts)` runs inside the transaction."""
     batch = Batch()
     for e in exports:
@@ -388,6 +389,8 @@ def load_exports(
             | _attached_accounts(db, filled)
             | {m.loaded_with for m in moved}
             | kept_accounts
+            # a credential report says which users have a password and access keys, which escalation needs
+            | {a for c in credential_facts if (a := account_of(c["arn"]))}
         )
         step("loading entities", 1, total)
         for table in _NODE_TABLES:

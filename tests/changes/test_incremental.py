@@ -191,8 +191,18 @@ def _aws_managed_attached(e: Doc, account: str, peers: list[str]) -> None:
         ]
 
 
+def _foreign_policy_named(e: Doc, account: str, peers: list[str]) -> None:
+    """A user names a customer-managed policy of another (loaded) account that the export does not hold:
+    the load writes nothing of that account, yet names it (its summary entities are read again)."""
+    peer_policy = f"arn:aws:iam::{peers[0]}:policy/policy-shared-elsewhere"
+    e["UserDetailList"][2]["AttachedManagedPolicies"].append(
+        {"PolicyName": "policy-shared-elsewhere", "PolicyArn": peer_policy}
+    )
+
+
 CHANGES: dict[str, Callable[[Doc, str, list[str]], None]] = {
     "aws-managed-attached": _aws_managed_attached,
+    "foreign-policy-named": _foreign_policy_named,
     "policies-changed": _policies_changed,
     "principal-added": _principal_added,
     "principal-removed": _principal_removed,
@@ -319,6 +329,45 @@ def test_a_trust_naming_everyone_is_re_derived_for_the_reloaded_account(org, tmp
             },
         )
         assert star[0]["n"] >= 2  # principals of more than one account assume the role trusting `*`
+    finally:
+        db.close()
+        fresh.close()
+
+
+CREDENTIALS_HEADER = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,"
+    "access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+)
+
+
+def _credential_row(user: Doc, *, password: bool, keys: bool) -> str:
+    return (
+        f"{user['UserName']},{user['Arn']},2020-01-01T00:00:00+00:00,{str(password).lower()},N/A,N/A,N/A,false,"
+        f"{str(keys).lower()},N/A,N/A,N/A,N/A,{str(keys).lower()},N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+    )
+
+
+def test_a_credential_report_loaded_alone_equals_a_full_load(org, tmp_path):
+    """A credential report changes what escalation techniques need (a password, access keys): the accounts of
+    its users are re-derived."""
+    accounts = sorted(org)
+    files = _write(tmp_path / "org", org)
+    users = [u for a in accounts[:2] for u in org[a]["UserDetailList"][:6]]
+    report = tmp_path / "credential-report.csv"
+    rows = [_credential_row(u, password=i % 2 == 0, keys=i % 3 == 0) for i, u in enumerate(users)]
+    report.write_text("\n".join([CREDENTIALS_HEADER, *rows]) + "\n")
+    db = open_database(tmp_path / "db", buffer_pool_mb=256)
+    fresh = open_database(None, buffer_pool_mb=256)
+    try:
+        load_files(db, files)
+        load_files(db, [report])
+        load_files(fresh, [*files, report])
+        got, want = _state(db), _state(fresh)
+        assert got[0] == want[0]
+        assert got[1] == want[1]
     finally:
         db.close()
         fresh.close()
