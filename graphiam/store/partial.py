@@ -1,13 +1,16 @@
 """Reads of a part of the graph: the principals a change to some accounts can reach, and what the policy
 engine needs of them (`graph.partial.build_partial_snapshot`; `derive.scope` decides which principals).
 
-Each read filters in the query (`IN $accounts`, `IN $arns`), so that re-deriving one account of a large
-organisation reads that account and its neighbours, not the whole graph.
+Each read filters in the query, so that re-deriving one account of a large organisation reads that account
+and its neighbours, not the whole graph: by account with `IN $accounts` (a few), by ARN with one primary-key
+lookup per ARN (`UNWIND $arns AS k MATCH (n:User {arn: k})`): a scan filtered with `IN $arns` compares every
+node with every ARN, which over a thousand ARNs and a hundred thousand nodes takes seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from graphiam.store import records as rec
 from graphiam.store.db import Database
@@ -21,60 +24,80 @@ def principal_rows(
     db: Database, *, accounts: Sequence[str], arns: Sequence[str]
 ) -> tuple[list[rec.UserRow], list[rec.RoleRow]]:
     """The users and roles of `accounts`, and those of `arns`."""
-    params = {"accounts": list(accounts), "arns": list(arns)}
-    where = "WHERE n.account IN $accounts OR n.arn IN $arns RETURN n"
-    users = [rec.user(r["n"]) for r in db.execute(f"MATCH (n:User) {where}", params)]
-    roles = [rec.role(r["n"]) for r in db.execute(f"MATCH (n:Role) {where}", params)]
-    return users, roles
+    users = {u.arn: u for u in map(rec.user, _nodes(db, "User", accounts, arns))}
+    roles = {r.arn: r for r in map(rec.role, _nodes(db, "Role", accounts, arns))}
+    return list(users.values()), list(roles.values())
+
+
+def _nodes(db: Database, table: str, accounts: Sequence[str], arns: Sequence[str]) -> list[dict[str, Any]]:
+    """The nodes of `table` of `accounts`, and those of `arns` (as dicts; a node may come twice)."""
+    out = []
+    if accounts:
+        rows = db.execute(
+            f"MATCH (n:{table}) WHERE n.account IN $accounts RETURN n", {"accounts": list(accounts)}
+        )
+        out += [r["n"] for r in rows]
+    if arns:
+        rows = db.execute(f"UNWIND $arns AS k MATCH (n:{table} {{arn: k}}) RETURN n", {"arns": _keys(arns)})
+        out += [r["n"] for r in rows]
+    return out
+
+
+def _keys(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
 
 
 def memberships(db: Database, user_arns: Sequence[str]) -> list[tuple[str, str]]:
     """(user, group) for every group of `user_arns`."""
     rows = db.execute(
-        "MATCH (u:User)-[:MEMBER_OF]->(g:IAMGroup) WHERE u.arn IN $arns RETURN u.arn AS u, g.arn AS g",
-        {"arns": list(user_arns)},
+        "UNWIND $arns AS k MATCH (u:User {arn: k})-[:MEMBER_OF]->(g:IAMGroup) RETURN u.arn AS u, g.arn AS g",
+        {"arns": _keys(user_arns)},
     )
     return [(r["u"], r["g"]) for r in rows]
 
 
 def groups(db: Database, *, accounts: Sequence[str], arns: Sequence[str]) -> list[rec.GroupRow]:
     """The groups of `accounts` (members or not: a principal may join one), and those of `arns`."""
-    return [
-        rec.group(r["n"])
-        for r in db.execute(
-            "MATCH (n:IAMGroup) WHERE n.account IN $accounts OR n.arn IN $arns RETURN n",
-            {"accounts": list(accounts), "arns": list(arns)},
-        )
-    ]
+    return list({g.arn: g for g in map(rec.group, _nodes(db, "IAMGroup", accounts, arns))}.values())
 
 
 def attachments(db: Database, target_arns: Sequence[str]) -> list[rec.AttachmentRow]:
-    """Every policy attached to `target_arns` (users, groups, roles): identity, inline and boundary."""
-    rows = db.execute(
-        "MATCH (p:Policy)-[a:ATTACHED_TO]->(t) WHERE t.arn IN $arns "
-        "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, label(t) AS tt",
-        {"arns": list(target_arns)},
-    )
-    return [
-        rec.AttachmentRow(
-            policy_arn=r["p"], target_arn=r["target"], target_type=r["tt"], attached_as=r["how"]
+    """Every policy attached to `target_arns` (users, groups, roles): identity, inline and boundary, in the
+    order of the policies' nodes, as a scan of every attachment (`reader.all_attachments`) gives them: a
+    principal's policies keep the order the snapshot of the whole graph gives them (decisions list matched
+    statements in that order)."""
+    found = []
+    for table in ("User", "Role", "IAMGroup"):
+        rows = db.execute(
+            f"UNWIND $arns AS k MATCH (p:Policy)-[a:ATTACHED_TO]->(t:{table} {{arn: k}}) "
+            "RETURN p.arn AS p, a.attached_as AS how, t.arn AS target, offset(id(p)) AS at",
+            {"arns": _keys(target_arns)},
         )
-        for r in rows
-    ]
+        found += [
+            (
+                r["at"],
+                rec.AttachmentRow(
+                    policy_arn=r["p"], target_arn=r["target"], target_type=table, attached_as=r["how"]
+                ),
+            )
+            for r in rows
+        ]
+    found.sort(key=lambda f: f[0])
+    return [row for _, row in found]
 
 
 def policies(db: Database, arns: Sequence[str]) -> list[rec.PolicyRow]:
     return [
         rec.policy(r["n"])
-        for r in db.execute("MATCH (n:Policy) WHERE n.arn IN $arns RETURN n", {"arns": list(arns)})
+        for r in db.execute("UNWIND $arns AS k MATCH (n:Policy {arn: k}) RETURN n", {"arns": _keys(arns)})
     ]
 
 
 def profiles(db: Database, role_arns: Sequence[str]) -> list[tuple[rec.InstanceProfileRow, str]]:
     """(instance profile, role) for every instance profile of `role_arns`."""
     rows = db.execute(
-        "MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role) WHERE r.arn IN $arns RETURN i, r.arn AS r",
-        {"arns": list(role_arns)},
+        "UNWIND $arns AS k MATCH (i:InstanceProfile)-[:HAS_ROLE]->(r:Role {arn: k}) RETURN i, r.arn AS r",
+        {"arns": _keys(role_arns)},
     )
     return [(rec.profile(r["i"]), r["r"]) for r in rows]
 
@@ -113,17 +136,19 @@ def holders(db: Database, policy_arns: Sequence[str], accounts: Sequence[str]) -
     group's."""
     if not policy_arns:
         return []
-    params = {"arns": list(policy_arns), "accounts": list(accounts)}
-    held = "p.arn IN $arns AND n.account IN $accounts AND a.attached_as <> 'boundary'"
+    params = {"arns": _keys(policy_arns), "accounts": list(accounts)}
+    held = "WHERE n.account IN $accounts AND a.attached_as <> 'boundary'"
     found: set[str] = set()
     for table in ("User", "Role"):
         rows = db.execute(
-            f"MATCH (p:Policy)-[a:ATTACHED_TO]->(n:{table}) WHERE {held} RETURN DISTINCT n.arn AS arn", params
+            f"UNWIND $arns AS k MATCH (p:Policy {{arn: k}})-[a:ATTACHED_TO]->(n:{table}) {held} "
+            "RETURN DISTINCT n.arn AS arn",
+            params,
         )
         found.update(r["arn"] for r in rows)
     rows = db.execute(
-        f"MATCH (p:Policy)-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(n:User) WHERE {held} "
-        "RETURN DISTINCT n.arn AS arn",
+        "UNWIND $arns AS k MATCH (p:Policy {arn: k})-[a:ATTACHED_TO]->(:IAMGroup)<-[:MEMBER_OF]-(n:User) "
+        f"{held} RETURN DISTINCT n.arn AS arn",
         params,
     )
     found.update(r["arn"] for r in rows)
@@ -142,9 +167,9 @@ def policies_of(db: Database, accounts: Sequence[str]) -> list[rec.PolicyRow]:
 def version_ids(db: Database, policy_arns: Sequence[str]) -> list[tuple[str, str, bool]]:
     """(policy ARN, version id, is default) of the stored versions of `policy_arns`."""
     rows = db.execute(
-        "MATCH (v:PolicyVersion) WHERE v.policy_arn IN $arns RETURN v.policy_arn AS p, v.version_id AS vid, "
-        "v.is_default AS d ORDER BY p, vid",
-        {"arns": list(policy_arns)},
+        "UNWIND $arns AS k MATCH (:Policy {arn: k})-[:HAS_VERSION]->(v:PolicyVersion) "
+        "RETURN v.policy_arn AS p, v.version_id AS vid, v.is_default AS d ORDER BY p, vid",
+        {"arns": _keys(policy_arns)},
     )
     return [(r["p"], r["vid"], bool(r["d"])) for r in rows]
 

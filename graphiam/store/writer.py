@@ -451,10 +451,12 @@ def moved_arns(db: Database, exports: Sequence[AccountExport], *, placeholders: 
     found: dict[str, str] = {}
     for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile", "Resource"):
         missing = "AND NOT coalesce(n.missing, false) " if table == "Policy" and not placeholders else ""
-        rows = db.execute(
-            f"MATCH (n:{table}) WHERE n.arn IN $arns AND NOT n.export IN $accounts AND n.export <> 'aws' "
-            f"{missing}RETURN n.arn AS arn, n.export AS export",
-            {"arns": list(defined), "accounts": accounts},
+        rows = (
+            db.execute(  # one primary-key lookup per ARN: a scan with `IN` compares every node with every ARN
+                f"UNWIND $arns AS k MATCH (n:{table} {{arn: k}}) WHERE NOT n.export IN $accounts "
+                f"AND n.export <> 'aws' {missing}RETURN n.arn AS arn, n.export AS export",
+                {"arns": list(defined), "accounts": accounts},
+            )
         )
         found.update((r["arn"], r["export"]) for r in rows)
     sources = {
@@ -542,10 +544,21 @@ def delete_nodes(db: Database, table: str, column: str, values: Sequence[str]) -
         return
     if not (_IDENT.fullmatch(table) and _IDENT.fullmatch(column)):
         raise ValueError(f"bad table or column `{table}.{column}`")
-    params = {"values": list(values)}
-    db.execute(f"MATCH (n:{table})-[e]->() WHERE n.{column} IN $values DELETE e", params)
-    db.execute(f"MATCH ()-[e]->(n:{table}) WHERE n.{column} IN $values DELETE e", params)
-    db.execute(f"MATCH (n:{table}) WHERE n.{column} IN $values DETACH DELETE n", params)
+    params = {"values": list(dict.fromkeys(values))}
+    # by primary key: one index lookup per value (an `IN` filter compares every node with every value)
+    node = (
+        f"UNWIND $values AS k MATCH (n:{table} {{{column}: k}})"
+        if column == primary_key(table)
+        else f"MATCH (n:{table}) WHERE n.{column} IN $values"
+    )
+    db.execute(f"{node} MATCH (n)-[e]->() DELETE e", params)
+    db.execute(f"{node} MATCH ()-[e]->(n) DELETE e", params)
+    db.execute(f"{node} DETACH DELETE n", params)
+
+
+def primary_key(table: str) -> str:
+    """The primary-key column of a node table of the IAM part of the graph."""
+    return "key" if table == "PolicyVersion" else "arn"
 
 
 def _delete(db: Database, accounts: Sequence[str], batch: Batch) -> None:
