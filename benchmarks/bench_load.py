@@ -5,7 +5,8 @@
 
 Workloads: Cloudsplaining's real example export (tests/data/gaad/cloudsplaining-example.json), a generated
 export (benchmarks/generate_org.py, seed 7), and the generated export loaded again into the database that
-holds it (a reload: the load first runs on a copy, checks which ARNs would move, and replaces the account).
+holds it (a reload: checks which ARNs would move, and replaces the account; benchmarks/bench_reload.py times
+re-loading one account of a large organisation).
 Baseline measured in the same run:
 the interpreter importing the store, the policy engine and the graph engine (kuzu or ladybug), so the load's
 own cost is the difference. Prints medians.

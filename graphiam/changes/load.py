@@ -33,10 +33,12 @@ from graphiam.store import Database, reader
 from graphiam.store import history_store as H
 from graphiam.store.clone import clone_database
 from graphiam.store.org_store import replace_organization
+from graphiam.store.partial import accounts_of_exports
 from graphiam.store.schema import meta, set_meta
 from graphiam.store.writer import Moved, load_exports, moved_arns
 
 Progress = Callable[[str, int, int], None]
+AWS_ACCOUNT = "aws"  # the account AWS-managed policies belong to (`model.ManagedPolicy.account`)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,17 +292,28 @@ def load_files(
     files = file_facts(paths)
     newest = history.latest(db)
     previous = newest[1] if newest is not None else reuse
+    # the newest import's summary is this database's summary now: the import summary may be updated from it
+    # for what the load changes (`summarise(changed=...)`); an organization changes every account
+    updatable = newest is not None and org is None and H.changed_after_import(db) is None
     step = progress or (lambda *_: None)
     computed: list[Summary] = []  # the summary, computed once (on the copy, when there is one)
     snaps: list[Snapshot] = []  # the snapshot the derivers built, which the summary reuses
+    changed: list[frozenset[str]] = []  # the accounts whose facts the load changes
 
     def derive(tx: Database, touched: frozenset[str], extra: set[str]) -> None:
-        snaps[:] = [refresh_derived(tx, touched | extra)]
+        snaps[:] = [refresh_derived(tx, touched | extra, scoped=True)]
+        changed[:] = [touched | extra]
 
-    def record(target: Database) -> None:
+    def record(target: Database, replaced: set[str]) -> None:
         if not computed:
             step("summarising for the import history", 0, 1)
-            computed.append(summarise(target, snap=snaps[0] if snaps else None, previous=previous))
+            snap = snaps[0] if snaps else None
+            if updatable and snap is not None and not snap.complete and changed:
+                accounts = changed[0] | replaced | _accounts_named(exports, creds) | {AWS_ACCOUNT}
+                summary = summarise(target, snap=snap, previous=previous, changed=frozenset(accounts))
+            else:  # the summary reads every principal
+                summary = summarise(target, snap=snap if snap and snap.complete else None, previous=previous)
+            computed.append(summary)
             step("done", 1, 1)
         summary = computed[0]
         H.write_import(
@@ -315,7 +328,18 @@ def load_files(
         )
 
     def apply(target: Database) -> None:
+        nonlocal updatable
         with target.transaction():
+            if target is db and updatable:  # nothing wrote between the first look and the transaction
+                newest_now = H.imports(db)
+                updatable = (
+                    bool(newest_now)
+                    and newest is not None
+                    and newest_now[-1].id == newest[0].id
+                    and H.changed_after_import(db) is None
+                )
+            # the accounts of what the load replaces: their entities change too
+            replaced = accounts_of_exports(target, [e.account_id for e in exports]) if updatable else set()
             extra: set[str] = set()
             if org is not None:  # SCPs change what every account's principals can do
                 replace_organization(target, org)
@@ -327,14 +351,15 @@ def load_files(
                 progress=progress,
                 after=lambda tx, touched: derive(tx, touched, extra),
             )
-            record(target)
+            record(target, replaced)
 
-    if not reader.is_empty(db):
+    if not reader.is_empty(db) and not db.rollback_restores:
         # kuzu 0.11.3 cannot roll back a transaction that COPYed into non-empty relationship tables (it drops
-        # their committed rows and can leave primary-key lookups broken; tests/store/test_loading.py). So a
-        # load into a database that holds data first runs, completely, on a private copy: any failure there
-        # leaves the real database untouched, and what remains to go wrong in the real run is the machine,
-        # not the data.
+        # their committed rows and can leave primary-key lookups broken; tests/changes/test_load.py). A
+        # database file is put back as it was when a write fails (`Database.rollback_restores`); a load into
+        # an in-memory kuzu database that holds data first runs, completely, on a private copy: any failure
+        # there leaves the real database untouched, and what remains to go wrong in the real run is the
+        # machine, not the data.
         copy = clone_database(db)
         try:
             apply(copy)
@@ -367,6 +392,21 @@ def load_files(
             if c["arn"] not in stored
         ),
     )
+
+
+def _accounts_named(exports: Sequence[AccountExport], creds: Sequence[dict[str, Any]]) -> set[str]:
+    """The accounts of everything the load writes: each export's users, groups, roles, policies (placeholders
+    included), instance profiles and resources, and the users of the credential-report rows."""
+    found: set[str] = set()
+    for e in exports:
+        found.update(u.account for u in e.users)
+        found.update(g.account for g in e.groups)
+        found.update(r.account for r in e.roles)
+        found.update(p.account for p in e.policies)
+        found.update(i.account for i in e.instance_profiles)
+        found.update(r.account for r in e.resources)
+    found |= {a for c in creds if (a := account_of(c["arn"]))}
+    return {a for a in found if a}
 
 
 def seeds_dir() -> Path | None:

@@ -8,17 +8,22 @@ from graphiam.arn import is_role_arn, is_user_arn
 from graphiam.graph.resources import named_by
 from graphiam.graph.snapshot import Snapshot
 from graphiam.store import Database
+from graphiam.store.reader import principal_kinds
 from graphiam.store.resource_store import NamesEdge, replace_names
 
 
 def derive_names(db: Database, snap: Snapshot, _touched: frozenset[str]) -> None:
+    named = {r.arn: named_by(r.policy.document) for r in snap.resources.values() if r.policy is not None}
+    # which named principals the graph holds: asked of the database, as the snapshot may be of part of it
+    wanted = sorted({n.value for ns in named.values() for n in ns if n.kind == "principal"})
+    held = set(principal_kinds(db, wanted)) if wanted else set()
     edges: list[NamesEdge] = []
     for r in snap.resources.values():
         if r.policy is None:
             continue
-        for n in named_by(r.policy.document):
+        for n in named[r.arn]:
             table = "Named"
-            if n.kind == "principal" and n.value in snap.principals:
+            if n.kind == "principal" and n.value in held:
                 if is_user_arn(n.value):
                     table = "User"
                 elif is_role_arn(n.value):

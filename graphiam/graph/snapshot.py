@@ -20,7 +20,15 @@ from graphiam.policy.document import parse_stored
 from graphiam.store import Database
 from graphiam.store import reader as R
 from graphiam.store.org_store import ScpRow, UnitRow, governing_chain, read_organization, read_rcps
-from graphiam.store.records import PolicyRow, ResourceRow
+from graphiam.store.records import (
+    AttachmentRow,
+    GroupRow,
+    InstanceProfileRow,
+    PolicyRow,
+    ResourceRow,
+    RoleRow,
+    UserRow,
+)
 
 Levels = tuple[tuple[PolicySource, ...], ...]
 
@@ -105,6 +113,8 @@ class Snapshot:
     # aws:PrincipalOrgPaths entry (`o-id/r-root/ou-…/`, the path to the account's parent)
     organization: str | None = None
     org_paths: dict[str, str] = field(default_factory=dict)
+    # False for a snapshot of part of the graph (`graph.partial`): principals outside it are not in it
+    complete: bool = True
 
     def org_member(self, account: str | None) -> bool:
         """Whether `account` is a member (or the management account) of the stored organization."""
@@ -192,18 +202,56 @@ def _source(policy: PolicyRow, doc: PolicyDocument, via: str, via_name: str | No
     )
 
 
+@dataclass(kw_only=True)
+class SnapshotRows:
+    """What a snapshot is assembled from: the rows of the whole graph (`build_snapshot`), or of a part of it
+    (`graph.partial.build_partial_snapshot`). Attachments and memberships name policies and groups of these
+    rows only."""
+
+    generation: int
+    users: list[UserRow]
+    roles: list[RoleRow]
+    groups: list[GroupRow]
+    policies: dict[str, PolicyRow]
+    attachments: list[AttachmentRow]
+    memberships: list[tuple[str, str]]
+    profiles: list[tuple[InstanceProfileRow, str]]
+    org_units: list[UnitRow]
+    org_scps: list[ScpRow]
+    org_rcps: list[ScpRow]
+    resources: list[ResourceRow]
+
+
 def build_snapshot(db: Database) -> Snapshot:
     """Read the whole graph's authorisation facts and parse every document once."""
     with db.read_transaction():  # one consistent view, even while a writer commits
         generation = db.generation
         users, roles, groups = R.all_principal_rows(db)
-        policies = {p.arn: p for p in R.all_policies(db)}
-        attachments = R.all_attachments(db)
-        memberships = R.all_memberships(db)
-        profile_rows = R.all_profiles(db)
         org_units, org_scps = read_organization(db)
-        org_rcps = read_rcps(db)
-        resource_rows = R.all_resources(db)
+        rows = SnapshotRows(
+            generation=generation,
+            users=users,
+            roles=roles,
+            groups=groups,
+            policies={p.arn: p for p in R.all_policies(db)},
+            attachments=R.all_attachments(db),
+            memberships=R.all_memberships(db),
+            profiles=R.all_profiles(db),
+            org_units=org_units,
+            org_scps=org_scps,
+            org_rcps=read_rcps(db),
+            resources=R.all_resources(db),
+        )
+    return assemble(rows)
+
+
+def assemble(rows: SnapshotRows) -> Snapshot:
+    """The snapshot of `rows`: every document parsed once (the same text once), each principal's policies,
+    boundary, groups and SCP levels."""
+    generation, users, roles, groups = rows.generation, rows.users, rows.roles, rows.groups
+    policies, attachments, memberships = rows.policies, rows.attachments, rows.memberships
+    profile_rows, resource_rows = rows.profiles, rows.resources
+    org_units, org_scps, org_rcps = rows.org_units, rows.org_scps, rows.org_rcps
     docs: dict[str, PolicyDocument] = {}
     by_text: dict[str, PolicyDocument] = {}
     for p in policies.values():

@@ -127,9 +127,9 @@ def edge_table(db: Database) -> EdgeTable:
     )
 
 
-def build_index(db: Database, snap: Snapshot, edges: EdgeTable | None = None) -> EscalationIndex:
-    """The index of `snap`; `edges`: its `edge_table`, when read already (else read here)."""
-    direct = direct_admins(snap)
+def path_graph(db: Database, direct: Collection[str], edges: EdgeTable | None = None) -> PathGraph:
+    """The path graph of every stored CAN_ASSUME, ESCALATES_TO and fan-out edge, with `direct` (the principals
+    allowed every action now) as goals; `edges`: the `edge_table`, when read already (else read here)."""
     sets = {r["id"]: TargetSet.of(r["id"], _loads(r["targets"], [])) for r in S.target_sets(db)}
     fans = [
         Fan(
@@ -141,7 +141,13 @@ def build_index(db: Database, snap: Snapshot, edges: EdgeTable | None = None) ->
         for r in S.fan_edges(db)
         if r["targets"] in sets
     ]
-    graph = PathGraph(edges if edges is not None else edge_table(db), direct, fans)
+    return PathGraph(edges if edges is not None else edge_table(db), direct, fans)
+
+
+def build_index(db: Database, snap: Snapshot, edges: EdgeTable | None = None) -> EscalationIndex:
+    """The index of `snap`; `edges`: its `edge_table`, when read already (else read here)."""
+    direct = direct_admins(snap)
+    graph = path_graph(db, direct, edges)
     return EscalationIndex(snap=snap, generation=snap.generation, direct=direct, graph=graph)
 
 

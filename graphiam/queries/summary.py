@@ -27,17 +27,21 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import graphiam
 from graphiam.catalog import Catalog
+from graphiam.derive.escalation.decide import Use
+from graphiam.derive.escalation.paths import PathGraph
 from graphiam.derive.findings.analyse import Analyser
 from graphiam.derive.findings.rules import SEVERITY, default_rules
 from graphiam.errors import InputError
 from graphiam.graph.snapshot import Snapshot, build_snapshot
 from graphiam.model import AWS_MANAGED, INLINE
+from graphiam.policy.document import parse_stored
 from graphiam.policy.normal import normalised_statements, statements_of
-from graphiam.queries.escalation_paths import EscalationIndex, build_index
+from graphiam.queries.escalation_paths import direct_admins, path_graph
 from graphiam.queries.sensitive import DEFAULT_SENSITIVE as DEFAULT_SENSITIVE
 from graphiam.queries.sensitive import SensitiveSpec as SensitiveSpec
 from graphiam.queries.sensitive import parse_sensitive as parse_sensitive
@@ -47,6 +51,7 @@ from graphiam.queries.sensitive import sensitive_actions as sensitive_actions
 from graphiam.queries.sensitive import sensitive_section
 from graphiam.store import Database, reader
 from graphiam.store import history_store as H
+from graphiam.store import partial as P
 from graphiam.store.assume_store import read_reasons
 from graphiam.store.org_store import read_organization
 
@@ -60,32 +65,42 @@ Summary = dict[str, Any]
 # ---- administrators ----
 
 
+DIRECT_ADMIN = "allowed every action on `*`"
+
+
 def administrators(db: Database, snap: Snapshot) -> tuple[dict[str, Any], dict[str, Any]]:
     """Who is administrator now, and who can become one with one shortest path: the one place the summary
-    asks what administrator means (`queries.escalation_paths`' index, as `isAdmin`, `escalationSummary` and
-    what-if use it)."""
-    index: EscalationIndex = build_index(db, snap)
+    asks what administrator means (`queries.escalation_paths`' rule and path graph, as `isAdmin`,
+    `escalationSummary` and what-if use it)."""
+    direct = {arn: _direct_entry(use) for arn, use in direct_admins(snap).items()}
+    return _admins(path_graph(db, direct), sorted(snap.principals), direct)
+
+
+def _direct_entry(use: Use) -> dict[str, Any]:
+    return {"reason": DIRECT_ADMIN, "statements": list(use.statements), "needs": list(use.needs)}
+
+
+def _admins(
+    graph: PathGraph, principals: Sequence[str], direct: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`administrators` given the path graph, every principal (sorted) and the entries of those allowed every
+    action now."""
     admins: dict[str, Any] = {}
-    for arn in sorted(snap.principals):
-        use = index.direct.get(arn)
-        if use is not None:
-            admins[arn] = {
-                "reason": "allowed every action on `*`",
-                "statements": list(use.statements),
-                "needs": list(use.needs),
-            }
-        elif arn in index.graph.loops:
-            step = index.graph.loops[arn][0]
+    for arn in principals:
+        if arn in direct:
+            admins[arn] = direct[arn]
+        elif arn in graph.loops:
+            step = graph.loops[arn][0]
             admins[arn] = {
                 "reason": f"can make itself administrator with {step.technique}",
                 "statements": [],
                 "needs": list(step.needs),
             }
     escalations: dict[str, Any] = {}
-    for arn in sorted(snap.principals):
-        if arn in admins or index.graph.admin_dist.get(arn, 1 << 30) > PATH_DEPTH:
+    for arn in principals:
+        if arn in admins or graph.admin_dist.get(arn, 1 << 30) > PATH_DEPTH:
             continue
-        found = index.graph.to_admin(arn, max_depth=PATH_DEPTH, limit=1)
+        found = graph.to_admin(arn, max_depth=PATH_DEPTH, limit=1)
         if found:
             escalations[arn] = {
                 "steps": [[s.source, s.target, s.technique] for s in found[0].steps],
@@ -128,22 +143,44 @@ def _tags(tags: Mapping[str, str]) -> list[str]:
     return [f"{k}={v}" for k, v in tags.items()]
 
 
-def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
+def _entities(db: Database, accounts: frozenset[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every entity and the statements they hold; with `accounts`, only the accounts, users, groups, roles,
+    policies and instance profiles of those accounts (no organization)."""
     b = _Builder()
-    for a in reader.accounts(db):
+    if accounts is None:
+        account_rows = reader.accounts(db)
+        users, roles, groups = reader.all_principal_rows(db)
+        policies = reader.all_policies(db)
+        attachments = reader.all_attachments(db)
+        memberships = reader.all_memberships(db)
+        version_rows = H.version_ids(db)
+        profile_rows = reader.all_profiles(db)
+    else:
+        wanted = sorted(accounts)
+        # every Account node, filtered here: a load MERGEs (CREATEs) them, and kuzu 0.11.3 reads nodes
+        # CREATEd in the open transaction back wrong through an `IN` filter (docs/ENGINE.md)
+        account_rows = [a for a in reader.accounts(db) if a.id in accounts]
+        users, roles = P.principal_rows(db, accounts=wanted, arns=[])
+        groups = P.groups(db, accounts=wanted, arns=[])
+        policies = P.policies_of(db, wanted)
+        attachments = P.attachments(
+            db, [*(u.arn for u in users), *(r.arn for r in roles), *(g.arn for g in groups)]
+        )
+        memberships = P.memberships(db, [u.arn for u in users])
+        version_rows = P.version_ids(db, [p.arn for p in policies])
+        profile_rows = P.profiles_of(db, wanted)
+    for a in account_rows:
         b.add(f"account:{a.id}", "account", a.id, {})
-    users, roles, groups = reader.all_principal_rows(db)
-    policies = reader.all_policies(db)
     attached: dict[str, list[str]] = {}
     inline: dict[str, list[str]] = {}
     for p in policies:
         if p.kind == INLINE and p.owner_arn:
             inline.setdefault(p.owner_arn, []).append(p.arn)
-    for at in reader.all_attachments(db):
+    for at in attachments:
         if at.attached_as != "boundary" and at.attached_as != INLINE:
             attached.setdefault(at.target_arn, []).append(at.policy_arn)
     member: dict[str, list[str]] = {}
-    for user_arn, group_arn in reader.all_memberships(db):
+    for user_arn, group_arn in memberships:
         member.setdefault(user_arn, []).append(group_arn)
     for u in users:
         attrs: dict[str, Any] = {"path": u.path, "id": u.user_id, "boundary": u.boundary_arn}
@@ -190,7 +227,7 @@ def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
             tags=_tags(r.tags),
         )
     versions: dict[str, list[str]] = {}
-    for policy_arn, version_id, _default in H.version_ids(db):
+    for policy_arn, version_id, _default in version_rows:
         versions.setdefault(policy_arn, []).append(version_id)
     for p in policies:
         language, _ = statements_of(p.document)
@@ -205,7 +242,7 @@ def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
             statements=b.digests(p.document),
             versions=versions.get(p.arn, ()),
         )
-    for profile, role_arn in reader.all_profiles(db):
+    for profile, role_arn in profile_rows:
         key = profile.arn
         have = b.entities.get(key)
         b.add(
@@ -215,7 +252,7 @@ def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
             {"path": profile.path, "id": profile.profile_id},
             roles=[*(have["roles"] if have else ()), role_arn],
         )
-    units, scps = read_organization(db)
+    units, scps = read_organization(db) if accounts is None else ([], [])
     for unit in units:
         b.add(
             f"org-unit:{unit.id}",
@@ -319,7 +356,7 @@ def _findings(
         for arn, found in previous["findings"].items():
             if arn in old:
                 known[_document_key(old[arn])] = found
-    attached = {a.policy_arn for a in reader.all_attachments(db) if a.attached_as != "boundary"}
+    attached = P.attached_aws_managed(db)
     analyser: Analyser | None = None
     out: dict[str, Any] = {}
     for arn in sorted(snap.policies):
@@ -350,9 +387,20 @@ def summarise(
     snap: Snapshot | None = None,
     previous: Summary | None = None,
     sensitive: Sequence[SensitiveSpec] = DEFAULT_SENSITIVE,
+    changed: frozenset[str] | None = None,
 ) -> Summary:
     """The security summary of the database as the caller's transaction (or one read view) sees it;
-    `previous` (an earlier summary) spares the analysis of the policy documents it already analysed."""
+    `previous` (an earlier summary) spares the analysis of the policy documents it already analysed.
+
+    `changed`: `previous` is the summary of this database just before a write that changed only what belongs
+    to these accounts (their entities, the escalation edges of their principals, CAN_ASSUME edges into and
+    out of them), and `snap` holds at least their principals (`graph.partial`): what is per account (entities,
+    who is administrator now, the sensitive actions, the findings of their policies) is computed for them
+    alone and taken from `previous` for the others (`_update`)."""
+    if changed is not None and previous is not None and snap is not None and _updatable(previous, sensitive):
+        updated = _update(db, snap, previous, sensitive, changed)
+        if updated is not None:
+            return updated
     with db.read_transaction():
         snap = snap or build_snapshot(db)
         entities, statements = _entities(db)
@@ -372,6 +420,75 @@ def summarise(
         "externals": externals,
         "findings": findings,
         "sensitive": sensitive_section(snap, sensitive, rules, previous),
+    }
+
+
+def _updatable(previous: Summary, sensitive: Sequence[SensitiveSpec]) -> bool:
+    """`previous` was made by these rules, for these sensitive actions."""
+    return (
+        previous.get("format") == FORMAT
+        and previous.get("rules") == rules_fingerprint()
+        and previous.get("sensitive", {}).get("actions") == sensitive_actions(sensitive)
+    )
+
+
+_PER_ACCOUNT = frozenset({"account", "user", "group", "role", "policy", "instance-profile"})
+
+
+def _update(
+    db: Database, snap: Snapshot, previous: Summary, specs: Sequence[SensitiveSpec], changed: frozenset[str]
+) -> Summary | None:
+    """`summarise` after a write that changed only what belongs to the `changed` accounts (see there): the
+    entities and findings of those accounts are read again; who is administrator now and the sensitive
+    actions are decided again for the principals of the snapshot of those accounts (those of other accounts,
+    and those of changed accounts the snapshot does not hold, whose policies the write left alone, keep their
+    answers). None when `previous` lacks a principal it should hold (the caller then summarises anew)."""
+
+    def kept(entity: Mapping[str, Any]) -> bool:
+        return entity["kind"] not in _PER_ACCOUNT or entity["account"] not in changed
+
+    with db.read_transaction():
+        mine, new_statements = _entities(db, changed)
+        entities = dict(sorted(({k: v for k, v in previous["entities"].items() if kept(v)} | mine).items()))
+        used = {d for e in entities.values() for d in (*e.get("statements", ()), *e.get("trust", ()))}
+        texts = {**previous["statements"], **new_statements}
+        statements = {d: texts[d] for d in sorted(used)}
+        principals = sorted(a for a, e in entities.items() if e["kind"] in ("user", "role"))
+        own = replace(snap, principals={a: p for a, p in snap.principals.items() if p.account in changed})
+        others = [a for a in principals if a not in own.principals]
+        if any(a not in previous["sensitive"]["fingerprints"] for a in others):
+            return None
+        direct = {a: _direct_entry(use) for a, use in direct_admins(own).items()}
+        direct |= {a: e for a in others if (e := previous["admins"].get(a)) and e["reason"] == DIRECT_ADMIN}
+        admins, escalations = _admins(path_graph(db, direct), principals, direct)
+        assume, reasons, externals = _assume(db)
+        rows = {p.arn: p for p in P.policies_of(db, sorted(changed))}
+        documents = {a: parse_stored(p.document, where=a) for a, p in rows.items() if p.document is not None}
+        policy_snap = Snapshot(generation=snap.generation, principals={}, policies=rows, documents=documents)
+        found, rules = _findings(db, policy_snap, mine, previous)
+    findings = {a: f for a, f in previous["findings"].items() if a in entities and kept(entities[a])}
+    findings = dict(sorted((findings | found).items()))
+    theirs = sensitive_section(own, specs, rules, previous)
+    before = previous["sensitive"]
+    allowed = {a: before["allowed"][a] for a in others if a in before["allowed"]} | theirs["allowed"]
+    prints = {a: before["fingerprints"][a] for a in others} | theirs["fingerprints"]
+    return {
+        "format": FORMAT,
+        "rules": rules,
+        "accounts": sorted(e["account"] for e in entities.values() if e["kind"] == "account"),
+        "entities": entities,
+        "statements": statements,
+        "admins": admins,
+        "escalations": escalations,
+        "assume": assume,
+        "reasons": reasons,
+        "externals": externals,
+        "findings": findings,
+        "sensitive": {
+            "actions": theirs["actions"],
+            "allowed": dict(sorted(allowed.items())),
+            "fingerprints": dict(sorted(prints.items())),
+        },
     }
 
 

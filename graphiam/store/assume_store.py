@@ -43,11 +43,28 @@ def loaded_accounts(db: Database) -> list[str]:
 
 def delete_edges(db: Database, *, role_arns: Sequence[str], accounts: Sequence[str]) -> None:
     """Remove every edge into `role_arns` and every edge out of a user or role of `accounts`."""
-    db.execute("MATCH ()-[e:CAN_ASSUME]->(r:Role) WHERE r.arn IN $roles DELETE e", {"roles": list(role_arns)})
+    if role_arns:  # one primary-key lookup per role (`IN` would compare every edge's role with every ARN)
+        db.execute(
+            "UNWIND $roles AS k MATCH ()-[e:CAN_ASSUME]->(r:Role {arn: k}) DELETE e",
+            {"roles": list(dict.fromkeys(role_arns))},
+        )
     for table in ("User", "Role"):
         db.execute(
             f"MATCH (s:{table})-[e:CAN_ASSUME]->(:Role) WHERE s.account IN $accounts DELETE e",
             {"accounts": list(accounts)},
+        )
+
+
+def delete_edges_from(db: Database, *, role_arns: Sequence[str], accounts: Sequence[str]) -> None:
+    """Remove the edges into `role_arns` from a user, role or external principal of `accounts`."""
+    if not role_arns or not accounts:
+        return
+    params = {"roles": list(dict.fromkeys(role_arns)), "accounts": list(accounts)}
+    for table in ("User", "Role", "ExternalPrincipal"):
+        db.execute(
+            f"UNWIND $roles AS k MATCH (s:{table})-[e:CAN_ASSUME]->(r:Role {{arn: k}}) "
+            "WHERE s.account IN $accounts DELETE e",
+            params,
         )
 
 

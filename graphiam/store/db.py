@@ -271,7 +271,8 @@ class Database:
                 try:
                     yield self
                 finally:
-                    conn.set_query_timeout(self.query_timeout_ms)
+                    with contextlib.suppress(RuntimeError):  # closed meanwhile (`_put_back_previous`)
+                        conn.set_query_timeout(self.query_timeout_ms)
         finally:
             self._local.cancel = outer
 
@@ -300,6 +301,7 @@ class Database:
             return
         with self.write_lock:
             before = self.generation
+            put_back = False  # the rollback cannot be trusted: the previous file goes back instead
             if self.path is not None:  # crash-atomic: the file as it is now stays beside it until the end
                 self._checkpoint()
                 durability.keep_previous(self.path)
@@ -311,6 +313,7 @@ class Database:
                     self._drop_connection()  # never reuse a connection whose BEGIN failed
                     raise StoreError(f"cannot start a write: {_first_line(exc)}") from None
                 self._local.in_tx = True
+                self._local.copied = False
                 self.engine.set_timeout(conn, 0)
                 try:
                     try:
@@ -318,6 +321,7 @@ class Database:
                     except BaseException:
                         with contextlib.suppress(RuntimeError):  # a failed COPY has already rolled it back
                             conn.execute("ROLLBACK")
+                        put_back = self.path is not None and self._local.copied
                         raise
                     try:
                         with self.gate.exclusive():  # no read transaction open while kuzu checkpoints
@@ -333,12 +337,44 @@ class Database:
                         with contextlib.suppress(RuntimeError):
                             self.engine.set_timeout(conn, self.query_timeout_ms)
             finally:
-                if self.path is not None:  # the file alone holds the outcome: the previous one can go
+                if put_back:
+                    self._put_back_previous()
+                elif self.path is not None:  # the file alone holds the outcome: the previous one can go
                     self._checkpoint()
                     durability.drop_previous(self.path)
             if self.generation != before:
                 for hook in self.after_write:
                     hook(self)
+
+    @property
+    def rollback_restores(self) -> bool:
+        """Whether a write transaction that fails leaves the database exactly as it was, whatever it wrote: a
+        database file does, as `transaction` keeps its previous generation and puts it back after a failed
+        write that COPYed (`_put_back_previous`). Neither engine rolls a COPY into non-empty tables back
+        safely (kuzu 0.11.3 drops committed rows, LadybugDB 0.22 leaves a broken primary-key index), so a
+        caller writing to an in-memory database that COPYs and may fail rehearses on a copy first
+        (store/clone.py)."""
+        return self.path is not None
+
+    def _put_back_previous(self) -> None:
+        """After a failed write that COPYed (whose rollback can drop committed rows, or break a primary-key
+        index): close the engine, put the file kept before the write back (`durability.restore_previous`)
+        and open it again. No read runs meanwhile (`gate`); every thread opens a new connection on its next
+        query."""
+        assert self.path is not None
+        with self.gate.exclusive():
+            with self._conns_lock:
+                conns, self._conns = self._conns, []
+            for _, c in conns:
+                with contextlib.suppress(Exception):  # closed for good: the engine goes too
+                    c.close()
+            self._local = threading.local()
+            self._db.close()
+            durability.restore_previous(self.path)
+            try:
+                self._db = self.engine.open(self.path, buffer_pool_mb=self.buffer_pool_mb, read_only=False)
+            except RuntimeError as exc:
+                raise StoreError(f"cannot open database `{self.path}` again: {_first_line(exc)}") from None
 
     def checkpoint(self) -> None:
         """Move what the write-ahead log holds into the file, between writes (holding `write_lock`): after
@@ -411,6 +447,8 @@ class Database:
                 raise StoreError("bad rel pair")
             opts = f" (from='{a}', to='{b}')"
         self.queries_executed += 1
+        if self.in_transaction:
+            self._local.copied = True
         try:
             self.connection().execute(f"COPY {table} FROM $t{opts}", {"t": arrow_table})
         except RuntimeError as exc:

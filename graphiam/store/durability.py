@@ -14,6 +14,11 @@ How (`Database.transaction` does it for a database in a file):
 3. `drop_previous`: `<db>.prev` is removed (and the directory flushed). Only then does the caller hear that
    the write happened.
 
+A write that fails after a COPY puts `<db>.prev` back at once instead of step 3 (`Database._put_back_previous`
+closes the engine, `restore_previous`, opens it again): neither engine rolls a COPY into non-empty tables back
+safely (docs/ENGINE.md), and the file as it was is at hand. So a load needs no rehearsal on a copy of the
+database.
+
 A kill before step 3 leaves `<db>.prev`; the next open puts it back (`restore_previous`: the engine's log of
 the unfinished write is removed, then `<db>.prev` renamed over the file), so the database opens exactly as it
 was before the write. A kill after step 3 leaves the new generation. `restore_previous` runs before the engine

@@ -235,9 +235,8 @@ def remove_account(db: Database, account: str) -> frozenset[str]:
     stays: an attachment to a policy of `account` now names a placeholder, as a load of their own export
     alone would. Returns the accounts of those principals."""
     kept = writer.foreign_edges(db, [account], [])
-    for table in TABLES:
-        db.execute(f"MATCH (n:{table}) WHERE n.export = $a DETACH DELETE n", {"a": account})
-    db.execute("MATCH (n:Resource) WHERE n.export = $a DETACH DELETE n", {"a": account})
+    for table in (*TABLES, "Resource"):
+        writer.delete_nodes(db, table, "export", [account])
     db.execute("MATCH (a:Account) WHERE a.id = $a DELETE a", {"a": account})
     made: set[str] = set()
     for k in kept:

@@ -9,6 +9,7 @@ is created when new, and fills in a placeholder left by an export that omitted i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from graphiam.store.db import Database
 Progress = Callable[[str, int, int], None]
 
 _NODE_TABLES = ("User", "IAMGroup", "Role", "Policy", "PolicyVersion", "InstanceProfile")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _tags(tags: Iterable[Any]) -> str:
@@ -358,8 +360,9 @@ def load_exports(
     after: Callable[[Database, frozenset[str]], None] | None = None,
 ) -> frozenset[str]:
     """Replace the accounts of `exports` (and apply credential-report rows) in one transaction; on any
-    error nothing changes. Returns the accounts whose principals the load changed: the loaded ones, and those
-    attached to an AWS-managed policy whose placeholder the load filled (its statements now apply there too);
+    error nothing changes. Returns the accounts whose principals the load changed: the loaded ones, those
+    attached to an AWS-managed policy whose placeholder the load filled (its statements now apply there too),
+    and those of the credential-report rows;
     `after(db, those accounts)` runs inside the transaction."""
     batch = Batch()
     for e in exports:
@@ -386,6 +389,8 @@ def load_exports(
             | _attached_accounts(db, filled)
             | {m.loaded_with for m in moved}
             | kept_accounts
+            # a credential report says which users have a password and access keys, which escalation needs
+            | {a for c in credential_facts if (a := account_of(c["arn"]))}
         )
         step("loading entities", 1, total)
         for table in _NODE_TABLES:
@@ -446,10 +451,12 @@ def moved_arns(db: Database, exports: Sequence[AccountExport], *, placeholders: 
     found: dict[str, str] = {}
     for table in ("User", "IAMGroup", "Role", "Policy", "InstanceProfile", "Resource"):
         missing = "AND NOT coalesce(n.missing, false) " if table == "Policy" and not placeholders else ""
-        rows = db.execute(
-            f"MATCH (n:{table}) WHERE n.arn IN $arns AND NOT n.export IN $accounts AND n.export <> 'aws' "
-            f"{missing}RETURN n.arn AS arn, n.export AS export",
-            {"arns": list(defined), "accounts": accounts},
+        rows = (
+            db.execute(  # one primary-key lookup per ARN: a scan with `IN` compares every node with every ARN
+                f"UNWIND $arns AS k MATCH (n:{table} {{arn: k}}) WHERE NOT n.export IN $accounts "
+                f"AND n.export <> 'aws' {missing}RETURN n.arn AS arn, n.export AS export",
+                {"arns": list(defined), "accounts": accounts},
+            )
         )
         found.update((r["arn"], r["export"]) for r in rows)
     sources = {
@@ -528,22 +535,44 @@ def foreign_edges(db: Database, accounts: Sequence[str], moved: Sequence[str]) -
     return kept
 
 
+def delete_nodes(db: Database, table: str, column: str, values: Sequence[str]) -> None:
+    """Delete the nodes of `table` whose `column` is one of `values`, with their edges. The edges go first,
+    each direction by its own statement: in kuzu 0.11.3, a `DETACH DELETE` of nodes at one end of a
+    relationship table followed by one at the other end leaves edges from surviving nodes to the deleted ones
+    in scans that read nothing of the deleted end (docs/ENGINE.md)."""
+    if not values:
+        return
+    if not (_IDENT.fullmatch(table) and _IDENT.fullmatch(column)):
+        raise ValueError(f"bad table or column `{table}.{column}`")
+    params = {"values": list(dict.fromkeys(values))}
+    # by primary key: one index lookup per value (an `IN` filter compares every node with every value)
+    node = (
+        f"UNWIND $values AS k MATCH (n:{table} {{{column}: k}})"
+        if column == primary_key(table)
+        else f"MATCH (n:{table}) WHERE n.{column} IN $values"
+    )
+    db.execute(f"{node} MATCH (n)-[e]->() DELETE e", params)
+    db.execute(f"{node} MATCH ()-[e]->(n) DELETE e", params)
+    db.execute(f"{node} DETACH DELETE n", params)
+
+
+def primary_key(table: str) -> str:
+    """The primary-key column of a node table of the IAM part of the graph."""
+    return "key" if table == "PolicyVersion" else "arn"
+
+
 def _delete(db: Database, accounts: Sequence[str], batch: Batch) -> None:
     """Delete what the loads of `accounts` left, and every node with a key the batch defines."""
     for table in _NODE_TABLES:
         key = "key" if table == "PolicyVersion" else "arn"
-        db.execute(f"MATCH (n:{table}) WHERE n.export IN $accounts DETACH DELETE n", {"accounts": accounts})
-        incoming = [r[key] for r in batch.nodes[table]]
-        if incoming:
-            db.execute(f"MATCH (n:{table}) WHERE n.{key} IN $keys DETACH DELETE n", {"keys": incoming})
+        delete_nodes(db, table, "export", accounts)
+        delete_nodes(db, table, key, [r[key] for r in batch.nodes[table]])
 
 
 def _delete_resources(db: Database, accounts: Sequence[str], batch: Batch) -> None:
     """Delete the resources the loads of `accounts` left, and every resource the batch defines."""
-    db.execute("MATCH (n:Resource) WHERE n.export IN $accounts DETACH DELETE n", {"accounts": list(accounts)})
-    incoming = [r["arn"] for r in batch.resources]
-    if incoming:
-        db.execute("MATCH (n:Resource) WHERE n.arn IN $keys DETACH DELETE n", {"keys": incoming})
+    delete_nodes(db, "Resource", "export", accounts)
+    delete_nodes(db, "Resource", "arn", [r["arn"] for r in batch.resources])
 
 
 def _add_placeholders(db: Database, batch: Batch) -> None:

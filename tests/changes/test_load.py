@@ -129,23 +129,90 @@ def test_database_persists_and_cannot_be_opened_twice(tmp_path):
     db.close()
 
 
-def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monkeypatch):
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_a_failure_during_the_write_leaves_the_database_as_before(make_db, monkeypatch, tmp_path, where):
     """A load that fails after its bulk writes (here: a deriver raising) changes nothing. kuzu 0.11.3 cannot
-    roll such a transaction back safely, so loads into a non-empty database are rehearsed on a private copy
-    first."""
+    roll such a transaction back safely: a database file is put back as it was before the write (the copy
+    `store/durability.py` keeps), an in-memory database is rehearsed on a private copy first."""
+    from graphiam.changes import load as loading
     from graphiam.changes.load import seed_files
     from graphiam.derive import refresh as derived
     from tests.helpers import SEEDS
 
-    db = make_db(*seed_files(SEEDS))
-    before = _snapshot(db)
+    if where == "memory":
+        db = make_db(*seed_files(SEEDS))
+    else:
+        db = open_database(tmp_path / "db")
+        load_files(db, seed_files(SEEDS))
+    try:
+        before = _snapshot(db)
+        generation = db.generation
+        clones: list[object] = []
+        clone = getattr(loading, "clone_database")  # noqa: B009 (what load.py calls, spied on)
 
-    def boom(_db, _snap, _touched):
-        raise RuntimeError("deriver failed")
+        def spy(d):
+            clones.append(d)
+            return clone(d)
 
-    monkeypatch.setattr(derived, "DERIVERS", [*derived.DERIVERS, ("boom", boom)])
-    with pytest.raises(RuntimeError, match="deriver failed"):
-        load_files(db, [SEEDS / "demo-org.json"])
-    assert _snapshot(db) == before
-    user = "arn:aws:iam::111111111111:user/engineering/alice"
-    assert db.execute("MATCH (u:User {arn: $a}) RETURN u.name AS n", {"a": user}) == [{"n": "alice"}]
+        monkeypatch.setattr(loading, "clone_database", spy)
+
+        def boom(_db, _snap, _touched):
+            raise RuntimeError("deriver failed")
+
+        monkeypatch.setattr(derived, "DERIVERS", [*derived.DERIVERS, ("boom", boom)])
+        with pytest.raises(RuntimeError, match="deriver failed"):
+            load_files(db, [SEEDS / "demo-org.json"])
+        assert _snapshot(db) == before
+        assert db.generation == generation
+        user = "arn:aws:iam::111111111111:user/engineering/alice"
+        assert db.execute("MATCH (u:User {arn: $a}) RETURN u.name AS n", {"a": user}) == [{"n": "alice"}]
+        # a file is put back, not rehearsed on a copy
+        assert len(clones) == (1 if where == "memory" else 0)
+        monkeypatch.setattr(derived, "DERIVERS", derived.DERIVERS[:-1])
+        load_files(db, [SEEDS / "demo-org.json"])  # the database takes the next write
+        assert _snapshot(db) == before
+    finally:
+        if where == "file":
+            db.close()
+
+
+def test_readers_keep_reading_while_a_failed_load_puts_the_file_back(tmp_path, monkeypatch):
+    """The engine is closed and opened again when a failed write puts its file back: reads that run meanwhile
+    wait for it and then answer from the file as it was."""
+    import threading
+
+    from graphiam.changes.load import seed_files
+    from graphiam.derive import refresh as derived
+    from tests.helpers import SEEDS
+
+    db = open_database(tmp_path / "db")
+    try:
+        load_files(db, seed_files(SEEDS))
+        users = R.count(db, "User")
+        answers: list[object] = []
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                try:
+                    answers.append(R.count(db, "User"))
+                except Exception as exc:  # every answer is checked below
+                    answers.append(exc)
+
+        def boom(_db, _snap, _touched):
+            raise RuntimeError("deriver failed")
+
+        monkeypatch.setattr(derived, "DERIVERS", [*derived.DERIVERS, ("boom", boom)])
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for _ in range(2):
+                with pytest.raises(RuntimeError, match="deriver failed"):
+                    load_files(db, [SEEDS / "demo-org.json"])
+        finally:
+            stop.set()
+            reader.join()
+        assert answers and all(a == users for a in answers), [a for a in answers if a != users][:3]
+        assert R.count(db, "User") == users
+    finally:
+        db.close()

@@ -41,7 +41,7 @@ from graphiam.derive.assume.shared import RoleEdges, Shared
 from graphiam.graph.context import environment
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
-from graphiam.policy import PolicySource
+from graphiam.policy import PolicyDocument
 from graphiam.store import Database
 from graphiam.store import assume_store as S
 
@@ -81,19 +81,24 @@ class Deriver:
         if verdict is not None:
             self.add(src, role, verdict)
 
-    def role(self, role: PrincipalInfo) -> None:
-        """Add every edge into `role`."""
+    def role(self, role: PrincipalInfo, only: frozenset[str] | None = None) -> None:
+        """Add every edge into `role` (with `only`: every edge from a principal of those accounts, or from the
+        external principal standing for one of them)."""
         cand = candidates(self.index, role)
         for src in cand.named.values():
+            if only is not None and src.account not in only:
+                continue
             verdict = self.verdict(role, src, None)
             if verdict is not None:
                 self.add(src, role, verdict)
         if cand.everyone:
             for prof, match in self.index.everyone(role):
-                if prof.info.arn not in cand.named:
+                if prof.info.arn not in cand.named and (only is None or prof.info.account in only):
                     self.shared(role, prof, match)
         per_member = role.trust is not None and self.index.trust_tests_principal(role.trust)
         for account in cand.accounts:
+            if only is not None and account not in only:
+                continue
             if per_member or self.cache is None or role.trust is None:
                 self.account_alone(role, account, cand.named, per_member=per_member)
             else:
@@ -145,12 +150,14 @@ def affected_roles(snap: Snapshot, touched: frozenset[str]) -> list[PrincipalInf
         r
         for r in snap.principals.values()
         if r.kind == "role"
-        and (r.account in touched or (r.trust is not None and _trust_mentions(r.trust, touched)))
+        and (r.account in touched or (r.trust is not None and trust_mentions(r.trust.document, touched)))
     ]
 
 
-def _trust_mentions(trust: PolicySource, accounts: frozenset[str]) -> bool:
-    for st in trust.document.statements:
+def trust_mentions(trust: PolicyDocument, accounts: frozenset[str]) -> bool:
+    """Whether a trust policy names one of `accounts` (the account, or a principal of it), `*` or uses
+    NotPrincipal: a change to those accounts can change who may assume the role."""
+    for st in trust.statements:
         if st.not_principals is not None:
             return True
         for entry in (st.principals or {}).get("AWS", ()):
@@ -160,20 +167,35 @@ def _trust_mentions(trust: PolicySource, accounts: frozenset[str]) -> bool:
 
 
 def compute_edges(
-    snap: Snapshot, roles: Iterable[PrincipalInfo], loaded_accounts: Iterable[str] = (), *, share: bool = True
+    snap: Snapshot,
+    roles: Iterable[PrincipalInfo],
+    loaded_accounts: Iterable[str] = (),
+    *,
+    share: bool = True,
+    only: tuple[Iterable[PrincipalInfo], frozenset[str]] | None = None,
 ) -> EdgeRows:
-    """Every CAN_ASSUME edge into `roles` (pure: no database). `share=False` decides every pair on its own."""
+    """Every CAN_ASSUME edge into `roles` (pure: no database), and with `only` = (more roles, accounts) the
+    edges into more roles from principals of those accounts. `share=False` decides every pair on its own."""
     d = Deriver(snap, loaded_accounts, share=share)
     for r in roles:
         d.role(r)
+    if only is not None:
+        for r in only[0]:
+            d.role(r, only[1])
     return d.out
 
 
 def derive_can_assume(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     """Replace the CAN_ASSUME edges a change to `touched` accounts can alter; call inside the write
-    transaction."""
+    transaction. Those are the edges into the touched accounts' roles, and the edges from their principals
+    (or the external principal standing for one of them) into roles elsewhere whose trust names them
+    (`affected_roles`): an edge between two principals of other accounts depends on neither. The snapshot
+    needs only the principals these edges can join (`derive.scope`)."""
     roles = affected_roles(snap, touched)
-    S.delete_edges(db, role_arns=[r.arn for r in roles], accounts=sorted(touched))
-    edges = compute_edges(snap, roles, S.loaded_accounts(db))
+    own = [r for r in roles if r.account in touched]
+    elsewhere = [r for r in roles if r.account not in touched]
+    S.delete_edges(db, role_arns=[r.arn for r in own], accounts=sorted(touched))
+    S.delete_edges_from(db, role_arns=[r.arn for r in elsewhere], accounts=sorted(touched))
+    edges = compute_edges(snap, own, S.loaded_accounts(db), only=(elsewhere, touched))
     S.write_edges(db, edges.columns, edges.nodes, edges.reasons)
     S.drop_orphans(db)

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphiam.derive.escalation.derive import derive as derive_all
@@ -48,6 +48,8 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
         facts.groups[g["arn"]] = GroupFacts(arn=g["arn"], account=g["account"], name=g["name"], policies=srcs)
     versions: dict[str, list[tuple[str, PolicySource]]] = {}
     for v in S.non_default_versions(db):
+        if v["policy"] not in snap.policies:
+            continue  # attached to no principal of the snapshot (of part of the graph: `graph.partial`)
         row = snap.policies.get(v["policy"])
         doc = parse_stored(v["document"], where=f"{v['policy']} {v['version']}")
         src = PolicySource(
@@ -67,8 +69,10 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
 
 def derive(db: Database, snap: Snapshot, touched: frozenset[str]) -> None:
     """Recompute the ESCALATES_TO edges leaving principals of the touched accounts (inside the load), with the
-    default options: the deriver `refresh.DERIVERS` runs."""
-    derive_with(db, snap, touched)
+    default options: the deriver `refresh.DERIVERS` runs. Escalation is account-local (an actor's targets are
+    principals of its account), so it reads the touched accounts' principals only."""
+    mine = {a: p for a, p in snap.principals.items() if p.account in touched}
+    derive_with(db, snap if len(mine) == len(snap.principals) else replace(snap, principals=mine), touched)
 
 
 def derive_with(
