@@ -226,6 +226,7 @@ class Outcome:
     status: str = "ok"  # ok | timeout | failed: <reason>
     seconds: float = 0.0
     peak_mb: float | None = None  # of a child killed at the timeout (VmHWM)
+    cpu_s: float | None = None  # CPU seconds of a child killed at the timeout
 
     def get(self, key: str) -> Any:
         for line in self.lines:
@@ -242,6 +243,14 @@ def vm_hwm_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def proc_cpu_s(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_child(kind: str, payload: dict[str, Any], timeout: float) -> Outcome:
@@ -269,6 +278,7 @@ def run_child(kind: str, payload: dict[str, Any], timeout: float) -> Outcome:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         out.peak_mb = vm_hwm_mb(proc.pid)
+        out.cpu_s = proc_cpu_s(proc.pid)
         proc.kill()
         proc.wait()
         out.status = "timeout"
@@ -311,6 +321,7 @@ class Bench:
     def unfinished(self, label: str, target: str, out: Outcome) -> None:
         if out.status == "timeout":
             peak = f", peak {out.peak_mb:,.0f} MB so far" if out.peak_mb else ""
+            peak += f", CPU {out.cpu_s:,.0f} s" if out.cpu_s is not None else ""
             self.add(
                 label,
                 target,
