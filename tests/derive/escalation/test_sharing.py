@@ -127,10 +127,10 @@ def test_bob_is_not_given_alices_verdict_when_probed_first(make_db, tmp_path):
 
 
 def test_a_trust_decision_is_shared_only_when_the_trust_names_accounts(make_db, tmp_path):
-    """Users with equal blind policies share a decision on a role whose trust names their account and reads
-    nothing else of them (and on none other): a trust naming alice, or the account under a condition on
-    `aws:username`, lets alice, not bob, take the role over (iam-014, AttachRolePolicy then AssumeRole), though
-    alice is decided first; a trust naming the account lets both."""
+    """Users with one managed policy of blind statements share a decision on a role whose trust names their
+    account and reads nothing else of them (and on none other): a trust naming alice, or the account under a
+    condition on `aws:username`, lets alice, not bob, take the role over (iam-014, AttachRolePolicy then
+    AssumeRole), though alice is decided first; a trust naming the account lets both."""
     both = allow(["iam:AttachRolePolicy", "sts:AssumeRole"])
     by_name = role("alice-by-name", {"AWS": f"arn:aws:iam::{ACCT}:root"})  # the account, if the name is alice
     by_name["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] = ALICE
