@@ -67,6 +67,25 @@ def test_variables_off_is_literal(pattern: str, value: str, expected: bool) -> N
     assert Pattern(pattern, wildcards=True, variables=False).matches(value, CTX) is expected
 
 
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"), [m[:3] for m in MATCHES], ids=[m[3] for m in MATCHES]
+)
+def test_bound_matcher_agrees_with_matches(pattern: str, value: str, expected: bool) -> None:
+    """`Pattern.bound` resolves the variables once for many values: the same answers as `matches`, and None
+    when a variable cannot be resolved (the pattern then matches nothing)."""
+    p = Pattern(pattern, wildcards=True, variables=True)
+    bound = p.bound(CTX)
+    if bound is None:
+        assert not expected and p.resolve(CTX) is None
+    else:
+        assert bound(value) is expected
+
+
+def test_bound_matcher_ignores_case_when_the_pattern_does() -> None:
+    bound = Pattern("s3:get${x}", wildcards=True, variables=True, ignore_case=True).bound({"x": "Obj*"})
+    assert bound is not None and bound("S3:GETOBJ*") and not bound("s3:getobject")
+
+
 def test_ignore_case_for_actions() -> None:
     p = Pattern("s3:get*", wildcards=True, variables=False, ignore_case=True)
     assert p.matches("S3:GetObject", {})

@@ -217,6 +217,6 @@ def _needed(t: Technique) -> int:
 
 @cache
 def action_bits() -> dict[str, int]:
-    """Every action a technique names (lower-cased) -> its bit in `Derivation.allows`."""
-    actions = sorted({p.action.lower() for t in load_techniques() for p in t.permissions})
+    """Every action a technique requires (lower-cased) -> its bit in `Derivation.allows`."""
+    actions = sorted({p.action.lower() for t in load_techniques() for p in t.required})
     return {a: 1 << i for i, a in enumerate(actions)}

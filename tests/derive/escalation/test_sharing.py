@@ -25,6 +25,7 @@ from graphiam.derive.escalation.edges import DeriveOptions
 from graphiam.graph.snapshot import build_snapshot
 from graphiam.queries import escalation_paths as Q
 from tests.helpers import (
+    ACCT,
     allow,
     arn,
     cm,
@@ -34,6 +35,7 @@ from tests.helpers import (
     generated_exports,
     group,
     managed_policy,
+    role,
     user,
     write,
 )
@@ -122,6 +124,45 @@ def test_bob_is_not_given_alices_verdict_when_probed_first(make_db, tmp_path):
     d = decide.Decider(snap)
     assert d.admin_with(bob) is None
     assert d.admin_with(alice) is not None
+
+
+def test_a_trust_decision_is_shared_only_when_the_trust_names_accounts(make_db, tmp_path):
+    """Users with one managed policy of blind statements share a decision on a role whose trust names their
+    account and reads nothing else of them (and on none other): a trust naming alice, or the account under a
+    condition on `aws:username`, lets alice, not bob, take the role over (iam-014, AttachRolePolicy then
+    AssumeRole), though alice is decided first; a trust naming the account lets both."""
+    both = allow(["iam:AttachRolePolicy", "sts:AssumeRole"])
+    by_name = role("alice-by-name", {"AWS": f"arn:aws:iam::{ACCT}:root"})  # the account, if the name is alice
+    by_name["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] = ALICE
+    db = make_db(
+        write(
+            tmp_path,
+            "trusts.json",
+            export(
+                user("alice", managed=(cm("both"),)),
+                user("bob", managed=(cm("both"),)),
+                policies=(managed_policy(cm("both"), doc(both)),),
+                roles=(
+                    role("alice-only", {"AWS": arn("user", "alice")}),
+                    role("whole-account", {"AWS": f"arn:aws:iam::{ACCT}:root"}),
+                    by_name,
+                ),
+            ),
+        )
+    )
+    fast, slow = _both(db)
+    assert fast == slow
+    reached = {
+        (json.loads(r)["from"].rsplit("/", 1)[-1], json.loads(r)["to"].rsplit("/", 1)[-1])
+        for r in fast
+        if '"from"' in r and json.loads(r)["technique"] == "iam-014"
+    }
+    assert reached == {
+        ("alice", "alice-only"),
+        ("alice", "alice-by-name"),
+        ("alice", "whole-account"),
+        ("bob", "whole-account"),
+    }
 
 
 @pytest.mark.parametrize("n,seed", [(150, 3), (120, 5), (160, 11)])
