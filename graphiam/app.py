@@ -349,13 +349,9 @@ class ForwardWrites:
 
 
 async def _analyse_ahead(services: Services) -> None:
-    """The escalation index (escalationPaths, isAdmin and the findings report need it), then
-    `Services.analyse_findings_ahead`, then `Services.summarise_escalation_ahead`, logged (a failure only
+    """`Services.analyse_findings_ahead`, then `Services.summarise_escalation_ahead`, logged (a failure only
     means the first request does the work)."""
     try:
-        start = time.perf_counter()
-        await services.escalation_index()
-        log.info("escalation index built ahead in %.1f s", time.perf_counter() - start)
         start = time.perf_counter()
         n = await services.analyse_findings_ahead()
         log.info("findings: %d policy documents analysed ahead in %.1f s", n, time.perf_counter() - start)

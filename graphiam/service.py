@@ -42,6 +42,7 @@ from graphiam.graph.snapshot import Snapshot, SnapshotCache, build_snapshot, sna
 from graphiam.queries.admin import AdminFacts, admin_facts
 from graphiam.queries.escalation_paths import (
     EscalationIndex,
+    EscalationIndexCache,
     edge_table,
     escalation_index_cache,
     escalation_summary,
@@ -296,6 +297,18 @@ class Services:
         interpreter's lock while the snapshot parses documents)."""
         cache = escalation_index_cache(self.caches)
         generation = self.db.generation
+        snap = snapshot_cache(self.caches).current(self.db)
+        if snap is not None and (index := cache.peek(snap.generation)) is not None:
+            return snap, index  # the common case
+        self._busy += 1  # the whole build, edges read and snapshot included (`_idle`)
+        try:
+            return await self._build_escalation_index(cache, generation)
+        finally:
+            self._busy -= 1
+
+    async def _build_escalation_index(
+        self, cache: EscalationIndexCache, generation: int
+    ) -> tuple[Snapshot, EscalationIndex]:
         edges: asyncio.Future[EdgeTable | None] | None = None
         if cache.peek(generation) is None and snapshot_cache(self.caches).current(self.db) is None:
             edges = asyncio.ensure_future(

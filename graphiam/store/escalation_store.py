@@ -178,6 +178,7 @@ _ASSUME_PAIRS = (
     ("ExternalPrincipal", "Role"),
 )
 _ASSUME = "sts:AssumeRole"  # nearly every CAN_ASSUME edge's action: read as null (no string per edge)
+_ONE_CHUNK = 1 << 26  # rows per Arrow batch: one batch, so no column is copied to be made whole
 
 
 def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeColumns:
@@ -187,7 +188,9 @@ def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeCol
     table. `marked`: techniques whose edges are listed in `marked` too."""
     tables: dict[str, tuple[Any, Any]] = {}  # table -> (offsets, names)
     for table, key in _NODES:
-        t = db.execute_arrow(f"MATCH (a:{table}) RETURN offset(id(a)) AS o, a.{key} AS name")
+        t = db.execute_arrow(
+            f"MATCH (a:{table}) RETURN offset(id(a)) AS o, a.{key} AS name", chunk_size=_ONE_CHUNK
+        )
         tables[table] = (_flat(t.column("o")).cast(pa.int64()), _flat(t.column("name")))
     # numbered in name order (edges sorted by number are sorted by ARN); nodes of one name are one
     unique = pc.unique(pa.concat_arrays([names for _, names in tables.values()]))
@@ -214,6 +217,7 @@ def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeCol
             f"MATCH (a:{src})-[e:CAN_ASSUME]->(b:{dst}) RETURN offset(id(a)) AS s, offset(id(b)) AS t, "
             "CASE WHEN e.action = $assume THEN NULL ELSE e.action END AS action, e.reason AS reason",
             {"assume": _ASSUME},
+            chunk_size=_ONE_CHUNK,
         )
         if not t.num_rows:
             continue
@@ -243,7 +247,8 @@ def path_edge_columns(db: Database, marked: Collection[str] = ()) -> PathEdgeCol
     for src, dst in _PAIRS:
         t = db.execute_arrow(
             f"MATCH (a:{src})-[e:ESCALATES_TO]->(b:{dst}) RETURN offset(id(a)) AS s, offset(id(b)) AS t, "
-            "e.technique AS technique"
+            "e.technique AS technique",
+            chunk_size=_ONE_CHUNK,
         )
         if t.num_rows:
             escalated.append(
