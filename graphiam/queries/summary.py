@@ -29,6 +29,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 import graphiam
 from graphiam.catalog import Catalog
 from graphiam.derive.findings.analyse import Analyser
@@ -238,50 +241,80 @@ def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
 def _assume(db: Database) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """CAN_ASSUME per role: `{"nodes": [...], "roles": {role: {"digest", "groups": [[reason, action,
     [source index deltas]], ...]}}}`, the reasons they name and the external principals among the sources.
-    Read as Arrow and dictionary-encoded: at 10,000 principals there are over a million edges."""
-    columns = H.assume_edges(db)
-    src, src_names = columns["source"].index, columns["source"].values
-    tables, table_names = columns["source_table"].index, columns["source_table"].values
-    dst, dst_names = columns["target"].index, columns["target"].values
-    act, act_names = columns["action"].index, columns["action"].values
-    why, why_names = columns["reason"].index, columns["reason"].values
-    del columns
-    nodes = sorted(src_names)
-    where = {n: i for i, n in enumerate(nodes)}
-    position = [where[n] for n in src_names]
-    by_role: dict[int, dict[tuple[int, int], list[int]]] = {}
-    external: set[int] = set()
-    for s_i, t_i, d_i, a_i, r_i in zip(src, tables, dst, act, why, strict=True):
-        by_role.setdefault(d_i, {}).setdefault((r_i, a_i), []).append(position[s_i])
-        if table_names[t_i] == "ExternalPrincipal":
-            external.add(s_i)
-    del src, tables, dst, act, why
+    Read as one Arrow table and sorted there by the ranks of its strings: at 10,000 principals there are
+    over a million edges."""
+    table = H.assume_edge_table(db)
+    source = table["source"]
+    action = pc.fill_null(table["action"], "")
+    reason = pc.fill_null(table["reason"], "")
+    nodes, position = _ranks(source)
+    targets, target = _ranks(table["target"])
+    actions, act = _ranks(action)
+    reasons_, why = _ranks(reason)
+    ranks = pa.table({"target": target, "reason": why, "action": act, "position": position})
+    # groups: per role, per (reason, action), the sources in node order
+    grouped = ranks.take(pc.sort_indices(ranks, [(c, "ascending") for c in ranks.column_names]))
+    positions = grouped["position"].to_pylist()
     roles: dict[str, Any] = {}
-    for d_i in sorted(by_role, key=lambda i: dst_names[i]):
-        groups = []
-        lines = []
-        for (r_i, a_i), sources in sorted(
-            by_role[d_i].items(), key=lambda kv: (why_names[kv[0][0]] or "", act_names[kv[0][1]] or "")
-        ):
-            reason, action = why_names[r_i] or "", act_names[a_i] or ""
-            sources.sort()
-            deltas = [sources[0]] + [b - a for a, b in zip(sources, sources[1:], strict=False)]
-            groups.append([reason, action, deltas])
-            lines += [f"{nodes[i]}\t{action}\t{reason}" for i in sources]
-        lines.sort()
-        roles[dst_names[d_i]] = {"digest": _digest(lines), "groups": groups}
-    reasons = {
+    for (t, r, a), start, end in _runs(grouped, ("target", "reason", "action")):
+        if end - start == 1:
+            deltas = [positions[start]]
+        else:
+            sources = positions[start:end]
+            deltas = [sources[0]] + [y - x for x, y in zip(sources, sources[1:], strict=False)]
+        role = roles.get(targets[t])
+        if role is None:
+            role = roles[targets[t]] = {"digest": "", "groups": []}
+        role["groups"].append([reasons_[r], actions[a], deltas])
+    # digests: per role, its sorted lines `source\taction\treason` joined by newlines. No field holds a
+    # character sorting before the tab, so the lines sort as (source, action, reason)
+    assert not any(min(v, default="\n") <= "\t" for v in (*nodes, *actions, *reasons_))
+    keys = ("target", "position", "action", "reason")
+    lined = ranks.take(pc.sort_indices(ranks, [(c, "ascending") for c in keys]))
+    sources, acts, whys = (lined[c].to_pylist() for c in keys[1:])
+    for (t,), start, end in _runs(lined, ("target",)):
+        text = "\n".join(
+            [
+                f"{nodes[p]}\t{actions[a]}\t{reasons_[r]}"
+                for p, a, r in zip(sources[start:end], acts[start:end], whys[start:end], strict=True)
+            ]
+        )
+        roles[targets[t]]["digest"] = _digest([text])
+    stored = {
         rid: [statements, conditions] for rid, (statements, conditions) in sorted(read_reasons(db).items())
     }
     members = {u.id for u in read_organization(db)[0] if u.kind == "account"}
-    seen = {src_names[i] for i in external}
+    seen = set(pc.filter(source, pc.equal(table["source_table"], "ExternalPrincipal")).to_pylist())
     externals = {}
     for arn, (kind, account) in sorted(H.external_principals(db).items()):
         if arn not in seen:
             continue
         outside = kind in ("everyone", "federated") or account is None or account not in members
         externals[arn] = {"kind": kind, "account": account, "outsideOrganization": outside}
-    return {"nodes": nodes, "roles": roles}, reasons, externals
+    return {"nodes": nodes, "roles": roles}, stored, externals
+
+
+def _ranks(column: pa.ChunkedArray) -> tuple[list[str], pa.Array]:
+    """The distinct strings of a column, sorted, and each row's index among them."""
+    values = sorted(pc.unique(column).to_pylist())
+    return values, pc.index_in(column, value_set=pa.array(values, pa.string())).combine_chunks()
+
+
+def _runs(table: pa.Table, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], int, int]]:
+    """The runs of equal values of `columns` in a sorted table: (their values, start, end)."""
+    n = table.num_rows
+    if n == 0:
+        return []
+    change = None
+    for c in columns:
+        col = table[c]
+        differs = pc.not_equal(col.slice(1), col.slice(0, n - 1))
+        change = differs if change is None else pc.or_(change, differs)
+    assert change is not None
+    starts = [0, *(i + 1 for i in pc.indices_nonzero(change).to_pylist()), n]
+    at = pa.array(starts[:-1])
+    values = list(zip(*(table[c].take(at).to_pylist() for c in columns), strict=True))
+    return [(values[k], starts[k], starts[k + 1]) for k in range(len(values))]
 
 
 def rules_fingerprint() -> str:
