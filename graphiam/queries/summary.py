@@ -241,50 +241,59 @@ def _entities(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
 def _assume(db: Database) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """CAN_ASSUME per role: `{"nodes": [...], "roles": {role: {"digest", "groups": [[reason, action,
     [source index deltas]], ...]}}}`, the reasons they name and the external principals among the sources.
-    Read as one Arrow table and sorted there by the ranks of its strings: at 10,000 principals there are
-    over a million edges."""
-    table = H.assume_edge_table(db)
-    source = table["source"]
-    action = pc.fill_null(table["action"], "")
-    reason = pc.fill_null(table["reason"], "")
-    nodes, position = _ranks(source)
-    targets, target = _ranks(table["target"])
-    actions, act = _ranks(action)
-    reasons_, why = _ranks(reason)
+    Read as numbers (`history_store.AssumeEdges`) and sorted in Arrow by the ranks of the strings behind
+    them, then walked a slice of roles at a time: at 10,000 principals there are over a million edges."""
+    read = H.assume_edge_table(db)
+    table = read.edges
+    used = pc.unique(table["source"]).to_pylist()
+    nodes = sorted(read.sources[c] for c in used)
+    rank = {name: i for i, name in enumerate(nodes)}
+    by_code: list[int | None] = [None] * len(read.sources)
+    for c in used:
+        by_code[c] = rank[read.sources[c]]
+    position = pc.take(pa.array(by_code, pa.int32()), table["source"])
+    target_names = sorted({read.targets[c] for c in pc.unique(table["target"]).to_pylist()})
+    target_rank = {name: i for i, name in enumerate(target_names)}
+    target = pc.take(pa.array([target_rank.get(name) for name in read.targets], pa.int32()), table["target"])
+    actions, act = _ranks(pc.fill_null(table["action"], ""))
+    reasons_, why = _ranks(pc.fill_null(table["reason"], ""))
+    seen = {read.sources[c] for c in used if read.source_tables[c] == "ExternalPrincipal"}
+    del read, table, used, by_code
     ranks = pa.table({"target": target, "reason": why, "action": act, "position": position})
+    del target, why, act, position
     # groups: per role, per (reason, action), the sources in node order
+    roles: dict[str, Any] = {name: {"digest": "", "groups": []} for name in target_names}
     grouped = ranks.take(pc.sort_indices(ranks, [(c, "ascending") for c in ranks.column_names]))
-    positions = grouped["position"].to_pylist()
-    roles: dict[str, Any] = {}
-    for (t, r, a), start, end in _runs(grouped, ("target", "reason", "action")):
-        if end - start == 1:
-            deltas = [positions[start]]
-        else:
-            sources = positions[start:end]
-            deltas = [sources[0]] + [y - x for x, y in zip(sources, sources[1:], strict=False)]
-        role = roles.get(targets[t])
-        if role is None:
-            role = roles[targets[t]] = {"digest": "", "groups": []}
-        role["groups"].append([reasons_[r], actions[a], deltas])
+    for part in _slices(grouped):
+        positions = part["position"].to_pylist()
+        for (t, r, a), start, end in _runs(part, ("target", "reason", "action")):
+            if end - start == 1:
+                deltas = [positions[start]]
+            else:
+                sources = positions[start:end]
+                deltas = [sources[0]] + [y - x for x, y in zip(sources, sources[1:], strict=False)]
+            roles[target_names[t]]["groups"].append([reasons_[r], actions[a], deltas])
+    del grouped
     # digests: per role, its sorted lines `source\taction\treason` joined by newlines. No field holds a
     # character sorting before the tab, so the lines sort as (source, action, reason)
     assert not any(min(v, default="\n") <= "\t" for v in (*nodes, *actions, *reasons_))
     keys = ("target", "position", "action", "reason")
     lined = ranks.take(pc.sort_indices(ranks, [(c, "ascending") for c in keys]))
-    sources, acts, whys = (lined[c].to_pylist() for c in keys[1:])
-    for (t,), start, end in _runs(lined, ("target",)):
-        text = "\n".join(
-            [
-                f"{nodes[p]}\t{actions[a]}\t{reasons_[r]}"
-                for p, a, r in zip(sources[start:end], acts[start:end], whys[start:end], strict=True)
-            ]
-        )
-        roles[targets[t]]["digest"] = _digest([text])
+    del ranks
+    for part in _slices(lined):
+        sources, acts, whys = (part[c].to_pylist() for c in keys[1:])
+        for (t,), start, end in _runs(part, ("target",)):
+            text = "\n".join(
+                [
+                    f"{nodes[p]}\t{actions[a]}\t{reasons_[r]}"
+                    for p, a, r in zip(sources[start:end], acts[start:end], whys[start:end], strict=True)
+                ]
+            )
+            roles[target_names[t]]["digest"] = _digest([text])
     stored = {
         rid: [statements, conditions] for rid, (statements, conditions) in sorted(read_reasons(db).items())
     }
     members = {u.id for u in read_organization(db)[0] if u.kind == "account"}
-    seen = set(pc.filter(source, pc.equal(table["source_table"], "ExternalPrincipal")).to_pylist())
     externals = {}
     for arn, (kind, account) in sorted(H.external_principals(db).items()):
         if arn not in seen:
@@ -292,6 +301,19 @@ def _assume(db: Database) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any
         outside = kind in ("everyone", "federated") or account is None or account not in members
         externals[arn] = {"kind": kind, "account": account, "outsideOrganization": outside}
     return {"nodes": nodes, "roles": roles}, stored, externals
+
+
+def _slices(table: pa.Table, rows: int = 1 << 17) -> list[pa.Table]:
+    """A table sorted by `target` cut into slices of about `rows` rows, never inside one target's rows."""
+    out = []
+    start = 0
+    for _, _, end in _runs(table, ("target",)):
+        if end - start >= rows:
+            out.append(table.slice(start, end - start))
+            start = end
+    if start < table.num_rows:
+        out.append(table.slice(start))
+    return out
 
 
 def _ranks(column: pa.ChunkedArray) -> tuple[list[str], pa.Array]:
