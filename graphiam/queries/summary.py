@@ -376,6 +376,16 @@ def _findings(
                 known[_document_key(old[arn])] = found
     attached = {a.policy_arn for a in reader.all_attachments(db) if a.attached_as != "boundary"}
     analyser: Analyser | None = None
+    digests: dict[int, tuple[tuple[str, ...], str]] = {}  # id(actions) -> (actions, digest): sets repeat
+
+    def digest(actions: tuple[str, ...]) -> str:
+        hit = digests.get(id(actions))
+        if hit is None or hit[0] is not actions:
+            if len(digests) >= 1024:
+                digests.clear()
+            hit = digests[id(actions)] = (actions, _digest(actions))
+        return hit[1]
+
     out: dict[str, Any] = {}
     for arn in sorted(snap.policies):
         p = snap.policies[arn]
@@ -391,10 +401,11 @@ def _findings(
                     "severity": SEVERITY[f.category],
                     "count": len(f.actions),
                     "actions": list(f.actions[:FINDING_SAMPLE]),
-                    "digest": _digest(f.actions),
+                    "digest": digest(f.actions),
                 }
                 for f in analyser.findings(doc)
             }
+            analyser.forget()  # `known` keeps what the summary needs of each document
         out[arn] = found
     return out, fingerprint
 
