@@ -30,6 +30,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 import graphiam
 from graphiam.catalog import Catalog
 from graphiam.derive.escalation.decide import Use
@@ -275,50 +278,102 @@ def _entities(db: Database, accounts: frozenset[str] | None = None) -> tuple[dic
 def _assume(db: Database) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """CAN_ASSUME per role: `{"nodes": [...], "roles": {role: {"digest", "groups": [[reason, action,
     [source index deltas]], ...]}}}`, the reasons they name and the external principals among the sources.
-    Read as Arrow and dictionary-encoded: at 10,000 principals there are over a million edges."""
-    columns = H.assume_edges(db)
-    src, src_names = columns["source"].index, columns["source"].values
-    tables, table_names = columns["source_table"].index, columns["source_table"].values
-    dst, dst_names = columns["target"].index, columns["target"].values
-    act, act_names = columns["action"].index, columns["action"].values
-    why, why_names = columns["reason"].index, columns["reason"].values
-    del columns
-    nodes = sorted(src_names)
-    where = {n: i for i, n in enumerate(nodes)}
-    position = [where[n] for n in src_names]
-    by_role: dict[int, dict[tuple[int, int], list[int]]] = {}
-    external: set[int] = set()
-    for s_i, t_i, d_i, a_i, r_i in zip(src, tables, dst, act, why, strict=True):
-        by_role.setdefault(d_i, {}).setdefault((r_i, a_i), []).append(position[s_i])
-        if table_names[t_i] == "ExternalPrincipal":
-            external.add(s_i)
-    del src, tables, dst, act, why
-    roles: dict[str, Any] = {}
-    for d_i in sorted(by_role, key=lambda i: dst_names[i]):
-        groups = []
-        lines = []
-        for (r_i, a_i), sources in sorted(
-            by_role[d_i].items(), key=lambda kv: (why_names[kv[0][0]] or "", act_names[kv[0][1]] or "")
-        ):
-            reason, action = why_names[r_i] or "", act_names[a_i] or ""
-            sources.sort()
-            deltas = [sources[0]] + [b - a for a, b in zip(sources, sources[1:], strict=False)]
-            groups.append([reason, action, deltas])
-            lines += [f"{nodes[i]}\t{action}\t{reason}" for i in sources]
-        lines.sort()
-        roles[dst_names[d_i]] = {"digest": _digest(lines), "groups": groups}
-    reasons = {
+    Read as numbers (`history_store.AssumeEdges`) and sorted in Arrow by the ranks of the strings behind
+    them, then walked a slice of roles at a time: at 10,000 principals there are over a million edges."""
+    read = H.assume_edge_table(db)
+    table = read.edges
+    used = pc.unique(table["source"]).to_pylist()
+    nodes = sorted(read.sources[c] for c in used)
+    rank = {name: i for i, name in enumerate(nodes)}
+    by_code: list[int | None] = [None] * len(read.sources)
+    for c in used:
+        by_code[c] = rank[read.sources[c]]
+    position = pc.take(pa.array(by_code, pa.int32()), table["source"])
+    target_names = sorted({read.targets[c] for c in pc.unique(table["target"]).to_pylist()})
+    target_rank = {name: i for i, name in enumerate(target_names)}
+    target = pc.take(pa.array([target_rank.get(name) for name in read.targets], pa.int32()), table["target"])
+    actions, act = _ranks(pc.fill_null(table["action"], ""))
+    reasons_, why = _ranks(pc.fill_null(table["reason"], ""))
+    seen = {read.sources[c] for c in used if read.source_tables[c] == "ExternalPrincipal"}
+    del read, table, used, by_code
+    ranks = pa.table({"target": target, "reason": why, "action": act, "position": position})
+    del target, why, act, position
+    # groups: per role, per (reason, action), the sources in node order
+    roles: dict[str, Any] = {name: {"digest": "", "groups": []} for name in target_names}
+    grouped = ranks.take(pc.sort_indices(ranks, [(c, "ascending") for c in ranks.column_names]))
+    for part in _slices(grouped):
+        positions = part["position"].to_pylist()
+        for (t, r, a), start, end in _runs(part, ("target", "reason", "action")):
+            if end - start == 1:
+                deltas = [positions[start]]
+            else:
+                sources = positions[start:end]
+                deltas = [sources[0]] + [y - x for x, y in zip(sources, sources[1:], strict=False)]
+            roles[target_names[t]]["groups"].append([reasons_[r], actions[a], deltas])
+    del grouped
+    # digests: per role, its sorted lines `source\taction\treason` joined by newlines. No field holds a
+    # character sorting before the tab, so the lines sort as (source, action, reason)
+    assert not any(min(v, default="\n") <= "\t" for v in (*nodes, *actions, *reasons_))
+    keys = ("target", "position", "action", "reason")
+    lined = ranks.take(pc.sort_indices(ranks, [(c, "ascending") for c in keys]))
+    del ranks
+    for part in _slices(lined):
+        sources, acts, whys = (part[c].to_pylist() for c in keys[1:])
+        for (t,), start, end in _runs(part, ("target",)):
+            text = "\n".join(
+                [
+                    f"{nodes[p]}\t{actions[a]}\t{reasons_[r]}"
+                    for p, a, r in zip(sources[start:end], acts[start:end], whys[start:end], strict=True)
+                ]
+            )
+            roles[target_names[t]]["digest"] = _digest([text])
+    stored = {
         rid: [statements, conditions] for rid, (statements, conditions) in sorted(read_reasons(db).items())
     }
     members = {u.id for u in read_organization(db)[0] if u.kind == "account"}
-    seen = {src_names[i] for i in external}
     externals = {}
     for arn, (kind, account) in sorted(H.external_principals(db).items()):
         if arn not in seen:
             continue
         outside = kind in ("everyone", "federated") or account is None or account not in members
         externals[arn] = {"kind": kind, "account": account, "outsideOrganization": outside}
-    return {"nodes": nodes, "roles": roles}, reasons, externals
+    return {"nodes": nodes, "roles": roles}, stored, externals
+
+
+def _slices(table: pa.Table, rows: int = 1 << 17) -> list[pa.Table]:
+    """A table sorted by `target` cut into slices of about `rows` rows, never inside one target's rows."""
+    out = []
+    start = 0
+    for _, _, end in _runs(table, ("target",)):
+        if end - start >= rows:
+            out.append(table.slice(start, end - start))
+            start = end
+    if start < table.num_rows:
+        out.append(table.slice(start))
+    return out
+
+
+def _ranks(column: pa.ChunkedArray) -> tuple[list[str], pa.Array]:
+    """The distinct strings of a column, sorted, and each row's index among them."""
+    values = sorted(pc.unique(column).to_pylist())
+    return values, pc.index_in(column, value_set=pa.array(values, pa.string())).combine_chunks()
+
+
+def _runs(table: pa.Table, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], int, int]]:
+    """The runs of equal values of `columns` in a sorted table: (their values, start, end)."""
+    n = table.num_rows
+    if n == 0:
+        return []
+    change = None
+    for c in columns:
+        col = table[c]
+        differs = pc.not_equal(col.slice(1), col.slice(0, n - 1))
+        change = differs if change is None else pc.or_(change, differs)
+    assert change is not None
+    starts = [0, *(i + 1 for i in pc.indices_nonzero(change).to_pylist()), n]
+    at = pa.array(starts[:-1])
+    values = list(zip(*(table[c].take(at).to_pylist() for c in columns), strict=True))
+    return [(values[k], starts[k], starts[k + 1]) for k in range(len(values))]
 
 
 def rules_fingerprint() -> str:
@@ -358,6 +413,16 @@ def _findings(
                 known[_document_key(old[arn])] = found
     attached = P.attached_aws_managed(db)
     analyser: Analyser | None = None
+    digests: dict[int, tuple[tuple[str, ...], str]] = {}  # id(actions) -> (actions, digest): sets repeat
+
+    def digest(actions: tuple[str, ...]) -> str:
+        hit = digests.get(id(actions))
+        if hit is None or hit[0] is not actions:
+            if len(digests) >= 1024:
+                digests.clear()
+            hit = digests[id(actions)] = (actions, _digest(actions))
+        return hit[1]
+
     out: dict[str, Any] = {}
     for arn in sorted(snap.policies):
         p = snap.policies[arn]
@@ -373,10 +438,11 @@ def _findings(
                     "severity": SEVERITY[f.category],
                     "count": len(f.actions),
                     "actions": list(f.actions[:FINDING_SAMPLE]),
-                    "digest": _digest(f.actions),
+                    "digest": digest(f.actions),
                 }
                 for f in analyser.findings(doc)
             }
+            analyser.forget()  # `known` keeps what the summary needs of each document
         out[arn] = found
     return out, fingerprint
 

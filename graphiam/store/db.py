@@ -333,6 +333,10 @@ class Database:
                         self.generation += 1
                 finally:
                     self._local.in_tx = False
+                    if getattr(self._local, "copied", False):
+                        # the engine keeps what a COPY read until the connection closes (docs/ENGINE.md)
+                        self._local.copied = False
+                        self._drop_connection()
                     if getattr(self._local, "conn", None) is conn:  # not dropped after a failed commit
                         with contextlib.suppress(RuntimeError):
                             self.engine.set_timeout(conn, self.query_timeout_ms)
@@ -450,7 +454,7 @@ class Database:
         if self.in_transaction:
             self._local.copied = True
         try:
-            self.connection().execute(f"COPY {table} FROM $t{opts}", {"t": arrow_table})
+            self.connection().execute(f"COPY {table} FROM $t{opts}", {"t": _compact(arrow_table)})
         except RuntimeError as exc:
             raise StoreError(f"bulk load of {table} failed: {_first_line(exc)}") from None
 
@@ -462,6 +466,23 @@ class Database:
         self._local = threading.local()
         self._db.close()
         self._release_path()
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """`table` with each string column that repeats its values dictionary-encoded: the engine keeps every
+    table a COPY reads until the connection closes (docs/ENGINE.md), and a column of a million edges' role
+    ARNs is then a few thousand strings and an index per row."""
+    columns = []
+    changed = False
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            encoded = column.dictionary_encode()
+            if sum(len(chunk.dictionary) for chunk in encoded.chunks) * 2 < len(column):
+                columns.append(encoded)
+                changed = True
+                continue
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names) if changed else table
 
 
 def single_result(result: Any) -> Any:

@@ -39,6 +39,7 @@ from graphiam.policy import PolicyDocument, Statement
 from graphiam.policy.request import normalise_context
 from graphiam.policy.witness import satisfiable
 
+_NAMES_LIMIT = 4096
 _LISTED = (
     RiskCategory.RESOURCE_EXPOSURE,
     RiskCategory.DATA_EXFILTRATION,
@@ -133,6 +134,7 @@ class Analyser:
         self._exclusions: dict[tuple[tuple[str, int], ...], int] = {}
         self._by_doc: dict[int, tuple[PolicyDocument, DocumentFindings]] = {}
         self._by_text: dict[tuple[str, frozenset[int]], DocumentFindings] = {}
+        self._named: dict[int, tuple[str, ...]] = {}  # action bit set -> names (`_names`)
         self.analysed = 0  # documents analysed (not found in a memo)
         self._n_services = len(catalog.services())
 
@@ -196,6 +198,20 @@ class Analyser:
             wildcards=self._wildcards(allows, denied),
             sids=sids,
         )
+
+    def _names(self, ids: int) -> tuple[str, ...]:
+        """The catalogue names of a bit set of actions, memoised (documents repeat the same sets)."""
+        hit = self._named.get(ids)
+        if hit is None:
+            if len(self._named) >= _NAMES_LIMIT:
+                self._named.clear()
+            hit = self._named[ids] = tuple(self.name_of[i] for i in bits(ids))
+        return hit
+
+    def forget(self) -> None:
+        """Drop every per-document memo (a caller analysing each document once keeps its own results)."""
+        self._by_doc.clear()
+        self._by_text.clear()
 
     def _excluded(self, excl: tuple[re.Pattern[str], ...]) -> int:
         """The catalogue actions some pattern of `excl` matches (a report asks once per document)."""
@@ -305,7 +321,7 @@ class Analyser:
             out.append(
                 RiskFinding(
                     category=cat,
-                    actions=tuple(self.name_of[i] for i in bits(ids)),
+                    actions=self._names(ids),
                     techniques=techniques,
                     statements=tuple(sorted({j for s in sigs for j in s.statements})),
                     conditions=tuple(dict.fromkeys(c for s in sigs for c in s.conditions)),

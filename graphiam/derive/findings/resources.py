@@ -103,6 +103,24 @@ class Coverage:
             for rt in a.resource_types:
                 by_service.setdefault(_arn_service(rt.arn_pattern), []).append(i)
         self._by_arn_service = {k: self.mask(v) for k, v in by_service.items()}
+        # `covers` reads an action only through its resource types: actions with the same ones (a
+        # "signature") are covered alike, so a statement is matched once per signature, not per action
+        signatures: dict[tuple[tuple[str, bool], ...], list[int]] = {}
+        for i, a in enumerate(self.actions):
+            if a.resource_types:
+                signatures.setdefault(
+                    tuple((rt.arn_pattern, rt.required) for rt in a.resource_types), []
+                ).append(i)
+        self._signatures = [(self.actions[ids[0]], self.mask(ids)) for ids in signatures.values()]
+        self._signature_of: list[int] = [-1] * self.size
+        for n, ids in enumerate(signatures.values()):
+            for i in ids:
+                self._signature_of[i] = n
+        by_sig_service: dict[str, list[int]] = {}
+        for n, (a, _) in enumerate(self._signatures):
+            for service in {_arn_service(rt.arn_pattern) for rt in a.resource_types}:
+                by_sig_service.setdefault(service, []).append(n)
+        self._signatures_of = by_sig_service
 
     def mask(self, indices: Iterable[int]) -> int:
         return mask_of(indices, self.size)
@@ -149,7 +167,17 @@ class Coverage:
             for s in services:
                 near |= self._by_arn_service.get(s, 0)
             candidates &= near
-        return out | self.mask(i for i in bits(candidates) if self.covers(st, self.actions[i]))
+            numbers: Iterable[int] = sorted({n for s in services for n in self._signatures_of.get(s, ())})
+        elif candidates.bit_count() < len(self._signatures):
+            numbers = sorted({self._signature_of[i] for i in bits(candidates)})
+        else:
+            numbers = range(len(self._signatures))
+        for n in numbers:
+            rep, ids = self._signatures[n]
+            hit = ids & candidates
+            if hit and self.covers(st, rep):
+                out |= hit
+        return out
 
     def _pattern(self, pattern: str) -> int:
         hit = self._patterns.get(pattern)
