@@ -61,6 +61,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from graphiam.store import Database  # noqa: E402
+from graphiam.store.engine import engine_name  # noqa: E402
 from graphiam.store.schema import ensure_schema  # noqa: E402
 
 CLOCK = datetime(2026, 6, 1, tzinfo=UTC)
@@ -561,9 +562,9 @@ def load_and_digest(
     clock: datetime = CLOCK,
     db_path: Path | None = None,
 ) -> tuple[Digest, float | None]:
-    """Generate `spec`, load it into a temporary database (kuzu, a file) at `clock`, digest it; and the
-    load's seconds. `db_path`: load into this database and keep it, or, when it exists, only digest it (the
-    seconds are then None)."""
+    """Generate `spec`, load it into a temporary database (a file, on the chosen engine) at `clock`, digest
+    it; and the load's seconds. `db_path`: load into this database and keep it, or, when it exists, only
+    digest it (the seconds are then None)."""
     from graphiam.changes.load import load_files
 
     with tempfile.TemporaryDirectory() as tmp, pinned_clock(clock):
@@ -583,8 +584,9 @@ def load_and_digest(
 
 
 def open_db(path: Path) -> Database:
-    """The database at `path` (kuzu), opened as `graphiam load` opens it, with no practical query timeout."""
-    db = Database(path, engine="kuzu", query_timeout_ms=QUERY_TIMEOUT_MS)
+    """The database at `path` on the chosen engine (`GRAPHIAM_ENGINE`, else kuzu; the goldens were recorded
+    on kuzu and hold on either), opened as `graphiam load` opens it, with no practical query timeout."""
+    db = Database(path, query_timeout_ms=QUERY_TIMEOUT_MS)
     try:
         ensure_schema(db)
     except BaseException:
@@ -614,7 +616,7 @@ def golden_of(spec: OrgSpec, got: Digest, seconds: float | None, command: str) -
             "clock": CLOCK.isoformat(),
             "commit": commit(),
             "graphiam_commit": commit("graphiam"),  # the last change to the code whose results these are
-            "engine": "kuzu",
+            "engine": engine_name(),
             "command": command,
             "load_seconds": None if seconds is None else round(seconds, 1),
         },

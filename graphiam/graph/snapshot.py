@@ -261,7 +261,16 @@ def assemble(rows: SnapshotRows) -> Snapshot:
                 doc = by_text[p.document] = parse_stored(p.document, where=p.arn)
             docs[p.arn] = doc
     attached: dict[str, list[tuple[str, str]]] = defaultdict(list)  # target -> [(policy, how)]
-    for a in attachments:
+
+    # a principal's policies in a canonical order, inline ones first (as an export lists them), each by ARN:
+    # the engine's row order depends on how the graph was written (LadybugDB lists a reloaded account's
+    # attachments in another order than a fresh load), and the matched statements of an answer, and the
+    # statement a derived edge names, follow this order
+    def canonical(a: AttachmentRow) -> tuple[str, bool, str]:
+        policy = policies.get(a.policy_arn)
+        return a.target_arn, policy is None or policy.kind != "inline", a.policy_arn
+
+    for a in sorted(attachments, key=canonical):
         attached[a.target_arn].append((a.policy_arn, a.attached_as))
     member_of: dict[str, list[str]] = defaultdict(list)
     for user_arn, group_arn in memberships:
@@ -351,7 +360,7 @@ def assemble(rows: SnapshotRows) -> Snapshot:
             missing_identity=tuple(lacking),
         )
     profiles: dict[str, list[str]] = defaultdict(list)
-    for ip, role_arn in profile_rows:
+    for ip, role_arn in sorted(profile_rows, key=lambda r: (r[1], r[0].arn)):
         profiles[role_arn].append(ip.arn)
     return Snapshot(
         generation=generation,

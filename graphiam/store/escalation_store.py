@@ -33,7 +33,8 @@ _PAIRS = (("User", "User"), ("User", "Role"), ("Role", "Role"), ("Role", "User")
 
 
 def group_policy_arns(db: Database) -> list[dict[str, Any]]:
-    """Every group with the identity policies attached to it (managed and inline)."""
+    """Every group with the identity policies attached to it (managed and inline), in no set order
+    (`collect`'s order is the engine's: kuzu's hash aggregate and LadybugDB's differ; the caller sorts)."""
     rows = db.execute(
         "MATCH (g:IAMGroup) OPTIONAL MATCH (p:Policy)-[a:ATTACHED_TO]->(g) "
         "RETURN g.arn AS arn, g.account AS account, g.name AS name, "

@@ -16,17 +16,7 @@ from graphiam.changes.load import load_files
 from graphiam.derive import refresh
 from graphiam.queries import history
 from graphiam.store import Database, open_database
-from graphiam.store.engine import engine_name
 from tests.helpers import generator_module, graph_fingerprint
-
-# Known defect (issue 16, left open): on LadybugDB a one-account reload writes as many derived edges as a
-# fresh load, but some of their properties differ (CAN_ASSUME reasons, ESCALATES_TO proofs; suspected: the
-# partial snapshot lists a principal's policies in another order there). kuzu gives equal databases.
-pytestmark = pytest.mark.xfail(
-    engine_name() == "ladybug",
-    reason="LadybugDB: a reload's derived edge properties differ from a fresh load's (issue 16 note)",
-    strict=False,
-)
 
 Doc = dict[str, Any]
 ORG = {"users": 30, "roles": 24, "policies": 30, "accounts": 3, "seed": 11}

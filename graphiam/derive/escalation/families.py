@@ -129,13 +129,18 @@ def _admin_version(
     *,
     depth: int = 1,
 ) -> tuple[tuple[Use, ...], dict[str, str]] | None:
-    """The first version of `options` that, in place of `parn`, makes `p` administrator (`becomes_admin`):
-    the proof, and the edge's `via`."""
+    """The version of `options` that, in place of `parn`, makes `p` administrator (`becomes_admin`) needing
+    the fewest condition keys (the first of them): the proof, and the edge's `via`."""
+    best: tuple[tuple[Use, ...], dict[str, str]] | None = None
     for version, src in options:
         found = becomes_admin(d, p, _replace(p.identity, parn, src), depth=depth)
         if found is not None:
-            return found[0], _then({"policy": parn, "version": version}, found[1])
-    return None
+            way = found[0], _then({"policy": parn, "version": version}, found[1])
+            if not _needs(way[0]):
+                return way
+            if best is None or len(_needs(way[0])) < len(_needs(best[0])):
+                best = way
+    return best
 
 
 def _self_loop(
@@ -164,11 +169,21 @@ def becomes_admin(
     if depth <= 0:
         return None
     changed = replace(p, identity=identity, groups=groups if groups is not None else p.groups)
+    best: tuple[tuple[Use, ...], str | None] | None = None
     for t in load_techniques():
         if t.yields.target_kind in (TargetKind.SELF, TargetKind.GROUP):
             for edge in self_change(d, t, changed, depth=depth - 1, not_admin=True):
-                return (*edge.uses, *edge.proof), t.id
-    return None
+                found = (*edge.uses, *edge.proof), t.id
+                if not _needs(found[0]):
+                    return found  # nothing needed: no other way is better
+                if best is None or len(_needs(found[0])) < len(_needs(best[0])):
+                    best = found
+    return best  # the way that needs the fewest condition keys: the first of them, in the snapshot's order
+
+
+def _needs(uses: tuple[Use, ...]) -> set[str]:
+    """The condition keys a way of escalating needs (an edge's `needs` is what its way needs)."""
+    return {k for u in uses for k in u.needs}
 
 
 def self_change(

@@ -42,9 +42,12 @@ def graph_facts(db: Database, snap: Snapshot) -> GraphFacts:
                 via="group",
                 via_name=g["name"],
             )
-            for a in g["policies"]
-            if a in snap.documents
-        )
+            for a in sorted(
+                (a for a in g["policies"] if a in snap.documents),
+                key=lambda a: (snap.policies[a].kind != "inline", a),
+            )
+        )  # in the snapshot's canonical order (`graph.snapshot.assemble`): the first policy that proves an
+        # escalation is the one an edge names, so the order must not depend on the engine's row order
         facts.groups[g["arn"]] = GroupFacts(arn=g["arn"], account=g["account"], name=g["name"], policies=srcs)
     versions: dict[str, list[tuple[str, PolicySource]]] = {}
     for v in S.non_default_versions(db):

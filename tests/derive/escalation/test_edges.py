@@ -462,3 +462,32 @@ def test_admin_facts(make_db, tmp_path, data, expected):
     facts = admin_facts(build_index(db, build_snapshot(db)), arn("user", "u"))
     assert (facts.is_admin, facts.can_become_admin, facts.conditions) == expected, facts.reason
     assert facts.reason and facts.incomplete == ()
+
+
+@pytest.mark.parametrize("conditional, free", [("a-first", "z-last"), ("z-last", "a-first")])
+def test_an_edge_needs_the_fewest_conditions_of_its_ways(make_db, tmp_path, conditional, free):
+    """Setting a stored version default lets `u` create a version of either of two attached policies, one on
+    condition of MFA, one unconditionally: the edge needs nothing, whichever policy comes first."""
+    db = load(
+        make_db,
+        tmp_path,
+        export(
+            user("u", managed=(cm("rel"), cm(conditional), cm(free))),
+            policies=(
+                managed_policy(
+                    cm("rel"),
+                    doc(allow("iam:SetDefaultPolicyVersion", cm("rel"))),
+                    doc(
+                        allow("iam:CreatePolicyVersion", cm(conditional), Condition=MFA),
+                        allow("iam:CreatePolicyVersion", cm(free)),
+                    ),
+                ),
+                managed_policy(cm(conditional), doc(allow("s3:GetObject"))),
+                managed_policy(cm(free), doc(allow("s3:GetObject"))),
+            ),
+        ),
+    )
+    details = json.loads(stored_edges(db)[("u", "graphiam-001", "u")]["details"])
+    assert details["needs"] == []
+    assert details["via"]["then"] == "iam-001"
+    assert [u["resource"] for u in details["proof"] if u["action"] == "iam:CreatePolicyVersion"] == [cm(free)]
