@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from graphiam.cancel import Cancel
 from graphiam.service import Database, Relation, Services, Turn
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Context", "Loaders", "Services"]
 
@@ -58,6 +61,14 @@ class Context:
     request: Any = None
     response: Any = None
     turn: Turn | None = None  # the request's turn on the heavy pool (None: calls do not take turns)
+    # the operation's time limit (GraphiamSchema.execute); a mutation lifts it (`lift_time_limit`)
+    time_limit: asyncio.Timeout | None = None
+
+    def lift_time_limit(self) -> None:
+        """Let this operation run to its end: a write is all or nothing and its answer says which, so it is
+        never cut off by the time limit (which would answer TIMEOUT while the write goes on and lands)."""
+        if self.time_limit is not None:
+            self.time_limit.reschedule(None)
 
     @property
     def db(self) -> Database:

@@ -22,6 +22,7 @@ from strawberry.types import ExecutionResult
 from graphiam.api.access import AccessQuery
 from graphiam.api.assume import AssumeQuery
 from graphiam.api.audit_log import AuditQuery
+from graphiam.api.context import Context
 from graphiam.api.escalation import EscalationQuery
 from graphiam.api.external import ExternalQuery
 from graphiam.api.findings import FindingsQuery
@@ -62,9 +63,12 @@ class GraphiamSchema(strawberry.Schema):
     time_limit: float | None = TIME_LIMIT_S
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        turn = getattr(kwargs.get("context_value"), "turn", None)
+        context = kwargs.get("context_value")
+        turn = getattr(context, "turn", None)
         try:
-            async with asyncio.timeout(self.time_limit):
+            async with asyncio.timeout(self.time_limit) as limit:
+                if isinstance(context, Context):  # a mutation lifts it once admitted (MutationGuard)
+                    context.time_limit = limit
                 result = await super().execute(*args, **kwargs)
         except TimeoutError:
             message = TIMEOUT_MESSAGE.format(seconds=self.time_limit)

@@ -116,7 +116,8 @@ def admin_field(resolver: F | None = None, **kwargs: Any) -> F | Callable[[F], F
 
 
 class MutationGuard(SchemaExtension):
-    """Refuses mutation and subscription operations from non-admin callers before anything executes.
+    """Refuses mutation and subscription operations from non-admin callers before anything executes, and
+    lifts the operation's time limit for an admitted mutation (`Context.lift_time_limit`).
 
     List it AFTER `ValidationCache`: strawberry checks `pre_execution_errors` inside the validation step, so
     this hook works before its `yield`, once the cache has put the validation result there (a document with
@@ -141,6 +142,8 @@ class MutationGuard(SchemaExtension):
                     record_refused(
                         ctx.context, ctx.graphql_document, ctx.operation_name, ctx.variables, message
                     )
+            elif op is OperationType.MUTATION and isinstance(ctx.context, Context):
+                ctx.context.lift_time_limit()  # a write runs to its end: its answer must say what happened
         yield
 
 

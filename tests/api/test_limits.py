@@ -205,6 +205,55 @@ def test_operations_over_the_time_limit_are_stopped(make_db, monkeypatch):
     }
 
 
+def test_a_mutation_runs_to_its_end_past_the_time_limit(make_db, monkeypatch, tmp_path):
+    """A write cannot be cut off halfway: answering TIMEOUT while it goes on and lands would tell the caller
+    it did not happen. A mutation slower than the limit answers with its outcome; a query is still stopped."""
+    from graphiam.auth import Auth, TokenStore, token_file_for
+    from graphiam.changes.apply import apply_changes as real
+
+    def slow_apply(*args, **kwargs):
+        time.sleep(0.6)
+        return real(*args, **kwargs)
+
+    def slow_count(*args, **kwargs):
+        time.sleep(0.6)
+        return 0
+
+    monkeypatch.setattr("graphiam.api.mutations.apply_changes", slow_apply)
+    monkeypatch.setattr(R, "count", slow_count)
+    store = TokenStore(token_file_for(tmp_path / "db"))
+    _, admin = store.create("admin", "root")
+    app = create_app(
+        database=make_db(),
+        load_seeds=False,
+        auth=Auth(store=store, anonymous_reads=True),
+        schema=build_schema(time_limit=0.2),
+    )
+    create = (
+        'mutation { createUser(input: {account: "111111111111", name: "slow"}) { ok errors { message } } }'
+    )
+
+    async def go() -> list[Any]:
+        headers = {"Authorization": f"Bearer {admin}"}
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        ):
+            wrote = await c.post("/graphql", json={"query": create}, headers=headers)
+            read = await c.post("/graphql", json={"query": "{ users { totalCount } }"}, headers=headers)
+            found = await c.post(
+                "/graphql",
+                json={"query": '{ user(arn: "arn:aws:iam::111111111111:user/slow") { arn } }'},
+                headers=headers,
+            )
+            return [r.json() for r in (wrote, read, found)]
+
+    wrote, read, found = asyncio.run(go())
+    assert wrote == {"data": {"createUser": {"ok": True, "errors": []}}}
+    assert read["errors"][0]["extensions"] == {"code": "TIMEOUT"}, read
+    assert found == {"data": {"user": {"arn": "arn:aws:iam::111111111111:user/slow"}}}
+
+
 def test_limit_rules_are_built_once_so_validation_stays_cached(app):
     """A rule class made per request would give every ValidationCache key a new member (it keys on the rule
     classes), so no operation would ever be served from the cache."""
