@@ -236,7 +236,7 @@ class Database:
                 result = single_result(self.connection().execute(cypher, params))
             except RuntimeError as exc:
                 cancel.check()  # interrupted by `interruptible`: say why
-                raise StoreError(_first_line(exc)) from None
+                raise StoreError(pool_hint(_first_line(exc), self.buffer_pool_mb)) from None
             try:
                 return fetch(result)
             finally:
@@ -328,7 +328,7 @@ class Database:
                             conn.execute("COMMIT")
                     except RuntimeError as exc:
                         self._drop_connection()
-                        raise StoreError(f"commit failed: {_first_line(exc)}") from None
+                        raise StoreError(f"commit failed: {pool_hint(_first_line(exc), self.buffer_pool_mb)}") from None
                     finally:
                         self.generation += 1
                 finally:
@@ -456,7 +456,8 @@ class Database:
         try:
             self.connection().execute(f"COPY {table} FROM $t{opts}", {"t": _compact(arrow_table)})
         except RuntimeError as exc:
-            raise StoreError(f"bulk load of {table} failed: {_first_line(exc)}") from None
+            failure = pool_hint(_first_line(exc), self.buffer_pool_mb)
+            raise StoreError(f"bulk load of {table} failed: {failure}") from None
 
     def close(self) -> None:
         for _, conn in self._conns:
@@ -503,3 +504,17 @@ def _interrupt(conn: Any) -> None:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+POOL_FULL = "buffer pool is full"
+
+
+def pool_hint(message: str, buffer_pool_mb: int) -> str:
+    """`message` with what to do when it says the engine's buffer pool ran out: the pool is a fixed size
+    set when the database opens (docs/ENGINE.md), so the same work fails again until it is given more."""
+    if POOL_FULL not in message.lower():
+        return message
+    return (
+        f"{message} (the database's buffer pool is {buffer_pool_mb:,} MiB: open it with a larger one, "
+        f"GRAPHIAM_BUFFER_POOL_MB or `graphiam load --buffer-pool-mb`)"
+    )

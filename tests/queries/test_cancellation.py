@@ -5,6 +5,7 @@ without one."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,23 @@ class CancelAt(Cancel):
         if self.checks + 1 == self.at:
             self.cancel()
         super().check()
+
+
+@pytest.fixture(autouse=True)
+def one_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer carries the clock keys of its request (`graph.context.environment`, to the second): two
+    answers asked a second apart differ in them. The clock stands still here, so the same question gets the
+    same answer."""
+    import graphiam.graph.context as context
+
+    moment = datetime.now(UTC)
+
+    class Still(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+    monkeypatch.setattr(context, "datetime", Still)
 
 
 @pytest.fixture(scope="module")

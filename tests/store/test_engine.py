@@ -169,3 +169,21 @@ def test_a_write_transaction_is_not_cut_by_the_per_statement_bound():
             db.execute(SLOW)
     finally:
         db.close()
+
+
+def test_a_full_buffer_pool_says_how_big_it_is_and_how_to_give_it_more():
+    """The pool's size is fixed when the database opens, so the same load fails again until it gets more:
+    the error says so, in one line (a 16 MiB pool runs out COPYing 300,000 rows on either engine)."""
+    import pyarrow as pa
+
+    db = Database(None, buffer_pool_mb=16)
+    db.execute("CREATE NODE TABLE T(id STRING, v STRING, PRIMARY KEY(id))")
+    rows = 300_000
+    table = pa.table({"id": [f"id-{i}" for i in range(rows)], "v": ["x" * 200] * rows})
+    with pytest.raises(StoreError) as caught, db.transaction():
+        db.copy_from("T", table)
+    message = str(caught.value)
+    assert message.startswith("bulk load of T failed: ") and "buffer pool is full" in message.lower()
+    assert "buffer pool is 16 MiB" in message and "GRAPHIAM_BUFFER_POOL_MB" in message
+    assert "\n" not in message
+    db.close()
