@@ -328,7 +328,8 @@ class Database:
                             conn.execute("COMMIT")
                     except RuntimeError as exc:
                         self._drop_connection()
-                        raise StoreError(f"commit failed: {pool_hint(_first_line(exc), self.buffer_pool_mb)}") from None
+                        failure = pool_hint(_first_line(exc), self.buffer_pool_mb)
+                        raise StoreError(f"commit failed: {failure}") from None
                     finally:
                         self.generation += 1
                 finally:
