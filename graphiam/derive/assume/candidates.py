@@ -10,7 +10,9 @@ other principal with the same `Signature` on a role with the same `TrustKey`, be
 only in values no statement looks at. The signature holds: the principal's account and type; the ids of its
 identity policies that have statements for `sts:AssumeRole` (and via which user/group/role they apply); its
 boundary; the values of every principal-derived context key (aws:PrincipalArn, aws:username,
-aws:PrincipalTag/*, ...) that a relevant statement or the trust tests or interpolates; and, per role, which of
+aws:PrincipalTag/*, ...) that a relevant statement or the trust tests or interpolates (one that only the trust
+reads, as a condition key with literal values, counts through those conditions' outcomes instead: principals
+on the same side of an `aws:PrincipalArn` pattern share); and, per role, which of
 its relevant statements with a Resource other than `*` match the role's ARN. Principals named by ARN in the
 trust are always decided on their own.
 """
@@ -33,6 +35,7 @@ from graphiam.arn import (
 )
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
 from graphiam.policy import PolicyDocument, PolicySource, Statement
+from graphiam.policy.conditions import Condition
 from graphiam.policy.principals import match_principal
 from graphiam.policy.request import normalise_context
 from graphiam.policy.witness import fixed_key
@@ -145,18 +148,36 @@ class Profile:
         found.sort(key=lambda x: x[0])
         return Match(ids=tuple(ref for _, ref in found), refs=refs, identity_allow=allow)
 
-    def key(self, match: Match, role: PrincipalInfo, trust_refs: frozenset[str]) -> tuple[Any, ...]:
-        """The verdict-sharing key for this principal on `role` (see the module docstring)."""
+    def key(
+        self,
+        match: Match,
+        role: PrincipalInfo,
+        trust_refs: frozenset[str],
+        tested: Mapping[str, tuple[Condition, ...]] | None = None,
+    ) -> tuple[Any, ...]:
+        """The verdict-sharing key for this principal on `role` (see the module docstring). A fixed key the
+        trust policy only tests (`Index.trust_tests`) and none of the principal's matched statements reads
+        counts through the outcome of those tests, not its value: principals whose ARNs differ but fall on the
+        same side of every `aws:PrincipalArn` condition get one verdict."""
         refs = match.refs | trust_refs
         fixed = tuple(
             sorted(
-                (k, str(self.ctx.get(k)))
+                (k, self._fixed(k, match.refs, tested))
                 for k in refs
                 if fixed_key(k, principal_known=True) and not k.startswith(_TAGS)
             )
         )
         tags = tuple(sorted(role.tags.items())) if any(k.startswith(_TAGS) for k in refs) else None
         return (self.head, match.ids, fixed, tags)
+
+
+    def _fixed(
+        self, k: str, read: frozenset[str], tested: Mapping[str, tuple[Condition, ...]] | None
+    ) -> str | tuple[bool, ...]:
+        conditions = tested.get(k) if tested is not None and k not in read else None
+        if conditions is None:
+            return str(self.ctx.get(k))
+        return tuple(c.test(self.ctx) for c in conditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +269,33 @@ class Index:
         self._tag_keys: dict[str, frozenset[str]] = {}
         self._refs: dict[str, frozenset[str]] = {}
         self._trust_refs: dict[int, frozenset[str]] = {}
+        self._tests: dict[int, dict[str, tuple[Condition, ...]]] = {}
         self._sigs: dict[tuple[Any, ...], Any] = {}
         self._free: dict[frozenset[str], frozenset[str]] = {}
+
+    def trust_tests(self, trust: PolicySource) -> dict[str, tuple[Condition, ...]]:
+        """The fixed keys (`fixed_key`, not target tags) the trust policy reads only as the key of a condition
+        whose values hold no variable, with those conditions: a verdict depends on such a key through their
+        outcomes alone (`Profile.key`)."""
+        key = id(trust.document)
+        hit = self._tests.get(key)
+        if hit is None:
+            found: dict[str, list[Condition]] = defaultdict(list)
+            interpolated: set[str] = set()
+            for st in trust.document.statements:
+                for values in (st.conditions or {}).values():
+                    for vs in values.values():
+                        interpolated.update(m.lower() for v in vs for m in _VARIABLE.findall(v))
+                for r in (st.resources or ()) + (st.not_resources or ()):
+                    interpolated.update(m.lower() for m in _VARIABLE.findall(r))
+                for c in st.compiled_conditions:
+                    k = c.key_lower
+                    if fixed_key(k, principal_known=True) and not k.startswith(_TAGS):
+                        if any("${" in v for v in c.values):
+                            interpolated.add(k)
+                        found[k].append(c)
+            hit = self._tests[key] = {k: tuple(cs) for k, cs in found.items() if k not in interpolated}
+        return hit
 
     def trust_refs(self, trust: PolicySource) -> frozenset[str]:
         key = id(trust.document)
@@ -312,7 +358,7 @@ class Index:
             sig = self._sigs[ck] = trust_signature(trust.document, p.account, p.principal_type, free)
         if sig is None:
             return None
-        return (sig, role.account, prof.key(match, role, self.trust_refs(trust)))
+        return (sig, role.account, prof.key(match, role, self.trust_refs(trust), self.trust_tests(trust)))
 
     def account_candidates(
         self, account: str, role: PrincipalInfo
@@ -348,9 +394,15 @@ class Index:
         kind = "role" if is_role_arn(arn) else "session" if is_assumed_role_arn(arn) else "principal"
         return Source(id=arn, table="ExternalPrincipal", kind=kind, action=ASSUME_ROLE, account=account)
 
-    def everyone(self, role: PrincipalInfo) -> list[tuple[Profile, Match]]:
+    def everyone(
+        self, role: PrincipalInfo, only: frozenset[str] | None = None
+    ) -> list[tuple[Profile, Match]]:
+        """Every principal but the role itself, with its match of the role (for a trust naming `*` or using
+        NotPrincipal); with `only`, the principals of those accounts alone."""
         out = []
         for account, profs in self.by_account.items():
+            if only is not None and account not in only:
+                continue
             hits = self.varying_hits(account, role.arn)
             out += [
                 (prof, prof.match(role.arn) if prof.info.arn in hits else prof.static)

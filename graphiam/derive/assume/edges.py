@@ -92,8 +92,8 @@ class Deriver:
             if verdict is not None:
                 self.add(src, role, verdict)
         if cand.everyone:
-            for prof, match in self.index.everyone(role):
-                if prof.info.arn not in cand.named and (only is None or prof.info.account in only):
+            for prof, match in self.index.everyone(role, only):
+                if prof.info.arn not in cand.named:
                     self.shared(role, prof, match)
         per_member = role.trust is not None and self.index.trust_tests_principal(role.trust)
         for account in cand.accounts:

@@ -146,3 +146,77 @@ def test_a_generated_org_gets_the_edges_of_deciding_each_pair_alone(tmp_path):
         db.close()
     shared = _edges(snap, share=True)
     assert len(shared) > 500 and shared == _edges(snap, share=False)
+
+
+def _everyone_trust(condition: dict[str, Any]) -> dict[str, Any]:
+    return doc(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole", "Condition": condition}
+    )
+
+
+def test_principals_on_the_same_side_of_a_trust_condition_on_their_own_keys_share_one_verdict(
+    tmp_path, monkeypatch
+):
+    # six users holding the same statement: the trusts test their ARN (a pattern) and a tag; the users on one
+    # side of a test get one verdict, decided once, and the edges are those of deciding each pair alone
+    from graphiam.derive.assume import edges as E
+
+    names = ("team-a-1", "team-a-2", "team-a-3", "other-1", "other-2", "other-3")
+    data = export(
+        *(user(n, managed=(STAR,), tags={"team": "red" if n.endswith("1") else "blue"}) for n in names),
+        roles=(
+            _role(
+                "by-arn",
+                _everyone_trust({"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:user/team-a-*"}}),
+            ),
+            _role("by-tag", _everyone_trust({"StringEquals": {"aws:PrincipalTag/team": "red"}})),
+            # a key the trust interpolates is still told apart by its value
+            _role(
+                "by-name",
+                _everyone_trust({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/${aws:username}"}}),
+            ),
+        ),
+        policies=(managed_policy(STAR, doc(allow("sts:AssumeRole"))),),
+    )
+    snap = _snapshot(tmp_path, data)
+    decided: list[tuple[str, str]] = []
+    real = E.decide_hop
+
+    def counted(snap: Snapshot, src: Any, role: Any, env: Any) -> Any:
+        if src.kind == "user":  # (not the roles, nor the external `*` a trust naming everyone also admits)
+            decided.append((src.id.rsplit("/", 1)[1], role.arn.rsplit("/", 1)[1]))
+        return real(snap, src, role, env)
+
+    monkeypatch.setattr(E, "decide_hop", counted)
+    shared = _edges(snap, share=True)
+    by_role = {
+        r: sorted(u for u, rr in decided if rr == r and u in names) for r in ("by-arn", "by-tag", "by-name")
+    }
+    assert len(by_role["by-arn"]) == 2 and len(by_role["by-tag"]) == 2  # one per side
+    assert len(by_role["by-name"]) == len(names)
+    decided.clear()
+    assert shared == _edges(snap, share=False)
+    assert len(decided) >= 3 * len(names)  # alone: every pair decided
+    pairs = {(e[0].rsplit("/", 1)[-1], e[1].rsplit("/", 1)[-1]) for e in shared}
+    pairs = {(u, r) for u, r in pairs if u in names}
+    assert {u for u, r in pairs if r == "by-arn"} == {"team-a-1", "team-a-2", "team-a-3"}
+    assert {u for u, r in pairs if r == "by-tag"} == {"team-a-1", "other-1"}
+    assert {u for u, r in pairs if r == "by-name"} == set(names)
+
+
+def test_a_wide_generated_org_gets_the_edges_of_deciding_each_pair_alone(tmp_path):
+    # the generator's other shape: trusts naming everyone under aws:PrincipalOrgID or an aws:PrincipalArn
+    # pattern, many conditions, boundaries on half the principals
+    from tests.helpers import generator_module
+
+    exports = generator_module().generate_org(
+        users=40, roles=30, policies=30, accounts=3, seed=5, shape="wide"
+    )
+    db = open_database(None, buffer_pool_mb=256)
+    try:
+        load_files(db, [write(tmp_path, f"wide-{i}.json", e) for i, e in enumerate(exports)])
+        snap = build_snapshot(db)
+    finally:
+        db.close()
+    shared = _edges(snap, share=True)
+    assert len(shared) > 500 and shared == _edges(snap, share=False)
