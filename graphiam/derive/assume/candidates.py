@@ -170,7 +170,6 @@ class Profile:
         tags = tuple(sorted(role.tags.items())) if any(k.startswith(_TAGS) for k in refs) else None
         return (self.head, match.ids, fixed, tags)
 
-
     def _fixed(
         self, k: str, read: frozenset[str], tested: Mapping[str, tuple[Condition, ...]] | None
     ) -> str | tuple[bool, ...]:

@@ -180,14 +180,14 @@ def test_principals_on_the_same_side_of_a_trust_condition_on_their_own_keys_shar
     )
     snap = _snapshot(tmp_path, data)
     decided: list[tuple[str, str]] = []
-    real = E.decide_hop
+    from graphiam.derive.assume.hops import decide_hop as real
 
     def counted(snap: Snapshot, src: Any, role: Any, env: Any) -> Any:
         if src.kind == "user":  # (not the roles, nor the external `*` a trust naming everyone also admits)
             decided.append((src.id.rsplit("/", 1)[1], role.arn.rsplit("/", 1)[1]))
         return real(snap, src, role, env)
 
-    monkeypatch.setattr(E, "decide_hop", counted)
+    monkeypatch.setattr(E, "decide_hop", counted)  # as `edges` calls it
     shared = _edges(snap, share=True)
     by_role = {
         r: sorted(u for u, rr in decided if rr == r and u in names) for r in ("by-arn", "by-tag", "by-name")
