@@ -37,7 +37,15 @@ from graphiam.graph.context import TRUST_ACTIONS, build_context, environment, re
 from graphiam.graph.resources import ResourceInfo
 from graphiam.graph.scp_gate import ScpGate
 from graphiam.graph.snapshot import PrincipalInfo, Snapshot
-from graphiam.policy import Evaluation, PolicySource, Request, Statement, StatementMatch, evaluate
+from graphiam.policy import (
+    Evaluation,
+    PolicyDocument,
+    PolicySource,
+    Request,
+    Statement,
+    StatementMatch,
+    evaluate,
+)
 from graphiam.policy.request import normalise_context
 from graphiam.policy.witness import names_principal, settle
 
@@ -95,6 +103,29 @@ def _use(action: str, resource: str, ev: Evaluation, needs: tuple[str, ...]) -> 
     return Use(action=action, resource=resource, statements=tuple(dict.fromkeys(allows)), needs=needs)
 
 
+def _document_probe_facts(src: PolicySource) -> tuple[Any, ...]:
+    """What `Decider._probe_info` reads of a source's document (the same for every source of it): has
+    statements for a probe, all of them blind, `probe_masks`, takes part next to `ALLOW_ALL`, then the
+    per-probe bit sets (has statements, a Deny or a conditional one, all blind, a Deny)."""
+    per = [src.document.statements_for(a.lower()) for a in PROBES]
+    stmts = [st for group in per for st in group]
+    allow, deny = probe_masks((src,))
+    taking_part = bool(per[0]) or any(st.effect == "Deny" or st.compiled_conditions for st in stmts)
+    has = cond = blind = denies = 0
+    for i, group in enumerate(per):
+        bit = 1 << i
+        if group:
+            has |= bit
+        if any(st.effect == "Deny" or st.compiled_conditions for st in group):
+            cond |= bit
+        if all(blind_statement(st) for st in group):
+            blind |= bit
+        if any(st.effect == "Deny" for st in group):
+            denies |= bit
+    all_blind = all(blind_statement(st) for st in stmts)
+    return (bool(stmts), all_blind, allow, deny, taking_part, has, cond, blind, denies)
+
+
 class Decider:
     """Engine decisions over one snapshot, memoised (edge derivation asks the same question often)."""
 
@@ -125,6 +156,7 @@ class Decider:
         self._doc_keys: dict[tuple[int, str], int] = {}
         self._source_action: dict[tuple[int, str], tuple[bool, int, bool]] = {}
         self._source_probes: dict[int, _ProbeInfo] = {}
+        self._doc_probes: dict[int, tuple[PolicyDocument, tuple[Any, ...]]] = {}  # the document kept alive
         self._class_memo: dict[tuple[Any, ...], _ClassStatements | None] = {}
         self._gated: dict[tuple[str, int], bool] = {}
         self._trust_docs: dict[tuple[int, str], bool] = {}  # documents live as long as the snapshot
@@ -552,25 +584,15 @@ class Decider:
         then per probe (bit i for `PROBES[i]`): has statements, a Deny or a conditional one (`_probe_one`'s
         `needs_only`), all blind, a Deny."""
         k = self._source_key(src)  # keeps `src` alive
-        per = [src.document.statements_for(a.lower()) for a in PROBES]
-        stmts = [st for group in per for st in group]
-        allow, deny = probe_masks((src,))
-        taking_part = bool(per[0]) or any(st.effect == "Deny" or st.compiled_conditions for st in stmts)
-        has = cond = blind = denies = 0
-        for i, group in enumerate(per):
-            bit = 1 << i
-            if group:
-                has |= bit
-            if any(st.effect == "Deny" or st.compiled_conditions for st in group):
-                cond |= bit
-            if all(blind_statement(st) for st in group):
-                blind |= bit
-            if any(st.effect == "Deny" for st in group):
-                denies |= bit
+        doc = src.document
+        facts = self._doc_probes.get(id(doc))
+        if facts is None or facts[0] is not doc:  # per document: sources of one policy share it
+            facts = self._doc_probes[id(doc)] = (doc, _document_probe_facts(src))
+        has_any, all_blind, allow, deny, taking_part, has, cond, blind, denies = facts[1]
         hit = self._source_probes[id(src)] = (
-            bool(stmts),
+            has_any,
             k,
-            all(blind_statement(st) for st in stmts),
+            all_blind,
             allow,
             deny,
             taking_part,
