@@ -62,7 +62,12 @@ class Source:
 
 def statement_refs(st: Statement) -> set[str]:
     """Lower-cased context keys a statement tests in a condition or interpolates as a variable."""
-    refs = {c.key_lower for c in st.compiled_conditions}
+    return {c.key_lower for c in st.compiled_conditions} | interpolated_refs(st)
+
+
+def interpolated_refs(st: Statement) -> set[str]:
+    """Lower-cased context keys a statement interpolates as a variable (condition values, Resource)."""
+    refs: set[str] = set()
     for values in (st.conditions or {}).values():
         for vs in values.values():
             for v in vs:
@@ -282,11 +287,7 @@ class Index:
             found: dict[str, list[Condition]] = defaultdict(list)
             interpolated: set[str] = set()
             for st in trust.document.statements:
-                for values in (st.conditions or {}).values():
-                    for vs in values.values():
-                        interpolated.update(m.lower() for v in vs for m in _VARIABLE.findall(v))
-                for r in (st.resources or ()) + (st.not_resources or ()):
-                    interpolated.update(m.lower() for m in _VARIABLE.findall(r))
+                interpolated |= interpolated_refs(st)
                 for c in st.compiled_conditions:
                     k = c.key_lower
                     if fixed_key(k, principal_known=True) and not k.startswith(_TAGS):
